@@ -1,0 +1,25 @@
+// Type declarations for pg-cluster.mjs, so strict TypeScript (tests) can import it
+// without enabling allowJs project-wide. Keep in sync with the JSDoc there.
+
+export interface PgClusterOptions {
+  /** Extra postgresql.conf settings, e.g. `{ fsync: 'off' }`. */
+  extraConf?: Record<string, string | number | boolean>;
+  /** max_connections (default 200). */
+  maxConnections?: number;
+}
+
+export interface PgCluster {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` */
+  url: string;
+  /** Stops the server and deletes its files. Idempotent. */
+  stop: () => Promise<void>;
+}
+
+/** Start a fresh PostgreSQL cluster in a new temp directory. */
+export function startPgCluster(options?: PgClusterOptions): Promise<PgCluster>;
+
+/**
+ * Create a fresh, empty database on the server at `baseUrl`; returns `baseUrl`
+ * with its database replaced by the new one. `name` defaults to `sb_<random hex>`.
+ */
+export function createDatabase(baseUrl: string, name?: string): Promise<string>;

@@ -1,0 +1,176 @@
+import type { SourceId } from './ids.js';
+
+/**
+ * The call record: one per (source, call_id), merged from that call's events in any order.
+ * Times are epoch milliseconds here and ISO strings on the wire (see presenters.ts).
+ */
+export interface CallState {
+  source_id: SourceId;
+  call_id: string;
+  user_id: string | null;
+  widget_key: string | null;
+  widget_name: string | null;
+  status: string;
+  timezone: string | null;
+  is_delayed_call: boolean | null;
+  called_lead_phone: string | null;
+  lead: Record<string, unknown> | null;
+  agent: Record<string, unknown> | null;
+  agent_id: string | null;
+  started_at: number | null;
+  agent_answered_at: number | null;
+  lead_answered_at: number | null;
+  ended_at: number | null;
+  answer_duration_sec: number | null;
+  lead_answer_duration_sec: number | null;
+  talk_duration_sec: number | null;
+  total_duration_sec: number | null;
+  disconnected_by: string | null;
+  recording_link: string | null;
+  lead_created_at: number | null;
+  speed_to_lead_sec: number | null;
+  time_to_connect_sec: number | null;
+  first_event_at: number;
+  last_event_at: number;
+  event_count: number;
+  /** How authoritative the merged fields are: 1 after a start_call, 2 after an end_call. */
+  merge_rank: number;
+}
+
+export interface CallEvent {
+  type: 'start_call' | 'end_call';
+  payload: Record<string, unknown>;
+  receivedAt: number;
+}
+
+export const inProgress = 'in_progress';
+export const stale = 'stale';
+
+type Fields = Omit<CallState, 'source_id' | 'call_id' | 'status' | 'first_event_at' | 'last_event_at' | 'event_count' | 'merge_rank' | 'speed_to_lead_sec' | 'time_to_connect_sec'>;
+
+/**
+ * Applies one event to the record. An event overwrites a field only when it is at least as authoritative as
+ * what the record already holds (an end_call over a start_call, a later revision over an earlier one of the
+ * same type) and only with a value it actually carries: a late start_call never overwrites what end_call set,
+ * and a `null` or missing field never erases a known one.
+ */
+export function mergeCall(previous: CallState | null, sourceId: SourceId, callId: string, event: CallEvent): CallState {
+  const rank = event.type === 'end_call' ? 2 : 1;
+  const base: CallState = previous ?? emptyCall(sourceId, callId, event.receivedAt);
+  const incoming = fieldsOf(event);
+  const overwrite = rank >= base.merge_rank;
+  const merged: CallState = { ...base };
+  for (const key of Object.keys(incoming) as Array<keyof Fields>) {
+    const value = incoming[key];
+    if (value === null || value === undefined) continue;
+    const current = merged[key];
+    const target = merged as unknown as Record<string, unknown>;
+    if (isPlainObject(value) && isPlainObject(current)) {
+      // lead and agent: merge key by key under the same rule, so an end_call without custom_params keeps
+      // the ones its start_call brought.
+      target[key] = overwrite ? { ...current, ...withoutNulls(value) } : { ...withoutNulls(value), ...current };
+    } else if (overwrite || current === null) {
+      target[key] = value;
+    }
+  }
+  if (event.type === 'end_call') {
+    merged.status = str(event.payload.call_status) ?? 'ended';
+  }
+  merged.merge_rank = Math.max(base.merge_rank, rank);
+  merged.first_event_at = Math.min(base.first_event_at, event.receivedAt);
+  merged.last_event_at = Math.max(base.last_event_at, event.receivedAt);
+  merged.event_count = (previous?.event_count ?? 0) + 1;
+  merged.speed_to_lead_sec = secondsBetween(merged.lead_created_at, merged.started_at);
+  merged.time_to_connect_sec = secondsBetween(merged.lead_created_at, merged.lead_answered_at);
+  return merged;
+}
+
+function emptyCall(sourceId: SourceId, callId: string, at: number): CallState {
+  return {
+    source_id: sourceId, call_id: callId, user_id: null, widget_key: null, widget_name: null, status: inProgress,
+    timezone: null, is_delayed_call: null, called_lead_phone: null, lead: null, agent: null, agent_id: null,
+    started_at: null, agent_answered_at: null, lead_answered_at: null, ended_at: null, answer_duration_sec: null,
+    lead_answer_duration_sec: null, talk_duration_sec: null, total_duration_sec: null, disconnected_by: null,
+    recording_link: null, lead_created_at: null, speed_to_lead_sec: null, time_to_connect_sec: null,
+    first_event_at: at, last_event_at: at, event_count: 0, merge_rank: 0,
+  };
+}
+
+function fieldsOf({ type, payload: p, receivedAt }: CallEvent): Partial<Fields> {
+  const lead = obj(p.lead);
+  const agent = obj(p.agent);
+  const fields: Partial<Fields> = {
+    user_id: str(p.user_id),
+    widget_key: str(p.widget_key),
+    widget_name: str(p.widget_name),
+    timezone: str(p.timezone),
+    is_delayed_call: bool(p.is_delayed_call),
+    called_lead_phone: str(p.called_lead_phone),
+    lead,
+    agent,
+    agent_id: agent ? str(agent.id) : null,
+    lead_created_at: lead ? time(lead.time_created_iso_string) : null,
+  };
+  if (type === 'start_call') {
+    // start_call carries no timestamp of its own: the moment Convolo posted it is the best start time we
+    // have until the end_call brings Convolo's own.
+    fields.started_at = receivedAt;
+    return fields;
+  }
+  return {
+    ...fields,
+    started_at: time(p.time_started_iso_string),
+    agent_answered_at: time(p.time_agent_answered_iso_string),
+    lead_answered_at: time(p.time_lead_answered_iso_string),
+    ended_at: time(p.time_ended_iso_string),
+    answer_duration_sec: num(p.answer_duration_sec),
+    lead_answer_duration_sec: num(p.lead_answer_duration_sec),
+    talk_duration_sec: num(p.talk_duration_sec),
+    total_duration_sec: num(p.total_duration_sec),
+    disconnected_by: str(p.disconnected_by),
+    recording_link: str(p.recording_link),
+  };
+}
+
+function secondsBetween(from: number | null, to: number | null): number | null {
+  return from === null || to === null ? null : Math.round((to - from) / 1000);
+}
+
+// Real traffic sends any type in any field: these coerce what is sensible and drop the rest to null
+// (the raw body keeps the original either way).
+const maxStringLength = 4096;
+export function str(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string' || value.length === 0) return null;
+  // PostgreSQL text cannot hold NUL.
+  return value.slice(0, maxStringLength).replaceAll('\u0000', '\uFFFD');
+}
+
+function num(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && Math.abs(n) < 1e12 ? n : null;
+}
+
+function bool(value: unknown): boolean | null {
+  if (value === true || value === 'true' || value === 1 || value === '1') return true;
+  if (value === false || value === 'false' || value === 0 || value === '0') return false;
+  return null;
+}
+
+function time(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+}
+
+function obj(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}

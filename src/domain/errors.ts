@@ -1,0 +1,44 @@
+/**
+ * The one error catalogue: every error the HTTP API returns comes from here, with a stable `code`,
+ * its HTTP status and a human message. Codes are part of the public contract (SPEC "Ingest", "Query API");
+ * never rename one, add a new one instead.
+ */
+export const errorCatalogue = {
+  invalid_json: { status: 400, message: 'The body is not a JSON object.' },
+  invalid_request: { status: 400, message: 'The request is not valid.' },
+  unauthorized: { status: 401, message: 'A valid API key is required: send "Authorization: Bearer sbk_…".' },
+  forbidden: { status: 403, message: 'This API key does not have the scope this route needs.' },
+  unknown_source: { status: 404, message: 'No active source has this token.' },
+  not_found: { status: 404, message: 'Nothing was found at this address.' },
+  method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
+  payload_too_large: { status: 413, message: 'The body is larger than the limit.' },
+  unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
+  invalid_event: { status: 422, message: 'The event is missing required fields or has invalid ones.' },
+  rate_limited: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
+  internal: { status: 500, message: 'An unexpected error occurred.' },
+  not_ready: { status: 503, message: 'The database is not reachable or its migrations are not applied.' },
+  storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.' },
+  overloaded: { status: 503, message: 'The server is overloaded; nothing was kept. Retry later.' },
+  shutting_down: { status: 503, message: 'The server is shutting down; nothing was kept. Retry later.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error the API answers with: its code decides the status; extra fields are sent along. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: ErrorCode, extra: Record<string, unknown> = {}, options: { message?: string; cause?: unknown } = {}) {
+    super(options.message ?? errorCatalogue[code].message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.extra = extra;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { error: this.code, message: this.message, ...this.extra };
+  }
+}

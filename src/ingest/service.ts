@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { isKnownEventType } from '../domain/convolo.js';
+import { AppError } from '../domain/errors.js';
+import { newId, type EventId, type SourceId } from '../domain/ids.js';
+import { parseIngestBody } from '../domain/parse-body.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AppendResult, EventLog, NewEvent } from '../storage/ports.js';
+import { createGroupCommitter } from './group-commit.js';
+
+export interface IngestRequest {
+  sourceId: SourceId;
+  raw: Buffer;
+  contentType: string | undefined;
+}
+
+export type IngestAnswer =
+  | { status: 200 | 202; body: { ok: true; id: EventId; duplicate?: true } }
+  | { status: number; body: Record<string, unknown> };
+
+export interface IngestOptions {
+  log: EventLog;
+  metrics: Metrics;
+  quarantineBodyBytes: number;
+  commitMaxBatch: number;
+  commitMaxQueue: number;
+  now?: () => number;
+}
+
+/**
+ * Classifies an ingest request, stores it through the group committer, and says what to answer.
+ * Every request that reached a known source leaves a trace: an event, or a quarantine record with the raw
+ * body (truncated) and the reason, unless the commit itself failed (then the sender is told 503 and retries).
+ */
+export function createIngest(options: IngestOptions) {
+  const now = options.now ?? Date.now;
+  const { metrics } = options;
+  const committer = createGroupCommitter<NewEvent, AppendResult>({
+    commit: (batch) => options.log.append(batch),
+    maxBatch: options.commitMaxBatch,
+    maxQueue: options.commitMaxQueue,
+    onBatch: (size, _seconds, ok) => {
+      metrics.commitBatchSize.observe(size);
+      if (!ok) metrics.commitFailures.inc();
+    },
+  });
+
+  metrics.measureQueueDepth(() => committer.depth);
+  const store = (event: NewEvent): Promise<AppendResult> => committer.submit(event);
+
+  async function receive(request: IngestRequest): Promise<IngestAnswer> {
+    const started = performance.now();
+    const outcome = parseIngestBody(request.raw, request.contentType);
+    const base = baseEvent(request);
+    try {
+      if (outcome.kind === 'event') {
+        const known = isKnownEventType(outcome.type);
+        const stored = await store({
+          ...base,
+          callId: outcome.callId,
+          type: outcome.type,
+          body: request.raw,
+          bodyHash: sha256(request.raw),
+          call: known ? { type: outcome.type as 'start_call' | 'end_call', payload: outcome.payload, receivedAt: base.receivedAt } : null,
+        });
+        metrics.ingestRequests.inc({ type: known ? outcome.type : 'unknown', result: stored.duplicate ? 'duplicate' : 'accepted' });
+        return {
+          status: known ? 200 : 202,
+          body: stored.duplicate ? { ok: true, id: stored.id, duplicate: true } : { ok: true, id: stored.id },
+        };
+      }
+      const error =
+        outcome.kind === 'invalid_json'
+          ? new AppError('invalid_json', { detail: outcome.detail })
+          : new AppError('invalid_event', { fields: outcome.fields, detail: outcome.detail });
+      const stored = await store(quarantined(base, request.raw, error, options.quarantineBodyBytes));
+      metrics.ingestRequests.inc({ type: 'invalid', result: 'quarantined' });
+      return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
+    } catch (error) {
+      metrics.ingestRequests.inc({ type: outcome.kind === 'event' ? outcome.type : 'invalid', result: 'failed' });
+      throw error instanceof AppError ? error : new AppError('storage_unavailable', {}, { cause: error });
+    } finally {
+      metrics.ingestDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  /** A body over the limit: a quarantine record without the body, so the attempt is visible. */
+  async function receiveTooLarge(sourceId: SourceId, declaredSize: number, contentType: string | undefined): Promise<IngestAnswer> {
+    const error = new AppError('payload_too_large');
+    const base = baseEvent({ sourceId, raw: Buffer.alloc(0), contentType });
+    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), bodySize: declaredSize, bodyTruncated: true });
+    metrics.ingestRequests.inc({ type: 'invalid', result: 'rejected' });
+    return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
+  }
+
+  function baseEvent(request: IngestRequest): NewEvent {
+    return {
+      id: newId('evt'),
+      sourceId: request.sourceId,
+      callId: null,
+      type: null,
+      status: 'ok',
+      errorCode: null,
+      errorDetail: null,
+      contentType: request.contentType?.slice(0, 255) ?? null,
+      body: null,
+      bodyHash: null,
+      bodySize: request.raw.length,
+      bodyTruncated: false,
+      receivedAt: now(),
+      call: null,
+    };
+  }
+
+  return { receive, receiveTooLarge, drain: () => committer.drain() };
+}
+
+export type Ingest = ReturnType<typeof createIngest>;
+
+function quarantined(base: NewEvent, raw: Buffer, error: AppError, keepBytes: number): NewEvent {
+  const detail = error.extra.detail;
+  return {
+    ...base,
+    status: 'quarantined',
+    errorCode: error.code,
+    errorDetail: typeof detail === 'string' ? detail.slice(0, 1000) : null,
+    body: raw.subarray(0, keepBytes),
+    bodyTruncated: raw.length > keepBytes,
+  };
+}
+
+function sha256(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}

@@ -1,0 +1,44 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per app instance (tests run several apps in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  let queueDepth = () => 0;
+  collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+  return {
+    registry,
+    ingestRequests: new Counter({
+      name: 'switchboard_ingest_requests_total',
+      help: 'Ingest requests by Convolo event type and result (accepted, duplicate, quarantined, rejected, failed).',
+      labelNames: ['type', 'result'] as const,
+      registers: [registry],
+    }),
+    ingestDuration: new Histogram({
+      name: 'switchboard_ingest_duration_seconds',
+      help: 'Time from the end of the request body to the acknowledgement, durable commit included.',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    commitBatchSize: new Histogram({
+      name: 'switchboard_commit_batch_size',
+      help: 'Ingest requests per group-commit transaction.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
+    commitFailures: new Counter({ name: 'switchboard_commit_failures_total', help: 'Group commits that failed (their requests got 503).', registers: [registry] }),
+    ingestQueueDepth: new Gauge({
+      name: 'switchboard_ingest_queue_depth',
+      help: 'Ingest requests waiting for a commit.',
+      registers: [registry],
+      collect() {
+        this.set(queueDepth());
+      },
+    }),
+    /** Where the queue depth gauge reads from, set by the ingest service that owns the queue. */
+    measureQueueDepth(read: () => number) {
+      queueDepth = read;
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,34 @@
+import { sql, type Kysely } from 'kysely';
+import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
+import type { Storage } from '../ports.js';
+import type { Database } from '../schema.js';
+import { createApiKeys } from './api-keys.js';
+import { createCalls } from './calls.js';
+import { createEventLog, type AppendHooks } from './event-log.js';
+import { createSources } from './sources.js';
+
+/** The ports over one Kysely instance; the backends differ only in how they open it and in `hooks`. */
+export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: AppendHooks & { close?: () => Promise<void> } = {}): Storage {
+  return {
+    dialect,
+    events: createEventLog(db, hooks),
+    calls: createCalls(db),
+    sources: createSources(db),
+    keys: createApiKeys(db),
+    migrate: () => migrateToLatest(db, dialect),
+    async checkReady() {
+      await sql`select 1`.execute(db);
+      const pending = await pendingMigrations(db, dialect);
+      if (pending.length > 0) throw new Error(`migrations not applied: ${pending.join(', ')}`);
+    },
+    async isEmpty() {
+      const sources = await db.selectFrom('sources').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const keys = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(sources.n) === 0 && Number(keys.n) === 0;
+    },
+    async close() {
+      await db.destroy();
+      await hooks.close?.();
+    },
+  };
+}

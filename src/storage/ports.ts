@@ -51,7 +51,7 @@ export interface EventFilter {
   status?: EventStatus;
   type?: string;
   callId?: string;
-  sourceId?: SourceId;
+  sourceId?: string;
   /** Only events with a seq lower than this (pagination, newest first). */
   beforeSeq?: number;
   limit: number;
@@ -70,7 +70,7 @@ export interface EventLog {
 
 export interface Calls {
   /** The call with this id; when several sources share it, `sourceId` picks one, else the latest. */
-  get(callId: string, sourceId?: SourceId): Promise<CallState | null>;
+  get(callId: string, sourceId?: string): Promise<CallState | null>;
   /** Marks calls still in progress whose first event is older than `before` as stale; returns how many. */
   markStale(before: number): Promise<number>;
 }

@@ -1,0 +1,107 @@
+-- wrk script for the ingest benchmark: POSTs Convolo's end_call fixture with a fresh call_id on every
+-- request, so that each request is a new call (never a duplicate, never a revision).
+--
+--   wrk -t2 -c50 -d10s --timeout 10s -s bench/end_call.lua <ingest url> -- [body.json] [prefix]
+--
+-- Arguments after `--`:
+--   1. the body template (default: fixtures/end_call.json next to this script)
+--   2. a per-run prefix for call_id (default: random). bench/ingest.mjs passes a fresh random one to
+--      every wrk invocation, so repeated runs against the same database never collide.
+-- call_id = prefix .. 2-digit thread number .. 12-digit per-thread counter (32 characters with the
+-- 18-character prefix that ingest.mjs passes, like Convolo's own 32-hex-digit ids).
+--
+-- When done, prints one line on stdout: `SWITCHBOARD_WRK_JSON {...}` with
+--   requests, duration_us, bytes, non2xx, first_non2xx (status and start of the body of the first one),
+--   errors {connect, read, write, timeout, status} (wrk's own counters; wrk's `status` counts only >= 400),
+--   latency_us {p50, p90, p99, p999, min, max, mean, stdev}.
+
+local threads = {}
+
+-- per-thread state (each wrk thread has its own Lua state; `tid` is set from setup())
+local head, tail, prefix
+local counter = 0
+non2xx = 0
+first_non2xx = ""
+
+local function script_dir()
+  local source = debug.getinfo(1, "S").source
+  if source:sub(1, 1) == "@" then
+    return source:sub(2):match("^(.*)/") or "."
+  end
+  return "."
+end
+
+local function random_prefix()
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+  local t = {}
+  for i = 1, 18 do t[i] = string.format("%x", math.random(0, 15)) end
+  return table.concat(t)
+end
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+function init(args)
+  local path = args[1]
+  if path == nil or path == "" then path = script_dir() .. "/fixtures/end_call.json" end
+  prefix = args[2]
+  if prefix == nil or prefix == "" then prefix = random_prefix() end
+
+  local f = assert(io.open(path, "rb"))
+  local body = f:read("*a")
+  f:close()
+
+  -- split the template around the value of "call_id"
+  local _, value_start = body:find('"call_id"%s*:%s*"')
+  assert(value_start, "no \"call_id\": \"...\" in " .. path)
+  local value_end = body:find('"', value_start + 1, true)
+  head = body:sub(1, value_start)
+  tail = body:sub(value_end)
+
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  counter = counter + 1
+  local call_id = string.format("%s%02d%012d", prefix, tid, counter)
+  return wrk.format(nil, nil, nil, head .. call_id .. tail)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_non2xx == "" then
+      first_non2xx = tostring(status) .. " " .. string.sub(body or "", 1, 200)
+    end
+  end
+end
+
+local function json_string(s)
+  s = s:gsub('[%c"\\]', function(c)
+    if c == '"' then return '\\"' end
+    if c == "\\" then return "\\\\" end
+    return string.format("\\u%04x", string.byte(c))
+  end)
+  return '"' .. s .. '"'
+end
+
+function done(summary, latency, requests)
+  local bad, first = 0, ""
+  for _, thread in ipairs(threads) do
+    bad = bad + (thread:get("non2xx") or 0)
+    local f = thread:get("first_non2xx")
+    if first == "" and f ~= nil then first = f end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'SWITCHBOARD_WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"non2xx":%d,"first_non2xx":%s,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d,"status":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"p999":%d,"min":%d,"max":%d,"mean":%.1f,"stdev":%.1f}}\n',
+    summary.requests, summary.duration, summary.bytes, bad, json_string(first),
+    e.connect, e.read, e.write, e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
+    latency.min, latency.max, latency.mean, latency.stdev))
+end

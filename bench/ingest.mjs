@@ -1,0 +1,425 @@
+// Ingest benchmark: HTTP load with wrk on `POST /hooks/convolo/<token>`, Convolo's end_call fixture with a
+// fresh call_id per request (bench/end_call.lua), against, in the same run:
+//   baseline  - bench/baseline-server.mjs, a bare node:http server that reads the body and answers 200
+//   sqlite    - Switchboard on a fresh SQLite file in a fresh temp dir
+//   postgres  - Switchboard on a fresh database of a throwaway cluster (scripts/pg-cluster.mjs) or of
+//               SWITCHBOARD_BENCH_PG_URL
+// Each (connections, server) pair gets a freshly started server on an empty database, a warm-up, then the
+// measured run. Pairs run connections-major (baseline, sqlite, postgres at 50, then at 256, ...) so that
+// each ratio compares runs made close together in time.
+//
+// Run through bench/run.mjs: `node bench/run.mjs ingest [--only sqlite] [--duration 10] ...`.
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { busyCores, machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
+import { BENCH_DIR, REPO_ROOT, openPostgres, redactUrl, startBaseline, startSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
+
+export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
+export const SERVERS = ['baseline', 'sqlite', 'postgres'];
+
+const LUA = path.join(BENCH_DIR, 'end_call.lua');
+const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+const RESULTS = path.join(BENCH_DIR, 'results', 'ingest-latest.md');
+
+// From the issue. Ratios are to the baseline at the same connection count, in the same run.
+const RSS_LIMIT_MB = 200;
+const TARGETS = {
+  sqlite: { 50: { ratio: 0.2, p99Ms: 15 }, 256: { ratio: 0.45 } },
+  postgres: { 256: { ratio: 0.35 } },
+};
+const TARGETS_TEXT = [
+  'SQLite ≥ 0.20× baseline at 50 connections, with p99 ≤ 15 ms',
+  'SQLite ≥ 0.45× baseline at 256 connections',
+  'PostgreSQL ≥ 0.35× baseline at 256 connections',
+  `Switchboard server RSS ≤ ${RSS_LIMIT_MB} MB (every Switchboard row)`,
+  'a row with non-2xx answers or socket errors, or whose server did not exit 0 on SIGTERM, fails (⚠)',
+];
+const NOISY_CORES = 0.25;
+
+const CPUS = os.availableParallelism?.() ?? os.cpus().length;
+const mb = (kb) => (kb == null ? null : kb / 1024);
+const fmt = (n, digits = 0) => (n == null || Number.isNaN(n) ? '—' : n.toFixed(digits));
+const log = (msg) => process.stderr.write(`[ingest] ${msg}\n`);
+
+function freshPrefix() {
+  return randomBytes(9).toString('hex'); // 18 hex chars; the Lua script appends thread + counter
+}
+
+function socketErrors(r) {
+  const e = r.errors;
+  return e.connect + e.read + e.write + e.timeout;
+}
+
+function withCallId(template, callId) {
+  return template.replace(/("call_id"\s*:\s*")[^"]*(")/, `$1${callId}$2`);
+}
+
+/** One request before the load, so that a wrong URL or a broken server shows up as itself. */
+async function smoke(url, template) {
+  const body = withCallId(template, `${freshPrefix()}smoke0000000000`);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`the check request before the load answered ${res.status}: ${text.slice(0, 300)}`);
+  }
+  return { status: res.status, body: text.slice(0, 200) };
+}
+
+function fsTypeOf(dir) {
+  try {
+    let best = { mount: '', type: 'unknown' };
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, mount, type] = line.split(' ');
+      if (!mount) continue;
+      const m = mount.replace(/\\040/g, ' ');
+      if ((dir === m || dir.startsWith(m.endsWith('/') ? m : `${m}/`)) && m.length >= best.mount.length) {
+        best = { mount: m, type };
+      }
+    }
+    return best.type;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function gitDescribe() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
+  const row = { server: kind, conns, error: null };
+  const label = `${kind} × ${conns} conns`;
+  row.machineBusyBefore = await busyCores(500, CPUS);
+  let server = null;
+  let tmpdir = null;
+  let sampler = null;
+  try {
+    log(`${label}: starting server`);
+    if (kind === 'baseline') {
+      server = await startBaseline();
+    } else if (kind === 'sqlite') {
+      tmpdir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
+      row.db = `sqlite:${path.join(tmpdir, 'bench.db')}`;
+      server = await startSwitchboard({ db: row.db });
+    } else {
+      if (!pg) throw new Error(`PostgreSQL unavailable: ${pgError}`);
+      row.db = await pg.createDatabase();
+      server = await startSwitchboard({ db: row.db });
+    }
+    row.startupMs = server.startupMs ?? null;
+    row.idleRssKb = memoryKb(server.pid)?.rss ?? null;
+    row.smoke = await smoke(server.url, template);
+
+    sampler = startRssSampler(server.pid, 200);
+    if (opts.warmup > 0) {
+      log(`${label}: warm-up ${opts.warmup} s`);
+      row.warmup = await runWrk({
+        url: server.url,
+        connections: conns,
+        seconds: opts.warmup,
+        script: LUA,
+        scriptArgs: [FIXTURE, freshPrefix()],
+      });
+    }
+    row.rssBeforeMeasuredKb = memoryKb(server.pid)?.rss ?? null;
+    const linesBefore = server.log.lines;
+    log(`${label}: measuring ${opts.duration} s`);
+    const m0 = machineTicks();
+    const s0 = processTicks(server.pid);
+    const h0 = processTicks(process.pid);
+    const r = await runWrk({
+      url: server.url,
+      connections: conns,
+      seconds: opts.duration,
+      script: LUA,
+      scriptArgs: [FIXTURE, freshPrefix()],
+    });
+    const m1 = machineTicks();
+    const s1 = processTicks(server.pid);
+    const h1 = processTicks(process.pid);
+    const rss = sampler.stop();
+    sampler = null;
+    row.logLinesDuringLoad = server.log.lines - linesBefore;
+    row.logTail = row.logLinesDuringLoad > 0 ? server.log.tail(Math.min(5, row.logLinesDuringLoad)) : '';
+
+    row.result = r;
+    row.rps = r.requests / (r.duration_us / 1e6);
+    row.p50Ms = r.latency_us.p50 / 1000;
+    row.p99Ms = r.latency_us.p99 / 1000;
+    row.non2xx = r.non2xx;
+    row.socketErrors = socketErrors(r);
+    row.sampledMaxKb = rss.maxKb;
+    row.rssSamples = rss.samples;
+    row.sawDescendants = rss.sawDescendants;
+    row.hwmKb = memoryKb(server.pid)?.hwm ?? null;
+    row.peakRssKb = Math.max(row.sampledMaxKb ?? 0, row.hwmKb ?? 0) || null;
+
+    const elapsed = (m1.total - m0.total) / CPUS;
+    if (elapsed > 0 && s0 && s1 && h0 && h1) {
+      const busy = (m1.busy - m0.busy) / elapsed;
+      const serverCores = (s1.own - s0.own) / elapsed;
+      const wrkCores = r.wrkCpuTicks != null ? r.wrkCpuTicks / elapsed : 0;
+      const harnessCores = (h1.own - h0.own) / elapsed;
+      row.cpu = { busy, server: serverCores, wrk: wrkCores, other: Math.max(0, busy - serverCores - wrkCores - harnessCores) };
+    }
+    log(
+      `${label}: ${fmt(row.rps)} req/s, p50 ${fmt(row.p50Ms, 2)} ms, p99 ${fmt(row.p99Ms, 2)} ms, ` +
+        `non-2xx ${row.non2xx}, socket errors ${row.socketErrors}, peak RSS ${fmt(mb(row.peakRssKb), 1)} MB`,
+    );
+  } catch (err) {
+    row.error = err.message;
+    log(`${label}: FAILED: ${err.message}`);
+  } finally {
+    if (sampler) sampler.stop();
+    if (server) {
+      row.stop = await stopServer(server);
+      if (!row.stop.ok) log(`${label}: server ${row.stop.detail}\n${server.log.tail(10)}`);
+    }
+    if (tmpdir) await rm(tmpdir, { recursive: true, force: true });
+  }
+  return row;
+}
+
+function evaluate(rows) {
+  const baselineRps = new Map(rows.filter((r) => r.server === 'baseline' && r.rps).map((r) => [r.conns, r.rps]));
+  for (const row of rows) {
+    const base = baselineRps.get(row.conns);
+    row.ratio = row.rps != null && base ? row.rps / base : null;
+    row.flagged = Boolean(row.error) || row.non2xx > 0 || row.socketErrors > 0 || (row.stop && !row.stop.ok);
+    const fails = [];
+    const unknown = [];
+    if (row.server === 'baseline') {
+      row.targetText = '—';
+      if (row.error) fails.push('did not run');
+      if (row.non2xx > 0 || row.socketErrors > 0) fails.push('errors');
+      if (row.stop && !row.stop.ok) fails.push('exit');
+      row.verdict = fails.length ? `⚠ ${fails.join(', ')}` : '—';
+      continue;
+    }
+    const t = TARGETS[row.server]?.[row.conns] ?? {};
+    const parts = [];
+    if (t.ratio != null) parts.push(`≥ ${t.ratio.toFixed(2)}×`);
+    if (t.p99Ms != null) parts.push(`p99 ≤ ${t.p99Ms} ms`);
+    parts.push(`RSS ≤ ${RSS_LIMIT_MB} MB`);
+    row.targetText = parts.join(', ');
+    if (row.error) {
+      fails.push('did not run');
+    } else {
+      if (t.ratio != null) {
+        if (row.ratio == null) unknown.push('no baseline');
+        else if (row.ratio < t.ratio) fails.push('ratio');
+      }
+      if (t.p99Ms != null && row.p99Ms > t.p99Ms) fails.push('p99');
+      if (row.peakRssKb == null) unknown.push('no RSS');
+      else if (mb(row.peakRssKb) > RSS_LIMIT_MB) fails.push('RSS');
+      if (row.non2xx > 0 || row.socketErrors > 0) fails.push('errors ⚠');
+    }
+    if (row.stop && !row.stop.ok) fails.push('exit ⚠');
+    if (fails.length) row.verdict = `✘ ${fails.join(', ')}`;
+    else if (unknown.length) row.verdict = `? ${unknown.join(', ')}`;
+    else row.verdict = '✔';
+  }
+}
+
+function table(rows) {
+  const out = [
+    '| server | conns | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | target | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+  ];
+  const order = (r) => SERVERS.indexOf(r.server);
+  for (const r of [...rows].sort((a, b) => order(a) - order(b) || a.conns - b.conns)) {
+    if (r.error) {
+      out.push(`| ${r.server} | ${r.conns} | — | — | — | — | — | — | — | ${r.targetText} | ${r.verdict} |`);
+      continue;
+    }
+    const warn = (n) => (n > 0 ? `${n} ⚠` : `${n}`);
+    out.push(
+      `| ${r.server} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×`} | ` +
+        `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
+        `${fmt(mb(r.peakRssKb), 1)} | ${r.targetText} | ${r.verdict} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+function baselineTable(rows) {
+  const base = rows.filter((r) => r.server === 'baseline').sort((a, b) => a.conns - b.conns);
+  if (base.length === 0) return '_No baseline in this run (`--only` left it out): ratios could not be computed._';
+  const out = [
+    '| conns | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | non-2xx | socket errors | peak RSS MB |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of base) {
+    if (r.error) {
+      out.push(`| ${r.conns} | failed: ${r.error.split('\n')[0]} | | | | | | | | |`);
+      continue;
+    }
+    const l = r.result.latency_us;
+    out.push(
+      `| ${r.conns} | ${fmt(r.rps)} | ${fmt(l.p50 / 1000, 2)} | ${fmt(l.p90 / 1000, 2)} | ${fmt(l.p99 / 1000, 2)} | ` +
+        `${fmt(l.max / 1000, 1)} | ${r.result.requests} | ${r.non2xx} | ${r.socketErrors} | ${fmt(mb(r.peakRssKb), 1)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+function details(rows) {
+  const out = [];
+  for (const r of rows) {
+    out.push(`- **${r.server} × ${r.conns}**`);
+    if (r.error) {
+      out.push(`  - failed: ${r.error.split('\n')[0]}`);
+      const more = r.error.split('\n').slice(1).filter(Boolean);
+      if (more.length) out.push('  ```', ...more.slice(-12).map((l) => `  ${l}`), '  ```');
+    } else {
+      const e = r.result.errors;
+      const twoxx = r.result.requests - r.non2xx;
+      out.push(
+        `  - ${r.result.requests} responses in ${fmt(r.result.duration_us / 1e6, 2)} s (${twoxx} 2xx, ${r.non2xx} non-2xx); ` +
+          `socket errors: connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}` +
+          (r.result.first_non2xx ? `; first non-2xx: \`${r.result.first_non2xx.replace(/`/g, "'").replace(/\s+/g, ' ')}\`` : ''),
+      );
+      const l = r.result.latency_us;
+      out.push(
+        `  - latency ms: p50 ${fmt(l.p50 / 1000, 2)}, p90 ${fmt(l.p90 / 1000, 2)}, p99 ${fmt(l.p99 / 1000, 2)}, ` +
+          `p99.9 ${fmt(l.p999 / 1000, 2)}, max ${fmt(l.max / 1000, 1)}`,
+      );
+      out.push(
+        `  - RSS MB: idle after start ${fmt(mb(r.idleRssKb), 1)}, before the measured run ${fmt(mb(r.rssBeforeMeasuredKb), 1)}, ` +
+          `VmHWM ${fmt(mb(r.hwmKb), 1)}, max of ${r.rssSamples} VmRSS samples every 200 ms ${fmt(mb(r.sampledMaxKb), 1)}` +
+          (r.sawDescendants ? ' (includes child processes)' : ''),
+      );
+      if (r.cpu) {
+        out.push(
+          `  - CPU during the measured run (cores of ${CPUS}): server ${fmt(r.cpu.server, 2)}, wrk ${fmt(r.cpu.wrk, 2)}, ` +
+            `everything else ${fmt(r.cpu.other, 2)}${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}; ` +
+            `machine busy before the row: ${fmt(r.machineBusyBefore, 2)} cores` +
+            (r.machineBusyBefore > NOISY_CORES ? ' ⚠ not idle' : ''),
+        );
+      }
+      if (r.warmup) {
+        const w = r.warmup;
+        out.push(
+          `  - warm-up: ${fmt(w.requests / (w.duration_us / 1e6))} req/s, ${w.non2xx} non-2xx, ${socketErrors(w)} socket errors`,
+        );
+      }
+      if (r.startupMs != null) out.push(`  - ready ${fmt(r.startupMs / 1000, 1)} s after spawn; check request answered ${r.smoke.status}`);
+      if (r.logLinesDuringLoad > 0) {
+        out.push(`  - the server wrote ${r.logLinesDuringLoad} log lines during the measured run (LOG_LEVEL=warn); last:`);
+        out.push('  ```', ...r.logTail.split('\n').map((l) => `  ${l.slice(0, 300)}`), '  ```');
+      }
+    }
+    if (r.stop) out.push(`  - on SIGTERM: ${r.stop.detail}${r.stop.ok ? '' : ' ⚠'}`);
+  }
+  return out.join('\n');
+}
+
+export async function run(opts) {
+  const only = opts.only ?? SERVERS;
+  for (const s of only) {
+    if (!SERVERS.includes(s)) throw new Error(`--only: unknown server "${s}" for ingest (one of: ${SERVERS.join(', ')})`);
+  }
+  const servers = SERVERS.filter((s) => only.includes(s));
+  ensureWrk(log);
+  const template = await readFile(FIXTURE, 'utf8');
+
+  let pg = null;
+  let pgError = null;
+  if (servers.includes('postgres')) {
+    try {
+      log('starting PostgreSQL');
+      pg = await openPostgres();
+      log(`PostgreSQL: ${pg.describe}`);
+    } catch (err) {
+      pgError = err.message;
+      log(`PostgreSQL unavailable: ${err.message}`);
+    }
+  }
+
+  const started = new Date();
+  const rows = [];
+  try {
+    for (const conns of opts.connections) {
+      for (const server of servers) {
+        rows.push(await runRow({ server, conns, opts, template, pg, pgError }));
+      }
+    }
+  } finally {
+    if (pg) {
+      log('stopping PostgreSQL');
+      await pg.close().catch((err) => log(`stopping PostgreSQL failed: ${err.message}`));
+    }
+  }
+
+  evaluate(rows);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const noisy = rows.filter((r) => r.machineBusyBefore > NOISY_CORES);
+  const md = [
+    `## Ingest — ${started.toISOString()}`,
+    '',
+    `commit ${gitDescribe()} · node ${process.version} · wrk ${wrkVersion()} · ${CPUS} × ${cpu} · Linux ${os.release()}`,
+    `wrk -t2 --timeout 10s, warm-up ${opts.warmup} s then ${opts.duration} s measured, per server and connection count, ` +
+      `each on a freshly started server with an empty database · body: bench/fixtures/end_call.json ` +
+      `(${Buffer.byteLength(template)} B) with a fresh call_id per request`,
+    `SQLite: fresh temp dir under ${os.tmpdir()} (${fsTypeOf(os.tmpdir())})` +
+      (servers.includes('postgres') ? ` · PostgreSQL: ${pg ? pg.describe : `unavailable (${pgError})`}` : ''),
+    '',
+    table(rows),
+    '',
+    'Targets (from the issue):',
+    ...TARGETS_TEXT.map((t) => `- ${t}`),
+    '',
+    `Peak RSS is the server process's own (VmHWM, or the highest VmRSS sample if higher); ` +
+      'it does not include PostgreSQL. MB = 1024 kB.',
+    ...(noisy.length
+      ? [
+          '',
+          `⚠ The machine was not idle (> ${NOISY_CORES} cores busy) just before: ` +
+            noisy.map((r) => `${r.server} × ${r.conns} (${fmt(r.machineBusyBefore, 2)} cores)`).join(', ') +
+            '. Those numbers are less trustworthy.',
+        ]
+      : []),
+    '',
+    '### Baseline (bare node:http server, same run), absolute',
+    '',
+    baselineTable(rows),
+    '',
+    '### Details',
+    '',
+    details(rows),
+    '',
+    'Sanity check (2xx counted by the benchmark vs. events the server stored): not available yet, skipped.',
+    ...(pg?.external && pg.created.length
+      ? ['', `Databases created on the SWITCHBOARD_BENCH_PG_URL server (not dropped): ${pg.created.map(redactUrl).join(', ')}`]
+      : []),
+    '',
+  ].join('\n');
+
+  process.stdout.write(`\n${md}`);
+  await mkdir(path.dirname(RESULTS), { recursive: true });
+  await writeFile(RESULTS, md);
+  log(`written to ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
+
+  const ran = rows.every((r) => !r.error && (!r.stop || r.stop.ok));
+  const targetsMet = rows.every((r) => r.verdict === '✔' || r.verdict === '—');
+  return { ok: ran, targetsMet };
+}

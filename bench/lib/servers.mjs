@@ -1,0 +1,257 @@
+// Servers under test, each in its own child process: the bare node:http baseline, Switchboard
+// (`node dist/cli/index.js start`), and the PostgreSQL that Switchboard may use.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { onCleanup, trackChild } from './cleanup.mjs';
+
+export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = path.resolve(BENCH_DIR, '..');
+export const SWITCHBOARD_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** Keeps the last lines a child wrote (stdout and stderr), counts them, and lets callers watch lines. */
+function captureOutput(child, keep = 60) {
+  const tail = [];
+  const watchers = [];
+  let lines = 0;
+  const attach = (stream, label) => {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      partial += chunk;
+      const parts = partial.split('\n');
+      partial = parts.pop();
+      for (const raw of parts) {
+        const line = raw.replace(ANSI, '').replace(/\r$/, '');
+        lines += 1;
+        tail.push(`${label}| ${line}`);
+        if (tail.length > keep) tail.shift();
+        for (const w of watchers) w(line, label);
+      }
+    });
+  };
+  attach(child.stdout, 'out');
+  attach(child.stderr, 'err');
+  return {
+    onLine: (fn) => watchers.push(fn),
+    get lines() {
+      return lines;
+    },
+    tail: (n = 20) => tail.slice(-n).join('\n'),
+  };
+}
+
+function spawnServer(kind, args, options) {
+  const child = trackChild(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }));
+  const server = { kind, child, pid: child.pid, exitInfo: null };
+  server.log = captureOutput(child);
+  server.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      server.exitInfo = { code, signal };
+      resolve(server.exitInfo);
+    });
+  });
+  child.once('error', (err) => {
+    server.spawnError = err;
+  });
+  server.unregisterCleanup = onCleanup(() => stopServer(server));
+  return server;
+}
+
+function describeExit(info) {
+  return info.signal ? `killed by ${info.signal}` : `exit code ${info.code}`;
+}
+
+/**
+ * SIGTERM, then wait for the exit (SIGKILL after 15 s). Returns
+ * { code, signal, killedAfterTimeout, ok } where ok means it exited 0 on its own after SIGTERM.
+ */
+export async function stopServer(server) {
+  server.unregisterCleanup?.();
+  let killedAfterTimeout = false;
+  if (!server.exitInfo) {
+    try {
+      server.child.kill('SIGTERM');
+    } catch {
+      // already gone
+    }
+    const timeout = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
+    if ((await Promise.race([server.exited, timeout])) === 'timeout') {
+      killedAfterTimeout = true;
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+  }
+  const { code, signal } = server.exitInfo;
+  const ok = !killedAfterTimeout && code === 0;
+  let detail = ok ? 'exited 0' : describeExit(server.exitInfo);
+  if (killedAfterTimeout) detail = `did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; SIGKILLed`;
+  return { code, signal, killedAfterTimeout, ok, detail };
+}
+
+/** The bare node:http baseline (bench/baseline-server.mjs). */
+export async function startBaseline() {
+  const server = spawnServer('baseline', [path.join(BENCH_DIR, 'baseline-server.mjs')], { cwd: REPO_ROOT });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('baseline server printed no port within 10 s')), 10_000);
+    server.log.onLine((line, label) => {
+      if (label === 'out' && /^\d+$/.test(line.trim())) {
+        clearTimeout(timer);
+        resolve(Number(line.trim()));
+      }
+    });
+    server.exited.then((info) => {
+      clearTimeout(timer);
+      reject(new Error(`baseline server exited before listening (${describeExit(info)})\n${server.log.tail()}`));
+    });
+  }).catch(async (err) => {
+    await stopServer(server);
+    throw err;
+  });
+  server.port = port;
+  server.url = `http://127.0.0.1:${port}/hooks/convolo/baseline`;
+  return server;
+}
+
+async function readyz(port) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Switchboard: `node dist/cli/index.js start --host 127.0.0.1 --port <free> --db <db>` with
+ * LOG_LEVEL=warn, cwd = repo root. Ready when it has printed its `Ingest URL: ...` line (first start
+ * on an empty database) and GET /readyz answers 200, within 15 s.
+ */
+export async function startSwitchboard({ db }) {
+  if (!existsSync(SWITCHBOARD_CLI)) {
+    throw new Error(`${path.relative(REPO_ROOT, SWITCHBOARD_CLI)} not found: run \`npm run build\` (\`npm run bench\` does it)`);
+  }
+  const port = await freePort();
+  const server = spawnServer(
+    'switchboard',
+    [SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db],
+    { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
+  server.port = port;
+  let ingestPath = null;
+  server.log.onLine((line) => {
+    if (ingestPath || !/Ingest URL/i.test(line)) return;
+    const m = line.match(/\/hooks\/convolo\/\S+/);
+    if (m) ingestPath = m[0].replace(/["'`),.;>\]]+$/, '');
+  });
+
+  const started = Date.now();
+  let ready = false;
+  try {
+    while (Date.now() - started < READY_TIMEOUT_MS) {
+      if (server.spawnError) throw new Error(`could not start switchboard: ${server.spawnError.message}`);
+      if (server.exitInfo) {
+        throw new Error(`switchboard exited during start-up (${describeExit(server.exitInfo)})\n${server.log.tail()}`);
+      }
+      if (!ready) ready = await readyz(port);
+      if (ready && ingestPath) break;
+      await sleep(100);
+    }
+    if (!ready || !ingestPath) {
+      throw new Error(
+        `switchboard not ready within ${READY_TIMEOUT_MS / 1000} s ` +
+          `(GET /readyz ${ready ? 'answered 200' : 'never answered 200'}; ` +
+          `"Ingest URL: .../hooks/convolo/<token>" line ${ingestPath ? 'seen' : 'not seen on stdout/stderr'})\n` +
+          server.log.tail(),
+      );
+    }
+  } catch (err) {
+    await stopServer(server);
+    throw err;
+  }
+  server.startupMs = Date.now() - started;
+  server.linesAtReady = server.log.lines;
+  server.url = `http://127.0.0.1:${port}${ingestPath}`;
+  return server;
+}
+
+/** A URL with its password hidden, for printing. */
+export function redactUrl(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparsable URL>';
+  }
+}
+
+/**
+ * PostgreSQL for Switchboard: SWITCHBOARD_BENCH_PG_URL (an existing server) or a throwaway cluster from
+ * scripts/pg-cluster.mjs with its default, durable settings (fsync on). `createDatabase()` gives a fresh
+ * empty database URL each time. `close()` stops the cluster (also done on any exit path).
+ */
+export async function openPostgres() {
+  const modulePath = path.join(REPO_ROOT, 'scripts', 'pg-cluster.mjs');
+  let mod;
+  try {
+    mod = await import(pathToFileURL(modulePath).href);
+  } catch (err) {
+    throw new Error(`cannot load scripts/pg-cluster.mjs: ${err.message}`);
+  }
+  const external = process.env.SWITCHBOARD_BENCH_PG_URL;
+  const created = [];
+  if (external) {
+    return {
+      describe: `existing server from SWITCHBOARD_BENCH_PG_URL (${redactUrl(external)})`,
+      external: true,
+      created,
+      async createDatabase() {
+        const url = await mod.createDatabase(external);
+        created.push(url);
+        return url;
+      },
+      async close() {},
+    };
+  }
+  const cluster = await mod.startPgCluster();
+  const unregister = onCleanup(() => cluster.stop());
+  return {
+    describe: 'throwaway local cluster from scripts/pg-cluster.mjs (default settings, fsync on)',
+    external: false,
+    created,
+    async createDatabase() {
+      const url = await mod.createDatabase(cluster.url);
+      created.push(url);
+      return url;
+    },
+    async close() {
+      unregister();
+      await cluster.stop();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// wrk (Debian's package) as the load generator: found on PATH or installed with apt-get.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { trackChild } from './cleanup.mjs';
+import { processTicks } from './procfs.mjs';
+
+export class FatalError extends Error {}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Make sure `wrk` is on PATH: install it with apt-get when missing, or stop with the command to run. */
+export function ensureWrk(log) {
+  const found = onPath('wrk');
+  if (found) return found;
+  const install = 'apt-get install -y wrk';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new FatalError(`wrk is not installed (not on PATH). Install it, then try again:\n  sudo apt-get update && sudo ${install}`);
+  }
+  log(`wrk is not on PATH; running: ${install}`);
+  const r = spawnSync('apt-get', ['install', '-y', 'wrk'], {
+    stdio: ['ignore', 2, 2],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  const installed = onPath('wrk');
+  if (r.status !== 0 || !installed) {
+    const why = r.error ? r.error.message : `exit ${r.status}`;
+    throw new FatalError(
+      `wrk is not installed and \`${install}\` failed (${why}). Run this, then try again:\n  apt-get update && ${install}`,
+    );
+  }
+  return installed;
+}
+
+export function wrkVersion() {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  const m = `${r.stdout}${r.stderr}`.match(/^wrk\s+(\S+)/m);
+  return m ? m[1] : 'unknown';
+}
+
+const MARK = 'SWITCHBOARD_WRK_JSON ';
+
+/**
+ * One wrk run. Returns the JSON that the script's done() printed, plus `wrkCpuTicks` (CPU that wrk
+ * used, from this process's reaped-children counters) and `raw` (wrk's own output).
+ */
+export async function runWrk({ url, connections, seconds, script, scriptArgs = [], timeout = '10s' }) {
+  const threads = Math.min(2, connections);
+  const args = [
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    timeout,
+    '-s',
+    script,
+    url,
+    '--',
+    ...scriptArgs,
+  ];
+  const before = processTicks(process.pid);
+  const child = trackChild(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+  const { code, signal } = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, s) => resolve({ code: c, signal: s }));
+  }).finally(() => clearTimeout(killer));
+  const after = processTicks(process.pid);
+  const line = stdout.split('\n').find((l) => l.startsWith(MARK));
+  if (code !== 0 || !line) {
+    throw new Error(
+      `wrk ${args.join(' ')} failed (${signal ? `signal ${signal}` : `exit ${code}`})\n${stdout}${stderr}`.trim(),
+    );
+  }
+  const result = JSON.parse(line.slice(MARK.length));
+  result.wrkCpuTicks = before && after ? after.children - before.children : null;
+  result.raw = stdout.split('\n').filter((l) => !l.startsWith(MARK)).join('\n') + stderr;
+  return result;
+}

@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import { redactUrl } from './redact.js';
+
+/**
+ * Maps every error to the SPEC's error format `{ error, message, … }` with a code from the catalogue.
+ * Fastify's own errors (validation, body limits, malformed headers) get the matching catalogue code;
+ * anything unexpected is logged and answered with a plain 500.
+ */
+export function toAppError(error: FastifyError | Error): AppError {
+  if (error instanceof AppError) return error;
+  const e = error as FastifyError;
+  if (e.validation) return new AppError('invalid_request', { detail: e.message });
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new AppError(e.statusCode === 404 ? 'not_found' : 'invalid_request', { detail: e.message });
+  }
+  return new AppError('internal');
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | Error): FastifyReply {
+  const appError = toAppError(error);
+  if (appError.status >= 500) {
+    request.log.error({ err: appError.cause ?? error, url: redactUrl(request.url), code: appError.code }, 'request failed');
+  }
+  if (appError.code === 'storage_unavailable' || appError.code === 'overloaded' || appError.code === 'shutting_down') {
+    void reply.header('retry-after', '1');
+  }
+  return reply.code(appError.status).send(appError.toJSON());
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found')));
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import type { Ingest } from '../ingest/service.js';
+import type { Source } from '../storage/ports.js';
+import { sendError } from './errors.js';
+
+export interface HooksOptions {
+  ingest: Ingest;
+  resolveSource: (token: string) => Promise<Source | null>;
+  bodyLimitBytes: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    source?: Source;
+  }
+}
+
+const path = '/hooks/convolo/:token';
+
+/**
+ * `POST /hooks/convolo/{token}`: the URL Convolo posts to. The body is taken as raw bytes whatever its
+ * content type, so it can be hashed and kept verbatim before anything is parsed.
+ */
+export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler(async (error: Error & { code?: string }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.source) {
+      const declared = Number(request.headers['content-length']);
+      const answer = await options.ingest
+        .receiveTooLarge(request.source.id, Number.isFinite(declared) ? declared : 0, request.headers['content-type'])
+        .catch((storeError: unknown) => storeError as Error);
+      if (answer instanceof Error) return sendError(request, reply, answer);
+      return reply.code(answer.status).send(answer.body);
+    }
+    return sendError(request, reply, error);
+  });
+
+  app.post<{ Params: { token: string } }>(path, {
+    // The token is checked before the body is read: an unknown token costs no body parsing.
+    onRequest: async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
+      const source = await options.resolveSource(request.params.token);
+      if (!source) return sendError(request, reply, new AppError('unknown_source'));
+      request.source = source;
+    },
+    handler: async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const answer = await options.ingest.receive({ sourceId: request.source!.id, raw, contentType: request.headers['content-type'] });
+      return reply.code(answer.status).send(answer.body);
+    },
+  });
+
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: path,
+    handler: async (request, reply) => {
+      void reply.header('allow', 'POST');
+      return sendError(request, reply, new AppError('method_not_allowed'));
+    },
+  });
+}

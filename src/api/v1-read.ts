@@ -1,0 +1,69 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import { presentCall } from '../domain/presenters.js';
+import type { ApiKey, Storage } from '../storage/ports.js';
+import { requireScope } from './auth.js';
+import { presentEvent, presentEventSummary } from './presenters.js';
+
+const CallParams = Type.Object({ call_id: Type.String({ minLength: 1, maxLength: 255 }) });
+const CallQuery = Type.Object({ source_id: Type.Optional(Type.String({ maxLength: 64 })) });
+const EventParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const EventsQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('quarantined')])),
+  type: Type.Optional(Type.String({ maxLength: 64 })),
+  call_id: Type.Optional(Type.String({ maxLength: 255 })),
+  source_id: Type.Optional(Type.String({ maxLength: 64 })),
+  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+/** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
+export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Storage; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+  const { storage } = options;
+  app.addHook('onRequest', requireScope('read', options.resolveKey));
+
+  app.get<{ Params: Static<typeof CallParams>; Querystring: Static<typeof CallQuery> }>(
+    '/v1/calls/:call_id',
+    { schema: { params: CallParams, querystring: CallQuery } },
+    async (request) => {
+      const call = await storage.calls.get(request.params.call_id, request.query.source_id);
+      if (!call) throw new AppError('not_found', {}, { message: 'No call has this call_id.' });
+      const events = await storage.events.list({ callId: call.call_id, sourceId: call.source_id, status: 'ok', limit: 500 });
+      return { ...presentCall(call), events: events.reverse().map(presentEventSummary) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams } }, async (request) => {
+    const event = await storage.events.get(request.params.id);
+    if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    return presentEvent(event);
+  });
+
+  // The exact bytes as received. Served as an attachment of type octet-stream whatever the sender claimed,
+  // so a hostile body can never be rendered as a page on this origin; the claimed type is in a header.
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id/raw', { schema: { params: EventParams } }, async (request, reply) => {
+    const event = await storage.events.get(request.params.id);
+    if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    void reply
+      .type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="${event.id}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('x-original-content-type', encodeURIComponent(event.contentType ?? ''));
+    return event.body ?? Buffer.alloc(0);
+  });
+
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
+    const q = request.query;
+    const limit = q.limit ?? 50;
+    const events = await storage.events.list({
+      status: q.status,
+      type: q.type,
+      callId: q.call_id,
+      sourceId: q.source_id,
+      beforeSeq: q.cursor,
+      limit,
+    });
+    return { data: events.map(presentEventSummary), next_cursor: events.length === limit ? events.at(-1)!.seq : null };
+  });
+}

@@ -1,0 +1,55 @@
+import { Command } from 'commander';
+import { createApp } from '../app.js';
+import { loadConfig } from '../config/index.js';
+import { configFlags, withConfigFlags } from './options.js';
+
+export function startCommand(): Command {
+  const command = new Command('start').description('Run the service (ingest, API, workers).');
+  return withConfigFlags(command).action(async () => {
+    const config = loadConfig(process.env, configFlags(command));
+    const app = createApp(config);
+    const firstStart = await app.prepare();
+    const { baseUrl } = await app.listen();
+
+    // Printed to stdout, never through the logger: the token and key appear here once, on the first start.
+    const lines = [`Switchboard is running on ${baseUrl} (${app.storage.dialect})`];
+    if (firstStart) {
+      lines.push(
+        '',
+        'First start: a default source and an admin API key were created. They are shown this once.',
+        `  Ingest URL:   ${baseUrl}/hooks/convolo/${firstStart.sourceToken}`,
+        `  Dashboard:    ${baseUrl}/dashboard`,
+        `  Admin key:    ${firstStart.adminKey}`,
+        '',
+        'Paste the ingest URL into Convolo (webhook, "post json in new format"). Keep the key safe:',
+        'only its hash is stored.',
+      );
+    } else {
+      const sources = (await app.storage.sources.list()).filter((s) => s.revokedAt === null);
+      lines.push(...sources.map((s) => `  Ingest URL:   ${baseUrl}/hooks/convolo/<token of source "${s.name}" (${s.tokenHint})>`));
+      lines.push(`  Dashboard:    ${baseUrl}/dashboard`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.server.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      const timer = setTimeout(() => {
+        app.server.log.error('graceful shutdown timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutSec * 1000);
+      timer.unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          app.server.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

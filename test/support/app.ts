@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { loadConfig, type Flags } from '../../src/config/index.js';
+import { freshPgDatabase } from './pg.js';
+
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A database URL no other test uses. */
+  freshDb(): Promise<string>;
+}
+
+export const backends: Backend[] = [
+  { name: 'sqlite', freshDb: async () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-test-')), 'switchboard.db')}` },
+  { name: 'postgres', freshDb: freshPgDatabase },
+];
+
+const fixtureDir = new URL('../fixtures/convolo/', import.meta.url);
+/** Convolo's documented payloads, verbatim (the project's copy of shared/fixtures/convolo). */
+export const fixtures = {
+  startCall: readFileSync(new URL('start_call.json', fixtureDir)),
+  endCall: readFileSync(new URL('end_call.json', fixtureDir)),
+};
+
+export interface TestApp {
+  app: App;
+  baseUrl: string;
+  ingestUrl: string;
+  adminKey: string;
+  /** POST to the ingest URL (or another token's); contentType null sends no content-type header. */
+  post(body: string | Buffer, contentType?: string | null, url?: string): Promise<{ status: number; body: any }>;
+  /** GET an API path with the admin key. */
+  api(path: string, key?: string | null): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** A real server on a loopback port over a real database, prepared as on a first start. */
+export async function startTestApp(db: string, flags: Flags = {}, options: AppOptions = {}): Promise<TestApp> {
+  const config = loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags });
+  const app = createApp(config, { logger: false, ...options });
+  const first = await app.prepare();
+  if (!first) throw new Error('expected an empty database');
+  const { baseUrl } = await app.listen();
+  const ingestUrl = `${baseUrl}/hooks/convolo/${first.sourceToken}`;
+  return {
+    app,
+    baseUrl,
+    ingestUrl,
+    adminKey: first.adminKey,
+    async post(body, contentType = 'application/json', url = ingestUrl) {
+      const headers: Record<string, string> = contentType === null ? {} : { 'content-type': contentType };
+      const response = await fetch(url, { method: 'POST', body, headers });
+      return { status: response.status, body: await readBody(response) };
+    },
+    async api(path, key = first.adminKey) {
+      const response = await fetch(`${baseUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      return { status: response.status, body: await readBody(response) };
+    },
+    close: () => app.close(),
+  };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** An end_call like Convolo's fixture, for a given call id and overrides. */
+export function endCall(callId: string, overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...JSON.parse(fixtures.endCall.toString()), call_id: callId, ...overrides });
+}
+
+export function startCall(callId: string, overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...JSON.parse(fixtures.startCall.toString()), call_id: callId, ...overrides });
+}

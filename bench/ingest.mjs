@@ -40,6 +40,7 @@ const TARGETS_TEXT = [
   'a row with non-2xx answers or socket errors, or whose server did not exit 0 on SIGTERM, fails (⚠)',
 ];
 const NOISY_CORES = 0.25;
+const QUIET_WAIT_MS = 20_000;
 
 const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const mb = (kb) => (kb == null ? null : kb / 1024);
@@ -94,21 +95,34 @@ function fsTypeOf(dir) {
 
 function gitDescribe() {
   try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    }).trim();
+    const git = (...args) =>
+      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const sha = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--untracked-files=no');
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return 'unknown';
   }
 }
 
+/**
+ * The machine's other work competes with the server and wrk for the same cores: before each row, wait
+ * (up to QUIET_WAIT_MS) until less than NOISY_CORES cores are busy. Returns the last reading.
+ */
+async function waitForQuiet(label) {
+  const started = Date.now();
+  let busy = await busyCores(500, CPUS);
+  if (busy <= NOISY_CORES) return busy;
+  log(`${label}: ${fmt(busy, 2)} cores busy with other work; waiting up to ${QUIET_WAIT_MS / 1000} s for the machine to be idle`);
+  while (busy > NOISY_CORES && Date.now() - started < QUIET_WAIT_MS) busy = await busyCores(1000, CPUS);
+  if (busy > NOISY_CORES) log(`${label}: still ${fmt(busy, 2)} cores busy; going on (the row is marked)`);
+  return busy;
+}
+
 async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
   const row = { server: kind, conns, error: null };
   const label = `${kind} × ${conns} conns`;
-  row.machineBusyBefore = await busyCores(500, CPUS);
+  row.machineBusyBefore = await waitForQuiet(label);
   let server = null;
   let tmpdir = null;
   let sampler = null;
@@ -240,6 +254,18 @@ function evaluate(rows) {
   }
 }
 
+// During a postgres row, "everything else" includes PostgreSQL itself, so only the reading before counts.
+function isNoisy(r) {
+  return r.machineBusyBefore > NOISY_CORES || (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES);
+}
+
+function noiseText(r) {
+  const parts = [];
+  if (r.machineBusyBefore > NOISY_CORES) parts.push(`${fmt(r.machineBusyBefore, 2)} cores before`);
+  if (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
+  return parts.join(', ');
+}
+
 function table(rows) {
   const out = [
     '| server | conns | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | target | |',
@@ -313,7 +339,7 @@ function details(rows) {
           `  - CPU during the measured run (cores of ${CPUS}): server ${fmt(r.cpu.server, 2)}, wrk ${fmt(r.cpu.wrk, 2)}, ` +
             `everything else ${fmt(r.cpu.other, 2)}${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}; ` +
             `machine busy before the row: ${fmt(r.machineBusyBefore, 2)} cores` +
-            (r.machineBusyBefore > NOISY_CORES ? ' ⚠ not idle' : ''),
+            (isNoisy(r) ? ' ⚠ not idle' : ''),
         );
       }
       if (r.warmup) {
@@ -372,7 +398,7 @@ export async function run(opts) {
 
   evaluate(rows);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const noisy = rows.filter((r) => r.machineBusyBefore > NOISY_CORES);
+  const noisy = rows.filter(isNoisy);
   const md = [
     `## Ingest — ${started.toISOString()}`,
     '',
@@ -393,9 +419,9 @@ export async function run(opts) {
     ...(noisy.length
       ? [
           '',
-          `⚠ The machine was not idle (> ${NOISY_CORES} cores busy) just before: ` +
-            noisy.map((r) => `${r.server} × ${r.conns} (${fmt(r.machineBusyBefore, 2)} cores)`).join(', ') +
-            '. Those numbers are less trustworthy.',
+          `⚠ Other work kept more than ${NOISY_CORES} cores busy before or during: ` +
+            noisy.map((r) => `${r.server} × ${r.conns} (${noiseText(r)})`).join(', ') +
+            '. Those numbers are less trustworthy; run again on a quiet machine.',
         ]
       : []),
     '',

@@ -87,7 +87,7 @@ export function createIngest(options: IngestOptions) {
   async function receiveTooLarge(sourceId: SourceId, declaredSize: number, contentType: string | undefined): Promise<IngestAnswer> {
     const error = new AppError('payload_too_large');
     const base = baseEvent({ sourceId, raw: Buffer.alloc(0), contentType });
-    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), bodySize: declaredSize, bodyTruncated: true });
+    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), body: null, bodySize: declaredSize, bodyTruncated: true });
     metrics.ingestRequests.inc({ type: 'invalid', result: 'rejected' });
     return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
   }

@@ -15,8 +15,9 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onCleanup } from './lib/cleanup.mjs';
 import { busyCores, machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
-import { BENCH_DIR, REPO_ROOT, openPostgres, redactUrl, startBaseline, startSwitchboard, stopServer } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, httpRequest, openPostgres, redactUrl, startBaseline, startSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
@@ -63,13 +64,12 @@ function withCallId(template, callId) {
 /** One request before the load, so that a wrong URL or a broken server shows up as itself. */
 async function smoke(url, template) {
   const body = withCallId(template, `${freshPrefix()}smoke0000000000`);
-  const res = await fetch(url, {
+  const res = await httpRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
-    signal: AbortSignal.timeout(10_000),
   });
-  const text = await res.text();
+  const text = res.body;
   if (res.status < 200 || res.status > 299) {
     throw new Error(`the check request before the load answered ${res.status}: ${text.slice(0, 300)}`);
   }
@@ -126,12 +126,14 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
   let server = null;
   let tmpdir = null;
   let sampler = null;
+  let removeTmpdir = null;
   try {
     log(`${label}: starting server`);
     if (kind === 'baseline') {
       server = await startBaseline();
     } else if (kind === 'sqlite') {
       tmpdir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
+      removeTmpdir = onCleanup(() => rm(tmpdir, { recursive: true, force: true }));
       row.db = `sqlite:${path.join(tmpdir, 'bench.db')}`;
       server = await startSwitchboard({ db: row.db });
     } else {
@@ -208,7 +210,10 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
       row.stop = await stopServer(server);
       if (!row.stop.ok) log(`${label}: server ${row.stop.detail}\n${server.log.tail(10)}`);
     }
-    if (tmpdir) await rm(tmpdir, { recursive: true, force: true });
+    if (tmpdir) {
+      removeTmpdir();
+      await rm(tmpdir, { recursive: true, force: true });
+    }
   }
   return row;
 }
@@ -218,7 +223,6 @@ function evaluate(rows) {
   for (const row of rows) {
     const base = baselineRps.get(row.conns);
     row.ratio = row.rps != null && base ? row.rps / base : null;
-    row.flagged = Boolean(row.error) || row.non2xx > 0 || row.socketErrors > 0 || (row.stop && !row.stop.ok);
     const fails = [];
     const unknown = [];
     if (row.server === 'baseline') {

@@ -2,6 +2,7 @@
 // (`node dist/cli/index.js start`), and the PostgreSQL that Switchboard may use.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -136,10 +137,27 @@ export async function startBaseline() {
   return server;
 }
 
+/**
+ * One HTTP request on its own connection (`Connection: close`), so that the harness never holds an idle
+ * keep-alive connection that could delay a server's graceful shutdown. Resolves { status, body }.
+ */
+export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function readyz(port) {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
+    const res = await httpRequest(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 1000 });
     return res.status === 200;
   } catch {
     return false;

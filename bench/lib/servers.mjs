@@ -181,10 +181,14 @@ export async function startSwitchboard({ db }) {
   );
   server.port = port;
   let ingestPath = null;
+  let placeholderSeen = false;
   server.log.onLine((line) => {
     if (ingestPath || !/Ingest URL/i.test(line)) return;
     const m = line.match(/\/hooks\/convolo\/\S+/);
-    if (m) ingestPath = m[0].replace(/["'`),.;>\]]+$/, '');
+    if (!m) return;
+    // On a database that already has sources, the URL is printed without its token ("<token of ...>").
+    if (m[0].includes('<')) placeholderSeen = true;
+    else ingestPath = m[0].replace(/["'`),.;>\]]+$/, '');
   });
 
   const started = Date.now();
@@ -203,7 +207,7 @@ export async function startSwitchboard({ db }) {
       throw new Error(
         `switchboard not ready within ${READY_TIMEOUT_MS / 1000} s ` +
           `(GET /readyz ${ready ? 'answered 200' : 'never answered 200'}; ` +
-          `"Ingest URL: .../hooks/convolo/<token>" line ${ingestPath ? 'seen' : 'not seen on stdout/stderr'})\n` +
+          `"Ingest URL: .../hooks/convolo/<token>" line ${ingestPath ? 'seen' : placeholderSeen ? 'printed without its token: not a first start on an empty database?' : 'not seen on stdout/stderr'})\n` +
           server.log.tail(),
       );
     }

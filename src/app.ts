@@ -64,6 +64,12 @@ export function createApp(config: Readonly<Config>, options: AppOptions = {}): A
     bodyLimit: 64 * 1024,
   });
   registerErrorHandling(server);
+  let closing = false;
+  // During a graceful shutdown every answer tells the client to close its connection, so keep-alive
+  // clients do not hold the server open until their idle timeout.
+  server.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), bodyLimitBytes: config.bodyLimitBytes });
   void server.register(v1ReadRoutes, { storage, resolveKey: (k) => keys.resolve(k) });
   void server.register(opsRoutes, { storage, metrics });
@@ -95,8 +101,16 @@ export function createApp(config: Readonly<Config>, options: AppOptions = {}): A
       return { port, baseUrl: publicBaseUrl(config, port) };
     },
     async close() {
+      closing = true;
       clearInterval(staleTimer);
-      await server.close();
+      // server.close() only drops the connections idle at that moment; those that finish an in-flight
+      // request afterwards become idle later and must be dropped as well.
+      const idleSweeper = setInterval(() => server.server.closeIdleConnections(), 50);
+      try {
+        await server.close();
+      } finally {
+        clearInterval(idleSweeper);
+      }
       await ingest.drain();
       await storage.close();
     },

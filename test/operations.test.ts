@@ -1,0 +1,150 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStorage } from '../src/storage/open.js';
+import type { NewEvent, Storage } from '../src/storage/ports.js';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+
+/** What the operator relies on: failed commits, the stale sweep, graceful shutdown, health, metrics, quiet logs. */
+describe.each(backends)('operations on $name', (backend) => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close().catch(() => {});
+    t = undefined;
+  });
+
+  /** Storage whose next append (one group commit) fails, or waits for `gate` before committing. */
+  function controllable() {
+    const control = { failNext: false, failedBatch: [] as NewEvent[], gate: null as Promise<void> | null, firstBatch: 0 };
+    const wrap = (storage: Storage): Storage => ({
+      ...storage,
+      events: {
+        ...storage.events,
+        async append(batch) {
+          control.firstBatch ||= batch.length;
+          if (control.failNext) {
+            control.failNext = false;
+            control.failedBatch = [...batch];
+            throw new Error('simulated disk failure');
+          }
+          if (control.gate) await control.gate;
+          return storage.events.append(batch);
+        },
+      },
+    });
+    return { control, wrap };
+  }
+
+  async function queueDepth(app: TestApp): Promise<number> {
+    const metrics = (await app.api('/metrics', null)).body as string;
+    return Number(/^switchboard_ingest_queue_depth (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  }
+
+  it('answers 503 to exactly the requests of a failed commit and stores none of them', async () => {
+    const { control, wrap } = controllable();
+    const db = await backend.freshDb();
+    t = await startTestApp(db, {}, { wrapStorage: wrap });
+    control.failNext = true;
+    const bodies = Array.from({ length: 30 }, (_, i) => endCall(`fail-${i}`));
+    const answers = await Promise.all(bodies.map((b) => t!.post(b)));
+    const failed = answers.filter((a) => a.status === 503);
+    expect(failed.length).toBe(control.failedBatch.length);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status === 200).length).toBe(30 - failed.length);
+    for (const a of failed) expect(a.body).toMatchObject({ error: 'storage_unavailable', message: expect.any(String) });
+
+    // The sender retries: the failed ones are new (not duplicates), the others are recognised.
+    const retried = await Promise.all(bodies.map((b) => t!.post(b)));
+    const failedIds = new Set(control.failedBatch.map((e) => e.callId));
+    bodies.forEach((_, i) => {
+      expect(retried[i]!.status).toBe(200);
+      expect(retried[i]!.body.duplicate === true).toBe(!failedIds.has(`fail-${i}`));
+    });
+  });
+
+  it('finishes in-flight requests on shutdown: each is committed, then answered, before the database closes', async () => {
+    const { control, wrap } = controllable();
+    const db = await backend.freshDb();
+    t = await startTestApp(db, {}, { wrapStorage: wrap });
+    let open!: () => void;
+    control.gate = new Promise((resolve) => (open = resolve));
+    const inFlight = Promise.all(Array.from({ length: 20 }, (_, i) => t!.post(endCall(`drain-${i}`))));
+    // Wait until the server holds all 20: one batch waiting on the gate, the rest queued behind it.
+    while (control.firstBatch + (await queueDepth(t)) < 20) await new Promise((r) => setTimeout(r, 10));
+    const closing = t.close();
+    setTimeout(open, 100);
+    const answers = await inFlight;
+    await closing;
+    t = undefined;
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+
+    const storage = openStorage(db);
+    try {
+      const stored = await storage.events.list({ type: 'end_call', limit: 100 });
+      expect(new Set(stored.map((e) => e.id))).toEqual(new Set(answers.map((a) => a.body.id)));
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('marks a call stale when no end_call came in time, and an end_call still completes it', async () => {
+    let clock = Date.parse('2026-03-01T09:00:00Z');
+    t = await startTestApp(await backend.freshDb(), { staleAfterMin: 120 }, { now: () => clock });
+    await t.post(startCall('stale-1'));
+    await t.post(startCall('fresh-1', { widget_name: 'later' }).replace('{', '{ '));
+    clock += 119 * 60_000;
+    expect(await t.app.sweepStale()).toBe(0);
+    clock += 2 * 60_000;
+    expect(await t.app.sweepStale()).toBe(2);
+    expect((await t.api('/v1/calls/stale-1')).body.status).toBe('stale');
+    await t.post(endCall('stale-1', { call_status: 'answered' }));
+    expect((await t.api('/v1/calls/stale-1')).body.status).toBe('answered');
+    expect(await t.app.sweepStale()).toBe(0);
+  });
+
+  it('reports health, readiness and Prometheus metrics', async () => {
+    t = await startTestApp(await backend.freshDb());
+    await t.post(endCall('m-1'));
+    await t.post(endCall('m-1'));
+    await t.post('nope');
+    expect(await t.api('/healthz', null)).toEqual({ status: 200, body: { ok: true } });
+    expect(await t.api('/readyz', null)).toEqual({ status: 200, body: { ok: true } });
+    const metrics = (await t.api('/metrics', null)).body as string;
+    expect(metrics).toContain('switchboard_ingest_requests_total{type="end_call",result="accepted"} 1');
+    expect(metrics).toContain('switchboard_ingest_requests_total{type="end_call",result="duplicate"} 1');
+    expect(metrics).toContain('switchboard_ingest_requests_total{type="invalid",result="quarantined"} 1');
+    expect(metrics).toMatch(/switchboard_ingest_duration_seconds_count \d+/);
+    expect(metrics).toContain('switchboard_ingest_queue_depth 0');
+  });
+
+  it('stores source tokens and API keys only as hashes', async () => {
+    t = await startTestApp(await backend.freshDb());
+    const token = t.ingestUrl.split('/').at(-1)!;
+    const sources = await t.app.storage.sources.list();
+    const keys = await t.app.storage.keys.list();
+    const dump = JSON.stringify({ sources, keys });
+    expect(dump).not.toContain(token);
+    expect(dump).not.toContain(t.adminKey);
+    expect(sources[0]!.tokenHint).toBe(token.slice(0, 8) + '…');
+  });
+
+  it('never logs a whole token, key or phone number, even at trace level and on errors', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const { control, wrap } = controllable();
+    t = await startTestApp(await backend.freshDb(), { logLevel: 'trace' }, { logger: { stream }, wrapStorage: wrap });
+    const phone = '+46701234567';
+    await t.post(endCall('log-1', { called_lead_phone: phone, lead: { lead_phone: phone } }));
+    control.failNext = true;
+    expect((await t.post(endCall('log-2', { called_lead_phone: phone }))).status).toBe(503);
+    await t.post('{"broken', 'application/json');
+    await t.api('/v1/events?status=quarantined');
+    await t.api('/v1/events', 'sbk_' + 'B'.repeat(43));
+    const log = lines.join('');
+    expect(log).toContain('simulated disk failure');
+    const token = t.ingestUrl.split('/').at(-1)!;
+    expect(log).not.toContain(token);
+    expect(log).not.toContain(t.adminKey);
+    expect(log).not.toContain('B'.repeat(43));
+    expect(log).not.toContain(phone);
+  });
+});

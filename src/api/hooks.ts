@@ -13,6 +13,8 @@ export interface HooksOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     source?: Source;
+    /** The content type the sender claimed, kept as sent. */
+    claimedContentType?: string;
   }
 }
 
@@ -30,7 +32,7 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.source) {
       const declared = Number(request.headers['content-length']);
       const answer = await options.ingest
-        .receiveTooLarge(request.source.id, Number.isFinite(declared) ? declared : 0, request.headers['content-type'])
+        .receiveTooLarge(request.source.id, Number.isFinite(declared) ? declared : 0, request.claimedContentType)
         .catch((storeError: unknown) => storeError as Error);
       if (answer instanceof Error) return sendError(request, reply, answer);
       return reply.code(answer.status).send(answer.body);
@@ -44,10 +46,14 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
       const source = await options.resolveSource(request.params.token);
       if (!source) return sendError(request, reply, new AppError('unknown_source'));
       request.source = source;
+      // Fastify refuses media types it cannot parse (415) before any parser runs; the claimed type is only
+      // information here, so keep it aside and let every body through as bytes.
+      request.claimedContentType = request.headers['content-type'];
+      request.headers['content-type'] = 'application/octet-stream';
     },
     handler: async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const answer = await options.ingest.receive({ sourceId: request.source!.id, raw, contentType: request.headers['content-type'] });
+      const answer = await options.ingest.receive({ sourceId: request.source!.id, raw, contentType: request.claimedContentType });
       return reply.code(answer.status).send(answer.body);
     },
   });

@@ -23,7 +23,9 @@ const maxCallIdLength = 255;
 export function parseIngestBody(raw: Buffer, contentType: string | undefined): ParseOutcome {
   const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (mediaType === 'application/x-www-form-urlencoded') {
-    return toEvent(formToPayload(raw.toString('utf8')), 'form');
+    const payload = formToPayload(raw.toString('utf8'));
+    if (depthOf(payload) > maxNestingDepth) return { kind: 'invalid_json', detail: `The form nests keys deeper than ${maxNestingDepth} levels.` };
+    return toEvent(payload, 'form');
   }
   // Anything else is read as JSON: Convolo sends application/json, but proxies and tests send text/plain or
   // nothing at all, and refusing valid JSON for its label would lose an event.
@@ -34,7 +36,8 @@ export function parseIngestBody(raw: Buffer, contentType: string | undefined): P
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { kind: 'invalid_json', detail: (error as Error).message };
+    // V8's message quotes the input, which may hold NUL (PostgreSQL text cannot) or a phone number.
+    return { kind: 'invalid_json', detail: (error as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, '').replaceAll('\u0000', '\uFFFD') };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'invalid_json', detail: `The body is JSON but not an object (it is ${describe(value)}).` };
@@ -56,7 +59,7 @@ function toEvent(payload: Record<string, unknown>, format: 'json' | 'form'): Par
   const callId = normaliseCallId(payload.call_id);
   if (callId === null) {
     fields.push('call_id');
-    problems.push(payload.call_id === undefined || payload.call_id === null ? '"call_id" is missing' : `"call_id" must be a non-empty string of at most ${maxCallIdLength} printable characters`);
+    problems.push(payload.call_id === undefined || payload.call_id === null ? '"call_id" is missing' : `"call_id" must be a non-empty string of at most ${maxCallIdLength} printable, well-formed characters`);
   }
   if (fields.length > 0) return { kind: 'invalid_event', fields, detail: problems.join('; ') };
   return { kind: 'event', format, type: type as string, callId: callId!, payload };
@@ -65,8 +68,9 @@ function toEvent(payload: Record<string, unknown>, format: 'json' | 'form'): Par
 function normaliseCallId(value: unknown): string | null {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || text.length === 0 || text.length > maxCallIdLength) return null;
+  // A lone surrogate cannot be stored as UTF-8: two such ids would become the same key in the database.
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(text) ? null : text;
+  return /[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed() ? null : text;
 }
 
 function charsetOf(contentType: string | undefined): string {

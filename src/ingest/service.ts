@@ -87,7 +87,10 @@ export function createIngest(options: IngestOptions) {
   async function receiveTooLarge(sourceId: SourceId, declaredSize: number, contentType: string | undefined): Promise<IngestAnswer> {
     const error = new AppError('payload_too_large');
     const base = baseEvent({ sourceId, raw: Buffer.alloc(0), contentType });
-    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), body: null, bodySize: declaredSize, bodyTruncated: true });
+    const bodySize = Math.min(Math.max(0, declaredSize), Number.MAX_SAFE_INTEGER);
+    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), body: null, bodySize, bodyTruncated: true }).catch((cause: unknown) => {
+      throw cause instanceof AppError ? cause : new AppError('storage_unavailable', {}, { cause });
+    });
     metrics.ingestRequests.inc({ type: 'invalid', result: 'rejected' });
     return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
   }
@@ -122,7 +125,7 @@ function quarantined(base: NewEvent, raw: Buffer, error: AppError, keepBytes: nu
     ...base,
     status: 'quarantined',
     errorCode: error.code,
-    errorDetail: typeof detail === 'string' ? detail.slice(0, 1000) : null,
+    errorDetail: typeof detail === 'string' ? detail.slice(0, 1000).replaceAll('\u0000', '\uFFFD') : null,
     body: raw.subarray(0, keepBytes),
     bodyTruncated: raw.length > keepBytes,
   };

@@ -53,19 +53,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('content_type', 'text')
           .addColumn('body', sql.raw(blob))
           .addColumn('body_hash', 'text')
-          .addColumn('body_size', 'integer', (c) => c.notNull())
+          .addColumn('body_size', 'bigint', (c) => c.notNull())
           .addColumn('body_truncated', 'integer', (c) => c.notNull().defaultTo(0))
           .addColumn('received_at', 'bigint', (c) => c.notNull())
           .execute();
-        // Deduplication: one accepted event per (source, body bytes). Hash first so a batch can look up
-        // all its hashes at once.
-        await db.schema
-          .createIndex('events_dedupe')
-          .on('events')
-          .columns(['body_hash', 'source_id'])
-          .unique()
-          .where(sql.ref('status'), '=', 'ok')
-          .execute();
+        // Deduplication: one accepted event per (source, body bytes); hash first so a batch can look up all
+        // its hashes at once. Only accepted events carry a hash (quarantine records have NULL, and NULLs never
+        // collide in a unique index), so the index needs no WHERE clause and every lookup can use it.
+        await db.schema.createIndex('events_dedupe').on('events').columns(['body_hash', 'source_id']).unique().execute();
         await db.schema.createIndex('events_call').on('events').columns(['call_id', 'seq']).execute();
         await db.schema.createIndex('events_status_seq').on('events').columns(['status', 'seq']).execute();
 

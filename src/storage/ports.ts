@@ -16,6 +16,7 @@ export interface NewEvent {
   errorDetail: string | null;
   contentType: string | null;
   body: Buffer | null;
+  /** SHA-256 of the body, for accepted events only: it is the deduplication key. */
   bodyHash: string | null;
   bodySize: number;
   bodyTruncated: boolean;

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
-import type { Storage } from '../ports.js';
+import type { EventLog, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCalls } from './calls.js';
@@ -8,10 +8,16 @@ import { createEventLog, type AppendHooks } from './event-log.js';
 import { createSources } from './sources.js';
 
 /** The ports over one Kysely instance; the backends differ only in how they open it and in `hooks`. */
-export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: AppendHooks & { close?: () => Promise<void> } = {}): Storage {
+export interface BackendHooks extends AppendHooks {
+  /** Replaces the shared append (SQLite: a synchronous transaction over prepared statements). */
+  append?: EventLog['append'];
+}
+
+export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: BackendHooks = {}): Storage {
+  const events = createEventLog(db, hooks);
   return {
     dialect,
-    events: createEventLog(db, hooks),
+    events: hooks.append ? { ...events, append: hooks.append } : events,
     calls: createCalls(db),
     sources: createSources(db),
     keys: createApiKeys(db),
@@ -28,7 +34,6 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     },
     async close() {
       await db.destroy();
-      await hooks.close?.();
     },
   };
 }

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
+import { createSqliteAppend } from './append.js';
 
 /**
  * SQLite on a real file. WAL lets readers run beside the writer; synchronous=FULL makes every commit reach
@@ -18,5 +19,9 @@ export function openSqlite(path: string): Storage {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return createKyselyStorage(db, 'sqlite');
+  // Statements are prepared on first use: the tables exist only once migrations have run.
+  let append: ReturnType<typeof createSqliteAppend> | undefined;
+  return createKyselyStorage(db, 'sqlite', {
+    append: async (batch) => (append ??= createSqliteAppend(database))(batch),
+  });
 }

@@ -1,0 +1,49 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { CallState } from '../../domain/call.js';
+import type { EventId } from '../../domain/ids.js';
+import type { AppendResult, NewEvent } from '../ports.js';
+import type { CallsTable } from '../schema.js';
+import { callKeysToLoad, callKey, eventKey, finish, hashesToCheck, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
+import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
+import { toRow } from '../shared/event-log.js';
+
+/**
+ * The ingest hot path on SQLite: the same plan as the shared Kysely append (shared/append-plan.ts), run as
+ * one synchronous better-sqlite3 transaction over statements prepared once. Measured on this machine it is
+ * several times faster than building and compiling the multi-row queries through Kysely for every batch,
+ * and ingest throughput is bound by exactly this.
+ */
+export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEvent[]) => AppendResult[] {
+  const eventColumns = Object.keys(toRow(sample));
+  const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
+  const findEvent = db.prepare<[string], { id: string; seq: number; source_id: string; body_hash: string }>(
+    'select id, seq, source_id, body_hash from events where body_hash = ?',
+  );
+  const findCall = db.prepare<[string, string], CallsTable>('select * from calls where source_id = ? and call_id = ?');
+  const allCallColumns = ['source_id', 'call_id', ...callColumns];
+  const upsertCall = db.prepare(
+    `insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
+     on conflict (source_id, call_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  );
+
+  return db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
+    const known = new Map<string, Stored>();
+    for (const hash of hashesToCheck(batch)) {
+      for (const r of findEvent.all(hash)) known.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: r.seq });
+    }
+    const plan = planInserts(batch, known);
+    recordInserted(plan, plan.fresh.map(({ event }) => Number(insertEvent.run(toRow(event)).lastInsertRowid)));
+    const existing = new Map<string, CallState>();
+    for (const { sourceId, callId } of callKeysToLoad(plan)) {
+      const row = findCall.get(sourceId, callId);
+      if (row) existing.set(callKey(sourceId, callId), rowToCall(row));
+    }
+    for (const call of mergeCalls(plan, existing)) upsertCall.run(callToRow(call));
+    return finish(plan);
+  });
+}
+
+const sample: NewEvent = {
+  id: 'evt_sample' as EventId, sourceId: 'src_sample' as never, callId: null, type: null, status: 'ok', errorCode: null,
+  errorDetail: null, contentType: null, body: null, bodyHash: null, bodySize: 0, bodyTruncated: false, receivedAt: 0, call: null,
+};

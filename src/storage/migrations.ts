@@ -95,9 +95,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('last_event_at', 'bigint', (c) => c.notNull())
           .addColumn('event_count', 'integer', (c) => c.notNull())
           .addColumn('merge_rank', 'integer', (c) => c.notNull())
-          .addPrimaryKeyConstraint('calls_pk', ['source_id', 'call_id'])
+          // call_id first: the key also serves lookups by call_id alone, so no second index on call_id —
+          // each index is one more random page written to the WAL per call on every commit.
+          .addPrimaryKeyConstraint('calls_pk', ['call_id', 'source_id'])
           .execute();
-        await db.schema.createIndex('calls_call_id').on('calls').column('call_id').execute();
         // The stale sweep looks only at calls still in progress, oldest first.
         await db.schema.createIndex('calls_status_first_event').on('calls').columns(['status', 'first_event_at']).execute();
       },

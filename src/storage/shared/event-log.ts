@@ -50,7 +50,7 @@ async function appendInTransaction(trx: Transaction<Database>, batch: readonly N
     await trx
       .insertInto('calls')
       .values(part.map(callToRow))
-      .onConflict((oc) => oc.columns(['source_id', 'call_id']).doUpdateSet((eb) => Object.fromEntries(callColumns.map((c) => [c, eb.ref(`excluded.${c}`)]))))
+      .onConflict((oc) => oc.columns(['call_id', 'source_id']).doUpdateSet((eb) => Object.fromEntries(callColumns.map((c) => [c, eb.ref(`excluded.${c}`)]))))
       .execute();
   }
   return finish(plan);

@@ -11,6 +11,8 @@ import { createSources } from './sources.js';
 export interface BackendHooks extends AppendHooks {
   /** Replaces the shared append (SQLite: a synchronous transaction over prepared statements). */
   append?: EventLog['append'];
+  /** Runs before the database closes (SQLite: stop the writer thread). */
+  beforeClose?: () => Promise<void>;
 }
 
 export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: BackendHooks = {}): Storage {
@@ -33,6 +35,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       return Number(sources.n) === 0 && Number(keys.n) === 0;
     },
     async close() {
+      await hooks.beforeClose?.();
       await db.destroy();
     },
   };

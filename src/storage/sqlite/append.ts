@@ -19,11 +19,11 @@ export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEven
   const findEvent = db.prepare<[string], { id: string; seq: number; source_id: string; body_hash: string }>(
     'select id, seq, source_id, body_hash from events where body_hash = ?',
   );
-  const findCall = db.prepare<[string, string], CallsTable>('select * from calls where source_id = ? and call_id = ?');
+  const findCall = db.prepare<[string, string], CallsTable>('select * from calls where call_id = ? and source_id = ?');
   const allCallColumns = ['source_id', 'call_id', ...callColumns];
   const upsertCall = db.prepare(
     `insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
-     on conflict (source_id, call_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+     on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
   );
 
   return db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
@@ -35,7 +35,7 @@ export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEven
     recordInserted(plan, plan.fresh.map(({ event }) => Number(insertEvent.run(toRow(event)).lastInsertRowid)));
     const existing = new Map<string, CallState>();
     for (const { sourceId, callId } of callKeysToLoad(plan)) {
-      const row = findCall.get(sourceId, callId);
+      const row = findCall.get(callId, sourceId);
       if (row) existing.set(callKey(sourceId, callId), rowToCall(row));
     }
     for (const call of mergeCalls(plan, existing)) upsertCall.run(callToRow(call));

@@ -1,27 +1,18 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
-import { createSqliteAppend } from './append.js';
+import { openConnection } from './connection.js';
+import { createSqliteWriter } from './writer.js';
 
 /**
- * SQLite on a real file. WAL lets readers run beside the writer; synchronous=FULL makes every commit reach
- * the disk (fsync of the WAL) before it returns, which is what lets ingest acknowledge only durable events.
- * Group commit (ingest/group-commit.ts) amortises that fsync over every request of a batch.
+ * SQLite on a real file: reads and administration through Kysely on the main thread's connection, the
+ * ingest appends on a writer thread's connection (writer.ts). WAL lets both work at once.
  */
 export function openSqlite(path: string): Storage {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new BetterSqlite3(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
+  const database = openConnection(path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  // Statements are prepared on first use: the tables exist only once migrations have run.
-  let append: ReturnType<typeof createSqliteAppend> | undefined;
-  return createKyselyStorage(db, 'sqlite', {
-    append: async (batch) => (append ??= createSqliteAppend(database))(batch),
-  });
+  // The writer starts on the first append, after migrations: it prepares its statements against the tables.
+  const writer = createSqliteWriter(path);
+  return createKyselyStorage(db, 'sqlite', { append: writer.append, beforeClose: writer.close });
 }

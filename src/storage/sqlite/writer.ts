@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AppendResult, NewEvent } from '../ports.js';
+import type { WriterReply, WriterRequest } from './writer-worker.js';
+
+/**
+ * Runs the SQLite append in a worker thread. better-sqlite3 is synchronous, so a commit on the main thread
+ * would stop the event loop for the whole fsync; in a worker, the main thread keeps reading and parsing
+ * the next batch's requests while the disk works, which is what makes group commit pay off.
+ */
+export function createSqliteWriter(path: string) {
+  let worker: Worker | null = null;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+  function failAll(error: Error): void {
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+    worker = null;
+  }
+
+  function start(): Worker {
+    const w = new Worker(workerScript(), { workerData: { path } });
+    w.on('message', (reply: WriterReply) => {
+      const p = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (reply.error !== undefined) p?.reject(new Error(reply.error));
+      else p?.resolve(reply.results);
+    });
+    // A writer that dies fails only the batches it held; the next append starts a new one.
+    w.on('error', (error) => failAll(error));
+    w.on('exit', (code) => failAll(new Error(`SQLite writer exited (code ${code})`)));
+    return w;
+  }
+
+  function send(request: WriterRequest): Promise<unknown> {
+    worker ??= start();
+    const target = worker;
+    return new Promise((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      target.postMessage(request);
+    });
+  }
+
+  return {
+    append: (batch: readonly NewEvent[]) => send({ id: nextId++, batch: [...batch] }) as Promise<AppendResult[]>,
+    async close(): Promise<void> {
+      if (!worker) return;
+      const w = worker;
+      const exited = new Promise((resolve) => w.once('exit', resolve));
+      await send({ id: nextId++, close: true }).catch(() => {});
+      await exited;
+    },
+  };
+}
+
+/** The compiled worker script; tests that run from src/ (TypeScript) use the built copy in dist/. */
+function workerScript(): URL {
+  const beside = new URL('./writer-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = new URL('../../../dist/storage/sqlite/writer-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error('The SQLite writer needs the compiled worker: run `npm run build` first.');
+}

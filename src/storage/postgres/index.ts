@@ -1,8 +1,9 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
+import { createPostgresAppend } from './append.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -11,19 +12,10 @@ const types = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** An arbitrary constant naming the append lock (pg_advisory_xact_lock takes a bigint). */
-const appendLockKey = 7_340_001;
-
 export function openPostgres(url: string, options: { maxConnections?: number } = {}): Storage {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return createKyselyStorage(db, 'postgres', {
-    // Appends from every node take this transaction lock first, so seq values become visible in the order
-    // they were assigned: a stream reader that has seen seq N can never later find a smaller one committed.
-    beforeAppend: async (trx) => {
-      await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(trx);
-    },
-  });
+  return createKyselyStorage(db, 'postgres', { append: createPostgresAppend(db) });
 }

@@ -1,22 +1,12 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { CallState } from '../../domain/call.js';
+import type { Kysely, Selectable } from 'kysely';
 import type { EventId, SourceId } from '../../domain/ids.js';
-import type { AppendResult, EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
+import type { EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
-import { callKeysToLoad, callKey, eventKey, finish, hashesToCheck, mergeCalls, planInserts, recordInserted, type Stored } from './append-plan.js';
-import { callColumns, callToRow, rowToCall } from './call-rows.js';
 
-/** Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
-const chunkSize = 400;
-
-export interface AppendHooks {
-  /** Runs first inside the append transaction (PostgreSQL: serialise appends across nodes). */
-  beforeAppend?: (trx: Transaction<Database>) => Promise<void>;
-}
-
-export function createEventLog(db: Kysely<Database>, hooks: AppendHooks = {}): EventLog {
+/** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
+export function createEventLog(db: Kysely<Database>, append: EventLog['append']): EventLog {
   return {
-    append: (batch) => db.transaction().execute((trx) => appendInTransaction(trx, batch, hooks)),
+    append,
 
     async get(id) {
       const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
@@ -33,46 +23,6 @@ export function createEventLog(db: Kysely<Database>, hooks: AppendHooks = {}): E
       return (await query.execute()).map(toStoredEvent);
     },
   };
-}
-
-async function appendInTransaction(trx: Transaction<Database>, batch: readonly NewEvent[], hooks: AppendHooks): Promise<AppendResult[]> {
-  await hooks.beforeAppend?.(trx);
-  const plan = planInserts(batch, await storedEvents(trx, hashesToCheck(batch)));
-  const seqs: number[] = [];
-  for (const part of chunks(plan.fresh)) {
-    const rows = await trx.insertInto('events').values(part.map(({ event }) => toRow(event))).returning(['id', 'seq']).execute();
-    const seqById = new Map(rows.map((r) => [r.id, Number(r.seq)]));
-    seqs.push(...part.map(({ event }) => seqById.get(event.id)!));
-  }
-  recordInserted(plan, seqs);
-  const touched = mergeCalls(plan, await storedCalls(trx, callKeysToLoad(plan)));
-  for (const part of chunks(touched)) {
-    await trx
-      .insertInto('calls')
-      .values(part.map(callToRow))
-      .onConflict((oc) => oc.columns(['call_id', 'source_id']).doUpdateSet((eb) => Object.fromEntries(callColumns.map((c) => [c, eb.ref(`excluded.${c}`)]))))
-      .execute();
-  }
-  return finish(plan);
-}
-
-async function storedEvents(trx: Transaction<Database>, hashes: string[]): Promise<Map<string, Stored>> {
-  const found = new Map<string, Stored>();
-  for (const part of chunks(hashes)) {
-    const rows = await trx.selectFrom('events').select(['id', 'seq', 'source_id', 'body_hash']).where('body_hash', 'in', part).execute();
-    for (const r of rows) found.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: Number(r.seq) });
-  }
-  return found;
-}
-
-async function storedCalls(trx: Transaction<Database>, keys: Array<{ sourceId: string; callId: string }>): Promise<Map<string, CallState>> {
-  const found = new Map<string, CallState>();
-  const wanted = new Set(keys.map((k) => callKey(k.sourceId, k.callId)));
-  for (const part of chunks([...new Set(keys.map((k) => k.callId))])) {
-    const rows = await trx.selectFrom('calls').selectAll().where('call_id', 'in', part).execute();
-    for (const r of rows) if (wanted.has(callKey(r.source_id, r.call_id))) found.set(callKey(r.source_id, r.call_id), rowToCall(r));
-  }
-  return found;
 }
 
 export function toRow(e: NewEvent) {
@@ -109,8 +59,4 @@ function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
     bodyTruncated: r.body_truncated === 1,
     receivedAt: Number(r.received_at),
   };
-}
-
-function* chunks<T>(items: T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += chunkSize) yield items.slice(i, i + chunkSize);
 }

@@ -4,22 +4,21 @@ import type { EventLog, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCalls } from './calls.js';
-import { createEventLog, type AppendHooks } from './event-log.js';
+import { createEventLog } from './event-log.js';
 import { createSources } from './sources.js';
 
-/** The ports over one Kysely instance; the backends differ only in how they open it and in `hooks`. */
-export interface BackendHooks extends AppendHooks {
-  /** Replaces the shared append (SQLite: a synchronous transaction over prepared statements). */
-  append?: EventLog['append'];
+/** The ports over one Kysely instance; the backends differ in how they open it and in their append. */
+export interface Backend {
+  /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
+  append: EventLog['append'];
   /** Runs before the database closes (SQLite: stop the writer thread). */
   beforeClose?: () => Promise<void>;
 }
 
-export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: BackendHooks = {}): Storage {
-  const events = createEventLog(db, hooks);
+export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: Backend): Storage {
   return {
     dialect,
-    events: hooks.append ? { ...events, append: hooks.append } : events,
+    events: createEventLog(db, hooks.append),
     calls: createCalls(db),
     sources: createSources(db),
     keys: createApiKeys(db),

@@ -1,0 +1,77 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { CallState } from '../../domain/call.js';
+import type { EventId } from '../../domain/ids.js';
+import type { AppendResult, NewEvent } from '../ports.js';
+import type { CallsTable, Database } from '../schema.js';
+import { callKeysToLoad, callKey, eventKey, finish, hashesToCheck, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
+import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
+import { toRow } from '../shared/event-log.js';
+
+/**
+ * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) with bulk statements that pass
+ * one array per column through `unnest`, so a batch of any size is a handful of small statements with a
+ * fixed number of parameters, instead of multi-row VALUES lists that grow (and must be built, sent, parsed
+ * and planned) with the batch. Appends from every node take one transaction lock first, so seq values
+ * become visible in the order they were assigned: a stream reader that has seen seq N can never later find
+ * a smaller one committed.
+ */
+const appendLockKey = 7_340_001;
+
+const eventTypes: Record<keyof ReturnType<typeof toRow>, string> = {
+  id: 'text', source_id: 'text', call_id: 'text', type: 'text', status: 'text', error_code: 'text', error_detail: 'text',
+  content_type: 'text', body: 'bytea', body_hash: 'text', body_size: 'bigint', body_truncated: 'integer', received_at: 'bigint',
+};
+const callTypes: Record<keyof CallsTable, string> = {
+  source_id: 'text', call_id: 'text', user_id: 'text', widget_key: 'text', widget_name: 'text', status: 'text', timezone: 'text',
+  is_delayed_call: 'integer', called_lead_phone: 'text', lead: 'text', agent: 'text', agent_id: 'text', started_at: 'bigint',
+  agent_answered_at: 'bigint', lead_answered_at: 'bigint', ended_at: 'bigint', answer_duration_sec: 'double precision',
+  lead_answer_duration_sec: 'double precision', talk_duration_sec: 'double precision', total_duration_sec: 'double precision',
+  disconnected_by: 'text', recording_link: 'text', lead_created_at: 'bigint', speed_to_lead_sec: 'bigint',
+  time_to_connect_sec: 'bigint', first_event_at: 'bigint', last_event_at: 'bigint', event_count: 'integer', merge_rank: 'integer',
+};
+
+/** `select * from unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows`. */
+function unnest<T extends Record<string, unknown>>(rows: T[], types: Record<string, string>) {
+  const columns = Object.keys(types);
+  const arrays = columns.map((c) => sql`${rows.map((r) => r[c] ?? null)}::${sql.raw(types[c]!)}[]`);
+  return { columns: sql.raw(columns.join(', ')), source: sql`unnest(${sql.join(arrays)}) as t(${sql.raw(columns.join(', '))})` };
+}
+
+export function createPostgresAppend(db: Kysely<Database>) {
+  return (batch: readonly NewEvent[]): Promise<AppendResult[]> =>
+    db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(trx);
+      const plan = planInserts(batch, await storedEvents(trx, hashesToCheck(batch)));
+      const rows = plan.fresh.map(({ event }) => toRow(event));
+      const events = unnest(rows, eventTypes);
+      const inserted = rows.length === 0 ? [] : (await sql<{ id: string; seq: number }>`
+        insert into events (${events.columns}) select ${events.columns} from ${events.source} returning id, seq`.execute(trx)).rows;
+      const seqById = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
+      recordInserted(plan, rows.map((r) => seqById.get(r.id)!));
+      const touched = mergeCalls(plan, await storedCalls(trx, callKeysToLoad(plan)));
+      if (touched.length > 0) {
+        const calls = unnest(touched.map(callToRow) as Array<Record<string, unknown>>, callTypes);
+        await sql`insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
+          on conflict (call_id, source_id) do update set ${sql.raw(callColumns.map((c) => `${c} = excluded.${c}`).join(', '))}`.execute(trx);
+      }
+      return finish(plan);
+    });
+}
+
+async function storedEvents(trx: Transaction<Database>, hashes: string[]): Promise<Map<string, Stored>> {
+  const found = new Map<string, Stored>();
+  if (hashes.length === 0) return found;
+  const { rows } = await sql<{ id: string; seq: number; source_id: string; body_hash: string }>`
+    select id, seq, source_id, body_hash from events where body_hash = any(${hashes}::text[])`.execute(trx);
+  for (const r of rows) found.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: Number(r.seq) });
+  return found;
+}
+
+async function storedCalls(trx: Transaction<Database>, keys: Array<{ sourceId: string; callId: string }>): Promise<Map<string, CallState>> {
+  const found = new Map<string, CallState>();
+  if (keys.length === 0) return found;
+  const wanted = new Set(keys.map((k) => callKey(k.sourceId, k.callId)));
+  const { rows } = await sql<CallsTable>`select * from calls where call_id = any(${keys.map((k) => k.callId)}::text[])`.execute(trx);
+  for (const r of rows) if (wanted.has(callKey(r.source_id, r.call_id))) found.set(callKey(r.source_id, r.call_id), rowToCall(r));
+  return found;
+}

@@ -46,6 +46,7 @@ export function createApp(config: Readonly<Config>, options: AppOptions = {}): A
     quarantineBodyBytes: config.quarantineBodyBytes,
     commitMaxBatch: config.commitMaxBatch,
     commitMaxQueue: config.commitMaxQueue,
+    commitMaxInFlight: config.commitMaxInFlight,
     now,
   });
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });

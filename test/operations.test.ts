@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
@@ -14,13 +14,13 @@ describe.each(backends)('operations on $name', (backend) => {
 
   /** Storage whose next append (one group commit) fails, or waits for `gate` before committing. */
   function controllable() {
-    const control = { failNext: false, failedBatch: [] as NewEvent[], gate: null as Promise<void> | null, firstBatch: 0 };
+    const control = { failNext: false, failedBatch: [] as NewEvent[], gate: null as Promise<void> | null, entered: 0 };
     const wrap = (storage: Storage): Storage => ({
       ...storage,
       events: {
         ...storage.events,
         async append(batch) {
-          control.firstBatch ||= batch.length;
+          control.entered += batch.length;
           if (control.failNext) {
             control.failNext = false;
             control.failedBatch = [...batch];
@@ -68,8 +68,8 @@ describe.each(backends)('operations on $name', (backend) => {
     let open!: () => void;
     control.gate = new Promise((resolve) => (open = resolve));
     const inFlight = Promise.all(Array.from({ length: 20 }, (_, i) => t!.post(endCall(`drain-${i}`))));
-    // Wait until the server holds all 20: one batch waiting on the gate, the rest queued behind it.
-    while (control.firstBatch + (await queueDepth(t)) < 20) await new Promise((r) => setTimeout(r, 10));
+    // Wait until the server holds all 20: batches waiting on the gate, the rest queued behind them.
+    await vi.waitFor(async () => expect(control.entered + (await queueDepth(t!))).toBe(20), { timeout: 10_000, interval: 10 });
     const closing = t.close();
     setTimeout(open, 100);
     const answers = await inFlight;

@@ -37,16 +37,26 @@ export interface CallState {
   merge_rank: number;
 }
 
+/**
+ * What one event says about its call, read from the payload once, at the edge (see `callEventOf`), so the
+ * merge inside the commit only compares values.
+ */
 export interface CallEvent {
   type: 'start_call' | 'end_call';
-  payload: Record<string, unknown>;
+  fields: Partial<CallFields>;
+  /** end_call only: Convolo's call_status (null when it sent none). */
+  callStatus: string | null;
   receivedAt: number;
+}
+
+export function callEventOf(type: 'start_call' | 'end_call', payload: Record<string, unknown>, receivedAt: number): CallEvent {
+  return { type, fields: fieldsOf(type, payload, receivedAt), callStatus: str(payload.call_status), receivedAt };
 }
 
 export const inProgress = 'in_progress';
 export const stale = 'stale';
 
-type Fields = Omit<CallState, 'source_id' | 'call_id' | 'status' | 'first_event_at' | 'last_event_at' | 'event_count' | 'merge_rank' | 'speed_to_lead_sec' | 'time_to_connect_sec'>;
+export type CallFields = Omit<CallState, 'source_id' | 'call_id' | 'status' | 'first_event_at' | 'last_event_at' | 'event_count' | 'merge_rank' | 'speed_to_lead_sec' | 'time_to_connect_sec'>;
 
 /**
  * Applies one event to the record. An event overwrites a field only when it is at least as authoritative as
@@ -57,10 +67,10 @@ type Fields = Omit<CallState, 'source_id' | 'call_id' | 'status' | 'first_event_
 export function mergeCall(previous: CallState | null, sourceId: SourceId, callId: string, event: CallEvent): CallState {
   const rank = event.type === 'end_call' ? 2 : 1;
   const base: CallState = previous ?? emptyCall(sourceId, callId, event.receivedAt);
-  const incoming = fieldsOf(event);
+  const incoming = event.fields;
   const overwrite = rank >= base.merge_rank;
   const merged: CallState = { ...base };
-  for (const key of Object.keys(incoming) as Array<keyof Fields>) {
+  for (const key of Object.keys(incoming) as Array<keyof CallFields>) {
     const value = incoming[key];
     if (value === null || value === undefined) continue;
     const current = merged[key];
@@ -74,7 +84,7 @@ export function mergeCall(previous: CallState | null, sourceId: SourceId, callId
     }
   }
   if (event.type === 'end_call') {
-    merged.status = str(event.payload.call_status) ?? 'ended';
+    merged.status = event.callStatus ?? 'ended';
   }
   merged.merge_rank = Math.max(base.merge_rank, rank);
   merged.first_event_at = Math.min(base.first_event_at, event.receivedAt);
@@ -96,10 +106,10 @@ function emptyCall(sourceId: SourceId, callId: string, at: number): CallState {
   };
 }
 
-function fieldsOf({ type, payload: p, receivedAt }: CallEvent): Partial<Fields> {
+function fieldsOf(type: CallEvent['type'], p: Record<string, unknown>, receivedAt: number): Partial<CallFields> {
   const lead = obj(p.lead);
   const agent = obj(p.agent);
-  const fields: Partial<Fields> = {
+  const fields: Partial<CallFields> = {
     user_id: str(p.user_id),
     widget_key: str(p.widget_key),
     widget_name: str(p.widget_name),

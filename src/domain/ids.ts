@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * Typed, prefixed ids (as Svix's `create_id_type!`): an EventId is not a SourceId by accident.
@@ -16,9 +16,19 @@ export type DeliveryId = Id<'dlv'>;
 const prefixes = { evt: true, src: true, key: true, dst: true, dlv: true } as const;
 type Prefix = keyof typeof prefixes;
 
+// Random bytes are drawn 4 KiB at a time: one call into OpenSSL per ~450 ids instead of one per id,
+// which showed in the ingest profile.
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
 export function newId<P extends Prefix>(prefix: P): Id<P> {
+  if (offset + 9 > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const random = pool.toString('base64url', offset, (offset += 9));
   const time = Date.now().toString(36).padStart(9, '0');
-  return `${prefix}_${time}${randomBytes(9).toString('base64url')}` as Id<P>;
+  return `${prefix}_${time}${random}` as Id<P>;
 }
 
 export function isId<P extends Prefix>(prefix: P, value: unknown): value is Id<P> {

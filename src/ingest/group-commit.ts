@@ -2,8 +2,10 @@ import { AppError } from '../domain/errors.js';
 
 /**
  * Group commit: requests that arrive together share one transaction, and each is answered only after that
- * transaction commits. At most one commit runs at a time, so the log's order is the commit order; whatever
- * arrives while it runs forms the next batch. A failed commit rejects exactly the requests that were in it.
+ * transaction commits. Whatever arrives while commits run forms the next batch. Up to `maxInFlight` batches
+ * are handed to the storage at once, so the next one is ready the moment the disk finishes the current one;
+ * the storage keeps them in order (SQLite: one writer thread; PostgreSQL: a transaction lock). A failed commit
+ * rejects exactly the requests that were in it.
  */
 export interface GroupCommitter<I, R> {
   submit(item: I): Promise<R>;
@@ -15,6 +17,8 @@ export interface GroupCommitter<I, R> {
 export interface GroupCommitOptions<I, R> {
   commit: (items: I[]) => Promise<R[]>;
   maxBatch: number;
+  /** Batches handed to the storage at the same time. */
+  maxInFlight: number;
   /** Beyond this many waiting items, submit() fails fast with `overloaded` instead of queueing. */
   maxQueue: number;
   onBatch?: (size: number, seconds: number, ok: boolean) => void;
@@ -28,23 +32,24 @@ interface Pending<I, R> {
 
 export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): GroupCommitter<I, R> {
   let queue: Array<Pending<I, R>> = [];
-  let running = false;
+  let inFlight = 0;
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
 
   function schedule(): void {
-    if (running || scheduled || queue.length === 0) return;
+    if (inFlight >= options.maxInFlight || scheduled || queue.length === 0) return;
     scheduled = true;
     // setImmediate, not a microtask: every request whose body finished arriving in this turn of the event
     // loop joins the batch before it is committed.
     setImmediate(() => {
       scheduled = false;
       void run();
+      schedule();
     });
   }
 
   async function run(): Promise<void> {
-    running = true;
+    inFlight++;
     const batch = queue.slice(0, options.maxBatch);
     queue = queue.slice(batch.length);
     const started = performance.now();
@@ -56,9 +61,9 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
       options.onBatch?.(batch.length, (performance.now() - started) / 1000, false);
       batch.forEach((p) => p.reject(error));
     } finally {
-      running = false;
+      inFlight--;
       schedule();
-      if (queue.length === 0 && !running) {
+      if (queue.length === 0 && inFlight === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
         waiters.forEach((w) => w());
@@ -75,7 +80,7 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
       });
     },
     drain() {
-      if (queue.length === 0 && !running && !scheduled) return Promise.resolve();
+      if (queue.length === 0 && inFlight === 0 && !scheduled) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     get depth() {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { callEventOf } from '../domain/call.js';
 import { isKnownEventType } from '../domain/convolo.js';
 import { AppError } from '../domain/errors.js';
 import { newId, type EventId, type SourceId } from '../domain/ids.js';
@@ -23,6 +24,7 @@ export interface IngestOptions {
   quarantineBodyBytes: number;
   commitMaxBatch: number;
   commitMaxQueue: number;
+  commitMaxInFlight: number;
   now?: () => number;
 }
 
@@ -38,6 +40,7 @@ export function createIngest(options: IngestOptions) {
     commit: (batch) => options.log.append(batch),
     maxBatch: options.commitMaxBatch,
     maxQueue: options.commitMaxQueue,
+    maxInFlight: options.commitMaxInFlight,
     onBatch: (size, _seconds, ok) => {
       metrics.commitBatchSize.observe(size);
       if (!ok) metrics.commitFailures.inc();
@@ -60,7 +63,7 @@ export function createIngest(options: IngestOptions) {
           type: outcome.type,
           body: request.raw,
           bodyHash: sha256(request.raw),
-          call: known ? { type: outcome.type as 'start_call' | 'end_call', payload: outcome.payload, receivedAt: base.receivedAt } : null,
+          call: known ? callEventOf(outcome.type as 'start_call' | 'end_call', outcome.payload, base.receivedAt) : null,
         });
         metrics.ingestRequests.inc({ type: known ? outcome.type : 'unknown', result: stored.duplicate ? 'duplicate' : 'accepted' });
         return {

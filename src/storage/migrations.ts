@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { inProgress } from '../domain/call.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -57,12 +58,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('body_truncated', 'integer', (c) => c.notNull().defaultTo(0))
           .addColumn('received_at', 'bigint', (c) => c.notNull())
           .execute();
-        // Deduplication: one accepted event per (source, body bytes); hash first so a batch can look up all
-        // its hashes at once. Only accepted events carry a hash (quarantine records have NULL, and NULLs never
-        // collide in a unique index), so the index needs no WHERE clause and every lookup can use it.
-        await db.schema.createIndex('events_dedupe').on('events').columns(['body_hash', 'source_id']).unique().execute();
-        await db.schema.createIndex('events_call').on('events').columns(['call_id', 'seq']).execute();
-        await db.schema.createIndex('events_status_seq').on('events').columns(['status', 'seq']).execute();
+        // One index serves both the call timeline and deduplication: the same body bytes always carry the
+        // same call_id, so (call_id, source_id, body_hash) is unique for accepted events and finds a
+        // duplicate with one lookup. Quarantine records have no call_id and no hash (NULLs never collide).
+        // A second index on the hash alone would cost one more random page per event on every commit.
+        await db.schema.createIndex('events_call').on('events').columns(['call_id', 'source_id', 'body_hash']).unique().execute();
+        // Only the quarantine is listed by status; accepted events are read by seq. Partial, so that accepted
+        // events (nearly all) do not pay for this index on every insert. Queries must name the status as a
+        // literal for SQLite to use it (see event-log.ts).
+        await db.schema.createIndex('events_quarantine').on('events').column('seq').where(sql.ref('status'), '=', sql.lit('quarantined')).execute();
 
         await db.schema
           .createTable('calls')
@@ -99,8 +103,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           // each index is one more random page written to the WAL per call on every commit.
           .addPrimaryKeyConstraint('calls_pk', ['call_id', 'source_id'])
           .execute();
-        // The stale sweep looks only at calls still in progress, oldest first.
-        await db.schema.createIndex('calls_status_first_event').on('calls').columns(['status', 'first_event_at']).execute();
+        // The stale sweep looks only at calls still in progress, oldest first; ended calls leave the index.
+        await db.schema
+          .createIndex('calls_in_progress')
+          .on('calls')
+          .column('first_event_at')
+          .where(sql.ref('status'), '=', sql.lit(inProgress))
+          .execute();
       },
     },
   };

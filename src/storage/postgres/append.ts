@@ -3,7 +3,7 @@ import type { CallState } from '../../domain/call.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, Database } from '../schema.js';
-import { callKeysToLoad, callKey, eventKey, finish, hashesToCheck, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
+import { callKeysToLoad, callKey, eventKey, finish, duplicateCandidates, mergeCalls, type Candidate, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { toRow } from '../shared/event-log.js';
 
@@ -41,7 +41,7 @@ export function createPostgresAppend(db: Kysely<Database>) {
   return (batch: readonly NewEvent[]): Promise<AppendResult[]> =>
     db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(trx);
-      const plan = planInserts(batch, await storedEvents(trx, hashesToCheck(batch)));
+      const plan = planInserts(batch, await storedEvents(trx, duplicateCandidates(batch)));
       const rows = plan.fresh.map(({ event }) => toRow(event));
       const events = unnest(rows, eventTypes);
       const inserted = rows.length === 0 ? [] : (await sql<{ id: string; seq: number }>`
@@ -58,11 +58,14 @@ export function createPostgresAppend(db: Kysely<Database>) {
     });
 }
 
-async function storedEvents(trx: Transaction<Database>, hashes: string[]): Promise<Map<string, Stored>> {
+async function storedEvents(trx: Transaction<Database>, candidates: Candidate[]): Promise<Map<string, Stored>> {
   const found = new Map<string, Stored>();
-  if (hashes.length === 0) return found;
+  if (candidates.length === 0) return found;
   const { rows } = await sql<{ id: string; seq: number; source_id: string; body_hash: string }>`
-    select id, seq, source_id, body_hash from events where body_hash = any(${hashes}::text[])`.execute(trx);
+    select e.id, e.seq, e.source_id, e.body_hash
+    from unnest(${candidates.map((c) => c.callId)}::text[], ${candidates.map((c) => c.sourceId)}::text[], ${candidates.map((c) => c.bodyHash)}::text[])
+      as c(call_id, source_id, body_hash)
+    join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`.execute(trx);
   for (const r of rows) found.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: Number(r.seq) });
   return found;
 }

@@ -5,7 +5,7 @@ import type { AppendResult, NewEvent } from '../ports.js';
 /**
  * The logic of appending a batch, apart from the I/O, so that each backend only supplies the reads and
  * writes (SQLite synchronously with prepared statements, PostgreSQL asynchronously through Kysely):
- *   1. look up which accepted bodies are already stored (`hashesToCheck` → `planInserts`),
+ *   1. look up which accepted bodies are already stored (`duplicateCandidates` → `planInserts`),
  *   2. insert the fresh events and learn their seq (`recordInserted`),
  *   3. load the calls they touch (`callKeysToLoad`) and merge them in arrival order (`mergeCalls`),
  *   4. upsert each touched call once.
@@ -23,9 +23,20 @@ export interface AppendPlan {
   firstInBatch: Map<string, number>;
 }
 
-/** The distinct body hashes of the accepted events: only those can be duplicates. */
-export function hashesToCheck(batch: readonly NewEvent[]): string[] {
-  return [...new Set(batch.flatMap((e) => (e.status === 'ok' && e.bodyHash !== null ? [e.bodyHash] : [])))];
+export interface Candidate {
+  callId: string;
+  sourceId: string;
+  bodyHash: string;
+}
+
+/** The accepted events that could repeat a stored one, without repeats (same body ⇒ same call_id). */
+export function duplicateCandidates(batch: readonly NewEvent[]): Candidate[] {
+  const candidates = new Map<string, Candidate>();
+  for (const e of batch) {
+    if (e.status !== 'ok' || e.bodyHash === null || e.callId === null) continue;
+    candidates.set(eventKey(e.sourceId, e.bodyHash), { callId: e.callId, sourceId: e.sourceId, bodyHash: e.bodyHash });
+  }
+  return [...candidates.values()];
 }
 
 /** Splits the batch into fresh events and duplicates of stored ones (`known`: eventKey → stored). */

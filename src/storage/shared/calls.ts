@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { inProgress, stale } from '../../domain/call.js';
 import type { Calls } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -17,7 +17,7 @@ export function createCalls(db: Kysely<Database>): Calls {
       const result = await db
         .updateTable('calls')
         .set({ status: stale })
-        .where('status', '=', inProgress)
+        .where('status', '=', sql.lit(inProgress)) // a literal, so SQLite can use the partial index
         .where('first_event_at', '<', before)
         .executeTakeFirst();
       return Number(result.numUpdatedRows);

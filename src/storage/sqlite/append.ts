@@ -3,7 +3,7 @@ import type { CallState } from '../../domain/call.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable } from '../schema.js';
-import { callKeysToLoad, callKey, eventKey, finish, hashesToCheck, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
+import { callKeysToLoad, callKey, eventKey, finish, duplicateCandidates, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { toRow } from '../shared/event-log.js';
 
@@ -16,8 +16,8 @@ import { toRow } from '../shared/event-log.js';
 export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEvent[]) => AppendResult[] {
   const eventColumns = Object.keys(toRow(sample));
   const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
-  const findEvent = db.prepare<[string], { id: string; seq: number; source_id: string; body_hash: string }>(
-    'select id, seq, source_id, body_hash from events where body_hash = ?',
+  const findEvent = db.prepare<[string, string, string], { id: string; seq: number }>(
+    'select id, seq from events where call_id = ? and source_id = ? and body_hash = ?',
   );
   const findCall = db.prepare<[string, string], CallsTable>('select * from calls where call_id = ? and source_id = ?');
   const allCallColumns = ['source_id', 'call_id', ...callColumns];
@@ -28,8 +28,9 @@ export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEven
 
   return db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
     const known = new Map<string, Stored>();
-    for (const hash of hashesToCheck(batch)) {
-      for (const r of findEvent.all(hash)) known.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: r.seq });
+    for (const c of duplicateCandidates(batch)) {
+      const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
+      if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
     }
     const plan = planInserts(batch, known);
     recordInserted(plan, plan.fresh.map(({ event }) => Number(insertEvent.run(toRow(event)).lastInsertRowid)));

@@ -35,9 +35,9 @@ export interface App {
 }
 
 /** Builds the service from its configuration; the only place that picks the storage backend. */
-export function createApp(config: Readonly<Config>, options: AppOptions = {}): App {
+export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const opened = openStorage(config.db);
+  const opened = await openStorage(config.db);
   const storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
   const metrics = createMetrics();
   const ingest = createIngest({

@@ -77,7 +77,7 @@ describe.each(backends)('operations on $name', (backend) => {
     t = undefined;
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
 
-    const storage = openStorage(db);
+    const storage = await openStorage(db);
     try {
       const stored = await storage.events.list({ type: 'end_call', limit: 100 });
       expect(new Set(stored.map((e) => e.id))).toEqual(new Set(answers.map((a) => a.body.id)));

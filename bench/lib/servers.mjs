@@ -176,7 +176,8 @@ export async function startSwitchboard({ db }) {
   const port = await freePort();
   const server = spawnServer(
     'switchboard',
-    [SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db],
+    // The V8 flag is the one `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts).
+    ['--max-semi-space-size=8', SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;

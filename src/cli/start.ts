@@ -7,7 +7,7 @@ export function startCommand(): Command {
   const command = new Command('start').description('Run the service (ingest, API, workers).');
   return withConfigFlags(command).action(async () => {
     const config = loadConfig(process.env, configFlags(command));
-    const app = createApp(config);
+    const app = await createApp(config);
     const firstStart = await app.prepare();
     const { baseUrl } = await app.listen();
 

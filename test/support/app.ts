@@ -39,7 +39,7 @@ export interface TestApp {
 /** A real server on a loopback port over a real database, prepared as on a first start. */
 export async function startTestApp(db: string, flags: Flags = {}, options: AppOptions = {}): Promise<TestApp> {
   const config = loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags });
-  const app = createApp(config, { logger: false, ...options });
+  const app = await createApp(config, { logger: false, ...options });
   const first = await app.prepare();
   if (!first) throw new Error('expected an empty database');
   const { baseUrl } = await app.listen();

@@ -5,7 +5,7 @@ import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, Database } from '../schema.js';
 import { callKeysToLoad, callKey, eventKey, finish, duplicateCandidates, mergeCalls, type Candidate, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
-import { toRow } from '../shared/event-log.js';
+import { toRow } from '../shared/event-rows.js';
 
 /**
  * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) with bulk statements that pass

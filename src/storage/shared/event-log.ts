@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { EventId, SourceId } from '../../domain/ids.js';
-import type { EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
+import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
@@ -23,24 +23,6 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
       return (await query.execute()).map(toStoredEvent);
     },
-  };
-}
-
-export function toRow(e: NewEvent) {
-  return {
-    id: e.id,
-    source_id: e.sourceId,
-    call_id: e.callId,
-    type: e.type,
-    status: e.status,
-    error_code: e.errorCode,
-    error_detail: e.errorDetail,
-    content_type: e.contentType,
-    body: e.body,
-    body_hash: e.bodyHash,
-    body_size: e.bodySize,
-    body_truncated: e.bodyTruncated ? 1 : 0,
-    received_at: e.receivedAt,
   };
 }
 

@@ -9,8 +9,8 @@ export type WriterReply = { id: number; results?: unknown; error?: string };
 
 const db = openConnection((workerData as { path: string }).path);
 // Appends land on random pages of the call indexes; with SQLite's default 2 MB page cache most of them
-// would be read back from the file first. 32 MB keeps the hot part of the indexes in memory.
-db.pragma('cache_size = -32768');
+// would be read back from the file first. 16 MB keeps the hot part of the indexes in memory.
+db.pragma('cache_size = -16384');
 const append = createSqliteAppend(db);
 const port = parentPort!;
 

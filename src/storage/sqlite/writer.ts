@@ -21,7 +21,9 @@ export function createSqliteWriter(path: string) {
   }
 
   function start(): Worker {
-    const w = new Worker(workerScript(), { workerData: { path } });
+    // A small young generation: the writer allocates little per batch, and the default lets its heap
+    // grow by tens of megabytes under load for nothing.
+    const w = new Worker(workerScript(), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);

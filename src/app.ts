@@ -7,6 +7,7 @@ import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { publicBaseUrl, type Config } from './config/index.js';
+import { AppError } from './domain/errors.js';
 import { createIngest } from './ingest/service.js';
 import { createMetrics } from './observability/metrics.js';
 import { openStorage } from './storage/open.js';
@@ -62,12 +63,17 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     // Access logs at info would cost more than the ingest itself at full load; errors are always logged.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    return503OnClosing: false,
     bodyLimit: 64 * 1024,
   });
   registerErrorHandling(server);
   let closing = false;
-  // During a graceful shutdown every answer tells the client to close its connection, so keep-alive
-  // clients do not hold the server open until their idle timeout.
+  // During a graceful shutdown, requests already in flight are finished; new ones get 503 in our error
+  // format (Fastify's own 503 would not be), and every answer closes its connection, so keep-alive clients
+  // do not hold the server open until their idle timeout.
+  server.addHook('onRequest', async () => {
+    if (closing) throw new AppError('shutting_down');
+  });
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
@@ -78,7 +84,6 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const sweepStale = () => storage.calls.markStale(now() - config.staleAfterMin * 60_000);
   let staleTimer: NodeJS.Timeout | undefined;
   function startStaleSweep(): void {
-    if (config.role === 'api') return;
     staleTimer = setInterval(() => {
       sweepStale().catch((error: unknown) => server.log.warn({ err: error }, 'stale sweep failed'));
     }, config.staleSweepIntervalSec * 1000);
@@ -104,14 +109,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     async close() {
       closing = true;
       clearInterval(staleTimer);
-      // server.close() only drops the connections idle at that moment; those that finish an in-flight
-      // request afterwards become idle later and must be dropped as well.
-      const idleSweeper = setInterval(() => server.server.closeIdleConnections(), 50);
-      try {
-        await server.close();
-      } finally {
-        clearInterval(idleSweeper);
-      }
+      await server.close();
       await ingest.drain();
       await storage.close();
     },

@@ -2,7 +2,6 @@
  * Configuration: loaded once (defaults < environment < flags), validated, frozen. Nothing else in the code
  * reads process.env. Each setting carries a `doc` string; `switchboard start --help` and the README list them.
  */
-export type Role = 'all' | 'api' | 'worker';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -10,10 +9,7 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
-  role: Role;
   logLevel: LogLevel;
-  allowPrivateDestinations: boolean;
-  retentionDays: number | null;
   staleAfterMin: number;
   staleSweepIntervalSec: number;
   bodyLimitBytes: number;
@@ -41,11 +37,6 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
   if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
 };
-const bool = (raw: string): boolean => {
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new Error(`expected true or false, got "${raw}"`);
-};
 const text = (raw: string): string => raw;
 
 export const settings: { [K in keyof Config]: Setting<K> } = {
@@ -53,10 +44,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   host: { env: 'HOST', flag: 'host', default: '127.0.0.1', parse: text, doc: 'Address to listen on.' },
   port: { env: 'PORT', flag: 'port', default: 8787, parse: int(0), doc: 'Port to listen on (0 picks a free one).' },
   publicUrl: { env: 'SWITCHBOARD_PUBLIC_URL', flag: 'public-url', default: '', parse: parseUrl, doc: 'Base URL printed in ingest URLs (default: http://<host>:<port>).' },
-  role: { env: 'SWITCHBOARD_ROLE', flag: 'role', default: 'all', parse: oneOf<Role>('all', 'api', 'worker'), doc: 'Which parts run in this process: all, api or worker.' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'Log level.' },
-  allowPrivateDestinations: { env: 'SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS', flag: 'allow-private-destinations', default: false, parse: bool, doc: 'Allow outbound webhooks to private, loopback and link-local addresses.' },
-  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: null, parse: int(1), doc: 'Delete events and calls older than this many days (default: keep forever).' },
   staleAfterMin: { env: 'SWITCHBOARD_STALE_AFTER_MIN', flag: 'stale-after-min', default: 120, parse: int(1), doc: 'A call with no end_call after this many minutes becomes stale.' },
   staleSweepIntervalSec: { env: 'SWITCHBOARD_STALE_SWEEP_SEC', flag: 'stale-sweep-sec', default: 60, parse: int(1), doc: 'How often stale calls are looked for.' },
   bodyLimitBytes: { env: 'SWITCHBOARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', default: 1024 * 1024, parse: int(1024), doc: 'Largest ingest body accepted (larger: 413).' },

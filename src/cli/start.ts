@@ -18,16 +18,17 @@ export function startCommand(): Command {
         '',
         'First start: a default source and an admin API key were created. They are shown this once.',
         `  Ingest URL:   ${baseUrl}/hooks/convolo/${firstStart.sourceToken}`,
-        `  Dashboard:    ${baseUrl}/dashboard`,
         `  Admin key:    ${firstStart.adminKey}`,
+        '  Dashboard:    not built yet (see README, "Status"); read calls through the API meanwhile.',
         '',
         'Paste the ingest URL into Convolo (webhook, "post json in new format"). Keep the key safe:',
-        'only its hash is stored.',
+        'only its hash is stored. Try it:',
+        `  curl -H "authorization: Bearer ${firstStart.adminKey}" ${baseUrl}/v1/events`,
       );
     } else {
       const sources = (await app.storage.sources.list()).filter((s) => s.revokedAt === null);
       lines.push(...sources.map((s) => `  Ingest URL:   ${baseUrl}/hooks/convolo/<token of source "${s.name}" (${s.tokenHint})>`));
-      lines.push(`  Dashboard:    ${baseUrl}/dashboard`);
+      lines.push('  Dashboard:    not built yet (see README, "Status").');
     }
     process.stdout.write(`${lines.join('\n')}\n`);
 

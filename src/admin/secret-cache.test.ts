@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { hashSecret } from '../domain/secrets.js';
+import { createSecretCache } from './secret-cache.js';
+
+const shape = /^sbt_[A-Za-z0-9_-]{43}$/;
+const token = (c: string) => `sbt_${c.repeat(43)}`;
+
+function setup(options: { ttlMs?: number; maxEntries?: number; known?: Record<string, string> } = {}) {
+  let clock = 1_000_000;
+  const lookups: string[] = [];
+  const byHash = new Map(Object.entries(options.known ?? {}).map(([secret, owner]) => [hashSecret(secret), owner]));
+  const cache = createSecretCache<string>({
+    shape,
+    lookup: async (hash) => {
+      lookups.push(hash);
+      return byHash.get(hash) ?? null;
+    },
+    ttlMs: options.ttlMs,
+    maxEntries: options.maxEntries,
+    now: () => clock,
+  });
+  return {
+    cache,
+    lookups,
+    byHash,
+    advance(ms: number) { clock += ms; },
+  };
+}
+
+describe('createSecretCache', () => {
+  it('looks the secret up by its SHA-256 hex digest, never the secret itself', async () => {
+    const { cache, lookups } = setup({ known: { [token('a')]: 'source A' } });
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    expect(lookups).toEqual([hashSecret(token('a'))]);
+    expect(lookups[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(lookups[0]).not.toContain('aaaa');
+  });
+
+  it('answers a repeated hit from the cache within the ttl', async () => {
+    const { cache, lookups, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    advance(999);
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('caches misses too', async () => {
+    const { cache, lookups, advance } = setup({ ttlMs: 1000 });
+    await expect(cache.resolve(token('x'))).resolves.toBeNull();
+    advance(500);
+    await expect(cache.resolve(token('x'))).resolves.toBeNull();
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('looks again once the ttl has passed, and sees a change then', async () => {
+    const { cache, lookups, byHash, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    byHash.delete(hashSecret(token('a'))); // revoked elsewhere
+    advance(500);
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    advance(500); // exactly ttl after the lookup: expired
+    await expect(cache.resolve(token('a'))).resolves.toBeNull();
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('defaults the ttl to 5 seconds', async () => {
+    const { cache, lookups, advance } = setup();
+    await cache.resolve(token('a'));
+    advance(4_999);
+    await cache.resolve(token('a'));
+    expect(lookups).toHaveLength(1);
+    advance(1);
+    await cache.resolve(token('a'));
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('keeps different secrets apart', async () => {
+    const { cache } = setup({ known: { [token('a')]: 'source A', [token('b')]: 'source B' } });
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    await expect(cache.resolve(token('b'))).resolves.toBe('source B');
+    await expect(cache.resolve(token('c'))).resolves.toBeNull();
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+  });
+
+  it('refuses secrets of the wrong shape without a lookup', async () => {
+    const { cache, lookups } = setup({ known: { [token('a')]: 'source A' } });
+    for (const wrong of ['', 'sbt_short', `sbk_${'a'.repeat(43)}`, `${token('a')}x`, `sbt_${'a'.repeat(42)}!`, ` ${token('a')}`]) {
+      await expect(cache.resolve(wrong), wrong).resolves.toBeNull();
+    }
+    expect(lookups).toEqual([]);
+  });
+
+  it('clear() forgets cached hits and misses at once', async () => {
+    const { cache, lookups, byHash } = setup({ ttlMs: 60_000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    await cache.resolve(token('b'));
+    byHash.delete(hashSecret(token('a')));
+    byHash.set(hashSecret(token('b')), 'source B');
+    cache.clear();
+    await expect(cache.resolve(token('a'))).resolves.toBeNull();
+    await expect(cache.resolve(token('b'))).resolves.toBe('source B');
+    expect(lookups).toHaveLength(4);
+  });
+
+  it('holds at most maxEntries secrets, dropping the oldest first', async () => {
+    const { cache, lookups } = setup({ maxEntries: 2, ttlMs: 60_000 });
+    await cache.resolve(token('a'));
+    await cache.resolve(token('b'));
+    await cache.resolve(token('c')); // evicts a
+    expect(lookups).toHaveLength(3);
+    await cache.resolve(token('c'));
+    await cache.resolve(token('b'));
+    expect(lookups).toHaveLength(3);
+    await cache.resolve(token('a')); // looked up again, evicts b
+    expect(lookups).toHaveLength(4);
+    await cache.resolve(token('b'));
+    expect(lookups).toHaveLength(5);
+  });
+
+  it('stays bounded under a flood of distinct bogus secrets', async () => {
+    const { cache, lookups } = setup({ maxEntries: 10, ttlMs: 60_000 });
+    const flood = Array.from({ length: 100 }, (_, i) => `sbt_${i.toString().padStart(43, '0')}`);
+    for (const secret of flood) await cache.resolve(secret);
+    expect(lookups).toHaveLength(100);
+    // only the last 10 are still cached
+    for (const secret of flood.slice(-10)) await cache.resolve(secret);
+    expect(lookups).toHaveLength(100);
+    await cache.resolve(flood[0]!);
+    expect(lookups).toHaveLength(101);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { redactUrl } from './redact.js';
+
+const token = 'sbt_' + 'A'.repeat(20) + 'secretPart_-' + 'z'.repeat(11);
+
+describe('redactUrl', () => {
+  it('cuts the ingest token in the path to its first 8 characters', () => {
+    expect(redactUrl(`/hooks/convolo/${token}`)).toBe('/hooks/convolo/sbt_AAAA…');
+  });
+
+  it('keeps what follows the token: query and fragment', () => {
+    expect(redactUrl(`/hooks/convolo/${token}?debug=1#x`)).toBe('/hooks/convolo/sbt_AAAA…?debug=1#x');
+    expect(redactUrl(`/hooks/convolo/${token}/extra`)).toBe('/hooks/convolo/sbt_AAAA…/extra');
+  });
+
+  it('cuts a token anywhere the path has /hooks/convolo/, absolute URLs included', () => {
+    expect(redactUrl(`https://sb.example.com/hooks/convolo/${token}`)).toBe('https://sb.example.com/hooks/convolo/sbt_AAAA…');
+  });
+
+  it('marks even a short token as cut', () => {
+    expect(redactUrl('/hooks/convolo/abc')).toBe('/hooks/convolo/abc…');
+  });
+
+  it('cuts an access_token query parameter, first or later in the query', () => {
+    const key = 'sbk_' + 'K'.repeat(4) + 'topsecret'.repeat(4);
+    expect(redactUrl(`/v1/calls?access_token=${key}`)).toBe('/v1/calls?access_token=sbk_KKKK…');
+    expect(redactUrl(`/v1/calls?limit=5&access_token=${key}&after=2`)).toBe('/v1/calls?limit=5&access_token=sbk_KKKK…&after=2');
+    expect(redactUrl(`/v1/calls?access_token=${key}#frag`)).toBe('/v1/calls?access_token=sbk_KKKK…#frag');
+  });
+
+  it('cuts both the path token and the access_token of one URL', () => {
+    const redacted = redactUrl(`/hooks/convolo/${token}?access_token=sbk_0123456789abcdef`);
+    expect(redacted).toBe('/hooks/convolo/sbt_AAAA…?access_token=sbk_0123…');
+    expect(redacted).not.toContain('secretPart');
+    expect(redacted).not.toContain('456789');
+  });
+
+  it('leaves other URLs and parameters alone', () => {
+    for (const url of ['/v1/calls/abc?limit=10', '/healthz', '/hooks/other/sbt_abcdefghijkl', '/v1/events?my_access_token=x&token=abcdefghijkl']) {
+      expect(redactUrl(url)).toBe(url);
+    }
+  });
+});

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, publicBaseUrl, settings, type Config } from './index.js';
+
+describe('loadConfig', () => {
+  it('uses the defaults when nothing is set', () => {
+    const config = loadConfig();
+    expect(config).toMatchObject({
+      db: 'sqlite:./data/switchboard.db',
+      host: '127.0.0.1',
+      port: 8787,
+      publicUrl: '',
+      logLevel: 'info',
+      staleAfterMin: 120,
+      staleSweepIntervalSec: 60,
+      bodyLimitBytes: 1024 * 1024,
+      quarantineBodyBytes: 64 * 1024,
+      commitMaxBatch: 512,
+      commitMaxQueue: 20_000,
+      commitMaxInFlight: 2,
+      shutdownTimeoutSec: 20,
+    });
+    // one value per setting, each its default
+    expect(Object.keys(config).sort()).toEqual(Object.keys(settings).sort());
+    for (const key of Object.keys(settings) as Array<keyof Config>) expect(config[key], key).toEqual(settings[key].default);
+  });
+
+  it('does not read process.env unless given it', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '1234';
+    try {
+      expect(loadConfig().port).toBe(8787);
+      expect(loadConfig(process.env).port).toBe(1234);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+
+  it('takes the environment over the defaults', () => {
+    const config = loadConfig({
+      SWITCHBOARD_DB: 'postgres://db.internal/sb', HOST: '0.0.0.0', PORT: '9000', LOG_LEVEL: 'debug',
+      SWITCHBOARD_PUBLIC_URL: 'https://hooks.example.com', SWITCHBOARD_COMMIT_MAX_BATCH: '64', SWITCHBOARD_QUARANTINE_BODY_BYTES: '0',
+    });
+    expect(config).toMatchObject({
+      db: 'postgres://db.internal/sb', host: '0.0.0.0', port: 9000, logLevel: 'debug', publicUrl: 'https://hooks.example.com',
+      commitMaxBatch: 64, quarantineBodyBytes: 0, staleAfterMin: 120,
+    });
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 8787, logLevel: 'info' });
+  });
+
+  it('takes flags over the environment, whatever their type', () => {
+    const config = loadConfig(
+      { PORT: '9000', LOG_LEVEL: 'debug', SWITCHBOARD_STALE_AFTER_MIN: '5', HOST: '0.0.0.0' },
+      { port: 9100, logLevel: 'warn', staleAfterMin: '7' },
+    );
+    expect(config).toMatchObject({ port: 9100, logLevel: 'warn', staleAfterMin: 7, host: '0.0.0.0' });
+  });
+
+  it('falls back to the environment for a null or undefined flag', () => {
+    expect(loadConfig({ PORT: '9000' }, { port: undefined }).port).toBe(9000);
+    expect(loadConfig({ PORT: '9000' }, { port: null }).port).toBe(9000);
+  });
+
+  it('names the environment variable when its value is invalid', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid PORT: expected an integer ≥ 0, got "eighty"$/);
+    expect(() => loadConfig({ PORT: '80.5' })).toThrow('Invalid PORT');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/^Invalid LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/);
+    expect(() => loadConfig({ SWITCHBOARD_STALE_AFTER_MIN: '0' })).toThrow('Invalid SWITCHBOARD_STALE_AFTER_MIN: expected an integer ≥ 1');
+    expect(() => loadConfig({ SWITCHBOARD_BODY_LIMIT_BYTES: '1023' })).toThrow('Invalid SWITCHBOARD_BODY_LIMIT_BYTES: expected an integer ≥ 1024');
+    expect(() => loadConfig({ SWITCHBOARD_PUBLIC_URL: 'not a url' })).toThrow('Invalid SWITCHBOARD_PUBLIC_URL');
+  });
+
+  it('names the flag when its value is invalid, even if the environment is valid', () => {
+    expect(() => loadConfig({ PORT: '9000' }, { port: -1 })).toThrow(/^Invalid --port: /);
+    expect(() => loadConfig({}, { commitMaxInFlight: 0 })).toThrow('Invalid --commit-max-in-flight');
+    expect(() => loadConfig({}, { staleSweepIntervalSec: 'often' })).toThrow('Invalid --stale-sweep-sec');
+    expect(() => loadConfig({}, { publicUrl: '::nope' })).toThrow('Invalid --public-url');
+  });
+
+  it('accepts sqlite: and postgres URLs and refuses other databases without showing their password', () => {
+    expect(loadConfig({ SWITCHBOARD_DB: 'sqlite::memory:' }).db).toBe('sqlite::memory:');
+    expect(loadConfig({}, { db: 'postgresql://u:p@h/d' }).db).toBe('postgresql://u:p@h/d');
+    let message = '';
+    try {
+      loadConfig({ SWITCHBOARD_DB: 'mysql://admin:hunter2@db.internal/sb' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid SWITCHBOARD_DB: /);
+    expect(message).toContain('mysql://***@db.internal/sb');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('normalises the public URL without its trailing slash', () => {
+    expect(loadConfig({ SWITCHBOARD_PUBLIC_URL: 'https://hooks.example.com/' }).publicUrl).toBe('https://hooks.example.com');
+    expect(loadConfig({ SWITCHBOARD_PUBLIC_URL: 'HTTPS://Hooks.Example.com/base/' }).publicUrl).toBe('https://hooks.example.com/base');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => { (config as Config).port = 1; }).toThrow(TypeError);
+    expect(config.port).toBe(8787);
+  });
+
+  it('has an environment variable, a flag and a doc for every setting, none shared', () => {
+    const all = Object.values(settings);
+    expect(new Set(all.map((s) => s.env)).size).toBe(all.length);
+    expect(new Set(all.map((s) => s.flag)).size).toBe(all.length);
+    for (const s of all) {
+      expect(s.env).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(s.flag).toMatch(/^[a-z][a-z0-9-]*$/);
+      expect(s.doc.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('publicBaseUrl', () => {
+  const config = (env: Record<string, string>) => loadConfig(env);
+
+  it('is the configured public URL when there is one', () => {
+    expect(publicBaseUrl(config({ SWITCHBOARD_PUBLIC_URL: 'https://hooks.example.com/' }), 8787)).toBe('https://hooks.example.com');
+  });
+
+  it('is where the process listens otherwise, on the given port', () => {
+    expect(publicBaseUrl(config({}), 4321)).toBe('http://127.0.0.1:4321');
+    expect(publicBaseUrl(config({ HOST: 'switchboard.lan' }), 80)).toBe('http://switchboard.lan:80');
+  });
+
+  it('shows a wildcard address as loopback', () => {
+    expect(publicBaseUrl(config({ HOST: '0.0.0.0' }), 8787)).toBe('http://127.0.0.1:8787');
+    expect(publicBaseUrl(config({ HOST: '::' }), 8787)).toBe('http://127.0.0.1:8787');
+  });
+
+  it('puts an IPv6 host in brackets', () => {
+    expect(publicBaseUrl(config({ HOST: '::1' }), 8787)).toBe('http://[::1]:8787');
+  });
+});

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { AppError, errorCatalogue, type ErrorCode } from './errors.js';
+
+const codes = Object.keys(errorCatalogue) as ErrorCode[];
+const readmeUrl = new URL('../../README.md', import.meta.url);
+
+describe('errorCatalogue', () => {
+  it('is not empty and its codes are snake_case', () => {
+    expect(codes.length).toBeGreaterThan(0);
+    for (const code of codes) expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
+  });
+
+  it.each(codes)('%s has a 4xx or 5xx status and a message', (code) => {
+    const { status, message } = errorCatalogue[code];
+    expect(Number.isInteger(status)).toBe(true);
+    expect(status).toBeGreaterThanOrEqual(400);
+    expect(status).toBeLessThan(600);
+    expect(message.trim().length).toBeGreaterThan(0);
+  });
+});
+
+describe('AppError', () => {
+  it('takes its status and message from the catalogue', () => {
+    const error = new AppError('unknown_source');
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('AppError');
+    expect(error.code).toBe('unknown_source');
+    expect(error.status).toBe(errorCatalogue.unknown_source.status);
+    expect(error.message).toBe(errorCatalogue.unknown_source.message);
+    expect(error.extra).toEqual({});
+  });
+
+  it('serialises to { error, message, ...extra }', () => {
+    const error = new AppError('invalid_event', { fields: ['type'], detail: '"type" is missing' });
+    expect(error.toJSON()).toEqual({
+      error: 'invalid_event', message: errorCatalogue.invalid_event.message, fields: ['type'], detail: '"type" is missing',
+    });
+    expect(JSON.parse(JSON.stringify(error))).toEqual(error.toJSON());
+  });
+
+  it('serialises neither the cause nor the stack', () => {
+    const error = new AppError('internal', {}, { cause: new Error('db password wrong') });
+    expect(error.cause).toBeInstanceOf(Error);
+    const json = JSON.stringify(error);
+    expect(json).not.toContain('db password');
+    expect(json).not.toContain('stack');
+    expect(Object.keys(error.toJSON())).toEqual(['error', 'message']);
+  });
+
+  it('can override the message without changing code or status', () => {
+    const error = new AppError('invalid_request', {}, { message: 'limit must be 1–100' });
+    expect(error.toJSON()).toEqual({ error: 'invalid_request', message: 'limit must be 1–100' });
+    expect(error.status).toBe(errorCatalogue.invalid_request.status);
+  });
+});
+
+describe('every error code is documented', () => {
+  const readme = existsSync(readmeUrl) ? readFileSync(readmeUrl, 'utf8') : null;
+
+  it('README.md exists', () => {
+    expect(readme, `no README.md at ${readmeUrl.pathname}`).not.toBeNull();
+  });
+
+  it.each(codes)('README.md mentions `%s`', (code) => {
+    expect(readme ?? '', `README.md is missing at ${readmeUrl.pathname}`).toContain(`\`${code}\``);
+  });
+});

@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../domain/errors.js';
+import { createGroupCommitter, type GroupCommitOptions } from './group-commit.js';
+
+/** A commit whose batches stay open until the test settles them. */
+function controlledCommit() {
+  const batches: Array<{ items: number[]; resolve: (results: string[]) => void; reject: (error: unknown) => void }> = [];
+  let running = 0;
+  let maxRunning = 0;
+  const commit = (items: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      const done = () => { running--; };
+      batches.push({
+        items,
+        resolve: (results) => { done(); resolve(results); },
+        reject: (error) => { done(); reject(error); },
+      });
+    });
+  return {
+    commit,
+    batches,
+    get running() { return running; },
+    get maxRunning() { return maxRunning; },
+    /** Answers batch `i` with `item → "r<item>"`. */
+    ok(i: number) { batches[i]!.resolve(batches[i]!.items.map((n) => `r${n}`)); },
+  };
+}
+
+/** Lets setImmediate callbacks (the committer's scheduling) and promise continuations run. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+async function turns(n = 3): Promise<void> {
+  for (let i = 0; i < n; i++) await turn();
+}
+
+function committer(overrides: Partial<GroupCommitOptions<number, string>> & Pick<GroupCommitOptions<number, string>, 'commit'>) {
+  return createGroupCommitter<number, string>({ maxBatch: 100, maxInFlight: 1, maxQueue: 1000, ...overrides });
+}
+
+describe('createGroupCommitter', () => {
+  it('commits requests submitted in the same tick together, once', async () => {
+    const calls: number[][] = [];
+    const gc = committer({ commit: async (items) => { calls.push(items); return items.map((n) => `r${n}`); } });
+    const results = await Promise.all([gc.submit(1), gc.submit(2), gc.submit(3)]);
+    expect(calls).toEqual([[1, 2, 3]]);
+    expect(results).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('answers each submitter with the result at its own position', async () => {
+    const gc = committer({ commit: async (items) => items.map((n) => `result of ${n}`) });
+    const [a, b, c] = await Promise.all([gc.submit(30), gc.submit(10), gc.submit(20)]);
+    expect([a, b, c]).toEqual(['result of 30', 'result of 10', 'result of 20']);
+  });
+
+  it('does not commit before the current turn of the event loop ends', async () => {
+    const c = controlledCommit();
+    const gc = committer({ commit: c.commit });
+    void gc.submit(1);
+    await Promise.resolve();
+    await Promise.resolve();
+    void gc.submit(2);
+    expect(c.batches).toHaveLength(0);
+    await turn();
+    expect(c.batches.map((b) => b.items)).toEqual([[1, 2]]);
+    c.ok(0);
+  });
+
+  it('puts what arrives during a commit in the next batch', async () => {
+    const c = controlledCommit();
+    const gc = committer({ commit: c.commit });
+    const first = gc.submit(1);
+    await turn();
+    const second = [gc.submit(2), gc.submit(3)];
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1]]);
+    c.ok(0);
+    await expect(first).resolves.toBe('r1');
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2, 3]]);
+    c.ok(1);
+    await expect(Promise.all(second)).resolves.toEqual(['r2', 'r3']);
+  });
+
+  it('rejects exactly the requests of a failed commit, and later batches still succeed', async () => {
+    const c = controlledCommit();
+    const outcomes: string[] = [];
+    const gc = committer({ commit: c.commit, onBatch: (size, seconds, ok) => outcomes.push(`${size}:${ok}:${seconds >= 0}`) });
+    const failed = [gc.submit(1), gc.submit(2)].map((p) => p.then(() => 'resolved', (e: Error) => e.message));
+    await turn();
+    const later = [gc.submit(3), gc.submit(4)];
+    await turn();
+    c.batches[0]!.reject(new Error('disk full'));
+    expect(await Promise.all(failed)).toEqual(['disk full', 'disk full']);
+    await turns();
+    expect(c.batches[1]!.items).toEqual([3, 4]);
+    c.ok(1);
+    await expect(Promise.all(later)).resolves.toEqual(['r3', 'r4']);
+    expect(outcomes).toEqual(['2:false:true', '2:true:true']);
+  });
+
+  it('rejects the batch when the commit throws synchronously', async () => {
+    const gc = committer({ commit: () => { throw new Error('boom'); } });
+    await expect(gc.submit(1)).rejects.toThrow('boom');
+  });
+
+  it('splits a burst into batches of at most maxBatch, in submission order', async () => {
+    const calls: number[][] = [];
+    const gc = committer({ maxBatch: 2, maxInFlight: 1, commit: async (items) => { calls.push(items); return items.map((n) => `r${n}`); } });
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => gc.submit(n)));
+    expect(calls).toEqual([[1, 2], [3, 4], [5]]);
+    expect(results).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+  });
+
+  it('never runs more than maxInFlight commits at once', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxBatch: 1, maxInFlight: 2, commit: c.commit });
+    const all = [1, 2, 3, 4, 5].map((n) => gc.submit(n));
+    await turns(5);
+    expect(c.running).toBe(2);
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2]]);
+    expect(gc.depth).toBe(3);
+
+    c.ok(1);
+    await turns(5);
+    expect(c.running).toBe(2);
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2], [3]]);
+
+    c.ok(0);
+    await turns(5);
+    c.ok(2);
+    await turns(5);
+    c.ok(3);
+    await turns(5);
+    c.ok(4);
+    await expect(Promise.all(all)).resolves.toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(c.maxRunning).toBe(2);
+    expect(gc.depth).toBe(0);
+  });
+
+  it('fails fast with AppError "overloaded" beyond maxQueue waiting items', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxQueue: 2, commit: c.commit });
+    const accepted = [gc.submit(1), gc.submit(2)];
+    const refused = gc.submit(3);
+    await expect(refused).rejects.toBeInstanceOf(AppError);
+    await expect(refused).rejects.toMatchObject({ code: 'overloaded', status: 503 });
+    expect(gc.depth).toBe(2);
+
+    // Once the batch is taken, the queue has room again.
+    await turn();
+    expect(gc.depth).toBe(0);
+    const next = gc.submit(4);
+    c.ok(0);
+    await turns();
+    c.ok(1);
+    await expect(Promise.all([...accepted, next])).resolves.toEqual(['r1', 'r2', 'r4']);
+  });
+
+  it('drain() resolves at once when idle', async () => {
+    const gc = committer({ commit: async (items) => items.map(String) });
+    await expect(gc.drain()).resolves.toBeUndefined();
+  });
+
+  it('drain() resolves only after everything queued and in flight is committed', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxBatch: 1, maxInFlight: 1, commit: c.commit });
+    const results = [gc.submit(1), gc.submit(2)];
+    let drained = false;
+    const drain = gc.drain().then(() => { drained = true; });
+
+    await turns();
+    expect(drained).toBe(false);
+    c.ok(0);
+    await turns();
+    expect(drained).toBe(false);
+    expect(c.batches).toHaveLength(2);
+
+    const late = gc.submit(3);
+    c.ok(1);
+    await turns();
+    expect(drained).toBe(false);
+    c.ok(2);
+    await drain;
+    expect(drained).toBe(true);
+    await expect(Promise.all([...results, late])).resolves.toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('drain() waits for every batch in flight, not just the first to finish', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxBatch: 1, maxInFlight: 2, commit: c.commit });
+    void gc.submit(1);
+    void gc.submit(2);
+    await turns();
+    expect(c.running).toBe(2);
+    let drained = false;
+    const drain = gc.drain().then(() => { drained = true; });
+    c.ok(0);
+    await turns();
+    expect(drained).toBe(false);
+    c.ok(1);
+    await drain;
+    expect(drained).toBe(true);
+  });
+
+  it('drain() also waits for a failed commit to settle', async () => {
+    const c = controlledCommit();
+    const gc = committer({ commit: c.commit });
+    const failed = gc.submit(1).catch(() => 'rejected');
+    let drained = false;
+    const drain = gc.drain().then(() => { drained = true; });
+    await turns();
+    expect(drained).toBe(false);
+    c.batches[0]!.reject(new Error('x'));
+    await drain;
+    expect(await failed).toBe('rejected');
+  });
+});

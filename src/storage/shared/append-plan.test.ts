@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { callEventOf, mergeCall, type CallState } from '../../domain/call.js';
+import type { EventId, SourceId } from '../../domain/ids.js';
+import type { NewEvent } from '../ports.js';
+import {
+  callKey, callKeysToLoad, duplicateCandidates, eventKey, finish, mergeCalls, planInserts, recordInserted, type Stored,
+} from './append-plan.js';
+
+const srcA = 'src_000000000aaaaaaaaaaaa' as SourceId;
+const srcB = 'src_000000000bbbbbbbbbbbb' as SourceId;
+let n = 0;
+const id = () => `evt_000000000${String(++n).padStart(12, '0')}` as EventId;
+
+/**
+ * An accepted event whose body is the JSON of `payload` with its type and call_id. It also carries what the
+ * ingest edge read from it as `call` (for a plan that takes it from there rather than from the body).
+ */
+function accepted(callId: string, bodyHash: string, options: { sourceId?: SourceId; type?: 'start_call' | 'end_call' | 'other'; payload?: Record<string, unknown>; at?: number } = {}): NewEvent {
+  const type = options.type ?? 'end_call';
+  const at = options.at ?? 1_000;
+  const payload = { type, call_id: callId, ...options.payload };
+  const body = Buffer.from(JSON.stringify(payload));
+  const event = {
+    id: id(), sourceId: options.sourceId ?? srcA, callId, type, status: 'ok' as const, errorCode: null, errorDetail: null,
+    contentType: 'application/json', body, bodyHash, bodySize: body.length, bodyTruncated: false, receivedAt: at,
+    call: type === 'other' ? null : callEventOf(type, payload, at),
+  };
+  return event as NewEvent;
+}
+
+function quarantined(bodyHash: string | null = null, callId: string | null = null): NewEvent {
+  const event = {
+    id: id(), sourceId: srcA, callId, type: null, status: 'quarantined' as const, errorCode: 'invalid_json', errorDetail: 'x',
+    contentType: 'application/json', body: Buffer.from('{'), bodyHash, bodySize: 1, bodyTruncated: false, receivedAt: 1_000, call: null,
+  };
+  return event as NewEvent;
+}
+
+/** Runs a plan as a backend would: known stored events, seqs from `firstSeq` for the fresh ones. */
+function runPlan(batch: NewEvent[], known = new Map<string, Stored>(), existing = new Map<string, CallState>(), firstSeq = 100) {
+  const plan = planInserts(batch, known);
+  recordInserted(plan, plan.fresh.map((_, i) => firstSeq + i));
+  const calls = mergeCalls(plan, existing);
+  return { plan, calls, results: finish(plan) };
+}
+
+describe('duplicateCandidates', () => {
+  it('lists each accepted (source, body hash) once, leaving out quarantined events', () => {
+    const batch = [accepted('c1', 'h1'), accepted('c1', 'h1'), accepted('c2', 'h2'), accepted('c1', 'h1', { sourceId: srcB }), quarantined('hq', 'cq')];
+    expect(duplicateCandidates(batch)).toEqual([
+      { callId: 'c1', sourceId: srcA, bodyHash: 'h1' },
+      { callId: 'c2', sourceId: srcA, bodyHash: 'h2' },
+      { callId: 'c1', sourceId: srcB, bodyHash: 'h1' },
+    ]);
+  });
+});
+
+describe('planInserts and recordInserted', () => {
+  it('answers a duplicate of a stored event with the stored id and seq, and does not insert it', () => {
+    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+    const batch = [accepted('c1', 'h1'), accepted('c2', 'h2')];
+    const { plan, results } = runPlan(batch, new Map([[eventKey(srcA, 'h1'), stored]]));
+    expect(plan.fresh.map((f) => f.index)).toEqual([1]);
+    expect(results[0]).toEqual({ id: stored.id, seq: 7, duplicate: true, call: null });
+    expect(results[1]).toMatchObject({ id: batch[1]!.id, seq: 100, duplicate: false });
+  });
+
+  it('a stored event of another source is not a duplicate', () => {
+    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+    const { plan, results } = runPlan([accepted('c1', 'h1', { sourceId: srcB })], new Map([[eventKey(srcA, 'h1'), stored]]));
+    expect(plan.fresh).toHaveLength(1);
+    expect(results[0]!.duplicate).toBe(false);
+  });
+
+  it("gives a duplicate within the batch the first one's id and seq", () => {
+    const batch = [accepted('c1', 'h1'), accepted('c2', 'h2'), accepted('c1', 'h1'), accepted('c1', 'h1')];
+    const { plan, results } = runPlan(batch);
+    expect(plan.fresh.map((f) => f.index)).toEqual([0, 1]);
+    expect(results.map((r) => [r.id, r.seq, r.duplicate])).toEqual([
+      [batch[0]!.id, 100, false],
+      [batch[1]!.id, 101, false],
+      [batch[0]!.id, 100, true],
+      [batch[0]!.id, 100, true],
+    ]);
+  });
+
+  it('always inserts quarantined events, even with equal bodies', () => {
+    const batch = [quarantined(), quarantined(), quarantined('same'), quarantined('same')];
+    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+    const { plan, results } = runPlan(batch, new Map([[eventKey(srcA, 'same'), stored], [eventKey(srcA, null), stored]]));
+    expect(plan.fresh.map((f) => f.index)).toEqual([0, 1, 2, 3]);
+    expect(results.map((r) => [r.id, r.seq, r.duplicate])).toEqual(batch.map((e, i) => [e.id, 100 + i, false]));
+  });
+
+  it('inserts fresh events in batch order with the seqs given in that order', () => {
+    const batch = [quarantined(), accepted('c1', 'h1'), accepted('c1', 'h1'), accepted('c2', 'h2')];
+    const { plan, results } = runPlan(batch, new Map(), new Map(), 500);
+    expect(plan.fresh.map((f) => f.event)).toEqual([batch[0], batch[1], batch[3]]);
+    expect(results.map((r) => r.seq)).toEqual([500, 501, 501, 502]);
+  });
+});
+
+describe('callKeysToLoad', () => {
+  it('lists each touched call once, per source, only for fresh events that update a call', () => {
+    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+    const batch = [
+      accepted('c1', 'h1', { type: 'start_call' }), accepted('c1', 'h2'), accepted('c1', 'h3', { sourceId: srcB }),
+      accepted('c2', 'h4', { type: 'other' }), accepted('c3', 'h5'), quarantined(),
+    ];
+    const plan = planInserts(batch, new Map([[eventKey(srcA, 'h5'), stored]]));
+    expect(callKeysToLoad(plan)).toEqual([{ sourceId: srcA, callId: 'c1' }, { sourceId: srcB, callId: 'c1' }]);
+  });
+});
+
+describe('mergeCalls', () => {
+  it('merges the events of one call in arrival order and returns the call once', () => {
+    const batch = [
+      accepted('c1', 'h1', { type: 'end_call', payload: { call_status: 'answered', widget_name: 'from end' }, at: 2_000 }),
+      accepted('c1', 'h2', { type: 'start_call', payload: { widget_name: 'from start', timezone: 'UTC' }, at: 3_000 }),
+    ];
+    const { calls, results } = runPlan(batch);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ call_id: 'c1', status: 'answered', widget_name: 'from end', timezone: 'UTC', event_count: 2 });
+    // each result carries the call as it was right after that event
+    expect(results[0]!.call).toMatchObject({ status: 'answered', event_count: 1, timezone: null });
+    expect(results[1]!.call).toBe(calls[0]);
+  });
+
+  it('merges onto the stored call', () => {
+    const existing = mergeCall(null, srcA, 'c1', callEventOf('start_call', { widget_name: 'stored' }, 500));
+    const { calls } = runPlan([accepted('c1', 'h1', { payload: { call_status: 'missed' }, at: 2_000 })], new Map(), new Map([[callKey(srcA, 'c1'), existing]]));
+    expect(calls[0]).toMatchObject({ widget_name: 'stored', status: 'missed', event_count: 2, first_event_at: 500, last_event_at: 2_000 });
+  });
+
+  it('keeps calls of different sources apart', () => {
+    const { calls } = runPlan([accepted('c1', 'h1', { payload: { call_status: 'a' } }), accepted('c1', 'h1', { sourceId: srcB, payload: { call_status: 'b' } })]);
+    expect(calls.map((c) => [c.source_id, c.status])).toEqual([[srcA, 'a'], [srcB, 'b']]);
+  });
+
+  it('does not merge duplicates or events without a call', () => {
+    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+    const batch = [accepted('c1', 'h1', { payload: { call_status: 'x' } }), accepted('c1', 'h1'), accepted('c2', 'h2'), accepted('c3', 'h3', { type: 'other' }), quarantined()];
+    const { calls, results } = runPlan(batch, new Map([[eventKey(srcA, 'h2'), stored]]));
+    expect(calls.map((c) => [c.call_id, c.event_count])).toEqual([['c1', 1]]);
+    expect(results.map((r) => r.call === null)).toEqual([false, true, true, true, true]);
+  });
+});

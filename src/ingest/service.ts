@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { callEventOf } from '../domain/call.js';
 import { isKnownEventType } from '../domain/convolo.js';
 import { AppError } from '../domain/errors.js';
 import { newId, type EventId, type SourceId } from '../domain/ids.js';
@@ -63,7 +62,6 @@ export function createIngest(options: IngestOptions) {
           type: outcome.type,
           body: request.raw,
           bodyHash: sha256(request.raw),
-          call: known ? callEventOf(outcome.type as 'start_call' | 'end_call', outcome.payload, base.receivedAt) : null,
         });
         metrics.ingestRequests.inc({ type: known ? outcome.type : 'unknown', result: stored.duplicate ? 'duplicate' : 'accepted' });
         return {
@@ -107,13 +105,12 @@ export function createIngest(options: IngestOptions) {
       status: 'ok',
       errorCode: null,
       errorDetail: null,
-      contentType: request.contentType?.slice(0, 255) ?? null,
+      contentType: request.contentType ?? null,
       body: null,
       bodyHash: null,
       bodySize: request.raw.length,
       bodyTruncated: false,
       receivedAt: now(),
-      call: null,
     };
   }
 

@@ -1,11 +1,11 @@
-import type { CallEvent, CallState } from '../domain/call.js';
+import type { CallState } from '../domain/call.js';
 import type { ApiKeyId, EventId, SourceId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
 
 export type EventStatus = 'ok' | 'quarantined';
 
-/** One ingest request, ready to be stored. `call` is set for events that update a call record. */
+/** One ingest request, ready to be stored. Accepted start_call and end_call events also update their call. */
 export interface NewEvent {
   id: EventId;
   sourceId: SourceId;
@@ -14,6 +14,7 @@ export interface NewEvent {
   status: EventStatus;
   errorCode: string | null;
   errorDetail: string | null;
+  /** As the sender claimed it, whole (the stored copy is cut to 255 characters). */
   contentType: string | null;
   body: Buffer | null;
   /** SHA-256 of the body, for accepted events only: it is the deduplication key. */
@@ -21,7 +22,6 @@ export interface NewEvent {
   bodySize: number;
   bodyTruncated: boolean;
   receivedAt: number;
-  call: CallEvent | null;
 }
 
 /** What the log answers for each appended event: the stored id (the first one for a duplicate) and seq. */

@@ -1,4 +1,6 @@
-import { mergeCall, type CallState } from '../../domain/call.js';
+import { callEventOf, mergeCall, type CallEvent, type CallState } from '../../domain/call.js';
+import { isKnownEventType, type KnownEventType } from '../../domain/convolo.js';
+import { parseIngestBody } from '../../domain/parse-body.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 
@@ -71,7 +73,7 @@ export function recordInserted(plan: AppendPlan, seqs: number[]): void {
 export function callKeysToLoad(plan: AppendPlan): Array<{ sourceId: string; callId: string }> {
   const keys = new Map<string, { sourceId: string; callId: string }>();
   for (const { event } of plan.fresh) {
-    if (event.call && event.callId !== null) keys.set(callKey(event.sourceId, event.callId), { sourceId: event.sourceId, callId: event.callId });
+    if (updatesCall(event)) keys.set(callKey(event.sourceId, event.callId), { sourceId: event.sourceId, callId: event.callId });
   }
   return [...keys.values()];
 }
@@ -80,13 +82,29 @@ export function callKeysToLoad(plan: AppendPlan): Array<{ sourceId: string; call
 export function mergeCalls(plan: AppendPlan, existing: Map<string, CallState>): CallState[] {
   const touched = new Map<string, CallState>();
   for (const { index, event } of plan.fresh) {
-    if (!event.call || event.callId === null) continue;
+    if (!updatesCall(event)) continue;
     const key = callKey(event.sourceId, event.callId);
-    const merged = mergeCall(touched.get(key) ?? existing.get(key) ?? null, event.sourceId, event.callId, event.call);
+    const merged = mergeCall(touched.get(key) ?? existing.get(key) ?? null, event.sourceId, event.callId, callEventOfStored(event));
     touched.set(key, merged);
     plan.results[index]!.call = merged;
   }
   return [...touched.values()];
+}
+
+function updatesCall(event: NewEvent): event is NewEvent & { callId: string; type: KnownEventType; body: Buffer } {
+  return event.status === 'ok' && event.callId !== null && event.type !== null && isKnownEventType(event.type) && event.body !== null;
+}
+
+/**
+ * What the event says about its call, read again from the stored bytes. Reading them here rather than
+ * carrying the parsed payload along keeps the SQLite writer thread's messages small (bytes clone fast,
+ * object graphs do not) and moves this work off the thread that serves HTTP. The bytes parsed once already
+ * (that is how the event was accepted), so they parse the same way again.
+ */
+function callEventOfStored(event: NewEvent & { type: KnownEventType; body: Buffer }): CallEvent {
+  const outcome = parseIngestBody(event.body, event.contentType ?? undefined);
+  if (outcome.kind !== 'event') throw new Error(`event ${event.id} no longer parses (${outcome.kind})`);
+  return callEventOf(event.type, outcome.payload, event.receivedAt);
 }
 
 export function finish(plan: AppendPlan): AppendResult[] {

@@ -10,7 +10,7 @@ export function toRow(e: NewEvent) {
     status: e.status,
     error_code: e.errorCode,
     error_detail: e.errorDetail,
-    content_type: e.contentType,
+    content_type: e.contentType?.slice(0, 255) ?? null,
     body: e.body,
     body_hash: e.bodyHash,
     body_size: e.bodySize,
@@ -18,3 +18,9 @@ export function toRow(e: NewEvent) {
     received_at: e.receivedAt,
   };
 }
+
+/** The events columns an append writes, in toRow's order. */
+export const eventColumns = [
+  'id', 'source_id', 'call_id', 'type', 'status', 'error_code', 'error_detail', 'content_type', 'body', 'body_hash',
+  'body_size', 'body_truncated', 'received_at',
+] as const satisfies ReadonlyArray<keyof ReturnType<typeof toRow>>;

@@ -5,7 +5,7 @@ import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable } from '../schema.js';
 import { callKeysToLoad, callKey, eventKey, finish, duplicateCandidates, mergeCalls, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
-import { toRow } from '../shared/event-rows.js';
+import { eventColumns, toRow } from '../shared/event-rows.js';
 
 /**
  * The ingest hot path on SQLite: the same plan as the shared Kysely append (shared/append-plan.ts), run as
@@ -14,7 +14,6 @@ import { toRow } from '../shared/event-rows.js';
  * and ingest throughput is bound by exactly this.
  */
 export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEvent[]) => AppendResult[] {
-  const eventColumns = Object.keys(toRow(sample));
   const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
   const findEvent = db.prepare<[string, string, string], { id: string; seq: number }>(
     'select id, seq from events where call_id = ? and source_id = ? and body_hash = ?',
@@ -43,8 +42,3 @@ export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEven
     return finish(plan);
   });
 }
-
-const sample: NewEvent = {
-  id: 'evt_sample' as EventId, sourceId: 'src_sample' as never, callId: null, type: null, status: 'ok', errorCode: null,
-  errorDetail: null, contentType: null, body: null, bodyHash: null, bodySize: 0, bodyTruncated: false, receivedAt: 0, call: null,
-};

@@ -36,8 +36,32 @@ describe('redactUrl', () => {
   });
 
   it('leaves other URLs and parameters alone', () => {
-    for (const url of ['/v1/calls/abc?limit=10', '/healthz', '/hooks/other/sbt_abcdefghijkl', '/v1/events?my_access_token=x&token=abcdefghijkl']) {
+    for (const url of ['/v1/calls/abc?limit=10', '/healthz', '/v1/events?my_access_token=x&token=abcdefghijkl']) {
       expect(redactUrl(url)).toBe(url);
     }
+  });
+
+  it('cuts our secrets wherever they appear, and the token of any /hooks/<provider>/ path', () => {
+    expect(redactUrl('/hooks/other/sbt_abcdefghijkl')).toBe('/hooks/other/sbt_abcd…');
+    expect(redactUrl('/v1/keys/sbk_abcdefghijkl')).toBe('/v1/keys/sbk_abcd…');
+    expect(redactUrl('/v1/calls?note=sbk_abcdefghijkl')).toBe('/v1/calls?note=sbk_abcd…');
+  });
+
+  it('cuts every access_token of a query, not only the first', () => {
+    expect(redactUrl('/v1/calls?access_token=sbk_decoy&access_token=sbk_REALSECRETVALUE')).not.toContain('REALSECRETVALUE');
+  });
+
+  it('cuts an access_token whose name is percent-encoded', () => {
+    expect(new URLSearchParams('access%5Ftoken=x').has('access_token')).toBe(true);
+    expect(redactUrl('/v1/calls?access%5Ftoken=sbk_REALSECRETVALUE')).not.toContain('REALSECRETVALUE');
+  });
+
+  it('cuts the token when the route path is percent-encoded (Fastify still routes /hooks/%63onvolo/<token> to ingest)', () => {
+    expect(redactUrl('/hooks/%63onvolo/REALSECRETVALUEREALSECRETVALUE')).not.toContain('REALSECRETVALUE');
+  });
+
+  it('cuts query values that may hold a phone number', () => {
+    expect(redactUrl('/v1/calls?phone=%2B46701234567&limit=5')).toBe('/v1/calls?phone=+4670123…&limit=5');
+    expect(redactUrl('/v1/calls?q=46701234567')).not.toContain('46701234567');
   });
 });

@@ -1,6 +1,51 @@
-/** What of a URL may appear in logs: ingest tokens and query access tokens are cut to their first characters. */
+/**
+ * What of a URL may appear in logs. Secrets are cut to their first 8 characters: the token in an ingest path
+ * (`/hooks/<provider>/<token>`, however the path is percent-encoded), any path segment or query value that
+ * holds one of our secrets (`sbt_…`, `sbk_…`), and every `access_token` parameter. Query values that may hold
+ * a phone number (`phone`, `q`) are cut as well. Names are compared after percent-decoding, as the router
+ * and URLSearchParams see them.
+ */
+const secret = /sb[tk]_/i;
+const sensitiveParams = new Set(['access_token', 'phone', 'q']);
+
 export function redactUrl(url: string): string {
-  return url
-    .replace(/(\/hooks\/convolo\/)([^/?#]{0,8})[^/?#]*/, '$1$2…')
-    .replace(/([?&]access_token=)([^&#]{0,8})[^&#]*/, '$1$2…');
+  const hashAt = url.indexOf('#');
+  const fragment = hashAt >= 0 ? url.slice(hashAt) : '';
+  const rest = hashAt >= 0 ? url.slice(0, hashAt) : url;
+  const queryAt = rest.indexOf('?');
+  const path = queryAt >= 0 ? rest.slice(0, queryAt) : rest;
+  const query = queryAt >= 0 ? rest.slice(queryAt + 1) : null;
+  return redactPath(path) + (query === null ? '' : `?${redactQuery(query)}`) + fragment;
+}
+
+function redactPath(path: string): string {
+  const segments = path.split('/');
+  const decoded = segments.map(decode);
+  const hooksAt = decoded.indexOf('hooks');
+  return segments.map((s, i) => (i === hooksAt + 2 && hooksAt >= 0) || secret.test(decoded[i]!) ? cut(decoded[i]!) : s).join('/');
+}
+
+function redactQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const name = decode(pair.slice(0, eq).replaceAll('+', ' '));
+      const value = decode(pair.slice(eq + 1).replaceAll('+', ' '));
+      return sensitiveParams.has(name) || secret.test(value) ? `${pair.slice(0, eq)}=${cut(value)}` : pair;
+    })
+    .join('&');
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function cut(value: string): string {
+  return `${value.slice(0, 8)}…`;
 }

@@ -258,3 +258,17 @@ describe('callEventOf: coercions', () => {
     expect(callEventOf('end_call', {}, t0).callStatus).toBeNull();
   });
 });
+
+describe('found by review', () => {
+  it('a late start_call fills lead keys the end_call sent as null', () => {
+    const ended = mergeCall(null, source, 'c', callEventOf('end_call', { lead: { lead_phone: null, custom_params: null, country: 'SE' } }, 1000));
+    const call = mergeCall(ended, source, 'c', callEventOf('start_call', { lead: { lead_phone: '+4670', custom_params: { utm: 'ad' } } }, 2000));
+    expect(call.lead).toEqual({ lead_phone: '+4670', custom_params: { utm: 'ad' }, country: 'SE' });
+  });
+  it('keeps the outcome when an end_call revision sends no call_status', () => {
+    const answered = mergeCall(null, source, 'c', callEventOf('end_call', { call_status: 'answered' }, 1000));
+    const revised = mergeCall(answered, source, 'c', callEventOf('end_call', { talk_duration_sec: 12 }, 2000));
+    expect(revised.status).toBe('answered');
+    expect(revised.talk_duration_sec).toBe(12);
+  });
+});

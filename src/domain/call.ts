@@ -78,13 +78,14 @@ export function mergeCall(previous: CallState | null, sourceId: SourceId, callId
     if (isPlainObject(value) && isPlainObject(current)) {
       // lead and agent: merge key by key under the same rule, so an end_call without custom_params keeps
       // the ones its start_call brought.
-      target[key] = overwrite ? { ...current, ...withoutNulls(value) } : { ...withoutNulls(value), ...current };
+      target[key] = mergeObjects(current, value, overwrite);
     } else if (overwrite || current === null) {
       target[key] = value;
     }
   }
   if (event.type === 'end_call') {
-    merged.status = event.callStatus ?? 'ended';
+    // A revision without call_status does not erase the outcome an earlier end_call gave.
+    merged.status = event.callStatus ?? (base.merge_rank === 2 ? base.status : 'ended');
   }
   merged.merge_rank = Math.max(base.merge_rank, rank);
   merged.first_event_at = Math.min(base.first_event_at, event.receivedAt);
@@ -177,8 +178,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+/** One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent. */
+function mergeObjects(current: Record<string, unknown>, incoming: Record<string, unknown>, overwrite: boolean): Record<string, unknown> {
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(incoming)) {
+    const known = merged[key] !== null && merged[key] !== undefined;
+    if (value === null || value === undefined) {
+      if (!(key in merged)) merged[key] = value;
+    } else if (overwrite || !known) {
+      merged[key] = value;
+    }
+  }
+  return merged;
 }
 
 function obj(value: unknown): Record<string, unknown> | null {

@@ -300,3 +300,20 @@ describe('parseIngestBody: form bodies', () => {
     expect(Object.keys(payload).sort()).toEqual(['agent', 'call_id', 'lead', 'type']);
   });
 });
+
+describe('found by review', () => {
+  it('gives a JSON syntax error without quoting a long body', () => {
+    const body = '{"type":"end_call","call_id":"c1","lead":{"lead_phone":"+46701234567"},"agent":nope}';
+    const outcome = parseIngestBody(Buffer.from(body), 'application/json');
+    expect(outcome.kind).toBe('invalid_json');
+    expect((outcome as { detail: string }).detail).not.toMatch(/agent|nope/);
+  });
+  it('gives a JSON syntax error without quoting a long non-JSON body', () => {
+    const outcome = parseIngestBody(Buffer.from('phone +46701234567 called'), 'application/json');
+    expect((outcome as { detail: string }).detail).not.toContain('phone +46');
+  });
+  it('refuses a call_id with a C1 control character', () => {
+    const outcome = parseIngestBody(Buffer.from(JSON.stringify({ type: 'end_call', call_id: 'a\u0085b' })), 'application/json');
+    expect(outcome).toMatchObject({ kind: 'invalid_event', fields: ['call_id'] });
+  });
+});

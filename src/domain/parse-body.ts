@@ -36,8 +36,7 @@ export function parseIngestBody(raw: Buffer, contentType: string | undefined): P
   try {
     value = JSON.parse(text);
   } catch (error) {
-    // V8's message quotes the input, which may hold NUL (PostgreSQL text cannot) or a phone number.
-    return { kind: 'invalid_json', detail: (error as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, '').replaceAll('\u0000', '\uFFFD') };
+    return { kind: 'invalid_json', detail: jsonErrorDetail((error as Error).message) };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'invalid_json', detail: `The body is JSON but not an object (it is ${describe(value)}).` };
@@ -65,12 +64,24 @@ function toEvent(payload: Record<string, unknown>, format: 'json' | 'form'): Par
   return { kind: 'event', format, type: type as string, callId: callId!, payload };
 }
 
+/**
+ * V8's syntax errors may quote part of the input, which can hold a phone number (and NUL, which PostgreSQL
+ * text cannot store): keep only the kinds of message that say where, never what.
+ */
+function jsonErrorDetail(message: string): string {
+  if (message.startsWith('Unexpected end of JSON input')) return 'The JSON ends before it is complete.';
+  const located = /^([^"]*? at position \d+)/.exec(message);
+  if (located) return `${located[1]}.`;
+  if (message.startsWith('Unexpected token')) return 'The body is not valid JSON: it has an unexpected character.';
+  return 'The body is not valid JSON.';
+}
+
 function normaliseCallId(value: unknown): string | null {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || text.length === 0 || text.length > maxCallIdLength) return null;
   // A lone surrogate cannot be stored as UTF-8: two such ids would become the same key in the database.
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed() ? null : text;
+  return /[\u0000-\u001f\u007f-\u009f]/.test(text) || !text.isWellFormed() ? null : text;
 }
 
 function charsetOf(contentType: string | undefined): string {

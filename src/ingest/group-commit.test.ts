@@ -215,4 +215,14 @@ describe('createGroupCommitter', () => {
     await drain;
     expect(await failed).toBe('rejected');
   });
+
+  it('keeps a committed batch committed when the batch observer throws', async () => {
+    const c = committer({
+      commit: async (items: number[]) => items.map((n) => `r${n}`),
+      onBatch: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    await expect(Promise.all([c.submit(1), c.submit(2)])).resolves.toEqual(['r1', 'r2']);
+  });
 });

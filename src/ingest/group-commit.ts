@@ -53,14 +53,19 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
     const batch = queue.slice(0, options.maxBatch);
     queue = queue.slice(batch.length);
     const started = performance.now();
+    let ok = false;
     try {
       const results = await options.commit(batch.map((p) => p.item));
-      options.onBatch?.(batch.length, (performance.now() - started) / 1000, true);
+      ok = true;
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (error) {
-      options.onBatch?.(batch.length, (performance.now() - started) / 1000, false);
       batch.forEach((p) => p.reject(error));
     } finally {
+      try {
+        options.onBatch?.(batch.length, (performance.now() - started) / 1000, ok);
+      } catch {
+        // Observing a batch must never change its outcome.
+      }
       inFlight--;
       schedule();
       if (queue.length === 0 && inFlight === 0) {

@@ -5,7 +5,7 @@ import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, Database } from '../schema.js';
 import { callKeysToLoad, callKey, eventKey, finish, duplicateCandidates, mergeCalls, type Candidate, planInserts, recordInserted, type Stored } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
-import { toRow } from '../shared/event-rows.js';
+import { eventColumns, toRow } from '../shared/event-rows.js';
 
 /**
  * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) with bulk statements that pass
@@ -17,10 +17,6 @@ import { toRow } from '../shared/event-rows.js';
  */
 const appendLockKey = 7_340_001;
 
-const eventTypes: Record<keyof ReturnType<typeof toRow>, string> = {
-  id: 'text', source_id: 'text', call_id: 'text', type: 'text', status: 'text', error_code: 'text', error_detail: 'text',
-  content_type: 'text', body: 'bytea', body_hash: 'text', body_size: 'bigint', body_truncated: 'integer', received_at: 'bigint',
-};
 const callTypes: Record<keyof CallsTable, string> = {
   source_id: 'text', call_id: 'text', user_id: 'text', widget_key: 'text', widget_name: 'text', status: 'text', timezone: 'text',
   is_delayed_call: 'integer', called_lead_phone: 'text', lead: 'text', agent: 'text', agent_id: 'text', started_at: 'bigint',
@@ -43,9 +39,11 @@ export function createPostgresAppend(db: Kysely<Database>) {
       await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(trx);
       const plan = planInserts(batch, await storedEvents(trx, duplicateCandidates(batch)));
       const rows = plan.fresh.map(({ event }) => toRow(event));
-      const events = unnest(rows, eventTypes);
+      // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
+      // array would travel as hex text, to be escaped here and decoded by the server.
+      const values = sql.join(rows.map((r) => sql`(${sql.join(eventColumns.map((c) => r[c]))})`));
       const inserted = rows.length === 0 ? [] : (await sql<{ id: string; seq: number }>`
-        insert into events (${events.columns}) select ${events.columns} from ${events.source} returning id, seq`.execute(trx)).rows;
+        insert into events (${sql.raw(eventColumns.join(', '))}) values ${values} returning id, seq`.execute(trx)).rows;
       const seqById = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
       recordInserted(plan, rows.map((r) => seqById.get(r.id)!));
       const touched = mergeCalls(plan, await storedCalls(trx, callKeysToLoad(plan)));

@@ -32,20 +32,9 @@ export interface AppendResult {
   call: CallState | null;
 }
 
-export interface StoredEvent {
+/** An event as the log keeps it: what was appended (its content type cut to 255), with its seq. */
+export interface StoredEvent extends Omit<NewEvent, 'bodyHash'> {
   seq: number;
-  id: EventId;
-  sourceId: SourceId;
-  callId: string | null;
-  type: string | null;
-  status: EventStatus;
-  errorCode: string | null;
-  errorDetail: string | null;
-  contentType: string | null;
-  body: Buffer | null;
-  bodySize: number;
-  bodyTruncated: boolean;
-  receivedAt: number;
 }
 
 export interface EventFilter {

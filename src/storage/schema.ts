@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { CallState } from '../domain/call.js';
 
 /**
  * The tables as Kysely sees them. The same shape on SQLite and PostgreSQL: times are epoch milliseconds
@@ -42,37 +43,13 @@ export interface EventsTable {
   received_at: number;
 }
 
-export interface CallsTable {
+/** The call record as a row: the domain's CallState with JSON as text and the boolean as 0/1. */
+export type CallsTable = Omit<CallState, 'source_id' | 'is_delayed_call' | 'lead' | 'agent'> & {
   source_id: string;
-  call_id: string;
-  user_id: string | null;
-  widget_key: string | null;
-  widget_name: string | null;
-  status: string;
-  timezone: string | null;
   is_delayed_call: number | null;
-  called_lead_phone: string | null;
   lead: string | null;
   agent: string | null;
-  agent_id: string | null;
-  started_at: number | null;
-  agent_answered_at: number | null;
-  lead_answered_at: number | null;
-  ended_at: number | null;
-  answer_duration_sec: number | null;
-  lead_answer_duration_sec: number | null;
-  talk_duration_sec: number | null;
-  total_duration_sec: number | null;
-  disconnected_by: string | null;
-  recording_link: string | null;
-  lead_created_at: number | null;
-  speed_to_lead_sec: number | null;
-  time_to_connect_sec: number | null;
-  first_event_at: number;
-  last_event_at: number;
-  event_count: number;
-  merge_rank: number;
-}
+};
 
 export interface Database {
   sources: SourcesTable;

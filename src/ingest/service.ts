@@ -47,15 +47,21 @@ export function createIngest(options: IngestOptions) {
   });
 
   metrics.measureQueueDepth(() => committer.depth);
-  const store = (event: NewEvent): Promise<AppendResult> => committer.submit(event);
+  /** Stores through the group committer; a storage failure becomes 503 storage_unavailable. */
+  const store = (event: NewEvent): Promise<AppendResult> =>
+    committer.submit(event).catch((cause: unknown) => {
+      throw cause instanceof AppError ? cause : new AppError('storage_unavailable', {}, { cause });
+    });
 
   async function receive(request: IngestRequest): Promise<IngestAnswer> {
     const started = performance.now();
     const outcome = parseIngestBody(request.raw, request.contentType);
+    const known = outcome.kind === 'event' && isKnownEventType(outcome.type);
+    // Metric labels only from a fixed set: the type a sender writes is not one.
+    const typeLabel = outcome.kind !== 'event' ? 'invalid' : known ? outcome.type : 'unknown';
     const base = baseEvent(request);
     try {
       if (outcome.kind === 'event') {
-        const known = isKnownEventType(outcome.type);
         const stored = await store({
           ...base,
           callId: outcome.callId,
@@ -63,7 +69,7 @@ export function createIngest(options: IngestOptions) {
           body: request.raw,
           bodyHash: sha256(request.raw),
         });
-        metrics.ingestRequests.inc({ type: known ? outcome.type : 'unknown', result: stored.duplicate ? 'duplicate' : 'accepted' });
+        metrics.ingestRequests.inc({ type: typeLabel, result: stored.duplicate ? 'duplicate' : 'accepted' });
         return {
           status: known ? 200 : 202,
           body: stored.duplicate ? { ok: true, id: stored.id, duplicate: true } : { ok: true, id: stored.id },
@@ -74,11 +80,11 @@ export function createIngest(options: IngestOptions) {
           ? new AppError('invalid_json', { detail: outcome.detail })
           : new AppError('invalid_event', { fields: outcome.fields, detail: outcome.detail });
       const stored = await store(quarantined(base, request.raw, error, options.quarantineBodyBytes));
-      metrics.ingestRequests.inc({ type: 'invalid', result: 'quarantined' });
+      metrics.ingestRequests.inc({ type: typeLabel, result: 'quarantined' });
       return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
     } catch (error) {
-      metrics.ingestRequests.inc({ type: outcome.kind === 'event' ? outcome.type : 'invalid', result: 'failed' });
-      throw error instanceof AppError ? error : new AppError('storage_unavailable', {}, { cause: error });
+      metrics.ingestRequests.inc({ type: typeLabel, result: 'failed' });
+      throw error;
     } finally {
       metrics.ingestDuration.observe((performance.now() - started) / 1000);
     }
@@ -89,9 +95,7 @@ export function createIngest(options: IngestOptions) {
     const error = new AppError('payload_too_large');
     const base = baseEvent({ sourceId, raw: Buffer.alloc(0), contentType });
     const bodySize = Math.min(Math.max(0, declaredSize), Number.MAX_SAFE_INTEGER);
-    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), body: null, bodySize, bodyTruncated: true }).catch((cause: unknown) => {
-      throw cause instanceof AppError ? cause : new AppError('storage_unavailable', {}, { cause });
-    });
+    const stored = await store({ ...quarantined(base, Buffer.alloc(0), error, 0), body: null, bodySize, bodyTruncated: true });
     metrics.ingestRequests.inc({ type: 'invalid', result: 'rejected' });
     return { status: error.status, body: { ...error.toJSON(), quarantine_id: stored.id } };
   }

@@ -106,6 +106,7 @@ describe.each(backends)('operations on $name', (backend) => {
     await t.post(endCall('m-1'));
     await t.post(endCall('m-1'));
     await t.post('nope');
+    await t.post(JSON.stringify({ type: 'sender_chosen_type_42', call_id: 'm-2' }));
     expect(await t.api('/healthz', null)).toEqual({ status: 200, body: { ok: true } });
     expect(await t.api('/readyz', null)).toEqual({ status: 200, body: { ok: true } });
     const metrics = (await t.api('/metrics', null)).body as string;
@@ -114,6 +115,9 @@ describe.each(backends)('operations on $name', (backend) => {
     expect(metrics).toContain('switchboard_ingest_requests_total{type="invalid",result="quarantined"} 1');
     expect(metrics).toMatch(/switchboard_ingest_duration_seconds_count \d+/);
     expect(metrics).toContain('switchboard_ingest_queue_depth 0');
+    // Label values come from a fixed set, whatever type a sender invents.
+    expect(metrics).toContain('switchboard_ingest_requests_total{type="unknown",result="accepted"} 1');
+    expect(metrics).not.toContain('sender_chosen_type_42');
   });
 
   it('stores source tokens and API keys only as hashes', async () => {

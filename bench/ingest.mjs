@@ -6,13 +6,16 @@
 //               SWITCHBOARD_BENCH_PG_URL
 // Each (connections, server) pair gets a freshly started server on an empty database, a warm-up, then the
 // measured run. Pairs run connections-major (baseline, sqlite, postgres at 50, then at 256, ...) so that
-// each ratio compares runs made close together in time.
+// each ratio compares runs made close together in time. After the measured run, before the server is
+// stopped, each Switchboard row counts the events the server stored (through its own read API) against the
+// 2xx answers the harness got from it: fewer stored than acknowledged is a loss and fails the run.
 //
 // Run through bench/run.mjs: `node bench/run.mjs ingest [--only sqlite] [--duration 10] ...`.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from './lib/cleanup.mjs';
@@ -39,7 +42,11 @@ const TARGETS_TEXT = [
   'PostgreSQL ≥ 0.35× baseline at 256 connections',
   `Switchboard server RSS ≤ ${RSS_LIMIT_MB} MB (every Switchboard row)`,
   'a row with non-2xx answers or socket errors, or whose server did not exit 0 on SIGTERM, fails (⚠)',
+  'every 2xx is stored: a Switchboard row with fewer end_call events stored than 2xx answers (LOST n), ' +
+    'or whose stored events could not be counted, fails (✘) and the run exits 1',
 ];
+// The read API's largest page (GET /v1/events, `limit` ≤ 500): ~150k events take ~300 requests.
+const EVENTS_PAGE = 500;
 const NOISY_CORES = 0.25;
 const QUIET_WAIT_MS = 20_000;
 
@@ -74,6 +81,69 @@ async function smoke(url, template) {
     throw new Error(`the check request before the load answered ${res.status}: ${text.slice(0, 300)}`);
   }
   return { status: res.status, body: text.slice(0, 200) };
+}
+
+/**
+ * The 2xx answers this harness got from one server: the check request (smoke() throws on anything else),
+ * then wrk's warm-up and measured runs, where wrk counts only responses it received in full.
+ */
+function acknowledged(row) {
+  const twoxx = (r) => (r ? r.requests - r.non2xx : 0);
+  return { check: 1, warmup: twoxx(row.warmup), measured: twoxx(row.result) };
+}
+
+/**
+ * The end_call events the server stored, counted through its own read API, newest first, page after page
+ * on one keep-alive connection rather than a new one per page (~300 pages at 150k events). The agent is
+ * destroyed before returning, so that no idle connection delays the graceful stop.
+ * Counts distinct ids, so that a page served twice could never hide a loss.
+ */
+async function storedEvents(server) {
+  if (!server.adminKey) throw new Error('the server printed no "Admin key: sbk_..." line on its first start');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = { authorization: `Bearer ${server.adminKey}` };
+  const ids = new Set();
+  let listed = 0;
+  let pages = 0;
+  let cursor = null;
+  try {
+    do {
+      const query = `type=end_call&limit=${EVENTS_PAGE}${cursor == null ? '' : `&cursor=${cursor}`}`;
+      const res = await httpRequest(`${server.baseUrl}/v1/events?${query}`, { headers, agent });
+      if (res.status !== 200) throw new Error(`GET /v1/events?${query} answered ${res.status}: ${res.body.slice(0, 300)}`);
+      const page = JSON.parse(res.body);
+      for (const event of page.data) ids.add(event.id);
+      listed += page.data.length;
+      pages += 1;
+      // The cursor is the last seq of a page, newest first: one that does not go down would loop forever.
+      if (page.next_cursor != null && cursor != null && !(page.next_cursor < cursor)) {
+        throw new Error(`GET /v1/events: next_cursor ${page.next_cursor} after cursor ${cursor} does not go down`);
+      }
+      cursor = page.next_cursor;
+    } while (cursor != null);
+  } finally {
+    agent.destroy();
+  }
+  return { stored: ids.size, repeated: listed - ids.size, pages };
+}
+
+/** 2xx counted vs. events stored for one Switchboard row; stored ≥ 2xx is expected (see deliveryNote). */
+async function deliveryCheck(row, server) {
+  const ack = acknowledged(row);
+  const twoxx = ack.check + ack.warmup + ack.measured;
+  const started = Date.now();
+  try {
+    const { stored, repeated, pages } = await storedEvents(server);
+    return { ack, twoxx, stored, repeated, pages, ms: Date.now() - started, lost: Math.max(0, twoxx - stored), error: null };
+  } catch (err) {
+    return { ack, twoxx, stored: null, ms: Date.now() - started, lost: null, error: err.message };
+  }
+}
+
+function deliveryText(d) {
+  if (!d) return '—';
+  if (d.error) return 'not counted ⚠';
+  return d.lost > 0 ? `LOST ${d.lost} ⚠` : '0 lost';
 }
 
 function fsTypeOf(dir) {
@@ -201,6 +271,18 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
       `${label}: ${fmt(row.rps)} req/s, p50 ${fmt(row.p50Ms, 2)} ms, p99 ${fmt(row.p99Ms, 2)} ms, ` +
         `non-2xx ${row.non2xx}, socket errors ${row.socketErrors}, peak RSS ${fmt(mb(row.peakRssKb), 1)} MB`,
     );
+    // After the RSS readings (paging through the events must not count as load) and before SIGTERM.
+    if (kind !== 'baseline') {
+      log(`${label}: counting stored events`);
+      row.delivery = await deliveryCheck(row, server);
+      const d = row.delivery;
+      log(
+        d.error
+          ? `${label}: stored events could not be counted: ${d.error}`
+          : `${label}: ${d.twoxx} 2xx counted, ${d.stored} end_call events stored (${d.pages} pages, ` +
+              `${fmt(d.ms / 1000, 1)} s): ${deliveryText(d)}`,
+      );
+    }
   } catch (err) {
     row.error = err.message;
     log(`${label}: FAILED: ${err.message}`);
@@ -250,6 +332,8 @@ function evaluate(rows) {
       if (row.peakRssKb == null) unknown.push('no RSS');
       else if (mb(row.peakRssKb) > RSS_LIMIT_MB) fails.push('RSS');
       if (row.non2xx > 0 || row.socketErrors > 0) fails.push('errors ⚠');
+      if (row.delivery?.error) fails.push('stored not counted ⚠');
+      else if (row.delivery?.lost > 0) fails.push(`LOST ${row.delivery.lost} ⚠`);
     }
     if (row.stop && !row.stop.ok) fails.push('exit ⚠');
     if (fails.length) row.verdict = `✘ ${fails.join(', ')}`;
@@ -272,20 +356,22 @@ function noiseText(r) {
 
 function table(rows) {
   const out = [
-    '| server | conns | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | target | |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| server | conns | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | 2xx → stored | target | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   const order = (r) => SERVERS.indexOf(r.server);
   for (const r of [...rows].sort((a, b) => order(a) - order(b) || a.conns - b.conns)) {
     if (r.error) {
-      out.push(`| ${r.server} | ${r.conns} | — | — | — | — | — | — | — | ${r.targetText} | ${r.verdict} |`);
+      out.push(`| ${r.server} | ${r.conns} | — | — | — | — | — | — | — | — | ${r.targetText} | ${r.verdict} |`);
       continue;
     }
     const warn = (n) => (n > 0 ? `${n} ⚠` : `${n}`);
+    const d = r.delivery;
+    const delivery = !d ? '—' : d.error ? `${d.twoxx} → ? (${deliveryText(d)})` : `${d.twoxx} → ${d.stored} (${deliveryText(d)})`;
     out.push(
       `| ${r.server} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×`} | ` +
         `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
-        `${fmt(mb(r.peakRssKb), 1)} | ${r.targetText} | ${r.verdict} |`,
+        `${fmt(mb(r.peakRssKb), 1)} | ${delivery} | ${r.targetText} | ${r.verdict} |`,
     );
   }
   return out.join('\n');
@@ -310,6 +396,18 @@ function baselineTable(rows) {
     );
   }
   return out.join('\n');
+}
+
+function deliveryDetail(d) {
+  const a = d.ack;
+  const counted = `2xx counted: ${d.twoxx} (check ${a.check} + warm-up ${a.warmup} + measured ${a.measured})`;
+  if (d.error) return `${counted}; stored end_call events could not be counted ⚠: ${d.error.split('\n')[0]}`;
+  const extra = d.stored - d.twoxx;
+  return (
+    `${counted}; end_call events stored: ${d.stored} (${d.pages} pages of GET /v1/events in ${fmt(d.ms / 1000, 1)} s` +
+    `${d.repeated > 0 ? `, ${d.repeated} ids listed twice ⚠` : ''}) → ` +
+    (d.lost > 0 ? `**LOST ${d.lost}** ⚠` : `0 lost${extra > 0 ? ` (${extra} stored beyond the 2xx counted)` : ''}`)
+  );
 }
 
 function details(rows) {
@@ -353,6 +451,7 @@ function details(rows) {
         );
       }
       if (r.startupMs != null) out.push(`  - ready ${fmt(r.startupMs / 1000, 1)} s after spawn; check request answered ${r.smoke.status}`);
+      if (r.delivery) out.push(`  - ${deliveryDetail(r.delivery)}`);
       if (r.logLinesDuringLoad > 0) {
         out.push(`  - the server wrote ${r.logLinesDuringLoad} log lines during the measured run (LOG_LEVEL=warn); last:`);
         out.push('  ```', ...r.logTail.split('\n').map((l) => `  ${l.slice(0, 300)}`), '  ```');
@@ -361,6 +460,23 @@ function details(rows) {
     if (r.stop) out.push(`  - on SIGTERM: ${r.stop.detail}${r.stop.ok ? '' : ' ⚠'}`);
   }
   return out.join('\n');
+}
+
+// Why stored may exceed 2xx: wrk counts a response only once it has read it whole, and stops at the end of
+// its duration with requests still in flight; the server stores those and answers to a closed connection.
+function deliveryNote(rows) {
+  const checked = rows.filter((r) => r.delivery);
+  if (checked.length === 0) return 'Stored-events check: no Switchboard row got as far as it.';
+  const lost = checked.filter((r) => r.delivery.lost > 0 || r.delivery.error);
+  return (
+    'Stored-events check (each Switchboard row, after its measured run, before SIGTERM): the 2xx answers the ' +
+    'harness counted (check request + warm-up + measured run) vs. the `end_call` events the server lists through ' +
+    '`GET /v1/events` with its admin key. More stored than 2xx is expected (requests in flight when wrk stops are ' +
+    'stored, but wrk never reads their answers); fewer is a loss. ' +
+    (lost.length
+      ? `⚠ ${lost.map((r) => `${r.server} × ${r.conns}: ${deliveryText(r.delivery)}`).join(', ')}.`
+      : `Result: 0 lost in all ${checked.length} row${checked.length === 1 ? '' : 's'}.`)
+  );
 }
 
 export async function run(opts) {
@@ -437,7 +553,7 @@ export async function run(opts) {
     '',
     details(rows),
     '',
-    'Sanity check (2xx counted by the benchmark vs. events the server stored): not available yet, skipped.',
+    deliveryNote(rows),
     ...(pg?.external && pg.created.length
       ? ['', `Databases created on the SWITCHBOARD_BENCH_PG_URL server (not dropped): ${pg.created.map(redactUrl).join(', ')}`]
       : []),
@@ -449,7 +565,9 @@ export async function run(opts) {
   await writeFile(RESULTS, md);
   log(`written to ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
 
-  const ran = rows.every((r) => !r.error && (!r.stop || r.stop.ok));
+  // A loss (or a count that could not be made) fails the run, not only a target: it is the product's promise.
+  const delivered = (r) => r.server === 'baseline' || (r.delivery && !r.delivery.error && r.delivery.lost === 0);
+  const ran = rows.every((r) => !r.error && (!r.stop || r.stop.ok) && delivered(r));
   const targetsMet = rows.every((r) => r.verdict === '✔' || r.verdict === '—');
   return { ok: ran, targetsMet };
 }

@@ -14,7 +14,8 @@
 // SWITCHBOARD_BENCH_PG_URL: use this PostgreSQL server instead of starting a throwaway cluster.
 //
 // Exit status: 0 when every run completed (targets are printed ✔/✘ but, without --strict, do not fail),
-// 1 when a run failed or a server did not exit 0 on SIGTERM (or, with --strict, a target was missed),
+// 1 when a run failed, a server did not exit 0 on SIGTERM or (ingest) stored fewer events than it answered
+// 2xx to (or, with --strict, a target was missed),
 // 2 on a usage error. Results: bench/results/<part>-latest.md.
 import { installExitHandlers, runCleanups } from './lib/cleanup.mjs';
 import { FatalError } from './lib/wrk.mjs';

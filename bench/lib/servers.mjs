@@ -138,12 +138,14 @@ export async function startBaseline() {
 }
 
 /**
- * One HTTP request on its own connection (`Connection: close`), so that the harness never holds an idle
- * keep-alive connection that could delay a server's graceful shutdown. Resolves { status, body }.
+ * One HTTP request, by default on its own connection (`Connection: close`), so that the harness never holds
+ * an idle keep-alive connection that could delay a server's graceful shutdown. A caller that sends many
+ * requests in a row may pass its own keep-alive `agent`, and must destroy it before stopping the server.
+ * Resolves { status, body }.
  */
-export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 10_000 } = {}) {
+export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 10_000, agent = false } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
@@ -167,7 +169,9 @@ async function readyz(port) {
 /**
  * Switchboard: `node dist/cli/index.js start --host 127.0.0.1 --port <free> --db <db>` with
  * LOG_LEVEL=warn, cwd = repo root. Ready when it has printed its `Ingest URL: ...` line (first start
- * on an empty database) and GET /readyz answers 200, within 15 s.
+ * on an empty database) and GET /readyz answers 200, within 15 s. `adminKey` is the key printed on that
+ * first start (`Admin key:    sbk_...`, in the same write as the URL), or null if none was seen; the
+ * stored-events check needs it, the load does not, so its absence is reported there, not here.
  */
 export async function startSwitchboard({ db }) {
   if (!existsSync(SWITCHBOARD_CLI)) {
@@ -181,8 +185,14 @@ export async function startSwitchboard({ db }) {
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;
+  server.baseUrl = `http://127.0.0.1:${port}`;
+  server.adminKey = null;
   let ingestPath = null;
   let placeholderSeen = false;
+  server.log.onLine((line) => {
+    const key = line.match(/Admin key:\s*(sbk_\S+)/i);
+    if (key && !server.adminKey) server.adminKey = key[1];
+  });
   server.log.onLine((line) => {
     if (ingestPath || !/Ingest URL/i.test(line)) return;
     const m = line.match(/\/hooks\/convolo\/\S+/);
@@ -218,7 +228,7 @@ export async function startSwitchboard({ db }) {
   }
   server.startupMs = Date.now() - started;
   server.linesAtReady = server.log.lines;
-  server.url = `http://127.0.0.1:${port}${ingestPath}`;
+  server.url = `${server.baseUrl}${ingestPath}`;
   return server;
 }
 

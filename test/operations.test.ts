@@ -1,4 +1,7 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
@@ -99,6 +102,49 @@ describe.each(backends)('operations on $name', (backend) => {
     await t.post(endCall('stale-1', { call_status: 'answered' }));
     expect((await t.api('/v1/calls/stale-1')).body.status).toBe('answered');
     expect(await t.app.sweepStale()).toBe(0);
+  });
+
+  it('answers a request that arrives during shutdown with 503 shutting_down, in the error format', async () => {
+    const { control, wrap } = controllable();
+    t = await startTestApp(await backend.freshDb(), {}, { wrapStorage: wrap });
+    let open!: () => void;
+    control.gate = new Promise((resolve) => (open = resolve));
+    const port = Number(new URL(t.baseUrl).port);
+    const inFlight = t.post(endCall('late-1'));
+    await vi.waitFor(() => expect(control.entered).toBe(1), { timeout: 5_000, interval: 10 });
+    // A second client has started its request (headers under way) when the shutdown begins: its
+    // connection is not idle, so it stays open and the request completes during the shutdown.
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = t.close();
+    t = undefined;
+    socket.write('\r\n');
+    await vi.waitFor(() => expect(received).toContain('shutting_down'), { timeout: 5_000, interval: 10 });
+    expect(received).toMatch(/^HTTP\/1\.1 503/);
+    expect(received).toMatch(/connection: close/i);
+    expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'shutting_down', message: expect.any(String) });
+    open();
+    expect((await inFlight).status).toBe(200);
+    await closing;
+    socket.destroy();
+  });
+
+  it('is not ready until the migrations are applied', async () => {
+    const config = loadConfig({}, { db: await backend.freshDb(), port: 0, logLevel: 'silent' });
+    const app = await createApp(config, { logger: false });
+    try {
+      const notReady = await app.server.inject({ method: 'GET', url: '/readyz' });
+      expect(notReady.statusCode).toBe(503);
+      expect(notReady.json()).toMatchObject({ error: 'not_ready', detail: expect.stringContaining('0001_core') });
+      await app.prepare();
+      expect((await app.server.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 
   it('reports health, readiness and Prometheus metrics', async () => {

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { configFlags, withConfigFlags } from './options.js';
 
 export function startCommand(): Command {
-  const command = new Command('start').description('Run the service (ingest, API, workers).');
+  const command = new Command('start').description('Run the service: the ingest endpoint and the API.');
   return withConfigFlags(command).action(async () => {
     const config = loadConfig(process.env, configFlags(command));
     const app = await createApp(config);

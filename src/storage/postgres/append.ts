@@ -8,12 +8,14 @@ import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
 /**
- * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) with bulk statements that pass
- * one array per column through `unnest`, so a batch of any size is a handful of small statements with a
- * fixed number of parameters, instead of multi-row VALUES lists that grow (and must be built, sent, parsed
- * and planned) with the batch. Appends from every node take one transaction lock first, so seq values
- * become visible in the order they were assigned: a stream reader that has seen seq N can never later find
- * a smaller one committed.
+ * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) in five statements whatever the
+ * batch size. Lookups and the calls upsert pass one array per column through `unnest` (a fixed number of
+ * parameters, where a multi-row VALUES list grows with the batch and must be built, sent and planned);
+ * the events themselves go as a VALUES list so that their bodies travel as binary parameters. Measured
+ * against building multi-row statements through Kysely: 3.3k → 5.4k events/s in batches of 50.
+ * Appends from every node take one transaction lock first, so seq values become visible in the order they
+ * were assigned (a stream reader that has seen seq N can never later find a smaller one committed), and
+ * deduplication and merges never race between nodes.
  */
 const appendLockKey = 7_340_001;
 

@@ -8,10 +8,10 @@ import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
 /**
- * The ingest hot path on SQLite: the same plan as the shared Kysely append (shared/append-plan.ts), run as
- * one synchronous better-sqlite3 transaction over statements prepared once. Measured on this machine it is
- * several times faster than building and compiling the multi-row queries through Kysely for every batch,
- * and ingest throughput is bound by exactly this.
+ * The ingest hot path on SQLite: the shared plan (shared/append-plan.ts) run as one synchronous
+ * better-sqlite3 transaction over statements prepared once (it runs on the writer thread, writer.ts).
+ * Building and compiling multi-row statements through Kysely for every batch measured 121 µs per event
+ * against 93 µs for this, on this machine.
  */
 export function createSqliteAppend(db: SqliteDatabase): (batch: readonly NewEvent[]) => AppendResult[] {
   const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);

@@ -3,6 +3,7 @@
  * Pure: no I/O. The caller keeps the raw bytes whatever the outcome.
  */
 import { TextDecoder } from 'node:util';
+
 export interface ParsedEvent {
   kind: 'event';
   format: 'json' | 'form';

@@ -3,6 +3,7 @@
 // semi-space under load, ~40 MB of RSS for no measurable throughput; 8 MB keeps the server within its
 // memory budget (README, "Benchmarks"). Set at start-up, because V8 sizes its heap before any code runs.
 import { Command } from 'commander';
+import { describeFailure } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
 
@@ -14,4 +15,10 @@ const program = new Command()
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`switchboard: ${describeFailure(error)}\n`);
+  if (process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace') console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,17 @@
+/**
+ * What a command line user reads when a command fails: one line that says what went wrong and, where we
+ * know it, what to do, instead of a stack trace. LOG_LEVEL=debug keeps the stack for us.
+ */
+export function describeFailure(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const cause = (e?.cause ?? {}) as NodeJS.ErrnoException;
+  if (['ECONNREFUSED', 'ENOTFOUND', '28P01', '3D000'].includes(cause.code ?? '')) {
+    return `cannot reach the database (${cause.message}): check SWITCHBOARD_DB / --db`;
+  }
+  if (e?.code === 'EADDRINUSE') return `port ${e.port} on ${e.address} is already in use: stop what runs there, or pass --port`;
+  if (e?.code === 'EACCES' && e.syscall === 'listen') return `not allowed to listen on port ${e.port}: use a port above 1023`;
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === '28P01' || e?.code === '3D000') {
+    return `cannot reach the database (${e.message}): check SWITCHBOARD_DB / --db`;
+  }
+  return e instanceof Error ? e.message : String(error);
+}

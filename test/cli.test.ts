@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const cli = new URL('../dist/cli/index.js', import.meta.url).pathname;
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 20_000 });
+const db = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-cli-')), 'switchboard.db')}`;
+
+describe('switchboard on the command line', () => {
+  it('says in one line, exit 1, that a setting is invalid, naming the variable', () => {
+    const result = run(['start', '--db', db()], { PORT: 'abc' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('switchboard: Invalid PORT: expected an integer ≥ 0, got "abc"');
+  });
+
+  it('says in one line that the port is taken', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = run(['start', '--db', db(), '--port', String(port)]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`switchboard: port ${port} on 127.0.0.1 is already in use`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('says in one line that the database cannot be reached', () => {
+    const result = run(['migrate', '--db', 'postgres://nobody@127.0.0.1:1/none']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^switchboard: cannot reach the database \(.*ECONNREFUSED.*\): check SWITCHBOARD_DB/);
+  });
+
+  it('applies the migrations once with `migrate`', () => {
+    const url = db();
+    expect(run(['migrate', '--db', url]).stdout).toContain('Applied: 0001_core');
+    expect(run(['migrate', '--db', url]).stdout).toContain('The database is up to date.');
+  });
+});

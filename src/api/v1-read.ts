@@ -34,17 +34,20 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
     },
   );
 
-  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams } }, async (request) => {
-    const event = await storage.events.get(request.params.id);
+  async function findEvent(id: string) {
+    const event = await storage.events.get(id);
     if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
-    return presentEvent(event);
-  });
+    return event;
+  }
+
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams } }, async (request) =>
+    presentEvent(await findEvent(request.params.id)),
+  );
 
   // The exact bytes as received. Served as an attachment of type octet-stream whatever the sender claimed,
   // so a hostile body can never be rendered as a page on this origin; the claimed type is in a header.
   app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id/raw', { schema: { params: EventParams } }, async (request, reply) => {
-    const event = await storage.events.get(request.params.id);
-    if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    const event = await findEvent(request.params.id);
     void reply
       .type('application/octet-stream')
       .header('content-disposition', `attachment; filename="${event.id}"`)

@@ -193,5 +193,5 @@ function mergeObjects(current: Record<string, unknown>, incoming: Record<string,
 }
 
 function obj(value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return isPlainObject(value) ? value : null;
 }

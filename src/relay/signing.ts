@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+
+/**
+ * Signing of outbound webhooks per the Standard Webhooks specification
+ * (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md), done by
+ * the reference library itself so that receivers using `standardwebhooks` or `svix` verify our
+ * signatures as they are, with no format of ours to get wrong.
+ */
+
+/** The three headers a receiver needs to verify a delivery. */
+export interface SignatureHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
+/**
+ * A new destination secret: `whsec_` then 24 random bytes in base64 (192 bits; the spec asks for
+ * between 24 and 64 bytes). Plain base64, not base64url: that is what the libraries decode.
+ *
+ * @example
+ * newWebhookSecret(); // 'whsec_Mf…' (38 characters)
+ */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/**
+ * The Standard Webhooks headers for one delivery attempt: a `v1,<base64 HMAC-SHA256>` signature of
+ * `${id}.${timestampSec}.${payload}` per secret, space-separated. Several signatures are how the spec
+ * lets a destination rotate its secret: while the previous secret is in its grace period, a receiver
+ * still configured with it finds its signature among them.
+ *
+ * @param input.id the event id; stable across retries so the receiver can deduplicate
+ * @param input.timestampSec the attempt time in whole seconds; receivers reject one more than 5 min off
+ * @param input.payload the exact body that will be sent (signatures are over bytes, not JSON values)
+ * @param input.secrets the current secret first, then a previous one still in its grace period
+ * @example
+ * signatureHeaders({ id: 'evt_123', timestampSec: Math.floor(Date.now() / 1000), payload: body, secrets: [secret] });
+ * // { 'webhook-id': 'evt_123', 'webhook-timestamp': '1700000000', 'webhook-signature': 'v1,K5oZ…=' }
+ */
+export function signatureHeaders(input: {
+  id: string;
+  timestampSec: number;
+  payload: string;
+  secrets: readonly string[];
+}): SignatureHeaders {
+  const { id, timestampSec, payload, secrets } = input;
+  // The library floors the Date to seconds; a fractional timestamp would sign a value other than the
+  // header we send, and every verification would fail without saying why.
+  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0) {
+    throw new RangeError(`timestampSec must be whole seconds since the epoch, got ${timestampSec}`);
+  }
+  if (secrets.length === 0) throw new RangeError('at least one secret is needed to sign');
+  const at = new Date(timestampSec * 1000);
+  // A Webhook per secret costs one base64 decode: not worth caching next to an HTTP request.
+  const signature = secrets.map((secret) => new Webhook(secret).sign(id, at, payload)).join(' ');
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestampSec), 'webhook-signature': signature };
+}

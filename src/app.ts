@@ -6,10 +6,16 @@ import { hooksRoutes } from './api/hooks.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
+import { destinationRoutes } from './api/v1-destinations.js';
+import { streamRoutes } from './api/v1-stream.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { AppError } from './domain/errors.js';
 import { createIngest } from './ingest/service.js';
+import { systemTypes } from './domain/envelope.js';
+import { newId } from './domain/ids.js';
 import { createMetrics } from './observability/metrics.js';
+import { createStreamHub, type StreamHub } from './relay/hub.js';
+import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/ports.js';
 
@@ -20,6 +26,8 @@ export interface AppOptions {
   now?: () => number;
   /** Wraps the opened storage (tests use it to make a commit fail). */
   wrapStorage?: (storage: Storage) => Storage;
+  /** The randomness of retry jitter (tests pin it). */
+  random?: () => number;
 }
 
 export interface App {
@@ -31,6 +39,8 @@ export interface App {
   listen(): Promise<{ port: number; baseUrl: string }>;
   /** Marks calls with no end_call after SWITCHBOARD_STALE_AFTER_MIN as stale (also runs periodically). */
   sweepStale(): Promise<number>;
+  /** The stream fan-out and the webhook worker (null in the `api` role): tests drive them. */
+  relay: { hub: StreamHub; worker: DeliveryWorker | null };
   /** Graceful: stop accepting, answer what is in flight after its commit, then close the database. */
   close(): Promise<void>;
 }
@@ -41,6 +51,22 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const opened = await openStorage(config.db);
   const storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
   const metrics = createMetrics();
+  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, onError: (error) => server.log.warn({ err: error }, 'stream hub: reading the log failed') });
+  const worker = config.role === 'api' ? null : createDeliveryWorker({
+    storage,
+    config,
+    metrics,
+    now,
+    random: options.random,
+    onAppended: () => hub.wake(),
+    onError: (error) => server.log.warn({ err: error }, 'delivery worker failed'),
+  });
+  /** Something was appended: the stream and the worker look for it. */
+  const appended = () => {
+    hub.wake();
+    worker?.wake();
+  };
+  metrics.measureRelay({ streamClients: () => hub.clients, pendingDeliveries: () => storage.deliveries.pendingCount() });
   const ingest = createIngest({
     log: storage.events,
     metrics,
@@ -48,6 +74,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxBatch: config.commitMaxBatch,
     commitMaxQueue: config.commitMaxQueue,
     commitMaxInFlight: config.commitMaxInFlight,
+    onCommitted: appended,
     now,
   });
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
@@ -77,12 +104,32 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
-  void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), bodyLimitBytes: config.bodyLimitBytes });
-  void server.register(v1ReadRoutes, { storage, resolveKey: (k) => keys.resolve(k) });
+  const resolveKey = (k: string) => keys.resolve(k);
+  if (config.role !== 'worker') {
+    void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), bodyLimitBytes: config.bodyLimitBytes });
+    void server.register(v1ReadRoutes, { storage, resolveKey });
+    void server.register(streamRoutes, { hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes });
+    void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: () => worker?.wake() });
+  }
   void server.register(opsRoutes, { storage, metrics });
 
-  const sweepStale = () => storage.calls.markStale(now() - config.staleAfterMin * 60_000);
+  /** Appends a call.stale event for each call in progress for too long (the event marks the call, atomically). */
+  async function sweepStale(): Promise<number> {
+    let marked = 0;
+    for (;;) {
+      const candidates = await storage.calls.staleCandidates(now() - config.staleAfterMin * 60_000, 500);
+      if (candidates.length === 0) return marked;
+      const body = Buffer.from(JSON.stringify({ reason: 'no_end_call', stale_after_min: config.staleAfterMin }));
+      const results = await ingest.appendSystem(candidates.map((c) => ({
+        id: newId('evt'), sourceId: c.sourceId, callId: c.callId, type: systemTypes.callStale, status: 'system', errorCode: null,
+        errorDetail: null, contentType: 'application/json', body, bodyHash: null, bodySize: body.length, bodyTruncated: false, receivedAt: now(),
+      })));
+      marked += results.filter((r) => !r.skipped).length;
+      if (candidates.length < 500) return marked;
+    }
+  }
   let staleTimer: NodeJS.Timeout | undefined;
+  let stopWatching: (() => Promise<void>) | undefined;
   function startStaleSweep(): void {
     staleTimer = setInterval(() => {
       sweepStale().catch((error: unknown) => server.log.warn({ err: error }, 'stale sweep failed'));
@@ -99,9 +146,13 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       return bootstrap(storage);
     },
     sweepStale,
+    relay: { hub, worker },
     async listen() {
       await server.listen({ host: config.host, port: config.port });
-      startStaleSweep();
+      await hub.start();
+      worker?.start();
+      stopWatching = await storage.watchAppends(appended);
+      if (config.role !== 'api') startStaleSweep();
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       return { port, baseUrl: publicBaseUrl(config, port) };
@@ -109,8 +160,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     async close() {
       closing = true;
       clearInterval(staleTimer);
+      // Stream clients would hold the server open: end them first (they resume from the log elsewhere).
+      await hub.close();
       await server.close();
       await ingest.drain();
+      await worker?.close();
+      await stopWatching?.();
       await storage.close();
     },
   };

@@ -18,7 +18,22 @@ export interface Config {
   commitMaxQueue: number;
   commitMaxInFlight: number;
   shutdownTimeoutSec: number;
+  role: Role;
+  allowPrivateDestinations: boolean;
+  retryScheduleSec: number[];
+  retryJitter: number;
+  deliveryTimeoutSec: number;
+  deliveryConcurrency: number;
+  deliveryLeaseSec: number;
+  disableAfterFailingHours: number;
+  secretGraceHours: number;
+  relayPollMs: number;
+  streamHeartbeatSec: number;
+  streamMaxBufferBytes: number;
 }
+
+/** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
+export type Role = 'all' | 'api' | 'worker';
 
 interface Setting<K extends keyof Config> {
   env: string;
@@ -38,6 +53,21 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
   return raw as T;
 };
 const text = (raw: string): string => raw;
+const bool = (raw: string): boolean => {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new Error(`expected true or false, got "${raw}"`);
+};
+const ratio = (raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new Error(`expected a number in [0, 1), got "${raw}"`);
+  return n;
+};
+const seconds = (raw: string): number[] => {
+  const list = raw.split(',').map((part) => int(0)(part.trim()));
+  if (list.length === 0 || list.length > 50) throw new Error(`expected 1–50 comma-separated seconds, got "${raw}"`);
+  return list;
+};
 
 export const settings: { [K in keyof Config]: Setting<K> } = {
   db: { env: 'SWITCHBOARD_DB', flag: 'db', default: 'sqlite:./data/switchboard.db', parse: parseDb, doc: 'Database: sqlite:<path> or postgres://…' },
@@ -53,6 +83,18 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   commitMaxInFlight: { env: 'SWITCHBOARD_COMMIT_MAX_IN_FLIGHT', flag: 'commit-max-in-flight', default: 2, parse: int(1), doc: 'Group commits handed to the database at the same time (they still commit in order).' },
   commitMaxQueue: { env: 'SWITCHBOARD_COMMIT_MAX_QUEUE', flag: 'commit-max-queue', default: 20_000, parse: int(1), doc: 'Ingest requests waiting for a commit beyond which new ones get 503.' },
   shutdownTimeoutSec: { env: 'SWITCHBOARD_SHUTDOWN_TIMEOUT_SEC', flag: 'shutdown-timeout-sec', default: 20, parse: int(1), doc: 'How long a graceful shutdown may take before the process exits anyway.' },
+  role: { env: 'SWITCHBOARD_ROLE', flag: 'role', default: 'all', parse: oneOf<Role>('all', 'api', 'worker'), doc: 'all, api (HTTP only: no webhooks sent) or worker (sends webhooks, sweeps stale calls; HTTP only for health and metrics).' },
+  allowPrivateDestinations: { env: 'SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS', flag: 'allow-private-destinations', default: false, parse: bool, doc: 'Allow destinations on loopback, private, link-local and metadata addresses (for local development and tests).' },
+  retryScheduleSec: { env: 'SWITCHBOARD_RETRY_SCHEDULE', flag: 'retry-schedule', default: [5, 300, 1800, 7200, 18000, 36000, 36000], parse: seconds, doc: 'Seconds to wait before each retry of a failed delivery; when they run out the delivery fails.' },
+  retryJitter: { env: 'SWITCHBOARD_RETRY_JITTER', flag: 'retry-jitter', default: 0.2, parse: ratio, doc: 'Random spread of each retry delay (0.2: ±20 %).' },
+  deliveryTimeoutSec: { env: 'SWITCHBOARD_DELIVERY_TIMEOUT_SEC', flag: 'delivery-timeout-sec', default: 15, parse: int(1), doc: 'A destination must answer 2xx within this many seconds.' },
+  deliveryConcurrency: { env: 'SWITCHBOARD_DELIVERY_CONCURRENCY', flag: 'delivery-concurrency', default: 256, parse: int(1), doc: 'Webhook requests a worker has in flight at once.' },
+  deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: int(1), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it.' },
+  disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: int(1), doc: 'A destination failing continuously for this long is disabled.' },
+  secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
+  relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: int(10), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },
+  streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },
+  streamMaxBufferBytes: { env: 'SWITCHBOARD_STREAM_MAX_BUFFER_BYTES', flag: 'stream-max-buffer-bytes', default: 1024 * 1024, parse: int(1024), doc: 'A stream client this far behind is disconnected (it resumes from the log when it reconnects).' },
 };
 
 function parseDb(raw: string): string {

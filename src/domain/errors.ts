@@ -14,6 +14,7 @@ export const errorCatalogue = {
   payload_too_large: { status: 413, message: 'The body is larger than the limit.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
   invalid_event: { status: 422, message: 'The event is missing required fields or has invalid ones.' },
+  invalid_destination: { status: 422, message: 'This destination URL is not allowed.' },
   internal: { status: 500, message: 'An unexpected error occurred.' },
   not_ready: { status: 503, message: 'The database is not reachable or its migrations are not applied.' },
   storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.' },

@@ -10,7 +10,9 @@ type Id<P extends string> = `${P}_${string}` & { readonly [brand]: P };
 export type EventId = Id<'evt'>;
 export type SourceId = Id<'src'>;
 export type ApiKeyId = Id<'key'>;
-type Prefix = 'evt' | 'src' | 'key';
+export type DestinationId = Id<'dst'>;
+export type DeliveryId = Id<'dlv'>;
+type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv';
 
 // Random bytes are drawn 4 KiB at a time: one call into OpenSSL per ~450 ids instead of one per id,
 // which showed in the ingest profile.

@@ -24,6 +24,8 @@ export interface IngestOptions {
   commitMaxBatch: number;
   commitMaxQueue: number;
   commitMaxInFlight: number;
+  /** Called after each committed batch (the relay looks for the new events). */
+  onCommitted?: () => void;
   now?: () => number;
 }
 
@@ -36,7 +38,11 @@ export function createIngest(options: IngestOptions) {
   const now = options.now ?? Date.now;
   const { metrics } = options;
   const committer = createGroupCommitter<NewEvent, AppendResult>({
-    commit: (batch) => options.log.append(batch),
+    commit: async (batch) => {
+      const results = await options.log.append(batch);
+      options.onCommitted?.();
+      return results;
+    },
     maxBatch: options.commitMaxBatch,
     maxQueue: options.commitMaxQueue,
     maxInFlight: options.commitMaxInFlight,
@@ -118,7 +124,10 @@ export function createIngest(options: IngestOptions) {
     };
   }
 
-  return { receive, receiveTooLarge, drain: () => committer.drain() };
+  /** Appends Switchboard's own events (call.stale, …) through the same commits as the ingest. */
+  const appendSystem = (events: readonly NewEvent[]): Promise<AppendResult[]> => Promise.all(events.map(store));
+
+  return { receive, receiveTooLarge, appendSystem, drain: () => committer.drain() };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

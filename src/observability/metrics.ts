@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   let queueDepth = () => 0;
+  let streamClients = () => 0;
+  let pendingDeliveries: () => Promise<number> = async () => 0;
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
   return {
     registry,
@@ -37,6 +39,38 @@ export function createMetrics() {
     /** Where the queue depth gauge reads from, set by the ingest service that owns the queue. */
     measureQueueDepth(read: () => number) {
       queueDepth = read;
+    },
+    deliveryAttempts: new Counter({
+      name: 'switchboard_delivery_attempts_total',
+      help: 'Webhook delivery attempts by result (delivered, retry, failed: the schedule ran out or 410).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: 'switchboard_delivery_duration_seconds',
+      help: 'Time for a destination to answer a webhook (or to fail).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
+    deliveryQueueDepth: new Gauge({
+      name: 'switchboard_delivery_queue_depth',
+      help: 'Deliveries pending (due now or scheduled for a retry), across all nodes.',
+      registers: [registry],
+      async collect() {
+        this.set(await pendingDeliveries().catch(() => 0));
+      },
+    }),
+    streamClientsGauge: new Gauge({
+      name: 'switchboard_stream_clients',
+      help: 'Clients connected to GET /v1/stream on this node.',
+      registers: [registry],
+      collect() {
+        this.set(streamClients());
+      },
+    }),
+    measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
+      streamClients = read.streamClients;
+      pendingDeliveries = read.pendingDeliveries;
     },
   };
 }

@@ -1,11 +1,17 @@
 import type { CallState } from '../domain/call.js';
-import type { ApiKeyId, EventId, SourceId } from '../domain/ids.js';
+import type { Destination } from '../domain/destination.js';
+import type { EventStatus } from '../domain/envelope.js';
+import type { ApiKeyId, DeliveryId, DestinationId, EventId, SourceId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
 
-export type EventStatus = 'ok' | 'quarantined';
+export type { EventStatus };
 
-/** One ingest request, ready to be stored. Accepted start_call and end_call events also update their call. */
+/**
+ * One ingest request, ready to be stored. Accepted start_call and end_call events also update their call.
+ * Switchboard's own events (status `system`: call.stale and the operational ones) go through the same log.
+ * A `call.stale` event is dropped (`skipped`) when its call is no longer in progress at commit time.
+ */
 export interface NewEvent {
   id: EventId;
   sourceId: SourceId;
@@ -29,12 +35,16 @@ export interface AppendResult {
   id: EventId;
   seq: number;
   duplicate: boolean;
+  /** The call record right after this event (for any event of a call that exists). */
   call: CallState | null;
+  /** True when nothing was stored because the event no longer applied (a call.stale for an ended call). */
+  skipped?: true;
 }
 
 /** An event as the log keeps it: what was appended (its content type cut to 255), with its seq. */
 export interface StoredEvent extends Omit<NewEvent, 'bodyHash'> {
   seq: number;
+  callAfter: CallState | null;
 }
 
 export interface EventFilter {
@@ -56,13 +66,18 @@ export interface EventLog {
   append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
   get(id: string): Promise<StoredEvent | null>;
   list(filter: EventFilter): Promise<StoredEvent[]>;
+  /** The relayed events (not quarantined) with a seq above `afterSeq`, in seq order: the stream's source. */
+  readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The highest seq in the log (0 when empty). */
+  lastSeq(): Promise<number>;
+  getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
 }
 
 export interface Calls {
   /** The call with this id; when several sources share it, `sourceId` picks one, else the latest. */
   get(callId: string, sourceId?: string): Promise<CallState | null>;
-  /** Marks calls still in progress whose first event is older than `before` as stale; returns how many. */
-  markStale(before: number): Promise<number>;
+  /** Calls still in progress whose first event is older than `before`, oldest first. */
+  staleCandidates(before: number, limit: number): Promise<Array<{ sourceId: SourceId; callId: string }>>;
 }
 
 export interface Source {
@@ -97,15 +112,127 @@ export interface ApiKeys {
   list(): Promise<ApiKey[]>;
 }
 
+export interface DestinationPatch {
+  url?: string;
+  description?: string | null;
+  eventTypes?: string[] | null;
+  widgetKeys?: string[] | null;
+  callStatuses?: string[] | null;
+  headers?: Record<string, string> | null;
+  rateLimitPerSec?: number | null;
+  /** false re-enables a disabled destination (its pending deliveries resume). */
+  disabled?: boolean;
+}
+
+export interface Destinations {
+  create(destination: Destination): Promise<void>;
+  /** A destination that is not deleted (enabled or disabled). */
+  get(id: string): Promise<Destination | null>;
+  list(): Promise<Destination[]>;
+  update(id: string, patch: DestinationPatch, now: number): Promise<Destination | null>;
+  /** Keeps the current secret valid until `previousExpiresAt` beside the new one. */
+  rotateSecret(id: string, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
+  /** Deletes the destination and cancels its pending deliveries; false when there was none. */
+  delete(id: string, now: number): Promise<boolean>;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface Delivery {
+  id: DeliveryId;
+  destinationId: DestinationId;
+  eventSeq: number;
+  eventId: EventId;
+  status: DeliveryStatus;
+  attempts: number;
+  /** Attempts made before the current run of the retry schedule began (a manual retry starts a new run). */
+  scheduleStart: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export type DeliveryView = Delivery & { attemptLog: DeliveryAttempt[] };
+
+export interface DeliveryAttempt {
+  attempt: number;
+  attemptedAt: number;
+  status: number | null;
+  latencyMs: number;
+  responseBody: string | null;
+  error: string | null;
+}
+
+/** What the worker reports for one claimed delivery. */
+export interface DeliveryOutcome {
+  deliveryId: DeliveryId;
+  destinationId: DestinationId;
+  /** `deferred`: not sent (the destination's rate limit), no attempt recorded, due again at nextAttemptAt. */
+  result: 'delivered' | 'retry' | 'failed' | 'deferred';
+  attempt: DeliveryAttempt | null;
+  nextAttemptAt: number | null;
+  /** Disables the destination with this reason (410 Gone, or failing for too long). */
+  disableDestination: string | null;
+}
+
+export interface DeliveryFilter {
+  destinationId?: string;
+  status?: DeliveryStatus;
+  eventId?: string;
+  /** Only deliveries created before this one (pagination, newest first). */
+  before?: { createdAt: number; id: string };
+  limit: number;
+}
+
+export interface ReplayRange {
+  /** Events received at or after / before these times (epoch ms). */
+  since?: number;
+  until?: number;
+  /** Only events whose latest delivery to this destination failed. */
+  onlyFailed?: boolean;
+}
+
+export interface Deliveries {
+  /**
+   * Leases up to `limit` due deliveries of enabled destinations until `now + leaseMs`, never one whose call
+   * has an earlier event still pending at the same destination (per-call order). Safe to call from several
+   * workers at once; an expired lease is claimed again.
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /**
+   * Records the outcomes in ONE transaction with the operational events they raise (appended to the log,
+   * with their own deliveries), and returns those events' append results.
+   */
+  complete(outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): Promise<AppendResult[]>;
+  get(id: string): Promise<DeliveryView | null>;
+  list(filter: DeliveryFilter): Promise<DeliveryView[]>;
+  /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
+  retry(id: string, now: number): Promise<boolean>;
+  /** New deliveries to one destination for the matching events in the range; returns how many. */
+  replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
+  /** Pending deliveries (metrics). */
+  pendingCount(): Promise<number>;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly events: EventLog;
   readonly calls: Calls;
   readonly sources: Sources;
   readonly keys: ApiKeys;
+  readonly destinations: Destinations;
+  readonly deliveries: Deliveries;
   migrate(): Promise<string[]>;
   /** Throws unless the database answers and every migration is applied. */
   checkReady(): Promise<void>;
+  /**
+   * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
+   * where one process owns the file). Resolves to a function that stops watching.
+   */
+  watchAppends(onAppend: () => void): Promise<() => Promise<void>>;
   /** True when the database holds no source and no key yet (a first start). */
   isEmpty(): Promise<boolean>;
   close(): Promise<void>;

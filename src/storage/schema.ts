@@ -41,6 +41,8 @@ export interface EventsTable {
   body_size: number;
   body_truncated: number;
   received_at: number;
+  /** The call record (CallState JSON) right after this event: the relay envelope's `call`. */
+  call_after: string | null;
 }
 
 /** The call record as a row: the domain's CallState with JSON as text and the boolean as 0/1. */
@@ -51,9 +53,65 @@ export type CallsTable = Omit<CallState, 'source_id' | 'is_delayed_call' | 'lead
   agent: string | null;
 };
 
+export interface DestinationsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  /** JSON arrays (null: no filter). */
+  event_types: string | null;
+  widget_keys: string | null;
+  call_statuses: string | null;
+  /** JSON object of extra request headers. */
+  headers: string | null;
+  rate_limit_per_sec: number | null;
+  /** Kept readable: every delivery is signed with it (as Svix and Stripe keep endpoint secrets). */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  /** When the current run of failed attempts began (null after a success). */
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  destination_id: string;
+  event_seq: number;
+  event_id: string;
+  /** Events with the same key go out to one destination in seq order: the call, or the event itself. */
+  order_key: string;
+  status: string;
+  attempts: number;
+  schedule_start: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface DeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  attempted_at: number;
+  status: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
+}
+
 export interface Database {
   sources: SourcesTable;
   api_keys: ApiKeysTable;
   events: EventsTable;
   calls: CallsTable;
+  destinations: DestinationsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }

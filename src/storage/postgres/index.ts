@@ -3,7 +3,8 @@ import pg from 'pg';
 import type { Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
-import { createPostgresAppend } from './append.js';
+import { appendChannel, createPostgresAppend } from './append.js';
+import { createPostgresDeliveryWrites } from './deliveries.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -17,5 +18,39 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return createKyselyStorage(db, 'postgres', { append: createPostgresAppend(db) });
+  const deliveries = createPostgresDeliveryWrites(db);
+  return createKyselyStorage(db, 'postgres', {
+    append: createPostgresAppend(db),
+    claim: deliveries.claim,
+    complete: deliveries.complete,
+    watchAppends: (onAppend) => watchAppends(url, onAppend),
+  });
+}
+
+/**
+ * LISTEN on a connection of its own (a pooled one would be handed to queries). Every append notifies in its
+ * transaction, so other nodes' streams and workers wake at once; if the connection drops, it is opened again
+ * after a second, and `onAppend` is called then too, since notifications may have been missed meanwhile.
+ */
+async function watchAppends(url: string, onAppend: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  async function connect(): Promise<void> {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', () => onAppend());
+    c.on('error', () => {
+      c.end().catch(() => {});
+      if (!stopped) retry = setTimeout(() => void connect().then(onAppend, () => {}), 1000);
+    });
+    await c.connect();
+    await c.query(`listen ${appendChannel}`);
+    client = c;
+  }
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
+  };
 }

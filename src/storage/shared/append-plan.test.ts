@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { callEventOf, mergeCall, type CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { NewEvent } from '../ports.js';
-import {
-  callKey, callKeysToLoad, duplicateCandidates, eventKey, finish, mergeCalls, planInserts, recordInserted, type Stored,
-} from './append-plan.js';
+import type { DestinationId } from '../../domain/ids.js';
+import { callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Stored } from './append-plan.js';
 
 const srcA = 'src_000000000aaaaaaaaaaaa' as SourceId;
 const srcB = 'src_000000000bbbbbbbbbbbb' as SourceId;
@@ -38,10 +37,17 @@ function quarantined(bodyHash: string | null = null, callId: string | null = nul
 
 /** Runs a plan as a backend would: known stored events, seqs from `firstSeq` for the fresh ones. */
 function runPlan(batch: NewEvent[], known = new Map<string, Stored>(), existing = new Map<string, CallState>(), firstSeq = 100) {
-  const plan = planInserts(batch, known);
-  recordInserted(plan, plan.fresh.map((_, i) => firstSeq + i));
-  const calls = mergeCalls(plan, existing);
-  return { plan, calls, results: finish(plan) };
+  const plan = planAppend(batch, known, existing);
+  const seqs = plan.fresh.map((_, i) => firstSeq + i);
+  const results = recordInserted(plan, seqs);
+  return { plan, seqs, calls: plan.touched, results };
+}
+
+function stale(callId: string, at = 9_000): NewEvent {
+  return {
+    id: id(), sourceId: srcA, callId, type: 'call.stale', status: 'system', errorCode: null, errorDetail: null, contentType: 'application/json',
+    body: Buffer.from('{"reason":"no end_call"}'), bodyHash: null, bodySize: 24, bodyTruncated: false, receivedAt: at,
+  };
 }
 
 describe('duplicateCandidates', () => {
@@ -55,7 +61,7 @@ describe('duplicateCandidates', () => {
   });
 });
 
-describe('planInserts and recordInserted', () => {
+describe('planAppend and recordInserted', () => {
   it('answers a duplicate of a stored event with the stored id and seq, and does not insert it', () => {
     const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
     const batch = [accepted('c1', 'h1'), accepted('c2', 'h2')];
@@ -101,18 +107,70 @@ describe('planInserts and recordInserted', () => {
 });
 
 describe('callKeysToLoad', () => {
-  it('lists each touched call once, per source, only for fresh events that update a call', () => {
-    const stored: Stored = { id: 'evt_000000000storedstored' as EventId, seq: 7 };
+  it('lists each call of the batch once, per source, leaving out quarantined events', () => {
     const batch = [
       accepted('c1', 'h1', { type: 'start_call' }), accepted('c1', 'h2'), accepted('c1', 'h3', { sourceId: srcB }),
-      accepted('c2', 'h4', { type: 'other' }), accepted('c3', 'h5'), quarantined(),
+      accepted('c2', 'h4', { type: 'other' }), quarantined('hq', 'cq'), stale('c3'),
     ];
-    const plan = planInserts(batch, new Map([[eventKey(srcA, 'h5'), stored]]));
-    expect(callKeysToLoad(plan)).toEqual([{ sourceId: srcA, callId: 'c1' }, { sourceId: srcB, callId: 'c1' }]);
+    expect(callKeysToLoad(batch)).toEqual([
+      { sourceId: srcA, callId: 'c1' }, { sourceId: srcB, callId: 'c1' }, { sourceId: srcA, callId: 'c2' }, { sourceId: srcA, callId: 'c3' },
+    ]);
   });
 });
 
-describe('mergeCalls', () => {
+describe('call.stale', () => {
+  const inProgressCall = mergeCall(null, srcA, 'c1', callEventOf('start_call', { widget_key: 'w' }, 500));
+
+  it('marks a call still in progress as stale and carries the call after it', () => {
+    const { calls, results } = runPlan([stale('c1')], new Map(), new Map([[callKey(srcA, 'c1'), inProgressCall]]));
+    expect(calls).toEqual([{ ...inProgressCall, status: 'stale' }]);
+    expect(results[0]).toMatchObject({ duplicate: false, seq: 100, call: { status: 'stale', event_count: 1 } });
+  });
+
+  it('is skipped, storing nothing, when an end_call came first (in the batch or before it)', () => {
+    const { plan, calls, results } = runPlan([accepted('c1', 'h1', { payload: { call_status: 'answered' } }), stale('c1')], new Map(), new Map([[callKey(srcA, 'c1'), inProgressCall]]));
+    expect(plan.fresh).toHaveLength(1);
+    expect(results[1]).toMatchObject({ skipped: true, call: { status: 'answered' } });
+    expect(calls.map((c) => c.status)).toEqual(['answered']);
+    expect(runPlan([stale('gone')]).results[0]).toMatchObject({ skipped: true, call: null });
+  });
+});
+
+describe('outboxRows', () => {
+  const everything = { id: 'dst_all' as DestinationId, eventTypes: null, widgetKeys: null, callStatuses: null };
+  const endedOnly = { id: 'dst_end' as DestinationId, eventTypes: ['call.ended'], widgetKeys: null, callStatuses: null };
+  const widgetW = { id: 'dst_w' as DestinationId, eventTypes: null, widgetKeys: ['w'], callStatuses: ['answered'] };
+
+  it('makes one pending delivery per fresh relayed event and matching destination, ordered by call', () => {
+    const batch = [
+      accepted('c1', 'h1', { type: 'start_call', payload: { widget_key: 'w' }, at: 10 }),
+      accepted('c1', 'h2', { payload: { widget_key: 'w', call_status: 'answered' }, at: 11 }),
+      accepted('c1', 'h2'), // a duplicate: no delivery
+      quarantined(),
+      accepted('c2', 'h3', { type: 'other', at: 12 }),
+    ];
+    const { plan, seqs } = runPlan(batch);
+    const rows = outboxRows(plan, seqs, [everything, endedOnly, widgetW]);
+    expect(rows.map((r) => [r.destination_id, r.event_seq])).toEqual([
+      ['dst_all', 100], ['dst_all', 101], ['dst_end', 101], ['dst_w', 101], ['dst_all', 103],
+    ]);
+    expect(rows[0]).toMatchObject({ status: 'pending', attempts: 0, next_attempt_at: 10, order_key: `call ${callKey(srcA, 'c1')}`, event_id: batch[0]!.id });
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+  });
+
+  it('sends operational events only to destinations that list them, never to the one they are about', () => {
+    const failed = (about: string): NewEvent => ({
+      ...stale('x'), callId: null, type: 'switchboard.delivery.failed', body: Buffer.from(JSON.stringify({ destination_id: about })),
+    });
+    const listing = { id: 'dst_ops' as DestinationId, eventTypes: ['switchboard.delivery.failed'], widgetKeys: null, callStatuses: null };
+    const { plan, seqs } = runPlan([failed('dst_other'), failed('dst_ops')]);
+    const rows = outboxRows(plan, seqs, [everything, listing]);
+    expect(rows.map((r) => [r.destination_id, r.event_seq])).toEqual([['dst_ops', 100]]);
+    expect(rows[0]!.order_key).toMatch(/^event evt_/);
+  });
+});
+
+describe('merging into calls', () => {
   it('merges the events of one call in arrival order and returns the call once', () => {
     const batch = [
       accepted('c1', 'h1', { type: 'end_call', payload: { call_status: 'answered', widget_name: 'from end' }, at: 2_000 }),
@@ -142,6 +200,14 @@ describe('mergeCalls', () => {
     const batch = [accepted('c1', 'h1', { payload: { call_status: 'x' } }), accepted('c1', 'h1'), accepted('c2', 'h2'), accepted('c3', 'h3', { type: 'other' }), quarantined()];
     const { calls, results } = runPlan(batch, new Map([[eventKey(srcA, 'h2'), stored]]));
     expect(calls.map((c) => [c.call_id, c.event_count])).toEqual([['c1', 1]]);
+    // the unknown type carries no call (c3 does not exist), duplicates and quarantine none
     expect(results.map((r) => r.call === null)).toEqual([false, true, true, true, true]);
+  });
+
+  it('gives an event of an unknown type the call as it stands, without changing it', () => {
+    const existing = mergeCall(null, srcA, 'c1', callEventOf('start_call', { widget_name: 'stored' }, 500));
+    const { calls, results } = runPlan([accepted('c1', 'h9', { type: 'other' })], new Map(), new Map([[callKey(srcA, 'c1'), existing]]));
+    expect(calls).toEqual([]);
+    expect(results[0]!.call).toBe(existing);
   });
 });

@@ -1,34 +1,42 @@
-import { callEventOf, mergeCall, type CallEvent, type CallState } from '../../domain/call.js';
+import { callEventOf, inProgress, mergeCall, stale, type CallEvent, type CallState } from '../../domain/call.js';
 import { isKnownEventType, type KnownEventType } from '../../domain/convolo.js';
+import { matchesDestination, type DestinationFilters } from '../../domain/destination.js';
+import { matchInputOf, systemTypes } from '../../domain/envelope.js';
+import { newId, type EventId } from '../../domain/ids.js';
 import { parseIngestBody } from '../../domain/parse-body.js';
-import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
+import type { DeliveriesTable } from '../schema.js';
 
 /**
  * The logic of appending a batch, apart from the I/O, so that each backend only supplies the reads and
- * writes (SQLite synchronously with prepared statements, PostgreSQL asynchronously through Kysely):
- *   1. look up which accepted bodies are already stored (`duplicateCandidates` → `planInserts`),
- *   2. insert the fresh events and learn their seq (`recordInserted`),
- *   3. load the calls they touch (`callKeysToLoad`) and merge them in arrival order (`mergeCalls`),
- *   4. upsert each touched call once.
+ * writes (SQLite synchronously with prepared statements, PostgreSQL asynchronously):
+ *   1. read what the batch depends on: which accepted bodies are already stored (`duplicateCandidates`),
+ *      the calls it touches (`callKeysToLoad`) and the enabled destinations,
+ *   2. plan (`planAppend`): drop duplicates, merge each fresh event into its call in arrival order,
+ *   3. insert the fresh events with the call record after each (`eventRowsOf`) and learn their seq
+ *      (`recordInserted`),
+ *   4. upsert each touched call once (`plan.touched`) and insert one delivery per event and matching
+ *      destination (`outboxRows`): the outbox, in the same transaction as the events.
  */
 export type Stored = { id: EventId; seq: number };
 export const eventKey = (sourceId: string, bodyHash: string | null) => `${sourceId} ${bodyHash}`;
 export const callKey = (sourceId: string, callId: string) => `${sourceId} ${callId}`;
 
-export interface AppendPlan {
-  batch: readonly NewEvent[];
-  results: Array<AppendResult | undefined>;
-  /** Events to insert, with their index in the batch. */
-  fresh: Array<{ index: number; event: NewEvent }>;
-  /** Index in the batch of the first event with each key, for duplicates within the batch. */
-  firstInBatch: Map<string, number>;
-}
-
 export interface Candidate {
   callId: string;
   sourceId: string;
   bodyHash: string;
+}
+
+export interface AppendPlan {
+  batch: readonly NewEvent[];
+  results: Array<AppendResult | undefined>;
+  /** Events to insert, with their index in the batch and the call record right after them. */
+  fresh: Array<{ index: number; event: NewEvent; callAfter: CallState | null }>;
+  /** Index in the batch of the first event with each key, for duplicates within the batch. */
+  firstInBatch: Map<string, number>;
+  /** Each call the fresh events changed, once, as it stands after the batch. */
+  touched: CallState[];
 }
 
 /** The accepted events that could repeat a stored one, without repeats (same body ⇒ same call_id). */
@@ -41,54 +49,99 @@ export function duplicateCandidates(batch: readonly NewEvent[]): Candidate[] {
   return [...candidates.values()];
 }
 
-/** Splits the batch into fresh events and duplicates of stored ones (`known`: eventKey → stored). */
-export function planInserts(batch: readonly NewEvent[], known: Map<string, Stored>): AppendPlan {
-  const plan: AppendPlan = { batch, results: new Array(batch.length), fresh: [], firstInBatch: new Map() };
+/** The calls the batch's events belong to, as (sourceId, callId) pairs without repeats. */
+export function callKeysToLoad(batch: readonly NewEvent[]): Array<{ sourceId: string; callId: string }> {
+  const keys = new Map<string, { sourceId: string; callId: string }>();
+  for (const event of batch) {
+    if (event.status !== 'quarantined' && event.callId !== null) keys.set(callKey(event.sourceId, event.callId), { sourceId: event.sourceId, callId: event.callId });
+  }
+  return [...keys.values()];
+}
+
+/**
+ * Splits the batch into fresh events and duplicates of stored ones (`known`: eventKey → stored), and merges
+ * the fresh ones into their calls (`existing`: callKey → stored record) in arrival order.
+ */
+export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored>, existing: Map<string, CallState>): AppendPlan {
+  const plan: AppendPlan = { batch, results: new Array(batch.length), fresh: [], firstInBatch: new Map(), touched: [] };
+  const touched = new Map<string, CallState>();
   batch.forEach((event, index) => {
-    if (event.status !== 'ok' || event.bodyHash === null) return plan.fresh.push({ index, event });
-    const key = eventKey(event.sourceId, event.bodyHash);
-    const stored = known.get(key);
-    if (stored) plan.results[index] = { ...stored, duplicate: true, call: null };
-    else if (!plan.firstInBatch.has(key)) {
+    if (event.status === 'ok' && event.bodyHash !== null) {
+      const key = eventKey(event.sourceId, event.bodyHash);
+      const stored = known.get(key);
+      if (stored) return (plan.results[index] = { ...stored, duplicate: true, call: null });
+      if (plan.firstInBatch.has(key)) return;
       plan.firstInBatch.set(key, index);
-      plan.fresh.push({ index, event });
     }
+    if (event.status === 'quarantined' || event.callId === null) return plan.fresh.push({ index, event, callAfter: null });
+    const key = callKey(event.sourceId, event.callId);
+    const current = touched.get(key) ?? existing.get(key) ?? null;
+    const next = nextCallState(current, event as NewEvent & { callId: string });
+    if (next === 'skip') return (plan.results[index] = { id: event.id, seq: 0, duplicate: false, call: current, skipped: true });
+    if (next !== current && next !== null) touched.set(key, next);
+    plan.fresh.push({ index, event, callAfter: next });
   });
+  plan.touched = [...touched.values()];
   return plan;
 }
 
+/** The call after `event`: merged for start_call/end_call, stale for call.stale, unchanged otherwise. */
+function nextCallState(current: CallState | null, event: NewEvent & { callId: string }): CallState | null | 'skip' {
+  if (event.status === 'system' && event.type === systemTypes.callStale) {
+    // The sweep chose this call a moment ago; an end_call committed since then wins.
+    return current?.status === inProgress ? { ...current, status: stale } : 'skip';
+  }
+  if (!updatesCall(event)) return current;
+  return mergeCall(current, event.sourceId, event.callId, callEventOfStored(event));
+}
+
 /** Records the seq of each inserted event (in `fresh` order) and resolves duplicates within the batch. */
-export function recordInserted(plan: AppendPlan, seqs: number[]): void {
-  plan.fresh.forEach(({ index, event }, i) => {
-    plan.results[index] = { id: event.id, seq: seqs[i]!, duplicate: false, call: null };
+export function recordInserted(plan: AppendPlan, seqs: number[]): AppendResult[] {
+  plan.fresh.forEach(({ index, event, callAfter }, i) => {
+    plan.results[index] = { id: event.id, seq: seqs[i]!, duplicate: false, call: callAfter };
   });
   plan.batch.forEach((event, index) => {
     if (plan.results[index] !== undefined) return;
     const first = plan.results[plan.firstInBatch.get(eventKey(event.sourceId, event.bodyHash))!]!;
     plan.results[index] = { id: first.id, seq: first.seq, duplicate: true, call: null };
   });
+  return plan.results as AppendResult[];
 }
 
-/** The calls the fresh events update, as (sourceId, callId) pairs without repeats. */
-export function callKeysToLoad(plan: AppendPlan): Array<{ sourceId: string; callId: string }> {
-  const keys = new Map<string, { sourceId: string; callId: string }>();
-  for (const { event } of plan.fresh) {
-    if (updatesCall(event)) keys.set(callKey(event.sourceId, event.callId), { sourceId: event.sourceId, callId: event.callId });
-  }
-  return [...keys.values()];
+/** The call record stored beside each fresh event (`fresh` order). */
+export function callAfterJson(plan: AppendPlan): Array<string | null> {
+  return plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null));
 }
 
-/** Merges the fresh events into their calls in arrival order; returns each touched call once. */
-export function mergeCalls(plan: AppendPlan, existing: Map<string, CallState>): CallState[] {
-  const touched = new Map<string, CallState>();
-  for (const { index, event } of plan.fresh) {
-    if (!updatesCall(event)) continue;
-    const key = callKey(event.sourceId, event.callId);
-    const merged = mergeCall(touched.get(key) ?? existing.get(key) ?? null, event.sourceId, event.callId, callEventOfStored(event));
-    touched.set(key, merged);
-    plan.results[index]!.call = merged;
-  }
-  return [...touched.values()];
+/** One pending delivery per fresh relayed event and matching destination, due at once. */
+export function outboxRows(plan: AppendPlan, seqs: number[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
+  const rows: DeliveriesTable[] = [];
+  if (destinations.length === 0) return rows;
+  plan.fresh.forEach(({ event, callAfter }, i) => {
+    if (event.status === 'quarantined') return;
+    const match = matchInputOf({ status: event.status, type: event.type, body: event.body, callAfter });
+    for (const d of destinations) {
+      if (!matchesDestination(d, match)) continue;
+      rows.push({
+        id: newId('dlv'),
+        destination_id: d.id,
+        event_seq: seqs[i]!,
+        event_id: event.id,
+        order_key: event.callId === null ? `event ${event.id}` : `call ${callKey(event.sourceId, event.callId)}`,
+        status: 'pending',
+        attempts: 0,
+        schedule_start: 0,
+        next_attempt_at: event.receivedAt,
+        locked_until: null,
+        last_status: null,
+        last_error: null,
+        created_at: event.receivedAt,
+        updated_at: event.receivedAt,
+        finished_at: null,
+      });
+    }
+  });
+  return rows;
 }
 
 function updatesCall(event: NewEvent): event is NewEvent & { callId: string; type: KnownEventType; body: Buffer } {
@@ -105,8 +158,4 @@ function callEventOfStored(event: NewEvent & { type: KnownEventType; body: Buffe
   const outcome = parseIngestBody(event.body, event.contentType ?? undefined);
   if (outcome.kind !== 'event') throw new Error(`event ${event.id} no longer parses (${outcome.kind})`);
   return callEventOf(event.type, outcome.payload, event.receivedAt);
-}
-
-export function finish(plan: AppendPlan): AppendResult[] {
-  return plan.results as AppendResult[];
 }

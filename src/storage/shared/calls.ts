@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import { inProgress, stale } from '../../domain/call.js';
+import { inProgress } from '../../domain/call.js';
+import type { SourceId } from '../../domain/ids.js';
 import type { Calls } from '../ports.js';
 import type { Database } from '../schema.js';
 import { rowToCall } from './call-rows.js';
@@ -13,14 +14,16 @@ export function createCalls(db: Kysely<Database>): Calls {
       return row ? rowToCall(row) : null;
     },
 
-    async markStale(before) {
-      const result = await db
-        .updateTable('calls')
-        .set({ status: stale })
+    async staleCandidates(before, limit) {
+      const rows = await db
+        .selectFrom('calls')
+        .select(['source_id', 'call_id'])
         .where('status', '=', sql.lit(inProgress)) // a literal, so SQLite can use the partial index
         .where('first_event_at', '<', before)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+        .orderBy('first_event_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ sourceId: r.source_id as SourceId, callId: r.call_id }));
     },
   };
 }

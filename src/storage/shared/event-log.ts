@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
@@ -23,6 +24,28 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
       return (await query.execute()).map(toStoredEvent);
     },
+
+    async readAfter(afterSeq, limit) {
+      const rows = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('seq', '>', afterSeq)
+        .where('status', '!=', sql.lit('quarantined'))
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(toStoredEvent);
+    },
+
+    async lastSeq() {
+      const row = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      return Number(row?.seq ?? 0);
+    },
+
+    async getBySeqs(seqs) {
+      if (seqs.length === 0) return [];
+      return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
+    },
   };
 }
 
@@ -41,5 +64,6 @@ function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
     bodySize: r.body_size,
     bodyTruncated: r.body_truncated === 1,
     receivedAt: Number(r.received_at),
+    callAfter: r.call_after === null ? null : (JSON.parse(r.call_after) as CallState),
   };
 }

@@ -1,7 +1,7 @@
 import type { NewEvent } from '../ports.js';
 
 /** NewEvent → events row. Free of Kysely at run time: the SQLite writer thread loads it. */
-export function toRow(e: NewEvent) {
+export function toRow(e: NewEvent, callAfter: string | null) {
   return {
     id: e.id,
     source_id: e.sourceId,
@@ -16,11 +16,12 @@ export function toRow(e: NewEvent) {
     body_size: e.bodySize,
     body_truncated: e.bodyTruncated ? 1 : 0,
     received_at: e.receivedAt,
+    call_after: callAfter,
   };
 }
 
 /** The events columns an append writes, in toRow's order. */
 export const eventColumns = [
   'id', 'source_id', 'call_id', 'type', 'status', 'error_code', 'error_detail', 'content_type', 'body', 'body_hash',
-  'body_size', 'body_truncated', 'received_at',
+  'body_size', 'body_truncated', 'received_at', 'call_after',
 ] as const satisfies ReadonlyArray<keyof ReturnType<typeof toRow>>;

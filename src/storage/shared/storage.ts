@@ -1,9 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
-import type { EventLog, Storage } from '../ports.js';
+import type { Deliveries, EventLog, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCalls } from './calls.js';
+import { createDeliveryReads } from './deliveries.js';
+import { createDestinations } from './destinations.js';
 import { createEventLog } from './event-log.js';
 import { createSources } from './sources.js';
 
@@ -11,6 +13,10 @@ import { createSources } from './sources.js';
 export interface Backend {
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventLog['append'];
+  /** The delivery worker's hot path, each backend's own. */
+  claim: Deliveries['claim'];
+  complete: Deliveries['complete'];
+  watchAppends?: Storage['watchAppends'];
   /** Runs before the database closes (SQLite: stop the writer thread). */
   beforeClose?: () => Promise<void>;
 }
@@ -22,6 +28,9 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     calls: createCalls(db),
     sources: createSources(db),
     keys: createApiKeys(db),
+    destinations: createDestinations(db),
+    deliveries: { ...createDeliveryReads(db), claim: hooks.claim, complete: hooks.complete },
+    watchAppends: hooks.watchAppends ?? (async () => async () => {}),
     migrate: () => migrateToLatest(db, dialect),
     async checkReady() {
       await sql`select 1`.execute(db);

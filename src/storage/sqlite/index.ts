@@ -14,5 +14,5 @@ export function openSqlite(path: string): Storage {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
   const writer = createSqliteWriter(path);
-  return createKyselyStorage(db, 'sqlite', { append: writer.append, beforeClose: writer.close });
+  return createKyselyStorage(db, 'sqlite', { append: writer.append, claim: writer.claim, complete: writer.complete, beforeClose: writer.close });
 }

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AppendResult, NewEvent } from '../ports.js';
+import type { AppendResult, Delivery, DeliveryOutcome, NewEvent } from '../ports.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
 /**
- * Runs the SQLite append in a worker thread. better-sqlite3 is synchronous, so an append on the main thread
+ * Runs the SQLite hot-path writes (the append, and the delivery worker's claims and outcomes) in a worker
+ * thread, so that one connection does all the frequent writing and they never wait on each other's locks. better-sqlite3 is synchronous, so an append on the main thread
  * would stop the event loop for the whole transaction, statements and fsync; in a worker, the main thread
  * keeps reading and parsing the next batch's requests meanwhile, and the merge of calls runs off the thread
  * that serves HTTP (README, "Benchmarks").
@@ -37,22 +38,26 @@ export function createSqliteWriter(path: string) {
     return w;
   }
 
-  function send(request: WriterRequest): Promise<unknown> {
+  function send(request: DistributiveOmit<WriterRequest, 'id'>): Promise<unknown> {
     worker ??= start();
     const target = worker;
+    const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(request.id, { resolve, reject });
-      target.postMessage(request);
+      pending.set(id, { resolve, reject });
+      target.postMessage({ ...request, id });
     });
   }
 
   return {
-    append: (batch: readonly NewEvent[]) => send({ id: nextId++, batch: [...batch] }) as Promise<AppendResult[]>,
+    append: (batch: readonly NewEvent[]) => send({ op: 'append', batch: [...batch] }) as Promise<AppendResult[]>,
+    claim: (now: number, limit: number, leaseMs: number) => send({ op: 'claim', now, limit, leaseMs }) as Promise<Delivery[]>,
+    complete: (outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number) =>
+      send({ op: 'complete', outcomes: [...outcomes], events: [...events], now }) as Promise<AppendResult[]>,
     async close(): Promise<void> {
       if (!worker) return;
       const w = worker;
       const exited = new Promise((resolve) => w.once('exit', resolve));
-      await send({ id: nextId++, close: true }).catch(() => {});
+      await send({ op: 'close' }).catch(() => {});
       await exited;
     },
   };
@@ -66,3 +71,5 @@ function workerScript(): URL {
   if (existsSync(fileURLToPath(built))) return built;
   throw new Error('The SQLite writer needs the compiled worker: run `npm run build` first.');
 }
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

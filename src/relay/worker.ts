@@ -1,0 +1,242 @@
+import type { Config } from '../config/index.js';
+import { signingSecrets, type Destination } from '../domain/destination.js';
+import { envelopeJson, envelopeType, systemTypes } from '../domain/envelope.js';
+import { newId } from '../domain/ids.js';
+import { applyRetryAfter, nextDelayMs, parseRetryAfter } from '../domain/retry.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Delivery, DeliveryOutcome, NewEvent, StoredEvent, Storage } from '../storage/ports.js';
+import { createRateLimits } from './rate-limit.js';
+import { createSender, type SendResult } from './send.js';
+import { signatureHeaders } from './signing.js';
+
+/**
+ * The delivery worker: claims due deliveries from the outbox with a lease, sends each as a signed webhook,
+ * and records the outcomes in batches (one transaction per batch, with the operational events they raise).
+ * Per-call order comes from the claim itself: a delivery is not claimable while an earlier event of its call
+ * is pending at the same destination, and a delivery stays pending until its outcome is committed.
+ * Several workers (processes, nodes) can share the table: claims are disjoint, and a crashed worker's
+ * leases run out and are claimed again, so every delivery is sent at least once.
+ */
+export type WorkerConfig = Pick<
+  Config,
+  'retryScheduleSec' | 'retryJitter' | 'deliveryTimeoutSec' | 'deliveryConcurrency' | 'deliveryLeaseSec' | 'disableAfterFailingHours' | 'relayPollMs' | 'allowPrivateDestinations'
+>;
+
+export interface DeliveryWorkerOptions {
+  storage: Storage;
+  config: WorkerConfig;
+  metrics: Metrics;
+  /** The clock of due times and schedules (tests drive it). Signatures always carry the real time. */
+  now: () => number;
+  random?: () => number;
+  /** The worker appended operational events (the stream looks for them). */
+  onAppended: () => void;
+  onError: (error: unknown) => void;
+}
+
+export interface DeliveryWorker {
+  start(): void;
+  /** Deliveries may be due (a commit queued some, or a retry/replay was asked for). */
+  wake(): void;
+  /** Sends everything due now, and what falls due as a result (a call's next event), then resolves. */
+  runUntilIdle(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const maxClaim = 500;
+const userAgent = 'Switchboard-Webhooks/1.0';
+
+export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { storage, config, metrics, now } = options;
+  const random = options.random ?? Math.random;
+  const sender = createSender({ timeoutMs: config.deliveryTimeoutSec * 1000, allowPrivate: config.allowPrivateDestinations, userAgent });
+  const limits = createRateLimits();
+  const inFlight = new Set<Promise<void>>();
+  let done: Array<{ outcome: DeliveryOutcome; events: NewEvent[] }> = [];
+  let flushing: Promise<void> | null = null;
+  let claiming: Promise<number> | null = null;
+  let kicking = false;
+  let kickAgain = false;
+  let recorded = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  /** Claims what fits in the free concurrency and starts sending it; resolves to how many were claimed. */
+  function claimAndStart(): Promise<number> {
+    claiming ??= (async () => {
+      const room = config.deliveryConcurrency - inFlight.size;
+      if (room <= 0 || closed) return 0;
+      const claimed = await storage.deliveries.claim(now(), Math.min(room, maxClaim), config.deliveryLeaseSec * 1000);
+      if (claimed.length === 0) return 0;
+      const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations(claimed)]);
+      const payloads = new Map<number, string>();
+      for (const d of claimed) {
+        const event = events.get(d.eventSeq);
+        const destination = destinations.get(d.destinationId);
+        if (event && !payloads.has(d.eventSeq)) payloads.set(d.eventSeq, envelopeJson(event));
+        track(deliver(d, event, destination, payloads.get(d.eventSeq)));
+      }
+      return claimed.length;
+    })().finally(() => (claiming = null));
+    return claiming;
+  }
+
+  function track(sending: Promise<DeliveryOutcomeWithEvents>): void {
+    const p = sending.then(
+      (r) => {
+        done.push(r);
+        scheduleFlush();
+      },
+      (error: unknown) => options.onError(error),
+    );
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }
+
+  type DeliveryOutcomeWithEvents = { outcome: DeliveryOutcome; events: NewEvent[] };
+
+  async function deliver(d: Delivery, event: StoredEvent | undefined, destination: Destination | undefined, payload: string | undefined): Promise<DeliveryOutcomeWithEvents> {
+    if (!event || !destination || payload === undefined) {
+      // Pruned event or deleted destination: nothing left to send.
+      const reason = !event ? 'the event is no longer in the log' : 'the destination was deleted';
+      return { outcome: outcomeOf(d, 'failed', attemptOf(d, { ok: false, status: null, latencyMs: 0, responseBody: '', retryAfter: null, error: reason }), null, null), events: [] };
+    }
+    const wait = limits.reserve(destination.id, destination.rateLimitPerSec);
+    if (wait > config.deliveryLeaseSec * 250) {
+      return { outcome: outcomeOf(d, 'deferred', null, now() + wait, null), events: [] };
+    }
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const headers = {
+      ...destination.headers,
+      ...signatureHeaders({ id: event.id, timestampSec: Math.floor(Date.now() / 1000), payload, secrets: signingSecrets(destination, now()) }),
+    };
+    const result = await sender.send({ url: destination.url, headers, body: payload });
+    metrics.deliveryLatency.observe(result.latencyMs / 1000);
+    return decide(d, event, destination, result);
+  }
+
+  /** What an attempt's result means: delivered, retry later, or failed (410 Gone, or the schedule ran out). */
+  function decide(d: Delivery, event: StoredEvent, destination: Destination, result: SendResult): DeliveryOutcomeWithEvents {
+    const attempt = attemptOf(d, result);
+    if (result.ok) return { outcome: outcomeOf(d, 'delivered', attempt, null, null), events: [] };
+    const at = attempt.attemptedAt;
+    const events: NewEvent[] = [];
+    const failingFor = at - (destination.failingSince ?? at);
+    const disable =
+      result.status === 410 ? 'the destination answered 410 Gone'
+      : failingFor >= config.disableAfterFailingHours * 3_600_000 ? `failing continuously for ${config.disableAfterFailingHours} hours`
+      : null;
+    if (disable) events.push(operationalEvent(systemTypes.destinationDisabled, '', null, { destination_id: destination.id, reason: disable }));
+    const scheduled = disable === null ? nextDelayMs(config.retryScheduleSec, d.attempts - d.scheduleStart + 1, config.retryJitter, random) : null;
+    if (scheduled === null) {
+      events.push(operationalEvent(systemTypes.deliveryFailed, event.sourceId, event.callId, {
+        delivery_id: d.id, destination_id: destination.id, event_id: event.id, event_type: envelopeType(event.status, event.type),
+        attempts: d.attempts + 1, last_status: result.status, last_error: attempt.error, reason: disable ?? 'the retry schedule ran out',
+      }));
+      return { outcome: outcomeOf(d, 'failed', attempt, null, disable), events };
+    }
+    const delay = result.status === 429 || result.status === 503 ? applyRetryAfter(scheduled, parseRetryAfter(result.retryAfter ?? undefined, Date.now())) : scheduled;
+    return { outcome: outcomeOf(d, 'retry', attempt, at + delay, null), events };
+  }
+
+  function attemptOf(d: Delivery, r: SendResult) {
+    const error = r.error ?? (r.ok ? null : `answered ${r.status}`);
+    return { attempt: d.attempts + 1, attemptedAt: now(), status: r.status, latencyMs: r.latencyMs, responseBody: r.responseBody || null, error };
+  }
+
+  function operationalEvent(type: string, sourceId: string, callId: string | null, data: Record<string, unknown>): NewEvent {
+    const body = Buffer.from(JSON.stringify(data));
+    return {
+      id: newId('evt'), sourceId: sourceId as NewEvent['sourceId'], callId, type, status: 'system', errorCode: null, errorDetail: null,
+      contentType: 'application/json', body, bodyHash: null, bodySize: body.length, bodyTruncated: false, receivedAt: now(),
+    };
+  }
+
+  function scheduleFlush(): void {
+    if (flushing) return;
+    flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush).finally(() => {
+      flushing = null;
+      if (done.length > 0) scheduleFlush();
+      kick();
+    });
+  }
+
+  async function flush(): Promise<void> {
+    const batch = done;
+    done = [];
+    if (batch.length === 0) return;
+    try {
+      const events = batch.flatMap((b) => b.events);
+      await storage.deliveries.complete(batch.map((b) => b.outcome), events, now());
+      recorded += batch.length;
+      for (const { outcome } of batch) if (outcome.result !== 'deferred') metrics.deliveryAttempts.inc({ result: outcome.result });
+      if (events.length > 0) options.onAppended();
+    } catch (error) {
+      // Not recorded: the leases run out and these deliveries are sent again (at least once, same webhook-id).
+      options.onError(error);
+    }
+  }
+
+  /** Claims again and again while there is room and work; one loop at a time. */
+  function kick(): void {
+    if (closed) return;
+    if (kicking) {
+      kickAgain = true;
+      return;
+    }
+    kicking = true;
+    void (async () => {
+      try {
+        do {
+          kickAgain = false;
+          while ((await claimAndStart()) > 0 && inFlight.size < config.deliveryConcurrency);
+        } while (kickAgain);
+      } catch (error) {
+        options.onError(error);
+      } finally {
+        kicking = false;
+      }
+    })();
+  }
+
+  async function loadEvents(claimed: Delivery[]): Promise<Map<number, StoredEvent>> {
+    const events = await storage.events.getBySeqs([...new Set(claimed.map((d) => d.eventSeq))]);
+    return new Map(events.map((e) => [e.seq, e]));
+  }
+
+  async function loadDestinations(claimed: Delivery[]): Promise<Map<string, Destination>> {
+    const ids = [...new Set(claimed.map((d) => d.destinationId))];
+    const found = await Promise.all(ids.map((id) => storage.destinations.get(id)));
+    return new Map(found.filter((d): d is Destination => d !== null).map((d) => [d.id, d]));
+  }
+
+  return {
+    start() {
+      timer = setInterval(kick, config.relayPollMs);
+      timer.unref();
+      kick();
+    },
+    wake: kick,
+    async runUntilIdle() {
+      const before = recorded;
+      for (;;) {
+        const mark = recorded;
+        const claimed = await claimAndStart();
+        while (inFlight.size > 0) await Promise.all([...inFlight]);
+        while (flushing || done.length > 0) await (flushing ?? flush());
+        if (claimed === 0 && recorded === mark) return recorded - before;
+      }
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      while (flushing || done.length > 0) await (flushing ?? flush());
+      await sender.close();
+    },
+  };
+}
+
+function outcomeOf(d: Delivery, result: DeliveryOutcome['result'], attempt: DeliveryOutcome['attempt'], nextAttemptAt: number | null, disable: string | null): DeliveryOutcome {
+  return { deliveryId: d.id, destinationId: d.destinationId, result, attempt, nextAttemptAt, disableDestination: disable };
+}

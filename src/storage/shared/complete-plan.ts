@@ -1,0 +1,58 @@
+import type { DeliveryOutcome } from '../ports.js';
+import type { DeliveryAttemptsTable } from '../schema.js';
+
+/**
+ * What recording a batch of delivery outcomes writes, apart from the I/O (each backend runs these rows its
+ * own way, in the transaction that also appends the operational events the outcomes raise).
+ */
+export interface DeliveryUpdate {
+  id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  /** 1 when an attempt was made (deferred deliveries were not sent). */
+  attempted: number;
+  next_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  finished_at: number | null;
+}
+
+export interface DestinationUpdate {
+  id: string;
+  /** A success ends the run of failures; a failure starts one if none is running (kept if one is). */
+  failure: 'cleared' | 'failing' | 'unchanged';
+  failingSince: number | null;
+  disabledReason: string | null;
+}
+
+export function completionRows(outcomes: readonly DeliveryOutcome[]) {
+  const deliveries: DeliveryUpdate[] = [];
+  const attempts: DeliveryAttemptsTable[] = [];
+  const destinations = new Map<string, DestinationUpdate>();
+  for (const o of outcomes) {
+    const a = o.attempt;
+    deliveries.push({
+      id: o.deliveryId,
+      status: o.result === 'delivered' ? 'delivered' : o.result === 'failed' ? 'failed' : 'pending',
+      attempted: a ? 1 : 0,
+      next_attempt_at: o.nextAttemptAt,
+      last_status: a?.status ?? null,
+      last_error: a?.error ?? null,
+      finished_at: o.result === 'delivered' || o.result === 'failed' ? (a?.attemptedAt ?? null) : null,
+    });
+    if (a) {
+      attempts.push({
+        delivery_id: o.deliveryId, attempt: a.attempt, attempted_at: a.attemptedAt, status: a.status, latency_ms: a.latencyMs,
+        response_body: a.responseBody, error: a.error,
+      });
+    }
+    const d = destinations.get(o.destinationId) ?? { id: o.destinationId, failure: 'unchanged', failingSince: null, disabledReason: null };
+    // Outcomes of one batch are applied in order: the last attempt decides whether the destination is failing.
+    if (a) {
+      d.failure = o.result === 'delivered' ? 'cleared' : 'failing';
+      d.failingSince = o.result === 'delivered' ? null : (d.failingSince ?? a.attemptedAt);
+    }
+    d.disabledReason = o.disableDestination ?? d.disabledReason;
+    destinations.set(o.destinationId, d);
+  }
+  return { deliveries, attempts, destinations: [...destinations.values()] };
+}

@@ -1,0 +1,188 @@
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSender, type Sender } from './send.js';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+
+interface TestServer {
+  url: string;
+  port: number;
+  /** TCP connections accepted so far. */
+  connections: () => number;
+  requests: { headers: http.IncomingHttpHeaders; body: string }[];
+}
+
+const servers: http.Server[] = [];
+const senders: Sender[] = [];
+
+afterEach(async () => {
+  await Promise.all(senders.splice(0).map((s) => s.close()));
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/** A real HTTP server on 127.0.0.1, port 0, that records what reaches it. */
+async function serve(handler: Handler): Promise<TestServer> {
+  const requests: TestServer['requests'] = [];
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      requests.push({ headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  server.on('connection', () => connections++);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook?x=1`, port, connections: () => connections, requests };
+}
+
+function sender(options: Partial<Parameters<typeof createSender>[0]> = {}): Sender {
+  const s = createSender({ timeoutMs: 2_000, allowPrivate: true, userAgent: 'Switchboard-test/1', ...options });
+  senders.push(s);
+  return s;
+}
+
+const body = '{"type":"call.ended","data":{"call_id":"c1"}}';
+const signed = { 'webhook-id': 'evt_1', 'webhook-timestamp': '1700000000', 'webhook-signature': 'v1,abc=' };
+
+describe('send', () => {
+  it('reports a 2xx as ok, with the body, latency and no error; posts JSON with the caller headers', async () => {
+    const server = await serve((_req, res) => res.writeHead(204).end());
+    const result = await sender().send({ url: server.url, headers: { ...signed, 'Content-Type': 'text/plain', 'X-Custom': 'yes' }, body });
+    expect(result).toMatchObject({ ok: true, status: 204, responseBody: '', retryAfter: null, error: null });
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    const [received] = server.requests;
+    expect(received!.body).toBe(body);
+    expect(received!.headers).toMatchObject({ ...signed, 'x-custom': 'yes', 'content-type': 'application/json', 'user-agent': 'Switchboard-test/1' });
+  });
+
+  it('reports a 500 as not ok with its status and body, and a 503\'s Retry-After raw', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/busy') res.writeHead(503, { 'retry-after': '120' }).end('busy');
+      else res.writeHead(500).end('{"error":"boom"}');
+    });
+    expect(await sender().send({ url: server.url, headers: signed, body }))
+      .toMatchObject({ ok: false, status: 500, responseBody: '{"error":"boom"}', error: null });
+    expect(await sender().send({ url: `http://127.0.0.1:${server.port}/busy`, headers: signed, body }))
+      .toMatchObject({ ok: false, status: 503, retryAfter: '120', responseBody: 'busy' });
+  });
+
+  it('does not follow a 302 to a private address: a failure that keeps the status', async () => {
+    let followed = 0;
+    const target = await serve((_req, res) => { followed++; res.writeHead(200).end(); });
+    const server = await serve((_req, res) => res.writeHead(302, { location: `http://10.0.0.1:${target.port}/steal` }).end());
+    const result = await sender().send({ url: server.url, headers: signed, body });
+    expect(result).toMatchObject({ ok: false, status: 302, error: `redirect not followed (302 to http://10.0.0.1:${target.port}/steal)` });
+    expect(followed).toBe(0);
+  });
+
+  it('gives up on a server that does not answer within timeoutMs', async () => {
+    const server = await serve(() => { /* never answers */ });
+    const result = await sender({ timeoutMs: 300 }).send({ url: server.url, headers: signed, body });
+    expect(result).toMatchObject({ ok: false, status: null, error: 'timeout after 300 ms' });
+    expect(result.latencyMs).toBeGreaterThanOrEqual(250);
+    expect(result.latencyMs).toBeLessThan(1_500);
+  });
+
+  it('bounds the whole attempt: a body trickled slower than timeoutMs in total times out too', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('.'), 100); // each chunk well within bodyTimeout
+      res.on('close', () => clearInterval(timer));
+    });
+    const result = await sender({ timeoutMs: 300 }).send({ url: server.url, headers: signed, body });
+    expect(result).toMatchObject({ ok: false, status: 200, error: 'timeout after 300 ms' });
+    expect(result.latencyMs).toBeLessThan(1_500);
+  });
+
+  it('keeps only the first 2 KiB of a 10 MB response and returns without downloading the rest', async () => {
+    const total = 10 * 1024 * 1024;
+    let written = 0;
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(total) });
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      chunk.write('héllo'); // a multi-byte character near the start, to see the UTF-8 decode
+      const pump = () => {
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const result = await sender().send({ url: server.url, headers: signed, body });
+    expect(result.ok).toBe(true);
+    expect(Buffer.byteLength(result.responseBody)).toBe(2048);
+    expect(result.responseBody.startsWith('héllo')).toBe(true);
+    expect(written).toBeLessThan(total);
+  });
+
+  it('decodes a body cut inside a multi-byte character lossily instead of failing', async () => {
+    const server = await serve((_req, res) => res.writeHead(200).end('a'.repeat(2047) + 'é and more'));
+    const result = await sender().send({ url: server.url, headers: signed, body });
+    expect(result.responseBody).toBe('a'.repeat(2047) + '\uFFFD');
+  });
+
+  it('reports a refused connection without throwing', async () => {
+    const server = await serve(() => {});
+    const url = server.url;
+    servers.pop()!.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await sender().send({ url, headers: signed, body })).toMatchObject({ ok: false, status: null, error: 'connection refused' });
+  });
+
+  it('without allowPrivate, refuses a loopback URL before any connection reaches the server', async () => {
+    const server = await serve((_req, res) => res.writeHead(200).end());
+    const strict = sender({ allowPrivate: false });
+    const literal = await strict.send({ url: server.url, headers: signed, body });
+    expect(literal).toMatchObject({ ok: false, status: null });
+    expect(literal.error).toBe(`refused: "${server.url}" resolves to 127.0.0.1, a loopback address`);
+    // A name goes through the guarded lookup instead: the check sits on the address connected to.
+    const named = await strict.send({ url: `http://localhost:${server.port}/hook`, headers: signed, body });
+    expect(named.error).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address$/);
+    expect(server.connections()).toBe(0);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('reuses one kept-alive connection across two sends', async () => {
+    const server = await serve((_req, res) => res.writeHead(200).end('ok'));
+    const s = sender();
+    expect((await s.send({ url: server.url, headers: signed, body })).ok).toBe(true);
+    expect((await s.send({ url: server.url, headers: signed, body })).ok).toBe(true);
+    expect(server.requests).toHaveLength(2);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('keeps the connection for the next send after draining a response a little over 2 KiB', async () => {
+    const server = await serve((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<p>'.repeat(3000)));
+    const s = sender();
+    expect((await s.send({ url: server.url, headers: signed, body })).responseBody).toHaveLength(2048);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the drain finishes in the background
+    expect((await s.send({ url: server.url, headers: signed, body })).status).toBe(404);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('with maxConnectionsPerOrigin 1, queues concurrent sends on one connection', async () => {
+    const server = await serve((_req, res) => setTimeout(() => res.writeHead(200).end(), 20));
+    const s = sender({ maxConnectionsPerOrigin: 1 });
+    const results = await Promise.all([1, 2, 3].map(() => s.send({ url: server.url, headers: signed, body })));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('reports a URL that is not http(s) or does not parse, without throwing', async () => {
+    expect((await sender().send({ url: 'not a url', headers: signed, body })).error).toBe('invalid destination URL');
+    expect((await sender().send({ url: 'ftp://127.0.0.1/x', headers: signed, body })).error).toContain('must start with `http:` or `https:`');
+  });
+});

@@ -33,6 +33,8 @@ export interface TestApp {
   post(body: string | Buffer, contentType?: string | null, url?: string): Promise<{ status: number; body: any }>;
   /** GET an API path with the admin key. */
   api(path: string, key?: string | null): Promise<{ status: number; body: any }>;
+  /** Any method on an API path with a JSON body (when given), with the admin key. */
+  request(method: string, path: string, body?: unknown, key?: string | null): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,12 @@ export async function startTestApp(db: string, flags: Flags = {}, options: AppOp
     },
     async api(path, key = first.adminKey) {
       const response = await fetch(`${baseUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      return { status: response.status, body: await readBody(response) };
+    },
+    async request(method, path, body, key = first.adminKey) {
+      const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: response.status, body: await readBody(response) };
     },
     close: () => app.close(),

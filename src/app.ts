@@ -149,7 +149,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     relay: { hub, worker },
     async listen() {
       await server.listen({ host: config.host, port: config.port });
-      await hub.start();
+      if (config.role !== 'worker') await hub.start();
       worker?.start();
       stopWatching = await storage.watchAppends(appended);
       if (config.role !== 'api') startStaleSweep();

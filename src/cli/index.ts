@@ -3,6 +3,7 @@
 // semi-space under load, ~40 MB of RSS for no measurable throughput; 8 MB keeps the server within its
 // memory budget (README, "Benchmarks"). Set at start-up, because V8 sizes its heap before any code runs.
 import { Command } from 'commander';
+import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
@@ -14,6 +15,8 @@ const program = new Command()
 
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
+program.addCommand(destinationsCommand());
+program.addCommand(replayCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,8 @@ export function startCommand(): Command {
         'Paste the ingest URL into Convolo (webhook, "post json in new format"). Keep the key safe:',
         'only its hash is stored. Try it:',
         `  curl -H "authorization: Bearer ${firstStart.adminKey}" ${baseUrl}/v1/events`,
+        `  curl -N -H "authorization: Bearer ${firstStart.adminKey}" ${baseUrl}/v1/stream     # live events`,
+        `  switchboard destinations add --server ${baseUrl} --key ${firstStart.adminKey} --url https://your.app/webhooks`,
       );
     } else {
       const sources = (await app.storage.sources.list()).filter((s) => s.revokedAt === null);

@@ -35,9 +35,9 @@ export function assertBuilt(): void {
 }
 
 /** Starts the server on `db` and waits until it printed what it prints after listening. */
-export async function startServer(db: string, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function startServer(db: string, timeoutMs = 30_000, extraArgs: string[] = []): Promise<ServerProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [cliPath, 'start', '--db', db, '--host', '127.0.0.1', '--port', '0'], {
+  const child = spawn(process.execPath, [cliPath, 'start', '--db', db, '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,8 +72,8 @@ export async function startServer(db: string, timeoutMs = 30_000): Promise<Serve
 }
 
 /** Starts the server on an empty database and reads the ingest URL, token and admin key it prints once. */
-export async function startFirstServer(db: string): Promise<FirstStartServer> {
-  const server = await startServer(db);
+export async function startFirstServer(db: string, extraArgs: string[] = []): Promise<FirstStartServer> {
+  const server = await startServer(db, 30_000, extraArgs);
   const out = server.stdout();
   const ingestUrl = /Ingest URL:\s+(http:\/\/\S+\/hooks\/convolo\/(sbt_[A-Za-z0-9_-]+))\s/.exec(out);
   const adminKey = /Admin key:\s+(sbk_[A-Za-z0-9_-]+)\s/.exec(out);

@@ -1,9 +1,96 @@
-import type { Kysely } from 'kysely';
-import type { Destinations } from '../ports.js';
+import { sql, type Kysely, type UpdateObject } from 'kysely';
+import type { Destinations, DestinationPatch } from '../ports.js';
 import type { Database } from '../schema.js';
+import { destinationToRow, rowToDestination } from './destination-rows.js';
 
-// Placeholder: being written (destinations administration through Kysely).
-export function createDestinations(_db: Kysely<Database>): Destinations {
-  const todo = () => Promise.reject(new Error('not implemented yet'));
-  return { create: todo, get: todo, list: todo, update: todo, rotateSecret: todo, delete: todo };
+/** Why a destination is disabled when an administrator did it (the worker writes its own reasons). */
+export const disabledByAdmin = 'disabled by an administrator';
+
+/**
+ * Destinations administration, shared by both backends. Deleting is soft: deliveries and their attempt
+ * logs keep pointing at the row, so the delivery history stays readable after a destination is gone.
+ */
+export function createDestinations(db: Kysely<Database>): Destinations {
+  const live = () => db.selectFrom('destinations').selectAll().where('deleted_at', 'is', null);
+
+  return {
+    async create(destination) {
+      await db.insertInto('destinations').values(destinationToRow(destination)).execute();
+    },
+
+    async get(id) {
+      const row = await live().where('id', '=', id).executeTakeFirst();
+      return row ? rowToDestination(row) : null;
+    },
+
+    async list() {
+      return (await live().orderBy('created_at').orderBy('id').execute()).map(rowToDestination);
+    },
+
+    async update(id, patch, now) {
+      const row = await db
+        .updateTable('destinations')
+        .set({ ...patchColumns(patch, now), updated_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? rowToDestination(row) : null;
+    },
+
+    async rotateSecret(id, secret, previousExpiresAt, now) {
+      const row = await db
+        .updateTable('destinations')
+        // On the right of SET a column is its value before the update: the old secret becomes the previous one.
+        .set({ previous_secret: sql.ref('secret'), previous_secret_expires_at: previousExpiresAt, secret, updated_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? rowToDestination(row) : null;
+    },
+
+    delete(id, now) {
+      // One transaction, the destination's row written first: on SQLite a transaction that writes before
+      // it reads waits for the writer thread's lock (busy_timeout) instead of failing with SQLITE_BUSY.
+      return db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .updateTable('destinations')
+          .set({ deleted_at: now, updated_at: now })
+          .where('id', '=', id)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(deleted.numUpdatedRows) === 0) return false;
+        // A delivery in flight right now is cancelled too: the worker records outcomes only on pending
+        // deliveries, so its answer, when it comes, changes nothing.
+        await trx
+          .updateTable('deliveries')
+          .set({ status: 'cancelled', finished_at: now, updated_at: now, locked_until: null })
+          .where('destination_id', '=', id)
+          .where('status', '=', sql.lit('pending'))
+          .execute();
+        return true;
+      });
+    },
+  };
+}
+
+/** The columns a patch changes: only the fields it carries (undefined leaves a column as it is). */
+function patchColumns(patch: DestinationPatch, now: number): UpdateObject<Database, 'destinations'> {
+  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+  const set: UpdateObject<Database, 'destinations'> = {};
+  if (patch.url !== undefined) set.url = patch.url;
+  if (patch.description !== undefined) set.description = patch.description;
+  if (patch.eventTypes !== undefined) set.event_types = json(patch.eventTypes);
+  if (patch.widgetKeys !== undefined) set.widget_keys = json(patch.widgetKeys);
+  if (patch.callStatuses !== undefined) set.call_statuses = json(patch.callStatuses);
+  if (patch.headers !== undefined) set.headers = json(patch.headers);
+  if (patch.rateLimitPerSec !== undefined) set.rate_limit_per_sec = patch.rateLimitPerSec;
+  if (patch.disabled === false) Object.assign(set, { disabled_at: null, disabled_reason: null, failing_since: null });
+  if (patch.disabled === true) {
+    // Disabling a destination that is disabled already keeps the first reason (a 410 Gone says more).
+    set.disabled_reason = sql<string>`coalesce(disabled_reason, ${disabledByAdmin})`;
+    set.disabled_at = sql<number>`coalesce(disabled_at, ${now})`;
+  }
+  return set;
 }

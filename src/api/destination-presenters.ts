@@ -1,0 +1,67 @@
+import type { Destination } from '../domain/destination.js';
+import { iso } from '../domain/presenters.js';
+import type { DeliveryView } from '../storage/ports.js';
+
+/**
+ * A destination as the API shows it. The secret is shown only where an administrator asks for this one
+ * destination (or has just created or rotated it); listings show `secret_hint`, enough to tell which
+ * secret a receiver is configured with.
+ *
+ * @example
+ * presentDestination(destination, { now: Date.now(), revealSecret: false });
+ * // { id: 'dst_…', url: 'https://…', status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
+ */
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }) {
+  const previousValid = d.previousSecret !== null && (d.previousSecretExpiresAt ?? 0) > options.now;
+  return {
+    id: d.id,
+    url: d.url,
+    description: d.description,
+    event_types: d.eventTypes,
+    widget_keys: d.widgetKeys,
+    call_statuses: d.callStatuses,
+    headers: d.headers,
+    rate_limit_per_sec: d.rateLimitPerSec,
+    status: d.disabledAt === null ? 'enabled' : 'disabled',
+    disabled_at: iso(d.disabledAt),
+    disabled_reason: d.disabledReason,
+    failing_since: iso(d.failingSince),
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    secret_hint: secretHint(d.secret),
+    // Until then deliveries are also signed with the previous secret (a rotation's grace period).
+    previous_secret_expires_at: previousValid ? iso(d.previousSecretExpiresAt) : null,
+    ...(options.revealSecret ? { secret: d.secret } : {}),
+  };
+}
+
+/** `whsec_…` and the last four characters: 24 of the secret's 192 bits, useless to forge a signature. */
+function secretHint(secret: string): string {
+  return `whsec_…${secret.slice(-4)}`;
+}
+
+/** A delivery with every attempt (SPEC: time, status code, latency, first 2 KiB of the answer, error). */
+export function presentDelivery(d: DeliveryView) {
+  return {
+    id: d.id,
+    destination_id: d.destinationId,
+    event_id: d.eventId,
+    event_seq: d.eventSeq,
+    status: d.status,
+    attempt_count: d.attempts,
+    next_attempt_at: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
+    last_status: d.lastStatus,
+    last_error: d.lastError,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    finished_at: iso(d.finishedAt),
+    attempts: d.attemptLog.map((a) => ({
+      attempt: a.attempt,
+      attempted_at: iso(a.attemptedAt),
+      status: a.status,
+      latency_ms: a.latencyMs,
+      response_body: a.responseBody,
+      error: a.error,
+    })),
+  };
+}

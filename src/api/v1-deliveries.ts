@@ -1,0 +1,70 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import type { DeliveryFilter, Storage } from '../storage/ports.js';
+import { presentDelivery } from './destination-presenters.js';
+
+const DeliveriesQuery = Type.Object({
+  destination_id: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')])),
+  event_id: Type.Optional(Type.String({ maxLength: 64 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+type WithId = { Params: Static<typeof Params> };
+
+/**
+ * `/v1/deliveries`: each delivery with every attempt, and the manual retry. Registered by
+ * destinationRoutes, under its `admin` hook.
+ */
+export async function deliveryRoutes(app: FastifyInstance, options: { storage: Storage; now: () => number; onQueued: () => void }): Promise<void> {
+  const { storage } = options;
+
+  async function find(id: string) {
+    const delivery = await storage.deliveries.get(id);
+    if (!delivery) throw new AppError('not_found', {}, { message: 'No delivery has this id.' });
+    return delivery;
+  }
+
+  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/v1/deliveries', { schema: { querystring: DeliveriesQuery } }, async (request) => {
+    const q = request.query;
+    const limit = q.limit ?? 50;
+    const deliveries = await storage.deliveries.list({
+      destinationId: q.destination_id,
+      status: q.status,
+      eventId: q.event_id,
+      before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+      limit,
+    });
+    const last = deliveries.at(-1);
+    return { data: deliveries.map(presentDelivery), next_cursor: deliveries.length === limit && last ? encodeCursor(last) : null };
+  });
+
+  app.get<WithId>('/v1/deliveries/:id', { schema: { params: Params } }, async (request) => presentDelivery(await find(request.params.id)));
+
+  app.post<WithId>('/v1/deliveries/:id/retry', { schema: { params: Params } }, async (request, reply) => {
+    const { id } = request.params;
+    if ((await find(id)).status === 'delivered') {
+      throw new AppError('invalid_request', { detail: 'this delivery succeeded; replay its destination to send the event again' });
+    }
+    if (!(await storage.deliveries.retry(id, options.now()))) {
+      throw new AppError('not_found', {}, { message: 'The destination of this delivery was deleted.' });
+    }
+    options.onQueued();
+    return reply.code(202).send(presentDelivery(await find(id)));
+  });
+}
+
+type Cursor = NonNullable<DeliveryFilter['before']>;
+
+/** Opaque to clients: the (created_at, id) of the last delivery of a page, newest first. */
+function encodeCursor(d: { createdAt: number; id: string }): string {
+  return Buffer.from(`${d.createdAt}.${d.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const match = /^(\d{1,16})\.(dlv_[A-Za-z0-9_-]{1,60})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new AppError('invalid_request', { detail: 'cursor is not one this API gave (use next_cursor as it is)' });
+  return { createdAt: Number(match[1]), id: match[2]! };
+}

@@ -1,0 +1,221 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
+
+/**
+ * Outbound webhooks end to end: real server, real database, a real receiver on loopback, and a clock the
+ * test drives, so the whole retry schedule (hours) runs in milliseconds.
+ */
+const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+describe.each(backends)('outbound webhooks ($name)', (backend) => {
+  let t: TestApp;
+  let receiver: Receiver;
+  let clock: number;
+
+  async function start(flags: Record<string, unknown> = {}, answer?: Parameters<typeof startReceiver>[0]) {
+    clock = Date.parse('2026-11-27T10:00:00Z');
+    receiver = await startReceiver(answer);
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, retryJitter: 0, ...flags } as never, { now: () => clock });
+  }
+
+  afterEach(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  async function addDestination(body: Record<string, unknown> = {}) {
+    const created = await t.request('POST', '/v1/destinations', { url: receiver.url, ...body });
+    expect(created.status).toBe(201);
+    return created.body as { id: string; secret: string };
+  }
+
+  async function post(body: string) {
+    const r = await t.post(body);
+    expect(r.status).toBe(200);
+    return r.body.id as string;
+  }
+
+  const run = () => t.app.relay.worker!.runUntilIdle();
+  /** Moves the driven clock and lets the worker send what fell due. */
+  async function advance(ms: number) {
+    clock += ms;
+    await run();
+  }
+
+  it('signs every webhook so that both standardwebhooks and svix verify it, with the event id as webhook-id', async () => {
+    await start();
+    const destination = await addDestination();
+    const started = await post(startCall('sig-1'));
+    const ended = await post(endCall('sig-1'));
+    await run();
+    expect(receiver.received.map((r) => r.json.type)).toEqual(['call.started', 'call.ended']);
+    for (const r of receiver.received) {
+      const headers = r.headers as Record<string, string>;
+      expect(new StandardWebhook(destination.secret).verify(r.body, headers)).toEqual(r.json);
+      expect(new SvixWebhook(destination.secret).verify(r.body, headers)).toEqual(r.json);
+      expect(() => new StandardWebhook(destination.secret).verify(r.body.replace('sig-1', 'sig-2'), headers)).toThrow();
+    }
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([started, ended]);
+    const [first, second] = receiver.received.map((r) => r.json);
+    expect(first).toMatchObject({ id: started, call_id: 'sig-1', data: { type: 'start_call', call_id: 'sig-1' }, call: { status: 'in_progress' } });
+    expect(second).toMatchObject({ id: ended, data: { type: 'end_call', call_status: 'answered' }, call: { status: 'answered', event_count: 2 } });
+  });
+
+  it('retries a destination that is down for the whole schedule, on the schedule, and delivers every event in order per call when it is back', async () => {
+    await start({}, () => ({ status: 500, body: 'down' }));
+    await addDestination();
+    const calls = ['down-a', 'down-b', 'down-c'];
+    for (const id of calls) {
+      await post(startCall(id));
+      await post(endCall(id));
+    }
+    await run();
+    // Only each call's first event is tried: its call.ended waits behind it.
+    expect(receiver.received.map((r) => r.json.type)).toEqual(['call.started', 'call.started', 'call.started']);
+    for (const [k, seconds] of schedule.entries()) {
+      await advance(seconds * 1000 - 1);
+      expect(receiver.received, `nothing is sent before retry ${k + 1} is due`).toHaveLength(3 * (k + 1));
+      if (k === schedule.length - 1) receiver.answer(() => ({ status: 204 }));
+      await advance(1);
+      expect(receiver.received.length, `retry ${k + 1} went out when due`).toBeGreaterThanOrEqual(3 * (k + 2));
+    }
+    const delivered = receiver.received.filter((r) => r.status === 204);
+    expect(delivered.map((r) => r.json.type).sort()).toEqual(['call.ended', 'call.ended', 'call.ended', 'call.started', 'call.started', 'call.started']);
+    for (const id of calls) {
+      const types = receiver.received.filter((r) => r.json.call_id === id).map((r) => r.json.type);
+      expect(types).toEqual([...Array(8).fill('call.started'), 'call.ended']);
+      expect(new Set(receiver.received.filter((r) => r.json.call_id === id && r.json.type === 'call.started').map((r) => r.headers['webhook-id'])).size).toBe(1);
+    }
+    const listed = await t.api(`/v1/deliveries?status=delivered`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toHaveLength(6);
+    const started = listed.body.data.find((d: any) => d.attempts.length === 8);
+    expect(started.attempts.slice(0, 7).map((a: any) => a.status)).toEqual(Array(7).fill(500));
+    expect(started.attempts[0].response_body).toBe('down');
+  });
+
+  it('sends the events of different calls in parallel, and each call in order', async () => {
+    await start({}, ({ index }) => ({ status: 200, delayMs: (index * 7) % 23 }));
+    await addDestination();
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      await post(startCall(`par-${i}`));
+      await post(endCall(`par-${i}`));
+    }));
+    await run();
+    expect(receiver.received).toHaveLength(80);
+    for (let i = 0; i < 40; i++) {
+      expect(receiver.received.filter((r) => r.json.call_id === `par-${i}`).map((r) => r.json.type)).toEqual(['call.started', 'call.ended']);
+    }
+    expect(receiver.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('honours Retry-After on 429 within 1× to 2× the scheduled delay', async () => {
+    const retryAfter = ['3600', '7'];
+    await start({}, ({ index }) => (index < 2 ? { status: 429, headers: { 'retry-after': retryAfter[index]! } } : { status: 200 }));
+    await addDestination();
+    await post(endCall('busy-1'));
+    await run();
+    // Retry-After: 3600 is more than twice the 5 s the schedule gives: it waits 10 s.
+    await advance(9_999);
+    expect(receiver.received).toHaveLength(1);
+    await advance(1);
+    expect(receiver.received).toHaveLength(2);
+    // Retry-After: 7 is below the 300 s the schedule gives the second retry: the schedule wins.
+    await advance(299_999);
+    expect(receiver.received).toHaveLength(2);
+    await advance(1);
+    expect(receiver.received.map((r) => r.status)).toEqual([429, 429, 200]);
+  });
+
+  it('waits the Retry-After a 503 asks for when it lies between 1× and 2× the schedule', async () => {
+    await start({}, ({ index }) => (index === 0 ? { status: 503, headers: { 'retry-after': '8' } } : { status: 200 }));
+    await addDestination();
+    await post(endCall('unavailable-1'));
+    await run();
+    await advance(7_999);
+    expect(receiver.received).toHaveLength(1);
+    await advance(1);
+    expect(receiver.received.map((r) => r.status)).toEqual([503, 200]);
+  });
+
+  it('disables a destination that answers 410 Gone, and says so on the log', async () => {
+    await start({}, () => ({ status: 410 }));
+    const destination = await addDestination();
+    await post(endCall('gone-1'));
+    await run();
+    const shown = await t.api(`/v1/destinations/${destination.id}`);
+    expect(shown.body.disabled_at).not.toBeNull();
+    expect(shown.body.disabled_reason).toMatch(/410/);
+    const disabled = await t.api('/v1/events?type=switchboard.destination.disabled');
+    expect(disabled.body.data).toHaveLength(1);
+    const failed = await t.api(`/v1/deliveries?destination_id=${destination.id}&status=failed`);
+    expect(failed.body.data).toHaveLength(1);
+    // No deliveries are made for a disabled destination; after re-enabling, new events go out again.
+    await post(endCall('gone-2'));
+    await run();
+    expect(receiver.received).toHaveLength(1);
+    receiver.answer(() => ({ status: 200 }));
+    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { disabled: false })).status).toBe(200);
+    await post(endCall('gone-3'));
+    await run();
+    expect(receiver.received.map((r) => r.json.call_id)).toEqual(['gone-1', 'gone-3']);
+  });
+
+  it('dead-letters a delivery when the schedule runs out, publishes switchboard.delivery.failed, and a retry or replay sends it again', async () => {
+    await start({ retryScheduleSec: [1, 1] }, () => ({ status: 500 }));
+    const destination = await addDestination();
+    const first = await post(endCall('dead-1'));
+    const second = await post(endCall('dead-2'));
+    await run();
+    await advance(1000);
+    await advance(1000);
+    expect(receiver.received).toHaveLength(6);
+    const failed = await t.api(`/v1/deliveries?destination_id=${destination.id}&status=failed`);
+    expect(failed.body.data.map((d: any) => d.event_id).sort()).toEqual([first, second].sort());
+    const events = await t.api('/v1/events?type=switchboard.delivery.failed');
+    expect(events.body.data).toHaveLength(2);
+    const detail = await t.api(`/v1/events/${events.body.data[0].id}`);
+    expect(JSON.parse(detail.body.body)).toMatchObject({ destination_id: destination.id, attempts: 3, last_status: 500 });
+
+    receiver.answer(() => ({ status: 200 }));
+    const deliveryOfFirst = failed.body.data.find((d: any) => d.event_id === first).id;
+    expect((await t.request('POST', `/v1/deliveries/${deliveryOfFirst}/retry`)).status).toBe(202);
+    await run();
+    expect(receiver.received.at(-1)!.headers['webhook-id']).toBe(first);
+    const replay = await t.request('POST', `/v1/destinations/${destination.id}/replay`, { only_failed: true });
+    expect(replay.status).toBe(202);
+    expect(replay.body.queued).toBe(1);
+    await run();
+    expect(receiver.received.slice(-2).map((r) => [r.headers['webhook-id'], r.status])).toEqual([[first, 200], [second, 200]]);
+  });
+
+  it('disables a destination that has failed continuously for five days', async () => {
+    await start({ retryScheduleSec: Array(7).fill(86_400) }, () => ({ status: 500 }));
+    const destination = await addDestination();
+    await post(endCall('long-1'));
+    await run();
+    for (let day = 1; day <= 4; day++) await advance(86_400_000);
+    expect((await t.api(`/v1/destinations/${destination.id}`)).body.disabled_at).toBeNull();
+    await advance(86_400_000);
+    const shown = (await t.api(`/v1/destinations/${destination.id}`)).body;
+    expect(shown.disabled_at).not.toBeNull();
+    expect(shown.disabled_reason).toMatch(/120 hours/);
+    expect((await t.api('/v1/events?type=switchboard.destination.disabled')).body.data).toHaveLength(1);
+    // Disabled: the schedule's last retries are not sent.
+    await advance(86_400_000);
+    expect(receiver.received).toHaveLength(6);
+  });
+
+  it('sends only what a destination filters for', async () => {
+    await start();
+    await addDestination({ event_types: ['call.ended'], call_statuses: ['answered'] });
+    await post(startCall('filter-1'));
+    await post(endCall('filter-1'));
+    await post(endCall('filter-2', { call_status: 'missed' }));
+    await run();
+    expect(receiver.received.map((r) => [r.json.type, r.json.call_id])).toEqual([['call.ended', 'filter-1']]);
+  });
+});

@@ -296,7 +296,7 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     ]);
     // Nothing failed any more; a delivered delivery is not retried (a replay sends it again).
     expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true })).body.queued).toBe(0);
-    expect(await api('POST', `/v1/deliveries/${failed.id}/retry`)).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await api('POST', `/v1/deliveries/${failed.id}/retry`)).toMatchObject({ status: 409, body: { error: 'conflict' } });
     expect((await api('POST', '/v1/deliveries/dlv_unknown/retry')).status).toBe(404);
   });
 

@@ -46,7 +46,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: S
   app.post<WithId>('/v1/deliveries/:id/retry', { schema: { params: Params } }, async (request, reply) => {
     const { id } = request.params;
     if ((await find(id)).status === 'delivered') {
-      throw new AppError('invalid_request', { detail: 'this delivery succeeded; replay its destination to send the event again' });
+      throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
     if (!(await storage.deliveries.retry(id, options.now()))) {
       throw new AppError('not_found', {}, { message: 'The destination of this delivery was deleted.' });

@@ -10,6 +10,7 @@ export const errorCatalogue = {
   forbidden: { status: 403, message: 'This API key does not have the scope this route needs.' },
   unknown_source: { status: 404, message: 'No active source has this token.' },
   not_found: { status: 404, message: 'Nothing was found at this address.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state of the resource.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
   payload_too_large: { status: 413, message: 'The body is larger than the limit.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },

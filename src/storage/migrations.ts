@@ -163,8 +163,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .where(sql.ref('status'), '=', sql.lit('pending')).execute();
         await db.schema.createIndex('deliveries_order').on('deliveries').columns(['destination_id', 'order_key', 'event_seq'])
           .where(sql.ref('status'), '=', sql.lit('pending')).execute();
-        // Listing (by destination, newest first) and the call/event views.
-        await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination_id', 'event_seq']).execute();
+        // Listing, newest first (all, or one destination's), and by event (the event view, and replay).
+        // Every index is one more write per delivery in the ingest's transaction: no more than these.
+        await db.schema.createIndex('deliveries_created').on('deliveries').columns(['created_at', 'id']).execute();
+        await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination_id', 'created_at', 'id']).execute();
         await db.schema.createIndex('deliveries_event').on('deliveries').column('event_id').execute();
 
         await db.schema

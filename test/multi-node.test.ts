@@ -3,6 +3,7 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
+import { startReceiver } from './support/receiver.js';
 
 /** Several Switchboard processes on one PostgreSQL (SPEC "Scale"): any node ingests, nothing races. */
 describe('two nodes on one PostgreSQL database', () => {
@@ -12,8 +13,10 @@ describe('two nodes on one PostgreSQL database', () => {
 
   beforeAll(async () => {
     const db = await freshPgDatabase();
-    first = await startTestApp(db);
-    second = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent' }), { logger: false });
+    // A long poll interval: what reaches the other node fast must come through NOTIFY.
+    const flags = { allowPrivateDestinations: true, relayPollMs: 60_000 };
+    first = await startTestApp(db, flags);
+    second = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags }), { logger: false });
     expect(await second.prepare()).toBeNull(); // the database is shared: no second bootstrap
     const { baseUrl } = await second.listen();
     secondIngestUrl = `${baseUrl}${new URL(first.ingestUrl).pathname}`;
@@ -49,5 +52,32 @@ describe('two nodes on one PostgreSQL database', () => {
     }
     const stored = (await first.api('/v1/events?call_id=mn-dup-7')).body.data;
     expect(stored).toHaveLength(1);
+  });
+
+  it('shares the deliveries between both workers: each event sent once, each call in order', async () => {
+    const receiver = await startReceiver(({ index }) => ({ status: 200, delayMs: index % 3 }));
+    try {
+      const created = await first.request('POST', '/v1/destinations', { url: receiver.url, event_types: ['call.started', 'call.ended'] });
+      expect(created.status).toBe(201);
+      const calls = Array.from({ length: 150 }, (_, i) => `mn-dlv-${i}`);
+      const ids = new Set<string>();
+      await Promise.all(calls.map(async (id, i) => {
+        for (const body of [startCall(id), endCall(id)]) {
+          const answer = await first.post(body, 'application/json', i % 2 ? first.ingestUrl : secondIngestUrl);
+          expect(answer.status).toBe(200);
+          ids.add(answer.body.id);
+        }
+      }));
+      const deadline = Date.now() + 20_000;
+      while (receiver.received.length < ids.size && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const sent = receiver.received.map((r) => r.headers['webhook-id'] as string);
+      expect(sent.length, 'every event exactly once').toBe(ids.size);
+      expect(new Set(sent)).toEqual(ids);
+      for (const id of calls) {
+        expect(receiver.received.filter((r) => r.json.call_id === id).map((r) => r.json.type)).toEqual(['call.started', 'call.ended']);
+      }
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -7,6 +7,7 @@
 // Listens on 127.0.0.1 on a port chosen by the OS and prints that port, alone on a line, on stdout.
 // Exits 0 on SIGTERM or SIGINT.
 import http from 'node:http';
+import { serve } from './lib/serve.mjs';
 
 const ANSWER = Buffer.from('{"ok":true}');
 
@@ -21,15 +22,4 @@ const server = http.createServer((req, res) => {
   req.on('error', () => res.destroy());
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${address.port}\n`);
-});
-
-function shutdown() {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 2000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+serve(server);

@@ -12,15 +12,13 @@
 //
 // Run through bench/run.mjs: `node bench/run.mjs ingest [--only sqlite] [--duration 10] ...`.
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { onCleanup } from './lib/cleanup.mjs';
-import { busyCores, machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
-import { BENCH_DIR, REPO_ROOT, httpRequest, openPostgres, redactUrl, startBaseline, startSwitchboard, stopServer } from './lib/servers.mjs';
+import { machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
+import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
+import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
@@ -47,12 +45,8 @@ const TARGETS_TEXT = [
 ];
 // The read API's largest page (GET /v1/events, `limit` ≤ 500): ~150k events take ~300 requests.
 const EVENTS_PAGE = 500;
-const NOISY_CORES = 0.25;
 const QUIET_WAIT_MS = 20_000;
 
-const CPUS = os.availableParallelism?.() ?? os.cpus().length;
-const mb = (kb) => (kb == null ? null : kb / 1024);
-const fmt = (n, digits = 0) => (n == null || Number.isNaN(n) ? '—' : n.toFixed(digits));
 const log = (msg) => process.stderr.write(`[ingest] ${msg}\n`);
 
 function freshPrefix() {
@@ -146,71 +140,16 @@ function deliveryText(d) {
   return d.lost > 0 ? `LOST ${d.lost} ⚠` : '0 lost';
 }
 
-function fsTypeOf(dir) {
-  try {
-    let best = { mount: '', type: 'unknown' };
-    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const [, mount, type] = line.split(' ');
-      if (!mount) continue;
-      const m = mount.replace(/\\040/g, ' ');
-      if ((dir === m || dir.startsWith(m.endsWith('/') ? m : `${m}/`)) && m.length >= best.mount.length) {
-        best = { mount: m, type };
-      }
-    }
-    return best.type;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function gitDescribe() {
-  try {
-    const git = (...args) =>
-      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const sha = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--untracked-files=no');
-    return dirty ? `${sha} (with uncommitted changes)` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/**
- * The machine's other work competes with the server and wrk for the same cores: before each row, wait
- * (up to QUIET_WAIT_MS) until less than NOISY_CORES cores are busy. Returns the last reading.
- */
-async function waitForQuiet(label) {
-  const started = Date.now();
-  let busy = await busyCores(500, CPUS);
-  if (busy <= NOISY_CORES) return busy;
-  log(`${label}: ${fmt(busy, 2)} cores busy with other work; waiting up to ${QUIET_WAIT_MS / 1000} s for the machine to be idle`);
-  while (busy > NOISY_CORES && Date.now() - started < QUIET_WAIT_MS) busy = await busyCores(1000, CPUS);
-  if (busy > NOISY_CORES) log(`${label}: still ${fmt(busy, 2)} cores busy; going on (the row is marked)`);
-  return busy;
-}
-
 async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
   const row = { server: kind, conns, error: null };
   const label = `${kind} × ${conns} conns`;
-  row.machineBusyBefore = await waitForQuiet(label);
+  row.machineBusyBefore = await waitForQuiet(label, { log, waitMs: QUIET_WAIT_MS });
   let server = null;
-  let tmpdir = null;
   let sampler = null;
-  let removeTmpdir = null;
   try {
     log(`${label}: starting server`);
-    if (kind === 'baseline') {
-      server = await startBaseline();
-    } else if (kind === 'sqlite') {
-      tmpdir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
-      removeTmpdir = onCleanup(() => rm(tmpdir, { recursive: true, force: true }));
-      row.db = `sqlite:${path.join(tmpdir, 'bench.db')}`;
-      server = await startSwitchboard({ db: row.db });
-    } else {
-      if (!pg) throw new Error(`PostgreSQL unavailable: ${pgError}`);
-      row.db = await pg.createDatabase();
-      server = await startSwitchboard({ db: row.db });
-    }
+    server = kind === 'baseline' ? await startBaseline() : await startFreshSwitchboard(kind, { pg, pgError });
+    row.db = server.db;
     row.startupMs = server.startupMs ?? null;
     row.idleRssKb = memoryKb(server.pid)?.rss ?? null;
     row.smoke = await smoke(server.url, template);
@@ -291,10 +230,7 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     if (server) {
       row.stop = await stopServer(server);
       if (!row.stop.ok) log(`${label}: server ${row.stop.detail}\n${server.log.tail(10)}`);
-    }
-    if (tmpdir) {
-      removeTmpdir();
-      await rm(tmpdir, { recursive: true, force: true });
+      await server.removeData?.();
     }
   }
   return row;
@@ -554,16 +490,10 @@ export async function run(opts) {
     details(rows),
     '',
     deliveryNote(rows),
-    ...(pg?.external && pg.created.length
-      ? ['', `Databases created on the SWITCHBOARD_BENCH_PG_URL server (not dropped): ${pg.created.map(redactUrl).join(', ')}`]
-      : []),
+    ...pgCreatedNote(pg),
     '',
   ].join('\n');
-
-  process.stdout.write(`\n${md}`);
-  await mkdir(path.dirname(RESULTS), { recursive: true });
-  await writeFile(RESULTS, md);
-  log(`written to ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
+  await writeResults(RESULTS, md, log);
 
   // A loss (or a count that could not be made) fails the run, not only a target: it is the product's promise.
   const delivered = (r) => r.server === 'baseline' || (r.delivery && !r.delivery.error && r.delivery.lost === 0);

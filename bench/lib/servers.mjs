@@ -2,8 +2,10 @@
 // (`node dist/cli/index.js start`), and the PostgreSQL that Switchboard may use.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { onCleanup, trackChild } from './cleanup.mjs';
@@ -113,11 +115,20 @@ export async function stopServer(server) {
   return { code, signal, killedAfterTimeout, ok, detail };
 }
 
-/** The bare node:http baseline (bench/baseline-server.mjs). */
-export async function startBaseline() {
-  const server = spawnServer('baseline', [path.join(BENCH_DIR, 'baseline-server.mjs')], { cwd: REPO_ROOT });
+/** The bare node:http baseline of the ingest benchmark (bench/baseline-server.mjs). */
+export function startBaseline() {
+  return startScriptServer('baseline', 'baseline-server.mjs');
+}
+
+/**
+ * A plain node script of bench/ (`script`, relative to bench/) that listens on a port of the OS's choosing
+ * and prints it alone on a line on stdout: the baselines, the webhook sink. Resolves the server with `port`
+ * and `url` (http://127.0.0.1:<port>/hooks/convolo/baseline, where the ingest baseline takes its load).
+ */
+export async function startScriptServer(kind, script) {
+  const server = spawnServer(kind, [path.join(BENCH_DIR, script)], { cwd: REPO_ROOT });
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('baseline server printed no port within 10 s')), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${kind} server printed no port within 10 s`)), 10_000);
     server.log.onLine((line, label) => {
       if (label === 'out' && /^\d+$/.test(line.trim())) {
         clearTimeout(timer);
@@ -126,14 +137,15 @@ export async function startBaseline() {
     });
     server.exited.then((info) => {
       clearTimeout(timer);
-      reject(new Error(`baseline server exited before listening (${describeExit(info)})\n${server.log.tail()}`));
+      reject(new Error(`${kind} server exited before listening (${describeExit(info)})\n${server.log.tail()}`));
     });
   }).catch(async (err) => {
     await stopServer(server);
     throw err;
   });
   server.port = port;
-  server.url = `http://127.0.0.1:${port}/hooks/convolo/baseline`;
+  server.baseUrl = `http://127.0.0.1:${port}`;
+  server.url = `${server.baseUrl}/hooks/convolo/baseline`;
   return server;
 }
 
@@ -172,8 +184,9 @@ async function readyz(port) {
  * on an empty database) and GET /readyz answers 200, within 15 s. `adminKey` is the key printed on that
  * first start (`Admin key:    sbk_...`, in the same write as the URL), or null if none was seen; the
  * stored-events check needs it, the load does not, so its absence is reported there, not here.
+ * `args` are more flags for `start` (e.g. ['--allow-private-destinations', 'true']).
  */
-export async function startSwitchboard({ db }) {
+export async function startSwitchboard({ db, args = [] }) {
   if (!existsSync(SWITCHBOARD_CLI)) {
     throw new Error(`${path.relative(REPO_ROOT, SWITCHBOARD_CLI)} not found: run \`npm run build\` (\`npm run bench\` does it)`);
   }
@@ -181,7 +194,7 @@ export async function startSwitchboard({ db }) {
   const server = spawnServer(
     'switchboard',
     // The V8 flag is the one `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts).
-    ['--max-semi-space-size=8', SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db],
+    ['--max-semi-space-size=8', SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;
@@ -229,6 +242,42 @@ export async function startSwitchboard({ db }) {
   server.startupMs = Date.now() - started;
   server.linesAtReady = server.log.lines;
   server.url = `${server.baseUrl}${ingestPath}`;
+  return server;
+}
+
+/**
+ * Switchboard on an empty database of `kind`: 'sqlite' (a file in a fresh temp dir) or 'postgres' (a fresh
+ * database from `pg`, an openPostgres() handle; when it is null, throws with `pgError`). The server has
+ * `db` and `removeData()`, which deletes the temp dir (call it after stopServer); a failed start removes
+ * it itself.
+ */
+export async function startFreshSwitchboard(kind, { pg = null, pgError = null, args = [] } = {}) {
+  let tmpdir = null;
+  let unregister = () => {};
+  let db;
+  if (kind === 'sqlite') {
+    tmpdir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
+    unregister = onCleanup(() => rm(tmpdir, { recursive: true, force: true }));
+    db = `sqlite:${path.join(tmpdir, 'bench.db')}`;
+  } else if (kind === 'postgres') {
+    if (!pg) throw new Error(`PostgreSQL unavailable: ${pgError}`);
+    db = await pg.createDatabase();
+  } else {
+    throw new Error(`no Switchboard database of kind "${kind}"`);
+  }
+  const removeData = async () => {
+    unregister();
+    if (tmpdir) await rm(tmpdir, { recursive: true, force: true });
+  };
+  let server;
+  try {
+    server = await startSwitchboard({ db, args });
+  } catch (err) {
+    await removeData();
+    throw err;
+  }
+  server.db = db;
+  server.removeData = removeData;
   return server;
 }
 

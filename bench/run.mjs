@@ -3,19 +3,24 @@
 //
 //   node bench/run.mjs [part ...] [options]
 //
-// Parts run in the order of PARTS below; name some to run only those (`node bench/run.mjs ingest`).
+// Parts run in the order of PARTS below; name some to run only those (`node bench/run.mjs ingest`,
+// `node bench/run.mjs relay`).
+// relay uses --duration and --warmup for its stream-latency case; --connections is ingest's only.
 // Options (a flag wins over its environment variable):
 //   --duration <s>        measured run per case, seconds (SWITCHBOARD_BENCH_DURATION, default 10)
 //   --warmup <s>          warm-up before each measured run, seconds, 0 = none (SWITCHBOARD_BENCH_WARMUP, default 3)
 //   --connections <list>  comma-separated connection counts (SWITCHBOARD_BENCH_CONNECTIONS, default 50,256)
-//   --only <list>         servers to run, comma-separated; ingest: baseline, sqlite, postgres
+//   --only <list>         servers to run, comma-separated; ingest and relay: baseline, sqlite, postgres
 //                         (SWITCHBOARD_BENCH_ONLY, default all). Ratios need the baseline in the same run.
+//   --cases <list>        relay only: stream, deliveries, recovery (SWITCHBOARD_BENCH_CASES, default all);
+//                         recovery's ratio needs deliveries in the same run.
 //   --strict              exit 1 when a target is missed, not only when a run failed (SWITCHBOARD_BENCH_STRICT=1)
 // SWITCHBOARD_BENCH_PG_URL: use this PostgreSQL server instead of starting a throwaway cluster.
 //
 // Exit status: 0 when every run completed (targets are printed ✔/✘ but, without --strict, do not fail),
-// 1 when a run failed, a server did not exit 0 on SIGTERM or (ingest) stored fewer events than it answered
-// 2xx to (or, with --strict, a target was missed),
+// 1 when a run failed, a server did not exit 0 on SIGTERM, (ingest) stored fewer events than it answered
+// 2xx to, or (relay) an event went missing, twice or out of order to a stream client or a destination
+// (or, with --strict, a target was missed),
 // 2 on a usage error. Results: bench/results/<part>-latest.md.
 import { installExitHandlers, runCleanups } from './lib/cleanup.mjs';
 import { FatalError } from './lib/wrk.mjs';
@@ -23,11 +28,11 @@ import { FatalError } from './lib/wrk.mjs';
 // To add a part: a module exporting `description` and `async run(options) → { ok, targetsMet }`.
 const PARTS = {
   ingest: () => import('./ingest.mjs'),
-  // relay: () => import('./relay.mjs'),
+  relay: () => import('./relay.mjs'),
   // query: () => import('./query.mjs'),
 };
 
-const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, strict: false };
+const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };
 
 class UsageError extends Error {}
 
@@ -59,6 +64,7 @@ function parseArgs(argv, env = process.env) {
   if (env.SWITCHBOARD_BENCH_WARMUP) opts.warmup = seconds('SWITCHBOARD_BENCH_WARMUP', env.SWITCHBOARD_BENCH_WARMUP, 0);
   if (env.SWITCHBOARD_BENCH_CONNECTIONS) opts.connections = connections(env.SWITCHBOARD_BENCH_CONNECTIONS);
   if (env.SWITCHBOARD_BENCH_ONLY) opts.only = list(env.SWITCHBOARD_BENCH_ONLY);
+  if (env.SWITCHBOARD_BENCH_CASES) opts.cases = list(env.SWITCHBOARD_BENCH_CASES);
   if (env.SWITCHBOARD_BENCH_STRICT) opts.strict = !['', '0', 'false', 'no'].includes(env.SWITCHBOARD_BENCH_STRICT);
 
   for (let i = 0; i < argv.length; i++) {
@@ -90,6 +96,9 @@ function parseArgs(argv, env = process.env) {
       case '--only':
         opts.only = list(next());
         break;
+      case '--cases':
+        opts.cases = list(next());
+        break;
       case '--strict':
         opts.strict = true;
         break;
@@ -104,6 +113,7 @@ function parseArgs(argv, env = process.env) {
     }
   }
   if (opts.only && opts.only.length === 0) throw new UsageError('--only: empty list');
+  if (opts.cases && opts.cases.length === 0) throw new UsageError('--cases: empty list');
   if (opts.parts.length === 0) opts.parts = Object.keys(PARTS);
   else opts.parts = Object.keys(PARTS).filter((p) => opts.parts.includes(p)); // always in the defined order
   return opts;
@@ -111,9 +121,9 @@ function parseArgs(argv, env = process.env) {
 
 function usage() {
   return [
-    'usage: node bench/run.mjs [part ...] [--duration s] [--warmup s] [--connections 50,256] [--only a,b] [--strict]',
+    'usage: node bench/run.mjs [part ...] [--duration s] [--warmup s] [--connections 50,256] [--only a,b] [--cases a,b] [--strict]',
     `parts: ${Object.keys(PARTS).join(', ')} (default: all, in that order)`,
-    'env: SWITCHBOARD_BENCH_DURATION, _WARMUP, _CONNECTIONS, _ONLY, _STRICT, SWITCHBOARD_BENCH_PG_URL',
+    'env: SWITCHBOARD_BENCH_DURATION, _WARMUP, _CONNECTIONS, _ONLY, _CASES, _STRICT, SWITCHBOARD_BENCH_PG_URL',
     'see the header of bench/run.mjs for details',
   ].join('\n');
 }
@@ -136,7 +146,8 @@ async function main() {
   installExitHandlers();
   process.stderr.write(
     `bench: parts ${opts.parts.join(', ')}; duration ${opts.duration} s, warm-up ${opts.warmup} s, ` +
-      `connections ${opts.connections.join(',')}${opts.only ? `, only ${opts.only.join(',')}` : ''}\n`,
+      `connections ${opts.connections.join(',')}${opts.only ? `, only ${opts.only.join(',')}` : ''}` +
+      `${opts.cases ? `, cases ${opts.cases.join(',')}` : ''}\n`,
   );
   const summary = [];
   let status = 0;

@@ -1,17 +1,232 @@
-import type { EventLog } from '../storage/ports.js';
+import type { Writable } from 'node:stream';
+import { envelopeJson, envelopeType } from '../domain/envelope.js';
+import type { EventLog, StoredEvent } from '../storage/ports.js';
+import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
 
-// Placeholder: being written (the SSE fan-out that tails the event log).
+/**
+ * The stream fan-out. The hub tails the event log (woken after each commit, here or on another node, and
+ * polling as a safety net), builds each event's SSE frame once and writes it to every live client without
+ * ever waiting for one. A client that resumes (Last-Event-ID, since) first reads the log itself, at its own
+ * pace, and joins the live clients only once it has caught up with the hub, so it sees every event exactly
+ * once. Correctness rests on one property of the log: seqs become visible in the order they were assigned
+ * (one writer on SQLite, the append lock on PostgreSQL), so whoever has read up to seq N will never later
+ * find a smaller one.
+ */
+
+/** What a client asked to see; absent fields match everything. */
+export interface StreamFilter {
+  /** Envelope types (`call.started`, `convolo.<type>`, …). */
+  types?: ReadonlySet<string>;
+  widgetKey?: string;
+  sourceId?: string;
+}
+
+export interface StreamSubscription {
+  /** The client's response: frames are written to it, and its closing ends the subscription. */
+  out: Writable;
+  /** Replay the log after this seq first; null: live from now. */
+  after: number | null;
+  filter: StreamFilter;
+  /** The client is disconnected when this much written data is waiting for it. */
+  maxBufferBytes: number;
+}
+
 export interface StreamHub {
   /** Begins tailing the log from its current end. */
   start(): Promise<void>;
   /** New events may be in the log (a local commit, or another node's NOTIFY). */
   wake(): void;
-  /** Connected stream clients. */
+  /** Connected stream clients (live or catching up). */
   readonly clients: number;
+  /** The seq up to which the log has been fanned out. */
+  readonly head: number;
+  /** Streams events to `out` until it closes or the hub closes; resolves once the client is gone. */
+  subscribe(subscription: StreamSubscription): Promise<void>;
   /** Ends every client stream and stops tailing. */
   close(): Promise<void>;
 }
 
-export function createStreamHub(_options: { events: EventLog; pollMs: number; onError?: (error: unknown) => void }): StreamHub {
-  return { start: async () => {}, wake: () => {}, clients: 0, close: async () => {} };
+export interface StreamHubOptions {
+  events: EventLog;
+  pollMs: number;
+  onError?: (error: unknown) => void;
+}
+
+interface Client {
+  out: Writable;
+  filter: StreamFilter;
+  maxBufferBytes: number;
+  /** The last seq this client has been given or has passed over (filtered out). */
+  cursor: number;
+}
+
+const pageSize = 500;
+/** How long a shutdown lets a client that is up to date receive the end of its stream. */
+const endGraceMs = 1000;
+/** Frames fanned out between two turns of the event loop. */
+const yieldEveryChars = 64 * 1024;
+
+/**
+ * @example
+ * const hub = createStreamHub({ events: storage.events, pollMs: 1000 });
+ * await hub.start();
+ * await hub.subscribe({ out: reply.raw, after: null, filter: { types: new Set(['call.ended']) }, maxBufferBytes: 1 << 20 });
+ */
+export function createStreamHub(options: StreamHubOptions): StreamHub {
+  const { events, pollMs } = options;
+  const onError = options.onError ?? (() => {});
+  const clients = new Set<Client>();
+  const live = new Set<Client>();
+  let head = 0;
+  let reading: Promise<void> | null = null;
+  let again = false;
+  let closing = false;
+  let timer: NodeJS.Timeout | undefined;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  /** Wakes coalesce: one read loop at a time, and one more after it if woken while it ran. */
+  function wake(): void {
+    if (timer === undefined || closing) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    again = false;
+    reading = readToEnd()
+      .catch(onError) // the next wake or poll tries again
+      .finally(() => {
+        reading = null;
+        if (again) wake();
+      });
+  }
+
+  async function readToEnd(): Promise<void> {
+    for (;;) {
+      if (clients.size === 0) {
+        // Nobody to send to: follow the log's end without reading (and framing) its rows. Only taken if
+        // still nobody is here when the answer arrives, else a client that joined meanwhile would miss events.
+        const last = await events.lastSeq();
+        if (clients.size === 0) {
+          head = Math.max(head, last);
+          return;
+        }
+      }
+      const page = await events.readAfter(head, pageSize);
+      await publish(page);
+      // A short page reached the end of the log as it was; a commit after that read woke us again.
+      if (page.length < pageSize) return;
+    }
+  }
+
+  /**
+   * Each event is one synchronous step (advance head, write to every live client), so a client joining
+   * between two events misses neither. Between steps the loop yields to I/O now and then, so that sockets
+   * flush and healthy clients do not look behind during a burst (and ingest keeps its share of the loop).
+   */
+  async function publish(page: readonly StoredEvent[]): Promise<void> {
+    let written = 0;
+    for (const event of page) {
+      head = event.seq;
+      let frame: string | undefined;
+      for (const client of live) {
+        if (event.seq <= client.cursor) continue;
+        client.cursor = event.seq;
+        if (!matches(client.filter, event)) continue;
+        frame ??= frameOf(event);
+        if (!writeBounded(client.out, frame, client.maxBufferBytes)) live.delete(client);
+      }
+      written += frame?.length ?? 0;
+      if (written >= yieldEveryChars) {
+        written = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
+  /** Replays the log after `after` at the client's pace, then joins the live clients with no gap. */
+  async function catchUp(client: Client, after: number): Promise<void> {
+    let cursor = after;
+    if (cursor > head) {
+      // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
+      // "from now" rather than an error: EventSource gives up for good on an error status, and a client
+      // waiting for seqs that do not exist yet would silently skip the next events.
+      cursor = Math.min(cursor, await events.lastSeq());
+    }
+    for (;;) {
+      // Every event up to `known` was visible before the read below starts, so a short page proves the
+      // client has seen all of them, even when the last of them was quarantined (never relayed).
+      const known = head;
+      const page = await events.readAfter(cursor, pageSize);
+      for (const event of page) {
+        if (!isOpen(client.out)) return;
+        cursor = event.seq;
+        if (!matches(client.filter, event)) continue;
+        if (!client.out.write(frameOf(event)) && !(await drained(client.out))) return;
+      }
+      if (page.length < pageSize) cursor = Math.max(cursor, known);
+      if (!isOpen(client.out)) return;
+      // The check and the switch in one synchronous step: no event is fanned out between them, and publish
+      // skips whatever this client has already read (seq ≤ cursor).
+      if (cursor >= head) {
+        client.cursor = cursor;
+        live.add(client);
+        return;
+      }
+    }
+  }
+
+  return {
+    async start() {
+      head = await events.lastSeq();
+      timer = setInterval(wake, pollMs);
+      timer.unref();
+      markReady();
+    },
+    wake,
+    get clients() {
+      return clients.size;
+    },
+    get head() {
+      return head;
+    },
+    async subscribe({ out, after, filter, maxBufferBytes }) {
+      await ready;
+      if (closing) return endStream(out, endGraceMs);
+      const client: Client = { out, filter, maxBufferBytes, cursor: head };
+      const gone = closed(out);
+      clients.add(client);
+      if (after === null) live.add(client);
+      else {
+        void catchUp(client, after).catch((error: unknown) => {
+          // Reading the log failed: drop the client, it resumes where it was when it reconnects. (Once the
+          // client is gone, a read failing, as at shutdown when the database closes, concerns nobody.)
+          if (!isOpen(out)) return;
+          onError(error);
+          out.destroy();
+        });
+      }
+      // A replay still reading when its client goes away must not keep it counted (or the shutdown waiting).
+      await gone;
+      live.delete(client);
+      clients.delete(client);
+    },
+    async close() {
+      closing = true;
+      clearInterval(timer);
+      markReady();
+      await reading;
+      await Promise.all([...clients].map((client) => endStream(client.out, endGraceMs)));
+    },
+  };
+}
+
+function matches(filter: StreamFilter, event: StoredEvent): boolean {
+  if (filter.sourceId !== undefined && event.sourceId !== filter.sourceId) return false;
+  if (filter.widgetKey !== undefined && event.callAfter?.widget_key !== filter.widgetKey) return false;
+  return filter.types === undefined || filter.types.has(envelopeType(event.status, event.type));
+}
+
+function frameOf(event: StoredEvent): string {
+  return sseFrame({ id: event.seq, event: envelopeType(event.status, event.type), data: envelopeJson(event) });
 }

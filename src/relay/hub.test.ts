@@ -1,0 +1,321 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { callEventOf, mergeCall } from '../domain/call.js';
+import type { EventId, SourceId } from '../domain/ids.js';
+import type { EventLog, StoredEvent } from '../storage/ports.js';
+import { createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
+import { sseComment, sseFrame } from './sse.js';
+
+/** An in-memory log whose reads can be held back, to stage the races the hub must survive. */
+function fakeLog() {
+  const rows: StoredEvent[] = [];
+  let gate: Promise<void> | null = null;
+  let inFlight = 0;
+  const log = {
+    reads: 0,
+    maxConcurrentReads: 0,
+    fail: false,
+    events: {
+      async readAfter(afterSeq: number, limit: number) {
+        log.reads++;
+        inFlight++;
+        log.maxConcurrentReads = Math.max(log.maxConcurrentReads, inFlight);
+        // The answer is what was committed when the read began, even if it arrives later.
+        const answer = rows.filter((r) => r.seq > afterSeq && r.status !== 'quarantined').slice(0, limit);
+        const failing = log.fail;
+        const held = gate;
+        gate = null;
+        try {
+          await held;
+          if (failing) throw new Error('database unreachable');
+          return answer;
+        } finally {
+          inFlight--;
+        }
+      },
+      async lastSeq() {
+        return rows.at(-1)?.seq ?? 0;
+      },
+    } as Pick<EventLog, 'readAfter' | 'lastSeq'> as EventLog,
+    append(callId: string, options: { type?: string; widgetKey?: string; sourceId?: string; status?: 'ok' | 'quarantined'; body?: string } = {}) {
+      const seq = rows.length + 1;
+      const sourceId = (options.sourceId ?? 'src_a') as SourceId;
+      const type = options.type ?? 'start_call';
+      const payload = { type, call_id: callId, widget_key: options.widgetKey ?? 'w1' };
+      rows.push({
+        seq, id: `evt_${seq}` as EventId, sourceId, callId, type, status: options.status ?? 'ok', errorCode: null, errorDetail: null,
+        contentType: 'application/json', body: Buffer.from(options.body ?? JSON.stringify(payload)), bodySize: 0, bodyTruncated: false, receivedAt: 0,
+        callAfter: mergeCall(null, sourceId, callId, callEventOf('start_call', payload, 0)),
+      });
+      return seq;
+    },
+    /** The next read waits (with the answer it had when it began) until the returned function is called. */
+    holdNextRead(): () => void {
+      let release!: () => void;
+      gate = new Promise((resolve) => (release = resolve));
+      return release;
+    },
+  };
+  return log;
+}
+
+/**
+ * A client response that collects what it is given. It takes each chunk on the next turn of the loop, or at
+ * once (`fast`, like a socket whose kernel buffer has room), or never (`stalled`: its buffer only grows).
+ */
+function sink(options: { stalled?: boolean; fast?: boolean } = {}) {
+  const chunks: string[] = [];
+  const out = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      if (options.fast) callback();
+      else if (!options.stalled) setImmediate(callback);
+    },
+  });
+  return {
+    out,
+    /** The seqs of the events received, in order. */
+    seqs: () => [...chunks.join('').matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
+    text: () => chunks.join(''),
+  };
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+async function startedHub(log: ReturnType<typeof fakeLog>, onError?: (error: unknown) => void): Promise<StreamHub> {
+  const hub = createStreamHub({ events: log.events, pollMs: 60_000, onError });
+  await hub.start();
+  return hub;
+}
+
+function subscribe(hub: StreamHub, after: number | null, filter: StreamFilter = {}, options: { stalled?: boolean; fast?: boolean; maxBufferBytes?: number } = {}) {
+  const client = sink(options);
+  const done = hub.subscribe({ out: client.out, after, filter, maxBufferBytes: options.maxBufferBytes ?? 1 << 20 });
+  return { ...client, done };
+}
+
+describe('sseFrame', () => {
+  it('puts each line of the data in its own data: field, whatever the line break', () => {
+    expect(sseFrame({ id: 7, event: 'call.ended', data: '{\r\n "a": 1,\r "b":\n2}' })).toBe(
+      'id: 7\nevent: call.ended\ndata: {\ndata:  "a": 1,\ndata:  "b":\ndata: 2}\n\n',
+    );
+  });
+
+  it('never lets a line break end the id or event field early', () => {
+    expect(sseFrame({ id: '1\n2', event: 'convolo.x\r\nevent: call.ended', data: '{}' })).toBe(
+      'id: 1 2\nevent: convolo.x  event: call.ended\ndata: {}\n\n',
+    );
+    expect(sseComment('a\nb')).toBe(': a b\n\n');
+  });
+});
+
+describe('createStreamHub', () => {
+  it('starts at the end of the log and fans each new event out to every live client', async () => {
+    const log = fakeLog();
+    log.append('old');
+    const hub = await startedHub(log);
+    const a = subscribe(hub, null);
+    const b = subscribe(hub, null);
+    await until('two clients', () => hub.clients === 2);
+    log.append('c1');
+    log.append('c2', { type: 'end_call' });
+    hub.wake();
+    await until('both events', () => a.seqs().length === 2 && b.seqs().length === 2);
+    expect(a.seqs()).toEqual([2, 3]);
+    expect(b.text()).toBe(a.text());
+    expect(a.text()).toMatch(/^id: 2\nevent: call.started\ndata: \{"id":"evt_2","type":"call.started",/);
+    expect(a.text()).toContain('\nevent: call.ended\n');
+    await hub.close();
+    await Promise.all([a.done, b.done]);
+    expect(hub.clients).toBe(0);
+  });
+
+  it('coalesces wakes into one read loop at a time', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    const release = log.holdNextRead();
+    for (let i = 0; i < 50; i++) {
+      log.append(`w${i}`);
+      hub.wake();
+    }
+    release();
+    await until('every event', () => client.seqs().length === 50);
+    expect(log.maxConcurrentReads).toBe(1);
+    expect(log.reads).toBeLessThanOrEqual(3);
+    await hub.close();
+  });
+
+  it('replays a resuming client from the log and switches it to live with no gap and no duplicate', async () => {
+    const log = fakeLog();
+    for (let i = 0; i < 3; i++) log.append(`r${i}`);
+    const hub = await startedHub(log);
+    // The client's first read sees seqs 1–3; seqs 4–5 are committed and fanned out before it returns.
+    const release = log.holdNextRead();
+    const client = subscribe(hub, 0);
+    await until('the client', () => hub.clients === 1);
+    log.append('r3');
+    log.append('r4');
+    hub.wake();
+    release();
+    await until('the replay', () => client.seqs().length === 5);
+    log.append('r5');
+    hub.wake();
+    await until('the live event', () => client.seqs().length === 6);
+    expect(client.seqs()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(hub.head).toBe(6);
+    await hub.close();
+  });
+
+  it('skips the events a resuming client has already read when it is ahead of the hub', async () => {
+    const log = fakeLog();
+    for (let i = 0; i < 3; i++) log.append(`a${i}`);
+    const hub = await startedHub(log);
+    const liveClient = subscribe(hub, null);
+    await until('the live client', () => hub.clients === 1);
+    // The hub's read of seqs 4–5 is held; meanwhile the resuming client reads up to 5 and goes live.
+    const release = log.holdNextRead();
+    log.append('a3');
+    log.append('a4');
+    hub.wake();
+    const resuming = subscribe(hub, 0);
+    await until('the replay', () => resuming.seqs().length === 5);
+    release();
+    await until('the hub to publish', () => liveClient.seqs().length === 2);
+    log.append('a5');
+    hub.wake();
+    await until('the live event', () => resuming.seqs().length >= 6);
+    expect(resuming.seqs()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(liveClient.seqs()).toEqual([4, 5, 6]);
+    await hub.close();
+  });
+
+  it('replays page after page at the pace of the client (awaiting drain)', async () => {
+    const log = fakeLog();
+    for (let i = 0; i < 1200; i++) log.append(`p${i}`);
+    const hub = await startedHub(log);
+    const client = subscribe(hub, 100);
+    await until('the replay', () => client.seqs().length === 1100);
+    log.append('after');
+    hub.wake();
+    await until('the live event', () => client.seqs().length === 1101);
+    expect(client.seqs()).toEqual(Array.from({ length: 1101 }, (_, i) => i + 101));
+    await hub.close();
+  });
+
+  it('goes live after a replay even when the log ends with a quarantined event (never relayed)', async () => {
+    const log = fakeLog();
+    log.append('q1');
+    log.append('q2', { status: 'quarantined' });
+    const hub = await startedHub(log);
+    const client = subscribe(hub, 0);
+    await until('the replay', () => client.seqs().length === 1);
+    log.append('q3');
+    hub.wake();
+    await until('the live event', () => client.seqs().length === 2);
+    expect(client.seqs()).toEqual([1, 3]);
+    await hub.close();
+  });
+
+  it('treats a cursor beyond the end of the log as "from now"', async () => {
+    const log = fakeLog();
+    log.append('b1');
+    const hub = await startedHub(log);
+    const client = subscribe(hub, 1000);
+    await until('the client', () => hub.clients === 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    log.append('b2');
+    hub.wake();
+    await until('the event', () => client.seqs().length === 1);
+    expect(client.seqs()).toEqual([2]);
+    await hub.close();
+  });
+
+  it('applies the filters on types, widget key and source', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const byType = subscribe(hub, null, { types: new Set(['call.ended', 'convolo.transfer']) });
+    const byWidget = subscribe(hub, null, { widgetKey: 'blue' });
+    const bySource = subscribe(hub, null, { sourceId: 'src_b' });
+    await until('the clients', () => hub.clients === 3);
+    log.append('f1', { widgetKey: 'blue' }); // 1
+    log.append('f1', { type: 'end_call', widgetKey: 'blue' }); // 2
+    log.append('f2', { sourceId: 'src_b' }); // 3
+    log.append('f3', { type: 'transfer' }); // 4
+    hub.wake();
+    // A replaying client filters the same way.
+    const replayed = subscribe(hub, 0, { types: new Set(['call.ended']) });
+    await until('every event', () => byType.seqs().length === 2 && byWidget.seqs().length === 2 && bySource.seqs().length === 1 && replayed.seqs().length === 1);
+    expect([byType.seqs(), byWidget.seqs(), bySource.seqs(), replayed.seqs()]).toEqual([[2, 4], [1, 2], [3], [2]]);
+    await hub.close();
+  });
+
+  it('drops a client whose buffer passes the bound, without waiting for it, while the others get everything', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const stalled = subscribe(hub, null, {}, { stalled: true, maxBufferBytes: 4096 });
+    const healthy = subscribe(hub, null, {}, { fast: true, maxBufferBytes: 4096 });
+    await until('the clients', () => hub.clients === 2);
+    for (let i = 0; i < 40; i++) log.append(`s${i}`, { body: JSON.stringify({ type: 'start_call', call_id: `s${i}`, pad: 'x'.repeat(500) }) });
+    hub.wake();
+    await until('the stalled client to be dropped', () => stalled.out.destroyed);
+    await stalled.done;
+    await until('every event', () => healthy.seqs().length === 40);
+    expect(hub.clients).toBe(1);
+    await hub.close();
+  });
+
+  it('keeps the head at the end of the log without reading events while nobody listens', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    log.append('n1');
+    log.append('n2');
+    hub.wake();
+    await until('the head', () => hub.head === 2);
+    expect(log.reads).toBe(0);
+    await hub.close();
+  });
+
+  it('reports a failed read and catches up at the next wake', async () => {
+    const log = fakeLog();
+    const errors: unknown[] = [];
+    const hub = await startedHub(log, (error) => errors.push(error));
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    log.append('e1');
+    log.fail = true;
+    hub.wake();
+    await until('the error', () => errors.length === 1);
+    log.fail = false;
+    hub.wake();
+    await until('the event', () => client.seqs().length === 1);
+    expect(client.seqs()).toEqual([1]);
+    await hub.close();
+  });
+
+  it('ends live and replaying clients on close, and refuses new ones after', async () => {
+    const log = fakeLog();
+    log.append('c1');
+    const hub = await startedHub(log);
+    const liveClient = subscribe(hub, null);
+    const release = log.holdNextRead();
+    const replaying = subscribe(hub, 0);
+    await until('the clients', () => hub.clients === 2);
+    await hub.close();
+    await Promise.all([liveClient.done, replaying.done]);
+    expect(hub.clients).toBe(0);
+    release();
+    expect(liveClient.out.writableEnded || liveClient.out.destroyed).toBe(true);
+    const late = subscribe(hub, null);
+    await late.done;
+    expect(late.out.writableEnded).toBe(true);
+  });
+});

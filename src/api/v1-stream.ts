@@ -1,9 +1,98 @@
-import type { FastifyInstance } from 'fastify';
-import type { StreamHub } from '../relay/hub.js';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import type { StreamFilter, StreamHub } from '../relay/hub.js';
+import { sseComment, writeBounded } from '../relay/sse.js';
 import type { ApiKey } from '../storage/ports.js';
 
-// Placeholder: being written (GET /v1/stream).
-export async function streamRoutes(
-  _app: FastifyInstance,
-  _options: { hub: StreamHub; resolveKey: (key: string) => Promise<ApiKey | null>; heartbeatSec: number; maxBufferBytes: number },
-): Promise<void> {}
+const StreamQuery = Type.Object({
+  /** Comma-separated envelope types. */
+  types: Type.Optional(Type.String({ maxLength: 2048 })),
+  widget_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  access_token: Type.Optional(Type.String({ maxLength: 128 })),
+});
+// EventSource sends back the last id it saw, which is always one of our seqs; an empty one means none.
+const StreamHeaders = Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{0,15}$' })) });
+
+const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  // no-transform: a compressing proxy would hold events back to fill its blocks.
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // nginx buffers proxied responses unless told not to.
+  'x-accel-buffering': 'no',
+};
+/** The first line tells EventSource how long to wait before reconnecting, and shows the stream is open. */
+const opening = 'retry: 2000\n\n';
+const bearer = /^Bearer\s+(\S+)$/i;
+
+export interface StreamRouteOptions {
+  hub: StreamHub;
+  resolveKey: (key: string) => Promise<ApiKey | null>;
+  heartbeatSec: number;
+  maxBufferBytes: number;
+}
+
+/**
+ * `GET /v1/stream` (SPEC "Real time"): Server-Sent Events with the relay envelope, `id:` being the log seq.
+ * Any active API key may read it (`read` scope), from the Authorization header or, because a browser's
+ * EventSource cannot set headers, from `access_token` in the query (redacted in logs). The dashboard
+ * session cookie is not accepted yet: the dashboard does not exist.
+ *
+ * @example
+ * // curl -N -H "authorization: Bearer $KEY" 'http://127.0.0.1:8787/v1/stream?types=call.ended'
+ * void app.register(streamRoutes, { hub, resolveKey, heartbeatSec: 15, maxBufferBytes: 1 << 20 });
+ */
+export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
+  const { hub, heartbeatSec, maxBufferBytes } = options;
+
+  // onRequest runs before validation: a request without a valid key gets 401 whatever else is wrong with it.
+  app.addHook('onRequest', async (request) => {
+    const presented = presentedKey(request);
+    const key = presented ? await options.resolveKey(presented) : null;
+    if (!key) throw new AppError('unauthorized');
+    request.apiKey = key;
+  });
+
+  app.get<{ Querystring: Static<typeof StreamQuery>; Headers: Static<typeof StreamHeaders> }>(
+    '/v1/stream',
+    // No HEAD route: it would hold a connection open with nothing to send.
+    { schema: { querystring: StreamQuery, headers: StreamHeaders }, exposeHeadRoute: false },
+    async (request, reply) => {
+      const lastEventId = request.headers['last-event-id'];
+      // Last-Event-ID wins: it is where a reconnecting EventSource really is, while `since` stays in its URL.
+      const after = lastEventId ? Number(lastEventId) : (request.query.since ?? null);
+      const filter = filterOf(request.query);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, sseHeaders);
+      res.write(opening);
+      const heartbeat = setInterval(() => writeBounded(res, sseComment('heartbeat'), maxBufferBytes), heartbeatSec * 1000);
+      try {
+        await hub.subscribe({ out: res, after, filter, maxBufferBytes });
+      } finally {
+        clearInterval(heartbeat);
+        if (!res.destroyed && !res.writableEnded) res.end();
+      }
+    },
+  );
+}
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const fromHeader = bearer.exec(request.headers.authorization ?? '')?.[1];
+  if (fromHeader) return fromHeader;
+  const token = (request.query as { access_token?: unknown }).access_token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+function filterOf(query: Static<typeof StreamQuery>): StreamFilter {
+  const types = query.types?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return {
+    types: types && types.length > 0 ? new Set(types) : undefined,
+    widgetKey: query.widget_key,
+    sourceId: query.source_id,
+  };
+}

@@ -81,6 +81,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     return claiming;
   }
 
+  /** A claim that reads the clock now: one already running may have read it before the clock moved. */
+  async function claimFresh(): Promise<number> {
+    while (claiming) await claiming.catch(() => 0);
+    return claimAndStart();
+  }
+
   function track(sending: Promise<DeliveryOutcomeWithEvents>): void {
     const p = sending.then(
       (r) => {
@@ -221,7 +227,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       const before = recorded;
       for (;;) {
         const mark = recorded;
-        const claimed = await claimAndStart();
+        const claimed = await claimFresh();
         while (inFlight.size > 0) await Promise.all([...inFlight]);
         while (flushing || done.length > 0) await (flushing ?? flush());
         if (claimed === 0 && recorded === mark) return recorded - before;

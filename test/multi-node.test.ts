@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config/index.js';
 import { endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 import { startReceiver } from './support/receiver.js';
+import { openStream, waitFor } from './support/sse.js';
 
 /** Several Switchboard processes on one PostgreSQL (SPEC "Scale"): any node ingests, nothing races. */
 describe('two nodes on one PostgreSQL database', () => {
@@ -78,6 +79,20 @@ describe('two nodes on one PostgreSQL database', () => {
       }
     } finally {
       await receiver.close();
+    }
+  });
+
+  it("streams an event ingested on the other node at once, woken by NOTIFY (the poll is a minute)", async () => {
+    const since = await first.app.storage.events.lastSeq();
+    const stream = await openStream(first.baseUrl, { key: first.adminKey, query: `types=call.ended&since=${since}` });
+    try {
+      expect(stream.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // caught up and live before the post
+      const answer = await first.post(endCall('mn-stream-1'), 'application/json', secondIngestUrl);
+      expect(answer.status).toBe(200);
+      await waitFor('the event on the first node\'s stream', () => stream.events.some((e) => JSON.parse(e.data).id === answer.body.id), 5_000);
+    } finally {
+      stream.close();
     }
   });
 });

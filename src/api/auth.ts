@@ -10,10 +10,18 @@ declare module 'fastify' {
 
 const bearer = /^Bearer\s+(\S+)$/i;
 
-/** An onRequest hook: the request must carry an active key (`Authorization: Bearer sbk_…`) with `scope`. */
-export function requireScope(scope: Scope, resolveKey: (key: string) => Promise<ApiKey | null>) {
+/** The key in `Authorization: Bearer …`, if any. */
+export function bearerKey(request: FastifyRequest): string | undefined {
+  return bearer.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/**
+ * An onRequest hook: the request must carry an active key with `scope`, from `Authorization: Bearer sbk_…`
+ * or, where `present` says so, elsewhere (the stream also takes `access_token`, for EventSource).
+ */
+export function requireScope(scope: Scope, resolveKey: (key: string) => Promise<ApiKey | null>, present: (request: FastifyRequest) => string | undefined = bearerKey) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const presented = bearer.exec(request.headers.authorization ?? '')?.[1];
+    const presented = present(request);
     const key = presented ? await resolveKey(presented) : null;
     if (!key) throw new AppError('unauthorized');
     if (scope === 'admin' && key.scope !== 'admin') throw new AppError('forbidden');

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from '../domain/errors.js';
+import { bearerKey, requireScope } from './auth.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
 import { sseComment, writeBounded } from '../relay/sse.js';
 import type { ApiKey } from '../storage/ports.js';
@@ -26,7 +26,6 @@ const sseHeaders = {
 };
 /** The first line tells EventSource how long to wait before reconnecting, and shows the stream is open. */
 const opening = 'retry: 2000\n\n';
-const bearer = /^Bearer\s+(\S+)$/i;
 
 export interface StreamRouteOptions {
   hub: StreamHub;
@@ -49,12 +48,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
   const { hub, heartbeatSec, maxBufferBytes } = options;
 
   // onRequest runs before validation: a request without a valid key gets 401 whatever else is wrong with it.
-  app.addHook('onRequest', async (request) => {
-    const presented = presentedKey(request);
-    const key = presented ? await options.resolveKey(presented) : null;
-    if (!key) throw new AppError('unauthorized');
-    request.apiKey = key;
-  });
+  app.addHook('onRequest', requireScope('read', options.resolveKey, presentedKey));
 
   app.get<{ Querystring: Static<typeof StreamQuery>; Headers: Static<typeof StreamHeaders> }>(
     '/v1/stream',
@@ -82,7 +76,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 }
 
 function presentedKey(request: FastifyRequest): string | undefined {
-  const fromHeader = bearer.exec(request.headers.authorization ?? '')?.[1];
+  const fromHeader = bearerKey(request);
   if (fromHeader) return fromHeader;
   const token = (request.query as { access_token?: unknown }).access_token;
   return typeof token === 'string' && token !== '' ? token : undefined;

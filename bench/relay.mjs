@@ -39,6 +39,7 @@ import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitF
 import { BENCH_DIR, httpRequest, openPostgres, startFreshSwitchboard, startScriptServer, stopServer } from './lib/servers.mjs';
 import { startSink } from './lib/sink.mjs';
 import { openStreamClients, utf8Text } from './lib/sse-client.mjs';
+import { FatalError } from './lib/wrk.mjs';
 
 export const description = 'stream latency, webhook deliveries/s and recovery after an outage, vs. bare node:http baselines';
 export const SERVERS = ['baseline', 'sqlite', 'postgres'];
@@ -54,9 +55,9 @@ const DELIVERY_CONCURRENCY = 256;
 const DELIVERIES_PER_SEC = 5000;
 const RECOVERY_CALLS = 5000;
 
-const INGEST_CONCURRENCY = 32;
+const INGEST_CONCURRENCY = 256;
 const RETRY_FLAGS = ['--retry-schedule', Array(50).fill(1).join(','), '--retry-jitter', '0', '--relay-poll-ms', '100'];
-const QUIET_WAIT_MS = 5_000;
+const QUIET_WAIT_MS = 3_000;
 const STREAM_DRAIN_IDLE_MS = 5_000;
 const STREAM_DRAIN_MAX_MS = 30_000;
 const DELIVERY_TIMEOUT_MS = 60_000;
@@ -100,21 +101,24 @@ async function api(server, method, route, body) {
   return { status: res.status, json, text: res.body };
 }
 
-/** CPU of the server and of this process over a window, as cores of the machine. */
-function cpuWindow(pid) {
-  const m0 = machineTicks();
-  const s0 = processTicks(pid);
-  const h0 = processTicks(process.pid);
+/**
+ * CPU over a window, as cores of the machine: the server's, this process's, the sink's (when `sinkPid` is
+ * given and is not the server) and everything else's (other work on the machine, and PostgreSQL).
+ */
+function cpuWindow(pid, sinkPid = null) {
+  const sink = sinkPid != null && sinkPid !== pid ? sinkPid : null;
+  const read = () => ({ m: machineTicks(), s: processTicks(pid), h: processTicks(process.pid), k: sink ? processTicks(sink) : { own: 0 } });
+  const a = read();
   return () => {
-    const m1 = machineTicks();
-    const s1 = processTicks(pid);
-    const h1 = processTicks(process.pid);
-    const elapsed = (m1.total - m0.total) / CPUS;
-    if (!(elapsed > 0) || !s0 || !s1 || !h0 || !h1) return null;
-    const busy = (m1.busy - m0.busy) / elapsed;
-    const server = (s1.own - s0.own) / elapsed;
-    const harness = (h1.own - h0.own) / elapsed;
-    return { busy, server, harness, other: Math.max(0, busy - server - harness) };
+    const b = read();
+    const elapsed = (b.m.total - a.m.total) / CPUS;
+    if (!(elapsed > 0) || !a.s || !b.s || !a.h || !b.h || !a.k || !b.k) return null;
+    const cores = (x, y) => (y.own - x.own) / elapsed;
+    const busy = (b.m.busy - a.m.busy) / elapsed;
+    const server = cores(a.s, b.s);
+    const harness = cores(a.h, b.h);
+    const sinkCores = sink ? cores(a.k, b.k) : null;
+    return { busy, server, harness, sink: sinkCores, other: Math.max(0, busy - server - harness - (sinkCores ?? 0)) };
   };
 }
 
@@ -231,6 +235,7 @@ async function streamRow(kind, ctx) {
         url: ingestUrl,
         rate: STREAM_RATE,
         total,
+        measureFrom: warm,
         makeBody: (n, sentAt) => endCall(ids(n), `${N_FIELD}${n},${SENT_FIELD}${sentAt.toFixed(3)},`),
         onSend: (n) => {
           if (n === warm) cpuEnd = cpuWindow(server.pid);
@@ -419,7 +424,7 @@ async function deliveriesRow(kind, ctx) {
     const bodies = Array.from({ length: DELIVERY_EVENTS }, (_, i) => endCall(ids(i)));
     log(`${label}: ${DESTINATIONS} destinations; ingesting ${num(DELIVERY_EVENTS)} end_calls → ${num(expected)} deliveries`);
     const sampler = startRssSampler(server.pid, 200);
-    const cpuEnd = cpuWindow(server.pid);
+    const cpuEnd = cpuWindow(server.pid, sink.server.pid);
     row.ingest = await postAll({ url: server.url, bodies, concurrency: INGEST_CONCURRENCY });
     if (row.ingest.answers.non2xx || row.ingest.answers.errors) {
       throw new Error(`ingest: ${row.ingest.answers.non2xx} non-2xx, ${row.ingest.answers.errors} errors: ${row.ingest.answers.firstProblem}`);
@@ -482,7 +487,7 @@ async function recoveryRow(kind, ctx) {
     }
     row.downSeconds = (refused.stats.total.lastRefusedAt - refused.stats.downAt) / 1000;
     log(`${label}: every call.started refused at least once (${num(row.down.refused)} attempts); destination back up`);
-    const cpuEnd = cpuWindow(server.pid);
+    const cpuEnd = cpuWindow(server.pid, sink.server.pid);
     const { at: upAt } = await sink.up();
     const waited = await sink.waitFor((s) => s.distinctDelivered >= expected, {
       timeoutMs: DELIVERY_TIMEOUT_MS,
@@ -517,10 +522,22 @@ function verdict(fails, unknown) {
   return '✔';
 }
 
+/**
+ * Why a row's numbers are less trustworthy, or null: other work kept more than NOISY_CORES cores busy just
+ * before it, or during it (known only where PostgreSQL is not part of "everything else").
+ */
+function noiseOf(r) {
+  const parts = [];
+  if (r.machineBusyBefore > NOISY_CORES) parts.push(`${fmt(r.machineBusyBefore, 2)} cores busy before`);
+  if (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
+  return parts.length ? parts.join(', ') : null;
+}
+
 function evaluate(rows) {
   const base = (c) => rows.find((r) => r.case === c && r.server === 'baseline' && !r.error);
   const streamBase = base('stream');
   const deliveryBase = base('deliveries');
+  for (const r of rows) r.noise = noiseOf(r);
   for (const r of rows) {
     const fails = [];
     const unknown = [];
@@ -537,6 +554,7 @@ function evaluate(rows) {
       if (r.sent.answers.non2xx || r.sent.answers.errors) r.broken.push('ingest errors');
       const bp = streamBase?.stream?.latency.p99;
       r.ratio = bp && r !== streamBase ? s.latency.p99 / bp : null;
+      r.ratioNoisy = Boolean(r.noise || streamBase?.noise);
       if (r.server !== 'baseline') {
         r.targetText = `p99 ≤ ${STREAM_P99_MS} ms`;
         if (s.latency.p99 > STREAM_P99_MS) fails.push('p99');
@@ -553,24 +571,28 @@ function evaluate(rows) {
     if (r.case === 'deliveries' && r.delivery) {
       const br = deliveryBase?.delivery?.rate;
       r.ratio = br && r !== deliveryBase ? r.delivery.rate / br : null;
+      r.ratioNoisy = Boolean(r.noise || deliveryBase?.noise);
       if (r.server !== 'baseline') {
         r.targetText = `≥ ${num(DELIVERIES_PER_SEC)}/s`;
         if (!(r.delivery.rate >= DELIVERIES_PER_SEC)) fails.push('rate');
       }
     }
     if (r.case === 'recovery' && r.recovery) {
-      const steady = rows.find((x) => x.case === 'deliveries' && x.server === r.server && !x.error)?.delivery?.rate;
+      const steadyRow = rows.find((x) => x.case === 'deliveries' && x.server === r.server && !x.error);
+      const steady = steadyRow?.delivery?.rate;
       r.ratio = steady && r.recovery.rateFromUp ? r.recovery.rateFromUp / steady : null;
+      r.ratioNoisy = Boolean(r.noise || steadyRow?.noise);
       if (r.ratio == null) unknown.push('no steady rate');
       r.targetText = '—';
     }
     r.targetText ??= '—';
     if (r.broken.length) fails.push(...r.broken.map((b) => `${b} ⚠`));
     r.verdict = r.server === 'baseline' ? (r.broken.length ? `⚠ ${r.broken.join(', ')}` : '—') : verdict(fails, unknown);
+    if (r.noise) r.verdict += ' (noisy ⚠)';
   }
 }
 
-const ratioText = (r) => (r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×`);
+const ratioText = (r) => (r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×${r.ratioNoisy ? ' ⚠' : ''}`);
 const missingText = (d) => `${num(d.distinct)}${d.missing ? ` (${num(d.missing)} missing ⚠)` : ''}`;
 const warnIf = (n) => `${n}${n ? ' ⚠' : ''}`;
 
@@ -636,11 +658,12 @@ function recoveryTable(rows) {
 
 function cpuText(r) {
   if (!r.cpu) return null;
+  const c = r.cpu;
   const who = r.case === 'deliveries' && r.server === 'baseline' ? 'sink' : 'server';
   return (
-    `CPU (cores of ${CPUS}): ${who} ${fmt(r.cpu.server, 2)}, harness ${fmt(r.cpu.harness, 2)}, everything else ${fmt(r.cpu.other, 2)}` +
-    `${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}${r.case !== 'stream' ? ' (includes the sink)' : ''}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
-    (r.machineBusyBefore > NOISY_CORES ? ' ⚠ not idle' : '')
+    `CPU (cores of ${CPUS}): ${who} ${fmt(c.server, 2)}, harness ${fmt(c.harness, 2)}${c.sink != null ? `, sink ${fmt(c.sink, 2)}` : ''}, ` +
+    `everything else ${fmt(c.other, 2)}${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
+    (r.noise ? ` ⚠ ${r.noise}` : '')
   );
 }
 
@@ -655,8 +678,8 @@ function details(rows) {
       const a = r.sent.answers;
       out.push(
         `  - sent ${num(r.sent.sent)} events (${num(r.plan.warm)} warm-up + ${num(r.plan.measured)} measured) in ${fmt(r.sent.seconds, 2)} s; ` +
-          `behind schedule p99 ${fmt(r.sent.lateMs.p99, 2)} ms, max ${fmt(r.sent.lateMs.max, 1)} ms; answers ${JSON.stringify(a.byStatus)}, ` +
-          `${a.errors} errors; ingest latency p50 ${fmt(a.latency.p50, 2)} ms, p99 ${fmt(a.latency.p99, 2)} ms, max ${fmt(a.latency.max, 1)} ms`,
+          `sends behind schedule (measured run) p99 ${fmt(r.sent.lateMs.p99, 2)} ms, max ${fmt(r.sent.lateMs.max, 1)} ms; answers ${JSON.stringify(a.byStatus)}, ` +
+          `${a.errors} errors; ingest answer latency (measured run) p50 ${fmt(a.latency.p50, 2)} ms, p99 ${fmt(a.latency.p99, 2)} ms, max ${fmt(a.latency.max, 1)} ms`,
       );
       out.push(
         `  - stream: latency p50 ${fmt(s.latency.p50, 2)}, p90 ${fmt(s.latency.p90, 2)}, p99 ${fmt(s.latency.p99, 2)}, max ${fmt(s.latency.max, 1)} ms ` +
@@ -713,14 +736,14 @@ function section(ran, title, intro, tableOf) {
 
 function casesOf(opts) {
   const cases = opts.cases ?? CASES;
-  for (const c of cases) if (!CASES.includes(c)) throw new Error(`--cases: unknown case "${c}" for relay (one of: ${CASES.join(', ')})`);
+  for (const c of cases) if (!CASES.includes(c)) throw new FatalError(`--cases: unknown case "${c}" for relay (one of: ${CASES.join(', ')})`);
   return CASES.filter((c) => cases.includes(c));
 }
 
 export async function run(opts) {
   const only = opts.only ?? SERVERS;
   for (const s of only) {
-    if (!SERVERS.includes(s)) throw new Error(`--only: unknown server "${s}" for relay (one of: ${SERVERS.join(', ')})`);
+    if (!SERVERS.includes(s)) throw new FatalError(`--only: unknown server "${s}" for relay (one of: ${SERVERS.join(', ')})`);
   }
   const servers = SERVERS.filter((s) => only.includes(s));
   const cases = casesOf(opts);
@@ -762,7 +785,7 @@ export async function run(opts) {
 
   evaluate(rows);
   const of = (c) => rows.filter((r) => r.case === c);
-  const noisy = rows.filter((r) => r.machineBusyBefore > NOISY_CORES);
+  const noisy = rows.filter((r) => r.noise);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const md = [
     `## Relay — ${started.toISOString()}`,
@@ -795,7 +818,11 @@ export async function run(opts) {
     '',
     'Peak RSS is the server process\'s own (VmHWM, or the highest VmRSS sample if higher), from before the load to its end; it does not include PostgreSQL. MB = 1024 kB.',
     ...(noisy.length
-      ? ['', `⚠ Other work kept more than ${NOISY_CORES} cores busy before: ${noisy.map((r) => `${r.case} × ${r.server} (${fmt(r.machineBusyBefore, 2)})`).join(', ')}. Those numbers are less trustworthy.`]
+      ? [
+          '',
+          `⚠ Other work kept more than ${NOISY_CORES} cores busy before or during: ${noisy.map((r) => `${r.case} × ${r.server} (${r.noise})`).join('; ')}. ` +
+            'Those numbers, and ratios marked ⚠, are less trustworthy: run again on a quiet machine.',
+        ]
       : []),
     '',
     '### Details',

@@ -28,19 +28,19 @@ function answers() {
 
 function recordAnswer(acc, status, body, ms) {
   acc.byStatus[status] = (acc.byStatus[status] ?? 0) + 1;
-  acc.latencies.push(ms);
+  if (ms != null) acc.latencies.push(ms);
   if (status < 200 || status > 299) {
     acc.non2xx += 1;
     acc.firstProblem ??= `${status} ${body.slice(0, 200)}`;
   }
 }
 
-async function post(pool, path, headers, body, acc) {
+async function post(pool, path, headers, body, acc, measured = true) {
   const started = performance.now();
   try {
     const res = await pool.request({ path, method: 'POST', headers, body });
     const text = await res.body.text();
-    recordAnswer(acc, res.statusCode, text, performance.now() - started);
+    recordAnswer(acc, res.statusCode, text, measured ? performance.now() - started : null);
   } catch (err) {
     acc.errors += 1;
     acc.firstProblem ??= err.message;
@@ -53,8 +53,10 @@ async function post(pool, path, headers, body, acc) {
  * `makeBody(n, sentAtMs)`, built when it is sent. Resolves when every answer is in:
  * { sent, seconds (first send → last send), rate, lateMs (how far behind schedule sends went: p99, max),
  *   answers: { byStatus, non2xx, errors, firstProblem, latency: {p50, p99, max} } }.
+ * Latency and lateness count from POST number `measureFrom` on (the ones before are a warm-up); the rest
+ * count them all.
  */
-export async function postPaced({ url, rate, total, makeBody, connections = 64, onSend }) {
+export async function postPaced({ url, rate, total, makeBody, connections = 64, onSend, measureFrom = 0 }) {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections, pipelining: 1 });
   const headers = { 'content-type': 'application/json' };
@@ -76,7 +78,7 @@ export async function postPaced({ url, rate, total, makeBody, connections = 64, 
         last = sentAt;
         late[n] = sentAt - (t0 + n * interval);
         onSend?.(n, sentAt);
-        pending.push(post(pool, u.pathname + u.search, headers, makeBody(n, sentAt), acc));
+        pending.push(post(pool, u.pathname + u.search, headers, makeBody(n, sentAt), acc, n >= measureFrom));
         n += 1;
       }
       if (n < total) await sleep(Math.max(0, Math.min(1, t0 + n * interval - nowMs())));
@@ -91,7 +93,7 @@ export async function postPaced({ url, rate, total, makeBody, connections = 64, 
     sent: n,
     seconds,
     rate: seconds > 0 ? (n - 1) / seconds : null,
-    lateMs: summarize(late),
+    lateMs: summarize(late.subarray(measureFrom)),
     answers: { ...rest, latency: summarize(latencies) },
   };
 }

@@ -51,13 +51,14 @@ export class SseParser {
     }
     let colon = text.indexOf(':', start);
     if (colon < 0 || colon > end) colon = end;
-    const field = text.slice(start, colon);
+    const length = colon - start;
     let valueStart = colon + 1;
     if (valueStart < end && text.charCodeAt(valueStart) === 32) valueStart += 1;
-    const value = valueStart < end ? text.slice(valueStart, end) : '';
-    if (field === 'data') this.data = this.data === null ? value : `${this.data}\n${value}`;
-    else if (field === 'id') this.id = value;
-    else if (field === 'event') this.event = value;
+    const value = () => (valueStart < end ? text.slice(valueStart, end) : '');
+    // Field names compared in place: this runs for every line of ~100k frames a second.
+    if (length === 4 && text.startsWith('data', start)) this.data = this.data === null ? value() : `${this.data}\n${value()}`;
+    else if (length === 2 && text.startsWith('id', start)) this.id = value();
+    else if (length === 5 && text.startsWith('event', start)) this.event = value();
     // `retry:` and unknown fields: ignored, as the format says
   }
 }

@@ -129,6 +129,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     }
   }
   let staleTimer: NodeJS.Timeout | undefined;
+  let maintainTimer: NodeJS.Timeout | undefined;
   let stopWatching: (() => Promise<void>) | undefined;
   function startStaleSweep(): void {
     staleTimer = setInterval(() => {
@@ -153,6 +154,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       worker?.start();
       stopWatching = await storage.watchAppends(appended);
       if (config.role !== 'api') startStaleSweep();
+      maintainTimer = setInterval(() => {
+        storage.maintain().catch((error: unknown) => server.log.warn({ err: error }, 'database maintenance failed'));
+      }, 2_000);
+      maintainTimer.unref();
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       return { port, baseUrl: publicBaseUrl(config, port) };
@@ -160,6 +165,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     async close() {
       closing = true;
       clearInterval(staleTimer);
+      clearInterval(maintainTimer);
       // Stream clients would hold the server open: end them first (they resume from the log elsewhere).
       await hub.close();
       await server.close();

@@ -68,7 +68,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       if (room <= 0 || closed) return 0;
       const claimed = await storage.deliveries.claim(now(), Math.min(room, maxClaim), config.deliveryLeaseSec * 1000);
       if (claimed.length === 0) return 0;
-      const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations(claimed)]);
+      const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations()]);
       const payloads = new Map<number, string>();
       for (const d of claimed) {
         const event = events.get(d.eventSeq);
@@ -210,10 +210,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     return new Map(events.map((e) => [e.seq, e]));
   }
 
-  async function loadDestinations(claimed: Delivery[]): Promise<Map<string, Destination>> {
-    const ids = [...new Set(claimed.map((d) => d.destinationId))];
-    const found = await Promise.all(ids.map((id) => storage.destinations.get(id)));
-    return new Map(found.filter((d): d is Destination => d !== null).map((d) => [d.id, d]));
+  /** Read afresh for every claim (one query), so an edit, a rotation or a deletion applies at once. */
+  async function loadDestinations(): Promise<Map<string, Destination>> {
+    return new Map((await storage.destinations.list()).map((d) => [d.id, d]));
   }
 
   return {

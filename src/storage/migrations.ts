@@ -159,7 +159,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
         // The worker's two questions, both only about pending deliveries (finished ones leave these indexes):
         // what is due, and is an earlier event of the same call still pending at this destination.
-        await db.schema.createIndex('deliveries_due').on('deliveries').column('next_attempt_at')
+        // The claim's order: walking this index, a claim stops after its limit instead of sorting every due row.
+        await db.schema.createIndex('deliveries_due').on('deliveries').columns(['next_attempt_at', 'event_seq'])
           .where(sql.ref('status'), '=', sql.lit('pending')).execute();
         await db.schema.createIndex('deliveries_order').on('deliveries').columns(['destination_id', 'order_key', 'event_seq'])
           .where(sql.ref('status'), '=', sql.lit('pending')).execute();

@@ -233,6 +233,12 @@ export interface Storage {
    * where one process owns the file). Resolves to a function that stops watching.
    */
   watchAppends(onAppend: () => void): Promise<() => Promise<void>>;
+  /**
+   * Keeps the query planner's statistics fresh where it needs them: on PostgreSQL, ANALYZE the tables that
+   * changed much since their last one (a fresh deliveries table without statistics makes the claim sort every
+   * pending row: 95 ms against 7 ms per claim of 256, measured). SQLite's planner does without.
+   */
+  maintain(): Promise<void>;
   /** True when the database holds no source and no key yet (a first start). */
   isEmpty(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Delivery, DeliveryOutcome, NewEvent, AppendResult } from '../ports.js';
 import type { Database, DeliveriesTable } from '../schema.js';
-import { completionRows } from '../shared/complete-plan.js';
+import { completionRows, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
 import { appendIn, unnest } from './append.js';
 
@@ -12,9 +12,10 @@ import { appendIn, unnest } from './append.js';
  */
 export function createPostgresDeliveryWrites(db: Kysely<Database>) {
   async function claim(now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    // A CTE, not `where id in (…)`: joined back by primary key, where the IN form hashed the subquery and
+    // scanned the whole table (95 ms against 7 ms per claim of 256 with 40,000 pending, measured).
     const { rows } = await sql<DeliveriesTable>`
-      update deliveries set locked_until = ${now + leaseMs}, updated_at = ${now}
-      where id in (
+      with due as (
         select d.id from deliveries d join destinations t on t.id = d.destination_id
         where d.status = 'pending' and d.next_attempt_at <= ${now} and (d.locked_until is null or d.locked_until <= ${now})
           and t.disabled_at is null and t.deleted_at is null
@@ -24,7 +25,9 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
         order by d.next_attempt_at, d.event_seq
         limit ${limit}
         for update of d skip locked)
-      returning *`.execute(db);
+      update deliveries u set locked_until = ${now + leaseMs}, updated_at = ${now}
+      from due where u.id = due.id
+      returning u.*`.execute(db);
     return rows.map(rowToDelivery).sort((a, b) => a.eventSeq - b.eventSeq);
   }
 
@@ -48,19 +51,32 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
           last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
           finished_at = t.finished_at, updated_at = ${now}
         from ${u.source} where d.id = t.id and d.status = 'pending'`.execute(trx);
-      for (const d of rows.destinations) {
-        if (d.failure === 'cleared') await trx.updateTable('destinations').set({ failing_since: null }).where('id', '=', d.id).execute();
-        if (d.failure === 'failing') {
-          await trx.updateTable('destinations').set({ failing_since: sql`coalesce(failing_since, ${d.failingSince})` }).where('id', '=', d.id).execute();
-        }
-        if (d.disabledReason) {
-          await trx.updateTable('destinations').set({ disabled_at: now, disabled_reason: d.disabledReason, updated_at: now })
-            .where('id', '=', d.id).where('disabled_at', 'is', null).execute();
-        }
-      }
+      await updateDestinations(trx, rows.destinations, now);
       return events.length > 0 ? appendIn(trx, events) : [];
     });
   }
 
   return { claim, complete };
+}
+
+/**
+ * One statement for every destination of the batch. Rows are written only when something changes (a
+ * success is the common case, and each PostgreSQL update leaves a dead row version behind).
+ */
+async function updateDestinations(trx: Transaction<Database>, updates: DestinationUpdate[], now: number): Promise<void> {
+  const changing = updates.filter((d) => d.failure !== 'unchanged' || d.disabledReason !== null);
+  if (changing.length === 0) return;
+  const t = unnest(changing.map((d) => ({ id: d.id, failure: d.failure, failing_since: d.failingSince, disabled_reason: d.disabledReason })), {
+    id: 'text', failure: 'text', failing_since: 'bigint', disabled_reason: 'text',
+  });
+  await sql`
+    update destinations d set
+      failing_since = case t.failure when 'cleared' then null when 'failing' then coalesce(d.failing_since, t.failing_since) else d.failing_since end,
+      disabled_at = case when t.disabled_reason is not null and d.disabled_at is null then ${now} else d.disabled_at end,
+      disabled_reason = case when t.disabled_reason is not null and d.disabled_at is null then t.disabled_reason else d.disabled_reason end,
+      updated_at = case when t.disabled_reason is not null and d.disabled_at is null then ${now} else d.updated_at end
+    from ${t.source}
+    where d.id = t.id and (
+      (t.failure = 'cleared' and d.failing_since is not null) or (t.failure = 'failing' and d.failing_since is null)
+      or (t.disabled_reason is not null and d.disabled_at is null))`.execute(trx);
 }

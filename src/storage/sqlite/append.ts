@@ -83,8 +83,9 @@ export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
     where id = @id and status = 'pending'`);
   const insertAttempt = db.prepare(`insert or ignore into delivery_attempts (delivery_id, attempt, attempted_at, status, latency_ms, response_body, error)
     values (@delivery_id, @attempt, @attempted_at, @status, @latency_ms, @response_body, @error)`);
-  const clearFailing = db.prepare('update destinations set failing_since = null where id = ?');
-  const markFailing = db.prepare('update destinations set failing_since = coalesce(failing_since, ?) where id = ?');
+  // Only when set: a success is the common case, and rewriting the row for nothing costs a page each batch.
+  const clearFailing = db.prepare('update destinations set failing_since = null where id = ? and failing_since is not null');
+  const markFailing = db.prepare('update destinations set failing_since = ? where id = ? and failing_since is null');
   const disable = db.prepare('update destinations set disabled_at = ?, disabled_reason = ?, updated_at = ? where id = ? and disabled_at is null');
 
   const complete = db.transaction((outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): AppendResult[] => {

@@ -74,7 +74,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxBatch: config.commitMaxBatch,
     commitMaxQueue: config.commitMaxQueue,
     commitMaxInFlight: config.commitMaxInFlight,
-    onCommitted: appended,
+    // The worker only when the batch queued deliveries: a claim for nothing on every commit costs the writer.
+    onCommitted: (results) => {
+      hub.wake();
+      if (results.some((r) => r.queued)) worker?.wake();
+    },
     now,
   });
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });

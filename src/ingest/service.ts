@@ -25,7 +25,7 @@ export interface IngestOptions {
   commitMaxQueue: number;
   commitMaxInFlight: number;
   /** Called after each committed batch (the relay looks for the new events). */
-  onCommitted?: () => void;
+  onCommitted?: (results: readonly AppendResult[]) => void;
   now?: () => number;
 }
 
@@ -40,7 +40,7 @@ export function createIngest(options: IngestOptions) {
   const committer = createGroupCommitter<NewEvent, AppendResult>({
     commit: async (batch) => {
       const results = await options.log.append(batch);
-      options.onCommitted?.();
+      options.onCommitted?.(results);
       return results;
     },
     maxBatch: options.commitMaxBatch,

@@ -39,6 +39,8 @@ export interface AppendResult {
   call: CallState | null;
   /** True when nothing was stored because the event no longer applied (a call.stale for an ended call). */
   skipped?: true;
+  /** Deliveries this event queued in the outbox (absent: none), so the worker is woken only when needed. */
+  queued?: number;
 }
 
 /** An event as the log keeps it: what was appended (its content type cut to 255), with its seq. */

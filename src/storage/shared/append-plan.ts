@@ -113,15 +113,17 @@ export function callAfterJson(plan: AppendPlan): Array<string | null> {
   return plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null));
 }
 
-/** One pending delivery per fresh relayed event and matching destination, due at once. */
+/** One pending delivery per fresh relayed event and matching destination, due at once (counted in `queued`). */
 export function outboxRows(plan: AppendPlan, seqs: number[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
   const rows: DeliveriesTable[] = [];
   if (destinations.length === 0) return rows;
-  plan.fresh.forEach(({ event, callAfter }, i) => {
+  plan.fresh.forEach(({ index, event, callAfter }, i) => {
     if (event.status === 'quarantined') return;
     const match = matchInputOf({ status: event.status, type: event.type, body: event.body, callAfter });
     for (const d of destinations) {
       if (!matchesDestination(d, match)) continue;
+      const result = plan.results[index];
+      if (result) result.queued = (result.queued ?? 0) + 1;
       rows.push({
         id: newId('dlv'),
         destination_id: d.id,

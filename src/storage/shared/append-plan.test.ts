@@ -149,8 +149,10 @@ describe('outboxRows', () => {
       quarantined(),
       accepted('c2', 'h3', { type: 'other', at: 12 }),
     ];
-    const { plan, seqs } = runPlan(batch);
+    const { plan, seqs, results } = runPlan(batch);
     const rows = outboxRows(plan, seqs, [everything, endedOnly, widgetW]);
+    // Each result says how many deliveries it queued (the worker is woken only when some were).
+    expect(results.map((r) => r.queued)).toEqual([1, 3, undefined, undefined, 1]);
     expect(rows.map((r) => [r.destination_id, r.event_seq])).toEqual([
       ['dst_all', 100], ['dst_all', 101], ['dst_end', 101], ['dst_w', 101], ['dst_all', 103],
     ]);

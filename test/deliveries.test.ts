@@ -218,4 +218,15 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     await run();
     expect(receiver.received.map((r) => [r.json.type, r.json.call_id])).toEqual([['call.ended', 'filter-1']]);
   });
+
+  it("keeps to a destination's rate limit (a second's burst, then evenly spaced)", async () => {
+    await start();
+    await addDestination({ rate_limit_per_sec: 4 });
+    for (let i = 0; i < 8; i++) await post(endCall(`rate-${i}`));
+    await run();
+    expect(receiver.received).toHaveLength(8);
+    const span = receiver.received.at(-1)!.at - receiver.received[0]!.at;
+    // Four at once, then one every 250 ms: the last leaves a second after the first at the earliest.
+    expect(span).toBeGreaterThanOrEqual(950);
+  });
 });

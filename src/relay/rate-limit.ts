@@ -10,7 +10,8 @@ export function createRateLimits(clock: () => number = () => performance.now()) 
       if (!perSecond || perSecond <= 0) return 0;
       const interval = 1000 / perSecond;
       const t = clock();
-      const bucket = buckets.get(key) ?? { next: t };
+      // A new bucket is full: a second's burst goes out at once.
+      const bucket = buckets.get(key) ?? { next: -Infinity };
       // A bucket that sat idle refills up to one second's burst, no more.
       const start = Math.max(bucket.next, t - 1000 + interval);
       bucket.next = start + interval;

@@ -9,6 +9,8 @@ export interface Received {
   json: any;
   /** Answered with this status. */
   status: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface Answer {
@@ -39,12 +41,13 @@ export async function startReceiver(answer: (request: { json: any; index: number
       } catch {
         // recorded as is
       }
+      const at = Date.now();
       const a = respond({ json, index: received.length });
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       const finish = () => {
         inFlight--;
-        received.push({ headers: req.headers, body, json, status: a.status });
+        received.push({ headers: req.headers, body, json, status: a.status, at });
         res.writeHead(a.status, a.headers ?? {}).end(a.body ?? '');
       };
       if (a.delayMs) setTimeout(finish, a.delayMs);

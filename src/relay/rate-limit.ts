@@ -1,22 +1,33 @@
 /**
  * Per-destination rate limits for outbound webhooks: a token bucket per destination (burst = one second's
- * worth), on the real clock. `reserve` takes a token and says how long to wait before using it.
+ * worth), on the real clock.
+ *
+ * @example
+ * const limits = createRateLimits();
+ * const wait = limits.take('dst_…', 10, 1000); // ms to wait before sending, or null: not within a second
  */
 export function createRateLimits(clock: () => number = () => performance.now()) {
   const buckets = new Map<string, { next: number }>();
   return {
-    /** Milliseconds to wait before sending (0: now); null/0 rate means unlimited. */
-    reserve(key: string, perSecond: number | null): number {
-      if (!perSecond || perSecond <= 0) return 0;
+    /**
+     * Takes a token when one is free within `maxWaitMs` and says how long to wait for it (0: now); else
+     * takes nothing and answers null, with `retryInMs` set to when one will be. null/0 rate: unlimited.
+     * Waiting is bounded so that a slow destination holds few of the worker's send slots; the rest go back
+     * to the outbox, due again when the bucket has room.
+     */
+    take(key: string, perSecond: number | null, maxWaitMs: number): { waitMs: number } | { retryInMs: number } {
+      if (!perSecond || perSecond <= 0) return { waitMs: 0 };
       const interval = 1000 / perSecond;
       const t = clock();
       // A new bucket is full: a second's burst goes out at once.
       const bucket = buckets.get(key) ?? { next: -Infinity };
+      buckets.set(key, bucket);
       // A bucket that sat idle refills up to one second's burst, no more.
       const start = Math.max(bucket.next, t - 1000 + interval);
+      const waitMs = Math.max(0, start - t);
+      if (waitMs > maxWaitMs) return { retryInMs: waitMs };
       bucket.next = start + interval;
-      buckets.set(key, bucket);
-      return Math.max(0, start - t);
+      return { waitMs };
     },
   };
 }

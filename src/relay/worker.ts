@@ -44,6 +44,8 @@ export interface DeliveryWorker {
 }
 
 const maxClaim = 500;
+/** A rate-limited delivery waits in memory this long at most (holding a send slot); beyond, it is deferred. */
+const maxRateWaitMs = 1000;
 const userAgent = 'Switchboard-Webhooks/1.0';
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
@@ -107,11 +109,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       const reason = !event ? 'the event is no longer in the log' : 'the destination was deleted';
       return { outcome: outcomeOf(d, 'failed', attemptOf(d, { ok: false, status: null, latencyMs: 0, responseBody: '', retryAfter: null, error: reason }), null, null), events: [] };
     }
-    const wait = limits.reserve(destination.id, destination.rateLimitPerSec);
-    if (wait > config.deliveryLeaseSec * 250) {
-      return { outcome: outcomeOf(d, 'deferred', null, now() + wait, null), events: [] };
-    }
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const slot = limits.take(destination.id, destination.rateLimitPerSec, maxRateWaitMs);
+    if ('retryInMs' in slot) return { outcome: outcomeOf(d, 'deferred', null, now() + slot.retryInMs, null), events: [] };
+    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
     const headers = {
       ...destination.headers,
       ...signatureHeaders({ id: event.id, timestampSec: Math.floor(Date.now() / 1000), payload, secrets: signingSecrets(destination, now()) }),

@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
@@ -107,6 +108,15 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
+  });
+  // Browsers call the API and open the stream from the user's own web app, another origin. The key is the
+  // credential (a header, or access_token for EventSource), never a cookie, so any origin may be allowed.
+  void server.register(cors, {
+    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    credentials: false,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    maxAge: 600,
   });
   const resolveKey = (k: string) => keys.resolve(k);
   if (config.role !== 'worker') {

@@ -62,7 +62,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, sseHeaders);
+      // Headers set by hooks before the hijack (CORS) are not sent by Fastify any more: pass them along.
+      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...sseHeaders });
       res.write(opening);
       const heartbeat = setInterval(() => writeBounded(res, sseComment('heartbeat'), maxBufferBytes), heartbeatSec * 1000);
       try {

@@ -30,6 +30,7 @@ export interface Config {
   relayPollMs: number;
   streamHeartbeatSec: number;
   streamMaxBufferBytes: number;
+  corsOrigins: string[];
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -94,8 +95,15 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
   relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: int(10), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },
+  corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   streamMaxBufferBytes: { env: 'SWITCHBOARD_STREAM_MAX_BUFFER_BYTES', flag: 'stream-max-buffer-bytes', default: 1024 * 1024, parse: int(1024), doc: 'A stream client this far behind is disconnected (it resumes from the log when it reconnects).' },
 };
+
+function origins(raw: string): string[] {
+  const list = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of list) if (o !== '*' && !/^https?:\/\/[^/]+$/.test(o)) throw new Error(`expected * or origins like https://app.example.com, got "${o}"`);
+  return list;
+}
 
 function parseDb(raw: string): string {
   if (raw.startsWith('sqlite:') || raw.startsWith('postgres://') || raw.startsWith('postgresql://')) return raw;

@@ -1,0 +1,92 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { launchChromium } from './support/browser.js';
+
+/**
+ * What a developer does first with the relay, in a real Chromium: a page of their own web app (another
+ * origin) opens the stream with EventSource and reads the API with fetch, across origins (CORS).
+ */
+const page = `<!doctype html><meta charset="utf-8"><title>my app</title><script>
+  window.received = [];
+  window.openStream = (url) => new Promise((resolve, reject) => {
+    const source = new EventSource(url);
+    for (const type of ['call.started', 'call.ended']) source.addEventListener(type, (e) => window.received.push({ type: e.type, id: e.lastEventId, data: JSON.parse(e.data) }));
+    source.onopen = () => resolve(true);
+    source.onerror = () => reject(new Error('EventSource failed'));
+  });
+</script>`;
+
+describe.each(backends)('in a browser ($name)', (backend) => {
+  let browser: Browser;
+  let app: Server;
+  let appOrigin: string;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    // localhost vs 127.0.0.1: another origin than Switchboard's, as the user's app would be.
+    appOrigin = `http://localhost:${(app.address() as AddressInfo).port}`;
+    t = await startTestApp(await backend.freshDb());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await browser?.close();
+    await new Promise((resolve) => app?.close(resolve));
+  });
+
+  it('a page on another origin follows the stream with EventSource and reads a call with fetch', async () => {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(appOrigin);
+      await tab.evaluate((url) => (window as any).openStream(url), `${t.baseUrl}/v1/stream?access_token=${t.adminKey}`);
+      expect((await t.post(startCall('browser-1'))).status).toBe(200);
+      expect((await t.post(endCall('browser-1'))).status).toBe(200);
+      await tab.waitForFunction(() => (window as any).received.length >= 2, undefined, { timeout: 10_000 });
+      const received = await tab.evaluate(() => (window as any).received);
+      expect(received.map((e: any) => [e.type, e.data.call_id, e.data.call.status])).toEqual([
+        ['call.started', 'browser-1', 'in_progress'],
+        ['call.ended', 'browser-1', 'answered'],
+      ]);
+      expect(Number(received[1].id)).toBeGreaterThan(Number(received[0].id));
+
+      // fetch with an Authorization header: a CORS preflight, then the call.
+      const call = await tab.evaluate(async ({ base, key }) => {
+        const response = await fetch(`${base}/v1/calls/browser-1`, { headers: { authorization: `Bearer ${key}` } });
+        return { status: response.status, body: await response.json() };
+      }, { base: t.baseUrl, key: t.adminKey });
+      expect(call).toMatchObject({ status: 200, body: { call_id: 'browser-1', status: 'answered', event_count: 2 } });
+    } finally {
+      await tab.close();
+    }
+  });
+});
+
+describe('CORS', () => {
+  it('allows only the configured origins when SWITCHBOARD_CORS_ORIGINS is set, and never credentials', async () => {
+    const t = await startTestApp(await backends[0]!.freshDb(), { corsOrigins: 'https://crm.example.com' } as never);
+    try {
+      const preflight = (origin: string) => fetch(`${t.baseUrl}/v1/events`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      const allowed = await preflight('https://crm.example.com');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://crm.example.com');
+      expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+      const other = await preflight('https://evil.example.net');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const stream = await fetch(`${t.baseUrl}/v1/stream?access_token=${t.adminKey}`, { headers: { origin: 'https://crm.example.com' } });
+      expect(stream.headers.get('access-control-allow-origin')).toBe('https://crm.example.com');
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      await stream.body?.cancel();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -43,11 +43,11 @@ describe.each(backends)('in a browser ($name)', (backend) => {
     const tab = await browser.newPage();
     try {
       await tab.goto(appOrigin);
-      await tab.evaluate((url) => (window as any).openStream(url), `${t.baseUrl}/v1/stream?access_token=${t.adminKey}`);
+      await tab.evaluate((url) => (globalThis as any).openStream(url), `${t.baseUrl}/v1/stream?access_token=${t.adminKey}`);
       expect((await t.post(startCall('browser-1'))).status).toBe(200);
       expect((await t.post(endCall('browser-1'))).status).toBe(200);
-      await tab.waitForFunction(() => (window as any).received.length >= 2, undefined, { timeout: 10_000 });
-      const received = await tab.evaluate(() => (window as any).received);
+      await tab.waitForFunction(() => (globalThis as any).received.length >= 2, undefined, { timeout: 10_000 });
+      const received = await tab.evaluate(() => (globalThis as any).received);
       expect(received.map((e: any) => [e.type, e.data.call_id, e.data.call.status])).toEqual([
         ['call.started', 'browser-1', 'in_progress'],
         ['call.ended', 'browser-1', 'answered'],

@@ -95,4 +95,30 @@ describe('two nodes on one PostgreSQL database', () => {
       stream.close();
     }
   });
+
+  it('splits the roles: an api node sends no webhooks, a worker node sends what the api node ingested', async () => {
+    const db = await freshPgDatabase();
+    const flags = { allowPrivateDestinations: true, relayPollMs: 100 };
+    const api = await startTestApp(db, { ...flags, role: 'api' });
+    const worker = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags, role: 'worker' }), { logger: false });
+    const receiver = await startReceiver();
+    try {
+      expect(api.app.relay.worker).toBeNull();
+      expect((await api.request('POST', '/v1/destinations', { url: receiver.url })).status).toBe(201);
+      const posted = await api.post(endCall('roles-1'));
+      expect(posted.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(receiver.received, 'the api node sends nothing itself').toHaveLength(0);
+      const { baseUrl } = await worker.listen();
+      await waitFor('the worker node to deliver', () => receiver.received.length === 1, 10_000);
+      expect(receiver.received[0]!.headers['webhook-id']).toBe(posted.body.id);
+      // The worker node serves health and metrics, not the API or the ingest.
+      expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${baseUrl}/v1/events`, { headers: { authorization: `Bearer ${api.adminKey}` } })).status).toBe(404);
+    } finally {
+      await worker.close();
+      await api.close();
+      await receiver.close();
+    }
+  });
 });

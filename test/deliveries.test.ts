@@ -3,6 +3,7 @@ import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { openStream, waitFor } from './support/sse.js';
 
 /**
  * Outbound webhooks end to end: real server, real database, a real receiver on loopback, and a clock the
@@ -228,5 +229,29 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     const span = receiver.received.at(-1)!.at - receiver.received[0]!.at;
     // Four at once, then one every 250 ms: the last leaves a second after the first at the earliest.
     expect(span).toBeGreaterThanOrEqual(950);
+  });
+
+  it('counts attempts, pending deliveries and stream clients in /metrics', async () => {
+    await start({}, ({ index }) => ({ status: index === 0 ? 500 : 200 }));
+    await addDestination();
+    await post(endCall('metrics-1'));
+    await post(endCall('metrics-2'));
+    await run();
+    const metrics = async () => (await t.api('/metrics', null)).body as string;
+    let text = await metrics();
+    expect(text).toContain('switchboard_delivery_attempts_total{result="retry"} 1');
+    expect(text).toContain('switchboard_delivery_attempts_total{result="delivered"} 1');
+    expect(text).toContain('switchboard_delivery_queue_depth 1');
+    expect(text).toMatch(/switchboard_delivery_duration_seconds_count 2/);
+    await advance(5_000);
+    const stream = await openStream(t.baseUrl, { key: t.adminKey });
+    try {
+      await waitFor('the stream client to count', async () => (await metrics()).includes('switchboard_stream_clients 1'));
+      text = await metrics();
+      expect(text).toContain('switchboard_delivery_attempts_total{result="delivered"} 2');
+      expect(text).toContain('switchboard_delivery_queue_depth 0');
+    } finally {
+      stream.close();
+    }
   });
 });

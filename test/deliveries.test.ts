@@ -74,8 +74,12 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
       await post(endCall(id));
     }
     await run();
-    // Only each call's first event is tried: its call.ended waits behind it.
+    // Only each call's first event is tried: its call.ended waits behind it, not due before it (so claims
+    // do not step over it while the destination is down).
     expect(receiver.received.map((r) => r.json.type)).toEqual(['call.started', 'call.started', 'call.started']);
+    const pending = (await t.api('/v1/deliveries?status=pending')).body.data as Array<{ next_attempt_at: string; attempt_count: number }>;
+    expect(pending).toHaveLength(6);
+    expect(new Set(pending.map((d) => d.next_attempt_at))).toEqual(new Set([new Date(clock + 5_000).toISOString()]));
     for (const [k, seconds] of schedule.entries()) {
       await advance(seconds * 1000 - 1);
       expect(receiver.received, `nothing is sent before retry ${k + 1} is due`).toHaveLength(3 * (k + 1));

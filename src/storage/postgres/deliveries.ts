@@ -51,6 +51,15 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
           last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
           finished_at = t.finished_at, updated_at = ${now}
         from ${u.source} where d.id = t.id and d.status = 'pending'`.execute(trx);
+      if (rows.successors.length > 0) {
+        // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
+        const m = unnest(rows.successors, { id: 'text', kind: 'text', at: 'bigint' });
+        await sql`
+          update deliveries s set next_attempt_at = t.at
+          from ${m.source} join deliveries h on h.id = t.id
+          where s.status = 'pending' and s.destination_id = h.destination_id and s.order_key = h.order_key and s.event_seq > h.event_seq
+            and ((t.kind = 'push' and s.next_attempt_at < t.at) or (t.kind = 'pull' and s.attempts = 0 and s.next_attempt_at > t.at))`.execute(trx);
+      }
       await updateDestinations(trx, rows.destinations, now);
       return events.length > 0 ? appendIn(trx, events) : [];
     });

@@ -24,8 +24,21 @@ export interface DestinationUpdate {
   disabledReason: string | null;
 }
 
+/**
+ * The later pending events of a delivery's call at its destination wait for it (per-call order). While it
+ * waits for a retry they are `push`ed back to its retry time, so that they are not due — a claim would
+ * otherwise step over every one of them each time, and a destination down for hours has one per call;
+ * when it finally succeeds or fails they are `pull`ed forward to go out at once.
+ */
+export interface SuccessorUpdate {
+  id: string;
+  kind: 'push' | 'pull';
+  at: number;
+}
+
 export function completionRows(outcomes: readonly DeliveryOutcome[]) {
   const deliveries: DeliveryUpdate[] = [];
+  const successors: SuccessorUpdate[] = [];
   const attempts: DeliveryAttemptsTable[] = [];
   const destinations = new Map<string, DestinationUpdate>();
   for (const o of outcomes) {
@@ -39,6 +52,10 @@ export function completionRows(outcomes: readonly DeliveryOutcome[]) {
       last_error: a?.error ?? null,
       finished_at: o.result === 'delivered' || o.result === 'failed' ? (a?.attemptedAt ?? null) : null,
     });
+    if (o.result === 'retry' && o.nextAttemptAt !== null) successors.push({ id: o.deliveryId, kind: 'push', at: o.nextAttemptAt });
+    // Only after earlier attempts can successors have been pushed back: a first-time success (nearly all)
+    // costs no extra write.
+    if ((o.result === 'delivered' || o.result === 'failed') && a && a.attempt > 1) successors.push({ id: o.deliveryId, kind: 'pull', at: a.attemptedAt });
     if (a) {
       attempts.push({
         delivery_id: o.deliveryId, attempt: a.attempt, attempted_at: a.attemptedAt, status: a.status, latency_ms: a.latencyMs,
@@ -54,5 +71,5 @@ export function completionRows(outcomes: readonly DeliveryOutcome[]) {
     d.disabledReason = o.disableDestination ?? d.disabledReason;
     destinations.set(o.destinationId, d);
   }
-  return { deliveries, attempts, destinations: [...destinations.values()] };
+  return { deliveries, attempts, successors, destinations: [...destinations.values()] };
 }

@@ -88,10 +88,18 @@ export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
   const markFailing = db.prepare('update destinations set failing_since = ? where id = ? and failing_since is null');
   const disable = db.prepare('update destinations set disabled_at = ?, disabled_reason = ?, updated_at = ? where id = ? and disabled_at is null');
 
+  // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
+  const moveSuccessors = db.prepare(`
+    update deliveries set next_attempt_at = @at
+    where status = 'pending' and (destination_id, order_key) = (select destination_id, order_key from deliveries where id = @id)
+      and event_seq > (select event_seq from deliveries where id = @id)
+      and case when @kind = 'push' then next_attempt_at < @at else attempts = 0 and next_attempt_at > @at end`);
+
   const complete = db.transaction((outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): AppendResult[] => {
     const rows = completionRows(outcomes);
     for (const a of rows.attempts) insertAttempt.run(a);
     for (const d of rows.deliveries) updateDelivery.run({ ...d, now });
+    for (const m of rows.successors) moveSuccessors.run(m);
     for (const d of rows.destinations) {
       if (d.failure === 'cleared') clearFailing.run(d.id);
       if (d.failure === 'failing') markFailing.run(d.failingSince, d.id);

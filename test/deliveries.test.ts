@@ -74,13 +74,18 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
       await post(endCall(id));
     }
     await run();
-    // Only each call's first event is tried: its call.ended waits behind it, not due before it (so claims
-    // do not step over it while the destination is down).
+    // Only each call's first event is tried: its call.ended waits behind it.
     expect(receiver.received.map((r) => r.json.type)).toEqual(['call.started', 'call.started', 'call.started']);
-    const pending = (await t.api('/v1/deliveries?status=pending')).body.data as Array<{ next_attempt_at: string; attempt_count: number }>;
-    expect(pending).toHaveLength(6);
-    expect(new Set(pending.map((d) => d.next_attempt_at))).toEqual(new Set([new Date(clock + 5_000).toISOString()]));
     for (const [k, seconds] of schedule.entries()) {
+      if (k === 1) {
+        // From a failed attempt on, a call.ended is not due before its call.started's next retry, so claims
+        // do not step over it while the destination is down. (Each retry pushes them: one queued after the
+        // first attempt, as the worker may try a call.started before its call.ended is even committed, is
+        // pushed at the next.)
+        const pending = (await t.api('/v1/deliveries?status=pending')).body.data as Array<{ next_attempt_at: string }>;
+        expect(pending).toHaveLength(6);
+        expect(new Set(pending.map((d) => d.next_attempt_at))).toEqual(new Set([new Date(clock + seconds * 1000).toISOString()]));
+      }
       await advance(seconds * 1000 - 1);
       expect(receiver.received, `nothing is sent before retry ${k + 1} is due`).toHaveLength(3 * (k + 1));
       if (k === schedule.length - 1) receiver.answer(() => ({ status: 204 }));

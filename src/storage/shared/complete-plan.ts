@@ -28,7 +28,8 @@ export interface DestinationUpdate {
  * The later pending events of a delivery's call at its destination wait for it (per-call order). While it
  * waits for a retry they are `push`ed back to its retry time, so that they are not due — a claim would
  * otherwise step over every one of them each time, and a destination down for hours has one per call;
- * when it finally succeeds or fails they are `pull`ed forward to go out at once.
+ * when it finally succeeds or fails they are `pull`ed forward to go out at once. (An event queued after a
+ * push is due meanwhile, and blocked as before; the next retry's push takes it along.)
  */
 export interface SuccessorUpdate {
   id: string;

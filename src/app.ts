@@ -8,6 +8,9 @@ import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
+import { adminRoutes } from './api/v1-admin.js';
+import { callListRoutes } from './api/v1-calls.js';
+import { statsRoutes } from './api/v1-stats.js';
 import { streamRoutes } from './api/v1-stream.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { AppError } from './domain/errors.js';
@@ -124,6 +127,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(v1ReadRoutes, { storage, resolveKey });
     void server.register(streamRoutes, { hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes });
     void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: () => worker?.wake() });
+    void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: () => { sources.clear(); keys.clear(); } });
+    void server.register(callListRoutes, { storage, resolveKey, config, now });
+    void server.register(statsRoutes, { storage, resolveKey, config, now });
   }
   void server.register(opsRoutes, { storage, metrics });
 

@@ -219,8 +219,16 @@ export interface Deliveries {
   pendingCount(): Promise<number>;
 }
 
+/** The call list, its CSV export and their filters (SPEC "Query API"). Being built (issue 4). */
+export interface CallQueries {}
+
+/** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). Being built (issue 4). */
+export interface Stats {}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly callQueries: CallQueries;
+  readonly stats: Stats;
   readonly events: EventLog;
   readonly calls: Calls;
   readonly sources: Sources;

@@ -3,11 +3,13 @@ import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.
 import type { Deliveries, EventLog, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
+import { createCallQueries } from './call-queries.js';
 import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
 import { createEventLog } from './event-log.js';
 import { createSources } from './sources.js';
+import { createStats } from './stats.js';
 
 /** The ports over one Kysely instance; the backends differ in how they open it and in their append. */
 export interface Backend {
@@ -26,6 +28,8 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     dialect,
     events: createEventLog(db, hooks.append),
     calls: createCalls(db),
+    callQueries: createCallQueries(db, dialect),
+    stats: createStats(db, dialect),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),

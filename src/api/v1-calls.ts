@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import type { ApiKey, Storage } from '../storage/ports.js';
+
+export interface CallListRoutesOptions {
+  storage: Storage;
+  resolveKey: (key: string) => Promise<ApiKey | null>;
+  config: Readonly<Config>;
+  now: () => number;
+}
+
+// Being built (issue 4).
+export async function callListRoutes(_app: FastifyInstance, _options: CallListRoutesOptions): Promise<void> {}

@@ -1,5 +1,8 @@
 import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
 import { registerErrorHandling } from './api/errors.js';
@@ -43,11 +46,15 @@ export interface App {
   listen(): Promise<{ port: number; baseUrl: string }>;
   /** Marks calls with no end_call after SWITCHBOARD_STALE_AFTER_MIN as stale (also runs periodically). */
   sweepStale(): Promise<number>;
+  /** Every route registered, as `METHOD url` (the OpenAPI test checks each is documented). */
+  routes: Array<{ method: string; url: string }>;
   /** The stream fan-out and the webhook worker (null in the `api` role): tests drive them. */
   relay: { hub: StreamHub; worker: DeliveryWorker | null };
   /** Graceful: stop accepting, answer what is in flight after its commit, then close the database. */
   close(): Promise<void>;
 }
+
+const appVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Builds the service from its configuration; the only place that picks the storage backend. */
 export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
@@ -112,6 +119,22 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  server.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  // OpenAPI from the same TypeBox schemas that validate the requests (registered first: it collects the
+  // routes registered after it); served at /openapi.json, browsable at /docs.
+  void server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Switchboard', version: appVersion, description: "Receives Convolo's call webhooks, keeps every call, relays them in real time." },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_…' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  void server.register(swaggerUi, { routePrefix: '/docs' });
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   // Browsers call the API and open the stream from the user's own web app, another origin. The key is the
   // credential (a header, or access_token for EventSource), never a cookie, so any origin may be allowed.
   void server.register(cors, {
@@ -168,6 +191,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     },
     sweepStale,
     relay: { hub, worker },
+    routes,
     async listen() {
       await server.listen({ host: config.host, port: config.port });
       if (config.role !== 'worker') await hub.start();

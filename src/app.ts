@@ -11,6 +11,8 @@ import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
+import { rateLimitOptions } from './api/rate-limits.js';
+import rateLimit from '@fastify/rate-limit';
 import { adminRoutes } from './api/v1-admin.js';
 import { callListRoutes } from './api/v1-calls.js';
 import { statsRoutes } from './api/v1-stats.js';
@@ -144,6 +146,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
     maxAge: 600,
   });
+  void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin, ingestPerMin: config.rateLimitIngestPerMin }));
   const resolveKey = (k: string) => keys.resolve(k);
   if (config.role !== 'worker') {
     void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), bodyLimitBytes: config.bodyLimitBytes });

@@ -16,6 +16,7 @@ export const errorCatalogue = {
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
   invalid_event: { status: 422, message: 'The event is missing required fields or has invalid ones.' },
   invalid_destination: { status: 422, message: 'This destination URL is not allowed.' },
+  rate_limited: { status: 429, message: 'Too many requests for this key or source; retry after the time in Retry-After.' },
   internal: { status: 500, message: 'An unexpected error occurred.' },
   not_ready: { status: 503, message: 'The database is not reachable or its migrations are not applied.' },
   storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.' },

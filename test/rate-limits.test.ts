@@ -1,0 +1,33 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
+
+/** Limits per API key and per source: 429 in the error format with Retry-After; others unaffected. */
+describe('rate limits', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('answers 429 rate_limited with Retry-After to a key over its limit, and not to another key or to health checks', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { rateLimitApiPerMin: 5 });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await t.api('/v1/events')).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await fetch(`${t.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ error: 'rate_limited', message: expect.any(String) });
+    // Another key (here: none, counted per address) has its own allowance; health is never limited.
+    expect((await t.api('/v1/events', null)).status).toBe(401);
+    for (let i = 0; i < 10; i++) expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('limits the ingest per source token, and a 429 stores nothing', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { rateLimitIngestPerMin: 3 });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await t.post(endCall(`limited-${i}`)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+    expect(answers[3]!.body.error).toBe('rate_limited');
+    expect((await t.api('/v1/events?call_id=limited-3')).body.data).toEqual([]);
+    // The API has its own allowance.
+    expect((await t.api('/v1/events')).status).toBe(200);
+  });
+});

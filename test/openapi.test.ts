@@ -13,8 +13,8 @@ describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3 document, served without a key', async () => {
     const response = await fetch(`${t.baseUrl}/openapi.json`);
     expect(response.status).toBe(200);
-    const document = await response.json();
-    const result = await new Validator().validate(document);
+    const document = (await response.json()) as { info: { title: string } };
+    const result = await new Validator().validate(document as never);
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)?.slice(0, 2000)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(document.info.title).toBe('Switchboard');

@@ -1,6 +1,6 @@
 import { newId, type ApiKeyId, type SourceId } from '../domain/ids.js';
 import { generateSecret, hashSecret, maskSecret } from '../domain/secrets.js';
-import type { Scope, Storage } from '../storage/ports.js';
+import type { Scope, Source, Storage } from '../storage/ports.js';
 
 /**
  * Creating sources and API keys: the secret is generated here, stored only as its hash, and returned in
@@ -18,6 +18,19 @@ export async function createApiKey(storage: Storage, name: string, scope: Scope,
   const id = newId('key');
   await storage.keys.create({ id, name, scope, keyHash: hashSecret(key), keyHint: maskSecret(key), createdAt: now });
   return { id, key };
+}
+
+/** How long a source's previous token keeps working after a rotation (SPEC "Administration"). */
+export const sourceTokenGraceMs = 24 * 3_600_000;
+
+/**
+ * A new token for an active source; the current one keeps working for `sourceTokenGraceMs`, so Convolo's
+ * webhook settings can be changed without losing calls. Null when no active source has this id.
+ */
+export async function rotateSourceToken(storage: Storage, id: string, now = Date.now()): Promise<{ source: Source; token: string } | null> {
+  const token = generateSecret('source_token');
+  const source = await storage.sources.rotate(id, { tokenHash: hashSecret(token), tokenHint: maskSecret(token) }, now + sourceTokenGraceMs);
+  return source ? { source, token } : null;
 }
 
 export interface FirstStart {

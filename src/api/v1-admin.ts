@@ -1,6 +1,12 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/index.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { AddressInfo } from 'node:net';
+import { createApiKey, createSource, rotateSourceToken } from '../admin/credentials.js';
+import { publicBaseUrl, type Config } from '../config/index.js';
+import { AppError } from '../domain/errors.js';
+import { iso } from '../domain/presenters.js';
+import type { ApiKey, Source, Storage } from '../storage/ports.js';
+import { requireScope } from './auth.js';
 
 export interface AdminRoutesOptions {
   storage: Storage;
@@ -11,5 +17,94 @@ export interface AdminRoutesOptions {
   forgetSecrets: () => void;
 }
 
-// Being built (issue 4).
-export async function adminRoutes(_app: FastifyInstance, _options: AdminRoutesOptions): Promise<void> {}
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const SourceBody = Type.Object({ name: Name }, { additionalProperties: false });
+const KeyBody = Type.Object({ name: Name, scope: Type.Union([Type.Literal('read'), Type.Literal('admin')]) }, { additionalProperties: false });
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+type WithId = { Params: Static<typeof Params> };
+
+/**
+ * `/v1/sources` and `/v1/keys` (SPEC "Administration"): `admin` scope on every route. Secrets (source
+ * tokens, API keys) are in the answer that creates them, and a new source token in the answer to a
+ * rotation; never again: the database holds only their SHA-256 digests, and listings show a hint.
+ */
+export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
+  const { storage, config, now } = options;
+  app.addHook('onRequest', requireScope('admin', options.resolveKey));
+
+  const ingestUrl = (token: string) => {
+    const address = app.server.address();
+    const port = address !== null && typeof address === 'object' ? (address as AddressInfo).port : config.port;
+    return `${publicBaseUrl(config, port).replace(/\/$/, '')}/hooks/convolo/${token}`;
+  };
+  const presentSource = (s: Source) => ({
+    id: s.id,
+    name: s.name,
+    token_hint: s.tokenHint,
+    status: s.revokedAt === null ? 'active' : 'revoked',
+    created_at: iso(s.createdAt),
+    revoked_at: iso(s.revokedAt),
+    // After a rotation, until when the previous token is still accepted; null once that has passed.
+    previous_token_expires_at: s.revokedAt === null && s.previousTokenExpiresAt !== null && s.previousTokenExpiresAt > now() ? iso(s.previousTokenExpiresAt) : null,
+  });
+  const presentKey = (k: ApiKey) => ({
+    id: k.id,
+    name: k.name,
+    scope: k.scope,
+    key_hint: k.keyHint,
+    status: k.revokedAt === null ? 'active' : 'revoked',
+    created_at: iso(k.createdAt),
+    revoked_at: iso(k.revokedAt),
+  });
+  const noSource = () => new AppError('not_found', {}, { message: 'No source has this id.' });
+  const noKey = () => new AppError('not_found', {}, { message: 'No API key has this id.' });
+
+  app.post<{ Body: Static<typeof SourceBody> }>('/v1/sources', { schema: { body: SourceBody } }, async (request, reply) => {
+    const at = now();
+    const { id, token } = await createSource(storage, request.body.name, at);
+    return reply.code(201).send({ id, name: request.body.name, token, ingest_url: ingestUrl(token), created_at: iso(at) });
+  });
+
+  app.get('/v1/sources', async () => ({ data: (await storage.sources.list()).map(presentSource) }));
+
+  app.post<WithId>('/v1/sources/:id/rotate', { schema: { params: Params } }, async (request) => {
+    const rotated = await rotateSourceToken(storage, request.params.id, now());
+    if (!rotated) {
+      if (await storage.sources.get(request.params.id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
+      throw noSource();
+    }
+    // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
+    // cheap and keeps the rule simple: every change to a secret clears this node's lookups.
+    options.forgetSecrets();
+    return { ...presentSource(rotated.source), token: rotated.token, ingest_url: ingestUrl(rotated.token) };
+  });
+
+  // Idempotent: revoking a revoked source answers 204 again; an unknown id is 404.
+  app.delete<WithId>('/v1/sources/:id', { schema: { params: Params } }, async (request, reply) => {
+    if (!(await storage.sources.revoke(request.params.id, now())) && !(await storage.sources.get(request.params.id))) throw noSource();
+    options.forgetSecrets();
+    return reply.code(204).send();
+  });
+
+  app.post<{ Body: Static<typeof KeyBody> }>('/v1/keys', { schema: { body: KeyBody } }, async (request, reply) => {
+    const at = now();
+    const { name, scope } = request.body;
+    const { id, key } = await createApiKey(storage, name, scope, at);
+    return reply.code(201).send({ id, name, scope, key, created_at: iso(at) });
+  });
+
+  app.get('/v1/keys', async () => ({ data: (await storage.keys.list()).map(presentKey) }));
+
+  /**
+   * A key cannot revoke itself (409 conflict): revoke it with another admin key. That way an
+   * administrator never locks everyone out by mistake, since the key making the request stays active,
+   * there is always at least one admin key left.
+   */
+  app.delete<WithId>('/v1/keys/:id', { schema: { params: Params } }, async (request, reply) => {
+    const { id } = request.params;
+    if (request.apiKey?.id === id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+    if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
+    options.forgetSecrets();
+    return reply.code(204).send();
+  });
+}

@@ -5,7 +5,9 @@
 import { Command } from 'commander';
 import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
+import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
+import { sourcesCommand } from './sources.js';
 import { startCommand } from './start.js';
 
 const program = new Command()
@@ -17,6 +19,8 @@ program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(replayCommand());
+program.addCommand(keysCommand());
+program.addCommand(sourcesCommand());
 
 try {
   await program.parseAsync(process.argv);

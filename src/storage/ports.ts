@@ -86,6 +86,8 @@ export interface Source {
   id: SourceId;
   name: string;
   tokenHint: string;
+  /** After a rotation: until when the previous token is still accepted (null when there is none). */
+  previousTokenExpiresAt: number | null;
   createdAt: number;
   revokedAt: number | null;
 }
@@ -94,7 +96,15 @@ export interface Sources {
   create(source: { id: SourceId; name: string; tokenHash: string; tokenHint: string; createdAt: number }): Promise<void>;
   /** The active source whose current token, or previous token still in its grace period, has this hash. */
   findByTokenHash(hash: string, now: number): Promise<Source | null>;
+  get(id: string): Promise<Source | null>;
   list(): Promise<Source[]>;
+  /**
+   * Gives an active source a new token; its current one becomes the previous token, accepted until
+   * `previousExpiresAt` (a previous token still in its grace period is dropped). Null when no active source has this id.
+   */
+  rotate(id: string, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
+  /** Revokes an active source (both its tokens); false when no active source has this id. */
+  revoke(id: string, at: number): Promise<boolean>;
 }
 
 export type Scope = 'read' | 'admin';
@@ -111,7 +121,10 @@ export interface ApiKey {
 export interface ApiKeys {
   create(key: { id: ApiKeyId; name: string; scope: Scope; keyHash: string; keyHint: string; createdAt: number }): Promise<void>;
   findActiveByHash(hash: string): Promise<ApiKey | null>;
+  get(id: string): Promise<ApiKey | null>;
   list(): Promise<ApiKey[]>;
+  /** Revokes an active key; false when no active key has this id. */
+  revoke(id: string, at: number): Promise<boolean>;
 }
 
 export interface DestinationPatch {

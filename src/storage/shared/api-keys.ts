@@ -17,8 +17,18 @@ export function createApiKeys(db: Kysely<Database>): ApiKeys {
       return row ? toApiKey(row) : null;
     },
 
+    async get(id) {
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toApiKey(row) : null;
+    },
+
     async list() {
-      return (await db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toApiKey);
+      return (await db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id').execute()).map(toApiKey);
+    },
+
+    async revoke(id, at) {
+      const result = await db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
   };
 }

@@ -27,8 +27,36 @@ export function createSources(db: Kysely<Database>): Sources {
       return row ? toSource(row) : null;
     },
 
+    async get(id) {
+      const row = await db.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toSource(row) : null;
+    },
+
     async list() {
-      return (await db.selectFrom('sources').selectAll().orderBy('created_at').execute()).map(toSource);
+      return (await db.selectFrom('sources').selectAll().orderBy('created_at').orderBy('id').execute()).map(toSource);
+    },
+
+    async rotate(id, token, previousExpiresAt) {
+      // One statement: the right-hand sides read the row as it was, so the current token moves to
+      // previous_token_hash as the new one takes its place, with no window where neither is stored.
+      const row = await db
+        .updateTable('sources')
+        .set((eb) => ({
+          previous_token_hash: eb.ref('token_hash'),
+          previous_token_expires_at: previousExpiresAt,
+          token_hash: token.tokenHash,
+          token_hint: token.tokenHint,
+        }))
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toSource(row) : null;
+    },
+
+    async revoke(id, at) {
+      const result = await db.updateTable('sources').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
   };
 }
@@ -38,6 +66,7 @@ function toSource(r: Selectable<SourcesTable>): Source {
     id: r.id as SourceId,
     name: r.name,
     tokenHint: r.token_hint,
+    previousTokenExpiresAt: r.previous_token_expires_at === null ? null : Number(r.previous_token_expires_at),
     createdAt: Number(r.created_at),
     revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
   };

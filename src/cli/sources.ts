@@ -1,0 +1,47 @@
+import { Command } from 'commander';
+import { print, remoteOf, withRemoteOptions } from './remote.js';
+
+/** `switchboard sources create|list|rotate`: webhook sources (Convolo accounts), through the running server's API. */
+export function sourcesCommand(): Command {
+  const command = new Command('sources').description('Manage webhook sources (their ingest URLs) on a running Switchboard.');
+
+  const create = withRemoteOptions(new Command('create'))
+    .description('Create a source; prints its ingest URL, which holds its token, once.')
+    .requiredOption('--name <name>', 'What it is, e.g. the Convolo account')
+    .action(async () => {
+      const o = create.opts<{ name: string }>();
+      const created = await remoteOf(create).call('POST', '/v1/sources', { name: o.name });
+      print(create, created, (s) => [
+        `Source ${s.id} created ("${s.name}").`,
+        `  Ingest URL: ${s.ingest_url}`,
+        "  Set it as the webhook URL in Convolo. Keep it now: it will not be shown again (only its token's hash is stored).",
+      ]);
+    });
+
+  const ls = withRemoteOptions(new Command('list'))
+    .description('List sources (token hints only).')
+    .action(async () => {
+      const answer = await remoteOf(ls).call<{ data: any[] }>('GET', '/v1/sources');
+      print(ls, answer, ({ data }) =>
+        data.map((s: any) => {
+          const state = s.status === 'revoked' ? `revoked ${s.revoked_at}` : s.previous_token_expires_at ? `active (previous token until ${s.previous_token_expires_at})` : 'active';
+          return `${s.id}  ${state}  ${s.token_hint}  ${s.name}`;
+        }),
+      );
+    });
+
+  const rotate = withRemoteOptions(new Command('rotate'))
+    .description('Give a source a new token; the old one keeps working for 24 hours.')
+    .argument('<id>', 'Source id (src_…)')
+    .action(async (id: string) => {
+      const rotated = await remoteOf(rotate).call('POST', `/v1/sources/${encodeURIComponent(id)}/rotate`);
+      print(rotate, rotated, (s) => [
+        `Source ${s.id} has a new token.`,
+        `  Ingest URL: ${s.ingest_url}`,
+        `  The old URL keeps working until ${s.previous_token_expires_at}: update Convolo before then.`,
+        '  Keep it now: it will not be shown again.',
+      ]);
+    });
+
+  return command.addCommand(create).addCommand(ls).addCommand(rotate);
+}

@@ -176,6 +176,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   }
   let staleTimer: NodeJS.Timeout | undefined;
   let maintainTimer: NodeJS.Timeout | undefined;
+  let retentionTimer: NodeJS.Timeout | undefined;
+  /** SWITCHBOARD_RETENTION_DAYS: deletes what is older (the worker's job; hourly). */
+  const pruneExpired = () => storage.prune(now() - config.retentionDays * 86_400_000);
   let stopWatching: (() => Promise<void>) | undefined;
   function startStaleSweep(): void {
     staleTimer = setInterval(() => {
@@ -201,6 +204,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       worker?.start();
       stopWatching = await storage.watchAppends(appended);
       if (config.role !== 'api') startStaleSweep();
+      if (config.role !== 'api' && config.retentionDays > 0) {
+        retentionTimer = setInterval(() => {
+          pruneExpired().catch((error: unknown) => server.log.warn({ err: error }, 'retention: pruning failed'));
+        }, 3_600_000);
+        retentionTimer.unref();
+      }
       maintainTimer = setInterval(() => {
         storage.maintain().catch((error: unknown) => server.log.warn({ err: error }, 'database maintenance failed'));
       }, 2_000);
@@ -213,6 +222,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       closing = true;
       clearInterval(staleTimer);
       clearInterval(maintainTimer);
+      clearInterval(retentionTimer);
       // Stream clients would hold the server open: end them first (they resume from the log elsewhere).
       await hub.close();
       await server.close();

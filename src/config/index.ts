@@ -33,6 +33,7 @@ export interface Config {
   corsOrigins: string[];
   rateLimitApiPerMin: number;
   rateLimitIngestPerMin: number;
+  retentionDays: number;
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -99,6 +100,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },
   rateLimitApiPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_API_PER_MIN', flag: 'rate-limit-api-per-min', default: 6000, parse: int(1), doc: 'API requests per minute per key (per address without one); more get 429 with Retry-After.' },
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source token (generous: it stops floods, not traffic); more get 429 with Retry-After.' },
+  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked every hour by the worker; `switchboard prune` does it on demand.' },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   streamMaxBufferBytes: { env: 'SWITCHBOARD_STREAM_MAX_BUFFER_BYTES', flag: 'stream-max-buffer-bytes', default: 1024 * 1024, parse: int(1024), doc: 'A stream client this far behind is disconnected (it resumes from the log when it reconnects).' },
 };

@@ -262,6 +262,12 @@ export interface Storage {
    * pending row: 95 ms against 7 ms per claim of 256, measured). SQLite's planner does without.
    */
   maintain(): Promise<void>;
+  /**
+   * Deletes what is older than `before` (epoch ms): events received before it with their deliveries and
+   * attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence numbers are
+   * never reused (the stream's cursors stay valid).
+   */
+  prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
   /** True when the database holds no source and no key yet (a first start). */
   isEmpty(): Promise<boolean>;
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
 import { createEventLog } from './event-log.js';
+import { prune } from './retention.js';
 import { createSources } from './sources.js';
 import { createStats } from './stats.js';
 
@@ -54,6 +55,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
             or (n_mod_since_analyze > 0 and last_analyze is null and last_autoanalyze is null))`.execute(db);
       for (const { relname } of rows) await sql`analyze ${sql.table(relname)}`.execute(db);
     },
+    prune: (before) => prune(db, before),
     async isEmpty() {
       const sources = await db.selectFrom('sources').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const keys = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

@@ -1,6 +1,10 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { AppError } from '../domain/errors.js';
+import { isTimeZone, isoWithOffset, localMidnight, StatsAggregator, statsGroupBys } from '../domain/stats.js';
 import type { ApiKey, Storage } from '../storage/ports.js';
+import { requireScope } from './auth.js';
 
 export interface StatsRoutesOptions {
   storage: Storage;
@@ -9,5 +13,85 @@ export interface StatsRoutesOptions {
   now: () => number;
 }
 
-// Being built (issue 4).
-export async function statsRoutes(_app: FastifyInstance, _options: StatsRoutesOptions): Promise<void> {}
+const day = 86_400_000;
+/** The longest range one request may cover (about 13 months: a year against the last one). */
+export const maxStatsRangeDays = 400;
+const defaultRangeDays = 7;
+
+const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
+// A full date-time must say its offset: a bare local time would be read in the server's zone.
+const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+const instantDoc = 'An ISO 8601 date-time with its offset (2026-10-25T00:00:00+02:00, …Z), or a date (2026-10-25) meaning local midnight in tz.';
+const Instant = (more: string) => Type.String({ maxLength: 40, description: `${instantDoc} ${more}` });
+const StatsQuery = Type.Object({
+  group_by: Type.Optional(Type.Union(statsGroupBys.map((g) => Type.Literal(g)), { default: 'day' })),
+  tz: Type.Optional(Type.String({ maxLength: 64, default: 'UTC', description: 'An IANA time zone: hours and days are counted in it.' })),
+  from: Type.Optional(Instant(`Inclusive; default: ${defaultRangeDays} days before to.`)),
+  to: Type.Optional(Instant(`Exclusive; default: now. At most ${maxStatsRangeDays} days after from.`)),
+});
+
+const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const StatsAnswer = Type.Object({
+  group_by: Type.String(),
+  tz: Type.String(),
+  from: Type.String({ description: 'The range start, in tz with its offset.' }),
+  to: Type.String({ description: 'The range end (exclusive), in tz with its offset.' }),
+  buckets: Type.Array(
+    Type.Object({
+      key: Type.Union([Type.String(), Type.Null()], {
+        description: 'hour: the local hour start with its offset; day: YYYY-MM-DD in tz; widget/agent/source: the id (null: calls without one).',
+      }),
+      name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      calls: Type.Integer(),
+      answered: Type.Integer(),
+      answer_rate: nullableNumber,
+      speed_to_lead_median_sec: nullableNumber,
+      speed_to_lead_p90_sec: nullableNumber,
+      talk_time_mean_sec: nullableNumber,
+    }),
+  ),
+});
+
+function parseInstant(name: string, value: string, tz: string): number {
+  if (dateOnly.test(value)) {
+    const ms = Date.parse(`${value}T00:00:00Z`);
+    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) return localMidnight(value, tz);
+  } else if (dateTime.test(value)) {
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new AppError('invalid_request', { detail: `${name} must be an ISO 8601 date-time with an offset, or a date (YYYY-MM-DD)` });
+}
+
+/**
+ * `GET /v1/stats` (`read` scope): calls, answered, answer rate, median and p90 speed-to-lead and mean talk
+ * time per hour or day in `tz` (empty ones included), or per widget, agent or source. A call counts at
+ * `started_at`, else its first event. The calls of the range are read in pages and aggregated as they come.
+ */
+export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOptions): Promise<void> {
+  const { storage, now } = options;
+  app.addHook('onRequest', requireScope('read', options.resolveKey));
+
+  app.get<{ Querystring: Static<typeof StatsQuery> }>(
+    '/v1/stats',
+    { schema: { querystring: StatsQuery, response: { 200: StatsAnswer } } },
+    async (request) => {
+      const q = request.query;
+      const groupBy = q.group_by ?? 'day';
+      const tz = q.tz ?? 'UTC';
+      if (!isTimeZone(tz)) throw new AppError('invalid_request', { detail: `tz "${tz}" is not a known IANA time zone` });
+      const to = q.to === undefined ? now() : parseInstant('to', q.to, tz);
+      const from = q.from === undefined ? to - defaultRangeDays * day : parseInstant('from', q.from, tz);
+      if (from >= to) throw new AppError('invalid_request', { detail: 'from must be earlier than to' });
+      if (to - from > maxStatsRangeDays * day) throw new AppError('invalid_request', { detail: `the range may cover at most ${maxStatsRangeDays} days` });
+
+      const aggregator = new StatsAggregator(groupBy, tz);
+      for await (const page of storage.stats.scan({ from, to, withAgentName: groupBy === 'agent' })) {
+        for (const call of page) aggregator.add(call);
+      }
+      const names = groupBy === 'source' ? new Map((await storage.sources.list()).map((s) => [s.id as string, s.name])) : undefined;
+      return { group_by: groupBy, tz, from: isoWithOffset(from, tz), to: isoWithOffset(to, tz), buckets: aggregator.finish(from, to, names) };
+    },
+  );
+}

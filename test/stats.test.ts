@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
+
+/**
+ * GET /v1/stats against an independent computation: ~300 generated calls (fixed seed) go through the real
+ * ingest, then every grouping is recomputed here with plain loops and Intl directly (not the stats
+ * module), including the DST changes of 2026 in Europe/Stockholm.
+ */
+
+interface Generated {
+  callId: string;
+  time: number;
+  status: string;
+  widgetKey: string | null;
+  widgetName: string | null;
+  agentId: string | null;
+  agentName: string | null;
+  speed: number | null;
+  talk: number | null;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const at = (iso: string) => Date.parse(iso);
+const sthlm = 'Europe/Stockholm';
+
+function generate(): Generated[] {
+  const rand = mulberry32(20261025);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+  const widgets = [['wid_a', 'Pricing page'], ['wid_b', 'Contact form'], ['wid_c', 'Demo'], [null, null]] as const;
+  const agents = [['101', 'Anna'], ['102', 'Björn'], ['103', 'Cecilia'], [null, null]] as const;
+  const statuses = ['answered', 'answered', 'answered', 'no_answer', 'busy', 'failed'];
+  const windows: Array<[number, number, number]> = [
+    [120, at('2026-10-23T20:00:00Z'), at('2026-10-28T02:00:00Z')],
+    [40, at('2026-10-24T23:30:00Z'), at('2026-10-25T02:30:00Z')], // around the repeated hour
+    [100, at('2026-03-28T20:00:00Z'), at('2026-03-30T02:00:00Z')],
+    [36, at('2026-10-20T00:00:00Z'), at('2026-11-01T00:00:00Z')],
+  ];
+  const times: number[] = [at('2026-10-23T22:00:00Z'), at('2026-10-27T22:59:59Z'), at('2026-10-27T23:00:00Z')]; // range edges
+  for (let i = 0; i < 9; i++) times.push(at('2026-10-25T00:30:00Z')); // equal times, across a page boundary
+  for (const [count, from, to] of windows) {
+    for (let i = 0; i < count; i++) times.push(from + Math.floor(rand() * ((to - from) / 1000)) * 1000);
+  }
+  return times.map((time, i) => {
+    const [widgetKey, widgetName] = pick(widgets);
+    const [agentId, agentName] = pick(agents);
+    const status = pick(statuses);
+    return {
+      callId: `gen-${i}`,
+      time,
+      status,
+      widgetKey,
+      widgetName,
+      agentId,
+      agentName,
+      speed: rand() < 0.15 ? null : Math.floor(rand() * rand() * 3600),
+      talk: rand() < 0.1 ? null : Math.floor(rand() * 900),
+    };
+  });
+}
+
+function body(c: Generated): string {
+  const lead: Record<string, unknown> = { lead_phone: '+46700000000', lead_id: c.callId, custom_params: {} };
+  if (c.speed !== null) lead.time_created_iso_string = new Date(c.time - c.speed * 1000).toISOString();
+  return endCall(c.callId, {
+    call_status: c.status,
+    widget_key: c.widgetKey,
+    widget_name: c.widgetName,
+    agent: c.agentId === null ? null : { id: c.agentId, name: c.agentName, phone: '+4680000000', email: 'a@example.com' },
+    time_started_iso_string: new Date(c.time).toISOString(),
+    talk_duration_sec: c.talk,
+    lead,
+  });
+}
+
+// The independent computation.
+function quantile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = p * (s.length - 1);
+  const lo = Math.floor(pos);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
+}
+
+function measures(calls: Generated[]) {
+  const answered = calls.filter((c) => c.status === 'answered');
+  const talks = answered.flatMap((c) => (c.talk === null ? [] : [c.talk]));
+  const speeds = calls.flatMap((c) => (c.speed === null ? [] : [c.speed]));
+  return {
+    calls: calls.length,
+    answered: answered.length,
+    answer_rate: calls.length === 0 ? null : answered.length / calls.length,
+    speed_to_lead_median_sec: quantile(speeds, 0.5),
+    speed_to_lead_p90_sec: quantile(speeds, 0.9),
+    talk_time_mean_sec: talks.length === 0 ? null : talks.reduce((a, b) => a + b, 0) / talks.length,
+  };
+}
+
+function localParts(ms: number, tz: string) {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset',
+  }).formatToParts(new Date(ms));
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  const offset = p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName!.slice(3);
+  return { date: `${p.year}-${p.month}-${p.day}`, hourLabel: `${p.year}-${p.month}-${p.day}T${p.hour}:00:00${offset}` };
+}
+
+/** Expected buckets for labels in order, with the calls each label gets. */
+function expectedBuckets(labels: string[], calls: Generated[], labelOf: (c: Generated) => string) {
+  return labels.map((key) => ({ key, ...measures(calls.filter((c) => labelOf(c) === key)) }));
+}
+
+function expectSame(actual: Array<Record<string, unknown>>, expected: Array<Record<string, unknown>>) {
+  expect(actual.map((b) => b.key)).toEqual(expected.map((b) => b.key));
+  expected.forEach((e, i) => {
+    const a = actual[i]!;
+    for (const [field, value] of Object.entries(e)) {
+      if (typeof value === 'number' && !Number.isInteger(value)) expect(a[field], `${String(e.key)} ${field}`).toBeCloseTo(value, 9);
+      else expect(a[field], `${String(e.key)} ${field}`).toEqual(value);
+    }
+  });
+}
+
+const hours = (date: string, offsets: string[]) => {
+  // offsets[i] is the offset of local hour i; a repeated hour is listed twice.
+  const labels: string[] = [];
+  let hour = 0;
+  offsets.forEach((offset, i) => {
+    if (i > 0 && offsets[i - 1] !== offset && offset < offsets[i - 1]!) hour -= 1; // fall back: the hour repeats
+    if (i > 0 && offsets[i - 1] !== offset && offset > offsets[i - 1]!) hour += 1; // spring forward: an hour is skipped
+    labels.push(`${date}T${String(hour).padStart(2, '0')}:00:00${offset}`);
+    hour += 1;
+  });
+  return labels;
+};
+
+describe.each(backends)('stats on $name', (backend) => {
+  let t: TestApp;
+  const calls = generate();
+  let sourceId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(await backend.freshDb());
+    for (let i = 0; i < calls.length; i += 25) {
+      const answers = await Promise.all(calls.slice(i, i + 25).map((c) => t.post(body(c))));
+      for (const a of answers) expect(a.status).toBe(200);
+    }
+    sourceId = (await t.api('/v1/calls/gen-0')).body.source_id;
+  }, 60_000);
+  afterAll(() => t.close());
+
+  const stats = async (query: string) => {
+    const answer = await t.api(`/v1/stats?${query}`);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    return answer.body;
+  };
+
+  it('counts days in Europe/Stockholm across the end of DST (2026-10-25 has 25 hours)', async () => {
+    const body = await stats('group_by=day&tz=Europe/Stockholm&from=2026-10-24&to=2026-10-28');
+    expect(body).toMatchObject({ group_by: 'day', tz: sthlm, from: '2026-10-24T00:00:00+02:00', to: '2026-10-28T00:00:00+01:00' });
+    const inRange = calls.filter((c) => c.time >= at('2026-10-23T22:00:00Z') && c.time < at('2026-10-27T23:00:00Z'));
+    const expected = expectedBuckets(['2026-10-24', '2026-10-25', '2026-10-26', '2026-10-27'], inRange, (c) => localParts(c.time, sthlm).date);
+    expect(expected.reduce((n, b) => n + b.calls, 0)).toBe(inRange.length);
+    expectSame(body.buckets, expected);
+    // The day of the change is 25 hours long: a fixed 24-hour day from local midnight would miss its last hour.
+    expect(expected[1]!.calls).toBe(calls.filter((c) => c.time >= at('2026-10-24T22:00:00Z') && c.time < at('2026-10-25T23:00:00Z')).length);
+  });
+
+  it('has 25 hourly buckets on the fall-back day, the repeated 02:00 told apart by its offset', async () => {
+    const body = await stats('group_by=hour&tz=Europe/Stockholm&from=2026-10-25&to=2026-10-26');
+    const labels = hours('2026-10-25', [...Array(3).fill('+02:00'), ...Array(22).fill('+01:00')]);
+    expect(labels).toHaveLength(25);
+    expect(labels.slice(2, 4)).toEqual(['2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00']);
+    const inRange = calls.filter((c) => c.time >= at('2026-10-24T22:00:00Z') && c.time < at('2026-10-25T23:00:00Z'));
+    const expected = expectedBuckets(labels, inRange, (c) => localParts(c.time, sthlm).hourLabel);
+    expect(expected[2]!.calls + expected[3]!.calls).toBeGreaterThan(5);
+    expectSame(body.buckets, expected);
+  });
+
+  it('has 23 hourly buckets on the spring-forward day (no 02:00)', async () => {
+    const body = await stats('group_by=hour&tz=Europe/Stockholm&from=2026-03-29T00:00:00%2B01:00&to=2026-03-30T00:00:00%2B02:00');
+    const labels = hours('2026-03-29', [...Array(2).fill('+01:00'), ...Array(21).fill('+02:00')]);
+    expect(labels).toHaveLength(23);
+    expect(labels.slice(1, 3)).toEqual(['2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00']);
+    const inRange = calls.filter((c) => c.time >= at('2026-03-28T23:00:00Z') && c.time < at('2026-03-29T22:00:00Z'));
+    expect(inRange.length).toBeGreaterThan(30);
+    expectSame(body.buckets, expectedBuckets(labels, inRange, (c) => localParts(c.time, sthlm).hourLabel));
+  });
+
+  it('counts days in UTC when no tz is given', async () => {
+    const body = await stats('group_by=day&from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z');
+    expect(body.tz).toBe('UTC');
+    const inRange = calls.filter((c) => c.time >= at('2026-03-28T00:00:00Z') && c.time < at('2026-03-31T00:00:00Z'));
+    expectSame(body.buckets, expectedBuckets(['2026-03-28', '2026-03-29', '2026-03-30'], inRange, (c) => new Date(c.time).toISOString().slice(0, 10)));
+  });
+
+  const groups = [
+    ['widget', (c: Generated) => c.widgetKey, (c: Generated) => c.widgetName],
+    ['agent', (c: Generated) => c.agentId, (c: Generated) => c.agentName],
+  ] as const;
+  for (const [groupBy, keyOf, nameOf] of groups) {
+    it(`groups by ${groupBy} with its name, most calls first`, async () => {
+      const body = await stats(`group_by=${groupBy}&tz=Europe/Stockholm&from=2026-10-20T00:00:00Z&to=2026-11-01T00:00:00Z`);
+      const inRange = calls.filter((c) => c.time >= at('2026-10-20T00:00:00Z') && c.time < at('2026-11-01T00:00:00Z'));
+      const keys = new Map<string | null, Generated[]>();
+      for (const c of inRange) keys.set(keyOf(c), [...(keys.get(keyOf(c)) ?? []), c]);
+      const expected = [...keys.entries()]
+        .map(([key, group]) => ({ key, name: nameOf(group[0]!), ...measures(group) }))
+        .sort((a, b) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
+      expect(expected.length).toBe(4);
+      expectSame(body.buckets, expected);
+    });
+  }
+
+  it('groups by source', async () => {
+    const body = await stats('group_by=source&from=2026-03-01T00:00:00Z&to=2026-11-01T00:00:00Z');
+    expect(body.buckets).toHaveLength(1);
+    expectSame(body.buckets, [{ key: sourceId, ...measures(calls) }]);
+    expect(typeof body.buckets[0].name).toBe('string');
+  });
+
+  it('counts a call without a start time at its first event', async () => {
+    const c: Generated = { callId: 'no-start', time: 0, status: 'answered', widgetKey: 'wid_z', widgetName: 'Z', agentId: null, agentName: null, speed: null, talk: 12 };
+    const before = Date.now();
+    expect((await t.post(endCall(c.callId, { widget_key: 'wid_z', time_started_iso_string: null, talk_duration_sec: 12, lead: null, agent: null }))).status).toBe(200);
+    const from = new Date(before - 60_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const body = await stats(`group_by=widget&from=${from}&to=${to}`);
+    expect(body.buckets).toEqual([
+      { key: 'wid_z', name: 'string', calls: 1, answered: 1, answer_rate: 1, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: 12 },
+    ]);
+  });
+
+  it('defaults to the last 7 days, by day', async () => {
+    const body = await stats('tz=Europe/Stockholm');
+    expect(body.group_by).toBe('day');
+    expect(Date.parse(body.to) - Date.parse(body.from)).toBe(7 * 86_400_000);
+    expect(body.buckets.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('reads the range in pages without skipping or repeating a call (equal times included)', async () => {
+    const range = { from: at('2026-03-01T00:00:00Z'), to: at('2026-11-01T00:00:00Z') };
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of t.app.storage.stats.scan({ ...range, pageSize: 7 })) {
+      pages += 1;
+      for (const row of page) seen.push(`${row.time}/${row.source_id}`);
+    }
+    expect(pages).toBe(Math.ceil(calls.length / 7));
+    expect(seen).toHaveLength(calls.length);
+    expect(seen.map((s) => Number(s.split('/')[0]))).toEqual(calls.map((c) => c.time).sort((a, b) => a - b));
+  });
+
+  it('needs a key and rejects a bad zone, grouping or range', async () => {
+    expect((await t.api('/v1/stats', null)).status).toBe(401);
+    for (const query of [
+      'tz=Mars/Olympus',
+      'group_by=week',
+      'from=yesterday',
+      'from=2026-10-25T00:00:00', // no offset: ambiguous
+      'from=2026-02-30',
+      'from=2026-10-26&to=2026-10-25',
+      'from=2025-01-01&to=2026-03-01',
+    ]) {
+      const answer = await t.api(`/v1/stats?${query}`);
+      expect(answer.status, query).toBe(400);
+      expect(answer.body.error, query).toBe('invalid_request');
+    }
+  });
+});

@@ -1,6 +1,13 @@
+import { Readable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import { phoneDigits } from '../domain/call.js';
+import { AppError } from '../domain/errors.js';
+import { presentCall } from '../domain/presenters.js';
+import type { ApiKey, CallCursor, CallFilter, Storage } from '../storage/ports.js';
+import { requireScope } from './auth.js';
+import { callCsvHeader, callCsvLine, utf8Bom } from './csv.js';
 
 export interface CallListRoutesOptions {
   storage: Storage;
@@ -9,5 +16,106 @@ export interface CallListRoutesOptions {
   now: () => number;
 }
 
-// Being built (issue 4).
-export async function callListRoutes(_app: FastifyInstance, _options: CallListRoutesOptions): Promise<void> {}
+const FilterQuery = {
+  status: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'in_progress, stale, or Convolo\'s call_status (answered, no_answer, …)' })),
+  widget_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  agent_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'agent.id as Convolo sends it' })),
+  source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'matches the lead\'s phone or called_lead_phone when their digits are equal (formatting ignored; include the country code as Convolo sends it)' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'first_event_at at or after this time' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'first_event_at before this time' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'case-insensitive substring of call_id, widget_name, the lead\'s name or email, or (digits) phone' })),
+};
+const ListQuery = Type.Object({
+  ...FilterQuery,
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'next_cursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+const CsvQuery = Type.Object(FilterQuery);
+type Filters = Static<typeof CsvQuery>;
+
+/** Rows read per query while streaming the CSV export. */
+const csvPageSize = 500;
+
+/**
+ * `GET /v1/calls` (newest first, keyset cursor) and `GET /v1/calls.csv` (the same filters, streamed), with
+ * the `read` scope (SPEC "Query API").
+ */
+export async function callListRoutes(app: FastifyInstance, options: CallListRoutesOptions): Promise<void> {
+  const { storage } = options;
+  app.addHook('onRequest', requireScope('read', options.resolveKey));
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/calls', { schema: { querystring: ListQuery } }, async (request) => {
+    const q = request.query;
+    const limit = q.limit ?? 50;
+    const calls = await storage.callQueries.list(toFilter(q), q.cursor === undefined ? null : decodeCursor(q.cursor), limit);
+    const last = calls.at(-1);
+    return {
+      data: calls.map(presentCall),
+      // A full page may be followed by more; the next (possibly empty) page says so.
+      next_cursor: calls.length === limit && last ? encodeCursor({ firstEventAt: last.first_event_at, sourceId: last.source_id, callId: last.call_id }) : null,
+    };
+  });
+
+  app.get<{ Querystring: Filters }>('/v1/calls.csv', { schema: { querystring: CsvQuery } }, async (request, reply) => {
+    const filter = toFilter(request.query);
+    // Pages through with the same cursor as the list, so the export holds every matching call once even
+    // while calls arrive, and memory stays at one page whatever the export's size.
+    async function* lines(): AsyncGenerator<string> {
+      yield utf8Bom + callCsvHeader;
+      let cursor: CallCursor | null = null;
+      for (;;) {
+        const calls = await storage.callQueries.list(filter, cursor, csvPageSize);
+        if (calls.length > 0) yield calls.map((c) => callCsvLine(presentCall(c))).join('');
+        const last = calls.at(-1);
+        if (calls.length < csvPageSize || !last) return;
+        cursor = { firstEventAt: last.first_event_at, sourceId: last.source_id, callId: last.call_id };
+      }
+    }
+    void reply
+      .type('text/csv; charset=utf-8; header=present')
+      .header('content-disposition', 'attachment; filename="calls.csv"')
+      .header('cache-control', 'no-store');
+    return reply.send(Readable.from(lines()));
+  });
+}
+
+function toFilter(q: Filters): CallFilter {
+  const filter: CallFilter = {};
+  if (q.status !== undefined) filter.status = q.status;
+  if (q.widget_key !== undefined) filter.widgetKey = q.widget_key;
+  if (q.agent_id !== undefined) filter.agentId = q.agent_id;
+  if (q.source_id !== undefined) filter.sourceId = q.source_id;
+  if (q.phone !== undefined) {
+    const digits = phoneDigits(q.phone);
+    if (!digits) throw new AppError('invalid_request', { detail: 'phone must contain digits' });
+    filter.phoneDigits = digits;
+  }
+  if (q.from !== undefined) filter.from = time('from', q.from);
+  if (q.to !== undefined) filter.to = time('to', q.to);
+  if (q.q !== undefined) filter.q = q.q;
+  return filter;
+}
+
+function time(name: string, value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new AppError('invalid_request', { detail: `${name} must be an ISO 8601 date-time` });
+  return ms;
+}
+
+/** Opaque to clients: base64url of the last row's sort key. */
+export function encodeCursor(c: CallCursor): string {
+  return Buffer.from(JSON.stringify([c.firstEventAt, c.sourceId, c.callId])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): CallCursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && typeof value[2] === 'string') {
+      return { firstEventAt: value[0] as number, sourceId: value[1], callId: value[2] };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new AppError('invalid_request', { detail: 'cursor is not a next_cursor this API gave' });
+}

@@ -232,8 +232,37 @@ export interface Deliveries {
   pendingCount(): Promise<number>;
 }
 
-/** The call list, its CSV export and their filters (SPEC "Query API"). Being built (issue 4). */
-export interface CallQueries {}
+/** The filters of `GET /v1/calls` and its CSV export (SPEC "Query API"); all given ones must hold. */
+export interface CallFilter {
+  status?: string;
+  widgetKey?: string;
+  agentId?: string;
+  sourceId?: string;
+  /** Digits only (see phoneDigits): equal to the lead's phone digits or the called number's. */
+  phoneDigits?: string;
+  /** first_event_at ≥ from and < to (epoch ms). */
+  from?: number;
+  to?: number;
+  /** Case-insensitive substring of the lead's name, email or phone digits, widget_name or call_id. */
+  q?: string;
+}
+
+/** Where a page ends: the last row's sort key. The next page holds the calls strictly after it. */
+export interface CallCursor {
+  firstEventAt: number;
+  sourceId: string;
+  callId: string;
+}
+
+/** The call list, its CSV export and their filters (SPEC "Query API"). */
+export interface CallQueries {
+  /**
+   * Calls matching `filter`, newest first by (first_event_at, source_id, call_id) descending, after `cursor`.
+   * A call's first_event_at never changes once stored and new calls sort before any cursor, so paging while
+   * calls arrive neither skips nor repeats one.
+   */
+  list(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CallState[]>;
+}
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). Being built (issue 4). */
 export interface Stats {}

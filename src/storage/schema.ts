@@ -51,6 +51,9 @@ export type CallsTable = Omit<CallState, 'source_id' | 'is_delayed_call' | 'lead
   is_delayed_call: number | null;
   lead: string | null;
   agent: string | null;
+  /** Digits only of `lead.lead_phone` and `called_lead_phone` (phoneDigits): the list's `phone` filter. */
+  lead_phone_digits: string | null;
+  called_phone_digits: string | null;
 };
 
 export interface DestinationsTable {

@@ -33,6 +33,7 @@ const callTypes: Record<keyof CallsTable, string> = {
   agent_answered_at: int8, lead_answered_at: int8, ended_at: int8, answer_duration_sec: float, lead_answer_duration_sec: float,
   talk_duration_sec: float, total_duration_sec: float, disconnected_by: text, recording_link: text, lead_created_at: int8,
   speed_to_lead_sec: int8, time_to_connect_sec: int8, first_event_at: int8, last_event_at: int8, event_count: int4, merge_rank: int4,
+  lead_phone_digits: text, called_phone_digits: text,
 };
 const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
   id: text, destination_id: text, event_seq: int8, event_id: text, order_key: text, status: text, attempts: int4, schedule_start: int4,

@@ -1,9 +1,56 @@
-import type { Kysely } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { phoneDigits } from '../../domain/call.js';
 import type { Dialect } from '../migrations.js';
-import type { CallQueries } from '../ports.js';
+import type { CallFilter, CallQueries } from '../ports.js';
 import type { Database } from '../schema.js';
+import { rowToCall } from './call-rows.js';
 
-// Being built (issue 4): the call list with its filters and cursor, and the CSV export's reads.
-export function createCallQueries(_db: Kysely<Database>, _dialect: Dialect): CallQueries {
-  return {};
+/**
+ * The call list on both dialects, one query: the filters, then the keyset cursor, newest first by
+ * (first_event_at, source_id, call_id). Every equality filter has an index ending in that order (migration
+ * 0003_call_queries), so a page reads `limit` rows of one index. `q` is a substring search: it scans the
+ * calls in list order until the page is full (no trigram or full-text index, kept simple and the same on both
+ * dialects); combine it with an indexed filter or a time range on large databases.
+ */
+export function createCallQueries(db: Kysely<Database>, dialect: Dialect): CallQueries {
+  /** A lead field as text (the lead is JSON text on both dialects). */
+  const leadField = (name: string): Expression<string | null> =>
+    dialect === 'sqlite' ? sql<string | null>`json_extract(lead, ${'$.' + name})` : sql<string | null>`(lead::jsonb ->> ${name})`;
+
+  return {
+    async list(filter, cursor, limit) {
+      let query = db.selectFrom('calls').selectAll();
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+      if (filter.widgetKey !== undefined) query = query.where('widget_key', '=', filter.widgetKey);
+      if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
+      if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
+      if (filter.phoneDigits !== undefined) {
+        const digits = filter.phoneDigits;
+        query = query.where((eb) => eb.or([eb('lead_phone_digits', '=', digits), eb('called_phone_digits', '=', digits)]));
+      }
+      if (filter.from !== undefined) query = query.where('first_event_at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('first_event_at', '<', filter.to);
+      if (filter.q !== undefined) {
+        const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
+        // lower() folds ASCII only on SQLite (Unicode on PostgreSQL): documented in the README.
+        const like = (e: Expression<string | null>) => sql<SqlBool>`lower(${e}) like ${pattern} escape '\\'`;
+        const terms = [like(sql.ref('call_id')), like(sql.ref('widget_name')), like(leadField('lead_name')), like(leadField('lead_email')),
+          like(leadField('name')), like(leadField('email'))];
+        // A phone-looking q also matches the lead's phone by digits (`555 010` finds 15550102030).
+        const digits = /^[\d\s+().-]+$/.test(filter.q) ? phoneDigits(filter.q) : null;
+        if (digits) terms.push(sql<SqlBool>`lead_phone_digits like ${`%${digits}%`}`);
+        query = query.where((eb) => eb.or(terms));
+      }
+      if (cursor) {
+        query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) < (${cursor.firstEventAt}, ${cursor.sourceId}, ${cursor.callId})`);
+      }
+      const rows = await query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc').limit(limit).execute();
+      return rows.map(rowToCall);
+    },
+  };
+}
+
+/** `%`, `_` and the escape character itself match literally (used with `escape '\'`). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -1,0 +1,92 @@
+import type { CallRecord } from '../domain/presenters.js';
+
+/**
+ * CSV as RFC 4180 writes it (https://www.rfc-editor.org/rfc/rfc4180): CRLF line ends, a field holding a comma,
+ * a double quote, CR or LF is quoted, and quotes inside are doubled. A text cell starting with `=`, `+`, `-`,
+ * `@`, tab or CR is defused with a leading `'`, so a spreadsheet shows it as text instead of running it as
+ * a formula (OWASP "CSV Injection": https://owasp.org/www-community/attacks/CSV_Injection). Numbers we write
+ * ourselves (durations, counts) are not text and stay as they are, so `-2` stays a number there.
+ *
+ * @example
+ * csvLine(['a,b', '=SUM(A1)', 3]) // → '"a,b",\'=SUM(A1),3\r\n'
+ */
+export type CsvValue = string | number | boolean | null | undefined;
+
+const formulaStart = /^[=+\-@\t\r]/;
+const needsQuotes = /[",\r\n]/;
+
+export function csvCell(value: CsvValue): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'string') return String(value);
+  const text = formulaStart.test(value) ? `'${value}` : value;
+  return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function csvLine(values: readonly CsvValue[]): string {
+  return values.map(csvCell).join(',') + '\r\n';
+}
+
+/**
+ * The byte order mark that starts the export: without it Excel opens a CSV in the machine's legacy code page
+ * and shows `FÃ¶rsÃ¤ljning` for `Försäljning`; with it Excel, LibreOffice, Numbers and Google Sheets all read
+ * UTF-8. Programs that parse CSV themselves should strip it (most do).
+ */
+export const utf8Bom = '\uFEFF';
+
+/**
+ * The export's columns, in order: the call record flattened. The lead's `custom_params` (free-form, different
+ * keys per widget) are one JSON column, `lead_custom_params`, rather than one column per key: a stream cannot
+ * know every key before its first row, and the header stays the same for every export.
+ */
+export const callCsvColumns: ReadonlyArray<readonly [string, (c: CallRecord) => CsvValue]> = [
+  ['call_id', (c) => c.call_id],
+  ['source_id', (c) => c.source_id],
+  ['status', (c) => c.status],
+  ['first_event_at', (c) => c.first_event_at],
+  ['last_event_at', (c) => c.last_event_at],
+  ['event_count', (c) => c.event_count],
+  ['user_id', (c) => c.user_id],
+  ['widget_key', (c) => c.widget_key],
+  ['widget_name', (c) => c.widget_name],
+  ['timezone', (c) => c.timezone],
+  ['is_delayed_call', (c) => c.is_delayed_call],
+  ['called_lead_phone', (c) => c.called_lead_phone],
+  ['lead_phone', (c) => text(c.lead?.lead_phone)],
+  ['lead_id', (c) => text(c.lead?.lead_id)],
+  ['lead_source', (c) => text(c.lead?.source)],
+  ['lead_site_path', (c) => text(c.lead?.site_path)],
+  ['lead_referer', (c) => text(c.lead?.referer)],
+  ['lead_ip', (c) => text(c.lead?.ip)],
+  ['lead_country', (c) => text(c.lead?.country)],
+  ['lead_custom_params', (c) => (c.lead?.custom_params === undefined || c.lead.custom_params === null ? null : JSON.stringify(c.lead.custom_params))],
+  ['agent_id', (c) => text(c.agent?.id)],
+  ['agent_name', (c) => text(c.agent?.name)],
+  ['agent_email', (c) => text(c.agent?.email)],
+  ['agent_phone', (c) => text(c.agent?.phone)],
+  ['started_at', (c) => c.started_at],
+  ['agent_answered_at', (c) => c.agent_answered_at],
+  ['lead_answered_at', (c) => c.lead_answered_at],
+  ['ended_at', (c) => c.ended_at],
+  ['answer_duration_sec', (c) => c.answer_duration_sec],
+  ['lead_answer_duration_sec', (c) => c.lead_answer_duration_sec],
+  ['talk_duration_sec', (c) => c.talk_duration_sec],
+  ['total_duration_sec', (c) => c.total_duration_sec],
+  ['disconnected_by', (c) => c.disconnected_by],
+  ['recording_link', (c) => c.recording_link],
+  ['lead_created_at', (c) => c.lead_created_at],
+  ['speed_to_lead_sec', (c) => c.speed_to_lead_sec],
+  ['time_to_connect_sec', (c) => c.time_to_connect_sec],
+];
+
+export const callCsvHeader = csvLine(callCsvColumns.map(([name]) => name));
+
+export function callCsvLine(call: CallRecord): string {
+  return csvLine(callCsvColumns.map(([, get]) => get(call)));
+}
+
+/** A free-form payload value as a cell: strings and numbers as they are, anything else as JSON. */
+function text(value: unknown): CsvValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
+}

@@ -42,4 +42,15 @@ describe('switchboard on the command line', () => {
     expect(run(['migrate', '--db', url]).stdout).toContain('Applied: 0001_core');
     expect(run(['migrate', '--db', url]).stdout).toContain('The database is up to date.');
   });
+
+  it('prunes with `prune --retention-days`, and says what to pass without a retention', () => {
+    const url = db();
+    expect(run(['migrate', '--db', url]).status).toBe(0);
+    const none = run(['prune', '--db', url]);
+    expect(none.status).toBe(1);
+    expect(none.stderr.trim()).toBe('switchboard: no retention set: pass --retention-days N or set SWITCHBOARD_RETENTION_DAYS');
+    const pruned = run(['prune', '--db', url, '--retention-days', '30']);
+    expect(pruned.status).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted 0 events, 0 deliveries and 0 calls older than \d{4}-\d\d-\d\dT/);
+  });
 });

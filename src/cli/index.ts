@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
+import { pruneCommand } from './prune.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { sourcesCommand } from './sources.js';
@@ -21,6 +22,7 @@ program.addCommand(destinationsCommand());
 program.addCommand(replayCommand());
 program.addCommand(keysCommand());
 program.addCommand(sourcesCommand());
+program.addCommand(pruneCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,10 @@
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createSource } from '../src/admin/credentials.js';
+import { createMigrator } from '../src/storage/migrations.js';
+import { openStorage } from '../src/storage/open.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 
 /** A small RFC 4180 parser (quoted fields, doubled quotes, CRLF), independent of the code under test. */
@@ -266,5 +271,38 @@ describe.each(backends)('call list on $name', (backend) => {
       expect(empty).toHaveLength(1);
       expect((await t.api('/v1/calls.csv?phone=x')).body).toMatchObject({ error: 'invalid_request' });
     });
+  });
+});
+
+describe.each(backends)('migration 0003_call_queries on $name', (backend) => {
+  it('fills the phone digits of calls stored before it, so phone= finds them', async () => {
+    const url = await backend.freshDb();
+    const db = new Kysely<any>({
+      dialect: backend.name === 'sqlite'
+        ? new SqliteDialect({ database: new SqliteDatabase(url.slice('sqlite:'.length)) })
+        : new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+    });
+    const { error } = await createMigrator(db, backend.name).migrateTo('0002_relay');
+    expect(error).toBeUndefined();
+    const row = (callId: string, lead: unknown, called: string | null) => ({
+      source_id: 'src_old', call_id: callId, status: 'answered', lead: lead === null ? null : JSON.stringify(lead), called_lead_phone: called,
+      first_event_at: t0, last_event_at: t0, event_count: 1, merge_rank: 2,
+    });
+    await db.insertInto('calls').values([
+      row('old-1', { lead_phone: '+1 (555) 010-2030' }, null),
+      row('old-2', null, '1 555 010 2030'),
+      row('old-3', { lead_phone: 'unknown' }, null),
+    ]).execute();
+    await db.destroy();
+
+    const storage = await openStorage(url);
+    try {
+      expect(await storage.migrate()).toContain('0003_call_queries');
+      const found = await storage.callQueries.list({ phoneDigits: '15550102030' }, null, 10);
+      expect(found.map((c) => c.call_id).sort()).toEqual(['old-1', 'old-2']);
+      expect(found[0]).not.toHaveProperty('lead_phone_digits');
+    } finally {
+      await storage.close();
+    }
   });
 });

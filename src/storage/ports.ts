@@ -264,8 +264,15 @@ export interface CallQueries {
   list(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CallState[]>;
 }
 
-/** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). Being built (issue 4). */
-export interface Stats {}
+/** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
+export interface Stats {
+  /**
+   * The calls whose time (`started_at`, else `first_event_at`) is in [from, to), oldest first, in pages of
+   * at most `pageSize` (keyset on time and key), with only the columns stats need; `agent_name` is read
+   * from the agent JSON only when `withAgentName`.
+   */
+  scan(range: { from: number; to: number; withAgentName?: boolean; pageSize?: number }): AsyncIterable<import('../domain/stats.js').StatsCall[]>;
+}
 
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';

@@ -250,7 +250,7 @@ describe.each(backends)('stats on $name', (backend) => {
     const range = { from: at('2026-03-01T00:00:00Z'), to: at('2026-11-01T00:00:00Z') };
     const seen: string[] = [];
     let pages = 0;
-    for await (const page of t.app.storage.stats.scan({ ...range, pageSize: 7 })) {
+    for await (const page of t.app.storage.stats.scan({ ...range, groupBy: 'day', pageSize: 7 })) {
       pages += 1;
       for (const row of page) seen.push(`${row.time}/${row.source_id}`);
     }

@@ -87,7 +87,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
       if (to - from > maxStatsRangeDays * day) throw new AppError('invalid_request', { detail: `the range may cover at most ${maxStatsRangeDays} days` });
 
       const aggregator = new StatsAggregator(groupBy, tz);
-      for await (const page of storage.stats.scan({ from, to, withAgentName: groupBy === 'agent' })) {
+      for await (const page of storage.stats.scan({ from, to, groupBy })) {
         for (const call of page) aggregator.add(call);
       }
       const names = groupBy === 'source' ? new Map((await storage.sources.list()).map((s) => [s.id as string, s.name])) : undefined;

@@ -59,6 +59,29 @@ describe('StatsAggregator', () => {
     expect(spring).toHaveLength(23);
   });
 
+  it('buckets every instant as the zone says, in zones with half- and quarter-hour offsets too', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (const tz of [sthlm, 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham']) {
+      const hours = new StatsAggregator('hour', tz);
+      const days = new StatsAggregator('day', tz);
+      const expected = { hours: new Map<string, number>(), days: new Map<string, number>() };
+      for (let i = 0; i < 400; i++) {
+        const time = at('2026-01-01T00:00:00Z') + Math.floor(rand() * 365 * 86_400_000);
+        hours.add(call(time));
+        days.add(call(time));
+        const hourKey = isoWithOffset(hourStart(time, tz), tz);
+        const dayKey = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(time);
+        expected.hours.set(hourKey, (expected.hours.get(hourKey) ?? 0) + 1);
+        expected.days.set(dayKey, (expected.days.get(dayKey) ?? 0) + 1);
+      }
+      const range = [at('2025-12-31T00:00:00Z'), at('2027-01-02T00:00:00Z')] as const;
+      const nonEmpty = (buckets: Array<{ key: string | null; calls: number }>) => new Map(buckets.filter((b) => b.calls > 0).map((b) => [b.key!, b.calls]));
+      expect(nonEmpty(hours.finish(...range)), tz).toEqual(expected.hours);
+      expect(nonEmpty(days.finish(...range)), tz).toEqual(expected.days);
+    }
+  });
+
   it('counts days in the zone and aggregates the measures', () => {
     const agg = new StatsAggregator('day', sthlm);
     agg.add(call(at('2026-10-25T22:59:59Z'), { speed_to_lead_sec: 10, talk_duration_sec: 30 }));

@@ -142,6 +142,8 @@ interface Acc {
   speeds: number[];
 }
 
+const slotMs = 15 * 60_000;
+
 const newAcc = (key: string | null): Acc => ({ key, name: null, calls: 0, answered: 0, talkSum: 0, talkCount: 0, speeds: [] });
 
 /**
@@ -151,6 +153,7 @@ const newAcc = (key: string | null): Acc => ({ key, name: null, calls: 0, answer
  */
 export class StatsAggregator {
   private readonly buckets = new Map<string | number | null, Acc>();
+  private readonly slots = new Map<number, { hourStart: number; date: string } | null>();
 
   constructor(
     readonly groupBy: StatsGroupBy,
@@ -162,15 +165,17 @@ export class StatsAggregator {
     let label: () => string | null;
     switch (this.groupBy) {
       case 'hour': {
-        const start = hourStart(call.time, this.tz);
+        const start = this.local(call.time).hourStart;
         id = start;
         label = () => isoWithOffset(start, this.tz);
         break;
       }
-      case 'day':
-        id = isoDate(wallTime(call.time, this.tz));
-        label = () => id as string;
+      case 'day': {
+        const date = this.local(call.time).date;
+        id = date;
+        label = () => date;
         break;
+      }
       case 'widget':
         id = call.widget_key;
         label = () => call.widget_key;
@@ -226,6 +231,24 @@ export class StatsAggregator {
         talk_time_mean_sec: acc.talkCount === 0 ? null : acc.talkSum / acc.talkCount,
       };
     });
+  }
+
+  /**
+   * The local hour start and date of `ms`, from a cache per 15-minute UTC slot: every zone offset in use
+   * since the 1970s is a multiple of 15 minutes, so local hours, days and offset changes begin on slot
+   * boundaries and all of a slot shares them (Intl is asked once per slot, not once per call). A slot whose
+   * offset is not such a multiple (old local mean times) is computed per call.
+   */
+  private local(ms: number): { hourStart: number; date: string } {
+    const slot = Math.floor(ms / slotMs);
+    let cached = this.slots.get(slot);
+    if (cached === undefined) {
+      const start = slot * slotMs;
+      cached = offsetMinutes(start, this.tz) % 15 === 0 ? { hourStart: hourStart(start, this.tz), date: isoDate(wallTime(start, this.tz)) } : null;
+      if (this.slots.size > 200_000) this.slots.clear();
+      this.slots.set(slot, cached);
+    }
+    return cached ?? { hourStart: hourStart(ms, this.tz), date: isoDate(wallTime(ms, this.tz)) };
   }
 
   private *timeBucketIds(from: number, to: number): Generator<string | number> {

@@ -268,10 +268,10 @@ export interface CallQueries {
 export interface Stats {
   /**
    * The calls whose time (`started_at`, else `first_event_at`) is in [from, to), oldest first, in pages of
-   * at most `pageSize` (keyset on time and key), with only the columns stats need; `agent_name` is read
-   * from the agent JSON only when `withAgentName`.
+   * at most `pageSize` (keyset on time and key), with only the columns `groupBy` needs (the widget's for
+   * `widget`, the agent's — its name from the agent JSON — for `agent`; the others are null).
    */
-  scan(range: { from: number; to: number; withAgentName?: boolean; pageSize?: number }): AsyncIterable<import('../domain/stats.js').StatsCall[]>;
+  scan(range: { from: number; to: number; groupBy: import('../domain/stats.js').StatsGroupBy; pageSize?: number }): AsyncIterable<import('../domain/stats.js').StatsCall[]>;
 }
 
 export interface Storage {

@@ -29,6 +29,22 @@ export interface StatsCall {
   talk_duration_sec: number | null;
 }
 
+/**
+ * Partial aggregates over the calls of one 15-minute UTC slot (`hour`, `day`: `slot` is
+ * floor(time / 15 min), `key` null) or of one group (`widget`, `agent`, `source`: `key` is the id).
+ * talk_* cover answered calls with a talk duration; `speeds` are the speed-to-lead values there are.
+ */
+export interface StatsPartial {
+  slot: number | null;
+  key: string | null;
+  name: string | null;
+  calls: number;
+  answered: number;
+  talk_sum: number;
+  talk_count: number;
+  speeds: number[];
+}
+
 export interface StatsBucket {
   /** hour: local start with offset; day: `YYYY-MM-DD`; widget/agent/source: the id (null: calls without one). */
   key: string | null;
@@ -142,7 +158,8 @@ interface Acc {
   speeds: number[];
 }
 
-const slotMs = 15 * 60_000;
+/** Every zone offset in use is a multiple of 15 minutes: local hours and days begin on these slots. */
+export const statsSlotMs = 15 * 60_000;
 
 const newAcc = (key: string | null): Acc => ({ key, name: null, calls: 0, answered: 0, talkSum: 0, talkCount: 0, speeds: [] });
 
@@ -160,49 +177,43 @@ export class StatsAggregator {
     readonly tz: string,
   ) {}
 
+  /** One call (the partial of a single call). */
   add(call: StatsCall): void {
+    const answered = call.status === 'answered';
+    const talk = answered && call.talk_duration_sec !== null;
+    const grouped = { widget: [call.widget_key, call.widget_name], agent: [call.agent_id, call.agent_name], source: [call.source_id, null] } as const;
+    const [key, name] = this.groupBy === 'hour' || this.groupBy === 'day' ? [null, null] : grouped[this.groupBy];
+    this.addPartial({
+      slot: Math.floor(call.time / statsSlotMs), key, name, calls: 1, answered: answered ? 1 : 0,
+      talk_sum: talk ? call.talk_duration_sec! : 0, talk_count: talk ? 1 : 0,
+      speeds: call.speed_to_lead_sec === null ? [] : [call.speed_to_lead_sec],
+    });
+  }
+
+  /** Partial aggregates as the storage computes them (their slot decides the hour or day). */
+  addPartial(p: StatsPartial): void {
     let id: string | number | null;
     let label: () => string | null;
-    switch (this.groupBy) {
-      case 'hour': {
-        const start = this.local(call.time).hourStart;
-        id = start;
-        label = () => isoWithOffset(start, this.tz);
-        break;
-      }
-      case 'day': {
-        const date = this.local(call.time).date;
-        id = date;
-        label = () => date;
-        break;
-      }
-      case 'widget':
-        id = call.widget_key;
-        label = () => call.widget_key;
-        break;
-      case 'agent':
-        id = call.agent_id;
-        label = () => call.agent_id;
-        break;
-      case 'source':
-        id = call.source_id;
-        label = () => call.source_id;
-        break;
+    if (this.groupBy === 'hour') {
+      const start = this.local(p.slot! * statsSlotMs).hourStart;
+      id = start;
+      label = () => isoWithOffset(start, this.tz);
+    } else if (this.groupBy === 'day') {
+      const date = this.local(p.slot! * statsSlotMs).date;
+      id = date;
+      label = () => date;
+    } else {
+      id = p.key;
+      label = () => p.key;
     }
     let acc = this.buckets.get(id);
     if (!acc) this.buckets.set(id, (acc = newAcc(label())));
-    acc.calls += 1;
-    if (call.status === 'answered') {
-      acc.answered += 1;
-      if (call.talk_duration_sec !== null) {
-        acc.talkSum += call.talk_duration_sec;
-        acc.talkCount += 1;
-      }
-    }
-    if (call.speed_to_lead_sec !== null) acc.speeds.push(call.speed_to_lead_sec);
-    // Calls arrive oldest first, so the name kept is the latest one seen.
-    const name = this.groupBy === 'widget' ? call.widget_name : this.groupBy === 'agent' ? call.agent_name : null;
-    if (name !== null) acc.name = name;
+    acc.calls += p.calls;
+    acc.answered += p.answered;
+    acc.talkSum += p.talk_sum;
+    acc.talkCount += p.talk_count;
+    for (const speed of p.speeds) acc.speeds.push(speed);
+    if (p.name !== null) acc.name = p.name;
   }
 
   /** The buckets; `from`/`to` (instants, `to` exclusive) give the empty hours or days to include. */
@@ -240,10 +251,10 @@ export class StatsAggregator {
    * offset is not such a multiple (old local mean times) is computed per call.
    */
   private local(ms: number): { hourStart: number; date: string } {
-    const slot = Math.floor(ms / slotMs);
+    const slot = Math.floor(ms / statsSlotMs);
     let cached = this.slots.get(slot);
     if (cached === undefined) {
-      const start = slot * slotMs;
+      const start = slot * statsSlotMs;
       cached = offsetMinutes(start, this.tz) % 15 === 0 ? { hourStart: hourStart(start, this.tz), date: isoDate(wallTime(start, this.tz)) } : null;
       if (this.slots.size > 200_000) this.slots.clear();
       this.slots.set(slot, cached);

@@ -267,11 +267,12 @@ export interface CallQueries {
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
 export interface Stats {
   /**
-   * The calls whose time (`started_at`, else `first_event_at`) is in [from, to), oldest first, in pages of
-   * at most `pageSize` (keyset on time and key), with only the columns `groupBy` needs (the widget's for
-   * `widget`, the agent's — its name from the agent JSON — for `agent`; the others are null).
+   * Partial aggregates of the calls whose time (`started_at`, else `first_event_at`) is in [from, to):
+   * per 15-minute UTC slot for `hour` and `day`, per id for `widget`, `agent` and `source` (with a name:
+   * the widget's, the agent's from its JSON). Read in windows of `windowDays` (default 7), one page each;
+   * a group may come in several pages.
    */
-  scan(range: { from: number; to: number; groupBy: import('../domain/stats.js').StatsGroupBy; pageSize?: number }): AsyncIterable<import('../domain/stats.js').StatsCall[]>;
+  partials(range: { from: number; to: number; groupBy: import('../domain/stats.js').StatsGroupBy; windowDays?: number }): AsyncIterable<import('../domain/stats.js').StatsPartial[]>;
 }
 
 export interface Storage {

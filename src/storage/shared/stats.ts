@@ -1,65 +1,67 @@
-import { sql, type Kysely } from 'kysely';
-import type { StatsCall } from '../../domain/stats.js';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { statsSlotMs, type StatsPartial } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats } from '../ports.js';
 import type { Database } from '../schema.js';
 
+const day = 86_400_000;
+
 /**
- * The reads behind `GET /v1/stats`: the calls of a range, paged by (time, call_id, source_id) so memory
- * stays bounded and each page is one range read. A call's time is `coalesce(started_at, first_event_at)`;
- * an expression index on exactly that expression (with the key after it) lets both backends read a page
- * in order without sorting the range.
+ * The reads behind `GET /v1/stats`. The database aggregates (counts, answered, talk time sums) per
+ * 15-minute UTC slot for hours and days, or per widget, agent or source, and lists the speed-to-lead
+ * values of each for the quantiles; the time zone is applied to the slots in TypeScript (correct across
+ * DST on both backends, SQLite having no time zones). The range is read in windows of `windowDays`, so one
+ * answer holds at most a window's slots. A call's time is `coalesce(started_at, first_event_at)`: an
+ * index on that expression serves the range.
  */
 export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
-  const agentName =
-    dialect === 'sqlite' ? sql<string | number | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
+  const answered = sql`status = 'answered'`;
+  const speedList =
+    dialect === 'sqlite' ? sql<string | null>`group_concat(speed_to_lead_sec)` : sql<string | null>`string_agg(speed_to_lead_sec::text, ',')`;
+  const agentName = dialect === 'sqlite' ? sql<string | number | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
+  const groups: Record<'widget' | 'agent' | 'source', { key: RawBuilder<string | null>; name: RawBuilder<string | number | null> }> = {
+    widget: { key: sql`widget_key`, name: sql`widget_name` },
+    agent: { key: sql`agent_id`, name: agentName },
+    source: { key: sql`source_id`, name: sql`null` },
+  };
 
   return {
-    async *scan({ from, to, groupBy, pageSize = 20_000 }) {
-      let after: { time: number; callId: string; sourceId: string } | null = null;
-      for (;;) {
-        const cursor = after;
-        let query = db
+    async *partials({ from, to, groupBy, windowDays = 7 }) {
+      const bySlot = groupBy === 'hour' || groupBy === 'day';
+      const group = bySlot ? null : groups[groupBy];
+      const slot = bySlot ? sql<number | null>`(${time} / ${sql.lit(statsSlotMs)})` : sql<number | null>`null`;
+      const key = group ? group.key : sql<string | null>`null`;
+      for (let start = from; start < to; start += windowDays * day) {
+        const end = Math.min(to, start + windowDays * day);
+        const rows = await db
           .selectFrom('calls')
           .select([
-            time.as('time'), 'call_id', 'source_id', 'status', 'speed_to_lead_sec', 'talk_duration_sec',
-            // Only what the grouping needs: hours and days read nothing more (an index on the time, the key
-            // and these columns can then answer them alone).
-            (groupBy === 'widget' ? sql<string | null>`widget_key` : sql<null>`null`).as('widget_key'),
-            (groupBy === 'widget' ? sql<string | null>`widget_name` : sql<null>`null`).as('widget_name'),
-            (groupBy === 'agent' ? sql<string | null>`agent_id` : sql<null>`null`).as('agent_id'),
-            (groupBy === 'agent' ? agentName : sql<null>`null`).as('agent_name'),
+            slot.as('slot'),
+            key.as('key'),
+            (group ? sql<string | number | null>`max(${group.name})` : sql<string | number | null>`null`).as('name'),
+            sql<number>`count(*)`.as('calls'),
+            sql<number>`sum(case when ${answered} then 1 else 0 end)`.as('answered'),
+            sql<number | null>`sum(case when ${answered} then talk_duration_sec end)`.as('talk_sum'),
+            sql<number>`count(case when ${answered} then talk_duration_sec end)`.as('talk_count'),
+            speedList.as('speeds'),
           ])
-          .where(time, '>=', from)
-          .where(time, '<', to);
-        if (cursor) {
-          query = query.where((eb) =>
-            eb.or([
-              eb(time, '>', cursor.time),
-              eb.and([eb(time, '=', cursor.time), eb('call_id', '>', cursor.callId)]),
-              eb.and([eb(time, '=', cursor.time), eb('call_id', '=', cursor.callId), eb('source_id', '>', cursor.sourceId)]),
-            ]),
-          );
-        }
-        const rows = await query.orderBy(time).orderBy('call_id').orderBy('source_id').limit(pageSize).execute();
-        if (rows.length === 0) return;
+          .where(time, '>=', start)
+          .where(time, '<', end)
+          .groupBy(bySlot ? [sql`1`] : [sql`2`])
+          .execute();
         yield rows.map(
-          (r): StatsCall => ({
-            time: Number(r.time),
-            status: r.status,
-            widget_key: r.widget_key,
-            widget_name: r.widget_name,
-            agent_id: r.agent_id,
-            agent_name: r.agent_name === null || r.agent_name === undefined ? null : String(r.agent_name),
-            source_id: r.source_id,
-            speed_to_lead_sec: r.speed_to_lead_sec === null ? null : Number(r.speed_to_lead_sec),
-            talk_duration_sec: r.talk_duration_sec === null ? null : Number(r.talk_duration_sec),
+          (r): StatsPartial => ({
+            slot: r.slot === null ? null : Number(r.slot),
+            key: r.key,
+            name: r.name === null ? null : String(r.name),
+            calls: Number(r.calls),
+            answered: Number(r.answered),
+            talk_sum: r.talk_sum === null ? 0 : Number(r.talk_sum),
+            talk_count: Number(r.talk_count),
+            speeds: r.speeds === null || r.speeds === '' ? [] : r.speeds.split(',').map(Number),
           }),
         );
-        if (rows.length < pageSize) return;
-        const last = rows.at(-1)!;
-        after = { time: Number(last.time), callId: last.call_id, sourceId: last.source_id };
       }
     },
   };

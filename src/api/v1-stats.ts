@@ -76,7 +76,18 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
 
   app.get<{ Querystring: Static<typeof StatsQuery> }>(
     '/v1/stats',
-    { schema: { querystring: StatsQuery, response: { 200: StatsAnswer } } },
+    {
+      schema: {
+        description:
+          'Calls, answered, answer rate (answered / calls, null without calls), median and p90 speed-to-lead (linear ' +
+          'interpolation between closest ranks, as percentile_cont) and mean talk time (answered calls with one) ' +
+          'per hour or day in tz (every one of [from, to), empty ones included; a DST fall-back day has 25 hours, each ' +
+          'labelled with its offset), or per widget, agent or source (most calls first). A call counts at started_at, ' +
+          'else at its first event.',
+        querystring: StatsQuery,
+        response: { 200: StatsAnswer },
+      },
+    },
     async (request) => {
       const q = request.query;
       const groupBy = q.group_by ?? 'day';

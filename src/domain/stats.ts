@@ -1,7 +1,7 @@
 /**
  * Call statistics, pure: time-zone bucketing, quantiles and the per-bucket aggregate behind `GET /v1/stats`.
  *
- * Decisions (documented in the README and the OpenAPI description):
+ * Decisions (also in the route's OpenAPI description):
  * - A call's time is `started_at` when known, else `first_event_at` (the storage filters on the same).
  * - `hour` buckets are keyed by the instant the local hour starts, labelled in ISO with the zone's offset
  *   at that instant, so a fall-back day has 25 buckets (02:00+02:00 and 02:00+01:00 in Europe/Stockholm)

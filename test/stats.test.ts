@@ -45,7 +45,7 @@ function generate(): Generated[] {
     [36, at('2026-10-20T00:00:00Z'), at('2026-11-01T00:00:00Z')],
   ];
   const times: number[] = [at('2026-10-23T22:00:00Z'), at('2026-10-27T22:59:59Z'), at('2026-10-27T23:00:00Z')]; // range edges
-  for (let i = 0; i < 9; i++) times.push(at('2026-10-25T00:30:00Z')); // equal times, across a page boundary
+  for (let i = 0; i < 9; i++) times.push(at('2026-10-25T00:30:00Z')); // equal times
   for (const [count, from, to] of windows) {
     for (let i = 0; i < count; i++) times.push(from + Math.floor(rand() * ((to - from) / 1000)) * 1000);
   }

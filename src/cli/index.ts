@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
+import { exportCommand } from './export.js';
 import { pruneCommand } from './prune.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -23,6 +24,7 @@ program.addCommand(replayCommand());
 program.addCommand(keysCommand());
 program.addCommand(sourcesCommand());
 program.addCommand(pruneCommand());
+program.addCommand(exportCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -6,39 +6,48 @@ import { Option, type Command } from 'commander';
  */
 export interface Remote {
   call<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+  /** The response itself, for bodies read as a stream (CSV); errors as for `call`. */
+  open(method: string, path: string): Promise<Response>;
 }
 
 export function withRemoteOptions(command: Command): Command {
   return command
     .addOption(new Option('--server <url>', 'Base URL of the running Switchboard').env('SWITCHBOARD_URL').default('http://127.0.0.1:8787'))
-    .addOption(new Option('--key <key>', 'An API key with the admin scope (sbk_…)').env('SWITCHBOARD_API_KEY'))
+    .addOption(new Option('--key <key>', 'An API key (sbk_…); administration needs the admin scope').env('SWITCHBOARD_API_KEY'))
     .addOption(new Option('--json', 'Print the API answer as JSON'));
 }
 
 export function remoteOf(command: Command): Remote {
   const { server, key } = command.optsWithGlobals<{ server: string; key?: string }>();
-  if (!key) throw new Error('an admin API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
+  if (!key) throw new Error('an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
   const base = server.replace(/\/$/, '');
+
+  async function open(method: string, path: string, body?: unknown): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new Error(`cannot reach Switchboard at ${base} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}): is it running? (--server)`);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      const answer = parseError(text);
+      const detail = answer?.detail ? `: ${answer.detail}` : '';
+      throw new Error(`${answer?.message ?? `HTTP ${response.status}`}${detail} (${answer?.error ?? response.status})`);
+    }
+    return response;
+  }
+
   return {
     async call(method, path, body) {
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (error) {
-        throw new Error(`cannot reach Switchboard at ${base} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}): is it running? (--server)`);
-      }
-      const text = await response.text();
-      const answer = text === '' ? null : (JSON.parse(text) as { error?: string; message?: string; detail?: string });
-      if (!response.ok) {
-        const detail = answer?.detail ? `: ${answer.detail}` : '';
-        throw new Error(`${answer?.message ?? `HTTP ${response.status}`}${detail} (${answer?.error ?? response.status})`);
-      }
-      return answer as never;
+      const text = await (await open(method, path, body)).text();
+      return (text === '' ? null : JSON.parse(text)) as never;
     },
+    open: (method, path) => open(method, path),
   };
 }
 
@@ -46,4 +55,13 @@ export function remoteOf(command: Command): Remote {
 export function print(command: Command, value: unknown, human: (value: any) => string[]): void {
   const lines = command.optsWithGlobals<{ json?: boolean }>().json ? [JSON.stringify(value, null, 2)] : human(value);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Our error format `{error, message, detail?}`, or null for any other body (a proxy's page, say). */
+function parseError(text: string): { error?: string; message?: string; detail?: string } | null {
+  try {
+    return JSON.parse(text) as { error?: string; message?: string; detail?: string };
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,84 @@
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { remoteOf, withRemoteOptions } from './remote.js';
+
+/** The call list's filters, as `switchboard export` flags (SPEC "Query API"). */
+const filters = [
+  ['status', 'status'], ['widgetKey', 'widget_key'], ['agentId', 'agent_id'], ['sourceId', 'source_id'], ['phone', 'phone'],
+  ['from', 'from'], ['to', 'to'], ['query', 'q'],
+] as const;
+
+/**
+ * `switchboard export --format csv|jsonl`: every call matching the filters, from the running server's API
+ * (`GET /v1/calls.csv`, or `GET /v1/calls` page by page for JSON Lines), to a file or standard output, with
+ * a progress bar on a terminal and one closing line otherwise.
+ */
+export function exportCommand(): Command {
+  const command = withRemoteOptions(new Command('export'))
+    .description('Export calls as CSV or JSON Lines (one call record per line), with the call list\'s filters.')
+    .addOption(new Option('--format <format>', 'csv or jsonl').choices(['csv', 'jsonl']).default('csv'))
+    .option('--out <file>', 'Write to this file (default: standard output)')
+    .option('--status <status>', 'Only calls with this status')
+    .option('--widget-key <key>', 'Only this widget')
+    .option('--agent-id <id>', 'Only this agent')
+    .option('--source-id <id>', 'Only this source')
+    .option('--phone <number>', 'Lead or called phone, by its digits')
+    .option('--from <time>', 'First event at or after this ISO time')
+    .option('--to <time>', 'First event before this ISO time')
+    .option('-q, --query <text>', 'Free-text search');
+  return command.action(async () => {
+    const o = command.opts<Record<string, string | undefined> & { format: 'csv' | 'jsonl'; out?: string }>();
+    const params = new URLSearchParams();
+    for (const [flag, name] of filters) if (o[flag] !== undefined) params.set(name, o[flag]!);
+    const remote = remoteOf(command);
+    const out: Writable = o.out ? createWriteStream(o.out) : process.stdout;
+    const progress = createProgress();
+    let rows = 0;
+    if (o.format === 'csv') {
+      const response = await remote.open('GET', `/v1/calls.csv?${params}`);
+      const counter = csvRecordCounter((n) => progress.update((rows += n)));
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, out, { end: out !== process.stdout });
+      rows = Math.max(0, rows - 1); // the header
+    } else {
+      for (let cursor: string | null = null; ; ) {
+        const page: { data: unknown[]; next_cursor: string | null } = await remote.call('GET', `/v1/calls?${params}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
+        if (text !== '' && !out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
+        progress.update((rows += page.data.length));
+        if (!page.next_cursor || page.data.length === 0) break;
+        cursor = page.next_cursor;
+      }
+      if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    }
+    progress.stop();
+    process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
+  });
+}
+
+/** A progress bar on a terminal (on stderr, so the export itself can go to stdout); nothing otherwise. */
+function createProgress() {
+  if (!process.stderr.isTTY) return { update: (_n: number) => {}, stop: () => {} };
+  const bar = new SingleBar({ format: 'Exporting calls: {value} ({duration}s)', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  bar.start(0, 0);
+  return { update: (n: number) => bar.update(n), stop: () => bar.stop() };
+}
+
+/** Passes bytes through and counts CSV records (line ends outside quoted fields), for the progress. */
+function csvRecordCounter(onRecords: (n: number) => void): Transform {
+  let quoted = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let records = 0;
+      for (const byte of chunk) {
+        if (byte === 0x22) quoted = !quoted; // a doubled quote toggles twice: no change
+        else if (byte === 0x0a && !quoted) records++;
+      }
+      if (records > 0) onRecords(records);
+      done(null, chunk);
+    },
+  });
+}

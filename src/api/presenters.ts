@@ -16,6 +16,7 @@ export function presentEventSummary(e: StoredEvent) {
     received_at: iso(e.receivedAt),
     body_size: e.bodySize,
     body_truncated: e.bodyTruncated,
+    ...(e.status === 'quarantined' ? { reprocessed_into: e.reprocessedInto ?? null } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
 import { exportCommand } from './export.js';
 import { pruneCommand } from './prune.js';
+import { reprocessCommand } from './reprocess.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { sourcesCommand } from './sources.js';
@@ -25,6 +26,7 @@ program.addCommand(keysCommand());
 program.addCommand(sourcesCommand());
 program.addCommand(pruneCommand());
 program.addCommand(exportCommand());
+program.addCommand(reprocessCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { newId, type EventId, type SourceId } from '../domain/ids.js';
 import { parseIngestBody } from '../domain/parse-body.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AppendResult, EventLog, NewEvent } from '../storage/ports.js';
+import type { AppendResult, EventLog, NewEvent, StoredEvent } from '../storage/ports.js';
 import { createGroupCommitter } from './group-commit.js';
 
 export interface IngestRequest {
@@ -124,10 +124,32 @@ export function createIngest(options: IngestOptions) {
     };
   }
 
+  /**
+   * A quarantined request again, through today's parser (`switchboard reprocess`, after a fix): stored as the
+   * event it should have been (same source, bytes and arrival time; deduplicated as any), and the quarantine
+   * record points at it. Still invalid: the error, and nothing changes.
+   */
+  async function reprocess(record: StoredEvent): Promise<{ id: EventId; duplicate: boolean }> {
+    if (record.status !== 'quarantined') throw new AppError('conflict', { detail: 'only quarantined requests are reprocessed' });
+    if (record.reprocessedInto) throw new AppError('conflict', { detail: `already reprocessed into ${record.reprocessedInto}` });
+    if (record.body === null || record.bodyTruncated) {
+      throw new AppError('conflict', { detail: 'the body was not kept whole (it was over the limit), so it cannot be reprocessed' });
+    }
+    const outcome = parseIngestBody(record.body, record.contentType ?? undefined);
+    if (outcome.kind === 'invalid_json') throw new AppError('invalid_json', { detail: outcome.detail });
+    if (outcome.kind === 'invalid_event') throw new AppError('invalid_event', { fields: outcome.fields, detail: outcome.detail });
+    const base = baseEvent({ sourceId: record.sourceId, raw: record.body, contentType: record.contentType ?? undefined });
+    const stored = await store({
+      ...base, receivedAt: record.receivedAt, callId: outcome.callId, type: outcome.type, body: record.body, bodyHash: sha256(record.body),
+    });
+    await options.log.markReprocessed(record.id, stored.id);
+    return { id: stored.id, duplicate: stored.duplicate };
+  }
+
   /** Appends Switchboard's own events (call.stale, …) through the same commits as the ingest. */
   const appendSystem = (events: readonly NewEvent[]): Promise<AppendResult[]> => Promise.all(events.map(store));
 
-  return { receive, receiveTooLarge, appendSystem, drain: () => committer.drain() };
+  return { receive, receiveTooLarge, reprocess, appendSystem, drain: () => committer.drain() };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

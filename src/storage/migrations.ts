@@ -220,6 +220,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('calls_stats_time').on('calls').expression(sql`coalesce(started_at, first_event_at)`).execute();
       },
     },
+
+    '0005_reprocess': {
+      async up(db: Kysely<any>) {
+        // A quarantined request that was reprocessed into an event keeps its record, pointing at the event.
+        await db.schema.alterTable('events').addColumn('reprocessed_into', 'text').execute();
+      },
+    },
   };
 }
 

@@ -47,6 +47,8 @@ export interface AppendResult {
 export interface StoredEvent extends Omit<NewEvent, 'bodyHash'> {
   seq: number;
   callAfter: CallState | null;
+  /** For a quarantine record: the event it was reprocessed into. */
+  reprocessedInto?: EventId | null;
 }
 
 export interface EventFilter {
@@ -73,6 +75,8 @@ export interface EventLog {
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** Records that a quarantine record was reprocessed into the event `into`. */
+  markReprocessed(id: string, into: EventId): Promise<void>;
 }
 
 export interface Calls {

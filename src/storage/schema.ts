@@ -43,6 +43,8 @@ export interface EventsTable {
   received_at: number;
   /** The call record (CallState JSON) right after this event: the relay envelope's `call`. */
   call_after: string | null;
+  /** For a quarantine record: the event it was reprocessed into (`switchboard reprocess`). */
+  reprocessed_into: string | null;
 }
 
 /** The call record as a row: the domain's CallState with JSON as text and the boolean as 0/1. */

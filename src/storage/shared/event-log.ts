@@ -42,6 +42,10 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
       return Number(row?.seq ?? 0);
     },
 
+    async markReprocessed(id, into) {
+      await db.updateTable('events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
+    },
+
     async getBySeqs(seqs) {
       if (seqs.length === 0) return [];
       return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
@@ -65,5 +69,6 @@ function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
     bodyTruncated: r.body_truncated === 1,
     receivedAt: Number(r.received_at),
     callAfter: r.call_after === null ? null : (JSON.parse(r.call_after) as CallState),
+    reprocessedInto: (r.reprocessed_into ?? null) as EventId | null,
   };
 }

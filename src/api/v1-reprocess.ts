@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import type { Ingest } from '../ingest/service.js';
+import type { ApiKey, Storage } from '../storage/ports.js';
+import { requireScope } from './auth.js';
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const page = 200;
+
+/**
+ * Reprocessing the quarantine after a fix (`admin` scope; `switchboard reprocess`): one record, or every
+ * record not reprocessed yet. A record that still does not parse is left as it is.
+ */
+export async function reprocessRoutes(app: FastifyInstance, options: { storage: Storage; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+  const { storage, ingest } = options;
+  app.addHook('onRequest', requireScope('admin', options.resolveKey));
+
+  app.post<{ Params: Static<typeof Params> }>('/v1/events/:id/reprocess', { schema: { params: Params } }, async (request) => {
+    const record = await storage.events.get(request.params.id);
+    if (!record) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    const result = await ingest.reprocess(record);
+    return { ok: true, id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
+  });
+
+  app.post('/v1/events/reprocess', async () => {
+    const counts = { reprocessed: 0, still_invalid: 0, not_reprocessable: 0 };
+    for (let beforeSeq: number | undefined; ; ) {
+      const records = await storage.events.list({ status: 'quarantined', beforeSeq, limit: page });
+      for (const record of records) {
+        if (record.reprocessedInto) continue;
+        try {
+          await ingest.reprocess(record);
+          counts.reprocessed++;
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          if (error.code === 'conflict') counts.not_reprocessable++;
+          else counts.still_invalid++;
+        }
+      }
+      if (records.length < page) return counts;
+      beforeSeq = records.at(-1)!.seq;
+    }
+  });
+}

@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { print, remoteOf, withRemoteOptions } from './remote.js';
+
+/** `switchboard reprocess <id> | --all`: the quarantine through today's parser, via the running server's API. */
+export function reprocessCommand(): Command {
+  const command = withRemoteOptions(new Command('reprocess'))
+    .description('Reprocess quarantined requests after a fix: one (by its quarantine_id) or --all.')
+    .argument('[id]', 'A quarantine record (evt_…)')
+    .option('--all', 'Every quarantined request not reprocessed yet')
+    .action(async (id: string | undefined) => {
+      const all = command.opts<{ all?: boolean }>().all === true;
+      if (!id === !all) throw new Error('give one quarantine id, or --all');
+      const remote = remoteOf(command);
+      if (id) {
+        const r = await remote.call('POST', `/v1/events/${encodeURIComponent(id)}/reprocess`);
+        print(command, r, (a) => [`${id} is now event ${a.id}${a.duplicate ? ' (a duplicate of it)' : ''}.`]);
+      } else {
+        const r = await remote.call('POST', '/v1/events/reprocess');
+        print(command, r, (a) => [`Reprocessed ${a.reprocessed}; still invalid ${a.still_invalid}; not reprocessable (body not kept whole) ${a.not_reprocessable}.`]);
+      }
+    });
+  return command;
+}

@@ -29,7 +29,7 @@ import { FatalError } from './lib/wrk.mjs';
 const PARTS = {
   ingest: () => import('./ingest.mjs'),
   relay: () => import('./relay.mjs'),
-  // query: () => import('./query.mjs'),
+  query: () => import('./query.mjs'),
 };
 
 const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };

@@ -201,7 +201,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     relay: { hub, worker },
     routes,
     async listen() {
-      await server.listen({ host: config.host, port: config.port });
+      // A burst of new connections (Convolo, a load balancer's retries) must queue, not be reset: Node's
+      // default accept backlog is 511; the kernel caps this at net.core.somaxconn.
+      await server.listen({ host: config.host, port: config.port, backlog: 4096 });
       if (config.role !== 'worker') await hub.start();
       worker?.start();
       stopWatching = await storage.watchAppends(appended);

@@ -21,8 +21,8 @@ import { streamRoutes } from './api/v1-stream.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { AppError } from './domain/errors.js';
 import { createIngest } from './ingest/service.js';
+import { systemEvent } from './ingest/system-event.js';
 import { systemTypes } from './domain/envelope.js';
-import { newId } from './domain/ids.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
@@ -167,11 +167,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     for (;;) {
       const candidates = await storage.calls.staleCandidates(now() - config.staleAfterMin * 60_000, 500);
       if (candidates.length === 0) return marked;
-      const body = Buffer.from(JSON.stringify({ reason: 'no_end_call', stale_after_min: config.staleAfterMin }));
-      const results = await ingest.appendSystem(candidates.map((c) => ({
-        id: newId('evt'), sourceId: c.sourceId, callId: c.callId, type: systemTypes.callStale, status: 'system', errorCode: null,
-        errorDetail: null, contentType: 'application/json', body, bodyHash: null, bodySize: body.length, bodyTruncated: false, receivedAt: now(),
-      })));
+      const data = { reason: 'no_end_call', stale_after_min: config.staleAfterMin };
+      const results = await ingest.appendSystem(candidates.map((c) => systemEvent({ type: systemTypes.callStale, sourceId: c.sourceId, callId: c.callId, data, at: now() })));
       marked += results.filter((r) => !r.skipped).length;
       if (candidates.length < 500) return marked;
     }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
+import { hashSecret } from '../domain/secrets.js';
 import { bearerKey } from './auth.js';
 
 /**
@@ -20,9 +20,9 @@ export function rateLimitOptions(limits: { apiPerMin: number; ingestPerMin: numb
     timeWindow: 60_000,
     max: (request) => (isIngest(request) ? limits.ingestPerMin : limits.apiPerMin),
     keyGenerator: (request) => {
-      if (isIngest(request)) return `source ${digest((request.params as { token?: string }).token ?? '')}`;
+      if (isIngest(request)) return `source ${hashSecret((request.params as { token?: string }).token ?? '')}`;
       const key = bearerKey(request) ?? (request.query as { access_token?: unknown } | undefined)?.access_token;
-      return typeof key === 'string' && key !== '' ? `key ${digest(key)}` : `ip ${request.ip}`;
+      return typeof key === 'string' && key !== '' ? `key ${hashSecret(key)}` : `ip ${request.ip}`;
     },
     allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),
@@ -31,8 +31,4 @@ export function rateLimitOptions(limits: { apiPerMin: number; ingestPerMin: numb
 
 function isIngest(request: FastifyRequest): boolean {
   return request.url.startsWith('/hooks/');
-}
-
-function digest(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url').slice(0, 22);
 }

@@ -1,10 +1,10 @@
 import type { Config } from '../config/index.js';
 import { signingSecrets, type Destination } from '../domain/destination.js';
 import { envelopeJson, envelopeType, systemTypes } from '../domain/envelope.js';
-import { newId } from '../domain/ids.js';
 import { applyRetryAfter, nextDelayMs, parseRetryAfter } from '../domain/retry.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Delivery, DeliveryOutcome, NewEvent, StoredEvent, Storage } from '../storage/ports.js';
+import { systemEvent } from '../ingest/system-event.js';
 import { createRateLimits } from './rate-limit.js';
 import { createSender, type SendResult } from './send.js';
 import { signatureHeaders } from './signing.js';
@@ -151,11 +151,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   }
 
   function operationalEvent(type: string, sourceId: string, callId: string | null, data: Record<string, unknown>): NewEvent {
-    const body = Buffer.from(JSON.stringify(data));
-    return {
-      id: newId('evt'), sourceId: sourceId as NewEvent['sourceId'], callId, type, status: 'system', errorCode: null, errorDetail: null,
-      contentType: 'application/json', body, bodyHash: null, bodySize: body.length, bodyTruncated: false, receivedAt: now(),
-    };
+    return systemEvent({ type, sourceId, callId, data, at: now() });
   }
 
   function scheduleFlush(): void {

@@ -12,6 +12,9 @@ import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { sourcesCommand } from './sources.js';
 import { startCommand } from './start.js';
+import { simulateCommand } from './simulate.js';
+import { mockConvoloCommand } from './mock-convolo.js';
+import { listenCommand } from './listen.js';
 
 const program = new Command()
   .name('switchboard')
@@ -27,6 +30,9 @@ program.addCommand(sourcesCommand());
 program.addCommand(pruneCommand());
 program.addCommand(exportCommand());
 program.addCommand(reprocessCommand());
+program.addCommand(simulateCommand());
+program.addCommand(mockConvoloCommand());
+program.addCommand(listenCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -107,6 +107,29 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(started.attempts[0].response_body).toBe('down');
   });
 
+  it("shows each destination's deliveries of a call in the call's detail view", async () => {
+    await start({}, ({ index }) => ({ status: index === 1 ? 503 : 200, body: 'x' }));
+    const good = await addDestination();
+    const filtered = await addDestination({ event_types: ['call.ended'] });
+    await post(startCall('sum-1'));
+    await post(endCall('sum-1'));
+    await run();
+    const detail = (await t.api('/v1/calls/sum-1')).body;
+    const byDestination = Object.fromEntries(detail.deliveries.map((d: { destination_id: string }) => [d.destination_id, d]));
+    expect(Object.keys(byDestination).sort()).toEqual([good.id, filtered.id].sort());
+    // Three deliveries in all, one of them answered 503: retrying, so one of the two destinations has it pending.
+    const total = (d: Record<string, number>) => d.pending + d.delivered + d.failed + d.cancelled;
+    expect(total(byDestination[good.id]) + total(byDestination[filtered.id])).toBe(3);
+    expect(total(byDestination[filtered.id])).toBe(1);
+    expect(detail.deliveries.reduce((n: number, d: { pending: number }) => n + d.pending, 0)).toBe(1);
+    const retrying = detail.deliveries.find((d: { pending: number }) => d.pending === 1);
+    expect(retrying).toMatchObject({ last_status: 503, last_attempt_at: new Date(clock).toISOString() });
+    await advance(5_000);
+    const after = (await t.api('/v1/calls/sum-1')).body;
+    expect(after.deliveries.reduce((n: number, d: { delivered: number }) => n + d.delivered, 0)).toBe(3);
+    expect(after.deliveries.every((d: { last_status: number }) => d.last_status === 200)).toBe(true);
+  });
+
   it('sends the events of different calls in parallel, and each call in order', async () => {
     await start({}, ({ index }) => ({ status: 200, delayMs: (index * 7) % 23 }));
     await addDestination();

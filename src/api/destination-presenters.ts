@@ -1,6 +1,6 @@
 import type { Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
-import type { DeliveryView } from '../storage/ports.js';
+import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
 /**
  * A destination as the API shows it. The secret is shown only where an administrator asks for this one
@@ -63,5 +63,16 @@ export function presentDelivery(d: DeliveryView) {
       response_body: a.responseBody,
       error: a.error,
     })),
+  };
+}
+
+/** A call's deliveries to one destination, in its detail view: counts by status and the latest attempt. */
+export function presentDeliverySummary(s: DeliverySummary) {
+  return {
+    destination_id: s.destinationId,
+    ...s.counts,
+    last_attempt_at: s.lastAttemptAt === null ? null : iso(s.lastAttemptAt),
+    last_status: s.lastStatus,
+    last_error: s.lastError,
   };
 }

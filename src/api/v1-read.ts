@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { presentCall } from '../domain/presenters.js';
 import type { ApiKey, Storage } from '../storage/ports.js';
 import { requireScope } from './auth.js';
+import { presentDeliverySummary } from './destination-presenters.js';
 import { presentEvent, presentEventSummary } from './presenters.js';
 
 const CallParams = Type.Object({ call_id: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -30,7 +31,8 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
       const call = await storage.calls.get(request.params.call_id, request.query.source_id);
       if (!call) throw new AppError('not_found', {}, { message: 'No call has this call_id.' });
       const events = await storage.events.list({ callId: call.call_id, sourceId: call.source_id, status: 'ok', limit: 500 });
-      return { ...presentCall(call), events: events.reverse().map(presentEventSummary) };
+      const deliveries = await storage.deliveries.summarize(events.map((e) => e.id));
+      return { ...presentCall(call), events: events.reverse().map(presentEventSummary), deliveries: deliveries.map(presentDeliverySummary) };
     },
   );
 

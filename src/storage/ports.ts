@@ -234,6 +234,17 @@ export interface Deliveries {
   replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
   /** Pending deliveries (metrics). */
   pendingCount(): Promise<number>;
+  /** Per destination, how the deliveries of these events stand (a call's detail view). */
+  summarize(eventIds: readonly string[]): Promise<DeliverySummary[]>;
+}
+
+/** One destination's deliveries of a set of events, counted by status, with the latest attempt's outcome. */
+export interface DeliverySummary {
+  destinationId: DestinationId;
+  counts: Record<DeliveryStatus, number>;
+  lastStatus: number | null;
+  lastError: string | null;
+  lastAttemptAt: number | null;
 }
 
 /** The filters of `GET /v1/calls` and its CSV export (SPEC "Query API"); all given ones must hold. */

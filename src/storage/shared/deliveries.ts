@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Destination } from '../../domain/destination.js';
-import type { Deliveries, DeliveryAttempt, DeliveryFilter, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { Deliveries, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
 import { outboxRows, type AppendPlan } from './append-plan.js';
 import { rowToDelivery } from './destination-rows.js';
@@ -93,6 +94,34 @@ export function createDeliveryReads(db: Kysely<Database>): Omit<Deliveries, 'cla
         queued += rows.length;
         if (page.length < replayPageSize) return queued;
       }
+    },
+
+    async summarize(eventIds) {
+      if (eventIds.length === 0) return [];
+      const ids = [...eventIds];
+      // Few rows (a call's events × destinations), so they are folded here rather than grouped in SQL.
+      const [rows, attempts] = await Promise.all([
+        db.selectFrom('deliveries').select(['destination_id', 'status']).where('event_id', 'in', ids).execute(),
+        db
+          .selectFrom('delivery_attempts as a')
+          .innerJoin('deliveries as d', 'd.id', 'a.delivery_id')
+          .select(['d.destination_id', 'a.attempted_at', 'a.status', 'a.error'])
+          .where('d.event_id', 'in', ids)
+          .orderBy('a.attempted_at')
+          .execute(),
+      ]);
+      const byDestination = new Map<string, DeliverySummary>();
+      const summaryOf = (destinationId: string) => {
+        let summary = byDestination.get(destinationId);
+        if (!summary) {
+          summary = { destinationId: destinationId as DestinationId, counts: { pending: 0, delivered: 0, failed: 0, cancelled: 0 }, lastStatus: null, lastError: null, lastAttemptAt: null };
+          byDestination.set(destinationId, summary);
+        }
+        return summary;
+      };
+      for (const r of rows) summaryOf(r.destination_id).counts[r.status as DeliveryStatus] += 1;
+      for (const a of attempts) Object.assign(summaryOf(a.destination_id), { lastStatus: a.status, lastError: a.error, lastAttemptAt: Number(a.attempted_at) });
+      return [...byDestination.values()];
     },
 
     async pendingCount() {

@@ -1,0 +1,124 @@
+import type {
+  ApiKeyInfo, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
+  DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
+  ReplayParams, RotatedSource, Source, Stats, StatsParams,
+} from './client-types.js';
+import { apiErrorOf, buildUrl, connectionError, type FetchLike, type QueryValue } from './http.js';
+
+export type * from './client-types.js';
+export { SwitchboardApiError, type FetchLike } from './http.js';
+
+export interface ClientOptions {
+  /** Where Switchboard runs, e.g. `https://switchboard.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  /** An API key (`sbk_…`): `read` scope for calls, events and stats; `admin` for the rest. */
+  apiKey: string;
+  /** Defaults to the global `fetch`. */
+  fetch?: FetchLike;
+}
+
+/**
+ * A typed client for Switchboard's REST API, one namespace per resource as in octokit. Every method
+ * resolves with the server's JSON as is (snake_case, ISO times) and rejects with a `SwitchboardApiError`
+ * whose `code` is the server's stable error code.
+ *
+ * @example
+ * import { createClient } from 'switchboard/sdk';
+ * const switchboard = createClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: process.env.SWITCHBOARD_API_KEY! });
+ * const { data } = await switchboard.calls.list({ status: 'answered', limit: 10 });
+ * for await (const call of switchboard.calls.iterate({ widget_key: 'wk_1' })) console.log(call.call_id, call.status);
+ */
+export function createClient(options: ClientOptions) {
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const { baseUrl, apiKey } = options;
+
+  async function request<T>(method: string, path: string, init: { query?: object; body?: unknown } = {}): Promise<T> {
+    const url = buildUrl(baseUrl, path, init.query as Record<string, QueryValue> | undefined);
+    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}`, accept: 'application/json' };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    } catch (error) {
+      throw connectionError(baseUrl, error);
+    }
+    if (!response.ok) throw await apiErrorOf(response);
+    const text = await response.text();
+    // 204 (a deletion) has no body.
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Every item of a cursor-paged list, fetching the next page only when the previous one is consumed. */
+  async function* iterate<T, C>(list: (cursor: C | undefined) => Promise<Page<T, C>>): AsyncGenerator<T, void, undefined> {
+    for (let cursor: C | undefined; ; ) {
+      const page = await list(cursor);
+      yield* page.data;
+      if (page.next_cursor === null || page.data.length === 0) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  const id = (value: string) => encodeURIComponent(value);
+
+  return {
+    calls: {
+      /** `GET /v1/calls`: newest first, one page. */
+      list: (filters: CallFilters = {}) => request<Page<Call>>('GET', '/v1/calls', { query: filters }),
+      /** Every matching call, page after page (`limit` sets the page size). */
+      iterate: (filters: Omit<CallFilters, 'cursor'> = {}) =>
+        iterate<Call, string>((cursor) => request<Page<Call>>('GET', '/v1/calls', { query: { ...filters, cursor } })),
+      /** `GET /v1/calls/{call_id}`: the record with its events. `source_id` picks one when two sources share a call id. */
+      get: (callId: string, params: { source_id?: string } = {}) => request<CallDetail>('GET', `/v1/calls/${id(callId)}`, { query: params }),
+    },
+    events: {
+      /** `GET /v1/events`: newest first. */
+      list: (filters: EventFilters = {}) => request<Page<EventSummary, number>>('GET', '/v1/events', { query: filters }),
+      iterate: (filters: Omit<EventFilters, 'cursor'> = {}) =>
+        iterate<EventSummary, number>((cursor) => request<Page<EventSummary, number>>('GET', '/v1/events', { query: { ...filters, cursor } })),
+      /** `GET /v1/events/{id}`: with the raw body. */
+      get: (eventId: string) => request<EventDetail>('GET', `/v1/events/${id(eventId)}`),
+    },
+    /** `GET /v1/stats`: per hour, day, widget, agent or source. */
+    stats: (params: StatsParams = {}) => request<Stats>('GET', '/v1/stats', { query: params }),
+    destinations: {
+      /** The answer holds the signing secret (`whsec_…`). */
+      create: (settings: DestinationSettings & { url: string }) => request<DestinationWithSecret>('POST', '/v1/destinations', { body: settings }),
+      list: () => request<{ data: Destination[] }>('GET', '/v1/destinations'),
+      get: (destinationId: string) => request<DestinationWithSecret>('GET', `/v1/destinations/${id(destinationId)}`),
+      update: (destinationId: string, patch: DestinationSettings & { url?: string; disabled?: boolean }) =>
+        request<Destination>('PATCH', `/v1/destinations/${id(destinationId)}`, { body: patch }),
+      delete: (destinationId: string) => request<void>('DELETE', `/v1/destinations/${id(destinationId)}`),
+      /** A new secret; the previous one keeps signing too during the grace period. */
+      rotateSecret: (destinationId: string) => request<DestinationWithSecret>('POST', `/v1/destinations/${id(destinationId)}/rotate-secret`),
+      /** Sends a signed `switchboard.test` now and tells what the receiver answered. */
+      test: (destinationId: string) => request<DestinationTestResult>('POST', `/v1/destinations/${id(destinationId)}/test`),
+      replay: (destinationId: string, params: ReplayParams = {}) =>
+        request<{ queued: number }>('POST', `/v1/destinations/${id(destinationId)}/replay`, { body: params }),
+    },
+    deliveries: {
+      list: (filters: DeliveryFilters = {}) => request<Page<Delivery>>('GET', '/v1/deliveries', { query: filters }),
+      iterate: (filters: Omit<DeliveryFilters, 'cursor'> = {}) =>
+        iterate<Delivery, string>((cursor) => request<Page<Delivery>>('GET', '/v1/deliveries', { query: { ...filters, cursor } })),
+      get: (deliveryId: string) => request<Delivery>('GET', `/v1/deliveries/${id(deliveryId)}`),
+      retry: (deliveryId: string) => request<Delivery>('POST', `/v1/deliveries/${id(deliveryId)}/retry`),
+    },
+    keys: {
+      /** The answer holds the key (`sbk_…`), shown this once. */
+      create: (params: { name: string; scope: 'read' | 'admin' }) => request<CreatedApiKey>('POST', '/v1/keys', { body: params }),
+      list: () => request<{ data: ApiKeyInfo[] }>('GET', '/v1/keys'),
+      /** A key cannot revoke itself (409 `conflict`). */
+      revoke: (keyId: string) => request<void>('DELETE', `/v1/keys/${id(keyId)}`),
+    },
+    sources: {
+      /** The answer holds the token and the ingest URL to configure in Convolo, shown this once. */
+      create: (params: { name: string }) => request<CreatedSource>('POST', '/v1/sources', { body: params }),
+      list: () => request<{ data: Source[] }>('GET', '/v1/sources'),
+      /** A new token; the old one keeps working for 24 h. */
+      rotate: (sourceId: string) => request<RotatedSource>('POST', `/v1/sources/${id(sourceId)}/rotate`),
+      revoke: (sourceId: string) => request<void>('DELETE', `/v1/sources/${id(sourceId)}`),
+    },
+  };
+}
+
+/** What `createClient` returns. */
+export type SwitchboardClient = ReturnType<typeof createClient>;

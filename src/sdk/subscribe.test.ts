@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { SwitchboardApiError, type FetchLike } from './http.js';
+import { streamEvents, subscribe, type StreamEvent } from './subscribe.js';
+
+/** A fake server: each connection answers with the next scripted response; records the headers it got. */
+function scripted(answers: Array<() => Response>) {
+  const requests: Array<{ url: string; lastEventId: string | null; authorization: string | null }> = [];
+  const fetch: FetchLike = async (url, init) => {
+    const headers = new Headers(init?.headers);
+    requests.push({ url, lastEventId: headers.get('last-event-id'), authorization: headers.get('authorization') });
+    const next = answers.shift();
+    if (!next) {
+      // No more answers: a connection that stays open until aborted.
+      return new Response(new ReadableStream({ start: (c) => init?.signal?.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError'))) }));
+    }
+    return next();
+  };
+  return { fetch, requests };
+}
+
+const frame = (seq: number, type = 'call.ended') => `id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify({ id: `evt_${seq}`, type, call_id: `c${seq}`, data: {}, call: null })}\n\n`;
+const sse = (text: string) => () => new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+const refused = () => Promise.reject(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
+const fast = { baseMs: 1, maxMs: 2 };
+
+describe('streamEvents', () => {
+  it('reconnects after a dropped connection with Last-Event-ID, skipping what it already yielded', async () => {
+    const server = scripted([
+      sse(`retry: 2000\n\n${frame(1)}${frame(2)}`),
+      () => { throw new TypeError('fetch failed'); },
+      // A replay that overlaps what was seen: 2 must not come twice.
+      sse(`${frame(2)}${frame(3)}`),
+    ]);
+    const controller = new AbortController();
+    const errors: string[] = [];
+    const seen: StreamEvent[] = [];
+    for await (const event of streamEvents({ baseUrl: 'http://sb.test/', apiKey: 'sbk_x', types: ['call.ended', 'call.started'], signal: controller.signal, fetch: server.fetch, backoff: fast, onError: (e) => errors.push(e.code) })) {
+      seen.push(event);
+      if (event.seq === 3) controller.abort();
+    }
+    expect(seen.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(seen[0]!.envelope.call_id).toBe('c1');
+    expect(JSON.parse(seen[0]!.json).id).toBe('evt_1');
+    expect(server.requests.map((r) => r.lastEventId)).toEqual([null, '2', '2']);
+    expect(server.requests[0]!.url).toBe('http://sb.test/v1/stream?types=call.ended%2Ccall.started');
+    expect(server.requests[0]!.authorization).toBe('Bearer sbk_x');
+    expect(errors).toEqual(['stream_closed', 'connection_failed']);
+  });
+
+  it('starts after `since` and retries 503 and refused connections', async () => {
+    const server = scripted([
+      () => new Response('{"error":"overloaded","message":"busy"}', { status: 503 }),
+      refused as never,
+      sse(frame(8)),
+    ]);
+    const controller = new AbortController();
+    const seqs: number[] = [];
+    for await (const event of streamEvents({ baseUrl: 'http://sb.test', apiKey: 'k', since: 7, signal: controller.signal, fetch: server.fetch, backoff: fast })) {
+      seqs.push(event.seq);
+      controller.abort();
+    }
+    expect(seqs).toEqual([8]);
+    expect(server.requests.map((r) => r.lastEventId)).toEqual(['7', '7', '7']);
+  });
+
+  it('stops with the server\'s error on 401 instead of retrying', async () => {
+    const server = scripted([() => new Response('{"error":"unauthorized","message":"A valid API key is required"}', { status: 401 })]);
+    const run = async () => {
+      for await (const _ of streamEvents({ baseUrl: 'http://sb.test', apiKey: 'bad', fetch: server.fetch, backoff: fast })) void _;
+    };
+    await expect(run()).rejects.toMatchObject({ name: 'SwitchboardApiError', status: 401, code: 'unauthorized' });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reconnects when the server goes silent for longer than idleTimeoutMs', async () => {
+    const server = scripted([sse(frame(1)).bind(null) as never]);
+    // The first answer ends; the second stays open and silent; the third brings event 2.
+    const silent = scripted([]);
+    let calls = 0;
+    const fetch: FetchLike = (url, init) => (++calls === 2 ? silent.fetch(url, init) : calls === 3 ? Promise.resolve(sse(frame(2))()) : server.fetch(url, init));
+    const controller = new AbortController();
+    const seqs: number[] = [];
+    for await (const event of streamEvents({ baseUrl: 'http://sb.test', apiKey: 'k', signal: controller.signal, fetch, backoff: fast, idleTimeoutMs: 50 })) {
+      seqs.push(event.seq);
+      if (seqs.length === 2) controller.abort();
+    }
+    expect(seqs).toEqual([1, 2]);
+    expect(silent.requests[0]!.lastEventId).toBe('1');
+  });
+});
+
+describe('subscribe', () => {
+  it('calls onEvent one event at a time and moves lastEventId only after it settles', async () => {
+    const server = scripted([sse(`${frame(4)}${frame(5)}`)]);
+    const order: string[] = [];
+    let sub!: ReturnType<typeof subscribe>;
+    sub = subscribe({
+      baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, backoff: fast,
+      onEvent: async ({ seq }) => {
+        order.push(`start ${seq} (last ${sub.lastEventId})`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        order.push(`end ${seq}`);
+        if (seq === 5) setImmediate(() => sub.close());
+      },
+    });
+    await sub.done;
+    expect(order).toEqual(['start 4 (last null)', 'end 4', 'start 5 (last 4)', 'end 5']);
+    expect(sub.lastEventId).toBe(5);
+  });
+
+  it('rejects done when onEvent throws, and does not count that event as handled', async () => {
+    const server = scripted([sse(`${frame(1)}${frame(2)}`)]);
+    const fatal: string[] = [];
+    const sub = subscribe({
+      baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch,
+      onEvent: ({ seq }) => { if (seq === 2) throw new Error('boom'); },
+      onError: (error, info) => { if (info.fatal) fatal.push(error.code); },
+    });
+    await expect(sub.done).rejects.toThrow('boom');
+    expect(sub.lastEventId).toBe(1);
+    expect(fatal).toEqual(['handler_failed']);
+  });
+
+  it('exposes a 403 as a SwitchboardApiError on done', async () => {
+    const server = scripted([() => new Response('{"error":"forbidden","message":"no scope"}', { status: 403 })]);
+    const sub = subscribe({ baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, onEvent: () => {} });
+    const error = await sub.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SwitchboardApiError);
+    expect((error as SwitchboardApiError).code).toBe('forbidden');
+  });
+});

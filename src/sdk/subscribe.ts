@@ -1,0 +1,206 @@
+import type { Call } from './client-types.js';
+import { apiErrorOf, backoffMs, buildUrl, connectionError, sleep, SwitchboardApiError, type FetchLike } from './http.js';
+import { sseMessages } from './sse-stream.js';
+
+/**
+ * The relay envelope as the stream carries it (SPEC "Relay envelope"). `data` is Convolo's payload
+ * verbatim; `source_id` is null for Switchboard's own operational events.
+ */
+export interface StreamEnvelope {
+  id: string;
+  type: string;
+  created_at: string;
+  source_id: string | null;
+  call_id: string | null;
+  data: unknown;
+  call: Call | null;
+}
+
+/** One event of the stream. */
+export interface StreamEvent {
+  /** The log sequence (the SSE `id`): increasing, the cursor to resume after. */
+  seq: number;
+  type: string;
+  envelope: StreamEnvelope;
+  /** The envelope's JSON text exactly as received: forward or verify these bytes, not a re-serialisation. */
+  json: string;
+}
+
+export interface StreamOptions {
+  baseUrl: string;
+  /** An API key (`sbk_…`, `read` scope is enough). */
+  apiKey: string;
+  /** Only these envelope types, e.g. `['call.started', 'call.ended']`. */
+  types?: readonly string[];
+  widgetKey?: string;
+  sourceId?: string;
+  /** Start after this seq (0: from the beginning of the log). Omitted: only events from now on. */
+  since?: number;
+  /** Stops the stream (the iterator ends; `subscribe`'s `done` resolves). */
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+  /** Told of each disconnection that will be retried, with the wait before the next attempt. */
+  onError?: (error: SwitchboardApiError, info: { fatal: boolean; attempt: number; retryInMs: number }) => void;
+  /** Told when a connection is established (the first, and each reconnection). */
+  onConnect?: (info: { lastEventId: number | null }) => void;
+  /** Reconnect waits: `baseMs` doubling up to `maxMs`, with jitter. Default 500 ms to 30 s. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Reconnect when the server sent nothing (not even its 15 s heartbeat) for this long. Default 45 s. */
+  idleTimeoutMs?: number;
+}
+
+const defaultBackoff = { baseMs: 500, maxMs: 30_000 };
+
+/**
+ * A 4xx other than 408 and 429 will be the same on every attempt (a bad key, a key without the scope, a bad
+ * filter), so the stream stops instead of retrying forever.
+ */
+function isFatal(error: SwitchboardApiError): boolean {
+  return (error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429) || error.code === 'invalid_stream_data';
+}
+
+/**
+ * `GET /v1/stream` as an async iterator of events that survives disconnections: it keeps the last seq it
+ * yielded and reconnects with backoff sending it as `Last-Event-ID`, and the server replays from its
+ * durable log after it, so no event is missed or repeated (one already seen is also skipped here). Uses
+ * `fetch`, not `EventSource`, to send the key as an `Authorization` header. Throws a
+ * `SwitchboardApiError` when retrying cannot help (401, 403, 400). Ends when `signal` aborts or the loop
+ * breaks.
+ *
+ * @example
+ * import { streamEvents } from 'switchboard/sdk';
+ * const controller = new AbortController();
+ * for await (const event of streamEvents({ baseUrl, apiKey, types: ['call.ended'], since: 0, signal: controller.signal })) {
+ *   console.log(event.seq, event.envelope.call_id, event.envelope.call?.status);
+ * }
+ */
+export async function* streamEvents(options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const { signal } = options;
+  const url = buildUrl(options.baseUrl, '/v1/stream', { types: options.types, widget_key: options.widgetKey, source_id: options.sourceId });
+  let last: number | null = options.since ?? null;
+  let attempt = 0;
+  while (!signal?.aborted) {
+    // One controller per connection: aborted by the caller's signal, by the idle timer, or at cleanup.
+    const connection = new AbortController();
+    const stop = () => connection.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    let failure: SwitchboardApiError;
+    let minDelayMs = 0;
+    try {
+      const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: 'text/event-stream' };
+      if (last !== null) headers['last-event-id'] = String(last);
+      const response = await fetchImpl(url, { headers, signal: connection.signal });
+      if (!response.ok || !response.body) {
+        failure = await apiErrorOf(response);
+        minDelayMs = (failure.retryAfter ?? 0) * 1000;
+      } else {
+        attempt = 0;
+        options.onConnect?.({ lastEventId: last });
+        for await (const message of sseMessages(response.body, { idleMs: options.idleTimeoutMs ?? 45_000, abort: stop })) {
+          const seq = Number(message.id);
+          if (!Number.isSafeInteger(seq) || (last !== null && seq <= last)) continue;
+          const envelope = parseEnvelope(message.data, seq);
+          last = seq;
+          yield { seq, type: message.event ?? envelope.type, envelope, json: message.data };
+        }
+        failure = new SwitchboardApiError({ status: 0, code: 'stream_closed', message: 'Switchboard closed the stream' });
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      failure = error instanceof SwitchboardApiError ? error : connectionError(options.baseUrl, error);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      connection.abort();
+    }
+    // Stopped while the consumer held an event: whatever the connection did next is no failure.
+    if (signal?.aborted) return;
+    if (isFatal(failure)) {
+      options.onError?.(failure, { fatal: true, attempt, retryInMs: 0 });
+      throw failure;
+    }
+    const retryInMs = Math.max(minDelayMs, backoffMs(attempt, options.backoff ?? defaultBackoff));
+    attempt += 1;
+    options.onError?.(failure, { fatal: false, attempt, retryInMs });
+    await sleep(retryInMs, signal);
+  }
+}
+
+function parseEnvelope(data: string, seq: number): StreamEnvelope {
+  try {
+    const envelope = JSON.parse(data) as StreamEnvelope;
+    if (envelope !== null && typeof envelope === 'object' && typeof envelope.type === 'string') return envelope;
+  } catch {
+    // reported below
+  }
+  // Reconnecting would replay the same bytes: a stop with the reason is the only useful answer.
+  throw new SwitchboardApiError({ status: 0, code: 'invalid_stream_data', message: `event ${seq} of the stream is not an envelope` });
+}
+
+export interface SubscribeOptions extends StreamOptions {
+  /**
+   * Called for each event, one at a time: the next waits until the promise it returns settles, and
+   * `lastEventId` moves past an event only then. A throw stops the subscription (`done` rejects with it).
+   */
+  onEvent: (event: StreamEvent) => void | Promise<void>;
+}
+
+export interface Subscription {
+  /** The seq of the last event `onEvent` finished with (or `since`); null before any. */
+  readonly lastEventId: number | null;
+  /** Stops following the stream; `done` resolves. */
+  close(): void;
+  /**
+   * Resolves once stopped by `close()` or the signal; rejects when it cannot go on (401, 403, a throw in
+   * `onEvent`). When `onError` is given it also hears of that, and an unobserved `done` is not an unhandled rejection.
+   */
+  done: Promise<void>;
+}
+
+/**
+ * Follows the stream with a callback per event, reconnecting with backoff and resuming after the last
+ * event handled (see `streamEvents`).
+ *
+ * @example
+ * import { subscribe } from 'switchboard/sdk';
+ * const subscription = subscribe({
+ *   baseUrl: 'http://127.0.0.1:8787',
+ *   apiKey: process.env.SWITCHBOARD_API_KEY!,
+ *   types: ['call.started', 'call.ended'],
+ *   onEvent: async ({ seq, envelope }) => console.log(seq, envelope.type, envelope.call_id),
+ *   onError: (error, { retryInMs }) => console.warn(`${error.message}; reconnecting in ${retryInMs} ms`),
+ * });
+ * process.once('SIGINT', () => subscription.close());
+ * await subscription.done;
+ */
+export function subscribe(options: SubscribeOptions): Subscription {
+  const controller = new AbortController();
+  if (options.signal?.aborted) controller.abort();
+  else options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  let lastEventId = options.since ?? null;
+  const done = (async () => {
+    for await (const event of streamEvents({ ...options, signal: controller.signal })) {
+      try {
+        await options.onEvent(event);
+      } catch (error) {
+        options.onError?.(asApiError(error), { fatal: true, attempt: 0, retryInMs: 0 });
+        throw error;
+      }
+      lastEventId = event.seq;
+    }
+  })();
+  if (options.onError) done.catch(() => {});
+  return {
+    get lastEventId() {
+      return lastEventId;
+    },
+    close: () => controller.abort(),
+    done,
+  };
+}
+
+function asApiError(error: unknown): SwitchboardApiError {
+  if (error instanceof SwitchboardApiError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SwitchboardApiError({ status: 0, code: 'handler_failed', message: `onEvent failed: ${message}`, cause: error });
+}

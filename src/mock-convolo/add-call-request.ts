@@ -1,0 +1,143 @@
+/**
+ * Reads one request to Convolo's call API (`/rest/v1/ext/add_call_api/`) into a validated `AddCallRequest`,
+ * or refuses it with a `MockError`. Pure: the server gathers the fields (query string, JSON or form body)
+ * and this decides what they mean. The parameters and their rules are those of Convolo's documentation
+ * ("Initiating a call with API"): widget_key, api_key, lc_number (required), lc_number_2, country,
+ * lc_message, lc_param_<name> with a name of 1–20 of [A-Za-z0-9_], case-insensitive.
+ */
+import { MockError } from './errors.js';
+import { isOutcomeChoice, type OutcomeChoice } from './timeline.js';
+
+export interface AddCallRequest {
+  widgetKey: string;
+  apiKey: string;
+  leadPhone: string;
+  leadPhone2: string | null;
+  country: string | null;
+  message: string | null;
+  /** Lowercased names (without `lc_param_`) to their values, in the order first given. */
+  customParams: Record<string, string>;
+  /** The mock's own per-call override (`mock_outcome`), never one of Convolo's parameters. */
+  outcome: OutcomeChoice | null;
+}
+
+/** Limits Convolo does not document; generous enough for any real integration, small enough to refuse abuse. */
+export const addCallLimits = { maxParams: 50, maxValueLength: 1000 } as const;
+
+const paramPrefix = /^lc_param_/i;
+const paramName = /^[A-Za-z0-9_]{1,20}$/;
+
+/**
+ * Validates the fields of one add-call request (names as sent, values as parsed: strings from a query or a
+ * form, any JSON value from a JSON body). Unknown fields are ignored, as an API that grows new options does.
+ * The keys are checked first (missing, then `authenticate`), so a caller without valid keys learns nothing
+ * about the rest of its request; then the parameters, in the order given.
+ *
+ * @example
+ * const { request } = parseAddCallRequest([
+ *   ['widget_key', 'w1'], ['api_key', 'k1'], ['lc_number', '+14155550100'], ['lc_param_Deal_ID', 'D-42'],
+ * ], () => true);
+ * request.customParams; // { deal_id: 'D-42' }
+ */
+export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, authenticate: (widgetKey: string, apiKey: string) => W): { request: AddCallRequest; widget: W } {
+  const plain = new Map<string, string>();
+  const customParams: Record<string, string> = Object.create(null);
+  let paramCount = 0;
+  // The first problem with the parameters, thrown once the keys have been checked.
+  let problem: MockError | null = null;
+  for (const [key, raw] of fields) {
+    try {
+      if (paramPrefix.test(key)) {
+        const name = key.slice('lc_param_'.length);
+        if (!paramName.test(name)) throw badParamName(key, name);
+        const value = scalar(raw, key);
+        if (value === null) continue;
+        // Names are case-insensitive (Convolo's docs), so lc_param_Deal_ID and lc_param_deal_id are one
+        // parameter: it is kept under its lowercased name, and when a request spells it twice the first
+        // spelling given wins (JSON key order, then query order), as if the later one were a repeat.
+        const canonical = name.toLowerCase();
+        if (canonical in customParams) continue;
+        if (++paramCount > addCallLimits.maxParams) {
+          throw new MockError('too_many_params', `At most ${addCallLimits.maxParams} custom parameters (lc_param_*) per call.`);
+        }
+        customParams[canonical] = value;
+        continue;
+      }
+      const value = scalar(raw, key);
+      // The first value of a repeated plain field wins, like the custom parameters.
+      if (value !== null && !plain.has(key)) plain.set(key, value);
+    } catch (error) {
+      problem ??= error as MockError;
+    }
+  }
+  const widget = authenticate(required(plain, 'widget_key'), required(plain, 'api_key'));
+  const leadPhone = phone(required(plain, 'lc_number'), 'lc_number');
+  if (problem) throw problem;
+  const country = optional(plain, 'country');
+  if (country !== null && !/^[A-Za-z]{2}$/.test(country)) {
+    throw new MockError('invalid_parameter', 'country must be a 2-letter ISO country code, such as "US" or "SE".', 'country');
+  }
+  const second = optional(plain, 'lc_number_2');
+  const outcome = optional(plain, 'mock_outcome');
+  if (outcome !== null && !isOutcomeChoice(outcome)) {
+    throw new MockError('invalid_parameter', 'mock_outcome must be one of answered, lead_not_answering, agent_not_answering, random.', 'mock_outcome');
+  }
+  const request: AddCallRequest = {
+    widgetKey: required(plain, 'widget_key'),
+    apiKey: required(plain, 'api_key'),
+    leadPhone,
+    leadPhone2: second === null ? null : phone(second, 'lc_number_2'),
+    country: country === null ? null : country.toUpperCase(),
+    message: optional(plain, 'lc_message'),
+    customParams: { ...customParams },
+    outcome: outcome as OutcomeChoice | null,
+  };
+  return { request, widget };
+}
+
+function badParamName(key: string, name: string): MockError {
+  const shown = JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+  let why = 'may use only the letters A–Z and a–z, the digits 0–9 and _';
+  if (name.length === 0) why = 'is empty';
+  else if (name.length > 20) why = `is ${name.length} characters long (at most 20)`;
+  return new MockError('invalid_param_name', `Custom parameter ${shown}: the name after lc_param_ ${why}.`, key.slice(0, 64));
+}
+
+/** A field's value as text: numbers and booleans are written out, null and empty strings count as absent. */
+function scalar(raw: unknown, key: string): string | null {
+  if (raw === null || raw === undefined) return null;
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else if (typeof raw === 'number' || typeof raw === 'boolean') text = String(raw);
+  else throw new MockError('invalid_parameter', `${key} must be a string or a number, not ${Array.isArray(raw) ? 'an array' : 'an object'}.`, key.slice(0, 64));
+  if (text.length > addCallLimits.maxValueLength) {
+    throw new MockError('invalid_parameter', `${key} is longer than ${addCallLimits.maxValueLength} characters.`, key.slice(0, 64));
+  }
+  return text;
+}
+
+function required(fields: Map<string, string>, key: string): string {
+  const value = fields.get(key)?.trim();
+  if (!value) throw new MockError('missing_parameter', `${key} is required.`, key);
+  return value;
+}
+
+function optional(fields: Map<string, string>, key: string): string | null {
+  const value = fields.get(key)?.trim();
+  return value ? value : null;
+}
+
+/**
+ * Convolo takes international numbers, or local ones with a country code (its docs). So: an optional
+ * leading +, then 6–15 digits (E.164 allows 15) with the usual separators; nothing else.
+ */
+function phone(value: string, key: string): string {
+  const digits = value.replace(/[\s().-]/g, '');
+  if (/^\+?\d{6,15}$/.test(digits)) return value;
+  const why = /[^+\d\s().-]/.test(value) ? 'has characters other than digits, +, spaces, dots, dashes and parentheses' : 'must have 6 to 15 digits';
+  return invalid(key, why);
+}
+
+function invalid(key: string, why: string): never {
+  throw new MockError('invalid_phone', `${key} is not a phone number: it ${why}.`, key);
+}

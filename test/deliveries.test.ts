@@ -118,7 +118,7 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     const byDestination = Object.fromEntries(detail.deliveries.map((d: { destination_id: string }) => [d.destination_id, d]));
     expect(Object.keys(byDestination).sort()).toEqual([good.id, filtered.id].sort());
     // Three deliveries in all, one of them answered 503: retrying, so one of the two destinations has it pending.
-    const total = (d: Record<string, number>) => d.pending + d.delivered + d.failed + d.cancelled;
+    const total = (d: { pending: number; delivered: number; failed: number; cancelled: number }) => d.pending + d.delivered + d.failed + d.cancelled;
     expect(total(byDestination[good.id]) + total(byDestination[filtered.id])).toBe(3);
     expect(total(byDestination[filtered.id])).toBe(1);
     expect(detail.deliveries.reduce((n: number, d: { pending: number }) => n + d.pending, 0)).toBe(1);

@@ -246,18 +246,14 @@ describe.each(backends)('stats on $name', (backend) => {
     expect(body.buckets.length).toBeGreaterThanOrEqual(7);
   });
 
-  it('reads the range in windows, each call in exactly one', async () => {
-    const range = { from: at('2026-03-01T00:00:00Z'), to: at('2026-11-01T00:00:00Z') };
-    for (const groupBy of ['day', 'agent'] as const) {
-      let pages = 0;
-      let total = 0;
-      for await (const page of t.app.storage.stats.partials({ ...range, groupBy, windowDays: 1 })) {
-        pages += 1;
-        for (const partial of page) total += partial.calls;
-      }
-      expect(pages).toBe(245);
-      expect(total).toBe(calls.length);
-    }
+  it('clips the first and last day to a range that starts and ends inside them', async () => {
+    const from = '2026-10-24T13:17:00%2B02:00';
+    const to = '2026-10-26T05:00:00%2B01:00';
+    const body = await stats(`group_by=day&tz=Europe/Stockholm&from=${from}&to=${to}`);
+    const inRange = calls.filter((c) => c.time >= at('2026-10-24T11:17:00Z') && c.time < at('2026-10-26T04:00:00Z'));
+    const expected = expectedBuckets(['2026-10-24', '2026-10-25', '2026-10-26'], inRange, (c) => localParts(c.time, sthlm).date);
+    expect(expected[0]!.calls).toBeLessThan(calls.filter((c) => localParts(c.time, sthlm).date === '2026-10-24').length);
+    expectSame(body.buckets, expected);
   });
 
   it('needs a key and rejects a bad zone, grouping or range', async () => {

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
-import { isTimeZone, isoWithOffset, localMidnight, StatsAggregator, statsGroupBys } from '../domain/stats.js';
+import { isTimeZone, isoWithOffset, localMidnight, statsGroupBys, timeRanges, toBucket, type StatsBucket } from '../domain/stats.js';
 import type { ApiKey, Storage } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 
@@ -98,12 +98,24 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
       if (from >= to) throw new AppError('invalid_request', { detail: 'from must be earlier than to' });
       if (to - from > maxStatsRangeDays * day) throw new AppError('invalid_request', { detail: `the range may cover at most ${maxStatsRangeDays} days` });
 
-      const aggregator = new StatsAggregator(groupBy, tz);
-      for await (const page of storage.stats.partials({ from, to, groupBy })) {
-        for (const partial of page) aggregator.addPartial(partial);
-      }
-      const names = groupBy === 'source' ? new Map((await storage.sources.list()).map((s) => [s.id as string, s.name])) : undefined;
-      return { group_by: groupBy, tz, from: isoWithOffset(from, tz), to: isoWithOffset(to, tz), buckets: aggregator.finish(from, to, names) };
+      return { group_by: groupBy, tz, from: isoWithOffset(from, tz), to: isoWithOffset(to, tz), buckets: await buckets(storage, groupBy, tz, from, to) };
     },
   );
+}
+
+/** Every hour or day of the range (empty ones included), or the groups with most calls first. */
+async function buckets(storage: Storage, groupBy: (typeof statsGroupBys)[number], tz: string, from: number, to: number): Promise<StatsBucket[]> {
+  if (groupBy === 'hour' || groupBy === 'day') {
+    const ranges = timeRanges(groupBy, tz, from, to);
+    const aggregates = await storage.stats.ranges(ranges);
+    return ranges.map((r, i) => toBucket(r.key, aggregates[i]!));
+  }
+  const groups = await storage.stats.groups({ from, to }, groupBy);
+  groups.sort((a, b) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
+  const keys = groups.flatMap((g) => (g.key === null ? [] : [g.key]));
+  const names =
+    groupBy === 'source'
+      ? new Map((await storage.sources.list()).map((s) => [s.id as string, s.name]))
+      : await storage.stats.latestNames(groupBy, keys);
+  return groups.map((g) => toBucket(g.key, g, g.key === null ? null : (names.get(g.key) ?? null)));
 }

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { hourStart, isoWithOffset, isTimeZone, localMidnight, quantile, StatsAggregator, type StatsCall } from './stats.js';
+import { hourStart, isoWithOffset, isTimeZone, localMidnight, quantile, timeRanges, toBucket } from './stats.js';
 
 const sthlm = 'Europe/Stockholm';
 const at = (iso: string) => Date.parse(iso);
-const call = (time: number, over: Partial<StatsCall> = {}): StatsCall => ({
-  time, status: 'answered', widget_key: 'w1', widget_name: 'Widget', agent_id: 'a1', agent_name: 'Ann', source_id: 'src_1',
-  speed_to_lead_sec: null, talk_duration_sec: null, ...over,
-});
-
 describe('time zones', () => {
   it('knows IANA zones and rejects others', () => {
     expect(isTimeZone('Europe/Stockholm')).toBe(true);
@@ -41,67 +36,58 @@ describe('quantile (linear between closest ranks)', () => {
   });
 });
 
-describe('StatsAggregator', () => {
-  it('has 25 hourly buckets on a fall-back day and 23 on a spring-forward day, empty ones included', () => {
-    const fall = new StatsAggregator('hour', sthlm);
-    fall.add(call(at('2026-10-25T00:10:00Z')));
-    fall.add(call(at('2026-10-25T01:10:00Z'), { status: 'no_answer' }));
-    const buckets = fall.finish(localMidnight('2026-10-25', sthlm), localMidnight('2026-10-26', sthlm));
-    expect(buckets).toHaveLength(25);
-    expect(buckets[0]!.key).toBe('2026-10-25T00:00:00+02:00');
-    expect(buckets.slice(2, 4)).toMatchObject([
-      { key: '2026-10-25T02:00:00+02:00', calls: 1, answered: 1, answer_rate: 1 },
-      { key: '2026-10-25T02:00:00+01:00', calls: 1, answered: 0, answer_rate: 0 },
-    ]);
-    expect(buckets[4]).toMatchObject({ key: '2026-10-25T03:00:00+01:00', calls: 0, answer_rate: null, speed_to_lead_median_sec: null });
-    const spring = new StatsAggregator('hour', sthlm).finish(localMidnight('2026-03-29', sthlm), localMidnight('2026-03-30', sthlm));
-    expect(spring.map((b) => b.key).slice(1, 3)).toEqual(['2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00']);
+describe('timeRanges', () => {
+  it('has 25 hours on a fall-back day and 23 on a spring-forward day, each an hour long', () => {
+    const fall = timeRanges('hour', sthlm, localMidnight('2026-10-25', sthlm), localMidnight('2026-10-26', sthlm));
+    expect(fall).toHaveLength(25);
+    expect(fall[0]!.key).toBe('2026-10-25T00:00:00+02:00');
+    expect(fall.slice(2, 4).map((r) => r.key)).toEqual(['2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00']);
+    expect(fall.every((r) => r.to - r.from === 3_600_000)).toBe(true);
+    const spring = timeRanges('hour', sthlm, localMidnight('2026-03-29', sthlm), localMidnight('2026-03-30', sthlm));
+    expect(spring.map((r) => r.key).slice(1, 3)).toEqual(['2026-03-29T01:00:00+01:00', '2026-03-29T03:00:00+02:00']);
     expect(spring).toHaveLength(23);
   });
 
-  it('buckets every instant as the zone says, in zones with half- and quarter-hour offsets too', () => {
+  it('runs a day from one local midnight to the next (25 hours at the end of DST) and clips the ends to the range', () => {
+    const days = timeRanges('day', sthlm, at('2026-10-24T12:00:00Z'), at('2026-10-26T12:00:00Z'));
+    expect(days).toEqual([
+      { key: '2026-10-24', from: at('2026-10-24T12:00:00Z'), to: at('2026-10-24T22:00:00Z') },
+      { key: '2026-10-25', from: at('2026-10-24T22:00:00Z'), to: at('2026-10-25T23:00:00Z') },
+      { key: '2026-10-26', from: at('2026-10-25T23:00:00Z'), to: at('2026-10-26T12:00:00Z') },
+    ]);
+    expect(timeRanges('day', sthlm, 10, 10)).toEqual([]);
+  });
+
+  it('tiles the range without gap or overlap and puts every instant where the zone says, in zones with half- and quarter-hour offsets too', () => {
     let seed = 7;
     const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const range = [at('2025-12-31T00:00:00Z'), at('2027-01-02T00:00:00Z')] as const;
     for (const tz of [sthlm, 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham']) {
-      const hours = new StatsAggregator('hour', tz);
-      const days = new StatsAggregator('day', tz);
-      const expected = { hours: new Map<string, number>(), days: new Map<string, number>() };
+      const hours = timeRanges('hour', tz, ...range);
+      const days = timeRanges('day', tz, ...range);
+      for (const ranges of [hours, days]) {
+        expect(ranges[0]!.from, tz).toBe(range[0]);
+        expect(ranges.at(-1)!.to, tz).toBe(range[1]);
+        for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.from, tz).toBe(ranges[i - 1]!.to);
+      }
+      const find = (ranges: typeof hours, ms: number) => ranges.find((r) => r.from <= ms && ms < r.to)!.key;
       for (let i = 0; i < 400; i++) {
         const time = at('2026-01-01T00:00:00Z') + Math.floor(rand() * 365 * 86_400_000);
-        hours.add(call(time));
-        days.add(call(time));
-        const hourKey = isoWithOffset(hourStart(time, tz), tz);
+        expect(find(hours, time), tz).toBe(isoWithOffset(hourStart(time, tz), tz));
         const dayKey = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(time);
-        expected.hours.set(hourKey, (expected.hours.get(hourKey) ?? 0) + 1);
-        expected.days.set(dayKey, (expected.days.get(dayKey) ?? 0) + 1);
+        expect(find(days, time), tz).toBe(dayKey);
       }
-      const range = [at('2025-12-31T00:00:00Z'), at('2027-01-02T00:00:00Z')] as const;
-      const nonEmpty = (buckets: Array<{ key: string | null; calls: number }>) => new Map(buckets.filter((b) => b.calls > 0).map((b) => [b.key!, b.calls]));
-      expect(nonEmpty(hours.finish(...range)), tz).toEqual(expected.hours);
-      expect(nonEmpty(days.finish(...range)), tz).toEqual(expected.days);
     }
   });
+});
 
-  it('counts days in the zone and aggregates the measures', () => {
-    const agg = new StatsAggregator('day', sthlm);
-    agg.add(call(at('2026-10-25T22:59:59Z'), { speed_to_lead_sec: 10, talk_duration_sec: 30 }));
-    agg.add(call(at('2026-10-25T23:00:00Z'), { speed_to_lead_sec: 5 }));
-    agg.add(call(at('2026-10-25T23:30:00Z'), { status: 'no_answer', speed_to_lead_sec: 15, talk_duration_sec: 99 }));
-    agg.add(call(at('2026-10-25T23:40:00Z'), { talk_duration_sec: 20 }));
-    expect(agg.finish(at('2026-10-25T00:00:00Z'), at('2026-10-26T12:00:00Z'))).toEqual([
-      { key: '2026-10-25', calls: 1, answered: 1, answer_rate: 1, speed_to_lead_median_sec: 10, speed_to_lead_p90_sec: 10, talk_time_mean_sec: 30 },
-      { key: '2026-10-26', calls: 3, answered: 2, answer_rate: 2 / 3, speed_to_lead_median_sec: 10, speed_to_lead_p90_sec: 14, talk_time_mean_sec: 20 },
-    ]);
-  });
-
-  it('groups by widget, agent and source with names, most calls first', () => {
-    const agg = new StatsAggregator('widget', 'UTC');
-    agg.add(call(1, { widget_key: 'w2', widget_name: 'Old' }));
-    agg.add(call(2, { widget_key: 'w2', widget_name: 'New' }));
-    agg.add(call(3, { widget_key: null, widget_name: null }));
-    expect(agg.finish(0, 10).map((b) => [b.key, b.name, b.calls])).toEqual([['w2', 'New', 2], [null, null, 1]]);
-    const bySource = new StatsAggregator('source', 'UTC');
-    bySource.add(call(1));
-    expect(bySource.finish(0, 10, new Map([['src_1', 'Main']]))[0]).toMatchObject({ key: 'src_1', name: 'Main' });
+describe('toBucket', () => {
+  it('derives the answer rate and mean talk time, null where there is nothing to divide', () => {
+    expect(toBucket('2026-10-26', { calls: 3, answered: 2, talk_sum: 50, talk_count: 2, speed_p50: 10, speed_p90: 14 })).toEqual({
+      key: '2026-10-26', calls: 3, answered: 2, answer_rate: 2 / 3, speed_to_lead_median_sec: 10, speed_to_lead_p90_sec: 14, talk_time_mean_sec: 25,
+    });
+    expect(toBucket('w1', { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null }, 'Widget')).toEqual({
+      key: 'w1', name: 'Widget', calls: 0, answered: 0, answer_rate: null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: null,
+    });
   });
 });

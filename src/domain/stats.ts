@@ -1,13 +1,14 @@
 /**
- * Call statistics, pure: time-zone bucketing, quantiles and the per-bucket aggregate behind `GET /v1/stats`.
+ * Call statistics, pure: time-zone buckets and the shape of each bucket behind `GET /v1/stats`.
  *
  * Decisions (also in the route's OpenAPI description):
  * - A call's time is `started_at` when known, else `first_event_at` (the storage filters on the same).
  * - `hour` buckets are keyed by the instant the local hour starts, labelled in ISO with the zone's offset
  *   at that instant, so a fall-back day has 25 buckets (02:00+02:00 and 02:00+01:00 in Europe/Stockholm)
  *   and a spring-forward day 23. `day` buckets are the local calendar date `YYYY-MM-DD`.
- * - Quantiles interpolate linearly between the closest ranks (PostgreSQL's `percentile_cont`, numpy's
- *   default): the median of an even count is the mean of the two middle values.
+ * - Quantiles interpolate linearly between the closest ranks (PostgreSQL's `percentile_cont`, SQLite's
+ *   `median`/`percentile_cont`, numpy's default): the median of an even count is the mean of the two middle
+ *   values. The database computes them.
  * - `answer_rate` = answered / calls (every call in the bucket, whatever its status); null for no calls.
  *   `talk_time_mean_sec` is over answered calls that have a talk duration; speed-to-lead quantiles over
  *   calls that have one.
@@ -16,33 +17,26 @@
 export const statsGroupBys = ['hour', 'day', 'widget', 'agent', 'source'] as const;
 export type StatsGroupBy = (typeof statsGroupBys)[number];
 
-/** What the aggregate needs of one call. */
-export interface StatsCall {
-  time: number;
-  status: string;
-  widget_key: string | null;
-  widget_name: string | null;
-  agent_id: string | null;
-  agent_name: string | null;
-  source_id: string;
-  speed_to_lead_sec: number | null;
-  talk_duration_sec: number | null;
-}
-
 /**
- * Partial aggregates over the calls of one 15-minute UTC slot (`hour`, `day`: `slot` is
- * floor(time / 15 min), `key` null) or of one group (`widget`, `agent`, `source`: `key` is the id).
- * talk_* cover answered calls with a talk duration; `speeds` are the speed-to-lead values there are.
+ * The measures of one bucket as the database computes them: counts and talk-time sums over the calls,
+ * and the speed-to-lead quantiles (SQLite's `median`/`percentile_cont`, PostgreSQL's `percentile_cont`:
+ * both interpolate linearly between the closest ranks, as `quantile` below).
  */
-export interface StatsPartial {
-  slot: number | null;
-  key: string | null;
-  name: string | null;
+export interface StatsAggregate {
   calls: number;
   answered: number;
+  /** Talk time of answered calls that have one, and how many they are. */
   talk_sum: number;
   talk_count: number;
-  speeds: number[];
+  speed_p50: number | null;
+  speed_p90: number | null;
+}
+
+/** One hour or day of a stats answer: its label and the instants it covers, [from, to). */
+export interface StatsRange {
+  key: string;
+  from: number;
+  to: number;
 }
 
 export interface StatsBucket {
@@ -148,137 +142,45 @@ export function quantile(sorted: ArrayLike<number>, p: number): number | null {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-interface Acc {
-  key: string | null;
-  name: string | null;
-  calls: number;
-  answered: number;
-  talkSum: number;
-  talkCount: number;
-  speeds: number[];
+/**
+ * The hours or days of [from, to) in `tz`, in order, each clipped to the range: a fall-back day has 25
+ * hours (02:00+02:00 and 02:00+01:00 in Europe/Stockholm), a spring-forward day 23; a day runs from one
+ * local midnight to the next. The database aggregates each range (storage/shared/stats.ts).
+ */
+export function timeRanges(groupBy: 'hour' | 'day', tz: string, from: number, to: number): StatsRange[] {
+  const ranges: StatsRange[] = [];
+  if (to <= from) return ranges;
+  if (groupBy === 'hour') {
+    for (let cur = hourStart(from, tz); cur < to; ) {
+      // One hour on, then back to that local hour's start (whole-hour zones: exactly one hour on).
+      const after = hourStart(cur + 3_600_000, tz);
+      const next = after > cur ? after : cur + 3_600_000;
+      ranges.push({ key: isoWithOffset(cur, tz), from: Math.max(cur, from), to: Math.min(next, to) });
+      cur = next;
+    }
+    return ranges;
+  }
+  const first = wallTime(from, tz);
+  const last = wallTime(to - 1, tz);
+  const end = Date.UTC(last.year, last.month - 1, last.day);
+  for (let d = Date.UTC(first.year, first.month - 1, first.day); d <= end; d += 86_400_000) {
+    const date = new Date(d).toISOString().slice(0, 10);
+    const next = new Date(d + 86_400_000).toISOString().slice(0, 10);
+    ranges.push({ key: date, from: Math.max(localMidnight(date, tz), from), to: Math.min(localMidnight(next, tz), to) });
+  }
+  return ranges;
 }
 
-/** Every zone offset in use is a multiple of 15 minutes: local hours and days begin on these slots. */
-export const statsSlotMs = 15 * 60_000;
-
-const newAcc = (key: string | null): Acc => ({ key, name: null, calls: 0, answered: 0, talkSum: 0, talkCount: 0, speeds: [] });
-
-/**
- * Aggregates calls into buckets as they are read (memory: one small record per bucket plus the
- * speed-to-lead values, which the quantiles need). For `hour` and `day`, every bucket of [from, to) is
- * answered, empty ones included, in time order; other groups are ordered by calls, most first.
- */
-export class StatsAggregator {
-  private readonly buckets = new Map<string | number | null, Acc>();
-  private readonly slots = new Map<number, { hourStart: number; date: string } | null>();
-
-  constructor(
-    readonly groupBy: StatsGroupBy,
-    readonly tz: string,
-  ) {}
-
-  /** One call (the partial of a single call). */
-  add(call: StatsCall): void {
-    const answered = call.status === 'answered';
-    const talk = answered && call.talk_duration_sec !== null;
-    const grouped = { widget: [call.widget_key, call.widget_name], agent: [call.agent_id, call.agent_name], source: [call.source_id, null] } as const;
-    const [key, name] = this.groupBy === 'hour' || this.groupBy === 'day' ? [null, null] : grouped[this.groupBy];
-    this.addPartial({
-      slot: Math.floor(call.time / statsSlotMs), key, name, calls: 1, answered: answered ? 1 : 0,
-      talk_sum: talk ? call.talk_duration_sec! : 0, talk_count: talk ? 1 : 0,
-      speeds: call.speed_to_lead_sec === null ? [] : [call.speed_to_lead_sec],
-    });
-  }
-
-  /** Partial aggregates as the storage computes them (their slot decides the hour or day). */
-  addPartial(p: StatsPartial): void {
-    let id: string | number | null;
-    let label: () => string | null;
-    if (this.groupBy === 'hour') {
-      const start = this.local(p.slot! * statsSlotMs).hourStart;
-      id = start;
-      label = () => isoWithOffset(start, this.tz);
-    } else if (this.groupBy === 'day') {
-      const date = this.local(p.slot! * statsSlotMs).date;
-      id = date;
-      label = () => date;
-    } else {
-      id = p.key;
-      label = () => p.key;
-    }
-    let acc = this.buckets.get(id);
-    if (!acc) this.buckets.set(id, (acc = newAcc(label())));
-    acc.calls += p.calls;
-    acc.answered += p.answered;
-    acc.talkSum += p.talk_sum;
-    acc.talkCount += p.talk_count;
-    for (const speed of p.speeds) acc.speeds.push(speed);
-    if (p.name !== null) acc.name = p.name;
-  }
-
-  /** The buckets; `from`/`to` (instants, `to` exclusive) give the empty hours or days to include. */
-  finish(from: number, to: number, names: ReadonlyMap<string, string> = new Map()): StatsBucket[] {
-    const accs = [...this.buckets.entries()];
-    if (this.groupBy === 'hour' || this.groupBy === 'day') {
-      for (const id of this.timeBucketIds(from, to)) {
-        if (!this.buckets.has(id)) accs.push([id, newAcc(this.groupBy === 'hour' ? isoWithOffset(id as number, this.tz) : (id as string))]);
-      }
-      accs.sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
-    } else {
-      accs.sort(([, a], [, b]) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
-    }
-    return accs.map(([, acc]): StatsBucket => {
-      const speeds = Float64Array.from(acc.speeds).sort();
-      const grouped = this.groupBy !== 'hour' && this.groupBy !== 'day';
-      const name = this.groupBy === 'source' && acc.key !== null ? (names.get(acc.key) ?? null) : acc.name;
-      return {
-        key: acc.key,
-        ...(grouped ? { name } : {}),
-        calls: acc.calls,
-        answered: acc.answered,
-        answer_rate: acc.calls === 0 ? null : acc.answered / acc.calls,
-        speed_to_lead_median_sec: quantile(speeds, 0.5),
-        speed_to_lead_p90_sec: quantile(speeds, 0.9),
-        talk_time_mean_sec: acc.talkCount === 0 ? null : acc.talkSum / acc.talkCount,
-      };
-    });
-  }
-
-  /**
-   * The local hour start and date of `ms`, from a cache per 15-minute UTC slot: every zone offset in use
-   * since the 1970s is a multiple of 15 minutes, so local hours, days and offset changes begin on slot
-   * boundaries and all of a slot shares them (Intl is asked once per slot, not once per call). A slot whose
-   * offset is not such a multiple (old local mean times) is computed per call.
-   */
-  private local(ms: number): { hourStart: number; date: string } {
-    const slot = Math.floor(ms / statsSlotMs);
-    let cached = this.slots.get(slot);
-    if (cached === undefined) {
-      const start = slot * statsSlotMs;
-      cached = offsetMinutes(start, this.tz) % 15 === 0 ? { hourStart: hourStart(start, this.tz), date: isoDate(wallTime(start, this.tz)) } : null;
-      if (this.slots.size > 200_000) this.slots.clear();
-      this.slots.set(slot, cached);
-    }
-    return cached ?? { hourStart: hourStart(ms, this.tz), date: isoDate(wallTime(ms, this.tz)) };
-  }
-
-  private *timeBucketIds(from: number, to: number): Generator<string | number> {
-    if (to <= from) return;
-    if (this.groupBy === 'hour') {
-      let cur = hourStart(from, this.tz);
-      while (cur < to) {
-        yield cur;
-        // One hour on, then back to that local hour's start (whole-hour zones: exactly one hour on).
-        const next = hourStart(cur + 3_600_000, this.tz);
-        cur = next > cur ? next : cur + 3_600_000;
-      }
-      return;
-    }
-    const first = wallTime(from, this.tz);
-    const last = wallTime(to - 1, this.tz);
-    const end = Date.UTC(last.year, last.month - 1, last.day);
-    for (let d = Date.UTC(first.year, first.month - 1, first.day); d <= end; d += 86_400_000) {
-      yield new Date(d).toISOString().slice(0, 10);
-    }
-  }
+/** A bucket of the answer from its aggregate (`name` only for widget, agent and source). */
+export function toBucket(key: string | null, a: StatsAggregate, name?: string | null): StatsBucket {
+  return {
+    key,
+    ...(name === undefined ? {} : { name }),
+    calls: a.calls,
+    answered: a.answered,
+    answer_rate: a.calls === 0 ? null : a.answered / a.calls,
+    speed_to_lead_median_sec: a.speed_p50,
+    speed_to_lead_p90_sec: a.speed_p90,
+    talk_time_mean_sec: a.talk_count === 0 ? null : a.talk_sum / a.talk_count,
+  };
 }

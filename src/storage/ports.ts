@@ -1,6 +1,7 @@
 import type { CallState } from '../domain/call.js';
 import type { Destination } from '../domain/destination.js';
 import type { EventStatus } from '../domain/envelope.js';
+import type { StatsAggregate, StatsRange } from '../domain/stats.js';
 import type { ApiKeyId, DeliveryId, DestinationId, EventId, SourceId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
@@ -280,14 +281,15 @@ export interface CallQueries {
 }
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
+export type StatsGroup = 'widget' | 'agent' | 'source';
+
 export interface Stats {
-  /**
-   * Partial aggregates of the calls whose time (`started_at`, else `first_event_at`) is in [from, to):
-   * per 15-minute UTC slot for `hour` and `day`, per id for `widget`, `agent` and `source` (with a name:
-   * the widget's, the agent's from its JSON). Read in windows of `windowDays` (default 7), one page each;
-   * a group may come in several pages.
-   */
-  partials(range: { from: number; to: number; groupBy: import('../domain/stats.js').StatsGroupBy; windowDays?: number }): AsyncIterable<import('../domain/stats.js').StatsPartial[]>;
+  /** The aggregate of the calls whose time (`started_at`, else `first_event_at`) is in each [from, to). */
+  ranges(ranges: readonly StatsRange[]): Promise<StatsAggregate[]>;
+  /** The aggregate per widget, agent or source id (null: calls without one) of the calls in [from, to). */
+  groups(range: { from: number; to: number }, groupBy: StatsGroup): Promise<Array<StatsAggregate & { key: string | null }>>;
+  /** The most recent name seen for each widget or agent id (ids without one are left out). */
+  latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;
 }
 
 export interface Storage {

@@ -1,68 +1,94 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { statsSlotMs, type StatsPartial } from '../../domain/stats.js';
+import type { StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
-import type { Stats } from '../ports.js';
+import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
 
-const day = 86_400_000;
-
 /**
- * The reads behind `GET /v1/stats`. The database aggregates (counts, answered, talk time sums) per
- * 15-minute UTC slot for hours and days, or per widget, agent or source, and lists the speed-to-lead
- * values of each for the quantiles; the time zone is applied to the slots in TypeScript (correct across
- * DST on both backends, SQLite having no time zones). The range is read in windows of `windowDays`, so one
- * answer holds at most a window's slots. A call's time is `coalesce(started_at, first_event_at)`: an
- * index on that expression serves the range.
+ * The reads behind `GET /v1/stats`: the database aggregates, quantiles included, per time range (an hour or
+ * a day in the caller's zone, computed in domain/stats.ts) or per widget, agent or source.
+ *
+ * A call's time is `coalesce(started_at, first_event_at)`; the covering index `calls_stats` (migration
+ * 0006) holds that expression and every column the aggregates read, so no query here visits the table.
+ * SQLite runs one query per range: walking the index range by range aggregates as it goes, where a join
+ * with the ranges would sort every call for its GROUP BY (measured over 1M calls: 0.32 s against 0.61 s by
+ * day). PostgreSQL gets the ranges as arrays in one statement: one round trip instead of 720 for hours.
  */
 export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
-  const answered = sql`status = 'answered'`;
-  const speedList =
-    dialect === 'sqlite' ? sql<string | null>`group_concat(speed_to_lead_sec)` : sql<string | null>`string_agg(speed_to_lead_sec::text, ',')`;
-  const agentName = dialect === 'sqlite' ? sql<string | number | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
-  const groups: Record<'widget' | 'agent' | 'source', { key: RawBuilder<string | null>; name: RawBuilder<string | number | null> }> = {
-    widget: { key: sql`widget_key`, name: sql`widget_name` },
-    agent: { key: sql`agent_id`, name: agentName },
-    source: { key: sql`source_id`, name: sql`null` },
-  };
+  const quantile = (p: number) =>
+    dialect === 'sqlite'
+      ? sql<number | null>`percentile_cont(speed_to_lead_sec, ${sql.lit(p)})`
+      : sql<number | null>`percentile_cont(${sql.lit(p)}) within group (order by speed_to_lead_sec)`;
+  const measures = sql`count(status) as calls,
+    sum(case when status = 'answered' then 1 else 0 end) as answered,
+    sum(case when status = 'answered' then talk_duration_sec end) as talk_sum,
+    count(case when status = 'answered' then talk_duration_sec end) as talk_count,
+    ${quantile(0.5)} as speed_p50, ${quantile(0.9)} as speed_p90`;
+  const groupKeys: Record<StatsGroup, RawBuilder<string | null>> = { widget: sql`widget_key`, agent: sql`agent_id`, source: sql`source_id` };
 
   return {
-    async *partials({ from, to, groupBy, windowDays = 7 }) {
-      const bySlot = groupBy === 'hour' || groupBy === 'day';
-      const group = bySlot ? null : groups[groupBy];
-      const slot = bySlot ? sql<number | null>`(${time} / ${sql.lit(statsSlotMs)})` : sql<number | null>`null`;
-      const key = group ? group.key : sql<string | null>`null`;
-      for (let start = from; start < to; start += windowDays * day) {
-        const end = Math.min(to, start + windowDays * day);
-        const rows = await db
-          .selectFrom('calls')
-          .select([
-            slot.as('slot'),
-            key.as('key'),
-            (group ? sql<string | number | null>`max(${group.name})` : sql<string | number | null>`null`).as('name'),
-            sql<number>`count(*)`.as('calls'),
-            sql<number>`sum(case when ${answered} then 1 else 0 end)`.as('answered'),
-            sql<number | null>`sum(case when ${answered} then talk_duration_sec end)`.as('talk_sum'),
-            sql<number>`count(case when ${answered} then talk_duration_sec end)`.as('talk_count'),
-            speedList.as('speeds'),
-          ])
-          .where(time, '>=', start)
-          .where(time, '<', end)
-          .groupBy(bySlot ? [sql`1`] : [sql`2`])
-          .execute();
-        yield rows.map(
-          (r): StatsPartial => ({
-            slot: r.slot === null ? null : Number(r.slot),
-            key: r.key,
-            name: r.name === null ? null : String(r.name),
-            calls: Number(r.calls),
-            answered: Number(r.answered),
-            talk_sum: r.talk_sum === null ? 0 : Number(r.talk_sum),
-            talk_count: Number(r.talk_count),
-            speeds: r.speeds === null || r.speeds === '' ? [] : r.speeds.split(',').map(Number),
-          }),
-        );
+    async ranges(ranges) {
+      if (ranges.length === 0) return [];
+      if (dialect === 'postgres') {
+        const { rows } = await sql<AggregateRow & { i: string }>`
+          select r.i, ${measures}
+          from unnest(${ranges.map((r) => r.from)}::bigint[], ${ranges.map((r) => r.to)}::bigint[]) with ordinality as r(lo, hi, i)
+          left join calls on ${time} >= r.lo and ${time} < r.hi
+          group by r.i order by r.i`.execute(db);
+        return rows.map(toAggregate);
       }
+      const out: StatsAggregate[] = [];
+      for (const r of ranges) {
+        const { rows } = await sql<AggregateRow>`select ${measures} from calls where ${time} >= ${r.from} and ${time} < ${r.to}`.execute(db);
+        out.push(toAggregate(rows[0]!));
+      }
+      return out;
     },
+
+    async groups({ from, to }, groupBy) {
+      const key = groupKeys[groupBy];
+      const { rows } = await sql<AggregateRow & { key: string | null }>`
+        select ${key} as key, ${measures} from calls where ${time} >= ${from} and ${time} < ${to} group by ${key}`.execute(db);
+      return rows.map((r) => ({ key: r.key, ...toAggregate(r) }));
+    },
+
+    async latestNames(groupBy, keys) {
+      const names = new Map<string, string>();
+      // A name per id, its most recent (a widget renamed in Convolo shows its new name); one small indexed
+      // read per id (calls_widget_list / calls_agent_list, newest first).
+      const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
+      const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
+      for (const k of keys) {
+        const { rows } = await sql<{ name: string | number | null }>`
+          select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
+          order by first_event_at desc limit 1`.execute(db);
+        const name = rows[0]?.name;
+        if (name !== undefined && name !== null) names.set(k, String(name));
+      }
+      return names;
+    },
+  };
+}
+
+interface AggregateRow {
+  calls: number | string;
+  answered: number | string | null;
+  talk_sum: number | string | null;
+  talk_count: number | string;
+  speed_p50: number | string | null;
+  speed_p90: number | string | null;
+}
+
+/** PostgreSQL answers counts and sums as strings (bigint, numeric): all become numbers here. */
+function toAggregate(r: AggregateRow): StatsAggregate {
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    calls: Number(r.calls),
+    answered: num(r.answered) ?? 0,
+    talk_sum: num(r.talk_sum) ?? 0,
+    talk_count: Number(r.talk_count),
+    speed_p50: num(r.speed_p50),
+    speed_p90: num(r.speed_p90),
   };
 }

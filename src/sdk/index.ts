@@ -5,7 +5,7 @@
  */
 export * from './convolo.js';
 export * from './envelope.js';
-export * from './validate.js';
+export { ValidationError, type ValidationProblem, type ValidationResult } from './validate.js';
 export * from './verify.js';
 export * from './handler.js';
 export * from './node.js';

@@ -91,6 +91,22 @@ describe('mock-convolo refuses what Convolo documents as invalid', () => {
     expect(other.status).toBe(404);
   });
 
+  it('takes the outcome from an x-mock-outcome header, and keeps lc_number_2, lc_message and country', async () => {
+    const response = await fetch(new URL(apiPath, mock.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-mock-outcome': 'lead_not_answering' },
+      body: JSON.stringify({ ...valid, lc_number: '070 123 45 67', country: 'se', lc_number_2: '+46 8 123 456 78', lc_message: 'Call about the quote' }),
+    });
+    const callId = ((await response.json()) as any).call_id;
+    await mock.idle();
+    const end = receiver.received.find((r) => r.json.call_id === callId && r.json.type === 'end_call')!.json;
+    expect(end).toMatchObject({ call_status: 'lead_not_answering', time_lead_answered_iso_string: null, talk_duration_sec: 0, recording_link: null, called_lead_phone: '070 123 45 67' });
+    expect(end.lead).toMatchObject({ lead_phone: '070 123 45 67', country: 'SE', additional: { lc_number_2: '+46 8 123 456 78', lc_message: 'Call about the quote' } });
+    const refused = await fetch(new URL(apiPath, mock.url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-mock-outcome': 'busy' }, body: JSON.stringify(valid) });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).field).toBe('mock_outcome');
+  });
+
   it('accepts the path with and without the trailing slash, and refused requests start no call', async () => {
     const before = mock.calls.length;
     const answer = await addCall(mock, valid, 'GET', '/rest/v1/ext/add_call_api');

@@ -1,6 +1,7 @@
 /**
- * Posts one webhook the way a real sender does: a few retries on a network error or a 5xx (a 4xx is the
- * receiver's final answer), a timeout per attempt, and a record of every attempt for the status page.
+ * Posts one webhook the way a real sender does: a few retries on a network error, a timeout, a 5xx, 408 or
+ * 429 (any other 4xx is the receiver's final answer), a timeout per attempt, and a record of every attempt
+ * for the status page.
  */
 export interface WebhookAttempt {
   at: string;
@@ -66,7 +67,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       const record = { at: new Date(started).toISOString(), status, error, durationMs: Date.now() - started };
       attempts.push(record);
       onAttempt?.(record);
-      const retryable = status === null || status >= 500;
+      const retryable = status === null || status >= 500 || status === 408 || status === 429;
       if (!retryable || attempt >= retryDelays.length || options.signal?.aborted) {
         return { event: request.event, attempts, status, ok: status !== null && status >= 200 && status < 300 };
       }

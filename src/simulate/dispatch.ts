@@ -1,0 +1,108 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createSender } from '../relay/send.js';
+import type { PlannedSend } from './plan.js';
+
+/**
+ * Sends a plan's requests: each when it is due at `rate` calls per second, at most `concurrency` in flight,
+ * over kept-alive connections (the relay's sender: one undici Agent). A call's own requests go strictly
+ * one after the other — an out-of-order end_call really arrives before its start_call, and a duplicate
+ * after its original — while different calls overlap freely.
+ */
+
+export interface SendOutcome {
+  send: PlannedSend;
+  /** The HTTP status, or null when no answer came (network error, timeout). */
+  status: number | null;
+  ok: boolean;
+  latencyMs: number;
+  /** Switchboard answered `"duplicate": true` (it had these bytes already). */
+  acknowledgedDuplicate: boolean;
+  error: string | null;
+}
+
+export interface DispatchOptions {
+  url: string;
+  /** Calls per second; 0 sends as fast as `concurrency` allows. */
+  rate: number;
+  concurrency: number;
+  onResult(outcome: SendOutcome): void;
+  /** Stops scheduling new requests (those in flight finish). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * @example
+ * await dispatch(planSends(calls, plan), { url: ingestUrl, rate: 10, concurrency: 8, onResult: tally.record });
+ */
+export async function dispatch(sends: readonly PlannedSend[], options: DispatchOptions): Promise<void> {
+  // The target is whatever the user points at (usually a Switchboard on localhost): no SSRF guard.
+  const sender = createSender({ timeoutMs: options.timeoutMs ?? 30_000, allowPrivate: true, userAgent: 'switchboard-simulate', maxConnectionsPerOrigin: options.concurrency });
+  const slots = createSlots(options.concurrency);
+  const previousOfCall = new Map<number, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
+  const began = performance.now();
+  try {
+    for (const send of sends) {
+      if (options.signal?.aborted) break;
+      if (options.rate > 0) await sleepUntil(began + (send.slot / options.rate) * 1000, options.signal);
+      if (options.signal?.aborted) break;
+      await slots.acquire();
+      const previous = previousOfCall.get(send.call) ?? Promise.resolve();
+      const task = previous.then(async () => {
+        try {
+          const result = await sender.send({ url: options.url, headers: {}, body: send.body });
+          options.onResult({
+            send,
+            status: result.status,
+            ok: result.ok,
+            latencyMs: result.latencyMs,
+            acknowledgedDuplicate: result.ok && isDuplicateAnswer(result.responseBody),
+            error: result.error,
+          });
+        } finally {
+          slots.release();
+        }
+      });
+      // The chain must go on whatever happens to one request, or a call's later requests would never go.
+      const settled = task.then(() => {}, () => {});
+      previousOfCall.set(send.call, settled);
+      inFlight.add(task);
+      void settled.then(() => {
+        inFlight.delete(task);
+        if (previousOfCall.get(send.call) === settled) previousOfCall.delete(send.call);
+      });
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await sender.close();
+  }
+}
+
+function isDuplicateAnswer(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { duplicate?: unknown }).duplicate === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A counting semaphore: `acquire` waits while `limit` holders have not released. */
+function createSlots(limit: number) {
+  let free = Math.max(1, limit);
+  const waiting: Array<() => void> = [];
+  return {
+    acquire: () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve))),
+    release: () => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+/** Waits until `performance.now()` reaches `at`, or the signal aborts (then resolves at once). */
+async function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+  const ms = at - performance.now();
+  if (ms > 1) await sleep(ms, undefined, { signal }).catch(() => {});
+}

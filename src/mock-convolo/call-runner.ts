@@ -40,7 +40,7 @@ export interface CallRunnerOptions {
   send: WebhookSender;
   /** How many calls the records keep (oldest dropped first). */
   keep?: number;
-  /** One line per webhook result. */
+  /** One line per webhook attempt (no full phone number). */
   log?: (line: string) => void;
 }
 
@@ -94,14 +94,16 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
     const request = options.legacyFormat
       ? { event, body: legacyFormBody(payload), contentType: 'application/x-www-form-urlencoded' }
       : { event, body: JSON.stringify(payload), contentType: 'application/json' };
-    const result = await options.send(options.webhookUrl, request, (attempt) => {
+    // One line per attempt, as it happens: a developer whose receiver is down sees it at once, not after
+    // the last retry.
+    await options.send(options.webhookUrl, request, (attempt) => {
       status.attempts.push(attempt);
       status.status = attempt.status;
+      const answer = attempt.status === null ? `no answer (${attempt.error ?? 'error'})` : String(attempt.status);
+      const nth = status.attempts.length > 1 ? ` (attempt ${status.attempts.length})` : '';
+      options.log?.(`${event.padEnd(10)} ${call.callId.slice(0, 8)}… ${record.widget_name} ${record.lead_phone} (${record.outcome}) → ${answer}${nth}`);
     });
     status.done = true;
-    const answer = result.status === null ? `no answer (${result.attempts.at(-1)?.error ?? 'error'})` : String(result.status);
-    const tries = result.attempts.length === 1 ? '' : ` after ${result.attempts.length} attempts`;
-    options.log?.(`${event.padEnd(10)} ${call.callId.slice(0, 8)}… ${record.widget_name} ${record.lead_phone} (${record.outcome}) → ${answer}${tries}`);
   }
 
   async function lifecycle(call: SimulatedCall, record: CallRecord): Promise<void> {

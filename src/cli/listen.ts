@@ -1,8 +1,131 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { createClient } from '../sdk/client.js';
+import { subscribe } from '../sdk/subscribe.js';
+import { createForwarder } from './listen-forward.js';
+import { defaultCursorPath, localSecret, normalizeUrl, readCursor, writeCursor, type StreamIdentity } from './listen-state.js';
 
-/** `switchboard listen` — placeholder until the command lands (issue 5). */
+export interface ListenOptions {
+  from: string;
+  key: string;
+  forwardTo: string;
+  types: string[];
+  widgetKey?: string;
+  sourceId?: string;
+  /** First run only: `now`, `beginning`, or a seq to start after. */
+  since: string;
+  cursorFile?: string;
+  secret?: string;
+}
+
+const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
+
+/**
+ * `switchboard listen`: follows a Switchboard's stream and re-posts each event, signed, to a local app
+ * (Stripe CLI's `listen`, but with a cursor on disk, so events that arrive while it is stopped are
+ * forwarded when it starts again).
+ *
+ * @example
+ * // switchboard listen --from https://sb.example.com --key sbk_… --forward-to http://localhost:3000/webhooks
+ * program.addCommand(listenCommand());
+ */
 export function listenCommand(): Command {
-  return new Command('listen').description('(not built yet)').action(() => {
-    throw new Error('switchboard listen is not built yet');
+  const command = new Command('listen')
+    .description('Forward a Switchboard\'s events to a local app, signed, resuming where it stopped after a restart.')
+    .requiredOption('--from <url>', 'Base URL of the Switchboard to follow')
+    .addOption(new Option('--key <key>', 'An API key (sbk_…, read scope is enough)').env('SWITCHBOARD_API_KEY'))
+    .requiredOption('--forward-to <url>', 'Local URL to POST each event to')
+    .option('--types <list>', 'Only these event types (comma-separated), e.g. call.started,call.ended', list, [])
+    .option('--widget-key <key>', 'Only calls of this widget')
+    .option('--source-id <id>', 'Only events of this source')
+    .option('--since <where>', 'First run only (no cursor file yet): now, beginning, or a seq to start after', 'now')
+    .option('--cursor-file <path>', 'Where to keep the cursor (default: ./.switchboard/listen-<hash of URL and filters>.json)')
+    .option('--secret <whsec>', 'The local signing secret (default: generated once, kept in listen-secret next to the cursor)')
+    .action(async () => {
+      const o = command.opts<Partial<ListenOptions>>();
+      if (!o.key) throw new Error('an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await listen(o as ListenOptions, { signal: controller.signal, print: (line) => process.stdout.write(`${line}\n`) });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+  return command;
+}
+
+/**
+ * The command's work, without the process: runs until `signal` aborts (resolves) or the key is refused
+ * (rejects). The cursor moves past an event only once the local app answered it 2xx, so a restart
+ * forwards it again if it was cut before that (at least once; `webhook-id` lets the app deduplicate).
+ *
+ * @example
+ * const controller = new AbortController();
+ * await listen({ from, key, forwardTo: 'http://localhost:3000/hooks', types: [], since: 'now' }, { signal: controller.signal, print: console.log });
+ */
+export async function listen(o: ListenOptions, io: { signal: AbortSignal; print: (line: string) => void }): Promise<void> {
+  const from = normalizeUrl(o.from);
+  new URL(o.forwardTo); // a bad URL fails now, with the URL in the message, not at the first event
+  const stream: StreamIdentity = { from, types: o.types, widgetKey: o.widgetKey, sourceId: o.sourceId };
+  const cursorPath = o.cursorFile ?? defaultCursorPath(stream, process.cwd());
+  const { secret, created } = localSecret(o.secret, cursorPath);
+
+  let since = readCursor(cursorPath);
+  let where: string;
+  if (since !== null) {
+    where = `resuming after event #${since}${o.since !== 'now' ? ' (--since applies to a first run only)' : ''}`;
+  } else {
+    since = await firstPosition(o.since, from, o.key);
+    // Written now, so that events arriving before the first one is forwarded are not lost to a restart.
+    writeCursor(cursorPath, stream, since);
+    where = o.since === 'now' ? `starting from now (after event #${since})` : `starting after event #${since}`;
+  }
+
+  io.print(`Forwarding events from ${from} to ${o.forwardTo}${o.types.length > 0 ? ` (types: ${o.types.join(', ')})` : ''}`);
+  io.print(`Local signing secret: ${secret}${created ? ' (new; configure it in your app)' : ''}`);
+  io.print(`Cursor: ${cursorPath}, ${where}`);
+  io.print('Press Ctrl-C to stop.');
+
+  const forwarder = createForwarder({ url: o.forwardTo, secret, signal: io.signal, print: io.print });
+  let lastForwarded = since;
+  let reconnecting = false;
+  const subscription = subscribe({
+    baseUrl: from,
+    apiKey: o.key,
+    types: o.types.length > 0 ? o.types : undefined,
+    widgetKey: o.widgetKey,
+    sourceId: o.sourceId,
+    since,
+    signal: io.signal,
+    onConnect: () => {
+      if (reconnecting) io.print(`Reconnected to ${from}, resuming after event #${lastForwarded}`);
+      reconnecting = false;
+    },
+    onError: (error, info) => {
+      if (info.fatal) return;
+      reconnecting = true;
+      io.print(`Switchboard ${error.status === 0 ? 'unreachable' : `answered ${error.status}`} (${error.message}); reconnecting in ${(info.retryInMs / 1000).toFixed(1)} s`);
+    },
+    onEvent: async (event) => {
+      if (!(await forwarder.forward(event))) return;
+      writeCursor(cursorPath, stream, event.seq);
+      lastForwarded = event.seq;
+    },
   });
+  await subscription.done;
+  io.print(`Stopped. The cursor is at event #${lastForwarded}: the next start resumes after it.`);
+}
+
+/** Where a first run starts: after the newest event for `now` (looked up, so it is on disk at once). */
+async function firstPosition(sinceOption: string, from: string, key: string): Promise<number> {
+  if (sinceOption === 'beginning') return 0;
+  if (sinceOption === 'now') {
+    const { data } = await createClient({ baseUrl: from, apiKey: key }).events.list({ limit: 1 });
+    return data[0]?.seq ?? 0;
+  }
+  if (/^\d{1,15}$/.test(sinceOption)) return Number(sinceOption);
+  throw new Error(`--since is now, beginning or an event seq, got "${sinceOption}"`);
 }

@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { assertBuilt, cliPath, killLeftoverServers, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
+import { waitFor } from './support/sse.js';
+
+/** `switchboard listen` as a child process between a real Switchboard and a local node:http app. */
+
+interface ListenProcess {
+  child: ChildProcess;
+  secret: string;
+  output(): string;
+  /** Ctrl-C, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+async function startListen(args: string[], cwd: string): Promise<ListenProcess> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, 'listen', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  // 'close', not 'exit': the output is complete only once the pipes have closed.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { running.delete(child); resolve(code); }));
+  await waitFor('listen to be ready', () => out.includes('Press Ctrl-C to stop.') || child.exitCode !== null, 30_000);
+  const secret = /Local signing secret: (whsec_\S+)/.exec(out)?.[1];
+  if (!secret) throw new Error(`listen did not start:\n${out}`);
+  return { child, secret, output: () => out, stop: async () => { child.kill('SIGINT'); return exited; } };
+}
+
+/** Verifies a received webhook with the standardwebhooks library, as the user's app would. */
+function verified(receiver: Receiver, secret: string, from = 0) {
+  const webhook = new Webhook(secret);
+  return receiver.received.slice(from).map((r) => webhook.verify(r.body, r.headers as Record<string, string>) as { id: string; type: string; call_id: string });
+}
+
+describe('switchboard listen', () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  let dir: string;
+  const common = () => ['--from', t.baseUrl, '--key', t.adminKey, '--forward-to', receiver.url];
+
+  beforeAll(async () => {
+    t = await startTestApp(await backends[0]!.freshDb());
+    receiver = await startReceiver();
+    dir = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+  });
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await receiver.close();
+    await t.close();
+  });
+
+  it('forwards call.started then call.ended signed, and after a restart the events posted while it was down, none twice', async () => {
+    const first = await startListen(common(), dir);
+    expect(first.output()).toContain('(new; configure it in your app)');
+    await t.post(startCall('listen-a'));
+    await t.post(endCall('listen-a'));
+    await waitFor('both events', () => receiver.received.length === 2);
+    const [started, ended] = verified(receiver, first.secret);
+    expect([started!.type, ended!.type]).toEqual(['call.started', 'call.ended']);
+    expect(ended!.call_id).toBe('listen-a');
+    expect(receiver.received[0]!.headers['webhook-id']).toBe(started!.id);
+    // Printed before the next event is forwarded, but it may still be in the pipe.
+    await waitFor('the event line', () => /#\d+ {2}call\.started {2}call listen-a {2}→ 200 \(\d+ ms\)/.test(first.output()));
+    expect(await first.stop()).toBe(0);
+    expect(first.output()).toContain('Stopped.');
+
+    // The default cursor lives under ./.switchboard of the working directory, with the secret beside it.
+    const files = readdirSync(join(dir, '.switchboard'));
+    expect(files).toContain('listen-secret');
+    const cursorFile = files.find((f) => /^listen-[0-9a-f]{12}\.json$/.test(f))!;
+    const log = (await t.api('/v1/events?limit=10')).body.data as Array<{ seq: number }>;
+    expect(JSON.parse(readFileSync(join(dir, '.switchboard', cursorFile), 'utf8')).last_seq).toBe(log[0]!.seq);
+
+    await t.post(startCall('listen-b'));
+    await t.post(endCall('listen-b'));
+    const second = await startListen(common(), dir);
+    expect(second.secret).toBe(first.secret);
+    expect(second.output()).toContain('resuming after event');
+    await waitFor('the events posted while listen was down', () => receiver.received.length === 4);
+    const all = verified(receiver, second.secret);
+    expect(all.map((e) => `${e.type} ${e.call_id}`)).toEqual(['call.started listen-a', 'call.ended listen-a', 'call.started listen-b', 'call.ended listen-b']);
+    expect(new Set(all.map((e) => e.id)).size).toBe(4);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('retries an event the local app answers 500, without moving the cursor past it, and does not send it again after a restart', async () => {
+    const cursor = join(dir, 'retry-cursor.json');
+    const listen = await startListen([...common(), '--cursor-file', cursor, '--types', 'call.ended'], dir);
+    // Its own secret, kept next to its cursor file.
+    expect(readFileSync(join(dir, 'listen-secret'), 'utf8').trim()).toBe(listen.secret);
+    const before = receiver.received.length;
+    let refuse = true;
+    receiver.answer(() => ({ status: refuse ? 500 : 200 }));
+    const cursorBefore = JSON.parse(readFileSync(cursor, 'utf8')).last_seq as number;
+    await t.post(endCall('listen-c'));
+    await waitFor('two refused attempts', () => receiver.received.length === before + 2);
+    // Refused twice: retried, and the cursor has not moved past it.
+    expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(cursorBefore);
+    refuse = false;
+    await waitFor('an accepted attempt', () => receiver.received.at(-1)!.status === 200);
+    const attempts = receiver.received.slice(before);
+    expect(attempts.map((r) => r.status)).toEqual([...attempts.slice(0, -1).map(() => 500), 200]);
+    expect(new Set(attempts.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(verified(receiver, listen.secret, before).map((e) => e.call_id))).toEqual(new Set(['listen-c']));
+    await waitFor('the retry line', () => /call listen-c {2}→ 500 \(\d+ ms\); retrying in \d+\.\d s \(not skipped\)/.test(listen.output()));
+    await waitFor('the cursor to move', () => JSON.parse(readFileSync(cursor, 'utf8')).last_seq > cursorBefore);
+    expect(await listen.stop()).toBe(0);
+
+    // Restarted: listen-c is not sent again; the next event is the first to arrive.
+    const accepted = receiver.received.length;
+    const again = await startListen([...common(), '--cursor-file', cursor, '--types', 'call.ended'], dir);
+    await t.post(startCall('listen-d')); // filtered out by --types
+    await t.post(endCall('listen-d'));
+    await waitFor('the next event', () => receiver.received.length === accepted + 1);
+    expect(verified(receiver, again.secret, accepted).map((e) => `${e.type} ${e.call_id}`)).toEqual(['call.ended listen-d']);
+    expect(await again.stop()).toBe(0);
+  });
+
+  it('refuses a bad key with one clear line and exit code 1', async () => {
+    const child = spawn(process.execPath, [cliPath, 'listen', '--from', t.baseUrl, '--key', 'sbk_wrong', '--forward-to', receiver.url, '--cursor-file', join(dir, 'bad.json')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code).toBe(1);
+    expect(err).toMatch(/^switchboard: A valid API key is required/);
+    expect(existsSync(join(dir, 'bad.json'))).toBe(false);
+  });
+});
+
+describe('switchboard listen across a Switchboard restart', () => {
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await killLeftoverServers();
+  });
+
+  it('says it is reconnecting while Switchboard is down, then forwards what was posted after the restart', async () => {
+    const db = await backends[0]!.freshDb();
+    const server = await startFirstServer(db);
+    const receiver = await startReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+    try {
+      const listen = await startListen(['--from', server.baseUrl, '--key', server.adminKey, '--forward-to', receiver.url, '--since', 'beginning'], dir);
+      await fetch(server.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: startCall('r-1') });
+      await waitFor('the first event', () => receiver.received.length === 1);
+      server.child.kill('SIGKILL');
+      await server.exited;
+      await waitFor('listen to say it reconnects', () => /reconnecting in \d+\.\d s/.test(listen.output()), 30_000);
+      const restarted = await startServer(db, 30_000, ['--port', new URL(server.baseUrl).port]);
+      await fetch(server.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endCall('r-1') });
+      await waitFor('the event posted after the restart', () => receiver.received.length === 2, 60_000);
+      expect(verified(receiver, listen.secret).map((e) => e.type)).toEqual(['call.started', 'call.ended']);
+      await waitFor('the reconnection line', () => listen.output().includes('Reconnected to'));
+      expect(await listen.stop()).toBe(0);
+      restarted.child.kill('SIGTERM');
+      await restarted.exited;
+    } finally {
+      await receiver.close();
+    }
+  });
+});

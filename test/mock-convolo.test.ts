@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockConvolo, parseWidgetFlag, type MockConvolo } from '../src/mock-convolo/index.js';
+import { ConvoloApiError, ConvoloClient } from '../src/sdk/convolo-client.js';
 import { backends, startTestApp, type TestApp } from './support/app.js';
 import { assertBuilt, cliPath, repoRoot } from './support/crash-server.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
@@ -105,6 +106,20 @@ describe('mock-convolo refuses what Convolo documents as invalid', () => {
     const refused = await fetch(new URL(apiPath, mock.url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-mock-outcome': 'busy' }, body: JSON.stringify(valid) });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as any).field).toBe('mock_outcome');
+  });
+
+  it('serves the SDK\'s ConvoloClient.addCall, and its refusals reach the SDK\'s error', async () => {
+    const client = new ConvoloClient({ apiKey, baseUrl: mock.url });
+    const answer = (await client.addCall({ widgetKey, phone: '+46701234567', params: { Deal_ID: 'D-9' } })) as any;
+    expect(answer).toMatchObject({ success: true, callId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    await mock.idle();
+    const end = receiver.received.find((r) => r.json.call_id === answer.callId && r.json.type === 'end_call')!.json;
+    expect(end.lead.custom_params).toEqual({ deal_id: 'D-9' });
+    const wrong = new ConvoloClient({ apiKey: 'wrong', baseUrl: mock.url });
+    const error = await wrong.addCall({ widgetKey, phone: '+46701234567' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvoloApiError);
+    expect(error).toMatchObject({ code: 'http_error', status: 401, body: { error: 'invalid_api_key' } });
+    expect((error as Error).message).toMatch(/not the API key of this widget/);
   });
 
   it('accepts the path with and without the trailing slash, and refused requests start no call', async () => {

@@ -10,3 +10,5 @@ export * from './verify.js';
 export * from './handler.js';
 export * from './node.js';
 export * from './convolo-client.js';
+export * from './client.js';
+export * from './subscribe.js';

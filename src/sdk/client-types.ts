@@ -1,5 +1,5 @@
-import type { CallRecord } from '../domain/presenters.js';
 import type { StatsBucket, StatsGroupBy } from '../domain/stats.js';
+import type { CallRecord } from './envelope.js';
 
 /**
  * The shapes the REST API answers with (SPEC "Query API", "Administration", "Outbound webhooks"), as the

@@ -1,27 +1,14 @@
-import type { Call } from './client-types.js';
+import type { SwitchboardEvent } from './envelope.js';
 import { apiErrorOf, backoffMs, buildUrl, connectionError, sleep, SwitchboardApiError, type FetchLike } from './http.js';
 import { sseMessages } from './sse-stream.js';
-
-/**
- * The relay envelope as the stream carries it (SPEC "Relay envelope"). `data` is Convolo's payload
- * verbatim; `source_id` is null for Switchboard's own operational events.
- */
-export interface StreamEnvelope {
-  id: string;
-  type: string;
-  created_at: string;
-  source_id: string | null;
-  call_id: string | null;
-  data: unknown;
-  call: Call | null;
-}
 
 /** One event of the stream. */
 export interface StreamEvent {
   /** The log sequence (the SSE `id`): increasing, the cursor to resume after. */
   seq: number;
   type: string;
-  envelope: StreamEnvelope;
+  /** The relay envelope (SPEC "Relay envelope"); narrow it on `type`. */
+  envelope: SwitchboardEvent;
   /** The envelope's JSON text exactly as received: forward or verify these bytes, not a re-serialisation. */
   json: string;
 }
@@ -126,9 +113,10 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
   }
 }
 
-function parseEnvelope(data: string, seq: number): StreamEnvelope {
+function parseEnvelope(data: string, seq: number): SwitchboardEvent {
   try {
-    const envelope = JSON.parse(data) as StreamEnvelope;
+    // Not validated field by field: it comes from the server over an authenticated connection.
+    const envelope = JSON.parse(data) as SwitchboardEvent;
     if (envelope !== null && typeof envelope === 'object' && typeof envelope.type === 'string') return envelope;
   } catch {
     // reported below

@@ -12,7 +12,7 @@ import { MockError } from './errors.js';
 import { readRequestFields } from './request-fields.js';
 import { createCallFactory, type Agent } from './simulated-call.js';
 import { renderStatusPage } from './status-page.js';
-import { seededRandom, type OutcomeChoice } from './timeline.js';
+import type { OutcomeChoice } from './timeline.js';
 import { createWebhookSender } from './webhook-sender.js';
 import { createWidgetRegistry, generateWidget, type Widget } from './widgets.js';
 
@@ -76,7 +76,7 @@ const apiPath = /^\/rest\/v1\/ext\/add_call_api\/?$/;
 export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
   const registry = createWidgetRegistry(options.widgets?.length ? options.widgets : [generateWidget()]);
   const seed = options.seed ?? randomInt(2 ** 31);
-  const factory = createCallFactory({ outcome: options.outcome ?? 'answered', random: seededRandom(seed), seed });
+  const factory = createCallFactory({ outcome: options.outcome ?? 'answered', seed });
   const aborter = new AbortController();
   const runner = createCallRunner({
     webhookUrl: options.webhookUrl,

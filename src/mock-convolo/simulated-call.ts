@@ -3,17 +3,12 @@
  * Drawn once when the API accepts the request, so the start_call and end_call of a call agree.
  */
 import { randomBytes } from 'node:crypto';
-import { Faker, base, en } from '@faker-js/faker';
+import { createFaker, createRoster, type Agent } from '../simulate/roster.js';
 import type { AddCallRequest } from './add-call-request.js';
-import { planTimeline, type CallTimeline, type OutcomeChoice, type Random } from './timeline.js';
+import { planTimeline, type CallTimeline, type OutcomeChoice } from './timeline.js';
 import type { Widget } from './widgets.js';
 
-export interface Agent {
-  id: number;
-  phone: string;
-  name: string;
-  email: string;
-}
+export type { Agent } from '../simulate/roster.js';
 
 export interface SimulatedCall {
   /** 32 lowercase hex characters, like Convolo's. */
@@ -40,39 +35,31 @@ export interface CallFactory {
 
 /**
  * Makes simulated calls. `seed` makes the data (agents, lead ids, durations, outcomes) repeatable; call ids
- * stay random even then, because two runs against one Switchboard must not produce the same call.
+ * stay random even then, because two runs against one Switchboard must not produce the same call. The
+ * agents are simulate's roster for the seed (fictional numbers in ranges reserved for drama).
  *
  * @example
- * const factory = createCallFactory({ outcome: 'answered', random: seededRandom(1), seed: 1 });
+ * const factory = createCallFactory({ outcome: 'answered', seed: 1 });
  * const call = factory.create(widget, request, '127.0.0.1', Date.now());
  */
-export function createCallFactory(options: { outcome: OutcomeChoice; random: Random; seed: number; rosterSize?: number }): CallFactory {
-  const faker = new Faker({ locale: [en, base] });
-  faker.seed(options.seed);
-  const roster: Agent[] = Array.from({ length: options.rosterSize ?? 4 }, (_, index) => {
-    const firstName = faker.person.firstName();
-    const lastName = faker.person.lastName();
-    return {
-      id: 10_000 + index * 1_111 + faker.number.int({ min: 0, max: 999 }),
-      phone: faker.phone.number({ style: 'international' }),
-      name: `${firstName} ${lastName}`,
-      email: faker.internet.email({ firstName, lastName, provider: 'example.com' }).toLowerCase(),
-    };
-  });
+export function createCallFactory(options: { outcome: OutcomeChoice; seed: number }): CallFactory {
+  const roster = createRoster(options.seed).agents;
+  const f = createFaker();
+  // A stream of its own: the roster is drawn from [seed], simulate's calls from [seed, index].
+  f.seed([options.seed, -1]);
   return {
     roster,
     create(widget, request, requesterIp, now) {
-      const timeline = planTimeline(request.outcome ?? options.outcome, options.random);
-      const agent = timeline.agentAnsweredSec === null ? null : roster[Math.floor(options.random() * roster.length)]!;
+      const timeline = planTimeline(request.outcome ?? options.outcome, f);
       return {
         callId: randomBytes(16).toString('hex'),
         widget,
         request,
         requestedAt: now,
         startedAt: now + timeline.dialDelaySec * 1000,
-        leadId: faker.string.ulid({ refDate: now }),
+        leadId: f.string.ulid({ refDate: now }),
         requesterIp,
-        agent,
+        agent: timeline.agentAnsweredSec === null ? null : f.helpers.arrayElement(roster),
         timeline,
       };
     },

@@ -1,12 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { outcomes, planTimeline, seededRandom } from './timeline.js';
+import { createFaker } from '../simulate/roster.js';
+import { outcomes, planTimeline } from './timeline.js';
+
+function seeded(seed: number) {
+  const f = createFaker();
+  f.seed(seed);
+  return f;
+}
 
 describe('planTimeline', () => {
   it('orders the moments and makes every duration the difference of its moments, whatever the seed and outcome', () => {
     fc.assert(
       fc.property(fc.integer(), fc.constantFrom(...outcomes, 'random' as const), (seed, choice) => {
-        const t = planTimeline(choice, seededRandom(seed));
+        const t = planTimeline(choice, seeded(seed));
         if (choice !== 'random') expect(t.outcome).toBe(choice);
         const agent = t.agentAnsweredSec;
         const lead = t.leadAnsweredSec;
@@ -41,15 +48,15 @@ describe('planTimeline', () => {
   });
 
   it('replays the same calls for the same seed', () => {
-    const a = seededRandom(7);
-    const b = seededRandom(7);
-    const plans = (r: () => number) => Array.from({ length: 20 }, () => planTimeline('random', r));
+    const a = seeded(7);
+    const b = seeded(7);
+    const plans = (f: ReturnType<typeof seeded>) => Array.from({ length: 20 }, () => planTimeline('random', f));
     expect(plans(a)).toEqual(plans(b));
   });
 
   it('draws every outcome under random', () => {
-    const random = seededRandom(1);
-    const seen = new Set(Array.from({ length: 200 }, () => planTimeline('random', random).outcome));
+    const f = seeded(1);
+    const seen = new Set(Array.from({ length: 200 }, () => planTimeline('random', f).outcome));
     expect([...seen].sort()).toEqual([...outcomes].sort());
   });
 });

@@ -1,6 +1,8 @@
 /**
  * When each moment of a simulated call happens, in whole seconds after the call starts. Pure: the random
- * source is passed in, so a seed replays the same call and a property test can walk every outcome.
+ * source (a seeded Faker) is passed in, so a seed replays the same call and a property test can walk every
+ * outcome. The outcomes and the phase lengths are simulate's (src/simulate/outcome.ts), so the two tools
+ * fill a dashboard with the same statuses and the same kind of calls; this adds the moments.
  *
  * Convolo's speed-to-lead call rings the agents first, then the lead once an agent answers, so the order
  * is always started ≤ agent answered ≤ lead answered ≤ ended. Durations are differences of those moments:
@@ -10,8 +12,11 @@
  *   total_duration_sec       = ended − started
  * A moment that never happened is null and the durations after it are 0, as an unanswered call has.
  */
-export const outcomes = ['answered', 'lead_not_answering', 'agent_not_answering'] as const;
-export type Outcome = (typeof outcomes)[number];
+import type { Faker } from '@faker-js/faker';
+import { pickOutcome, timelineOf, type Outcome } from '../simulate/outcome.js';
+
+export type { Outcome } from '../simulate/outcome.js';
+export const outcomes = ['answered', 'lead_not_answering', 'agent_not_answering'] as const satisfies readonly Outcome[];
 export type OutcomeChoice = Outcome | 'random';
 
 /**
@@ -39,69 +44,29 @@ export interface CallTimeline {
   disconnectedBy: 'agent' | 'lead' | 'system';
 }
 
-/** A uniform random number in [0, 1), as Math.random. */
-export type Random = () => number;
-
 /**
- * Plans one call. `random` weighs the `random` choice 60 % answered, 25 % lead not answering, 15 % agent
- * not answering (roughly what a speed-to-lead team sees), and draws plausible ring and talk durations.
+ * Plans one call. `random` draws as simulate's `mix` scenario (about 60 % answered); the phase lengths are
+ * simulate's: agents answer in 2–25 s, leads in 3–30 s, unanswered rings give up after 20–45 s, talks last
+ * 15 s to 20 min.
  *
  * @example
- * const t = planTimeline('answered', Math.random);
+ * const t = planTimeline('answered', faker);
  * t.totalDurationSec === t.answerDurationSec + t.leadAnswerDurationSec + t.talkDurationSec; // true
  */
-export function planTimeline(choice: OutcomeChoice, random: Random): CallTimeline {
-  const outcome = choice === 'random' ? pickOutcome(random) : choice;
-  const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
-  const dialDelaySec = between(1, 5);
-  if (outcome === 'agent_not_answering') {
-    // Agents' phones ring until the group's timeout; nobody picks up, so the lead is never dialled.
-    const ring = between(20, 45);
-    return { outcome, dialDelaySec, agentAnsweredSec: null, leadAnsweredSec: null, endedSec: ring, answerDurationSec: 0, leadAnswerDurationSec: 0, talkDurationSec: 0, totalDurationSec: ring, disconnectedBy: 'system' };
-  }
-  const agentRing = between(2, 15);
-  if (outcome === 'lead_not_answering') {
-    const leadRing = between(20, 40);
-    const ended = agentRing + leadRing;
-    return { outcome, dialDelaySec, agentAnsweredSec: agentRing, leadAnsweredSec: null, endedSec: ended, answerDurationSec: agentRing, leadAnswerDurationSec: 0, talkDurationSec: 0, totalDurationSec: ended, disconnectedBy: 'system' };
-  }
-  const leadRing = between(3, 20);
-  const talk = between(15, 300);
-  const leadAnswered = agentRing + leadRing;
+export function planTimeline(choice: OutcomeChoice, f: Faker): CallTimeline {
+  const outcome = choice === 'random' ? pickOutcome(f, 'mix') : choice;
+  const t = timelineOf(f, outcome);
   return {
     outcome,
-    dialDelaySec,
-    agentAnsweredSec: agentRing,
-    leadAnsweredSec: leadAnswered,
-    endedSec: leadAnswered + talk,
-    answerDurationSec: agentRing,
-    leadAnswerDurationSec: leadRing,
-    talkDurationSec: talk,
-    totalDurationSec: leadAnswered + talk,
-    disconnectedBy: random() < 0.6 ? 'agent' : 'lead',
-  };
-}
-
-function pickOutcome(random: Random): Outcome {
-  const r = random();
-  if (r < 0.6) return 'answered';
-  return r < 0.85 ? 'lead_not_answering' : 'agent_not_answering';
-}
-
-/**
- * A small seedable generator (mulberry32): the same seed gives the same calls, without a global state.
- *
- * @example
- * const random = seededRandom(42);
- * random(); // always the same first number for seed 42
- */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    // An API call is dialled at once: a few seconds, not simulate's minutes of a web-form lead.
+    dialDelaySec: f.number.int({ min: 1, max: 5 }),
+    agentAnsweredSec: t.agentAnswered ? t.answerSec : null,
+    leadAnsweredSec: t.leadAnswered ? t.answerSec + t.leadAnswerSec : null,
+    endedSec: t.totalSec,
+    answerDurationSec: t.answerSec,
+    leadAnswerDurationSec: t.leadAnswerSec,
+    talkDurationSec: t.talkSec,
+    totalDurationSec: t.totalSec,
+    disconnectedBy: t.disconnectedBy,
   };
 }

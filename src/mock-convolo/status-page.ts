@@ -1,7 +1,8 @@
 /**
  * The mock's status page (`GET /`): the widgets it accepts and its recent calls, with the status code each
- * webhook got. Plain HTML, no script; every value is escaped, because widget names and custom parameter
- * names come from whoever configured or called the mock.
+ * webhook got. Plain HTML that reloads itself every 5 s (calls progress while you watch), no script; every
+ * value is escaped, because widget names and custom parameter names come from whoever configured or called
+ * the mock.
  */
 import type { CallRecord, WebhookStatus } from './call-runner.js';
 import { maskUrl } from './mask.js';
@@ -43,6 +44,7 @@ export function renderStatusPage(input: StatusPageInput): string {
   const widgets = input.widgets.map((w) => `<li>${e(w.name)}: <code>${e(w.key)}</code></li>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mock-convolo</title>
+<meta http-equiv="refresh" content="5">
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{font-size:12px}</style>
 </head><body>
 <h1>mock-convolo</h1>

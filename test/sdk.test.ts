@@ -66,6 +66,20 @@ describe('SDK: receiving Switchboard webhooks with createHandler', () => {
     expect(deliveries.map((d) => d.last_status)).toEqual([200, 200]);
   });
 
+  it("receives a legacy form-encoded after-call as call.ended: data as Convolo posted it (strings), the record normalised", async () => {
+    const received: CallEndedEvent[] = [];
+    let secret = '';
+    const url = await startUserApp({ 'call.ended': (event) => void received.push(event) }, () => secret);
+    await startSwitchboard();
+    secret = (await addDestination(url)).secret;
+    const form = new URLSearchParams({ call_id: 'sdk-legacy', call_status: 'answered', talk_duration_sec: '45', lead_phone: '+46700000000', lc_param_crm_id: '42' });
+    expect((await t!.post(form.toString(), 'application/x-www-form-urlencoded')).status).toBe(200);
+    await deliver();
+    expect(received).toHaveLength(1);
+    expect(received[0]!.data).toMatchObject({ type: 'end_call', talk_duration_sec: '45', lead: { custom_params: { crm_id: '42' } } });
+    expect(received[0]!.call).toMatchObject({ status: 'answered', talk_duration_sec: 45, lead: { custom_params: { crm_id: '42' } } });
+  });
+
   it('answers 500 when a handler throws, so Switchboard keeps the delivery for a retry', async () => {
     let secret = '';
     const url = await startUserApp({ 'call.started': () => { throw new Error('CRM is down'); } }, () => secret);

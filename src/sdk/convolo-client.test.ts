@@ -42,10 +42,10 @@ async function rejection(promise: Promise<unknown>): Promise<ConvoloApiError> {
 
 describe('ConvoloClient.addCall', () => {
   it("posts Convolo's documented JSON fields to add_call_api and returns the parsed answer", async () => {
-    const convolo = await fakeConvolo(() => ({ status: 200, body: '{"status":"ok","call_id":"c1"}' }));
+    const convolo = await fakeConvolo(() => ({ status: 200, body: '{"success":true,"callId":"c1"}' }));
     const client = new ConvoloClient({ apiKey: 'key-1', baseUrl: `${convolo.baseUrl}/` });
     const answer = await client.addCall({ widgetKey: 'w1', phone: '+46701234567', phone2: '+46701234568', country: 'SE', message: 'Hot lead', params: { crm_id: '42', Campaign_2: 'spring' } });
-    expect(answer).toEqual({ status: 'ok', call_id: 'c1' });
+    expect(answer).toEqual({ success: true, callId: 'c1' });
     expect(convolo.seen).toEqual([
       {
         method: 'POST',
@@ -56,10 +56,11 @@ describe('ConvoloClient.addCall', () => {
     ]);
   });
 
-  it('sends only the fields given', async () => {
-    const convolo = await fakeConvolo(() => ({ status: 200, body: '{}' }));
-    await new ConvoloClient({ apiKey: 'k', baseUrl: convolo.baseUrl }).addCall({ widgetKey: 'w', phone: '+1555' });
+  it('sends only the fields given, and gives a 2xx answer that is not a JSON object as its raw text', async () => {
+    const convolo = await fakeConvolo(() => ({ status: 200, body: 'OK' }));
+    const answer = await new ConvoloClient({ apiKey: 'k', baseUrl: convolo.baseUrl }).addCall({ widgetKey: 'w', phone: '+1555' });
     expect(convolo.seen[0]!.body).toEqual({ widget_key: 'w', api_key: 'k', lc_number: '+1555' });
+    expect(answer).toEqual({ raw: 'OK' });
   });
 
   it("throws a ConvoloApiError with Convolo's own message, status and body on a non-2xx answer", async () => {

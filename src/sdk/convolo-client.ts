@@ -30,7 +30,27 @@ export interface AddCallInput {
   params?: Record<string, string>;
 }
 
-/** Why a call request failed: `invalid_param` (refused here, nothing was sent), `http_error`, `network_error`. */
+/**
+ * Convolo's answer to a call request. Convolo documents none: `success` and `callId` are what integrations
+ * read (and what `switchboard mock-convolo` answers); other fields are kept. A 2xx answer that is not a
+ * JSON object is given as `{ raw: <its text> }`.
+ *
+ * @example
+ * const { callId } = await convolo.addCall({ widgetKey, phone });
+ */
+export interface AddCallResponse {
+  success?: boolean;
+  callId?: string;
+  call_id?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Why a call request failed: `invalid_param` (refused here, nothing was sent), `http_error`, `network_error`.
+ *
+ * @example
+ * const worthRetrying = (code: ConvoloApiErrorCode) => code === 'network_error';
+ */
 export type ConvoloApiErrorCode = 'invalid_param' | 'http_error' | 'network_error';
 
 /**
@@ -79,13 +99,13 @@ export class ConvoloClient {
 
   /**
    * Asks Convolo to call a lead (`POST /rest/v1/ext/add_call_api/`, JSON). Param names are checked
-   * before anything is sent. Resolves with Convolo's answer, parsed when it is JSON.
+   * before anything is sent. Resolves with Convolo's answer.
    *
    * @throws ConvoloApiError
    * @example
    * await convolo.addCall({ widgetKey, phone: '+46701234567', country: 'SE', params: { order: 'A-1001' } });
    */
-  async addCall(input: AddCallInput): Promise<unknown> {
+  async addCall(input: AddCallInput): Promise<AddCallResponse> {
     const body = this.#bodyOf(input);
     let response: Response;
     try {
@@ -101,7 +121,7 @@ export class ConvoloClient {
     const text = await response.text();
     const answer = parse(text);
     if (!response.ok) throw new ConvoloApiError('http_error', `Convolo answered ${response.status}: ${messageOf(answer) ?? (text.slice(0, 200) || response.statusText)}`, response.status, answer);
-    return answer;
+    return answer !== null && typeof answer === 'object' && !Array.isArray(answer) ? (answer as AddCallResponse) : { raw: text };
   }
 
   #bodyOf(input: AddCallInput): Record<string, string> {

@@ -9,7 +9,12 @@ import { checkSchema, describeValue, isObject, resultOf, valueOrThrow, type Vali
  * The server validates with the same schemas (src/domain/convolo.ts); a type test keeps the two equal.
  */
 
-/** The lead of a call: who was called. `custom_params` holds the `lc_param_<name>` values of the call. */
+/**
+ * The lead of a call: who was called. `custom_params` holds the call's `lc_param_<name>` values.
+ *
+ * @example
+ * const crmId = payload.lead?.custom_params?.crm_id; // unknown: Convolo sends what it was given
+ */
 export interface ConvoloLead {
   lead_phone?: string | null;
   lead_id?: string | null;
@@ -23,7 +28,12 @@ export interface ConvoloLead {
   custom_params?: Record<string, unknown> | null;
 }
 
-/** The agent who took the call (end_call only). */
+/**
+ * The agent who took the call (end_call only).
+ *
+ * @example
+ * const who = end.agent?.name ?? 'nobody answered';
+ */
 export interface ConvoloAgent {
   id?: number | string | null;
   phone?: string | null;

@@ -7,7 +7,12 @@ import { describeValue, isObject, resultOf, valueOrThrow, type ValidationProblem
  * `if (event.type === 'call.ended') event.data.call_status` is Convolo's end_call outcome.
  */
 
-/** A call's status: `in_progress` until its end_call, then Convolo's `call_status`; `stale` when none came. */
+/**
+ * A call's status: `in_progress` until its end_call, then Convolo's `call_status`; `stale` when none came.
+ *
+ * @example
+ * const open = (status: CallStatus) => status === 'in_progress';
+ */
 export type CallStatus = 'in_progress' | 'stale' | (string & {});
 
 /**
@@ -71,7 +76,12 @@ export interface SwitchboardEnvelope<T extends string, D, C, S extends string | 
   call: C;
 }
 
-/** A Convolo payload of a type Convolo has not documented: kept and relayed as `convolo.<type>`. */
+/**
+ * A Convolo payload of a type Convolo has not documented: kept and relayed as `convolo.<type>`.
+ *
+ * @example
+ * const handlers: WebhookHandlers = { 'convolo.call_transferred': (event) => console.log(event.data.call_id, event.data) };
+ */
 export interface ConvoloOtherPayload {
   type: string;
   call_id: string;
@@ -110,7 +120,12 @@ export type TestEvent = SwitchboardEnvelope<'switchboard.test', { message: strin
  */
 export type SwitchboardEvent = CallStartedEvent | CallEndedEvent | CallStaleEvent | ConvoloOtherEvent | DeliveryFailedEvent | DestinationDisabledEvent | TestEvent;
 
-/** The `type` values this SDK knows, each with its own handler key. */
+/**
+ * The `type` values this SDK knows, each with its own handler key.
+ *
+ * @example
+ * const wanted: SwitchboardEventType[] = ['call.started', 'call.ended'];
+ */
 export type SwitchboardEventType = SwitchboardEvent['type'];
 
 /**

@@ -7,12 +7,22 @@ import { verifyWebhook, WebhookVerificationError, type VerifyOptions } from './v
  * acknowledges, anything else is retried on its schedule, so a handler that throws gets the event again.
  */
 
-/** Everything a handler gets besides the event. */
+/**
+ * Everything a handler gets besides the event.
+ *
+ * @example
+ * const handlers: WebhookHandlers = { 'call.ended': (event, { request }) => log(request.headers.get('webhook-id')) };
+ */
 export interface HandlerContext {
   request: Request;
 }
 
-/** A handler for one kind of event; it may return a promise, which is awaited before answering. */
+/**
+ * A handler for one kind of event; it may return a promise, which is awaited before answering.
+ *
+ * @example
+ * const onEnded: EventHandler<CallEndedEvent> = async (event) => crm.update(event.call_id, event.call.status);
+ */
 export type EventHandler<E> = (event: E, context: HandlerContext) => unknown;
 
 /**

@@ -1,6 +1,11 @@
 import type { TSchema } from '@sinclair/typebox';
 
-/** One thing wrong with a value: where (a JSON pointer, `''` for the value itself) and what. */
+/**
+ * One thing wrong with a value: where (a JSON pointer, `''` for the value itself) and what.
+ *
+ * @example
+ * const problem: ValidationProblem = { path: '/talk_duration_sec', message: 'expected a number or null, got a string' };
+ */
 export interface ValidationProblem {
   path: string;
   message: string;

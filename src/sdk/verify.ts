@@ -9,7 +9,12 @@ import type { ValidationProblem } from './validate.js';
  * clock for tests, several secrets, `Headers` objects, and errors with stable codes that say what to fix.
  */
 
-/** Why a webhook was refused; stable, for code to branch on. */
+/**
+ * Why a webhook was refused; stable, for code to branch on.
+ *
+ * @example
+ * const retryable = (code: WebhookVerificationErrorCode) => code === 'invalid_secret'; // our fault, not the sender's
+ */
 export type WebhookVerificationErrorCode =
   | 'not_raw_body'
   | 'missing_headers'
@@ -41,10 +46,20 @@ export class WebhookVerificationError extends Error {
   }
 }
 
-/** The raw request body: the exact bytes that were signed, or their text. */
+/**
+ * The raw request body: the exact bytes that were signed, or their text.
+ *
+ * @example
+ * const body: RawBody = await request.text(); // or express.raw()'s Buffer
+ */
 export type RawBody = string | Uint8Array | ArrayBuffer;
 
-/** Request headers: a web `Headers`, or a plain object such as Node's `req.headers` (names in any case). */
+/**
+ * Request headers: a web `Headers`, or a plain object such as Node's `req.headers` (names in any case).
+ *
+ * @example
+ * const headers: WebhookHeaders = request.headers; // or req.headers in node:http and Express
+ */
 export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /** @example verifyWebhook(body, headers, secret, { toleranceSec: 600 }); */

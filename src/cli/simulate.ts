@@ -28,7 +28,9 @@ export function simulateCommand(): Command {
     }>();
     const input = { calls: o.calls, scenario: o.scenario, seed: o.seed, start: o.start, duplicates: o.duplicates, outOfOrder: o.outOfOrder };
     if (o.print || o.dryRun) {
-      for (const send of planSimulation(input).sends) process.stdout.write(`${send.body}\n`);
+      for (const send of planSimulation(input).sends()) {
+        if (!process.stdout.write(`${send.body}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      }
       return;
     }
     if (!o.to) throw new Error('say where to send: --to <ingest url> (or --print to see the payloads)');

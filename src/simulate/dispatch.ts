@@ -35,7 +35,7 @@ export interface DispatchOptions {
  * @example
  * await dispatch(planSends(calls, plan), { url: ingestUrl, rate: 10, concurrency: 8, onResult: tally.record });
  */
-export async function dispatch(sends: readonly PlannedSend[], options: DispatchOptions): Promise<void> {
+export async function dispatch(sends: Iterable<PlannedSend>, options: DispatchOptions): Promise<void> {
   // The target is whatever the user points at (usually a Switchboard on localhost): no SSRF guard.
   const sender = createSender({ timeoutMs: options.timeoutMs ?? 30_000, allowPrivate: true, userAgent: 'switchboard-simulate', maxConnectionsPerOrigin: options.concurrency });
   const slots = createSlots(options.concurrency);

@@ -3,7 +3,7 @@ import { redactUrl } from '../api/redact.js';
 import { dispatch, type SendOutcome } from './dispatch.js';
 import { createGenerator, type SimulatedCall } from './generate.js';
 import type { Scenario } from './outcome.js';
-import { planSends, type PlannedSend } from './plan.js';
+import { countPlanned, planSends, type PlannedSend } from './plan.js';
 import { createTally, type SimulationSummary } from './summary.js';
 
 export { formatSummary, type SimulationSummary } from './summary.js';
@@ -29,9 +29,14 @@ export interface PlanInput {
 
 export interface SimulationPlan {
   seed: number;
+  /** The payloads' base time, epoch ms (whole seconds). */
   start: number;
-  calls: SimulatedCall[];
-  sends: PlannedSend[];
+  /** The calls, made on demand: the same ones on every iteration. */
+  calls(): Generator<SimulatedCall>;
+  /** The requests in the order they are due, made on demand (bounded memory, however many calls). */
+  sends(calls?: Iterable<SimulatedCall>): Generator<PlannedSend>;
+  /** How many requests `sends()` yields (decided without making the payloads). */
+  planned(): number;
 }
 
 export interface SimulationOptions extends PlanInput {
@@ -39,7 +44,7 @@ export interface SimulationOptions extends PlanInput {
   /** Calls per second; 0 for as fast as `concurrency` allows. */
   rate: number;
   concurrency?: number;
-  /** Return every request sent with its answer (tests; memory grows with the run). */
+  /** Also return every call made and every request sent with its answer (tests; memory grows with the run). */
   keepRequests?: boolean;
   onProgress?(sent: number, failed: number, planned: number): void;
   signal?: AbortSignal;
@@ -55,7 +60,7 @@ export interface SentRequest {
 
 export interface SimulationResult {
   summary: SimulationSummary;
-  calls: Array<{ call_id: string; outcome: string; delayed: boolean }>;
+  calls?: Array<{ call_id: string; outcome: string; delayed: boolean }>;
   requests?: SentRequest[];
 }
 
@@ -71,15 +76,23 @@ export const fixedStart = Date.parse('2026-01-05T08:00:00.000Z');
  *
  * @example
  * const plan = planSimulation({ calls: 5, scenario: 'mix', seed: 1 });
- * plan.sends.map((s) => s.body); // the same bytes on every run
+ * for (const send of plan.sends()) console.log(send.body); // the same bytes on every run
  */
 export function planSimulation(input: PlanInput): SimulationPlan {
   const seed = input.seed ?? randomInt(0, 2 ** 31);
   const start = input.start !== undefined ? toEpochMs(input.start) : input.seed !== undefined ? fixedStart : Date.now();
   const generator = createGenerator({ seed, scenario: input.scenario, start });
-  const calls = Array.from({ length: input.calls }, (_, i) => generator.call(i));
-  const sends = planSends(calls, { seed, duplicates: input.duplicates ?? 0, outOfOrder: input.outOfOrder ?? 0 });
-  return { seed, start: Math.floor(start / 1000) * 1000, calls, sends };
+  const decisions = { seed, duplicates: input.duplicates ?? 0, outOfOrder: input.outOfOrder ?? 0 };
+  function* calls() {
+    for (let i = 0; i < input.calls; i++) yield generator.call(i);
+  }
+  return {
+    seed,
+    start: Math.floor(start / 1000) * 1000,
+    calls,
+    sends: (of = calls()) => planSends(of, decisions),
+    planned: () => countPlanned(input.calls, decisions),
+  };
 }
 
 /**
@@ -91,10 +104,22 @@ export function planSimulation(input: PlanInput): SimulationPlan {
  */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const plan = planSimulation(options);
+  const planned = plan.planned();
   const tally = createTally();
   const requests: SentRequest[] = [];
+  const kept: NonNullable<SimulationResult['calls']> = [];
+  const outcomes: Record<string, number> = {};
+  // Counted as the plan makes them, so nothing holds every call at once (unless asked to keep them).
+  function* counted() {
+    for (const call of plan.calls()) {
+      outcomes[call.outcome] = (outcomes[call.outcome] ?? 0) + 1;
+      if (options.keepRequests) kept.push({ call_id: call.callId, outcome: call.outcome, delayed: call.delayed });
+      yield call;
+    }
+  }
+  options.onProgress?.(0, 0, planned);
   const began = performance.now();
-  await dispatch(plan.sends, {
+  await dispatch(plan.sends(counted()), {
     url: options.to,
     rate: options.rate,
     concurrency: options.concurrency ?? 8,
@@ -102,23 +127,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     onResult(o: SendOutcome) {
       tally.record(o);
       if (options.keepRequests) requests.push({ call_id: o.send.callId, type: o.send.type, body: o.send.body, duplicate: o.send.duplicate, status: o.status });
-      options.onProgress?.(tally.sent, tally.failed, plan.sends.length);
+      options.onProgress?.(tally.sent, tally.failed, planned);
     },
   });
-  const outcomes: Record<string, number> = {};
-  for (const call of plan.calls) outcomes[call.outcome] = (outcomes[call.outcome] ?? 0) + 1;
   const summary = tally.summary(
     {
       target: redactUrl(options.to), scenario: options.scenario, seed: plan.seed, start: new Date(plan.start).toISOString(),
-      calls: plan.calls.length, planned: plan.sends.length, outcomes,
+      calls: options.calls, planned, outcomes,
     },
     performance.now() - began,
   );
-  return {
-    summary,
-    calls: plan.calls.map((c) => ({ call_id: c.callId, outcome: c.outcome, delayed: c.delayed })),
-    ...(options.keepRequests ? { requests } : {}),
-  };
+  return { summary, ...(options.keepRequests ? { calls: kept, requests } : {}) };
 }
 
 function toEpochMs(value: string | number): number {

@@ -7,6 +7,10 @@ const timeoutMs = 15_000;
 /** A local app that is down is retried quickly at first (it is being restarted), then every 30 s at most. */
 const retryBackoff = { baseMs: 500, maxMs: 30_000 };
 
+/**
+ * @example
+ * const options: ForwarderOptions = { url: 'http://localhost:3000/hooks', secret: 'whsec_…', signal, print: console.log };
+ */
 export interface ForwarderOptions {
   url: string;
   secret: string;

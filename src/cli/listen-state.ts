@@ -9,7 +9,12 @@ import { newWebhookSecret, signatureHeaders } from '../relay/signing.js';
  * the secret configured in the local app stays valid across restarts and filter changes.
  */
 
-/** What identifies a followed stream: the same server and filters resume from the same cursor. */
+/**
+ * What identifies a followed stream: the same server and filters resume from the same cursor.
+ *
+ * @example
+ * const stream: StreamIdentity = { from: 'https://sb.example.com', types: ['call.ended'] };
+ */
 export interface StreamIdentity {
   from: string;
   types: readonly string[];
@@ -42,7 +47,12 @@ export function defaultCursorPath(stream: StreamIdentity, cwd: string): string {
   return join(cwd, '.switchboard', `listen-${hash}.json`);
 }
 
-/** The URL without a trailing slash, query or credentials: what names the server. */
+/**
+ * The URL without a trailing slash, query or credentials: what names the server.
+ *
+ * @example
+ * normalizeUrl('https://u:p@sb.example.com/?x=1'); // 'https://sb.example.com'
+ */
 export function normalizeUrl(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;

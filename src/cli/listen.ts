@@ -4,6 +4,12 @@ import { subscribe } from '../sdk/subscribe.js';
 import { createForwarder } from './listen-forward.js';
 import { defaultCursorPath, localSecret, normalizeUrl, readCursor, writeCursor, type StreamIdentity } from './listen-state.js';
 
+/**
+ * The command's flags.
+ *
+ * @example
+ * const options: ListenOptions = { from: 'https://sb.example.com', key: 'sbk_…', forwardTo: 'http://localhost:3000/hooks', types: [], since: 'now' };
+ */
 export interface ListenOptions {
   from: string;
   key: string;

@@ -7,16 +7,31 @@ import type { CallRecord } from './envelope.js';
  * exists at run time, so the SDK bundle gains no code from it.
  */
 
-/** A page of a list: `next_cursor` is null on the last page. */
+/**
+ * A page of a list: `next_cursor` is null on the last page.
+ *
+ * @example
+ * const page: Page<Call> = await client.calls.list({ limit: 100 }); // page.next_cursor: string | null
+ */
 export interface Page<T, C = string> {
   data: T[];
   next_cursor: C | null;
 }
 
-/** A call record (SPEC "The call record"): times are ISO strings, `status` is `in_progress`, `stale` or Convolo's `call_status`. */
+/**
+ * A call record (SPEC "The call record"): times are ISO strings, `status` is `in_progress`, `stale` or Convolo's `call_status`.
+ *
+ * @example
+ * const call: Call = (await client.calls.list()).data[0]!; call.talk_duration_sec;
+ */
 export type Call = CallRecord;
 
-/** An event in a list: no body. */
+/**
+ * An event in a list: no body.
+ *
+ * @example
+ * const { data }: Page<EventSummary, number> = await client.events.list({ status: 'quarantined' });
+ */
 export interface EventSummary {
   id: string;
   /** The log sequence: the stream's `id`, and `GET /v1/events`' cursor. */
@@ -36,15 +51,29 @@ export interface EventSummary {
   reprocessed_into?: string | null;
 }
 
-/** One event with its raw body: `body_base64` is the exact bytes, `body` the same as text when it is UTF-8. */
+/**
+ * One event with its raw body: `body_base64` is the exact bytes, `body` the same as text when it is UTF-8.
+ *
+ * @example
+ * const event: EventDetail = await client.events.get('evt_…'); JSON.parse(event.body ?? 'null');
+ */
 export interface EventDetail extends EventSummary {
   body: string | null;
   body_base64: string | null;
 }
 
-/** `GET /v1/calls/{call_id}`: the record and its timeline, oldest first. */
+/**
+ * `GET /v1/calls/{call_id}`: the record and its timeline, oldest first.
+ *
+ * @example
+ * const detail: CallDetail = await client.calls.get('c-1'); detail.events.map((e) => e.type);
+ */
 export type CallDetail = Call & { events: EventSummary[] };
 
+/**
+ * @example
+ * const filters: CallFilters = { status: 'answered', from: '2026-11-01T00:00:00Z', limit: 500 };
+ */
 export interface CallFilters {
   status?: string;
   widget_key?: string;
@@ -63,6 +92,10 @@ export interface CallFilters {
   limit?: number;
 }
 
+/**
+ * @example
+ * const filters: EventFilters = { call_id: 'c-1', status: 'ok' };
+ */
 export interface EventFilters {
   type?: string;
   call_id?: string;
@@ -73,6 +106,10 @@ export interface EventFilters {
   limit?: number;
 }
 
+/**
+ * @example
+ * const params: StatsParams = { group_by: 'hour', tz: 'Europe/Stockholm', from: '2026-11-27' };
+ */
 export interface StatsParams {
   /** Default `day`. */
   group_by?: StatsGroupBy;
@@ -84,9 +121,18 @@ export interface StatsParams {
   to?: string;
 }
 
-/** One hour, day, widget, agent or source of a stats answer (the server's own type). */
+/**
+ * One hour, day, widget, agent or source of a stats answer (the server's own type).
+ *
+ * @example
+ * const best: StatsBucket | undefined = (await client.stats({ group_by: 'agent' })).buckets[0];
+ */
 export type { StatsBucket };
 
+/**
+ * @example
+ * const stats: Stats = await client.stats({ group_by: 'day' }); stats.buckets.map((b) => b.answer_rate);
+ */
 export interface Stats {
   group_by: string;
   tz: string;
@@ -95,7 +141,12 @@ export interface Stats {
   buckets: StatsBucket[];
 }
 
-/** The settings of a destination, as sent to create or update one (`null` clears a setting). */
+/**
+ * The settings of a destination, as sent to create or update one (`null` clears a setting).
+ *
+ * @example
+ * const settings: DestinationSettings = { event_types: ['call.ended'], call_statuses: ['answered'] };
+ */
 export interface DestinationSettings {
   description?: string | null;
   event_types?: string[] | null;
@@ -105,6 +156,10 @@ export interface DestinationSettings {
   rate_limit_per_sec?: number | null;
 }
 
+/**
+ * @example
+ * const { data }: { data: Destination[] } = await client.destinations.list();
+ */
 export interface Destination {
   id: string;
   url: string;
@@ -125,12 +180,22 @@ export interface Destination {
   previous_secret_expires_at: string | null;
 }
 
-/** A destination as created, fetched alone or just rotated: with its signing secret. */
+/**
+ * A destination as created, fetched alone or just rotated: with its signing secret.
+ *
+ * @example
+ * const { secret }: DestinationWithSecret = await client.destinations.create({ url: 'https://app.example.com/hooks' });
+ */
 export interface DestinationWithSecret extends Destination {
   secret: string;
 }
 
-/** The answer of `POST /v1/destinations/{id}/test`: what the receiver said. */
+/**
+ * The answer of `POST /v1/destinations/{id}/test`: what the receiver said.
+ *
+ * @example
+ * const result: DestinationTestResult = await client.destinations.test('dst_…'); if (!result.ok) console.log(result.error);
+ */
 export interface DestinationTestResult {
   ok: boolean;
   status: number | null;
@@ -139,12 +204,20 @@ export interface DestinationTestResult {
   error: string | null;
 }
 
+/**
+ * @example
+ * const params: ReplayParams = { since: '2026-11-26T00:00:00Z', only_failed: true };
+ */
 export interface ReplayParams {
   since?: string;
   until?: string;
   only_failed?: boolean;
 }
 
+/**
+ * @example
+ * const last: DeliveryAttempt | undefined = (await client.deliveries.get('dlv_…')).attempts.at(-1);
+ */
 export interface DeliveryAttempt {
   attempt: number;
   attempted_at: string;
@@ -154,6 +227,10 @@ export interface DeliveryAttempt {
   error: string | null;
 }
 
+/**
+ * @example
+ * const failed: Delivery[] = (await client.deliveries.list({ status: 'failed' })).data;
+ */
 export interface Delivery {
   id: string;
   destination_id: string;
@@ -170,6 +247,10 @@ export interface Delivery {
   attempts: DeliveryAttempt[];
 }
 
+/**
+ * @example
+ * const filters: DeliveryFilters = { destination_id: 'dst_…', status: 'failed' };
+ */
 export interface DeliveryFilters {
   destination_id?: string;
   status?: Delivery['status'];
@@ -178,6 +259,10 @@ export interface DeliveryFilters {
   limit?: number;
 }
 
+/**
+ * @example
+ * const active: ApiKeyInfo[] = (await client.keys.list()).data.filter((k) => k.status === 'active');
+ */
 export interface ApiKeyInfo {
   id: string;
   name: string;
@@ -188,7 +273,12 @@ export interface ApiKeyInfo {
   revoked_at: string | null;
 }
 
-/** A new API key: `key` (`sbk_…`) is shown this once. */
+/**
+ * A new API key: `key` (`sbk_…`) is shown this once.
+ *
+ * @example
+ * const { key }: CreatedApiKey = await client.keys.create({ name: 'dashboard', scope: 'read' });
+ */
 export interface CreatedApiKey {
   id: string;
   name: string;
@@ -197,6 +287,10 @@ export interface CreatedApiKey {
   created_at: string;
 }
 
+/**
+ * @example
+ * const sources: Source[] = (await client.sources.list()).data;
+ */
 export interface Source {
   id: string;
   name: string;
@@ -208,7 +302,12 @@ export interface Source {
   previous_token_expires_at: string | null;
 }
 
-/** A new source: its `token` and `ingest_url` are shown this once. */
+/**
+ * A new source: its `token` and `ingest_url` are shown this once.
+ *
+ * @example
+ * const { ingest_url }: CreatedSource = await client.sources.create({ name: 'production' });
+ */
 export interface CreatedSource {
   id: string;
   name: string;
@@ -217,5 +316,10 @@ export interface CreatedSource {
   created_at: string;
 }
 
-/** A rotated source: the new token and ingest URL (the old token works for 24 h). */
+/**
+ * A rotated source: the new token and ingest URL (the old token works for 24 h).
+ *
+ * @example
+ * const { token }: RotatedSource = await client.sources.rotate('src_…');
+ */
 export type RotatedSource = Source & { token: string; ingest_url: string };

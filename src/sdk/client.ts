@@ -8,6 +8,10 @@ import { apiErrorOf, buildUrl, connectionError, type FetchLike, type QueryValue 
 export type * from './client-types.js';
 export { SwitchboardApiError, type FetchLike } from './http.js';
 
+/**
+ * @example
+ * const options: ClientOptions = { baseUrl: 'http://127.0.0.1:8787', apiKey: 'sbk_…' };
+ */
 export interface ClientOptions {
   /** Where Switchboard runs, e.g. `https://switchboard.example.com` (a path prefix is kept). */
   baseUrl: string;
@@ -120,5 +124,12 @@ export function createClient(options: ClientOptions) {
   };
 }
 
-/** What `createClient` returns. */
+/**
+ * What `createClient` returns.
+ *
+ * @example
+ * async function answered(client: SwitchboardClient) {
+ *   return (await client.calls.list({ status: 'answered' })).data;
+ * }
+ */
 export type SwitchboardClient = ReturnType<typeof createClient>;

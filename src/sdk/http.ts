@@ -3,7 +3,13 @@
  * plumbing over the platform's `fetch` (Node 20 and browsers alike, so no node: imports here).
  */
 
-/** A `fetch` as the platform defines it; injectable for tests, proxies or instrumentation. */
+/**
+ * A `fetch` as the platform defines it; injectable for tests, proxies or instrumentation.
+ *
+ * @example
+ * const logged: FetchLike = (url, init) => { console.log(init?.method ?? 'GET', url); return fetch(url, init); };
+ * createClient({ baseUrl, apiKey, fetch: logged });
+ */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
@@ -92,12 +98,12 @@ export function connectionError(baseUrl: string, error: unknown): SwitchboardApi
   return new SwitchboardApiError({ status: 0, code: 'connection_failed', message: `Cannot reach Switchboard at ${baseUrl} (${reason})`, cause: error });
 }
 
-/** True for the error an aborted `fetch` or read rejects with. */
-export function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  return signal?.aborted === true || (error as Error)?.name === 'AbortError';
-}
-
-/** Query values as the API takes them: undefined and null are left out, arrays are comma-joined. */
+/**
+ * Query values as the API takes them: undefined and null are left out, arrays are comma-joined.
+ *
+ * @example
+ * const query: Record<string, QueryValue> = { types: ['call.ended'], limit: 50, cursor: undefined };
+ */
 export type QueryValue = string | number | boolean | readonly string[] | null | undefined;
 
 /**

@@ -2,7 +2,14 @@ import type { SwitchboardEvent } from './envelope.js';
 import { apiErrorOf, backoffMs, buildUrl, connectionError, sleep, SwitchboardApiError, type FetchLike } from './http.js';
 import { sseMessages } from './sse-stream.js';
 
-/** One event of the stream. */
+/**
+ * One event of the stream.
+ *
+ * @example
+ * function onEvent({ seq, envelope }: StreamEvent) {
+ *   if (envelope.type === 'call.ended') console.log(seq, envelope.data.call_status);
+ * }
+ */
 export interface StreamEvent {
   /** The log sequence (the SSE `id`): increasing, the cursor to resume after. */
   seq: number;
@@ -13,6 +20,12 @@ export interface StreamEvent {
   json: string;
 }
 
+/**
+ * Where to connect and what to follow, for `streamEvents` and `subscribe`.
+ *
+ * @example
+ * const options: StreamOptions = { baseUrl: 'http://127.0.0.1:8787', apiKey: 'sbk_…', types: ['call.ended'], since: 0 };
+ */
 export interface StreamOptions {
   baseUrl: string;
   /** An API key (`sbk_…`, `read` scope is enough). */
@@ -125,6 +138,10 @@ function parseEnvelope(data: string, seq: number): SwitchboardEvent {
   throw new SwitchboardApiError({ status: 0, code: 'invalid_stream_data', message: `event ${seq} of the stream is not an envelope` });
 }
 
+/**
+ * @example
+ * const options: SubscribeOptions = { baseUrl, apiKey, onEvent: ({ seq, type }) => console.log(seq, type) };
+ */
 export interface SubscribeOptions extends StreamOptions {
   /**
    * Called for each event, one at a time: the next waits until the promise it returns settles, and
@@ -133,6 +150,15 @@ export interface SubscribeOptions extends StreamOptions {
   onEvent: (event: StreamEvent) => void | Promise<void>;
 }
 
+/**
+ * A running `subscribe()`.
+ *
+ * @example
+ * const subscription = subscribe({ baseUrl, apiKey, onEvent });
+ * setTimeout(() => subscription.close(), 60_000);
+ * await subscription.done;
+ * console.log('stopped after', subscription.lastEventId);
+ */
 export interface Subscription {
   /** The seq of the last event `onEvent` finished with (or `since`); null before any. */
   readonly lastEventId: number | null;

@@ -42,6 +42,22 @@ describe('the SDK bundle', () => {
     expect(serverModulesIn(['src/relay/signing.ts', 'node_modules/pg/lib/index.js'])).toHaveLength(2);
   });
 
+  it('bundles for the browser and edge runtimes: no Node built-in is needed at run time (node.ts imports node:http for types only)', async () => {
+    const result = await build({
+      entryPoints: [join(root, 'src/sdk/index.ts')],
+      absWorkingDir: root,
+      platform: 'browser',
+      format: 'esm',
+      bundle: true,
+      metafile: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path));
+    expect(imports.filter((path) => path.startsWith('node:'))).toEqual([]);
+  });
+
   it('loads no server module or package when Node imports dist/sdk/index.js', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sdk-load-'));
     const log = join(dir, 'loaded.txt');

@@ -113,7 +113,8 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
     onError: (error, info) => {
       if (info.fatal) return;
       reconnecting = true;
-      io.print(`Switchboard ${error.status === 0 ? 'unreachable' : `answered ${error.status}`} (${error.message}); reconnecting in ${(info.retryInMs / 1000).toFixed(1)} s`);
+      const what = error.status === 0 ? error.message : `Switchboard answered ${error.status} (${error.message})`;
+      io.print(`${what}; reconnecting in ${(info.retryInMs / 1000).toFixed(1)} s`);
     },
     onEvent: async (event) => {
       if (!(await forwarder.forward(event))) return;

@@ -73,19 +73,32 @@ describe('streamEvents', () => {
   });
 
   it('reconnects when the server goes silent for longer than idleTimeoutMs', async () => {
-    const server = scripted([sse(frame(1)).bind(null) as never]);
-    // The first answer ends; the second stays open and silent; the third brings event 2.
-    const silent = scripted([]);
-    let calls = 0;
-    const fetch: FetchLike = (url, init) => (++calls === 2 ? silent.fetch(url, init) : calls === 3 ? Promise.resolve(sse(frame(2))()) : server.fetch(url, init));
+    // The first connection brings event 1 then stays open and silent; the second brings event 2.
+    const answers = [() => Promise.resolve(sse(frame(2))())];
+    const opened: Array<string | null> = [];
+    const fetch: FetchLike = async (url, init) => {
+      opened.push(new Headers(init?.headers).get('last-event-id'));
+      if (opened.length === 1) {
+        const body = new ReadableStream<Uint8Array>({
+          start: (c) => {
+            c.enqueue(new TextEncoder().encode(frame(1)));
+            init?.signal?.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError')));
+          },
+        });
+        return new Response(body);
+      }
+      return answers[0]!();
+    };
     const controller = new AbortController();
     const seqs: number[] = [];
-    for await (const event of streamEvents({ baseUrl: 'http://sb.test', apiKey: 'k', signal: controller.signal, fetch, backoff: fast, idleTimeoutMs: 50 })) {
+    const errors: string[] = [];
+    for await (const event of streamEvents({ baseUrl: 'http://sb.test', apiKey: 'k', signal: controller.signal, fetch, backoff: fast, idleTimeoutMs: 50, onError: (e) => errors.push(e.code) })) {
       seqs.push(event.seq);
       if (seqs.length === 2) controller.abort();
     }
     expect(seqs).toEqual([1, 2]);
-    expect(silent.requests[0]!.lastEventId).toBe('1');
+    expect(opened).toEqual([null, '1']);
+    expect(errors).toEqual(['stream_idle']);
   });
 });
 

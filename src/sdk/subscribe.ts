@@ -79,6 +79,7 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
   const { signal } = options;
   const url = buildUrl(options.baseUrl, '/v1/stream', { types: options.types, widget_key: options.widgetKey, source_id: options.sourceId });
   let last: number | null = options.since ?? null;
+  // The server's `retry:` hint is for EventSource; this backoff (with jitter, growing) is used instead.
   let attempt = 0;
   while (!signal?.aborted) {
     // One controller per connection: aborted by the caller's signal, by the idle timer, or at cleanup.
@@ -87,6 +88,8 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
     signal?.addEventListener('abort', stop, { once: true });
     let failure: SwitchboardApiError;
     let minDelayMs = 0;
+    let idle = false;
+    const idleMs = options.idleTimeoutMs ?? 45_000;
     try {
       const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: 'text/event-stream' };
       if (last !== null) headers['last-event-id'] = String(last);
@@ -97,7 +100,7 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       } else {
         attempt = 0;
         options.onConnect?.({ lastEventId: last });
-        for await (const message of sseMessages(response.body, { idleMs: options.idleTimeoutMs ?? 45_000, abort: stop })) {
+        for await (const message of sseMessages(response.body, { idleMs, abort: () => { idle = true; stop(); } })) {
           const seq = Number(message.id);
           if (!Number.isSafeInteger(seq) || (last !== null && seq <= last)) continue;
           const envelope = parseEnvelope(message.data, seq);
@@ -108,7 +111,8 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       }
     } catch (error) {
       if (signal?.aborted) return;
-      failure = error instanceof SwitchboardApiError ? error : connectionError(options.baseUrl, error);
+      if (idle) failure = new SwitchboardApiError({ status: 0, code: 'stream_idle', message: `Switchboard sent nothing for ${idleMs / 1000} s` });
+      else failure = error instanceof SwitchboardApiError ? error : connectionError(options.baseUrl, error);
     } finally {
       signal?.removeEventListener('abort', stop);
       connection.abort();

@@ -42,6 +42,31 @@ describe('toNodeListener', () => {
     expect(calls).toBe(1);
   });
 
+  it('takes the bytes express.raw() left in req.body, and answers 500 saying why after a JSON body parser', async () => {
+    const bodies: string[] = [];
+    const listener = toNodeListener(async (request) => (bodies.push(await request.text()), new Response('ok')));
+    let parse: 'raw' | 'json' = 'raw';
+    // What express.raw() and express.json() do: read the whole stream, then leave the result in req.body.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        Object.assign(req, { body: parse === 'raw' ? raw : JSON.parse(raw.toString()) });
+        listener(req, res);
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await fetch(url, { method: 'POST', body: '{"a": 1}' })).status).toBe(200);
+    expect(bodies).toEqual(['{"a": 1}']);
+    parse = 'json';
+    const parsed = await fetch(url, { method: 'POST', body: '{"a": 1}' });
+    expect(parsed.status).toBe(500);
+    expect(await parsed.json()).toMatchObject({ error: 'body_already_parsed', message: expect.stringContaining('express.raw') });
+    expect(bodies).toHaveLength(1);
+  });
+
   it('answers 500 when the web handler rejects', async () => {
     const url = await serve(() => Promise.reject(new Error('bug')));
     const response = await fetch(url, { method: 'POST', body: '{}' });

@@ -13,8 +13,9 @@ const defaultMaxBodyBytes = 8 * 1024 * 1024;
 
 /**
  * Adapts a web `(Request) => Promise<Response>` handler, such as `createHandler`'s, to `node:http`,
- * Express or any framework that hands over Node's `req` and `res`. The body is collected as raw bytes
- * (mount it before any body parser), up to `maxBodyBytes`.
+ * Express or any framework that hands over Node's `req` and `res`. The body is collected as raw bytes, up
+ * to `maxBodyBytes`; after `express.raw()` it takes `req.body`. After a JSON body parser the signed bytes
+ * are gone: it answers 500 and says so.
  *
  * @example
  * import { createServer } from 'node:http';
@@ -31,6 +32,12 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>,
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, limit);
+    if (body === 'already_parsed') {
+      // The sender is not at fault: a 5xx keeps the event coming back until the app is fixed.
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'body_already_parsed', message: alreadyParsed }));
+      return;
+    }
     if (body === 'too_large') {
       // Answer at once and close the connection after the answer rather than read the rest.
       res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
@@ -45,7 +52,16 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>,
   }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+const alreadyParsed =
+  'A body parser read the request before toNodeListener, so the signed bytes are gone: mount the webhook route before express.json(), or give it express.raw({ type: "application/json" }).';
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'already_parsed'> {
+  if (req.readableEnded) {
+    // A body parser got there first; express.raw() and express.text() leave the bytes or text in req.body.
+    const body = (req as IncomingMessage & { body?: unknown }).body;
+    if (typeof body === 'string' || body instanceof Uint8Array) return Promise.resolve(Buffer.from(body));
+    return Promise.resolve('already_parsed');
+  }
   if (Number(req.headers['content-length']) > limit) return Promise.resolve('too_large');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -122,6 +122,19 @@ describe('switchboard simulate (the command)', () => {
     expect(result.stdout).toContain('Error: connection refused');
   });
 
+  it('stops scheduling when its signal aborts, lets the requests in flight finish, and says how many went', async () => {
+    const stop = new AbortController();
+    const { summary } = await runSimulation({
+      to: t.ingestUrl, calls: 40, rate: 0, concurrency: 2, scenario: 'answered', seed: 5,
+      signal: stop.signal,
+      onProgress: (sent) => (sent >= 6 ? stop.abort() : undefined),
+    });
+    expect(summary.sent).toBeGreaterThanOrEqual(6);
+    expect(summary.sent).toBeLessThan(summary.planned);
+    expect(summary.failed).toBe(0);
+    expect(summary.outcomes.answered).toBeLessThan(40);
+  });
+
   it('refuses a missing --to and a bad --duplicates with a message', async () => {
     const missing = await run(['--calls', '1']);
     expect(missing.code).toBe(1);

@@ -5,6 +5,10 @@ import { createProgress, type ProgressView } from '../simulate/progress.js';
 /**
  * `switchboard simulate`: realistic Convolo traffic against an ingest URL (Stripe CLI's `trigger`, at
  * volume). Exits 1 when any request failed, so a script or CI step can rely on it.
+ *
+ * @example
+ * program.addCommand(simulateCommand());
+ * // switchboard simulate --to http://127.0.0.1:8787/hooks/convolo/sbt_… --calls 50 --rate 10 --seed 1 --duplicates 0.05
  */
 export function simulateCommand(): Command {
   const command = new Command('simulate')

@@ -34,7 +34,13 @@ export interface Generator {
   call(index: number): SimulatedCall;
 }
 
-/** Simulated calls start this far apart (plus up to as much again, at random), in the payloads' time. */
+/**
+ * Call `i` starts `i × callSpacingSec` seconds after the base time (plus up to as much again, at random),
+ * in the payloads' time; sending is paced by `--rate` instead.
+ *
+ * @example
+ * Date.parse(JSON.parse(generator.call(2).endCall).time_started_iso_string) - start; // 60 000 … 89 000 ms
+ */
 export const callSpacingSec = 30;
 /** In `mix`, this share of calls are delayed ones (scheduled for later, e.g. a lead who came in at night). */
 const mixDelayedShare = 0.1;

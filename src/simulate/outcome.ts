@@ -6,6 +6,12 @@ import type { Faker } from '@faker-js/faker';
  * started ≤ agent answered ≤ lead answered ≤ ended.
  */
 
+/**
+ * `--scenario`: `mix` (about 60 % answered, 10 % delayed), `answered`, `missed` (none answered), `delayed`.
+ *
+ * @example
+ * scenarios.includes(value as Scenario); // a valid --scenario
+ */
 export const scenarios = ['mix', 'answered', 'missed', 'delayed'] as const;
 export type Scenario = (typeof scenarios)[number];
 
@@ -35,7 +41,12 @@ const notAnswered = [
 // `mix`: about 60 % answered, the rest split as in `missed`.
 const mixed = [{ value: 'answered', weight: 60 }, ...notAnswered.map((o) => ({ ...o, weight: (o.weight * 40) / 100 }))] as const;
 
-/** Picks the outcome for a scenario (`delayed` has the mix's outcomes; what makes it delayed is the lead's age). */
+/**
+ * Picks the outcome for a scenario (`delayed` has the mix's outcomes; what makes it delayed is the lead's age).
+ *
+ * @example
+ * pickOutcome(f, 'missed'); // 'lead_not_answering' or 'agent_not_answering'
+ */
 export function pickOutcome(f: Faker, scenario: Scenario): Outcome {
   if (scenario === 'answered') return 'answered';
   return f.helpers.weightedArrayElement<Outcome>(scenario === 'missed' ? [...notAnswered] : [...mixed]);
@@ -68,7 +79,12 @@ export function timelineOf(f: Faker, outcome: Outcome): Timeline {
   };
 }
 
-/** Speed to lead (lead created → call started): seconds to minutes, or hours for a delayed call. */
+/**
+ * Speed to lead (lead created → call started): seconds to minutes, or hours for a delayed call.
+ *
+ * @example
+ * speedToLeadSec(f, false); // 3 … 600
+ */
 export function speedToLeadSec(f: Faker, delayed: boolean): number {
   return delayed ? logUniform(f, 30 * 60, 14 * 3600) : logUniform(f, 3, 10 * 60);
 }

@@ -68,7 +68,12 @@ export function createDecider(options: PlanOptions): (index: number) => CallDeci
   };
 }
 
-/** How many requests `calls` calls make under `options`. */
+/**
+ * How many requests `calls` calls make under `options`.
+ *
+ * @example
+ * countPlanned(50, { seed: 1, duplicates: 0.05, outOfOrder: 0.1 }); // 100 + the duplicates, e.g. 104
+ */
 export function countPlanned(calls: number, options: PlanOptions): number {
   const decide = createDecider(options);
   let n = 0;

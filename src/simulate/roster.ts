@@ -33,8 +33,13 @@ export interface Roster {
   agents: Agent[];
 }
 
-// Ranges set aside for drama and tests: Sweden's PTS 070-1740605…699, Ofcom's 07700 900000…900999 and
-// the North American 555-0100…0199.
+/**
+ * The markets simulated leads come from. The numbers are in ranges set aside for drama and tests:
+ * Sweden's PTS 070-1740605…699, Ofcom's 07700 900000…900999 and the North American 555-0100…0199.
+ *
+ * @example
+ * markets[0]!.phone(createFaker()); // '+46701740642'
+ */
 export const markets: readonly Market[] = [
   { country: 'SE', timezone: 'Europe/Stockholm', phone: (f) => `+46701740${f.number.int({ min: 605, max: 699 })}` },
   { country: 'GB', timezone: 'Europe/London', phone: (f) => `+447700900${f.string.numeric(3)}` },
@@ -43,7 +48,14 @@ export const markets: readonly Market[] = [
 
 const pages = ['Website', 'Pricing page', 'Demo request', 'Facebook lead ads', 'Contact form'];
 
-/** A Faker with English data and its own generator (not the shared `faker` singleton, which others seed). */
+/**
+ * A Faker with English data and its own generator (not the shared `faker` singleton, which others seed).
+ *
+ * @example
+ * const f = createFaker();
+ * f.seed([42, 0]);
+ * f.person.firstName(); // the same name for the same seed
+ */
 export function createFaker(): Faker {
   return new Faker({ locale: [en, base] });
 }

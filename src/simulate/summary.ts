@@ -26,7 +26,7 @@ export interface SimulationSummary {
   duplicates_acknowledged: number;
   /** Calls whose end_call was sent before their start_call. */
   out_of_order_sent: number;
-  /** The calls' `call_status`, as generated. */
+  /** The calls' `call_status`, as generated (only the calls reached, when the run was interrupted). */
   outcomes: Record<string, number>;
   latency_ms: { p50: number | null; p99: number | null; max: number | null };
   elapsed_sec: number;

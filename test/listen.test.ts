@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler, toNodeListener, type SwitchboardEvent } from '../src/sdk/index.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { assertBuilt, cliPath, killLeftoverServers, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
@@ -124,6 +128,33 @@ describe('switchboard listen', () => {
     await waitFor('the next event', () => receiver.received.length === accepted + 1);
     expect(verified(receiver, again.secret, accepted).map((e) => `${e.type} ${e.call_id}`)).toEqual(['call.ended listen-d']);
     expect(await again.stop()).toBe(0);
+  });
+
+  it('feeds a node:http app built with the SDK\'s createHandler, which verifies each event with the --secret it was given', async () => {
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const got: SwitchboardEvent[] = [];
+    const app = createServer(
+      toNodeListener(createHandler({ 'call.started': (event) => void got.push(event), 'call.ended': (event) => void got.push(event) }, { secret })),
+    );
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/webhooks`;
+      const listen = await startListen(['--from', t.baseUrl, '--key', t.adminKey, '--forward-to', url, '--secret', secret, '--cursor-file', join(dir, 'app.json')], dir);
+      expect(listen.secret).toBe(secret);
+      const params = { utm_source: 'ads', Deal_ID: '42' };
+      const lead = (body: string) => JSON.parse(body).lead as Record<string, unknown>;
+      await t.post(startCall('listen-app', { lead: { ...lead(startCall('x')), custom_params: params } }));
+      await t.post(endCall('listen-app', { lead: { ...lead(endCall('x')), custom_params: params } }));
+      await waitFor('both events in the app', () => got.length === 2);
+      expect(got.map((e) => e.type)).toEqual(['call.started', 'call.ended']);
+      const [started, ended] = got as Array<Extract<SwitchboardEvent, { type: 'call.started' | 'call.ended' }>>;
+      expect(started!.data.lead?.custom_params).toEqual(params);
+      expect(ended!.call.lead?.custom_params).toEqual(params);
+      await waitFor('the 200s', () => (listen.output().match(/call listen-app {2}→ 200/g) ?? []).length === 2);
+      expect(await listen.stop()).toBe(0);
+    } finally {
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 
   it('refuses a bad key with one clear line and exit code 1', async () => {

@@ -15,6 +15,8 @@ export interface SendOutcome {
   status: number | null;
   ok: boolean;
   latencyMs: number;
+  /** When it was sent, in ms since the first request was due. */
+  sentAtMs: number;
   /** Switchboard answered `"duplicate": true` (it had these bytes already). */
   acknowledgedDuplicate: boolean;
   error: string | null;
@@ -51,12 +53,14 @@ export async function dispatch(sends: Iterable<PlannedSend>, options: DispatchOp
       const previous = previousOfCall.get(send.call) ?? Promise.resolve();
       const task = previous.then(async () => {
         try {
+          const sentAtMs = performance.now() - began;
           const result = await sender.send({ url: options.url, headers: {}, body: send.body });
           options.onResult({
             send,
             status: result.status,
             ok: result.ok,
             latencyMs: result.latencyMs,
+            sentAtMs,
             acknowledgedDuplicate: result.ok && isDuplicateAnswer(result.responseBody),
             error: result.error,
           });

@@ -30,7 +30,15 @@ export interface SimulationSummary {
   outcomes: Record<string, number>;
   latency_ms: { p50: number | null; p99: number | null; max: number | null };
   elapsed_sec: number;
-  rate_achieved: { requests_per_sec: number; calls_per_sec: number };
+  rate_achieved: {
+    /** Requests answered per second over the whole run. */
+    requests_per_sec: number;
+    /**
+     * The pace calls began at (the first request of each call, from the first to the last): what `--rate`
+     * asks for. Null with fewer than two calls. The run lasts longer, since the last calls end later.
+     */
+    calls_per_sec: number | null;
+  };
   /** The first few distinct errors, to say why requests failed. */
   errors: string[];
 }
@@ -61,6 +69,10 @@ export function createTally(): Tally {
   let failed = 0;
   let duplicates = 0;
   let acknowledged = 0;
+  // The first request of each call (its planned slot is the call's own): when calls began.
+  let callsBegun = 0;
+  let firstBeginMs = Infinity;
+  let lastBeginMs = -Infinity;
   return {
     record(o) {
       sent++;
@@ -74,6 +86,11 @@ export function createTally(): Tally {
       if (o.send.duplicate) duplicates++;
       if (o.acknowledgedDuplicate) acknowledged++;
       if (o.send.outOfOrder) outOfOrderCalls.add(o.send.call);
+      if (!o.send.duplicate && o.send.slot === o.send.call) {
+        callsBegun++;
+        firstBeginMs = Math.min(firstBeginMs, o.sentAtMs);
+        lastBeginMs = Math.max(lastBeginMs, o.sentAtMs);
+      }
     },
     get sent() {
       return sent;
@@ -99,7 +116,10 @@ export function createTally(): Tally {
         out_of_order_sent: outOfOrderCalls.size,
         latency_ms: { p50: at(0.5), p99: at(0.99), max: sorted.length > 0 ? sorted[sorted.length - 1]! : null },
         elapsed_sec: round(elapsedSec, 2),
-        rate_achieved: { requests_per_sec: perSec(sent), calls_per_sec: perSec(context.calls) },
+        rate_achieved: {
+          requests_per_sec: perSec(sent),
+          calls_per_sec: callsBegun >= 2 && lastBeginMs > firstBeginMs ? round(((callsBegun - 1) * 1000) / (lastBeginMs - firstBeginMs), 1) : null,
+        },
         errors: [...errors],
       };
     },
@@ -111,7 +131,7 @@ export function createTally(): Tally {
  *
  * @example
  * formatSummary(summary);
- * // 'Sent 104 requests for 50 calls to http://…/hooks/convolo/sbt_abcd… in 1.02 s (102/s, 49 calls/s).'
+ * // 'Sent 104 requests for 50 calls to http://…/hooks/convolo/sbt_abcd… in 6.9 s (15.1 requests/s; calls began at 10/s).'
  * // 'By status: 200 ×104. Failed: 0.'  …
  */
 export function formatSummary(s: SimulationSummary): string {
@@ -120,7 +140,7 @@ export function formatSummary(s: SimulationSummary): string {
   const ms = (v: number | null) => (v === null ? '–' : `${v} ms`);
   const lines = [
     `Sent ${s.sent}${s.sent < s.planned ? ` of ${s.planned}` : ''} requests for ${s.calls} calls to ${s.target} in ${s.elapsed_sec} s ` +
-      `(${s.rate_achieved.requests_per_sec} requests/s, ${s.rate_achieved.calls_per_sec} calls/s).`,
+      `(${s.rate_achieved.requests_per_sec} requests/s; calls began at ${s.rate_achieved.calls_per_sec ?? '–'}/s).`,
     `By status: ${statuses}. Failed: ${s.failed}.`,
     `Duplicates sent: ${s.duplicates_sent} (acknowledged as duplicates: ${s.duplicates_acknowledged}); out of order: ${s.out_of_order_sent} calls.`,
     `Latency: p50 ${ms(s.latency_ms.p50)}, p99 ${ms(s.latency_ms.p99)}, max ${ms(s.latency_ms.max)}.`,

@@ -157,14 +157,23 @@ describe('switchboard listen', () => {
     }
   });
 
-  it('refuses a bad key with one clear line and exit code 1', async () => {
-    const child = spawn(process.execPath, [cliPath, 'listen', '--from', t.baseUrl, '--key', 'sbk_wrong', '--forward-to', receiver.url, '--cursor-file', join(dir, 'bad.json')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    expect(code).toBe(1);
-    expect(err).toMatch(/^switchboard: A valid API key is required/);
-    expect(existsSync(join(dir, 'bad.json'))).toBe(false);
+  it('refuses a bad key or a bad URL with one clear line and exit code 1, leaving no files', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+    const run = async (args: string[]) => {
+      const child = spawn(process.execPath, [cliPath, 'listen', ...args], { cwd: empty, stdio: ['ignore', 'pipe', 'pipe'] });
+      running.add(child);
+      let err = '';
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      return { code, err };
+    };
+    const badKey = await run(['--from', t.baseUrl, '--key', 'sbk_wrong', '--forward-to', receiver.url]);
+    expect(badKey.code).toBe(1);
+    expect(badKey.err).toMatch(/^switchboard: A valid API key is required/);
+    const badUrl = await run(['--from', t.baseUrl, '--key', t.adminKey, '--forward-to', 'localhost:3000']);
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.err).toMatch(/^switchboard: --forward-to is not an http\(s\) URL: "localhost:3000"/);
+    expect(readdirSync(empty)).toEqual([]);
   });
 });
 

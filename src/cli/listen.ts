@@ -73,18 +73,20 @@ export function listenCommand(): Command {
  * await listen({ from, key, forwardTo: 'http://localhost:3000/hooks', types: [], since: 'now' }, { signal: controller.signal, print: console.log });
  */
 export async function listen(o: ListenOptions, io: { signal: AbortSignal; print: (line: string) => void }): Promise<void> {
-  const from = normalizeUrl(o.from);
-  new URL(o.forwardTo); // a bad URL fails now, with the URL in the message, not at the first event
+  const from = normalizeUrl(urlOption('--from', o.from));
+  urlOption('--forward-to', o.forwardTo); // a bad URL fails now, not at the first event
   const stream: StreamIdentity = { from, types: o.types, widgetKey: o.widgetKey, sourceId: o.sourceId };
   const cursorPath = o.cursorFile ?? defaultCursorPath(stream, process.cwd());
-  const { secret, created } = localSecret(o.secret, cursorPath);
 
   let since = readCursor(cursorPath);
+  const resuming = since !== null;
+  // Before anything is written: a refused key or an unreachable server leaves no files behind.
+  since ??= await firstPosition(o.since, from, o.key);
+  const { secret, created } = localSecret(o.secret, cursorPath);
   let where: string;
-  if (since !== null) {
+  if (resuming) {
     where = `resuming after event #${since}${o.since !== 'now' ? ' (--since applies to a first run only)' : ''}`;
   } else {
-    since = await firstPosition(o.since, from, o.key);
     // Written now, so that events arriving before the first one is forwarded are not lost to a restart.
     writeCursor(cursorPath, stream, since);
     where = o.since === 'now' ? `starting from now (after event #${since})` : `starting after event #${since}`;
@@ -124,6 +126,13 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
   });
   await subscription.done;
   io.print(`Stopped. The cursor is at event #${lastForwarded}: the next start resumes after it.`);
+}
+
+function urlOption(flag: string, value: string): string {
+  // "localhost:3000" parses as a URL of scheme "localhost:": only http and https can be posted to.
+  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
+  if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`${flag} is not an http(s) URL: "${value}" (e.g. http://localhost:3000/webhooks)`);
+  return value;
 }
 
 /** Where a first run starts: after the newest event for `now` (looked up, so it is on disk at once). */

@@ -92,7 +92,7 @@ describe.each(backends)('stream on $name', (backend) => {
       call: { status: 'answered', talk_duration_sec: 45, event_count: 2 },
     });
     // The envelope's call is the record as the API shows it after that event.
-    expect(ended.call).toEqual((({ events: _events, ...call }) => call)((await t.api('/v1/calls/35298eac05ef54b365e601f85d46afc1')).body));
+    expect(ended.call).toEqual((({ events: _events, deliveries: _deliveries, ...call }) => call)((await t.api('/v1/calls/35298eac05ef54b365e601f85d46afc1')).body));
     await closeAll();
   });
 

@@ -23,7 +23,9 @@ export function csvCell(value: CsvValue): string {
 }
 
 export function csvLine(values: readonly CsvValue[]): string {
-  return values.map(csvCell).join(',') + '\r\n';
+  let line = '';
+  for (let i = 0; i < values.length; i++) line += i === 0 ? csvCell(values[i]) : `,${csvCell(values[i])}`;
+  return `${line}\r\n`;
 }
 
 /**

@@ -1,29 +1,79 @@
 import type { CallState } from './call.js';
 
 /** Times are epoch milliseconds inside, ISO strings on the wire. */
-const timeFields = new Set(['started_at', 'agent_answered_at', 'lead_answered_at', 'ended_at', 'lead_created_at', 'first_event_at', 'last_event_at'] as const);
-type TimeField = typeof timeFields extends Set<infer F> ? F : never;
-/** Kept for merging and filtering, not shown: `merge_rank`, and `agent_id` (the record shows `agent.id`). */
-const internalFields = new Set(['merge_rank', 'agent_id']);
+type TimeField = 'started_at' | 'agent_answered_at' | 'lead_answered_at' | 'ended_at' | 'lead_created_at' | 'first_event_at' | 'last_event_at';
 
-/** The call record as the API and the relay envelope show it (SPEC "The call record"). */
+/** The call record as the API and the relay envelope show it (SPEC "The call record"): `merge_rank` and
+ * `agent_id` are kept for merging and filtering only (the record shows `agent.id`). */
 export type CallRecord = Omit<CallState, TimeField | 'merge_rank' | 'agent_id' | 'user_id'> & {
   [K in TimeField]: null extends CallState[K] ? string | null : string;
 } & { user_id: number | string | null };
 
+const msPerDay = 86_400_000;
+let cachedDay = NaN;
+let cachedDayPrefix = '';
+
+/**
+ * `ms` as `new Date(ms).toISOString()` writes it, faster: the date part is kept for the last day seen (calls
+ * are read in time order, so pages and exports mostly hit it) and the time of day is plain arithmetic. A list
+ * page formats 7 times per call, an export millions of them.
+ */
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
 export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  if (ms === null) return null;
+  if (!Number.isInteger(ms) || ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString(); // outside 1970–9999
+  const day = Math.floor(ms / msPerDay);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayPrefix = new Date(day * msPerDay).toISOString().slice(0, 11);
+  }
+  let rest = ms - day * msPerDay;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  return `${cachedDayPrefix}${two(hour)}:${two(min)}:${two(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** Convolo sends numeric user ids; they are stored as text so that no value is refused, and shown as numbers. */
+function presentUserId(userId: string | null): number | string | null {
+  return userId !== null && /^-?\d{1,15}$/.test(userId) ? Number(userId) : userId;
+}
+
+/** The record in SPEC's field order (one literal: a fixed shape, and much cheaper than copying key by key). */
 export function presentCall(c: CallState): CallRecord {
-  const record: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(c)) {
-    if (internalFields.has(key)) continue;
-    record[key] = timeFields.has(key as TimeField) ? iso(value as number | null) : value;
-  }
-  // Convolo sends numeric user ids; they are stored as text so that no value is refused.
-  if (c.user_id !== null && /^-?\d{1,15}$/.test(c.user_id)) record.user_id = Number(c.user_id);
-  return record as CallRecord;
+  return {
+    call_id: c.call_id,
+    source_id: c.source_id,
+    user_id: presentUserId(c.user_id),
+    widget_key: c.widget_key,
+    widget_name: c.widget_name,
+    status: c.status,
+    timezone: c.timezone,
+    is_delayed_call: c.is_delayed_call,
+    called_lead_phone: c.called_lead_phone,
+    lead: c.lead,
+    agent: c.agent,
+    started_at: iso(c.started_at),
+    agent_answered_at: iso(c.agent_answered_at),
+    lead_answered_at: iso(c.lead_answered_at),
+    ended_at: iso(c.ended_at),
+    answer_duration_sec: c.answer_duration_sec,
+    lead_answer_duration_sec: c.lead_answer_duration_sec,
+    talk_duration_sec: c.talk_duration_sec,
+    total_duration_sec: c.total_duration_sec,
+    disconnected_by: c.disconnected_by,
+    recording_link: c.recording_link,
+    lead_created_at: iso(c.lead_created_at),
+    speed_to_lead_sec: c.speed_to_lead_sec,
+    time_to_connect_sec: c.time_to_connect_sec,
+    first_event_at: iso(c.first_event_at),
+    last_event_at: iso(c.last_event_at),
+    event_count: c.event_count,
+  };
 }

@@ -89,5 +89,5 @@ function describeFetchError(error: unknown): string {
   const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   const cause = e?.cause?.code ?? e?.cause?.message;
-  return `failed: ${cause ?? e?.message ?? String(error)}`;
+  return `not reachable (${cause ?? e?.message ?? String(error)})`;
 }

@@ -37,10 +37,10 @@ const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boo
 export function listenCommand(): Command {
   const command = new Command('listen')
     .description('Forward a Switchboard\'s events to a local app, signed, resuming where it stopped after a restart.')
-    .requiredOption('--from <url>', 'Base URL of the Switchboard to follow')
+    .addOption(new Option('--from <url>', 'Base URL of the Switchboard to follow').env('SWITCHBOARD_URL').makeOptionMandatory())
     .addOption(new Option('--key <key>', 'An API key (sbk_…, read scope is enough)').env('SWITCHBOARD_API_KEY'))
     .requiredOption('--forward-to <url>', 'Local URL to POST each event to')
-    .option('--types <list>', 'Only these event types (comma-separated), e.g. call.started,call.ended', list, [])
+    .addOption(new Option('--types <list>', 'Only these event types (comma-separated), e.g. call.started,call.ended').argParser(list).default([], 'all'))
     .option('--widget-key <key>', 'Only calls of this widget')
     .option('--source-id <id>', 'Only events of this source')
     .option('--since <where>', 'First run only (no cursor file yet): now, beginning, or a seq to start after', 'now')

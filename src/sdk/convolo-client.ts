@@ -61,7 +61,7 @@ export type ConvoloApiErrorCode = 'invalid_param' | 'http_error' | 'network_erro
  * try {
  *   await client.addCall({ widgetKey, phone });
  * } catch (error) {
- *   if (error instanceof ConvoloApiError && error.status === 403) console.error('check the API key');
+ *   if (error instanceof ConvoloApiError && error.status === 401) console.error('check the API key');
  * }
  */
 export class ConvoloApiError extends Error {

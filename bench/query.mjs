@@ -8,7 +8,8 @@
 // time, after a warm-up:
 //   list newest / by status / by widget_key / by status+widget / by phone / page 5 (cursors) — limit 50
 //   detail GET /v1/calls/{id} of random calls of the 1,000 with an event timeline
-//   stats group_by=day&tz=Europe/Stockholm over the 30 days, and group_by=widget
+//   stats group_by=day&tz=Europe/Stockholm over the last 30 days, and group_by=widget; both again over the
+//   whole span (SWITCHBOARD_BENCH_SPAN_DAYS, default 365: every seeded call in range)
 //   CSV export of one widget (~1/20 of the calls) and of everything: rows/s, time, bytes
 //   the server's peak RSS over the whole measurement (bench/lib/procfs.mjs, every 200 ms)
 // Baseline for list latency: bench/query-baseline-server.mjs, a bare node:http server answering the very
@@ -219,18 +220,27 @@ async function runBackend(kind, { n, pg, pgError, baseline, requests, warmup }) 
       out.detailEvents = Array.isArray(check.events) ? check.events.length : null;
       out.cases.push({ group: 'detail', name: 'GET /v1/calls/{id} (random, with timeline)', sb: detail, bl: null, target: TARGET.detailP99 });
 
-      const from = new Date(now - SPAN_DAYS * DAY_MS).toISOString();
       const to = new Date(now + 60_000).toISOString();
-      for (const g of ['day', 'widget']) {
-        log(`${kind}: stats group_by=${g}`);
-        phase(`stats ${g}`);
+      // The issue's case (30 days), then the whole span: every seeded call in range (the worst case).
+      const statsCases = [
+        ['day', 30, true],
+        ['widget', 30, true],
+        ['day', SPAN_DAYS, false],
+        ['widget', SPAN_DAYS, false],
+      ];
+      for (const [g, days, targeted] of statsCases) {
+        if (!targeted && days === 30) continue;
+        const from = new Date(now - days * DAY_MS).toISOString();
+        log(`${kind}: stats group_by=${g} over ${days} days`);
+        phase(`stats ${g} ${days}d`);
         const url = `/v1/stats?group_by=${g}&tz=Europe/Stockholm&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
         await timedGet(pool, url, headers); // warm-up
         // Up to STATS_RUNS runs, but no more than STATS_BUDGET_MS of them (at least 3): a slow one is slow.
         const ms = [];
         const t = Date.now();
         while (ms.length < STATS_RUNS && (ms.length < 3 || Date.now() - t < STATS_BUDGET_MS)) ms.push((await timedGet(pool, url, headers)).ms);
-        out.stats.push({ name: `group_by=${g}, tz=Europe/Stockholm, 30 days`, ...summary(ms), avgBytes: (await timedGet(pool, url, headers, true)).bytes });
+        const inRange = Math.round((n * Math.min(days, SPAN_DAYS)) / SPAN_DAYS);
+        out.stats.push({ name: `group_by=${g}, tz=Europe/Stockholm, ${days} days (~${inRange.toLocaleString('en-US')} calls)`, targeted, ...summary(ms), avgBytes: (await timedGet(pool, url, headers, true)).bytes });
       }
       for (const [name, q] of [
         ['one widget', `?widget_key=${w}`],
@@ -268,7 +278,7 @@ function report(results, { n, requests, warmup, pg, seconds }) {
   lines.push(
     `Commit ${gitDescribe()}; ${CPUS} CPUs; Node ${process.version}; temp dir on ${fsTypeOf(os.tmpdir())}. ` +
       `${n.toLocaleString('en-US')} generated calls per backend${n !== 1_000_000 ? ' (SWITCHBOARD_BENCH_CALLS; the issue asks for 1,000,000)' : ''}, ` +
-      `30 days, 20 widgets, 50 agents, 3 sources, events for 1,000 calls. ` +
+      `${SPAN_DAYS} days, 20 widgets, 50 agents, 3 sources, events for 1,000 calls. ` +
       `One keep-alive connection (undici), one request at a time; ${requests} measured requests per latency case after ${warmup} warm-up ` +
       `(stats: 1 warm-up, then up to ${STATS_RUNS} runs within ${STATS_BUDGET_MS / 1000} s, at least 3; its target is checked against the slowest). Whole part: ${fmt(seconds, 0)} s.`,
     '',
@@ -302,9 +312,9 @@ function report(results, { n, requests, warmup, pg, seconds }) {
       );
     }
     for (const s of r.stats) {
-      const met = s.max <= TARGET.statsMs;
+      const met = s.max <= TARGET.statsMs || !s.targeted;
       targetsMet &&= met;
-      lines.push(`| stats ${s.name} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 1)} | ≤ ${TARGET.statsMs} ms (max) | ${ok(met)} | — | — | ${fmt(s.avgBytes, 0)} |`);
+      lines.push(`| stats ${s.name} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 1)} | ${s.targeted ? `≤ ${TARGET.statsMs} ms (max)` : 'none: worst case'} | ${s.targeted ? ok(met) : '—'} | — | — | ${fmt(s.avgBytes, 0)} |`);
     }
     if (r.detailEvents != null) lines.push('', `Detail answers carry their timeline (${r.detailEvents} event(s) on the checked call).`);
     if (r.exports.length > 0) {

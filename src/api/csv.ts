@@ -12,13 +12,18 @@ import type { CallRecord } from '../domain/presenters.js';
  */
 export type CsvValue = string | number | boolean | null | undefined;
 
-const formulaStart = /^[=+\-@\t\r]/;
 const needsQuotes = /[",\r\n]/;
+
+/** `=`, `+`, `-`, `@`, tab, CR: the first characters a spreadsheet may read as a formula. */
+function startsFormula(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13;
+}
 
 export function csvCell(value: CsvValue): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string') return String(value);
-  const text = formulaStart.test(value) ? `'${value}` : value;
+  const text = startsFormula(value) ? `'${value}` : value;
   return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

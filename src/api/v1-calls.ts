@@ -34,8 +34,11 @@ const ListQuery = Type.Object({
 const CsvQuery = Type.Object(FilterQuery);
 type Filters = Static<typeof CsvQuery>;
 
-/** Rows read per query while streaming the CSV export: a few MB of text per page, few queries per export. */
-const csvPageSize = 2000;
+/**
+ * Rows read per query while streaming the CSV export. Larger pages measured slower, not faster: a page's
+ * rows and text outgrow the young generation (2,000 rows: ~11 µs a row to format against ~4.5 at 500).
+ */
+const csvPageSize = 500;
 
 /**
  * `GET /v1/calls` (newest first, keyset cursor) and `GET /v1/calls.csv` (the same filters, streamed), with

@@ -23,6 +23,7 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
     append: createPostgresAppend(db),
     claim: deliveries.claim,
     complete: deliveries.complete,
+    arrayRows: async (query) => (await pool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend) => watchAppends(url, onAppend),
   });
 }

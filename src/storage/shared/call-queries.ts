@@ -1,9 +1,12 @@
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type CompiledQuery, type Expression, type Kysely, type SqlBool } from 'kysely';
 import { phoneDigits } from '../../domain/call.js';
 import type { Dialect } from '../migrations.js';
 import type { CallFilter, CallQueries } from '../ports.js';
 import type { Database } from '../schema.js';
-import { rowToCall } from './call-rows.js';
+import { callRowColumns, tupleToCall } from './call-rows.js';
+
+/** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
+export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
 
 /**
  * The call list on both dialects, one query: the filters, then the keyset cursor, newest first by
@@ -12,14 +15,14 @@ import { rowToCall } from './call-rows.js';
  * calls in list order until the page is full (no trigram or full-text index, kept simple and the same on both
  * dialects); combine it with an indexed filter or a time range on large databases.
  */
-export function createCallQueries(db: Kysely<Database>, dialect: Dialect): CallQueries {
+export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows): CallQueries {
   /** A lead field as text (the lead is JSON text on both dialects). */
   const leadField = (name: string): Expression<string | null> =>
     dialect === 'sqlite' ? sql<string | null>`json_extract(lead, ${'$.' + name})` : sql<string | null>`(lead::jsonb ->> ${name})`;
 
   return {
     async list(filter, cursor, limit) {
-      let query = db.selectFrom('calls').selectAll();
+      let query = db.selectFrom('calls').select(callRowColumns);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (filter.widgetKey !== undefined) query = query.where('widget_key', '=', filter.widgetKey);
       if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
@@ -44,8 +47,9 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect): CallQ
       if (cursor) {
         query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) < (${cursor.firstEventAt}, ${cursor.sourceId}, ${cursor.callId})`);
       }
-      const rows = await query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc').limit(limit).execute();
-      return rows.map(rowToCall);
+      const ordered = query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc').limit(limit);
+      // Rows as arrays: the CSV export reads every call through here (call-rows.ts says what it saves).
+      return (await arrayRows(ordered.compile())).map(tupleToCall);
     },
   };
 }

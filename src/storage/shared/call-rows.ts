@@ -16,38 +16,49 @@ export function callToRow(c: CallState): Insertable<CallsTable> {
 }
 
 export function rowToCall(r: Selectable<CallsTable>): CallState {
-  // One literal rather than a rest-spread copy: a fixed shape, several times cheaper per row (CSV export).
-  // The digits columns are derived (callToRow), not part of the record.
+  return tupleToCall(callRowColumns.map((c) => r[c]));
+}
+
+/**
+ * A row read as an array (`callRowColumns` order) → CallState. The list and the CSV export read rows this
+ * way: better-sqlite3 builds a 31-property object per row in native code at ~10 µs, an array at ~4 µs, and
+ * one literal here costs far less (measured on 1M calls). The digits columns are derived (callToRow), not
+ * part of the record.
+ */
+export function tupleToCall(t: readonly unknown[]): CallState {
+  const lead = t[at.lead] as string | null;
+  const agent = t[at.agent] as string | null;
+  const delayed = t[at.is_delayed_call] as number | null;
   return {
-    source_id: r.source_id as SourceId,
-    call_id: r.call_id,
-    user_id: r.user_id,
-    widget_key: r.widget_key,
-    widget_name: r.widget_name,
-    status: r.status,
-    timezone: r.timezone,
-    is_delayed_call: r.is_delayed_call === null ? null : r.is_delayed_call === 1,
-    called_lead_phone: r.called_lead_phone,
-    lead: r.lead === null ? null : (JSON.parse(r.lead) as Record<string, unknown>),
-    agent: r.agent === null ? null : (JSON.parse(r.agent) as Record<string, unknown>),
-    agent_id: r.agent_id,
-    started_at: r.started_at,
-    agent_answered_at: r.agent_answered_at,
-    lead_answered_at: r.lead_answered_at,
-    ended_at: r.ended_at,
-    answer_duration_sec: r.answer_duration_sec,
-    lead_answer_duration_sec: r.lead_answer_duration_sec,
-    talk_duration_sec: r.talk_duration_sec,
-    total_duration_sec: r.total_duration_sec,
-    disconnected_by: r.disconnected_by,
-    recording_link: r.recording_link,
-    lead_created_at: r.lead_created_at,
-    speed_to_lead_sec: r.speed_to_lead_sec,
-    time_to_connect_sec: r.time_to_connect_sec,
-    first_event_at: r.first_event_at,
-    last_event_at: r.last_event_at,
-    event_count: r.event_count,
-    merge_rank: r.merge_rank,
+    source_id: t[at.source_id] as SourceId,
+    call_id: t[at.call_id] as string,
+    user_id: t[at.user_id] as string | null,
+    widget_key: t[at.widget_key] as string | null,
+    widget_name: t[at.widget_name] as string | null,
+    status: t[at.status] as string,
+    timezone: t[at.timezone] as string | null,
+    is_delayed_call: delayed === null ? null : delayed === 1,
+    called_lead_phone: t[at.called_lead_phone] as string | null,
+    lead: lead === null ? null : (JSON.parse(lead) as Record<string, unknown>),
+    agent: agent === null ? null : (JSON.parse(agent) as Record<string, unknown>),
+    agent_id: t[at.agent_id] as string | null,
+    started_at: t[at.started_at] as number | null,
+    agent_answered_at: t[at.agent_answered_at] as number | null,
+    lead_answered_at: t[at.lead_answered_at] as number | null,
+    ended_at: t[at.ended_at] as number | null,
+    answer_duration_sec: t[at.answer_duration_sec] as number | null,
+    lead_answer_duration_sec: t[at.lead_answer_duration_sec] as number | null,
+    talk_duration_sec: t[at.talk_duration_sec] as number | null,
+    total_duration_sec: t[at.total_duration_sec] as number | null,
+    disconnected_by: t[at.disconnected_by] as string | null,
+    recording_link: t[at.recording_link] as string | null,
+    lead_created_at: t[at.lead_created_at] as number | null,
+    speed_to_lead_sec: t[at.speed_to_lead_sec] as number | null,
+    time_to_connect_sec: t[at.time_to_connect_sec] as number | null,
+    first_event_at: t[at.first_event_at] as number,
+    last_event_at: t[at.last_event_at] as number,
+    event_count: t[at.event_count] as number,
+    merge_rank: t[at.merge_rank] as number,
   };
 }
 
@@ -58,3 +69,8 @@ export const callColumns = [
   'lead_created_at', 'speed_to_lead_sec', 'time_to_connect_sec', 'first_event_at', 'last_event_at', 'event_count',
   'merge_rank', 'lead_phone_digits', 'called_phone_digits',
 ] as const satisfies ReadonlyArray<keyof CallsTable>;
+
+/** Every column of a call row that the record is made of, in the order tupleToCall reads them. */
+export const callRowColumns = ['source_id', 'call_id', ...callColumns.filter((c) => c !== 'lead_phone_digits' && c !== 'called_phone_digits')] as const;
+type RowColumn = (typeof callRowColumns)[number];
+const at = Object.fromEntries(callRowColumns.map((c, i) => [c, i])) as Record<RowColumn, number>;

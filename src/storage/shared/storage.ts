@@ -3,7 +3,7 @@ import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.
 import type { Deliveries, EventLog, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
-import { createCallQueries } from './call-queries.js';
+import { createCallQueries, type ArrayRows } from './call-queries.js';
 import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
@@ -20,6 +20,8 @@ export interface Backend {
   claim: Deliveries['claim'];
   complete: Deliveries['complete'];
   watchAppends?: Storage['watchAppends'];
+  /** Rows as arrays rather than objects (the call list and export). */
+  arrayRows: ArrayRows;
   /** Runs before the database closes (SQLite: stop the writer thread). */
   beforeClose?: () => Promise<void>;
 }
@@ -29,7 +31,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     dialect,
     events: createEventLog(db, hooks.append),
     calls: createCalls(db),
-    callQueries: createCallQueries(db, dialect),
+    callQueries: createCallQueries(db, dialect, hooks.arrayRows),
     stats: createStats(db, dialect),
     sources: createSources(db),
     keys: createApiKeys(db),

@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from './support/crash-server.js';
+import { modulesLoadedBy } from './support/loaded-modules.js';
 
 const cli = new URL('../dist/cli/index.js', import.meta.url).pathname;
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -11,6 +14,15 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 const db = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-cli-')), 'switchboard.db')}`;
 
 describe('switchboard on the command line', () => {
+  it('loads the developer tools (faker, the mock, the simulator) only when one of them runs', () => {
+    const cli = pathToFileURL(join(repoRoot, 'dist/cli/index.js')).href;
+    const { output, loaded } = modulesLoadedBy(`process.argv = [process.argv[0], 'switchboard', '--help']; await import(${JSON.stringify(cli)});`, repoRoot);
+    expect(output).toContain('mock-convolo');
+    expect(loaded.some((p) => p.endsWith('/dist/cli/simulate.js'))).toBe(true);
+    // Faker with its locales is ~40 MB of memory: every `switchboard start` would carry it.
+    expect(loaded.filter((p) => p.includes('@faker-js/faker') || /\/dist\/(simulate|mock-convolo)\/index\.js$/.test(p))).toEqual([]);
+  });
+
   it('says in one line, exit 1, that a setting is invalid, naming the variable', () => {
     const result = run(['start', '--db', db()], { PORT: 'abc' });
     expect(result.status).toBe(1);

@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { modulesLoadedBy } from './support/loaded-modules.js';
 
 /**
  * `switchboard/sdk` must load no server code (SPEC "SDK"): a receiver's app bundles it, and pulling in
@@ -59,43 +57,9 @@ describe('the SDK bundle', () => {
   });
 
   it('loads no server module or package when Node imports dist/sdk/index.js', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sdk-load-'));
-    const log = join(dir, 'loaded.txt');
-    writeFileSync(log, '');
-    // ESM resolutions go through a module hook (it runs on its own thread, so it appends to a file); CommonJS
-    // `require`s inside packages do not reach that hook in Node 20, so Module._resolveFilename is watched too.
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      `import { appendFileSync } from 'node:fs';
-       let log;
-       export function initialize(data) { log = data.log; }
-       export async function resolve(specifier, context, next) {
-         const result = await next(specifier, context);
-         appendFileSync(log, result.url + '\\n');
-         return result;
-       }`,
-    );
-    writeFileSync(
-      join(dir, 'record.cjs'),
-      `const Module = require('node:module');
-       const { appendFileSync } = require('node:fs');
-       const { pathToFileURL } = require('node:url');
-       const log = ${JSON.stringify(log)};
-       const resolveFilename = Module._resolveFilename;
-       Module._resolveFilename = function (...args) {
-         const file = resolveFilename.apply(this, args);
-         appendFileSync(log, file + '\\n');
-         return file;
-       };
-       Module.register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { log } });`,
-    );
     const entry = pathToFileURL(join(root, 'dist/sdk/index.js')).href;
-    const exported = execFileSync(process.execPath, ['--require', join(dir, 'record.cjs'), '--input-type=module', '-e', `const sdk = await import(${JSON.stringify(entry)}); console.log(Object.keys(sdk).join(','))`], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const { output: exported, loaded } = modulesLoadedBy(`const sdk = await import(${JSON.stringify(entry)}); console.log(Object.keys(sdk).join(','))`, root);
     expect(exported.trim().split(',')).toEqual(expect.arrayContaining(['verifyWebhook', 'createHandler', 'toNodeListener', 'ConvoloClient']));
-    const loaded = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
     // Both recorders work: an ESM file of ours, and a CommonJS file only reachable by require.
     expect(loaded.some((p) => p.endsWith('/dist/sdk/verify.js'))).toBe(true);
     expect(loaded.some((p) => p.includes('node_modules/fast-sha256/'))).toBe(true);

@@ -1,5 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createMockConvolo, isOutcomeChoice, loadWidgetFile, parseWidgetFlag, type MockConvolo, type Widget } from '../mock-convolo/index.js';
+// The mock itself (and faker through the simulated calls) loads when the command runs, not with every
+// command (`switchboard start` registers this one too).
+import type { MockConvolo } from '../mock-convolo/index.js';
+import { isOutcomeChoice } from '../mock-convolo/timeline.js';
+import { loadWidgetFile, parseWidgetFlag, type Widget } from '../mock-convolo/widgets.js';
 import { maskUrl } from '../mock-convolo/mask.js';
 
 /**
@@ -24,6 +28,7 @@ export function mockConvoloCommand(): Command {
     .action(async (opts: { webhookUrl: string; port: number; host: string; widget: Widget[]; config?: string; legacyFormat: boolean; outcome: string; timeScale: number; seed?: number }) => {
       const widgets = [...opts.widget, ...(opts.config ? loadWidgetFile(opts.config) : [])];
       if (!isOutcomeChoice(opts.outcome)) throw new Error(`--outcome ${opts.outcome} is not an outcome`);
+      const { createMockConvolo } = await import('../mock-convolo/index.js');
       const mock = createMockConvolo({
         webhookUrl: opts.webhookUrl,
         port: opts.port,

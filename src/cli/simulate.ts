@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatSummary, planSimulation, runSimulation, scenarios, type Scenario } from '../simulate/index.js';
-import { createProgress, type ProgressView } from '../simulate/progress.js';
+// The generator and faker (~40 MB with its locales) load when the command runs, not with every command
+// (`switchboard start` registers this one too).
+import type { ProgressView } from '../simulate/progress.js';
+import { scenarios, type Scenario } from '../simulate/outcome.js';
 
 /**
  * `switchboard simulate`: realistic Convolo traffic against an ingest URL (Stripe CLI's `trigger`, at
@@ -26,6 +28,8 @@ export function simulateCommand(): Command {
     .option('--dry-run', 'The same as --print')
     .option('--json', 'Print the summary as JSON');
   return command.action(async () => {
+    const { formatSummary, planSimulation, runSimulation } = await import('../simulate/index.js');
+    const { createProgress } = await import('../simulate/progress.js');
     const o = command.opts<{
       to?: string; calls: number; rate: number; scenario: Scenario; seed?: number; start?: string; concurrency: number;
       duplicates: number; outOfOrder: number; print?: boolean; dryRun?: boolean; json?: boolean;

@@ -30,8 +30,10 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
     async (request) => {
       const call = await storage.calls.get(request.params.call_id, request.query.source_id);
       if (!call) throw new AppError('not_found', {}, { message: 'No call has this call_id.' });
-      const events = await storage.events.list({ callId: call.call_id, sourceId: call.source_id, status: 'ok', limit: 500 });
-      const deliveries = await storage.deliveries.summarize(events.map((e) => e.id));
+      const [events, deliveries] = await Promise.all([
+        storage.events.list({ callId: call.call_id, sourceId: call.source_id, status: 'ok', limit: 500 }),
+        storage.deliveries.summarize({ callId: call.call_id, sourceId: call.source_id }),
+      ]);
       return { ...presentCall(call), events: events.reverse().map(presentEventSummary), deliveries: deliveries.map(presentDeliverySummary) };
     },
   );

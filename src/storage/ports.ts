@@ -235,8 +235,8 @@ export interface Deliveries {
   replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
   /** Pending deliveries (metrics). */
   pendingCount(): Promise<number>;
-  /** Per destination, how the deliveries of these events stand (a call's detail view). */
-  summarize(eventIds: readonly string[]): Promise<DeliverySummary[]>;
+  /** Per destination, how the deliveries of a call's events stand (its detail view). */
+  summarize(call: { callId: string; sourceId: string }): Promise<DeliverySummary[]>;
 }
 
 /** One destination's deliveries of a set of events, counted by status, with the latest attempt's outcome. */

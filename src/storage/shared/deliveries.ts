@@ -96,31 +96,35 @@ export function createDeliveryReads(db: Kysely<Database>): Omit<Deliveries, 'cla
       }
     },
 
-    async summarize(eventIds) {
-      if (eventIds.length === 0) return [];
-      const ids = [...eventIds];
-      // Few rows (a call's events × destinations), so they are folded here rather than grouped in SQL.
-      const [rows, attempts] = await Promise.all([
-        db.selectFrom('deliveries').select(['destination_id', 'status']).where('event_id', 'in', ids).execute(),
-        db
-          .selectFrom('delivery_attempts as a')
-          .innerJoin('deliveries as d', 'd.id', 'a.delivery_id')
-          .select(['d.destination_id', 'a.attempted_at', 'a.status', 'a.error'])
-          .where('d.event_id', 'in', ids)
-          .orderBy('a.attempted_at')
-          .execute(),
-      ]);
+    async summarize(call) {
+      // One statement, the call's events found by their index (call_id, source_id, …), so the detail view
+      // can run it beside the timeline's; a call has a handful of deliveries, folded here.
+      const rows = await db
+        .selectFrom('deliveries as d')
+        .innerJoin('events as e', 'e.id', 'd.event_id')
+        .select((eb) => [
+          'd.destination_id',
+          'd.status',
+          'd.last_status',
+          'd.last_error',
+          eb.selectFrom('delivery_attempts as a').whereRef('a.delivery_id', '=', 'd.id').select((a) => a.fn.max('a.attempted_at').as('at')).as('last_attempt_at'),
+        ])
+        .where('e.call_id', '=', call.callId)
+        .where('e.source_id', '=', call.sourceId)
+        .execute();
       const byDestination = new Map<string, DeliverySummary>();
-      const summaryOf = (destinationId: string) => {
-        let summary = byDestination.get(destinationId);
+      for (const r of rows) {
+        let summary = byDestination.get(r.destination_id);
         if (!summary) {
-          summary = { destinationId: destinationId as DestinationId, counts: { pending: 0, delivered: 0, failed: 0, cancelled: 0 }, lastStatus: null, lastError: null, lastAttemptAt: null };
-          byDestination.set(destinationId, summary);
+          summary = { destinationId: r.destination_id as DestinationId, counts: { pending: 0, delivered: 0, failed: 0, cancelled: 0 }, lastStatus: null, lastError: null, lastAttemptAt: null };
+          byDestination.set(r.destination_id, summary);
         }
-        return summary;
-      };
-      for (const r of rows) summaryOf(r.destination_id).counts[r.status as DeliveryStatus] += 1;
-      for (const a of attempts) Object.assign(summaryOf(a.destination_id), { lastStatus: a.status, lastError: a.error, lastAttemptAt: Number(a.attempted_at) });
+        summary.counts[r.status as DeliveryStatus] += 1;
+        const at = r.last_attempt_at === null ? null : Number(r.last_attempt_at);
+        if (at !== null && (summary.lastAttemptAt === null || at > summary.lastAttemptAt)) {
+          Object.assign(summary, { lastStatus: r.last_status, lastError: r.last_error, lastAttemptAt: at });
+        }
+      }
       return [...byDestination.values()];
     },
 

@@ -306,3 +306,28 @@ describe.each(backends)('migration 0003_call_queries on $name', (backend) => {
     }
   });
 });
+
+describe.each(backends)('call detail on $name', (backend) => {
+  it("shows the asked source's call and timeline when two sources share a call_id, else the latest", async () => {
+    let clock = Date.parse('2026-03-01T10:00:00Z');
+    const t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+    try {
+      const other = await createSource(t.app.storage, 'second', clock);
+      expect((await t.post(startCall('shared', { widget_key: 'wMain' }))).status).toBe(200);
+      clock += 60_000;
+      expect((await t.post(endCall('shared', { widget_key: 'wOther' }), 'application/json', `${t.baseUrl}/hooks/convolo/${other.token}`)).status).toBe(200);
+      const fromOther = await t.api(`/v1/calls/shared?source_id=${other.id}`);
+      expect(fromOther.status).toBe(200);
+      expect(fromOther.body).toMatchObject({ source_id: other.id, widget_key: 'wOther', status: 'answered', deliveries: [] });
+      expect(fromOther.body.events.map((e: { type: string; source_id: string }) => [e.type, e.source_id])).toEqual([['end_call', other.id]]);
+      const mainSource = (await t.api('/v1/sources')).body.data.find((s: { id: string }) => s.id !== other.id).id;
+      const fromMain = await t.api(`/v1/calls/shared?source_id=${mainSource}`);
+      expect(fromMain.body).toMatchObject({ source_id: mainSource, widget_key: 'wMain', status: 'in_progress' });
+      expect(fromMain.body.events.map((e: { type: string }) => e.type)).toEqual(['start_call']);
+      expect((await t.api('/v1/calls/shared')).body).toMatchObject({ source_id: other.id, events: [{ type: 'end_call' }] });
+      expect((await t.api('/v1/calls/shared?source_id=src_nobody')).status).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
-import { rateLimitOptions } from './api/rate-limits.js';
+import { createSourceLimiter, rateLimitOptions } from './api/rate-limits.js';
 import rateLimit from '@fastify/rate-limit';
 import { adminRoutes } from './api/v1-admin.js';
 import { callListRoutes } from './api/v1-calls.js';
@@ -147,10 +147,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
     maxAge: 600,
   });
-  void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin, ingestPerMin: config.rateLimitIngestPerMin }));
+  void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
   const resolveKey = (k: string) => keys.resolve(k);
   if (config.role !== 'worker') {
-    void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), bodyLimitBytes: config.bodyLimitBytes });
+    const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
+    void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
     void server.register(v1ReadRoutes, { storage, resolveKey });
     void server.register(streamRoutes, { hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes });
     void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: () => worker?.wake() });

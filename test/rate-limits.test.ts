@@ -20,12 +20,17 @@ describe('rate limits', () => {
     for (let i = 0; i < 10; i++) expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
   });
 
-  it('limits the ingest per source token, and a 429 stores nothing', async () => {
+  it('limits the ingest per source, answers Retry-After, and a 429 stores nothing', async () => {
     t = await startTestApp(await backends[0]!.freshDb(), { rateLimitIngestPerMin: 3 });
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await t.post(endCall(`limited-${i}`)));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
     expect(answers[3]!.body.error).toBe('rate_limited');
+    const again = await fetch(t.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endCall('limited-4') });
+    expect(again.status).toBe(429);
+    // A minute's allowance of 3 refills one request every 20 s.
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(15);
+    expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(20);
     expect((await t.api('/v1/events?call_id=limited-3')).body.data).toEqual([]);
     // The API has its own allowance.
     expect((await t.api('/v1/events')).status).toBe(200);

@@ -7,6 +7,8 @@ import { sendError } from './errors.js';
 export interface HooksOptions {
   ingest: Ingest;
   resolveSource: (token: string) => Promise<Source | null>;
+  /** 0 when the source may send now, else the milliseconds until it may (api/rate-limits.ts). */
+  limitSource: (sourceId: string) => number;
   bodyLimitBytes: number;
 }
 
@@ -45,6 +47,12 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
     onRequest: async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
       const source = await options.resolveSource(request.params.token);
       if (!source) return sendError(request, reply, new AppError('unknown_source'));
+      const waitMs = options.limitSource(source.id);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        void reply.header('retry-after', String(seconds));
+        return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: seconds }));
+      }
       request.source = source;
       // Fastify refuses media types it cannot parse (415) before any parser runs; the claimed type is only
       // information here, so keep it aside and let every body through as bytes.

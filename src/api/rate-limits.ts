@@ -5,30 +5,51 @@ import { hashSecret } from '../domain/secrets.js';
 import { bearerKey } from './auth.js';
 
 /**
- * Request limits (in memory, per node): per source token on the ingest, per API key on the API (per
- * address for requests without one). Health, metrics and the docs are not limited. The secrets are
- * hashed before they become keys of the limiter's table, as in the secret cache.
+ * Request limits (in memory, per node). The API: per API key (per address for requests without one), with
+ * `@fastify/rate-limit`; the key is hashed before it becomes a key of the limiter's table, as in the secret
+ * cache. The ingest: per source, checked by the route once the token has named its source
+ * (`createSourceLimiter`), which costs no second hash of the token and keeps one budget across a rotation.
+ * Health, metrics and the docs are not limited.
  *
  * Register on the root instance (the plugin is not encapsulated, so its hook covers every route).
- *
- * @example
- * void server.register(rateLimit, rateLimitOptions({ apiPerMin: 6000, ingestPerMin: 1_200_000 }));
  */
-export function rateLimitOptions(limits: { apiPerMin: number; ingestPerMin: number }): RateLimitPluginOptions {
+export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPluginOptions {
   return {
     global: true,
     timeWindow: 60_000,
-    max: (request) => (isIngest(request) ? limits.ingestPerMin : limits.apiPerMin),
+    max: limits.apiPerMin,
     keyGenerator: (request) => {
-      if (isIngest(request)) return `source ${hashSecret((request.params as { token?: string }).token ?? '')}`;
       const key = bearerKey(request) ?? (request.query as { access_token?: unknown } | undefined)?.access_token;
       return typeof key === 'string' && key !== '' ? `key ${hashSecret(key)}` : `ip ${request.ip}`;
     },
-    allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/.test(request.url),
+    allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs|hooks)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),
   };
 }
 
-function isIngest(request: FastifyRequest): boolean {
-  return request.url.startsWith('/hooks/');
+/**
+ * A token bucket per source holding a minute's allowance, refilled continuously: `take(sourceId)` answers
+ * 0 when the request may go on, else the milliseconds until it could.
+ *
+ * @example
+ * const limit = createSourceLimiter(1_200_000);
+ * limit.take('src_1'); // 0
+ */
+export function createSourceLimiter(perMin: number, now: () => number = () => performance.now()) {
+  const perMs = perMin / 60_000;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    take(sourceId: string): number {
+      const t = now();
+      const bucket = buckets.get(sourceId) ?? { tokens: perMin, at: t };
+      bucket.tokens = Math.min(perMin, bucket.tokens + (t - bucket.at) * perMs);
+      bucket.at = t;
+      buckets.set(sourceId, bucket);
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1;
+        return 0;
+      }
+      return Math.ceil((1 - bucket.tokens) / perMs);
+    },
+  };
 }

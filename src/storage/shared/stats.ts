@@ -54,19 +54,20 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
     },
 
     async latestNames(groupBy, keys) {
-      const names = new Map<string, string>();
-      // A name per id, its most recent (a widget renamed in Convolo shows its new name); one small indexed
-      // read per id (calls_widget_list / calls_agent_list, newest first).
+      // A name per id, its most recent (a widget renamed in Convolo shows its new name): one small indexed
+      // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool.
       const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
       const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
-      for (const k of keys) {
-        const { rows } = await sql<{ name: string | number | null }>`
-          select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
-          order by first_event_at desc limit 1`.execute(db);
-        const name = rows[0]?.name;
-        if (name !== undefined && name !== null) names.set(k, String(name));
-      }
-      return names;
+      const named = await Promise.all(
+        keys.map(async (k) => {
+          const { rows } = await sql<{ name: string | number | null }>`
+            select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
+            order by first_event_at desc limit 1`.execute(db);
+          const name = rows[0]?.name;
+          return name === undefined || name === null ? null : ([k, String(name)] as const);
+        }),
+      );
+      return new Map(named.filter((n) => n !== null));
     },
   };
 }

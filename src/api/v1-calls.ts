@@ -69,7 +69,11 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
       let cursor: CallCursor | null = null;
       for (;;) {
         const calls = await storage.callQueries.list(filter, cursor, csvPageSize);
-        if (calls.length > 0) yield calls.map((c) => callCsvLine(presentCall(c))).join('');
+        if (calls.length > 0) {
+          let text = '';
+          for (const call of calls) text += callCsvLine(call);
+          yield text;
+        }
         const last = calls.at(-1);
         if (calls.length < csvPageSize || !last) return;
         cursor = { firstEventAt: last.first_event_at, sourceId: last.source_id, callId: last.call_id };

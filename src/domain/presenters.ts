@@ -40,8 +40,14 @@ export function iso(ms: number | null): string | null {
 
 const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 
-/** Convolo sends numeric user ids; they are stored as text so that no value is refused, and shown as numbers. */
-function presentUserId(userId: string | null): number | string | null {
+/**
+ * Convolo sends numeric user ids; they are stored as text so that no value is refused, and shown as numbers.
+ *
+ * @example
+ * presentUserId('12345'); // 12345
+ * presentUserId('u-7'); // 'u-7'
+ */
+export function presentUserId(userId: string | null): number | string | null {
   return userId !== null && /^-?\d{1,15}$/.test(userId) ? Number(userId) : userId;
 }
 

@@ -2,6 +2,7 @@ import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
+import { createRateLimits } from '../relay/rate-limit.js';
 import { bearerKey } from './auth.js';
 
 /**
@@ -28,28 +29,19 @@ export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPlugin
 }
 
 /**
- * A token bucket per source holding a minute's allowance, refilled continuously: `take(sourceId)` answers
- * 0 when the request may go on, else the milliseconds until it could.
+ * A token bucket per source holding a minute's allowance, refilled continuously (the relay's buckets with a
+ * minute's burst): `take(sourceId)` answers 0 when the request may go on, else the milliseconds until it could.
  *
  * @example
  * const limit = createSourceLimiter(1_200_000);
  * limit.take('src_1'); // 0
  */
 export function createSourceLimiter(perMin: number, now: () => number = () => performance.now()) {
-  const perMs = perMin / 60_000;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = createRateLimits(now);
   return {
     take(sourceId: string): number {
-      const t = now();
-      const bucket = buckets.get(sourceId) ?? { tokens: perMin, at: t };
-      bucket.tokens = Math.min(perMin, bucket.tokens + (t - bucket.at) * perMs);
-      bucket.at = t;
-      buckets.set(sourceId, bucket);
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
-        return 0;
-      }
-      return Math.ceil((1 - bucket.tokens) / perMs);
+      const slot = buckets.take(sourceId, perMin / 60, 0, 60_000);
+      return 'retryInMs' in slot ? Math.ceil(slot.retryInMs) : 0;
     },
   };
 }

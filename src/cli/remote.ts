@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { parseErrorBody } from '../sdk/http.js';
 
 /**
  * Commands that administer a running Switchboard talk to its HTTP API, as any other client would: the
@@ -34,10 +35,10 @@ export function remoteOf(command: Command): Remote {
       throw new Error(`cannot reach Switchboard at ${base} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}): is it running? (--server)`);
     }
     if (!response.ok) {
-      const text = await response.text();
-      const answer = parseError(text);
-      const detail = answer?.detail ? `: ${answer.detail}` : '';
-      throw new Error(`${answer?.message ?? `HTTP ${response.status}`}${detail} (${answer?.error ?? response.status})`);
+      const answer = parseErrorBody(await response.text());
+      const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const detail = text(answer?.detail) ? `: ${text(answer?.detail)}` : '';
+      throw new Error(`${text(answer?.message) ?? `HTTP ${response.status}`}${detail} (${text(answer?.error) ?? response.status})`);
     }
     return response;
   }
@@ -55,13 +56,4 @@ export function remoteOf(command: Command): Remote {
 export function print(command: Command, value: unknown, human: (value: any) => string[]): void {
   const lines = command.optsWithGlobals<{ json?: boolean }>().json ? [JSON.stringify(value, null, 2)] : human(value);
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** Our error format `{error, message, detail?}`, or null for any other body (a proxy's page, say). */
-function parseError(text: string): { error?: string; message?: string; detail?: string } | null {
-  try {
-    return JSON.parse(text) as { error?: string; message?: string; detail?: string };
-  } catch {
-    return null;
-  }
 }

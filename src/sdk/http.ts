@@ -68,8 +68,13 @@ export async function apiErrorOf(response: Response): Promise<SwitchboardApiErro
   });
 }
 
-/** Our error format `{ error, message, detail? }`, or null (a proxy's HTML page, an empty body). */
-function parseErrorBody(text: string): { error?: unknown; message?: unknown; detail?: unknown } | null {
+/**
+ * Our error format `{ error, message, detail? }`, or null (a proxy's HTML page, an empty body).
+ *
+ * @example
+ * parseErrorBody('{"error":"not_found","message":"No call has this call_id."}')?.error; // 'not_found'
+ */
+export function parseErrorBody(text: string): { error?: unknown; message?: unknown; detail?: unknown } | null {
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : null;

@@ -23,3 +23,6 @@ export function startPgCluster(options?: PgClusterOptions): Promise<PgCluster>;
  * with its database replaced by the new one. `name` defaults to `sb_<random hex>`.
  */
 export function createDatabase(baseUrl: string, name?: string): Promise<string>;
+
+/** The directory holding initdb and pg_ctl ($PG_BIN, the newest /usr/lib/postgresql/N/bin, else PATH); throws saying how to install them. */
+export function findPgBin(): string;

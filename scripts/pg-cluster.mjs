@@ -156,7 +156,7 @@ export async function createDatabase(baseUrl, name = `sb_${randomBytes(6).toStri
 const live = new Set();
 
 /** Directory with initdb/pg_ctl: $PG_BIN, else the newest /usr/lib/postgresql/N/bin, else PATH. */
-function findPgBin() {
+export function findPgBin() {
   const envBin = process.env.PG_BIN;
   if (envBin) {
     if (!existsSync(join(envBin, 'initdb'))) {

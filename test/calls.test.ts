@@ -190,6 +190,7 @@ describe.each(backends)('call list on $name', (backend) => {
         source: '@SUM(1+1)',
         site_path: 'a,"quoted",\r\nnext line',
         referer: '\t=1',
+        country: 'SE;=1+1',
         time_created_iso_string: '2026-03-01T09:00:00.000Z',
         custom_params: { utm: '=HYPERLINK("http://evil")', plus: '+1', minus: '-2', at: '@SUM(A1:A9)', text: 'x,"y"\nz' },
       },
@@ -252,6 +253,9 @@ describe.each(backends)('call list on $name', (backend) => {
       expect(cell('lead_source')).toBe("'@SUM(1+1)");
       expect(cell('lead_site_path')).toBe(hostile.lead.site_path);
       expect(cell('lead_referer')).toBe(`'${hostile.lead.referer}`);
+      // Quoted (Excel in a semicolon locale splits on `;`) and defused (its second fragment is a formula).
+      expect(bytes.toString('utf8')).toContain(`"'SE;=1+1"`);
+      expect(cell('lead_country')).toBe("'SE;=1+1");
       // One JSON column: it starts with `{`, never a formula, and gives the params back exactly.
       expect(cell('lead_custom_params').startsWith('{')).toBe(true);
       expect(JSON.parse(cell('lead_custom_params'))).toEqual(hostile.lead.custom_params);

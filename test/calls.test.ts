@@ -312,6 +312,23 @@ describe.each(backends)('migration 0003_call_queries on $name', (backend) => {
 });
 
 describe.each(backends)('call detail on $name', (backend) => {
+  it('keeps a lead key named __proto__ through the merge and shows it as Convolo sent it, polluting nothing', async () => {
+    const t = await startTestApp(await backend.freshDb());
+    try {
+      const withProto = (body: string) => body.replace(/"lead": *\{/, '"lead":{"__proto__":{"polluted":"yes"},');
+      expect((await t.post(startCall('proto-1'))).status).toBe(200);
+      expect((await t.post(withProto(endCall('proto-1')))).status).toBe(200);
+      for (const path of ['/v1/calls/proto-1', '/v1/calls']) {
+        const response = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+        expect(response.status).toBe(200);
+        expect(await response.text(), path).toContain('"__proto__":{"polluted":"yes"}');
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+
   it("shows the asked source's call and timeline when two sources share a call_id, else the latest", async () => {
     let clock = Date.parse('2026-03-01T10:00:00Z');
     const t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });

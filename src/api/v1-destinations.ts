@@ -91,7 +91,8 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
       try {
         await checkDestinationUrl(body.url, { allowPrivate: config.allowPrivateDestinations });
       } catch (error) {
-        if (error instanceof DestinationRefused) throw new AppError('invalid_destination', { detail: error.message });
+        // `reason` is the stable word for programs (`forbidden_port`, `forbidden_address`, …); `port` names a refused port.
+        if (error instanceof DestinationRefused) throw new AppError('invalid_destination', { detail: error.message, reason: error.reason, ...(error.port === undefined ? {} : { port: error.port }) });
         throw error;
       }
     }

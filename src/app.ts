@@ -9,6 +9,7 @@ import { registerErrorHandling } from './api/errors.js';
 import { hooksRoutes } from './api/hooks.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
+import { securityHeaders } from './api/security-headers.js';
 import { refuseUnknownFields } from './api/strict-bodies.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
@@ -125,6 +126,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  securityHeaders(server);
   const routes: Array<{ method: string; url: string }> = [];
   server.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });

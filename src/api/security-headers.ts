@@ -30,9 +30,13 @@ export const dataPolicy = "default-src 'none'; frame-ancestors 'none'";
  * securityHeaders(server); // before the routes are registered
  */
 export function securityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook, not an async one: it runs on every answer, the ingest's included.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     const html = typeof type === 'string' && type.startsWith('text/html');
-    void reply.headers({ 'content-security-policy': html ? htmlPolicy : dataPolicy, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+    void reply.header('content-security-policy', html ? htmlPolicy : dataPolicy);
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    done(null, payload);
   });
 }

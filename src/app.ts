@@ -9,6 +9,8 @@ import { registerErrorHandling } from './api/errors.js';
 import { hooksRoutes } from './api/hooks.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
+import { securityHeaders } from './api/security-headers.js';
+import { refuseUnknownFields } from './api/strict-bodies.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
 import { createSourceLimiter, rateLimitOptions } from './api/rate-limits.js';
@@ -110,6 +112,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     bodyLimit: 64 * 1024,
+    // An unknown body field is refused (strict-bodies.ts), never silently removed.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   registerErrorHandling(server);
   let closing = false;
@@ -122,10 +126,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   server.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  securityHeaders(server);
   const routes: Array<{ method: string; url: string }> = [];
   server.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
+  server.addHook('onRoute', refuseUnknownFields);
   // OpenAPI from the same TypeBox schemas that validate the requests (registered first: it collects the
   // routes registered after it); served at /openapi.json, browsable at /docs.
   void server.register(swagger, {

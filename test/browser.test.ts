@@ -67,6 +67,54 @@ describe.each(backends)('in a browser ($name)', (backend) => {
   });
 });
 
+describe('the API docs in a browser', () => {
+  it('/docs renders every operation under its Content-Security-Policy, with no violation, and refuses to be framed', async () => {
+    const browser = await launchChromium();
+    const t = await startTestApp(await backends[0]!.freshDb());
+    try {
+      const tab = await browser.newPage();
+      const violations: string[] = [];
+      tab.on('console', (message) => {
+        if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+      });
+      await tab.addInitScript(() => {
+        (globalThis as any).document.addEventListener('securitypolicyviolation', (e: any) => console.error(`Refused to load: ${e.violatedDirective} ${e.blockedURI}`));
+      });
+      const response = await tab.goto(`${t.baseUrl}/docs/`);
+      expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      await tab.waitForSelector('.swagger-ui .info .title', { timeout: 15_000 });
+      expect(await tab.textContent('.swagger-ui .info .title')).toContain('Switchboard');
+      await tab.waitForSelector('.opblock', { timeout: 15_000 });
+      expect(await tab.locator('.opblock').count()).toBeGreaterThan(20);
+      // Open one operation: its schema and example render (React styles, SVG icons) under the same policy.
+      await tab.locator('.opblock-summary').first().click();
+      await tab.waitForSelector('.opblock-body', { timeout: 10_000 });
+      expect(violations).toEqual([]);
+
+      // A page of another origin that frames the docs gets nothing (frame-ancestors 'none').
+      const framer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><iframe src="${t.baseUrl}/docs/" onload="window.framed = true"></iframe>`));
+      await new Promise<void>((resolve) => framer.listen(0, '127.0.0.1', resolve));
+      try {
+        const framing = await browser.newPage();
+        await framing.goto(`http://localhost:${(framer.address() as AddressInfo).port}/`);
+        // The iframe's load event fires for the blocked frame too (with Chromium's error page in it).
+        await framing.waitForFunction(() => (globalThis as any).framed === true, undefined, { timeout: 10_000 });
+        const frame = framing.frames().find((f) => f !== framing.mainFrame());
+        expect(frame).toBeDefined();
+        expect(frame!.url()).not.toContain('/docs');
+        expect(await frame!.evaluate(() => (globalThis as any).document.querySelector('#swagger-ui'))).toBeNull();
+        await framing.close();
+      } finally {
+        await new Promise((resolve) => framer.close(resolve));
+      }
+      await tab.close();
+    } finally {
+      await t.close();
+      await browser.close();
+    }
+  });
+});
+
 describe('CORS', () => {
   it('allows only the configured origins when SWITCHBOARD_CORS_ORIGINS is set, and never credentials', async () => {
     const t = await startTestApp(await backends[0]!.freshDb(), { corsOrigins: 'https://crm.example.com' } as never);

@@ -190,6 +190,7 @@ describe.each(backends)('call list on $name', (backend) => {
         source: '@SUM(1+1)',
         site_path: 'a,"quoted",\r\nnext line',
         referer: '\t=1',
+        country: 'SE;=1+1',
         time_created_iso_string: '2026-03-01T09:00:00.000Z',
         custom_params: { utm: '=HYPERLINK("http://evil")', plus: '+1', minus: '-2', at: '@SUM(A1:A9)', text: 'x,"y"\nz' },
       },
@@ -252,6 +253,9 @@ describe.each(backends)('call list on $name', (backend) => {
       expect(cell('lead_source')).toBe("'@SUM(1+1)");
       expect(cell('lead_site_path')).toBe(hostile.lead.site_path);
       expect(cell('lead_referer')).toBe(`'${hostile.lead.referer}`);
+      // Quoted (Excel in a semicolon locale splits on `;`) and defused (its second fragment is a formula).
+      expect(bytes.toString('utf8')).toContain(`"'SE;=1+1"`);
+      expect(cell('lead_country')).toBe("'SE;=1+1");
       // One JSON column: it starts with `{`, never a formula, and gives the params back exactly.
       expect(cell('lead_custom_params').startsWith('{')).toBe(true);
       expect(JSON.parse(cell('lead_custom_params'))).toEqual(hostile.lead.custom_params);
@@ -308,6 +312,23 @@ describe.each(backends)('migration 0003_call_queries on $name', (backend) => {
 });
 
 describe.each(backends)('call detail on $name', (backend) => {
+  it('keeps a lead key named __proto__ through the merge and shows it as Convolo sent it, polluting nothing', async () => {
+    const t = await startTestApp(await backend.freshDb());
+    try {
+      const withProto = (body: string) => body.replace(/"lead": *\{/, '"lead":{"__proto__":{"polluted":"yes"},');
+      expect((await t.post(startCall('proto-1'))).status).toBe(200);
+      expect((await t.post(withProto(endCall('proto-1')))).status).toBe(200);
+      for (const path of ['/v1/calls/proto-1', '/v1/calls']) {
+        const response = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+        expect(response.status).toBe(200);
+        expect(await response.text(), path).toContain('"__proto__":{"polluted":"yes"}');
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+
   it("shows the asked source's call and timeline when two sources share a call_id, else the latest", async () => {
     let clock = Date.parse('2026-03-01T10:00:00Z');
     const t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });

@@ -317,6 +317,23 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
       expect((await strict.request('GET', '/v1/destinations')).body.data).toEqual([]);
     });
 
+    it('refuses a port other than 80, 443 or a non-service port from 1024 up, naming it, on create and on change', async () => {
+      for (const [port, service] of [[6379, 'Redis'], [5432, 'PostgreSQL'], [11211, 'memcached'], [2375, 'Docker'], [22, null], [25, null]] as const) {
+        const url = `http://1.1.1.1:${port}/hook`;
+        const answer = await strict.request('POST', '/v1/destinations', { url });
+        expect(answer.status, url).toBe(422);
+        expect(answer.body, url).toMatchObject({ error: 'invalid_destination', reason: 'forbidden_port', port, detail: expect.stringContaining(`port ${port}`) });
+        if (service) expect(answer.body.detail).toContain(service);
+      }
+      for (const url of ['http://1.1.1.1/hook', 'https://1.1.1.1/hook', 'http://1.1.1.1:443/hook', 'https://1.1.1.1:8443/hook', 'http://1.1.1.1:8080/hook']) {
+        expect((await strict.request('POST', '/v1/destinations', { url })).status, url).toBe(201);
+      }
+      const created = await strict.request('POST', '/v1/destinations', { url: 'https://1.1.1.1/ok' });
+      const patched = await strict.request('PATCH', `/v1/destinations/${created.body.id}`, { url: 'https://1.1.1.1:27017/' });
+      expect(patched).toMatchObject({ status: 422, body: { error: 'invalid_destination', reason: 'forbidden_port', port: 27017 } });
+      expect((await strict.request('GET', `/v1/destinations/${created.body.id}`)).body.url).toBe('https://1.1.1.1/ok');
+    });
+
     it('accepts a public address and refuses a change to a private one', async () => {
       const created = await strict.request('POST', '/v1/destinations', { url: 'https://93.184.216.34/hook' });
       expect(created.status).toBe(201);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockConvolo, parseWidgetFlag, type MockConvolo } from '../src/mock-convolo/index.js';
@@ -221,8 +222,16 @@ describe('mock-convolo webhooks and status page', () => {
       expect(receiver.received.map((r) => r.json.type)).toEqual(['start_call', 'start_call', 'end_call']);
       const json = (await (await fetch(new URL('/calls.json', mock.url))).json()) as any;
       expect(json.calls[0]).toMatchObject({ lead_phone: '+46•••••••67', custom_param_names: ['x'], state: 'ended', webhooks: { start_call: { status: 200 }, end_call: { status: 200 } } });
-      const html = await (await fetch(mock.url)).text();
+      const page = await fetch(mock.url);
+      const html = await page.text();
       expect(html).toContain(json.calls[0].call_id);
+      // A strict policy: no framing, nothing loaded, only the page's own <style> (by its hash).
+      const policy = page.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("frame-ancestors 'none'");
+      expect(policy).toContain("default-src 'none'");
+      const styleHash = createHash('sha256').update(/<style>([^<]*)<\/style>/.exec(html)![1]!).digest('base64');
+      expect(policy).toContain(`style-src 'sha256-${styleHash}'`);
+      expect(page.headers.get('x-content-type-options')).toBe('nosniff');
       expect(html).toContain('200 (2 attempts)');
       expect(html).not.toContain('46701234567');
     } finally {

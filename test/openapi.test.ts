@@ -39,4 +39,40 @@ describe('the OpenAPI document', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/swagger/i);
   });
+
+  it('serves /docs with a strict Content-Security-Policy that forbids framing, nosniff and no referrer', async () => {
+    const response = await fetch(`${t.baseUrl}/docs`, { redirect: 'follow' });
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = directives(response.headers.get('content-security-policy'));
+    expect(csp.get('frame-ancestors')).toBe("'none'");
+    expect(csp.get('default-src')).toBe("'none'");
+    expect(csp.get('script-src')).toBe("'self'");
+    expect(csp.get('object-src') ?? csp.get('default-src')).toBe("'none'");
+    expect(csp.get('base-uri')).toBe("'none'");
+    for (const value of csp.values()) expect(value).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('sends frame-ancestors none, nosniff and no referrer on every other answer too: JSON, CSV, errors', async () => {
+    const auth = { authorization: `Bearer ${t.adminKey}` };
+    for (const [path, headers] of [['/openapi.json', {}], ['/v1/calls', auth], ['/v1/calls.csv', auth], ['/v1/calls', {}], ['/nowhere', {}], ['/docs/static/swagger-ui.css', {}]] as const) {
+      const response = await fetch(`${t.baseUrl}${path}`, { headers });
+      await response.arrayBuffer();
+      const csp = directives(response.headers.get('content-security-policy'));
+      expect(csp.get('frame-ancestors'), path).toBe("'none'");
+      expect(csp.get('default-src'), path).toBe("'none'");
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+  });
 });
+
+/** A CSP header as directive → value. */
+function directives(header: string | null): Map<string, string> {
+  expect(header).not.toBeNull();
+  return new Map(header!.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
+    const [name, ...values] = d.split(/\s+/);
+    return [name!, values.join(' ')] as const;
+  }));
+}

@@ -177,6 +177,23 @@ describe.each(backends)('operations on $name', (backend) => {
     expect(sources[0]!.tokenHint).toBe(token.slice(0, 8) + '…');
   });
 
+  it('logs a 5xx on a phone or q search with at most the last 2 characters of the value', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const wrap = (storage: Storage): Storage => ({
+      ...storage,
+      callQueries: { ...storage.callQueries, list: async () => { throw new Error('simulated read failure'); } },
+    });
+    t = await startTestApp(await backend.freshDb(), { logLevel: 'error' }, { logger: { stream }, wrapStorage: wrap });
+    expect((await t.api('/v1/calls?phone=%2B15551234567&limit=5')).status).toBe(500);
+    expect((await t.api('/v1/calls?q=15559876543')).status).toBe(500);
+    const failures = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request failed');
+    expect(failures.map((entry) => entry.url)).toEqual(['/v1/calls?phone=…67&limit=5', '/v1/calls?q=…43']);
+    const log = lines.join('');
+    expect(log).toContain('simulated read failure');
+    for (const leak of ['+1555', '1555', '555123', '555987']) expect(log).not.toContain(leak);
+  });
+
   it('never logs a whole token, key or phone number, even at trace level and on errors', async () => {
     const lines: string[] = [];
     const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });

@@ -10,6 +10,8 @@ import { redactUrl } from './redact.js';
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const e = error as FastifyError;
+  const extra = e.validation?.[0]?.keyword === 'additionalProperties' ? (e.validation[0].params as { additionalProperty?: unknown }).additionalProperty : undefined;
+  if (typeof extra === 'string') return unknownFields([`${pathOf(e.validation![0]!.instancePath)}${extra}`]);
   if (e.validation) return new AppError('invalid_request', { detail: e.message });
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large');
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type');
@@ -17,6 +19,19 @@ export function toAppError(error: FastifyError | Error): AppError {
     return new AppError(e.statusCode === 404 ? 'not_found' : 'invalid_request', { detail: e.message });
   }
   return new AppError('internal');
+}
+
+/**
+ * The answer to body fields a route does not know (strict-bodies.ts, or ajv on a nested object):
+ * `{"error":"invalid_request","message":"unknown field(s): paused, colour","fields":["paused","colour"]}`.
+ */
+export function unknownFields(fields: string[], message = `unknown field(s): ${fields.join(', ')}`): AppError {
+  return new AppError('invalid_request', { fields }, { message });
+}
+
+/** ajv's instancePath (`/headers`) as a field prefix (`headers.`). */
+function pathOf(instancePath: string): string {
+  return instancePath === '' ? '' : `${instancePath.slice(1).replaceAll('/', '.')}.`;
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | Error): FastifyReply {

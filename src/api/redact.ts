@@ -2,11 +2,13 @@
  * What of a URL may appear in logs. Secrets are cut to their first 8 characters: the token in an ingest path
  * (`/hooks/<provider>/<token>`, however the path is percent-encoded), any path segment or query value that
  * holds one of our secrets (`sbt_…`, `sbk_…`), and every `access_token` parameter. Query values that may hold
- * a phone number (`phone`, `q`) are cut as well. Names are compared after percent-decoding, as the router
- * and URLSearchParams see them.
+ * a phone number (`phone`, `q`) keep only their last 2 characters (`…67`): a phone's first 8 are country and
+ * area code plus most of the subscriber number, its last 2 alone tell nobody who was called. Names are
+ * compared after percent-decoding, as the router and URLSearchParams see them.
  */
 const secret = /sb[tk]_/i;
-const sensitiveParams = new Set(['access_token', 'phone', 'q']);
+const secretParams = new Set(['access_token']);
+const phoneParams = new Set(['phone', 'q']);
 
 export function redactUrl(url: string): string {
   const hashAt = url.indexOf('#');
@@ -33,7 +35,8 @@ function redactQuery(query: string): string {
       if (eq < 0) return pair;
       const name = decode(pair.slice(0, eq).replaceAll('+', ' '));
       const value = decode(pair.slice(eq + 1).replaceAll('+', ' '));
-      return sensitiveParams.has(name) || secret.test(value) ? `${pair.slice(0, eq)}=${cut(value)}` : pair;
+      if (phoneParams.has(name)) return `${pair.slice(0, eq)}=${tail(value)}`;
+      return secretParams.has(name) || secret.test(value) ? `${pair.slice(0, eq)}=${cut(value)}` : pair;
     })
     .join('&');
 }
@@ -48,4 +51,9 @@ function decode(text: string): string {
 
 function cut(value: string): string {
   return `${value.slice(0, 8)}…`;
+}
+
+/** The last 2 characters, for values that may be a phone number. */
+function tail(value: string): string {
+  return `…${value.slice(-2)}`;
 }

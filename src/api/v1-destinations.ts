@@ -36,13 +36,14 @@ const settings = {
   rate_limit_per_sec: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 10_000 }))),
 };
 // The URL is any string here: checkDestinationUrl judges it, and its refusals are 422 invalid_destination.
-const CreateBody = Type.Object({ url: Type.String(), ...settings });
-const PatchBody = Type.Object({ url: Type.Optional(Type.String()), ...settings, disabled: Type.Optional(Type.Boolean()) });
+// additionalProperties: false tells OpenAPI readers what strict-bodies.ts enforces: unknown fields are refused.
+const CreateBody = Type.Object({ url: Type.String(), ...settings }, { additionalProperties: false });
+const PatchBody = Type.Object({ url: Type.Optional(Type.String()), ...settings, disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 const ReplayBody = Type.Object({
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),
   only_failed: Type.Optional(Type.Boolean()),
-});
+}, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
 
@@ -91,7 +92,8 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
       try {
         await checkDestinationUrl(body.url, { allowPrivate: config.allowPrivateDestinations });
       } catch (error) {
-        if (error instanceof DestinationRefused) throw new AppError('invalid_destination', { detail: error.message });
+        // `reason` is the stable word for programs (`forbidden_port`, `forbidden_address`, …); `port` names a refused port.
+        if (error instanceof DestinationRefused) throw new AppError('invalid_destination', { detail: error.message, reason: error.reason, ...(error.port === undefined ? {} : { port: error.port }) });
         throw error;
       }
     }

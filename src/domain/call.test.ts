@@ -124,6 +124,17 @@ describe('mergeCall: lead and agent', () => {
     expect(call.agent_id).toBe('42');
   });
 
+  it('keeps lead keys named __proto__, constructor or toString as data, and pollutes no prototype', () => {
+    // As JSON.parse gives them: `__proto__` an own key, not the prototype.
+    const first = JSON.parse('{"lead":{"constructor":"c1","lead_phone":"1"}}');
+    const second = JSON.parse('{"lead":{"__proto__":{"polluted":2},"toString":"t","hasOwnProperty":null}}');
+    const later = JSON.parse('{"lead":{"constructor":"c2","__proto__":{"polluted":3}}}');
+    const call = apply(start(first), end(second), start(later, t0 + 120_000));
+    expect(JSON.stringify(call.lead)).toBe('{"constructor":"c1","lead_phone":"1","__proto__":{"polluted":2},"toString":"t","hasOwnProperty":null}');
+    expect(Object.getPrototypeOf(call.lead)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('ignores a lead or agent that is not an object', () => {
     const call = apply(start({ lead: { lead_phone: '1' }, agent: { id: 'a' } }), end({ lead: 'oops', agent: ['x'] }));
     expect(call.lead).toEqual({ lead_phone: '1' });

@@ -11,7 +11,7 @@ import { createCallRunner, type CallRecord } from './call-runner.js';
 import { MockError } from './errors.js';
 import { readRequestFields } from './request-fields.js';
 import { createCallFactory, type Agent } from './simulated-call.js';
-import { renderStatusPage } from './status-page.js';
+import { renderStatusPage, statusPagePolicy } from './status-page.js';
 import type { OutcomeChoice } from './timeline.js';
 import { createWebhookSender } from './webhook-sender.js';
 import { createWidgetRegistry, generateWidget, type Widget } from './widgets.js';
@@ -123,7 +123,10 @@ export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
     if (url.pathname === '/calls.json') return send(res, 200, { calls: runner.records });
     if (url.pathname === '/') {
       const html = renderStatusPage({ baseUrl, webhookUrl: options.webhookUrl, legacyFormat: options.legacyFormat ?? false, widgets: registry.widgets, calls: runner.records });
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': statusPagePolicy,
+        'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+      }).end(html);
       return;
     }
     throw new MockError('not_found');

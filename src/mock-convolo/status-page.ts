@@ -4,6 +4,7 @@
  * value is escaped, because widget names and custom parameter names come from whoever configured or called
  * the mock.
  */
+import { createHash } from 'node:crypto';
 import type { CallRecord, WebhookStatus } from './call-runner.js';
 import { maskUrl } from './mask.js';
 import type { Widget } from './widgets.js';
@@ -17,6 +18,17 @@ import type { Widget } from './widgets.js';
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
+
+const style = 'body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{font-size:12px}';
+
+/**
+ * The page's Content-Security-Policy: nothing loads but its own `<style>` (allowed by its hash), and no other
+ * page may frame it. A name that slipped past the escaping could still run nothing.
+ */
+export const statusPagePolicy = [
+  "default-src 'none'", `style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`,
+  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ');
 
 export interface StatusPageInput {
   baseUrl: string;
@@ -45,7 +57,7 @@ export function renderStatusPage(input: StatusPageInput): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mock-convolo</title>
 <meta http-equiv="refresh" content="5">
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{font-size:12px}</style>
+<style>${style}</style>
 </head><body>
 <h1>mock-convolo</h1>
 <p>A local stand-in for Convolo. Call API: <code>${e(input.baseUrl)}/rest/v1/ext/add_call_api/</code>.

@@ -155,6 +155,13 @@ describe('send', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('without allowPrivate, refuses a service port at send time, before connecting', async () => {
+    // A destination stored while private destinations were allowed, sent after they no longer are.
+    const result = await sender({ allowPrivate: false }).send({ url: 'http://93.184.216.34:6379/hook', headers: signed, body });
+    expect(result).toMatchObject({ ok: false, status: null });
+    expect(result.error).toMatch(/^refused: .*port 6379 \(Redis\)/);
+  });
+
   it('reuses one kept-alive connection across two sends', async () => {
     const server = await serve((_req, res) => res.writeHead(200).end('ok'));
     const s = sender();

@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { assertAllowedAddress, DestinationRefused, guardedLookup, literalHost } from './ssrf.js';
+import { assertAllowedAddress, assertAllowedPort, DestinationRefused, guardedLookup, literalHost } from './ssrf.js';
 
 /**
  * One HTTP POST of a webhook, reported rather than thrown: the delivery worker records every attempt
@@ -84,6 +84,8 @@ export function createSender(options: SenderOptions): Sender {
       // Node connects to an IP literal without calling `lookup`, so the guard there never sees it.
       const literal = literalHost(url);
       if (!allowPrivate && literal !== null) assertAllowedAddress(JSON.stringify(url.href), literal);
+      // The port rule again at send time: the URL may predate it, or a change of SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS.
+      if (!allowPrivate) assertAllowedPort(url);
 
       const response = await agent.request({
         origin: url.origin,

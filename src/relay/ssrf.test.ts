@@ -2,7 +2,7 @@ import type dns from 'node:dns';
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkDestinationUrl, DestinationRefused, guardedLookup, isForbiddenAddress, literalHost, type LookupAll } from './ssrf.js';
+import { checkDestinationUrl, DestinationRefused, forbiddenPort, guardedLookup, isForbiddenAddress, literalHost, type LookupAll } from './ssrf.js';
 
 // There is no network in the test environment: names other than localhost resolve through these fakes.
 const resolvesTo = (...ips: string[]) =>
@@ -184,5 +184,36 @@ describe('guardedLookup', () => {
       socket.destroy();
       await vi.waitFor(() => expect(connections).toBe(1));
     });
+  });
+});
+
+describe('ports', () => {
+  const strict = { allowPrivate: false, lookup: resolvesTo('93.184.216.34') };
+
+  it.each([
+    ['http://93.184.216.34:6379/', 6379], ['https://hooks.example.com:5432/', 5432], ['http://93.184.216.34:11211/', 11211],
+    ['http://93.184.216.34:22/', 22], ['https://hooks.example.com:25/', 25], ['http://93.184.216.34:1/', 1], ['http://93.184.216.34:1023/', 1023],
+  ])('refuses %s, naming port %i', async (url, port) => {
+    const err = await refusal(checkDestinationUrl(url, strict));
+    expect(err.reason).toBe('forbidden_port');
+    expect(err.port).toBe(port);
+    expect(err.message).toContain(`port ${port}`);
+  });
+
+  it.each(['http://93.184.216.34/', 'https://93.184.216.34/', 'http://93.184.216.34:443/', 'https://hooks.example.com:80/', 'https://93.184.216.34:8443/', 'http://93.184.216.34:3000/', 'http://93.184.216.34:65535/'])(
+    'accepts %s', async (url) => {
+      await checkDestinationUrl(url, strict);
+    },
+  );
+
+  it('with allowPrivate, accepts any port (local development)', async () => {
+    await checkDestinationUrl('http://127.0.0.1:6379/', { allowPrivate: true });
+    await checkDestinationUrl('http://93.184.216.34:22/', { allowPrivate: true });
+  });
+
+  it('forbiddenPort names the effective port, the scheme default when the URL has none', () => {
+    expect(forbiddenPort(new URL('http://a.example/'))).toBeNull();
+    expect(forbiddenPort(new URL('https://a.example:6379/'))).toEqual({ port: 6379, service: 'Redis' });
+    expect(forbiddenPort(new URL('https://a.example:21/'))).toEqual({ port: 21, service: null });
   });
 });

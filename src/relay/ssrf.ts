@@ -15,7 +15,7 @@ import ipaddr from 'ipaddr.js';
  */
 
 /** Why a destination was refused, for code; the error's message says it for people. */
-export type RefusalReason = 'invalid_url' | 'too_long' | 'scheme' | 'credentials' | 'unresolvable' | 'forbidden_address';
+export type RefusalReason = 'invalid_url' | 'too_long' | 'scheme' | 'credentials' | 'unresolvable' | 'forbidden_address' | 'forbidden_port';
 
 /** A destination URL, or an address it resolves to, that the server must not send to. */
 export class DestinationRefused extends Error {
@@ -23,9 +23,52 @@ export class DestinationRefused extends Error {
   /** Set so that socket-level handlers that only look at `code` (undici, Node) can still tell it apart. */
   readonly code = 'ESSRF';
 
-  constructor(readonly reason: RefusalReason, message: string) {
+  /** @param port the refused port, for `forbidden_port` */
+  constructor(readonly reason: RefusalReason, message: string, readonly port?: number) {
     super(message);
   }
+}
+
+/**
+ * The port rule (as Svix and Stripe apply to webhook URLs): 80 and 443, or any port from 1024 up except
+ * those of the internal services an SSRF aims at. Below 1024 lie SSH, SMTP, LDAP, SMB and the like, never
+ * a webhook receiver; the services below are the ones found listening on a host's public address too often
+ * (a database bound to 0.0.0.0) for a public IP to be proof enough. Lifted with the address rule by
+ * SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS, since local receivers listen on any port.
+ */
+const servicePorts: ReadonlyMap<number, string> = new Map([
+  [1080, 'SOCKS proxy'], [1433, 'SQL Server'], [1521, 'Oracle'], [2049, 'NFS'], [2181, 'ZooKeeper'],
+  [2375, 'Docker'], [2376, 'Docker'], [2379, 'etcd'], [2380, 'etcd'], [3306, 'MySQL'], [3389, 'RDP'],
+  [4369, 'Erlang port mapper'], [5432, 'PostgreSQL'], [5672, 'AMQP'], [5984, 'CouchDB'], [6379, 'Redis'],
+  [6443, 'Kubernetes API'], [8086, 'InfluxDB'], [8500, 'Consul'], [9042, 'Cassandra'], [9092, 'Kafka'],
+  [9200, 'Elasticsearch'], [9300, 'Elasticsearch'], [10250, 'kubelet'], [11211, 'memcached'],
+  [15672, 'RabbitMQ management'], [26379, 'Redis Sentinel'], [27017, 'MongoDB'],
+]);
+
+/**
+ * The URL's port when the port rule refuses it (with the service usually found there), else null. The
+ * port is the effective one: a URL without a port uses its scheme's (80, 443).
+ *
+ * @example
+ * forbiddenPort(new URL('http://1.1.1.1:6379/')); // { port: 6379, service: 'Redis' }
+ * forbiddenPort(new URL('https://hooks.example.com:8443/')); // null
+ */
+export function forbiddenPort(url: URL): { port: number; service: string | null } | null {
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  if (port === 80 || port === 443) return null;
+  if (port >= 1024 && !servicePorts.has(port)) return null;
+  return { port, service: servicePorts.get(port) ?? null };
+}
+
+/** Throws DestinationRefused (`forbidden_port`) when the port rule refuses the URL's port. */
+export function assertAllowedPort(url: URL): void {
+  const refused = forbiddenPort(url);
+  if (refused === null) return;
+  throw new DestinationRefused(
+    'forbidden_port',
+    `${shown(url)} uses port ${refused.port}${refused.service === null ? '' : ` (${refused.service})`}: a destination may use 80, 443 or a port from 1024 up that is not an internal service's`,
+    refused.port,
+  );
 }
 
 export const maxUrlLength = 2048;
@@ -115,8 +158,8 @@ function shown(url: URL): string {
 /**
  * The checks a destination URL must pass when it is created or changed: it parses, is http or https,
  * carries no username or password (they would be stored and shown in clear), is at most 2048
- * characters and — unless private destinations are allowed — every address its host resolves to is
- * public. Every address, not one: the connection may go to any of them. Throws DestinationRefused.
+ * characters and — unless private destinations are allowed — its port passes the port rule and every
+ * address its host resolves to is public. Every address, not one: the connection may go to any of them. Throws DestinationRefused.
  *
  * This is not enough alone (DNS can change after creation): the sender connects through
  * `guardedLookup`, which checks the address actually connected to.
@@ -143,6 +186,7 @@ export async function checkDestinationUrl(
     throw new DestinationRefused('scheme', `${shown(parsed)} must use http or https, not ${parsed.protocol.slice(0, -1)}`);
   }
   if (options.allowPrivate) return;
+  assertAllowedPort(parsed);
 
   const literal = literalHost(parsed);
   if (literal !== null) return assertAllowedAddress(shown(parsed), literal);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
+import { storageAppError } from '../storage/errors.js';
 import { redactUrl } from './redact.js';
 
 /**
@@ -10,6 +11,8 @@ import { redactUrl } from './redact.js';
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const e = error as FastifyError;
+  const fromStorage = storageAppError(error);
+  if (fromStorage) return fromStorage;
   if (e.validation) return new AppError('invalid_request', { detail: e.message });
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large');
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type');
@@ -26,6 +29,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: F
   }
   if (appError.code === 'storage_unavailable' || appError.code === 'overloaded' || appError.code === 'shutting_down') {
     void reply.header('retry-after', '1');
+  }
+  // The per-key limit of expensive requests (api/expensive.ts) says when to retry in the body and the header.
+  if (appError.code === 'rate_limited' && typeof appError.extra.retry_after_sec === 'number' && !reply.hasHeader('retry-after')) {
+    void reply.header('retry-after', String(appError.extra.retry_after_sec));
   }
   return reply.code(appError.status).send(appError.toJSON());
 }

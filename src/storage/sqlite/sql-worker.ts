@@ -1,0 +1,67 @@
+import BetterSqlite3, { type Statement } from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import { openConnection } from './connection.js';
+
+/**
+ * A SQLite connection on a thread of its own (threads.ts): runs the statements the main thread's Kysely
+ * compiles, one at a time, and answers each with its rows or its changes. A reader opens the file read-only
+ * and answers `write` for a statement that would write, which the main thread sends to the admin writer.
+ */
+export interface SqlThreadData {
+  path: string;
+  readonly: boolean;
+  busyTimeoutMs: number;
+}
+export type SqlRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean } | { id: number; close: true };
+export type SqlReply =
+  | { id: number; rows: unknown[] }
+  | { id: number; changes: number; lastInsertRowid: number | bigint }
+  | { id: number; write: true }
+  | { id: number; error: { message: string; code?: string } }
+  | { id: number; closed: true };
+
+const { path, readonly, busyTimeoutMs } = workerData as SqlThreadData;
+// A reader needs no WAL setup: the file was opened (and put in WAL mode) by openSqlite before any thread.
+const db = readonly ? new BetterSqlite3(path, { readonly: true, fileMustExist: true }) : openConnection(path);
+db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+const port = parentPort!;
+
+// The API's query shapes are few (one per combination of filters); an export runs one per page, thousands.
+const statements = new Map<string, Statement>();
+function prepare(sql: string): Statement {
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= 128) statements.clear();
+    statement = db.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+/** Buffers arrive as plain Uint8Arrays after the structured clone; better-sqlite3 binds only Buffers. */
+const revive = (parameters: readonly unknown[]) =>
+  parameters.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+
+function run(request: { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean }): SqlReply {
+  const statement = prepare(request.sql);
+  if (readonly && !statement.readonly) return { id: request.id, write: true };
+  const parameters = revive(request.parameters);
+  if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
+  const { changes, lastInsertRowid } = statement.run(...parameters);
+  return { id: request.id, changes, lastInsertRowid };
+}
+
+port.on('message', (request: SqlRequest) => {
+  if ('close' in request) {
+    db.close();
+    port.postMessage({ id: request.id, closed: true } satisfies SqlReply);
+    port.close();
+    return;
+  }
+  try {
+    port.postMessage(run(request));
+  } catch (error) {
+    const e = error as Error & { code?: unknown };
+    port.postMessage({ id: request.id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } } satisfies SqlReply);
+  }
+});

@@ -1,0 +1,164 @@
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../domain/errors.js';
+import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
+import { workerScript } from './worker-script.js';
+
+export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean };
+export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true }>;
+
+export interface SqliteThreadsOptions {
+  path: string;
+  /** Reader threads, each with its own read-only connection. */
+  readers: number;
+  /** How long a connection waits for a write lock held elsewhere before it fails with SQLITE_BUSY. */
+  busyTimeoutMs: number;
+}
+
+/**
+ * Every SQLite statement of the main thread's Kysely runs here, off the thread that accepts webhooks: a
+ * better-sqlite3 statement is synchronous, so a heavy read (stats over 13 months, a substring search) or a
+ * write waiting on another process's lock would stop the event loop, and every ingest acknowledgement with
+ * it. Reads go to a small pool of reader threads (WAL lets them read beside the writers), one statement per
+ * thread at a time; administrative writes and transactions go to one admin writer thread, in turn
+ * (`lockWriter`). The ingest's hot-path writes keep their own writer thread (writer.ts).
+ *
+ * better-sqlite3 cannot interrupt a statement: a read past its time limit is abandoned, its thread is
+ * terminated (it stops once the statement returns to JavaScript) and a fresh one takes its place.
+ */
+export function createSqliteThreads(options: SqliteThreadsOptions) {
+  const spawnReader = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs });
+  const idle: SqlThread[] = [];
+  const waiting: Array<(thread: SqlThread) => void> = [];
+  let readers = 0;
+  let writer: SqlThread | null = null;
+  let writerTail: Promise<void> = Promise.resolve();
+
+  async function acquire(): Promise<SqlThread> {
+    const ready = idle.pop();
+    if (ready) return ready;
+    if (readers < options.readers) {
+      readers++;
+      return spawnReader();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  }
+  function release(thread: SqlThread): void {
+    const next = waiting.shift();
+    if (next) next(thread);
+    else idle.push(thread);
+  }
+
+  return {
+    /** A statement on a reader thread; `{ write: true }` when it would write. */
+    async read(statement: SqlStatement, timeoutMs: number): Promise<SqlResult> {
+      let thread = await acquire();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const ran = thread.run(statement);
+        if (timeoutMs <= 0) return await ran;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AppError('query_timeout', { limit_ms: timeoutMs })), timeoutMs);
+        });
+        return await Promise.race([ran, expired]);
+      } finally {
+        clearTimeout(timer);
+        // Past its limit (or dead): the thread is abandoned and replaced, so the pool keeps its size.
+        if (thread.busy || thread.dead) {
+          thread.terminate();
+          thread = spawnReader();
+        }
+        release(thread);
+      }
+    },
+
+    /** Waits for the admin writer; the caller runs its statements (or transaction), then calls the release. */
+    lockWriter(): Promise<() => void> {
+      let release!: () => void;
+      const done = new Promise<void>((resolve) => (release = resolve));
+      const turn = writerTail.then(() => release);
+      writerTail = writerTail.then(() => done);
+      return turn;
+    },
+
+    /** A statement on the admin writer thread (the caller holds `lockWriter`). */
+    write(statement: SqlStatement): Promise<SqlResult> {
+      if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs });
+      return writer.run(statement);
+    },
+
+    async close(): Promise<void> {
+      const threads = [...idle, ...(writer ? [writer] : [])];
+      idle.length = 0;
+      writer = null;
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
+}
+
+export type SqliteThreads = ReturnType<typeof createSqliteThreads>;
+
+interface SqlThread {
+  run(statement: SqlStatement): Promise<SqlResult>;
+  /** A statement is running (or its answer is on its way). */
+  readonly busy: boolean;
+  readonly dead: boolean;
+  terminate(): void;
+  close(): Promise<void>;
+}
+
+/** One worker thread with one connection; it keeps the process alive only while a statement runs. */
+function createSqlThread(data: SqlThreadData): SqlThread {
+  const worker = new Worker(workerScript('sql-worker.js'), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+  worker.unref();
+  const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  let dead = false;
+
+  function fail(error: Error): void {
+    dead = true;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  }
+  worker.on('message', (reply: SqlReply) => {
+    const p = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (pending.size === 0) worker.unref();
+    if (!p) return;
+    if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}));
+    else p.resolve(reply);
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => fail(new Error(`SQLite thread exited (code ${code})`)));
+
+  function send(request: DistributiveOmit<SqlRequest, 'id'>): Promise<SqlReply> {
+    if (dead) return Promise.reject(new Error('SQLite thread is gone'));
+    const id = nextId++;
+    worker.ref();
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  return {
+    run: (statement) => send(statement) as Promise<SqlResult>,
+    get busy() {
+      return pending.size > 0;
+    },
+    get dead() {
+      return dead;
+    },
+    terminate() {
+      fail(new Error('SQLite thread terminated'));
+      void worker.terminate();
+    },
+    async close() {
+      if (dead) return;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      await send({ close: true }).catch(() => {});
+      await exited;
+    },
+  };
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { StatsAggregate } from '../../domain/stats.js';
+import { rangeRuns, type StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -10,9 +10,9 @@ import type { Database } from '../schema.js';
  *
  * A call's time is `coalesce(started_at, first_event_at)`; the covering index `calls_stats` (migration
  * 0006) holds that expression and every column the aggregates read, so no query here visits the table.
- * SQLite runs one query per range: walking the index range by range aggregates as it goes, where a join
- * with the ranges would sort every call for its GROUP BY (measured over 1M calls: 0.32 s against 0.61 s by
- * day). PostgreSQL gets the ranges as arrays in one statement: one round trip instead of 720 for hours.
+ * Hours and days are one statement on both databases, grouping by each call's range index (computed from the
+ * ranges' runs, domain/stats.ts `rangeRuns`): one query per range cost ~9,600 statements for hours over 13
+ * months, half a second of an empty database's time.
  */
 export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
@@ -29,20 +29,22 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
 
   return {
     async ranges(ranges) {
-      if (ranges.length === 0) return [];
-      if (dialect === 'postgres') {
-        const { rows } = await sql<AggregateRow & { i: string }>`
-          select r.i, ${measures}
-          from unnest(${ranges.map((r) => r.from)}::bigint[], ${ranges.map((r) => r.to)}::bigint[]) with ordinality as r(lo, hi, i)
-          left join calls on ${time} >= r.lo and ${time} < r.hi
-          group by r.i order by r.i`.execute(db);
-        return rows.map(toAggregate);
-      }
-      const out: StatsAggregate[] = [];
-      for (const r of ranges) {
-        const { rows } = await sql<AggregateRow>`select ${measures} from calls where ${time} >= ${r.from} and ${time} < ${r.to}`.execute(db);
-        out.push(toAggregate(rows[0]!));
-      }
+      const out = ranges.map(() => ({ ...noCalls }));
+      const runs = rangeRuns(ranges).filter((run) => run.length > 0);
+      if (runs.length === 0) return out;
+      // Each call's range index, by arithmetic within its run; literals, not parameters: whole numbers both
+      // databases then divide as integers (better-sqlite3 binds a number as a real).
+      const index = sql.join(
+        runs.map((run) => sql`when ${time} >= ${sql.lit(run.start)} and ${time} < ${sql.lit(run.start + run.count * run.length)}
+          then ${sql.lit(run.first)} + (${time} - ${sql.lit(run.start)}) / ${sql.lit(run.length)}`),
+        sql` `,
+      );
+      const from = Math.min(...runs.map((run) => run.start));
+      const to = Math.max(...runs.map((run) => run.start + run.count * run.length));
+      const { rows } = await sql<AggregateRow & { i: number | string | null }>`
+        select case ${index} end as i, ${measures}
+        from calls where ${time} >= ${from} and ${time} < ${to} group by 1`.execute(db);
+      for (const row of rows) if (row.i !== null) out[Number(row.i)] = toAggregate(row);
       return out;
     },
 
@@ -80,6 +82,8 @@ interface AggregateRow {
   speed_p50: number | string | null;
   speed_p90: number | string | null;
 }
+
+const noCalls: StatsAggregate = { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null };
 
 /** PostgreSQL answers counts and sums as strings (bigint, numeric): all become numbers here. */
 function toAggregate(r: AggregateRow): StatsAggregate {

@@ -18,13 +18,16 @@ export type SqlReply =
   | { id: number; changes: number; lastInsertRowid: number | bigint }
   | { id: number; write: true }
   | { id: number; error: { message: string; code?: string } }
-  | { id: number; closed: true };
+  | { id: number; closed: true }
+  | { id: 0; ready: true };
 
 const { path, readonly, busyTimeoutMs } = workerData as SqlThreadData;
 // A reader needs no WAL setup: the file was opened (and put in WAL mode) by openSqlite before any thread.
 const db = readonly ? new BetterSqlite3(path, { readonly: true, fileMustExist: true }) : openConnection(path);
 db.pragma(`busy_timeout = ${busyTimeoutMs}`);
 const port = parentPort!;
+// Starting a thread and opening the file take a while on a busy machine: the time limit counts from here.
+port.postMessage({ id: 0, ready: true } satisfies SqlReply);
 
 // The API's query shapes are few (one per combination of filters); an export runs one per page, thousands.
 const statements = new Map<string, Statement>();

@@ -4,7 +4,7 @@ import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
 import { workerScript } from './worker-script.js';
 
 export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean };
-export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true }>;
+export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
 
 export interface SqliteThreadsOptions {
   path: string;
@@ -54,6 +54,7 @@ export function createSqliteThreads(options: SqliteThreadsOptions) {
       let thread = await acquire();
       let timer: NodeJS.Timeout | undefined;
       try {
+        await thread.ready;
         const ran = thread.run(statement);
         if (timeoutMs <= 0) return await ran;
         const expired = new Promise<never>((_, reject) => {
@@ -98,6 +99,8 @@ export function createSqliteThreads(options: SqliteThreadsOptions) {
 export type SqliteThreads = ReturnType<typeof createSqliteThreads>;
 
 interface SqlThread {
+  /** Resolves once the thread has opened its connection. */
+  readonly ready: Promise<void>;
   run(statement: SqlStatement): Promise<SqlResult>;
   /** A statement is running (or its answer is on its way). */
   readonly busy: boolean;
@@ -113,13 +116,22 @@ function createSqlThread(data: SqlThreadData): SqlThread {
   const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let dead = false;
+  let opened!: () => void;
+  let failed!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    opened = resolve;
+    failed = reject;
+  });
+  ready.catch(() => {});
 
   function fail(error: Error): void {
     dead = true;
+    failed(error);
     for (const p of pending.values()) p.reject(error);
     pending.clear();
   }
   worker.on('message', (reply: SqlReply) => {
+    if ('ready' in reply) return opened();
     const p = pending.get(reply.id);
     pending.delete(reply.id);
     if (pending.size === 0) worker.unref();
@@ -141,6 +153,7 @@ function createSqlThread(data: SqlThreadData): SqlThread {
   }
 
   return {
+    ready,
     run: (statement) => send(statement) as Promise<SqlResult>,
     get busy() {
       return pending.size > 0;

@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { openConnection } from './connection.js';
 import { SqliteThreadDialect } from './thread-dialect.js';
-import { createSqliteThreads } from './threads.js';
+import { createAdminWriter, createReaderPool } from './threads.js';
 import { createSqliteWriter } from './writer.js';
 
 /**
@@ -15,26 +15,32 @@ import { createSqliteWriter } from './writer.js';
 export function openSqlite(path: string, options: StorageOptions = {}): Storage {
   // Created (and put in WAL mode) here, once, so that the read-only threads find the file whatever comes first.
   openConnection(path).close();
-  const threads = createSqliteThreads({ path, readers: options.readers ?? 2, busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
-  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect(threads) });
-  // The query API's reads (stats, the call list and export) under the statement time limit.
+  const thread = { path, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+  const size = options.readers ?? 2;
+  const writer = createAdminWriter(thread);
+  // Two pools of readers: the query API's reads (stats, the call list and export: they may be heavy), under
+  // the statement time limit, and every other read (token and key lookups, the stream, a call's detail),
+  // which must never wait behind a heavy one.
+  const queryReaders = createReaderPool({ ...thread, size });
+  const otherReaders = createReaderPool({ ...thread, size });
+  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: otherReaders, writer }) });
   const timeoutMs = options.statementTimeoutMs ?? 0;
-  const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect(threads, timeoutMs) });
+  const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
-  const writer = createSqliteWriter(path);
+  const hotWriter = createSqliteWriter(path);
   return createKyselyStorage(db, 'sqlite', {
     reads,
-    append: writer.append,
-    claim: writer.claim,
-    complete: writer.complete,
+    append: hotWriter.append,
+    claim: hotWriter.claim,
+    complete: hotWriter.complete,
     async arrayRows(query) {
-      const result = await threads.read({ sql: query.sql, parameters: query.parameters, arrays: true }, timeoutMs);
+      const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true }, timeoutMs);
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');
       return result.rows as unknown[][];
     },
     async beforeClose() {
-      await writer.close();
-      await threads.close();
+      await hotWriter.close();
+      await Promise.all([writer.close(), queryReaders.close(), otherReaders.close()]);
     },
   });
 }

@@ -2,7 +2,14 @@ import {
   CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
   type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult,
 } from 'kysely';
-import type { SqlResult, SqlStatement, SqliteThreads } from './threads.js';
+import type { AdminWriter, ReaderPool, SqlResult, SqlStatement } from './threads.js';
+
+export interface ThreadDialectOptions {
+  readers: ReaderPool;
+  writer: AdminWriter;
+  /** The time limit of each read (0: none). */
+  timeoutMs?: number;
+}
 
 /**
  * Kysely's SQLite dialect with every statement run on a thread (threads.ts) rather than on the caller's:
@@ -13,16 +20,13 @@ import type { SqlResult, SqlStatement, SqliteThreads } from './threads.js';
  * `timeoutMs` (0: none) limits each read: past it the read answers `query_timeout` (threads.ts).
  */
 export class SqliteThreadDialect implements Dialect {
-  constructor(
-    private readonly threads: SqliteThreads,
-    private readonly timeoutMs = 0,
-  ) {}
+  constructor(private readonly threads: ThreadDialectOptions) {}
 
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new ThreadDriver(this.threads, this.timeoutMs);
+    return new ThreadDriver(this.threads);
   }
   createQueryCompiler() {
     return new SqliteQueryCompiler();
@@ -33,14 +37,11 @@ export class SqliteThreadDialect implements Dialect {
 }
 
 class ThreadDriver implements Driver {
-  constructor(
-    private readonly threads: SqliteThreads,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly threads: ThreadDialectOptions) {}
 
   async init(): Promise<void> {}
   async acquireConnection(): Promise<ThreadConnection> {
-    return new ThreadConnection(this.threads, this.timeoutMs);
+    return new ThreadConnection(this.threads);
   }
   async beginTransaction(connection: ThreadConnection): Promise<void> {
     await connection.begin();
@@ -61,19 +62,17 @@ class ThreadDriver implements Driver {
 class ThreadConnection implements DatabaseConnection {
   private release: (() => void) | null = null;
 
-  constructor(
-    private readonly threads: SqliteThreads,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly threads: ThreadDialectOptions) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const statement: SqlStatement = { sql: query.sql, parameters: query.parameters, arrays: false };
-    if (this.release) return toResult(await this.threads.write(statement));
-    const read = await this.threads.read(statement, this.timeoutMs);
+    const { readers, writer } = this.threads;
+    if (this.release) return toResult(await writer.write(statement));
+    const read = await readers.read(statement, this.threads.timeoutMs ?? 0);
     if (!('write' in read)) return toResult(read);
-    const release = await this.threads.lockWriter();
+    const release = await writer.lockWriter();
     try {
-      return toResult(await this.threads.write(statement));
+      return toResult(await writer.write(statement));
     } finally {
       release();
     }
@@ -86,9 +85,9 @@ class ThreadConnection implements DatabaseConnection {
 
   /** IMMEDIATE: the write lock is taken now, so the transaction cannot fail later on upgrading to it. */
   async begin(): Promise<void> {
-    this.release = await this.threads.lockWriter();
+    this.release = await this.threads.writer.lockWriter();
     try {
-      await this.threads.write({ sql: 'begin immediate', parameters: [], arrays: false });
+      await this.threads.writer.write({ sql: 'begin immediate', parameters: [], arrays: false });
     } catch (error) {
       this.unlock();
       throw error;
@@ -99,9 +98,9 @@ class ThreadConnection implements DatabaseConnection {
   async end(command: 'commit' | 'rollback'): Promise<void> {
     if (!this.release) return;
     try {
-      await this.threads.write({ sql: command, parameters: [], arrays: false });
+      await this.threads.writer.write({ sql: command, parameters: [], arrays: false });
     } catch (error) {
-      if (command === 'commit') await this.threads.write({ sql: 'rollback', parameters: [], arrays: false }).catch(() => {});
+      if (command === 'commit') await this.threads.writer.write({ sql: 'rollback', parameters: [], arrays: false }).catch(() => {});
       throw error;
     } finally {
       this.unlock();

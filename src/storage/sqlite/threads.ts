@@ -6,39 +6,35 @@ import { workerScript } from './worker-script.js';
 export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean };
 export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
 
-export interface SqliteThreadsOptions {
+export interface ThreadOptions {
   path: string;
-  /** Reader threads, each with its own read-only connection. */
-  readers: number;
-  /** How long a connection waits for a write lock held elsewhere before it fails with SQLITE_BUSY. */
+  /** How long a connection waits for a lock held elsewhere before it fails with SQLITE_BUSY. */
   busyTimeoutMs: number;
 }
 
 /**
- * Every SQLite statement of the main thread's Kysely runs here, off the thread that accepts webhooks: a
- * better-sqlite3 statement is synchronous, so a heavy read (stats over 13 months, a substring search) or a
- * write waiting on another process's lock would stop the event loop, and every ingest acknowledgement with
- * it. Reads go to a small pool of reader threads (WAL lets them read beside the writers), one statement per
- * thread at a time; administrative writes and transactions go to one admin writer thread, in turn
- * (`lockWriter`). The ingest's hot-path writes keep their own writer thread (writer.ts).
+ * SQLite statements run on threads, off the thread that accepts webhooks: a better-sqlite3 statement is
+ * synchronous, so a heavy read (stats over 13 months, a substring search) or a write waiting on another
+ * process's lock would stop the event loop, and every ingest acknowledgement with it. Reads go to pools of
+ * reader threads (WAL lets them read beside the writers), one statement per thread at a time; administrative
+ * writes and transactions go to one admin writer thread, in turn (`createAdminWriter`). The ingest's
+ * hot-path writes keep their own writer thread (writer.ts).
  *
  * better-sqlite3 cannot interrupt a statement: a read past its time limit is abandoned, its thread is
  * terminated (it stops once the statement returns to JavaScript) and a fresh one takes its place.
  */
-export function createSqliteThreads(options: SqliteThreadsOptions) {
-  const spawnReader = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs });
+export function createReaderPool(options: ThreadOptions & { size: number }) {
+  const spawn = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs });
   const idle: SqlThread[] = [];
   const waiting: Array<(thread: SqlThread) => void> = [];
-  let readers = 0;
-  let writer: SqlThread | null = null;
-  let writerTail: Promise<void> = Promise.resolve();
+  let started = 0;
 
   async function acquire(): Promise<SqlThread> {
     const ready = idle.pop();
     if (ready) return ready;
-    if (readers < options.readers) {
-      readers++;
-      return spawnReader();
+    if (started < options.size) {
+      started++;
+      return spawn();
     }
     return new Promise((resolve) => waiting.push(resolve));
   }
@@ -66,18 +62,30 @@ export function createSqliteThreads(options: SqliteThreadsOptions) {
         // Past its limit (or dead): the thread is abandoned and replaced, so the pool keeps its size.
         if (thread.busy || thread.dead) {
           thread.terminate();
-          thread = spawnReader();
+          thread = spawn();
         }
         release(thread);
       }
     },
 
-    /** Waits for the admin writer; the caller runs its statements (or transaction), then calls the release. */
+    async close(): Promise<void> {
+      const threads = idle.splice(0);
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
+}
+
+/** The one thread that runs administrative writes and transactions, one caller at a time (`lockWriter`). */
+export function createAdminWriter(options: ThreadOptions) {
+  let writer: SqlThread | null = null;
+  let tail: Promise<void> = Promise.resolve();
+  return {
+    /** Waits for the writer; the caller runs its statements (or transaction), then calls the release. */
     lockWriter(): Promise<() => void> {
       let release!: () => void;
       const done = new Promise<void>((resolve) => (release = resolve));
-      const turn = writerTail.then(() => release);
-      writerTail = writerTail.then(() => done);
+      const turn = tail.then(() => release);
+      tail = tail.then(() => done);
       return turn;
     },
 
@@ -88,15 +96,14 @@ export function createSqliteThreads(options: SqliteThreadsOptions) {
     },
 
     async close(): Promise<void> {
-      const threads = [...idle, ...(writer ? [writer] : [])];
-      idle.length = 0;
+      await writer?.close();
       writer = null;
-      await Promise.all(threads.map((t) => t.close()));
     },
   };
 }
 
-export type SqliteThreads = ReturnType<typeof createSqliteThreads>;
+export type ReaderPool = ReturnType<typeof createReaderPool>;
+export type AdminWriter = ReturnType<typeof createAdminWriter>;
 
 interface SqlThread {
   /** Resolves once the thread has opened its connection. */

@@ -174,6 +174,5 @@ export async function run(opts) {
     '',
   ].join('\n');
   await writeResults(RESULTS, md, log);
-  process.stdout.write(`${md}\n`);
   return { ok: rows.every((r) => !r.error), targetsMet: rows.every((r) => verdict(r) === '✔') };
 }

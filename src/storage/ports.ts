@@ -335,4 +335,6 @@ export interface StorageOptions {
   statementTimeoutMs?: number;
   /** SQLite: how long an administrative write waits for a write lock held by another process. */
   busyTimeoutMs?: number;
+  /** SQLite on Linux: the nice value of the threads running the query API's reads (0: as the server). */
+  readerNice?: number;
 }

@@ -20,10 +20,10 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
   // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
-  // and heavy reads cannot take every connection from the ingest and the worker (twice the SQLite readers:
-  // a connection waiting on its round trip uses no core). Migrations and pruning,
-  // which may rightly run long, stay on the main pool.
-  const readPool = new pg.Pool({ connectionString: url, max: 2 * (options.readers ?? 2), types, statement_timeout: options.statementTimeoutMs ?? 0 });
+  // and heavy reads can neither take every connection from the ingest and the worker nor, more than
+  // SWITCHBOARD_DB_READERS at once, the database server's cores. Migrations and pruning, which may rightly
+  // run long, stay on the main pool.
+  const readPool = new pg.Pool({ connectionString: url, max: options.readers ?? 2, types, statement_timeout: options.statementTimeoutMs ?? 0 });
   readPool.on('error', () => {});
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
   const deliveries = createPostgresDeliveryWrites(db);

@@ -14,7 +14,7 @@ import type { Database } from '../schema.js';
  * ranges' runs, domain/stats.ts `rangeRuns`): one query per range cost ~9,600 statements for hours over 13
  * months, half a second of an empty database's time.
  */
-export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
+export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kysely<Database> = db): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
   const quantile = (p: number) =>
     dialect === 'sqlite'
@@ -57,14 +57,15 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
 
     async latestNames(groupBy, keys) {
       // A name per id, its most recent (a widget renamed in Convolo shows its new name): one small indexed
-      // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool.
+      // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool
+      // (`lookups`: the main one, not the query API's small pool of heavy reads).
       const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
       const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
       const named = await Promise.all(
         keys.map(async (k) => {
           const { rows } = await sql<{ name: string | number | null }>`
             select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
-            order by first_event_at desc limit 1`.execute(db);
+            order by first_event_at desc limit 1`.execute(lookups);
           const name = rows[0]?.name;
           return name === undefined || name === null ? null : ([k, String(name)] as const);
         }),

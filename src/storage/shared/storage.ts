@@ -35,7 +35,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     events: createEventLog(db, hooks.append),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows),
-    stats: createStats(reads, dialect),
+    stats: createStats(reads, dialect, db),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),

@@ -21,8 +21,8 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   // Two pools of readers: the query API's reads (stats, the call list and export: they may be heavy), under
   // the statement time limit, and every other read (token and key lookups, the stream, a call's detail),
   // which must never wait behind a heavy one.
-  const queryReaders = createReaderPool({ ...thread, size });
-  const otherReaders = createReaderPool({ ...thread, size });
+  const queryReaders = createReaderPool({ ...thread, size, nice: options.readerNice ?? 0 });
+  const otherReaders = createReaderPool({ ...thread, size, nice: 0 });
   const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: otherReaders, writer }) });
   const timeoutMs = options.statementTimeoutMs ?? 0;
   const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });

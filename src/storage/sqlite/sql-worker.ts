@@ -1,4 +1,6 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection.js';
 
@@ -11,6 +13,8 @@ export interface SqlThreadData {
   path: string;
   readonly: boolean;
   busyTimeoutMs: number;
+  /** The thread's nice value (Linux; 0: as the process). */
+  nice: number;
 }
 export type SqlRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean } | { id: number; close: true };
 export type SqlReply =
@@ -21,7 +25,17 @@ export type SqlReply =
   | { id: number; closed: true }
   | { id: 0; ready: true };
 
-const { path, readonly, busyTimeoutMs } = workerData as SqlThreadData;
+const { path, readonly, busyTimeoutMs, nice } = workerData as SqlThreadData;
+// Linux schedules threads, and a thread has a nice value of its own (/proc/thread-self names its id): a
+// reader that yields lets the ingest's threads have the cores when both want them, where two heavy reads
+// would otherwise take both cores of a small machine. Elsewhere (no /proc) the thread runs as the process.
+if (nice > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+  } catch {
+    // not Linux, or not allowed: the reads compete as equals
+  }
+}
 // A reader needs no WAL setup: the file was opened (and put in WAL mode) by openSqlite before any thread.
 const db = readonly ? new BetterSqlite3(path, { readonly: true, fileMustExist: true }) : openConnection(path);
 db.pragma(`busy_timeout = ${busyTimeoutMs}`);

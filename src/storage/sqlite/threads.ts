@@ -23,8 +23,8 @@ export interface ThreadOptions {
  * better-sqlite3 cannot interrupt a statement: a read past its time limit is abandoned, its thread is
  * terminated (it stops once the statement returns to JavaScript) and a fresh one takes its place.
  */
-export function createReaderPool(options: ThreadOptions & { size: number }) {
-  const spawn = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs });
+export function createReaderPool(options: ThreadOptions & { size: number; nice: number }) {
+  const spawn = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs, nice: options.nice });
   const idle: SqlThread[] = [];
   const waiting: Array<(thread: SqlThread) => void> = [];
   let started = 0;
@@ -91,7 +91,7 @@ export function createAdminWriter(options: ThreadOptions) {
 
     /** A statement on the admin writer thread (the caller holds `lockWriter`). */
     write(statement: SqlStatement): Promise<SqlResult> {
-      if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs });
+      if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs, nice: 0 });
       return writer.run(statement);
     },
 

@@ -123,6 +123,7 @@ function createSqlThread(data: SqlThreadData): SqlThread {
   const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let dead = false;
+  let closing = false;
   let opened!: () => void;
   let failed!: (error: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -141,7 +142,8 @@ function createSqlThread(data: SqlThreadData): SqlThread {
     if ('ready' in reply) return opened();
     const p = pending.get(reply.id);
     pending.delete(reply.id);
-    if (pending.size === 0) worker.unref();
+    // Closing, the thread holds the process until it has exited: an awaited close must settle.
+    if (pending.size === 0 && !closing) worker.unref();
     if (!p) return;
     if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}));
     else p.resolve(reply);
@@ -174,6 +176,8 @@ function createSqlThread(data: SqlThreadData): SqlThread {
     },
     async close() {
       if (dead) return;
+      closing = true;
+      worker.ref();
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       await send({ close: true }).catch(() => {});
       await exited;

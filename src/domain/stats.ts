@@ -119,15 +119,13 @@ export function isoWithOffset(ms: number, tz: string): string {
 }
 
 function isoLocal(w: WallTime, off: number): string {
-  const sign = off < 0 ? '-' : '+';
-  const abs = Math.abs(off);
-  return `${isoDate(w)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${isoDate(w)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}${offsetText(off)}`;
 }
 
-/** The wall time at `ms` where the offset is `off` minutes: plain arithmetic, no time-zone formatter. */
-function wallAtOffset(ms: number, off: number): WallTime {
-  const d = new Date(ms + off * 60_000);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+/** `+01:00`, `-03:30`, `+05:45`. */
+function offsetText(off: number): string {
+  const abs = Math.abs(off);
+  return `${off < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 function mod(a: number, b: number): number {
@@ -165,8 +163,12 @@ export function timeRanges(groupBy: 'hour' | 'day', tz: string, from: number, to
       // and 13 months of hours made 30,000 calls (a quarter of a second of the event loop).
       const off = offsetMinutes(cur, tz);
       if (offsetMinutes(cur + 86_400_000, tz) === off) {
+        // The wall time is the instant shifted by the offset, read as UTC (years 0000–9999: four digits).
+        const shift = off * 60_000;
+        const suffix = offsetText(off);
         for (let k = 0; k < 24 && cur < to; k++, cur += 3_600_000) {
-          ranges.push({ key: isoLocal(wallAtOffset(cur, off), off), from: Math.max(cur, from), to: Math.min(cur + 3_600_000, to) });
+          const key = new Date(cur + shift).toISOString().slice(0, 19) + suffix;
+          ranges.push({ key, from: Math.max(cur, from), to: Math.min(cur + 3_600_000, to) });
         }
         continue;
       }

@@ -57,7 +57,7 @@ function summary(ms) {
 }
 
 /** Switchboard again on a database it has already set up (no first-start banner this time). */
-async function restartSwitchboard(db) {
+export async function restartSwitchboard(db) {
   const port = await freePort();
   const child = trackChild(
     spawn(process.execPath, ['--max-semi-space-size=8', SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db], {

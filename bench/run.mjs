@@ -30,6 +30,7 @@ const PARTS = {
   ingest: () => import('./ingest.mjs'),
   relay: () => import('./relay.mjs'),
   query: () => import('./query.mjs'),
+  readload: () => import('./read-load.mjs'),
 };
 
 const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };

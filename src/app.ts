@@ -14,6 +14,7 @@ import { refuseUnknownFields } from './api/strict-bodies.js';
 import { v1ReadRoutes } from './api/v1-read.js';
 import { destinationRoutes } from './api/v1-destinations.js';
 import { createSourceLimiter, rateLimitOptions } from './api/rate-limits.js';
+import { limitExpensive } from './api/expensive.js';
 import rateLimit from '@fastify/rate-limit';
 import { adminRoutes } from './api/v1-admin.js';
 import { callListRoutes } from './api/v1-calls.js';
@@ -64,7 +65,12 @@ const appVersion = (JSON.parse(readFileSync(new URL('../package.json', import.me
 /** Builds the service from its configuration; the only place that picks the storage backend. */
 export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const opened = await openStorage(config.db);
+  const opened = await openStorage(config.db, {
+    readers: config.dbReaders,
+    readerNice: config.dbReaderNice,
+    statementTimeoutMs: config.statementTimeoutMs,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  });
   const storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
   const metrics = createMetrics();
   const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, onError: (error) => server.log.warn({ err: error }, 'stream hub: reading the log failed') });
@@ -154,6 +160,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     maxAge: 600,
   });
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
+  server.addHook('onRequest', limitExpensive(config.expensivePerKey));
   const resolveKey = (k: string) => keys.resolve(k);
   if (config.role !== 'worker') {
     const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
+import { storageAppError } from '../storage/errors.js';
 import { redactUrl } from './redact.js';
 
 /**
@@ -10,6 +11,8 @@ import { redactUrl } from './redact.js';
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const e = error as FastifyError;
+  const fromStorage = storageAppError(error);
+  if (fromStorage) return fromStorage;
   const extra = e.validation?.[0]?.keyword === 'additionalProperties' ? (e.validation[0].params as { additionalProperty?: unknown }).additionalProperty : undefined;
   if (typeof extra === 'string') return unknownFields([`${pathOf(e.validation![0]!.instancePath)}${extra}`]);
   if (e.validation) return new AppError('invalid_request', { detail: e.message });
@@ -41,6 +44,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: F
   }
   if (appError.code === 'storage_unavailable' || appError.code === 'overloaded' || appError.code === 'shutting_down') {
     void reply.header('retry-after', '1');
+  }
+  // The per-key limit of expensive requests (api/expensive.ts) says when to retry in the body and the header.
+  if (appError.code === 'rate_limited' && typeof appError.extra.retry_after_sec === 'number' && !reply.hasHeader('retry-after')) {
+    void reply.header('retry-after', String(appError.extra.retry_after_sec));
   }
   return reply.code(appError.status).send(appError.toJSON());
 }

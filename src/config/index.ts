@@ -34,6 +34,11 @@ export interface Config {
   rateLimitApiPerMin: number;
   rateLimitIngestPerMin: number;
   retentionDays: number;
+  dbReaders: number;
+  dbReaderNice: number;
+  statementTimeoutMs: number;
+  sqliteBusyTimeoutMs: number;
+  expensivePerKey: number;
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -57,6 +62,11 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
   return raw as T;
 };
 const text = (raw: string): string => raw;
+const niceValue = (raw: string): number => {
+  const n = int(0)(raw);
+  if (n > 19) throw new Error(`expected an integer in 0–19, got "${raw}"`);
+  return n;
+};
 const bool = (raw: string): boolean => {
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
@@ -102,6 +112,11 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },
   retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked every hour by the worker; `switchboard prune` does it on demand.' },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
+  dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: 2, parse: int(1), doc: 'SQLite: reader threads (each with its own read-only connection, off the thread accepting webhooks) for the query API\'s reads (stats, the call list, the CSV export), and as many again for every other read. PostgreSQL: the connections of the query API\'s read pool.' },
+  dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'SQLite on Linux: the nice value (0–19) of the threads running the query API\'s reads, so heavy reports yield the cores to the ingest when both want them (0: as the server).' },
+  statementTimeoutMs: { env: 'SWITCHBOARD_STATEMENT_TIMEOUT_MS', flag: 'statement-timeout-ms', default: 10_000, parse: int(0), doc: 'Time limit of each statement behind stats, the call list and the CSV export (0: none); past it the request answers 503 query_timeout.' },
+  sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: int(0), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },
+  expensivePerKey: { env: 'SWITCHBOARD_EXPENSIVE_PER_KEY', flag: 'expensive-per-key', default: 2, parse: int(1), doc: 'Expensive requests (stats, the CSV export, the call list with q, destination replay) one API key may have running at once; more get 429 rate_limited with Retry-After.' },
   streamMaxBufferBytes: { env: 'SWITCHBOARD_STREAM_MAX_BUFFER_BYTES', flag: 'stream-max-buffer-bytes', default: 1024 * 1024, parse: int(1024), doc: 'A stream client this far behind is disconnected (it resumes from the log when it reconnects).' },
 };
 

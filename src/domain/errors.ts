@@ -21,6 +21,7 @@ export const errorCatalogue = {
   not_ready: { status: 503, message: 'The database is not reachable or its migrations are not applied.' },
   storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.' },
   overloaded: { status: 503, message: 'The server is overloaded; nothing was kept. Retry later.' },
+  query_timeout: { status: 503, message: 'The query ran past the statement time limit and was stopped; narrow it (a shorter range, a filter) or retry later.' },
   shutting_down: { status: 503, message: 'The server is shutting down; nothing was kept. Retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hourStart, isoWithOffset, isTimeZone, localMidnight, quantile, timeRanges, toBucket } from './stats.js';
+import { hourStart, isoWithOffset, isTimeZone, localMidnight, quantile, rangeRuns, timeRanges, toBucket } from './stats.js';
 
 const sthlm = 'Europe/Stockholm';
 const at = (iso: string) => Date.parse(iso);
@@ -76,6 +76,23 @@ describe('timeRanges', () => {
         expect(find(hours, time), tz).toBe(isoWithOffset(hourStart(time, tz), tz));
         const dayKey = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(time);
         expect(find(days, time), tz).toBe(dayKey);
+      }
+    }
+  });
+});
+
+describe('rangeRuns', () => {
+  it('gives back every range by arithmetic, in a few runs: 13 months of hours, and of days (a run between DST changes)', () => {
+    const from = at('2025-01-01T00:30:00Z');
+    const to = at('2026-02-04T00:00:00Z');
+    for (const tz of [sthlm, 'Asia/Kathmandu', 'Australia/Lord_Howe']) {
+      for (const groupBy of ['hour', 'day'] as const) {
+        const ranges = timeRanges(groupBy, tz, from, to);
+        const runs = rangeRuns(ranges);
+        expect(runs.length, `${tz} ${groupBy}`).toBeLessThanOrEqual(groupBy === 'hour' ? 12 : 16);
+        const rebuilt = runs.flatMap((run) => Array.from({ length: run.count }, (_, k) => ({ from: run.start + k * run.length, to: run.start + (k + 1) * run.length })));
+        expect(rebuilt, `${tz} ${groupBy}`).toEqual(ranges.map((r) => ({ from: r.from, to: r.to })));
+        expect(runs.map((r) => r.first)).toEqual(runs.map((_, i) => runs.slice(0, i).reduce((n, r) => n + r.count, 0)));
       }
     }
   });

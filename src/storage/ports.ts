@@ -326,3 +326,15 @@ export interface Storage {
   isEmpty(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** How a backend runs the reads of the query API and waits on locks (config: SWITCHBOARD_SQLITE_READERS, …). */
+export interface StorageOptions {
+  /** SQLite: reader threads, each with its own read-only connection. */
+  readers?: number;
+  /** The time limit of each statement behind stats, the call list and the CSV export (0: none). */
+  statementTimeoutMs?: number;
+  /** SQLite: how long an administrative write waits for a write lock held by another process. */
+  busyTimeoutMs?: number;
+  /** SQLite on Linux: the nice value of the threads running the query API's reads (0: as the server). */
+  readerNice?: number;
+}

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Storage } from '../ports.js';
+import type { Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
@@ -13,17 +13,26 @@ const types = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-export function openPostgres(url: string, options: { maxConnections?: number } = {}): Storage {
+export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
+  // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
+  // and heavy reads can neither take every connection from the ingest and the worker nor, more than
+  // SWITCHBOARD_DB_READERS at once, the database server's cores. Migrations and pruning, which may rightly
+  // run long, stay on the main pool.
+  const readPool = new pg.Pool({ connectionString: url, max: options.readers ?? 2, types, statement_timeout: options.statementTimeoutMs ?? 0 });
+  readPool.on('error', () => {});
+  const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
   const deliveries = createPostgresDeliveryWrites(db);
   return createKyselyStorage(db, 'postgres', {
+    reads,
     append: createPostgresAppend(db),
     claim: deliveries.claim,
     complete: deliveries.complete,
-    arrayRows: async (query) => (await pool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
+    arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend) => watchAppends(url, onAppend),
   });
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { StatsAggregate } from '../../domain/stats.js';
+import { rangeRuns, type StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -10,11 +10,11 @@ import type { Database } from '../schema.js';
  *
  * A call's time is `coalesce(started_at, first_event_at)`; the covering index `calls_stats` (migration
  * 0006) holds that expression and every column the aggregates read, so no query here visits the table.
- * SQLite runs one query per range: walking the index range by range aggregates as it goes, where a join
- * with the ranges would sort every call for its GROUP BY (measured over 1M calls: 0.32 s against 0.61 s by
- * day). PostgreSQL gets the ranges as arrays in one statement: one round trip instead of 720 for hours.
+ * Hours and days are one statement on both databases, grouping by each call's range index (computed from the
+ * ranges' runs, domain/stats.ts `rangeRuns`): one query per range cost ~9,600 statements for hours over 13
+ * months, half a second of an empty database's time.
  */
-export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
+export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kysely<Database> = db): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
   const quantile = (p: number) =>
     dialect === 'sqlite'
@@ -29,20 +29,22 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
 
   return {
     async ranges(ranges) {
-      if (ranges.length === 0) return [];
-      if (dialect === 'postgres') {
-        const { rows } = await sql<AggregateRow & { i: string }>`
-          select r.i, ${measures}
-          from unnest(${ranges.map((r) => r.from)}::bigint[], ${ranges.map((r) => r.to)}::bigint[]) with ordinality as r(lo, hi, i)
-          left join calls on ${time} >= r.lo and ${time} < r.hi
-          group by r.i order by r.i`.execute(db);
-        return rows.map(toAggregate);
-      }
-      const out: StatsAggregate[] = [];
-      for (const r of ranges) {
-        const { rows } = await sql<AggregateRow>`select ${measures} from calls where ${time} >= ${r.from} and ${time} < ${r.to}`.execute(db);
-        out.push(toAggregate(rows[0]!));
-      }
+      const out = ranges.map(() => ({ ...noCalls }));
+      const runs = rangeRuns(ranges).filter((run) => run.length > 0);
+      if (runs.length === 0) return out;
+      // Each call's range index, by arithmetic within its run; literals, not parameters: whole numbers both
+      // databases then divide as integers (better-sqlite3 binds a number as a real).
+      const index = sql.join(
+        runs.map((run) => sql`when ${time} >= ${sql.lit(run.start)} and ${time} < ${sql.lit(run.start + run.count * run.length)}
+          then ${sql.lit(run.first)} + (${time} - ${sql.lit(run.start)}) / ${sql.lit(run.length)}`),
+        sql` `,
+      );
+      const from = Math.min(...runs.map((run) => run.start));
+      const to = Math.max(...runs.map((run) => run.start + run.count * run.length));
+      const { rows } = await sql<AggregateRow & { i: number | string | null }>`
+        select case ${index} end as i, ${measures}
+        from calls where ${time} >= ${from} and ${time} < ${to} group by 1`.execute(db);
+      for (const row of rows) if (row.i !== null) out[Number(row.i)] = toAggregate(row);
       return out;
     },
 
@@ -55,14 +57,15 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
 
     async latestNames(groupBy, keys) {
       // A name per id, its most recent (a widget renamed in Convolo shows its new name): one small indexed
-      // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool.
+      // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool
+      // (`lookups`: the main one, not the query API's small pool of heavy reads).
       const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
       const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
       const named = await Promise.all(
         keys.map(async (k) => {
           const { rows } = await sql<{ name: string | number | null }>`
             select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
-            order by first_event_at desc limit 1`.execute(db);
+            order by first_event_at desc limit 1`.execute(lookups);
           const name = rows[0]?.name;
           return name === undefined || name === null ? null : ([k, String(name)] as const);
         }),
@@ -80,6 +83,8 @@ interface AggregateRow {
   speed_p50: number | string | null;
   speed_p90: number | string | null;
 }
+
+const noCalls: StatsAggregate = { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null };
 
 /** PostgreSQL answers counts and sums as strings (bigint, numeric): all become numbers here. */
 function toAggregate(r: AggregateRow): StatsAggregate {

@@ -14,6 +14,8 @@ import { createStats } from './stats.js';
 
 /** The ports over one Kysely instance; the backends differ in how they open it and in their append. */
 export interface Backend {
+  /** The query API's reads (stats, the call list and export): under the statement time limit (default: db). */
+  reads?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventLog['append'];
   /** The delivery worker's hot path, each backend's own. */
@@ -27,12 +29,13 @@ export interface Backend {
 }
 
 export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hooks: Backend): Storage {
+  const reads = hooks.reads ?? db;
   return {
     dialect,
     events: createEventLog(db, hooks.append),
     calls: createCalls(db),
-    callQueries: createCallQueries(db, dialect, hooks.arrayRows),
-    stats: createStats(db, dialect),
+    callQueries: createCallQueries(reads, dialect, hooks.arrayRows),
+    stats: createStats(reads, dialect, db),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),
@@ -65,6 +68,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     },
     async close() {
       await hooks.beforeClose?.();
+      if (reads !== db) await reads.destroy();
       await db.destroy();
     },
   };

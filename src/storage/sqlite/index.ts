@@ -1,37 +1,46 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import type { Storage } from '../ports.js';
+import { Kysely } from 'kysely';
+import type { Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { openConnection } from './connection.js';
+import { SqliteThreadDialect } from './thread-dialect.js';
+import { createAdminWriter, createReaderPool } from './threads.js';
 import { createSqliteWriter } from './writer.js';
 
 /**
- * SQLite on a real file: reads and administration through Kysely on the main thread's connection, the
- * ingest appends on a writer thread's connection (writer.ts). WAL lets both work at once.
+ * SQLite on a real file: reads and administration through Kysely, each statement on a thread (threads.ts:
+ * reader threads, an admin writer), the ingest appends on a writer thread's connection (writer.ts). WAL lets
+ * them all work at once; nothing runs SQL on the thread that accepts webhooks.
  */
-export function openSqlite(path: string): Storage {
-  const database = openConnection(path);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  // The list's few query shapes (one per combination of filters), prepared once each: an export reads a
-  // page per statement run, thousands of them.
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const arrayStatement = (text: string) => {
-    let statement = statements.get(text);
-    if (!statement) {
-      if (statements.size >= 64) statements.clear();
-      statement = database.prepare(text).raw(true);
-      statements.set(text, statement);
-    }
-    return statement;
-  };
+export function openSqlite(path: string, options: StorageOptions = {}): Storage {
+  // Created (and put in WAL mode) here, once, so that the read-only threads find the file whatever comes first.
+  openConnection(path).close();
+  const thread = { path, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+  const size = options.readers ?? 2;
+  const writer = createAdminWriter(thread);
+  // Two pools of readers: the query API's reads (stats, the call list and export: they may be heavy), under
+  // the statement time limit, and every other read (token and key lookups, the stream, a call's detail),
+  // which must never wait behind a heavy one.
+  const queryReaders = createReaderPool({ ...thread, size, nice: options.readerNice ?? 0 });
+  const otherReaders = createReaderPool({ ...thread, size, nice: 0 });
+  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: otherReaders, writer }) });
+  const timeoutMs = options.statementTimeoutMs ?? 0;
+  const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
-  const writer = createSqliteWriter(path);
+  const hotWriter = createSqliteWriter(path);
   return createKyselyStorage(db, 'sqlite', {
-    append: writer.append,
-    claim: writer.claim,
-    complete: writer.complete,
-    arrayRows: async (query) => arrayStatement(query.sql).all(...query.parameters) as unknown[][],
-    beforeClose: writer.close,
+    reads,
+    append: hotWriter.append,
+    claim: hotWriter.claim,
+    complete: hotWriter.complete,
+    async arrayRows(query) {
+      const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true }, timeoutMs);
+      if (!('rows' in result)) throw new Error('arrayRows runs selects only');
+      return result.rows as unknown[][];
+    },
+    async beforeClose() {
+      await hotWriter.close();
+      await Promise.all([writer.close(), queryReaders.close(), otherReaders.close()]);
+    },
   });
 }

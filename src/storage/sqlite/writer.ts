@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppendResult, Delivery, DeliveryOutcome, NewEvent } from '../ports.js';
+import { workerScript } from './worker-script.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
 /**
@@ -25,7 +24,7 @@ export function createSqliteWriter(path: string) {
   function start(): Worker {
     // A small young generation: the writer allocates little per batch, and the default lets its heap
     // grow by tens of megabytes under load for nothing.
-    const w = new Worker(workerScript(), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const w = new Worker(workerScript('writer-worker.js'), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);
@@ -61,15 +60,6 @@ export function createSqliteWriter(path: string) {
       await exited;
     },
   };
-}
-
-/** The compiled worker script; tests that run from src/ (TypeScript) use the built copy in dist/. */
-function workerScript(): URL {
-  const beside = new URL('./writer-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const built = new URL('../../../dist/storage/sqlite/writer-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error('The SQLite writer needs the compiled worker: run `npm run build` first.');
 }
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,178 @@
+// Ingest under read load (issue 10): does a heavy read stall the ingest? For each backend (sqlite, postgres):
+// start Switchboard once on an empty database, stop it, seed SWITCHBOARD_BENCH_READLOAD_CALLS (default
+// 200,000) calls over the last SWITCHBOARD_BENCH_SPAN_DAYS (bench/lib/seed-calls.mjs), start it again, then
+//   1. the ingest alone: wrk at 50 connections on POST /hooks/convolo/<token> (warm-up, then measured);
+//   2. the same with 3 read clients (each its own API key, one request at a time, in a loop) asking the
+//      heaviest reads: stats group_by=hour over 13 months in Europe/Stockholm, and the substring search `q`
+//      that matches no call (it scans them all).
+// Printed: the ingest p99 under the read load as a ratio to the ingest alone (target ≤ 2×), both absolute
+// p50/p99 and req/s, and what the read clients got (answers by status, their p50).
+//
+// Run through bench/run.mjs: `node bench/run.mjs readload [--only sqlite] [--duration 10] [--warmup 3]`.
+import os from 'node:os';
+import path from 'node:path';
+import { restartSwitchboard } from './query.mjs';
+import { fmt, gitDescribe, pgCreatedNote, writeResults } from './lib/report.mjs';
+import { DAY_MS, seedPostgres, seedSqlite } from './lib/seed-calls.mjs';
+import { BENCH_DIR, REPO_ROOT, httpRequest, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
+import { createRequire } from 'node:module';
+
+export const description = 'ingest p99 at 50 connections with 3 clients looping the heaviest reads, as a ratio to the ingest alone';
+export const SERVERS = ['sqlite', 'postgres'];
+
+const require = createRequire(path.join(REPO_ROOT, 'package.json'));
+const RESULTS = path.join(BENCH_DIR, 'results', 'readload-latest.md');
+const LUA = path.join(BENCH_DIR, 'end_call.lua');
+const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+const CONNECTIONS = 50;
+const READERS = 3;
+const TARGET_RATIO = 2;
+const CALLS = Number(process.env.SWITCHBOARD_BENCH_READLOAD_CALLS ?? 200_000);
+const log = (msg) => process.stderr.write(`[readload] ${msg}\n`);
+
+/** The heaviest reads the API has: hours over 13 months (9,500 buckets), a search that scans every call. */
+function heavyReads(now) {
+  const from = encodeURIComponent(new Date(now - 395 * DAY_MS).toISOString());
+  const to = encodeURIComponent(new Date(now).toISOString());
+  return [`/v1/stats?group_by=hour&tz=Europe/Stockholm&from=${from}&to=${to}`, '/v1/calls?q=matches-no-call-at-all&limit=50'];
+}
+
+/** A client asking `paths` in turn, one at a time, until stopped; counts answers by status. */
+function startReader(baseUrl, key, paths, offset) {
+  const { Pool } = require('undici');
+  const pool = new Pool(baseUrl, { connections: 1 });
+  const result = { statuses: {}, ms: [] };
+  let stopped = false;
+  const done = (async () => {
+    for (let i = offset; !stopped; i++) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ method: 'GET', path: paths[i % paths.length], headers: { authorization: `Bearer ${key}` } });
+        await res.body.dump();
+        result.statuses[res.statusCode] = (result.statuses[res.statusCode] ?? 0) + 1;
+        result.ms.push(performance.now() - t0);
+      } catch (err) {
+        result.statuses.error = (result.statuses.error ?? 0) + 1;
+        if (stopped) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+      await pool.close();
+      return result;
+    },
+  };
+}
+
+async function ingestRun(url, opts) {
+  const args = { url, connections: CONNECTIONS, script: LUA, scriptArgs: [FIXTURE, Math.random().toString(16).slice(2, 14)] };
+  if (opts.warmup > 0) await runWrk({ ...args, seconds: opts.warmup });
+  const r = await runWrk({ ...args, seconds: opts.duration });
+  return { rps: r.requests / (r.duration_us / 1e6), p50Ms: r.latency_us.p50 / 1000, p99Ms: r.latency_us.p99 / 1000, non2xx: r.non2xx };
+}
+
+async function runBackend(kind, { pg, pgError, opts }) {
+  const out = { kind, error: null };
+  let server = null;
+  try {
+    log(`${kind}: first start on an empty database`);
+    const fresh = await startFreshSwitchboard(kind, { pg, pgError });
+    const { adminKey, db } = fresh;
+    const ingestPath = new URL(fresh.url).pathname;
+    const stopped = await stopServer(fresh);
+    if (!stopped.ok) throw new Error(`first server: ${stopped.detail}`);
+    const now = Date.now();
+    log(`${kind}: seeding ${CALLS} calls`);
+    if (kind === 'sqlite') seedSqlite(db.slice('sqlite:'.length), { n: CALLS, now, log });
+    else await seedPostgres(db, { n: CALLS, now, log });
+    server = await restartSwitchboard(db);
+    const url = `${server.baseUrl}${ingestPath}`;
+
+    log(`${kind}: ingest alone, ${CONNECTIONS} connections`);
+    out.alone = await ingestRun(url, opts);
+    // Each read client its own key: the per-key limit of expensive requests is not what is measured here.
+    const keys = [];
+    for (let i = 0; i < READERS; i++) {
+      const res = await httpRequest(`${server.baseUrl}/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `reader ${i}`, scope: 'read' }),
+      });
+      if (res.status !== 201) throw new Error(`POST /v1/keys answered ${res.status}: ${res.body.slice(0, 200)}`);
+      keys.push(JSON.parse(res.body).key);
+    }
+    const paths = heavyReads(Date.now());
+    log(`${kind}: ingest with ${READERS} clients looping ${paths.length} heavy reads`);
+    const readers = keys.map((key, i) => startReader(server.baseUrl, key, paths, i));
+    try {
+      out.loaded = await ingestRun(url, opts);
+    } finally {
+      out.reads = await Promise.all(readers.map((r) => r.stop()));
+    }
+    out.ratio = out.loaded.p99Ms / out.alone.p99Ms;
+    const sorted = out.reads.flatMap((r) => r.ms).sort((a, b) => a - b);
+    out.readCount = sorted.length;
+    out.readP50Ms = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
+    out.statuses = {};
+    for (const r of out.reads) for (const [s, n] of Object.entries(r.statuses)) out.statuses[s] = (out.statuses[s] ?? 0) + n;
+    log(
+      `${kind}: ingest p99 ${fmt(out.alone.p99Ms, 2)} ms alone, ${fmt(out.loaded.p99Ms, 2)} ms under reads: ${fmt(out.ratio, 2)}× ` +
+        `(${out.readCount} reads, p50 ${fmt(out.readP50Ms, 0)} ms, ${JSON.stringify(out.statuses)})`,
+    );
+  } catch (err) {
+    out.error = err.message;
+    log(`${kind}: FAILED: ${err.message}`);
+  } finally {
+    if (server) await stopServer(server);
+  }
+  return out;
+}
+
+export async function run(opts) {
+  const only = opts.only ?? SERVERS;
+  const kinds = SERVERS.filter((s) => only.includes(s));
+  ensureWrk(log);
+  let pg = null;
+  let pgError = null;
+  if (kinds.includes('postgres')) {
+    try {
+      pg = await openPostgres();
+    } catch (err) {
+      pgError = err.message;
+    }
+  }
+  const started = new Date();
+  const rows = [];
+  try {
+    for (const kind of kinds) rows.push(await runBackend(kind, { pg, pgError, opts }));
+  } finally {
+    await pg?.close().catch(() => {});
+  }
+  const verdict = (r) => (r.error ? '✘ did not run' : r.ratio <= TARGET_RATIO && r.loaded.non2xx === 0 ? '✔' : '✘');
+  const md = [
+    `## Ingest under read load — ${started.toISOString()}`,
+    '',
+    `commit ${gitDescribe()} · node ${process.version} · wrk ${wrkVersion()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}`,
+    `${CALLS} seeded calls · wrk -c${CONNECTIONS} on the ingest, warm-up ${opts.warmup} s then ${opts.duration} s, alone and then with ` +
+      `${READERS} clients (a key each) looping stats group_by=hour over 13 months and a q search that scans every call`,
+    '',
+    '| server | ingest alone req/s | p50 ms | p99 ms | under reads req/s | p50 ms | p99 ms | p99 ratio | non-2xx | reads done (p50 ms) | read answers | target | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|',
+    ...rows.map((r) =>
+      r.error
+        ? `| ${r.kind} | — | — | — | — | — | — | — | — | — | — | ≤ ${TARGET_RATIO}× | ${verdict(r)}: ${r.error.split('\n')[0]} |`
+        : `| ${r.kind} | ${fmt(r.alone.rps)} | ${fmt(r.alone.p50Ms, 2)} | ${fmt(r.alone.p99Ms, 2)} | ${fmt(r.loaded.rps)} | ` +
+          `${fmt(r.loaded.p50Ms, 2)} | ${fmt(r.loaded.p99Ms, 2)} | ${fmt(r.ratio, 2)}× | ${r.alone.non2xx + r.loaded.non2xx} | ` +
+          `${r.readCount} (${fmt(r.readP50Ms, 0)}) | ${Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} | ≤ ${TARGET_RATIO}× | ${verdict(r)} |`,
+    ),
+    ...pgCreatedNote(pg),
+    '',
+  ].join('\n');
+  await writeResults(RESULTS, md, log);
+  return { ok: rows.every((r) => !r.error), targetsMet: rows.every((r) => verdict(r) === '✔') };
+}

@@ -1,0 +1,84 @@
+import BetterSqlite3, { type Statement } from 'better-sqlite3';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { openConnection } from './connection.js';
+
+/**
+ * A SQLite connection on a thread of its own (threads.ts): runs the statements the main thread's Kysely
+ * compiles, one at a time, and answers each with its rows or its changes. A reader opens the file read-only
+ * and answers `write` for a statement that would write, which the main thread sends to the admin writer.
+ */
+export interface SqlThreadData {
+  path: string;
+  readonly: boolean;
+  busyTimeoutMs: number;
+  /** The thread's nice value (Linux; 0: as the process). */
+  nice: number;
+}
+export type SqlRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean } | { id: number; close: true };
+export type SqlReply =
+  | { id: number; rows: unknown[] }
+  | { id: number; changes: number; lastInsertRowid: number | bigint }
+  | { id: number; write: true }
+  | { id: number; error: { message: string; code?: string } }
+  | { id: number; closed: true }
+  | { id: 0; ready: true };
+
+const { path, readonly, busyTimeoutMs, nice } = workerData as SqlThreadData;
+// Linux schedules threads, and a thread has a nice value of its own (/proc/thread-self names its id): a
+// reader that yields lets the ingest's threads have the cores when both want them, where two heavy reads
+// would otherwise take both cores of a small machine. Elsewhere (no /proc) the thread runs as the process.
+if (nice > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+  } catch {
+    // not Linux, or not allowed: the reads compete as equals
+  }
+}
+// A reader needs no WAL setup: the file was opened (and put in WAL mode) by openSqlite before any thread.
+const db = readonly ? new BetterSqlite3(path, { readonly: true, fileMustExist: true }) : openConnection(path);
+db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+const port = parentPort!;
+// Starting a thread and opening the file take a while on a busy machine: the time limit counts from here.
+port.postMessage({ id: 0, ready: true } satisfies SqlReply);
+
+// The API's query shapes are few (one per combination of filters); an export runs one per page, thousands.
+const statements = new Map<string, Statement>();
+function prepare(sql: string): Statement {
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= 128) statements.clear();
+    statement = db.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+/** Buffers arrive as plain Uint8Arrays after the structured clone; better-sqlite3 binds only Buffers. */
+const revive = (parameters: readonly unknown[]) =>
+  parameters.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+
+function run(request: { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean }): SqlReply {
+  const statement = prepare(request.sql);
+  if (readonly && !statement.readonly) return { id: request.id, write: true };
+  const parameters = revive(request.parameters);
+  if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
+  const { changes, lastInsertRowid } = statement.run(...parameters);
+  return { id: request.id, changes, lastInsertRowid };
+}
+
+port.on('message', (request: SqlRequest) => {
+  if ('close' in request) {
+    db.close();
+    port.postMessage({ id: request.id, closed: true } satisfies SqlReply);
+    port.close();
+    return;
+  }
+  try {
+    port.postMessage(run(request));
+  } catch (error) {
+    const e = error as Error & { code?: unknown };
+    port.postMessage({ id: request.id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } } satisfies SqlReply);
+  }
+});

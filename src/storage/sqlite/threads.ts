@@ -1,0 +1,188 @@
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../domain/errors.js';
+import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
+import { workerScript } from './worker-script.js';
+
+export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean };
+export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
+
+export interface ThreadOptions {
+  path: string;
+  /** How long a connection waits for a lock held elsewhere before it fails with SQLITE_BUSY. */
+  busyTimeoutMs: number;
+}
+
+/**
+ * SQLite statements run on threads, off the thread that accepts webhooks: a better-sqlite3 statement is
+ * synchronous, so a heavy read (stats over 13 months, a substring search) or a write waiting on another
+ * process's lock would stop the event loop, and every ingest acknowledgement with it. Reads go to pools of
+ * reader threads (WAL lets them read beside the writers), one statement per thread at a time; administrative
+ * writes and transactions go to one admin writer thread, in turn (`createAdminWriter`). The ingest's
+ * hot-path writes keep their own writer thread (writer.ts).
+ *
+ * better-sqlite3 cannot interrupt a statement: a read past its time limit is abandoned, its thread is
+ * terminated (it stops once the statement returns to JavaScript) and a fresh one takes its place.
+ */
+export function createReaderPool(options: ThreadOptions & { size: number; nice: number }) {
+  const spawn = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs, nice: options.nice });
+  const idle: SqlThread[] = [];
+  const waiting: Array<(thread: SqlThread) => void> = [];
+  let started = 0;
+
+  async function acquire(): Promise<SqlThread> {
+    const ready = idle.pop();
+    if (ready) return ready;
+    if (started < options.size) {
+      started++;
+      return spawn();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  }
+  function release(thread: SqlThread): void {
+    const next = waiting.shift();
+    if (next) next(thread);
+    else idle.push(thread);
+  }
+
+  return {
+    /** A statement on a reader thread; `{ write: true }` when it would write. */
+    async read(statement: SqlStatement, timeoutMs: number): Promise<SqlResult> {
+      let thread = await acquire();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await thread.ready;
+        const ran = thread.run(statement);
+        if (timeoutMs <= 0) return await ran;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AppError('query_timeout', { limit_ms: timeoutMs })), timeoutMs);
+        });
+        return await Promise.race([ran, expired]);
+      } finally {
+        clearTimeout(timer);
+        // Past its limit (or dead): the thread is abandoned and replaced, so the pool keeps its size.
+        if (thread.busy || thread.dead) {
+          thread.terminate();
+          thread = spawn();
+        }
+        release(thread);
+      }
+    },
+
+    async close(): Promise<void> {
+      const threads = idle.splice(0);
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
+}
+
+/** The one thread that runs administrative writes and transactions, one caller at a time (`lockWriter`). */
+export function createAdminWriter(options: ThreadOptions) {
+  let writer: SqlThread | null = null;
+  let tail: Promise<void> = Promise.resolve();
+  return {
+    /** Waits for the writer; the caller runs its statements (or transaction), then calls the release. */
+    lockWriter(): Promise<() => void> {
+      let release!: () => void;
+      const done = new Promise<void>((resolve) => (release = resolve));
+      const turn = tail.then(() => release);
+      tail = tail.then(() => done);
+      return turn;
+    },
+
+    /** A statement on the admin writer thread (the caller holds `lockWriter`). */
+    write(statement: SqlStatement): Promise<SqlResult> {
+      if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs, nice: 0 });
+      return writer.run(statement);
+    },
+
+    async close(): Promise<void> {
+      await writer?.close();
+      writer = null;
+    },
+  };
+}
+
+export type ReaderPool = ReturnType<typeof createReaderPool>;
+export type AdminWriter = ReturnType<typeof createAdminWriter>;
+
+interface SqlThread {
+  /** Resolves once the thread has opened its connection. */
+  readonly ready: Promise<void>;
+  run(statement: SqlStatement): Promise<SqlResult>;
+  /** A statement is running (or its answer is on its way). */
+  readonly busy: boolean;
+  readonly dead: boolean;
+  terminate(): void;
+  close(): Promise<void>;
+}
+
+/** One worker thread with one connection; it keeps the process alive only while a statement runs. */
+function createSqlThread(data: SqlThreadData): SqlThread {
+  const worker = new Worker(workerScript('sql-worker.js'), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+  worker.unref();
+  const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  let dead = false;
+  let closing = false;
+  let opened!: () => void;
+  let failed!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    opened = resolve;
+    failed = reject;
+  });
+  ready.catch(() => {});
+
+  function fail(error: Error): void {
+    dead = true;
+    failed(error);
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  }
+  worker.on('message', (reply: SqlReply) => {
+    if ('ready' in reply) return opened();
+    const p = pending.get(reply.id);
+    pending.delete(reply.id);
+    // Closing, the thread holds the process until it has exited: an awaited close must settle.
+    if (pending.size === 0 && !closing) worker.unref();
+    if (!p) return;
+    if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}));
+    else p.resolve(reply);
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => fail(new Error(`SQLite thread exited (code ${code})`)));
+
+  function send(request: DistributiveOmit<SqlRequest, 'id'>): Promise<SqlReply> {
+    if (dead) return Promise.reject(new Error('SQLite thread is gone'));
+    const id = nextId++;
+    worker.ref();
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  return {
+    ready,
+    run: (statement) => send(statement) as Promise<SqlResult>,
+    get busy() {
+      return pending.size > 0;
+    },
+    get dead() {
+      return dead;
+    },
+    terminate() {
+      fail(new Error('SQLite thread terminated'));
+      void worker.terminate();
+    },
+    async close() {
+      if (dead) return;
+      closing = true;
+      worker.ref();
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      await send({ close: true }).catch(() => {});
+      await exited;
+    },
+  };
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -96,7 +96,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     now,
   });
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
-  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now });
+  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailableMessage: 'The database is unavailable: the API key could not be checked. Retry later.' });
 
   const server = Fastify({
     logger: options.logger === false ? false : {

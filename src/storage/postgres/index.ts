@@ -17,6 +17,10 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
+  // A client in use when its connection drops (the database restarts, the network cuts) errors its query
+  // and also emits 'error', which the pool listens for only while the client is idle: without this, one
+  // query in flight at that moment would crash the process instead of failing (then answered 503).
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const deliveries = createPostgresDeliveryWrites(db);
   return createKyselyStorage(db, 'postgres', {

@@ -65,7 +65,7 @@ const appVersion = (JSON.parse(readFileSync(new URL('../package.json', import.me
 /** Builds the service from its configuration; the only place that picks the storage backend. */
 export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const opened = await openStorage(config.db);
+  const opened = await openStorage(config.db, { callObjectMaxBytes: config.callObjectMaxBytes });
   const storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
   const metrics = createMetrics();
   const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, onError: (error) => server.log.warn({ err: error }, 'stream hub: reading the log failed') });

@@ -1,3 +1,5 @@
+import { defaultCallObjectMaxBytes } from '../domain/call-bounds.js';
+
 /**
  * Configuration: loaded once (defaults < environment < flags), validated, frozen. Nothing else in the code
  * reads process.env. Each setting carries a `doc` string; `switchboard start --help` and the README list them.
@@ -120,7 +122,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   connectionTimeoutSec: { env: 'SWITCHBOARD_CONNECTION_TIMEOUT_SEC', flag: 'connection-timeout-sec', default: 60, parse: int(0), doc: 'A connection on which nothing is received or sent for this many seconds while a request is under way is closed (0: never). Streams are exempt: their heartbeat and buffer bound watch them.' },
   keepAliveTimeoutSec: { env: 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_SEC', flag: 'keep-alive-timeout-sec', default: 72, parse: int(1), doc: "An idle keep-alive connection is closed after this many seconds (keep it above a load balancer's idle timeout, 60 s on AWS ALB, or it may reuse a connection being closed)." },
   maxConnections: { env: 'SWITCHBOARD_MAX_CONNECTIONS', flag: 'max-connections', default: 10_000, parse: int(1), doc: 'Connections a node holds at once (streams included); further ones are closed as they arrive. Keep below the open-file limit (ulimit -n).' },
-  callObjectMaxBytes: { env: 'SWITCHBOARD_CALL_OBJECT_MAX_BYTES', flag: 'call-object-max-bytes', default: 16 * 1024, parse: int(256), doc: "Largest serialized size of the call record's lead, agent and lead.custom_params each; larger fields are replaced by a marker (the raw event keeps everything)." },
+  callObjectMaxBytes: { env: 'SWITCHBOARD_CALL_OBJECT_MAX_BYTES', flag: 'call-object-max-bytes', default: defaultCallObjectMaxBytes, parse: int(256), doc: "Largest serialized size of the call record's lead, agent and lead.custom_params each; larger fields are replaced by a marker (the raw event keeps everything)." },
 };
 
 function origins(raw: string): string[] {

@@ -292,6 +292,12 @@ export interface Stats {
   latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;
 }
 
+/** How a backend is opened, beyond its URL. */
+export interface StorageOptions {
+  /** Bound on the call record's lead, agent and lead.custom_params (domain/call-bounds.ts); default 16 KiB. */
+  callObjectMaxBytes?: number;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly callQueries: CallQueries;

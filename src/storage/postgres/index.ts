@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Storage } from '../ports.js';
+import type { Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
@@ -13,7 +13,7 @@ const types = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-export function openPostgres(url: string, options: { maxConnections?: number } = {}): Storage {
+export function openPostgres(url: string, options: { maxConnections?: number } & StorageOptions = {}): Storage {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
@@ -24,7 +24,7 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const deliveries = createPostgresDeliveryWrites(db);
   return createKyselyStorage(db, 'postgres', {
-    append: createPostgresAppend(db),
+    append: createPostgresAppend(db, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await pool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { Storage } from '../ports.js';
+import type { Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { openConnection } from './connection.js';
@@ -10,7 +10,7 @@ import { createSqliteWriter } from './writer.js';
  * SQLite on a real file: reads and administration through Kysely on the main thread's connection, the
  * ingest appends on a writer thread's connection (writer.ts). WAL lets both work at once.
  */
-export function openSqlite(path: string): Storage {
+export function openSqlite(path: string, options: StorageOptions = {}): Storage {
   const database = openConnection(path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // The list's few query shapes (one per combination of filters), prepared once each: an export reads a
@@ -26,7 +26,7 @@ export function openSqlite(path: string): Storage {
     return statement;
   };
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
-  const writer = createSqliteWriter(path);
+  const writer = createSqliteWriter(path, options);
   return createKyselyStorage(db, 'sqlite', {
     append: writer.append,
     claim: writer.claim,

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
 import { registerErrorHandling } from './api/errors.js';
-import { hooksRoutes } from './api/hooks.js';
+import { authMissLimit } from './api/auth-misses.js';
+import { presentedKey } from './api/auth.js';
+import { hooksRoutes, ingestPath } from './api/hooks.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { securityHeaders } from './api/security-headers.js';
@@ -28,6 +30,7 @@ import { systemEvent } from './ingest/system-event.js';
 import { systemTypes } from './domain/envelope.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
+import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/ports.js';
@@ -70,10 +73,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     readerNice: config.dbReaderNice,
     statementTimeoutMs: config.statementTimeoutMs,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    callObjectMaxBytes: config.callObjectMaxBytes,
   });
   const storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
   const metrics = createMetrics();
-  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, onError: (error) => server.log.warn({ err: error }, 'stream hub: reading the log failed') });
+  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, onError: (error) => server.log.warn({ err: error }, 'stream hub: reading the log failed') });
   const worker = config.role === 'api' ? null : createDeliveryWorker({
     storage,
     config,
@@ -104,8 +108,17 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     now,
   });
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
-  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now });
+  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailableMessage: 'The database is unavailable: the API key could not be checked. Retry later.' });
 
+  // Each stream's key is looked up again every heartbeat interval: a revocation anywhere ends its streams.
+  const streamKeys = createStreamKeys({
+    maxPerKey: config.streamMaxPerKey,
+    checkEveryMs: config.streamHeartbeatSec * 1000,
+    isActive: async (id) => (await storage.keys.get(id))?.revokedAt === null,
+    onError: (error) => server.log.warn({ err: error }, 'stream keys: looking the keys up failed'),
+  });
+
+  const requestTimeoutMs = config.requestTimeoutSec * 1000;
   const server = Fastify({
     logger: options.logger === false ? false : {
       level: config.logLevel,
@@ -120,7 +133,21 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     bodyLimit: 64 * 1024,
     // An unknown body field is refused (strict-bodies.ts), never silently removed.
     ajv: { customOptions: { removeAdditional: false } },
+    // Slow clients (a body trickled a byte at a time, headers never finished, a reader that stalls) must not
+    // hold connections for ever. Node's requestTimeout covers receiving the request, not the answer, so a
+    // stream outlives it; it is checked every connectionsCheckingInterval (Node's default 30 s is too coarse
+    // for short timeouts). The idle-connection timeout does not apply to streams (api/v1-stream.ts).
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutSec * 1000,
+    keepAliveTimeout: config.keepAliveTimeoutSec * 1000,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      // Node refuses a headers timeout above the request timeout.
+      headersTimeout: Math.min(config.headersTimeoutSec * 1000, requestTimeoutMs || Infinity),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((requestTimeoutMs || 60_000) / 4))),
+    },
   });
+  server.server.maxConnections = config.maxConnections;
   registerErrorHandling(server);
   let closing = false;
   // During a graceful shutdown, requests already in flight are finished; new ones get 503 in our error
@@ -161,14 +188,25 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
   server.addHook('onRequest', limitExpensive(config.expensivePerKey));
+  authMissLimit(server, {
+    perMin: config.authMissesPerMin,
+    now,
+    covers: (request) => request.url.startsWith('/v1/') || request.routeOptions.url === ingestPath,
+    isKnown: (request) => {
+      const secret = request.routeOptions.url === ingestPath ? (request.params as { token?: string }).token : presentedKey(request);
+      return secret !== undefined && (keys.isKnown(secret) || sources.isKnown(secret));
+    },
+    // 401: a missing or unknown key; 404 on the ingest route: an unknown token (405s have their own code).
+    isMiss: (request, status) => status === 401 || (status === 404 && request.routeOptions.url === ingestPath),
+  });
   const resolveKey = (k: string) => keys.resolve(k);
   if (config.role !== 'worker') {
     const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
     void server.register(hooksRoutes, { ingest, resolveSource: (t) => sources.resolve(t), limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
     void server.register(v1ReadRoutes, { storage, resolveKey });
-    void server.register(streamRoutes, { hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes });
+    void server.register(streamRoutes, { hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys });
     void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: () => worker?.wake() });
-    void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: () => { sources.clear(); keys.clear(); } });
+    void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: () => { sources.clear(); keys.clear(); void streamKeys.check(); } });
     void server.register(callListRoutes, { storage, resolveKey, config, now });
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
@@ -215,7 +253,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       // A burst of new connections (Convolo, a load balancer's retries) must queue, not be reset: Node's
       // default accept backlog is 511; the kernel caps this at net.core.somaxconn.
       await server.listen({ host: config.host, port: config.port, backlog: 4096 });
-      if (config.role !== 'worker') await hub.start();
+      if (config.role !== 'worker') {
+        await hub.start();
+        streamKeys.start();
+      }
       worker?.start();
       stopWatching = await storage.watchAppends(appended);
       if (config.role !== 'api') startStaleSweep();
@@ -238,6 +279,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       clearInterval(staleTimer);
       clearInterval(maintainTimer);
       clearInterval(retentionTimer);
+      streamKeys.stop();
       // Stream clients would hold the server open: end them first (they resume from the log elsewhere).
       await hub.close();
       await server.close();

@@ -47,7 +47,8 @@ describe.each(backends)('stream on $name', (backend) => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1 });
+    // 100 clients on one key: above the default cap of streams per key (test/stream-limits.test.ts covers the cap).
+    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1, streamMaxPerKey: 1000 });
   });
   afterAll(async () => {
     await closeAll();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 import { createSecretCache } from './secret-cache.js';
 
@@ -127,5 +128,30 @@ describe('createSecretCache', () => {
     expect(lookups).toHaveLength(100);
     await cache.resolve(flood[0]!);
     expect(lookups).toHaveLength(101);
+  });
+  it('keeps valid secrets cached through a flood of misses (hits and misses are held apart)', async () => {
+    const { cache, lookups } = setup({ maxEntries: 2, ttlMs: 60_000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    for (let i = 0; i < 50; i++) await cache.resolve(`sbt_${i.toString().padStart(43, '0')}`);
+    expect(lookups).toHaveLength(51);
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    expect(lookups).toHaveLength(51);
+  });
+
+  it('isKnown() tells a secret that resolved before (even once expired) from one that never did', async () => {
+    const { cache, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    await cache.resolve(token('b'));
+    advance(5000);
+    expect(cache.isKnown(token('a'))).toBe(true);
+    expect(cache.isKnown(token('b'))).toBe(false);
+    expect(cache.isKnown('nonsense')).toBe(false);
+  });
+
+  it('turns a failing lookup into storage_unavailable (503), with the message it was given', async () => {
+    const cache = createSecretCache({ shape, lookup: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:5432'); }, unavailableMessage: 'no database' });
+    const error = await cache.resolve(token('a')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'storage_unavailable', status: 503, message: 'no database' });
   });
 });

@@ -1,11 +1,17 @@
+import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 
 /**
  * Resolves a presented secret (source token, API key) to what it belongs to, by its SHA-256 digest.
  * Looking up the digest, never the secret, means no comparison ever runs on attacker-chosen prefixes, so the
- * cost of a lookup does not depend on how much of a guess matches. Results, misses included, are cached
- * for `ttlMs` so a flood of bogus tokens does not reach the database; a revocation made on another node
- * takes effect within that time.
+ * cost of a lookup does not depend on how much of a guess matches. Results are cached for `ttlMs`, so a
+ * revocation made on another node takes effect within that time. Hits and misses are cached apart, each
+ * holding at most `maxEntries`: a flood of bogus secrets (each a miss) can only push out other misses,
+ * never the valid secrets serving real traffic. (What bounds the lookups such a flood costs is the limit on
+ * failed attempts per address, api/auth-misses.ts.)
+ *
+ * A lookup that fails (the database is unreachable) throws `storage_unavailable` (503 with Retry-After), so
+ * the sender retries, rather than a 500; `unavailableMessage` says what could not be done.
  */
 export function createSecretCache<T>(options: {
   shape: RegExp;
@@ -13,26 +19,56 @@ export function createSecretCache<T>(options: {
   ttlMs?: number;
   maxEntries?: number;
   now?: () => number;
+  unavailableMessage?: string;
 }) {
   const ttlMs = options.ttlMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { value: T | null; expires: number }>();
+  const hits = new Map<string, { value: T; expires: number }>();
+  const misses = new Map<string, number>();
+
+  /** Insertion order is age: the oldest entry goes first once a map is full. */
+  function remember<V>(map: Map<string, V>, hash: string, entry: V): void {
+    map.delete(hash);
+    if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+    map.set(hash, entry);
+  }
 
   return {
     async resolve(secret: string): Promise<T | null> {
       if (!options.shape.test(secret)) return null;
       const hash = hashSecret(secret);
-      const hit = cache.get(hash);
-      if (hit && hit.expires > now()) return hit.value;
-      const value = await options.lookup(hash);
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-      cache.set(hash, { value, expires: now() + ttlMs });
+      const t = now();
+      const hit = hits.get(hash);
+      if (hit && hit.expires > t) return hit.value;
+      const missExpires = misses.get(hash);
+      if (missExpires !== undefined && missExpires > t) return null;
+      let value: T | null;
+      try {
+        value = await options.lookup(hash);
+      } catch (cause) {
+        throw new AppError('storage_unavailable', {}, { cause, message: options.unavailableMessage });
+      }
+      if (value === null) {
+        hits.delete(hash);
+        remember(misses, hash, now() + ttlMs);
+      } else {
+        misses.delete(hash);
+        remember(hits, hash, { value, expires: now() + ttlMs });
+      }
       return value;
+    },
+    /**
+     * Whether this secret resolved to something not long ago (it is among the cached hits, fresh or expired):
+     * such a secret is served even from an address over its failed-attempt limit.
+     */
+    isKnown(secret: string): boolean {
+      return options.shape.test(secret) && hits.has(hashSecret(secret));
     },
     /** Forget everything: after a local rotation or revocation, so this node sees it at once. */
     clear(): void {
-      cache.clear();
+      hits.clear();
+      misses.clear();
     },
   };
 }

@@ -15,6 +15,14 @@ export function bearerKey(request: FastifyRequest): string | undefined {
   return bearer.exec(request.headers.authorization ?? '')?.[1];
 }
 
+/** The key a request presents: `Authorization: Bearer …`, else `access_token` in the query (EventSource). */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const fromHeader = bearerKey(request);
+  if (fromHeader) return fromHeader;
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
 /**
  * An onRequest hook: the request must carry an active key with `scope`, from `Authorization: Bearer sbk_…`
  * or, where `present` says so, elsewhere (the stream also takes `access_token`, for EventSource).

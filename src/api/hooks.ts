@@ -20,7 +20,9 @@ declare module 'fastify' {
   }
 }
 
-const path = '/hooks/convolo/:token';
+/** The ingest route, as Fastify names it (`request.routeOptions.url`). */
+export const ingestPath = '/hooks/convolo/:token';
+const path = ingestPath;
 
 /**
  * `POST /hooks/convolo/{token}`: the URL Convolo posts to. The body is taken as raw bytes whatever its

@@ -12,7 +12,10 @@ export async function opsRoutes(app: FastifyInstance, options: { storage: Storag
       await options.storage.checkReady();
     } catch (error) {
       request.log.warn({ err: error }, 'not ready');
-      throw new AppError('not_ready', { detail: (error as Error).message });
+      // Anyone may ask: the driver's own error (host, port, user) goes to the log only. Which migrations are
+      // missing (storage/shared/storage.ts) tells an operator what to run and reveals nothing.
+      const message = (error as Error).message;
+      throw new AppError('not_ready', { detail: message.startsWith('migrations not applied') ? message : 'database unavailable' });
     }
     return { ok: true };
   });

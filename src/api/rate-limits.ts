@@ -1,9 +1,8 @@
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 import { createRateLimits } from '../relay/rate-limit.js';
-import { bearerKey } from './auth.js';
+import { presentedKey } from './auth.js';
 
 /**
  * Request limits (in memory, per node). The API: per API key (per address for requests without one), with
@@ -20,8 +19,8 @@ export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPlugin
     timeWindow: 60_000,
     max: limits.apiPerMin,
     keyGenerator: (request) => {
-      const key = bearerKey(request) ?? (request.query as { access_token?: unknown } | undefined)?.access_token;
-      return typeof key === 'string' && key !== '' ? `key ${hashSecret(key)}` : `ip ${request.ip}`;
+      const key = presentedKey(request);
+      return key !== undefined ? `key ${hashSecret(key)}` : `ip ${request.ip}`;
     },
     allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs|hooks)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),

@@ -1,8 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { bearerKey, requireScope } from './auth.js';
+import type { FastifyInstance } from 'fastify';
+import { presentedKey, requireScope } from './auth.js';
+import { AppError } from '../domain/errors.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
-import { sseComment, writeBounded } from '../relay/sse.js';
+import { endStream, sseComment, writeBounded } from '../relay/sse.js';
+import type { StreamKeys } from '../relay/stream-keys.js';
 import type { ApiKey } from '../storage/ports.js';
 
 const StreamQuery = Type.Object({
@@ -26,12 +28,17 @@ const sseHeaders = {
 };
 /** The first line tells EventSource how long to wait before reconnecting, and shows the stream is open. */
 const opening = 'retry: 2000\n\n';
+/** How long a revoked key's stream may take to receive the end of what was written to it. */
+const endGraceMs = 1000;
+const streamsFullRetrySec = 30;
 
 export interface StreamRouteOptions {
   hub: StreamHub;
   resolveKey: (key: string) => Promise<ApiKey | null>;
   heartbeatSec: number;
   maxBufferBytes: number;
+  /** Streams per key, and the end of a revoked key's streams (relay/stream-keys.ts). */
+  streamKeys: StreamKeys;
 }
 
 /**
@@ -59,9 +66,19 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       // Last-Event-ID wins: it is where a reconnecting EventSource really is, while `since` stays in its URL.
       const after = lastEventId ? Number(lastEventId) : (request.query.since ?? null);
       const filter = filterOf(request.query);
+      const res = reply.raw;
+      // Ended the SSE way when the key is revoked: the response closes, and the reconnection gets 401.
+      const registered = options.streamKeys.open(request.apiKey!.id, () => void endStream(res, endGraceMs));
+      if (!registered) {
+        // A slot frees only when one of the key's streams closes, at no moment we can tell: a polite pace.
+        void reply.header('retry-after', String(streamsFullRetrySec));
+        throw new AppError('rate_limited', { retry_after_sec: streamsFullRetrySec }, { message: 'This API key has as many streams open as it may (SWITCHBOARD_STREAM_MAX_PER_KEY); close one first.' });
+      }
+      // The connection timeout (idle socket) is for requests and responses that stall; a stream is idle
+      // by nature between events, and its heartbeat and buffer bound deal with a reader that went away.
+      request.raw.socket.setTimeout(0);
 
       reply.hijack();
-      const res = reply.raw;
       // Headers set by hooks before the hijack (CORS) are not sent by Fastify any more: pass them along.
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...sseHeaders });
       res.write(opening);
@@ -70,17 +87,11 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         await hub.subscribe({ out: res, after, filter, maxBufferBytes });
       } finally {
         clearInterval(heartbeat);
+        registered.close();
         if (!res.destroyed && !res.writableEnded) res.end();
       }
     },
   );
-}
-
-function presentedKey(request: FastifyRequest): string | undefined {
-  const fromHeader = bearerKey(request);
-  if (fromHeader) return fromHeader;
-  const token = (request.query as { access_token?: unknown }).access_token;
-  return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
 function filterOf(query: Static<typeof StreamQuery>): StreamFilter {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
+import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
 
 /**
@@ -49,6 +50,11 @@ export interface StreamHub {
 export interface StreamHubOptions {
   events: EventLog;
   pollMs: number;
+  /**
+   * Pages of replay (clients resuming from the log) read at the same time, across all clients; the others
+   * wait their turn. Default: unbounded.
+   */
+  maxReplayReads?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -77,6 +83,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   const onError = options.onError ?? (() => {});
   const clients = new Set<Client>();
   const live = new Set<Client>();
+  const replayReads = createSlots(options.maxReplayReads ?? Infinity);
   let head = 0;
   let reading: Promise<void> | null = null;
   let again = false;
@@ -177,8 +184,18 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     for (;;) {
       // Every event up to `known` was visible before the read below starts, so a short page proves the
       // client has seen all of them, even when the last of them was quarantined (never relayed).
-      const known = head;
-      const page = await events.readAfter(cursor, pageSize);
+      // A slot per page, not per replay: a client that reads slowly holds no slot while its socket drains,
+      // and replays take turns page by page (a whole-log replay does not keep shorter ones waiting).
+      await replayReads.acquire();
+      if (!isOpen(client.out)) return replayReads.release();
+      let known: number;
+      let page: readonly StoredEvent[];
+      try {
+        known = head;
+        page = await events.readAfter(cursor, pageSize);
+      } finally {
+        replayReads.release();
+      }
       for (const event of page) {
         if (!isOpen(client.out)) return;
         cursor = event.seq;

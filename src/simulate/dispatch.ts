@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSender } from '../relay/send.js';
+import { createSlots } from '../relay/slots.js';
 import type { PlannedSend } from './plan.js';
 
 /**
@@ -89,20 +90,6 @@ function isDuplicateAnswer(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A counting semaphore: `acquire` waits while `limit` holders have not released. */
-function createSlots(limit: number) {
-  let free = Math.max(1, limit);
-  const waiting: Array<() => void> = [];
-  return {
-    acquire: () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve))),
-    release: () => {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    },
-  };
 }
 
 /** Waits until `performance.now()` reaches `at`, or the signal aborts (then resolves at once). */

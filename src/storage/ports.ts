@@ -292,6 +292,7 @@ export interface Stats {
   latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;
 }
 
+/** How a backend is opened, beyond its URL. */
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly callQueries: CallQueries;
@@ -337,4 +338,6 @@ export interface StorageOptions {
   busyTimeoutMs?: number;
   /** SQLite on Linux: the nice value of the threads running the query API's reads (0: as the server). */
   readerNice?: number;
+  /** Bound on the call record's lead, agent and lead.custom_params (domain/call-bounds.ts); default 16 KiB. */
+  callObjectMaxBytes?: number;
 }

@@ -47,14 +47,14 @@ export function unnest<T extends object>(rows: T[], types: Record<string, string
   return { columns: sql.raw(columns.join(', ')), source: sql`unnest(${sql.join(arrays)}) as t(${sql.raw(columns.join(', '))})` };
 }
 
-export function createPostgresAppend(db: Kysely<Database>) {
-  return (batch: readonly NewEvent[]): Promise<AppendResult[]> => db.transaction().execute((trx) => appendIn(trx, batch));
+export function createPostgresAppend(db: Kysely<Database>, callObjectMaxBytes?: number) {
+  return (batch: readonly NewEvent[]): Promise<AppendResult[]> => db.transaction().execute((trx) => appendIn(trx, batch, callObjectMaxBytes));
 }
 
 /** The append inside a transaction the caller owns (the delivery worker appends its events with its outcomes). */
-export async function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[]): Promise<AppendResult[]> {
+export async function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
   const destinations = await lockAndReadDestinations(trx);
-  const plan = planAppend(batch, await storedEvents(trx, duplicateCandidates(batch)), await storedCalls(trx, callKeysToLoad(batch)));
+  const plan = planAppend(batch, await storedEvents(trx, duplicateCandidates(batch)), await storedCalls(trx, callKeysToLoad(batch)), callObjectMaxBytes);
   const callAfter = callAfterJson(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]

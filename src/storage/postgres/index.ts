@@ -17,6 +17,10 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
   // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
   pool.on('error', () => {});
+  // A client in use when its connection drops (the database restarts, the network cuts) errors its query
+  // and also emits 'error', which the pool listens for only while the client is idle: without this, one
+  // query in flight at that moment would crash the process instead of failing (then answered 503).
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
   // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
@@ -29,7 +33,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const deliveries = createPostgresDeliveryWrites(db);
   return createKyselyStorage(db, 'postgres', {
     reads,
-    append: createPostgresAppend(db),
+    append: createPostgresAppend(db, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],

@@ -1,3 +1,4 @@
+import { boundCall, defaultCallObjectMaxBytes } from '../../domain/call-bounds.js';
 import { callEventOf, inProgress, mergeCall, stale, type CallEvent, type CallState } from '../../domain/call.js';
 import { isKnownEventType, type KnownEventType } from '../../domain/convolo.js';
 import { matchesDestination, type DestinationFilters } from '../../domain/destination.js';
@@ -60,9 +61,10 @@ export function callKeysToLoad(batch: readonly NewEvent[]): Array<{ sourceId: st
 
 /**
  * Splits the batch into fresh events and duplicates of stored ones (`known`: eventKey → stored), and merges
- * the fresh ones into their calls (`existing`: callKey → stored record) in arrival order.
+ * the fresh ones into their calls (`existing`: callKey → stored record) in arrival order, each record's
+ * lead and agent kept within `callObjectMaxBytes` (domain/call-bounds.ts).
  */
-export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored>, existing: Map<string, CallState>): AppendPlan {
+export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored>, existing: Map<string, CallState>, callObjectMaxBytes = defaultCallObjectMaxBytes): AppendPlan {
   const plan: AppendPlan = { batch, results: new Array(batch.length), fresh: [], firstInBatch: new Map(), touched: [] };
   const touched = new Map<string, CallState>();
   batch.forEach((event, index) => {
@@ -76,7 +78,7 @@ export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored
     if (event.status === 'quarantined' || event.callId === null) return plan.fresh.push({ index, event, callAfter: null });
     const key = callKey(event.sourceId, event.callId);
     const current = touched.get(key) ?? existing.get(key) ?? null;
-    const next = nextCallState(current, event as NewEvent & { callId: string });
+    const next = nextCallState(current, event as NewEvent & { callId: string }, callObjectMaxBytes);
     if (next === 'skip') return (plan.results[index] = { id: event.id, seq: 0, duplicate: false, call: current, skipped: true });
     if (next !== current && next !== null) touched.set(key, next);
     plan.fresh.push({ index, event, callAfter: next });
@@ -86,13 +88,13 @@ export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored
 }
 
 /** The call after `event`: merged for start_call/end_call, stale for call.stale, unchanged otherwise. */
-function nextCallState(current: CallState | null, event: NewEvent & { callId: string }): CallState | null | 'skip' {
+function nextCallState(current: CallState | null, event: NewEvent & { callId: string }, callObjectMaxBytes: number): CallState | null | 'skip' {
   if (event.status === 'system' && event.type === systemTypes.callStale) {
     // The sweep chose this call a moment ago; an end_call committed since then wins.
     return current?.status === inProgress ? { ...current, status: stale } : 'skip';
   }
   if (!updatesCall(event)) return current;
-  return mergeCall(current, event.sourceId, event.callId, callEventOfStored(event));
+  return boundCall(mergeCall(current, event.sourceId, event.callId, callEventOfStored(event)), callObjectMaxBytes);
 }
 
 /** Records the seq of each inserted event (in `fresh` order) and resolves duplicates within the batch. */

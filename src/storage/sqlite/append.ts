@@ -1,7 +1,7 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { CallState } from '../../domain/call.js';
 import type { EventId } from '../../domain/ids.js';
-import type { AppendResult, Delivery, DeliveryOutcome, NewEvent } from '../ports.js';
+import type { AppendResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import type { CallsTable, DeliveriesTable, DestinationsTable } from '../schema.js';
 import {
   callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Stored,
@@ -23,7 +23,7 @@ export interface SqliteWrites {
   complete(outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): AppendResult[];
 }
 
-export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
+export function createSqliteWrites(db: SqliteDatabase, options: StorageOptions = {}): SqliteWrites {
   const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
   const findEvent = db.prepare<[string, string, string], { id: string; seq: number }>(
     'select id, seq from events where call_id = ? and source_id = ? and body_hash = ?',
@@ -48,7 +48,7 @@ export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
       const row = findCall.get(callId, sourceId);
       if (row) existing.set(callKey(sourceId, callId), rowToCall(row));
     }
-    const plan = planAppend(batch, known, existing);
+    const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const callAfter = callAfterJson(plan);
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);

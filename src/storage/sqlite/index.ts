@@ -27,7 +27,7 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   const timeoutMs = options.statementTimeoutMs ?? 0;
   const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
-  const hotWriter = createSqliteWriter(path);
+  const hotWriter = createSqliteWriter(path, options);
   return createKyselyStorage(db, 'sqlite', {
     reads,
     append: hotWriter.append,

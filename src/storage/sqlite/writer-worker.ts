@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DeliveryOutcome, NewEvent } from '../ports.js';
+import type { DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { createSqliteWrites } from './append.js';
 import { openConnection } from './connection.js';
 
@@ -11,11 +11,12 @@ export type WriterRequest =
   | { id: number; op: 'close' };
 export type WriterReply = { id: number; results?: unknown; error?: string };
 
-const db = openConnection((workerData as { path: string }).path);
+const { path, options } = workerData as { path: string; options: StorageOptions };
+const db = openConnection(path);
 // Appends land on random pages of the call indexes; with SQLite's default 2 MB page cache most of them
 // would be read back from the file first. 16 MB keeps the hot part of the indexes in memory.
 db.pragma('cache_size = -16384');
-const writes = createSqliteWrites(db);
+const writes = createSqliteWrites(db, options);
 const port = parentPort!;
 
 /** Buffers arrive as plain Uint8Arrays after the structured clone. */

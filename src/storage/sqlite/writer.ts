@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { AppendResult, Delivery, DeliveryOutcome, NewEvent } from '../ports.js';
+import type { AppendResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { workerScript } from './worker-script.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
@@ -10,7 +10,7 @@ import type { WriterReply, WriterRequest } from './writer-worker.js';
  * keeps reading and parsing the next batch's requests meanwhile, and the merge of calls runs off the thread
  * that serves HTTP (README, "Benchmarks").
  */
-export function createSqliteWriter(path: string) {
+export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -24,7 +24,7 @@ export function createSqliteWriter(path: string) {
   function start(): Worker {
     // A small young generation: the writer allocates little per batch, and the default lets its heap
     // grow by tens of megabytes under load for nothing.
-    const w = new Worker(workerScript('writer-worker.js'), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const w = new Worker(workerScript('writer-worker.js'), { workerData: { path, options }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);

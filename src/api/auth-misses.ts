@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import { sendError } from './errors.js';
+
+/**
+ * The limit that holds before authentication. The per-key limits (rate-limits.ts) start once a request
+ * names a key; a request with a missing or unknown key, or an unknown ingest token, costs a database lookup
+ * each and would never be limited. So every such miss counts against the client's address, and an address
+ * with `perMin` misses within its minute gets 429 `rate_limited` with Retry-After until the minute is over,
+ * before any lookup. Requests that present a secret valid on this node recently (`isKnown`) still pass: a
+ * neighbour behind the same address (a NAT, Convolo's senders posting to a revoked source beside the live
+ * ones) must not lock the valid ones out.
+ *
+ * Register on the root instance, before the routes.
+ */
+export interface AuthMissOptions {
+  perMin: number;
+  /** The requests the limit applies to: those that authenticate (health checks and docs stay open). */
+  covers: (request: FastifyRequest) => boolean;
+  /** Whether the request carries a secret that resolved recently (the secret caches' `isKnown`). */
+  isKnown: (request: FastifyRequest) => boolean;
+  /** Whether this answer is a failed authentication. */
+  isMiss: (request: FastifyRequest, statusCode: number) => boolean;
+  now?: () => number;
+  /** Addresses tracked at once; the oldest windows go first beyond it. */
+  maxAddresses?: number;
+}
+
+const windowMs = 60_000;
+
+export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): void {
+  const misses = createMissCounter({ perMin: options.perMin, now: options.now, maxAddresses: options.maxAddresses });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!options.covers(request)) return;
+    const waitMs = misses.blockedFor(request.ip);
+    if (waitMs === 0 || options.isKnown(request)) return;
+    const seconds = Math.ceil(waitMs / 1000);
+    void reply.header('retry-after', String(seconds));
+    return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: seconds }, { message: 'Too many failed authentications from this address; retry after the time in Retry-After.' }));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (options.isMiss(request, reply.statusCode)) misses.miss(request.ip);
+  });
+}
+
+/**
+ * Misses per address in fixed one-minute windows (a window opens with an address's first miss).
+ *
+ * @example
+ * const misses = createMissCounter({ perMin: 2 });
+ * misses.miss('10.0.0.1'); misses.miss('10.0.0.1');
+ * misses.blockedFor('10.0.0.1'); // ≈ 60000
+ */
+export function createMissCounter(options: { perMin: number; now?: () => number; maxAddresses?: number }) {
+  const now = options.now ?? Date.now;
+  const maxAddresses = options.maxAddresses ?? 100_000;
+  // Insertion order is window order: a window is re-inserted when it opens, so expired ones are in front.
+  const windows = new Map<string, { start: number; count: number }>();
+
+  function current(address: string, t: number) {
+    const w = windows.get(address);
+    return w && t - w.start < windowMs ? w : undefined;
+  }
+
+  return {
+    /** Milliseconds until `address` may try again, 0 when it may now. */
+    blockedFor(address: string): number {
+      const t = now();
+      const w = current(address, t);
+      return w && w.count >= options.perMin ? w.start + windowMs - t : 0;
+    },
+    miss(address: string): void {
+      const t = now();
+      const w = current(address, t);
+      if (w) {
+        w.count++;
+        return;
+      }
+      windows.delete(address);
+      for (const [key, old] of windows) {
+        if (t - old.start < windowMs && windows.size < maxAddresses) break;
+        windows.delete(key);
+      }
+      windows.set(address, { start: t, count: 1 });
+    },
+  };
+}

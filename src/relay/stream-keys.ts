@@ -1,0 +1,87 @@
+/**
+ * The open streams of each API key, for two rules the stream route enforces:
+ * - a key holds at most `maxPerKey` streams on this node (`open` answers null beyond it);
+ * - a revoked key loses its streams: every `checkEveryMs` (the heartbeat interval) the keys that hold
+ *   streams are looked up in the database, one lookup per key however many streams it holds, so a
+ *   revocation made on any node ends them here within one interval. A lookup that fails (the database is
+ *   away) ends nothing: the streams carry on and the next round looks again.
+ */
+export interface StreamKeysOptions {
+  maxPerKey: number;
+  checkEveryMs: number;
+  /** Whether the key with this id is still active (reads the database, not a cache). */
+  isActive: (keyId: string) => Promise<boolean>;
+  onError?: (error: unknown) => void;
+}
+
+export interface StreamKeys {
+  /** Registers a stream of `keyId`; `end` closes it. Null when the key already has its maximum. */
+  open(keyId: string, end: () => void): { close(): void } | null;
+  /** Looks the keys up now (after a local revocation), rather than at the next round. */
+  check(): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * @example
+ * const streamKeys = createStreamKeys({ maxPerKey: 20, checkEveryMs: 15_000, isActive: async (id) => (await storage.keys.get(id))?.revokedAt === null });
+ * const stream = streamKeys.open(key.id, () => res.end());
+ * if (!stream) throw new AppError('rate_limited');
+ */
+export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
+  const byKey = new Map<string, Set<() => void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | null = null;
+  let again: Promise<void> | null = null;
+
+  async function checkAll(): Promise<void> {
+    await Promise.all([...byKey.keys()].map(async (keyId) => {
+      let active: boolean;
+      try {
+        active = await options.isActive(keyId);
+      } catch (error) {
+        options.onError?.(error);
+        return;
+      }
+      if (!active) for (const end of byKey.get(keyId) ?? []) end();
+    }));
+  }
+
+  /**
+   * Rounds do not overlap (a slow database gets one lookup per key at a time); asked during a round, one
+   * more follows it, since the round under way may have read the key before it was revoked.
+   */
+  function check(): Promise<void> {
+    if (running) return (again ??= running.then(() => {
+      again = null;
+      return check();
+    }));
+    running = checkAll().finally(() => (running = null));
+    return running;
+  }
+
+  return {
+    open(keyId, end) {
+      let streams = byKey.get(keyId);
+      if ((streams?.size ?? 0) >= options.maxPerKey) return null;
+      if (!streams) byKey.set(keyId, (streams = new Set()));
+      const own = () => end();
+      streams.add(own);
+      return {
+        close() {
+          streams.delete(own);
+          if (streams.size === 0 && byKey.get(keyId) === streams) byKey.delete(keyId);
+        },
+      };
+    },
+    check,
+    start() {
+      timer = setInterval(() => void check(), options.checkEveryMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

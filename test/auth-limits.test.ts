@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../src/storage/ports.js';
+import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
+
+/**
+ * The limit before authentication (per address, in memory: the backend plays no part, so SQLite only).
+ * Every request here comes from 127.0.0.1.
+ */
+describe('failed authentications per address', () => {
+  let t: TestApp;
+  const lookups = { keys: 0, sources: 0 };
+  const counting = (storage: Storage): Storage => ({
+    ...storage,
+    keys: { ...storage.keys, findActiveByHash: (hash) => (lookups.keys++, storage.keys.findActiveByHash(hash)) },
+    sources: { ...storage.sources, findByTokenHash: (hash, now) => (lookups.sources++, storage.sources.findByTokenHash(hash, now)) },
+  });
+  const randomKey = () => `sbk_${randomBytes(32).toString('base64url')}`;
+  const randomToken = () => `sbt_${randomBytes(32).toString('base64url')}`;
+  afterEach(() => t?.close());
+
+  it('answers 429 with Retry-After once an address has made authMissesPerMin misses, looks no further key up, and still serves a key valid before', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 5 }, { wrapStorage: counting });
+    expect((await t.api('/v1/events')).status).toBe(200); // the admin key is now known to this node
+    lookups.keys = 0;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await t.api('/v1/events', randomKey())).status);
+    statuses.push((await t.api('/v1/events', null)).status); // no key at all is a miss too
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    expect(lookups.keys).toBe(4);
+
+    const limited = await fetch(`${t.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${randomKey()}` } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(await limited.json()).toMatchObject({ error: 'rate_limited', message: expect.any(String) });
+    for (let i = 0; i < 20; i++) expect((await t.api('/v1/events', randomKey())).status).toBe(429);
+    expect(lookups.keys, 'no lookup once the address is over its limit').toBe(4);
+    // A stream's access_token is a presented key like any other.
+    expect((await fetch(`${t.baseUrl}/v1/stream?access_token=${randomKey()}`)).status).toBe(429);
+
+    expect((await t.api('/v1/events')).status).toBe(200);
+    expect((await t.api('/healthz', null)).status, 'health checks are not limited').toBe(200);
+  });
+
+  it('counts unknown ingest tokens as misses, and keeps accepting a source token that was valid before', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 }, { wrapStorage: counting });
+    expect((await t.post(endCall('known-1'))).status).toBe(200);
+    lookups.sources = 0;
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await t.post(endCall('x'), 'application/json', `${t.baseUrl}/hooks/convolo/${randomToken()}`)).status);
+    expect(answers).toEqual([404, 404, 404, 429, 429]);
+    expect(lookups.sources).toBe(3);
+    expect((await t.post(endCall('known-2'))).status).toBe(200);
+  });
+});

@@ -1,0 +1,117 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import type { Storage } from '../src/storage/ports.js';
+import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
+import { freshPgDatabase } from './support/pg.js';
+import { openStream, waitFor, type SseClient } from './support/sse.js';
+
+/** What a stream may hold: its key's validity, a number of streams per key, a share of the replay reads. */
+describe.each(backends)('stream limits on $name', (backend) => {
+  let t: TestApp;
+  const clients: SseClient[] = [];
+  const open = async (key: string, query?: string) => {
+    const client = await openStream(t.baseUrl, { key, query });
+    clients.push(client);
+    return client;
+  };
+  const readKey = async (name = 'reader') => {
+    const created = await t.request('POST', '/v1/keys', { name, scope: 'read' });
+    expect(created.status).toBe(201);
+    return created.body as { id: string; key: string };
+  };
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await t?.close();
+  });
+
+  it('ends the streams of a key revoked through the API, and their reconnection gets 401', async () => {
+    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1 });
+    const reader = await readKey();
+    const other = await readKey('other');
+    const [a, b, kept] = [await open(reader.key), await open(reader.key), await open(other.key)];
+    expect([a.status, b.status, kept.status]).toEqual([200, 200, 200]);
+    await waitFor('3 stream clients', () => t.app.relay.hub.clients === 3);
+    expect((await t.request('DELETE', `/v1/keys/${reader.id}`)).status).toBe(204);
+    await waitFor("the revoked key's streams to end", () => a.ended && b.ended, 5_000);
+    await waitFor('1 stream client', () => t.app.relay.hub.clients === 1);
+    expect(kept.ended).toBe(false);
+    const again = await open(reader.key);
+    expect(again.status).toBe(401);
+  });
+
+  it('caps the streams of one key with 429 and Retry-After, counts each key apart, and frees a slot when a stream closes', async () => {
+    t = await startTestApp(await backend.freshDb(), { streamMaxPerKey: 2 });
+    const reader = await readKey();
+    const [a, b] = [await open(reader.key, 'since=0'), await open(reader.key)];
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const refused = await open(reader.key, 'since=0');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'rate_limited', message: expect.stringContaining('streams') });
+    expect((await open(t.adminKey)).status).toBe(200);
+    a.close();
+    await waitFor('2 stream clients', () => t.app.relay.hub.clients === 2);
+    expect((await open(reader.key)).status).toBe(200);
+  });
+
+  it('reads at most streamMaxReplayReads pages of the log at once, however many clients resume, and each gets every event', async () => {
+    let inFlight = 0;
+    let most = 0;
+    // Each read of the log takes a while, so that replays left unbounded would overlap.
+    const slowReads = (storage: Storage): Storage => ({
+      ...storage,
+      events: {
+        ...storage.events,
+        readAfter: async (after, limit) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            await sleep(30);
+            return await storage.events.readAfter(after, limit);
+          } finally {
+            inFlight--;
+          }
+        },
+      },
+    });
+    // No polling: the only reads are the replays' (nothing is appended while they run).
+    t = await startTestApp(await backend.freshDb(), { streamMaxReplayReads: 2, relayPollMs: 600_000 }, { wrapStorage: slowReads });
+    for (let i = 0; i < 12; i++) expect((await t.post(endCall(`replay-${i}`))).status).toBe(200);
+    await sleep(50); // the hub's wake after the last commit has read the log
+    most = 0;
+    const resumed = await Promise.all(Array.from({ length: 8 }, () => open(t.adminKey, 'since=0')));
+    await waitFor('every replay', () => resumed.every((c) => c.events.length === 12), 10_000);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a key revoked on another node (two nodes on one PostgreSQL)', () => {
+  let first: TestApp | undefined;
+  let second: App | undefined;
+  afterEach(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  it('ends its streams on this node within a heartbeat interval', async () => {
+    const db = await freshPgDatabase();
+    const flags = { streamHeartbeatSec: 1 };
+    first = await startTestApp(db, flags);
+    second = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags }), { logger: false });
+    expect(await second.prepare()).toBeNull();
+    const { baseUrl } = await second.listen();
+    const reader = (await first.request('POST', '/v1/keys', { name: 'reader', scope: 'read' })).body as { id: string; key: string };
+    const stream = await openStream(first.baseUrl, { key: reader.key });
+    try {
+      expect(stream.status).toBe(200);
+      await waitFor('the stream client', () => first!.app.relay.hub.clients === 1);
+      const revoked = await fetch(`${baseUrl}/v1/keys/${reader.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${first.adminKey}` } });
+      expect(revoked.status).toBe(204);
+      await waitFor('the stream on the first node to end', () => stream.ended, 5_000);
+    } finally {
+      stream.close();
+    }
+  });
+});

@@ -73,6 +73,15 @@ describe('PostgreSQL unreachable', () => {
     expect(body.message).not.toMatch(/event/i);
   });
 
+  it('answers a read by a key already cached 503 storage_unavailable, not 500, when its query cannot reach the database', async () => {
+    // The admin key was looked up before the cut (the setup used it), so the request gets past auth and its
+    // own query is what fails.
+    const response = await fetch(`${t.baseUrl}/v1/calls?limit=5`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await response.json()).toMatchObject({ error: 'storage_unavailable' });
+  });
+
   it('tells /readyz callers "database unavailable", not the driver\'s error with the address', async () => {
     const response = await fetch(`${t.baseUrl}/readyz`);
     expect(response.status).toBe(503);

@@ -74,6 +74,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     random: options.random,
     onAppended: () => hub.wake(),
     onError: (error) => server.log.warn({ err: error }, 'delivery worker failed'),
+    onCircuit: (destinationId, change) =>
+      change === 'opened'
+        ? server.log.warn({ destination_id: destinationId }, `destination stopped answering: its deliveries wait ${config.breakerCooldownSec} s, then one is tried`)
+        : server.log.info({ destination_id: destinationId }, 'destination answers again: its deliveries resume'),
   });
   /** Something was appended: the stream and the worker look for it. */
   const appended = () => {

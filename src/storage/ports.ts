@@ -140,6 +140,7 @@ export interface DestinationPatch {
   callStatuses?: string[] | null;
   headers?: Record<string, string> | null;
   rateLimitPerSec?: number | null;
+  maxConcurrency?: number | null;
   /** false re-enables a disabled destination (its pending deliveries resume). */
   disabled?: boolean;
 }
@@ -173,6 +174,11 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
+  /**
+   * The lease this delivery was claimed under (its `locked_until`; null when not leased). Its outcome is
+   * recorded only while the row still carries this lease: the fence against a worker whose lease ran out.
+   */
+  lease: number | null;
 }
 
 export type DeliveryView = Delivery & { attemptLog: DeliveryAttempt[] };
@@ -196,6 +202,25 @@ export interface DeliveryOutcome {
   nextAttemptAt: number | null;
   /** Disables the destination with this reason (410 Gone, or failing for too long). */
   disableDestination: string | null;
+  /** The claim's lease (Delivery.lease): the outcome is recorded only if the delivery still holds it. */
+  lease: number | null;
+  /** Operational events this outcome raises, appended only if the outcome is recorded. */
+  raises?: readonly NewEvent[];
+}
+
+/** What `complete` recorded: the outcomes it dropped because their lease had run out or been taken over. */
+export interface CompleteResult {
+  stale: DeliveryId[];
+  appended: AppendResult[];
+}
+
+/**
+ * How one claim shares a worker's free slots among destinations, so that one slow destination cannot take
+ * them all: at most `room[id]` deliveries of destination `id`, `otherRoom` of any destination not listed.
+ */
+export interface ClaimShare {
+  room: Readonly<Record<string, number>>;
+  otherRoom: number;
 }
 
 export interface DeliveryFilter {
@@ -219,14 +244,16 @@ export interface Deliveries {
   /**
    * Leases up to `limit` due deliveries of enabled destinations until `now + leaseMs`, never one whose call
    * has an earlier event still pending at the same destination (per-call order). Safe to call from several
-   * workers at once; an expired lease is claimed again.
+   * workers at once; an expired lease is claimed again. With a `share`, each destination gets at most its
+   * room, oldest first, and the limit is shared round-robin (each destination's oldest, then second, …).
    */
-  claim(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]>;
   /**
-   * Records the outcomes in ONE transaction with the operational events they raise (appended to the log,
-   * with their own deliveries), and returns those events' append results.
+   * Records the outcomes whose delivery still holds the claim's lease, in ONE transaction with the
+   * operational events they raise (appended to the log, with their own deliveries). An outcome whose lease
+   * ran out (another worker may have claimed the delivery since) changes nothing.
    */
-  complete(outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): Promise<AppendResult[]>;
+  complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult>;
   get(id: string): Promise<DeliveryView | null>;
   list(filter: DeliveryFilter): Promise<DeliveryView[]>;
   /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */

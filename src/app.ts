@@ -27,7 +27,7 @@ import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { openStorage } from './storage/open.js';
-import type { Storage } from './storage/ports.js';
+import type { ListenStatus, Storage } from './storage/ports.js';
 
 export interface AppOptions {
   /** Pino options, or false for no logs (tests). */
@@ -164,7 +164,20 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
   }
-  void server.register(opsRoutes, { storage, metrics });
+  let listenStatus: ListenStatus | null = null;
+  void server.register(opsRoutes, { storage, metrics, resolveKey, listenStatus: () => listenStatus });
+  /** The LISTEN connection (PostgreSQL): metrics, /readyz's detail, and a line in the log when it changes. */
+  function onListenStatus(status: ListenStatus): void {
+    const previous = listenStatus;
+    listenStatus = status;
+    metrics.listenConnected.set(status.connected ? 1 : 0);
+    if (previous && status.reconnects > previous.reconnects) metrics.listenReconnects.inc(status.reconnects - previous.reconnects);
+    if (previous?.connected && !status.connected) {
+      server.log.warn({ err: status.lastError }, `database notifications lost: reconnecting; other nodes' events arrive by polling (every ${config.relayPollMs} ms) meanwhile`);
+    } else if (previous && !previous.connected && status.connected) {
+      server.log.info({ reconnects: status.reconnects }, 'database notifications restored');
+    }
+  }
 
   /** Appends a call.stale event for each call in progress for too long (the event marks the call, atomically). */
   async function sweepStale(): Promise<number> {
@@ -208,7 +221,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       await server.listen({ host: config.host, port: config.port, backlog: 4096 });
       if (config.role !== 'worker') await hub.start();
       worker?.start();
-      stopWatching = await storage.watchAppends(appended);
+      stopWatching = await storage.watchAppends(appended, onListenStatus);
       if (config.role !== 'api') startStaleSweep();
       if (config.role !== 'api' && config.retentionDays > 0) {
         retentionTimer = setInterval(() => {

@@ -68,6 +68,20 @@ export function createMetrics() {
         this.set(streamClients());
       },
     }),
+    listenConnected: (() => {
+      const gauge = new Gauge({
+        name: 'switchboard_listen_connected',
+        help: "1 while the connection that hears other nodes' appends (PostgreSQL LISTEN) is up, 0 while it is being opened again; 1 on SQLite, which has nothing to listen for.",
+        registers: [registry],
+      });
+      gauge.set(1);
+      return gauge;
+    })(),
+    listenReconnects: new Counter({
+      name: 'switchboard_listen_reconnects_total',
+      help: "Times the connection that hears other nodes' appends (PostgreSQL LISTEN) was lost and opened again.",
+      registers: [registry],
+    }),
     measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
       streamClients = read.streamClients;
       pendingDeliveries = read.pendingDeliveries;

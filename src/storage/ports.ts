@@ -319,6 +319,19 @@ export interface Stats {
   latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;
 }
 
+/** The state of the connection that listens for other nodes' appends (PostgreSQL). */
+export interface ListenStatus {
+  connected: boolean;
+  /** Since when it is connected, or disconnected (epoch ms). */
+  since: number;
+  /** Times it was lost and opened again since the start. */
+  reconnects: number;
+  /** Attempts that failed since it was lost (0 while connected). */
+  failedAttempts: number;
+  /** Why it was lost or the last attempt failed (null while connected). */
+  lastError: string | null;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly callQueries: CallQueries;
@@ -334,9 +347,11 @@ export interface Storage {
   checkReady(): Promise<void>;
   /**
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
-   * where one process owns the file). Resolves to a function that stops watching.
+   * where one process owns the file). Resolves to a function that stops watching. A lost connection is
+   * opened again, with backoff, for as long as it takes; `onStatus` hears of every loss, failed attempt and
+   * recovery (never called on SQLite).
    */
-  watchAppends(onAppend: () => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Keeps the query planner's statistics fresh where it needs them: on PostgreSQL, ANALYZE the tables that
    * changed much since their last one (a fresh deliveries table without statistics makes the claim sort every

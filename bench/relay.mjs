@@ -400,15 +400,26 @@ function deliveryFacts(stats, expected) {
   };
 }
 
-/** Accepts TCP connections and never answers: every request to it waits for the delivery timeout. */
+/**
+ * Accepts TCP connections and never answers: every request to it waits for the delivery timeout. Counts the
+ * connections open that carried a request (undici may open one it leaves idle); reads and drops the bytes,
+ * or a connection the server closed would never be seen to close.
+ */
 async function startBlackHole() {
   const sockets = new Set();
+  const carrying = new Set();
   let maxOpen = 0;
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    maxOpen = Math.max(maxOpen, sockets.size);
+    socket.on('data', () => {
+      carrying.add(socket);
+      maxOpen = Math.max(maxOpen, carrying.size);
+    });
     socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      carrying.delete(socket);
+    });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -13,13 +13,17 @@ import { waitFor } from './support/sse.js';
  * its lease records nothing over the claim that took it over.
  */
 
-/** Accepts TCP connections and never answers a byte: each request to it waits for the whole timeout. */
+/**
+ * Accepts TCP connections and never answers a byte: each request to it waits for the whole timeout. It reads
+ * (and drops) what it is sent, so that a connection the client closes is seen to close.
+ */
 async function startBlackHole() {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server: Server = createServer((socket) => {
     accepted += 1;
     sockets.add(socket);
+    socket.resume();
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
@@ -143,6 +147,40 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     await run();
     expect(await attempts()).toMatchObject({ made: 10, delivered: 6 });
     expect(back.received).toHaveLength(6);
+  });
+
+  it('keeps the outcomes it failed to record and records them once the database answers again, sending each webhook once', async () => {
+    let clock = Date.parse('2026-11-27T10:00:00Z');
+    let failures = 2;
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true } as never, {
+      now: () => clock,
+      // The first two attempts to record outcomes fail, as on a database that is briefly unreachable.
+      wrapStorage: (storage) => ({
+        ...storage,
+        deliveries: {
+          ...storage.deliveries,
+          async complete(outcomes, at) {
+            if (failures > 0) {
+              failures -= 1;
+              throw new Error('simulated write failure');
+            }
+            return storage.deliveries.complete(outcomes, at);
+          },
+        },
+      }),
+    });
+    const destination = (await t.request('POST', '/v1/destinations', { url: receiver.url })).body as { id: string };
+    for (let i = 0; i < 3; i++) expect((await t.post(endCall(`wf-${i}`))).status).toBe(200);
+    await t.app.relay.worker!.runUntilIdle();
+    expect(failures).toBe(0);
+    const listed = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ status: string; attempts: unknown[] }>;
+    expect(listed.map((d) => [d.status, d.attempts.length])).toEqual(Array(3).fill(['delivered', 1]));
+    // A lease period later nothing goes out again.
+    clock += 61_000;
+    await t.app.relay.worker!.runUntilIdle();
+    expect(receiver.received).toHaveLength(3);
   });
 
   it("records nothing of a worker whose lease ran out and was claimed by another: the row stays as the second claim left it", async () => {

@@ -55,6 +55,8 @@ export interface DeliveryWorker {
 const maxClaim = 500;
 /** A rate-limited delivery waits in memory this long at most (holding a send slot); beyond, it is deferred. */
 const maxRateWaitMs = 1000;
+/** Recording outcomes that failed is tried again after 100 ms, doubling up to this. */
+const maxWriteBackoffMs = 5000;
 const userAgent = 'Switchboard-Webhooks/1.0';
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
@@ -74,12 +76,14 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   let recorded = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** While recording outcomes fails: how long to wait before trying again (0: the last write went through). */
+  let writeBackoffMs = 0;
 
   /** Claims what fits in the free concurrency and starts sending it; resolves to how many were claimed. */
   function claimAndStart(): Promise<number> {
     claiming ??= (async () => {
       const room = config.deliveryConcurrency - inFlight.size;
-      if (room <= 0 || closed) return 0;
+      if (room <= 0 || closed || writeBackoffMs > 0) return 0;
       // Read first: each destination's share of the claim depends on its cap. A destination created since is
       // not in the share and waits for the next claim.
       const destinations = await loadDestinations();
@@ -210,9 +214,22 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       const dropped = new Set<string>(stale);
       for (const outcome of batch) if (outcome.result !== 'deferred' && !dropped.has(outcome.deliveryId)) metrics.deliveryAttempts.inc({ result: outcome.result });
       if (appended.length > 0) options.onAppended();
+      writeBackoffMs = 0;
     } catch (error) {
-      // Not recorded: the leases run out and these deliveries are sent again (at least once, same webhook-id).
       options.onError(error);
+      // Kept while their leases hold, and recorded when the database answers again: dropped, they would be
+      // sent again by whichever worker claims them once the leases run out — the same webhooks every lease
+      // period for as long as writes fail. Meanwhile this worker claims nothing new. Past its lease an
+      // outcome is dropped (the fence would refuse it) and the delivery goes out again, same webhook-id.
+      const at = now();
+      const held = closed ? [] : batch.filter((o) => o.lease !== null && o.lease > at);
+      if (held.length === 0) {
+        writeBackoffMs = 0;
+        return;
+      }
+      done = [...held, ...done];
+      writeBackoffMs = Math.min(Math.max(writeBackoffMs * 2, 100), maxWriteBackoffMs);
+      await new Promise((resolve) => setTimeout(resolve, writeBackoffMs));
     }
   }
 

@@ -10,6 +10,8 @@ describe('circuit breakers per destination', () => {
     expect(circuits.allowed('dst_a', 3)).toBe(0);
     expect(circuits.allowed('dst_b', 3)).toBe(Number.POSITIVE_INFINITY); // each destination on its own
     expect(circuits.open).toBe(1);
+    expect(circuits.caps(3)).toEqual({ dst_a: 0 });
+    expect(circuits.caps(1003)).toEqual({ dst_a: 1 });
     expect(circuits.allowed('dst_a', 1002)).toBe(0);
     expect(circuits.allowed('dst_a', 1003)).toBe(1);
     // The probe fails: another cool-down from then.
@@ -19,6 +21,7 @@ describe('circuit breakers per destination', () => {
     expect(circuits.record('dst_a', 2600, true)).toBe('closed');
     expect(circuits.allowed('dst_a', 2600)).toBe(Number.POSITIVE_INFINITY);
     expect(circuits.open).toBe(0);
+    expect(circuits.caps(2600)).toEqual({});
   });
 
   it('does not extend the cool-down for attempts that were in flight when it opened', () => {

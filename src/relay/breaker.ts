@@ -9,17 +9,19 @@
  * @example
  * const circuits = createCircuitBreakers({ threshold: 5, cooldownMs: 30_000 });
  * circuits.allowed('dst_…', Date.now()); // Infinity (closed), 0 (open), 1 (cooled down: one probe)
+ * circuits.caps(Date.now()); // { 'dst_…': 0 }: the destinations not closed, for the claim
  * circuits.record('dst_…', Date.now(), false); // 'opened' on the fifth failure in a row
  */
 export function createCircuitBreakers(options: { threshold: number; cooldownMs: number }) {
   const circuits = new Map<string, { failures: number; openUntil: number | null }>();
+  /** How many requests to the destination may be in flight now. */
+  function allowed(id: string, now: number): number {
+    const openUntil = circuits.get(id)?.openUntil ?? null;
+    if (openUntil === null) return Number.POSITIVE_INFINITY;
+    return now < openUntil ? 0 : 1;
+  }
   return {
-    /** How many requests to the destination may be in flight now. */
-    allowed(id: string, now: number): number {
-      const openUntil = circuits.get(id)?.openUntil ?? null;
-      if (openUntil === null) return Number.POSITIVE_INFINITY;
-      return now < openUntil ? 0 : 1;
-    },
+    allowed,
     /** Counts an attempt's end: answered (any HTTP status) or not. Says when the circuit changed. */
     record(id: string, now: number, answered: boolean): 'opened' | 'closed' | null {
       const circuit = circuits.get(id);
@@ -38,6 +40,15 @@ export function createCircuitBreakers(options: { threshold: number; cooldownMs: 
       // A failed probe (or an attempt that outlived the cool-down): wait another cool-down.
       if (now >= c.openUntil) c.openUntil = now + options.cooldownMs;
       return null;
+    },
+    /** The destinations whose circuit is not closed, with how many requests each may have in flight now. */
+    caps(now: number): Record<string, number> {
+      const caps: Record<string, number> = {};
+      for (const id of circuits.keys()) {
+        const n = allowed(id, now);
+        if (n !== Number.POSITIVE_INFINITY) caps[id] = n;
+      }
+      return caps;
     },
     /** Destinations whose circuit is open or probing (a metric). */
     get open(): number {

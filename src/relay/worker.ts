@@ -84,15 +84,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     claiming ??= (async () => {
       const room = config.deliveryConcurrency - inFlight.size;
       if (room <= 0 || closed || writeBackoffMs > 0) return 0;
-      // Read first: each destination's share of the claim depends on its cap. A destination created since is
-      // not in the share and waits for the next claim.
-      const destinations = await loadDestinations();
       const at = now();
-      const share = shareOf(destinations, at);
-      if (!Object.values(share.room).some((r) => r > 0)) return 0;
+      const share: ClaimShare = { perDestination: config.destinationConcurrency, busy: Object.fromEntries(busy), caps: circuits.caps(at) };
       const claimed = await storage.deliveries.claim(at, Math.min(room, maxClaim), config.deliveryLeaseSec * 1000, share);
       if (claimed.length === 0) return 0;
-      const events = await loadEvents(claimed);
+      const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations()]);
       const payloads = new Map<number, string>();
       for (const d of claimed) {
         const event = events.get(d.eventSeq);
@@ -109,19 +105,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   async function claimFresh(): Promise<number> {
     while (claiming) await claiming.catch(() => 0);
     return claimAndStart();
-  }
-
-  /**
-   * Per destination, how many more requests this claim may start: its cap (its own, else the configured
-   * one; one probe or none while its circuit is open) less what is in flight to it already.
-   */
-  function shareOf(destinations: Map<string, Destination>, at: number): ClaimShare {
-    const room: Record<string, number> = {};
-    for (const d of destinations.values()) {
-      const cap = Math.min(d.maxConcurrency ?? config.destinationConcurrency, circuits.allowed(d.id, at));
-      room[d.id] = Math.max(0, cap - (busy.get(d.id) ?? 0));
-    }
-    return { room, otherRoom: 0 };
   }
 
   function track(destinationId: string, sending: Promise<DeliveryOutcome>): void {

@@ -216,11 +216,13 @@ export interface CompleteResult {
 
 /**
  * How one claim shares a worker's free slots among destinations, so that one slow destination cannot take
- * them all: at most `room[id]` deliveries of destination `id`, `otherRoom` of any destination not listed.
+ * them all. A destination's room: its cap (its own `max_concurrency`, else `perDestination`; lowered to
+ * `caps[id]` where given, e.g. 0 while its circuit is open) less what the worker has in flight to it.
  */
 export interface ClaimShare {
-  room: Readonly<Record<string, number>>;
-  otherRoom: number;
+  perDestination: number;
+  busy: Readonly<Record<string, number>>;
+  caps: Readonly<Record<string, number>>;
 }
 
 export interface DeliveryFilter {

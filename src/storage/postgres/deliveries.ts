@@ -17,12 +17,14 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
     // same plan as shared/claim-plan.ts, in one statement. A CTE joined back by primary key, not
     // `where id in (…)`: the IN form hashed the subquery and scanned the whole table (95 ms against 7 ms per
     // claim of 256 with 40,000 pending, measured).
-    const rooms = Object.entries(share?.room ?? {});
-    const otherRoom = share ? share.otherRoom : limit;
+    const busy = Object.entries(share?.busy ?? {});
+    const caps = Object.entries(share?.caps ?? {});
     const { rows } = await sql<DeliveriesTable>`
       with share as (
-        select t.id, least(greatest(coalesce(r.room, ${otherRoom}), 0), ${limit}) as room
-        from destinations t left join unnest(${rooms.map(([id]) => id)}::text[], ${rooms.map(([, room]) => room)}::integer[]) as r(id, room) on r.id = t.id
+        select t.id, least(greatest(least(coalesce(t.max_concurrency, ${share?.perDestination ?? limit}), coalesce(c.cap, ${limit})) - coalesce(b.n, 0), 0), ${limit}) as room
+        from destinations t
+          left join unnest(${busy.map(([id]) => id)}::text[], ${busy.map(([, n]) => n)}::integer[]) as b(id, n) on b.id = t.id
+          left join unnest(${caps.map(([id]) => id)}::text[], ${caps.map(([, cap]) => cap)}::integer[]) as c(id, cap) on c.id = t.id
         where t.disabled_at is null and t.deleted_at is null),
       offered as (
         select c.id, c.destination_id, c.next_attempt_at, c.event_seq

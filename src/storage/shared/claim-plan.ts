@@ -13,9 +13,10 @@ export interface ClaimCandidate {
 }
 
 /** How many of a destination's due deliveries one claim may take (never more than the claim's limit). */
-export function roomOf(share: ClaimShare | undefined, destinationId: string, limit: number): number {
+export function roomOf(share: ClaimShare | undefined, destination: { id: string; max_concurrency: number | null }, limit: number): number {
   if (!share) return limit;
-  return Math.max(0, Math.min(limit, share.room[destinationId] ?? share.otherRoom));
+  const cap = Math.min(destination.max_concurrency ?? share.perDestination, share.caps[destination.id] ?? Number.POSITIVE_INFINITY);
+  return Math.max(0, Math.min(limit, cap - (share.busy[destination.id] ?? 0)));
 }
 
 /** Each destination's oldest first, then their second oldest, …; within a round, by due time and seq. */

@@ -61,7 +61,9 @@ export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
   // One destination's due deliveries, leased by no one (or by a worker whose lease ran out), and no earlier
   // event of the same call still pending at that destination (per-call order), oldest first: a walk down
   // deliveries_destination_due that stops at the destination's room (shared/claim-plan.ts shares them out).
-  const claimable = db.prepare<[], { id: string }>('select id from destinations where disabled_at is null and deleted_at is null');
+  const claimable = db.prepare<[], { id: string; max_concurrency: number | null }>(
+    'select id, max_concurrency from destinations where disabled_at is null and deleted_at is null',
+  );
   const dueOf = db.prepare<{ destination: string; now: number; room: number }, ClaimCandidate>(`
     select d.id, d.next_attempt_at, d.event_seq from deliveries d
     where d.destination_id = @destination and d.status = 'pending' and d.next_attempt_at <= @now
@@ -75,9 +77,9 @@ export function createSqliteWrites(db: SqliteDatabase): SqliteWrites {
     'update deliveries set locked_until = @lockedUntil, updated_at = @now where id = @id returning *',
   );
   const claim = db.transaction((now: number, limit: number, leaseMs: number, share?: ClaimShare): Delivery[] => {
-    const offers = claimable.all().map(({ id }) => {
-      const room = roomOf(share, id, limit);
-      return room > 0 ? dueOf.all({ destination: id, now, room }) : [];
+    const offers = claimable.all().map((destination) => {
+      const room = roomOf(share, destination, limit);
+      return room > 0 ? dueOf.all({ destination: destination.id, now, room }) : [];
     });
     return fairCut(offers, limit)
       .map((c) => rowToDelivery(lease.get({ id: c.id, now, lockedUntil: now + leaseMs })!))

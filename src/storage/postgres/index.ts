@@ -52,7 +52,11 @@ async function watchAppends(url: string, onAppend: () => void, onStatus: (status
   };
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: url, application_name: listenApplicationName });
+    // An attempt that hangs (a network partition) gives up and is tried again; TCP keepalive notices a peer
+    // that vanished without closing, which an idle LISTEN connection would otherwise never learn.
+    const c = new pg.Client({
+      connectionString: url, application_name: listenApplicationName, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+    });
     // Errors before LISTEN succeeded also reject connect() or query(); this only keeps them from crashing.
     c.on('error', () => {});
     try {

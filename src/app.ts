@@ -85,6 +85,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     worker?.wake();
   };
   metrics.measureRelay({ streamClients: () => hub.clients, pendingDeliveries: () => storage.deliveries.pendingCount() });
+  if (worker) metrics.measureCircuits(() => worker.circuitsOpen);
   const ingest = createIngest({
     log: storage.events,
     metrics,

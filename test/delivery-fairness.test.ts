@@ -128,6 +128,7 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     expect((await attempts()).errors).toEqual(Array(3).fill('connection refused'));
     // The other destination is served meanwhile.
     expect(other.received).toHaveLength(6);
+    expect((await t.api('/metrics', null)).body).toMatch(/^switchboard_delivery_circuits_open 1$/m);
     // The first retries fall due after 5 s, but the circuit is open for 60.
     clock += 5_000;
     await run();
@@ -146,6 +147,7 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     clock += 1;
     await run();
     expect(await attempts()).toMatchObject({ made: 10, delivered: 6 });
+    expect((await t.api('/metrics', null)).body).toMatch(/^switchboard_delivery_circuits_open 0$/m);
     expect(back.received).toHaveLength(6);
   });
 

@@ -6,6 +6,7 @@ export function createMetrics() {
   let queueDepth = () => 0;
   let streamClients = () => 0;
   let pendingDeliveries: () => Promise<number> = async () => 0;
+  let circuitsOpen = () => 0;
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
   return {
     registry,
@@ -68,6 +69,18 @@ export function createMetrics() {
         this.set(streamClients());
       },
     }),
+    deliveryCircuitsOpen: new Gauge({
+      name: 'switchboard_delivery_circuits_open',
+      help: 'Destinations this worker has stopped sending to for a cool-down (they stopped answering), or is probing.',
+      registers: [registry],
+      collect() {
+        this.set(circuitsOpen());
+      },
+    }),
+    /** Where the circuits gauge reads from, set by the delivery worker. */
+    measureCircuits(read: () => number) {
+      circuitsOpen = read;
+    },
     listenConnected: (() => {
       const gauge = new Gauge({
         name: 'switchboard_listen_connected',

@@ -50,6 +50,8 @@ export interface DeliveryWorker {
   /** Sends everything due now, and what falls due as a result (a call's next event), then resolves. */
   runUntilIdle(): Promise<number>;
   close(): Promise<void>;
+  /** Destinations whose circuit is open or probing (a metric). */
+  readonly circuitsOpen: number;
 }
 
 const maxClaim = 500;
@@ -264,6 +266,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         while (flushing || done.length > 0) await (flushing ?? flush());
         if (claimed === 0 && recorded === mark) return recorded - before;
       }
+    },
+    get circuitsOpen() {
+      return circuits.open;
     },
     async close() {
       closed = true;

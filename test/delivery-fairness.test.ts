@@ -101,6 +101,8 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     expect(hole.accepted).toBe(2);
     expect(hole.open).toBe(2);
     expect((await t.api(`/v1/destinations/${holeDestination.body.id}`)).body.max_concurrency).toBe(2);
+    expect((await t.request('PATCH', `/v1/destinations/${holeDestination.body.id}`, { max_concurrency: 0 })).status).toBe(400);
+    expect((await t.request('PATCH', `/v1/destinations/${holeDestination.body.id}`, { max_concurrency: null })).body.max_concurrency).toBeNull();
   });
 
   it('stops claiming for a destination that keeps refusing connections, probes it once after the cool-down, and resumes when it answers', async () => {

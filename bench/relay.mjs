@@ -23,6 +23,11 @@
 //               at the sink (each call.started before its call.ended). Retries every 1 s, no jitter, poll
 //               every 100 ms (flags below), so the schedule adds at most ~1.1 s to the drain.
 //               Ratio: drain deliveries/s ÷ the same backend's `deliveries` rate in this run.
+//   blackhole   The deliveries case with destination DESTINATIONS pointing at a black hole (a TCP server in
+//               this process that accepts connections and never answers a byte), the other 19 at the sink:
+//               their rate (deliveries ÷ first → last 2xx) against what those 19 got in the deliveries case
+//               of the same run (its rate × 19/20). Issue 10: one stalled destination must not starve the
+//               others; target ≥ BLACKHOLE_RATIO. Also reported: the most requests the black hole held at once.
 //
 // Each (case, server) row runs on a freshly started server with an empty database (SQLite in a fresh temp
 // dir; PostgreSQL: a fresh database on a throwaway cluster, as the ingest part). Cases run in the order
@@ -30,6 +35,7 @@
 //
 // Run through bench/run.mjs: `node bench/run.mjs relay [--cases stream,deliveries] [--only sqlite] ...`.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +49,7 @@ import { FatalError } from './lib/wrk.mjs';
 
 export const description = 'stream latency, webhook deliveries/s and recovery after an outage, vs. bare node:http baselines';
 export const SERVERS = ['baseline', 'sqlite', 'postgres'];
-export const CASES = ['stream', 'deliveries', 'recovery'];
+export const CASES = ['stream', 'deliveries', 'recovery', 'blackhole'];
 
 // From the issue.
 const STREAM_CLIENTS = 100;
@@ -54,6 +60,7 @@ const DELIVERY_EVENTS = 2000;
 const DELIVERY_CONCURRENCY = 256;
 const DELIVERIES_PER_SEC = 5000;
 const RECOVERY_CALLS = 5000;
+const BLACKHOLE_RATIO = 0.9;
 
 const INGEST_CONCURRENCY = 256;
 const RETRY_FLAGS = ['--retry-schedule', Array(50).fill(1).join(','), '--retry-jitter', '0', '--relay-poll-ms', '100'];
@@ -352,14 +359,14 @@ function fakeCallRecord() {
   };
 }
 
-async function createDestinations(server, sink, names) {
+async function createDestinations(server, sink, names, urlOf = sink.urlOf) {
   const secrets = {};
   for (const name of names) {
-    const res = await api(server, 'POST', '/v1/destinations', { url: sink.urlOf(name), description: `bench ${name}` });
+    const res = await api(server, 'POST', '/v1/destinations', { url: urlOf(name), description: `bench ${name}` });
     if (res.status !== 201 || !res.json?.id) {
       throw new Error(`POST /v1/destinations answered ${res.status}: ${res.text.slice(0, 300)}`);
     }
-    if (typeof res.json.secret === 'string') secrets[name] = res.json.secret;
+    if (typeof res.json.secret === 'string' && urlOf(name) === sink.urlOf(name)) secrets[name] = res.json.secret;
   }
   await sink.secrets(secrets);
   return Object.keys(secrets).length;
@@ -393,11 +400,46 @@ function deliveryFacts(stats, expected) {
   };
 }
 
-async function deliveriesRow(kind, ctx) {
+/**
+ * Accepts TCP connections and never answers: every request to it waits for the delivery timeout. Counts the
+ * connections open that carried a request (undici may open one it leaves idle); reads and drops the bytes,
+ * or a connection the server closed would never be seen to close.
+ */
+async function startBlackHole() {
+  const sockets = new Set();
+  const carrying = new Set();
+  let maxOpen = 0;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => {
+      carrying.add(socket);
+      maxOpen = Math.max(maxOpen, carrying.size);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      sockets.delete(socket);
+      carrying.delete(socket);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/d/black-hole`,
+    get maxOpen() {
+      return maxOpen;
+    },
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+async function deliveriesRow(kind, ctx, { blackHole = false } = {}) {
   const { sink, endCall } = ctx;
-  const row = { case: 'deliveries', server: kind, error: null };
-  const label = `deliveries ${kind}`;
-  const expected = DELIVERY_EVENTS * DESTINATIONS;
+  const row = { case: blackHole ? 'blackhole' : 'deliveries', server: kind, error: null };
+  const label = `${row.case} ${kind}`;
+  // With a black hole, the sink sees the other destinations only.
+  const expected = DELIVERY_EVENTS * (blackHole ? DESTINATIONS - 1 : DESTINATIONS);
   row.machineBusyBefore = await waitForQuiet(label, { log, waitMs: QUIET_WAIT_MS });
   await sink.reset();
   if (kind === 'baseline') {
@@ -418,28 +460,44 @@ async function deliveriesRow(kind, ctx) {
   }
   await withServer(row, { kind, args: ['--allow-private-destinations', 'true'], ...ctx }, async (server) => {
     const names = Array.from({ length: DESTINATIONS }, (_, i) => String(i + 1));
-    row.signed = await createDestinations(server, sink, names);
-    row.idleRssKb = memoryKb(server.pid)?.rss ?? null;
-    const ids = callIds();
-    const bodies = Array.from({ length: DELIVERY_EVENTS }, (_, i) => endCall(ids(i)));
-    log(`${label}: ${DESTINATIONS} destinations; ingesting ${num(DELIVERY_EVENTS)} end_calls → ${num(expected)} deliveries`);
-    const sampler = startRssSampler(server.pid, 200);
-    const cpuEnd = cpuWindow(server.pid, sink.server.pid);
-    row.ingest = await postAll({ url: server.url, bodies, concurrency: INGEST_CONCURRENCY });
-    if (row.ingest.answers.non2xx || row.ingest.answers.errors) {
-      throw new Error(`ingest: ${row.ingest.answers.non2xx} non-2xx, ${row.ingest.answers.errors} errors: ${row.ingest.answers.firstProblem}`);
+    const hole = blackHole ? await startBlackHole() : null;
+    // The black hole first: its deliveries of each event are the oldest due.
+    if (hole) names.unshift(names.pop());
+    try {
+      row.signed = await createDestinations(server, sink, names, (name) => (hole && name === String(DESTINATIONS) ? hole.url : sink.urlOf(name)));
+      await deliverAll(server, row, { label, expected, sink, endCall });
+    } finally {
+      if (hole) {
+        row.blackHoleHeld = hole.maxOpen;
+        // Its requests would otherwise keep the server's shutdown waiting for their timeout.
+        await hole.close();
+      }
     }
-    const waited = await sink.waitFor((s) => s.distinctDelivered >= expected, { timeoutMs: DELIVERY_TIMEOUT_MS });
-    row.cpu = cpuEnd();
-    row.peakRssKb = peakRss(server, sampler);
-    row.waited = waited.reason;
-    row.delivery = deliveryFacts(waited.stats, expected);
-    // A moment more: a duplicate sent after the last first-time delivery would show up here.
-    await sleep(500);
-    row.delivery.duplicates = (await sink.stats()).total.duplicates;
   });
   logDelivery(label, row);
   return row;
+}
+
+/** Ingests the end_calls while the server delivers them; waits until the sink has `expected`. */
+async function deliverAll(server, row, { label, expected, sink, endCall }) {
+  row.idleRssKb = memoryKb(server.pid)?.rss ?? null;
+  const ids = callIds();
+  const bodies = Array.from({ length: DELIVERY_EVENTS }, (_, i) => endCall(ids(i)));
+  log(`${label}: ${DESTINATIONS} destinations; ingesting ${num(DELIVERY_EVENTS)} end_calls → ${num(expected)} deliveries at the sink`);
+  const sampler = startRssSampler(server.pid, 200);
+  const cpuEnd = cpuWindow(server.pid, sink.server.pid);
+  row.ingest = await postAll({ url: server.url, bodies, concurrency: INGEST_CONCURRENCY });
+  if (row.ingest.answers.non2xx || row.ingest.answers.errors) {
+    throw new Error(`ingest: ${row.ingest.answers.non2xx} non-2xx, ${row.ingest.answers.errors} errors: ${row.ingest.answers.firstProblem}`);
+  }
+  const waited = await sink.waitFor((s) => s.distinctDelivered >= expected, { timeoutMs: DELIVERY_TIMEOUT_MS });
+  row.cpu = cpuEnd();
+  row.peakRssKb = peakRss(server, sampler);
+  row.waited = waited.reason;
+  row.delivery = deliveryFacts(waited.stats, expected);
+  // A moment more: a duplicate sent after the last first-time delivery would show up here.
+  await sleep(500);
+  row.delivery.duplicates = (await sink.stats()).total.duplicates;
 }
 
 function logDelivery(label, row) {
@@ -560,7 +618,7 @@ function evaluate(rows) {
         if (s.latency.p99 > STREAM_P99_MS) fails.push('p99');
       }
     }
-    if ((r.case === 'deliveries' || r.case === 'recovery') && r.delivery) {
+    if ((r.case === 'deliveries' || r.case === 'recovery' || r.case === 'blackhole') && r.delivery) {
       const d = r.delivery;
       if (d.missing) r.broken.push(`${d.missing} missing`);
       if (d.duplicates) r.broken.push(`${d.duplicates} duplicated`);
@@ -576,6 +634,16 @@ function evaluate(rows) {
         r.targetText = `≥ ${num(DELIVERIES_PER_SEC)}/s`;
         if (!(r.delivery.rate >= DELIVERIES_PER_SEC)) fails.push('rate');
       }
+    }
+    if (r.case === 'blackhole' && r.delivery) {
+      // What the same 19 destinations got without the black hole: the deliveries case's rate, 19/20 of it.
+      const steadyRow = rows.find((x) => x.case === 'deliveries' && x.server === r.server && !x.error);
+      r.without = steadyRow?.delivery?.rate ? (steadyRow.delivery.rate * (DESTINATIONS - 1)) / DESTINATIONS : null;
+      r.ratio = r.without && r.delivery.rate ? r.delivery.rate / r.without : null;
+      r.ratioNoisy = Boolean(r.noise || steadyRow?.noise);
+      r.targetText = `≥ ${fmt(BLACKHOLE_RATIO, 2)}× without it`;
+      if (r.ratio == null) unknown.push('no deliveries row');
+      else if (r.ratio < BLACKHOLE_RATIO) fails.push('ratio');
     }
     if (r.case === 'recovery' && r.recovery) {
       const steadyRow = rows.find((x) => x.case === 'deliveries' && x.server === r.server && !x.error);
@@ -641,6 +709,19 @@ function deliveriesTable(rows) {
   });
 }
 
+function blackholeTable(rows) {
+  const columns = [
+    ['deliveries to the 19', 'r'], ['deliveries/s', 'r'], ['the same 19 without it /s', 'r'], ['ratio', 'r'], ['first → last 2xx s', 'r'],
+    ['arrived (distinct)', 'r'], ['duplicated', 'r'], ['requests the black hole held', 'r'], ['target', 'l'],
+  ];
+  return table(columns, rows, (r) => r.delivery, (r) => {
+    const d = r.delivery;
+    return [
+      num(d.expected), num(d.rate), num(r.without), ratioText(r), fmt(d.seconds, 2), missingText(d), warnIf(d.duplicates), num(r.blackHoleHeld), r.targetText,
+    ];
+  });
+}
+
 function recoveryTable(rows) {
   const columns = [
     ['queued while down', 'r'], ['503s answered', 'r'], ['drain s (from back up)', 'r'], ['first 2xx after up ms', 'r'], ['deliveries/s', 'r'],
@@ -689,6 +770,7 @@ function details(rows) {
       );
       if (s.problems.length) out.push(`  - envelope problems ⚠: ${s.problems.join('; ')}`);
     }
+    if (r.blackHoleHeld != null) out.push(`  - the black hole held at most ${r.blackHoleHeld} requests at once`);
     if (r.delivery) {
       const d = r.delivery;
       out.push(
@@ -764,12 +846,14 @@ export async function run(opts) {
   }
   const rows = [];
   try {
-    if (cases.includes('deliveries') || cases.includes('recovery')) ctx.sink = await startSink();
+    if (cases.some((c) => c !== 'stream')) ctx.sink = await startSink();
     for (const c of cases) {
       for (const kind of servers) {
         if (c === 'stream') rows.push(await streamRow(kind, ctx));
         else if (c === 'deliveries') rows.push(await deliveriesRow(kind, ctx));
-        else if (kind !== 'baseline') rows.push(await recoveryRow(kind, ctx));
+        else if (kind === 'baseline') continue;
+        else if (c === 'recovery') rows.push(await recoveryRow(kind, ctx));
+        else rows.push(await deliveriesRow(kind, ctx, { blackHole: true }));
       }
     }
   } finally {
@@ -811,9 +895,16 @@ export async function run(opts) {
         `Server flags: ${RETRY_FLAGS.join(' ').replace(/(1,){49}1/, '1,…,1 (50 × 1 s)')}. Drain = last 2xx − the moment the sink came back; the ratio is its deliveries/s ÷ the ` +
         "same backend's rate in the deliveries table above (same run).",
       () => recoveryTable(of('recovery'))),
+    ...section(cases.includes('blackhole'),
+      `One destination of ${DESTINATIONS} is a black hole (${num(DELIVERY_EVENTS)} end_calls → ${num(DELIVERY_EVENTS * (DESTINATIONS - 1))} deliveries to the other ${DESTINATIONS - 1})`,
+      'The deliveries case again, with one destination pointing at a TCP server that accepts connections and never answers (created first, so its deliveries of each event are the oldest due). ' +
+        `Rate: the other ${DESTINATIONS - 1} destinations' deliveries ÷ (last − first 2xx at the sink); "without it": the same backend's deliveries rate in this run × ${DESTINATIONS - 1}/${DESTINATIONS}. ` +
+        'Default settings: 16 requests in flight per destination (SWITCHBOARD_DESTINATION_CONCURRENCY), 15 s delivery timeout.',
+      () => blackholeTable(of('blackhole'))),
     'Targets (from the issue):',
     `- stream: Switchboard p99 ≤ ${STREAM_P99_MS} ms at ${num(STREAM_RATE)} events/s with ${STREAM_CLIENTS} clients, including the durable commit (a prototype's bare fan-out reached p99 ≈ 3 ms)`,
     `- deliveries: ≥ ${num(DELIVERIES_PER_SEC)} deliveries/s`,
+    `- blackhole: the other ${DESTINATIONS - 1} destinations keep ≥ ${fmt(BLACKHOLE_RATIO * 100, 0)} % of their rate without the black hole`,
     '- in every row: no event missing or duplicated at any client or destination, per-call order kept (recovery), signatures valid, the server exits 0 on SIGTERM (⚠ marks a broken row; the run exits 1)',
     '',
     'Peak RSS is the server process\'s own (VmHWM, or the highest VmRSS sample if higher), from before the load to its end; it does not include PostgreSQL. MB = 1024 kB.',

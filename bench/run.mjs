@@ -12,8 +12,8 @@
 //   --connections <list>  comma-separated connection counts (SWITCHBOARD_BENCH_CONNECTIONS, default 50,256)
 //   --only <list>         servers to run, comma-separated; ingest and relay: baseline, sqlite, postgres
 //                         (SWITCHBOARD_BENCH_ONLY, default all). Ratios need the baseline in the same run.
-//   --cases <list>        relay only: stream, deliveries, recovery (SWITCHBOARD_BENCH_CASES, default all);
-//                         recovery's ratio needs deliveries in the same run.
+//   --cases <list>        relay only: stream, deliveries, recovery, blackhole (SWITCHBOARD_BENCH_CASES, default all);
+//                         recovery's and blackhole's ratios need deliveries in the same run.
 //   --strict              exit 1 when a target is missed, not only when a run failed (SWITCHBOARD_BENCH_STRICT=1)
 // SWITCHBOARD_BENCH_PG_URL: use this PostgreSQL server instead of starting a throwaway cluster.
 //

@@ -33,7 +33,7 @@ import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { openStorage } from './storage/open.js';
-import type { Storage } from './storage/ports.js';
+import type { ListenStatus, Storage } from './storage/ports.js';
 
 export interface AppOptions {
   /** Pino options, or false for no logs (tests). */
@@ -86,6 +86,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     random: options.random,
     onAppended: () => hub.wake(),
     onError: (error) => server.log.warn({ err: error }, 'delivery worker failed'),
+    onCircuit: (destinationId, change) =>
+      change === 'opened'
+        ? server.log.warn({ destination_id: destinationId }, `destination stopped answering: its deliveries wait ${config.breakerCooldownSec} s, then one is tried`)
+        : server.log.info({ destination_id: destinationId }, 'destination answers again: its deliveries resume'),
   });
   /** Something was appended: the stream and the worker look for it. */
   const appended = () => {
@@ -93,6 +97,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     worker?.wake();
   };
   metrics.measureRelay({ streamClients: () => hub.clients, pendingDeliveries: () => storage.deliveries.pendingCount() });
+  if (worker) metrics.measureCircuits(() => worker.circuitsOpen);
   const ingest = createIngest({
     log: storage.events,
     metrics,
@@ -211,7 +216,20 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
   }
-  void server.register(opsRoutes, { storage, metrics });
+  let listenStatus: ListenStatus | null = null;
+  void server.register(opsRoutes, { storage, metrics, resolveKey, listenStatus: () => listenStatus });
+  /** The LISTEN connection (PostgreSQL): metrics, /readyz's detail, and a line in the log when it changes. */
+  function onListenStatus(status: ListenStatus): void {
+    const previous = listenStatus;
+    listenStatus = status;
+    metrics.listenConnected.set(status.connected ? 1 : 0);
+    if (previous && status.reconnects > previous.reconnects) metrics.listenReconnects.inc(status.reconnects - previous.reconnects);
+    if (previous?.connected && !status.connected) {
+      server.log.warn({ err: status.lastError }, `database notifications lost: reconnecting; other nodes' events arrive by polling (every ${config.relayPollMs} ms) meanwhile`);
+    } else if (previous && !previous.connected && status.connected) {
+      server.log.info({ reconnects: status.reconnects }, 'database notifications restored');
+    }
+  }
 
   /** Appends a call.stale event for each call in progress for too long (the event marks the call, atomically). */
   async function sweepStale(): Promise<number> {
@@ -258,7 +276,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         streamKeys.start();
       }
       worker?.start();
-      stopWatching = await storage.watchAppends(appended);
+      stopWatching = await storage.watchAppends(appended, onListenStatus);
       if (config.role !== 'api') startStaleSweep();
       if (config.role !== 'api' && config.retentionDays > 0) {
         retentionTimer = setInterval(() => {

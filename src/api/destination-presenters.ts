@@ -22,6 +22,7 @@ export function presentDestination(d: Destination, options: { now: number; revea
     call_statuses: d.callStatuses,
     headers: d.headers,
     rate_limit_per_sec: d.rateLimitPerSec,
+    max_concurrency: d.maxConcurrency,
     status: d.disabledAt === null ? 'enabled' : 'disabled',
     disabled_at: iso(d.disabledAt),
     disabled_reason: d.disabledReason,

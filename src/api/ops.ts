@@ -1,10 +1,20 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Storage } from '../storage/ports.js';
+import type { ApiKey, ListenStatus, Storage } from '../storage/ports.js';
+import { bearerKey } from './auth.js';
+
+export interface OpsOptions {
+  storage: Storage;
+  metrics: Metrics;
+  /** Admins get the detail of /readyz; anyone else only whether it is ready. */
+  resolveKey: (key: string) => Promise<ApiKey | null>;
+  /** The connection that hears other nodes' appends (null: the backend has none, SQLite). */
+  listenStatus: () => ListenStatus | null;
+}
 
 /** `/healthz` (the process answers), `/readyz` (the database answers, migrations applied), `/metrics`. */
-export async function opsRoutes(app: FastifyInstance, options: { storage: Storage; metrics: Metrics }): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Promise<void> {
   app.get('/healthz', async () => ({ ok: true }));
 
   app.get('/readyz', async (request) => {
@@ -17,8 +27,30 @@ export async function opsRoutes(app: FastifyInstance, options: { storage: Storag
       const message = (error as Error).message;
       throw new AppError('not_ready', { detail: message.startsWith('migrations not applied') ? message : 'database unavailable' });
     }
-    return { ok: true };
+    if (!(await isAdmin(request))) return { ok: true };
+    // Not a readiness condition: polling delivers what notifications would, only later.
+    const listen = options.listenStatus();
+    return {
+      ok: true,
+      detail: {
+        database: options.storage.dialect,
+        listen: listen && {
+          connected: listen.connected,
+          since: new Date(listen.since).toISOString(),
+          reconnects: listen.reconnects,
+          failed_attempts: listen.failedAttempts,
+          last_error: listen.lastError,
+        },
+      },
+    };
   });
+
+  /** An admin key in the Authorization header; a missing or wrong one is no error here (load balancers ask). */
+  async function isAdmin(request: FastifyRequest): Promise<boolean> {
+    const presented = bearerKey(request);
+    const key = presented ? await options.resolveKey(presented).catch(() => null) : null;
+    return key?.scope === 'admin';
+  }
 
   app.get('/metrics', async (_request, reply) => {
     void reply.type(options.metrics.registry.contentType);

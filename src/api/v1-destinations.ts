@@ -34,6 +34,7 @@ const settings = {
   call_statuses: Type.Optional(nullable(list(64, 50))),
   headers: Type.Optional(nullable(Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 20 }))),
   rate_limit_per_sec: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 10_000 }))),
+  max_concurrency: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1000 }))),
 };
 // The URL is any string here: checkDestinationUrl judges it, and its refusals are 422 invalid_destination.
 // additionalProperties: false tells OpenAPI readers what strict-bodies.ts enforces: unknown fields are refused.
@@ -105,6 +106,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
       callStatuses: body.call_statuses,
       headers: body.headers,
       rateLimitPerSec: body.rate_limit_per_sec,
+      maxConcurrency: body.max_concurrency,
       disabled: body.disabled,
     };
   }
@@ -121,6 +123,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
       callStatuses: patch.callStatuses ?? null,
       headers: patch.headers ?? null,
       rateLimitPerSec: patch.rateLimitPerSec ?? null,
+      maxConcurrency: patch.maxConcurrency ?? null,
       secret: newWebhookSecret(),
       previousSecret: null,
       previousSecretExpiresAt: null,

@@ -27,6 +27,9 @@ export interface Config {
   deliveryTimeoutSec: number;
   deliveryConcurrency: number;
   deliveryLeaseSec: number;
+  destinationConcurrency: number;
+  breakerFailures: number;
+  breakerCooldownSec: number;
   disableAfterFailingHours: number;
   secretGraceHours: number;
   relayPollMs: number;
@@ -115,6 +118,9 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   deliveryTimeoutSec: { env: 'SWITCHBOARD_DELIVERY_TIMEOUT_SEC', flag: 'delivery-timeout-sec', default: 15, parse: int(1), doc: 'A destination must answer 2xx within this many seconds.' },
   deliveryConcurrency: { env: 'SWITCHBOARD_DELIVERY_CONCURRENCY', flag: 'delivery-concurrency', default: 256, parse: int(1), doc: 'Webhook requests a worker has in flight at once.' },
   deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: int(1), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it.' },
+  destinationConcurrency: { env: 'SWITCHBOARD_DESTINATION_CONCURRENCY', flag: 'destination-concurrency', default: 16, parse: int(1), doc: "Webhook requests a worker has in flight to one destination at once (a destination's max_concurrency overrides it), so a slow receiver cannot take every slot." },
+  breakerFailures: { env: 'SWITCHBOARD_BREAKER_FAILURES', flag: 'breaker-failures', default: 5, parse: int(1), doc: 'After this many consecutive attempts to a destination end without an answer (timeout, connection refused or reset), the worker stops claiming its deliveries for the cool-down.' },
+  breakerCooldownSec: { env: 'SWITCHBOARD_BREAKER_COOLDOWN_SEC', flag: 'breaker-cooldown-sec', default: 30, parse: int(1), doc: 'How long a destination that stopped answering is left alone before one probe delivery is tried (an answer resumes it, another failure waits again).' },
   disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: int(1), doc: 'A destination failing continuously for this long is disabled.' },
   secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
   relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: int(10), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },

@@ -12,6 +12,8 @@ export interface Destination {
   callStatuses: string[] | null;
   headers: Record<string, string> | null;
   rateLimitPerSec: number | null;
+  /** The most requests in flight to it per worker (null: the configured default). */
+  maxConcurrency: number | null;
   secret: string;
   previousSecret: string | null;
   previousSecretExpiresAt: number | null;

@@ -6,7 +6,16 @@ export function createMetrics() {
   let queueDepth = () => 0;
   let streamClients = () => 0;
   let pendingDeliveries: () => Promise<number> = async () => 0;
+  let circuitsOpen = () => 0;
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+  /** A gauge set from `read()` each time it is scraped. */
+  const sampled = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name, help, registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   return {
     registry,
     ingestRequests: new Counter({
@@ -28,14 +37,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     commitFailures: new Counter({ name: 'switchboard_commit_failures_total', help: 'Group commits that failed (their requests got 503).', registers: [registry] }),
-    ingestQueueDepth: new Gauge({
-      name: 'switchboard_ingest_queue_depth',
-      help: 'Ingest requests waiting for a commit.',
-      registers: [registry],
-      collect() {
-        this.set(queueDepth());
-      },
-    }),
+    ingestQueueDepth: sampled('switchboard_ingest_queue_depth', 'Ingest requests waiting for a commit.', () => queueDepth()),
     /** Where the queue depth gauge reads from, set by the ingest service that owns the queue. */
     measureQueueDepth(read: () => number) {
       queueDepth = read;
@@ -60,13 +62,29 @@ export function createMetrics() {
         this.set(await pendingDeliveries().catch(() => 0));
       },
     }),
-    streamClientsGauge: new Gauge({
-      name: 'switchboard_stream_clients',
-      help: 'Clients connected to GET /v1/stream on this node.',
+    streamClientsGauge: sampled('switchboard_stream_clients', 'Clients connected to GET /v1/stream on this node.', () => streamClients()),
+    deliveryCircuitsOpen: sampled(
+      'switchboard_delivery_circuits_open',
+      'Destinations this worker has stopped sending to for a cool-down (they stopped answering), or is probing.',
+      () => circuitsOpen(),
+    ),
+    /** Where the circuits gauge reads from, set by the delivery worker. */
+    measureCircuits(read: () => number) {
+      circuitsOpen = read;
+    },
+    listenConnected: (() => {
+      const gauge = new Gauge({
+        name: 'switchboard_listen_connected',
+        help: "1 while the connection that hears other nodes' appends (PostgreSQL LISTEN) is up, 0 while it is being opened again; 1 on SQLite, which has nothing to listen for.",
+        registers: [registry],
+      });
+      gauge.set(1);
+      return gauge;
+    })(),
+    listenReconnects: new Counter({
+      name: 'switchboard_listen_reconnects_total',
+      help: "Times the connection that hears other nodes' appends (PostgreSQL LISTEN) was lost and opened again.",
       registers: [registry],
-      collect() {
-        this.set(streamClients());
-      },
     }),
     measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
       streamClients = read.streamClients;

@@ -154,6 +154,8 @@ export interface DestinationSettings {
   call_statuses?: string[] | null;
   headers?: Record<string, string> | null;
   rate_limit_per_sec?: number | null;
+  /** The most webhook requests in flight to it per worker (null: the server's SWITCHBOARD_DESTINATION_CONCURRENCY). */
+  max_concurrency?: number | null;
 }
 
 /**
@@ -169,6 +171,7 @@ export interface Destination {
   call_statuses: string[] | null;
   headers: Record<string, string> | null;
   rate_limit_per_sec: number | null;
+  max_concurrency: number | null;
   status: 'enabled' | 'disabled';
   disabled_at: string | null;
   disabled_reason: string | null;

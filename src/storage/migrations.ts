@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { inProgress, phoneDigits } from '../domain/call.js';
 import type { Database } from './schema.js';
+import { fairClaims } from './migrations/0007_fair_claims.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -245,6 +246,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+
+    '0007_fair_claims': fairClaims,
   };
 }
 

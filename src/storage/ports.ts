@@ -140,6 +140,7 @@ export interface DestinationPatch {
   callStatuses?: string[] | null;
   headers?: Record<string, string> | null;
   rateLimitPerSec?: number | null;
+  maxConcurrency?: number | null;
   /** false re-enables a disabled destination (its pending deliveries resume). */
   disabled?: boolean;
 }
@@ -173,6 +174,11 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
+  /**
+   * The lease this delivery was claimed under (its `locked_until`; null when not leased). Its outcome is
+   * recorded only while the row still carries this lease: the fence against a worker whose lease ran out.
+   */
+  lease: number | null;
 }
 
 export type DeliveryView = Delivery & { attemptLog: DeliveryAttempt[] };
@@ -196,6 +202,27 @@ export interface DeliveryOutcome {
   nextAttemptAt: number | null;
   /** Disables the destination with this reason (410 Gone, or failing for too long). */
   disableDestination: string | null;
+  /** The claim's lease (Delivery.lease): the outcome is recorded only if the delivery still holds it. */
+  lease: number | null;
+  /** Operational events this outcome raises, appended only if the outcome is recorded. */
+  raises?: readonly NewEvent[];
+}
+
+/** What `complete` recorded: the outcomes it dropped because their lease had run out or been taken over. */
+export interface CompleteResult {
+  stale: DeliveryId[];
+  appended: AppendResult[];
+}
+
+/**
+ * How one claim shares a worker's free slots among destinations, so that one slow destination cannot take
+ * them all. A destination's room: its cap (its own `max_concurrency`, else `perDestination`; lowered to
+ * `caps[id]` where given, e.g. 0 while its circuit is open) less what the worker has in flight to it.
+ */
+export interface ClaimShare {
+  perDestination: number;
+  busy: Readonly<Record<string, number>>;
+  caps: Readonly<Record<string, number>>;
 }
 
 export interface DeliveryFilter {
@@ -219,14 +246,16 @@ export interface Deliveries {
   /**
    * Leases up to `limit` due deliveries of enabled destinations until `now + leaseMs`, never one whose call
    * has an earlier event still pending at the same destination (per-call order). Safe to call from several
-   * workers at once; an expired lease is claimed again.
+   * workers at once; an expired lease is claimed again. With a `share`, each destination gets at most its
+   * room, oldest first, and the limit is shared round-robin (each destination's oldest, then second, …).
    */
-  claim(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]>;
   /**
-   * Records the outcomes in ONE transaction with the operational events they raise (appended to the log,
-   * with their own deliveries), and returns those events' append results.
+   * Records the outcomes whose delivery still holds the claim's lease, in ONE transaction with the
+   * operational events they raise (appended to the log, with their own deliveries). An outcome whose lease
+   * ran out (another worker may have claimed the delivery since) changes nothing.
    */
-  complete(outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number): Promise<AppendResult[]>;
+  complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult>;
   get(id: string): Promise<DeliveryView | null>;
   list(filter: DeliveryFilter): Promise<DeliveryView[]>;
   /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
@@ -292,7 +321,19 @@ export interface Stats {
   latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;
 }
 
-/** How a backend is opened, beyond its URL. */
+/** The state of the connection that listens for other nodes' appends (PostgreSQL). */
+export interface ListenStatus {
+  connected: boolean;
+  /** Since when it is connected, or disconnected (epoch ms). */
+  since: number;
+  /** Times it was lost and opened again since the start. */
+  reconnects: number;
+  /** Attempts that failed since it was lost (0 while connected). */
+  failedAttempts: number;
+  /** Why it was lost or the last attempt failed (null while connected). */
+  lastError: string | null;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly callQueries: CallQueries;
@@ -308,9 +349,11 @@ export interface Storage {
   checkReady(): Promise<void>;
   /**
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
-   * where one process owns the file). Resolves to a function that stops watching.
+   * where one process owns the file). Resolves to a function that stops watching. A lost connection is
+   * opened again, with backoff, for as long as it takes; `onStatus` hears of every loss, failed attempt and
+   * recovery (never called on SQLite).
    */
-  watchAppends(onAppend: () => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Keeps the query planner's statistics fresh where it needs them: on PostgreSQL, ANALYZE the tables that
    * changed much since their last one (a fresh deliveries table without statistics makes the claim sort every
@@ -328,7 +371,7 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** How a backend runs the reads of the query API and waits on locks (config: SWITCHBOARD_SQLITE_READERS, …). */
+/** How a backend is opened beyond its URL: its readers, time limits and lock waits, the call record's bounds (config). */
 export interface StorageOptions {
   /** SQLite: reader threads, each with its own read-only connection. */
   readers?: number;

@@ -69,6 +69,8 @@ export interface DestinationsTable {
   /** JSON object of extra request headers. */
   headers: string | null;
   rate_limit_per_sec: number | null;
+  /** The most webhook requests in flight to it per worker (null: SWITCHBOARD_DESTINATION_CONCURRENCY). */
+  max_concurrency: number | null;
   /** Kept readable: every delivery is signed with it (as Svix and Stripe keep endpoint secrets). */
   secret: string;
   previous_secret: string | null;

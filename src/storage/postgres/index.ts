@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Storage, StorageOptions } from '../ports.js';
+import type { ListenStatus, Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
@@ -37,31 +37,87 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
-    watchAppends: (onAppend) => watchAppends(url, onAppend),
+    watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
   });
 }
 
+/** The first reconnection waits this long; each failed attempt doubles it, up to `maxRetryMs`. */
+const firstRetryMs = 1000;
+const maxRetryMs = 30_000;
+/** How the LISTEN connection shows in pg_stat_activity. */
+export const listenApplicationName = 'switchboard-listen';
+
 /**
  * LISTEN on a connection of its own (a pooled one would be handed to queries). Every append notifies in its
- * transaction, so other nodes' streams and workers wake at once; if the connection drops, it is opened again
- * after a second, and `onAppend` is called then too, since notifications may have been missed meanwhile.
+ * transaction, so other nodes' streams and workers wake at once. If the connection drops it is opened
+ * again, for as long as it takes, 1 s after the loss and then with the wait doubling up to 30 s (a database
+ * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
+ * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.
  */
-async function watchAppends(url: string, onAppend: () => void): Promise<() => Promise<void>> {
+async function watchAppends(url: string, onAppend: () => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
+  const status: ListenStatus = { connected: false, since: Date.now(), reconnects: 0, failedAttempts: 0, lastError: null };
+  const report = (change: Partial<ListenStatus>) => {
+    Object.assign(status, change);
+    onStatus({ ...status });
+  };
+
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: url });
-    c.on('notification', () => onAppend());
-    c.on('error', () => {
-      c.end().catch(() => {});
-      if (!stopped) retry = setTimeout(() => void connect().then(onAppend, () => {}), 1000);
+    // An attempt that hangs (a network partition) gives up and is tried again; TCP keepalive notices a peer
+    // that vanished without closing, which an idle LISTEN connection would otherwise never learn.
+    const c = new pg.Client({
+      connectionString: url, application_name: listenApplicationName, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
     });
-    await c.connect();
-    await c.query(`listen ${appendChannel}`);
+    // Errors before LISTEN succeeded also reject connect() or query(); this only keeps them from crashing.
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query(`listen ${appendChannel}`);
+    } catch (error) {
+      c.end().catch(() => {});
+      throw error;
+    }
+    if (stopped) {
+      await c.end().catch(() => {});
+      return;
+    }
+    let gone = false;
+    const lost = (error: Error) => {
+      if (gone) return;
+      gone = true;
+      if (client === c) client = null;
+      c.end().catch(() => {});
+      if (stopped) return;
+      report({ connected: false, since: Date.now(), failedAttempts: 0, lastError: error.message });
+      reconnectLater(firstRetryMs);
+    };
+    c.on('notification', () => onAppend());
+    c.on('error', lost);
+    c.on('end', () => lost(new Error('the connection was closed')));
     client = c;
   }
+
+  function reconnectLater(delayMs: number): void {
+    retry = setTimeout(() => {
+      connect().then(
+        () => {
+          if (stopped) return;
+          report({ connected: true, since: Date.now(), reconnects: status.reconnects + 1, failedAttempts: 0, lastError: null });
+          onAppend();
+        },
+        (error: Error) => {
+          if (stopped) return;
+          report({ failedAttempts: status.failedAttempts + 1, lastError: error.message });
+          reconnectLater(Math.min(delayMs * 2, maxRetryMs));
+        },
+      );
+    }, delayMs);
+  }
+
   await connect();
+  report({ connected: true, since: Date.now() });
   return async () => {
     stopped = true;
     clearTimeout(retry);

@@ -10,6 +10,7 @@ const outcome = (id: string, result: DeliveryOutcome['result'], attempt: number 
   attempt: attempt === null ? null : { attempt, attemptedAt: 1_000 * attempt, status: result === 'delivered' ? 200 : 500, latencyMs: 3, responseBody: 'x', error: null },
   nextAttemptAt: result === 'retry' || result === 'deferred' ? 99_000 : null,
   disableDestination: null,
+  lease: 60_000,
   ...extra,
 });
 

@@ -14,6 +14,7 @@ export function destinationToRow(d: Destination, deletedAt: number | null = null
     call_statuses: json(d.callStatuses),
     headers: json(d.headers),
     rate_limit_per_sec: d.rateLimitPerSec,
+    max_concurrency: d.maxConcurrency,
     secret: d.secret,
     previous_secret: d.previousSecret,
     previous_secret_expires_at: d.previousSecretExpiresAt,
@@ -33,6 +34,7 @@ export function rowToDestination(r: DestinationsTable): Destination {
     description: r.description,
     headers: parse(r.headers),
     rateLimitPerSec: r.rate_limit_per_sec,
+    maxConcurrency: r.max_concurrency ?? null,
     secret: r.secret,
     previousSecret: r.previous_secret,
     previousSecretExpiresAt: num(r.previous_secret_expires_at),
@@ -64,6 +66,7 @@ export function rowToDelivery(r: DeliveriesTable): Delivery {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     finishedAt: num(r.finished_at),
+    lease: num(r.locked_until),
   };
 }
 

@@ -86,6 +86,7 @@ function patchColumns(patch: DestinationPatch, now: number): UpdateObject<Databa
   if (patch.callStatuses !== undefined) set.call_statuses = json(patch.callStatuses);
   if (patch.headers !== undefined) set.headers = json(patch.headers);
   if (patch.rateLimitPerSec !== undefined) set.rate_limit_per_sec = patch.rateLimitPerSec;
+  if (patch.maxConcurrency !== undefined) set.max_concurrency = patch.maxConcurrency;
   if (patch.disabled === false) Object.assign(set, { disabled_at: null, disabled_reason: null, failing_since: null });
   if (patch.disabled === true) {
     // Disabling a destination that is disabled already keeps the first reason (a 410 Gone says more).

@@ -1,13 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
+import type { ClaimShare, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { createSqliteWrites } from './append.js';
 import { openConnection } from './connection.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =
   | { id: number; op: 'append'; batch: NewEvent[] }
-  | { id: number; op: 'claim'; now: number; limit: number; leaseMs: number }
-  | { id: number; op: 'complete'; outcomes: DeliveryOutcome[]; events: NewEvent[]; now: number }
+  | { id: number; op: 'claim'; now: number; limit: number; leaseMs: number; share?: ClaimShare }
+  | { id: number; op: 'complete'; outcomes: DeliveryOutcome[]; now: number }
   | { id: number; op: 'close' };
 export type WriterReply = { id: number; results?: unknown; error?: string };
 
@@ -28,9 +28,9 @@ function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
     case 'append':
       return writes.append(revive(request.batch));
     case 'claim':
-      return writes.claim(request.now, request.limit, request.leaseMs);
+      return writes.claim(request.now, request.limit, request.leaseMs, request.share);
     case 'complete':
-      return writes.complete(request.outcomes, revive(request.events), request.now);
+      return writes.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { AppendResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
+import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { workerScript } from './worker-script.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
@@ -49,9 +49,8 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
 
   return {
     append: (batch: readonly NewEvent[]) => send({ op: 'append', batch: [...batch] }) as Promise<AppendResult[]>,
-    claim: (now: number, limit: number, leaseMs: number) => send({ op: 'claim', now, limit, leaseMs }) as Promise<Delivery[]>,
-    complete: (outcomes: readonly DeliveryOutcome[], events: readonly NewEvent[], now: number) =>
-      send({ op: 'complete', outcomes: [...outcomes], events: [...events], now }) as Promise<AppendResult[]>,
+    claim: (now: number, limit: number, leaseMs: number, share?: ClaimShare) => send({ op: 'claim', now, limit, leaseMs, share }) as Promise<Delivery[]>,
+    complete: (outcomes: readonly DeliveryOutcome[], now: number) => send({ op: 'complete', outcomes: [...outcomes], now }) as Promise<CompleteResult>,
     async close(): Promise<void> {
       if (!worker) return;
       const w = worker;

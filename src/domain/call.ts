@@ -188,15 +188,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent. */
+/**
+ * One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent.
+ * Keys are the sender's data, whatever their name: only own keys count (`constructor` or `toString` are not
+ * "already known" from Object.prototype), and each is defined, not assigned, since assigning `__proto__`
+ * would set the object's prototype and drop the key.
+ */
 function mergeObjects(current: Record<string, unknown>, incoming: Record<string, unknown>, overwrite: boolean): Record<string, unknown> {
   const merged = { ...current };
   for (const [key, value] of Object.entries(incoming)) {
-    const known = merged[key] !== null && merged[key] !== undefined;
-    if (value === null || value === undefined) {
-      if (!(key in merged)) merged[key] = value;
-    } else if (overwrite || !known) {
-      merged[key] = value;
+    const has = Object.hasOwn(merged, key);
+    const known = has && merged[key] !== null && merged[key] !== undefined;
+    if ((value === null || value === undefined) ? !has : overwrite || !known) {
+      Object.defineProperty(merged, key, { value, writable: true, enumerable: true, configurable: true });
     }
   }
   return merged;

@@ -4,6 +4,7 @@ import type { Dialect } from '../migrations.js';
 import type { CallFilter, CallQueries } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callRowColumns, tupleToCall } from './call-rows.js';
+import { jsonField } from './json-field.js';
 
 /** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
 export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
@@ -17,8 +18,7 @@ export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
  */
 export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows): CallQueries {
   /** A lead field as text (the lead is JSON text on both dialects). */
-  const leadField = (name: string): Expression<string | null> =>
-    dialect === 'sqlite' ? sql<string | null>`json_extract(lead, ${'$.' + name})` : sql<string | null>`(lead::jsonb ->> ${name})`;
+  const leadField = (name: string): Expression<string | null> => jsonField(dialect, 'lead', name);
 
   return {
     async list(filter, cursor, limit) {

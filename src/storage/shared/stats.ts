@@ -3,6 +3,7 @@ import type { StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
+import { jsonField } from './json-field.js';
 
 /**
  * The reads behind `GET /v1/stats`: the database aggregates, quantiles included, per time range (an hour or
@@ -56,7 +57,7 @@ export function createStats(db: Kysely<Database>, dialect: Dialect): Stats {
     async latestNames(groupBy, keys) {
       // A name per id, its most recent (a widget renamed in Convolo shows its new name): one small indexed
       // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool.
-      const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
+      const column = groupBy === 'widget' ? sql<string | null>`widget_name` : jsonField(dialect, 'agent', 'name');
       const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
       const named = await Promise.all(
         keys.map(async (k) => {

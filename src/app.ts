@@ -23,6 +23,7 @@ import { AppError } from './domain/errors.js';
 import { createIngest } from './ingest/service.js';
 import { systemEvent } from './ingest/system-event.js';
 import { systemTypes } from './domain/envelope.js';
+import { serializeError } from './observability/log-error.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
@@ -102,7 +103,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     logger: options.logger === false ? false : {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }) },
+      // err: a database error's log line keeps its code and message, never the row it quoted (log-error.ts).
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }), err: serializeError },
       ...(typeof options.logger === 'object' ? options.logger : {}),
     },
     // Access logs at info would cost more than the ingest itself at full load; errors are always logged.

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { inProgress, phoneDigits } from '../domain/call.js';
+import { wellFormedJsonMigration } from './migration-0007-well-formed-json.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -245,6 +246,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+
+    '0007_well_formed_json': wellFormedJsonMigration(dialect),
   };
 }
 

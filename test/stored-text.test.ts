@@ -86,6 +86,20 @@ describe.each(backends)('stored text on $name', (backend) => {
     }
   });
 
+  it('answers 400 invalid_request to a NUL (%00) anywhere in the URL of a read, never a 500', async () => {
+    const t = await startTestApp(await backend.freshDb());
+    try {
+      for (const path of ['/v1/calls?q=a%00b', '/v1/calls?status=x%00', '/v1/calls/a%00b', '/v1/events?call_id=a%00', '/v1/events/evt_%00', '/v1/calls.csv?q=%00x']) {
+        const answer = await t.api(path);
+        expect({ path, status: answer.status, error: answer.body.error }).toEqual({ path, status: 400, error: 'invalid_request' });
+      }
+      // `%2500` is the text %00, not NUL.
+      expect((await t.api('/v1/calls?q=%2500')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('logs a failed read with the database error code and message, not the row the error quoted', async () => {
     // A real DatabaseError from PostgreSQL, as the jsonb cast of a stored lead raised it before.
     const client = new pg.Client(await freshPgDatabase());

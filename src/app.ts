@@ -18,6 +18,7 @@ import { adminRoutes } from './api/v1-admin.js';
 import { callListRoutes } from './api/v1-calls.js';
 import { statsRoutes } from './api/v1-stats.js';
 import { reprocessRoutes } from './api/v1-reprocess.js';
+import { pruneRoutes } from './api/v1-prune.js';
 import { streamRoutes } from './api/v1-stream.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { AppError } from './domain/errors.js';
@@ -163,6 +164,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(callListRoutes, { storage, resolveKey, config, now });
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
+    void server.register(pruneRoutes, { storage, config, now, resolveKey });
   }
   void server.register(opsRoutes, { storage, metrics });
 

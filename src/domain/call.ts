@@ -1,4 +1,5 @@
 import type { SourceId } from './ids.js';
+import { wellFormed } from './well-formed.js';
 
 /**
  * The call record: one per (source, call_id), merged from that call's events in any order.
@@ -103,7 +104,9 @@ export function mergeCall(previous: CallState | null, sourceId: SourceId, callId
   merged.event_count = (previous?.event_count ?? 0) + 1;
   merged.speed_to_lead_sec = secondsBetween(merged.lead_created_at, merged.started_at);
   merged.time_to_connect_sec = secondsBetween(merged.lead_created_at, merged.lead_answered_at);
-  return merged;
+  // NUL and lone surrogates (in lead and agent, keys too) become U+FFFD: every query on both backends can
+  // read the record (well-formed.ts says why); the raw body keeps the original.
+  return wellFormed(merged);
 }
 
 function emptyCall(sourceId: SourceId, callId: string, at: number): CallState {
@@ -188,19 +191,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/**
- * One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent.
- * Keys are the sender's data, whatever their name: only own keys count (`constructor` or `toString` are not
- * "already known" from Object.prototype), and each is defined, not assigned, since assigning `__proto__`
- * would set the object's prototype and drop the key.
- */
+/** One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent. */
 function mergeObjects(current: Record<string, unknown>, incoming: Record<string, unknown>, overwrite: boolean): Record<string, unknown> {
   const merged = { ...current };
   for (const [key, value] of Object.entries(incoming)) {
-    const has = Object.hasOwn(merged, key);
-    const known = has && merged[key] !== null && merged[key] !== undefined;
-    if ((value === null || value === undefined) ? !has : overwrite || !known) {
-      Object.defineProperty(merged, key, { value, writable: true, enumerable: true, configurable: true });
+    const known = merged[key] !== null && merged[key] !== undefined;
+    if (value === null || value === undefined) {
+      if (!(key in merged)) merged[key] = value;
+    } else if (overwrite || !known) {
+      merged[key] = value;
     }
   }
   return merged;

@@ -26,24 +26,27 @@ export function wellFormed<T>(value: T): T {
     return (copy ?? value) as T;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  let changed = false;
-  const fixedKeys: string[] = [];
-  const fixedValues: unknown[] = [];
-  for (const key of keys) {
+  // The copy is made only at the first key or value that changes (the keys before it are taken as they are).
+  let copy: Record<string, unknown> | null = null;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
     const fixedKey = wellFormedString(key);
-    const fixedValue = wellFormed(record[key]);
-    if (fixedKey !== key || fixedValue !== record[key]) changed = true;
-    fixedKeys.push(fixedKey);
-    fixedValues.push(fixedValue);
+    const fixed = wellFormed(item);
+    if (copy === null && (fixedKey !== key || fixed !== item)) {
+      copy = {};
+      for (const earlier of Object.keys(record)) {
+        if (earlier === key) break;
+        define(copy, earlier, record[earlier]);
+      }
+    }
+    if (copy !== null) define(copy, fixedKey, fixed);
   }
-  if (!changed) return value;
-  // Own data properties, as JSON.parse makes them: a `__proto__` key stays a key, never a prototype.
-  const copy: Record<string, unknown> = {};
-  for (let i = 0; i < fixedKeys.length; i++) {
-    Object.defineProperty(copy, fixedKeys[i]!, { value: fixedValues[i], enumerable: true, writable: true, configurable: true });
-  }
-  return copy as T;
+  return (copy ?? value) as T;
+}
+
+/** An own data property, as JSON.parse makes it: a `__proto__` key stays a key, never a prototype. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function wellFormedString(text: string): string {

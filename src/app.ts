@@ -7,7 +7,7 @@ import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
 import { registerErrorHandling } from './api/errors.js';
 import { hooksRoutes } from './api/hooks.js';
-import { refuseNul } from './api/nul-guard.js';
+import { refuseNul, refuseNulInBody } from './api/nul-guard.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { v1ReadRoutes } from './api/v1-read.js';
@@ -117,6 +117,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   registerErrorHandling(server);
   server.addHook('onRequest', refuseNul);
+  server.addHook('preValidation', refuseNulInBody);
   let closing = false;
   // During a graceful shutdown, requests already in flight are finished; new ones get 503 in our error
   // format (Fastify's own 503 would not be), and every answer closes its connection, so keep-alive clients

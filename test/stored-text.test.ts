@@ -100,6 +100,27 @@ describe.each(backends)('stored text on $name', (backend) => {
     }
   });
 
+  it('answers 400 invalid_request to a JSON body holding NUL in a string or key (keys, sources, destinations), never a 500', async () => {
+    const t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: 'true' });
+    try {
+      const bodies: Array<[string, unknown]> = [
+        ['/v1/keys', { name: 'a\u0000', scope: 'read' }],
+        ['/v1/sources', { name: '\u0000' }],
+        ['/v1/destinations', { url: 'http://127.0.0.1:9/x', description: 'd\u0000' }],
+        ['/v1/destinations', { url: 'http://127.0.0.1:9/x', headers: { 'x-a\u0000': 'v' } }],
+      ];
+      for (const [path, body] of bodies) {
+        const answer = await t.request('POST', path, body);
+        expect({ path, status: answer.status, error: answer.body.error }).toEqual({ path, status: 400, error: 'invalid_request' });
+      }
+      expect((await t.api('/v1/keys')).body.data).toHaveLength(1);
+      // The ingest keeps what the sender sent, NUL included.
+      expect((await t.post(endCall('with-nul', { widget_name: 'W\u0000' }))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('logs a failed read with the database error code and message, not the row the error quoted', async () => {
     // A real DatabaseError from PostgreSQL, as the jsonb cast of a stored lead raised it before.
     const client = new pg.Client(await freshPgDatabase());

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createMigrator } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import type { Storage } from '../src/storage/ports.js';
-import { backends, endCall, startTestApp, type Backend } from './support/app.js';
+import { backends, endCall, fixtures, startTestApp, type Backend } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 
 /**
@@ -95,6 +95,8 @@ describe.each(backends)('stored text on $name', (backend) => {
       }
       // `%2500` is the text %00, not NUL.
       expect((await t.api('/v1/calls?q=%2500')).status).toBe(200);
+      // An ingest URL keeps its contract: a token holding NUL is unknown.
+      expect(await t.post(fixtures.endCall, 'application/json', `${t.baseUrl}/hooks/convolo/sbt_%00`)).toMatchObject({ status: 404, body: { error: 'unknown_source' } });
     } finally {
       await t.close();
     }

@@ -8,9 +8,13 @@ import { AppError } from '../domain/errors.js';
  * bytes kept as sent and are not looked at.
  */
 
-/** `onRequest`: a URL with `%00` in its path or query. (`%2500` is the text %00, not NUL, and passes.) */
+/**
+ * `onRequest`: an API URL (`/v1/…`) with `%00` in its path or query. (`%2500` is the text %00, not NUL, and
+ * passes.) Ingest URLs keep their contract: a token holding NUL is an unknown token, 404, checked by its shape
+ * before any database lookup.
+ */
 export async function refuseNul(request: FastifyRequest): Promise<void> {
-  if (/%00/i.test(request.url)) throw new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' });
+  if (request.url.startsWith('/v1/') && /%00/i.test(request.url)) throw new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' });
 }
 
 /** `preValidation`: a JSON body with NUL in any string or key (the admin API's names, descriptions, headers). */

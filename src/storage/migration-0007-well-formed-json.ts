@@ -22,12 +22,16 @@ export function wellFormedJsonMigration(dialect: Dialect): Migration {
           query = query.where((eb) => eb.or([eb('call_id', '>', a.callId), eb.and([eb('call_id', '=', a.callId), eb('source_id', '>', a.sourceId)])]));
         }
         const rows: Array<{ call_id: string; source_id: string; lead: string | null; agent: string | null }> = await query.execute();
-        for (const r of rows) {
-          const lead = r.lead === null ? null : refusedEscapesReplaced(r.lead);
-          const agent = r.agent === null ? null : refusedEscapesReplaced(r.agent);
-          if (lead === r.lead && agent === r.agent) continue;
-          await db.updateTable('calls').set({ lead, agent }).where('call_id', '=', r.call_id).where('source_id', '=', r.source_id).execute();
-        }
+        const rewrite = async (trx: Kysely<any>) => {
+          for (const r of rows) {
+            const lead = r.lead === null ? null : refusedEscapesReplaced(r.lead);
+            const agent = r.agent === null ? null : refusedEscapesReplaced(r.agent);
+            if (lead === r.lead && agent === r.agent) continue;
+            await trx.updateTable('calls').set({ lead, agent }).where('call_id', '=', r.call_id).where('source_id', '=', r.source_id).execute();
+          }
+        };
+        // One commit per batch: Kysely runs SQLite migrations outside a transaction (PostgreSQL's inside one).
+        await (db.isTransaction ? rewrite(db) : db.transaction().execute(rewrite));
         if (rows.length < 500) return;
         after = { callId: rows.at(-1)!.call_id, sourceId: rows.at(-1)!.source_id };
       }

@@ -122,6 +122,21 @@ describe('switchboard keys, sources, reprocess and prune without a server', () =
     }
   });
 
+  it('reprocesses the quarantine on the database directly, through the ingest', async () => {
+    const url = sqliteUrl();
+    const t = await startTestApp(url);
+    const rejected = await t.post('{"type":"end_call"}');
+    expect(rejected).toMatchObject({ status: 422, body: { error: 'invalid_event' } });
+    await t.close();
+    const env = { HOST: '127.0.0.1', PORT: await closedPort() };
+    const all = await run(['reprocess', '--all', '--db', url], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.trim()).toBe('Reprocessed 0; still invalid 1; not reprocessable (body not kept whole) 0.');
+    const one = await run(['reprocess', rejected.body.quarantine_id, '--db', url], env);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toContain('(invalid_event)');
+  });
+
   it('prunes on the database directly, and says what to pass without a retention', async () => {
     const url = sqliteUrl();
     const env = { HOST: '127.0.0.1', PORT: await closedPort() };

@@ -9,6 +9,7 @@ import { registerErrorHandling } from './api/errors.js';
 import { authMissLimit } from './api/auth-misses.js';
 import { presentedKey } from './api/auth.js';
 import { hooksRoutes, ingestPath } from './api/hooks.js';
+import { refuseNul, refuseNulInBody } from './api/nul-guard.js';
 import { opsRoutes } from './api/ops.js';
 import { redactUrl } from './api/redact.js';
 import { securityHeaders } from './api/security-headers.js';
@@ -22,12 +23,14 @@ import { adminRoutes } from './api/v1-admin.js';
 import { callListRoutes } from './api/v1-calls.js';
 import { statsRoutes } from './api/v1-stats.js';
 import { reprocessRoutes } from './api/v1-reprocess.js';
+import { pruneRoutes } from './api/v1-prune.js';
 import { streamRoutes } from './api/v1-stream.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { AppError } from './domain/errors.js';
 import { createIngest } from './ingest/service.js';
 import { systemEvent } from './ingest/system-event.js';
 import { systemTypes } from './domain/envelope.js';
+import { serializeError } from './observability/log-error.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
@@ -128,7 +131,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     logger: options.logger === false ? false : {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }) },
+      // err: a database error's log line keeps its code and message, never the row it quoted (log-error.ts).
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }), err: serializeError },
       ...(typeof options.logger === 'object' ? options.logger : {}),
     },
     // Access logs at info would cost more than the ingest itself at full load; errors are always logged.
@@ -154,6 +158,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   server.server.maxConnections = config.maxConnections;
   registerErrorHandling(server);
+  server.addHook('onRequest', refuseNul);
+  server.addHook('preValidation', refuseNulInBody);
   let closing = false;
   // During a graceful shutdown, requests already in flight are finished; new ones get 503 in our error
   // format (Fastify's own 503 would not be), and every answer closes its connection, so keep-alive clients
@@ -215,6 +221,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(callListRoutes, { storage, resolveKey, config, now });
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
+    void server.register(pruneRoutes, { storage, config, now, resolveKey });
   }
   let listenStatus: ListenStatus | null = null;
   void server.register(opsRoutes, { storage, metrics, resolveKey, listenStatus: () => listenStatus });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,6 +50,23 @@ describe('switchboard export', () => {
     expect(text.startsWith('\uFEFF')).toBe(true);
     expect(text.trimEnd().split('\r\n')).toHaveLength(208);
     expect(text).toContain('"Sales,\n""EU"""');
+  });
+
+  it('leaves an existing --out file as it was, and no temporary file beside it, when the export fails', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sb-export-keep-'));
+    const out = join(own, 'calls.csv');
+    writeFileSync(out, 'the previous export\n');
+    for (const format of ['csv', 'jsonl']) {
+      const result = await run(['export', '--format', format, '--out', out, '--server', t.baseUrl, '--key', 'sbk_wrong']);
+      expect(result.code).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe('the previous export\n');
+      expect(readdirSync(own)).toEqual(['calls.csv']);
+    }
+    // A successful export replaces it, again with nothing left beside it.
+    const result = await run(['export', '--out', out, '--status', 'missed', '--server', t.baseUrl, '--key', t.adminKey]);
+    expect(result.code).toBe(0);
+    expect(readFileSync(out, 'utf8').trimEnd().split('\r\n')).toHaveLength(208);
+    expect(readdirSync(own)).toEqual(['calls.csv']);
   });
 
   it('fails in one line with a wrong key', async () => {

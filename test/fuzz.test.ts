@@ -406,6 +406,62 @@ describe.each(backends)('fuzzing the ingest endpoint on $name', (backend) => {
     }
   });
 
+  it('answers every read endpoint with a 2xx after any accepted event, whatever its lead, agent and custom params hold', async () => {
+    // Values that one backend or the other cannot take as they are: NUL and lone surrogates (PostgreSQL's
+    // jsonb refuses both), numbers beyond any range, nesting just under the depth limit.
+    const hugeNumber = fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '4.9e-325', '1.7976931348623157e308');
+    const marker = (i: number) => `QQ_NUMBER_${i}_QQ`;
+    const deep = fc.integer({ min: 1, max: 60 }).chain((depth) =>
+      fc.tuple(nastyString, nastyString).map(([key, leaf]) => {
+        let node: unknown = leaf;
+        for (let i = 0; i < depth; i++) node = i % 2 === 0 ? { [key]: node } : [node];
+        return node;
+      }),
+    );
+    const value = fc.oneof(nastyString, fc.jsonValue({ maxDepth: 3 }), deep, hugeNumber.map((n) => ({ huge: n })));
+    const where = fc.constantFrom<string[]>(['lead'], ['lead', 'custom_params'], ['agent']);
+    const entry = fc.tuple(where, fc.oneof(nastyString, fc.constantFrom('name', 'lead_name', 'email', 'lead_email', 'id')), value);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('start_call', 'end_call'), fc.array(entry, { minLength: 1, maxLength: 6 }), async (type, entries) => {
+        const callId = freshCallId();
+        const event = JSON.parse(type === 'end_call' ? endCall(callId) : startCall(callId)) as Record<string, unknown>;
+        // Within the default stats range, with an agent id: the per-agent stats read this call's agent.
+        event.time_started_iso_string = new Date().toISOString();
+        event.agent = { id: `agent-${callId}`, name: 'A' };
+        const numbers: string[] = [];
+        for (const [path, key, v] of entries) {
+          const hole = v !== null && typeof v === 'object' && 'huge' in v ? marker(numbers.push((v as { huge: string }).huge) - 1) : v;
+          setPath(event, [...path, key], hole);
+        }
+        let text = JSON.stringify(event);
+        for (const [i, n] of numbers.entries()) text = text.replace(`"${marker(i)}"`, n);
+        const body = Buffer.from(text);
+        const answer = await postAndCheck(t, body, 'application/json');
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        // The row's content is what is fuzzed here, not the query's: q is a searchable text made of its key.
+        const reads = [
+          '/v1/calls', '/v1/calls?q=no-such-call-anywhere', `/v1/calls?q=${encodeURIComponent(`x${entries[0]![1]}`.slice(0, 200).toWellFormed().replaceAll('\u0000', ''))}`, '/v1/calls?q=a&limit=500',
+          `/v1/calls/${encodeURIComponent(callId)}`, '/v1/calls.csv', '/v1/calls.csv?q=zzz-nothing',
+          ...['agent', 'widget', 'source', 'day', 'hour'].map((g) => `/v1/stats?group_by=${g}`),
+          '/v1/events', `/v1/events?call_id=${encodeURIComponent(callId)}`, `/v1/events/${answer.body.id as string}`,
+        ];
+        for (const path of reads) {
+          const read = await t.api(path);
+          expect(read.status, `${path} after ${describeRequest(body, 'application/json')}: ${JSON.stringify(read.body).slice(0, 300)}`).toBe(200);
+        }
+      }),
+      {
+        numRuns: 40,
+        examples: [
+          ['start_call', [[['lead'], 'x', '\u0000']]],
+          ['end_call', [[['agent'], 'name', '\ud800']]],
+          ['end_call', [[['lead', 'custom_params'], '\udc00\u0000', 'v']]],
+        ],
+      },
+    );
+    await expectHealthy(t);
+  }, 120_000);
+
   it('answers 413 to an over-limit body that declares a Content-Length beyond 2^31, and quarantines the attempt', async () => {
     const { hostname, port, pathname } = new URL(t.ingestUrl);
     const raw = await new Promise<string>((resolve, reject) => {

@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { atomicFile } from './atomic-file.js';
 import { remoteOf, withRemoteOptions } from './remote.js';
 
 /** The call list's filters, as `switchboard export` flags (SPEC "Query API"). */
@@ -35,15 +35,30 @@ export function exportCommand(): Command {
     const params = new URLSearchParams();
     for (const [flag, name] of filters) if (o[flag] !== undefined) params.set(name, o[flag]!);
     const remote = remoteOf(command);
-    const out: Writable = o.out ? createWriteStream(o.out) : process.stdout;
+    // A file appears whole or not at all: a failed export (a wrong key, a lost connection) leaves it as it was.
+    const file = o.out ? atomicFile(o.out) : null;
+    const out: Writable = file ? file.stream : process.stdout;
     const progress = createProgress();
     let rows = 0;
-    if (o.format === 'csv') {
+    try {
+      rows = await (o.format === 'csv' ? exportCsv() : exportJsonl());
+      await file?.commit();
+    } catch (error) {
+      await file?.discard();
+      throw error;
+    } finally {
+      progress.stop();
+    }
+    process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
+
+    async function exportCsv(): Promise<number> {
       const response = await remote.open('GET', `/v1/calls.csv?${params}`);
       const counter = csvRecordCounter((n) => progress.update((rows += n)));
       await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, out, { end: out !== process.stdout });
-      rows = Math.max(0, rows - 1); // the header
-    } else {
+      return Math.max(0, rows - 1); // the header
+    }
+
+    async function exportJsonl(): Promise<number> {
       for (let cursor: string | null = null; ; ) {
         const page: { data: unknown[]; next_cursor: string | null } = await remote.call('GET', `/v1/calls?${params}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
         const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
@@ -53,9 +68,8 @@ export function exportCommand(): Command {
         cursor = page.next_cursor;
       }
       if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      return rows;
     }
-    progress.stop();
-    process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
   });
 }
 

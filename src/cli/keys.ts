@@ -1,17 +1,18 @@
 import { Command, Option } from 'commander';
-import { print, remoteOf, withRemoteOptions } from './remote.js';
+import { withAdminOptions, withAdminTarget } from './admin-target.js';
+import { print } from './remote.js';
 
-/** `switchboard keys create|list|revoke`: API keys, through the running server's API. */
+/** `switchboard keys create|list|revoke`: API keys, through the running server's API, or the database when none runs. */
 export function keysCommand(): Command {
-  const command = new Command('keys').description('Manage API keys on a running Switchboard.');
+  const command = new Command('keys').description('Manage API keys (through the running Switchboard, or the database when none runs).');
 
-  const create = withRemoteOptions(new Command('create'))
+  const create = withAdminOptions(new Command('create'))
     .description('Create an API key; prints it (sbk_…) once.')
     .requiredOption('--name <name>', 'What the key is for, e.g. "CRM sync"')
     .addOption(new Option('--scope <scope>', 'read: the query API and the stream; admin: everything').choices(['read', 'admin']).default('read'))
     .action(async () => {
       const o = create.opts<{ name: string; scope: 'read' | 'admin' }>();
-      const created = await remoteOf(create).call('POST', '/v1/keys', { name: o.name, scope: o.scope });
+      const created = await withAdminTarget(create, (api) => api.call('POST', '/v1/keys', { name: o.name, scope: o.scope }));
       print(create, created, (k) => [
         `API key ${k.id} created ("${k.name}", scope ${k.scope}):`,
         `  ${k.key}`,
@@ -19,20 +20,20 @@ export function keysCommand(): Command {
       ]);
     });
 
-  const ls = withRemoteOptions(new Command('list'))
+  const ls = withAdminOptions(new Command('list'))
     .description('List API keys (hints only: keys are never shown again).')
     .action(async () => {
-      const answer = await remoteOf(ls).call<{ data: any[] }>('GET', '/v1/keys');
+      const answer = await withAdminTarget(ls, (api) => api.call<{ data: any[] }>('GET', '/v1/keys'));
       print(ls, answer, ({ data }) =>
         data.map((k: any) => `${k.id}  ${k.scope.padEnd(5)}  ${k.status === 'revoked' ? `revoked ${k.revoked_at}` : 'active'}  ${k.key_hint}  ${k.name}`),
       );
     });
 
-  const revoke = withRemoteOptions(new Command('revoke'))
+  const revoke = withAdminOptions(new Command('revoke'))
     .description('Revoke an API key: it stops working at once on the server asked, within 5 s on the others.')
     .argument('<id>', 'API key id (key_…)')
     .action(async (id: string) => {
-      await remoteOf(revoke).call('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+      await withAdminTarget(revoke, (api) => api.call('DELETE', `/v1/keys/${encodeURIComponent(id)}`));
       print(revoke, { id, status: 'revoked' }, () => [`API key ${id} revoked.`]);
     });
 

@@ -21,6 +21,11 @@ export function withRemoteOptions(command: Command): Command {
 export function remoteOf(command: Command): Remote {
   const { server, key } = command.optsWithGlobals<{ server: string; key?: string }>();
   if (!key) throw new Error('an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
+  return remoteAt(server, key);
+}
+
+/** The API of the Switchboard at `server`, called with `key`. */
+export function remoteAt(server: string, key: string): Remote {
   const base = server.replace(/\/$/, '');
 
   async function open(method: string, path: string, body?: unknown): Promise<Response> {
@@ -34,12 +39,7 @@ export function remoteOf(command: Command): Remote {
     } catch (error) {
       throw new Error(`cannot reach Switchboard at ${base} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}): is it running? (--server)`);
     }
-    if (!response.ok) {
-      const answer = parseErrorBody(await response.text());
-      const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-      const detail = text(answer?.detail) ? `: ${text(answer?.detail)}` : '';
-      throw new Error(`${text(answer?.message) ?? `HTTP ${response.status}`}${detail} (${text(answer?.error) ?? response.status})`);
-    }
+    if (!response.ok) throw apiFailure(response.status, await response.text());
     return response;
   }
 
@@ -50,6 +50,14 @@ export function remoteOf(command: Command): Remote {
     },
     open: (method, path) => open(method, path),
   };
+}
+
+/** An API error answer as one line for the command line: `message: detail (code)`. */
+export function apiFailure(status: number, body: string): Error {
+  const answer = parseErrorBody(body);
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const detail = text(answer?.detail) ? `: ${text(answer?.detail)}` : '';
+  return new Error(`${text(answer?.message) ?? `HTTP ${status}`}${detail} (${text(answer?.error) ?? status})`);
 }
 
 /** Prints `value` as JSON with --json, else the lines `human` makes of it. */

@@ -1,23 +1,25 @@
 import { Command } from 'commander';
-import { print, remoteOf, withRemoteOptions } from './remote.js';
+import { withAdminOptions, withAdminTarget } from './admin-target.js';
+import { print } from './remote.js';
 
-/** `switchboard reprocess <id> | --all`: the quarantine through today's parser, via the running server's API. */
+/** `switchboard reprocess <id> | --all`: the quarantine through today's parser, via the running server's API (or the database when none runs). */
 export function reprocessCommand(): Command {
-  const command = withRemoteOptions(new Command('reprocess'))
+  const command = withAdminOptions(new Command('reprocess'))
     .description('Reprocess quarantined requests after a fix: one (by its quarantine_id) or --all.')
     .argument('[id]', 'A quarantine record (evt_…)')
     .option('--all', 'Every quarantined request not reprocessed yet')
     .action(async (id: string | undefined) => {
       const all = command.opts<{ all?: boolean }>().all === true;
       if (!id === !all) throw new Error('give one quarantine id, or --all');
-      const remote = remoteOf(command);
-      if (id) {
-        const r = await remote.call('POST', `/v1/events/${encodeURIComponent(id)}/reprocess`);
-        print(command, r, (a) => [`${id} is now event ${a.id}${a.duplicate ? ' (a duplicate of it)' : ''}.`]);
-      } else {
-        const r = await remote.call('POST', '/v1/events/reprocess');
-        print(command, r, (a) => [`Reprocessed ${a.reprocessed}; still invalid ${a.still_invalid}; not reprocessable (body not kept whole) ${a.not_reprocessable}.`]);
-      }
+      await withAdminTarget(command, async (api) => {
+        if (id) {
+          const r = await api.call('POST', `/v1/events/${encodeURIComponent(id)}/reprocess`);
+          print(command, r, (a) => [`${id} is now event ${a.id}${a.duplicate ? ' (a duplicate of it)' : ''}.`]);
+        } else {
+          const r = await api.call('POST', '/v1/events/reprocess');
+          print(command, r, (a) => [`Reprocessed ${a.reprocessed}; still invalid ${a.still_invalid}; not reprocessable (body not kept whole) ${a.not_reprocessable}.`]);
+        }
+      });
     });
   return command;
 }

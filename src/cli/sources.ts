@@ -1,16 +1,17 @@
 import { Command } from 'commander';
-import { print, remoteOf, withRemoteOptions } from './remote.js';
+import { withAdminOptions, withAdminTarget } from './admin-target.js';
+import { print } from './remote.js';
 
-/** `switchboard sources create|list|rotate`: webhook sources (Convolo accounts), through the running server's API. */
+/** `switchboard sources create|list|rotate`: webhook sources (Convolo accounts), through the running server's API, or the database when none runs. */
 export function sourcesCommand(): Command {
-  const command = new Command('sources').description('Manage webhook sources (their ingest URLs) on a running Switchboard.');
+  const command = new Command('sources').description('Manage webhook sources (their ingest URLs), through the running Switchboard or the database when none runs.');
 
-  const create = withRemoteOptions(new Command('create'))
+  const create = withAdminOptions(new Command('create'))
     .description('Create a source; prints its ingest URL, which holds its token, once.')
     .requiredOption('--name <name>', 'What it is, e.g. the Convolo account')
     .action(async () => {
       const o = create.opts<{ name: string }>();
-      const created = await remoteOf(create).call('POST', '/v1/sources', { name: o.name });
+      const created = await withAdminTarget(create, (api) => api.call('POST', '/v1/sources', { name: o.name }));
       print(create, created, (s) => [
         `Source ${s.id} created ("${s.name}").`,
         `  Ingest URL: ${s.ingest_url}`,
@@ -18,10 +19,10 @@ export function sourcesCommand(): Command {
       ]);
     });
 
-  const ls = withRemoteOptions(new Command('list'))
+  const ls = withAdminOptions(new Command('list'))
     .description('List sources (token hints only).')
     .action(async () => {
-      const answer = await remoteOf(ls).call<{ data: any[] }>('GET', '/v1/sources');
+      const answer = await withAdminTarget(ls, (api) => api.call<{ data: any[] }>('GET', '/v1/sources'));
       print(ls, answer, ({ data }) =>
         data.map((s: any) => {
           const state = s.status === 'revoked' ? `revoked ${s.revoked_at}` : s.previous_token_expires_at ? `active (previous token until ${s.previous_token_expires_at})` : 'active';
@@ -30,11 +31,11 @@ export function sourcesCommand(): Command {
       );
     });
 
-  const rotate = withRemoteOptions(new Command('rotate'))
+  const rotate = withAdminOptions(new Command('rotate'))
     .description('Give a source a new token; the old one keeps working for 24 hours.')
     .argument('<id>', 'Source id (src_…)')
     .action(async (id: string) => {
-      const rotated = await remoteOf(rotate).call('POST', `/v1/sources/${encodeURIComponent(id)}/rotate`);
+      const rotated = await withAdminTarget(rotate, (api) => api.call('POST', `/v1/sources/${encodeURIComponent(id)}/rotate`));
       print(rotate, rotated, (s) => [
         `Source ${s.id} has a new token.`,
         `  Ingest URL: ${s.ingest_url}`,

@@ -283,3 +283,18 @@ describe('found by review', () => {
     expect(revised.talk_duration_sec).toBe(12);
   });
 });
+
+describe('mergeCall: text every backend can store and query', () => {
+  it('replaces NUL and lone surrogates in the lead and agent, keys included, with U+FFFD', () => {
+    const payload = JSON.parse('{"lead":{"x":"\\u0000","\\ud800":"a","custom_params":{"k\\u0000":"\\udc00"}},"agent":{"id":"7","name":"\\ud800Bo"}}') as Record<string, unknown>;
+    const call = apply(start(payload));
+    expect(call.lead).toEqual({ x: '\ufffd', '\ufffd': 'a', custom_params: { 'k\ufffd': '\ufffd' } });
+    expect(call.agent).toEqual({ id: '7', name: '\ufffdBo' });
+  });
+
+  it('cleans what an earlier record held when the next event arrives', () => {
+    const previous = { ...apply(start({})), lead: { name: 'N\u0000' } };
+    const call = mergeCall(previous, source, 'call-1', callEventOf('end_call', { call_status: 'answered' }, t0 + 1000));
+    expect(call.lead).toEqual({ name: 'N\ufffd' });
+  });
+});

@@ -1,4 +1,5 @@
 import type { SourceId } from './ids.js';
+import { wellFormed } from './well-formed.js';
 
 /**
  * The call record: one per (source, call_id), merged from that call's events in any order.
@@ -103,7 +104,9 @@ export function mergeCall(previous: CallState | null, sourceId: SourceId, callId
   merged.event_count = (previous?.event_count ?? 0) + 1;
   merged.speed_to_lead_sec = secondsBetween(merged.lead_created_at, merged.started_at);
   merged.time_to_connect_sec = secondsBetween(merged.lead_created_at, merged.lead_answered_at);
-  return merged;
+  // NUL and lone surrogates (in lead and agent, keys too) become U+FFFD: every query on both backends can
+  // read the record (well-formed.ts says why); the raw body keeps the original.
+  return wellFormed(merged);
 }
 
 function emptyCall(sourceId: SourceId, callId: string, at: number): CallState {

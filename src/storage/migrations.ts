@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { inProgress, phoneDigits } from '../domain/call.js';
 import type { Database } from './schema.js';
 import { fairClaims } from './migrations/0007_fair_claims.js';
+import { wellFormedJsonMigration } from './migrations/0008_well_formed_json.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -248,6 +249,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     },
 
     '0007_fair_claims': fairClaims,
+    '0008_well_formed_json': wellFormedJsonMigration(dialect),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Dialect } from '../migrations.js';
 import type { CallFilter, CallQueries } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callRowColumns, tupleToCall } from './call-rows.js';
+import { jsonField, withTolerantJson } from './json-field.js';
 
 /** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
 export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
@@ -16,12 +17,10 @@ export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
  * dialects); combine it with an indexed filter or a time range on large databases.
  */
 export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows): CallQueries {
-  /** A lead field as text (the lead is JSON text on both dialects). */
-  const leadField = (name: string): Expression<string | null> =>
-    dialect === 'sqlite' ? sql<string | null>`json_extract(lead, ${'$.' + name})` : sql<string | null>`(lead::jsonb ->> ${name})`;
-
-  return {
-    async list(filter, cursor, limit) {
+  const reads = {
+    async list(filter: CallFilter, cursor: Parameters<CallQueries['list']>[1], limit: number, tolerant: boolean) {
+      /** A lead field as text (the lead is JSON text on both dialects). */
+      const leadField = (name: string): Expression<string | null> => jsonField(dialect, 'lead', name, tolerant);
       let query = db.selectFrom('calls').select(callRowColumns);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (filter.widgetKey !== undefined) query = query.where('widget_key', '=', filter.widgetKey);
@@ -52,6 +51,7 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
       return (await arrayRows(ordered.compile())).map(tupleToCall);
     },
   };
+  return { list: (filter, cursor, limit) => withTolerantJson(dialect, (tolerant) => reads.list(filter, cursor, limit, tolerant)) };
 }
 
 /** `%`, `_` and the escape character itself match literally (used with `escape '\'`). */

@@ -3,6 +3,7 @@ import { rangeRuns, type StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
+import { jsonField, withTolerantJson } from './json-field.js';
 
 /**
  * The reads behind `GET /v1/stats`: the database aggregates, quantiles included, per time range (an hour or
@@ -59,13 +60,13 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
       // A name per id, its most recent (a widget renamed in Convolo shows its new name): one small indexed
       // read per id (calls_widget_list / calls_agent_list, newest first), concurrent on PostgreSQL's pool
       // (`lookups`: the main one, not the query API's small pool of heavy reads).
-      const column = groupBy === 'widget' ? sql<string | null>`widget_name` : dialect === 'sqlite' ? sql<string | null>`json_extract(agent, '$.name')` : sql<string | null>`(agent::jsonb ->> 'name')`;
+      const column = (tolerant: boolean) => (groupBy === 'widget' ? sql<string | null>`widget_name` : jsonField(dialect, 'agent', 'name', tolerant));
       const keyColumn = groupBy === 'widget' ? sql`widget_key` : sql`agent_id`;
       const named = await Promise.all(
         keys.map(async (k) => {
-          const { rows } = await sql<{ name: string | number | null }>`
-            select ${column} as name from calls where ${keyColumn} = ${k} and ${column} is not null
-            order by first_event_at desc limit 1`.execute(lookups);
+          const { rows } = await withTolerantJson(dialect, (tolerant) => sql<{ name: string | number | null }>`
+            select ${column(tolerant)} as name from calls where ${keyColumn} = ${k} and ${column(tolerant)} is not null
+            order by first_event_at desc limit 1`.execute(lookups));
           const name = rows[0]?.name;
           return name === undefined || name === null ? null : ([k, String(name)] as const);
         }),

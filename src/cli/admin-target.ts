@@ -1,0 +1,117 @@
+import { Option, type Command } from 'commander';
+import { createApiKey } from '../admin/credentials.js';
+import { createApp } from '../app.js';
+import { loadConfig, publicBaseUrl, type Config } from '../config/index.js';
+import { configFlags, withConfigFlags } from './options.js';
+import { apiFailure, remoteAt, withRemoteOptions, type Remote } from './remote.js';
+
+/**
+ * Where a command that changes data sends its requests: the running server's API whenever one runs (it owns
+ * the database: a second writer beside it would compete with its commits, and on PostgreSQL there may be
+ * several servers), else the database itself (first setup, recovery: a lost admin key). Both answer the
+ * same API requests; locally they are served in this process by the same routes (`inject`), so every check
+ * and every answer is the same.
+ */
+export interface AdminTarget extends Pick<Remote, 'call'> {
+  mode: 'server' | 'local';
+  close(): Promise<void>;
+}
+
+type Choice = { mode: 'server'; server: string; key: string } | { mode: 'local'; config: Readonly<Config>; why: string };
+
+/** `--server`, `--key`, `--json` (as every remote command), `--db` and `--local`. */
+export function withAdminOptions(command: Command): Command {
+  withConfigFlags(withRemoteOptions(command), ['db']);
+  return command.addOption(new Option('--local', 'Write to the database (--db / SWITCHBOARD_DB) directly, even if a server answers (recovery)'));
+}
+
+/** How long the look for a running server waits: it is on this machine or near it. */
+const probeTimeoutMs = 1500;
+
+/**
+ * `--server` (or SWITCHBOARD_URL) → that server's API; `--local` → the database; neither → the API of the
+ * server that answers `/healthz` at the configured address (HOST, PORT), else the database.
+ */
+export async function chooseAdminTarget(command: Command): Promise<Choice> {
+  const o = command.opts<{ server: string; key?: string; local?: boolean }>();
+  const explicit = ['cli', 'env'].includes(command.getOptionValueSource('server') ?? '');
+  if (o.local && explicit) throw new Error('--local writes to the database, --server (or SWITCHBOARD_URL) to a server: give one of them');
+  const config = loadConfig(process.env, configFlags(command));
+  if (o.local) return { mode: 'local', config, why: '--local' };
+  const server = explicit ? o.server : publicBaseUrl({ ...config, publicUrl: '' }, config.port);
+  if (!explicit && !(await answersHealthz(server))) return { mode: 'local', config, why: `no Switchboard answers at ${server}` };
+  if (!o.key) {
+    throw new Error(explicit
+      ? 'an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY'
+      : `a Switchboard answers at ${server}: pass an admin key (--key sbk_… or SWITCHBOARD_API_KEY), or --local to write to the database directly`);
+  }
+  return { mode: 'server', server, key: o.key };
+}
+
+/** Opens the target chosen, runs `use` with it, and closes it. */
+export async function withAdminTarget<T>(command: Command, use: (target: AdminTarget) => Promise<T>, chosen?: Choice): Promise<T> {
+  const choice = chosen ?? (await chooseAdminTarget(command));
+  const target: AdminTarget = choice.mode === 'server'
+    ? { mode: 'server', call: remoteAt(choice.server, choice.key).call, close: async () => {} }
+    : await openLocal(choice, [command.parent?.name(), command.name()].filter((n) => n && n !== 'switchboard').join(' '));
+  try {
+    return await use(target);
+  } finally {
+    await target.close();
+  }
+}
+
+async function answersHealthz(server: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${server.replace(/\/$/, '')}/healthz`, { signal: AbortSignal.timeout(probeTimeoutMs) });
+    return response.ok && ((await response.json()) as { ok?: unknown }).ok === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The API served in this process over the configured database, called with an admin key made for this one
+ * command and revoked when it ends (it stays listed, revoked: a trace of what was done locally). On an empty
+ * database this is the first start: the default source and admin key are created and shown once, as
+ * `switchboard start` would.
+ */
+async function openLocal({ config, why }: { config: Readonly<Config>; why: string }, command: string): Promise<AdminTarget> {
+  const app = await createApp(config, { logger: false });
+  try {
+    const first = await app.prepare();
+    process.stderr.write(`Working on the ${app.storage.dialect} database (SWITCHBOARD_DB / --db) directly (${why}).\n`);
+    if (first) {
+      process.stderr.write([
+        'First start: a default source and an admin API key were created. They are shown this once.',
+        `  Ingest URL:   ${publicBaseUrl(config, config.port)}/hooks/convolo/${first.sourceToken}`,
+        `  Admin key:    ${first.adminKey}`,
+        '',
+      ].join('\n'));
+    }
+    const { id, key } = await createApiKey(app.storage, `switchboard ${command} (command line, local)`, 'admin');
+    return {
+      mode: 'local',
+      async call(method, path, body) {
+        const response = await app.server.inject({
+          method: method as 'GET',
+          url: path,
+          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          payload: body === undefined ? undefined : JSON.stringify(body),
+        });
+        if (response.statusCode >= 400) throw apiFailure(response.statusCode, response.body);
+        return (response.body === '' ? null : JSON.parse(response.body)) as never;
+      },
+      async close() {
+        try {
+          await app.storage.keys.revoke(id, Date.now());
+        } finally {
+          await app.close();
+        }
+      },
+    };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}

@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { createApiKey } from '../src/admin/credentials.js';
+import { hashSecret } from '../src/domain/secrets.js';
+import { openStorage } from '../src/storage/open.js';
+import { backends, endCall, startTestApp } from './support/app.js';
+
+/**
+ * The commands that change data (keys, sources, reprocess, prune) go through the running server's API when
+ * one runs, and work on the database directly when none does (first setup, recovery).
+ */
+const cli = new URL('../dist/cli/index.js', import.meta.url).pathname;
+/** Runs the CLI without blocking this process (its server must answer meanwhile); no SWITCHBOARD_URL/API key from outside. */
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  const { SWITCHBOARD_URL: _url, SWITCHBOARD_API_KEY: _key, ...outside } = process.env;
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...outside, LOG_LEVEL: 'silent', ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+const sqliteUrl = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-cli-admin-')), 'switchboard.db')}`;
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<string> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return String(port);
+}
+const day = 86_400_000;
+
+describe('switchboard keys, sources, reprocess and prune with a server running', () => {
+  it('keys create --server --key creates the key through the API (listed by GET /v1/keys, not in a local database)', async () => {
+    const t = await startTestApp(sqliteUrl());
+    try {
+      const local = sqliteUrl();
+      const result = await run(['keys', 'create', '--name', 'via the API', '--scope', 'read', '--server', t.baseUrl, '--key', t.adminKey, '--db', local, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const created = JSON.parse(result.stdout) as { id: string; key: string };
+      const listed = await t.api('/v1/keys');
+      expect(listed.body.data.find((k: { id: string }) => k.id === created.id)).toMatchObject({ name: 'via the API', scope: 'read', status: 'active' });
+      expect((await t.api('/v1/calls', created.key)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('finds the server answering /healthz at HOST and PORT without --server, and goes through its API', async () => {
+    const t = await startTestApp(sqliteUrl());
+    try {
+      const { port } = new URL(t.baseUrl);
+      const env = { HOST: '127.0.0.1', PORT: port };
+      const created = await run(['sources', 'create', '--name', 'found', '--key', t.adminKey, '--json'], env);
+      expect(created.code, created.stderr).toBe(0);
+      expect((await t.api('/v1/sources')).body.data.map((s: { name: string }) => s.name)).toContain('found');
+      const withoutKey = await run(['keys', 'create', '--name', 'x'], env);
+      expect(withoutKey.code).toBe(1);
+      expect(withoutKey.stderr.trim()).toBe(`switchboard: a Switchboard answers at ${t.baseUrl}: pass an admin key (--key sbk_… or SWITCHBOARD_API_KEY), or --local to write to the database directly`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('prunes through POST /v1/prune on the running server', async () => {
+    let clock = Date.now() - 60 * day;
+    const t = await startTestApp(sqliteUrl(), {}, { now: () => clock });
+    try {
+      for (const id of ['old-1', 'old-2']) expect((await t.post(endCall(id))).status).toBe(200);
+      clock = Date.now();
+      expect((await t.post(endCall('new-1'))).status).toBe(200);
+      const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^Deleted 2 events, 0 deliveries and 2 calls older than \d{4}-\d\d-\d\dT/);
+      expect((await t.api('/v1/calls')).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['new-1']);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('switchboard keys, sources, reprocess and prune without a server', () => {
+  it('creates and revokes keys, creates sources and reprocesses on the database directly', async () => {
+    const url = sqliteUrl();
+    const env = { HOST: '127.0.0.1', PORT: await closedPort() };
+    const key = await run(['keys', 'create', '--name', 'recovered', '--scope', 'admin', '--db', url, '--json'], env);
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.stderr).toContain('directly');
+    const created = JSON.parse(key.stdout) as { id: string; key: string };
+    const source = await run(['sources', 'create', '--name', 'second', '--db', url, '--json'], env);
+    expect(source.code, source.stderr).toBe(0);
+    expect(JSON.parse(source.stdout)).toMatchObject({ name: 'second', ingest_url: expect.stringMatching(/\/hooks\/convolo\/sbt_/) });
+    const reprocessed = await run(['reprocess', '--all', '--db', url], env);
+    expect(reprocessed.code, reprocessed.stderr).toBe(0);
+    expect(reprocessed.stdout.trim()).toBe('Reprocessed 0; still invalid 0; not reprocessable (body not kept whole) 0.');
+
+    const storage = await openStorage(url);
+    try {
+      expect(await storage.keys.findActiveByHash(hashSecret(created.key))).toMatchObject({ id: created.id, name: 'recovered', scope: 'admin' });
+      // Each local command used a key of its own, revoked when it ended.
+      const local = (await storage.keys.list()).filter((k) => k.name.endsWith('(command line, local)'));
+      expect(local.map((k) => k.name).sort()).toEqual(['switchboard keys create (command line, local)', 'switchboard reprocess (command line, local)', 'switchboard sources create (command line, local)']);
+      expect(local.every((k) => k.revokedAt !== null)).toBe(true);
+      expect((await storage.sources.list()).map((s) => s.name).sort()).toEqual(['default', 'second']);
+      // Revoke works locally too (no server: no "cannot revoke itself" in the way).
+      const other = await createApiKey(storage, 'to revoke', 'read');
+      await storage.close();
+      const revoked = await run(['keys', 'revoke', other.id, '--db', url], env);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      const again = await openStorage(url);
+      expect((await again.keys.get(other.id))?.revokedAt).not.toBeNull();
+      await again.close();
+    } finally {
+      await storage.close().catch(() => {});
+    }
+  });
+
+  it('reprocesses the quarantine on the database directly, through the ingest', async () => {
+    const url = sqliteUrl();
+    const t = await startTestApp(url);
+    const rejected = await t.post('{"type":"end_call"}');
+    expect(rejected).toMatchObject({ status: 422, body: { error: 'invalid_event' } });
+    await t.close();
+    const env = { HOST: '127.0.0.1', PORT: await closedPort() };
+    const all = await run(['reprocess', '--all', '--db', url], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.trim()).toBe('Reprocessed 0; still invalid 1; not reprocessable (body not kept whole) 0.');
+    const one = await run(['reprocess', rejected.body.quarantine_id, '--db', url], env);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toContain('(invalid_event)');
+  });
+
+  it('prunes on the database directly, and says what to pass without a retention', async () => {
+    const url = sqliteUrl();
+    const env = { HOST: '127.0.0.1', PORT: await closedPort() };
+    const none = await run(['prune', '--db', url], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe('switchboard: no retention set: pass --retention-days N or set SWITCHBOARD_RETENTION_DAYS');
+    const pruned = await run(['prune', '--db', url, '--retention-days', '30'], env);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted 0 events, 0 deliveries and 0 calls older than \d{4}-\d\d-\d\dT/);
+  });
+});
+
+describe.each(backends)('POST /v1/prune on $name', (backend) => {
+  it('deletes what is older than retention_days, admin scope only, and answers 400 without a retention', async () => {
+    let clock = Date.now() - 60 * day;
+    const t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+    try {
+      expect((await t.post(endCall('old-1'))).status).toBe(200);
+      clock = Date.now();
+      expect((await t.post(endCall('new-1'))).status).toBe(200);
+      const reader = await createApiKey(t.app.storage, 'reader', 'read');
+      expect((await t.request('POST', '/v1/prune', { retention_days: 30 }, reader.key)).status).toBe(403);
+      const noRetention = await t.request('POST', '/v1/prune', {});
+      expect(noRetention).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+      expect((await t.request('POST', '/v1/prune', { retention_days: 0 })).status).toBe(400);
+      const pruned = await t.request('POST', '/v1/prune', { retention_days: 30 });
+      expect(pruned.status).toBe(200);
+      expect(pruned.body).toEqual({ before: new Date(clock - 30 * day).toISOString(), events: 1, deliveries: 0, calls: 1 });
+      expect((await t.api('/v1/calls')).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['new-1']);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -60,10 +60,10 @@ describe.each(backends)('stored text on $name', (backend) => {
     }
   });
 
-  it('cleans the lead and agent of calls stored before migration 0007, keeping escaped backslashes', async () => {
+  it('cleans the lead and agent of calls stored before migration 0008, keeping escaped backslashes', async () => {
     const url = await backend.freshDb();
     const db = connect(backend, url);
-    const { error } = await createMigrator(db, backend.name).migrateTo('0006_stats_cover');
+    const { error } = await createMigrator(db, backend.name).migrateTo('0007_fair_claims');
     expect(error).toBeUndefined();
     const row = (callId: string, lead: string | null, agent: string | null) => ({
       source_id: 'src_old', call_id: callId, status: 'answered', lead, agent, first_event_at: 1, last_event_at: 1, event_count: 1, merge_rank: 2,

@@ -123,6 +123,10 @@ describe.each(backends)('call list on $name', (backend) => {
     expect(await ids(`${window}&q=${encodeURIComponent('70 123')}`)).toEqual(['f-3']);
     expect(await ids(`${window}&q=${encodeURIComponent('försälj')}`)).toEqual(['f-3']);
     expect(await ids(`${window}&q=zzz`)).toEqual([]);
+    // The lead's JSON text is searched first: its key names and punctuation are not values.
+    expect(await ids(`${window}&q=lead_name`)).toEqual([]);
+    expect(await ids(`${window}&q=${encodeURIComponent('"ada')}`)).toEqual([]);
+    expect(await ids(`${window}&q=${encodeURIComponent('ada"')}`)).toEqual([]);
   });
 
   it('bounds limit to 1…500 and refuses a forged cursor, with the error format', async () => {

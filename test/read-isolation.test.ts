@@ -10,8 +10,11 @@ import { backends, endCall, startTestApp, type Backend, type TestApp } from './s
  * what happens meanwhile: the order in which requests complete, not how fast.
  */
 const seededCalls = 150_000;
-/** Matches no call: the search reads them all. */
-const heavySearch = '/v1/calls?q=matches-no-call-at-all';
+/**
+ * Matches no call: the search reads them all. Its quote makes it the worst case: a q JSON would escape
+ * cannot be looked for in the lead's text first, so every lead's JSON is parsed.
+ */
+const heavySearch = `/v1/calls?q=${encodeURIComponent('matches "no" call at all')}`;
 
 async function startSeeded(backend: Backend, flags: Flags = {}): Promise<{ t: TestApp; db: string }> {
   const db = await backend.freshDb();

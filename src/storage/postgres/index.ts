@@ -27,7 +27,15 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // and heavy reads can neither take every connection from the ingest and the worker nor, more than
   // SWITCHBOARD_DB_READERS at once, the database server's cores. Migrations and pruning, which may rightly
   // run long, stay on the main pool.
-  const readPool = new pg.Pool({ connectionString: url, max: options.readers ?? 2, types, statement_timeout: options.statementTimeoutMs ?? 0 });
+  // No parallel workers for them either: PostgreSQL would give one report up to three cores (two workers
+  // and the leader), so SWITCHBOARD_DB_READERS would not bound what reports take from the ingest's commits.
+  const readPool = new pg.Pool({
+    connectionString: url,
+    max: options.readers ?? 2,
+    types,
+    statement_timeout: options.statementTimeoutMs ?? 0,
+    options: '-c max_parallel_workers_per_gather=0',
+  });
   readPool.on('error', () => {});
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
   const deliveries = createPostgresDeliveryWrites(db);

@@ -36,8 +36,14 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
         const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
         // lower() folds ASCII only on SQLite (Unicode on PostgreSQL): documented in the README.
         const like = (e: Expression<string | null>) => sql<SqlBool>`lower(${e}) like ${pattern} escape '\\'`;
-        const terms = [like(sql.ref('call_id')), like(sql.ref('widget_name')), like(leadField('lead_name')), like(leadField('lead_email')),
-          like(leadField('name')), like(leadField('email'))];
+        const leadTerms = [like(leadField('lead_name')), like(leadField('lead_email')), like(leadField('name')), like(leadField('email'))];
+        // Reading four fields out of every lead's JSON is most of a scan's cost. A field holding q means the
+        // lead's JSON text holds q too, verbatim, unless q has a character JSON text escapes (", \, control
+        // characters; U+FFFD, which migration 0008 wrote as an escape): so the text is searched first and
+        // only the leads it finds are parsed.
+        const verbatimInJson = !/[\u0000-\u001f"\\\ufffd]/.test(filter.q);
+        const leadMatches = verbatimInJson ? sql<SqlBool>`(lower(lead) like ${pattern} escape '\\' and (${sql.join(leadTerms, sql` or `)}))` : null;
+        const terms = [like(sql.ref('call_id')), like(sql.ref('widget_name')), ...(leadMatches ? [leadMatches] : leadTerms)];
         // A phone-looking q also matches the lead's phone by digits (`555 010` finds 15550102030).
         const digits = /^[\d\s+().-]+$/.test(filter.q) ? phoneDigits(filter.q) : null;
         if (digits) terms.push(sql<SqlBool>`lead_phone_digits like ${`%${digits}%`}`);

@@ -13,7 +13,7 @@ const replacementEscape = String.raw`\\ufffd`;
 /**
  * A top-level field of a JSON object kept as text (calls.lead, calls.agent), as text; null when absent.
  * `tolerant` (PostgreSQL): escapes that jsonb refuses are read as U+FFFD instead of failing the query. Such
- * rows exist only if stored before the record was made well-formed (migration 0007 cleans them) or by an
+ * rows exist only if stored before the record was made well-formed (migration 0008 cleans them) or by an
  * older node during an upgrade, so reads use the plain cast and retry tolerantly (`withTolerantJson`): the
  * check costs every row of a `q` scan ~20% (measured over 200k leads), the retry nothing until it is needed.
  */

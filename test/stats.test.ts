@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timeRanges } from '../src/domain/stats.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 
 /**
@@ -162,6 +163,18 @@ describe.each(backends)('stats on $name', (backend) => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     return answer.body;
   };
+
+  it('answers 13 months of hours, written in slices, as one computation of the hours: each once, in order, across both DST changes', async () => {
+    const from = '2025-12-15T13:30:00+01:00';
+    const to = '2027-01-10T00:00:00+01:00';
+    const body = await stats(`group_by=hour&tz=Europe/Stockholm&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    const hours = timeRanges('hour', sthlm, at(from), at(to));
+    expect(hours.length).toBeGreaterThan(9_000);
+    expect(body.buckets.map((b: { key: string }) => b.key)).toEqual(hours.map((h) => h.key));
+    expect(body.buckets.map((b: { calls: number }) => b.calls).reduce((n: number, c: number) => n + c, 0))
+      .toBe(calls.filter((c) => c.time >= at(from) && c.time < at(to)).length);
+    expect(body.buckets[0]).toEqual({ key: '2025-12-15T13:00:00+01:00', calls: expect.any(Number), answered: expect.any(Number), answer_rate: null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: null });
+  });
 
   it('counts days in Europe/Stockholm across the end of DST (2026-10-25 has 25 hours)', async () => {
     const body = await stats('group_by=day&tz=Europe/Stockholm&from=2026-10-24&to=2026-10-28');

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defaultCallObjectMaxBytes } from '../domain/call-bounds.js';
 
 /**
@@ -97,6 +98,9 @@ const seconds = (raw: string): number[] => {
   return list;
 };
 
+/** Half the machine's cores, at least one: what heavy reads may take at once (SWITCHBOARD_DB_READERS). */
+const defaultReaders = Math.max(1, Math.floor(availableParallelism() / 2));
+
 export const settings: { [K in keyof Config]: Setting<K> } = {
   db: { env: 'SWITCHBOARD_DB', flag: 'db', default: 'sqlite:./data/switchboard.db', parse: parseDb, doc: 'Database: sqlite:<path> or postgres://…' },
   host: { env: 'HOST', flag: 'host', default: '127.0.0.1', parse: text, doc: 'Address to listen on.' },
@@ -129,7 +133,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },
   retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked every hour by the worker; `switchboard prune` does it on demand.' },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
-  dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: 2, parse: int(1), doc: 'SQLite: reader threads (each with its own read-only connection, off the thread accepting webhooks) for the query API\'s reads (stats, the call list, the CSV export), and as many again for every other read. PostgreSQL: the connections of the query API\'s read pool.' },
+  dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: defaultReaders, parse: int(1), doc: 'Heavy reads (stats, the call list, the CSV export) run at once: SQLite reader threads (each with its own read-only connection, off the thread accepting webhooks; every other read has at least two more), PostgreSQL connections of the query API\'s read pool. Default: half the cores, at least 1, so reports never take every core from the ingest.' },
   dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'SQLite on Linux: the nice value (0–19) of the threads running the query API\'s reads, so heavy reports yield the cores to the ingest when both want them (0: as the server).' },
   statementTimeoutMs: { env: 'SWITCHBOARD_STATEMENT_TIMEOUT_MS', flag: 'statement-timeout-ms', default: 10_000, parse: int(0), doc: 'Time limit of each statement behind stats, the call list and the CSV export (0: none); past it the request answers 503 query_timeout.' },
   sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: int(0), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },

@@ -22,7 +22,8 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   // the statement time limit, and every other read (token and key lookups, the stream, a call's detail),
   // which must never wait behind a heavy one.
   const queryReaders = createReaderPool({ ...thread, size, nice: options.readerNice ?? 0 });
-  const otherReaders = createReaderPool({ ...thread, size, nice: 0 });
+  // Lookups, the stream and details are light but many: never fewer than two threads for them.
+  const otherReaders = createReaderPool({ ...thread, size: Math.max(2, size), nice: 0 });
   const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: otherReaders, writer }) });
   const timeoutMs = options.statementTimeoutMs ?? 0;
   const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });

@@ -38,7 +38,16 @@ const log = (msg) => process.stderr.write(`[readload] ${msg}\n`);
 function heavyReads(now) {
   const from = encodeURIComponent(new Date(now - 395 * DAY_MS).toISOString());
   const to = encodeURIComponent(new Date(now).toISOString());
-  return [`/v1/stats?group_by=hour&tz=Europe/Stockholm&from=${from}&to=${to}`, `/v1/calls?q=${encodeURIComponent('matches "no" call at all')}&limit=50`];
+  const reads = {
+    stats: `/v1/stats?group_by=hour&tz=Europe/Stockholm&from=${from}&to=${to}`,
+    search: `/v1/calls?q=${encodeURIComponent('matches "no" call at all')}&limit=50`,
+  };
+  // SWITCHBOARD_BENCH_READLOAD_READS=stats or =search: one kind only (to tell which one costs the ingest).
+  const chosen = (process.env.SWITCHBOARD_BENCH_READLOAD_READS ?? 'stats,search').split(',').map((k) => k.trim());
+  return chosen.map((k) => {
+    if (!(k in reads)) throw new Error(`SWITCHBOARD_BENCH_READLOAD_READS: unknown read "${k}" (stats, search)`);
+    return reads[k];
+  });
 }
 
 /** A client asking `paths` in turn, one at a time, until stopped; counts answers by status. */

@@ -24,6 +24,8 @@ export interface Backend {
   watchAppends?: Storage['watchAppends'];
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
+  /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
+  maintain?: () => Promise<void>;
   /** Runs before the database closes (SQLite: stop the writer thread). */
   beforeClose?: () => Promise<void>;
 }
@@ -48,7 +50,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       if (pending.length > 0) throw new Error(`migrations not applied: ${pending.join(', ')}`);
     },
     async maintain() {
-      if (dialect !== 'postgres') return;
+      if (dialect !== 'postgres') return hooks.maintain?.();
       // Autovacuum analyzes too, but only after it wakes (a minute) and 10 % of a table changed: a new
       // deployment's first burst would be claimed with plans for empty tables meanwhile. Here: a table never
       // analyzed, or one that changed more than its size since (each delivery is updated twice, so a lower

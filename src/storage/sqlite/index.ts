@@ -39,6 +39,10 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');
       return result.rows as unknown[][];
     },
+    // PASSIVE: copies what no reader still needs and fsyncs the database file, without blocking the writer.
+    maintain: async () => {
+      await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
+    },
     async beforeClose() {
       await hotWriter.close();
       await Promise.all([writer.close(), queryReaders.close(), otherReaders.close()]);

@@ -16,6 +16,11 @@ const db = openConnection(path);
 // Appends land on random pages of the call indexes; with SQLite's default 2 MB page cache most of them
 // would be read back from the file first. 16 MB keeps the hot part of the indexes in memory.
 db.pragma('cache_size = -16384');
+// No checkpoint inside the ingest's commits: while a long read holds an old snapshot the WAL cannot be reset,
+// so SQLite would try one after every commit past 1,000 pages, and when the read ends, copy everything it
+// had held back and fsync the database file inside the next commit (the ingest's p99 under read load).
+// The admin writer thread checkpoints instead, every couple of seconds (storage.maintain()).
+db.pragma('wal_autocheckpoint = 0');
 const writes = createSqliteWrites(db, options);
 const port = parentPort!;
 

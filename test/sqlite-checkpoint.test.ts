@@ -1,0 +1,45 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endCall, startTestApp, type TestApp } from './support/app.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * SQLite's WAL is checkpointed by the periodic maintenance on the admin writer thread, never inside the
+ * ingest's commits: while a long read holds an old snapshot, an automatic checkpoint would be attempted
+ * after every commit and, once the read ends, copy and fsync everything it held back inside one commit.
+ * Observed through the database file: pages reach it only when a checkpoint copies them there.
+ */
+describe('the WAL checkpoint on SQLite', () => {
+  let t: TestApp;
+  let file: string;
+  /** The storage's own upkeep; the app's 2-second timer gets a no-op, so the test decides when it runs. */
+  let maintain: () => Promise<void>;
+  const size = () => statSync(file).size;
+
+  beforeAll(async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'sb-checkpoint-')), 'switchboard.db');
+    t = await startTestApp(`sqlite:${file}`, {}, {
+      wrapStorage: (storage) => {
+        maintain = () => storage.maintain();
+        return { ...storage, maintain: async () => {} };
+      },
+    });
+    await maintain();
+  });
+  afterAll(() => t?.close());
+
+  it('leaves checkpoints out of the ingest commits, past the 1,000 pages that would start one, and makes them in maintain()', async () => {
+    const before = size();
+    // ~6 MB of events and calls: well past SQLite's automatic checkpoint at 1,000 pages (4 MB).
+    const padding = 'x'.repeat(1500);
+    for (let i = 0; i < 4000; i += 50) {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`ckpt-${i + k}`, { debug: padding }))));
+      for (const a of answers) expect(a.status).toBe(200);
+    }
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(4 * 1024 * 1024);
+    expect(size()).toBe(before);
+    await maintain();
+    expect(size()).toBeGreaterThan(before + 4 * 1024 * 1024);
+  });
+});

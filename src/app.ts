@@ -31,12 +31,13 @@ import { createIngest } from './ingest/service.js';
 import { systemEvent } from './ingest/system-event.js';
 import { systemTypes } from './domain/envelope.js';
 import { serializeError } from './observability/log-error.js';
+import { createListenStatus } from './observability/listen-status.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { openStorage } from './storage/open.js';
-import type { ListenStatus, Storage } from './storage/ports.js';
+import type { Storage } from './storage/ports.js';
 
 export interface AppOptions {
   /** Pino options, or false for no logs (tests). */
@@ -223,20 +224,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
     void server.register(pruneRoutes, { storage, config, now, resolveKey });
   }
-  let listenStatus: ListenStatus | null = null;
-  void server.register(opsRoutes, { storage, metrics, resolveKey, listenStatus: () => listenStatus });
-  /** The LISTEN connection (PostgreSQL): metrics, /readyz's detail, and a line in the log when it changes. */
-  function onListenStatus(status: ListenStatus): void {
-    const previous = listenStatus;
-    listenStatus = status;
-    metrics.listenConnected.set(status.connected ? 1 : 0);
-    if (previous && status.reconnects > previous.reconnects) metrics.listenReconnects.inc(status.reconnects - previous.reconnects);
-    if (previous?.connected && !status.connected) {
-      server.log.warn({ err: status.lastError }, `database notifications lost: reconnecting; other nodes' events arrive by polling (every ${config.relayPollMs} ms) meanwhile`);
-    } else if (previous && !previous.connected && status.connected) {
-      server.log.info({ reconnects: status.reconnects }, 'database notifications restored');
-    }
-  }
+  const listen = createListenStatus({ metrics, log: () => server.log, pollMs: config.relayPollMs });
+  void server.register(opsRoutes, { storage, metrics, resolveKey, listenStatus: listen.current });
 
   /** Appends a call.stale event for each call in progress for too long (the event marks the call, atomically). */
   async function sweepStale(): Promise<number> {
@@ -283,7 +272,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         streamKeys.start();
       }
       worker?.start();
-      stopWatching = await storage.watchAppends(appended, onListenStatus);
+      stopWatching = await storage.watchAppends(appended, listen.update);
       if (config.role !== 'api') startStaleSweep();
       if (config.role !== 'api' && config.retentionDays > 0) {
         retentionTimer = setInterval(() => {

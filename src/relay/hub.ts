@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
+import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
 
@@ -85,27 +86,19 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   const live = new Set<Client>();
   const replayReads = createSlots(options.maxReplayReads ?? Infinity);
   let head = 0;
-  let reading: Promise<void> | null = null;
-  let again = false;
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
-  /** Wakes coalesce: one read loop at a time, and one more after it if woken while it ran. */
+  // Wakes coalesce: one read loop at a time, and one more after it if woken while it ran (none once
+  // closing). A failed read is reported; the next wake or poll tries again.
+  const reads = coalesce(async () => {
+    if (!closing) await readToEnd();
+  }, onError);
   function wake(): void {
     if (timer === undefined || closing) return;
-    if (reading) {
-      again = true;
-      return;
-    }
-    again = false;
-    reading = readToEnd()
-      .catch(onError) // the next wake or poll tries again
-      .finally(() => {
-        reading = null;
-        if (again) wake();
-      });
+    void reads.trigger();
   }
 
   async function readToEnd(): Promise<void> {
@@ -253,7 +246,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       closing = true;
       clearInterval(timer);
       markReady();
-      await reading;
+      await reads.idle();
       await Promise.all([...clients].map((client) => endStream(client.out, endGraceMs)));
     },
   };

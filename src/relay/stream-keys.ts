@@ -1,3 +1,5 @@
+import { coalesce } from './coalesce.js';
+
 /**
  * The open streams of each API key, for two rules the stream route enforces:
  * - a key holds at most `maxPerKey` streams on this node (`open` answers null beyond it);
@@ -32,8 +34,6 @@ export interface StreamKeys {
 export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
   const byKey = new Map<string, Set<() => void>>();
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | null = null;
-  let again: Promise<void> | null = null;
 
   async function checkAll(): Promise<void> {
     await Promise.all([...byKey.keys()].map(async (keyId) => {
@@ -48,18 +48,10 @@ export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
     }));
   }
 
-  /**
-   * Rounds do not overlap (a slow database gets one lookup per key at a time); asked during a round, one
-   * more follows it, since the round under way may have read the key before it was revoked.
-   */
-  function check(): Promise<void> {
-    if (running) return (again ??= running.then(() => {
-      again = null;
-      return check();
-    }));
-    running = checkAll().finally(() => (running = null));
-    return running;
-  }
+  // Rounds do not overlap (a slow database gets one lookup per key at a time); asked during a round, one
+  // more follows it, since the round under way may have read the key before it was revoked.
+  const rounds = coalesce(checkAll, (error) => options.onError?.(error));
+  const check = () => rounds.trigger();
 
   return {
     open(keyId, end) {

@@ -9,6 +9,7 @@ import { createCircuitBreakers } from './breaker.js';
 import { createRateLimits } from './rate-limit.js';
 import { createSender, type SendResult } from './send.js';
 import { signatureHeaders } from './signing.js';
+import { coalesce } from './coalesce.js';
 
 /**
  * The delivery worker: claims due deliveries from the outbox with a lease, sends each as a signed webhook,
@@ -73,8 +74,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   let done: DeliveryOutcome[] = [];
   let flushing: Promise<void> | null = null;
   let claiming: Promise<number> | null = null;
-  let kicking = false;
-  let kickAgain = false;
   let recorded = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -218,26 +217,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
   }
 
-  /** Claims again and again while there is room and work; one loop at a time. */
+  /** Claims again and again while there is room and work; one loop at a time, once more if kicked meanwhile. */
+  const claims = coalesce(async () => {
+    while (!closed && (await claimAndStart()) > 0 && inFlight.size < config.deliveryConcurrency);
+  }, options.onError);
   function kick(): void {
     if (closed) return;
-    if (kicking) {
-      kickAgain = true;
-      return;
-    }
-    kicking = true;
-    void (async () => {
-      try {
-        do {
-          kickAgain = false;
-          while ((await claimAndStart()) > 0 && inFlight.size < config.deliveryConcurrency);
-        } while (kickAgain);
-      } catch (error) {
-        options.onError(error);
-      } finally {
-        kicking = false;
-      }
-    })();
+    void claims.trigger();
   }
 
   async function loadEvents(claimed: Delivery[]): Promise<Map<number, StoredEvent>> {

@@ -42,13 +42,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: F
   if (appError.status >= 500) {
     request.log.error({ err: appError.cause ?? error, url: redactUrl(request.url), code: appError.code }, 'request failed');
   }
-  if (appError.code === 'storage_unavailable' || appError.code === 'overloaded' || appError.code === 'shutting_down') {
-    void reply.header('retry-after', '1');
-  }
-  // The per-key limit of expensive requests (api/expensive.ts) says when to retry in the body and the header.
-  if (appError.code === 'rate_limited' && typeof appError.extra.retry_after_sec === 'number' && !reply.hasHeader('retry-after')) {
-    void reply.header('retry-after', String(appError.extra.retry_after_sec));
-  }
+  // A limiter that already set the header (@fastify/rate-limit) keeps its own.
+  if (appError.retryAfterSec !== undefined && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(appError.retryAfterSec));
   return reply.code(appError.status).send(appError.toJSON());
 }
 

@@ -51,9 +51,7 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
       if (!source) return sendError(request, reply, new AppError('unknown_source'));
       const waitMs = options.limitSource(source.id);
       if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        void reply.header('retry-after', String(seconds));
-        return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: seconds }));
+        return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: Math.ceil(waitMs / 1000) }));
       }
       request.source = source;
       // Fastify refuses media types it cannot parse (415) before any parser runs; the claimed type is only

@@ -21,6 +21,15 @@ describe('errorCatalogue', () => {
 });
 
 describe('AppError', () => {
+  it('carries Retry-After seconds where nothing was kept (its code\'s), or its own retry_after_sec', () => {
+    expect(new AppError('storage_unavailable').retryAfterSec).toBe(1);
+    expect(new AppError('overloaded').retryAfterSec).toBe(1);
+    expect(new AppError('shutting_down').retryAfterSec).toBe(1);
+    expect(new AppError('rate_limited', { retry_after_sec: 7 }).retryAfterSec).toBe(7);
+    expect(new AppError('not_found').retryAfterSec).toBeUndefined();
+    expect(new AppError('internal').retryAfterSec).toBeUndefined();
+  });
+
   it('takes its status and message from the catalogue', () => {
     const error = new AppError('unknown_source');
     expect(error).toBeInstanceOf(Error);

@@ -1,7 +1,8 @@
 /**
  * The one error catalogue: every error the HTTP API returns comes from here, with a stable `code`,
  * its HTTP status and a human message. Codes are part of the public contract (SPEC "Ingest", "Query API");
- * never rename one, add a new one instead.
+ * never rename one, add a new one instead. `retryAfterSec`: the answer carries `Retry-After` (seconds), telling
+ * the sender (Convolo, a client) that nothing was kept and to come back.
  */
 export const errorCatalogue = {
   invalid_json: { status: 400, message: 'The body is not a JSON object.' },
@@ -19,11 +20,11 @@ export const errorCatalogue = {
   rate_limited: { status: 429, message: 'Too many requests for this key or source; retry after the time in Retry-After.' },
   internal: { status: 500, message: 'An unexpected error occurred.' },
   not_ready: { status: 503, message: 'The database is not reachable or its migrations are not applied.' },
-  storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.' },
-  overloaded: { status: 503, message: 'The server is overloaded; nothing was kept. Retry later.' },
+  storage_unavailable: { status: 503, message: 'The event could not be stored; nothing was kept. Retry later.', retryAfterSec: 1 },
+  overloaded: { status: 503, message: 'The server is overloaded; nothing was kept. Retry later.', retryAfterSec: 1 },
   query_timeout: { status: 503, message: 'The query ran past the statement time limit and was stopped; narrow it (a shorter range, a filter) or retry later.' },
-  shutting_down: { status: 503, message: 'The server is shutting down; nothing was kept. Retry later.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  shutting_down: { status: 503, message: 'The server is shutting down; nothing was kept. Retry later.', retryAfterSec: 1 },
+} as const satisfies Record<string, { status: number; message: string; retryAfterSec?: number }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
@@ -32,6 +33,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly extra: Record<string, unknown>;
+  /** Seconds for the answer's Retry-After: the error's own (`retry_after_sec`), else its code's. */
+  readonly retryAfterSec: number | undefined;
 
   constructor(code: ErrorCode, extra: Record<string, unknown> = {}, options: { message?: string; cause?: unknown } = {}) {
     super(options.message ?? errorCatalogue[code].message, { cause: options.cause });
@@ -39,6 +42,8 @@ export class AppError extends Error {
     this.code = code;
     this.status = errorCatalogue[code].status;
     this.extra = extra;
+    const entry = errorCatalogue[code];
+    this.retryAfterSec = typeof extra.retry_after_sec === 'number' ? extra.retry_after_sec : 'retryAfterSec' in entry ? entry.retryAfterSec : undefined;
   }
 
   toJSON(): Record<string, unknown> {

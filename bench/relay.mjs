@@ -176,7 +176,9 @@ async function streamRow(kind, ctx) {
   const measured = opts.duration * STREAM_RATE;
   const total = warm + measured;
   row.plan = { clients: STREAM_CLIENTS, rate: STREAM_RATE, warm, measured };
-  await withServer(row, { kind, baselineScript: 'sse-baseline-server.mjs', ...ctx }, async (server) => {
+  // The clients share one key (as a dashboard's tabs would): allow them all, past the default cap of 20.
+  const args = ['--stream-max-per-key', String(STREAM_CLIENTS)];
+  await withServer(row, { kind, baselineScript: 'sse-baseline-server.mjs', args, ...ctx }, async (server) => {
     const ingestUrl = kind === 'baseline' ? `${server.baseUrl}/hooks/convolo/baseline` : server.url;
     const headers = kind === 'baseline' ? {} : { authorization: `Bearer ${server.adminKey}` };
     if (kind !== 'baseline' && !server.adminKey) throw new Error('the server printed no admin key on its first start');

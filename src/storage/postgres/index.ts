@@ -14,13 +14,7 @@ const types = {
 };
 
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
-  // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
-  pool.on('error', () => {});
-  // A client in use when its connection drops (the database restarts, the network cuts) errors its query
-  // and also emits 'error', which the pool listens for only while the client is idle: without this, one
-  // query in flight at that moment would crash the process instead of failing (then answered 503).
-  pool.on('connect', (client) => client.on('error', () => {}));
+  const pool = openPool({ connectionString: url, max: options.maxConnections ?? 10, types });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
   // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
@@ -29,14 +23,13 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // run long, stay on the main pool.
   // No parallel workers for them either: PostgreSQL would give one report up to three cores (two workers
   // and the leader), so SWITCHBOARD_DB_READERS would not bound what reports take from the ingest's commits.
-  const readPool = new pg.Pool({
+  const readPool = openPool({
     connectionString: url,
     max: options.readers ?? 2,
     types,
     statement_timeout: options.statementTimeoutMs ?? 0,
     options: '-c max_parallel_workers_per_gather=0',
   });
-  readPool.on('error', () => {});
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
   const deliveries = createPostgresDeliveryWrites(db);
   return createKyselyStorage(db, 'postgres', {
@@ -47,6 +40,18 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
   });
+}
+
+/** A pool whose clients losing their connection fail their queries (answered 503) instead of the process. */
+function openPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
+  pool.on('error', () => {});
+  // A client in use when its connection drops (the database restarts, the network cuts) errors its query
+  // and also emits 'error', which the pool listens for only while the client is idle: without this, one
+  // query in flight at that moment would crash the process instead of failing.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 /** The first reconnection waits this long; each failed attempt doubles it, up to `maxRetryMs`. */

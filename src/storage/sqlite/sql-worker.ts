@@ -3,6 +3,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection.js';
+import { asBuffer } from './cloned.js';
 
 /**
  * A SQLite connection on a thread of its own (threads.ts): runs the statements the main thread's Kysely
@@ -55,14 +56,11 @@ function prepare(sql: string): Statement {
   return statement;
 }
 
-/** Buffers arrive as plain Uint8Arrays after the structured clone; better-sqlite3 binds only Buffers. */
-const revive = (parameters: readonly unknown[]) =>
-  parameters.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
 
 function run(request: { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean }): SqlReply {
   const statement = prepare(request.sql);
   if (readonly && !statement.readonly) return { id: request.id, write: true };
-  const parameters = revive(request.parameters);
+  const parameters = request.parameters.map(asBuffer);
   if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
   const { changes, lastInsertRowid } = statement.run(...parameters);
   return { id: request.id, changes, lastInsertRowid };

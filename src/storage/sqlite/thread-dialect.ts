@@ -3,6 +3,7 @@ import {
   type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult,
 } from 'kysely';
 import type { AdminWriter, ReaderPool, SqlResult, SqlStatement } from './threads.js';
+import { asBuffer } from './cloned.js';
 
 export interface ThreadDialectOptions {
   readers: ReaderPool;
@@ -118,12 +119,9 @@ function toResult<R>(result: SqlResult): QueryResult<R> {
   throw new Error('a read-only thread was asked to write');
 }
 
-/** Blobs arrive as plain Uint8Arrays after the structured clone; the code reading them expects Buffers. */
+/** Blobs in a row read on a thread (cloned.ts). */
 function reviveRow(row: unknown): unknown {
   const record = row as Record<string, unknown>;
-  for (const key in record) {
-    const value = record[key];
-    if (value instanceof Uint8Array && !Buffer.isBuffer(value)) record[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  }
+  for (const key in record) record[key] = asBuffer(record[key]);
   return row;
 }

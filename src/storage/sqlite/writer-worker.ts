@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ClaimShare, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { createSqliteWrites } from './append.js';
 import { openConnection } from './connection.js';
+import { asBuffer } from './cloned.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =
@@ -24,9 +25,7 @@ db.pragma('wal_autocheckpoint = 0');
 const writes = createSqliteWrites(db, options);
 const port = parentPort!;
 
-/** Buffers arrive as plain Uint8Arrays after the structured clone. */
-const revive = (events: NewEvent[]) =>
-  events.map((e) => (e.body ? { ...e, body: Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength) } : e));
+const revive = (events: NewEvent[]) => events.map((e) => (e.body ? { ...e, body: asBuffer(e.body) } : e));
 
 function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
   switch (request.op) {

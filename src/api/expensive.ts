@@ -31,11 +31,8 @@ export function limitExpensive(perKey: number) {
     const count = running.get(key) ?? 0;
     if (count >= perKey) throw new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` });
     running.set(key, count + 1);
-    let released = false;
     // 'close' comes once the response has ended or the connection went away, whichever the case.
     reply.raw.once('close', () => {
-      if (released) return;
-      released = true;
       const left = (running.get(key) ?? 1) - 1;
       if (left > 0) running.set(key, left);
       else running.delete(key);

@@ -22,7 +22,6 @@ declare module 'fastify' {
 
 /** The ingest route, as Fastify names it (`request.routeOptions.url`). */
 export const ingestPath = '/hooks/convolo/:token';
-const path = ingestPath;
 
 /**
  * `POST /hooks/convolo/{token}`: the URL Convolo posts to. The body is taken as raw bytes whatever its
@@ -44,7 +43,7 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
     return sendError(request, reply, error);
   });
 
-  app.post<{ Params: { token: string } }>(path, {
+  app.post<{ Params: { token: string } }>(ingestPath, {
     // The token is checked before the body is read: an unknown token costs no body parsing.
     onRequest: async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
       const source = await options.resolveSource(request.params.token);
@@ -68,7 +67,7 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
 
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    url: path,
+    url: ingestPath,
     handler: async (request, reply) => {
       void reply.header('allow', 'POST');
       return sendError(request, reply, new AppError('method_not_allowed'));

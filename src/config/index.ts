@@ -40,6 +40,8 @@ export interface Config {
   rateLimitApiPerMin: number;
   rateLimitIngestPerMin: number;
   retentionDays: number;
+  retentionCheckSec: number;
+  maintainIntervalSec: number;
   dbReaders: number;
   dbReaderNice: number;
   statementTimeoutMs: number;
@@ -131,7 +133,9 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },
   rateLimitApiPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_API_PER_MIN', flag: 'rate-limit-api-per-min', default: 6000, parse: int(1), doc: 'API requests per minute per key (per address without one); more get 429 with Retry-After.' },
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },
-  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked every hour by the worker; `switchboard prune` does it on demand.' },
+  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked by the worker every SWITCHBOARD_RETENTION_CHECK_SEC; `switchboard prune` does it on demand.' },
+  retentionCheckSec: { env: 'SWITCHBOARD_RETENTION_CHECK_SEC', flag: 'retention-check-sec', default: 3600, parse: int(1), doc: 'How often the worker deletes what is older than SWITCHBOARD_RETENTION_DAYS (when that is set).' },
+  maintainIntervalSec: { env: 'SWITCHBOARD_MAINTAIN_SEC', flag: 'maintain-sec', default: 2, parse: int(1), doc: "How often the database's upkeep runs: SQLite's WAL checkpoint (kept out of the ingest's commits), PostgreSQL's ANALYZE of tables that changed much." },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: defaultReaders, parse: int(1), doc: 'Heavy reads (stats, the call list, the CSV export) run at once: SQLite reader threads (each with its own read-only connection, off the thread accepting webhooks; every other read has at least two more), PostgreSQL connections of the query API\'s read pool. Default: half the cores, at least 1, so reports never take every core from the ingest.' },
   dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'SQLite on Linux: the nice value (0–19) of the threads running the query API\'s reads, so heavy reports yield the cores to the ingest when both want them (0: as the server).' },

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import type { Ingest } from '../ingest/service.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { StreamHub } from '../relay/hub.js';
+import type { StreamKeys } from '../relay/stream-keys.js';
+import type { ApiKey, ListenStatus, Source, Storage } from '../storage/ports.js';
+import { hooksRoutes } from './hooks.js';
+import { opsRoutes } from './ops.js';
+import { createSourceLimiter } from './rate-limits.js';
+import { adminRoutes } from './v1-admin.js';
+import { callListRoutes } from './v1-calls.js';
+import { destinationRoutes } from './v1-destinations.js';
+import { pruneRoutes } from './v1-prune.js';
+import { v1ReadRoutes } from './v1-read.js';
+import { reprocessRoutes } from './v1-reprocess.js';
+import { statsRoutes } from './v1-stats.js';
+import { streamRoutes } from './v1-stream.js';
+
+export interface RouteDeps {
+  config: Readonly<Config>;
+  now: () => number;
+  storage: Storage;
+  ingest: Ingest;
+  metrics: Metrics;
+  hub: StreamHub;
+  streamKeys: StreamKeys;
+  resolveSource: (token: string) => Promise<Source | null>;
+  resolveKey: (key: string) => Promise<ApiKey | null>;
+  /** A key or token was changed: cached lookups are dropped, streams of revoked keys end. */
+  forgetSecrets: () => void;
+  /** Deliveries were queued outside an append (a replay, a retry): the worker looks now. */
+  deliveriesQueued: () => void;
+  listenStatus: () => ListenStatus | null;
+}
+
+/** The routes of the process's role: the worker role serves only health and metrics. */
+export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
+  const { config, now, storage, ingest, resolveKey } = deps;
+  if (config.role !== 'worker') {
+    const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
+    void server.register(hooksRoutes, { ingest, resolveSource: deps.resolveSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
+    void server.register(v1ReadRoutes, { storage, resolveKey });
+    void server.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });
+    void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
+    void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
+    void server.register(callListRoutes, { storage, resolveKey, config, now });
+    void server.register(statsRoutes, { storage, resolveKey, config, now });
+    void server.register(reprocessRoutes, { storage, ingest, resolveKey });
+    void server.register(pruneRoutes, { storage, config, now, resolveKey });
+  }
+  void server.register(opsRoutes, { storage, metrics: deps.metrics, resolveKey, listenStatus: deps.listenStatus });
+}

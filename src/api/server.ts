@@ -1,0 +1,131 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/index.js';
+import { AppError } from '../domain/errors.js';
+import { serializeError } from '../observability/log-error.js';
+import { authMissLimit } from './auth-misses.js';
+import { presentedKey } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { limitExpensive } from './expensive.js';
+import { ingestPath } from './hooks.js';
+import { refuseNul, refuseNulInBody } from './nul-guard.js';
+import { rateLimitOptions } from './rate-limits.js';
+import { redactUrl } from './redact.js';
+import { securityHeaders } from './security-headers.js';
+import { refuseUnknownFields } from './strict-bodies.js';
+
+export interface HttpServerOptions {
+  /** Pino options, or false for no logs (tests). */
+  logger?: boolean | Record<string, unknown>;
+  now: () => number;
+  /** The version shown in the OpenAPI document. */
+  version: string;
+  /** True when the secret is a source token or API key known to be valid (its failures are not counted as misses). */
+  isKnownSecret: (secret: string) => boolean;
+}
+
+export interface HttpServer {
+  server: FastifyInstance;
+  /** Every route registered, as `METHOD url` (the OpenAPI test checks each is documented). */
+  routes: Array<{ method: string; url: string }>;
+  /**
+   * From now on, requests already in flight are finished; new ones get 503 shutting_down in our error format
+   * (Fastify's own 503 would not be), and every answer closes its connection, so keep-alive clients do not
+   * hold the server open until their idle timeout.
+   */
+  beginClosing(): void;
+}
+
+/**
+ * The Fastify instance and everything every route shares: logging, time limits, the error format, guards on
+ * what a request may contain, security headers, the OpenAPI document, CORS and the rate limits. Routes are
+ * registered on it afterwards (api/routes.ts).
+ */
+export function createHttpServer(config: Readonly<Config>, options: HttpServerOptions): HttpServer {
+  const requestTimeoutMs = config.requestTimeoutSec * 1000;
+  const server = Fastify({
+    logger: options.logger === false ? false : {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      // err: a database error's log line keeps its code and message, never the row it quoted (log-error.ts).
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }), err: serializeError },
+      ...(typeof options.logger === 'object' ? options.logger : {}),
+    },
+    // An access log line per request would cost more than the ingest itself at full load; errors are always logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    bodyLimit: 64 * 1024,
+    // An unknown body field is refused (strict-bodies.ts), never silently removed.
+    ajv: { customOptions: { removeAdditional: false } },
+    // Slow clients (a body trickled a byte at a time, headers never finished, a reader that stalls) must not
+    // hold connections for ever. Node's requestTimeout covers receiving the request, not the answer, so a
+    // stream outlives it; it is checked every connectionsCheckingInterval (Node's default 30 s is too coarse
+    // for short timeouts). The idle-connection timeout does not apply to streams (api/v1-stream.ts).
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutSec * 1000,
+    keepAliveTimeout: config.keepAliveTimeoutSec * 1000,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      // Node refuses a headers timeout above the request timeout.
+      headersTimeout: Math.min(config.headersTimeoutSec * 1000, requestTimeoutMs || Infinity),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((requestTimeoutMs || 60_000) / 4))),
+    },
+  });
+  server.server.maxConnections = config.maxConnections;
+  registerErrorHandling(server);
+  server.addHook('onRequest', refuseNul);
+  server.addHook('preValidation', refuseNulInBody);
+  let closing = false;
+  server.addHook('onRequest', async () => {
+    if (closing) throw new AppError('shutting_down');
+  });
+  server.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  securityHeaders(server);
+  const routes: Array<{ method: string; url: string }> = [];
+  server.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  server.addHook('onRoute', refuseUnknownFields);
+  // OpenAPI from the same TypeBox schemas that validate the requests (registered first: it collects the
+  // routes registered after it); served at /openapi.json, browsable at /docs.
+  void server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Switchboard', version: options.version, description: "Receives Convolo's call webhooks, keeps every call, relays them in real time." },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_…' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  void server.register(swaggerUi, { routePrefix: '/docs' });
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  // Browsers call the API and open the stream from the user's own web app, another origin. The key is the
+  // credential (a header, or access_token for EventSource), never a cookie, so any origin may be allowed.
+  void server.register(cors, {
+    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    credentials: false,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    maxAge: 600,
+  });
+  void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
+  server.addHook('onRequest', limitExpensive(config.expensivePerKey));
+  const isIngest = (request: FastifyRequest) => request.routeOptions.url === ingestPath;
+  authMissLimit(server, {
+    perMin: config.authMissesPerMin,
+    now: options.now,
+    covers: (request) => request.url.startsWith('/v1/') || isIngest(request),
+    isKnown: (request) => {
+      const secret = isIngest(request) ? (request.params as { token?: string }).token : presentedKey(request);
+      return secret !== undefined && options.isKnownSecret(secret);
+    },
+    // 401: a missing or unknown key; 404 on the ingest route: an unknown token (405s have their own code).
+    isMiss: (request, status) => status === 401 || (status === 404 && isIngest(request)),
+  });
+  return { server, routes, beginClosing: () => { closing = true; } };
+}

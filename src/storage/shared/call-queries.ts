@@ -34,7 +34,7 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
       if (filter.to !== undefined) query = query.where('first_event_at', '<', filter.to);
       if (filter.q !== undefined) {
         const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
-        // lower() folds ASCII only on SQLite (Unicode on PostgreSQL): documented in the README.
+        // lower() folds ASCII only on SQLite (Unicode on PostgreSQL): documented in docs/api.md.
         const like = (e: Expression<string | null>) => sql<SqlBool>`lower(${e}) like ${pattern} escape '\\'`;
         const leadTerms = [like(leadField('lead_name')), like(leadField('lead_email')), like(leadField('name')), like(leadField('email'))];
         // Reading four fields out of every lead's JSON is most of a scan's cost. A field holding q means the

@@ -8,7 +8,7 @@ import type { WriterReply, WriterRequest } from './writer-worker.js';
  * thread, so that one connection does all the frequent writing and they never wait on each other's locks. better-sqlite3 is synchronous, so an append on the main thread
  * would stop the event loop for the whole transaction, statements and fsync; in a worker, the main thread
  * keeps reading and parsing the next batch's requests meanwhile, and the merge of calls runs off the thread
- * that serves HTTP (README, "Benchmarks").
+ * that serves HTTP (docs/architecture.md, "One query code where the dialects allow").
  */
 export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   let worker: Worker | null = null;

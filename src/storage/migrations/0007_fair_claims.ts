@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 /**
  * Fair claims (issue 10): the worker claims each destination's due deliveries separately, up to the room it
@@ -10,11 +10,9 @@ import { sql, type Kysely, type Migration } from 'kysely';
  *
  * Shipped migrations never change: this file imports nothing of the project.
  */
-export const fairClaims: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema.alterTable('destinations').addColumn('max_concurrency', 'integer').execute();
-    await db.schema.createIndex('deliveries_destination_due').on('deliveries').columns(['destination_id', 'next_attempt_at', 'event_seq'])
-      .where(sql.ref('status'), '=', sql.lit('pending')).execute();
-    await db.schema.dropIndex('deliveries_due').execute();
-  },
-};
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('destinations').addColumn('max_concurrency', 'integer').execute();
+  await db.schema.createIndex('deliveries_destination_due').on('deliveries').columns(['destination_id', 'next_attempt_at', 'event_seq'])
+    .where(sql.ref('status'), '=', sql.lit('pending')).execute();
+  await db.schema.dropIndex('deliveries_due').execute();
+}

@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { StreamHub } from '../relay/hub.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
 import type { ApiKey, ListenStatus, Source, Storage } from '../storage/ports.js';
+import { dashboardRoutes } from './dashboard.js';
 import { hooksRoutes } from './hooks.js';
 import { opsRoutes } from './ops.js';
 import { createSourceLimiter } from './rate-limits.js';
@@ -34,7 +35,7 @@ export interface RouteDeps {
   listenStatus: () => ListenStatus | null;
 }
 
-/** The routes of the process's role: the worker role serves only health and metrics. */
+/** The routes of the process's role: the worker role serves only health and metrics; the API role also the dashboard. */
 export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { config, now, storage, ingest, resolveKey } = deps;
   if (config.role !== 'worker') {
@@ -48,6 +49,7 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
     void server.register(pruneRoutes, { storage, config, now, resolveKey });
+    void server.register(dashboardRoutes);
   }
   void server.register(opsRoutes, { storage, metrics: deps.metrics, resolveKey, listenStatus: deps.listenStatus });
 }

@@ -34,7 +34,8 @@ export function securityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', (_request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     const html = typeof type === 'string' && type.startsWith('text/html');
-    void reply.header('content-security-policy', html ? htmlPolicy : dataPolicy);
+    // A page with its own policy (the dashboard's, api/dashboard.ts) keeps it.
+    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', html ? htmlPolicy : dataPolicy);
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'no-referrer');
     done(null, payload);

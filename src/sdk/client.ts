@@ -3,7 +3,7 @@ import type {
   DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
   ReplayParams, RotatedSource, Source, Stats, StatsParams,
 } from './client-types.js';
-import { apiErrorOf, buildUrl, connectionError, type FetchLike, type QueryValue } from './http.js';
+import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, type FetchLike, type QueryValue } from './http.js';
 
 export type * from './client-types.js';
 export { SwitchboardApiError, type FetchLike } from './http.js';
@@ -15,8 +15,11 @@ export { SwitchboardApiError, type FetchLike } from './http.js';
 export interface ClientOptions {
   /** Where Switchboard runs, e.g. `https://switchboard.example.com` (a path prefix is kept). */
   baseUrl: string;
-  /** An API key (`sbk_…`): `read` scope for calls, events and stats; `admin` for the rest. */
-  apiKey: string;
+  /**
+   * An API key (`sbk_…`): `read` scope for calls, events and stats; `admin` for the rest. Omitted in the
+   * dashboard: no `Authorization` header is sent and the browser's session cookie of the same origin is.
+   */
+  apiKey?: string;
   /** Defaults to the global `fetch`. */
   fetch?: FetchLike;
 }
@@ -38,11 +41,11 @@ export function createClient(options: ClientOptions) {
 
   async function request<T>(method: string, path: string, init: { query?: object; body?: unknown } = {}): Promise<T> {
     const url = buildUrl(baseUrl, path, init.query as Record<string, QueryValue> | undefined);
-    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}`, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...authHeader(apiKey) };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetchImpl(url, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+      response = await fetchImpl(url, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), ...credentialsFor(apiKey) });
     } catch (error) {
       throw connectionError(baseUrl, error);
     }

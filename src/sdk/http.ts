@@ -104,6 +104,27 @@ export function connectionError(baseUrl: string, error: unknown): SwitchboardApi
 }
 
 /**
+ * `Authorization: Bearer <key>` for a key; nothing without one (the dashboard signs in with a cookie).
+ *
+ * @example
+ * fetch(url, { headers: { accept: 'application/json', ...authHeader(apiKey) } });
+ */
+export function authHeader(apiKey: string | undefined): Record<string, string> {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+/**
+ * Without a key, the session cookie goes along, and only to the same origin: the server accepts it from
+ * the dashboard's own origin only. With a key, the fetch options are left as the caller's fetch defaults them.
+ *
+ * @example
+ * fetch(url, { headers, ...credentialsFor(undefined) }); // { credentials: 'same-origin' }
+ */
+export function credentialsFor(apiKey: string | undefined): Pick<RequestInit, 'credentials'> {
+  return apiKey ? {} : { credentials: 'same-origin' };
+}
+
+/**
  * Query values as the API takes them: undefined and null are left out, arrays are comma-joined.
  *
  * @example

@@ -1,5 +1,5 @@
 import type { SwitchboardEvent } from './envelope.js';
-import { apiErrorOf, backoffMs, buildUrl, connectionError, sleep, SwitchboardApiError, type FetchLike } from './http.js';
+import { apiErrorOf, authHeader, backoffMs, buildUrl, connectionError, credentialsFor, sleep, SwitchboardApiError, type FetchLike } from './http.js';
 import { sseMessages } from './sse-stream.js';
 
 /**
@@ -28,8 +28,8 @@ export interface StreamEvent {
  */
 export interface StreamOptions {
   baseUrl: string;
-  /** An API key (`sbk_…`, `read` scope is enough). */
-  apiKey: string;
+  /** An API key (`sbk_…`, `read` scope is enough); omitted, the same-origin session cookie is sent (the dashboard). */
+  apiKey?: string;
   /** Only these envelope types, e.g. `['call.started', 'call.ended']`. */
   types?: readonly string[];
   widgetKey?: string;
@@ -91,9 +91,9 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
     let idle = false;
     const idleMs = options.idleTimeoutMs ?? 45_000;
     try {
-      const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: 'text/event-stream' };
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeader(options.apiKey) };
       if (last !== null) headers['last-event-id'] = String(last);
-      const response = await fetchImpl(url, { headers, signal: connection.signal });
+      const response = await fetchImpl(url, { headers, signal: connection.signal, ...credentialsFor(options.apiKey) });
       if (!response.ok || !response.body) {
         failure = await apiErrorOf(response);
         minDelayMs = (failure.retryAfter ?? 0) * 1000;

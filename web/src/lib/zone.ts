@@ -1,0 +1,72 @@
+import { locationStore, setQuery } from './router.js';
+import { createStore, useStore } from './store.js';
+
+const storageKey = 'switchboard.tz';
+
+export function isZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+function initial(): string {
+  const fromUrl = locationStore.get().query.get('tz');
+  if (fromUrl && isZone(fromUrl)) return fromUrl;
+  const saved = localStorage.getItem(storageKey);
+  return saved && isZone(saved) ? saved : browserZone;
+}
+
+/**
+ * The zone times are shown and days are cut in: `?tz=` when the URL has one (a shared link keeps it),
+ * else the last one picked on this browser, else the browser's.
+ */
+export const zoneStore = createStore(initial());
+
+locationStore.subscribe((loc) => {
+  const fromUrl = loc.query.get('tz');
+  if (fromUrl && isZone(fromUrl)) zoneStore.set(fromUrl);
+});
+
+export function chooseZone(zone: string): void {
+  if (!isZone(zone)) return;
+  localStorage.setItem(storageKey, zone);
+  zoneStore.set(zone);
+  setQuery({ tz: zone === browserZone ? null : zone }, { replace: true });
+}
+
+export function useZone(): string {
+  return useStore(zoneStore);
+}
+
+/** Zones offered in the picker: the browser's, UTC, and every zone the platform knows. */
+export function zoneChoices(): string[] {
+  const all = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  return [...new Set([browserZone, 'UTC', ...all])];
+}
+
+/** The calendar date (YYYY-MM-DD) of `ms` in `zone`. */
+export function dateIn(ms: number, zone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(ms);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** The offset of `zone` from UTC at `ms`, in ms. */
+function offsetAt(ms: number, zone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(ms);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant local midnight of `date` (YYYY-MM-DD) begins in `zone`. */
+export function midnightIn(date: string, zone: string): number {
+  const utc = Date.parse(`${date}T00:00:00Z`);
+  let ms = utc - offsetAt(utc, zone);
+  ms = utc - offsetAt(ms, zone);
+  return ms;
+}

@@ -1,0 +1,64 @@
+import type { Call } from '../../../../src/sdk/client.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { SkeletonRows } from '../../components/Skeleton.js';
+import { asText, formatDuration, formatPhone } from '../../lib/format.js';
+import { useNow } from '../../lib/useNow.js';
+
+function phase(call: Call): string {
+  return call.lead_answered_at ? 'talking' : call.agent_answered_at ? 'calling lead' : 'ringing';
+}
+
+export function leadName(call: Call): string {
+  const name = call.lead?.name;
+  return typeof name === 'string' && name.trim() !== '' ? name : formatPhone(call.called_lead_phone ?? (call.lead?.phone as string | undefined));
+}
+
+/** Calls in progress with a running timer; each row opens the call. */
+export function InProgress({ calls, error }: { calls: Call[] | null; error: unknown }) {
+  const now = useNow();
+  return (
+    <section class="panel" aria-labelledby="progress-heading">
+      <h2 id="progress-heading" class="section-title">
+        In progress <span class="count">{calls ? `(${calls.length})` : ''}</span>
+      </h2>
+      <ErrorNote error={error} />
+      <div class="table-wrap">
+        <table class="table" data-table="in-progress">
+          <thead>
+            <tr>
+              <th scope="col">State</th>
+              <th scope="col">Lead</th>
+              <th scope="col" class="hide-narrow">Agent</th>
+              <th scope="col" class="num">Time</th>
+            </tr>
+          </thead>
+          <tbody>
+            {calls === null && <SkeletonRows rows={3} cols={4} />}
+            {calls?.length === 0 && (
+              <tr>
+                <td colSpan={4} class="muted">
+                  No call in progress.
+                </td>
+              </tr>
+            )}
+            {calls?.map((call) => {
+              const since = Date.parse(call.started_at ?? call.first_event_at);
+              return (
+                <tr key={`${call.source_id}/${call.call_id}`} class="fade-in" data-call={call.call_id}>
+                  <td>
+                    <span class="status status-progress">{phase(call)}</span>
+                  </td>
+                  <td class="clip">
+                    <a href={`/calls/${encodeURIComponent(call.call_id)}`}>{leadName(call)}</a>
+                  </td>
+                  <td class="clip hide-narrow">{asText(call.agent?.name ?? null)}</td>
+                  <td class="num">{formatDuration((now - since) / 1000)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,73 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { StatsBucket } from '../../../../src/sdk/client.js';
+import { api } from '../../lib/api.js';
+import { debounce } from '../../lib/debounce.js';
+import { onLiveEvent } from '../../lib/live.js';
+import { dateIn } from '../../lib/zone.js';
+
+export interface Figures {
+  calls: number;
+  answered: number;
+  answer_rate: number | null;
+  speed_to_lead_median_sec: number | null;
+  speed_to_lead_p90_sec: number | null;
+}
+
+export interface Today {
+  today: Figures;
+  /** Yesterday from midnight to this time of day. */
+  yesterday: Figures;
+  /** The ranges asked, as the API echoed them. */
+  range: { from: string; to: string };
+}
+
+const day = 86_400_000;
+
+function figuresOf(buckets: StatsBucket[]): Figures {
+  // A range within one local day is one bucket; summed in case a range spans two.
+  if (buckets.length === 1) return buckets[0]!;
+  const calls = buckets.reduce((n, b) => n + b.calls, 0);
+  const answered = buckets.reduce((n, b) => n + b.answered, 0);
+  return { calls, answered, answer_rate: calls ? answered / calls : null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null };
+}
+
+/**
+ * Today's figures in `zone` from `GET /v1/stats` (its median and p90 are the server's, so they equal what
+ * the API says), and yesterday's up to the same time. Refreshed after stream events, at most twice a second.
+ */
+export function useToday(zone: string): { data: Today | null; error: unknown } {
+  const [data, setData] = useState<Today | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    let cancelled = false;
+    const load = async () => {
+      const now = Date.now();
+      const todayDate = dateIn(now, zone);
+      const yesterdayDate = new Date(Date.parse(`${todayDate}T00:00:00Z`) - day).toISOString().slice(0, 10);
+      try {
+        const [today, yesterday] = await Promise.all([
+          api.stats({ group_by: 'day', tz: zone, from: todayDate, to: new Date(now).toISOString() }),
+          api.stats({ group_by: 'day', tz: zone, from: yesterdayDate, to: new Date(now - day).toISOString() }),
+        ]);
+        if (cancelled) return;
+        setData({ today: figuresOf(today.buckets), yesterday: figuresOf(yesterday.buckets), range: { from: today.from, to: today.to } });
+        setError(null);
+      } catch (e) {
+        if (!cancelled) setError(e);
+      }
+    };
+    void load();
+    const refresh = debounce(() => void load(), 500);
+    const off = onLiveEvent(({ type }) => {
+      if (type.startsWith('call.')) refresh();
+    });
+    const minutely = setInterval(() => void load(), 60_000);
+    return () => {
+      cancelled = true;
+      off();
+      refresh.cancel();
+      clearInterval(minutely);
+    };
+  }, [zone]);
+  return { data, error };
+}

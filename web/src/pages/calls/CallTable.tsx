@@ -1,0 +1,57 @@
+import type { Call } from '../../../../src/sdk/client.js';
+import { SkeletonRows } from '../../components/Skeleton.js';
+import { Status } from '../../components/Status.js';
+import { When } from '../../components/When.js';
+import { asText, formatDuration, formatPhone, formatSeconds } from '../../lib/format.js';
+
+export function callHref(call: Pick<Call, 'call_id' | 'source_id'>): string {
+  return `/calls/${encodeURIComponent(call.call_id)}?source_id=${encodeURIComponent(call.source_id)}`;
+}
+
+const leadText = (call: Call) => (typeof call.lead?.name === 'string' && call.lead.name !== '' ? call.lead.name : '–');
+
+/** The calls table: started, lead, phone, widget, agent, status, speed to lead, talk time. */
+export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Set<string>; now: number }) {
+  return (
+    <div class="table-wrap">
+      <table class="table calls-table" data-table="calls">
+        <thead>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">Lead</th>
+            <th scope="col">Phone</th>
+            <th scope="col" class="hide-narrow">Widget</th>
+            <th scope="col" class="hide-narrow">Agent</th>
+            <th scope="col">Status</th>
+            <th scope="col" class="num">Speed to lead</th>
+            <th scope="col" class="num hide-narrow">Talk</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows === null && <SkeletonRows rows={8} cols={8} />}
+          {rows?.map((call) => {
+            const key = `${call.source_id}/${call.call_id}`;
+            return (
+              <tr key={key} class={fresh.has(key) ? 'fade-in' : undefined} data-call={call.call_id}>
+                <td class="nowrap">
+                  <a href={callHref(call)} aria-label={`Call ${call.call_id}`}>
+                    <When at={call.started_at ?? call.first_event_at} now={now} />
+                  </a>
+                </td>
+                <td class="clip">{leadText(call)}</td>
+                <td class="nowrap">{formatPhone(call.called_lead_phone ?? (typeof call.lead?.phone === 'string' ? call.lead.phone : null))}</td>
+                <td class="clip hide-narrow">{asText(call.widget_name ?? call.widget_key)}</td>
+                <td class="clip hide-narrow">{asText(call.agent?.name ?? null)}</td>
+                <td>
+                  <Status status={call.status} />
+                </td>
+                <td class="num">{formatSeconds(call.speed_to_lead_sec)}</td>
+                <td class="num hide-narrow">{formatDuration(call.talk_duration_sec)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,75 @@
+import type { Call, CallFilters } from '../../../../src/sdk/client.js';
+import { midnightIn } from '../../lib/zone.js';
+
+/** The filters of `/v1/calls` as the calls page keeps them in its URL (all strings, as typed). */
+export const filterNames = ['status', 'widget_key', 'agent_id', 'source_id', 'phone', 'from', 'to', 'q'] as const;
+export type FilterName = (typeof filterNames)[number];
+export type UrlFilters = Partial<Record<FilterName, string>>;
+
+export const filterLabels: Record<FilterName, string> = {
+  status: 'status',
+  widget_key: 'widget',
+  agent_id: 'agent',
+  source_id: 'source',
+  phone: 'phone',
+  from: 'from',
+  to: 'to',
+  q: 'search',
+};
+
+export function readFilters(query: URLSearchParams): UrlFilters {
+  const filters: UrlFilters = {};
+  for (const name of filterNames) {
+    const value = query.get(name);
+    if (value) filters[name] = value;
+  }
+  return filters;
+}
+
+const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
+const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The API's filters for the URL's: a date (`from=2026-12-01`) means that day in the chosen zone (`to`
+ * inclusive: up to the next midnight); a full date-time is passed as it is.
+ */
+export function apiFilters(filters: UrlFilters, zone: string): Omit<CallFilters, 'cursor' | 'limit'> {
+  const out: Record<string, string> = { ...filters };
+  if (filters.from && dateOnly.test(filters.from)) out.from = new Date(midnightIn(filters.from, zone)).toISOString();
+  if (filters.to && dateOnly.test(filters.to)) out.to = new Date(midnightIn(nextDay(filters.to), zone)).toISOString();
+  return out;
+}
+
+const digits = (value: unknown) => (typeof value === 'string' ? value.replace(/\D/g, '') : '');
+
+/**
+ * Whether a call the stream brought belongs in the list, by the same rules as the server's query
+ * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits; `q` as a case-insensitive
+ * substring of the call id, widget name, the lead's name or email, or phone digits; first event in [from, to).
+ */
+export function matches(call: Call, api: ReturnType<typeof apiFilters>): boolean {
+  if (api.status && call.status !== api.status) return false;
+  if (api.widget_key && call.widget_key !== api.widget_key) return false;
+  if (api.agent_id && String(call.agent?.id ?? '') !== api.agent_id) return false;
+  if (api.source_id && call.source_id !== api.source_id) return false;
+  const phones = [digits(call.lead?.phone), digits(call.called_lead_phone)];
+  if (api.phone && !phones.includes(digits(api.phone))) return false;
+  const at = Date.parse(call.first_event_at);
+  if (api.from && at < Date.parse(api.from)) return false;
+  if (api.to && at >= Date.parse(api.to)) return false;
+  if (api.q) {
+    const needle = api.q.toLowerCase();
+    const texts = [call.call_id, call.widget_name, call.lead?.name, call.lead?.email].map((t) => (typeof t === 'string' ? t.toLowerCase() : ''));
+    const qDigits = digits(api.q);
+    if (!texts.some((t) => t.includes(needle)) && !(qDigits && phones.some((p) => p.includes(qDigits)))) return false;
+  }
+  return true;
+}
+
+/** "status = answered, widget = wk_1": what emptied the list. */
+export function describeFilters(filters: UrlFilters): string {
+  return filterNames
+    .filter((n) => filters[n])
+    .map((n) => `${filterLabels[n]} = “${filters[n]}”`)
+    .join(', ');
+}

@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { navigate, useLocation } from '../../lib/router.js';
+import { login } from '../../lib/session.js';
+
+/** Where to go after signing in: a path of this app only (never another site). */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
+
+export function Login() {
+  const { query } = useLocation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    document.title = 'Sign in · Switchboard';
+  }, []);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await login(email, password);
+      navigate(safeNext(query.get('next')), { replace: true });
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="auth-page" id="main">
+      <form class="auth-card" onSubmit={submit} method="post" action="/login">
+        <h1>Sign in to Switchboard</h1>
+        <label>
+          Email
+          <input type="email" name="email" autoComplete="username" required value={email} onInput={(e) => setEmail((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Password
+          <input type="password" name="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        </label>
+        <ErrorNote
+          error={error}
+          hint={(error as { code?: string } | null)?.code === 'rate_limited' ? 'Too many attempts: wait a minute, then try again.' : (error as { code?: string } | null)?.code === 'invalid_credentials' ? 'Check the email and password.' : undefined}
+        />
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <p class="muted small">No account yet? An administrator adds you with <code>switchboard users add</code>.</p>
+      </form>
+    </main>
+  );
+}

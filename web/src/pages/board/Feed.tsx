@@ -1,6 +1,7 @@
 import { Status } from '../../components/Status.js';
 import { recentEvents } from '../../lib/live.js';
-import { asText, formatClock, formatDateTime } from '../../lib/format.js';
+import { asText, formatClock, formatDateTime, formatPhone } from '../../lib/format.js';
+import { leadName, leadPhone } from '../../lib/lead.js';
 import { useStore } from '../../lib/store.js';
 import { useZone } from '../../lib/zone.js';
 
@@ -19,7 +20,7 @@ export function Feed() {
             <tr>
               <th scope="col">Time</th>
               <th scope="col">Event</th>
-              <th scope="col">Call</th>
+              <th scope="col">Lead</th>
               <th scope="col">Outcome</th>
               <th scope="col" class="hide-narrow">Agent</th>
             </tr>
@@ -34,13 +35,21 @@ export function Feed() {
             )}
             {events.map(({ seq, type, envelope }) => (
               <tr key={seq} class="fade-in" data-seq={seq} data-call={envelope.call_id ?? ''}>
-                <td>
+                <td class="nowrap">
                   <time dateTime={envelope.created_at} title={formatDateTime(envelope.created_at, zone)}>
                     {formatClock(envelope.created_at, zone)}
                   </time>
                 </td>
                 <td>{type}</td>
-                <td class="clip">{envelope.call_id ? <a href={`/calls/${encodeURIComponent(envelope.call_id)}`}>{envelope.call_id}</a> : '–'}</td>
+                <td class="clip">
+                  {envelope.call_id ? (
+                    <a href={`/calls/${encodeURIComponent(envelope.call_id)}?source_id=${encodeURIComponent(envelope.source_id ?? '')}`} title={`Call ${envelope.call_id}`}>
+                      {(envelope.call && (leadName(envelope.call) ?? formatPhone(leadPhone(envelope.call)))) || envelope.call_id}
+                    </a>
+                  ) : (
+                    '–'
+                  )}
+                </td>
                 <td>{envelope.call ? <Status status={envelope.call.status} /> : '–'}</td>
                 <td class="clip hide-narrow">{asText(envelope.call?.agent?.name ?? null)}</td>
               </tr>

@@ -2,16 +2,14 @@ import type { Call } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
 import { asText, formatDuration, formatPhone } from '../../lib/format.js';
+import { leadName, leadPhone } from '../../lib/lead.js';
 import { useNow } from '../../lib/useNow.js';
 
 function phase(call: Call): string {
   return call.lead_answered_at ? 'talking' : call.agent_answered_at ? 'calling lead' : 'ringing';
 }
 
-export function leadName(call: Call): string {
-  const name = call.lead?.name;
-  return typeof name === 'string' && name.trim() !== '' ? name : formatPhone(call.called_lead_phone ?? (call.lead?.phone as string | undefined));
-}
+const who = (call: Call) => leadName(call) ?? formatPhone(leadPhone(call));
 
 /** Calls in progress with a running timer; each row opens the call. */
 export function InProgress({ calls, error }: { calls: Call[] | null; error: unknown }) {
@@ -49,7 +47,7 @@ export function InProgress({ calls, error }: { calls: Call[] | null; error: unkn
                     <span class="status status-progress">{phase(call)}</span>
                   </td>
                   <td class="clip">
-                    <a href={`/calls/${encodeURIComponent(call.call_id)}`}>{leadName(call)}</a>
+                    <a href={`/calls/${encodeURIComponent(call.call_id)}`}>{who(call)}</a>
                   </td>
                   <td class="clip hide-narrow">{asText(call.agent?.name ?? null)}</td>
                   <td class="num">{formatDuration((now - since) / 1000)}</td>

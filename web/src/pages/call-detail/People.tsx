@@ -1,5 +1,6 @@
 import type { Call } from '../../../../src/sdk/client.js';
 import { formatPhone } from '../../lib/format.js';
+import { leadName, leadPhone } from '../../lib/lead.js';
 import { KeyValues } from './KeyValues.js';
 import { Recording } from './Recording.js';
 
@@ -12,7 +13,9 @@ export function People({ call }: { call: Call }) {
         <h2 id="lead-heading" class="section-title">
           Lead
         </h2>
-        <p class="phone">{formatPhone(call.called_lead_phone)}</p>
+        <p class="phone">
+          {leadName(call) ?? 'Unnamed lead'} · {formatPhone(leadPhone(call))}
+        </p>
         <KeyValues label="Lead fields" value={lead} empty="Convolo sent no lead fields." />
         <h3 class="sub-title">Custom params</h3>
         <KeyValues

@@ -3,12 +3,12 @@ import { SkeletonRows } from '../../components/Skeleton.js';
 import { Status } from '../../components/Status.js';
 import { When } from '../../components/When.js';
 import { asText, formatDuration, formatPhone, formatSeconds } from '../../lib/format.js';
+import { leadName, leadPhone } from '../../lib/lead.js';
 
 export function callHref(call: Pick<Call, 'call_id' | 'source_id'>): string {
   return `/calls/${encodeURIComponent(call.call_id)}?source_id=${encodeURIComponent(call.source_id)}`;
 }
 
-const leadText = (call: Call) => (typeof call.lead?.name === 'string' && call.lead.name !== '' ? call.lead.name : '–');
 
 /** The calls table: started, lead, phone, widget, agent, status, speed to lead, talk time. */
 export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Set<string>; now: number }) {
@@ -38,8 +38,8 @@ export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Se
                     <When at={call.started_at ?? call.first_event_at} now={now} />
                   </a>
                 </td>
-                <td class="clip">{leadText(call)}</td>
-                <td class="nowrap">{formatPhone(call.called_lead_phone ?? (typeof call.lead?.phone === 'string' ? call.lead.phone : null))}</td>
+                <td class="clip">{leadName(call) ?? '–'}</td>
+                <td class="nowrap">{formatPhone(leadPhone(call))}</td>
                 <td class="clip hide-narrow">{asText(call.widget_name ?? call.widget_key)}</td>
                 <td class="clip hide-narrow">{asText(call.agent?.name ?? null)}</td>
                 <td>

@@ -45,23 +45,25 @@ const digits = (value: unknown) => (typeof value === 'string' ? value.replace(/\
 /**
  * Whether a call the stream brought belongs in the list, by the same rules as the server's query
  * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits; `q` as a case-insensitive
- * substring of the call id, widget name, the lead's name or email, or phone digits; first event in [from, to).
+ * substring of the call id, widget name, the lead's `lead_name`, `lead_email`, `name` or `email`, or (a
+ * phone-looking q) the lead's phone digits; first event in [from, to).
  */
 export function matches(call: Call, api: ReturnType<typeof apiFilters>): boolean {
   if (api.status && call.status !== api.status) return false;
   if (api.widget_key && call.widget_key !== api.widget_key) return false;
   if (api.agent_id && String(call.agent?.id ?? '') !== api.agent_id) return false;
   if (api.source_id && call.source_id !== api.source_id) return false;
-  const phones = [digits(call.lead?.phone), digits(call.called_lead_phone)];
-  if (api.phone && !phones.includes(digits(api.phone))) return false;
+  const lead = (call.lead ?? {}) as Record<string, unknown>;
+  const leadDigits = digits(lead.lead_phone);
+  if (api.phone && ![leadDigits, digits(call.called_lead_phone)].includes(digits(api.phone))) return false;
   const at = Date.parse(call.first_event_at);
   if (api.from && at < Date.parse(api.from)) return false;
   if (api.to && at >= Date.parse(api.to)) return false;
   if (api.q) {
     const needle = api.q.toLowerCase();
-    const texts = [call.call_id, call.widget_name, call.lead?.name, call.lead?.email].map((t) => (typeof t === 'string' ? t.toLowerCase() : ''));
-    const qDigits = digits(api.q);
-    if (!texts.some((t) => t.includes(needle)) && !(qDigits && phones.some((p) => p.includes(qDigits)))) return false;
+    const texts = [call.call_id, call.widget_name, lead.lead_name, lead.lead_email, lead.name, lead.email].map((t) => (typeof t === 'string' ? t.toLowerCase() : ''));
+    const qDigits = /^[\d\s+().-]+$/.test(api.q) ? digits(api.q) : '';
+    if (!texts.some((t) => t.includes(needle)) && !(qDigits && leadDigits.includes(qDigits))) return false;
   }
   return true;
 }

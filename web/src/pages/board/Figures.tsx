@@ -33,7 +33,7 @@ export function Figures({ data, error }: { data: Today | null; error: unknown })
       <h2 id="today-heading" class="section-title">
         Today <span class="muted small">(vs yesterday at this time)</span>
       </h2>
-      <dl class="figures" data-ready="true">
+      <dl class="figures" data-ready="true" data-figures-range data-from={data.range.from} data-to={data.range.to}>
         <Figure name="calls" label="Calls" value={t.calls} shown={formatNumber(t.calls)} note={delta(t.calls, y.calls, 'calls')} />
         <Figure name="answered" label="Answered" value={t.answered} shown={formatNumber(t.answered)} note={t.answer_rate === null ? undefined : `${formatPercent(t.answer_rate)} of calls`} />
         <Figure

@@ -1,0 +1,162 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/index.js';
+import { runSimulation } from '../../src/simulate/index.js';
+import { backends, endCall, startCall, type TestApp } from '../support/app.js';
+import { launchChromium } from '../support/browser.js';
+import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
+
+/** Every call id the board's tables have shown since `watch` began (new rows are recorded as they are added). */
+async function watch(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen = new Set<string>();
+    (window as any).seen = seen;
+    const record = () => document.querySelectorAll('[data-table] tr[data-call]').forEach((row) => seen.add((row as HTMLElement).dataset.call!));
+    record();
+    new MutationObserver(record).observe(document.body, { childList: true, subtree: true });
+  });
+}
+const seen = (page: Page) => page.evaluate(() => [...(window as any).seen as Set<string>]);
+
+async function figures(page: Page) {
+  return page.evaluate(() => {
+    const value = (name: string) => {
+      const raw = document.querySelector(`[data-figure="${name}"]`)?.getAttribute('data-value');
+      return raw === '' || raw === null || raw === undefined ? null : Number(raw);
+    };
+    const range = document.querySelector('[data-figures-range]') as HTMLElement | null;
+    return {
+      calls: value('calls'), answered: value('answered'), answer_rate: value('answer_rate'),
+      speed_to_lead_median_sec: value('stl_median'), speed_to_lead_p90_sec: value('stl_p90'),
+      from: range?.dataset.from, to: range?.dataset.to,
+    };
+  });
+}
+
+describe('the live board (sqlite)', () => {
+  let browser: Browser;
+  let t: TestApp;
+  let db: string;
+  let admin: Person;
+  let tab: Tab;
+  let closed = false;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    db = await backends[0]!.freshDb();
+    t = await startDashboard(db);
+    admin = await addPerson(t, 'admin');
+    tab = await newTab(browser);
+    await signIn(tab, t.baseUrl, admin);
+  });
+  afterAll(async () => {
+    await tab?.close();
+    if (!closed) await t?.close();
+    await browser?.close();
+  });
+
+  it('shows every call `simulate` posts while it is open, moves them from in progress to done, and ends with the figures /v1/stats gives', async () => {
+    const { page } = tab;
+    await page.waitForSelector('[data-live=live]');
+    await page.waitForSelector('.figures[data-ready]');
+    await watch(page);
+    // Calls of today (UTC, the browser's zone), whatever the hour the test runs.
+    const midnight = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const start = Math.max(midnight + 1000, Date.now() - 30 * 60_000);
+    const result = await runSimulation({ to: t.ingestUrl, calls: 50, rate: 20, scenario: 'mix', seed: 12, start, duplicates: 0.05, keepRequests: true });
+    expect(result.summary.failed).toBe(0);
+    const ids = result.calls!.map((c) => c.call_id);
+    await eventually(async () => {
+      const shown = new Set(await seen(page));
+      return ids.every((id) => shown.has(id));
+    }, 10_000);
+    // Every call ended: none is left in progress, and the feed's newest row of each says how it ended.
+    await eventually(async () => (await page.locator('[data-table=in-progress] tr[data-call]').count()) === 0);
+    const outcomes = await page.evaluate(() => {
+      const latest: Record<string, string> = {};
+      for (const row of document.querySelectorAll('[data-table=feed] tr[data-call]')) {
+        const id = (row as HTMLElement).dataset.call!;
+        latest[id] ??= row.querySelector('.status')?.textContent ?? '';
+      }
+      return latest;
+    });
+    for (const id of ids) expect(outcomes[id], id).not.toBe('in progress');
+
+    // The figures equal the API's for the range the board asked.
+    await eventually(async () => (await figures(page)).calls === 50);
+    const shown = await figures(page);
+    const stats = await t.api(`/v1/stats?group_by=day&tz=UTC&from=${encodeURIComponent(shown.from!)}&to=${encodeURIComponent(shown.to!)}`);
+    const bucket = stats.body.buckets[0];
+    expect(shown).toMatchObject({
+      calls: bucket.calls, answered: bucket.answered, answer_rate: bucket.answer_rate,
+      speed_to_lead_median_sec: bucket.speed_to_lead_median_sec, speed_to_lead_p90_sec: bucket.speed_to_lead_p90_sec,
+    });
+    expect(tab.problems).toEqual([]);
+  });
+
+  it('shows "reconnecting…" when the server goes away, and after its restart every event posted meanwhile', async () => {
+    const { page } = tab;
+    await page.waitForSelector('[data-live=live]');
+    const port = Number(new URL(t.baseUrl).port);
+    // Holds the board's reconnection until the events are in, so they are surely "meanwhile".
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/v1/stream*', async (route) => {
+      await gate;
+      await route.continue();
+    });
+    closed = true;
+    await t.close();
+    await page.waitForSelector('[data-live=reconnecting]', { timeout: 10_000 });
+
+    const config = loadConfig({}, { db, host: '127.0.0.1', port, logLevel: 'silent', streamHeartbeatSec: 1 });
+    const again: App = await createApp(config, { logger: false });
+    try {
+      expect(await again.prepare()).toBeNull();
+      await again.listen();
+      for (let i = 0; i < 5; i++) {
+        const post = (body: string) => fetch(t.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status);
+        expect(await post(startCall(`meanwhile-${i}`))).toBe(200);
+        if (i % 2 === 0) expect(await post(endCall(`meanwhile-${i}`))).toBe(200);
+      }
+      release();
+      await page.waitForSelector('[data-live=live]', { timeout: 15_000 });
+      await eventually(async () => {
+        const rows = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-call^=meanwhile]')].map((r) => (r as HTMLElement).dataset.call));
+        return rows.length === 8;
+      });
+      // Those still in progress are on the board with their timers.
+      const inProgress = await page.evaluate(() => [...document.querySelectorAll('[data-table=in-progress] tr[data-call]')].map((r) => (r as HTMLElement).dataset.call).sort());
+      expect(inProgress).toEqual(['meanwhile-1', 'meanwhile-3']);
+      // No event twice: the feed's rows have distinct seqs.
+      const seqs = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-seq]')].map((r) => (r as HTMLElement).dataset.seq));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      await page.unroute('**/v1/stream*');
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('the live board (postgres smoke)', () => {
+  it('signs in, shows the figures, and a call posted while it is open', async () => {
+    const browser = await launchChromium();
+    const t = await startDashboard(await backends[1]!.freshDb());
+    const tab = await newTab(browser);
+    try {
+      await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
+      await tab.page.waitForSelector('[data-live=live]');
+      await tab.page.waitForSelector('.figures[data-ready]');
+      expect((await t.post(startCall('pg-1'))).status).toBe(200);
+      await tab.page.waitForSelector('[data-table=in-progress] tr[data-call="pg-1"]');
+      expect((await t.post(endCall('pg-1'))).status).toBe(200);
+      await tab.page.waitForSelector('[data-table=in-progress] tr[data-call="pg-1"]', { state: 'detached' });
+      await tab.page.waitForSelector('[data-table=feed] tr[data-call="pg-1"] .status-ok');
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.close();
+      await t.close();
+      await browser.close();
+    }
+  });
+});

@@ -35,10 +35,11 @@ export interface Tab {
 }
 
 /** A fresh browser context (its own cookies) with a page that reports CSP violations and script errors. */
-export async function newTab(browser: Browser, options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}): Promise<Tab> {
+export async function newTab(browser: Browser, options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number; reducedMotion?: 'reduce' | 'no-preference' } = {}): Promise<Tab> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     colorScheme: options.colorScheme ?? 'light',
+    reducedMotion: options.reducedMotion ?? 'no-preference',
     acceptDownloads: true,
     timezoneId: 'UTC',
     locale: 'en-GB',

@@ -38,7 +38,7 @@ export function RawPayload({ eventId }: { eventId: string }) {
           Download exact bytes
         </a>
       </div>
-      {body === null ? <p class="muted">Loading…</p> : <pre data-raw={eventId}>{pretty(body)}</pre>}
+      {body === null ? <p class="muted">Loading…</p> : <pre data-raw={eventId} tabIndex={0} aria-label={`Raw payload of ${eventId}`}>{pretty(body)}</pre>}
     </details>
   );
 }

@@ -34,7 +34,7 @@ export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Se
             return (
               <tr key={key} class={fresh.has(key) ? 'fade-in' : undefined} data-call={call.call_id}>
                 <td class="nowrap">
-                  <a href={callHref(call)} aria-label={`Call ${call.call_id}`}>
+                  <a href={callHref(call)} title={`Call ${call.call_id}`}>
                     <When at={call.started_at ?? call.first_event_at} now={now} />
                   </a>
                 </td>

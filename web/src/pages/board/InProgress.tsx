@@ -1,7 +1,7 @@
 import type { Call } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
-import { asText, formatDuration, formatPhone } from '../../lib/format.js';
+import { formatDuration, formatPhone } from '../../lib/format.js';
 import { leadName, leadPhone } from '../../lib/lead.js';
 import { useNow } from '../../lib/useNow.js';
 
@@ -26,15 +26,14 @@ export function InProgress({ calls, error }: { calls: Call[] | null; error: unkn
             <tr>
               <th scope="col">State</th>
               <th scope="col">Lead</th>
-              <th scope="col" class="hide-narrow">Agent</th>
               <th scope="col" class="num">Time</th>
             </tr>
           </thead>
           <tbody>
-            {calls === null && <SkeletonRows rows={3} cols={4} />}
+            {calls === null && <SkeletonRows rows={3} cols={3} />}
             {calls?.length === 0 && (
               <tr>
-                <td colSpan={4} class="muted">
+                <td colSpan={3} class="muted">
                   No call in progress.
                 </td>
               </tr>
@@ -49,7 +48,6 @@ export function InProgress({ calls, error }: { calls: Call[] | null; error: unkn
                   <td class="clip">
                     <a href={`/calls/${encodeURIComponent(call.call_id)}`}>{who(call)}</a>
                   </td>
-                  <td class="clip hide-narrow">{asText(call.agent?.name ?? null)}</td>
                   <td class="num">{formatDuration((now - since) / 1000)}</td>
                 </tr>
               );

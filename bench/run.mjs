@@ -5,6 +5,7 @@
 //
 // Parts run in the order of PARTS below; name some to run only those (`node bench/run.mjs ingest`,
 // `node bench/run.mjs relay`).
+// dashboard: the web app in Chromium on SWITCHBOARD_BENCH_DASHBOARD_CALLS (default 1,000,000) seeded calls.
 // relay uses --duration and --warmup for its stream-latency case; --connections is ingest's only.
 // Options (a flag wins over its environment variable):
 //   --duration <s>        measured run per case, seconds (SWITCHBOARD_BENCH_DURATION, default 10)
@@ -31,6 +32,7 @@ const PARTS = {
   relay: () => import('./relay.mjs'),
   query: () => import('./query.mjs'),
   readload: () => import('./read-load.mjs'),
+  dashboard: () => import('./dashboard.mjs'),
 };
 
 const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };

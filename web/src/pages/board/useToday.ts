@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { StatsBucket } from '../../../../src/sdk/client.js';
 import { api } from '../../lib/api.js';
-import { debounce } from '../../lib/debounce.js';
+import { throttle } from '../../lib/debounce.js';
 import { onLiveEvent } from '../../lib/live.js';
 import { dateIn } from '../../lib/zone.js';
 
@@ -33,7 +33,7 @@ function figuresOf(buckets: StatsBucket[]): Figures {
 
 /**
  * Today's figures in `zone` from `GET /v1/stats` (its median and p90 are the server's, so they equal what
- * the API says), and yesterday's up to the same time. Refreshed after stream events, at most twice a second.
+ * the API says), and yesterday's up to the same time. Refreshed after stream events, at most once a second.
  */
 export function useToday(zone: string): { data: Today | null; error: unknown } {
   const [data, setData] = useState<Today | null>(null);
@@ -57,7 +57,7 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
       }
     };
     void load();
-    const refresh = debounce(() => void load(), 500);
+    const refresh = throttle(() => void load(), 1000);
     const off = onLiveEvent(({ type }) => {
       if (type.startsWith('call.')) refresh();
     });

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSetupToken, createUser } from '../src/admin/users.js';
+import { createClient, SwitchboardApiError } from '../src/sdk/client.js';
 import { backends, startTestApp, type TestApp } from './support/app.js';
 import { killLeftoverServers, startServer } from './support/crash-server.js';
 
@@ -148,6 +149,25 @@ describe.each(backends)('the users API on $name', (backend) => {
     expect((await send(t, 'DELETE', `/v1/users/${created.body.id}`, undefined, bossHeaders)).status).toBe(204);
     expect((await send(t, 'DELETE', `/v1/users/${admin.body.id}`, undefined, bossHeaders))).toMatchObject({ status: 409, body: { error: 'last_admin' } });
     expect((await t.api('/v1/users')).body.data).toHaveLength(1);
+  });
+});
+
+describe('the SDK client\'s users namespace', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('lists, creates, resets a password and removes users, typed, with the server\'s error codes', async () => {
+    t = await startTestApp(await backends[0]!.freshDb());
+    const client = createClient({ baseUrl: t.baseUrl, apiKey: t.adminKey });
+    const ann = await client.users.create({ email: 'ann@example.com', role: 'viewer', password });
+    expect(ann).toMatchObject({ id: expect.stringMatching(/^usr_/), email: 'ann@example.com', name: null, role: 'viewer' });
+    const taken = await client.users.create({ email: 'ANN@example.com', role: 'viewer', password }).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(SwitchboardApiError);
+    expect((taken as SwitchboardApiError).code).toBe('email_taken');
+    expect(await client.users.resetPassword(ann.id, { password: 'another passphrase' })).toBeUndefined();
+    expect((await client.users.list()).data.map((u) => u.email)).toEqual(['ann@example.com']);
+    await client.users.remove(ann.id);
+    expect((await client.users.list()).data).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import { signingSecrets, type Destination } from '../domain/destination.js';
+import type { Destination } from '../domain/destination.js';
 import { envelopeJson, envelopeType, systemTypes } from '../domain/envelope.js';
 import { applyRetryAfter, nextDelayMs, parseRetryAfter } from '../domain/retry.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -7,8 +7,8 @@ import type { ClaimShare, Delivery, DeliveryOutcome, NewEvent, StoredEvent, Stor
 import { systemEvent } from '../ingest/system-event.js';
 import { createCircuitBreakers } from './breaker.js';
 import { createRateLimits } from './rate-limit.js';
-import { createSender, type SendResult } from './send.js';
-import { signatureHeaders } from './signing.js';
+import type { SendResult } from './send.js';
+import { attemptError, createWebhookSender } from './sign-and-send.js';
 import { coalesce } from './coalesce.js';
 
 /**
@@ -60,12 +60,11 @@ const maxClaim = 500;
 const maxRateWaitMs = 1000;
 /** Recording outcomes that failed is tried again after 100 ms, doubling up to this. */
 const maxWriteBackoffMs = 5000;
-const userAgent = 'Switchboard-Webhooks/1.0';
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { storage, config, metrics, now } = options;
   const random = options.random ?? Math.random;
-  const sender = createSender({ timeoutMs: config.deliveryTimeoutSec * 1000, allowPrivate: config.allowPrivateDestinations, userAgent });
+  const webhooks = createWebhookSender(config);
   const limits = createRateLimits();
   const circuits = createCircuitBreakers({ threshold: config.breakerFailures, cooldownMs: config.breakerCooldownSec * 1000 });
   const inFlight = new Set<Promise<void>>();
@@ -134,11 +133,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const slot = limits.take(destination.id, destination.rateLimitPerSec, maxRateWaitMs);
     if ('retryInMs' in slot) return outcomeOf(d, 'deferred', null, now() + slot.retryInMs, null);
     if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
-    const headers = {
-      ...destination.headers,
-      ...signatureHeaders({ id: event.id, timestampSec: Math.floor(Date.now() / 1000), payload, secrets: signingSecrets(destination, now()) }),
-    };
-    const result = await sender.send({ url: destination.url, headers, body: payload });
+    const result = await webhooks.signAndSend(destination, { id: event.id, payload }, now());
     metrics.deliveryLatency.observe(result.latencyMs / 1000);
     // No status: no answer at all (timeout, refused, reset). Any answer shows the receiver is there.
     const change = circuits.record(destination.id, now(), result.status !== null);
@@ -171,8 +166,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   }
 
   function attemptOf(d: Delivery, r: SendResult) {
-    const error = r.error ?? (r.ok ? null : `answered ${r.status}`);
-    return { attempt: d.attempts + 1, attemptedAt: now(), status: r.status, latencyMs: r.latencyMs, responseBody: r.responseBody || null, error };
+    return { attempt: d.attempts + 1, attemptedAt: now(), status: r.status, latencyMs: r.latencyMs, responseBody: r.responseBody || null, error: attemptError(r) };
   }
 
   function operationalEvent(type: string, sourceId: string, callId: string | null, data: Record<string, unknown>): NewEvent {
@@ -261,7 +255,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       clearInterval(timer);
       while (inFlight.size > 0) await Promise.all([...inFlight]);
       while (flushing || done.length > 0) await (flushing ?? flush());
-      await sender.close();
+      await webhooks.close();
     },
   };
 }

@@ -11,6 +11,10 @@ import { attemptError } from './sign-and-send.js';
  * (domain/delivery-decision.ts decides), and the operational events it raises (a destination disabled, a
  * delivery failed for good).
  */
+/** What of a delivery, its event and its destination an outcome reads. */
+export type ClaimedDelivery = Pick<Delivery, 'id' | 'destinationId' | 'attempts' | 'scheduleStart' | 'lease'>;
+export type DeliveredEvent = Pick<StoredEvent, 'id' | 'sourceId' | 'callId' | 'status' | 'type'>;
+
 export interface OutcomeContext {
   policy: DeliveryPolicy;
   /** The clock of due times and schedules. */
@@ -19,7 +23,9 @@ export interface OutcomeContext {
 }
 
 /** After an attempt: delivered, retry later, or failed (410 Gone, failing too long, or the schedule ran out). */
-export function outcomeAfterAttempt(d: Delivery, event: StoredEvent, destination: Destination, result: SendResult, context: OutcomeContext): DeliveryOutcome {
+export function outcomeAfterAttempt(
+  d: ClaimedDelivery, event: DeliveredEvent, destination: Pick<Destination, 'id' | 'failingSince'>, result: SendResult, context: OutcomeContext,
+): DeliveryOutcome {
   const { now } = context;
   const attempt = attemptOf(d, result, now());
   const decision = decideAfterAttempt(
@@ -44,19 +50,19 @@ export function outcomeAfterAttempt(d: Delivery, event: StoredEvent, destination
 }
 
 /** Nothing left to send (a pruned event, a deleted destination): failed, with the reason as the attempt's error. */
-export function unsendable(d: Delivery, reason: string, at: number): DeliveryOutcome {
+export function unsendable(d: ClaimedDelivery, reason: string, at: number): DeliveryOutcome {
   return outcomeOf(d, 'failed', attemptOf(d, { ok: false, status: null, latencyMs: 0, responseBody: '', retryAfter: null, error: reason }, at), null, null);
 }
 
 /** Not sent (the destination's rate limit): no attempt, due again at `at`. */
-export function deferred(d: Delivery, at: number): DeliveryOutcome {
+export function deferred(d: ClaimedDelivery, at: number): DeliveryOutcome {
   return outcomeOf(d, 'deferred', null, at, null);
 }
 
-function attemptOf(d: Delivery, r: SendResult, at: number): DeliveryAttempt {
+function attemptOf(d: ClaimedDelivery, r: SendResult, at: number): DeliveryAttempt {
   return { attempt: d.attempts + 1, attemptedAt: at, status: r.status, latencyMs: r.latencyMs, responseBody: r.responseBody || null, error: attemptError(r) };
 }
 
-function outcomeOf(d: Delivery, result: DeliveryOutcome['result'], attempt: DeliveryAttempt | null, nextAttemptAt: number | null, disable: string | null): DeliveryOutcome {
+function outcomeOf(d: ClaimedDelivery, result: DeliveryOutcome['result'], attempt: DeliveryAttempt | null, nextAttemptAt: number | null, disable: string | null): DeliveryOutcome {
   return { deliveryId: d.id, destinationId: d.destinationId, result, attempt, nextAttemptAt, disableDestination: disable, lease: d.lease };
 }

@@ -1,11 +1,11 @@
-import type { Metrics } from '../observability/metrics.js';
 import type { CompleteResult, DeliveryOutcome } from '../storage/ports.js';
 
 export interface OutcomeRecorderOptions {
   /** Records a batch in one transaction (storage's `deliveries.complete`). */
   complete: (outcomes: readonly DeliveryOutcome[], now: number) => Promise<CompleteResult>;
   now: () => number;
-  metrics: Pick<Metrics, 'deliveryAttempts'>;
+  /** Counts the attempts recorded, by result (the Metrics' `deliveryAttempts`). */
+  metrics: { deliveryAttempts: { inc(labels: { result: string }): void } };
   /** Operational events were appended (the stream looks for them). */
   onAppended: () => void;
   onError: (error: unknown) => void;

@@ -5,7 +5,7 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, Database, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Candidate, type Stored,
+  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Candidate, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
@@ -70,7 +70,7 @@ export async function appendIn(trx: Transaction<Database>, batch: readonly NewEv
     await sql`insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
       on conflict (call_id, source_id) do update set ${sql.raw(callColumns.map((c) => `${c} = excluded.${c}`).join(', '))}`.execute(trx);
   }
-  const outbox = outboxRows(plan, seqs, destinations);
+  const outbox = queueOutbox(plan, seqs, destinations);
   if (outbox.length > 0) {
     const deliveries = unnest(outbox, deliveryTypes);
     await sql`insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source}`.execute(trx);

@@ -4,7 +4,7 @@ import type { DeliveryId, EventId } from '../../domain/ids.js';
 import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import type { CallsTable, DeliveriesTable, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Stored,
+  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { fairCut, roomOf, type ClaimCandidate } from '../shared/claim-plan.js';
@@ -54,7 +54,7 @@ export function createSqliteWrites(db: SqliteDatabase, options: StorageOptions =
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) upsertCall.run(callToRow(call));
-    for (const row of outboxRows(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
+    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;
   });
 

@@ -5,11 +5,11 @@ import { createApiKey, createSource, rotateSourceToken } from '../admin/credenti
 import { publicBaseUrl, type Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
-import type { ApiKey, Source, Storage } from '../storage/ports.js';
+import type { ApiKey, ApiKeys, Source, Sources } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 
 export interface AdminRoutesOptions {
-  storage: Storage;
+  storage: { sources: Sources; keys: ApiKeys };
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Readonly<Config>;
   now: () => number;

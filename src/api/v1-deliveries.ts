@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
-import type { DeliveryFilter, Storage } from '../storage/ports.js';
+import type { DeliveryAdmin, DeliveryFilter, DeliveryReader } from '../storage/ports.js';
 import { presentDelivery } from './destination-presenters.js';
 
 const DeliveriesQuery = Type.Object({
@@ -18,7 +18,7 @@ type WithId = { Params: Static<typeof Params> };
  * `/v1/deliveries`: each delivery with every attempt, and the manual retry. Registered by
  * destinationRoutes, under its `admin` hook.
  */
-export async function deliveryRoutes(app: FastifyInstance, options: { storage: Storage; now: () => number; onQueued: () => void }): Promise<void> {
+export async function deliveryRoutes(app: FastifyInstance, options: { storage: { deliveries: DeliveryReader & DeliveryAdmin }; now: () => number; onQueued: () => void }): Promise<void> {
   const { storage } = options;
 
   async function find(id: string) {

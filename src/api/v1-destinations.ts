@@ -9,13 +9,13 @@ import { newId } from '../domain/ids.js';
 import { createSender } from '../relay/send.js';
 import { signatureHeaders, newWebhookSecret } from '../relay/signing.js';
 import { checkDestinationUrl, DestinationRefused } from '../relay/ssrf.js';
-import type { ApiKey, DestinationPatch, Storage } from '../storage/ports.js';
+import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 
 export interface DestinationRoutesOptions {
-  storage: Storage;
+  storage: { destinations: Destinations; deliveries: DeliveryReader & DeliveryAdmin };
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Pick<Config, 'allowPrivateDestinations' | 'secretGraceHours' | 'deliveryTimeoutSec'>;
   now: () => number;

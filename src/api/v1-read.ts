@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { presentCall } from '../domain/presenters.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, Calls, DeliveryReader, EventReader } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDeliverySummary } from './destination-presenters.js';
 import { presentEvent, presentEventSummary } from './presenters.js';
@@ -20,7 +20,7 @@ const EventsQuery = Type.Object({
 });
 
 /** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
-export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Storage; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage } = options;
   app.addHook('onRequest', requireScope('read', options.resolveKey));
 

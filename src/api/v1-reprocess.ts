@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Ingest } from '../ingest/service.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, EventReader } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -12,7 +12,7 @@ const page = 200;
  * Reprocessing the quarantine after a fix (`admin` scope; `switchboard reprocess`): one record, or every
  * record not reprocessed yet. A record that still does not parse is left as it is.
  */
-export async function reprocessRoutes(app: FastifyInstance, options: { storage: Storage; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function reprocessRoutes(app: FastifyInstance, options: { storage: { events: EventReader }; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage, ingest } = options;
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
 

@@ -3,7 +3,7 @@ import { signingSecrets, type Destination } from '../domain/destination.js';
 import { envelopeJson, envelopeType, systemTypes } from '../domain/envelope.js';
 import { applyRetryAfter, nextDelayMs, parseRetryAfter } from '../domain/retry.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClaimShare, Delivery, DeliveryOutcome, NewEvent, StoredEvent, Storage } from '../storage/ports.js';
+import type { ClaimShare, Delivery, DeliveryOutcome, Destinations, EventReader, NewEvent, Outbox, StoredEvent } from '../storage/ports.js';
 import { systemEvent } from '../ingest/system-event.js';
 import { createCircuitBreakers } from './breaker.js';
 import { createRateLimits } from './rate-limit.js';
@@ -31,7 +31,7 @@ export type WorkerConfig = Pick<
 >;
 
 export interface DeliveryWorkerOptions {
-  storage: Storage;
+  storage: { deliveries: Outbox; events: Pick<EventReader, 'getBySeqs'>; destinations: Pick<Destinations, 'list'> };
   config: WorkerConfig;
   metrics: Metrics;
   /** The clock of due times and schedules (tests drive it). Signatures always carry the real time. */

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Destination } from '../../domain/destination.js';
-import type { Deliveries, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { DeliveryAdmin, DeliveryAttempt, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
 import { outboxRows } from './append-plan.js';
@@ -12,9 +12,9 @@ export const replayPageSize = 500;
 
 /**
  * The deliveries' reads and administrative writes (listing, retry, replay), shared by both backends; the
- * worker's claim and complete are each backend's own (the hot path).
+ * worker's outbox (claim and complete) is each backend's own (the hot path).
  */
-export function createDeliveryReads(db: Kysely<Database>): Omit<Deliveries, 'claim' | 'complete'> {
+export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
   async function withAttempts(rows: Array<Selectable<DeliveriesTable>>): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
-import type { Deliveries, EventLog, Storage } from '../ports.js';
+import type { EventWriter, Outbox, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCallQueries, type ArrayRows } from './call-queries.js';
@@ -17,10 +17,10 @@ export interface Backend {
   /** The query API's reads (stats, the call list and export): under the statement time limit (default: db). */
   reads?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
-  append: EventLog['append'];
-  /** The delivery worker's hot path, each backend's own. */
-  claim: Deliveries['claim'];
-  complete: Deliveries['complete'];
+  append: EventWriter['append'];
+  /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
+  claim: Outbox['claim'];
+  complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;

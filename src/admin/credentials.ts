@@ -27,7 +27,7 @@ export const sourceTokenGraceMs = 24 * 3_600_000;
  * A new token for an active source; the current one keeps working for `sourceTokenGraceMs`, so Convolo's
  * webhook settings can be changed without losing calls. Null when no active source has this id.
  */
-export async function rotateSourceToken(storage: { sources: Sources }, id: string, now = Date.now()): Promise<{ source: Source; token: string } | null> {
+export async function rotateSourceToken(storage: { sources: Sources }, id: SourceId, now = Date.now()): Promise<{ source: Source; token: string } | null> {
   const token = generateSecret('source_token');
   const source = await storage.sources.rotate(id, { tokenHash: hashSecret(token), tokenHint: maskSecret(token) }, now + sourceTokenGraceMs);
   return source ? { source, token } : null;

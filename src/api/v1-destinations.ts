@@ -12,6 +12,7 @@ import { checkDestinationUrl, DestinationRefused } from '../relay/ssrf.js';
 import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
+import { idParam } from './id-param.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 
 export interface DestinationRoutesOptions {
@@ -77,9 +78,11 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   // Registered here, so the admin hook above covers it too.
   await app.register(deliveryRoutes, { storage, now, onQueued: options.onQueued });
 
+  const noDestination = () => new AppError('not_found', {}, { message: 'No destination has this id.' });
+  const destinationId = (id: string) => idParam('dst', id, noDestination);
   async function find(id: string): Promise<Destination> {
-    const destination = await storage.destinations.get(id);
-    if (!destination) throw new AppError('not_found', {}, { message: 'No destination has this id.' });
+    const destination = await storage.destinations.get(destinationId(id));
+    if (!destination) throw noDestination();
     return destination;
   }
   const present = (d: Destination, revealSecret: boolean) => presentDestination(d, { now: now(), revealSecret });
@@ -145,22 +148,22 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
 
   app.patch<WithId & { Body: Static<typeof PatchBody> }>('/v1/destinations/:id', { schema: { params: Params, body: PatchBody } }, async (request) => {
     const patch = await checkedPatch(request.body);
-    const updated = await storage.destinations.update(request.params.id, patch, now());
-    if (!updated) throw new AppError('not_found', {}, { message: 'No destination has this id.' });
+    const updated = await storage.destinations.update(destinationId(request.params.id), patch, now());
+    if (!updated) throw noDestination();
     // Re-enabled: its pending deliveries are due again.
     if (patch.disabled === false) options.onQueued();
     return present(updated, false);
   });
 
   app.delete<WithId>('/v1/destinations/:id', { schema: { params: Params } }, async (request, reply) => {
-    if (!(await storage.destinations.delete(request.params.id, now()))) throw new AppError('not_found', {}, { message: 'No destination has this id.' });
+    if (!(await storage.destinations.delete(destinationId(request.params.id), now()))) throw noDestination();
     return reply.code(204).send();
   });
 
   app.post<WithId>('/v1/destinations/:id/rotate-secret', { schema: { params: Params } }, async (request) => {
     const at = now();
-    const rotated = await storage.destinations.rotateSecret(request.params.id, newWebhookSecret(), at + config.secretGraceHours * hour, at);
-    if (!rotated) throw new AppError('not_found', {}, { message: 'No destination has this id.' });
+    const rotated = await storage.destinations.rotateSecret(destinationId(request.params.id), newWebhookSecret(), at + config.secretGraceHours * hour, at);
+    if (!rotated) throw noDestination();
     return present(rotated, true);
   });
 

@@ -56,7 +56,7 @@ export interface EventFilter {
   status?: EventStatus;
   type?: string;
   callId?: string;
-  sourceId?: string;
+  sourceId?: SourceId;
   /** Only events with a seq lower than this (pagination, newest first). */
   beforeSeq?: number;
   limit: number;
@@ -64,7 +64,7 @@ export interface EventFilter {
 
 /** The log as its readers see it: the stream (readAfter, lastSeq), the worker (getBySeqs), the query API. */
 export interface EventReader {
-  get(id: string): Promise<StoredEvent | null>;
+  get(id: EventId): Promise<StoredEvent | null>;
   list(filter: EventFilter): Promise<StoredEvent[]>;
   /** The relayed events (not quarantined) with a seq above `afterSeq`, in seq order: the stream's source. */
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
@@ -82,14 +82,14 @@ export interface EventWriter {
    */
   append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
   /** Records that a quarantine record was reprocessed into the event `into`. */
-  markReprocessed(id: string, into: EventId): Promise<void>;
+  markReprocessed(id: EventId, into: EventId): Promise<void>;
 }
 
 export interface EventLog extends EventReader, EventWriter {}
 
 export interface Calls {
   /** The call with this id; when several sources share it, `sourceId` picks one, else the latest. */
-  get(callId: string, sourceId?: string): Promise<CallState | null>;
+  get(callId: string, sourceId?: SourceId): Promise<CallState | null>;
   /** Calls still in progress whose first event is older than `before`, oldest first. */
   staleCandidates(before: number, limit: number): Promise<Array<{ sourceId: SourceId; callId: string }>>;
 }
@@ -108,15 +108,15 @@ export interface Sources {
   create(source: { id: SourceId; name: string; tokenHash: string; tokenHint: string; createdAt: number }): Promise<void>;
   /** The active source whose current token, or previous token still in its grace period, has this hash. */
   findByTokenHash(hash: string, now: number): Promise<Source | null>;
-  get(id: string): Promise<Source | null>;
+  get(id: SourceId): Promise<Source | null>;
   list(): Promise<Source[]>;
   /**
    * Gives an active source a new token; its current one becomes the previous token, accepted until
    * `previousExpiresAt` (a previous token still in its grace period is dropped). Null when no active source has this id.
    */
-  rotate(id: string, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
+  rotate(id: SourceId, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
   /** Revokes an active source (both its tokens); false when no active source has this id. */
-  revoke(id: string, at: number): Promise<boolean>;
+  revoke(id: SourceId, at: number): Promise<boolean>;
 }
 
 export type Scope = 'read' | 'admin';
@@ -133,10 +133,10 @@ export interface ApiKey {
 export interface ApiKeys {
   create(key: { id: ApiKeyId; name: string; scope: Scope; keyHash: string; keyHint: string; createdAt: number }): Promise<void>;
   findActiveByHash(hash: string): Promise<ApiKey | null>;
-  get(id: string): Promise<ApiKey | null>;
+  get(id: ApiKeyId): Promise<ApiKey | null>;
   list(): Promise<ApiKey[]>;
   /** Revokes an active key; false when no active key has this id. */
-  revoke(id: string, at: number): Promise<boolean>;
+  revoke(id: ApiKeyId, at: number): Promise<boolean>;
 }
 
 export interface DestinationPatch {
@@ -155,13 +155,13 @@ export interface DestinationPatch {
 export interface Destinations {
   create(destination: Destination): Promise<void>;
   /** A destination that is not deleted (enabled or disabled). */
-  get(id: string): Promise<Destination | null>;
+  get(id: DestinationId): Promise<Destination | null>;
   list(): Promise<Destination[]>;
-  update(id: string, patch: DestinationPatch, now: number): Promise<Destination | null>;
+  update(id: DestinationId, patch: DestinationPatch, now: number): Promise<Destination | null>;
   /** Keeps the current secret valid until `previousExpiresAt` beside the new one. */
-  rotateSecret(id: string, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
+  rotateSecret(id: DestinationId, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
   /** Deletes the destination and cancels its pending deliveries; false when there was none. */
-  delete(id: string, now: number): Promise<boolean>;
+  delete(id: DestinationId, now: number): Promise<boolean>;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
@@ -233,11 +233,11 @@ export interface ClaimShare {
 }
 
 export interface DeliveryFilter {
-  destinationId?: string;
+  destinationId?: DestinationId;
   status?: DeliveryStatus;
-  eventId?: string;
+  eventId?: EventId;
   /** Only deliveries created before this one (pagination, newest first). */
-  before?: { createdAt: number; id: string };
+  before?: { createdAt: number; id: DeliveryId };
   limit: number;
 }
 
@@ -268,18 +268,18 @@ export interface Outbox {
 
 /** What the query API and the metrics read of the deliveries. */
 export interface DeliveryReader {
-  get(id: string): Promise<DeliveryView | null>;
+  get(id: DeliveryId): Promise<DeliveryView | null>;
   list(filter: DeliveryFilter): Promise<DeliveryView[]>;
   /** Pending deliveries (metrics). */
   pendingCount(): Promise<number>;
   /** Per destination, how the deliveries of a call's events stand (its detail view). */
-  summarize(call: { callId: string; sourceId: string }): Promise<DeliverySummary[]>;
+  summarize(call: { callId: string; sourceId: SourceId }): Promise<DeliverySummary[]>;
 }
 
 /** The administrator's writes: sending deliveries again. */
 export interface DeliveryAdmin {
   /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
-  retry(id: string, now: number): Promise<boolean>;
+  retry(id: DeliveryId, now: number): Promise<boolean>;
   /** New deliveries to one destination for the matching events in the range; returns how many. */
   replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
 }

@@ -53,8 +53,8 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       if (dialect !== 'postgres') return hooks.maintain?.();
       // Autovacuum analyzes too, but only after it wakes (a minute) and 10 % of a table changed: a new
       // deployment's first burst would be claimed with plans for empty tables meanwhile. Here: a table never
-      // analyzed, or one that changed more than its size since (each delivery is updated twice, so a lower
-      // bar had an ANALYZE of 100+ ms running every 2 s under load, measured).
+      // analyzed, or one that changed more than its size since (each delivery is updated twice, so under load
+      // a lower bar would have this ANALYZE the deliveries table again at nearly every call).
       const { rows } = await sql<{ relname: string }>`
         select relname from pg_stat_user_tables
         where relname in ('deliveries', 'destinations', 'events', 'calls')

@@ -3,18 +3,18 @@ import { isKnownEventType } from '../domain/convolo.js';
 import type { Destination } from '../domain/destination.js';
 import { envelopeJson, envelopeType, systemTypes, testEventType } from '../domain/envelope.js';
 import { AppError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { newId, parseId, type DestinationId } from '../domain/ids.js';
 import { attemptError, createWebhookSender } from '../relay/sign-and-send.js';
 import { newWebhookSecret } from '../relay/signing.js';
 import { checkDestinationUrl, DestinationRefused } from '../relay/ssrf.js';
-import type { DestinationPatch, ReplayRange, Storage } from '../storage/ports.js';
+import type { DeliveryAdmin, DestinationPatch, Destinations, ReplayRange } from '../storage/ports.js';
 
 /**
  * Outbound webhook destinations (SPEC "Outbound webhooks"): the rules a destination's settings obey, its
  * defaults and secret, and the test send. The API's routes parse and present; the decisions are here.
  */
 export interface DestinationsServiceOptions {
-  storage: Storage;
+  storage: { destinations: Destinations; deliveries: Pick<DeliveryAdmin, 'replay'> };
   config: Pick<Config, 'allowPrivateDestinations' | 'secretGraceHours' | 'deliveryTimeoutSec'>;
   now: () => number;
   /** Wakes the delivery worker: deliveries are due (a destination re-enabled, a replay queued some). */
@@ -64,8 +64,15 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
   const webhooks = createWebhookSender(config);
   const missing = () => new AppError('not_found', {}, { message: 'No destination has this id.' });
 
+  /** A URL's id: one of another kind names nothing, so it is answered as an unknown destination is. */
+  function destinationId(id: string): DestinationId {
+    const parsed = parseId('dst', id);
+    if (parsed === null) throw missing();
+    return parsed;
+  }
+
   async function find(id: string): Promise<Destination> {
-    const destination = await storage.destinations.get(id);
+    const destination = await storage.destinations.get(destinationId(id));
     if (!destination) throw missing();
     return destination;
   }
@@ -118,7 +125,7 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
 
     async update(id: string, patch: DestinationPatch): Promise<Destination> {
       await check(patch);
-      const updated = await storage.destinations.update(id, patch, now());
+      const updated = await storage.destinations.update(destinationId(id), patch, now());
       if (!updated) throw missing();
       // Re-enabled: its pending deliveries are due again.
       if (patch.disabled === false) options.onQueued();
@@ -126,13 +133,13 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
     },
 
     async delete(id: string): Promise<void> {
-      if (!(await storage.destinations.delete(id, now()))) throw missing();
+      if (!(await storage.destinations.delete(destinationId(id), now()))) throw missing();
     },
 
     /** A new secret; the current one keeps signing beside it for `secretGraceHours`. */
     async rotateSecret(id: string): Promise<Destination> {
       const at = now();
-      const rotated = await storage.destinations.rotateSecret(id, newWebhookSecret(), at + config.secretGraceHours * hour, at);
+      const rotated = await storage.destinations.rotateSecret(destinationId(id), newWebhookSecret(), at + config.secretGraceHours * hour, at);
       if (!rotated) throw missing();
       return rotated;
     },

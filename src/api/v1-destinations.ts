@@ -3,13 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { createDestinationsService } from '../admin/destinations.js';
 import type { Destination } from '../domain/destination.js';
-import type { ApiKey, DestinationPatch, Storage } from '../storage/ports.js';
+import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 
 export interface DestinationRoutesOptions {
-  storage: Storage;
+  storage: { destinations: Destinations; deliveries: DeliveryReader & DeliveryAdmin };
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Pick<Config, 'allowPrivateDestinations' | 'secretGraceHours' | 'deliveryTimeoutSec'>;
   now: () => number;

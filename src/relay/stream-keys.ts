@@ -1,3 +1,4 @@
+import type { ApiKeyId } from '../domain/ids.js';
 import { coalesce } from './coalesce.js';
 
 /**
@@ -12,13 +13,13 @@ export interface StreamKeysOptions {
   maxPerKey: number;
   checkEveryMs: number;
   /** Whether the key with this id is still active (reads the database, not a cache). */
-  isActive: (keyId: string) => Promise<boolean>;
+  isActive: (keyId: ApiKeyId) => Promise<boolean>;
   onError?: (error: unknown) => void;
 }
 
 export interface StreamKeys {
   /** Registers a stream of `keyId`; `end` closes it. Null when the key already has its maximum. */
-  open(keyId: string, end: () => void): { close(): void } | null;
+  open(keyId: ApiKeyId, end: () => void): { close(): void } | null;
   /** Looks the keys up now (after a local revocation), rather than at the next round. */
   check(): Promise<void>;
   start(): void;
@@ -32,7 +33,7 @@ export interface StreamKeys {
  * if (!stream) throw new AppError('rate_limited');
  */
 export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
-  const byKey = new Map<string, Set<() => void>>();
+  const byKey = new Map<ApiKeyId, Set<() => void>>();
   let timer: NodeJS.Timeout | undefined;
 
   async function checkAll(): Promise<void> {

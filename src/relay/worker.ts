@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Destination } from '../domain/destination.js';
 import { envelopeJson } from '../domain/envelope.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClaimShare, Delivery, DeliveryOutcome, StoredEvent, Storage } from '../storage/ports.js';
+import type { ClaimShare, Delivery, DeliveryOutcome, Destinations, EventReader, Outbox, StoredEvent } from '../storage/ports.js';
 import { createCircuitBreakers } from './breaker.js';
 import { coalesce, singleFlight } from './coalesce.js';
 import { deferred, outcomeAfterAttempt, unsendable, type OutcomeContext } from './delivery-outcome.js';
@@ -31,7 +31,7 @@ export type WorkerConfig = Pick<
 >;
 
 export interface DeliveryWorkerOptions {
-  storage: Storage;
+  storage: { deliveries: Outbox; events: Pick<EventReader, 'getBySeqs'>; destinations: Pick<Destinations, 'list'> };
   config: WorkerConfig;
   metrics: Metrics;
   /** The clock of due times and schedules (tests drive it). Signatures always carry the real time. */

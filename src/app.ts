@@ -4,6 +4,7 @@ import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
 import { createSessionService } from './admin/sessions.js';
 import { createSetupToken } from './admin/users.js';
+import type { ApiKeyId } from './domain/ids.js';
 import { registerRoutes } from './api/routes.js';
 import { createHttpServer } from './api/server.js';
 import { publicBaseUrl, type Config } from './config/index.js';
@@ -125,7 +126,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const streamKeys = createStreamKeys({
     maxPerKey: config.streamMaxPerKey,
     checkEveryMs: config.streamHeartbeatSec * 1000,
-    isActive: async (id) => (id.startsWith('session:') ? sessions.isActive(id.slice('session:'.length)) : (await storage.keys.get(id))?.revokedAt === null),
+    isActive: async (id) => (id.startsWith('session:') ? sessions.isActive(id.slice('session:'.length)) : (await storage.keys.get(id as ApiKeyId))?.revokedAt === null),
     onError: (error) => log().warn({ err: error }, 'stream keys: looking the keys up failed'),
   });
   const listenStatus = createListenStatus({ metrics, log, pollMs: config.relayPollMs });

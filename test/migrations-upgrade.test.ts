@@ -5,6 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import type { DeliveryId, DestinationId, EventId, SourceId } from '../src/domain/ids.js';
 import { createMigrator } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import { backends, endCall, startCall, type Backend } from './support/app.js';
@@ -141,14 +142,14 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       await storage.checkReady();
 
       // 0001's rows, read by today's code.
-      expect(await storage.sources.get('src_old')).toMatchObject({ name: 'Convolo EU', revokedAt: null });
+      expect(await storage.sources.get('src_old' as SourceId)).toMatchObject({ name: 'Convolo EU', revokedAt: null });
       expect(await storage.sources.findByTokenHash(sha256(token), t0)).toMatchObject({ id: 'src_old' });
       expect(await storage.sources.findByTokenHash(sha256('sbt_gone'), t0)).toBeNull();
       expect(await storage.keys.findActiveByHash(sha256(adminKey))).toMatchObject({ id: 'key_old', scope: 'admin' });
-      const live = await storage.calls.get('call-live', 'src_old');
+      const live = await storage.calls.get('call-live', 'src_old' as SourceId);
       expect(live).toMatchObject({ status: 'in_progress', lead: { lead_phone: '+1 (555) 010-2030', lead_name: 'Ada' }, is_delayed_call: false, event_count: 1 });
       expect(await storage.calls.staleCandidates(t0 + 60 * minute, 10)).toEqual([{ sourceId: 'src_old', callId: 'call-live' }]);
-      const started = await storage.events.get('evt_live1');
+      const started = await storage.events.get('evt_live1' as EventId);
       expect(started).toMatchObject({ callId: 'call-live', type: 'start_call', status: 'ok', receivedAt: t0, callAfter: null, bodySize: Buffer.byteLength(liveStart) });
       expect(Buffer.from(started!.body!).toString()).toBe(liveStart);
       expect((await storage.events.list({ limit: 10 })).map((e) => e.id)).toEqual(['evt_bad', 'evt_done2', 'evt_done1', 'evt_live1']);
@@ -167,16 +168,16 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(quarantined).toMatchObject({ id: 'evt_bad', errorCode: 'invalid_json', reprocessedInto: null });
 
       // 0007: the destination has no cap of its own; its due delivery is claimed through the new per-destination index.
-      expect(await storage.destinations.get('dst_old')).toMatchObject({ maxConcurrency: null, rateLimitPerSec: 5, widgetKeys: ['w-eu'], headers: { 'x-team': 'sales' } });
-      expect((await storage.deliveries.get('dlv_sent'))?.attemptLog).toEqual([
+      expect(await storage.destinations.get('dst_old' as DestinationId)).toMatchObject({ maxConcurrency: null, rateLimitPerSec: 5, widgetKeys: ['w-eu'], headers: { 'x-team': 'sales' } });
+      expect((await storage.deliveries.get('dlv_sent' as DeliveryId))?.attemptLog).toEqual([
         { attempt: 1, attemptedAt: t0 + 2 * minute, status: 200, latencyMs: 41.5, responseBody: 'ok', error: null },
       ]);
       const claimed = await storage.deliveries.claim(t0 + 10 * minute, 10, 30_000);
       expect(claimed.map((d) => ({ id: d.id, attempts: d.attempts, lastStatus: d.lastStatus }))).toEqual([{ id: 'dlv_due', attempts: 1, lastStatus: 503 }]);
 
       // 0008: the escapes PostgreSQL's jsonb refuses became U+FFFD; the rest of the JSON is as it was.
-      expect((await storage.calls.get('call-done', 'src_old'))?.agent).toEqual({ id: 'ag-1', name: 'Agent\ufffdSmith' });
-      expect((await storage.calls.get('call-odd', 'src_old'))?.lead).toEqual({ lead_phone: 'unknown', lead_name: 'Zed\ufffdQuill' });
+      expect((await storage.calls.get('call-done', 'src_old' as SourceId))?.agent).toEqual({ id: 'ag-1', name: 'Agent\ufffdSmith' });
+      expect((await storage.calls.get('call-odd', 'src_old' as SourceId))?.lead).toEqual({ lead_phone: 'unknown', lead_name: 'Zed\ufffdQuill' });
     } finally {
       await storage.close();
     }
@@ -218,9 +219,9 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(oldest!.id).toBe('evt_live1');
       expect(newest!.seq).toBeGreaterThan(oldest!.seq);
       // The seq goes on after the quarantine record too: never reused.
-      const bad = await app.storage.events.get('evt_bad');
+      const bad = await app.storage.events.get('evt_bad' as EventId);
       expect(newest!.seq).toBeGreaterThan(bad!.seq);
-      const deliveries = await app.storage.deliveries.list({ destinationId: 'dst_old', limit: 10 });
+      const deliveries = await app.storage.deliveries.list({ destinationId: 'dst_old' as DestinationId, limit: 10 });
       expect(deliveries.find((d) => d.eventId === newest!.id)).toMatchObject({ status: 'pending', attempts: 0 });
     } finally {
       await app.close();

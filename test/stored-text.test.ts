@@ -3,6 +3,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import type { SourceId } from '../src/domain/ids.js';
 import { createMigrator } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import type { Storage } from '../src/storage/ports.js';
@@ -76,11 +77,11 @@ describe.each(backends)('stored text on $name', (backend) => {
     try {
       storage = await openStorage(url);
       expect(await storage.migrate()).toEqual(['0008_well_formed_json']);
-      const cleaned = await storage.calls.get('old-1', 'src_old');
+      const cleaned = await storage.calls.get('old-1', 'src_old' as SourceId);
       expect(cleaned?.lead).toEqual({ lead_name: 'Zed\ufffdQuill', lead_email: 'zed@example.com', '\ufffd': 'key', note: 'back\\u0000slash' });
       expect(cleaned?.agent).toEqual({ id: 'ag-1', name: 'Agent\ufffdSmith' });
-      expect((await storage.calls.get('old-2', 'src_old'))?.lead).toEqual(JSON.parse(fineLead));
-      expect((await storage.calls.get('old-3', 'src_old'))?.lead).toBeNull();
+      expect((await storage.calls.get('old-2', 'src_old' as SourceId))?.lead).toEqual(JSON.parse(fineLead));
+      expect((await storage.calls.get('old-3', 'src_old' as SourceId))?.lead).toBeNull();
     } finally {
       await storage?.close();
     }

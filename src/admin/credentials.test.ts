@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiKeyId, SourceId } from '../domain/ids.js';
 import { hashSecret } from '../domain/secrets.js';
 import { openStorage } from '../storage/open.js';
 import type { Storage } from '../storage/ports.js';
@@ -37,7 +38,7 @@ describe('source tokens and API keys in storage', () => {
     expect(await found(third.token, t0 + 5000)).toBeNull();
     expect(await rotateSourceToken(storage, id, t0 + 5000)).toBeNull();
     expect((await storage.sources.get(id))?.revokedAt).toBe(t0 + 3000);
-    expect(await storage.sources.get('src_nope')).toBeNull();
+    expect(await storage.sources.get('src_nope' as SourceId)).toBeNull();
   });
 
   it('revokes a key once', async () => {
@@ -47,6 +48,6 @@ describe('source tokens and API keys in storage', () => {
     expect(await storage.keys.revoke(id, t0 + 2)).toBe(false);
     expect(await storage.keys.findActiveByHash(hashSecret(key))).toBeNull();
     expect(await storage.keys.get(id)).toMatchObject({ id, scope: 'read', revokedAt: t0 + 1 });
-    expect(await storage.keys.revoke('key_nope', t0)).toBe(false);
+    expect(await storage.keys.revoke('key_nope' as ApiKeyId, t0)).toBe(false);
   });
 });

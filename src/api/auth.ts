@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession } from '../admin/sessions.js';
 import { AppError } from '../domain/errors.js';
 import type { ApiKeyId, UserId } from '../domain/ids.js';
+import type { StreamOwner } from '../relay/stream-keys.js';
 import type { ApiKey, Scope } from '../storage/ports.js';
 
 /** Who a request acts for: an API key, or a person signed in to the dashboard (viewer: `read`, admin: `admin`). */
@@ -74,6 +75,6 @@ export function requireScope(scope: Scope, resolveKey: (key: string) => Promise<
  * What the stream counts open streams by, and checks for revocation every heartbeat (relay/stream-keys.ts):
  * the key's id, or `session:` and the session's digest.
  */
-export function streamOwner(principal: Principal): string {
+export function streamOwner(principal: Principal): StreamOwner {
   return principal.kind === 'key' ? principal.id : `session:${principal.session}`;
 }

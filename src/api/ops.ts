@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ApiKey, ListenStatus, Storage } from '../storage/ports.js';
+import type { ApiKey, ListenStatus, Readiness } from '../storage/ports.js';
 import { bearerKey } from './auth.js';
 
 export interface OpsOptions {
-  storage: Storage;
+  storage: Readiness;
   metrics: Metrics;
   /** Admins get the detail of /readyz; anyone else only whether it is ready. */
   resolveKey: (key: string) => Promise<ApiKey | null>;

@@ -5,11 +5,12 @@ import { createApiKey, createSource, rotateSourceToken } from '../admin/credenti
 import { publicBaseUrl, type Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
-import type { ApiKey, Source, Storage } from '../storage/ports.js';
+import type { ApiKey, ApiKeys, Source, Sources } from '../storage/ports.js';
 import { requireScope } from './auth.js';
+import { idParam } from './id-param.js';
 
 export interface AdminRoutesOptions {
-  storage: Storage;
+  storage: { sources: Sources; keys: ApiKeys };
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Readonly<Config>;
   now: () => number;
@@ -68,9 +69,10 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.get('/v1/sources', async () => ({ data: (await storage.sources.list()).map(presentSource) }));
 
   app.post<WithId>('/v1/sources/:id/rotate', { schema: { params: Params } }, async (request) => {
-    const rotated = await rotateSourceToken(storage, request.params.id, now());
+    const id = idParam('src', request.params.id, noSource);
+    const rotated = await rotateSourceToken(storage, id, now());
     if (!rotated) {
-      if (await storage.sources.get(request.params.id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
+      if (await storage.sources.get(id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
       throw noSource();
     }
     // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
@@ -81,7 +83,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   // Idempotent: revoking a revoked source answers 204 again; an unknown id is 404.
   app.delete<WithId>('/v1/sources/:id', { schema: { params: Params } }, async (request, reply) => {
-    if (!(await storage.sources.revoke(request.params.id, now())) && !(await storage.sources.get(request.params.id))) throw noSource();
+    const id = idParam('src', request.params.id, noSource);
+    if (!(await storage.sources.revoke(id, now())) && !(await storage.sources.get(id))) throw noSource();
     options.forgetSecrets();
     return reply.code(204).send();
   });
@@ -101,8 +104,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
    * there is always at least one admin key left.
    */
   app.delete<WithId>('/v1/keys/:id', { schema: { params: Params } }, async (request, reply) => {
-    const { id } = request.params;
-    if (request.apiKey?.id === id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+    if (request.apiKey?.id === request.params.id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+    const id = idParam('key', request.params.id, noKey);
     if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
     options.forgetSecrets();
     return reply.code(204).send();

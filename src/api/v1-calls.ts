@@ -5,12 +5,12 @@ import type { Config } from '../config/index.js';
 import { phoneDigits } from '../domain/call.js';
 import { AppError } from '../domain/errors.js';
 import { presentCall } from '../domain/presenters.js';
-import type { ApiKey, CallCursor, CallFilter, Storage } from '../storage/ports.js';
+import type { ApiKey, CallCursor, CallFilter, CallQueries } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { callCsvHeader, callCsvLine, utf8Bom } from './csv.js';
 
 export interface CallListRoutesOptions {
-  storage: Storage;
+  storage: { callQueries: CallQueries };
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Readonly<Config>;
   now: () => number;

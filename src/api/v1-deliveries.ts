@@ -1,8 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
-import type { DeliveryFilter, Storage } from '../storage/ports.js';
+import { parseId, type DeliveryId } from '../domain/ids.js';
+import type { DeliveryAdmin, DeliveryFilter, DeliveryReader } from '../storage/ports.js';
 import { presentDelivery } from './destination-presenters.js';
+import { idFilter, idParam } from './id-param.js';
 
 const DeliveriesQuery = Type.Object({
   destination_id: Type.Optional(Type.String({ maxLength: 64 })),
@@ -13,38 +15,37 @@ const DeliveriesQuery = Type.Object({
 });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
+const noDelivery = () => new AppError('not_found', {}, { message: 'No delivery has this id.' });
 
 /**
  * `/v1/deliveries`: each delivery with every attempt, and the manual retry. Registered by
  * destinationRoutes, under its `admin` hook.
  */
-export async function deliveryRoutes(app: FastifyInstance, options: { storage: Storage; now: () => number; onQueued: () => void }): Promise<void> {
+export async function deliveryRoutes(app: FastifyInstance, options: { storage: { deliveries: DeliveryReader & DeliveryAdmin }; now: () => number; onQueued: () => void }): Promise<void> {
   const { storage } = options;
 
-  async function find(id: string) {
+  async function find(id: DeliveryId) {
     const delivery = await storage.deliveries.get(id);
-    if (!delivery) throw new AppError('not_found', {}, { message: 'No delivery has this id.' });
+    if (!delivery) throw noDelivery();
     return delivery;
   }
 
   app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/v1/deliveries', { schema: { querystring: DeliveriesQuery } }, async (request) => {
     const q = request.query;
     const limit = q.limit ?? 50;
-    const deliveries = await storage.deliveries.list({
-      destinationId: q.destination_id,
-      status: q.status,
-      eventId: q.event_id,
-      before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
-      limit,
-    });
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const destinationId = idFilter('dst', q.destination_id);
+    const eventId = idFilter('evt', q.event_id);
+    if (destinationId === null || eventId === null) return { data: [], next_cursor: null };
+    const deliveries = await storage.deliveries.list({ destinationId, status: q.status, eventId, before, limit });
     const last = deliveries.at(-1);
     return { data: deliveries.map(presentDelivery), next_cursor: deliveries.length === limit && last ? encodeCursor(last) : null };
   });
 
-  app.get<WithId>('/v1/deliveries/:id', { schema: { params: Params } }, async (request) => presentDelivery(await find(request.params.id)));
+  app.get<WithId>('/v1/deliveries/:id', { schema: { params: Params } }, async (request) => presentDelivery(await find(idParam('dlv', request.params.id, noDelivery))));
 
   app.post<WithId>('/v1/deliveries/:id/retry', { schema: { params: Params } }, async (request, reply) => {
-    const { id } = request.params;
+    const id = idParam('dlv', request.params.id, noDelivery);
     if ((await find(id)).status === 'delivered') {
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
@@ -65,6 +66,7 @@ function encodeCursor(d: { createdAt: number; id: string }): string {
 
 function decodeCursor(cursor: string): Cursor {
   const match = /^(\d{1,16})\.(dlv_[A-Za-z0-9_-]{1,60})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new AppError('invalid_request', { detail: 'cursor is not one this API gave (use next_cursor as it is)' });
-  return { createdAt: Number(match[1]), id: match[2]! };
+  const id = match && parseId('dlv', match[2]!);
+  if (!match || id === null) throw new AppError('invalid_request', { detail: 'cursor is not one this API gave (use next_cursor as it is)' });
+  return { createdAt: Number(match[1]), id };
 }

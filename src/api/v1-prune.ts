@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, Retention } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 
 const PruneBody = Type.Object(
@@ -22,7 +22,7 @@ const PruneAnswer = Type.Object({
  * server that owns the database, so the command never writes beside it. The deletion runs in chunks of
  * events, one transaction each (storage/shared/retention.ts), so ingest commits interleave with it.
  */
-export async function pruneRoutes(app: FastifyInstance, options: { storage: Storage; config: Readonly<Config>; now: () => number; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function pruneRoutes(app: FastifyInstance, options: { storage: Retention; config: Readonly<Config>; now: () => number; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
   app.post<{ Body: Static<typeof PruneBody> }>('/v1/prune', { schema: { body: PruneBody, response: { 200: PruneAnswer } } }, async (request) => {
     const days = request.body?.retention_days ?? options.config.retentionDays;

@@ -1,9 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
+import type { SourceId } from '../domain/ids.js';
 import { presentCall } from '../domain/presenters.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, Calls, DeliveryReader, EventReader } from '../storage/ports.js';
 import { requireScope } from './auth.js';
+import { idFilter, idParam } from './id-param.js';
 import { presentDeliverySummary } from './destination-presenters.js';
 import { presentEvent, presentEventSummary } from './presenters.js';
 
@@ -19,8 +21,11 @@ const EventsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
+const noCall = () => new AppError('not_found', {}, { message: 'No call has this call_id.' });
+const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
+
 /** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
-export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Storage; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage } = options;
   app.addHook('onRequest', requireScope('read', options.resolveKey));
 
@@ -29,26 +34,26 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
     { schema: { params: CallParams, querystring: CallQuery } },
     async (request) => {
       const callId = request.params.call_id;
-      const parts = (sourceId: string) =>
+      const parts = (sourceId: SourceId) =>
         Promise.all([
           storage.events.list({ callId, sourceId, status: 'ok', limit: 500 }),
           storage.deliveries.summarize({ callId, sourceId }),
         ]);
       // With its source known, the record, timeline and deliveries are read at once (one round trip on
       // PostgreSQL instead of two); without it, the record says which source's call is meant.
-      const known = request.query.source_id;
+      const known = request.query.source_id ? idParam('src', request.query.source_id, noCall) : undefined;
       const [call, [events, deliveries]] =
         known === undefined
-          ? await storage.calls.get(callId).then(async (c) => [c, c ? await parts(c.source_id) : [[], []]] as const)
+          ? await storage.calls.get(callId).then(async (c) => [c, c ? await parts(c.source_id as SourceId) : [[], []]] as const)
           : await Promise.all([storage.calls.get(callId, known), parts(known)]);
-      if (!call) throw new AppError('not_found', {}, { message: 'No call has this call_id.' });
+      if (!call) throw noCall();
       return { ...presentCall(call), events: events.reverse().map(presentEventSummary), deliveries: deliveries.map(presentDeliverySummary) };
     },
   );
 
   async function findEvent(id: string) {
-    const event = await storage.events.get(id);
-    if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    const event = await storage.events.get(idParam('evt', id, noEvent));
+    if (!event) throw noEvent();
     return event;
   }
 
@@ -71,11 +76,13 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
   app.get<{ Querystring: Static<typeof EventsQuery> }>('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
     const q = request.query;
     const limit = q.limit ?? 50;
+    const sourceId = idFilter('src', q.source_id);
+    if (sourceId === null) return { data: [], next_cursor: null };
     const events = await storage.events.list({
       status: q.status,
       type: q.type,
       callId: q.call_id,
-      sourceId: q.source_id,
+      sourceId,
       beforeSeq: q.cursor,
       limit,
     });

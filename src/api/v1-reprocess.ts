@@ -2,23 +2,25 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Ingest } from '../ingest/service.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, EventReader } from '../storage/ports.js';
 import { requireScope } from './auth.js';
+import { idParam } from './id-param.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const page = 200;
+const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
 
 /**
  * Reprocessing the quarantine after a fix (`admin` scope; `switchboard reprocess`): one record, or every
  * record not reprocessed yet. A record that still does not parse is left as it is.
  */
-export async function reprocessRoutes(app: FastifyInstance, options: { storage: Storage; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function reprocessRoutes(app: FastifyInstance, options: { storage: { events: EventReader }; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage, ingest } = options;
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
 
   app.post<{ Params: Static<typeof Params> }>('/v1/events/:id/reprocess', { schema: { params: Params } }, async (request) => {
-    const record = await storage.events.get(request.params.id);
-    if (!record) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    const record = await storage.events.get(idParam('evt', request.params.id, noEvent));
+    if (!record) throw noEvent();
     const result = await ingest.reprocess(record);
     return { ok: true, id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
   });

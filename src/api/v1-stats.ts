@@ -3,11 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { hourStart, isTimeZone, isoWithOffset, localMidnight, statsGroupBys, timeRanges, toBucket, type StatsBucket, type StatsRange } from '../domain/stats.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, Sources, Stats } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 
+/** The aggregates, and the sources' names for grouping by source. */
+type StatsStorage = { stats: Stats; sources: Pick<Sources, 'list'> };
+
 export interface StatsRoutesOptions {
-  storage: Storage;
+  storage: StatsStorage;
   resolveKey: (key: string) => Promise<ApiKey | null>;
   config: Readonly<Config>;
   now: () => number;
@@ -140,7 +143,7 @@ async function rangesInSlices(groupBy: 'hour' | 'day', tz: string, from: number,
 }
 
 /** The widgets, agents or sources with calls in the range, most calls first. */
-async function groupBuckets(storage: Storage, groupBy: 'widget' | 'agent' | 'source', from: number, to: number): Promise<StatsBucket[]> {
+async function groupBuckets(storage: StatsStorage, groupBy: 'widget' | 'agent' | 'source', from: number, to: number): Promise<StatsBucket[]> {
   const groups = await storage.stats.groups({ from, to }, groupBy);
   groups.sort((a, b) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
   const keys = groups.flatMap((g) => (g.key === null ? [] : [g.key]));

@@ -5,7 +5,7 @@ import { randomFillSync } from 'node:crypto';
  * The body is time-ordered (base36 milliseconds) then random, so ids sort roughly by creation.
  */
 declare const brand: unique symbol;
-type Id<P extends string> = `${P}_${string}` & { readonly [brand]: P };
+export type Id<P extends string> = `${P}_${string}` & { readonly [brand]: P };
 
 export type EventId = Id<'evt'>;
 export type SourceId = Id<'src'>;
@@ -13,12 +13,21 @@ export type ApiKeyId = Id<'key'>;
 export type DestinationId = Id<'dst'>;
 export type DeliveryId = Id<'dlv'>;
 export type UserId = Id<'usr'>;
-type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv' | 'usr';
+export type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv' | 'usr';
 
 // Random bytes are drawn 4 KiB at a time: one call into OpenSSL per ~450 ids instead of one per id,
 // which showed in the ingest profile.
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
+
+/**
+ * `value` as an id of this kind, or null when it lacks the kind's prefix: every id is made by `newId`, so
+ * such a value names nothing that exists. For ids that arrive as text (URL parameters, query filters).
+ * @example parseId('dst', request.params.id) // DestinationId | null
+ */
+export function parseId<P extends Prefix>(prefix: P, value: string): Id<P> | null {
+  return value.startsWith(`${prefix}_`) ? (value as Id<P>) : null;
+}
 
 export function newId<P extends Prefix>(prefix: P): Id<P> {
   if (offset + 9 > pool.length) {

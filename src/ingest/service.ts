@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { newId, type EventId, type SourceId } from '../domain/ids.js';
 import { parseIngestBody } from '../domain/parse-body.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AppendResult, EventLog, NewEvent, StoredEvent } from '../storage/ports.js';
+import type { AppendResult, EventWriter, NewEvent, StoredEvent } from '../storage/ports.js';
 import { createGroupCommitter } from './group-commit.js';
 
 export interface IngestRequest {
@@ -18,7 +18,7 @@ export type IngestAnswer =
   | { status: number; body: Record<string, unknown> };
 
 export interface IngestOptions {
-  log: EventLog;
+  log: EventWriter;
   metrics: Metrics;
   quarantineBodyBytes: number;
   commitMaxBatch: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesce } from './coalesce.js';
+import { coalesce, singleFlight } from './coalesce.js';
 
 /** A run that waits until the test lets it finish, counting how many started and how many run at once. */
 function gatedRun() {
@@ -72,5 +72,40 @@ describe('coalesce', () => {
     await waiting;
     expect(idle).toBe(true);
     expect(state.started).toBe(2);
+  });
+});
+
+describe('singleFlight', () => {
+  it('lets callers join the run under way, and starts a new one only once it has ended', async () => {
+    const { run, state, finishOne } = gatedRun();
+    const runs = singleFlight(run);
+    const first = runs.join();
+    expect(runs.join()).toBe(first);
+    expect(state.started).toBe(1);
+    await finishOne();
+    await first;
+    void runs.join();
+    expect(state.started).toBe(2);
+    await finishOne();
+    expect(state.most).toBe(1);
+  });
+
+  it('fresh() waits the run under way out, even a failing one, then starts its own', async () => {
+    let release!: () => void;
+    let calls = 0;
+    const runs = singleFlight(async () => {
+      calls++;
+      if (calls === 1) {
+        await new Promise<void>((resolve) => (release = resolve));
+        throw new Error('database away');
+      }
+      return calls;
+    });
+    const first = runs.join();
+    const fresh = runs.fresh();
+    expect(calls).toBe(1);
+    release();
+    await expect(first).rejects.toThrow('database away');
+    expect(await fresh).toBe(2);
   });
 });

@@ -38,3 +38,29 @@ export function coalesce(run: () => Promise<void>, onError: (error: unknown) => 
     },
   };
 }
+
+/**
+ * One run at a time of `run`, shared: asked while a run is under way, the caller joins that run and gets its
+ * result (unlike `coalesce`, no run follows). `fresh` waits the run under way out and starts one of its own,
+ * for a caller whose input (the clock) may have moved since that run read it. The delivery worker claims
+ * this way.
+ *
+ * @example
+ * const claims = singleFlight(claimAndStart);
+ * await claims.join();  // the claim under way, or a new one
+ * await claims.fresh(); // a claim that started after this call
+ */
+export function singleFlight<T>(run: () => Promise<T>) {
+  let current: Promise<T> | null = null;
+  const join = (): Promise<T> =>
+    (current ??= run().finally(() => {
+      current = null;
+    }));
+  return {
+    join,
+    async fresh(): Promise<T> {
+      while (current) await current.catch(() => undefined);
+      return join();
+    },
+  };
+}

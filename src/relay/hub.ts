@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
-import type { EventLog, StoredEvent } from '../storage/ports.js';
+import type { EventReader, StoredEvent } from '../storage/ports.js';
 import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
@@ -49,7 +49,7 @@ export interface StreamHub {
 }
 
 export interface StreamHubOptions {
-  events: EventLog;
+  events: Pick<EventReader, 'readAfter' | 'lastSeq'>;
   pollMs: number;
   /**
    * Pages of replay (clients resuming from the log) read at the same time, across all clients; the others

@@ -101,7 +101,7 @@ export function createSender(options: SenderOptions): Sender {
       const latencyMs = elapsed();
       // undici's pool counts the socket busy until its client emits 'drain', which comes after the
       // body's 'end': a send made the moment this one resolves (the next event of the same call)
-      // would open a second connection. One macrotask later the socket is free (measured: 2 → 1).
+      // would open a second connection. One macrotask later the socket is free, and that send reuses it.
       await new Promise((resolve) => setImmediate(resolve));
       const redirected = status >= 300 && status < 400;
       return {

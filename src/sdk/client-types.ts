@@ -326,3 +326,31 @@ export interface CreatedSource {
  * const { token }: RotatedSource = await client.sources.rotate('src_…');
  */
 export type RotatedSource = Source & { token: string; ingest_url: string };
+
+/**
+ * A person who signs in to the dashboard: `viewer` reads everything, `admin` also changes things.
+ *
+ * @example
+ * const admins: User[] = (await client.users.list()).data.filter((u) => u.role === 'admin');
+ */
+export interface User {
+  /** `usr_…` */
+  id: string;
+  /** Trimmed and lowercased. */
+  email: string;
+  name: string | null;
+  role: 'viewer' | 'admin';
+  created_at: string;
+}
+
+/**
+ * @example
+ * const params: NewUser = { email: 'ann@example.com', role: 'viewer', password: 'a long passphrase' };
+ */
+export interface NewUser {
+  email: string;
+  name?: string;
+  role: 'viewer' | 'admin';
+  /** 10 to 1024 characters. */
+  password: string;
+}

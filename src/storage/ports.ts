@@ -56,33 +56,40 @@ export interface EventFilter {
   status?: EventStatus;
   type?: string;
   callId?: string;
-  sourceId?: string;
+  sourceId?: SourceId;
   /** Only events with a seq lower than this (pagination, newest first). */
   beforeSeq?: number;
   limit: number;
 }
 
-export interface EventLog {
-  /**
-   * Appends a batch in ONE transaction: the events, deduplicated by (source, body hash), and the call
-   * records they update. Resolves only once the transaction is durably committed; rejects if it is not,
-   * in which case nothing of the batch is stored.
-   */
-  append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
-  get(id: string): Promise<StoredEvent | null>;
+/** The log as its readers see it: the stream (readAfter, lastSeq), the worker (getBySeqs), the query API. */
+export interface EventReader {
+  get(id: EventId): Promise<StoredEvent | null>;
   list(filter: EventFilter): Promise<StoredEvent[]>;
   /** The relayed events (not quarantined) with a seq above `afterSeq`, in seq order: the stream's source. */
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
-  /** Records that a quarantine record was reprocessed into the event `into`. */
-  markReprocessed(id: string, into: EventId): Promise<void>;
 }
+
+/** The log's writes, the ingest's: appending batches and marking reprocessed quarantine records. */
+export interface EventWriter {
+  /**
+   * Appends a batch in ONE transaction: the events, deduplicated by (source, body hash), and the call
+   * records they update. Resolves only once the transaction is durably committed; rejects if it is not,
+   * in which case nothing of the batch is stored.
+   */
+  append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
+  /** Records that a quarantine record was reprocessed into the event `into`. */
+  markReprocessed(id: EventId, into: EventId): Promise<void>;
+}
+
+export interface EventLog extends EventReader, EventWriter {}
 
 export interface Calls {
   /** The call with this id; when several sources share it, `sourceId` picks one, else the latest. */
-  get(callId: string, sourceId?: string): Promise<CallState | null>;
+  get(callId: string, sourceId?: SourceId): Promise<CallState | null>;
   /** Calls still in progress whose first event is older than `before`, oldest first. */
   staleCandidates(before: number, limit: number): Promise<Array<{ sourceId: SourceId; callId: string }>>;
 }
@@ -101,15 +108,15 @@ export interface Sources {
   create(source: { id: SourceId; name: string; tokenHash: string; tokenHint: string; createdAt: number }): Promise<void>;
   /** The active source whose current token, or previous token still in its grace period, has this hash. */
   findByTokenHash(hash: string, now: number): Promise<Source | null>;
-  get(id: string): Promise<Source | null>;
+  get(id: SourceId): Promise<Source | null>;
   list(): Promise<Source[]>;
   /**
    * Gives an active source a new token; its current one becomes the previous token, accepted until
    * `previousExpiresAt` (a previous token still in its grace period is dropped). Null when no active source has this id.
    */
-  rotate(id: string, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
+  rotate(id: SourceId, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
   /** Revokes an active source (both its tokens); false when no active source has this id. */
-  revoke(id: string, at: number): Promise<boolean>;
+  revoke(id: SourceId, at: number): Promise<boolean>;
 }
 
 export type Scope = 'read' | 'admin';
@@ -126,10 +133,10 @@ export interface ApiKey {
 export interface ApiKeys {
   create(key: { id: ApiKeyId; name: string; scope: Scope; keyHash: string; keyHint: string; createdAt: number }): Promise<void>;
   findActiveByHash(hash: string): Promise<ApiKey | null>;
-  get(id: string): Promise<ApiKey | null>;
+  get(id: ApiKeyId): Promise<ApiKey | null>;
   list(): Promise<ApiKey[]>;
   /** Revokes an active key; false when no active key has this id. */
-  revoke(id: string, at: number): Promise<boolean>;
+  revoke(id: ApiKeyId, at: number): Promise<boolean>;
 }
 
 export interface DestinationPatch {
@@ -148,13 +155,13 @@ export interface DestinationPatch {
 export interface Destinations {
   create(destination: Destination): Promise<void>;
   /** A destination that is not deleted (enabled or disabled). */
-  get(id: string): Promise<Destination | null>;
+  get(id: DestinationId): Promise<Destination | null>;
   list(): Promise<Destination[]>;
-  update(id: string, patch: DestinationPatch, now: number): Promise<Destination | null>;
+  update(id: DestinationId, patch: DestinationPatch, now: number): Promise<Destination | null>;
   /** Keeps the current secret valid until `previousExpiresAt` beside the new one. */
-  rotateSecret(id: string, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
+  rotateSecret(id: DestinationId, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
   /** Deletes the destination and cancels its pending deliveries; false when there was none. */
-  delete(id: string, now: number): Promise<boolean>;
+  delete(id: DestinationId, now: number): Promise<boolean>;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
@@ -226,11 +233,11 @@ export interface ClaimShare {
 }
 
 export interface DeliveryFilter {
-  destinationId?: string;
+  destinationId?: DestinationId;
   status?: DeliveryStatus;
-  eventId?: string;
+  eventId?: EventId;
   /** Only deliveries created before this one (pagination, newest first). */
-  before?: { createdAt: number; id: string };
+  before?: { createdAt: number; id: DeliveryId };
   limit: number;
 }
 
@@ -242,7 +249,8 @@ export interface ReplayRange {
   onlyFailed?: boolean;
 }
 
-export interface Deliveries {
+/** The delivery worker's side of the outbox: leasing due deliveries and recording what became of them. */
+export interface Outbox {
   /**
    * Leases up to `limit` due deliveries of enabled destinations until `now + leaseMs`, never one whose call
    * has an earlier event still pending at the same destination (per-call order). Safe to call from several
@@ -256,17 +264,27 @@ export interface Deliveries {
    * ran out (another worker may have claimed the delivery since) changes nothing.
    */
   complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult>;
-  get(id: string): Promise<DeliveryView | null>;
+}
+
+/** What the query API and the metrics read of the deliveries. */
+export interface DeliveryReader {
+  get(id: DeliveryId): Promise<DeliveryView | null>;
   list(filter: DeliveryFilter): Promise<DeliveryView[]>;
-  /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
-  retry(id: string, now: number): Promise<boolean>;
-  /** New deliveries to one destination for the matching events in the range; returns how many. */
-  replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
   /** Pending deliveries (metrics). */
   pendingCount(): Promise<number>;
   /** Per destination, how the deliveries of a call's events stand (its detail view). */
-  summarize(call: { callId: string; sourceId: string }): Promise<DeliverySummary[]>;
+  summarize(call: { callId: string; sourceId: SourceId }): Promise<DeliverySummary[]>;
 }
+
+/** The administrator's writes: sending deliveries again. */
+export interface DeliveryAdmin {
+  /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
+  retry(id: DeliveryId, now: number): Promise<boolean>;
+  /** New deliveries to one destination for the matching events in the range; returns how many. */
+  replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
+}
+
+export interface Deliveries extends Outbox, DeliveryReader, DeliveryAdmin {}
 
 /** One destination's deliveries of a set of events, counted by status, with the latest attempt's outcome. */
 export interface DeliverySummary {
@@ -334,8 +352,25 @@ export interface ListenStatus {
   lastError: string | null;
 }
 
-export interface Storage extends AccountStores {
+/** What the readiness probe asks of the database (ops routes). */
+export interface Readiness {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Throws unless the database answers and every migration is applied. */
+  checkReady(): Promise<void>;
+}
+
+/** The retention job and `POST /v1/prune`. */
+export interface Retention {
+  /**
+   * Deletes what is older than `before` (epoch ms): events received before it with their deliveries and
+   * attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence numbers are
+   * never reused (the stream's cursors stay valid).
+   */
+  prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
+}
+
+/** Every port of one backend, as app.ts opens it; each service takes only the ones it uses. */
+export interface Storage extends Readiness, Retention, AccountStores {
   readonly callQueries: CallQueries;
   readonly stats: Stats;
   readonly events: EventLog;
@@ -345,8 +380,6 @@ export interface Storage extends AccountStores {
   readonly destinations: Destinations;
   readonly deliveries: Deliveries;
   migrate(): Promise<string[]>;
-  /** Throws unless the database answers and every migration is applied. */
-  checkReady(): Promise<void>;
   /**
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
    * where one process owns the file). Resolves to a function that stops watching. A lost connection is
@@ -356,16 +389,10 @@ export interface Storage extends AccountStores {
   watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Keeps the query planner's statistics fresh where it needs them: on PostgreSQL, ANALYZE the tables that
-   * changed much since their last one (a fresh deliveries table without statistics makes the claim sort every
-   * pending row: 95 ms against 7 ms per claim of 256, measured). SQLite's planner does without.
+   * changed much since their last one (without statistics, a fresh deliveries table makes every claim sort
+   * all pending rows). SQLite's planner does without.
    */
   maintain(): Promise<void>;
-  /**
-   * Deletes what is older than `before` (epoch ms): events received before it with their deliveries and
-   * attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence numbers are
-   * never reused (the stream's cursors stay valid).
-   */
-  prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
   /** True when the database holds no source and no key yet (a first start). */
   isEmpty(): Promise<boolean>;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import { callEventOf, mergeCall, type CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { NewEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
-import { callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Stored } from './append-plan.js';
+import { callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored } from './append-plan.js';
 
 const srcA = 'src_000000000aaaaaaaaaaaa' as SourceId;
 const srcB = 'src_000000000bbbbbbbbbbbb' as SourceId;
@@ -136,7 +136,7 @@ describe('call.stale', () => {
   });
 });
 
-describe('outboxRows', () => {
+describe('queueOutbox', () => {
   const everything = { id: 'dst_all' as DestinationId, eventTypes: null, widgetKeys: null, callStatuses: null };
   const endedOnly = { id: 'dst_end' as DestinationId, eventTypes: ['call.ended'], widgetKeys: null, callStatuses: null };
   const widgetW = { id: 'dst_w' as DestinationId, eventTypes: null, widgetKeys: ['w'], callStatuses: ['answered'] };
@@ -150,7 +150,7 @@ describe('outboxRows', () => {
       accepted('c2', 'h3', { type: 'other', at: 12 }),
     ];
     const { plan, seqs, results } = runPlan(batch);
-    const rows = outboxRows(plan, seqs, [everything, endedOnly, widgetW]);
+    const rows = queueOutbox(plan, seqs, [everything, endedOnly, widgetW]);
     // Each result says how many deliveries it queued (the worker is woken only when some were).
     expect(results.map((r) => r.queued)).toEqual([1, 3, undefined, undefined, 1]);
     expect(rows.map((r) => [r.destination_id, r.event_seq])).toEqual([
@@ -166,7 +166,7 @@ describe('outboxRows', () => {
     });
     const listing = { id: 'dst_ops' as DestinationId, eventTypes: ['switchboard.delivery.failed'], widgetKeys: null, callStatuses: null };
     const { plan, seqs } = runPlan([failed('dst_other'), failed('dst_ops')]);
-    const rows = outboxRows(plan, seqs, [everything, listing]);
+    const rows = queueOutbox(plan, seqs, [everything, listing]);
     expect(rows.map((r) => [r.destination_id, r.event_seq])).toEqual([['dst_ops', 100]]);
     expect(rows[0]!.order_key).toMatch(/^event evt_/);
   });

@@ -5,7 +5,7 @@ import { matchesDestination, type DestinationFilters } from '../../domain/destin
 import { matchInputOf, systemTypes } from '../../domain/envelope.js';
 import { newId, type EventId } from '../../domain/ids.js';
 import { parseIngestBody } from '../../domain/parse-body.js';
-import type { AppendResult, NewEvent } from '../ports.js';
+import type { AppendResult, NewEvent, StoredEvent } from '../ports.js';
 import type { DeliveriesTable } from '../schema.js';
 
 /**
@@ -17,7 +17,7 @@ import type { DeliveriesTable } from '../schema.js';
  *   3. insert the fresh events with the call record after each (`eventRowsOf`) and learn their seq
  *      (`recordInserted`),
  *   4. upsert each touched call once (`plan.touched`) and insert one delivery per event and matching
- *      destination (`outboxRows`): the outbox, in the same transaction as the events.
+ *      destination (`queueOutbox`): the outbox, in the same transaction as the events.
  */
 export type Stored = { id: EventId; seq: number };
 export const eventKey = (sourceId: string, bodyHash: string | null) => `${sourceId} ${bodyHash}`;
@@ -115,21 +115,25 @@ export function callAfterJson(plan: AppendPlan): Array<string | null> {
   return plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null));
 }
 
-/** One pending delivery per fresh relayed event and matching destination, due at once (counted in `queued`). */
-export function outboxRows(plan: AppendPlan, seqs: number[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
+/** What the outbox matches a destination's filters on and what a delivery row points to. */
+export type OutboxEvent = Pick<StoredEvent, 'id' | 'seq' | 'sourceId' | 'callId' | 'type' | 'status' | 'body' | 'receivedAt' | 'callAfter'>;
+
+/**
+ * One pending delivery per relayed event and matching destination, due at the event's arrival, ordered by
+ * its call (or alone when it has none): the outbox of an append, and the rows a replay queues again.
+ */
+export function outboxRows(events: readonly OutboxEvent[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
   const rows: DeliveriesTable[] = [];
   if (destinations.length === 0) return rows;
-  plan.fresh.forEach(({ index, event, callAfter }, i) => {
-    if (event.status === 'quarantined') return;
-    const match = matchInputOf({ status: event.status, type: event.type, body: event.body, callAfter });
+  for (const event of events) {
+    if (event.status === 'quarantined') continue;
+    const match = matchInputOf(event);
     for (const d of destinations) {
       if (!matchesDestination(d, match)) continue;
-      const result = plan.results[index];
-      if (result) result.queued = (result.queued ?? 0) + 1;
       rows.push({
         id: newId('dlv'),
         destination_id: d.id,
-        event_seq: seqs[i]!,
+        event_seq: event.seq,
         event_id: event.id,
         order_key: event.callId === null ? `event ${event.id}` : `call ${callKey(event.sourceId, event.callId)}`,
         status: 'pending',
@@ -144,7 +148,19 @@ export function outboxRows(plan: AppendPlan, seqs: number[], destinations: reado
         finished_at: null,
       });
     }
-  });
+  }
+  return rows;
+}
+
+/** The outbox of the plan's fresh events (given their seqs); each result counts the deliveries it queued. */
+export function queueOutbox(plan: AppendPlan, seqs: number[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
+  if (destinations.length === 0) return [];
+  const rows = outboxRows(plan.fresh.map(({ event, callAfter }, i) => ({ ...event, seq: seqs[i]!, callAfter })), destinations);
+  const resultOf = new Map(plan.fresh.map(({ event, index }) => [event.id as string, plan.results[index]]));
+  for (const row of rows) {
+    const result = resultOf.get(row.event_id);
+    if (result) result.queued = (result.queued ?? 0) + 1;
+  }
   return rows;
 }
 

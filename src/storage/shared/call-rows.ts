@@ -21,9 +21,9 @@ export function rowToCall(r: Selectable<CallsTable>): CallState {
 
 /**
  * A row read as an array (`callRowColumns` order) → CallState. The list and the CSV export read rows this
- * way: better-sqlite3 builds a 31-property object per row in native code at ~10 µs, an array at ~4 µs, and
- * one literal here costs far less (measured on 1M calls). The digits columns are derived (callToRow), not
- * part of the record.
+ * way: better-sqlite3 builds an array per row with much less work than an object of 31 properties, and one
+ * object literal here is cheap next to either. The digits columns are derived (callToRow), not part of the
+ * record.
  */
 export function tupleToCall(t: readonly unknown[]): CallState {
   const lead = t[at.lead] as string | null;

@@ -1,23 +1,20 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Destination } from '../../domain/destination.js';
-import type { Deliveries, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { DeliveryAdmin, DeliveryAttempt, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
-import { outboxRows, type AppendPlan } from './append-plan.js';
+import { outboxRows } from './append-plan.js';
 import { rowToDelivery } from './destination-rows.js';
-import { createEventLog } from './event-log.js';
+import { eventsBySeqs } from './event-log.js';
 
 /** Events read per page by a replay: a replay of the whole log never holds more than this in memory. */
 export const replayPageSize = 500;
 
 /**
  * The deliveries' reads and administrative writes (listing, retry, replay), shared by both backends; the
- * worker's claim and complete are each backend's own (the hot path).
+ * worker's outbox (claim and complete) is each backend's own (the hot path).
  */
-export function createDeliveryReads(db: Kysely<Database>): Omit<Deliveries, 'claim' | 'complete'> {
-  // Only the log's reads serve here (a replay reads events as the worker does); it never appends.
-  const log = createEventLog(db, () => Promise.reject(new Error('the delivery reads do not append')));
-
+export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
   async function withAttempts(rows: Array<Selectable<DeliveriesTable>>): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];
@@ -88,7 +85,7 @@ export function createDeliveryReads(db: Kysely<Database>): Omit<Deliveries, 'cla
         if (page.length === 0) return queued;
         afterSeq = page.at(-1)!.seq;
         const wanted = await notQueued(db, destination.id, page, range.onlyFailed === true);
-        const events = wanted.length > 0 ? await log.getBySeqs(wanted) : [];
+        const events = wanted.length > 0 ? await eventsBySeqs(db, wanted) : [];
         const rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
         if (rows.length > 0) await db.insertInto('deliveries').values(rows).execute();
         queued += rows.length;
@@ -184,16 +181,7 @@ async function notQueued(db: Kysely<Database>, destinationId: string, page: Arra
  * order key as for a new event), due now rather than at the events' arrival.
  */
 function replayRows(stored: StoredEvent[], destination: Destination, now: number): DeliveriesTable[] {
-  if (stored.length === 0) return [];
-  const plan: AppendPlan = {
-    batch: [],
-    results: [],
-    fresh: stored.map((event, index) => ({ index, event: { ...event, bodyHash: null }, callAfter: event.callAfter })),
-    firstInBatch: new Map(),
-    touched: [],
-  };
-  const rows = outboxRows(plan, stored.map((e) => e.seq), [destination]);
-  return rows.map((row) => ({ ...row, next_attempt_at: now, created_at: now, updated_at: now }));
+  return outboxRows(stored, [destination]).map((row) => ({ ...row, next_attempt_at: now, created_at: now, updated_at: now }));
 }
 
 function toAttempt(a: Selectable<DeliveryAttemptsTable>): DeliveryAttempt {

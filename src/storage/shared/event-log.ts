@@ -46,11 +46,14 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
       await db.updateTable('events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
     },
 
-    async getBySeqs(seqs) {
-      if (seqs.length === 0) return [];
-      return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
-    },
+    getBySeqs: (seqs) => eventsBySeqs(db, seqs),
   };
+}
+
+/** The events with these seqs, in no particular order (the worker's claimed deliveries, a replay's page). */
+export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[]): Promise<StoredEvent[]> {
+  if (seqs.length === 0) return [];
+  return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
 }
 
 function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {

@@ -15,7 +15,7 @@ const replacementEscape = String.raw`\\ufffd`;
  * `tolerant` (PostgreSQL): escapes that jsonb refuses are read as U+FFFD instead of failing the query. Such
  * rows exist only if stored before the record was made well-formed (migration 0008 cleans them) or by an
  * older node during an upgrade, so reads use the plain cast and retry tolerantly (`withTolerantJson`): the
- * check costs every row of a `q` scan ~20% (measured over 200k leads), the retry nothing until it is needed.
+ * tolerant check runs on every row a `q` search scans, the retry only when a query meets such a row.
  */
 export function jsonField(dialect: Dialect, column: 'lead' | 'agent', name: string, tolerant = false): RawBuilder<string | null> {
   const text = sql.ref(column);

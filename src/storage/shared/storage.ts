@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
-import type { Deliveries, EventLog, Storage } from '../ports.js';
+import type { EventWriter, Outbox, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCallQueries, type ArrayRows } from './call-queries.js';
@@ -18,10 +18,10 @@ export interface Backend {
   /** The query API's reads (stats, the call list and export): under the statement time limit (default: db). */
   reads?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
-  append: EventLog['append'];
-  /** The delivery worker's hot path, each backend's own. */
-  claim: Deliveries['claim'];
-  complete: Deliveries['complete'];
+  append: EventWriter['append'];
+  /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
+  claim: Outbox['claim'];
+  complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
@@ -55,8 +55,8 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       if (dialect !== 'postgres') return hooks.maintain?.();
       // Autovacuum analyzes too, but only after it wakes (a minute) and 10 % of a table changed: a new
       // deployment's first burst would be claimed with plans for empty tables meanwhile. Here: a table never
-      // analyzed, or one that changed more than its size since (each delivery is updated twice, so a lower
-      // bar had an ANALYZE of 100+ ms running every 2 s under load, measured).
+      // analyzed, or one that changed more than its size since (each delivery is updated twice, so under load
+      // a lower bar would have this ANALYZE the deliveries table again at nearly every call).
       const { rows } = await sql<{ relname: string }>`
         select relname from pg_stat_user_tables
         where relname in ('deliveries', 'destinations', 'events', 'calls')

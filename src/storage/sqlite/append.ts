@@ -1,30 +1,25 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { CallState } from '../../domain/call.js';
-import type { DeliveryId, EventId } from '../../domain/ids.js';
-import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
-import type { CallsTable, DeliveriesTable, DestinationsTable } from '../schema.js';
+import type { EventId } from '../../domain/ids.js';
+import type { AppendResult, NewEvent, StorageOptions } from '../ports.js';
+import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, outboxRows, planAppend, recordInserted, type Stored,
+  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
-import { fairCut, roomOf, type ClaimCandidate } from '../shared/claim-plan.js';
-import { completionRows } from '../shared/complete-plan.js';
-import { deliveryColumns, rowToDelivery, rowToFilters } from '../shared/destination-rows.js';
+import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
-/**
- * Every write on the hot paths of SQLite, as synchronous better-sqlite3 transactions over statements
- * prepared once; they run on the writer thread (writer.ts), the one connection that writes. The append
- * runs the shared plan (shared/append-plan.ts); building and compiling multi-row statements through Kysely
- * for every batch measured 121 µs per event against 93 µs for this, on this machine.
- */
-export interface SqliteWrites {
-  append(batch: readonly NewEvent[]): AppendResult[];
-  claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Delivery[];
-  complete(outcomes: readonly DeliveryOutcome[], now: number): CompleteResult;
-}
+/** The ingest's append on SQLite: one synchronous better-sqlite3 transaction, run on the writer thread. */
+export type SqliteAppend = (batch: readonly NewEvent[]) => AppendResult[];
 
-export function createSqliteWrites(db: SqliteDatabase, options: StorageOptions = {}): SqliteWrites {
+/**
+ * The ingest hot path on SQLite: the shared plan (shared/append-plan.ts) over statements prepared once, on
+ * the writer thread (writer.ts), the one connection that writes. Prepared statements rather than Kysely:
+ * a batch's multi-row statements would otherwise be built and compiled again for every batch, on the
+ * thread every append waits for.
+ */
+export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions = {}): SqliteAppend {
   const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
   const findEvent = db.prepare<[string, string, string], { id: string; seq: number }>(
     'select id, seq from events where call_id = ? and source_id = ? and body_hash = ?',
@@ -54,81 +49,9 @@ export function createSqliteWrites(db: SqliteDatabase, options: StorageOptions =
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) upsertCall.run(callToRow(call));
-    for (const row of outboxRows(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
+    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;
   });
 
-  // One destination's due deliveries, leased by no one (or by a worker whose lease ran out), and no earlier
-  // event of the same call still pending at that destination (per-call order), oldest first: a walk down
-  // deliveries_destination_due that stops at the destination's room (shared/claim-plan.ts shares them out).
-  const claimable = db.prepare<[], { id: string; max_concurrency: number | null }>(
-    'select id, max_concurrency from destinations where disabled_at is null and deleted_at is null',
-  );
-  const dueOf = db.prepare<{ destination: string; now: number; room: number }, ClaimCandidate>(`
-    select d.id, d.next_attempt_at, d.event_seq from deliveries d
-    where d.destination_id = @destination and d.status = 'pending' and d.next_attempt_at <= @now
-      and (d.locked_until is null or d.locked_until <= @now)
-      and not exists (
-        select 1 from deliveries p
-        where p.destination_id = d.destination_id and p.order_key = d.order_key and p.status = 'pending' and p.event_seq < d.event_seq)
-    order by d.next_attempt_at, d.event_seq
-    limit @room`);
-  const lease = db.prepare<{ id: string; now: number; lockedUntil: number }, DeliveriesTable>(
-    'update deliveries set locked_until = @lockedUntil, updated_at = @now where id = @id returning *',
-  );
-  const claim = db.transaction((now: number, limit: number, leaseMs: number, share?: ClaimShare): Delivery[] => {
-    const offers = claimable.all().map((destination) => {
-      const room = roomOf(share, destination, limit);
-      return room > 0 ? dueOf.all({ destination: destination.id, now, room }) : [];
-    });
-    return fairCut(offers, limit)
-      .map((c) => rowToDelivery(lease.get({ id: c.id, now, lockedUntil: now + leaseMs })!))
-      .sort((a, b) => a.eventSeq - b.eventSeq);
-  });
-
-  const updateDelivery = db.prepare(`
-    update deliveries set status = @status, attempts = attempts + @attempted,
-      next_attempt_at = coalesce(@next_attempt_at, next_attempt_at), locked_until = null,
-      last_status = case when @attempted = 1 then @last_status else last_status end,
-      last_error = case when @attempted = 1 then @last_error else last_error end,
-      finished_at = @finished_at, updated_at = @now
-    where id = @id and status = 'pending' and locked_until = @lease`);
-  // The fence: an outcome counts only while its delivery is pending under the lease it was claimed with.
-  const holdsLease = db.prepare<[string, number], { id: string }>(`select id from deliveries where id = ? and status = 'pending' and locked_until = ?`);
-  const insertAttempt = db.prepare(`insert or ignore into delivery_attempts (delivery_id, attempt, attempted_at, status, latency_ms, response_body, error)
-    values (@delivery_id, @attempt, @attempted_at, @status, @latency_ms, @response_body, @error)`);
-  // Only when set: a success is the common case, and rewriting the row for nothing costs a page each batch.
-  const clearFailing = db.prepare('update destinations set failing_since = null where id = ? and failing_since is not null');
-  const markFailing = db.prepare('update destinations set failing_since = ? where id = ? and failing_since is null');
-  const disable = db.prepare('update destinations set disabled_at = ?, disabled_reason = ?, updated_at = ? where id = ? and disabled_at is null');
-
-  // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
-  const moveSuccessors = db.prepare(`
-    update deliveries set next_attempt_at = @at
-    where status = 'pending' and (destination_id, order_key) = (select destination_id, order_key from deliveries where id = @id)
-      and event_seq > (select event_seq from deliveries where id = @id)
-      and case when @kind = 'push' then next_attempt_at < @at else attempts = 0 and next_attempt_at > @at end`);
-
-  const complete = db.transaction((outcomes: readonly DeliveryOutcome[], now: number): CompleteResult => {
-    const stale: DeliveryId[] = [];
-    const held = outcomes.filter((o) => {
-      const holds = o.lease !== null && holdsLease.get(o.deliveryId, o.lease) !== undefined;
-      if (!holds) stale.push(o.deliveryId);
-      return holds;
-    });
-    const leases = new Map(held.map((o) => [o.deliveryId as string, o.lease]));
-    const rows = completionRows(held);
-    for (const a of rows.attempts) insertAttempt.run(a);
-    for (const d of rows.deliveries) updateDelivery.run({ ...d, now, lease: leases.get(d.id) });
-    for (const m of rows.successors) moveSuccessors.run(m);
-    for (const d of rows.destinations) {
-      if (d.failure === 'cleared') clearFailing.run(d.id);
-      if (d.failure === 'failing') markFailing.run(d.failingSince, d.id);
-      if (d.disabledReason) disable.run(now, d.disabledReason, now, d.id);
-    }
-    const events = held.flatMap((o) => o.raises ?? []);
-    return { stale, appended: events.length > 0 ? append(events) : [] };
-  });
-
-  return { append, claim, complete };
+  return append;
 }

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ClaimShare, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
-import { createSqliteWrites } from './append.js';
+import { createSqliteAppend } from './append.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
+import { createSqliteDeliveryWrites } from './deliveries.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =
@@ -22,7 +23,8 @@ db.pragma('cache_size = -16384');
 // had held back and fsync the database file inside the next commit (the ingest's p99 under read load).
 // The admin writer thread checkpoints instead, every couple of seconds (storage.maintain()).
 db.pragma('wal_autocheckpoint = 0');
-const writes = createSqliteWrites(db, options);
+const append = createSqliteAppend(db, options);
+const deliveries = createSqliteDeliveryWrites(db, append);
 const port = parentPort!;
 
 const revive = (events: NewEvent[]) => events.map((e) => (e.body ? { ...e, body: asBuffer(e.body) } : e));
@@ -30,11 +32,11 @@ const revive = (events: NewEvent[]) => events.map((e) => (e.body ? { ...e, body:
 function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
   switch (request.op) {
     case 'append':
-      return writes.append(revive(request.batch));
+      return append(revive(request.batch));
     case 'claim':
-      return writes.claim(request.now, request.limit, request.leaseMs, request.share);
+      return deliveries.claim(request.now, request.limit, request.leaseMs, request.share);
     case 'complete':
-      return writes.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
+      return deliveries.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
   }
 }
 

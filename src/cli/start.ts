@@ -20,7 +20,7 @@ export function startCommand(): Command {
         'First start: a default source and an admin API key were created. They are shown this once.',
         `  Ingest URL:   ${baseUrl}/hooks/convolo/${firstStart.sourceToken}`,
         `  Admin key:    ${firstStart.adminKey}`,
-        '  Dashboard:    not built yet (see README, "Status"); read calls through the API meanwhile.',
+        `  Dashboard:    ${baseUrl}/`,
         '',
         'Paste the ingest URL into Convolo (webhook, "post json in new format"). Keep the key safe:',
         'only its hash is stored. Try it:',
@@ -31,7 +31,7 @@ export function startCommand(): Command {
     } else {
       const sources = (await app.storage.sources.list()).filter((s) => s.revokedAt === null);
       lines.push(...sources.map((s) => `  Ingest URL:   ${baseUrl}/hooks/convolo/<token of source "${s.name}" (${s.tokenHint})>`));
-      lines.push('  Dashboard:    not built yet (see README, "Status").');
+      lines.push(`  Dashboard:    ${baseUrl}/`);
     }
     if (app.setupToken) {
       // A new link on every start until someone uses one; earlier links work until they expire.

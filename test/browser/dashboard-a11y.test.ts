@@ -6,6 +6,9 @@ import { backends, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
 import { addPerson, newTab, signIn, startDashboard, type Person } from './support.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any;
+
 /** Every page, light and dark, wide and narrow: axe-core finds no serious or critical violation, and nothing is wider than the screen. */
 describe('the dashboard’s accessibility (sqlite)', () => {
   let browser: Browser;

@@ -7,6 +7,9 @@ import { launchChromium } from '../support/browser.js';
 import { startReceiver } from '../support/receiver.js';
 import { addPerson, eventually, newTab, signIn, startDashboard, type Person } from './support.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any;
+
 /** Signing in to the dashboard in Chromium: the first admin from the setup link, roles, and what other sites cannot do. */
 describe('dashboard sign-in (sqlite)', () => {
   let browser: Browser;
@@ -129,7 +132,7 @@ describe('dashboard sign-in (sqlite)', () => {
         const [request, response] = await Promise.all([
           page.waitForRequest((r) => r.url().startsWith(t.baseUrl)),
           page.waitForResponse((r) => r.url().startsWith(t.baseUrl)),
-          page.evaluate((selector) => void setTimeout(() => (document.querySelector(selector) as HTMLFormElement).submit(), 0), form),
+          page.evaluate((selector) => void setTimeout(() => (document.querySelector(selector) as any).submit(), 0), form),
         ]);
         expect((await request.allHeaders()).cookie ?? '').not.toContain('sb_session');
         expect([204, 401, 403, 415]).toContain(response.status());

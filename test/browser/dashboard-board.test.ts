@@ -7,12 +7,15 @@ import { backends, endCall, startCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
 import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any;
+
 /** Every call id the board's tables have shown since `watch` began (new rows are recorded as they are added). */
 async function watch(page: Page): Promise<void> {
   await page.evaluate(() => {
     const seen = new Set<string>();
     (window as any).seen = seen;
-    const record = () => document.querySelectorAll('[data-table] tr[data-call]').forEach((row) => seen.add((row as HTMLElement).dataset.call!));
+    const record = () => document.querySelectorAll('[data-table] tr[data-call]').forEach((row: any) => seen.add((row as any).dataset.call!));
     record();
     new MutationObserver(record).observe(document.body, { childList: true, subtree: true });
   });
@@ -25,7 +28,7 @@ async function figures(page: Page) {
       const raw = document.querySelector(`[data-figure="${name}"]`)?.getAttribute('data-value');
       return raw === '' || raw === null || raw === undefined ? null : Number(raw);
     };
-    const range = document.querySelector('[data-figures-range]') as HTMLElement | null;
+    const range = document.querySelector('[data-figures-range]') as any;
     return {
       calls: value('calls'), answered: value('answered'), answer_rate: value('answer_rate'),
       speed_to_lead_median_sec: value('stl_median'), speed_to_lead_p90_sec: value('stl_p90'),
@@ -75,7 +78,7 @@ describe('the live board (sqlite)', () => {
     const outcomes = await page.evaluate(() => {
       const latest: Record<string, string> = {};
       for (const row of document.querySelectorAll('[data-table=feed] tr[data-call]')) {
-        const id = (row as HTMLElement).dataset.call!;
+        const id = (row as any).dataset.call!;
         latest[id] ??= row.querySelector('.status')?.textContent ?? '';
       }
       return latest;
@@ -122,14 +125,14 @@ describe('the live board (sqlite)', () => {
       release();
       await page.waitForSelector('[data-live=live]', { timeout: 15_000 });
       await eventually(async () => {
-        const rows = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-call^=meanwhile]')].map((r) => (r as HTMLElement).dataset.call));
+        const rows = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-call^=meanwhile]')].map((r) => (r as any).dataset.call));
         return rows.length === 8;
       });
       // Those still in progress are on the board with their timers.
-      const inProgress = await page.evaluate(() => [...document.querySelectorAll('[data-table=in-progress] tr[data-call]')].map((r) => (r as HTMLElement).dataset.call).sort());
+      const inProgress = await page.evaluate(() => [...document.querySelectorAll('[data-table=in-progress] tr[data-call]')].map((r) => (r as any).dataset.call).sort());
       expect(inProgress).toEqual(['meanwhile-1', 'meanwhile-3']);
       // No event twice: the feed's rows have distinct seqs.
-      const seqs = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-seq]')].map((r) => (r as HTMLElement).dataset.seq));
+      const seqs = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-seq]')].map((r) => (r as any).dataset.seq));
       expect(new Set(seqs).size).toBe(seqs.length);
       await page.unroute('**/v1/stream*');
     } finally {

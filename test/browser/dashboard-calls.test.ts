@@ -6,6 +6,9 @@ import { backends, startCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
 import { addPerson, eventually, newTab, signIn, startDashboard, type Tab } from './support.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any;
+
 /** Every call of the list, loading more until the end: the ids in the order shown. */
 async function allRows(page: Page): Promise<string[]> {
   await page.waitForSelector('[data-shown], [data-empty]');
@@ -16,7 +19,7 @@ async function allRows(page: Page): Promise<string[]> {
     await more.click();
     await eventually(async () => (await page.locator('[data-table=calls] tr[data-call]').count()) > before);
   }
-  return page.evaluate(() => [...document.querySelectorAll('[data-table=calls] tr[data-call]')].map((r) => (r as HTMLElement).dataset.call!));
+  return page.evaluate(() => [...document.querySelectorAll('[data-table=calls] tr[data-call]')].map((r) => (r as any).dataset.call!));
 }
 
 describe('the calls page (sqlite)', () => {
@@ -96,7 +99,7 @@ describe('the calls page (sqlite)', () => {
     await page.click('[data-status=answered]');
     await page.waitForURL(/status=answered/);
     await page.keyboard.press('/');
-    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).name)).toBe('q');
+    expect(await page.evaluate(() => (document.activeElement as any).name)).toBe('q');
     await page.keyboard.type('a');
     await page.keyboard.press('Enter');
     await page.waitForURL(/status=answered&q=a|q=a&status=answered/);

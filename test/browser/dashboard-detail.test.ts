@@ -6,6 +6,9 @@ import { launchChromium } from '../support/browser.js';
 import { startReceiver } from '../support/receiver.js';
 import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any, location: any;
+
 describe('the call detail (sqlite)', () => {
   let browser: Browser;
   let t: TestApp;
@@ -49,7 +52,7 @@ describe('the call detail (sqlite)', () => {
     const { page } = tab;
     await page.goto(`${t.baseUrl}/calls/detail-1`);
     await page.waitForSelector('[data-event]');
-    expect(await page.locator('[data-event]').evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.event))).toEqual(ids);
+    expect(await page.locator('[data-event]').evaluateAll((items) => items.map((i) => (i as any).dataset.event))).toEqual(ids);
     expect(await page.locator('[data-event] .mark').allTextContents()).toEqual(['revision 2']);
     expect(await page.textContent('.call-head')).toContain('answered');
     expect(await page.locator('audio[data-recording]').getAttribute('src')).toBe('https://recordings.example.com/detail-1.mp3');

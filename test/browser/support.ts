@@ -4,6 +4,9 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import type { Flags } from '../../src/config/index.js';
 import type { AppOptions } from '../../src/app.js';
 
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const document: any, window: any, MutationObserver: any;
+
 /** Shared by the dashboard's browser tests: a real server and database, people who sign in through the real login page. */
 
 export const password = 'a long enough passphrase';
@@ -45,7 +48,7 @@ export async function newTab(browser: Browser, options: { colorScheme?: 'light' 
     locale: 'en-GB',
   });
   await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e: any) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
   });
   const page = await context.newPage();
   const problems: string[] = [];

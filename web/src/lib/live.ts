@@ -1,6 +1,7 @@
 import type { SwitchboardEvent } from '../../../src/sdk/envelope.js';
 import { subscribe, type StreamEvent, type Subscription } from '../../../src/sdk/subscribe.js';
 import { api } from './api.js';
+import { sessionStore } from './session.js';
 import { createStore, useStore } from './store.js';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
@@ -59,7 +60,14 @@ export async function startLive(): Promise<void> {
     backoff: { baseMs: 250, maxMs: 5_000 },
     onEvent: handle,
     onConnect: () => liveState.set('live'),
-    onError: (_error, { fatal }) => liveState.set(fatal ? 'stopped' : 'reconnecting'),
+    onError: (error, { fatal }) => {
+      liveState.set(fatal ? 'stopped' : 'reconnecting');
+      // The session ended (expired, signed out elsewhere, password changed): back to the login page.
+      if (fatal && error.status === 401) {
+        stopLive();
+        sessionStore.set(null);
+      }
+    },
   });
 }
 

@@ -1,13 +1,6 @@
+import type { User } from '../../../src/sdk/client.js';
 import { apiErrorOf } from '../../../src/sdk/http.js';
 import { createStore } from './store.js';
-
-export interface User {
-  id: string;
-  email: string;
-  name: string | null;
-  role: 'viewer' | 'admin';
-  created_at: string;
-}
 
 export interface Session {
   user: User;

@@ -1,4 +1,5 @@
 import { Status } from '../../components/Status.js';
+import { TableHead } from '../../components/TableHead.js';
 import { recentEvents } from '../../lib/live.js';
 import { asText, formatClock, formatDateTime, formatPhone } from '../../lib/format.js';
 import { leadName, leadPhone } from '../../lib/lead.js';
@@ -16,15 +17,7 @@ export function Feed() {
       </h2>
       <div class="table-wrap feed">
         <table class="table" data-table="feed">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Event</th>
-              <th scope="col">Lead</th>
-              <th scope="col">Outcome</th>
-              <th scope="col" class="hide-narrow">Agent</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Time', 'Event', 'Lead', 'Outcome', { label: 'Agent', narrow: true }]} />
           <tbody>
             {events.length === 0 && (
               <tr>

@@ -1,6 +1,7 @@
 import type { Call } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
+import { TableHead } from '../../components/TableHead.js';
 import { formatDuration, formatPhone } from '../../lib/format.js';
 import { leadName, leadPhone } from '../../lib/lead.js';
 import { useNow } from '../../lib/useNow.js';
@@ -22,13 +23,7 @@ export function InProgress({ calls, error }: { calls: Call[] | null; error: unkn
       <ErrorNote error={error} />
       <div class="table-wrap">
         <table class="table" data-table="in-progress">
-          <thead>
-            <tr>
-              <th scope="col">State</th>
-              <th scope="col">Lead</th>
-              <th scope="col" class="num">Time</th>
-            </tr>
-          </thead>
+          <TableHead columns={['State', 'Lead', { label: 'Time', num: true }]} />
           <tbody>
             {calls === null && <SkeletonRows rows={3} cols={3} />}
             {calls?.length === 0 && (

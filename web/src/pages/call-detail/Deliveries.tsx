@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Delivery, Destination } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Status } from '../../components/Status.js';
+import { TableHead } from '../../components/TableHead.js';
 import { api } from '../../lib/api.js';
 import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
@@ -38,15 +39,7 @@ function Attempts({ delivery }: { delivery: Delivery }) {
     <div class="table-wrap">
       <table class="table attempts">
         <caption class="visually-hidden">Attempts of {delivery.id}</caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Time</th>
-            <th scope="col" class="num">Status</th>
-            <th scope="col" class="num">Latency</th>
-            <th scope="col">Answer / error</th>
-          </tr>
-        </thead>
+        <TableHead columns={['#', 'Time', { label: 'Status', num: true }, { label: 'Latency', num: true }, 'Answer / error']} />
         <tbody>
           {delivery.attempts.map((a) => (
             <tr key={a.attempt}>

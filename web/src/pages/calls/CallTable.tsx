@@ -1,6 +1,7 @@
 import type { Call } from '../../../../src/sdk/client.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
 import { Status } from '../../components/Status.js';
+import { TableHead } from '../../components/TableHead.js';
 import { When } from '../../components/When.js';
 import { asText, formatDuration, formatPhone, formatSeconds } from '../../lib/format.js';
 import { leadName, leadPhone } from '../../lib/lead.js';
@@ -15,18 +16,12 @@ export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Se
   return (
     <div class="table-wrap">
       <table class="table calls-table" data-table="calls">
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">Lead</th>
-            <th scope="col">Phone</th>
-            <th scope="col" class="hide-narrow">Widget</th>
-            <th scope="col" class="hide-narrow">Agent</th>
-            <th scope="col">Status</th>
-            <th scope="col" class="num">Speed to lead</th>
-            <th scope="col" class="num hide-narrow">Talk</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Started', 'Lead', 'Phone', { label: 'Widget', narrow: true }, { label: 'Agent', narrow: true }, 'Status',
+            { label: 'Speed to lead', num: true }, { label: 'Talk', num: true, narrow: true },
+          ]}
+        />
         <tbody>
           {rows === null && <SkeletonRows rows={8} cols={8} />}
           {rows?.map((call) => {

@@ -124,9 +124,9 @@ describe('dashboard sign-in (sqlite)', () => {
     try {
       await signIn(tab, t.baseUrl, admin);
       const keysBefore = (await t.api('/v1/keys')).body.data.length;
-      const page = await tab.context.newPage();
-      // localhost is another site than 127.0.0.1: SameSite=Strict keeps the cookie at home.
       for (const form of ['form:not([id])', '#key']) {
+        // A page per form: a 204 answer leaves the form's navigation pending, which would race the next one.
+        const page = await tab.context.newPage();
         // localhost is another site than 127.0.0.1: SameSite=Strict keeps the cookie at home.
         await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
         const [request, response] = await Promise.all([
@@ -136,6 +136,7 @@ describe('dashboard sign-in (sqlite)', () => {
         ]);
         expect((await request.allHeaders()).cookie ?? '').not.toContain('sb_session');
         expect([204, 401, 403, 415]).toContain(response.status());
+        await page.close();
       }
       expect((await t.api('/v1/keys')).body.data.length).toBe(keysBefore);
       // Still signed in: the dashboard's own request is answered.

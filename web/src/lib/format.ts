@@ -16,13 +16,14 @@ export function formatDuration(sec: number | null | undefined): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
 }
 
-/** Speed to lead and the like: `14 s`, `3 min 5 s`, `2 h 4 min`. */
+/** Speed to lead and the like: `14 s`, `3 min 5 s`, `2 h 4 min`, `330 d 20 h`. */
 export function formatSeconds(sec: number | null | undefined): string {
   if (sec === null || sec === undefined || !Number.isFinite(sec)) return '–';
   const s = Math.round(sec);
   if (Math.abs(s) < 60) return `${formatNumber(s)} s`;
   if (Math.abs(s) < 3600) return `${Math.trunc(s / 60)} min${s % 60 ? ` ${Math.abs(s % 60)} s` : ''}`;
-  return `${Math.trunc(s / 3600)} h${Math.trunc((s % 3600) / 60) ? ` ${Math.abs(Math.trunc((s % 3600) / 60))} min` : ''}`;
+  if (Math.abs(s) < 172_800) return `${Math.trunc(s / 3600)} h${Math.trunc((s % 3600) / 60) ? ` ${Math.abs(Math.trunc((s % 3600) / 60))} min` : ''}`;
+  return `${formatNumber(Math.trunc(s / 86_400))} d${Math.trunc((s % 86_400) / 3600) ? ` ${Math.abs(Math.trunc((s % 86_400) / 3600))} h` : ''}`;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -56,12 +57,12 @@ export function formatWhen(iso: string | null | undefined, zone: string, now = D
 }
 
 /**
- * A phone number grouped for reading (`+46 70 123 45 67`, `+1 555 123 4567`); anything that is not a
- * plain international number is shown as it came.
+ * An international phone number grouped for reading (`+46 70 123 45 67`, `+1 555 123 4567`); anything else,
+ * a national number included, is shown as it came.
  */
 export function formatPhone(phone: string | null | undefined): string {
   if (!phone) return '–';
-  const m = /^\+?(\d{8,15})$/.exec(phone.replace(/[\s().-]/g, ''));
+  const m = /^\+(\d{8,15})$/.exec(phone.replace(/[\s().-]/g, ''));
   if (!m) return phone;
   const digits = m[1]!;
   const ccLength = /^[17]/.test(digits) ? 1 : /^(2[1-9]|3[578]|42|5[09]|6[7-9]|8[5-9]|9[6-9])/.test(digits) ? 3 : 2;

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { storageAppError } from '../storage/errors.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 
 /**
  * Maps every error to the SPEC's error format `{ error, message, … }` with a code from the catalogue.

@@ -28,8 +28,8 @@ export function toAppError(error: FastifyError | Error): AppError {
  * The answer to body fields a route does not know (strict-bodies.ts, or ajv on a nested object):
  * `{"error":"invalid_request","message":"unknown field(s): paused, colour","fields":["paused","colour"]}`.
  */
-export function unknownFields(fields: string[], message = `unknown field(s): ${fields.join(', ')}`): AppError {
-  return new AppError('invalid_request', { fields }, { message });
+export function unknownFields(fields: string[]): AppError {
+  return new AppError('unknown_fields', { fields }, { params: { fields: fields.join(', ') } });
 }
 
 /** ajv's instancePath (`/headers`) as a field prefix (`headers.`). */

@@ -56,8 +56,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     created_at: iso(k.createdAt),
     revoked_at: iso(k.revokedAt),
   });
-  const noSource = () => new AppError('not_found', {}, { message: 'No source has this id.' });
-  const noKey = () => new AppError('not_found', {}, { message: 'No API key has this id.' });
+  const noSource = () => new AppError('no_such_id', {}, { params: { what: 'source' } });
+  const noKey = () => new AppError('no_such_id', {}, { params: { what: 'API key' } });
 
   app.post<{ Body: Static<typeof SourceBody> }>('/v1/sources', { schema: { body: SourceBody } }, async (request, reply) => {
     const at = now();
@@ -70,7 +70,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.post<WithId>('/v1/sources/:id/rotate', { schema: { params: Params } }, async (request) => {
     const rotated = await rotateSourceToken(storage, request.params.id, now());
     if (!rotated) {
-      if (await storage.sources.get(request.params.id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
+      if (await storage.sources.get(request.params.id)) throw new AppError('source_revoked');
       throw noSource();
     }
     // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
@@ -102,7 +102,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
    */
   app.delete<WithId>('/v1/keys/:id', { schema: { params: Params } }, async (request, reply) => {
     const { id } = request.params;
-    if (request.apiKey?.id === id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+    if (request.apiKey?.id === id) throw new AppError('key_revokes_itself');
     if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
     options.forgetSecrets();
     return reply.code(204).send();

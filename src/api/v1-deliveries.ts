@@ -23,7 +23,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: S
 
   async function find(id: string) {
     const delivery = await storage.deliveries.get(id);
-    if (!delivery) throw new AppError('not_found', {}, { message: 'No delivery has this id.' });
+    if (!delivery) throw new AppError('no_such_id', {}, { params: { what: 'delivery' } });
     return delivery;
   }
 
@@ -49,7 +49,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: S
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
     if (!(await storage.deliveries.retry(id, options.now()))) {
-      throw new AppError('not_found', {}, { message: 'The destination of this delivery was deleted.' });
+      throw new AppError('destination_deleted');
     }
     options.onQueued();
     return reply.code(202).send(presentDelivery(await find(id)));

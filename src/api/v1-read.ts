@@ -41,14 +41,14 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: Sto
         known === undefined
           ? await storage.calls.get(callId).then(async (c) => [c, c ? await parts(c.source_id) : [[], []]] as const)
           : await Promise.all([storage.calls.get(callId, known), parts(known)]);
-      if (!call) throw new AppError('not_found', {}, { message: 'No call has this call_id.' });
+      if (!call) throw new AppError('no_such_call');
       return { ...presentCall(call), events: events.reverse().map(presentEventSummary), deliveries: deliveries.map(presentDeliverySummary) };
     },
   );
 
   async function findEvent(id: string) {
     const event = await storage.events.get(id);
-    if (!event) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    if (!event) throw new AppError('no_such_id', {}, { params: { what: 'event' } });
     return event;
   }
 

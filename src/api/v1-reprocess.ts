@@ -18,7 +18,7 @@ export async function reprocessRoutes(app: FastifyInstance, options: { storage: 
 
   app.post<{ Params: Static<typeof Params> }>('/v1/events/:id/reprocess', { schema: { params: Params } }, async (request) => {
     const record = await storage.events.get(request.params.id);
-    if (!record) throw new AppError('not_found', {}, { message: 'No event has this id.' });
+    if (!record) throw new AppError('no_such_id', {}, { params: { what: 'event' } });
     const result = await ingest.reprocess(record);
     return { ok: true, id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
   });

@@ -75,6 +75,8 @@ export class CatalogueError<Code extends string = string> extends Error {
 /**
  * A catalogue with what its error classes need: `resolve` fills an entry's template (the classes type its
  * parameters with `EntryOptions`), `codes` lists what clients may read (for the test that each is documented).
+ * An entry that words another code must answer as that code's own entry does (status, Retry-After): a
+ * client that branches on the code sees one behaviour per code.
  *
  * @example
  * const errors = defineErrors({ no_such_id: { code: 'not_found', status: 404, message: 'No {what} has this id.' } });
@@ -83,6 +85,12 @@ export class CatalogueError<Code extends string = string> extends Error {
 export function defineErrors<const C extends Catalogue>(catalogue: C) {
   type Kind = keyof C & string;
   const codeOf = (kind: Kind) => (catalogue[kind]!.code ?? kind) as CodeOf<C>;
+  for (const [kind, entry] of Object.entries(catalogue)) {
+    const general = catalogue[entry.code ?? kind];
+    if (general?.status !== entry.status || general.retryAfterSec !== entry.retryAfterSec) {
+      throw new Error(`error ${kind} answers ${entry.code}, which needs an entry of its own with the same status and retryAfterSec`);
+    }
+  }
   return {
     catalogue,
     codes: [...new Set(Object.keys(catalogue).map(codeOf))],

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fillTemplate } from './error-catalogue.js';
 import { AppError, apiErrors, type ErrorKind } from './errors.js';
 
 const { catalogue, codes } = apiErrors;
@@ -20,21 +19,8 @@ describe('the API error catalogue', () => {
     expect(status).toBeLessThan(600);
     expect(message.trim().length).toBeGreaterThan(0);
   });
-
-  it.each(kinds)('%s answers with the status and Retry-After of its code', (kind) => {
-    const entry: { status: number; code?: string; retryAfterSec?: number } = catalogue[kind];
-    const general = (catalogue as Record<string, { status: number; retryAfterSec?: number }>)[entry.code ?? kind];
-    expect(general, `${entry.code} is not an entry of its own`).toBeDefined();
-    expect([entry.status, entry.retryAfterSec]).toEqual([general!.status, general!.retryAfterSec]);
-  });
 });
 
-describe('fillTemplate', () => {
-  it('fills each {slot} with its parameter and leaves other braces as they are', () => {
-    expect(fillTemplate('No {what} has this {key}.', { what: 'call', key: 'call_id' })).toBe('No call has this call_id.');
-    expect(fillTemplate('such as {"a":1} or {n} or {missing}', { n: 2 })).toBe('such as {"a":1} or 2 or {missing}');
-  });
-});
 
 describe('AppError', () => {
   it('carries Retry-After seconds where nothing was kept (its code\'s), or its own retry_after_sec', () => {

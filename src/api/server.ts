@@ -13,7 +13,7 @@ import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
 import { refuseNul, refuseNulInBody } from './nul-guard.js';
 import { rateLimitOptions } from './rate-limits.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { securityHeaders } from './security-headers.js';
 import { refuseUnknownFields } from './strict-bodies.js';
 

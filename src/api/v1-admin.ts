@@ -57,8 +57,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     created_at: iso(k.createdAt),
     revoked_at: iso(k.revokedAt),
   });
-  const noSource = () => new AppError('not_found', {}, { message: 'No source has this id.' });
-  const noKey = () => new AppError('not_found', {}, { message: 'No API key has this id.' });
+  const noSource = () => new AppError('no_such_id', {}, { params: { what: 'source' } });
+  const noKey = () => new AppError('no_such_id', {}, { params: { what: 'API key' } });
 
   app.post<{ Body: Static<typeof SourceBody> }>('/v1/sources', { schema: { body: SourceBody } }, async (request, reply) => {
     const at = now();
@@ -72,7 +72,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     const id = idParam('src', request.params.id, noSource);
     const rotated = await rotateSourceToken(storage, id, now());
     if (!rotated) {
-      if (await storage.sources.get(id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
+      if (await storage.sources.get(id)) throw new AppError('source_revoked');
       throw noSource();
     }
     // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
@@ -104,7 +104,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
    * there is always at least one admin key left.
    */
   app.delete<WithId>('/v1/keys/:id', { schema: { params: Params } }, async (request, reply) => {
-    if (request.apiKey?.id === request.params.id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+    if (request.apiKey?.id === request.params.id) throw new AppError('key_revokes_itself');
     const id = idParam('key', request.params.id, noKey);
     if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
     options.forgetSecrets();

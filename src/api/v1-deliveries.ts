@@ -15,7 +15,7 @@ const DeliveriesQuery = Type.Object({
 });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
-const noDelivery = () => new AppError('not_found', {}, { message: 'No delivery has this id.' });
+const noDelivery = () => new AppError('no_such_id', {}, { params: { what: 'delivery' } });
 
 /**
  * `/v1/deliveries`: each delivery with every attempt, and the manual retry. Registered by
@@ -50,7 +50,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: {
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
     if (!(await storage.deliveries.retry(id, options.now()))) {
-      throw new AppError('not_found', {}, { message: 'The destination of this delivery was deleted.' });
+      throw new AppError('destination_deleted');
     }
     options.onQueued();
     return reply.code(202).send(presentDelivery(await find(id)));

@@ -27,7 +27,7 @@ export async function pruneRoutes(app: FastifyInstance, options: { storage: Rete
   app.post<{ Body: Static<typeof PruneBody> }>('/v1/prune', { schema: { body: PruneBody, response: { 200: PruneAnswer } } }, async (request) => {
     const days = request.body?.retention_days ?? options.config.retentionDays;
     if (days === 0) {
-      throw new AppError('invalid_request', {}, { message: 'No retention is set: pass retention_days, or set SWITCHBOARD_RETENTION_DAYS on the server.' });
+      throw new AppError('no_retention');
     }
     const before = options.now() - days * 86_400_000;
     const deleted = await options.storage.prune(before);

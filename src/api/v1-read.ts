@@ -21,8 +21,8 @@ const EventsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
-const noCall = () => new AppError('not_found', {}, { message: 'No call has this call_id.' });
-const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
+const noCall = () => new AppError('no_such_call');
+const noEvent = () => new AppError('no_such_id', {}, { params: { what: 'event' } });
 
 /** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
 export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {

@@ -8,7 +8,7 @@ import { idParam } from './id-param.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const page = 200;
-const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
+const noEvent = () => new AppError('no_such_id', {}, { params: { what: 'event' } });
 
 /**
  * Reprocessing the quarantine after a fix (`admin` scope; `switchboard reprocess`): one record, or every

@@ -71,7 +71,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       const registered = options.streamKeys.open(request.apiKey!.id, () => void endStream(res, endGraceMs));
       if (!registered) {
         // A slot frees only when one of the key's streams closes, at no moment we can tell: a polite pace.
-        throw new AppError('rate_limited', { retry_after_sec: streamsFullRetrySec }, { message: 'This API key has as many streams open as it may (SWITCHBOARD_STREAM_MAX_PER_KEY); close one first.' });
+        throw new AppError('streams_full', { retry_after_sec: streamsFullRetrySec });
       }
       // The connection timeout (idle socket) is for requests and responses that stall; a stream is idle
       // by nature between events, and its heartbeat and buffer bound deal with a reader that went away.

@@ -1,21 +1,22 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errorCatalogue } from '../errors.js';
 
+const errorFields = {
+  error: Type.String({ description: 'A stable code from the error catalogue: programs branch on it.' }),
+  message: Type.String({ description: 'For people; may change.' }),
+};
+const errorDoc =
+  'Every error: a stable `error` code and a human `message`, with the error\'s own fields beside them when it has ' +
+  'some: `detail` (what exactly was wrong), `fields` (the fields at fault), `retry_after_sec` (also in Retry-After), ' +
+  '`quarantine_id` (ingest: the quarantine record kept), `reason` and `port` (a refused destination).';
+
 /**
  * Every error the API answers with (SPEC "Ingest", "Query API"): a stable `error` code from the catalogue
- * (domain/errors.ts) and a human `message`, with the error's own fields beside them (`detail`, `fields`,
- * `retry_after_sec`, `quarantine_id`, …).
+ * (domain/errors.ts) and a human `message`. Only those two are typed: the error's own fields stay open, so
+ * a route that serializes with the schema writes them exactly as JSON.stringify does.
  */
-export const ErrorBody = Type.Object(
-  {
-    error: Type.String({ description: 'A stable code from the error catalogue: programs branch on it.' }),
-    message: Type.String({ description: 'For people; may change.' }),
-    detail: Type.Optional(Type.String({ description: 'What exactly was wrong, when known.' })),
-    fields: Type.Optional(Type.Array(Type.String(), { description: 'The fields at fault (unknown or missing ones).' })),
-  },
-  { additionalProperties: true },
-);
-export type ErrorBody = Static<typeof ErrorBody>;
+export const ErrorBody = Type.Object(errorFields, { additionalProperties: true, description: errorDoc });
+export type ErrorBody = Static<typeof ErrorBody> & Record<string, unknown>;
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
@@ -36,7 +37,7 @@ function errorOfStatus(status: number): typeof ErrorBody {
   let schema = byStatus.get(status);
   if (!schema) {
     const codes = Object.entries(errorCatalogue).flatMap(([code, entry]) => (entry.status === status ? [`\`${code}\``] : []));
-    schema = Type.Object(ErrorBody.properties, { additionalProperties: true, description: codes.length > 0 ? `error: ${codes.join(', ')}` : 'An error.' });
+    schema = Type.Object(errorFields, { additionalProperties: true, description: `${codes.length > 0 ? `error: ${codes.join(', ')}. ` : ''}${errorDoc}` });
     byStatus.set(status, schema);
   }
   return schema;

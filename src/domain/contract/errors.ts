@@ -13,32 +13,28 @@ const errorDoc =
 /**
  * Every error the API answers with (SPEC "Ingest", "Query API"): a stable `error` code from the catalogue
  * (domain/errors.ts) and a human `message`. Only those two are typed: the error's own fields stay open, so
- * a route that serializes with the schema writes them exactly as JSON.stringify does.
+ * a route that serializes with the schema writes them exactly as JSON.stringify does. Shared by `$id`
+ * (the app adds it with `addSchema`), so /openapi.json holds it once, as a component.
  */
-export const ErrorBody = Type.Object(errorFields, { additionalProperties: true, description: errorDoc });
+export const ErrorBody = Type.Object(errorFields, { $id: 'ErrorBody', additionalProperties: true, description: errorDoc });
 export type ErrorBody = Static<typeof ErrorBody> & Record<string, unknown>;
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
+/** An error answer: the shared envelope, described with the catalogue's codes of its status. */
+type ErrorAnswer = ReturnType<typeof errorOfStatus>;
+
 /**
- * The error answers of a route, keyed by status as Fastify's `schema.response` wants them, each described
- * with the catalogue's codes of that status.
+ * The error answers of a route, keyed by status as Fastify's `schema.response` wants them.
  *
  * @example
  * const response = { 200: CallPage, ...errorResponses(400, 401, 429, 500, 503) };
  */
-export function errorResponses<const S extends ErrorStatus>(...statuses: S[]): Record<S, typeof ErrorBody> {
-  return Object.fromEntries(statuses.map((status) => [status, errorOfStatus(status)])) as Record<S, typeof ErrorBody>;
+export function errorResponses<const S extends ErrorStatus>(...statuses: S[]): Record<S, ErrorAnswer> {
+  return Object.fromEntries(statuses.map((status) => [status, errorOfStatus(status)])) as Record<S, ErrorAnswer>;
 }
 
-const byStatus = new Map<number, typeof ErrorBody>();
-
-function errorOfStatus(status: number): typeof ErrorBody {
-  let schema = byStatus.get(status);
-  if (!schema) {
-    const codes = Object.entries(errorCatalogue).flatMap(([code, entry]) => (entry.status === status ? [`\`${code}\``] : []));
-    schema = Type.Object(errorFields, { additionalProperties: true, description: `${codes.length > 0 ? `error: ${codes.join(', ')}. ` : ''}${errorDoc}` });
-    byStatus.set(status, schema);
-  }
-  return schema;
+function errorOfStatus(status: number) {
+  const codes = Object.entries(errorCatalogue).flatMap(([code, entry]) => (entry.status === status ? [`\`${code}\``] : []));
+  return Type.Ref(ErrorBody, { description: codes.length > 0 ? `error: ${codes.join(', ')}` : 'An error.' });
 }

@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createSecretCache } from './admin/secret-cache.js';
+import { createSessionService } from './admin/sessions.js';
+import { createSetupToken } from './admin/users.js';
+import type { ApiKeyId } from './domain/ids.js';
 import { registerRoutes } from './api/routes.js';
 import { createHttpServer } from './api/server.js';
 import { publicBaseUrl, type Config } from './config/index.js';
@@ -31,8 +34,13 @@ export interface App {
   server: FastifyInstance;
   storage: Storage;
   config: Readonly<Config>;
-  /** Applies migrations and, on an empty database, creates the default source and admin key. */
-  prepare(): Promise<FirstStart | null>;
+  /**
+   * Applies migrations and, on an empty database, creates the default source and admin key. While no user
+   * exists it also makes a setup token for the first admin (`setupToken`), unless `setupLink` is false.
+   */
+  prepare(options?: { setupLink?: boolean }): Promise<FirstStart | null>;
+  /** The setup token the last prepare() made (null: users exist, or none was asked for): printed once, never logged. */
+  readonly setupToken: string | null;
   listen(): Promise<{ port: number; baseUrl: string }>;
   /** Marks calls with no end_call after SWITCHBOARD_STALE_AFTER_MIN as stale (also runs periodically). */
   sweepStale(): Promise<number>;
@@ -66,11 +74,18 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
 
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
   const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailable: 'key_check_unavailable' });
+  const sessions = createSessionService({
+    storage,
+    now,
+    ttlMs: config.sessionTtlHours * 3_600_000,
+    idleMs: config.sessionIdleMin * 60_000,
+    onError: (error) => server.log.warn({ err: error }, 'recording a session\'s use failed'),
+  });
   const http = createHttpServer(config, {
     logger: options.logger,
     now,
     version: appVersion,
-    isKnownSecret: (secret) => keys.isKnown(secret) || sources.isKnown(secret),
+    isKnownSecret: (secret) => keys.isKnown(secret) || sources.isKnown(secret) || sessions.isKnown(secret),
   });
   const { server } = http;
   const log = () => server.log;
@@ -111,7 +126,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const streamKeys = createStreamKeys({
     maxPerKey: config.streamMaxPerKey,
     checkEveryMs: config.streamHeartbeatSec * 1000,
-    isActive: async (id) => (await storage.keys.get(id))?.revokedAt === null,
+    isActive: async (id) => (id.startsWith('session:') ? sessions.isActive(id.slice('session:'.length)) : (await storage.keys.get(id as ApiKeyId))?.revokedAt === null),
     onError: (error) => log().warn({ err: error }, 'stream keys: looking the keys up failed'),
   });
   const listenStatus = createListenStatus({ metrics, log, pollMs: config.relayPollMs });
@@ -125,9 +140,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     streamKeys,
     resolveSource: (token) => sources.resolve(token),
     resolveKey: (key) => keys.resolve(key),
+    sessions,
     forgetSecrets: () => {
       sources.clear();
       keys.clear();
+      sessions.forget();
       void streamKeys.check();
     },
     deliveriesQueued: () => worker?.wake(),
@@ -142,14 +159,20 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   }
   let periodic: PeriodicJobs | undefined;
   let stopWatching: (() => Promise<void>) | undefined;
+  let setupToken: string | null = null;
 
   return {
     server,
     storage,
     config,
-    async prepare() {
+    async prepare({ setupLink = true } = {}) {
       await storage.migrate();
-      return bootstrap(storage);
+      const first = await bootstrap(storage);
+      setupToken = setupLink ? await createSetupToken(storage, now()) : null;
+      return first;
+    },
+    get setupToken() {
+      return setupToken;
     },
     sweepStale,
     relay: { hub, worker },

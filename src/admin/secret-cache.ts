@@ -19,7 +19,7 @@ export function createSecretCache<T>(options: {
   ttlMs?: number;
   maxEntries?: number;
   now?: () => number;
-  unavailable?: 'storage_unavailable' | 'key_check_unavailable';
+  unavailable?: 'storage_unavailable' | 'key_check_unavailable' | 'session_check_unavailable';
 }) {
   const ttlMs = options.ttlMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 10_000;

@@ -26,7 +26,7 @@ export interface AuthMissOptions {
   maxAddresses?: number;
 }
 
-const windowMs = 60_000;
+const minuteMs = 60_000;
 
 export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): void {
   const misses = createMissCounter({ perMin: options.perMin, now: options.now, maxAddresses: options.maxAddresses });
@@ -42,15 +42,18 @@ export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): v
 }
 
 /**
- * Misses per address in fixed one-minute windows (a window opens with an address's first miss).
+ * Misses per address in fixed one-minute windows (a window opens with an address's first miss); `windowMs`
+ * sets another length (the sign-in limits count failures over 15 minutes, api/login-limits.ts), `perMin` is
+ * then the most per window.
  *
  * @example
  * const misses = createMissCounter({ perMin: 2 });
  * misses.miss('10.0.0.1'); misses.miss('10.0.0.1');
  * misses.blockedFor('10.0.0.1'); // ≈ 60000
  */
-export function createMissCounter(options: { perMin: number; now?: () => number; maxAddresses?: number }) {
+export function createMissCounter(options: { perMin: number; now?: () => number; maxAddresses?: number; windowMs?: number }) {
   const now = options.now ?? Date.now;
+  const windowMs = options.windowMs ?? minuteMs;
   const maxAddresses = options.maxAddresses ?? 100_000;
   // Insertion order is window order: a window is re-inserted when it opens, so expired ones are in front.
   const windows = new Map<string, { start: number; count: number }>();
@@ -80,6 +83,10 @@ export function createMissCounter(options: { perMin: number; now?: () => number;
         windows.delete(key);
       }
       windows.set(address, { start: t, count: 1 });
+    },
+    /** Forgets the address's misses (a successful sign-in clears its account's). */
+    clear(address: string): void {
+      windows.delete(address);
     },
   };
 }

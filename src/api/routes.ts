@@ -4,11 +4,15 @@ import type { Ingest } from '../ingest/service.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StreamHub } from '../relay/hub.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
+import type { SessionService } from '../admin/sessions.js';
 import type { ApiKey, ListenStatus, Source, Storage } from '../storage/ports.js';
 import { hooksRoutes } from './hooks.js';
 import { opsRoutes } from './ops.js';
+import { createLoginLimits } from './login-limits.js';
 import { createSourceLimiter } from './rate-limits.js';
+import { sessionAuth } from './session-auth.js';
 import { adminRoutes } from './v1-admin.js';
+import { authRoutes } from './v1-auth.js';
 import { callListRoutes } from './v1-calls.js';
 import { destinationRoutes } from './v1-destinations.js';
 import { pruneRoutes } from './v1-prune.js';
@@ -16,6 +20,7 @@ import { v1ReadRoutes } from './v1-read.js';
 import { reprocessRoutes } from './v1-reprocess.js';
 import { statsRoutes } from './v1-stats.js';
 import { streamRoutes } from './v1-stream.js';
+import { userRoutes } from './v1-users.js';
 
 export interface RouteDeps {
   config: Readonly<Config>;
@@ -27,6 +32,8 @@ export interface RouteDeps {
   streamKeys: StreamKeys;
   resolveSource: (token: string) => Promise<Source | null>;
   resolveKey: (key: string) => Promise<ApiKey | null>;
+  /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
+  sessions: SessionService;
   /** A key or token was changed: cached lookups are dropped, streams of revoked keys end. */
   forgetSecrets: () => void;
   /** Deliveries were queued outside an append (a replay, a retry): the worker looks now. */
@@ -39,6 +46,11 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { config, now, storage, ingest, resolveKey } = deps;
   if (config.role !== 'worker') {
     const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
+    // Before every route's own hooks: requireScope takes the session it finds when no key is presented.
+    server.addHook('onRequest', sessionAuth({ sessions: deps.sessions, publicUrl: config.publicUrl }));
+    const limits = createLoginLimits({ perAccount: config.loginFailuresPerAccount, perAddress: config.loginFailuresPerAddress, windowMin: config.loginWindowMin, now });
+    void server.register(authRoutes, { storage, sessions: deps.sessions, limits, publicUrl: config.publicUrl, now, forgetSecrets: deps.forgetSecrets });
+    void server.register(userRoutes, { storage, resolveKey, now, forgetSecrets: deps.forgetSecrets });
     void server.register(hooksRoutes, { ingest, resolveSource: deps.resolveSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
     void server.register(v1ReadRoutes, { storage, resolveKey });
     void server.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });

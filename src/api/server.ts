@@ -9,6 +9,7 @@ import { AppError } from '../domain/errors.js';
 import { serializeError } from '../observability/log-error.js';
 import { authMissLimit } from './auth-misses.js';
 import { presentedKey } from './auth.js';
+import { sessionCookie } from './session-auth.js';
 import { registerErrorHandling } from './errors.js';
 import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
@@ -24,7 +25,7 @@ export interface HttpServerOptions {
   now: () => number;
   /** The version shown in the OpenAPI document. */
   version: string;
-  /** True when the secret is a source token or API key known to be valid (its failures are not counted as misses). */
+  /** True when the secret is a source token, API key or session known to be valid (its failures are not counted as misses). */
   isKnownSecret: (secret: string) => boolean;
 }
 
@@ -101,8 +102,13 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Switchboard', version: options.version, description: "Receives Convolo's call webhooks, keeps every call, relays them in real time." },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_…' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: sbk_…' },
+          session: { type: 'apiKey', in: 'cookie', name: 'sb_session', description: "The dashboard's session (POST /v1/auth/login), accepted from the dashboard's own origin only; requests that change something need a same-origin Origin." },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
     },
     // Shared schemas appear under their $id (components.schemas.ErrorBody), not def-0.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -121,16 +127,22 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
   server.addHook('onRequest', limitExpensive(config.expensivePerKey));
   const isIngest = (request: FastifyRequest) => request.routeOptions.url === ingestPath;
+  const isOwnLimited = (request: FastifyRequest) => {
+    const route = request.routeOptions.url;
+    return route === '/v1/auth/login' || route === '/v1/auth/password' || (route === '/v1/auth/session' && sessionCookie(request) === undefined);
+  };
   authMissLimit(server, {
     perMin: config.authMissesPerMin,
     now: options.now,
     covers: (request) => request.url.startsWith('/v1/') || isIngest(request),
     isKnown: (request) => {
-      const secret = isIngest(request) ? (request.params as { token?: string }).token : presentedKey(request);
+      const secret = isIngest(request) ? (request.params as { token?: string }).token : presentedKey(request) ?? sessionCookie(request);
       return secret !== undefined && options.isKnownSecret(secret);
     },
     // 401: a missing or unknown key; 404 on the ingest route: an unknown token (405s have their own code).
-    isMiss: (request, status) => status === 401 || (status === 404 && isIngest(request)),
+    // Sign-ins and password changes have their own limits (login-limits.ts); asking for the session without a
+    // cookie (the dashboard's first question) looks nothing up.
+    isMiss: (request, status) => (status === 401 && !isOwnLimited(request)) || (status === 404 && isIngest(request)),
   });
   return { server, routes, beginClosing: () => { closing = true; } };
 }

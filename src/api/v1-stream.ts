@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { presentedKey, requireScope } from './auth.js';
+import { presentedKey, requireScope, streamOwner } from './auth.js';
 import { AppError } from '../domain/errors.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
 import { endStream, sseComment, writeBounded } from '../relay/sse.js';
@@ -50,8 +50,8 @@ export interface StreamRouteOptions {
 /**
  * `GET /v1/stream` (SPEC "Real time"): Server-Sent Events with the relay envelope, `id:` being the log seq.
  * Any active API key may read it (`read` scope), from the Authorization header or, because a browser's
- * EventSource cannot set headers, from `access_token` in the query (redacted in logs). The dashboard
- * session cookie is not accepted yet: the dashboard does not exist.
+ * EventSource cannot set headers, from `access_token` in the query (redacted in logs), or the dashboard's
+ * session cookie from its own origin (api/session-auth.ts).
  *
  * @example
  * // curl -N -H "authorization: Bearer $KEY" 'http://127.0.0.1:8787/v1/stream?types=call.ended'
@@ -75,7 +75,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       const filter = filterOf(request.query);
       const res = reply.raw;
       // Ended the SSE way when the key is revoked: the response closes, and the reconnection gets 401.
-      const registered = options.streamKeys.open(request.apiKey!.id, () => void endStream(res, endGraceMs));
+      const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs));
       if (!registered) {
         // A slot frees only when one of the key's streams closes, at no moment we can tell: a polite pace.
         throw new AppError('streams_full', { retry_after_sec: streamsFullRetrySec });

@@ -76,7 +76,8 @@ async function answersHealthz(server: string): Promise<boolean> {
 async function openLocal({ config, why }: { config: Readonly<Config>; why: string }, command: string): Promise<{ key: string; fetch: FetchLike; close(): Promise<void> }> {
   const app = await createApp(config, { logger: false });
   try {
-    const first = await app.prepare();
+    // No setup link: the command at hand may be the one that creates the first user.
+    const first = await app.prepare({ setupLink: false });
     process.stderr.write(`Working on the ${app.storage.dialect} database (SWITCHBOARD_DB / --db) directly (${why}).\n`);
     if (first) {
       process.stderr.write([

@@ -15,6 +15,7 @@ import { startCommand } from './start.js';
 import { simulateCommand } from './simulate.js';
 import { mockConvoloCommand } from './mock-convolo.js';
 import { listenCommand } from './listen.js';
+import { usersCommand } from './users.js';
 
 const program = new Command()
   .name('switchboard')
@@ -27,6 +28,7 @@ program.addCommand(destinationsCommand());
 program.addCommand(replayCommand());
 program.addCommand(keysCommand());
 program.addCommand(sourcesCommand());
+program.addCommand(usersCommand());
 program.addCommand(pruneCommand());
 program.addCommand(exportCommand());
 program.addCommand(reprocessCommand());

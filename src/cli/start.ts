@@ -11,7 +11,8 @@ export function startCommand(): Command {
     const firstStart = await app.prepare();
     const { baseUrl } = await app.listen();
 
-    // Printed to stdout, never through the logger: the token and key appear here once, on the first start.
+    // Printed to stdout, never through the logger: the token and key appear here once, on the first start
+    // (the setup link on every start until a user exists).
     const lines = [`Switchboard is running on ${baseUrl} (${app.storage.dialect})`];
     if (firstStart) {
       lines.push(
@@ -31,6 +32,15 @@ export function startCommand(): Command {
       const sources = (await app.storage.sources.list()).filter((s) => s.revokedAt === null);
       lines.push(...sources.map((s) => `  Ingest URL:   ${baseUrl}/hooks/convolo/<token of source "${s.name}" (${s.tokenHint})>`));
       lines.push('  Dashboard:    not built yet (see README, "Status").');
+    }
+    if (app.setupToken) {
+      // A new link on every start until someone uses one; earlier links work until they expire.
+      lines.push(
+        '',
+        'No one can sign in to the dashboard yet. Create the first admin (this link works once, for 24 hours):',
+        `  Open ${baseUrl}/setup?token=${app.setupToken}`,
+        '  (or: switchboard users add --email you@example.com --role admin)',
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
 

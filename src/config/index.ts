@@ -56,6 +56,11 @@ export interface Config {
   keepAliveTimeoutSec: number;
   maxConnections: number;
   callObjectMaxBytes: number;
+  sessionTtlHours: number;
+  sessionIdleMin: number;
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  loginWindowMin: number;
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -152,6 +157,11 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   keepAliveTimeoutSec: { env: 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_SEC', flag: 'keep-alive-timeout-sec', default: 72, parse: int(1), doc: "An idle keep-alive connection is closed after this many seconds (keep it above a load balancer's idle timeout, 60 s on AWS ALB, or it may reuse a connection being closed)." },
   maxConnections: { env: 'SWITCHBOARD_MAX_CONNECTIONS', flag: 'max-connections', default: 10_000, parse: int(1), doc: 'Connections a node holds at once (streams included); further ones are closed as they arrive. Keep below the open-file limit (ulimit -n).' },
   callObjectMaxBytes: { env: 'SWITCHBOARD_CALL_OBJECT_MAX_BYTES', flag: 'call-object-max-bytes', default: defaultCallObjectMaxBytes, parse: int(256), doc: "Largest serialized size of the call record's lead, agent and lead.custom_params each; larger fields are replaced by a marker (the raw event keeps everything)." },
+  sessionTtlHours: { env: 'SWITCHBOARD_SESSION_TTL_HOURS', flag: 'session-ttl-hours', default: 168, parse: int(1), doc: 'A dashboard session ends this many hours after the sign-in, however much it is used.' },
+  sessionIdleMin: { env: 'SWITCHBOARD_SESSION_IDLE_MIN', flag: 'session-idle-min', default: 720, parse: int(1), doc: 'A dashboard session not used for this many minutes ends.' },
+  loginFailuresPerAccount: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT', flag: 'login-failures-per-account', default: 10, parse: int(1), doc: 'Failed sign-ins for one email within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, sign-ins for it get 429 rate_limited with Retry-After until the window ends (per node).' },
+  loginFailuresPerAddress: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS', flag: 'login-failures-per-address', default: 30, parse: int(1), doc: 'Failed sign-ins from one address within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, its sign-ins get 429 rate_limited with Retry-After until the window ends (per node).' },
+  loginWindowMin: { env: 'SWITCHBOARD_LOGIN_WINDOW_MIN', flag: 'login-window-min', default: 15, parse: int(1), doc: 'The window, in minutes, over which failed sign-ins are counted.' },
 };
 
 function origins(raw: string): string[] {

@@ -9,17 +9,20 @@ import { coalesce } from './coalesce.js';
  *   revocation made on any node ends them here within one interval. A lookup that fails (the database is
  *   away) ends nothing: the streams carry on and the next round looks again.
  */
+/** What streams are counted and checked by: an API key, or a dashboard session (`session:` and its digest). */
+export type StreamOwner = ApiKeyId | `session:${string}`;
+
 export interface StreamKeysOptions {
   maxPerKey: number;
   checkEveryMs: number;
   /** Whether the key with this id is still active (reads the database, not a cache). */
-  isActive: (keyId: ApiKeyId) => Promise<boolean>;
+  isActive: (keyId: StreamOwner) => Promise<boolean>;
   onError?: (error: unknown) => void;
 }
 
 export interface StreamKeys {
   /** Registers a stream of `keyId`; `end` closes it. Null when the key already has its maximum. */
-  open(keyId: ApiKeyId, end: () => void): { close(): void } | null;
+  open(keyId: StreamOwner, end: () => void): { close(): void } | null;
   /** Looks the keys up now (after a local revocation), rather than at the next round. */
   check(): Promise<void>;
   start(): void;
@@ -33,7 +36,7 @@ export interface StreamKeys {
  * if (!stream) throw new AppError('rate_limited');
  */
 export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
-  const byKey = new Map<ApiKeyId, Set<() => void>>();
+  const byKey = new Map<StreamOwner, Set<() => void>>();
   let timer: NodeJS.Timeout | undefined;
 
   async function checkAll(): Promise<void> {

@@ -225,3 +225,23 @@ export type CreatedSource = contract.CreatedSource;
  * const { token }: RotatedSource = await client.sources.rotate('src_…');
  */
 export type RotatedSource = contract.RotatedSource;
+
+/**
+ * A person who signs in to the dashboard: `viewer` reads everything, `admin` also changes things.
+ *
+ * @example
+ * const admins: User[] = (await client.users.list()).data.filter((u) => u.role === 'admin');
+ */
+export type User = contract.User;
+
+/**
+ * @example
+ * const params: NewUser = { email: 'ann@example.com', role: 'viewer', password: 'a long passphrase' };
+ */
+export interface NewUser {
+  email: string;
+  name?: string;
+  role: contract.Role;
+  /** 10 to 1024 characters. */
+  password: string;
+}

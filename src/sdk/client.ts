@@ -1,7 +1,7 @@
 import type {
   ApiKeyInfo, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
   DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
-  ReplayParams, RotatedSource, Source, Stats, StatsParams,
+  NewUser, ReplayParams, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
 import { apiErrorOf, buildUrl, connectionError, type FetchLike, type QueryValue } from './http.js';
 
@@ -140,6 +140,16 @@ export function createClient(options: ClientOptions) {
       /** A new token; the old one keeps working for 24 h. */
       rotate: (sourceId: string) => request<RotatedSource>('POST', `/v1/sources/${id(sourceId)}/rotate`),
       revoke: (sourceId: string) => request<void>('DELETE', `/v1/sources/${id(sourceId)}`),
+    },
+    /** The dashboard's users (admin scope). */
+    users: {
+      list: () => request<{ data: User[] }>('GET', '/v1/users'),
+      /** 409 `email_taken` when a user has this email (compared case-insensitively). */
+      create: (params: NewUser) => request<User>('POST', '/v1/users', { body: params }),
+      /** Ends their sessions; 409 `last_admin` for the last admin. */
+      remove: (userId: string) => request<void>('DELETE', `/v1/users/${id(userId)}`),
+      /** Sets a new password and ends their sessions. */
+      resetPassword: (userId: string, params: { password: string }) => request<void>('POST', `/v1/users/${id(userId)}/password`, { body: params }),
     },
   };
 }

@@ -2,7 +2,7 @@ import type { CallState } from '../domain/call.js';
 import type { Destination } from '../domain/destination.js';
 import type { EventStatus } from '../domain/envelope.js';
 import type { StatsAggregate, StatsRange } from '../domain/stats.js';
-import type { ApiKeyId, DeliveryId, DestinationId, EventId, SourceId } from '../domain/ids.js';
+import type { ApiKeyId, DeliveryId, DestinationId, EventId, SourceId, UserId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
 
@@ -370,7 +370,7 @@ export interface Retention {
 }
 
 /** Every port of one backend, as app.ts opens it; each service takes only the ones it uses. */
-export interface Storage extends Readiness, Retention {
+export interface Storage extends Readiness, Retention, AccountStores {
   readonly callQueries: CallQueries;
   readonly stats: Stats;
   readonly events: EventLog;
@@ -410,4 +410,73 @@ export interface StorageOptions {
   readerNice?: number;
   /** Bound on the call record's lead, agent and lead.custom_params (domain/call-bounds.ts); default 16 KiB. */
   callObjectMaxBytes?: number;
+}
+
+/** A person's role in the dashboard: `viewer` reads everything (as a `read` key), `admin` also changes things. */
+export type Role = 'viewer' | 'admin';
+
+/** A person who signs in to the dashboard. */
+export interface User {
+  id: UserId;
+  /** Trimmed and lowercased. */
+  email: string;
+  name: string | null;
+  role: Role;
+  createdAt: number;
+}
+
+export interface Users {
+  /** False when a user has this email already (nothing is written). */
+  create(user: User & { passwordHash: string }): Promise<boolean>;
+  get(id: string): Promise<User | null>;
+  /** With the password hash, for a login; `email` is compared as stored (trimmed, lowercased). */
+  findByEmail(email: string): Promise<(User & { passwordHash: string }) | null>;
+  /** Oldest first. */
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+  /**
+   * Removes the user and every session of theirs, in one transaction; refused for the last admin (the
+   * count is taken under the same lock as the delete, so two removals at once cannot leave none).
+   */
+  remove(id: string): Promise<'removed' | 'not_found' | 'last_admin'>;
+  /** A new password hash; every session of the user ends except `keepSession` (a digest). False: no such user. */
+  setPassword(id: string, passwordHash: string, at: number, keepSession?: string): Promise<boolean>;
+}
+
+/** A dashboard session: the cookie's value is never stored, only its SHA-256 digest. */
+export interface Session {
+  tokenHash: string;
+  userId: UserId;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+export interface Sessions {
+  create(session: Session): Promise<void>;
+  /** The session with this digest and its user (whatever its times: the caller judges expiry). */
+  find(tokenHash: string): Promise<{ session: Session; user: User } | null>;
+  /** Records that the session was used at `at`. */
+  touch(tokenHash: string, at: number): Promise<void>;
+  delete(tokenHash: string): Promise<void>;
+  /** Deletes the sessions that expired before `before` (absolute expiry, or idle since `idleBefore`). */
+  deleteExpired(before: number, idleBefore: number): Promise<number>;
+}
+
+export interface SetupTokens {
+  create(token: { tokenHash: string; createdAt: number; expiresAt: number }): Promise<void>;
+  /** Unknown, used or expired tokens are not usable. */
+  isUsable(tokenHash: string, at: number): Promise<boolean>;
+  /**
+   * Uses the token and creates the first admin, in one transaction: `token_invalid` when the token is not
+   * usable (of two uses at once, one finds it used), `setup_done` when a user exists already.
+   */
+  createFirstAdmin(tokenHash: string, at: number, user: User & { passwordHash: string }): Promise<'created' | 'token_invalid' | 'setup_done'>;
+}
+
+/** The dashboard's people (issue 12): part of Storage. */
+export interface AccountStores {
+  readonly users: Users;
+  readonly sessions: Sessions;
+  readonly setupTokens: SetupTokens;
 }

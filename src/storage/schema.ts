@@ -113,6 +113,34 @@ export interface DeliveryAttemptsTable {
   error: string | null;
 }
 
+export interface UsersTable {
+  id: string;
+  /** Trimmed and lowercased: emails compare case-insensitively. */
+  email: string;
+  name: string | null;
+  role: string;
+  /** `scrypt$N$r$p$salt$hash` (domain/passwords.ts). */
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie's value. */
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   sources: SourcesTable;
   api_keys: ApiKeysTable;
@@ -121,4 +149,7 @@ export interface Database {
   destinations: DestinationsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  setup_tokens: SetupTokensTable;
 }

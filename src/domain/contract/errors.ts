@@ -19,7 +19,7 @@ const errorDoc =
 export const ErrorBody = Type.Object(errorFields, { $id: 'ErrorBody', additionalProperties: true, description: errorDoc });
 export type ErrorBody = Static<typeof ErrorBody> & Record<string, unknown>;
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
 
 /** An error answer: the shared envelope, described with the catalogue's codes of its status. */
 type ErrorAnswer = ReturnType<typeof errorOfStatus>;

@@ -14,3 +14,4 @@ export * from './sources.js';
 export * from './stats.js';
 export * from './errors.js';
 export * from './ops.js';
+export * from './users.js';

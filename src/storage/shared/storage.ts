@@ -11,6 +11,7 @@ import { createEventLog } from './event-log.js';
 import { prune } from './retention.js';
 import { createSources } from './sources.js';
 import { createStats } from './stats.js';
+import { createAccountStores } from './users.js';
 
 /** The ports over one Kysely instance; the backends differ in how they open it and in their append. */
 export interface Backend {
@@ -42,6 +43,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     keys: createApiKeys(db),
     destinations: createDestinations(db),
     deliveries: { ...createDeliveryReads(db), claim: hooks.claim, complete: hooks.complete },
+    ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),
     migrate: () => migrateToLatest(db, dialect),
     async checkReady() {

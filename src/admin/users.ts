@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { newId } from '../domain/ids.js';
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../domain/passwords.js';
+import { hashSecret } from '../domain/secrets.js';
+import type { Role, Storage, User } from '../storage/ports.js';
+
+/** Emails compare case-insensitively: stored and looked up trimmed and lowercased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export interface NewUser {
+  email: string;
+  name?: string | null | undefined;
+  role: Role;
+  password: string;
+}
+
+async function userRow(input: NewUser, at: number): Promise<User & { passwordHash: string }> {
+  const name = input.name?.trim();
+  return {
+    id: newId('usr'),
+    email: normalizeEmail(input.email),
+    name: name ? name : null,
+    role: input.role,
+    createdAt: at,
+    passwordHash: await hashPassword(input.password),
+  };
+}
+
+/**
+ * A new dashboard user; null when the email is taken.
+ *
+ * @example
+ * await createUser(storage, { email: 'Ann@Example.com', role: 'viewer', password: 'a long passphrase' }); // email 'ann@example.com'
+ */
+export async function createUser(storage: Storage, input: NewUser, at = Date.now()): Promise<User | null> {
+  const row = await userRow(input, at);
+  if (!(await storage.users.create(row))) return null;
+  const { passwordHash: _, ...user } = row;
+  return user;
+}
+
+/**
+ * The user with this email and password, else null. An unknown email costs one scrypt like a wrong password
+ * (against a dummy hash), so neither the answer nor its time tells which emails have accounts.
+ */
+export async function checkPassword(storage: Storage, email: string, password: string): Promise<User | null> {
+  const found = await storage.users.findByEmail(normalizeEmail(email));
+  const matches = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash()));
+  if (!found || !matches) return null;
+  const { passwordHash: _, ...user } = found;
+  return user;
+}
+
+/** How long a setup link works. */
+export const setupTokenTtlMs = 24 * 3_600_000;
+
+/**
+ * While no user exists: a new one-time setup token for the first admin (valid `setupTokenTtlMs`, stored as
+ * its digest). Earlier unused tokens stay valid until they expire. Null once a user exists.
+ */
+export async function createSetupToken(storage: Storage, at = Date.now()): Promise<string | null> {
+  if ((await storage.users.count()) > 0) return null;
+  const token = randomBytes(32).toString('base64url');
+  await storage.setupTokens.create({ tokenHash: hashSecret(token), createdAt: at, expiresAt: at + setupTokenTtlMs });
+  return token;
+}
+
+/** Uses a setup token to create the first admin (see SetupTokens.createFirstAdmin). */
+export async function setUpFirstAdmin(storage: Storage, token: string, input: Omit<NewUser, 'role'>, at = Date.now()) {
+  const row = await userRow({ ...input, role: 'admin' }, at);
+  const outcome = await storage.setupTokens.createFirstAdmin(hashSecret(token), at, row);
+  const { passwordHash: _, ...user } = row;
+  return outcome === 'created' ? { outcome, user } : { outcome };
+}

@@ -73,7 +73,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const servesApi = config.role !== 'worker';
 
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
-  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailableMessage: 'The database is unavailable: the API key could not be checked. Retry later.' });
+  const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailable: 'key_check_unavailable' });
   const sessions = createSessionService({
     storage,
     now,

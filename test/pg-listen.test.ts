@@ -48,6 +48,11 @@ describe('the LISTEN connection on PostgreSQL', () => {
     return rows.filter((r) => r.ended).length;
   }
   const listenDetail = async () => (await first.api('/readyz')).body.detail?.listen as { connected: boolean; reconnects: number; failed_attempts: number } | undefined;
+  /** LISTEN connections open on the test's database now (each node has one once it has reconnected). */
+  async function listeners(): Promise<number> {
+    const { rows } = await admin.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and application_name = 'switchboard-listen'`, [dbName]);
+    return rows[0]!.n;
+  }
   const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await first.api('/metrics', null)).body as string)?.[1]);
 
   /** An end_call ingested by the second node reaches the first node's stream: NOTIFY woke it. */
@@ -76,7 +81,8 @@ describe('the LISTEN connection on PostgreSQL', () => {
       }
       await waitFor(`reconnection ${round}`, async () => {
         const detail = await listenDetail();
-        return detail?.connected === true && detail.reconnects === round;
+        // The second node reconnects on its own backoff: the next round terminates both listeners again.
+        return detail?.connected === true && detail.reconnects === round && (await listeners()) === 2;
       }, 20_000);
       await otherNodeWakesTheStream(`listen-${round}`);
     }

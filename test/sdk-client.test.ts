@@ -106,6 +106,24 @@ describe('createClient against a live server (sqlite)', () => {
     await expect(reader.calls.list()).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
   });
 
+  it('streams the CSV export and reads an event\'s raw bytes', async () => {
+    const csv = Buffer.from(await new Response(await sb.calls.csv({ status: 'answered' })).arrayBuffer()).toString();
+    const lines = csv.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\uFEFFcall_id,/); // a BOM, for spreadsheets
+    expect(lines).toHaveLength(6);
+    const [event] = (await sb.events.list({ call_id: 'client-2', type: 'end_call' })).data;
+    expect(Buffer.from(await sb.events.raw(event!.id)).toString()).toBe(endCall('client-2'));
+  });
+
+  it('reprocesses the quarantine, one request or all, and prunes by retention', async () => {
+    expect((await t.post('{"call_id":')).status).toBe(400);
+    const [quarantined] = (await sb.events.list({ status: 'quarantined' })).data;
+    await expect(sb.events.reprocess(quarantined!.id)).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
+    expect(await sb.events.reprocessAll()).toEqual({ reprocessed: 0, still_invalid: 1, not_reprocessable: 0 });
+    const pruned = await sb.prune({ retention_days: 36_500 });
+    expect(pruned).toEqual({ before: expect.any(String), events: 0, deliveries: 0, calls: 0 });
+  });
+
   it('names a bad filter with invalid_request and its detail', async () => {
     const error = (await sb.calls.list({ limit: 501 }).catch((e: unknown) => e)) as SwitchboardApiError;
     expect(error.code).toBe('invalid_request');

@@ -62,7 +62,7 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
   const { storage, config, now } = options;
   // The test sends go through a sender of their own, with the worker's timeout and SSRF rule.
   const webhooks = createWebhookSender(config);
-  const missing = () => new AppError('not_found', {}, { message: 'No destination has this id.' });
+  const missing = () => new AppError('no_such_id', {}, { params: { what: 'destination' } });
 
   /** A URL's id: one of another kind names nothing, so it is answered as an unknown destination is. */
   function destinationId(id: string): DestinationId {

@@ -148,10 +148,10 @@ describe('createSecretCache', () => {
     expect(cache.isKnown('nonsense')).toBe(false);
   });
 
-  it('turns a failing lookup into storage_unavailable (503), with the message it was given', async () => {
-    const cache = createSecretCache({ shape, lookup: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:5432'); }, unavailableMessage: 'no database' });
+  it('turns a failing lookup into storage_unavailable (503), with the message of the entry it was given', async () => {
+    const cache = createSecretCache({ shape, lookup: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:5432'); }, unavailable: 'key_check_unavailable' });
     const error = await cache.resolve(token('a')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'storage_unavailable', status: 503, message: 'no database' });
+    expect(error).toMatchObject({ code: 'storage_unavailable', status: 503, message: 'The database is unavailable: the API key could not be checked. Retry later.' });
   });
 });

@@ -11,7 +11,7 @@ import { hashSecret } from '../domain/secrets.js';
  * failed attempts per address, api/auth-misses.ts.)
  *
  * A lookup that fails (the database is unreachable) throws `storage_unavailable` (503 with Retry-After), so
- * the sender retries, rather than a 500; `unavailableMessage` says what could not be done.
+ * the sender retries, rather than a 500; `unavailable` picks the entry that says what could not be done.
  */
 export function createSecretCache<T>(options: {
   shape: RegExp;
@@ -19,7 +19,7 @@ export function createSecretCache<T>(options: {
   ttlMs?: number;
   maxEntries?: number;
   now?: () => number;
-  unavailableMessage?: string;
+  unavailable?: 'storage_unavailable' | 'key_check_unavailable' | 'session_check_unavailable';
 }) {
   const ttlMs = options.ttlMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 10_000;
@@ -47,7 +47,7 @@ export function createSecretCache<T>(options: {
       try {
         value = await options.lookup(hash);
       } catch (cause) {
-        throw new AppError('storage_unavailable', {}, { cause, message: options.unavailableMessage });
+        throw new AppError(options.unavailable ?? 'storage_unavailable', {}, { cause });
       }
       if (value === null) {
         hits.delete(hash);

@@ -43,7 +43,7 @@ export function createSessionService(options: SessionServiceOptions) {
     lookup: (hash) => storage.sessions.find(hash),
     ttlMs: options.cacheTtlMs ?? 5_000,
     now,
-    unavailableMessage: 'The database is unavailable: the session could not be checked. Retry later.',
+    unavailable: 'session_check_unavailable',
   });
   const live = (s: Session, t: number) => t < s.expiresAt && t - s.lastSeenAt < idleMs;
 

@@ -34,7 +34,7 @@ export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): v
     if (!options.covers(request)) return;
     const waitMs = misses.blockedFor(request.ip);
     if (waitMs === 0 || options.isKnown(request)) return;
-    return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: Math.ceil(waitMs / 1000) }, { message: 'Too many failed authentications from this address; retry after the time in Retry-After.' }));
+    return sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
   });
   app.addHook('onResponse', async (request, reply) => {
     if (options.isMiss(request, reply.statusCode)) misses.miss(request.ip);

@@ -59,7 +59,7 @@ export function requireScope(scope: Scope, resolveKey: (key: string) => Promise<
       const { user, session, writeAllowed } = request.cookieSession;
       if (!writeAllowed) throw new AppError('csrf_refused');
       const granted = scopeOfRole(user.role);
-      if (scope === 'admin' && granted !== 'admin') throw new AppError('forbidden', {}, { message: 'Only an admin may do this.' });
+      if (scope === 'admin' && granted !== 'admin') throw new AppError('admin_only');
       request.principal = { kind: 'user', id: user.id, scope: granted, session: session.tokenHash };
       return;
     }

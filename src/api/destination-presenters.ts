@@ -1,3 +1,5 @@
+import type { Delivery, DeliverySummary as DeliverySummaryBody } from '../domain/contract/deliveries.js';
+import type { Destination as DestinationBody, DestinationWithSecret } from '../domain/contract/destinations.js';
 import type { Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
@@ -11,7 +13,9 @@ import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
  * presentDestination(destination, { now: Date.now(), revealSecret: false });
  * // { id: 'dst_…', url: 'https://…', status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
  */
-export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }) {
+export function presentDestination(d: Destination, options: { now: number; revealSecret: true }): DestinationWithSecret;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }): DestinationBody;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }): DestinationBody {
   const previousValid = d.previousSecret !== null && (d.previousSecretExpiresAt ?? 0) > options.now;
   return {
     id: d.id,
@@ -42,7 +46,7 @@ function secretHint(secret: string): string {
 }
 
 /** A delivery with every attempt (SPEC: time, status code, latency, first 2 KiB of the answer, error). */
-export function presentDelivery(d: DeliveryView) {
+export function presentDelivery(d: DeliveryView): Delivery {
   return {
     id: d.id,
     destination_id: d.destinationId,
@@ -68,7 +72,7 @@ export function presentDelivery(d: DeliveryView) {
 }
 
 /** A call's deliveries to one destination, in its detail view: counts by status and the latest attempt. */
-export function presentDeliverySummary(s: DeliverySummary) {
+export function presentDeliverySummary(s: DeliverySummary): DeliverySummaryBody {
   return {
     destination_id: s.destinationId,
     ...s.counts,

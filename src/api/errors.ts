@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { storageAppError } from '../storage/errors.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 
 /**
  * Maps every error to the SPEC's error format `{ error, message, … }` with a code from the catalogue.
@@ -28,8 +28,8 @@ export function toAppError(error: FastifyError | Error): AppError {
  * The answer to body fields a route does not know (strict-bodies.ts, or ajv on a nested object):
  * `{"error":"invalid_request","message":"unknown field(s): paused, colour","fields":["paused","colour"]}`.
  */
-export function unknownFields(fields: string[], message = `unknown field(s): ${fields.join(', ')}`): AppError {
-  return new AppError('invalid_request', { fields }, { message });
+export function unknownFields(fields: string[]): AppError {
+  return new AppError('unknown_fields', { fields }, { params: { fields: fields.join(', ') } });
 }
 
 /** ajv's instancePath (`/headers`) as a field prefix (`headers.`). */

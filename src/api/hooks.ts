@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Ingest } from '../ingest/service.js';
 import type { Source } from '../storage/ports.js';
+import { IngestAck } from '../domain/contract/events.js';
 import { sendError } from './errors.js';
+import { answers, serializeWithJsonStringify } from './responses.js';
 
 export interface HooksOptions {
   ingest: Ingest;
@@ -28,6 +30,7 @@ export const ingestPath = '/hooks/convolo/:token';
  * content type, so it can be hashed and kept verbatim before anything is parsed.
  */
 export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): Promise<void> {
+  serializeWithJsonStringify(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_request, body, done) => done(null, body));
 
@@ -44,6 +47,12 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
   });
 
   app.post<{ Params: { token: string } }>(ingestPath, {
+    schema: {
+      response: answers(
+        { 200: { ...IngestAck, description: 'A known type (start_call, end_call), committed.' }, 202: { ...IngestAck, description: 'An unknown type, committed and relayed as convolo.<type>.' } },
+        404, 413, 422, 429,
+      ),
+    },
     // The token is checked before the body is read: an unknown token costs no body parsing.
     onRequest: async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
       const source = await options.resolveSource(request.params.token);
@@ -68,6 +77,7 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: ingestPath,
+    schema: { response: answers({}, 405) },
     handler: async (request, reply) => {
       void reply.header('allow', 'POST');
       return sendError(request, reply, new AppError('method_not_allowed'));

@@ -4,7 +4,7 @@ import { newId } from '../domain/ids.js';
 import { idFilter, idParam } from './id-param.js';
 
 describe('ids from the URL', () => {
-  const unknown = () => new AppError('not_found', {}, { message: 'No destination has this id.' });
+  const unknown = () => new AppError('no_such_id', {}, { params: { what: 'destination' } });
 
   it('passes an id of its kind through, and answers one of another kind as unknown', () => {
     const id = newId('dst');

@@ -20,7 +20,7 @@ export function createLoginLimits(options: { perAccount: number; perAddress: num
     check(account: string, address: string): void {
       const waitMs = Math.max(accounts.blockedFor(account), addresses.blockedFor(address));
       if (waitMs > 0) {
-        throw new AppError('rate_limited', { retry_after_sec: Math.ceil(waitMs / 1000) }, { message: 'Too many failed sign-ins for this account or from this address; retry after the time in Retry-After.' });
+        throw new AppError('sign_ins_limited', { retry_after_sec: Math.ceil(waitMs / 1000) });
       }
     },
     failed(account: string, address: string): void {

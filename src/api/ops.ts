@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ApiKey, ListenStatus, Readiness } from '../storage/ports.js';
+import { Healthy, Media, Readiness as ReadinessAnswer } from '../domain/contract/ops.js';
 import { bearerKey } from './auth.js';
+import { answers, serializeWithJsonStringify } from './responses.js';
 
 export interface OpsOptions {
   storage: Readiness;
@@ -15,9 +17,10 @@ export interface OpsOptions {
 
 /** `/healthz` (the process answers), `/readyz` (the database answers, migrations applied), `/metrics`. */
 export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Promise<void> {
-  app.get('/healthz', async () => ({ ok: true }));
+  serializeWithJsonStringify(app);
+  app.get('/healthz', { schema: { response: answers({ 200: Healthy }) } }, async () => ({ ok: true }));
 
-  app.get('/readyz', async (request) => {
+  app.get('/readyz', { schema: { response: answers({ 200: ReadinessAnswer }) } }, async (request) => {
     try {
       await options.storage.checkReady();
     } catch (error) {
@@ -52,7 +55,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Prom
     return key?.scope === 'admin';
   }
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { response: answers({ 200: Media('text/plain', 'Prometheus\' text format.') }) } }, async (_request, reply) => {
     void reply.type(options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
   });

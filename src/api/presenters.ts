@@ -1,8 +1,9 @@
+import type { EventDetail, EventSummary } from '../domain/contract/events.js';
 import { iso } from '../domain/presenters.js';
 import type { StoredEvent } from '../storage/ports.js';
 
 /** An event as the API lists it: no body. */
-export function presentEventSummary(e: StoredEvent) {
+export function presentEventSummary(e: StoredEvent): EventSummary {
   return {
     id: e.id,
     seq: e.seq,
@@ -26,7 +27,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * An event with its raw body: `body_base64` is always the exact bytes; `body` is the same bytes as text
  * when they are valid UTF-8 (null otherwise), for reading by eye.
  */
-export function presentEvent(e: StoredEvent) {
+export function presentEvent(e: StoredEvent): EventDetail {
   let text: string | null = null;
   if (e.body) {
     try {

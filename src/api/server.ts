@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
+import { ErrorBody } from '../domain/contract/errors.js';
 import { AppError } from '../domain/errors.js';
 import { serializeError } from '../observability/log-error.js';
 import { authMissLimit } from './auth-misses.js';
@@ -14,7 +15,7 @@ import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
 import { refuseNul, refuseNulInBody } from './nul-guard.js';
 import { rateLimitOptions } from './rate-limits.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { securityHeaders } from './security-headers.js';
 import { refuseUnknownFields } from './strict-bodies.js';
 
@@ -93,6 +94,8 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   server.addHook('onRoute', refuseUnknownFields);
+  // The error envelope every route documents (domain/contract/errors.ts), referenced by $id.
+  server.addSchema(ErrorBody);
   // OpenAPI from the same TypeBox schemas that validate the requests (registered first: it collects the
   // routes registered after it); served at /openapi.json, browsable at /docs.
   void server.register(swagger, {
@@ -107,6 +110,8 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
       },
       security: [{ apiKey: [] }, { session: [] }],
     },
+    // Shared schemas appear under their $id (components.schemas.ErrorBody), not def-0.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   void server.register(swaggerUi, { routePrefix: '/docs' });
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());

@@ -6,8 +6,10 @@ import { publicBaseUrl, type Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
 import type { ApiKey, ApiKeys, Source, Sources } from '../storage/ports.js';
+import { ApiKeyList, CreatedApiKey, CreatedSource, NoContent, RotatedSource, SourceList, type ApiKeyInfo, type Source as SourceView } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
+import { adminErrors, answers, bodyErrors, serializeWithJsonStringify } from './responses.js';
 
 export interface AdminRoutesOptions {
   storage: { sources: Sources; keys: ApiKeys };
@@ -32,13 +34,14 @@ type WithId = { Params: Static<typeof Params> };
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
   const { storage, config, now } = options;
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
+  serializeWithJsonStringify(app);
 
   const ingestUrl = (token: string) => {
     const address = app.server.address();
     const port = address !== null && typeof address === 'object' ? (address as AddressInfo).port : config.port;
     return `${publicBaseUrl(config, port).replace(/\/$/, '')}/hooks/convolo/${token}`;
   };
-  const presentSource = (s: Source) => ({
+  const presentSource = (s: Source): SourceView => ({
     id: s.id,
     name: s.name,
     token_hint: s.tokenHint,
@@ -48,7 +51,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     // After a rotation, until when the previous token is still accepted; null once that has passed.
     previous_token_expires_at: s.revokedAt === null && s.previousTokenExpiresAt !== null && s.previousTokenExpiresAt > now() ? iso(s.previousTokenExpiresAt) : null,
   });
-  const presentKey = (k: ApiKey) => ({
+  const presentKey = (k: ApiKey): ApiKeyInfo => ({
     id: k.id,
     name: k.name,
     scope: k.scope,
@@ -57,22 +60,22 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     created_at: iso(k.createdAt),
     revoked_at: iso(k.revokedAt),
   });
-  const noSource = () => new AppError('not_found', {}, { message: 'No source has this id.' });
-  const noKey = () => new AppError('not_found', {}, { message: 'No API key has this id.' });
+  const noSource = () => new AppError('no_such_id', {}, { params: { what: 'source' } });
+  const noKey = () => new AppError('no_such_id', {}, { params: { what: 'API key' } });
 
-  app.post<{ Body: Static<typeof SourceBody> }>('/v1/sources', { schema: { body: SourceBody } }, async (request, reply) => {
+  app.post<{ Body: Static<typeof SourceBody> }>('/v1/sources', { schema: { body: SourceBody, response: answers({ 201: CreatedSource }, ...adminErrors, ...bodyErrors) } }, async (request, reply) => {
     const at = now();
     const { id, token } = await createSource(storage, request.body.name, at);
     return reply.code(201).send({ id, name: request.body.name, token, ingest_url: ingestUrl(token), created_at: iso(at) });
   });
 
-  app.get('/v1/sources', async () => ({ data: (await storage.sources.list()).map(presentSource) }));
+  app.get('/v1/sources', { schema: { response: answers({ 200: SourceList }, ...adminErrors) } }, async () => ({ data: (await storage.sources.list()).map(presentSource) }));
 
-  app.post<WithId>('/v1/sources/:id/rotate', { schema: { params: Params } }, async (request) => {
+  app.post<WithId>('/v1/sources/:id/rotate', { schema: { params: Params, response: answers({ 200: RotatedSource }, ...adminErrors, 404, 409) } }, async (request) => {
     const id = idParam('src', request.params.id, noSource);
     const rotated = await rotateSourceToken(storage, id, now());
     if (!rotated) {
-      if (await storage.sources.get(id)) throw new AppError('conflict', {}, { message: 'This source is revoked: create a new one.' });
+      if (await storage.sources.get(id)) throw new AppError('source_revoked');
       throw noSource();
     }
     // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
@@ -82,29 +85,29 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   });
 
   // Idempotent: revoking a revoked source answers 204 again; an unknown id is 404.
-  app.delete<WithId>('/v1/sources/:id', { schema: { params: Params } }, async (request, reply) => {
+  app.delete<WithId>('/v1/sources/:id', { schema: { params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404) } }, async (request, reply) => {
     const id = idParam('src', request.params.id, noSource);
     if (!(await storage.sources.revoke(id, now())) && !(await storage.sources.get(id))) throw noSource();
     options.forgetSecrets();
     return reply.code(204).send();
   });
 
-  app.post<{ Body: Static<typeof KeyBody> }>('/v1/keys', { schema: { body: KeyBody } }, async (request, reply) => {
+  app.post<{ Body: Static<typeof KeyBody> }>('/v1/keys', { schema: { body: KeyBody, response: answers({ 201: CreatedApiKey }, ...adminErrors, ...bodyErrors) } }, async (request, reply) => {
     const at = now();
     const { name, scope } = request.body;
     const { id, key } = await createApiKey(storage, name, scope, at);
     return reply.code(201).send({ id, name, scope, key, created_at: iso(at) });
   });
 
-  app.get('/v1/keys', async () => ({ data: (await storage.keys.list()).map(presentKey) }));
+  app.get('/v1/keys', { schema: { response: answers({ 200: ApiKeyList }, ...adminErrors) } }, async () => ({ data: (await storage.keys.list()).map(presentKey) }));
 
   /**
    * A key cannot revoke itself (409 conflict): revoke it with another admin key. That way an
    * administrator never locks everyone out by mistake, since the key making the request stays active,
    * there is always at least one admin key left.
    */
-  app.delete<WithId>('/v1/keys/:id', { schema: { params: Params } }, async (request, reply) => {
-    if (request.apiKey?.id === request.params.id) throw new AppError('conflict', {}, { message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' });
+  app.delete<WithId>('/v1/keys/:id', { schema: { params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) } }, async (request, reply) => {
+    if (request.apiKey?.id === request.params.id) throw new AppError('key_revokes_itself');
     const id = idParam('key', request.params.id, noKey);
     if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
     options.forgetSecrets();

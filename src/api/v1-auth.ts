@@ -9,7 +9,9 @@ import { hashSecret } from '../domain/secrets.js';
 import type { Storage, User } from '../storage/ports.js';
 import type { LoginLimits } from './login-limits.js';
 import { clearedSessionCookie, originOf, sessionSetCookie } from './session-auth.js';
-import { EmailSchema, ErrorAnswer, NameSchema, NewPassword, SessionAnswer, presentUser } from './user-schemas.js';
+import { NoContent, SessionAnswer, SetupCheck } from '../domain/contract/index.js';
+import { answers, bodyErrors } from './responses.js';
+import { EmailSchema, NameSchema, NewPassword, presentUser } from './user-schemas.js';
 
 export interface AuthRoutesOptions {
   storage: Storage;
@@ -63,7 +65,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     schema: {
       tags, security: [], summary: 'Sign in with an email and a password',
       description: 'Sets the `sb_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over https). A wrong email and a wrong password get the same 401 `invalid_credentials`. Failed attempts are limited per account and per address (429 `rate_limited`).',
-      body: LoginBody, response: { 200: SessionAnswer, 401: ErrorAnswer, 429: ErrorAnswer },
+      body: LoginBody, response: answers({ 200: SessionAnswer }, ...bodyErrors, 401, 403, 429),
     },
   }, async (request, reply) => {
     const account = normalizeEmail(request.body.email);
@@ -78,15 +80,15 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.get('/v1/auth/session', {
-    schema: { tags, security, summary: 'The signed-in user of the session cookie', response: { 200: SessionAnswer, 401: ErrorAnswer } },
+    schema: { tags, security, summary: 'The signed-in user of the session cookie', response: answers({ 200: SessionAnswer }, 401, 429) },
   }, async (request) => {
     const found = request.cookieSession;
-    if (!found) throw new AppError('unauthorized', {}, { message: 'Not signed in: POST /v1/auth/login.' });
+    if (!found) throw new AppError('not_signed_in');
     return { user: presentUser(found.user), expires_at: iso(found.session.expiresAt) };
   });
 
   app.post('/v1/auth/logout', {
-    schema: { tags, security, summary: 'End the session', description: 'Deletes the session server-side and clears the cookie; 204 even without a session.', response: { 204: Type.Null(), 403: ErrorAnswer } },
+    schema: { tags, security, summary: 'End the session', description: 'Deletes the session server-side and clears the cookie; 204 even without a session.', response: answers({ 204: NoContent }, 403, 429) },
   }, async (request, reply) => {
     const found = ownSession(request);
     if (found) {
@@ -100,16 +102,16 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     schema: {
       tags, security, summary: 'Change your own password',
       description: 'Needs the session cookie and the current password; every other session of the user ends.',
-      body: PasswordBody, response: { 204: Type.Null(), 401: ErrorAnswer, 403: ErrorAnswer, 429: ErrorAnswer },
+      body: PasswordBody, response: answers({ 204: NoContent }, ...bodyErrors, 401, 403, 429),
     },
   }, async (request, reply) => {
     const found = ownSession(request);
-    if (!found) throw new AppError('unauthorized', {}, { message: 'Not signed in: POST /v1/auth/login.' });
+    if (!found) throw new AppError('not_signed_in');
     const account = found.user.email;
     limits.check(account, request.ip);
     if (!(await checkPassword(storage, account, request.body.current_password))) {
       limits.failed(account, request.ip);
-      throw new AppError('invalid_credentials', {}, { message: 'The current password is wrong.' });
+      throw new AppError('wrong_password');
     }
     await storage.users.setPassword(found.user.id, await hashPassword(request.body.new_password), now(), hashSecret(found.token));
     options.forgetSecrets();
@@ -120,7 +122,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     schema: {
       tags, security: [], summary: 'Whether a setup link still works',
       description: '410 `setup_token_invalid` when the token is unknown, used or expired; 409 `setup_done` once a user exists.',
-      querystring: SetupQuery, response: { 200: Type.Object({ valid: Type.Literal(true) }), 409: ErrorAnswer, 410: ErrorAnswer },
+      querystring: SetupQuery, response: answers({ 200: SetupCheck }, 409, 410, 429),
     },
   }, async (request) => {
     if ((await storage.users.count()) > 0) throw new AppError('setup_done');
@@ -133,7 +135,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     schema: {
       tags, security: [], summary: 'Create the first admin with the setup link',
       description: 'The token (from the link printed at the first start) works once; signs the new admin in (sets the cookie).',
-      body: SetupBody, response: { 201: SessionAnswer, 409: ErrorAnswer, 410: ErrorAnswer },
+      body: SetupBody, response: answers({ 201: SessionAnswer }, ...bodyErrors, 403, 409, 410, 429),
     },
   }, async (request, reply) => {
     const { token, email, password, name } = request.body;

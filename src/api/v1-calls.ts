@@ -6,7 +6,9 @@ import { phoneDigits } from '../domain/call.js';
 import { AppError } from '../domain/errors.js';
 import { presentCall } from '../domain/presenters.js';
 import type { ApiKey, CallCursor, CallFilter, CallQueries } from '../storage/ports.js';
+import { CallPage, Media } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
+import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
 import { callCsvHeader, callCsvLine, utf8Bom } from './csv.js';
 
 export interface CallListRoutesOptions {
@@ -40,6 +42,8 @@ type Filters = Static<typeof CsvQuery>;
  */
 const csvPageSize = 500;
 
+const csvAnswer = Media('text/csv', 'The matching calls, newest first, one row each (UTF-8 with a BOM, a header row), streamed.');
+
 /**
  * `GET /v1/calls` (newest first, keyset cursor) and `GET /v1/calls.csv` (the same filters, streamed), with
  * the `read` scope (SPEC "Query API").
@@ -47,8 +51,9 @@ const csvPageSize = 500;
 export async function callListRoutes(app: FastifyInstance, options: CallListRoutesOptions): Promise<void> {
   const { storage } = options;
   app.addHook('onRequest', requireScope('read', options.resolveKey));
+  serializeWithJsonStringify(app);
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/calls', { schema: { querystring: ListQuery } }, async (request) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/calls', { schema: { querystring: ListQuery, response: answers({ 200: CallPage }, ...readErrors) } }, async (request) => {
     const q = request.query;
     const limit = q.limit ?? 50;
     const calls = await storage.callQueries.list(toFilter(q), q.cursor === undefined ? null : decodeCursor(q.cursor), limit);
@@ -60,7 +65,7 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
     };
   });
 
-  app.get<{ Querystring: Filters }>('/v1/calls.csv', { schema: { querystring: CsvQuery } }, async (request, reply) => {
+  app.get<{ Querystring: Filters }>('/v1/calls.csv', { schema: { querystring: CsvQuery, response: answers({ 200: csvAnswer }, ...readErrors) } }, async (request, reply) => {
     const filter = toFilter(request.query);
     // Pages through with the same cursor as the list, so the export holds every matching call once even
     // while calls arrive, and memory stays at one page whatever the export's size.

@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { parseId, type DeliveryId } from '../domain/ids.js';
 import type { DeliveryAdmin, DeliveryFilter, DeliveryReader } from '../storage/ports.js';
+import { Delivery, DeliveryPage } from '../domain/contract/deliveries.js';
 import { presentDelivery } from './destination-presenters.js';
 import { idFilter, idParam } from './id-param.js';
+import { adminErrors, answers } from './responses.js';
 
 const DeliveriesQuery = Type.Object({
   destination_id: Type.Optional(Type.String({ maxLength: 64 })),
@@ -15,7 +17,7 @@ const DeliveriesQuery = Type.Object({
 });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
-const noDelivery = () => new AppError('not_found', {}, { message: 'No delivery has this id.' });
+const noDelivery = () => new AppError('no_such_id', {}, { params: { what: 'delivery' } });
 
 /**
  * `/v1/deliveries`: each delivery with every attempt, and the manual retry. Registered by
@@ -30,7 +32,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: {
     return delivery;
   }
 
-  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/v1/deliveries', { schema: { querystring: DeliveriesQuery } }, async (request) => {
+  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/v1/deliveries', { schema: { querystring: DeliveriesQuery, response: answers({ 200: DeliveryPage }, ...adminErrors) } }, async (request) => {
     const q = request.query;
     const limit = q.limit ?? 50;
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
@@ -42,15 +44,15 @@ export async function deliveryRoutes(app: FastifyInstance, options: { storage: {
     return { data: deliveries.map(presentDelivery), next_cursor: deliveries.length === limit && last ? encodeCursor(last) : null };
   });
 
-  app.get<WithId>('/v1/deliveries/:id', { schema: { params: Params } }, async (request) => presentDelivery(await find(idParam('dlv', request.params.id, noDelivery))));
+  app.get<WithId>('/v1/deliveries/:id', { schema: { params: Params, response: answers({ 200: Delivery }, ...adminErrors, 404) } }, async (request) => presentDelivery(await find(idParam('dlv', request.params.id, noDelivery))));
 
-  app.post<WithId>('/v1/deliveries/:id/retry', { schema: { params: Params } }, async (request, reply) => {
+  app.post<WithId>('/v1/deliveries/:id/retry', { schema: { params: Params, response: answers({ 202: Delivery }, ...adminErrors, 404, 409) } }, async (request, reply) => {
     const id = idParam('dlv', request.params.id, noDelivery);
     if ((await find(id)).status === 'delivered') {
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
     if (!(await storage.deliveries.retry(id, options.now()))) {
-      throw new AppError('not_found', {}, { message: 'The destination of this delivery was deleted.' });
+      throw new AppError('destination_deleted');
     }
     options.onQueued();
     return reply.code(202).send(presentDelivery(await find(id)));

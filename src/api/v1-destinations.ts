@@ -2,10 +2,12 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { createDestinationsService } from '../admin/destinations.js';
+import { DestinationList, DestinationTestResult, DestinationWithSecret, Destination as DestinationBody, NoContent, ReplayAnswer } from '../domain/contract/index.js';
 import type { Destination } from '../domain/destination.js';
 import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
+import { adminErrors, answers, bodyErrors, serializeWithJsonStringify } from './responses.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 
 export interface DestinationRoutesOptions {
@@ -46,6 +48,7 @@ type WithId = { Params: Static<typeof Params> };
 export async function destinationRoutes(app: FastifyInstance, options: DestinationRoutesOptions): Promise<void> {
   const { storage, now } = options;
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
+  serializeWithJsonStringify(app);
   const destinations = createDestinationsService(options);
   app.addHook('onClose', () => destinations.close());
   // Registered here, so the admin hook above covers it too.
@@ -53,30 +56,30 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
 
   const present = (d: Destination, revealSecret: boolean) => presentDestination(d, { now: now(), revealSecret });
 
-  app.post<{ Body: Static<typeof CreateBody> }>('/v1/destinations', { schema: { body: CreateBody } }, async (request, reply) => {
+  app.post<{ Body: Static<typeof CreateBody> }>('/v1/destinations', { schema: { body: CreateBody, response: answers({ 201: DestinationWithSecret }, ...adminErrors, ...bodyErrors, 422) } }, async (request, reply) => {
     const created = await destinations.create({ ...patchOf(request.body), url: request.body.url });
     return reply.code(201).send(present(created, true));
   });
 
-  app.get('/v1/destinations', async () => ({ data: (await destinations.list()).map((d) => present(d, false)) }));
+  app.get('/v1/destinations', { schema: { response: answers({ 200: DestinationList }, ...adminErrors) } }, async () => ({ data: (await destinations.list()).map((d) => present(d, false)) }));
 
   // Shows the secret, as Svix's "reveal secret" does: the administrator needs it to configure the receiver
   // that verifies our signatures, and an admin key can rotate it anyway.
-  app.get<WithId>('/v1/destinations/:id', { schema: { params: Params } }, async (request) => present(await destinations.find(request.params.id), true));
+  app.get<WithId>('/v1/destinations/:id', { schema: { params: Params, response: answers({ 200: DestinationWithSecret }, ...adminErrors, 404) } }, async (request) => present(await destinations.find(request.params.id), true));
 
-  app.patch<WithId & { Body: Static<typeof PatchBody> }>('/v1/destinations/:id', { schema: { params: Params, body: PatchBody } }, async (request) =>
+  app.patch<WithId & { Body: Static<typeof PatchBody> }>('/v1/destinations/:id', { schema: { params: Params, body: PatchBody, response: answers({ 200: DestinationBody }, ...adminErrors, ...bodyErrors, 404, 422) } }, async (request) =>
     present(await destinations.update(request.params.id, patchOf(request.body)), false));
 
-  app.delete<WithId>('/v1/destinations/:id', { schema: { params: Params } }, async (request, reply) => {
+  app.delete<WithId>('/v1/destinations/:id', { schema: { params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404) } }, async (request, reply) => {
     await destinations.delete(request.params.id);
     return reply.code(204).send();
   });
 
-  app.post<WithId>('/v1/destinations/:id/rotate-secret', { schema: { params: Params } }, async (request) =>
+  app.post<WithId>('/v1/destinations/:id/rotate-secret', { schema: { params: Params, response: answers({ 200: DestinationWithSecret }, ...adminErrors, 404) } }, async (request) =>
     present(await destinations.rotateSecret(request.params.id), true));
 
   // Sent at once and answered with the receiver's reply; not stored in the log nor recorded as a delivery.
-  app.post<WithId>('/v1/destinations/:id/test', { schema: { params: Params } }, async (request) => {
+  app.post<WithId>('/v1/destinations/:id/test', { schema: { params: Params, response: answers({ 200: DestinationTestResult }, ...adminErrors, 404) } }, async (request) => {
     const result = await destinations.test(request.params.id);
     return { ok: result.ok, status: result.status, latency_ms: result.latencyMs, response_body: result.responseBody, error: result.error };
   });
@@ -84,7 +87,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.post<WithId & { Body: Static<typeof ReplayBody> }>(
     '/v1/destinations/:id/replay',
     {
-      schema: { params: Params, body: ReplayBody },
+      schema: { params: Params, body: ReplayBody, response: answers({ 202: ReplayAnswer }, ...adminErrors, ...bodyErrors, 404) },
       // Every field is optional, so no body at all means "everything": validate it as {}.
       preValidation: async (request) => {
         request.body ??= {};

@@ -4,18 +4,14 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
 import type { ApiKey, Retention } from '../storage/ports.js';
+import { PruneAnswer } from '../domain/contract/ops.js';
 import { requireScope } from './auth.js';
+import { adminErrors, answers, bodyErrors } from './responses.js';
 
 const PruneBody = Type.Object(
   { retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'Delete what is older than this many days; default: the server\'s SWITCHBOARD_RETENTION_DAYS.' })) },
   { additionalProperties: false },
 );
-const PruneAnswer = Type.Object({
-  before: Type.String({ description: 'The cut-off: what was received (events) or last heard of (calls) before it is deleted.' }),
-  events: Type.Integer(),
-  deliveries: Type.Integer(),
-  calls: Type.Integer(),
-});
 
 /**
  * `POST /v1/prune` (`admin` scope; `switchboard prune` while a server runs): retention on demand, by the
@@ -24,10 +20,10 @@ const PruneAnswer = Type.Object({
  */
 export async function pruneRoutes(app: FastifyInstance, options: { storage: Retention; config: Readonly<Config>; now: () => number; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
-  app.post<{ Body: Static<typeof PruneBody> }>('/v1/prune', { schema: { body: PruneBody, response: { 200: PruneAnswer } } }, async (request) => {
+  app.post<{ Body: Static<typeof PruneBody> }>('/v1/prune', { schema: { body: PruneBody, response: answers({ 200: PruneAnswer }, ...adminErrors, ...bodyErrors) } }, async (request) => {
     const days = request.body?.retention_days ?? options.config.retentionDays;
     if (days === 0) {
-      throw new AppError('invalid_request', {}, { message: 'No retention is set: pass retention_days, or set SWITCHBOARD_RETENTION_DAYS on the server.' });
+      throw new AppError('no_retention');
     }
     const before = options.now() - days * 86_400_000;
     const deleted = await options.storage.prune(before);

@@ -4,8 +4,10 @@ import { AppError } from '../domain/errors.js';
 import type { SourceId } from '../domain/ids.js';
 import { presentCall } from '../domain/presenters.js';
 import type { ApiKey, Calls, DeliveryReader, EventReader } from '../storage/ports.js';
+import { CallDetail, EventDetail, EventPage, Media } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { idFilter, idParam } from './id-param.js';
+import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
 import { presentDeliverySummary } from './destination-presenters.js';
 import { presentEvent, presentEventSummary } from './presenters.js';
 
@@ -21,17 +23,19 @@ const EventsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
-const noCall = () => new AppError('not_found', {}, { message: 'No call has this call_id.' });
-const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
+const noCall = () => new AppError('no_such_call');
+const noEvent = () => new AppError('no_such_id', {}, { params: { what: 'event' } });
 
+const rawAnswer = Media('application/octet-stream', 'The exact bytes received, as an attachment; the type the sender claimed is in X-Original-Content-Type.', { type: 'string', format: 'binary' });
 /** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
 export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage } = options;
   app.addHook('onRequest', requireScope('read', options.resolveKey));
+  serializeWithJsonStringify(app);
 
   app.get<{ Params: Static<typeof CallParams>; Querystring: Static<typeof CallQuery> }>(
     '/v1/calls/:call_id',
-    { schema: { params: CallParams, querystring: CallQuery } },
+    { schema: { params: CallParams, querystring: CallQuery, response: answers({ 200: CallDetail }, ...readErrors, 404) } },
     async (request) => {
       const callId = request.params.call_id;
       const parts = (sourceId: SourceId) =>
@@ -57,13 +61,13 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
     return event;
   }
 
-  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams } }, async (request) =>
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams, response: answers({ 200: EventDetail }, ...readErrors, 404) } }, async (request) =>
     presentEvent(await findEvent(request.params.id)),
   );
 
   // The exact bytes as received. Served as an attachment of type octet-stream whatever the sender claimed,
   // so a hostile body can never be rendered as a page on this origin; the claimed type is in a header.
-  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id/raw', { schema: { params: EventParams } }, async (request, reply) => {
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id/raw', { schema: { params: EventParams, response: answers({ 200: rawAnswer }, ...readErrors, 404) } }, async (request, reply) => {
     const event = await findEvent(request.params.id);
     void reply
       .type('application/octet-stream')
@@ -73,7 +77,7 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
     return event.body ?? Buffer.alloc(0);
   });
 
-  app.get<{ Querystring: Static<typeof EventsQuery> }>('/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/v1/events', { schema: { querystring: EventsQuery, response: answers({ 200: EventPage }, ...readErrors) } }, async (request) => {
     const q = request.query;
     const limit = q.limit ?? 50;
     const sourceId = idFilter('src', q.source_id);

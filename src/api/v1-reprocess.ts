@@ -3,12 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Ingest } from '../ingest/service.js';
 import type { ApiKey, EventReader } from '../storage/ports.js';
+import { IngestAck, ReprocessCounts } from '../domain/contract/events.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
+import { adminErrors, answers, serializeWithJsonStringify } from './responses.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const page = 200;
-const noEvent = () => new AppError('not_found', {}, { message: 'No event has this id.' });
+const noEvent = () => new AppError('no_such_id', {}, { params: { what: 'event' } });
 
 /**
  * Reprocessing the quarantine after a fix (`admin` scope; `switchboard reprocess`): one record, or every
@@ -17,15 +19,16 @@ const noEvent = () => new AppError('not_found', {}, { message: 'No event has thi
 export async function reprocessRoutes(app: FastifyInstance, options: { storage: { events: EventReader }; ingest: Ingest; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage, ingest } = options;
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
+  serializeWithJsonStringify(app);
 
-  app.post<{ Params: Static<typeof Params> }>('/v1/events/:id/reprocess', { schema: { params: Params } }, async (request) => {
+  app.post<{ Params: Static<typeof Params> }>('/v1/events/:id/reprocess', { schema: { params: Params, response: answers({ 200: IngestAck }, ...adminErrors, 404, 409, 422) } }, async (request) => {
     const record = await storage.events.get(idParam('evt', request.params.id, noEvent));
     if (!record) throw noEvent();
     const result = await ingest.reprocess(record);
     return { ok: true, id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
   });
 
-  app.post('/v1/events/reprocess', async () => {
+  app.post('/v1/events/reprocess', { schema: { response: answers({ 200: ReprocessCounts }, ...adminErrors) } }, async () => {
     const counts = { reprocessed: 0, still_invalid: 0, not_reprocessable: 0 };
     for (let beforeSeq: number | undefined; ; ) {
       const records = await storage.events.list({ status: 'quarantined', beforeSeq, limit: page });

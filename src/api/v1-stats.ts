@@ -4,7 +4,9 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { hourStart, isTimeZone, isoWithOffset, localMidnight, statsGroupBys, timeRanges, toBucket, type StatsBucket, type StatsRange } from '../domain/stats.js';
 import type { ApiKey, Sources, Stats } from '../storage/ports.js';
+import { Stats as StatsAnswer } from '../domain/contract/stats.js';
 import { requireScope } from './auth.js';
+import { answers, readErrors } from './responses.js';
 
 /** The aggregates, and the sources' names for grouping by source. */
 type StatsStorage = { stats: Stats; sources: Pick<Sources, 'list'> };
@@ -32,28 +34,6 @@ const StatsQuery = Type.Object({
   tz: Type.Optional(Type.String({ maxLength: 64, default: 'UTC', description: 'An IANA time zone: hours and days are counted in it.' })),
   from: Type.Optional(Instant(`Inclusive; default: ${defaultRangeDays} days before to.`)),
   to: Type.Optional(Instant(`Exclusive; default: now. At most ${maxStatsRangeDays} days after from.`)),
-});
-
-const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
-const StatsAnswer = Type.Object({
-  group_by: Type.String(),
-  tz: Type.String(),
-  from: Type.String({ description: 'The range start, in tz with its offset.' }),
-  to: Type.String({ description: 'The range end (exclusive), in tz with its offset.' }),
-  buckets: Type.Array(
-    Type.Object({
-      key: Type.Union([Type.String(), Type.Null()], {
-        description: 'hour: the local hour start with its offset; day: YYYY-MM-DD in tz; widget/agent/source: the id (null: calls without one).',
-      }),
-      name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-      calls: Type.Integer(),
-      answered: Type.Integer(),
-      answer_rate: nullableNumber,
-      speed_to_lead_median_sec: nullableNumber,
-      speed_to_lead_p90_sec: nullableNumber,
-      talk_time_mean_sec: nullableNumber,
-    }),
-  ),
 });
 
 function parseInstant(name: string, value: string, tz: string): number {
@@ -88,7 +68,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
           'labelled with its offset), or per widget, agent or source (most calls first). A call counts at started_at, ' +
           'else at its first event.',
         querystring: StatsQuery,
-        response: { 200: StatsAnswer },
+        response: answers({ 200: StatsAnswer }, ...readErrors),
       },
     },
     async (request, reply) => {

@@ -6,6 +6,8 @@ import type { StreamFilter, StreamHub } from '../relay/hub.js';
 import { endStream, sseComment, writeBounded } from '../relay/sse.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
 import type { ApiKey } from '../storage/ports.js';
+import { Media } from '../domain/contract/ops.js';
+import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
 
 const StreamQuery = Type.Object({
   /** Comma-separated envelope types. */
@@ -31,6 +33,10 @@ const opening = 'retry: 2000\n\n';
 /** How long a revoked key's stream may take to receive the end of what was written to it. */
 const endGraceMs = 1000;
 const streamsFullRetrySec = 30;
+const streamAnswer = Media(
+  'text/event-stream',
+  'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <the relay envelope as JSON>`; a comment heartbeat between them.',
+);
 
 export interface StreamRouteOptions {
   hub: StreamHub;
@@ -56,11 +62,12 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
   // onRequest runs before validation: a request without a valid key gets 401 whatever else is wrong with it.
   app.addHook('onRequest', requireScope('read', options.resolveKey, presentedKey));
+  serializeWithJsonStringify(app);
 
   app.get<{ Querystring: Static<typeof StreamQuery>; Headers: Static<typeof StreamHeaders> }>(
     '/v1/stream',
     // No HEAD route: it would hold a connection open with nothing to send.
-    { schema: { querystring: StreamQuery, headers: StreamHeaders }, exposeHeadRoute: false },
+    { schema: { querystring: StreamQuery, headers: StreamHeaders, response: answers({ 200: streamAnswer }, ...readErrors) }, exposeHeadRoute: false },
     async (request, reply) => {
       const lastEventId = request.headers['last-event-id'];
       // Last-Event-ID wins: it is where a reconnecting EventSource really is, while `since` stays in its URL.
@@ -71,7 +78,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs));
       if (!registered) {
         // A slot frees only when one of the key's streams closes, at no moment we can tell: a polite pace.
-        throw new AppError('rate_limited', { retry_after_sec: streamsFullRetrySec }, { message: 'This API key has as many streams open as it may (SWITCHBOARD_STREAM_MAX_PER_KEY); close one first.' });
+        throw new AppError('streams_full', { retry_after_sec: streamsFullRetrySec });
       }
       // The connection timeout (idle socket) is for requests and responses that stall; a stream is idle
       // by nature between events, and its heartbeat and buffer bound deal with a reader that went away.

@@ -5,7 +5,9 @@ import { AppError } from '../domain/errors.js';
 import { hashPassword } from '../domain/passwords.js';
 import type { ApiKey, Storage } from '../storage/ports.js';
 import { requireScope } from './auth.js';
-import { EmailSchema, ErrorAnswer, NameSchema, NewPassword, RoleSchema, UserSchema, presentUser } from './user-schemas.js';
+import { NoContent, Role, User, UserList } from '../domain/contract/index.js';
+import { adminErrors, answers, bodyErrors } from './responses.js';
+import { EmailSchema, NameSchema, NewPassword, presentUser } from './user-schemas.js';
 
 export interface UserRoutesOptions {
   storage: Storage;
@@ -15,12 +17,12 @@ export interface UserRoutesOptions {
   forgetSecrets: () => void;
 }
 
-const CreateBody = Type.Object({ email: EmailSchema, name: Type.Optional(NameSchema), role: RoleSchema, password: NewPassword }, { additionalProperties: false });
+const CreateBody = Type.Object({ email: EmailSchema, name: Type.Optional(NameSchema), role: Role, password: NewPassword }, { additionalProperties: false });
 const PasswordBody = Type.Object({ password: NewPassword }, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
 const tags = ['users'];
-const noUser = () => new AppError('not_found', {}, { message: 'No user has this id.' });
+const noUser = () => new AppError('no_such_id', {}, { params: { what: 'user' } });
 
 /**
  * `/v1/users`: the people who sign in to the dashboard (SPEC "Dashboard"), `admin` scope on every route (an
@@ -31,11 +33,11 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
 
   app.get('/v1/users', {
-    schema: { tags, summary: 'List users, oldest first', response: { 200: Type.Object({ data: Type.Array(UserSchema) }) } },
+    schema: { tags, summary: 'List users, oldest first', response: answers({ 200: UserList }, ...adminErrors) },
   }, async () => ({ data: (await storage.users.list()).map(presentUser) }));
 
   app.post<{ Body: Static<typeof CreateBody> }>('/v1/users', {
-    schema: { tags, summary: 'Create a user', description: '409 `email_taken` when a user has this email (compared case-insensitively).', body: CreateBody, response: { 201: UserSchema, 409: ErrorAnswer } },
+    schema: { tags, summary: 'Create a user', description: '409 `email_taken` when a user has this email (compared case-insensitively).', body: CreateBody, response: answers({ 201: User }, ...adminErrors, ...bodyErrors, 409) },
   }, async (request, reply) => {
     const user = await createUser(storage, request.body, now());
     if (!user) throw new AppError('email_taken');
@@ -43,7 +45,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   });
 
   app.delete<WithId>('/v1/users/:id', {
-    schema: { tags, summary: 'Remove a user and end their sessions', description: '409 `last_admin` for the last admin.', params: Params, response: { 204: Type.Null(), 404: ErrorAnswer, 409: ErrorAnswer } },
+    schema: { tags, summary: 'Remove a user and end their sessions', description: '409 `last_admin` for the last admin.', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) },
   }, async (request, reply) => {
     const outcome = await storage.users.remove(request.params.id);
     if (outcome === 'not_found') throw noUser();
@@ -53,7 +55,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   });
 
   app.post<WithId & { Body: Static<typeof PasswordBody> }>('/v1/users/:id/password', {
-    schema: { tags, summary: "Set a user's password and end their sessions", params: Params, body: PasswordBody, response: { 204: Type.Null(), 404: ErrorAnswer } },
+    schema: { tags, summary: "Set a user's password and end their sessions", params: Params, body: PasswordBody, response: answers({ 204: NoContent }, ...adminErrors, ...bodyErrors, 404) },
   }, async (request, reply) => {
     if (!(await storage.users.setPassword(request.params.id, await hashPassword(request.body.password), now()))) throw noUser();
     options.forgetSecrets();

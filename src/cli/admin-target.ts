@@ -1,21 +1,19 @@
 import { Option, type Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../admin/credentials.js';
 import { createApp } from '../app.js';
 import { loadConfig, publicBaseUrl, type Config } from '../config/index.js';
+import type { FetchLike, SwitchboardClient } from '../sdk/client.js';
 import { configFlags, withConfigFlags } from './options.js';
-import { apiFailure, remoteAt, withRemoteOptions, type Remote } from './remote.js';
+import { withClient, withRemoteOptions } from './remote.js';
 
 /**
  * Where a command that changes data sends its requests: the running server's API whenever one runs (it owns
  * the database: a second writer beside it would compete with its commits, and on PostgreSQL there may be
  * several servers), else the database itself (first setup, recovery: a lost admin key). Both answer the
- * same API requests; locally they are served in this process by the same routes (`inject`), so every check
- * and every answer is the same.
+ * same API requests through the SDK's client; locally they are served in this process by the same routes
+ * (`inject`), so every check and every answer is the same.
  */
-export interface AdminTarget extends Pick<Remote, 'call'> {
-  mode: 'server' | 'local';
-  close(): Promise<void>;
-}
 
 type Choice = { mode: 'server'; server: string; key: string } | { mode: 'local'; config: Readonly<Config>; why: string };
 
@@ -48,16 +46,15 @@ export async function chooseAdminTarget(command: Command): Promise<Choice> {
   return { mode: 'server', server, key: o.key };
 }
 
-/** Opens the target chosen, runs `use` with it, and closes it. */
-export async function withAdminTarget<T>(command: Command, use: (target: AdminTarget) => Promise<T>, chosen?: Choice): Promise<T> {
+/** Opens the target chosen, runs `use` with its API, and closes it. */
+export async function withAdminTarget<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>, chosen?: Choice): Promise<T> {
   const choice = chosen ?? (await chooseAdminTarget(command));
-  const target: AdminTarget = choice.mode === 'server'
-    ? { mode: 'server', call: remoteAt(choice.server, choice.key).call, close: async () => {} }
-    : await openLocal(choice, [command.parent?.name(), command.name()].filter((n) => n && n !== 'switchboard').join(' '));
+  if (choice.mode === 'server') return withClient(choice.server, choice.key, use);
+  const local = await openLocal(choice, [command.parent?.name(), command.name()].filter((n) => n && n !== 'switchboard').join(' '));
   try {
-    return await use(target);
+    return await withClient('http://switchboard.local', local.key, use, local.fetch);
   } finally {
-    await target.close();
+    await local.close();
   }
 }
 
@@ -76,7 +73,7 @@ async function answersHealthz(server: string): Promise<boolean> {
  * database this is the first start: the default source and admin key are created and shown once, as
  * `switchboard start` would.
  */
-async function openLocal({ config, why }: { config: Readonly<Config>; why: string }, command: string): Promise<AdminTarget> {
+async function openLocal({ config, why }: { config: Readonly<Config>; why: string }, command: string): Promise<{ key: string; fetch: FetchLike; close(): Promise<void> }> {
   const app = await createApp(config, { logger: false });
   try {
     // No setup link: the command at hand may be the one that creates the first user.
@@ -92,17 +89,8 @@ async function openLocal({ config, why }: { config: Readonly<Config>; why: strin
     }
     const { id, key } = await createApiKey(app.storage, `switchboard ${command} (command line, local)`, 'admin');
     return {
-      mode: 'local',
-      async call(method, path, body) {
-        const response = await app.server.inject({
-          method: method as 'GET',
-          url: path,
-          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          payload: body === undefined ? undefined : JSON.stringify(body),
-        });
-        if (response.statusCode >= 400) throw apiFailure(response.statusCode, response.body);
-        return (response.body === '' ? null : JSON.parse(response.body)) as never;
-      },
+      key,
+      fetch: injectFetch(app.server),
       async close() {
         try {
           await app.storage.keys.revoke(id, Date.now());
@@ -115,4 +103,23 @@ async function openLocal({ config, why }: { config: Readonly<Config>; why: strin
     await app.close();
     throw error;
   }
+}
+
+/** A `fetch` answered by `server.inject`: the API's routes in this process, without a socket. */
+function injectFetch(server: FastifyInstance): FetchLike {
+  return async (input, init) => {
+    const url = new URL(input);
+    const response = await server.inject({
+      method: (init?.method ?? 'GET') as 'GET',
+      url: `${url.pathname}${url.search}`,
+      headers: init?.headers as Record<string, string>,
+      payload: init?.body as string | undefined,
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers)) {
+      for (const one of [value].flat()) if (one !== undefined) headers.append(name, String(one));
+    }
+    // A Response with status 204 may not have a body, not even an empty one.
+    return new Response(response.rawPayload.length === 0 ? null : response.rawPayload, { status: response.statusCode, headers });
+  };
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { print, remoteOf, withRemoteOptions } from './remote.js';
+import { print, withRemote, withRemoteOptions } from './remote.js';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
 const header = (value: string, previous: Record<string, string> = {}) => {
@@ -23,10 +23,10 @@ export function destinationsCommand(): Command {
     .option('--rate-limit <per-second>', 'At most this many webhooks per second', Number)
     .action(async () => {
       const o = add.opts<{ url: string; description?: string; eventTypes?: string[]; widgetKeys?: string[]; callStatuses?: string[]; header?: Record<string, string>; rateLimit?: number }>();
-      const created = await remoteOf(add).call('POST', '/v1/destinations', {
+      const created = await withRemote(add, (api) => api.destinations.create({
         url: o.url, description: o.description, event_types: o.eventTypes, widget_keys: o.widgetKeys, call_statuses: o.callStatuses,
         headers: o.header, rate_limit_per_sec: o.rateLimit,
-      });
+      }));
       print(add, created, (d) => [
         `Destination ${d.id} added: ${d.url}`,
         `  Signing secret: ${d.secret}`,
@@ -37,10 +37,10 @@ export function destinationsCommand(): Command {
   const ls = withRemoteOptions(new Command('list'))
     .description('List destinations.')
     .action(async () => {
-      const answer = await remoteOf(ls).call<{ data: any[] }>('GET', '/v1/destinations');
+      const answer = await withRemote(ls, (api) => api.destinations.list());
       print(ls, answer, ({ data }) =>
         data.length === 0 ? ['No destinations yet: add one with `switchboard destinations add --url …`.']
-        : data.map((d: any) => `${d.id}  ${d.disabled_at ? `disabled (${d.disabled_reason})` : 'enabled'}  ${d.url}${d.event_types ? `  [${d.event_types.join(', ')}]` : ''}`),
+        : data.map((d) => `${d.id}  ${d.disabled_at ? `disabled (${d.disabled_reason})` : 'enabled'}  ${d.url}${d.event_types ? `  [${d.event_types.join(', ')}]` : ''}`),
       );
     });
 
@@ -48,7 +48,7 @@ export function destinationsCommand(): Command {
     .description('Send a signed switchboard.test event to a destination now and show its answer.')
     .argument('<id>', 'Destination id (dst_…)')
     .action(async (id: string) => {
-      const r = await remoteOf(test).call('POST', `/v1/destinations/${encodeURIComponent(id)}/test`);
+      const r = await withRemote(test, (api) => api.destinations.test(id));
       print(test, r, (a) => [
         a.ok ? `Delivered: ${a.status} in ${Math.round(a.latency_ms)} ms` : `Failed: ${a.error ?? `answered ${a.status}`}`,
         ...(a.response_body ? [`  Response: ${String(a.response_body).slice(0, 200)}`] : []),
@@ -69,9 +69,7 @@ export function replayCommand(): Command {
     .option('--only-failed', 'Only events whose delivery to it failed')
     .action(async () => {
       const o = command.opts<{ destination: string; since?: string; until?: string; onlyFailed?: boolean }>();
-      const r = await remoteOf(command).call('POST', `/v1/destinations/${encodeURIComponent(o.destination)}/replay`, {
-        since: o.since, until: o.until, only_failed: o.onlyFailed,
-      });
+      const r = await withRemote(command, (api) => api.destinations.replay(o.destination, { since: o.since, until: o.until, only_failed: o.onlyFailed }));
       print(command, r, (a) => [`Queued ${a.queued} deliveries for ${o.destination}.`]);
     });
   return command;

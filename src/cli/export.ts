@@ -3,8 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import type { CallFilters, SwitchboardClient } from '../sdk/client.js';
 import { atomicFile } from './atomic-file.js';
-import { remoteOf, withRemoteOptions } from './remote.js';
+import { withRemote, withRemoteOptions } from './remote.js';
+
+type Filters = Omit<CallFilters, 'cursor' | 'limit'>;
 
 /** The call list's filters, as `switchboard export` flags (SPEC "Query API"). */
 const filters = [
@@ -32,45 +35,49 @@ export function exportCommand(): Command {
     .option('-q, --query <text>', 'Free-text search');
   return command.action(async () => {
     const o = command.opts<Record<string, string | undefined> & { format: 'csv' | 'jsonl'; out?: string }>();
-    const params = new URLSearchParams();
-    for (const [flag, name] of filters) if (o[flag] !== undefined) params.set(name, o[flag]!);
-    const remote = remoteOf(command);
-    // A file appears whole or not at all: a failed export (a wrong key, a lost connection) leaves it as it was.
-    const file = o.out ? atomicFile(o.out) : null;
-    const out: Writable = file ? file.stream : process.stdout;
-    const progress = createProgress();
-    let rows = 0;
-    try {
-      rows = await (o.format === 'csv' ? exportCsv() : exportJsonl());
-      await file?.commit();
-    } catch (error) {
-      await file?.discard();
-      throw error;
-    } finally {
-      progress.stop();
-    }
-    process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
-
-    async function exportCsv(): Promise<number> {
-      const response = await remote.open('GET', `/v1/calls.csv?${params}`);
-      const counter = csvRecordCounter((n) => progress.update((rows += n)));
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, out, { end: out !== process.stdout });
-      return Math.max(0, rows - 1); // the header
-    }
-
-    async function exportJsonl(): Promise<number> {
-      for (let cursor: string | null = null; ; ) {
-        const page: { data: unknown[]; next_cursor: string | null } = await remote.call('GET', `/v1/calls?${params}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
-        if (text !== '' && !out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
-        progress.update((rows += page.data.length));
-        if (!page.next_cursor || page.data.length === 0) break;
-        cursor = page.next_cursor;
+    const query: Filters = {};
+    for (const [flag, name] of filters) if (o[flag] !== undefined) query[name] = o[flag];
+    const rows = await withRemote(command, async (api) => {
+      // A file appears whole or not at all: a failed export (a wrong key, a lost connection) leaves it as it was.
+      const file = o.out ? atomicFile(o.out) : null;
+      const out: Writable = file ? file.stream : process.stdout;
+      const progress = createProgress();
+      try {
+        const exported = await (o.format === 'csv' ? exportCsv(api, query, out, progress.update) : exportJsonl(api, query, out, progress.update));
+        await file?.commit();
+        return exported;
+      } catch (error) {
+        await file?.discard();
+        throw error;
+      } finally {
+        progress.stop();
       }
-      if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      return rows;
-    }
+    });
+    process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
   });
+}
+
+/** `GET /v1/calls.csv` to `out`; the number of calls (the records but the header). */
+async function exportCsv(api: SwitchboardClient, query: Filters, out: Writable, progress: (rows: number) => void): Promise<number> {
+  let rows = 0;
+  const counter = csvRecordCounter((n) => progress((rows += n)));
+  await pipeline(Readable.fromWeb((await api.calls.csv(query)) as WebReadableStream<Uint8Array>), counter, out, { end: out !== process.stdout });
+  return Math.max(0, rows - 1); // the header
+}
+
+/** `GET /v1/calls` page by page to `out`, one call per line; the number of calls. */
+async function exportJsonl(api: SwitchboardClient, query: Filters, out: Writable, progress: (rows: number) => void): Promise<number> {
+  let rows = 0;
+  for (let cursor: string | undefined; ; ) {
+    const page = await api.calls.list({ ...query, limit: 500, cursor });
+    const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
+    if (text !== '' && !out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
+    progress((rows += page.data.length));
+    if (!page.next_cursor || page.data.length === 0) break;
+    cursor = page.next_cursor;
+  }
+  if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return rows;
 }
 
 /** A progress bar on a terminal (on stderr, so the export itself can go to stdout); nothing otherwise. */

@@ -12,7 +12,7 @@ export function keysCommand(): Command {
     .addOption(new Option('--scope <scope>', 'read: the query API and the stream; admin: everything').choices(['read', 'admin']).default('read'))
     .action(async () => {
       const o = create.opts<{ name: string; scope: 'read' | 'admin' }>();
-      const created = await withAdminTarget(create, (api) => api.call('POST', '/v1/keys', { name: o.name, scope: o.scope }));
+      const created = await withAdminTarget(create, (api) => api.keys.create({ name: o.name, scope: o.scope }));
       print(create, created, (k) => [
         `API key ${k.id} created ("${k.name}", scope ${k.scope}):`,
         `  ${k.key}`,
@@ -23,9 +23,9 @@ export function keysCommand(): Command {
   const ls = withAdminOptions(new Command('list'))
     .description('List API keys (hints only: keys are never shown again).')
     .action(async () => {
-      const answer = await withAdminTarget(ls, (api) => api.call<{ data: any[] }>('GET', '/v1/keys'));
+      const answer = await withAdminTarget(ls, (api) => api.keys.list());
       print(ls, answer, ({ data }) =>
-        data.map((k: any) => `${k.id}  ${k.scope.padEnd(5)}  ${k.status === 'revoked' ? `revoked ${k.revoked_at}` : 'active'}  ${k.key_hint}  ${k.name}`),
+        data.map((k) => `${k.id}  ${k.scope.padEnd(5)}  ${k.status === 'revoked' ? `revoked ${k.revoked_at}` : 'active'}  ${k.key_hint}  ${k.name}`),
       );
     });
 
@@ -33,7 +33,7 @@ export function keysCommand(): Command {
     .description('Revoke an API key: it stops working at once on the server asked, within 5 s on the others.')
     .argument('<id>', 'API key id (key_…)')
     .action(async (id: string) => {
-      await withAdminTarget(revoke, (api) => api.call('DELETE', `/v1/keys/${encodeURIComponent(id)}`));
+      await withAdminTarget(revoke, (api) => api.keys.revoke(id));
       print(revoke, { id, status: 'revoked' }, () => [`API key ${id} revoked.`]);
     });
 

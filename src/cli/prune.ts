@@ -24,7 +24,7 @@ export function pruneCommand(): Command {
     const target = await chooseAdminTarget(command);
     // A server may have its own retention (SWITCHBOARD_RETENTION_DAYS where it runs); the database alone has none.
     if (target.mode === 'local' && config.retentionDays === 0) throw new Error(noRetention);
-    const deleted = await withAdminTarget(command, (api) => api.call('POST', '/v1/prune', config.retentionDays > 0 ? { retention_days: config.retentionDays } : {}), target);
+    const deleted = await withAdminTarget(command, (api) => api.prune(config.retentionDays > 0 ? { retention_days: config.retentionDays } : {}), target);
     print(command, deleted, (d) => [`Deleted ${d.events} events, ${d.deliveries} deliveries and ${d.calls} calls older than ${d.before}.`]);
   });
 }

@@ -1,15 +1,11 @@
 import { Option, type Command } from 'commander';
-import { parseErrorBody } from '../sdk/http.js';
+import { createClient, SwitchboardApiError, type FetchLike, type SwitchboardClient } from '../sdk/client.js';
 
 /**
- * Commands that administer a running Switchboard talk to its HTTP API, as any other client would: the
- * server owns its database (on PostgreSQL there may be several), and the API applies every check.
+ * Commands that administer a running Switchboard talk to its HTTP API through the SDK's client, as any other
+ * client would: the server owns its database (on PostgreSQL there may be several), and the API applies every
+ * check. What is left here is the command line's side: the flags, and a failure as one line.
  */
-export interface Remote {
-  call<T = any>(method: string, path: string, body?: unknown): Promise<T>;
-  /** The response itself, for bodies read as a stream (CSV); errors as for `call`. */
-  open(method: string, path: string): Promise<Response>;
-}
 
 export function withRemoteOptions(command: Command): Command {
   return command
@@ -18,50 +14,45 @@ export function withRemoteOptions(command: Command): Command {
     .addOption(new Option('--json', 'Print the API answer as JSON'));
 }
 
-export function remoteOf(command: Command): Remote {
+/** Runs `use` with the client of `--server` and `--key`; a failed call rejects with the line to print. */
+export async function withRemote<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>): Promise<T> {
   const { server, key } = command.optsWithGlobals<{ server: string; key?: string }>();
   if (!key) throw new Error('an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
-  return remoteAt(server, key);
+  return withClient(server, key, use);
 }
 
-/** The API of the Switchboard at `server`, called with `key`. */
-export function remoteAt(server: string, key: string): Remote {
-  const base = server.replace(/\/$/, '');
-
-  async function open(method: string, path: string, body?: unknown): Promise<Response> {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new Error(`cannot reach Switchboard at ${base} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}): is it running? (--server)`);
-    }
-    if (!response.ok) throw apiFailure(response.status, await response.text());
-    return response;
+/**
+ * Runs `use` with the SDK client of the API at `server` (over `fetch`: the default, or one answered in this
+ * process), and turns its `SwitchboardApiError` into the line the command line prints.
+ */
+export async function withClient<T>(server: string, key: string, use: (api: SwitchboardClient) => Promise<T>, fetch?: FetchLike): Promise<T> {
+  const baseUrl = server.replace(/\/$/, '');
+  try {
+    return await use(createClient({ baseUrl, apiKey: key, fetch }));
+  } catch (error) {
+    throw error instanceof SwitchboardApiError ? commandLineFailure(error, baseUrl) : error;
   }
-
-  return {
-    async call(method, path, body) {
-      const text = await (await open(method, path, body)).text();
-      return (text === '' ? null : JSON.parse(text)) as never;
-    },
-    open: (method, path) => open(method, path),
-  };
 }
 
-/** An API error answer as one line for the command line: `message: detail (code)`. */
-export function apiFailure(status: number, body: string): Error {
-  const answer = parseErrorBody(body);
-  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const detail = text(answer?.detail) ? `: ${text(answer?.detail)}` : '';
-  return new Error(`${text(answer?.message) ?? `HTTP ${status}`}${detail} (${text(answer?.error) ?? status})`);
+/**
+ * An SDK error as one line: the server's `message: detail (code)` (`HTTP <status> (<status>)` for an answer
+ * that is not ours), or, when no answer came, what to check.
+ */
+function commandLineFailure(error: SwitchboardApiError, baseUrl: string): Error {
+  if (error.status === 0) {
+    const failure = error.cause as Error; // what fetch threw; its cause is the socket's error
+    const reason = failure.cause instanceof Error ? failure.cause.message : failure.message;
+    return new Error(`cannot reach Switchboard at ${baseUrl} (${reason}): is it running? (--server)`);
+  }
+  const notOurs = error.code === `http_${error.status}`;
+  // The SDK appends ` (detail)` to the server's message; the command line reads `message: detail`.
+  const message = error.detail ? error.message.slice(0, -` (${error.detail})`.length) : error.message;
+  const text = message === `Switchboard answered HTTP ${error.status}` ? `HTTP ${error.status}` : message;
+  return new Error(`${text}${error.detail ? `: ${error.detail}` : ''} (${notOurs ? error.status : error.code})`);
 }
 
 /** Prints `value` as JSON with --json, else the lines `human` makes of it. */
-export function print(command: Command, value: unknown, human: (value: any) => string[]): void {
+export function print<T>(command: Command, value: T, human: (value: T) => string[]): void {
   const lines = command.optsWithGlobals<{ json?: boolean }>().json ? [JSON.stringify(value, null, 2)] : human(value);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

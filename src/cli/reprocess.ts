@@ -13,10 +13,10 @@ export function reprocessCommand(): Command {
       if (!id === !all) throw new Error('give one quarantine id, or --all');
       await withAdminTarget(command, async (api) => {
         if (id) {
-          const r = await api.call('POST', `/v1/events/${encodeURIComponent(id)}/reprocess`);
+          const r = await api.events.reprocess(id);
           print(command, r, (a) => [`${id} is now event ${a.id}${a.duplicate ? ' (a duplicate of it)' : ''}.`]);
         } else {
-          const r = await api.call('POST', '/v1/events/reprocess');
+          const r = await api.events.reprocessAll();
           print(command, r, (a) => [`Reprocessed ${a.reprocessed}; still invalid ${a.still_invalid}; not reprocessable (body not kept whole) ${a.not_reprocessable}.`]);
         }
       });

@@ -11,7 +11,7 @@ export function sourcesCommand(): Command {
     .requiredOption('--name <name>', 'What it is, e.g. the Convolo account')
     .action(async () => {
       const o = create.opts<{ name: string }>();
-      const created = await withAdminTarget(create, (api) => api.call('POST', '/v1/sources', { name: o.name }));
+      const created = await withAdminTarget(create, (api) => api.sources.create({ name: o.name }));
       print(create, created, (s) => [
         `Source ${s.id} created ("${s.name}").`,
         `  Ingest URL: ${s.ingest_url}`,
@@ -22,9 +22,9 @@ export function sourcesCommand(): Command {
   const ls = withAdminOptions(new Command('list'))
     .description('List sources (token hints only).')
     .action(async () => {
-      const answer = await withAdminTarget(ls, (api) => api.call<{ data: any[] }>('GET', '/v1/sources'));
+      const answer = await withAdminTarget(ls, (api) => api.sources.list());
       print(ls, answer, ({ data }) =>
-        data.map((s: any) => {
+        data.map((s) => {
           const state = s.status === 'revoked' ? `revoked ${s.revoked_at}` : s.previous_token_expires_at ? `active (previous token until ${s.previous_token_expires_at})` : 'active';
           return `${s.id}  ${state}  ${s.token_hint}  ${s.name}`;
         }),
@@ -35,7 +35,7 @@ export function sourcesCommand(): Command {
     .description('Give a source a new token; the old one keeps working for 24 hours.')
     .argument('<id>', 'Source id (src_…)')
     .action(async (id: string) => {
-      const rotated = await withAdminTarget(rotate, (api) => api.call('POST', `/v1/sources/${encodeURIComponent(id)}/rotate`));
+      const rotated = await withAdminTarget(rotate, (api) => api.sources.rotate(id));
       print(rotate, rotated, (s) => [
         `Source ${s.id} has a new token.`,
         `  Ingest URL: ${s.ingest_url}`,

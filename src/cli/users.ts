@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { generatePassword } from '../domain/passwords.js';
-import { withAdminOptions, withAdminTarget, type AdminTarget } from './admin-target.js';
+import type { SwitchboardClient } from '../sdk/client.js';
+import { withAdminOptions, withAdminTarget } from './admin-target.js';
 import { print } from './remote.js';
 
 /**
@@ -22,7 +23,7 @@ export function usersCommand(): Command {
       const o = add.opts<{ email: string; role: 'viewer' | 'admin'; name?: string; passwordStdin?: boolean }>();
       const { password, generated } = await passwordFor(o.passwordStdin);
       const body = { email: o.email, role: o.role, password, ...(o.name === undefined ? {} : { name: o.name }) };
-      const user = await withAdminTarget(add, (api) => api.call('POST', '/v1/users', body));
+      const user = await withAdminTarget(add, (api) => api.users.create(body));
       print(add, generated ? { ...user, password } : user, (u) => [
         `User ${u.id} added (${u.email}, ${u.role}).`,
         ...(generated ? [`  Password: ${password}`, '  Give it to them now: it will not be shown again (only its hash is stored).'] : []),
@@ -32,8 +33,8 @@ export function usersCommand(): Command {
   const ls = withAdminOptions(new Command('list'))
     .description('List users.')
     .action(async () => {
-      const answer = await withAdminTarget(ls, (api) => api.call<{ data: any[] }>('GET', '/v1/users'));
-      print(ls, answer, ({ data }) => data.map((u: any) => `${u.id}  ${u.role.padEnd(6)}  ${u.email}${u.name ? `  ${u.name}` : ''}`));
+      const answer = await withAdminTarget(ls, (api) => api.users.list());
+      print(ls, answer, ({ data }) => data.map((u) => `${u.id}  ${u.role.padEnd(6)}  ${u.email}${u.name ? `  ${u.name}` : ''}`));
     });
 
   const remove = withAdminOptions(new Command('remove'))
@@ -42,7 +43,7 @@ export function usersCommand(): Command {
     .action(async (who: string) => {
       const id = await withAdminTarget(remove, async (api) => {
         const userId = await userIdOf(api, who);
-        await api.call('DELETE', `/v1/users/${encodeURIComponent(userId)}`);
+        await api.users.remove(userId);
         return userId;
       });
       print(remove, { id, status: 'removed' }, () => [`User ${id} removed; their sessions ended.`]);
@@ -56,7 +57,7 @@ export function usersCommand(): Command {
       const { password, generated } = await passwordFor(reset.opts<{ passwordStdin?: boolean }>().passwordStdin);
       const id = await withAdminTarget(reset, async (api) => {
         const userId = await userIdOf(api, who);
-        await api.call('POST', `/v1/users/${encodeURIComponent(userId)}/password`, { password });
+        await api.users.resetPassword(userId, { password });
         return userId;
       });
       print(reset, generated ? { id, password } : { id }, () => [
@@ -79,10 +80,10 @@ async function passwordFor(fromStdin: boolean | undefined): Promise<{ password: 
 }
 
 /** A user's id from their id or email (looked up in the list). */
-async function userIdOf(api: AdminTarget, who: string): Promise<string> {
+async function userIdOf(api: SwitchboardClient, who: string): Promise<string> {
   if (!who.includes('@')) return who;
   const email = who.trim().toLowerCase();
-  const { data } = await api.call<{ data: Array<{ id: string; email: string }> }>('GET', '/v1/users');
+  const { data } = await api.users.list();
   const found = data.find((u) => u.email === email);
   if (!found) throw new Error(`no user has the email ${email}`);
   return found.id;

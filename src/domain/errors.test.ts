@@ -1,24 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError, errorCatalogue, type ErrorCode } from './errors.js';
+import { AppError, apiErrors, type ErrorKind } from './errors.js';
 
-const codes = Object.keys(errorCatalogue) as ErrorCode[];
+const { catalogue, codes } = apiErrors;
+const kinds = Object.keys(catalogue) as ErrorKind[];
 const readmeUrl = new URL('../../README.md', import.meta.url);
 
-describe('errorCatalogue', () => {
-  it('is not empty and its codes are snake_case', () => {
+describe('the API error catalogue', () => {
+  it('is not empty and its kinds and codes are snake_case', () => {
     expect(codes.length).toBeGreaterThan(0);
-    for (const code of codes) expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
+    for (const name of [...kinds, ...codes]) expect(name).toMatch(/^[a-z]+(_[a-z]+)*$/);
   });
 
-  it.each(codes)('%s has a 4xx or 5xx status and a message', (code) => {
-    const { status, message } = errorCatalogue[code];
+  it.each(kinds)('%s has a 4xx or 5xx status and a message', (kind) => {
+    const { status, message } = catalogue[kind];
     expect(Number.isInteger(status)).toBe(true);
     expect(status).toBeGreaterThanOrEqual(400);
     expect(status).toBeLessThan(600);
     expect(message.trim().length).toBeGreaterThan(0);
   });
 });
+
 
 describe('AppError', () => {
   it('carries Retry-After seconds where nothing was kept (its code\'s), or its own retry_after_sec', () => {
@@ -35,15 +37,15 @@ describe('AppError', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('AppError');
     expect(error.code).toBe('unknown_source');
-    expect(error.status).toBe(errorCatalogue.unknown_source.status);
-    expect(error.message).toBe(errorCatalogue.unknown_source.message);
+    expect(error.status).toBe(catalogue.unknown_source.status);
+    expect(error.message).toBe(catalogue.unknown_source.message);
     expect(error.extra).toEqual({});
   });
 
   it('serialises to { error, message, ...extra }', () => {
     const error = new AppError('invalid_event', { fields: ['type'], detail: '"type" is missing' });
     expect(error.toJSON()).toEqual({
-      error: 'invalid_event', message: errorCatalogue.invalid_event.message, fields: ['type'], detail: '"type" is missing',
+      error: 'invalid_event', message: catalogue.invalid_event.message, fields: ['type'], detail: '"type" is missing',
     });
     expect(JSON.parse(JSON.stringify(error))).toEqual(error.toJSON());
   });
@@ -57,10 +59,12 @@ describe('AppError', () => {
     expect(Object.keys(error.toJSON())).toEqual(['error', 'message']);
   });
 
-  it('can override the message without changing code or status', () => {
-    const error = new AppError('invalid_request', {}, { message: 'limit must be 1–100' });
-    expect(error.toJSON()).toEqual({ error: 'invalid_request', message: 'limit must be 1–100' });
-    expect(error.status).toBe(errorCatalogue.invalid_request.status);
+  it('words its code for one case with the template of its kind, filled with the parameters', () => {
+    const error = new AppError('no_such_id', {}, { params: { what: 'destination' } });
+    expect(error.toJSON()).toEqual({ error: 'not_found', message: 'No destination has this id.' });
+    expect([error.kind, error.status]).toEqual(['no_such_id', 404]);
+    // @ts-expect-error: the template's parameters are required
+    expect(new AppError('no_such_id').message).toBe('No {what} has this id.');
   });
 });
 

@@ -1,13 +1,9 @@
 import type { CallState } from './call.js';
+import type { CallRecord } from './contract/calls.js';
 
-/** Times are epoch milliseconds inside, ISO strings on the wire. */
-type TimeField = 'started_at' | 'agent_answered_at' | 'lead_answered_at' | 'ended_at' | 'lead_created_at' | 'first_event_at' | 'last_event_at';
-
-/** The call record as the API and the relay envelope show it (SPEC "The call record"): `merge_rank` and
+/** The call record as the API and the relay envelope show it (domain/contract/calls.ts): `merge_rank` and
  * `agent_id` are kept for merging and filtering only (the record shows `agent.id`). */
-export type CallRecord = Omit<CallState, TimeField | 'merge_rank' | 'agent_id' | 'user_id'> & {
-  [K in TimeField]: null extends CallState[K] ? string | null : string;
-} & { user_id: number | string | null };
+export type { CallRecord };
 
 const msPerDay = 86_400_000;
 let cachedDay = NaN;
@@ -51,7 +47,10 @@ export function presentUserId(userId: string | null): number | string | null {
   return userId !== null && /^-?\d{1,15}$/.test(userId) ? Number(userId) : userId;
 }
 
-/** The record in SPEC's field order (one literal: a fixed shape, and much cheaper than copying key by key). */
+/**
+ * The record in SPEC's field order (one literal: a fixed shape, and much cheaper than copying key by key).
+ * `lead` and `agent` are Convolo's objects as merged, typed by their documented fields.
+ */
 export function presentCall(c: CallState): CallRecord {
   return {
     call_id: c.call_id,

@@ -14,6 +14,8 @@
  *   calls that have one.
  */
 
+import type { StatsBucket } from './contract/stats.js';
+
 export const statsGroupBys = ['hour', 'day', 'widget', 'agent', 'source'] as const;
 export type StatsGroupBy = (typeof statsGroupBys)[number];
 
@@ -39,18 +41,8 @@ export interface StatsRange {
   to: number;
 }
 
-export interface StatsBucket {
-  /** hour: local start with offset; day: `YYYY-MM-DD`; widget/agent/source: the id (null: calls without one). */
-  key: string | null;
-  /** widget, agent and source only: a readable name, when one is known. */
-  name?: string | null;
-  calls: number;
-  answered: number;
-  answer_rate: number | null;
-  speed_to_lead_median_sec: number | null;
-  speed_to_lead_p90_sec: number | null;
-  talk_time_mean_sec: number | null;
-}
+/** One bucket of the answer, as domain/contract/stats.ts writes it. */
+export type { StatsBucket };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 

@@ -58,7 +58,7 @@ export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, auth
         const canonical = name.toLowerCase();
         if (canonical in customParams) continue;
         if (++paramCount > addCallLimits.maxParams) {
-          throw new MockError('too_many_params', `At most ${addCallLimits.maxParams} custom parameters (lc_param_*) per call.`);
+          throw new MockError('too_many_params', { params: { max: addCallLimits.maxParams } });
         }
         customParams[canonical] = value;
         continue;
@@ -75,12 +75,12 @@ export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, auth
   if (problem) throw problem;
   const country = optional(plain, 'country');
   if (country !== null && !/^[A-Za-z]{2}$/.test(country)) {
-    throw new MockError('invalid_parameter', 'country must be a 2-letter ISO country code, such as "US" or "SE".', 'country');
+    throw new MockError('invalid_country', { field: 'country' });
   }
   const second = optional(plain, 'lc_number_2');
   const outcome = optional(plain, 'mock_outcome');
   if (outcome !== null && !isOutcomeChoice(outcome)) {
-    throw new MockError('invalid_parameter', 'mock_outcome must be one of answered, lead_not_answering, agent_not_answering, random.', 'mock_outcome');
+    throw new MockError('invalid_outcome', { field: 'mock_outcome' });
   }
   const request: AddCallRequest = {
     widgetKey: required(plain, 'widget_key'),
@@ -100,7 +100,7 @@ function badParamName(key: string, name: string): MockError {
   let why = 'may use only the letters A–Z and a–z, the digits 0–9 and _';
   if (name.length === 0) why = 'is empty';
   else if (name.length > 20) why = `is ${name.length} characters long (at most 20)`;
-  return new MockError('invalid_param_name', `Custom parameter ${shown}: the name after lc_param_ ${why}.`, key.slice(0, 64));
+  return new MockError('invalid_param_name', { params: { shown, why }, field: key.slice(0, 64) });
 }
 
 /** A field's value as text: numbers and booleans are written out, null and empty strings count as absent. */
@@ -109,16 +109,16 @@ function scalar(raw: unknown, key: string): string | null {
   let text: string;
   if (typeof raw === 'string') text = raw;
   else if (typeof raw === 'number' || typeof raw === 'boolean') text = String(raw);
-  else throw new MockError('invalid_parameter', `${key} must be a string or a number, not ${Array.isArray(raw) ? 'an array' : 'an object'}.`, key.slice(0, 64));
+  else throw new MockError('invalid_parameter', { params: { key, what: Array.isArray(raw) ? 'an array' : 'an object' }, field: key.slice(0, 64) });
   if (text.length > addCallLimits.maxValueLength) {
-    throw new MockError('invalid_parameter', `${key} is longer than ${addCallLimits.maxValueLength} characters.`, key.slice(0, 64));
+    throw new MockError('parameter_too_long', { params: { key, max: addCallLimits.maxValueLength }, field: key.slice(0, 64) });
   }
   return text;
 }
 
 function required(fields: Map<string, string>, key: string): string {
   const value = fields.get(key)?.trim();
-  if (!value) throw new MockError('missing_parameter', `${key} is required.`, key);
+  if (!value) throw new MockError('missing_parameter', { params: { key }, field: key });
   return value;
 }
 
@@ -139,5 +139,5 @@ function phone(value: string, key: string): string {
 }
 
 function invalid(key: string, why: string): never {
-  throw new MockError('invalid_phone', `${key} is not a phone number: it ${why}.`, key);
+  throw new MockError('invalid_phone', { params: { key, why }, field: key });
 }

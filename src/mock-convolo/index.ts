@@ -116,7 +116,7 @@ export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (url.pathname === '/' || url.pathname === '/calls.json') {
         res.setHeader('allow', 'GET');
-        throw new MockError('method_not_allowed', 'This page is read-only: use GET.');
+        throw new MockError('read_only');
       }
       throw new MockError('not_found');
     }

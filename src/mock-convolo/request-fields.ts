@@ -28,7 +28,7 @@ function parseBody(raw: Buffer, contentType: string | undefined): Array<[string,
   const media = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (media === 'application/x-www-form-urlencoded') return [...new URLSearchParams(raw.toString('utf8'))];
   if (media !== '' && media !== 'application/json' && media !== 'text/plain' && !media.endsWith('+json')) {
-    throw new MockError('unsupported_media_type', `The body is ${media}: send application/json (or a form, application/x-www-form-urlencoded).`);
+    throw new MockError('unsupported_media_type', { params: { media } });
   }
   const text = raw.toString('utf8');
   // An empty POST is allowed: everything may be in the query string, as with GET.
@@ -37,10 +37,10 @@ function parseBody(raw: Buffer, contentType: string | undefined): Array<[string,
   try {
     value = JSON.parse(text);
   } catch {
-    throw new MockError('invalid_json', 'The body is not valid JSON. Send an object such as {"widget_key":"…","api_key":"…","lc_number":"+1234567890"}.');
+    throw new MockError('invalid_json');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new MockError('invalid_json', `The body is JSON but not an object (it is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}).`);
+    throw new MockError('json_not_object', { params: { what: Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}` } });
   }
   return Object.entries(value);
 }
@@ -65,5 +65,5 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 function tooLarge(): MockError {
-  return new MockError('payload_too_large', `The body is larger than ${maxBodyBytes / 1024} KiB.`);
+  return new MockError('payload_too_large', { params: { kib: maxBodyBytes / 1024 } });
 }

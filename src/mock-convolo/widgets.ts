@@ -43,11 +43,11 @@ export function createWidgetRegistry(widgets: readonly Widget[]): WidgetRegistry
     widgets: [...widgets],
     authenticate(widgetKey, apiKey) {
       const widget = byKey.get(widgetKey);
-      if (!widget) throw new MockError('unknown_widget', 'No widget has this widget_key: check it on the widget\'s "Main" tab (or the keys the mock printed at start).', 'widget_key');
+      if (!widget) throw new MockError('unknown_widget', { field: 'widget_key' });
       // Compared as digests so that the comparison takes the same time whatever the lengths and however
       // much of a guessed key matches.
       if (!timingSafeEqual(digest(apiKey), digest(widget.apiKey))) {
-        throw new MockError('invalid_api_key', 'The api_key is not the API key of this widget (see the widget\'s "Integrations" tab).', 'api_key');
+        throw new MockError('invalid_api_key', { field: 'api_key' });
       }
       return widget;
     },

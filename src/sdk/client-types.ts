@@ -1,10 +1,12 @@
-import type { StatsBucket, StatsGroupBy } from '../domain/stats.js';
+import type * as contract from '../domain/contract/index.js';
+import type { StatsGroupBy } from '../domain/stats.js';
 import type { CallRecord } from './envelope.js';
 
 /**
- * The shapes the REST API answers with (SPEC "Query API", "Administration", "Outbound webhooks"), as the
- * server's presenters build them (`src/api/*presenters.ts`, `src/api/v1-*.ts`). Type-only: nothing here
- * exists at run time, so the SDK bundle gains no code from it.
+ * The shapes the REST API answers with (SPEC "Query API", "Administration", "Outbound webhooks"), derived
+ * from the schemas the server answers with (`src/domain/contract/`), so they cannot drift apart. The
+ * request parameters are the SDK's own. Type-only: nothing here exists at run time, so the SDK bundle gains
+ * no code from it.
  */
 
 /**
@@ -32,24 +34,7 @@ export type Call = CallRecord;
  * @example
  * const { data }: Page<EventSummary, number> = await client.events.list({ status: 'quarantined' });
  */
-export interface EventSummary {
-  id: string;
-  /** The log sequence: the stream's `id`, and `GET /v1/events`' cursor. */
-  seq: number;
-  source_id: string;
-  call_id: string | null;
-  /** Convolo's type (`start_call`, `end_call`, …), or Switchboard's own for system events. */
-  type: string | null;
-  status: 'ok' | 'quarantined' | 'system';
-  error: string | null;
-  error_detail: string | null;
-  content_type: string | null;
-  received_at: string;
-  body_size: number;
-  body_truncated: boolean;
-  /** Quarantined events only: the event a reprocess made of it. */
-  reprocessed_into?: string | null;
-}
+export type EventSummary = contract.EventSummary;
 
 /**
  * One event with its raw body: `body_base64` is the exact bytes, `body` the same as text when it is UTF-8.
@@ -57,18 +42,15 @@ export interface EventSummary {
  * @example
  * const event: EventDetail = await client.events.get('evt_…'); JSON.parse(event.body ?? 'null');
  */
-export interface EventDetail extends EventSummary {
-  body: string | null;
-  body_base64: string | null;
-}
+export type EventDetail = contract.EventDetail;
 
 /**
- * `GET /v1/calls/{call_id}`: the record and its timeline, oldest first.
+ * `GET /v1/calls/{call_id}`: the record, its timeline (oldest first) and its deliveries per destination.
  *
  * @example
  * const detail: CallDetail = await client.calls.get('c-1'); detail.events.map((e) => e.type);
  */
-export type CallDetail = Call & { events: EventSummary[] };
+export type CallDetail = contract.CallDetail;
 
 /**
  * @example
@@ -122,24 +104,18 @@ export interface StatsParams {
 }
 
 /**
- * One hour, day, widget, agent or source of a stats answer (the server's own type).
+ * One hour, day, widget, agent or source of a stats answer.
  *
  * @example
  * const best: StatsBucket | undefined = (await client.stats({ group_by: 'agent' })).buckets[0];
  */
-export type { StatsBucket };
+export type StatsBucket = contract.StatsBucket;
 
 /**
  * @example
  * const stats: Stats = await client.stats({ group_by: 'day' }); stats.buckets.map((b) => b.answer_rate);
  */
-export interface Stats {
-  group_by: string;
-  tz: string;
-  from: string;
-  to: string;
-  buckets: StatsBucket[];
-}
+export type Stats = contract.Stats;
 
 /**
  * The settings of a destination, as sent to create or update one (`null` clears a setting).
@@ -162,26 +138,7 @@ export interface DestinationSettings {
  * @example
  * const { data }: { data: Destination[] } = await client.destinations.list();
  */
-export interface Destination {
-  id: string;
-  url: string;
-  description: string | null;
-  event_types: string[] | null;
-  widget_keys: string[] | null;
-  call_statuses: string[] | null;
-  headers: Record<string, string> | null;
-  rate_limit_per_sec: number | null;
-  max_concurrency: number | null;
-  status: 'enabled' | 'disabled';
-  disabled_at: string | null;
-  disabled_reason: string | null;
-  failing_since: string | null;
-  created_at: string;
-  updated_at: string;
-  /** `whsec_…` and the secret's last four characters. */
-  secret_hint: string;
-  previous_secret_expires_at: string | null;
-}
+export type Destination = contract.Destination;
 
 /**
  * A destination as created, fetched alone or just rotated: with its signing secret.
@@ -189,9 +146,7 @@ export interface Destination {
  * @example
  * const { secret }: DestinationWithSecret = await client.destinations.create({ url: 'https://app.example.com/hooks' });
  */
-export interface DestinationWithSecret extends Destination {
-  secret: string;
-}
+export type DestinationWithSecret = contract.DestinationWithSecret;
 
 /**
  * The answer of `POST /v1/destinations/{id}/test`: what the receiver said.
@@ -199,13 +154,7 @@ export interface DestinationWithSecret extends Destination {
  * @example
  * const result: DestinationTestResult = await client.destinations.test('dst_…'); if (!result.ok) console.log(result.error);
  */
-export interface DestinationTestResult {
-  ok: boolean;
-  status: number | null;
-  latency_ms: number;
-  response_body: string | null;
-  error: string | null;
-}
+export type DestinationTestResult = contract.DestinationTestResult;
 
 /**
  * @example
@@ -221,34 +170,13 @@ export interface ReplayParams {
  * @example
  * const last: DeliveryAttempt | undefined = (await client.deliveries.get('dlv_…')).attempts.at(-1);
  */
-export interface DeliveryAttempt {
-  attempt: number;
-  attempted_at: string;
-  status: number | null;
-  latency_ms: number | null;
-  response_body: string | null;
-  error: string | null;
-}
+export type DeliveryAttempt = contract.DeliveryAttempt;
 
 /**
  * @example
  * const failed: Delivery[] = (await client.deliveries.list({ status: 'failed' })).data;
  */
-export interface Delivery {
-  id: string;
-  destination_id: string;
-  event_id: string;
-  event_seq: number;
-  status: 'pending' | 'delivered' | 'failed' | 'cancelled';
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  attempts: DeliveryAttempt[];
-}
+export type Delivery = contract.Delivery;
 
 /**
  * @example
@@ -266,15 +194,7 @@ export interface DeliveryFilters {
  * @example
  * const active: ApiKeyInfo[] = (await client.keys.list()).data.filter((k) => k.status === 'active');
  */
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  scope: 'read' | 'admin';
-  key_hint: string;
-  status: 'active' | 'revoked';
-  created_at: string;
-  revoked_at: string | null;
-}
+export type ApiKeyInfo = contract.ApiKeyInfo;
 
 /**
  * A new API key: `key` (`sbk_…`) is shown this once.
@@ -282,28 +202,13 @@ export interface ApiKeyInfo {
  * @example
  * const { key }: CreatedApiKey = await client.keys.create({ name: 'dashboard', scope: 'read' });
  */
-export interface CreatedApiKey {
-  id: string;
-  name: string;
-  scope: 'read' | 'admin';
-  key: string;
-  created_at: string;
-}
+export type CreatedApiKey = contract.CreatedApiKey;
 
 /**
  * @example
  * const sources: Source[] = (await client.sources.list()).data;
  */
-export interface Source {
-  id: string;
-  name: string;
-  token_hint: string;
-  status: 'active' | 'revoked';
-  created_at: string;
-  revoked_at: string | null;
-  /** After a rotation, until when the previous token is still accepted. */
-  previous_token_expires_at: string | null;
-}
+export type Source = contract.Source;
 
 /**
  * A new source: its `token` and `ingest_url` are shown this once.
@@ -311,13 +216,7 @@ export interface Source {
  * @example
  * const { ingest_url }: CreatedSource = await client.sources.create({ name: 'production' });
  */
-export interface CreatedSource {
-  id: string;
-  name: string;
-  token: string;
-  ingest_url: string;
-  created_at: string;
-}
+export type CreatedSource = contract.CreatedSource;
 
 /**
  * A rotated source: the new token and ingest URL (the old token works for 24 h).
@@ -325,7 +224,7 @@ export interface CreatedSource {
  * @example
  * const { token }: RotatedSource = await client.sources.rotate('src_…');
  */
-export type RotatedSource = Source & { token: string; ingest_url: string };
+export type RotatedSource = contract.RotatedSource;
 
 /**
  * A person who signs in to the dashboard: `viewer` reads everything, `admin` also changes things.
@@ -333,15 +232,7 @@ export type RotatedSource = Source & { token: string; ingest_url: string };
  * @example
  * const admins: User[] = (await client.users.list()).data.filter((u) => u.role === 'admin');
  */
-export interface User {
-  /** `usr_…` */
-  id: string;
-  /** Trimmed and lowercased. */
-  email: string;
-  name: string | null;
-  role: 'viewer' | 'admin';
-  created_at: string;
-}
+export type User = contract.User;
 
 /**
  * @example
@@ -350,7 +241,7 @@ export interface User {
 export interface NewUser {
   email: string;
   name?: string;
-  role: 'viewer' | 'admin';
+  role: contract.Role;
   /** 10 to 1024 characters. */
   password: string;
 }

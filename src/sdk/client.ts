@@ -39,9 +39,10 @@ export function createClient(options: ClientOptions) {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const { baseUrl, apiKey } = options;
 
-  async function request<T>(method: string, path: string, init: { query?: object; body?: unknown } = {}): Promise<T> {
+  /** The 2xx response itself, for bodies that are not JSON (CSV, raw bytes); errors as for `request`. */
+  async function open(method: string, path: string, init: { query?: object; body?: unknown; accept?: string } = {}): Promise<Response> {
     const url = buildUrl(baseUrl, path, init.query as Record<string, QueryValue> | undefined);
-    const headers: Record<string, string> = { accept: 'application/json', ...authHeader(apiKey) };
+    const headers: Record<string, string> = { accept: init.accept ?? 'application/json', ...authHeader(apiKey) };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
@@ -50,7 +51,11 @@ export function createClient(options: ClientOptions) {
       throw connectionError(baseUrl, error);
     }
     if (!response.ok) throw await apiErrorOf(response);
-    const text = await response.text();
+    return response;
+  }
+
+  async function request<T>(method: string, path: string, init: { query?: object; body?: unknown } = {}): Promise<T> {
+    const text = await (await open(method, path, init)).text();
     // 204 (a deletion) has no body.
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
@@ -76,6 +81,12 @@ export function createClient(options: ClientOptions) {
         iterate<Call, string>((cursor) => request<Page<Call>>('GET', '/v1/calls', { query: { ...filters, cursor } })),
       /** `GET /v1/calls/{call_id}`: the record with its events. `source_id` picks one when two sources share a call id. */
       get: (callId: string, params: { source_id?: string } = {}) => request<CallDetail>('GET', `/v1/calls/${id(callId)}`, { query: params }),
+      /**
+       * `GET /v1/calls.csv`: every matching call as CSV (UTF-8 with a BOM, a header line first), streamed as
+       * the server pages through them, so an export of any size holds one page in memory.
+       */
+      csv: async (filters: Omit<CallFilters, 'cursor' | 'limit'> = {}): Promise<ReadableStream<Uint8Array>> =>
+        (await open('GET', '/v1/calls.csv', { query: filters, accept: 'text/csv' })).body ?? new ReadableStream({ start: (stream) => stream.close() }),
     },
     events: {
       /** `GET /v1/events`: newest first. */
@@ -84,9 +95,18 @@ export function createClient(options: ClientOptions) {
         iterate<EventSummary, number>((cursor) => request<Page<EventSummary, number>>('GET', '/v1/events', { query: { ...filters, cursor } })),
       /** `GET /v1/events/{id}`: with the raw body. */
       get: (eventId: string) => request<EventDetail>('GET', `/v1/events/${id(eventId)}`),
+      /** `GET /v1/events/{id}/raw`: the exact bytes as received. */
+      raw: async (eventId: string): Promise<Uint8Array> =>
+        new Uint8Array(await (await open('GET', `/v1/events/${id(eventId)}/raw`, { accept: 'application/octet-stream' })).arrayBuffer()),
+      /** `POST /v1/events/{id}/reprocess` (admin): a quarantined request through today's parser, after a fix. */
+      reprocess: (eventId: string) => request<ReprocessResult>('POST', `/v1/events/${id(eventId)}/reprocess`),
+      /** `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet. */
+      reprocessAll: () => request<ReprocessCounts>('POST', '/v1/events/reprocess'),
     },
     /** `GET /v1/stats`: per hour, day, widget, agent or source. */
     stats: (params: StatsParams = {}) => request<Stats>('GET', '/v1/stats', { query: params }),
+    /** `POST /v1/prune` (admin): deletes what is older than the retention, `retention_days` or the server's own. */
+    prune: (params: { retention_days?: number } = {}) => request<PruneResult>('POST', '/v1/prune', { body: params }),
     destinations: {
       /** The answer holds the signing secret (`whsec_…`). */
       create: (settings: DestinationSettings & { url: string }) => request<DestinationWithSecret>('POST', '/v1/destinations', { body: settings }),
@@ -135,6 +155,45 @@ export function createClient(options: ClientOptions) {
       resetPassword: (userId: string, params: { password: string }) => request<void>('POST', `/v1/users/${id(userId)}/password`, { body: params }),
     },
   };
+}
+
+/**
+ * What `events.reprocess` answers: the event the quarantined request became (`duplicate` when that event
+ * was already stored).
+ *
+ * @example
+ * const { id, duplicate }: ReprocessResult = await client.events.reprocess('evt_…');
+ */
+export interface ReprocessResult {
+  ok: true;
+  id: string;
+  duplicate?: true;
+}
+
+/**
+ * What `events.reprocessAll` answers: how many became events, how many still do not parse, and how many
+ * cannot be reprocessed (their body was over the limit, so not kept whole).
+ *
+ * @example
+ * const { reprocessed, still_invalid }: ReprocessCounts = await client.events.reprocessAll();
+ */
+export interface ReprocessCounts {
+  reprocessed: number;
+  still_invalid: number;
+  not_reprocessable: number;
+}
+
+/**
+ * What `prune` answers: the cut-off (ISO) and how many rows went.
+ *
+ * @example
+ * const { before, events }: PruneResult = await client.prune({ retention_days: 30 });
+ */
+export interface PruneResult {
+  before: string;
+  events: number;
+  deliveries: number;
+  calls: number;
 }
 
 /**

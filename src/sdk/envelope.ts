@@ -1,4 +1,5 @@
-import type { ConvoloAgent, ConvoloEndCall, ConvoloLead, ConvoloStartCall } from './convolo.js';
+import type * as contract from '../domain/contract/calls.js';
+import type { ConvoloEndCall, ConvoloStartCall } from './convolo.js';
 import { describeValue, isObject, resultOf, valueOrThrow, type ValidationProblem, type ValidationResult } from './validate.js';
 
 /**
@@ -13,48 +14,19 @@ import { describeValue, isObject, resultOf, valueOrThrow, type ValidationProblem
  * @example
  * const open = (status: CallStatus) => status === 'in_progress';
  */
-export type CallStatus = 'in_progress' | 'stale' | (string & {});
+export type CallStatus = contract.CallStatus;
 
 /**
  * The call record after an event, merged from all of the call's events in any order (SPEC "The call
- * record"). Times are ISO strings; `lead` and `agent` are Convolo's, merged field by field.
+ * record"). Times are ISO strings; `lead` and `agent` are Convolo's, merged field by field. The server
+ * answers with the same schema (domain/contract/calls.ts).
  *
  * @example
  * function summary(call: CallRecord) {
  *   return `${call.call_id}: ${call.status}, talked ${call.talk_duration_sec ?? 0}s`;
  * }
  */
-export interface CallRecord {
-  source_id: string;
-  call_id: string;
-  user_id: number | string | null;
-  widget_key: string | null;
-  widget_name: string | null;
-  status: CallStatus;
-  timezone: string | null;
-  is_delayed_call: boolean | null;
-  called_lead_phone: string | null;
-  lead: (ConvoloLead & Record<string, unknown>) | null;
-  agent: (ConvoloAgent & Record<string, unknown>) | null;
-  started_at: string | null;
-  agent_answered_at: string | null;
-  lead_answered_at: string | null;
-  ended_at: string | null;
-  answer_duration_sec: number | null;
-  lead_answer_duration_sec: number | null;
-  talk_duration_sec: number | null;
-  total_duration_sec: number | null;
-  disconnected_by: string | null;
-  recording_link: string | null;
-  lead_created_at: string | null;
-  /** Seconds from the lead's creation to the start of the call. */
-  speed_to_lead_sec: number | null;
-  /** Seconds from the lead's creation to the lead answering. */
-  time_to_connect_sec: number | null;
-  first_event_at: string;
-  last_event_at: string;
-  event_count: number;
-}
+export type CallRecord = contract.CallRecord;
 
 /**
  * The envelope's frame; each event kind below fixes its parameters.

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { redactUrl } from '../api/redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { dispatch, type SendOutcome } from './dispatch.js';
 import { createGenerator, type SimulatedCall } from './generate.js';
 import type { Scenario } from './outcome.js';

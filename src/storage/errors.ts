@@ -14,7 +14,7 @@ export function storageAppError(error: Error): AppError | null {
   if (typeof code !== 'string') return /^Connection terminated/.test(error.message) ? unreachable(error) : null;
   if (unreachableCodes.has(code) || code.startsWith('08')) return unreachable(error);
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
-    return new AppError('storage_unavailable', {}, { message: 'The database is locked by another process; nothing was changed. Retry later.', cause: error });
+    return new AppError('database_locked', {}, { cause: error });
   }
   if (code === '57014') return new AppError('query_timeout', {}, { cause: error });
   return null;
@@ -27,4 +27,4 @@ export function storageAppError(error: Error): AppError | null {
 const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
 
 const unreachable = (cause: Error) =>
-  new AppError('storage_unavailable', {}, { message: 'The database is unavailable; nothing was changed. Retry later.', cause });
+  new AppError('database_unavailable', {}, { cause });

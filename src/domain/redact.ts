@@ -4,7 +4,8 @@
  * holds one of our secrets (`sbt_…`, `sbk_…`), and every `access_token` parameter. Query values that may hold
  * a phone number (`phone`, `q`) keep only their last 2 characters (`…67`): a phone's first 8 are country and
  * area code plus most of the subscriber number, its last 2 alone tell nobody who was called. Names are
- * compared after percent-decoding, as the router and URLSearchParams see them.
+ * compared after percent-decoding, as the router and URLSearchParams see them. Pure (no I/O), so the server's
+ * logs (api/errors.ts, api/server.ts) and `switchboard simulate` redact alike.
  */
 const secret = /sb[tk]_/i;
 const secretParams = new Set(['access_token']);

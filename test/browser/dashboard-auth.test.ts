@@ -111,6 +111,32 @@ describe('dashboard sign-in (sqlite)', () => {
     }
   });
 
+  it('an ended session leads back to the login page, then to where the person was going; /login when signed in goes on', async () => {
+    const admin = await addPerson(t, 'admin');
+    const tab = await newTab(browser);
+    try {
+      await signIn(tab, t.baseUrl, admin);
+      const { page } = tab;
+      await page.goto(`${t.baseUrl}/login?next=${encodeURIComponent('/calls?status=answered')}`);
+      await page.waitForURL(`${t.baseUrl}/calls?status=answered`);
+      // Signed out elsewhere (another tab): this tab's next request is refused, and it shows the login page.
+      const other = await tab.context.newPage();
+      await other.goto(`${t.baseUrl}/`);
+      await other.getByRole('button', { name: 'Sign out' }).click();
+      await other.waitForURL(/\/login/);
+      // The server ends the session's stream; reconnecting is refused (401), and the page goes to sign-in.
+      await page.waitForURL(`${t.baseUrl}/login?next=${encodeURIComponent('/calls?status=answered')}`, { timeout: 15_000 });
+      await page.getByLabel('Email').fill(admin.email);
+      await page.getByLabel('Password').fill(admin.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${t.baseUrl}/calls?status=answered`);
+      await page.waitForSelector('[data-shown], [data-empty]');
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("another site's form posting to the API with the person's cookie is refused: the cookie is not sent, the session lives on", async () => {
     const admin: Person = await addPerson(t, 'admin');
     const evil: Server = createServer((_req, res) =>

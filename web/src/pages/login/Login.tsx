@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { navigate, useLocation } from '../../lib/router.js';
-import { login } from '../../lib/session.js';
+import { login, sessionStore } from '../../lib/session.js';
+import { useStore } from '../../lib/store.js';
 
 /** Where to go after signing in: a path of this app only (never another site). */
 export function safeNext(next: string | null): string {
@@ -14,16 +15,20 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const session = useStore(sessionStore);
   useEffect(() => {
     document.title = 'Sign in · Switchboard';
   }, []);
+  // Already signed in (an old tab, a bookmark): straight on.
+  useEffect(() => {
+    if (session) navigate(safeNext(query.get('next')), { replace: true });
+  }, [session]);
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
       await login(email, password);
-      navigate(safeNext(query.get('next')), { replace: true });
     } catch (e) {
       setError(e);
       setBusy(false);

@@ -17,7 +17,7 @@ export function Feed() {
       </h2>
       <div class="table-wrap feed">
         <table class="table" data-table="feed">
-          <TableHead columns={['Time', 'Event', 'Lead', 'Outcome', { label: 'Agent', narrow: true }]} />
+          <TableHead columns={['Time', { label: 'Event', narrow: true }, 'Lead', 'Outcome', { label: 'Agent', narrow: true }]} />
           <tbody>
             {events.length === 0 && (
               <tr>
@@ -33,7 +33,7 @@ export function Feed() {
                     {formatClock(envelope.created_at, zone)}
                   </time>
                 </td>
-                <td>{type}</td>
+                <td class="hide-narrow">{type}</td>
                 <td class="clip">
                   {envelope.call_id ? (
                     <a href={`/calls/${encodeURIComponent(envelope.call_id)}?source_id=${encodeURIComponent(envelope.source_id ?? '')}`} title={`Call ${envelope.call_id}`}>

@@ -76,7 +76,8 @@ describe.each(backends)('stored text on $name', (backend) => {
     let storage: Storage | undefined;
     try {
       storage = await openStorage(url);
-      expect(await storage.migrate()).toEqual(['0008_well_formed_json']);
+      // 0008 first, then whatever came after it.
+      expect((await storage.migrate())[0]).toBe('0008_well_formed_json');
       const cleaned = await storage.calls.get('old-1', 'src_old' as SourceId);
       expect(cleaned?.lead).toEqual({ lead_name: 'Zed\ufffdQuill', lead_email: 'zed@example.com', '\ufffd': 'key', note: 'back\\u0000slash' });
       expect(cleaned?.agent).toEqual({ id: 'ag-1', name: 'Agent\ufffdSmith' });

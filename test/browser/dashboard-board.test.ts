@@ -30,7 +30,7 @@ async function figures(page: Page) {
     };
     const range = document.querySelector('[data-figures-range]') as any;
     return {
-      calls: value('calls'), answered: value('answered'), answer_rate: value('answer_rate'),
+      calls: value('calls'), answered: value('answered'), answer_rate: value('answer_rate'), missed: value('missed'),
       speed_to_lead_median_sec: value('stl_median'), speed_to_lead_p90_sec: value('stl_p90'),
       from: range?.dataset.from, to: range?.dataset.to,
     };
@@ -93,6 +93,13 @@ describe('the live board (sqlite)', () => {
     expect(shown).toMatchObject({
       calls: bucket.calls, answered: bucket.answered, answer_rate: bucket.answer_rate,
       speed_to_lead_median_sec: bucket.speed_to_lead_median_sec, speed_to_lead_p90_sec: bucket.speed_to_lead_p90_sec,
+      missed: bucket.calls - bucket.answered,
+    });
+    // A call ringing now is one of today's calls, and not (yet) a missed one.
+    expect((await t.post(startCall('ringing-now'))).status).toBe(200);
+    await eventually(async () => {
+      const now = await figures(page);
+      return now.calls === shown.calls! + 1 && now.missed === shown.missed;
     });
     expect(tab.problems).toEqual([]);
   });
@@ -129,7 +136,7 @@ describe('the live board (sqlite)', () => {
         return rows.length === 8;
       });
       // Those still in progress are on the board with their timers.
-      const inProgress = await page.evaluate(() => [...document.querySelectorAll('[data-table=in-progress] tr[data-call]')].map((r) => (r as any).dataset.call).sort());
+      const inProgress = await page.evaluate(() => [...document.querySelectorAll('[data-table=in-progress] tr[data-call^=meanwhile]')].map((r) => (r as any).dataset.call).sort());
       expect(inProgress).toEqual(['meanwhile-1', 'meanwhile-3']);
       // No event twice: the feed's rows have distinct seqs.
       const seqs = await page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-seq]')].map((r) => (r as any).dataset.seq));

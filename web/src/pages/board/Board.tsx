@@ -13,7 +13,7 @@ export function Board() {
   const progress = useInProgress();
   return (
     <Shell title="Live">
-      <Figures data={today.data} error={today.error} />
+      <Figures data={today.data} error={today.error} inProgress={progress.calls} />
       <div class="board-grid">
         <InProgress calls={progress.calls} error={progress.error} />
         <Feed />

@@ -101,6 +101,10 @@ describe('the live board (sqlite)', () => {
       const now = await figures(page);
       return now.calls === shown.calls! + 1 && now.missed === shown.missed;
     });
+    // A call stamped ahead of this clock (the sender's clock, a simulated timeline) is still one of today's.
+    const ahead = Math.min(Date.now() + 5 * 60_000, midnight + 86_400_000 - 1000);
+    expect((await t.post(endCall('ahead-1', { time_started_iso_string: new Date(ahead).toISOString() }))).status).toBe(200);
+    await eventually(async () => (await figures(page)).calls === shown.calls! + 2);
     expect(tab.problems).toEqual([]);
   });
 

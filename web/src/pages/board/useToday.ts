@@ -43,11 +43,13 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
     const load = async () => {
       const now = Date.now();
       const todayDate = dateIn(now, zone);
-      const yesterdayDate = new Date(Date.parse(`${todayDate}T00:00:00Z`) - day).toISOString().slice(0, 10);
+      const dayAfter = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * day).toISOString().slice(0, 10);
       try {
         const [today, yesterday] = await Promise.all([
-          api.stats({ group_by: 'day', tz: zone, from: todayDate, to: new Date(now).toISOString() }),
-          api.stats({ group_by: 'day', tz: zone, from: yesterdayDate, to: new Date(now - day).toISOString() }),
+          // All of today, not only until now: a call stamped a little ahead of this browser's clock (the
+          // sender's clock, a simulated timeline) is still one of today's calls.
+          api.stats({ group_by: 'day', tz: zone, from: todayDate, to: dayAfter(todayDate, 1) }),
+          api.stats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(now - day).toISOString() }),
         ]);
         if (cancelled) return;
         setData({ today: figuresOf(today.buckets), yesterday: figuresOf(yesterday.buckets), range: { from: today.from, to: today.to } });

@@ -1,8 +1,8 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { createDestinationsService } from '../admin/destinations.js';
-import { DestinationList, DestinationTestResult, DestinationWithSecret, Destination as DestinationBody, NoContent, ReplayAnswer } from '../domain/contract/index.js';
+import { DestinationList, DestinationTestResult, DestinationWithSecret, Destination as DestinationBody, NoContent, Nullable, ReplayAnswer } from '../domain/contract/index.js';
 import type { Destination } from '../domain/destination.js';
 import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
@@ -19,18 +19,17 @@ export interface DestinationRoutesOptions {
   onQueued: () => void;
 }
 
-/** `null` clears a filter or a setting (ajv's `nullable`, so a 0 is not coerced to null on the way). */
-const nullable = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
 const list = (maxLength: number, maxItems: number) =>
   Type.Array(Type.String({ minLength: 1, maxLength }), { minItems: 1, maxItems, uniqueItems: true });
+// `null` clears a filter or a setting (ajv's `nullable`, so a 0 is not coerced to null on the way).
 const settings = {
-  description: Type.Optional(nullable(Type.String({ maxLength: 1000 }))),
-  event_types: Type.Optional(nullable(list(100, 50))),
-  widget_keys: Type.Optional(nullable(list(255, 500))),
-  call_statuses: Type.Optional(nullable(list(64, 50))),
-  headers: Type.Optional(nullable(Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 20 }))),
-  rate_limit_per_sec: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 10_000 }))),
-  max_concurrency: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1000 }))),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
+  event_types: Type.Optional(Nullable(list(100, 50))),
+  widget_keys: Type.Optional(Nullable(list(255, 500))),
+  call_statuses: Type.Optional(Nullable(list(64, 50))),
+  headers: Type.Optional(Nullable(Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 20 }))),
+  rate_limit_per_sec: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 10_000 }))),
+  max_concurrency: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1000 }))),
 };
 // The URL is any string here: the destinations service judges it (SSRF rule), and its refusals are 422 invalid_destination.
 // additionalProperties: false tells OpenAPI readers what strict-bodies.ts enforces: unknown fields are refused.

@@ -16,6 +16,11 @@ export interface NewUser {
   password: string;
 }
 
+/** A user as the API and the sessions see it: without the password's hash. */
+function withoutHash({ passwordHash: _, ...user }: User & { passwordHash: string }): User {
+  return user;
+}
+
 async function userRow(input: NewUser, at: number): Promise<User & { passwordHash: string }> {
   const name = input.name?.trim();
   return {
@@ -36,9 +41,7 @@ async function userRow(input: NewUser, at: number): Promise<User & { passwordHas
  */
 export async function createUser(storage: Storage, input: NewUser, at = Date.now()): Promise<User | null> {
   const row = await userRow(input, at);
-  if (!(await storage.users.create(row))) return null;
-  const { passwordHash: _, ...user } = row;
-  return user;
+  return (await storage.users.create(row)) ? withoutHash(row) : null;
 }
 
 /**
@@ -48,9 +51,7 @@ export async function createUser(storage: Storage, input: NewUser, at = Date.now
 export async function checkPassword(storage: Storage, email: string, password: string): Promise<User | null> {
   const found = await storage.users.findByEmail(normalizeEmail(email));
   const matches = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash()));
-  if (!found || !matches) return null;
-  const { passwordHash: _, ...user } = found;
-  return user;
+  return found && matches ? withoutHash(found) : null;
 }
 
 /** How long a setup link works. */
@@ -71,6 +72,5 @@ export async function createSetupToken(storage: Storage, at = Date.now()): Promi
 export async function setUpFirstAdmin(storage: Storage, token: string, input: Omit<NewUser, 'role'>, at = Date.now()) {
   const row = await userRow({ ...input, role: 'admin' }, at);
   const outcome = await storage.setupTokens.createFirstAdmin(hashSecret(token), at, row);
-  const { passwordHash: _, ...user } = row;
-  return outcome === 'created' ? { outcome, user } : { outcome };
+  return outcome === 'created' ? { outcome, user: withoutHash(row) } : { outcome };
 }

@@ -15,7 +15,7 @@ import { presentedKey } from './auth.js';
  * Our own origin: the configured public URL's, or `http(s)://<Host>` when none is configured.
  */
 export function sessionAuth(options: { sessions: SessionService; publicUrl: string }) {
-  const configured = options.publicUrl ? new URL(options.publicUrl).origin : null;
+  const configured = configuredOrigin(options.publicUrl);
   return async (request: FastifyRequest): Promise<void> => {
     if (!request.url.startsWith('/v1/')) return;
     const token = sessionCookie(request);
@@ -43,6 +43,11 @@ export function sessionCookie(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** The origin of the configured public URL, or null when none is configured (then the Host header's is ours). */
+export function configuredOrigin(publicUrl: string): string | null {
+  return publicUrl ? new URL(publicUrl).origin : null;
+}
+
 /** Whether the request's `Origin` is our own origin, another one, or absent. */
 export function originOf(request: FastifyRequest, configuredOrigin: string | null): 'same' | 'foreign' | 'absent' {
   const origin = request.headers.origin;
@@ -61,5 +66,5 @@ export function sessionSetCookie(token: string, maxAgeSec: number, secure: boole
 
 /** The Set-Cookie value that removes the session cookie. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${sessionCookieName}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return sessionSetCookie('', 0, secure);
 }

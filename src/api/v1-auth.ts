@@ -8,7 +8,7 @@ import { iso } from '../domain/presenters.js';
 import { hashSecret } from '../domain/secrets.js';
 import type { Storage, User } from '../storage/ports.js';
 import type { LoginLimits } from './login-limits.js';
-import { clearedSessionCookie, originOf, sessionSetCookie } from './session-auth.js';
+import { clearedSessionCookie, configuredOrigin, originOf, sessionSetCookie } from './session-auth.js';
 import { NoContent, SessionAnswer, SetupCheck } from '../domain/contract/index.js';
 import { answers, bodyErrors } from './responses.js';
 import { EmailSchema, NameSchema, NewPassword, presentUser } from './user-schemas.js';
@@ -42,11 +42,11 @@ const tags = ['sign-in'];
  */
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
   const { storage, sessions, limits, now } = options;
-  const configuredOrigin = options.publicUrl ? new URL(options.publicUrl).origin : null;
+  const ownOrigin = configuredOrigin(options.publicUrl);
   const secure = options.publicUrl.startsWith('https:');
 
   const refuseForeignOrigin = async (request: FastifyRequest) => {
-    if (originOf(request, configuredOrigin) === 'foreign') throw new AppError('csrf_refused');
+    if (originOf(request, ownOrigin) === 'foreign') throw new AppError('csrf_refused');
   };
   async function signIn(reply: FastifyReply, user: User, status: number) {
     const { token, expiresAt } = await sessions.start(user.id);

@@ -7,27 +7,30 @@ import { useStore } from './lib/store.js';
 import { Board } from './pages/board/Board.js';
 import { CallDetail } from './pages/call-detail/CallDetail.js';
 import { Calls } from './pages/calls/Calls.js';
-import { ComingSoon } from './pages/coming-soon/ComingSoon.js';
+import { Analytics } from './pages/analytics/Analytics.js';
+import { Deliveries } from './pages/deliveries/Deliveries.js';
+import { Quarantine } from './pages/quarantine/Quarantine.js';
+import { Settings } from './pages/settings/Settings.js';
+import { WebhookDetail } from './pages/webhooks/WebhookDetail.js';
+import { Webhooks } from './pages/webhooks/Webhooks.js';
 import { Login } from './pages/login/Login.js';
 import { NotFound } from './pages/not-found/NotFound.js';
 import { Setup } from './pages/setup/Setup.js';
 
-/** Pages of part 2 (DASHBOARD.md): their URLs work now and show where the page will be. */
-const laterPages: Array<[RegExp, string]> = [
-  [/^\/analytics$/, 'Analytics'],
-  [/^\/webhooks(\/[^/]+)?$/, 'Webhooks'],
-  [/^\/deliveries$/, 'Deliveries'],
-  [/^\/quarantine$/, 'Quarantine'],
-  [/^\/settings(\/(sources|keys|users|about))?$/, 'Settings'],
-];
-
+/** The signed-in pages by URL (DASHBOARD.md "Routes"). */
 function SignedIn({ path }: { path: string }) {
   if (path === '/') return <Board />;
   if (path === '/calls') return <Calls />;
   const detail = /^\/calls\/([^/]+)$/.exec(path);
   if (detail) return <CallDetail callId={decodeURIComponent(detail[1]!)} />;
-  const later = laterPages.find(([pattern]) => pattern.test(path));
-  if (later) return <ComingSoon title={later[1]} />;
+  if (path === '/analytics') return <Analytics />;
+  if (path === '/webhooks') return <Webhooks />;
+  const destination = /^\/webhooks\/([^/]+)$/.exec(path);
+  if (destination) return <WebhookDetail destinationId={decodeURIComponent(destination[1]!)} />;
+  if (path === '/deliveries') return <Deliveries />;
+  if (path === '/quarantine') return <Quarantine />;
+  const settings = /^\/settings(?:\/(sources|keys|users|about))?$/.exec(path);
+  if (settings) return <Settings tab={settings[1] ?? 'sources'} />;
   return <NotFound />;
 }
 

@@ -245,3 +245,27 @@ export interface NewUser {
   /** 10 to 1024 characters. */
   password: string;
 }
+
+/**
+ * A pending invitation (a one-time link for a person to join with a role).
+ *
+ * @example
+ * const pending: Invitation[] = (await client.invitations.list()).data;
+ */
+export type Invitation = contract.Invitation;
+
+/**
+ * A new invitation: `url` is the link to give the person, shown this once.
+ *
+ * @example
+ * const { url }: CreatedInvitation = await client.invitations.create({ email: 'ann@example.com', role: 'viewer' });
+ */
+export type CreatedInvitation = contract.CreatedInvitation;
+
+/**
+ * What `about` answers: version, backend, node role, your role, retention and the commit settings.
+ *
+ * @example
+ * const { version, storage }: About = await client.about();
+ */
+export type About = contract.About;

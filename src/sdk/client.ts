@@ -1,5 +1,5 @@
 import type {
-  ApiKeyInfo, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
+  About, ApiKeyInfo, CreatedInvitation, Invitation, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
   DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
   NewUser, ReplayParams, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
@@ -153,7 +153,19 @@ export function createClient(options: ClientOptions) {
       remove: (userId: string) => request<void>('DELETE', `/v1/users/${id(userId)}`),
       /** Sets a new password and ends their sessions. */
       resetPassword: (userId: string, params: { password: string }) => request<void>('POST', `/v1/users/${id(userId)}/password`, { body: params }),
+      /** Applies to their sessions at once; 409 `last_admin` when it would leave no admin. */
+      setRole: (userId: string, params: { role: 'viewer' | 'admin' }) => request<User>('PATCH', `/v1/users/${id(userId)}`, { body: params }),
     },
+    /** One-time links for a person to join the dashboard with a role (admin scope). */
+    invitations: {
+      /** The answer's `url` (valid 7 days, once) is shown this once; 409 `email_taken` when a user has this email. */
+      create: (params: { email: string; role: 'viewer' | 'admin' }) => request<CreatedInvitation>('POST', '/v1/invitations', { body: params }),
+      /** Pending ones: neither used nor expired. */
+      list: () => request<{ data: Invitation[] }>('GET', '/v1/invitations'),
+      revoke: (invitationId: string) => request<void>('DELETE', `/v1/invitations/${id(invitationId)}`),
+    },
+    /** Version, storage backend, node role, your role, retention and the ingest's commit settings (read scope). */
+    about: () => request<About>('GET', '/v1/about'),
   };
 }
 

@@ -2,13 +2,19 @@ import { useEffect, useState } from 'preact/hooks';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { navigate, useLocation } from '../../lib/router.js';
 import { checkSetupToken, completeSetup } from '../../lib/session.js';
+import { Invite } from './Invite.js';
 
 type State = 'checking' | 'valid' | 'invalid';
 
-/** The first administrator, from the one-time link the first start printed. */
+/** `/setup?token=…`: the first administrator; `/setup?invite=…`: a person invited by an admin. */
 export function Setup() {
   const { query } = useLocation();
-  const token = query.get('token') ?? '';
+  const invite = query.get('invite');
+  return invite !== null ? <Invite token={invite} /> : <FirstAdmin token={query.get('token') ?? ''} />;
+}
+
+/** The first administrator, from the one-time link the first start printed. */
+function FirstAdmin({ token }: { token: string }) {
   const [state, setState] = useState<State>('checking');
   const [form, setForm] = useState({ name: '', email: '', password: '' });
   const [busy, setBusy] = useState(false);

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorNote } from '../../components/ErrorNote.js';
+export { useAction } from '../../lib/action.js';
 
 /**
  * A list the page reads from the API and reads again after each change: `rows` is null while the first
@@ -21,28 +22,6 @@ export function useList<T>(read: () => Promise<{ data: T[] }>) {
     void reload();
   }, [reload]);
   return { rows, error, reload };
-}
-
-/**
- * Runs a request for a button or a form, keeping its error where the action was taken (DASHBOARD.md
- * "Errors"): `run(fn)` resolves to fn's result, or undefined when it failed (then `error` holds why).
- */
-export function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const run = async <R,>(fn: () => Promise<R>): Promise<R | undefined> => {
-    setBusy(true);
-    setError(null);
-    try {
-      return await fn();
-    } catch (e) {
-      setError(e);
-      return undefined;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run, clear: () => setError(null) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { useAction } from '../../lib/action.js';
 import { navigate } from '../../lib/router.js';
 import { acceptInvitation, checkInvitation } from '../../lib/session.js';
 
@@ -9,8 +10,7 @@ type Offer = { email: string; role: 'viewer' | 'admin' };
 export function Invite({ token }: { token: string }) {
   const [offer, setOffer] = useState<Offer | null | 'invalid'>(null);
   const [form, setForm] = useState({ name: '', password: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   useEffect(() => {
     document.title = 'Join · Switchboard';
     if (!token) return setOffer('invalid');
@@ -19,15 +19,7 @@ export function Invite({ token }: { token: string }) {
   const field = (name: keyof typeof form) => (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await acceptInvitation({ token, password: form.password, ...(form.name ? { name: form.name } : {}) });
-      navigate('/', { replace: true });
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    if (await run(() => acceptInvitation({ token, password: form.password, ...(form.name ? { name: form.name } : {}) }))) navigate('/', { replace: true });
   };
   if (offer === 'invalid') {
     return (

@@ -11,8 +11,8 @@ import { useZone } from '../../lib/zone.js';
 import { Confirm, OnceSecret, RowError, useAction, useList } from './parts.js';
 
 const listSources = () => api.sources.list();
-/** An ingest URL as listed: the token's first characters only (the database keeps only its digest). */
-const maskedUrl = (hint: string) => `${location.origin}/hooks/convolo/${hint}`;
+/** An ingest URL as listed: its path, with the token's first characters only (the database keeps only its digest). */
+const maskedPath = (hint: string) => `/hooks/convolo/${hint}`;
 
 /** What to show once: a new source's URL, or a rotated one's with until when the old one works. */
 type Shown = { name: string; url: string; oldUntil: string | null };
@@ -85,7 +85,7 @@ function SourceRow({ source, onChange, onRotated }: { source: Source; onChange: 
     <>
       <tr data-source={source.id}>
         <td class="clip">{source.name}</td>
-        <td class="clip mono" title="The token is masked: it was shown once">{maskedUrl(source.token_hint)}</td>
+        <td class="nowrap mono" title={`${location.origin}${maskedPath(source.token_hint)} (the token is masked: it was shown once)`}>{maskedPath(source.token_hint)}</td>
         <td>
           <Status status={source.status} />
         </td>

@@ -6,6 +6,7 @@ import { formatDateTime } from '../../lib/format.js';
 import { setQuery } from '../../lib/router.js';
 import { useZone } from '../../lib/zone.js';
 import { formatBytes, fromBase64, hexDump } from './bytes.js';
+import { reprocessable } from './QuarantineTable.js';
 import { ReprocessButton } from './ReprocessButton.js';
 import { State } from './State.js';
 import type { QuarantineState } from './useQuarantine.js';
@@ -105,7 +106,7 @@ export function Detail({ id, q, isAdmin }: { id: string; q: QuarantineState; isA
             </div>
           </dl>
           <div class="raw-actions">
-            {isAdmin && !record.reprocessed_into && record.status === 'quarantined' && <ReprocessButton id={id} reprocess={q.reprocess} />}
+            {isAdmin && reprocessable(record) && <ReprocessButton id={id} reprocess={q.reprocess} />}
             {bytes && (
               <a class="button" href={`/v1/events/${encodeURIComponent(id)}/raw`} download={`${id}.bin`} data-download={id}>
                 Download the exact bytes

@@ -65,29 +65,27 @@ export function Quarantine() {
         {isAdmin && q.counts && <ReprocessAll waiting={q.counts.waiting} run={q.reprocessAll} />}
       </section>
       <ErrorNote error={q.error} />
-      <div class={openId ? 'q-layout q-with-detail' : 'q-layout'}>
-        <div class="q-list">
-          <QuarantineTable q={q} isAdmin={isAdmin} now={now} openId={openId} />
-          {q.rows?.length === 0 && (
-            <div class="panel empty" data-empty>
-              <p>Nothing in quarantine: every request so far was a valid event.</p>
-            </div>
-          )}
-          {q.rows && q.rows.length > 0 && (
-            <div class="more">
-              <span class="muted small" data-shown={q.rows.length}>
-                {q.rows.length} shown{q.nextCursor === null ? ' · the end of the list' : ''}
-              </span>
-              {q.nextCursor !== null && (
-                <button type="button" onClick={q.loadMore} disabled={q.loadingMore} data-load-more>
-                  {q.loadingMore ? 'Loading…' : 'Load more'}
-                </button>
-              )}
-            </div>
-          )}
-        </div>
-        {openId && <Detail id={openId} q={q} isAdmin={isAdmin} />}
+      <div class="q-list">
+        <QuarantineTable q={q} isAdmin={isAdmin} now={now} openId={openId} />
+        {q.rows?.length === 0 && (
+          <div class="panel empty" data-empty>
+            <p>Nothing in quarantine: every request so far was a valid event.</p>
+          </div>
+        )}
+        {q.rows && q.rows.length > 0 && (
+          <div class="more">
+            <span class="muted small" data-shown={q.rows.length}>
+              {q.rows.length} shown{q.nextCursor === null ? ' · the end of the list' : ''}
+            </span>
+            {q.nextCursor !== null && (
+              <button type="button" onClick={q.loadMore} disabled={q.loadingMore} data-load-more>
+                {q.loadingMore ? 'Loading…' : 'Load more'}
+              </button>
+            )}
+          </div>
+        )}
       </div>
+      {openId && <Detail id={openId} q={q} isAdmin={isAdmin} />}
     </Shell>
   );
 }

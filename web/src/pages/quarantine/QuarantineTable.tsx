@@ -7,11 +7,14 @@ import { ReprocessButton } from './ReprocessButton.js';
 import { State } from './State.js';
 import type { QuarantineState } from './useQuarantine.js';
 
+/** Only a record kept whole and not reprocessed yet can be reprocessed (the API answers 409 otherwise). */
+export const reprocessable = (e: Pick<EventSummary, 'status' | 'reprocessed_into' | 'body_truncated'>) => e.status === 'quarantined' && !e.reprocessed_into && !e.body_truncated;
+
 export const detailHref = (id: string) => `/quarantine?id=${encodeURIComponent(id)}`;
 
 /** The records: received (opens the detail), source, error with its detail, size, state; admins get Reprocess. */
 export function QuarantineTable({ q, isAdmin, now, openId }: { q: QuarantineState; isAdmin: boolean; now: number; openId: string | null }) {
-  const columns = ['Received', { label: 'Source', narrow: true }, 'Error', { label: 'Size', num: true }, 'State'];
+  const columns = ['Received', { label: 'Source', narrow: true }, 'Error', { label: 'Size', num: true, narrow: true }, 'State'];
   return (
     <div class="table-wrap">
       <table class="table q-table" data-table="quarantine">
@@ -33,12 +36,12 @@ export function QuarantineTable({ q, isAdmin, now, openId }: { q: QuarantineStat
                 <code>{e.error ?? '–'}</code>
                 {e.error_detail && <span class="q-detail small muted text">{e.error_detail}</span>}
               </td>
-              <td class="num">{formatBytes(e.body_size)}</td>
+              <td class="num hide-narrow">{formatBytes(e.body_size)}</td>
               <td>
                 <State record={e} outcome={q.outcomes.get(e.id)} />
               </td>
               {isAdmin && (
-                <td class="hide-narrow">{!e.reprocessed_into && <ReprocessButton id={e.id} reprocess={q.reprocess} compact />}</td>
+                <td class="hide-narrow">{reprocessable(e) && <ReprocessButton id={e.id} reprocess={q.reprocess} compact />}</td>
               )}
             </tr>
           ))}

@@ -31,7 +31,7 @@ export function State({ record, outcome }: { record: EventSummary; outcome: Outc
     return (
       <span class="q-state" data-state="refused">
         <span class="status status-bad">still refused</span> <code>{outcome.code}</code>
-        {outcome.detail && <span class="small text"> {outcome.detail}</span>}
+        {outcome.detail && (outcome.code !== record.error || outcome.detail !== record.error_detail) && <span class="small text"> {outcome.detail}</span>}
       </span>
     );
   }

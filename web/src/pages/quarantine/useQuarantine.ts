@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { EventSummary, QuarantineCounts, ReprocessCounts } from '../../../../src/sdk/client.js';
 import { api, SwitchboardApiError } from '../../lib/api.js';
+import { announceQuarantineChange } from '../../lib/attention.js';
 
 const pageSize = 50;
 
@@ -63,6 +64,7 @@ export function useQuarantine() {
       }) ?? null);
     }
     void loadCounts();
+    announceQuarantineChange();
   };
 
   /** One record through today's parser; its outcome is kept (a refusal is not thrown). */

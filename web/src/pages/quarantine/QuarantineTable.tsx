@@ -25,8 +25,9 @@ export function QuarantineTable({ q, isAdmin, now, openId }: { q: QuarantineStat
           {q.rows?.map((e: EventSummary) => (
             <tr key={e.id} data-record={e.id} class={openId === e.id ? 'q-open' : undefined}>
               <td class="nowrap">
-                <a href={detailHref(e.id)} aria-label={`Request ${e.id}`} aria-current={openId === e.id ? 'true' : undefined}>
+                <a href={detailHref(e.id)} aria-current={openId === e.id ? 'true' : undefined}>
                   <When at={e.received_at} now={now} />
+                  <span class="visually-hidden">, request {e.id}</span>
                 </a>
               </td>
               <td class="clip hide-narrow" title={e.source_id}>

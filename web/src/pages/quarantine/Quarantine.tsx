@@ -1,10 +1,10 @@
-import { useState } from 'preact/hooks';
 import type { ReprocessCounts } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Shell } from '../../components/Shell.js';
 import { useLocation } from '../../lib/router.js';
 import { sessionStore } from '../../lib/session.js';
 import { useStore } from '../../lib/store.js';
+import { useAction } from '../../lib/useAction.js';
 import { useNow } from '../../lib/useNow.js';
 import { Detail } from './Detail.js';
 import { QuarantineTable } from './QuarantineTable.js';
@@ -13,23 +13,10 @@ import './quarantine.css';
 
 /** "Reprocess all (N)" for an admin, and what it did. */
 function ReprocessAll({ waiting, run }: { waiting: number; run: () => Promise<ReprocessCounts> }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<ReprocessCounts | null>(null);
-  const go = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      setDone(await run());
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { run: go, busy, error, result: done } = useAction(run);
   return (
     <div class="q-all">
-      <button type="button" class="primary" onClick={go} disabled={busy || waiting === 0} data-reprocess-all>
+      <button type="button" class="primary" onClick={() => void go()} disabled={busy || waiting === 0} data-reprocess-all>
         {busy ? 'Reprocessing…' : `Reprocess all (${waiting})`}
       </button>
       <p role="status" class="small" data-all-result>

@@ -10,6 +10,9 @@ import type { QuarantineState } from './useQuarantine.js';
 /** Only a record kept whole and not reprocessed yet can be reprocessed (the API answers 409 otherwise). */
 export const reprocessable = (e: Pick<EventSummary, 'status' | 'reprocessed_into' | 'body_truncated'>) => e.status === 'quarantined' && !e.reprocessed_into && !e.body_truncated;
 
+/** An error code that may wrap after its underscores (`payload_ / too_ / large`) on a narrow screen. */
+const breakable = (code: string) => code.split('_').flatMap((part, i) => (i === 0 ? [part] : [<wbr key={i} />, `_${part}`]));
+
 export const detailHref = (id: string) => `/quarantine?id=${encodeURIComponent(id)}`;
 
 /** The records: received (opens the detail), source, error with its detail, size, state; admins get Reprocess. */
@@ -33,8 +36,8 @@ export function QuarantineTable({ q, isAdmin, now, openId }: { q: QuarantineStat
               <td class="clip hide-narrow" title={e.source_id}>
                 <span class="text">{e.source_name ?? e.source_id}</span>
               </td>
-              <td class="q-error">
-                <code>{e.error ?? '–'}</code>
+              <td class="q-error" title={e.error_detail ?? undefined}>
+                <code>{breakable(e.error ?? '–')}</code>
                 {e.error_detail && <span class="q-detail small muted text">{e.error_detail}</span>}
               </td>
               <td class="num hide-narrow">{formatBytes(e.body_size)}</td>

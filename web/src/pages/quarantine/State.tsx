@@ -13,15 +13,15 @@ export function State({ record, outcome }: { record: EventSummary; outcome: Outc
       <span class="q-state" data-state="reprocessed">
         <span class="status status-ok">reprocessed</span>{' '}
         <span class="small">
-          into <code>{record.reprocessed_into}</code>
-          {outcome?.kind === 'reprocessed' && outcome.duplicate && ' (already stored)'}
+          <span class="q-into">
+            into <code>{record.reprocessed_into}</code>
+            {outcome?.kind === 'reprocessed' && outcome.duplicate && ' (already stored)'}
+            {callId && ' · '}
+          </span>
           {callId && (
-            <>
-              {' · '}
-              <a href={callHref({ call_id: callId, source_id: record.source_id })} data-call-link={callId}>
-                call <span class="text">{callId}</span>
-              </a>
-            </>
+            <a href={callHref({ call_id: callId, source_id: record.source_id })} data-call-link={callId} title={`Event ${record.reprocessed_into}`}>
+              call <span class="text">{callId}</span>
+            </a>
           )}
         </span>
       </span>
@@ -31,7 +31,7 @@ export function State({ record, outcome }: { record: EventSummary; outcome: Outc
     return (
       <span class="q-state" data-state="refused">
         <span class="status status-bad">still refused</span> <code>{outcome.code}</code>
-        {outcome.detail && (outcome.code !== record.error || outcome.detail !== record.error_detail) && <span class="small text"> {outcome.detail}</span>}
+        {outcome.detail && (outcome.code !== record.error || outcome.detail !== record.error_detail) && <span class="small text q-why" title={outcome.detail}>{outcome.detail}</span>}
       </span>
     );
   }

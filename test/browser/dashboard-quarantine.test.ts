@@ -99,6 +99,7 @@ describe('the quarantine page (sqlite)', () => {
     await page.keyboard.press('Escape');
     await page.waitForSelector('[data-detail]', { state: 'detached' });
     expect(new URL(page.url()).search).toBe('');
+    expect(await page.evaluate(() => document.activeElement?.closest('[data-record]')?.dataset.record)).toBe(ids.long);
     expect(tab.problems).toEqual([]);
   });
 

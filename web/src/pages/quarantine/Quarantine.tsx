@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'preact/hooks';
 import type { ReprocessCounts } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Shell } from '../../components/Shell.js';
@@ -36,6 +37,12 @@ export function Quarantine() {
   const now = useNow(5000);
   const q = useQuarantine();
   const openId = query.get('id');
+  // Closing the drawer gives the focus back to the record's link, so the keyboard keeps its place.
+  const lastOpen = useRef<string | null>(null);
+  useEffect(() => {
+    if (!openId && lastOpen.current) document.querySelector<HTMLElement>(`[data-record="${CSS.escape(lastOpen.current)}"] a`)?.focus();
+    lastOpen.current = openId;
+  }, [openId]);
   return (
     <Shell title="Quarantine">
       <section class="panel q-intro" aria-label="Summary">

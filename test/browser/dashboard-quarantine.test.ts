@@ -105,19 +105,29 @@ describe('the quarantine page (sqlite)', () => {
 
   it('reprocesses one record after the fix into an event of the calls page, and the rest at once with each outcome', async () => {
     const { page } = tab;
-    await page.locator(`[data-record="${ids.fixable}"] [data-reprocess]`).click();
+    // From the drawer: the record becomes an event, shown in the drawer and in its row, with a link to the call.
+    await page.locator(`[data-record="${ids.fixable}"] a`).click();
+    const drawer = page.locator(`[data-detail="${ids.fixable}"]`);
+    await drawer.locator(`[data-reprocess="${ids.fixable}"]`).click();
+    await drawer.locator('[data-call-link="q-fixed"]').waitFor();
+    expect(await drawer.locator(`[data-reprocess]`).count()).toBe(0);
     const link = page.locator(`[data-record="${ids.fixable}"] [data-call-link="q-fixed"]`);
     await link.waitFor();
     expect(await page.locator(`[data-record="${ids.fixable}"] [data-state]`).getAttribute('data-state')).toBe('reprocessed');
     await eventually(async () => (await page.locator('nav a[href="/quarantine"] .badge').textContent()) === '4');
+    await page.keyboard.press('Escape');
+
+    // From its row: still refused, with today's code.
+    await page.locator(`[data-record="${ids.invalid}"] [data-reprocess]`).click();
+    const invalidState = page.locator(`[data-record="${ids.invalid}"] [data-state="refused"]`);
+    await invalidState.waitFor();
+    expect(await invalidState.textContent()).toContain('still refused invalid_event');
 
     await page.locator('[data-reprocess-all]').click();
     await page.waitForSelector('[data-all-result]:not(:empty)');
     expect(await page.textContent('[data-all-result]')).toContain('0 became events · 4 still refused');
-    const invalidState = page.locator(`[data-record="${ids.invalid}"] [data-state]`);
-    expect(await invalidState.getAttribute('data-state')).toBe('refused');
-    expect(await invalidState.textContent()).toContain('still refused invalid_event');
     expect(await page.locator(`[data-record="${ids.binary}"] [data-state]`).textContent()).toContain('still refused invalid_json');
+    expect(await page.locator(`[data-record="${ids.hostile}"] [data-state]`).getAttribute('data-state')).toBe('refused');
 
     // The link leads to the call the record became.
     await link.click();

@@ -46,8 +46,11 @@ export function Detail({ id, q, isAdmin }: { id: string; q: QuarantineState; isA
     };
   }, [id]);
 
-  // The list's row is the fresher (a reprocess updates it); the fetched record has the body.
-  const record = event ? { ...event, ...(row ?? {}) } : null;
+  // The list's row and this session's outcome are the fresher (a reprocess updates them); the fetched record
+  // has the body. A record opened by its URL may not be among the rows loaded.
+  const outcome = q.outcomes.get(id);
+  const became = outcome?.kind === 'reprocessed' ? { reprocessed_into: outcome.eventId, reprocessed_call_id: outcome.callId } : {};
+  const record = event ? { ...event, ...(row ?? {}), ...became } : null;
   const bytes = event?.body_base64 ? fromBase64(event.body_base64) : null;
   const copy = async () => {
     try {
@@ -101,7 +104,7 @@ export function Detail({ id, q, isAdmin }: { id: string; q: QuarantineState; isA
             <div class="q-wide">
               <dt>State</dt>
               <dd>
-                <State record={record} outcome={q.outcomes.get(id)} />
+                <State record={record} outcome={outcome} />
               </dd>
             </div>
           </dl>

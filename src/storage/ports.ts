@@ -71,6 +71,10 @@ export interface EventReader {
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
+  callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;
+  /** Quarantine records not reprocessed (`waiting`) and reprocessed into an event. */
+  quarantineCounts(): Promise<{ waiting: number; reprocessed: number }>;
 }
 
 /** The log's writes, the ingest's: appending batches and marking reprocessed quarantine records. */

@@ -1,33 +1,21 @@
-import { useState } from 'preact/hooks';
 import type { Delivery, Destination } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Status } from '../../components/Status.js';
 import { TableHead } from '../../components/TableHead.js';
 import { api } from '../../lib/api.js';
+import { useAction } from '../../lib/useAction.js';
 import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
 import type { DeliverySummary } from './useCallDetail.js';
 
 function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (d: Delivery) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const retry = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onRetried(await api.deliveries.retry(delivery.id));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const retry = useAction(async () => onRetried(await api.deliveries.retry(delivery.id)));
   return (
     <>
-      <button type="button" onClick={retry} disabled={busy} data-retry={delivery.id}>
-        {busy ? 'Retrying…' : 'Retry'}
+      <button type="button" onClick={() => void retry.run()} disabled={retry.busy} data-retry={delivery.id}>
+        {retry.busy ? 'Retrying…' : 'Retry'}
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={retry.error} />
     </>
   );
 }

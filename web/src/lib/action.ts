@@ -2,16 +2,20 @@ import { useState } from 'preact/hooks';
 
 /**
  * Runs a request for a button or a form, keeping its error where the action was taken (DASHBOARD.md
- * "Errors"): `run(fn)` resolves to fn's result, or undefined when it failed (then `error` holds why).
+ * "Errors"): `run(fn)` resolves to fn's result, or undefined when it failed (then `error` holds why);
+ * `busy` while it runs (the button says so and is disabled), `result` the last success's value.
  */
-export function useAction() {
+export function useAction<R = unknown>() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const run = async <R,>(fn: () => Promise<R>): Promise<R | undefined> => {
+  const [result, setResult] = useState<R | null>(null);
+  const run = async <T extends R,>(fn: () => Promise<T>): Promise<T | undefined> => {
     setBusy(true);
     setError(null);
     try {
-      return await fn();
+      const value = await fn();
+      setResult(value);
+      return value;
     } catch (e) {
       setError(e);
       return undefined;
@@ -19,5 +23,5 @@ export function useAction() {
       setBusy(false);
     }
   };
-  return { busy, error, run, clear: () => setError(null) };
+  return { busy, error, result, run, clear: () => setError(null) };
 }

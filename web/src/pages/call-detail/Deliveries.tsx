@@ -3,16 +3,16 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { Status } from '../../components/Status.js';
 import { TableHead } from '../../components/TableHead.js';
 import { api } from '../../lib/api.js';
-import { useAction } from '../../lib/useAction.js';
+import { useAction } from '../../lib/action.js';
 import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
 import type { DeliverySummary } from './useCallDetail.js';
 
 function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (d: Delivery) => void }) {
-  const retry = useAction(async () => onRetried(await api.deliveries.retry(delivery.id)));
+  const retry = useAction();
   return (
     <>
-      <button type="button" onClick={() => void retry.run()} disabled={retry.busy} data-retry={delivery.id}>
+      <button type="button" onClick={() => void retry.run(async () => onRetried(await api.deliveries.retry(delivery.id)))} disabled={retry.busy} data-retry={delivery.id}>
         {retry.busy ? 'Retrying…' : 'Retry'}
       </button>
       <ErrorNote error={retry.error} />

@@ -5,7 +5,7 @@ import { Shell } from '../../components/Shell.js';
 import { useLocation } from '../../lib/router.js';
 import { sessionStore } from '../../lib/session.js';
 import { useStore } from '../../lib/store.js';
-import { useAction } from '../../lib/useAction.js';
+import { useAction } from '../../lib/action.js';
 import { useNow } from '../../lib/useNow.js';
 import { Detail } from './Detail.js';
 import { QuarantineTable } from './QuarantineTable.js';
@@ -14,10 +14,10 @@ import './quarantine.css';
 
 /** "Reprocess all (N)" for an admin, and what it did. */
 function ReprocessAll({ waiting, run }: { waiting: number; run: () => Promise<ReprocessCounts> }) {
-  const { run: go, busy, error, result: done } = useAction(run);
+  const { run: go, busy, error, result: done } = useAction<ReprocessCounts>();
   return (
     <div class="q-all">
-      <button type="button" class="primary" onClick={() => void go()} disabled={busy || waiting === 0} data-reprocess-all>
+      <button type="button" class="primary" onClick={() => void go(run)} disabled={busy || waiting === 0} data-reprocess-all>
         {busy ? 'Reprocessing…' : `Reprocess all (${waiting})`}
       </button>
       <p role="status" class="small" data-all-result>

@@ -33,7 +33,7 @@ describe('the dashboard’s accessibility (sqlite)', () => {
     ['/', '.figures[data-ready]'],
     ['/calls', '[data-shown]'],
     [`/calls/${callId}`, '[data-event]'],
-    ['/analytics', '.panel.empty'],
+    ['/analytics', '[data-chart=volume][data-drawn]'],
     ['/settings/users', '.panel.empty'],
   ] as const;
 

@@ -85,7 +85,7 @@ export function Analytics() {
           </h2>
           {view && series && (
             <p class="muted small" data-totals data-calls={view.total}>
-              <a href={callsHref(series, zone)}>{formatNumber(view.total)} calls</a>, {formatNumber(view.answered)} answered ({formatPercent(view.total ? view.answered / view.total : null)})
+              <a href={callsHref(series, zone)}>{formatNumber(view.total)} {view.total === 1 ? 'call' : 'calls'}</a>, {formatNumber(view.answered)} answered ({formatPercent(view.total ? view.answered / view.total : null)})
             </p>
           )}
         </div>

@@ -43,7 +43,7 @@ export function DataTable({ name, filename, columns, rows, caption, children }: 
     <div class="chart-data" data-chart-data={name}>
       <details>
         <summary>Data as a table</summary>
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
           <table class="table" data-table={name}>
             <caption class="visually-hidden">{caption}</caption>
             <TableHead columns={columns.map((c) => ({ label: c.label, num: c.num }))} />

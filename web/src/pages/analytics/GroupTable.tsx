@@ -15,13 +15,13 @@ export const groupInfo: Record<Grouping, { title: string; column: string; filter
 };
 
 type SortKey = 'name' | 'calls' | 'answered' | 'answer_rate' | 'speed_to_lead_median_sec' | 'talk_time_mean_sec';
-const columns: Array<{ key: SortKey; label: string; num: boolean }> = [
+const columns: Array<{ key: SortKey; label: string; num: boolean; narrow?: boolean }> = [
   { key: 'name', label: '', num: false },
   { key: 'calls', label: 'Calls', num: true },
-  { key: 'answered', label: 'Answered', num: true },
+  { key: 'answered', label: 'Answered', num: true, narrow: true },
   { key: 'answer_rate', label: 'Answer rate', num: true },
   { key: 'speed_to_lead_median_sec', label: 'Speed to lead, median', num: true },
-  { key: 'talk_time_mean_sec', label: 'Talk time, mean', num: true },
+  { key: 'talk_time_mean_sec', label: 'Talk time, mean', num: true, narrow: true },
 ];
 
 /** The calls page showing exactly the calls a bucket counts: the same instants (the stats' time) and its key. */
@@ -80,7 +80,7 @@ export function GroupTable({ group, answer, zone, sort }: { group: Grouping; ans
                   const active = current === c.key;
                   const next = active && direction === 'descending' ? c.key : `-${c.key}`;
                   return (
-                    <th key={c.key} scope="col" class={c.num ? 'num' : undefined} aria-sort={active ? direction : undefined}>
+                    <th key={c.key} scope="col" class={[c.num ? 'num' : '', c.narrow ? 'hide-narrow' : ''].join(' ').trim() || undefined} aria-sort={active ? direction : undefined}>
                       <button type="button" class="sort" onClick={() => setQuery({ [param]: next === '-calls' ? null : next }, { replace: true })}>
                         {c.label || info.column}
                         <span aria-hidden="true">{active ? (direction === 'descending' ? ' ▾' : ' ▴') : ''}</span>
@@ -106,10 +106,10 @@ export function GroupTable({ group, answer, zone, sort }: { group: Grouping; ans
                     )}
                   </td>
                   <td class="num">{formatNumber(b.calls)}</td>
-                  <td class="num">{formatNumber(b.answered)}</td>
+                  <td class="num hide-narrow">{formatNumber(b.answered)}</td>
                   <td class="num">{formatPercent(b.answer_rate)}</td>
                   <td class="num">{formatSeconds(b.speed_to_lead_median_sec)}</td>
-                  <td class="num">{formatDuration(b.talk_time_mean_sec)}</td>
+                  <td class="num hide-narrow">{formatDuration(b.talk_time_mean_sec)}</td>
                 </tr>
               ))}
             </tbody>

@@ -19,7 +19,7 @@ export function Heatmap({ cells, measure, zone }: { cells: StatsBucket[]; measur
   const title = measure === 'calls' ? 'Calls' : 'Answer rate';
   return (
     <div class="heatmap-wrap" data-heatmap={measure}>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={`${title} per weekday and hour`}>
         <table class="heatmap">
           <caption class="visually-hidden">
             {title} per weekday and hour, {zone}

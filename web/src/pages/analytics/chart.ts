@@ -30,6 +30,20 @@ const axisValue: Record<ChartSeries['scale'], (v: number) => string> = {
   sec: formatSeconds,
 };
 
+const labelFormats = new Map<string, Intl.DateTimeFormat>();
+/** A time tick in the zone, in the browser's locale, 24-hour clock: `14:00`, `25 Oct`. */
+function timeLabel(sec: number, spec: ChartSpec): string {
+  const key = `${spec.zone}|${spec.bucket}`;
+  let format = labelFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(undefined, spec.bucket === 'hour'
+      ? { timeZone: spec.zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
+      : { timeZone: spec.zone, day: 'numeric', month: 'short' });
+    labelFormats.set(key, format);
+  }
+  return format.format(sec * 1000);
+}
+
 /** Draws `spec` into `el`, sized to it; `onDrawn` after each draw. Returns what removes it. */
 export function drawChart(el: HTMLElement, spec: ChartSpec, onDrawn: () => void): () => void {
   const css = getComputedStyle(el);
@@ -54,7 +68,7 @@ export function drawChart(el: HTMLElement, spec: ChartSpec, onDrawn: () => void)
       sec: { range: (_u, _min, max) => [0, Math.max(60, max)] },
     },
     axes: [
-      { stroke: muted, grid: { show: false }, ticks: { stroke: line, width: 1 } },
+      { stroke: muted, grid: { show: false }, ticks: { stroke: line, width: 1 }, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => timeLabel(t, spec)) },
       ...scales.map((s, i) => axis(s, i === 0 ? 3 : 1)),
     ],
     series: [

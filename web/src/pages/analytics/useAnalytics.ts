@@ -14,7 +14,7 @@ const empty = (): Answers =>
   Object.fromEntries((['series', 'week', ...groupings] as Part[]).map((p) => [p, { data: null, error: null }])) as Answers;
 
 /**
- * Asks `/v1/stats` for every part of the page: the series first (the first chart), then the rest, two at a
+ * Asks `/v1/stats` for every part of the page: the series first, alone (the first chart), then the rest, two at a
  * time (the server runs at most SWITCHBOARD_EXPENSIVE_PER_KEY, default 2, stats per client at once; a 429
  * from another tab holding a slot is asked again after a short wait, up to five times).
  */
@@ -36,20 +36,22 @@ export function useAnalytics(range: Range, zone: string): Answers {
         }
       }
     };
-    const queue = [...parts];
-    const worker = async () => {
-      for (let next = queue.shift(); next && live; next = queue.shift()) {
-        const [part, groupBy] = next;
-        let result: { data: Stats | null; error: unknown };
-        try {
-          result = { data: await ask(groupBy), error: null };
-        } catch (error) {
-          result = { data: null, error };
-        }
-        if (live) setAnswers((a) => ({ ...a, [part]: result }));
+    const fetchPart = async ([part, groupBy]: [Part, StatsParams['group_by']]) => {
+      let result: { data: Stats | null; error: unknown };
+      try {
+        result = { data: await ask(groupBy), error: null };
+      } catch (error) {
+        result = { data: null, error };
       }
+      if (live) setAnswers((a) => ({ ...a, [part]: result }));
     };
-    void Promise.all([worker(), worker()]);
+    const [first, ...queue] = parts;
+    const worker = async () => {
+      for (let next = queue.shift(); next && live; next = queue.shift()) await fetchPart(next);
+    };
+    // The series alone first: the first chart gets the database to itself (over a year of 1M calls the
+    // weekday_hour read beside it doubled its time on two cores).
+    void fetchPart(first!).then(() => Promise.all([worker(), worker()]));
     return () => {
       live = false;
     };

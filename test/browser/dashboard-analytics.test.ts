@@ -187,6 +187,8 @@ describe('the analytics page (sqlite)', () => {
         await page.waitForSelector('[data-shown], [data-empty]');
         const ids = await page.evaluate(() => [...document.querySelectorAll('tr[data-call]')].map((tr: any) => tr.dataset.call));
         expect(ids.sort(), `${group} ${key}`).toEqual(inOctober.filter((c) => keyOf(c) === key).map((c) => c.id).sort());
+        // The narrowing the calls page has no field for is said there.
+        expect(await page.locator('[data-unfielded]').textContent()).toContain('started from = “2026-10-20T00:00:00+02:00”');
         followed++;
         await page.goBack();
         await page.waitForSelector(`[data-table="${group}"] tr[data-key="${key}"]`);

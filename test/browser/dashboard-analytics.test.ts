@@ -159,12 +159,12 @@ describe('the analytics page (sqlite)', () => {
     await page.goto(`${t.baseUrl}/analytics?range=today&tz=UTC`);
     await page.waitForSelector('[data-chart-data=series]');
     await page.waitForSelector('[data-heatmap=calls]');
-    const rows = (await tableRows(page, 'series')).length;
+    const hours = (await tableRows(page, 'series')).length;
     const blank = await page.locator('[data-heatmap=calls] td.out').count();
     const after = new Date().getUTCHours() + 1; // the same unless an hour began meanwhile
-    expect(rows).toBeGreaterThanOrEqual(before);
-    expect(rows).toBeLessThanOrEqual(after);
-    expect(blank).toBe(168 - rows);
+    expect(hours).toBeGreaterThanOrEqual(before);
+    expect(hours).toBeLessThanOrEqual(after);
+    expect(blank).toBe(168 - hours);
     expect(await page.locator('[data-empty]').textContent()).toContain('No calls between');
   });
 

@@ -8,7 +8,8 @@
 // time, after a warm-up:
 //   list newest / by status / by widget_key / by status+widget / by phone / page 5 (cursors) — limit 50
 //   detail GET /v1/calls/{id} of random calls of the 1,000 with an event timeline
-//   stats group_by=day&tz=Europe/Stockholm over the last 30 days, and group_by=widget; both again over the
+//   stats group_by=day&tz=Europe/Stockholm over the last 30 days, and group_by=widget, weekday_hour and
+//   disconnected_by; all again over the
 //   whole span (SWITCHBOARD_BENCH_SPAN_DAYS, default 365: every seeded call in range)
 //   CSV export of one widget (~1/20 of the calls) and of everything: rows/s, time, bytes
 //   the server's peak RSS over the whole measurement (bench/lib/procfs.mjs, every 200 ms)
@@ -225,8 +226,12 @@ async function runBackend(kind, { n, pg, pgError, baseline, requests, warmup }) 
       const statsCases = [
         ['day', 30, true],
         ['widget', 30, true],
+        ['weekday_hour', 30, true],
+        ['disconnected_by', 30, true],
         ['day', SPAN_DAYS, false],
         ['widget', SPAN_DAYS, false],
+        ['weekday_hour', SPAN_DAYS, false],
+        ['disconnected_by', SPAN_DAYS, false],
       ];
       for (const [g, days, targeted] of statsCases) {
         if (!targeted && days === 30) continue;

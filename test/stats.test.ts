@@ -18,6 +18,7 @@ interface Generated {
   agentName: string | null;
   speed: number | null;
   talk: number | null;
+  disconnectedBy: string | null;
 }
 
 function mulberry32(seed: number): () => number {
@@ -39,6 +40,7 @@ function generate(): Generated[] {
   const widgets = [['wid_a', 'Pricing page'], ['wid_b', 'Contact form'], ['wid_c', 'Demo'], [null, null]] as const;
   const agents = [['101', 'Anna'], ['102', 'Björn'], ['103', 'Cecilia'], [null, null]] as const;
   const statuses = ['answered', 'answered', 'answered', 'no_answer', 'busy', 'failed'];
+  const disconnects = ['agent', 'lead', 'lead', 'system', null];
   const windows: Array<[number, number, number]> = [
     [120, at('2026-10-23T20:00:00Z'), at('2026-10-28T02:00:00Z')],
     [40, at('2026-10-24T23:30:00Z'), at('2026-10-25T02:30:00Z')], // around the repeated hour
@@ -50,7 +52,7 @@ function generate(): Generated[] {
   for (const [count, from, to] of windows) {
     for (let i = 0; i < count; i++) times.push(from + Math.floor(rand() * ((to - from) / 1000)) * 1000);
   }
-  return times.map((time, i) => {
+  const generated = times.map((time, i): Generated => {
     const [widgetKey, widgetName] = pick(widgets);
     const [agentId, agentName] = pick(agents);
     const status = pick(statuses);
@@ -64,8 +66,15 @@ function generate(): Generated[] {
       agentName,
       speed: rand() < 0.15 ? null : Math.floor(rand() * rand() * 3600),
       talk: rand() < 0.1 ? null : Math.floor(rand() * 900),
+      disconnectedBy: pick(disconnects),
     };
   });
+  // The speed-to-lead bands' edges, on a quiet day (no other calls near).
+  const edges = [60, 61, 300, 301, 900, 901, null].map((speed, i): Generated => ({
+    callId: `edge-${i}`, time: at('2026-06-15T09:00:00Z') + i * 60_000, status: 'answered', widgetKey: 'wid_a', widgetName: 'Pricing page',
+    agentId: '101', agentName: 'Anna', speed, talk: 30, disconnectedBy: 'agent',
+  }));
+  return [...generated, ...edges];
 }
 
 function body(c: Generated): string {
@@ -78,6 +87,7 @@ function body(c: Generated): string {
     agent: c.agentId === null ? null : { id: c.agentId, name: c.agentName, phone: '+4680000000', email: 'a@example.com' },
     time_started_iso_string: new Date(c.time).toISOString(),
     talk_duration_sec: c.talk,
+    disconnected_by: c.disconnectedBy,
     lead,
   });
 }
@@ -102,6 +112,11 @@ function measures(calls: Generated[]) {
     speed_to_lead_median_sec: quantile(speeds, 0.5),
     speed_to_lead_p90_sec: quantile(speeds, 0.9),
     talk_time_mean_sec: talks.length === 0 ? null : talks.reduce((a, b) => a + b, 0) / talks.length,
+    speed_to_lead_within_60_sec: speeds.filter((s) => s <= 60).length,
+    speed_to_lead_within_300_sec: speeds.filter((s) => s <= 300).length,
+    speed_to_lead_within_900_sec: speeds.filter((s) => s <= 900).length,
+    speed_to_lead_over_900_sec: speeds.filter((s) => s > 900).length,
+    speed_to_lead_unknown: calls.length - speeds.length,
   };
 }
 
@@ -173,7 +188,7 @@ describe.each(backends)('stats on $name', (backend) => {
     expect(body.buckets.map((b: { key: string }) => b.key)).toEqual(hours.map((h) => h.key));
     expect(body.buckets.map((b: { calls: number }) => b.calls).reduce((n: number, c: number) => n + c, 0))
       .toBe(calls.filter((c) => c.time >= at(from) && c.time < at(to)).length);
-    expect(body.buckets[0]).toEqual({ key: '2025-12-15T13:00:00+01:00', calls: expect.any(Number), answered: expect.any(Number), answer_rate: null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: null });
+    expect(body.buckets[0]).toMatchObject({ key: '2025-12-15T13:00:00+01:00', calls: 0, answered: 0, answer_rate: null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: null, speed_to_lead_unknown: 0 });
   });
 
   it('counts days in Europe/Stockholm across the end of DST (2026-10-25 has 25 hours)', async () => {
@@ -215,6 +230,66 @@ describe.each(backends)('stats on $name', (backend) => {
     expectSame(body.buckets, expectedBuckets(['2026-03-28', '2026-03-29', '2026-03-30'], inRange, (c) => new Date(c.time).toISOString().slice(0, 10)));
   });
 
+  it('counts the speed-to-lead bands at their edges: 60 s is within a minute, 61 s is not; no speed is unknown', async () => {
+    const body = await stats('group_by=day&tz=UTC&from=2026-06-15T09:00:00Z&to=2026-06-15T09:07:00Z');
+    expect(body.buckets).toEqual([expect.objectContaining({
+      calls: 7, speed_to_lead_within_60_sec: 1, speed_to_lead_within_300_sec: 3, speed_to_lead_within_900_sec: 5, speed_to_lead_over_900_sec: 1, speed_to_lead_unknown: 1,
+    })]);
+  });
+
+  it('folds every call into its local hour of the week in Europe/Stockholm across both DST changes: 168 cells that sum to the range', async () => {
+    const from = '2026-03-23T00:00:00+01:00'; // a Monday
+    const to = '2026-11-02T00:00:00+01:00';
+    const body = await stats(`group_by=weekday_hour&tz=Europe/Stockholm&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    const inRange = calls.filter((c) => c.time >= at(from) && c.time < at(to));
+    const weekdays = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: sthlm, weekday: 'short', hour: '2-digit', hourCycle: 'h23' });
+    const cellOf = (ms: number) => {
+      const p = Object.fromEntries(local.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+      return `${weekdays.indexOf(p.weekday!) + 1}T${p.hour}`;
+    };
+    const labels = weekdays.flatMap((_, d) => Array.from({ length: 24 }, (_, h) => `${d + 1}T${String(h).padStart(2, '0')}`));
+    expectSame(body.buckets, expectedBuckets(labels, inRange, (c) => cellOf(c.time)));
+    expect(body.buckets.reduce((n: number, b: { calls: number }) => n + b.calls, 0)).toBe(inRange.length);
+    // The repeated 02:00 of 25 October (both offsets) lands in Sunday 02:00; 29 March has no 02:00.
+    const repeated = inRange.filter((c) => c.time >= at('2026-10-25T00:00:00Z') && c.time < at('2026-10-25T02:00:00Z'));
+    expect(new Set(repeated.map((c) => cellOf(c.time)))).toEqual(new Set(['7T02']));
+    expect(repeated.some((c) => c.time >= at('2026-10-25T01:00:00Z'))).toBe(true);
+    const sunday2 = body.buckets.find((b: { key: string }) => b.key === '7T02');
+    expect(sunday2).toMatchObject({ weekday: 7, hour: 2, hours: 32 });
+    expect(sunday2.calls).toBeGreaterThanOrEqual(repeated.length);
+    expect(body.buckets.find((b: { key: string }) => b.key === '1T00')).toMatchObject({ weekday: 1, hour: 0, hours: 32 });
+  });
+
+  it('marks the cells a short range does not reach: a Sunday has one weekday', async () => {
+    const body = await stats('group_by=weekday_hour&tz=Europe/Stockholm&from=2026-10-25&to=2026-10-26');
+    expect(body.buckets).toHaveLength(168);
+    expect(body.buckets.filter((b: { hours: number }) => b.hours > 0).map((b: { key: string }) => b.key)).toEqual(Array.from({ length: 24 }, (_, h) => `7T${String(h).padStart(2, '0')}`));
+    expect(body.buckets.find((b: { key: string }) => b.key === '7T02').hours).toBe(2);
+  });
+
+  it('groups by disconnected_by, and the calls list filtered by it and by the stats\' time holds exactly the calls each group counts', async () => {
+    const from = '2026-10-20T00:00:00Z';
+    const to = '2026-11-01T00:00:00Z';
+    const body = await stats(`group_by=disconnected_by&tz=Europe/Stockholm&from=${from}&to=${to}`);
+    const inRange = calls.filter((c) => c.time >= at(from) && c.time < at(to));
+    const keys = [...new Set(inRange.map((c) => c.disconnectedBy))];
+    const expected = keys
+      .map((key) => ({ key, ...measures(inRange.filter((c) => c.disconnectedBy === key)) }))
+      .sort((a, b) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
+    expect(expected.length).toBe(4);
+    expectSame(body.buckets, expected);
+    expect(body.buckets.every((b: object) => !('name' in b))).toBe(true);
+    for (const group of expected.filter((g) => g.key !== null)) {
+      const list = await t.api(`/v1/calls?disconnected_by=${group.key}&started_from=${from}&started_to=${to}&limit=500`);
+      expect(list.status).toBe(200);
+      expect(list.body.data.map((c: { call_id: string }) => c.call_id).sort()).toEqual(inRange.filter((c) => c.disconnectedBy === group.key).map((c) => c.callId).sort());
+    }
+    const csv = await t.api(`/v1/calls.csv?disconnected_by=system&started_from=${from}&started_to=${to}`);
+    expect(csv.status).toBe(200);
+    expect(String(csv.body).trim().split('\n').length - 1).toBe(inRange.filter((c) => c.disconnectedBy === 'system').length);
+  });
+
   const groups = [
     ['widget', (c: Generated) => c.widgetKey, (c: Generated) => c.widgetName],
     ['agent', (c: Generated) => c.agentId, (c: Generated) => c.agentName],
@@ -241,14 +316,17 @@ describe.each(backends)('stats on $name', (backend) => {
   });
 
   it('counts a call without a start time at its first event', async () => {
-    const c: Generated = { callId: 'no-start', time: 0, status: 'answered', widgetKey: 'wid_z', widgetName: 'Z', agentId: null, agentName: null, speed: null, talk: 12 };
+    const c: Generated = { callId: 'no-start', time: 0, status: 'answered', widgetKey: 'wid_z', widgetName: 'Z', agentId: null, agentName: null, speed: null, talk: 12, disconnectedBy: null };
     const before = Date.now();
     expect((await t.post(endCall(c.callId, { widget_key: 'wid_z', time_started_iso_string: null, talk_duration_sec: 12, lead: null, agent: null }))).status).toBe(200);
     const from = new Date(before - 60_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     const body = await stats(`group_by=widget&from=${from}&to=${to}`);
     expect(body.buckets).toEqual([
-      { key: 'wid_z', name: 'string', calls: 1, answered: 1, answer_rate: 1, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: 12 },
+      {
+        key: 'wid_z', name: 'string', calls: 1, answered: 1, answer_rate: 1, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: 12,
+        speed_to_lead_within_60_sec: 0, speed_to_lead_within_300_sec: 0, speed_to_lead_within_900_sec: 0, speed_to_lead_over_900_sec: 0, speed_to_lead_unknown: 1,
+      },
     ]);
   });
 

@@ -1,52 +1,8 @@
 import type { CallState } from '../domain/call.js';
 import { iso, presentUserId } from '../domain/presenters.js';
+import { csvLine, type CsvValue } from './csv-cells.js';
 
-/**
- * CSV as RFC 4180 writes it (https://www.rfc-editor.org/rfc/rfc4180): CRLF line ends, quotes inside a quoted
- * field doubled. Two rules go beyond it, because the file is opened in spreadsheets of every locale:
- *
- * - A cell is quoted when it holds `,` `;` TAB CR LF or `"`: Excel in a semicolon locale (de, fr, …) splits
- *   on `;` and a tab-separated reader on TAB, but none splits inside quotes, so a cell stays one cell.
- * - A text cell is defused with a leading `'` (a spreadsheet then shows it as text instead of running it) when
- *   the cell starts with `=`, `+`, `-`, `@`, TAB or CR, or any fragment after one of those separators starts
- *   with `=`, `+`, `-` or `@`, leading spaces and double quotes skipped. The fragments matter because a reader
- *   that splits where we did not expect (Text to Columns, a naive split on `;`) would otherwise start a cell
- *   with `=1+1`; OWASP "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection) asks for
- *   exactly this: one `'` before the whole cell, the rest of the text unchanged.
- *
- * Numbers we write ourselves (durations, counts) are not text and stay as they are, so `-2` stays a number.
- *
- * @example
- * csvLine(['a,b', '=SUM(A1)', 'agent;=1+1', 3]) // → '"a,b",\'=SUM(A1),"\'agent;=1+1",3\r\n'
- */
-export type CsvValue = string | number | boolean | null | undefined;
-
-const needsQuotes = /[",;\t\r\n]/;
-/**
- * A formula start: `=`, `+`, `-`, `@`, TAB or CR opening the cell, or `=`, `+`, `-`, `@` opening a fragment
- * after a separator (further separators, as in `,\r\n`, only make empty fragments and are skipped too).
- */
-const formulaStart = /^[ "]*[=+\-@\t\r]|[,;\t\r\n][ ",;\t\r\n]*[=+\-@]/;
-
-export function csvCell(value: CsvValue): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value !== 'string') return String(value);
-  const text = formulaStart.test(value) ? `'${value}` : value;
-  return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-export function csvLine(values: readonly CsvValue[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) line += i === 0 ? csvCell(values[i]) : `,${csvCell(values[i])}`;
-  return `${line}\r\n`;
-}
-
-/**
- * The byte order mark that starts the export: without it Excel opens a CSV in the machine's legacy code page
- * and shows `FÃ¶rsÃ¤ljning` for `Försäljning`; with it Excel, LibreOffice, Numbers and Google Sheets all read
- * UTF-8. Programs that parse CSV themselves should strip it (most do).
- */
-export const utf8Bom = '\uFEFF';
+export { csvCell, csvLine, utf8Bom, type CsvValue } from './csv-cells.js';
 
 /**
  * The export's columns, in order: the call record flattened, each cell as the API shows it (ISO times,

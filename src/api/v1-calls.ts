@@ -26,6 +26,9 @@ const FilterQuery = {
   phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'matches the lead\'s phone or called_lead_phone when their digits are equal (formatting ignored; include the country code as Convolo sends it)' })),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'first_event_at at or after this time' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'first_event_at before this time' })),
+  started_from: Type.Optional(Type.String({ format: 'date-time', description: 'the call\'s time as /v1/stats counts it (started_at, else first_event_at) at or after this time' })),
+  started_to: Type.Optional(Type.String({ format: 'date-time', description: 'the call\'s time as /v1/stats counts it before this time' })),
+  disconnected_by: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Convolo\'s disconnected_by, exactly (agent, lead, system, …)' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'case-insensitive substring of call_id, widget_name, the lead\'s name or email, or (digits) phone' })),
 };
 const ListQuery = Type.Object({
@@ -105,6 +108,9 @@ function toFilter(q: Filters): CallFilter {
   }
   if (q.from !== undefined) filter.from = time('from', q.from);
   if (q.to !== undefined) filter.to = time('to', q.to);
+  if (q.started_from !== undefined) filter.startedFrom = time('started_from', q.started_from);
+  if (q.started_to !== undefined) filter.startedTo = time('started_to', q.started_to);
+  if (q.disconnected_by !== undefined) filter.disconnectedBy = q.disconnected_by;
   if (q.q !== undefined) filter.q = q.q;
   return filter;
 }

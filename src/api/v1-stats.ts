@@ -2,8 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
-import { hourStart, isTimeZone, isoWithOffset, localMidnight, statsGroupBys, timeRanges, toBucket, type StatsBucket, type StatsRange } from '../domain/stats.js';
-import type { ApiKey, Sources, Stats } from '../storage/ports.js';
+import {
+  cellHours, hourStart, isTimeZone, isoWithOffset, localMidnight, offsetRuns, statsGroupBys, timeRanges, toBucket, weekHourKey,
+  type StatsBucket, type StatsRange,
+} from '../domain/stats.js';
+import type { ApiKey, Sources, Stats, StatsGroup } from '../storage/ports.js';
 import { Stats as StatsAnswer } from '../domain/contract/stats.js';
 import { requireScope } from './auth.js';
 import { answers, readErrors } from './responses.js';
@@ -65,8 +68,10 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
           'Calls, answered, answer rate (answered / calls, null without calls), median and p90 speed-to-lead (linear ' +
           'interpolation between closest ranks, as percentile_cont) and mean talk time (answered calls with one) ' +
           'per hour or day in tz (every one of [from, to), empty ones included; a DST fall-back day has 25 hours, each ' +
-          'labelled with its offset), or per widget, agent or source (most calls first). A call counts at started_at, ' +
-          'else at its first event.',
+          'labelled with its offset), per hour of the week (weekday_hour: all 7 × 24 cells, Monday 00:00 first, a call in ' +
+          'the local hour it started in tz), or per widget, agent, source or disconnected_by (most calls first). A call ' +
+          'counts at started_at, else at its first event. Every bucket also counts speed-to-lead bands: cumulative ' +
+          '(within 60 s, 300 s, 900 s), over 900 s and unknown. Switchboard sees calls only, never leads that were not called.',
         querystring: StatsQuery,
         response: answers({ 200: StatsAnswer }, ...readErrors),
       },
@@ -82,6 +87,16 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
       if (to - from > maxStatsRangeDays * day) throw new AppError('invalid_request', { detail: `the range may cover at most ${maxStatsRangeDays} days` });
 
       const head = { group_by: groupBy, tz, from: isoWithOffset(from, tz), to: isoWithOffset(to, tz) };
+      if (groupBy === 'weekday_hour') {
+        const hours = await rangesInSlices('hour', tz, from, to);
+        const runs = offsetRuns(hours);
+        const [cells, counts] = [await storage.stats.weekHours(runs), cellHours(hours, runs, now())];
+        const buckets = cells.map((a, cell) => {
+          const { key, weekday, hour } = weekHourKey(cell);
+          return toBucket(key, a, undefined, { weekday, hour, hours: counts[cell]! });
+        });
+        return { ...head, buckets };
+      }
       if (groupBy !== 'hour' && groupBy !== 'day') return { ...head, buckets: await groupBuckets(storage, groupBy, from, to) };
       // 13 months of hours is 9,500 buckets and a megabyte of JSON: built and written in slices, each a
       // few milliseconds, with the event loop free between them, so the ingest's requests are read and
@@ -122,11 +137,12 @@ async function rangesInSlices(groupBy: 'hour' | 'day', tz: string, from: number,
   return ranges;
 }
 
-/** The widgets, agents or sources with calls in the range, most calls first. */
-async function groupBuckets(storage: StatsStorage, groupBy: 'widget' | 'agent' | 'source', from: number, to: number): Promise<StatsBucket[]> {
+/** The widgets, agents, sources or disconnected_by values with calls in the range, most calls first. */
+async function groupBuckets(storage: StatsStorage, groupBy: StatsGroup, from: number, to: number): Promise<StatsBucket[]> {
   const groups = await storage.stats.groups({ from, to }, groupBy);
   groups.sort((a, b) => b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''));
   const keys = groups.flatMap((g) => (g.key === null ? [] : [g.key]));
+  if (groupBy === 'disconnected_by') return groups.map((g) => toBucket(g.key, g));
   const names =
     groupBy === 'source'
       ? new Map((await storage.sources.list()).map((s) => [s.id as string, s.name]))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hourStart, isoWithOffset, isTimeZone, localMidnight, quantile, rangeRuns, timeRanges, toBucket } from './stats.js';
+import { cellHours, hourOfWeek, hourStart, isoWithOffset, isTimeZone, localMidnight, offsetRuns, quantile, rangeRuns, timeRanges, toBucket, weekHourKey } from './stats.js';
 
 const sthlm = 'Europe/Stockholm';
 const at = (iso: string) => Date.parse(iso);
@@ -100,11 +100,39 @@ describe('rangeRuns', () => {
 
 describe('toBucket', () => {
   it('derives the answer rate and mean talk time, null where there is nothing to divide', () => {
-    expect(toBucket('2026-10-26', { calls: 3, answered: 2, talk_sum: 50, talk_count: 2, speed_p50: 10, speed_p90: 14 })).toEqual({
+    const bands = { within_60: 1, within_300: 1, within_900: 2, over_900: 0 };
+    expect(toBucket('2026-10-26', { calls: 3, answered: 2, talk_sum: 50, talk_count: 2, speed_p50: 10, speed_p90: 14, ...bands })).toEqual({
       key: '2026-10-26', calls: 3, answered: 2, answer_rate: 2 / 3, speed_to_lead_median_sec: 10, speed_to_lead_p90_sec: 14, talk_time_mean_sec: 25,
+      speed_to_lead_within_60_sec: 1, speed_to_lead_within_300_sec: 1, speed_to_lead_within_900_sec: 2, speed_to_lead_over_900_sec: 0, speed_to_lead_unknown: 1,
     });
-    expect(toBucket('w1', { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null }, 'Widget')).toEqual({
+    const none = { within_60: 0, within_300: 0, within_900: 0, over_900: 0 };
+    expect(toBucket('w1', { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null, ...none }, 'Widget')).toEqual({
       key: 'w1', name: 'Widget', calls: 0, answered: 0, answer_rate: null, speed_to_lead_median_sec: null, speed_to_lead_p90_sec: null, talk_time_mean_sec: null,
+      speed_to_lead_within_60_sec: 0, speed_to_lead_within_300_sec: 0, speed_to_lead_within_900_sec: 0, speed_to_lead_over_900_sec: 0, speed_to_lead_unknown: 0,
     });
+  });
+});
+
+describe('hours of the week', () => {
+  it('folds Europe/Stockholm\'s local hours into cells across both DST changes: the repeated hour twice, the missing one never', () => {
+    const tz = 'Europe/Stockholm';
+    const from = Date.parse('2026-03-23T00:00:00+01:00'); // a Monday
+    const to = Date.parse('2026-11-02T00:00:00+01:00');
+    const hours = timeRanges('hour', tz, from, to);
+    const runs = offsetRuns(hours);
+    expect(runs.map((r) => r.offsetMs / 3_600_000)).toEqual([1, 2, 1]);
+    expect(runs[1]!.start).toBe(Date.parse('2026-03-29T01:00:00Z'));
+    const counts = cellHours(hours, runs, to);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(hours.length);
+    // Sunday 02:00 (cell 6·24 + 2): every Sunday of the range but 29 March, plus 25 October's repeated hour.
+    const sundays = 32;
+    expect(counts[6 * 24 + 2]).toBe(sundays - 1 + 1);
+    expect(counts[6 * 24 + 3]).toBe(sundays);
+    expect(hourOfWeek(Date.parse('2026-10-25T00:30:00Z'), 2 * 3_600_000)).toBe(6 * 24 + 2);
+    expect(hourOfWeek(Date.parse('2026-10-25T01:30:00Z'), 3_600_000)).toBe(6 * 24 + 2);
+    expect(weekHourKey(6 * 24 + 2)).toEqual({ key: '7T02', weekday: 7, hour: 2 });
+    expect(weekHourKey(0)).toEqual({ key: '1T00', weekday: 1, hour: 0 });
+    // Hours that have not begun are not counted.
+    expect(cellHours(hours, runs, from + 90 * 60_000).reduce((a, b) => a + b, 0)).toBe(2);
   });
 });

@@ -12,11 +12,20 @@
  * - `answer_rate` = answered / calls (every call in the bucket, whatever its status); null for no calls.
  *   `talk_time_mean_sec` is over answered calls that have a talk duration; speed-to-lead quantiles over
  *   calls that have one.
+ * - Speed-to-lead bands (the industry's 1, 5 and 15 minutes) are cumulative: `within_60` counts the calls
+ *   whose speed to lead is at most a minute (speed_to_lead_sec ≤ 60), `within_300` those within 5 minutes (so it
+ *   includes `within_60`), `within_900` within 15; `over_900` the calls with a longer one and `unknown` those
+ *   without one, so within_900 + over_900 + unknown = calls. Switchboard sees calls only: a lead that was
+ *   never called is in none of these.
+ * - `weekday_hour` folds the range's local hours into 7 × 24 cells (ISO weekday 1 = Monday … 7, hour 0–23
+ *   in `tz`): a call counts in the local hour it started in, a fall-back day's repeated hour adds to that
+ *   hour's cell, a spring-forward day's missing hour adds nothing. The database computes each call's cell by
+ *   arithmetic on its local time within each run of one UTC offset (`offsetRuns`).
  */
 
 import type { StatsBucket } from './contract/stats.js';
 
-export const statsGroupBys = ['hour', 'day', 'widget', 'agent', 'source'] as const;
+export const statsGroupBys = ['hour', 'day', 'weekday_hour', 'widget', 'agent', 'source', 'disconnected_by'] as const;
 export type StatsGroupBy = (typeof statsGroupBys)[number];
 
 /**
@@ -32,6 +41,11 @@ export interface StatsAggregate {
   talk_count: number;
   speed_p50: number | null;
   speed_p90: number | null;
+  /** Calls with speed_to_lead_sec ≤ 60, ≤ 300, ≤ 900 (cumulative) and > 900. */
+  within_60: number;
+  within_300: number;
+  within_900: number;
+  over_900: number;
 }
 
 /** One hour or day of a stats answer: its label and the instants it covers, [from, to). */
@@ -206,16 +220,76 @@ export function rangeRuns(ranges: readonly StatsRange[]): RangeRun[] {
   return runs;
 }
 
-/** A bucket of the answer from its aggregate (`name` only for widget, agent and source). */
-export function toBucket(key: string | null, a: StatsAggregate, name?: string | null): StatsBucket {
+/** Hours in a week, and the hours from Monday 00:00 to Thursday 1970-01-01 00:00 (the epoch's weekday). */
+export const weekHours = 168;
+export const epochHourOfWeek = 72;
+
+/**
+ * A stretch of [from, to) in which `tz` keeps one UTC offset: a call at instant t in it is at local hour of
+ * the week ⌊(t + offset) / 1 h⌋ + 72 (mod 168), Monday 00:00 being 0. From the hours of `timeRanges` (their
+ * keys carry the offset), so a range over 13 months is a few runs.
+ */
+export interface OffsetRun {
+  start: number;
+  end: number;
+  offsetMs: number;
+}
+
+export function offsetRuns(hours: readonly StatsRange[]): OffsetRun[] {
+  const runs: OffsetRun[] = [];
+  for (const h of hours) {
+    const m = /([+-])(\d{2}):(\d{2})$/.exec(h.key)!;
+    const offsetMs = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+    const run = runs.at(-1);
+    if (run && run.offsetMs === offsetMs && run.end === h.from) run.end = h.to;
+    else runs.push({ start: h.from, end: h.to, offsetMs });
+  }
+  return runs;
+}
+
+/** The local hour of the week (Monday 00:00 = 0 … Sunday 23:00 = 167) of instant `ms` at `offsetMs`. */
+export function hourOfWeek(ms: number, offsetMs: number): number {
+  return mod(Math.floor((ms + offsetMs) / 3_600_000) + epochHourOfWeek, weekHours);
+}
+
+/** `1T09`: ISO weekday (1 = Monday) and local hour of the hour of the week. */
+export function weekHourKey(cell: number): { key: string; weekday: number; hour: number } {
+  const weekday = Math.floor(cell / 24) + 1;
+  const hour = cell % 24;
+  return { key: `${weekday}T${pad(hour)}`, weekday, hour };
+}
+
+/**
+ * How many local hours of each cell [from, to) holds up to `now` (hours that have begun): 0 for a cell the
+ * range never reaches (a day's range has one weekday), so a page can tell "no calls" from "not in range".
+ */
+export function cellHours(hours: readonly StatsRange[], runs: readonly OffsetRun[], now: number): number[] {
+  const counts = new Array<number>(weekHours).fill(0);
+  let r = 0;
+  for (const h of hours) {
+    if (h.from >= now) break;
+    while (runs[r]!.end <= h.from) r++;
+    counts[hourOfWeek(h.from, runs[r]!.offsetMs)]!++;
+  }
+  return counts;
+}
+
+/** A bucket of the answer from its aggregate (`name` only for the groups by id). */
+export function toBucket(key: string | null, a: StatsAggregate, name?: string | null, extra?: { weekday: number; hour: number; hours: number }): StatsBucket {
   return {
     key,
     ...(name === undefined ? {} : { name }),
+    ...extra,
     calls: a.calls,
     answered: a.answered,
     answer_rate: a.calls === 0 ? null : a.answered / a.calls,
     speed_to_lead_median_sec: a.speed_p50,
     speed_to_lead_p90_sec: a.speed_p90,
     talk_time_mean_sec: a.talk_count === 0 ? null : a.talk_sum / a.talk_count,
+    speed_to_lead_within_60_sec: a.within_60,
+    speed_to_lead_within_300_sec: a.within_300,
+    speed_to_lead_within_900_sec: a.within_900,
+    speed_to_lead_over_900_sec: a.over_900,
+    speed_to_lead_unknown: a.calls - a.within_900 - a.over_900,
   };
 }

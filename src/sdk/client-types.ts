@@ -101,6 +101,12 @@ export interface CallFilters {
   from?: string;
   /** ISO date-time: first_event_at before it. */
   to?: string;
+  /** ISO date-time: the call's time as stats count it (started_at, else first_event_at) at or after it. */
+  started_from?: string;
+  /** ISO date-time: the call's time as stats count it before it. */
+  started_to?: string;
+  /** Convolo's disconnected_by, exactly. */
+  disconnected_by?: string;
   /** Substring of call_id, widget_name, the lead's name or email, or phone digits. */
   q?: string;
   cursor?: string;
@@ -138,7 +144,7 @@ export interface StatsParams {
 }
 
 /**
- * One hour, day, widget, agent or source of a stats answer.
+ * One hour, day, hour of the week, widget, agent, source or disconnected_by of a stats answer.
  *
  * @example
  * const best: StatsBucket | undefined = (await client.stats({ group_by: 'agent' })).buckets[0];

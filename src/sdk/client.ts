@@ -105,7 +105,7 @@ export function createClient(options: ClientOptions) {
       /** `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet; the counts and each one's outcome. */
       reprocessAll: () => request<ReprocessCounts>('POST', '/v1/events/reprocess'),
     },
-    /** `GET /v1/stats`: per hour, day, widget, agent or source. */
+    /** `GET /v1/stats`: per hour, day, hour of the week (`weekday_hour`), widget, agent, source or `disconnected_by`. */
     stats: (params: StatsParams = {}) => request<Stats>('GET', '/v1/stats', { query: params }),
     /** `POST /v1/prune` (admin): deletes what is older than the retention, `retention_days` or the server's own. */
     prune: (params: { retention_days?: number } = {}) => request<PruneResult>('POST', '/v1/prune', { body: params }),

@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007_fair_claims.js';
 import * as m0008 from './migrations/0008_well_formed_json.js';
 import * as m0009 from './migrations/0009_users_sessions.js';
 import * as m0010 from './migrations/0010_settings.js';
+import * as m0011 from './migrations/0011_stats_disconnected_by.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -35,6 +36,7 @@ const files: Record<string, MigrationFile> = {
   '0008_well_formed_json': m0008,
   '0009_users_sessions': m0009,
   '0010_settings': m0010,
+  '0011_stats_disconnected_by': m0011,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

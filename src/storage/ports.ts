@@ -1,7 +1,7 @@
 import type { CallState } from '../domain/call.js';
 import type { Destination } from '../domain/destination.js';
 import type { EventStatus } from '../domain/envelope.js';
-import type { StatsAggregate, StatsRange } from '../domain/stats.js';
+import type { OffsetRun, StatsAggregate, StatsRange } from '../domain/stats.js';
 import type { ApiKeyId, DeliveryId, DestinationId, EventId, InvitationId, SourceId, UserId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
@@ -314,6 +314,11 @@ export interface CallFilter {
   /** first_event_at ≥ from and < to (epoch ms). */
   from?: number;
   to?: number;
+  /** The call's time as the stats count it, coalesce(started_at, first_event_at), ≥ startedFrom and < startedTo. */
+  startedFrom?: number;
+  startedTo?: number;
+  /** disconnected_by, exactly. */
+  disconnectedBy?: string;
   /** Case-insensitive substring of the lead's name, email or phone digits, widget_name or call_id. */
   q?: string;
 }
@@ -336,12 +341,14 @@ export interface CallQueries {
 }
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
-export type StatsGroup = 'widget' | 'agent' | 'source';
+export type StatsGroup = 'widget' | 'agent' | 'source' | 'disconnected_by';
 
 export interface Stats {
   /** The aggregate of the calls whose time (`started_at`, else `first_event_at`) is in each [from, to). */
   ranges(ranges: readonly StatsRange[]): Promise<StatsAggregate[]>;
-  /** The aggregate per widget, agent or source id (null: calls without one) of the calls in [from, to). */
+  /** The aggregate per local hour of the week (168: Monday 00:00 = 0) of the calls within the runs. */
+  weekHours(runs: readonly OffsetRun[]): Promise<StatsAggregate[]>;
+  /** The aggregate per widget, agent, source id or disconnected_by (null: calls without one) of the calls in [from, to). */
   groups(range: { from: number; to: number }, groupBy: StatsGroup): Promise<Array<StatsAggregate & { key: string | null }>>;
   /** The most recent name seen for each widget or agent id (ids without one are left out). */
   latestNames(groupBy: 'widget' | 'agent', keys: readonly string[]): Promise<Map<string, string>>;

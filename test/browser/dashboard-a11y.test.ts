@@ -32,7 +32,7 @@ describe('the dashboard’s accessibility (sqlite)', () => {
     ['/', '.figures[data-ready]'],
     ['/calls', '[data-shown]'],
     [`/calls/${callId}`, '[data-event]'],
-    ['/analytics', '.panel.empty'],
+    ['/analytics', '[data-chart=volume][data-drawn]'],
     ['/settings/users', '[data-user]'],
   ] as const;
 

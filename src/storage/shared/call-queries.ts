@@ -32,6 +32,10 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
       }
       if (filter.from !== undefined) query = query.where('first_event_at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('first_event_at', '<', filter.to);
+      // The stats' time (storage/shared/stats.ts), so a stats row links to exactly the calls it counts.
+      if (filter.startedFrom !== undefined) query = query.where(sql<SqlBool>`coalesce(started_at, first_event_at) >= ${filter.startedFrom}`);
+      if (filter.startedTo !== undefined) query = query.where(sql<SqlBool>`coalesce(started_at, first_event_at) < ${filter.startedTo}`);
+      if (filter.disconnectedBy !== undefined) query = query.where('disconnected_by', '=', filter.disconnectedBy);
       if (filter.q !== undefined) {
         const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
         // lower() folds ASCII only on SQLite (Unicode on PostgreSQL): documented in docs/api.md.

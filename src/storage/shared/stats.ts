@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { rangeRuns, type StatsAggregate } from '../../domain/stats.js';
+import { epochHourOfWeek, rangeRuns, weekHours, type StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -7,10 +7,11 @@ import { jsonField, withTolerantJson } from './json-field.js';
 
 /**
  * The reads behind `GET /v1/stats`: the database aggregates, quantiles included, per time range (an hour or
- * a day in the caller's zone, computed in domain/stats.ts) or per widget, agent or source.
+ * a day in the caller's zone, computed in domain/stats.ts), per local hour of the week, or per widget, agent,
+ * source or disconnected_by.
  *
- * A call's time is `coalesce(started_at, first_event_at)`; the covering index `calls_stats` (migration
- * 0006) holds that expression and every column the aggregates read, so no query here visits the table.
+ * A call's time is `coalesce(started_at, first_event_at)`; the covering index `calls_stats_cover` (migration
+ * 0011, 0006's `calls_stats` and disconnected_by) holds that expression and every column the aggregates read, so no query here visits the table.
  * Hours and days are one statement on both databases, grouping by each call's range index (computed from the
  * ranges' runs, domain/stats.ts `rangeRuns`): one query per range cost ~9,600 statements for hours over 13
  * months, half a second of an empty database's time.
@@ -25,8 +26,22 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
     sum(case when status = 'answered' then 1 else 0 end) as answered,
     sum(case when status = 'answered' then talk_duration_sec end) as talk_sum,
     count(case when status = 'answered' then talk_duration_sec end) as talk_count,
-    ${quantile(0.5)} as speed_p50, ${quantile(0.9)} as speed_p90`;
-  const groupKeys: Record<StatsGroup, RawBuilder<string | null>> = { widget: sql`widget_key`, agent: sql`agent_id`, source: sql`source_id` };
+    ${quantile(0.5)} as speed_p50, ${quantile(0.9)} as speed_p90,
+    sum(case when speed_to_lead_sec <= 60 then 1 else 0 end) as within_60,
+    sum(case when speed_to_lead_sec <= 300 then 1 else 0 end) as within_300,
+    sum(case when speed_to_lead_sec <= 900 then 1 else 0 end) as within_900,
+    sum(case when speed_to_lead_sec > 900 then 1 else 0 end) as over_900`;
+  const groupKeys: Record<StatsGroup, RawBuilder<string | null>> = {
+    widget: sql`widget_key`, agent: sql`agent_id`, source: sql`source_id`, disconnected_by: sql`disconnected_by`,
+  };
+  /** The aggregates per index computed by `index` (a CASE over the calls' time), for calls in [from, to). */
+  async function indexed(out: StatsAggregate[], index: RawBuilder<unknown>, from: number, to: number): Promise<StatsAggregate[]> {
+    const { rows } = await sql<AggregateRow & { i: number | string | null }>`
+      select case ${index} end as i, ${measures}
+      from calls where ${time} >= ${from} and ${time} < ${to} group by 1`.execute(db);
+    for (const row of rows) if (row.i !== null) out[Number(row.i)] = toAggregate(row);
+    return out;
+  }
 
   return {
     async ranges(ranges) {
@@ -42,11 +57,21 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
       );
       const from = Math.min(...runs.map((run) => run.start));
       const to = Math.max(...runs.map((run) => run.start + run.count * run.length));
-      const { rows } = await sql<AggregateRow & { i: number | string | null }>`
-        select case ${index} end as i, ${measures}
-        from calls where ${time} >= ${from} and ${time} < ${to} group by 1`.execute(db);
-      for (const row of rows) if (row.i !== null) out[Number(row.i)] = toAggregate(row);
-      return out;
+      return indexed(out, index, from, to);
+    },
+
+    async weekHours(runs) {
+      const out = Array.from({ length: weekHours }, () => ({ ...noCalls }));
+      if (runs.length === 0) return out;
+      // Local time is the instant plus the run's offset; whole hours since the epoch's Thursday 00:00, plus
+      // 72, modulo 168 are the hour of the week. The offset keeps times of any real range positive, so integer
+      // division truncates as floor does (and `+ 0` literals keep both databases dividing integers).
+      const index = sql.join(
+        runs.map((run) => sql`when ${time} >= ${sql.lit(run.start)} and ${time} < ${sql.lit(run.end)}
+          then ((${time} + ${sql.lit(run.offsetMs)}) / 3600000 + ${sql.lit(epochHourOfWeek)}) % ${sql.lit(weekHours)}`),
+        sql` `,
+      );
+      return indexed(out, index, runs[0]!.start, runs.at(-1)!.end);
     },
 
     async groups({ from, to }, groupBy) {
@@ -83,9 +108,15 @@ interface AggregateRow {
   talk_count: number | string;
   speed_p50: number | string | null;
   speed_p90: number | string | null;
+  within_60: number | string | null;
+  within_300: number | string | null;
+  within_900: number | string | null;
+  over_900: number | string | null;
 }
 
-const noCalls: StatsAggregate = { calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null };
+const noCalls: StatsAggregate = {
+  calls: 0, answered: 0, talk_sum: 0, talk_count: 0, speed_p50: null, speed_p90: null, within_60: 0, within_300: 0, within_900: 0, over_900: 0,
+};
 
 /** PostgreSQL answers counts and sums as strings (bigint, numeric): all become numbers here. */
 function toAggregate(r: AggregateRow): StatsAggregate {
@@ -97,5 +128,9 @@ function toAggregate(r: AggregateRow): StatsAggregate {
     talk_count: Number(r.talk_count),
     speed_p50: num(r.speed_p50),
     speed_p90: num(r.speed_p90),
+    within_60: num(r.within_60) ?? 0,
+    within_300: num(r.within_300) ?? 0,
+    within_900: num(r.within_900) ?? 0,
+    over_900: num(r.over_900) ?? 0,
   };
 }

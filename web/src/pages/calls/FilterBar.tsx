@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { setQuery } from '../../lib/router.js';
-import type { FilterName, UrlFilters } from './filters.js';
+import { describeFilters, filterNames, type FilterName, type UrlFilters } from './filters.js';
 
 const statuses = [
   ['', 'All'],
@@ -39,6 +39,8 @@ export function FilterBar({ filters }: { filters: UrlFilters }) {
     return () => document.removeEventListener('keydown', onKey);
   }, []);
   const status = filters.status ?? '';
+  // Filters without a field of their own (a link from the analytics page sets them): said, so the list's narrowing is visible.
+  const unfielded = describeFilters(Object.fromEntries(filterNames.filter((n) => n !== 'status' && !textFields.some((f) => f.name === n)).map((n) => [n, filters[n]])));
   const chips: ReadonlyArray<readonly [string, string]> = statuses.some(([v]) => v === status) ? statuses : [...statuses, [status, status]];
   const submit = (event: Event) => {
     event.preventDefault();
@@ -85,6 +87,11 @@ export function FilterBar({ filters }: { filters: UrlFilters }) {
           </a>
         </div>
       </div>
+      {unfielded && (
+        <p class="muted small" data-unfielded>
+          Also filtered by {unfielded}.
+        </p>
+      )}
     </form>
   );
 }

@@ -2,7 +2,7 @@ import type { Call, CallFilters } from '../../../../src/sdk/client.js';
 import { midnightIn } from '../../lib/zone.js';
 
 /** The filters of `/v1/calls` as the calls page keeps them in its URL (all strings, as typed). */
-export const filterNames = ['status', 'widget_key', 'agent_id', 'source_id', 'phone', 'from', 'to', 'q'] as const;
+export const filterNames = ['status', 'widget_key', 'agent_id', 'source_id', 'disconnected_by', 'phone', 'from', 'to', 'started_from', 'started_to', 'q'] as const;
 export type FilterName = (typeof filterNames)[number];
 export type UrlFilters = Partial<Record<FilterName, string>>;
 
@@ -11,9 +11,12 @@ export const filterLabels: Record<FilterName, string> = {
   widget_key: 'widget',
   agent_id: 'agent',
   source_id: 'source',
+  disconnected_by: 'disconnected by',
   phone: 'phone',
   from: 'from',
   to: 'to',
+  started_from: 'started from',
+  started_to: 'started before',
   q: 'search',
 };
 
@@ -46,19 +49,24 @@ const digits = (value: unknown) => (typeof value === 'string' ? value.replace(/\
  * Whether a call the stream brought belongs in the list, by the same rules as the server's query
  * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits; `q` as a case-insensitive
  * substring of the call id, widget name, the lead's `lead_name`, `lead_email`, `name` or `email`, or (a
- * phone-looking q) the lead's phone digits; first event in [from, to).
+ * phone-looking q) the lead's phone digits; first event in [from, to); the stats' time (start, else first
+ * event) in [started_from, started_to).
  */
 export function matches(call: Call, api: ReturnType<typeof apiFilters>): boolean {
   if (api.status && call.status !== api.status) return false;
   if (api.widget_key && call.widget_key !== api.widget_key) return false;
   if (api.agent_id && String(call.agent?.id ?? '') !== api.agent_id) return false;
   if (api.source_id && call.source_id !== api.source_id) return false;
+  if (api.disconnected_by && call.disconnected_by !== api.disconnected_by) return false;
   const lead = (call.lead ?? {}) as Record<string, unknown>;
   const leadDigits = digits(lead.lead_phone);
   if (api.phone && ![leadDigits, digits(call.called_lead_phone)].includes(digits(api.phone))) return false;
   const at = Date.parse(call.first_event_at);
   if (api.from && at < Date.parse(api.from)) return false;
   if (api.to && at >= Date.parse(api.to)) return false;
+  const started = Date.parse(call.started_at ?? call.first_event_at);
+  if (api.started_from && started < Date.parse(api.started_from)) return false;
+  if (api.started_to && started >= Date.parse(api.started_to)) return false;
   if (api.q) {
     const needle = api.q.toLowerCase();
     const texts = [call.call_id, call.widget_name, lead.lead_name, lead.lead_email, lead.name, lead.email].map((t) => (typeof t === 'string' ? t.toLowerCase() : ''));

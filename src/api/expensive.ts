@@ -14,28 +14,49 @@ export function isExpensive(request: FastifyRequest): boolean {
 }
 
 /**
- * An onRequest hook: at most `perKey` expensive requests per API key (per address without one) run at once;
- * one more answers 429 `rate_limited` with Retry-After, so one client looping heavy reports cannot take every
- * reader from the others. A slot is held until the response ends (a CSV export: until its last byte, or the
- * client leaves). In memory, per node, as the request rate limits.
+ * Hooks holding at most `perKey` expensive requests per API key (per address without one) at once; one more
+ * answers 429 `rate_limited` with Retry-After, so one client looping heavy reports cannot take every reader
+ * from the others. A slot is held until the response has ended (a CSV export: until its last byte, or the
+ * client leaves) AND the handler has produced its answer: a client that leaves while its stats still run does
+ * not free the slot its database read still holds (20 quick reloads of a year of analytics otherwise ran 20
+ * reads at once and held the board's live rows back for seconds). In memory, per node, as the rate limits.
  *
  * @example
- * app.addHook('onRequest', limitExpensive(2));
+ * const expensive = limitExpensive(2);
+ * app.addHook('onRequest', expensive.onRequest);
+ * app.addHook('onSend', expensive.onSend);
  */
 export function limitExpensive(perKey: number) {
   const running = new Map<string, number>();
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!isExpensive(request)) return;
-    const presented = bearerKey(request);
-    const key = presented ? `key ${hashSecret(presented)}` : `ip ${request.ip}`;
-    const count = running.get(key) ?? 0;
-    if (count >= perKey) throw new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` });
-    running.set(key, count + 1);
-    // 'close' comes once the response has ended or the connection went away, whichever the case.
-    reply.raw.once('close', () => {
-      const left = (running.get(key) ?? 1) - 1;
-      if (left > 0) running.set(key, left);
-      else running.delete(key);
-    });
+  /** Per request holding a slot: called once by each of the two ends; the second frees the slot. */
+  const ends = new WeakMap<FastifyRequest, () => void>();
+  return {
+    async onRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      if (!isExpensive(request)) return;
+      const presented = bearerKey(request);
+      const key = presented ? `key ${hashSecret(presented)}` : `ip ${request.ip}`;
+      const count = running.get(key) ?? 0;
+      if (count >= perKey) throw new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` });
+      running.set(key, count + 1);
+      let waiting = 2;
+      const end = () => {
+        if (--waiting > 0) return;
+        const left = (running.get(key) ?? 1) - 1;
+        if (left > 0) running.set(key, left);
+        else running.delete(key);
+      };
+      ends.set(request, end);
+      // 'close' comes once the response has ended or the connection went away, whichever the case.
+      reply.raw.once('close', end);
+    },
+    // Fastify calls onSend when the handler answered (or failed), also after the client has gone.
+    async onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> {
+      const end = ends.get(request);
+      if (end) {
+        ends.delete(request);
+        end();
+      }
+      return payload;
+    },
   };
 }

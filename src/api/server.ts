@@ -125,7 +125,9 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     maxAge: 600,
   });
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
-  server.addHook('onRequest', limitExpensive(config.expensivePerKey));
+  const expensive = limitExpensive(config.expensivePerKey);
+  server.addHook('onRequest', expensive.onRequest);
+  server.addHook('onSend', expensive.onSend);
   const isIngest = (request: FastifyRequest) => request.routeOptions.url === ingestPath;
   const isOwnLimited = (request: FastifyRequest) => {
     const route = request.routeOptions.url;

@@ -145,7 +145,8 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
         db.selectFrom('deliveries')
           .select((eb) => ['destination_id', 'status', sql<number>`(created_at - ${since}) / ${hour}`.as('bucket'), eb.fn.countAll<number>().as('n')])
           .where('created_at', '>=', since)
-          .groupBy(['destination_id', 'status', sql`(created_at - ${since}) / ${hour}`])
+          // By position: PostgreSQL would not match the bucket's expression, its parameters numbered anew.
+          .groupBy([sql`1`, sql`2`, sql`3`])
           .execute(),
         // The whole backlog (a paused destination's can be days old): the pending-only indexes hold it.
         db.selectFrom('deliveries').select((eb) => ['destination_id', eb.fn.countAll<number>().as('n')])

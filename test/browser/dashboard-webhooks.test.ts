@@ -127,7 +127,7 @@ describe('the webhooks pages (sqlite)', () => {
     const { page } = tab;
     await page.locator('[data-action=pause]').click();
     await page.locator('[data-action=resume]').waitFor();
-    expect(await page.locator('.call-head [data-state]').textContent()).toBe('paused');
+    expect(await page.locator('.head-row [data-state]').textContent()).toBe('paused');
     const before = receiver.received.length;
     const paused = [await post(startCall('wh-3')), await post(endCall('wh-3'))];
     await t.app.relay.worker!.runUntilIdle();
@@ -136,7 +136,7 @@ describe('the webhooks pages (sqlite)', () => {
     await page.locator('[data-action=resume]').click();
     await eventually(() => receiver.received.length - before === 2, 10_000);
     expect(webhookIds().slice(before)).toEqual(paused);
-    expect(await page.locator('.call-head [data-state]').textContent()).toBe('active');
+    expect(await page.locator('.head-row [data-state]').textContent()).toBe('active');
     expect(tab.problems).toEqual([]);
   });
 

@@ -62,7 +62,7 @@ const HealthCounts = { delivered: Type.Integer(), failed: Type.Integer(), pendin
 
 /** `GET /v1/destinations/health`: each destination's last 24 hours at a glance. */
 export const DestinationHealthList = Type.Object({
-  since: IsoTime({ description: 'The window\'s start: 24 hours before the answer, on the hour.' }),
+  since: IsoTime({ description: 'The window\'s start: the hour 23 hours before the current one (24 hourly buckets, the last one the current hour).' }),
   data: Type.Array(Type.Object({
     destination_id: Type.String(),
     delivered: Type.Integer({ description: 'Deliveries created in the window that were delivered.' }),

@@ -122,7 +122,7 @@ export function DeliveryTable(props: {
     else next.add(id);
     return next;
   });
-  const columns = ['Created', 'Status', 'Event', { label: 'Call', narrow: true }, ...(props.showDestination ? [{ label: 'Destination', narrow: true }] : []), { label: 'Attempts', num: true }, { label: 'Last answer', narrow: true }, ...(isAdmin ? [{ label: 'Action' }] : [])];
+  const columns = ['Created', 'Status', 'Event', { label: 'Call', narrow: true }, ...(props.showDestination ? [{ label: 'Destination', narrow: true }] : []), { label: 'Attempts', num: true, narrow: true }, { label: 'Last answer', narrow: true }, ...(isAdmin ? [{ label: 'Action' }] : [])];
   return (
     <>
       <ErrorNote error={log.error} />
@@ -150,7 +150,7 @@ export function DeliveryTable(props: {
                         <a href={`/webhooks/${d.destination_id}`} class="text">{destination ? destination.description || destination.url : d.destination_id}</a>
                       </td>
                     )}
-                    <td class="num">{d.attempt_count}</td>
+                    <td class="num hide-narrow">{d.attempt_count}</td>
                     <td class="clip hide-narrow text" title={lastOutcome(d)}>{lastOutcome(d)}</td>
                     {isAdmin && <td class="nowrap">{(d.status === 'failed' || d.status === 'pending' || d.status === 'cancelled') && destination ? <RetryButton delivery={d} onRetried={() => log.refresh()} /> : null}</td>}
                   </tr>

@@ -185,7 +185,7 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
     <Shell title={d.description || 'Destination'}>
       <p class="crumbs"><a href="/webhooks">← Webhooks</a></p>
       <section class="panel" aria-labelledby="dest-heading">
-        <div class="call-head">
+        <div class="head-row">
           <h2 id="dest-heading" class="section-title text">{d.url}</h2>
           <StateLabel destination={d} />
         </div>
@@ -250,7 +250,7 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
       )}
       {isAdmin && <Replay id={d.id} onQueued={changed} />}
       <section class="panel" aria-labelledby="log-heading">
-        <div class="call-head">
+        <div class="head-row">
           <h2 id="log-heading" class="section-title">Deliveries</h2>
           <a href={`/deliveries?destination_id=${d.id}`} class="small">Open in the delivery log</a>
         </div>

@@ -45,7 +45,16 @@ export function Webhooks() {
     health.reload();
   };
   return (
-    <Shell title="Webhooks" actions={isAdmin && !creating ? <button type="button" class="primary" onClick={() => { setCreating(true); setCreated(null); }} data-action="new">New destination</button> : undefined}>
+    <Shell
+      title="Webhooks"
+      actions={
+        <>
+          {/* The navigation has no entry of its own for the log: it is reached from here and from each destination. */}
+          <a href="/deliveries" class="button">Delivery log</a>
+          {isAdmin && !creating && <button type="button" class="primary" onClick={() => { setCreating(true); setCreated(null); }} data-action="new">New destination</button>}
+        </>
+      }
+    >
       {creating && (
         <section class="panel" aria-labelledby="new-heading">
           <h2 id="new-heading" class="section-title">New destination</h2>

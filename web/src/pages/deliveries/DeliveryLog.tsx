@@ -122,7 +122,7 @@ export function DeliveryTable(props: {
     else next.add(id);
     return next;
   });
-  const columns = ['Created', 'Status', 'Event', { label: 'Call', narrow: true }, ...(props.showDestination ? [{ label: 'Destination', narrow: true }] : []), { label: 'Attempts', num: true, narrow: true }, { label: 'Last answer', narrow: true }, ...(isAdmin ? [{ label: 'Action' }] : [])];
+  const columns = ['Created', 'Status', { label: 'Event', narrow: true }, { label: 'Call', narrow: true }, ...(props.showDestination ? [{ label: 'Destination', narrow: true }] : []), { label: 'Attempts', num: true, narrow: true }, { label: 'Last answer', narrow: true }, ...(isAdmin ? [{ label: 'Action' }] : [])];
   return (
     <>
       <ErrorNote error={log.error} />
@@ -143,7 +143,7 @@ export function DeliveryTable(props: {
                       </button>
                     </td>
                     <td><Status status={d.status} /></td>
-                    <td class="clip text">{asText(d.event_type ?? d.event_id)}</td>
+                    <td class="clip text hide-narrow">{asText(d.event_type ?? d.event_id)}</td>
                     <td class="clip hide-narrow">{d.call_id ? <a href={`/calls/${encodeURIComponent(d.call_id)}`} class="text">{d.call_id}</a> : '–'}</td>
                     {props.showDestination && (
                       <td class="clip hide-narrow">
@@ -157,7 +157,7 @@ export function DeliveryTable(props: {
                   {expanded && (
                     <tr class="attempts-row" id={`attempts-${d.id}`}>
                       <td colSpan={columns.length}>
-                        <p class="small muted">{d.id} · event {d.event_id}{d.next_attempt_at ? ` · next attempt due ${formatDateTime(d.next_attempt_at, zone)}` : ''}</p>
+                        <p class="small muted text">{asText(d.event_type ?? 'event')} {d.event_id} · {d.id}{d.next_attempt_at ? ` · next attempt due ${formatDateTime(d.next_attempt_at, zone)}` : ''}</p>
                         <Attempts delivery={d} />
                       </td>
                     </tr>

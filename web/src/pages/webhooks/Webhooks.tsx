@@ -70,7 +70,7 @@ export function Webhooks() {
       <ErrorNote error={list.error ?? health.error} />
       <div class="table-wrap">
         <table class="table hooks-table" data-table="destinations">
-          <TableHead columns={['Destination', 'State', { label: '24 h', narrow: true }, { label: 'Delivered', num: true }, { label: 'Failed', num: true }, { label: 'Pending', num: true }, { label: 'Last error', narrow: true }]} />
+          <TableHead columns={['Destination', 'State', { label: '24 h', narrow: true }, { label: 'Delivered', num: true, narrow: true }, { label: 'Failed', num: true }, { label: 'Pending', num: true }, { label: 'Last error', narrow: true }]} />
           <tbody>
             {list.destinations === null && <SkeletonRows rows={3} cols={7} />}
             {list.destinations?.map((d) => {
@@ -83,7 +83,7 @@ export function Webhooks() {
                   </td>
                   <td><StateLabel destination={d} /></td>
                   <td class="hide-narrow"><Sparkline health={h} /></td>
-                  <td class="num" data-count="delivered">{formatNumber(h?.delivered)}</td>
+                  <td class="num hide-narrow" data-count="delivered">{formatNumber(h?.delivered)}</td>
                   <td class="num" data-count="failed">{formatNumber(h?.failed)}</td>
                   <td class="num" data-count="pending">{formatNumber(h?.pending)}</td>
                   <td class="clip hide-narrow">

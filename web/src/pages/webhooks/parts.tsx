@@ -25,18 +25,22 @@ export function Sparkline({ health }: { health: Health | undefined }) {
   const width = 96;
   const height = 24;
   const step = width / health.hourly.length;
-  const text = `Last 24 hours: ${formatNumber(health.delivered)} delivered, ${formatNumber(health.failed)} failed; busiest hour ${formatNumber(Math.max(0, ...totals))} deliveries`;
+  const text = `Last 24 hours: ${formatNumber(health.delivered)} delivered, ${formatNumber(health.failed)} failed, ${formatNumber(health.hourly.reduce((n, b) => n + b.pending, 0))} still pending; busiest hour ${formatNumber(Math.max(0, ...totals))} deliveries`;
   return (
     <svg class="spark" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={text}>
       <title>{text}</title>
       <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="spark-base" />
       {health.hourly.map((b, i) => {
-        const total = (b.delivered + b.failed + b.pending) / max * (height - 2);
-        const failed = b.failed / max * (height - 2);
+        // Stacked from the base line: failed, delivered, then still pending.
+        let top = height - 1;
         return (
           <g key={b.start}>
-            {total > 0 && <rect x={i * step + 0.5} y={height - 1 - total} width={step - 1} height={total} class="spark-ok" />}
-            {failed > 0 && <rect x={i * step + 0.5} y={height - 1 - failed} width={step - 1} height={failed} class="spark-bad" />}
+            {(['failed', 'delivered', 'pending'] as const).map((status) => {
+              const h = (b[status] / max) * (height - 2);
+              if (h <= 0) return null;
+              top -= h;
+              return <rect key={status} x={i * step + 0.5} y={top} width={step - 1} height={h} class={`spark-${status}`} />;
+            })}
           </g>
         );
       })}

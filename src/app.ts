@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
+import { createKeyUsage } from './admin/key-usage.js';
 import { createSecretCache } from './admin/secret-cache.js';
 import { createSessionService } from './admin/sessions.js';
 import { createSetupToken } from './admin/users.js';
@@ -74,6 +75,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
 
   const sources = createSecretCache({ shape: /^sbt_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.sources.findByTokenHash(hash, now()), now });
   const keys = createSecretCache({ shape: /^sbk_[A-Za-z0-9_-]{43}$/, lookup: (hash) => storage.keys.findActiveByHash(hash), now, unavailable: 'key_check_unavailable' });
+  const keyUsage = createKeyUsage({ keys: storage.keys, now, onError: (error) => server.log.warn({ err: error }, "recording an API key's use failed") });
   const sessions = createSessionService({
     storage,
     now,
@@ -139,7 +141,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     hub,
     streamKeys,
     resolveSource: (token) => sources.resolve(token),
-    resolveKey: (key) => keys.resolve(key),
+    resolveKey: async (key) => {
+      const found = await keys.resolve(key);
+      if (found) keyUsage.record(found);
+      return found;
+    },
     sessions,
     forgetSecrets: () => {
       sources.clear();
@@ -149,6 +155,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     },
     deliveriesQueued: () => worker?.wake(),
     listenStatus: listenStatus.current,
+    version: appVersion,
+    startedAt: now(),
   });
 
   /** The timers: upkeep for every role; the stale sweep and retention with the worker's role. */

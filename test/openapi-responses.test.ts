@@ -11,11 +11,11 @@ type Document = { paths: Record<string, Record<string, Operation>>; components?:
 const everywhere = ['400', '500', '503'];
 const readScope = [...everywhere, '401', '429'];
 const adminScope = [...readScope, '403'];
-const adminPaths = /^\/v1\/(destinations|deliveries|sources|keys|users|prune|events\/(\{id\}\/)?reprocess)/;
+const adminPaths = /^\/v1\/(destinations|deliveries|sources|keys|users|invitations|prune|events\/(\{id\}\/)?reprocess)/;
 /** What a viewer may read of the admin resources (destinations and deliveries, never a secret). */
 const readablePaths = /^GET \/v1\/(destinations|deliveries)/;
 /** Sign-in routes anyone may call (no key or session needed): they fail as any route can, and as they document. */
-const publicPaths = /^\/v1\/auth\/(login|logout|setup)$/;
+const publicPaths = /^\/v1\/auth\/(login|logout|setup|invitation)$/;
 
 /** /openapi.json documents every answer: the SDK's types and readers of the document rely on it. */
 describe('the OpenAPI document’s responses', () => {

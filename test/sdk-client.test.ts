@@ -119,7 +119,11 @@ describe('createClient against a live server (sqlite)', () => {
     expect((await t.post('{"call_id":')).status).toBe(400);
     const [quarantined] = (await sb.events.list({ status: 'quarantined' })).data;
     await expect(sb.events.reprocess(quarantined!.id)).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
-    expect(await sb.events.reprocessAll()).toEqual({ reprocessed: 0, still_invalid: 1, not_reprocessable: 0 });
+    expect(await sb.events.quarantine()).toEqual({ waiting: 1, reprocessed: 0 });
+    expect(await sb.events.reprocessAll()).toEqual({
+      reprocessed: 0, still_invalid: 1, not_reprocessable: 0,
+      results: [{ id: quarantined!.id, outcome: 'still_invalid', error: 'invalid_json', detail: 'The JSON ends before it is complete.' }],
+    });
     const pruned = await sb.prune({ retention_days: 36_500 });
     expect(pruned).toEqual({ before: expect.any(String), events: 0, deliveries: 0, calls: 0 });
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { newId } from '../domain/ids.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../domain/passwords.js';
 import { hashSecret } from '../domain/secrets.js';
-import type { Role, Storage, User } from '../storage/ports.js';
+import type { Invitation, Role, Storage, User } from '../storage/ports.js';
 
 /** Emails compare case-insensitively: stored and looked up trimmed and lowercased. */
 export function normalizeEmail(email: string): string {
@@ -54,6 +54,9 @@ export async function checkPassword(storage: Storage, email: string, password: s
   return found && matches ? withoutHash(found) : null;
 }
 
+/** The secret of a one-time link (setup, invitation): 32 random bytes, base64url; stored only as its digest. */
+const oneTimeToken = () => randomBytes(32).toString('base64url');
+
 /** How long a setup link works. */
 export const setupTokenTtlMs = 24 * 3_600_000;
 
@@ -63,7 +66,7 @@ export const setupTokenTtlMs = 24 * 3_600_000;
  */
 export async function createSetupToken(storage: Storage, at = Date.now()): Promise<string | null> {
   if ((await storage.users.count()) > 0) return null;
-  const token = randomBytes(32).toString('base64url');
+  const token = oneTimeToken();
   await storage.setupTokens.create({ tokenHash: hashSecret(token), createdAt: at, expiresAt: at + setupTokenTtlMs });
   return token;
 }
@@ -72,5 +75,34 @@ export async function createSetupToken(storage: Storage, at = Date.now()): Promi
 export async function setUpFirstAdmin(storage: Storage, token: string, input: Omit<NewUser, 'role'>, at = Date.now()) {
   const row = await userRow({ ...input, role: 'admin' }, at);
   const outcome = await storage.setupTokens.createFirstAdmin(hashSecret(token), at, row);
+  return outcome === 'created' ? { outcome, user: withoutHash(row) } : { outcome };
+}
+
+/** How long an invitation link works. */
+export const invitationTtlMs = 7 * 86_400_000;
+
+/**
+ * An invitation for `email` to join with `role`: the token (for the link) is returned this once, stored as
+ * its digest, works once within `invitationTtlMs`. Null when a user has this email already.
+ *
+ * @example
+ * const { token } = (await inviteUser(storage, { email: 'ann@example.com', role: 'viewer' }))!; // link: /setup?invite=<token>
+ */
+export async function inviteUser(storage: Storage, input: { email: string; role: Role }, at = Date.now()): Promise<{ invitation: Invitation; token: string } | null> {
+  const email = normalizeEmail(input.email);
+  if (await storage.users.findByEmail(email)) return null;
+  const token = oneTimeToken();
+  const invitation: Invitation = { id: newId('inv'), email, role: input.role, createdAt: at, expiresAt: at + invitationTtlMs };
+  await storage.invitations.create({ ...invitation, tokenHash: hashSecret(token) });
+  return { invitation, token };
+}
+
+/** Uses an invitation: creates its user with the invitation's email and role (see Invitations.accept). */
+export async function acceptInvitation(storage: Storage, token: string, input: { name?: string | undefined; password: string }, at = Date.now()) {
+  const hash = hashSecret(token);
+  const pending = await storage.invitations.findPending(hash, at);
+  if (!pending) return { outcome: 'token_invalid' as const };
+  const row = await userRow({ ...input, email: pending.email, role: pending.role }, at);
+  const outcome = await storage.invitations.accept(hash, at, row);
   return outcome === 'created' ? { outcome, user: withoutHash(row) } : { outcome };
 }

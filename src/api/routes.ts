@@ -12,6 +12,7 @@ import { opsRoutes } from './ops.js';
 import { createLoginLimits } from './login-limits.js';
 import { createSourceLimiter } from './rate-limits.js';
 import { sessionAuth } from './session-auth.js';
+import { aboutRoutes } from './v1-about.js';
 import { adminRoutes } from './v1-admin.js';
 import { authRoutes } from './v1-auth.js';
 import { callListRoutes } from './v1-calls.js';
@@ -40,6 +41,9 @@ export interface RouteDeps {
   /** Deliveries were queued outside an append (a replay, a retry): the worker looks now. */
   deliveriesQueued: () => void;
   listenStatus: () => ListenStatus | null;
+  /** The package's version and when this node started (GET /v1/about). */
+  version: string;
+  startedAt: number;
 }
 
 /** The routes of the process's role: the worker role serves only health and metrics; the API role also the dashboard. */
@@ -51,13 +55,14 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
     server.addHook('onRequest', sessionAuth({ sessions: deps.sessions, publicUrl: config.publicUrl }));
     const limits = createLoginLimits({ perAccount: config.loginFailuresPerAccount, perAddress: config.loginFailuresPerAddress, windowMin: config.loginWindowMin, now });
     void server.register(authRoutes, { storage, sessions: deps.sessions, limits, publicUrl: config.publicUrl, now, forgetSecrets: deps.forgetSecrets });
-    void server.register(userRoutes, { storage, resolveKey, now, forgetSecrets: deps.forgetSecrets });
+    void server.register(userRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
     void server.register(hooksRoutes, { ingest, resolveSource: deps.resolveSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
     void server.register(v1ReadRoutes, { storage, resolveKey });
     void server.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });
     void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
     void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
     void server.register(callListRoutes, { storage, resolveKey, config, now });
+    void server.register(aboutRoutes, { config, version: deps.version, startedAt: deps.startedAt, now, resolveKey });
     void server.register(statsRoutes, { storage, resolveKey, config, now });
     void server.register(reprocessRoutes, { storage, ingest, resolveKey });
     void server.register(pruneRoutes, { storage, config, now, resolveKey });

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
 import { createApiKey, createSource, rotateSourceToken } from '../admin/credentials.js';
-import { publicBaseUrl, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { ownUrl } from './own-url.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
 import type { ApiKey, ApiKeys, Source, Sources } from '../storage/ports.js';
@@ -36,11 +36,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.addHook('onRequest', requireScope('admin', options.resolveKey));
   serializeWithJsonStringify(app);
 
-  const ingestUrl = (token: string) => {
-    const address = app.server.address();
-    const port = address !== null && typeof address === 'object' ? (address as AddressInfo).port : config.port;
-    return `${publicBaseUrl(config, port).replace(/\/$/, '')}/hooks/convolo/${token}`;
-  };
+  const ingestUrl = (token: string) => ownUrl(app, config, `/hooks/convolo/${token}`);
   const presentSource = (s: Source): SourceView => ({
     id: s.id,
     name: s.name,
@@ -59,6 +55,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     status: k.revokedAt === null ? 'active' : 'revoked',
     created_at: iso(k.createdAt),
     revoked_at: iso(k.revokedAt),
+    last_used_at: iso(k.lastUsedAt),
   });
   const noSource = () => new AppError('no_such_id', {}, { params: { what: 'source' } });
   const noKey = () => new AppError('no_such_id', {}, { params: { what: 'API key' } });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionService } from '../admin/sessions.js';
-import { checkPassword, normalizeEmail, setUpFirstAdmin } from '../admin/users.js';
+import { acceptInvitation, checkPassword, normalizeEmail, setUpFirstAdmin } from '../admin/users.js';
 import { AppError } from '../domain/errors.js';
 import { hashPassword, passwordLimits } from '../domain/passwords.js';
 import { iso } from '../domain/presenters.js';
@@ -9,7 +9,7 @@ import { hashSecret } from '../domain/secrets.js';
 import type { Storage, User } from '../storage/ports.js';
 import type { LoginLimits } from './login-limits.js';
 import { clearedSessionCookie, configuredOrigin, originOf, sessionSetCookie } from './session-auth.js';
-import { NoContent, SessionAnswer, SetupCheck } from '../domain/contract/index.js';
+import { InvitationCheck, NoContent, SessionAnswer, SetupCheck } from '../domain/contract/index.js';
 import { answers, bodyErrors } from './responses.js';
 import { EmailSchema, NameSchema, NewPassword, presentUser } from './user-schemas.js';
 
@@ -30,6 +30,7 @@ const LoginBody = Type.Object({
 const Token = Type.String({ minLength: 1, maxLength: 128 });
 const SetupQuery = Type.Object({ token: Token });
 const SetupBody = Type.Object({ token: Token, email: EmailSchema, password: NewPassword, name: Type.Optional(NameSchema) }, { additionalProperties: false });
+const InvitationBody = Type.Object({ token: Token, password: NewPassword, name: Type.Optional(NameSchema) }, { additionalProperties: false });
 const PasswordBody = Type.Object({ current_password: Type.String({ minLength: 1, maxLength: passwordLimits.maxLength }), new_password: NewPassword }, { additionalProperties: false });
 const security = [{ session: [] }];
 const tags = ['sign-in'];
@@ -142,6 +143,33 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const result = await setUpFirstAdmin(storage, token, { email, password, name }, now());
     if (result.outcome === 'token_invalid') throw new AppError('setup_token_invalid');
     if (result.outcome === 'setup_done') throw new AppError('setup_done');
+    return signIn(reply, result.user!, 201);
+  });
+
+  app.get<{ Querystring: Static<typeof SetupQuery> }>('/v1/auth/invitation', {
+    schema: {
+      tags, security: [], summary: 'What an invitation link offers (its email and role)',
+      description: '410 `invitation_invalid` when the token is unknown, used, revoked or expired.',
+      querystring: SetupQuery, response: answers({ 200: InvitationCheck }, 410, 429),
+    },
+  }, async (request) => {
+    const pending = await storage.invitations.findPending(hashSecret(request.query.token), now());
+    if (!pending) throw new AppError('invitation_invalid');
+    return { email: pending.email, role: pending.role, expires_at: iso(pending.expiresAt) };
+  });
+
+  app.post<{ Body: Static<typeof InvitationBody> }>('/v1/auth/invitation', {
+    onRequest: refuseForeignOrigin,
+    schema: {
+      tags, security: [], summary: 'Join with an invitation link',
+      description: "Creates the invitation's user (its email and role, the name and password given) and signs them in (sets the cookie). The link works once: then 410 `invitation_invalid`; 409 `email_taken` when a user got that email meanwhile.",
+      body: InvitationBody, response: answers({ 201: SessionAnswer }, ...bodyErrors, 403, 409, 410, 429),
+    },
+  }, async (request, reply) => {
+    const { token, password, name } = request.body;
+    const result = await acceptInvitation(storage, token, { password, name }, now());
+    if (result.outcome === 'token_invalid') throw new AppError('invitation_invalid');
+    if (result.outcome === 'email_taken') throw new AppError('email_taken');
     return signIn(reply, result.user!, 201);
   });
 }

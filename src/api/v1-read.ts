@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { SourceId } from '../domain/ids.js';
 import { presentCall } from '../domain/presenters.js';
-import type { ApiKey, Calls, DeliveryReader, EventReader } from '../storage/ports.js';
-import { CallDetail, EventDetail, EventPage, Media } from '../domain/contract/index.js';
+import type { ApiKey, Calls, DeliveryReader, EventReader, Sources, StoredEvent } from '../storage/ports.js';
+import { CallDetail, EventDetail, EventPage, Media, QuarantineCounts } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { idFilter, idParam } from './id-param.js';
 import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
@@ -28,7 +28,7 @@ const noEvent = () => new AppError('no_such_id', {}, { params: { what: 'event' }
 
 const rawAnswer = Media('application/octet-stream', 'The exact bytes received, as an attachment; the type the sender claimed is in X-Original-Content-Type.', { type: 'string', format: 'binary' });
 /** The first read endpoints (`read` scope): a call with its timeline, one event with its raw body, the event list. */
-export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
+export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { events: EventReader; calls: Calls; deliveries: DeliveryReader; sources: Pick<Sources, 'list'> }; resolveKey: (key: string) => Promise<ApiKey | null> }): Promise<void> {
   const { storage } = options;
   app.addHook('onRequest', requireScope('read', options.resolveKey));
   serializeWithJsonStringify(app);
@@ -61,9 +61,26 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
     return event;
   }
 
-  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams, response: answers({ 200: EventDetail }, ...readErrors, 404) } }, async (request) =>
-    presentEvent(await findEvent(request.params.id)),
-  );
+  /**
+   * What the event list and one event add to the log's fields: the source's name (a viewer cannot list the
+   * sources) and, for a reprocessed quarantine record, the call of the event it became.
+   */
+  async function extras(events: readonly StoredEvent[]) {
+    const into = events.flatMap((e) => (e.reprocessedInto ? [e.reprocessedInto] : []));
+    const [sources, calls] = await Promise.all([storage.sources.list(), storage.events.callIdsOf(into)]);
+    const names = new Map<string, string>(sources.map((s) => [s.id, s.name]));
+    return (e: StoredEvent) => ({
+      source_name: names.get(e.sourceId) ?? null,
+      ...(e.status === 'quarantined' ? { reprocessed_call_id: e.reprocessedInto ? (calls.get(e.reprocessedInto) ?? null) : null } : {}),
+    });
+  }
+
+  app.get('/v1/events/quarantine', { schema: { response: answers({ 200: QuarantineCounts }, ...readErrors) } }, () => storage.events.quarantineCounts());
+
+  app.get<{ Params: Static<typeof EventParams> }>('/v1/events/:id', { schema: { params: EventParams, response: answers({ 200: EventDetail }, ...readErrors, 404) } }, async (request) => {
+    const event = await findEvent(request.params.id);
+    return { ...presentEvent(event), ...(await extras([event]))(event) };
+  });
 
   // The exact bytes as received. Served as an attachment of type octet-stream whatever the sender claimed,
   // so a hostile body can never be rendered as a page on this origin; the claimed type is in a header.
@@ -90,6 +107,7 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
       beforeSeq: q.cursor,
       limit,
     });
-    return { data: events.map(presentEventSummary), next_cursor: events.length === limit ? events.at(-1)!.seq : null };
+    const extra = await extras(events);
+    return { data: events.map((e) => ({ ...presentEventSummary(e), ...extra(e) })), next_cursor: events.length === limit ? events.at(-1)!.seq : null };
   });
 }

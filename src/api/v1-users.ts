@@ -1,32 +1,43 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createUser } from '../admin/users.js';
+import { createUser, inviteUser } from '../admin/users.js';
+import type { Config } from '../config/index.js';
+import { iso } from '../domain/presenters.js';
 import { AppError } from '../domain/errors.js';
 import { hashPassword } from '../domain/passwords.js';
-import type { ApiKey, Storage } from '../storage/ports.js';
+import type { ApiKey, Invitation as StoredInvitation, Storage } from '../storage/ports.js';
+import { idParam } from './id-param.js';
+import { ownUrl } from './own-url.js';
 import { requireScope } from './auth.js';
-import { NoContent, Role, User, UserList } from '../domain/contract/index.js';
+import { CreatedInvitation, InvitationList, NoContent, Role, User, UserList, type Invitation } from '../domain/contract/index.js';
 import { adminErrors, answers, bodyErrors } from './responses.js';
 import { EmailSchema, NameSchema, NewPassword, presentUser } from './user-schemas.js';
 
 export interface UserRoutesOptions {
   storage: Storage;
   resolveKey: (key: string) => Promise<ApiKey | null>;
+  config: Readonly<Config>;
   now: () => number;
   /** Cached lookups are dropped and streams re-checked (after sessions were ended). */
   forgetSecrets: () => void;
 }
 
 const CreateBody = Type.Object({ email: EmailSchema, name: Type.Optional(NameSchema), role: Role, password: NewPassword }, { additionalProperties: false });
+const RoleBody = Type.Object({ role: Role }, { additionalProperties: false });
+const InviteBody = Type.Object({ email: EmailSchema, role: Role }, { additionalProperties: false });
 const PasswordBody = Type.Object({ password: NewPassword }, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 type WithId = { Params: Static<typeof Params> };
 const tags = ['users'];
 const noUser = () => new AppError('no_such_id', {}, { params: { what: 'user' } });
+const noInvitation = () => new AppError('no_such_id', {}, { params: { what: 'invitation' } });
+const presentInvitation = (i: StoredInvitation): Invitation => ({ id: i.id, email: i.email, role: i.role, created_at: iso(i.createdAt), expires_at: iso(i.expiresAt) });
 
 /**
  * `/v1/users`: the people who sign in to the dashboard (SPEC "Dashboard"), `admin` scope on every route (an
- * admin key, or an admin's session). Removing a user or setting their password ends their sessions.
+ * admin key, or an admin's session). Removing a user or setting their password ends their sessions; a new
+ * role applies to their sessions' next request (sessions read the role with their user). `/v1/invitations`:
+ * one-time links for a person to join with a role (accepted at `/v1/auth/invitation`).
  */
 export async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {
   const { storage, now } = options;
@@ -54,11 +65,47 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     return reply.code(204).send();
   });
 
+  app.patch<WithId & { Body: Static<typeof RoleBody> }>('/v1/users/:id', {
+    schema: { tags, summary: "Change a user's role", description: 'Applies to their signed-in sessions at once (on other nodes within the few seconds lookups are cached). 409 `last_admin` when it would leave no admin.', params: Params, body: RoleBody, response: answers({ 200: User }, ...adminErrors, ...bodyErrors, 404, 409) },
+  }, async (request) => {
+    const outcome = await storage.users.setRole(request.params.id, request.body.role, now());
+    if (outcome === 'not_found') throw noUser();
+    if (outcome === 'last_admin') throw new AppError('last_admin');
+    options.forgetSecrets();
+    const user = await storage.users.get(request.params.id);
+    if (!user) throw noUser();
+    return presentUser(user);
+  });
+
   app.post<WithId & { Body: Static<typeof PasswordBody> }>('/v1/users/:id/password', {
     schema: { tags, summary: "Set a user's password and end their sessions", params: Params, body: PasswordBody, response: answers({ 204: NoContent }, ...adminErrors, ...bodyErrors, 404) },
   }, async (request, reply) => {
     if (!(await storage.users.setPassword(request.params.id, await hashPassword(request.body.password), now()))) throw noUser();
     options.forgetSecrets();
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/invitations', {
+    schema: { tags, summary: 'List pending invitations (neither used nor expired), oldest first', response: answers({ 200: InvitationList }, ...adminErrors) },
+  }, async () => ({ data: (await storage.invitations.listPending(now())).map(presentInvitation) }));
+
+  app.post<{ Body: Static<typeof InviteBody> }>('/v1/invitations', {
+    schema: {
+      tags, summary: 'Invite a person by a one-time link',
+      description: 'The answer holds the link (`url`, `<public URL>/setup?invite=<token>`), shown this once: it works once, for 7 days; the person sets their name and password and is signed in with `role`. 409 `email_taken` when a user has this email.',
+      body: InviteBody, response: answers({ 201: CreatedInvitation }, ...adminErrors, ...bodyErrors, 409),
+    },
+  }, async (request, reply) => {
+    const created = await inviteUser(storage, request.body, now());
+    if (!created) throw new AppError('email_taken');
+    const { invitation, token } = created;
+    return reply.code(201).send({ ...presentInvitation(invitation), token, url: ownUrl(app, options.config, `/setup?invite=${token}`) });
+  });
+
+  app.delete<WithId>('/v1/invitations/:id', {
+    schema: { tags, summary: 'Revoke an invitation (its link stops working)', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404) },
+  }, async (request, reply) => {
+    if (!(await storage.invitations.remove(idParam('inv', request.params.id, noInvitation)))) throw noInvitation();
     return reply.code(204).send();
   });
 }

@@ -1,11 +1,11 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { generatePassword } from '../domain/passwords.js';
 import type { SwitchboardClient } from '../sdk/client.js';
 import { withAdminOptions, withAdminTarget } from './admin-target.js';
 import { print } from './remote.js';
 
 /**
- * `switchboard users add|list|remove|reset-password`: the people who sign in to the dashboard, through the
+ * `switchboard users add|invite|list|role|remove|reset-password`: the people who sign in to the dashboard, through the
  * running server's API, or the database when none runs (`--local`). A password is read from standard input
  * with `--password-stdin`, else generated and printed once.
  */
@@ -28,6 +28,29 @@ export function usersCommand(): Command {
         `User ${u.id} added (${u.email}, ${u.role}).`,
         ...(generated ? [`  Password: ${password}`, '  Give it to them now: it will not be shown again (only its hash is stored).'] : []),
       ]);
+    });
+
+  const invite = withAdminOptions(new Command('invite'))
+    .description('Invite a person by a one-time link (valid 7 days, once); prints the link once.')
+    .requiredOption('--email <email>', 'Their email (the account gets it)')
+    .addOption(new Option('--role <role>', 'viewer: reads everything; admin: also changes things').choices(['viewer', 'admin']).makeOptionMandatory())
+    .action(async () => {
+      const o = invite.opts<{ email: string; role: 'viewer' | 'admin' }>();
+      const created = await withAdminTarget(invite, (api) => api.invitations.create({ email: o.email, role: o.role }));
+      print(invite, created, (c) => [
+        `Invitation ${c.id} for ${c.email} (${c.role}), valid until ${c.expires_at}:`,
+        `  ${c.url}`,
+        '  Give it to them now: it will not be shown again (only its hash is stored).',
+      ]);
+    });
+
+  const role = withAdminOptions(new Command('role'))
+    .description("Change a user's role; applies to their sessions at once (the last admin cannot be demoted).")
+    .argument('<user>', 'Their id (usr_…) or email')
+    .addArgument(new Argument('<role>', 'viewer or admin').choices(['viewer', 'admin']))
+    .action(async (who: string, newRole: 'viewer' | 'admin') => {
+      const user = await withAdminTarget(role, async (api) => api.users.setRole(await userIdOf(api, who), { role: newRole }));
+      print(role, user, (u) => [`User ${u.id} (${u.email}) is now ${u.role}.`]);
     });
 
   const ls = withAdminOptions(new Command('list'))
@@ -66,7 +89,7 @@ export function usersCommand(): Command {
       ]);
     });
 
-  return command.addCommand(add).addCommand(ls).addCommand(remove).addCommand(reset);
+  return command.addCommand(add).addCommand(invite).addCommand(ls).addCommand(role).addCommand(remove).addCommand(reset);
 }
 
 /** The password from standard input (its last line break dropped), or a generated one. */

@@ -21,6 +21,7 @@ export const apiErrors = defineErrors({
   csrf_refused: { status: 403, message: 'A request signed in by the session cookie that changes something must come from the dashboard\'s own origin (Origin header).' },
   setup_token_invalid: { status: 410, message: 'This setup link is unknown, used or expired: restart Switchboard for a new one, or use "switchboard users add".' },
   setup_done: { status: 409, message: 'Switchboard has users already: sign in, or ask an admin for an account.' },
+  invitation_invalid: { status: 410, message: 'This invitation link is unknown, used, revoked or expired: ask an admin for a new one.' },
   email_taken: { status: 409, message: 'A user with this email exists already.' },
   last_admin: { status: 409, message: 'This is the last admin: add another admin before removing it.' },
   unknown_source: { status: 404, message: 'No active source has this token.' },

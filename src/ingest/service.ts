@@ -129,7 +129,7 @@ export function createIngest(options: IngestOptions) {
    * event it should have been (same source, bytes and arrival time; deduplicated as any), and the quarantine
    * record points at it. Still invalid: the error, and nothing changes.
    */
-  async function reprocess(record: StoredEvent): Promise<{ id: EventId; duplicate: boolean }> {
+  async function reprocess(record: StoredEvent): Promise<{ id: EventId; callId: string; duplicate: boolean }> {
     if (record.status !== 'quarantined') throw new AppError('conflict', { detail: 'only quarantined requests are reprocessed' });
     if (record.reprocessedInto) throw new AppError('conflict', { detail: `already reprocessed into ${record.reprocessedInto}` });
     if (record.body === null || record.bodyTruncated) {
@@ -143,7 +143,7 @@ export function createIngest(options: IngestOptions) {
       ...base, receivedAt: record.receivedAt, callId: outcome.callId, type: outcome.type, body: record.body, bodyHash: sha256(record.body),
     });
     await options.log.markReprocessed(record.id, stored.id);
-    return { id: stored.id, duplicate: stored.duplicate };
+    return { id: stored.id, callId: outcome.callId, duplicate: stored.duplicate };
   }
 
   /** Appends Switchboard's own events (call.stale, …) through the same commits as the ingest. */

@@ -45,6 +45,40 @@ export type EventSummary = contract.EventSummary;
 export type EventDetail = contract.EventDetail;
 
 /**
+ * What `events.reprocess` answers: the event the quarantined request became (`duplicate` when that event
+ * was already stored) and its call.
+ *
+ * @example
+ * const { id, call_id, duplicate }: ReprocessResult = await client.events.reprocess('evt_…');
+ */
+export type ReprocessResult = contract.ReprocessAck;
+
+/**
+ * What became of one record in `events.reprocessAll`: the event it became, or the error it still answers.
+ *
+ * @example
+ * const stuck: ReprocessOutcome[] = (await client.events.reprocessAll()).results.filter((r) => r.outcome !== 'reprocessed');
+ */
+export type ReprocessOutcome = contract.ReprocessOutcome;
+
+/**
+ * What `events.reprocessAll` answers: how many became events, how many still do not parse, how many
+ * cannot be reprocessed (their body was over the limit, so not kept whole), and each record's outcome.
+ *
+ * @example
+ * const { reprocessed, still_invalid, results }: ReprocessCounts = await client.events.reprocessAll();
+ */
+export type ReprocessCounts = contract.ReprocessCounts;
+
+/**
+ * What `events.quarantine` answers: records waiting for a reprocess, and those reprocessed.
+ *
+ * @example
+ * const { waiting }: QuarantineCounts = await client.events.quarantine();
+ */
+export type QuarantineCounts = contract.QuarantineCounts;
+
+/**
  * `GET /v1/calls/{call_id}`: the record, its timeline (oldest first) and its deliveries per destination.
  *
  * @example
@@ -276,3 +310,27 @@ export interface NewUser {
   /** 10 to 1024 characters. */
   password: string;
 }
+
+/**
+ * A pending invitation (a one-time link for a person to join with a role).
+ *
+ * @example
+ * const pending: Invitation[] = (await client.invitations.list()).data;
+ */
+export type Invitation = contract.Invitation;
+
+/**
+ * A new invitation: `url` is the link to give the person, shown this once.
+ *
+ * @example
+ * const { url }: CreatedInvitation = await client.invitations.create({ email: 'ann@example.com', role: 'viewer' });
+ */
+export type CreatedInvitation = contract.CreatedInvitation;
+
+/**
+ * What `about` answers: version, backend, node role, your role, retention and the commit settings.
+ *
+ * @example
+ * const { version, storage }: About = await client.about();
+ */
+export type About = contract.About;

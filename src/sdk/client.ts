@@ -1,7 +1,7 @@
 import type {
-  ApiKeyInfo, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
+  About, ApiKeyInfo, CreatedInvitation, Invitation, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
   DestinationHealthList, DestinationMaybeSecret, DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
-  NewUser, ReplayAnswer, ReplayParams, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
+  NewUser, QuarantineCounts, ReplayAnswer, ReplayParams, ReprocessCounts, ReprocessResult, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
 import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, type FetchLike, type QueryValue } from './http.js';
 
@@ -98,9 +98,11 @@ export function createClient(options: ClientOptions) {
       /** `GET /v1/events/{id}/raw`: the exact bytes as received. */
       raw: async (eventId: string): Promise<Uint8Array> =>
         new Uint8Array(await (await open('GET', `/v1/events/${id(eventId)}/raw`, { accept: 'application/octet-stream' })).arrayBuffer()),
+      /** `GET /v1/events/quarantine`: how many quarantine records wait for a reprocess, and how many were reprocessed. */
+      quarantine: () => request<QuarantineCounts>('GET', '/v1/events/quarantine'),
       /** `POST /v1/events/{id}/reprocess` (admin): a quarantined request through today's parser, after a fix. */
       reprocess: (eventId: string) => request<ReprocessResult>('POST', `/v1/events/${id(eventId)}/reprocess`),
-      /** `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet. */
+      /** `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet; the counts and each one's outcome. */
       reprocessAll: () => request<ReprocessCounts>('POST', '/v1/events/reprocess'),
     },
     /** `GET /v1/stats`: per hour, day, widget, agent or source. */
@@ -161,34 +163,20 @@ export function createClient(options: ClientOptions) {
       remove: (userId: string) => request<void>('DELETE', `/v1/users/${id(userId)}`),
       /** Sets a new password and ends their sessions. */
       resetPassword: (userId: string, params: { password: string }) => request<void>('POST', `/v1/users/${id(userId)}/password`, { body: params }),
+      /** Applies to their sessions at once; 409 `last_admin` when it would leave no admin. */
+      setRole: (userId: string, params: { role: 'viewer' | 'admin' }) => request<User>('PATCH', `/v1/users/${id(userId)}`, { body: params }),
     },
+    /** One-time links for a person to join the dashboard with a role (admin scope). */
+    invitations: {
+      /** The answer's `url` (valid 7 days, once) is shown this once; 409 `email_taken` when a user has this email. */
+      create: (params: { email: string; role: 'viewer' | 'admin' }) => request<CreatedInvitation>('POST', '/v1/invitations', { body: params }),
+      /** Pending ones: neither used nor expired. */
+      list: () => request<{ data: Invitation[] }>('GET', '/v1/invitations'),
+      revoke: (invitationId: string) => request<void>('DELETE', `/v1/invitations/${id(invitationId)}`),
+    },
+    /** Version, storage backend, node role, your role, retention and the ingest's commit settings (read scope). */
+    about: () => request<About>('GET', '/v1/about'),
   };
-}
-
-/**
- * What `events.reprocess` answers: the event the quarantined request became (`duplicate` when that event
- * was already stored).
- *
- * @example
- * const { id, duplicate }: ReprocessResult = await client.events.reprocess('evt_…');
- */
-export interface ReprocessResult {
-  ok: true;
-  id: string;
-  duplicate?: true;
-}
-
-/**
- * What `events.reprocessAll` answers: how many became events, how many still do not parse, and how many
- * cannot be reprocessed (their body was over the limit, so not kept whole).
- *
- * @example
- * const { reprocessed, still_invalid }: ReprocessCounts = await client.events.reprocessAll();
- */
-export interface ReprocessCounts {
-  reprocessed: number;
-  still_invalid: number;
-  not_reprocessable: number;
 }
 
 /**

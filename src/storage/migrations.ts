@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006_stats_cover.js';
 import * as m0007 from './migrations/0007_fair_claims.js';
 import * as m0008 from './migrations/0008_well_formed_json.js';
 import * as m0009 from './migrations/0009_users_sessions.js';
+import * as m0010 from './migrations/0010_settings.js';
 import * as m0012 from './migrations/0012_paused_destinations.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -34,6 +35,7 @@ const files: Record<string, MigrationFile> = {
   '0007_fair_claims': m0007,
   '0008_well_formed_json': m0008,
   '0009_users_sessions': m0009,
+  '0010_settings': m0010,
   '0012_paused_destinations': m0012,
 };
 

@@ -2,7 +2,7 @@ import type { CallState } from '../domain/call.js';
 import type { Destination } from '../domain/destination.js';
 import type { EventStatus } from '../domain/envelope.js';
 import type { StatsAggregate, StatsRange } from '../domain/stats.js';
-import type { ApiKeyId, DeliveryId, DestinationId, EventId, SourceId, UserId } from '../domain/ids.js';
+import type { ApiKeyId, DeliveryId, DestinationId, EventId, InvitationId, SourceId, UserId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
 
@@ -71,6 +71,10 @@ export interface EventReader {
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
+  callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;
+  /** Quarantine records not reprocessed (`waiting`) and reprocessed into an event. */
+  quarantineCounts(): Promise<{ waiting: number; reprocessed: number }>;
 }
 
 /** The log's writes, the ingest's: appending batches and marking reprocessed quarantine records. */
@@ -128,6 +132,8 @@ export interface ApiKey {
   keyHint: string;
   createdAt: number;
   revokedAt: number | null;
+  /** When it was last used, to within a minute (admin/key-usage.ts); null when never. */
+  lastUsedAt: number | null;
 }
 
 export interface ApiKeys {
@@ -137,6 +143,8 @@ export interface ApiKeys {
   list(): Promise<ApiKey[]>;
   /** Revokes an active key; false when no active key has this id. */
   revoke(id: ApiKeyId, at: number): Promise<boolean>;
+  /** Records a use at `at` (never moves last_used_at back). */
+  recordUse(id: ApiKeyId, at: number): Promise<void>;
 }
 
 export interface DestinationPatch {
@@ -469,6 +477,11 @@ export interface Users {
   remove(id: string): Promise<'removed' | 'not_found' | 'last_admin'>;
   /** A new password hash; every session of the user ends except `keepSession` (a digest). False: no such user. */
   setPassword(id: string, passwordHash: string, at: number, keepSession?: string): Promise<boolean>;
+  /**
+   * A new role; refused (`last_admin`) when that would leave no admin (counted under the same lock as
+   * remove's). Sessions read the role with their user, so the new one applies to their next lookup.
+   */
+  setRole(id: string, role: Role, at: number): Promise<'updated' | 'not_found' | 'last_admin'>;
 }
 
 /** A dashboard session: the cookie's value is never stored, only its SHA-256 digest. */
@@ -502,9 +515,35 @@ export interface SetupTokens {
   createFirstAdmin(tokenHash: string, at: number, user: User & { passwordHash: string }): Promise<'created' | 'token_invalid' | 'setup_done'>;
 }
 
+/** A one-time link for a person to join with a role (the link's token is never stored, only its digest). */
+export interface Invitation {
+  id: InvitationId;
+  email: string;
+  role: Role;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface Invitations {
+  create(invitation: Invitation & { tokenHash: string }): Promise<void>;
+  /** Neither used nor expired, oldest first. */
+  listPending(at: number): Promise<Invitation[]>;
+  /** The pending invitation with this digest, else null (unknown, used, revoked or expired). */
+  findPending(tokenHash: string, at: number): Promise<Invitation | null>;
+  /** Deletes it (a revocation); false when no invitation has this id. */
+  remove(id: InvitationId): Promise<boolean>;
+  /**
+   * Uses the invitation and creates its user (with the invitation's email and role) in one transaction:
+   * `token_invalid` when it is not pending (of two uses at once, one finds it used), `email_taken` when a
+   * user has that email by now (the invitation stays pending).
+   */
+  accept(tokenHash: string, at: number, user: User & { passwordHash: string }): Promise<'created' | 'token_invalid' | 'email_taken'>;
+}
+
 /** The dashboard's people (issue 12): part of Storage. */
 export interface AccountStores {
   readonly users: Users;
   readonly sessions: Sessions;
   readonly setupTokens: SetupTokens;
+  readonly invitations: Invitations;
 }

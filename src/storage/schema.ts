@@ -24,6 +24,7 @@ export interface ApiKeysTable {
   key_hint: string;
   created_at: number;
   revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface EventsTable {
@@ -143,6 +144,17 @@ export interface SetupTokensTable {
   used_at: number | null;
 }
 
+export interface InvitationsTable {
+  id: string;
+  /** SHA-256 of the link's token. */
+  token_hash: string;
+  email: string;
+  role: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   sources: SourcesTable;
   api_keys: ApiKeysTable;
@@ -154,4 +166,5 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   setup_tokens: SetupTokensTable;
+  invitations: InvitationsTable;
 }

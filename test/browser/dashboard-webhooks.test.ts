@@ -1,13 +1,12 @@
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, endCall, startCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
+import { addPerson, eventually, newTab, pageFailures, signIn, startDashboard, type Person, type Tab } from './support.js';
 
 // Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
-declare const document: any, window: any, fetch: any;
+declare const fetch: any;
 
 /**
  * The Webhooks pages and the delivery log as a person uses them: a destination pointed at a receiver on
@@ -184,12 +183,7 @@ describe('the webhooks pages (sqlite)', () => {
         await page.goto(`${t.baseUrl}${path}`);
         await page.waitForSelector(ready);
         if (path === '/deliveries') await page.locator('tr[data-delivery] .expand').first().click();
-        const results = await new AxeBuilder({ page }).analyze();
-        for (const violation of results.violations) {
-          if (violation.impact === 'serious' || violation.impact === 'critical') failures.push(`${colorScheme} ${path}: ${violation.id} ${violation.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
-        }
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        if (overflow > 0) failures.push(`${colorScheme} ${width} ${path}: ${overflow} px wider than the window`);
+        failures.push(...(await pageFailures(page, `${colorScheme} ${width} ${path}`)));
       }
     }
     expect(failures).toEqual([]);

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createUser } from '../../src/admin/users.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -83,4 +84,16 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
     }
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
+}
+
+/** What is wrong with the page as it is shown: axe-core's serious and critical violations, and any width beyond the window. */
+export async function pageFailures(page: Page, path: string): Promise<string[]> {
+  const failures: string[] = [];
+  const results = await new AxeBuilder({ page }).analyze();
+  for (const v of results.violations) {
+    if (v.impact === 'serious' || v.impact === 'critical') failures.push(`${path}: ${v.id} (${v.impact}) ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  }
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) failures.push(`${path}: ${overflow} px wider than the window`);
+  return failures;
 }

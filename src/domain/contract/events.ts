@@ -17,6 +17,8 @@ export const EventSummary = Type.Object(
     body_size: Type.Integer({ description: 'The body\'s size in bytes as received.' }),
     body_truncated: Type.Boolean({ description: 'Only the first bytes were kept (quarantined bodies over the limit).' }),
     reprocessed_into: Type.Optional(Nullable(Type.String({ description: 'Quarantined events only: the event a reprocess made of it.' }))),
+    reprocessed_call_id: Type.Optional(Nullable(Type.String({ description: 'In `GET /v1/events` and `/v1/events/{id}`, quarantined events only: the call of the event a reprocess made of it (same source).' }))),
+    source_name: Type.Optional(Nullable(Type.String({ description: 'In `GET /v1/events` and `/v1/events/{id}`: the source\'s name (null when it is gone).' }))),
   },
   { description: 'An event in a list: no body.' },
 );
@@ -51,10 +53,46 @@ export const IngestAck = Type.Object(
 );
 export type IngestAck = Static<typeof IngestAck>;
 
-/** `POST /v1/events/reprocess`: what became of the quarantined records not reprocessed yet. */
+/** `POST /v1/events/{id}/reprocess`: the event the quarantined request became, and its call. */
+export const ReprocessAck = Type.Object(
+  {
+    ...IngestAck.properties,
+    call_id: Type.String({ description: 'The call of that event (same source as the record).' }),
+  },
+  { description: 'Reprocessed: the event it became.' },
+);
+export type ReprocessAck = Static<typeof ReprocessAck>;
+
+/** What became of one record in `POST /v1/events/reprocess`. */
+export const ReprocessOutcome = Type.Object(
+  {
+    id: Type.String({ description: 'The quarantine record (`evt_…`).' }),
+    outcome: StringEnum(['reprocessed', 'still_invalid', 'not_reprocessable']),
+    event_id: Type.Optional(Type.String({ description: '`reprocessed`: the event it became.' })),
+    call_id: Type.Optional(Type.String({ description: '`reprocessed`: that event\'s call.' })),
+    duplicate: Type.Optional(Type.Literal(true, { description: '`reprocessed`: the same bytes were already an event of the source.' })),
+    error: Type.Optional(Type.String({ description: 'Otherwise: the error code reprocessing it answers now (`invalid_json`, `invalid_event`, `conflict`).' })),
+    detail: Type.Optional(Type.String({ description: 'Otherwise: why, as that error\'s detail.' })),
+  },
+  { description: 'One record\'s outcome.' },
+);
+export type ReprocessOutcome = Static<typeof ReprocessOutcome>;
+
+/** `POST /v1/events/reprocess`: what became of the quarantined records not reprocessed yet, counted and one by one. */
 export const ReprocessCounts = Type.Object({
   reprocessed: Type.Integer(),
   still_invalid: Type.Integer({ description: 'Still do not parse: left as they are.' }),
   not_reprocessable: Type.Integer({ description: 'Kept without their body (over the size limit): nothing to reprocess.' }),
+  results: Type.Array(ReprocessOutcome, { description: 'Each record tried, newest first.' }),
 });
 export type ReprocessCounts = Static<typeof ReprocessCounts>;
+
+/** `GET /v1/events/quarantine`: how many quarantine records wait for a reprocess, and how many were reprocessed. */
+export const QuarantineCounts = Type.Object(
+  {
+    waiting: Type.Integer({ description: 'Quarantined and not reprocessed into an event.' }),
+    reprocessed: Type.Integer({ description: 'Reprocessed into an event (the record is kept).' }),
+  },
+  { description: 'The quarantine\'s counts.' },
+);
+export type QuarantineCounts = Static<typeof QuarantineCounts>;

@@ -15,3 +15,4 @@ export * from './stats.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './users.js';
+export * from './about.js';

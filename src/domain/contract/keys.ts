@@ -12,6 +12,7 @@ export const ApiKeyInfo = Type.Object({
   status: StringEnum(['active', 'revoked']),
   created_at: IsoTime(),
   revoked_at: Nullable(IsoTime()),
+  last_used_at: Nullable(IsoTime({ description: 'The start of the last minute in which the key was used (written at most once a minute per key and node); null: never.' })),
 });
 export type ApiKeyInfo = Static<typeof ApiKeyInfo>;
 

@@ -25,3 +25,27 @@ export const SessionAnswer = Type.Object({
 export type SessionAnswer = Static<typeof SessionAnswer>;
 
 export const SetupCheck = Type.Object({ valid: Type.Literal(true) });
+
+/** A pending invitation: a one-time link for `email` to join with `role`. */
+export const Invitation = Type.Object({
+  id: Type.String({ description: '`inv_…`' }),
+  email: Type.String({ description: 'Trimmed and lowercased; the account created with the link gets it.' }),
+  role: Role,
+  created_at: IsoTime(),
+  expires_at: IsoTime({ description: 'The link works until then, once.' }),
+});
+export type Invitation = Static<typeof Invitation>;
+
+export const InvitationList = List(Invitation);
+
+/** A new invitation: `token` and `url` (the link to give the person) are shown this once. */
+export const CreatedInvitation = Type.Object({
+  ...Invitation.properties,
+  token: Type.String({ description: 'The secret of the link, shown this once (only its SHA-256 digest is stored).' }),
+  url: Type.String({ description: 'The link to give the person: `<public URL>/setup?invite=<token>`.' }),
+});
+export type CreatedInvitation = Static<typeof CreatedInvitation>;
+
+/** What an invitation link offers, for the page that accepts it. */
+export const InvitationCheck = Type.Object({ email: Type.String(), role: Role, expires_at: IsoTime() });
+export type InvitationCheck = Static<typeof InvitationCheck>;

@@ -30,6 +30,11 @@ export function createApiKeys(db: Kysely<Database>): ApiKeys {
       const result = await db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+
+    async recordUse(id, at) {
+      await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)])).execute();
+    },
   };
 }
 
@@ -41,5 +46,6 @@ function toApiKey(r: Selectable<ApiKeysTable>): ApiKey {
     keyHint: r.key_hint,
     createdAt: Number(r.created_at),
     revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
   };
 }

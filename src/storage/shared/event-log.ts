@@ -47,6 +47,27 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
     },
 
     getBySeqs: (seqs) => eventsBySeqs(db, seqs),
+
+    async callIdsOf(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('events').select(['id', 'call_id']).where('id', 'in', [...ids]).where('call_id', 'is not', null).execute();
+      return new Map(rows.map((r) => [r.id as EventId, r.call_id!]));
+    },
+
+    async quarantineCounts() {
+      const row = await db
+        .selectFrom('events')
+        .select((eb) => [
+          eb.fn.countAll<number | string | bigint>().as('total'),
+          eb.fn.count<number | string | bigint>('reprocessed_into').as('reprocessed'),
+        ])
+        // A literal, as in list: SQLite then reads only the partial quarantine index's rows.
+        .where('status', '=', sql.lit('quarantined'))
+        .executeTakeFirst();
+      const total = Number(row?.total ?? 0);
+      const reprocessed = Number(row?.reprocessed ?? 0);
+      return { waiting: total - reprocessed, reprocessed };
+    },
   };
 }
 

@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { UserId } from '../../domain/ids.js';
+import type { InvitationId, UserId } from '../../domain/ids.js';
 import type { Dialect } from '../migrations.js';
-import type { AccountStores, Role, Session, User } from '../ports.js';
-import type { Database, UsersTable } from '../schema.js';
+import type { AccountStores, Invitation, Role, Session, User } from '../ports.js';
+import type { Database, InvitationsTable, UsersTable } from '../schema.js';
 
 /**
  * The dashboard's users, sessions and setup tokens, on both backends. The few writes that must see a
@@ -13,6 +13,12 @@ import type { Database, UsersTable } from '../schema.js';
 export function createAccountStores(db: Kysely<Database>, dialect: Dialect): AccountStores {
   async function lockUsers(trx: Transaction<Database>): Promise<void> {
     if (dialect === 'postgres') await sql`lock table users in share row exclusive mode`.execute(trx);
+  }
+  /** Whether the user is the only admin (taken under lockUsers, so two changes at once cannot leave none). */
+  async function isLastAdmin(trx: Transaction<Database>, role: string): Promise<boolean> {
+    if (role !== 'admin') return false;
+    const { n } = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').executeTakeFirstOrThrow();
+    return Number(n) <= 1;
   }
   const insertUser = (into: Kysely<Database>, u: User & { passwordHash: string }) =>
     into
@@ -47,10 +53,7 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
           await lockUsers(trx);
           const user = await trx.selectFrom('users').select('role').where('id', '=', id).executeTakeFirst();
           if (!user) return 'not_found' as const;
-          if (user.role === 'admin') {
-            const { n } = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').executeTakeFirstOrThrow();
-            if (Number(n) <= 1) return 'last_admin' as const;
-          }
+          if (await isLastAdmin(trx, user.role)) return 'last_admin' as const;
           await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
           await trx.deleteFrom('users').where('id', '=', id).execute();
           return 'removed' as const;
@@ -64,6 +67,16 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
           if (keepSession !== undefined) ended = ended.where('token_hash', '!=', keepSession);
           await ended.execute();
           return true;
+        });
+      },
+      setRole(id, role, at) {
+        return db.transaction().execute(async (trx) => {
+          await lockUsers(trx);
+          const user = await trx.selectFrom('users').select('role').where('id', '=', id).executeTakeFirst();
+          if (!user) return 'not_found' as const;
+          if (role !== 'admin' && (await isLastAdmin(trx, user.role))) return 'last_admin' as const;
+          await trx.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
+          return 'updated' as const;
         });
       },
     },
@@ -129,7 +142,48 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
         });
       },
     },
+    invitations: {
+      async create(i) {
+        await db.insertInto('invitations').values({ id: i.id, token_hash: i.tokenHash, email: i.email, role: i.role, created_at: i.createdAt, expires_at: i.expiresAt, used_at: null }).execute();
+      },
+      async listPending(at) {
+        const rows = await db.selectFrom('invitations').selectAll().where('used_at', 'is', null).where('expires_at', '>', at).orderBy('created_at').orderBy('id').execute();
+        return rows.map(toInvitation);
+      },
+      async findPending(tokenHash, at) {
+        const row = await db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).where('used_at', 'is', null).where('expires_at', '>', at).executeTakeFirst();
+        return row ? toInvitation(row) : null;
+      },
+      async remove(id) {
+        const result = await db.deleteFrom('invitations').where('id', '=', id).executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
+      },
+      accept(tokenHash, at, user) {
+        return db.transaction().execute(async (trx) => {
+          await lockUsers(trx);
+          // The invitation first, as createFirstAdmin's token: of two uses at once, the second finds it used.
+          const used = await trx.updateTable('invitations').set({ used_at: at }).where('token_hash', '=', tokenHash)
+            .where('used_at', 'is', null).where('expires_at', '>', at).returning(['email', 'role']).executeTakeFirst();
+          if (!used) return 'token_invalid' as const;
+          if ((await insertUser(trx, { ...user, email: used.email, role: used.role as Role })) === undefined) {
+            // Keep the invitation pending: roll back its use along with nothing else.
+            throw new EmailTaken();
+          }
+          return 'created' as const;
+        }).catch((error: unknown) => {
+          if (error instanceof EmailTaken) return 'email_taken' as const;
+          throw error;
+        });
+      },
+    },
   };
+}
+
+/** Rolls back an invitation's use when its email was taken meanwhile. */
+class EmailTaken extends Error {}
+
+function toInvitation(r: Selectable<InvitationsTable>): Invitation {
+  return { id: r.id as InvitationId, email: r.email, role: r.role as Role, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) };
 }
 
 function toUser(r: Pick<Selectable<UsersTable>, 'id' | 'email' | 'name' | 'role' | 'created_at'>): User {

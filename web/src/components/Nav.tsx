@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
+import { onQuarantineChange } from '../lib/attention.js';
 import { onLiveEvent } from '../lib/live.js';
 import { useLocation } from '../lib/router.js';
 
@@ -16,21 +17,24 @@ function useAttentionCounts(): Counts {
     const load = async () => {
       const [destinations, quarantined] = await Promise.all([
         api.destinations.list().catch(() => ({ data: [] })),
-        api.events.list({ status: 'quarantined', limit: 100 }).catch(() => ({ data: [] })),
+        // Counted by the server: every record not reprocessed, however many (a page of 100 stopped at 100).
+        api.events.quarantine().catch(() => ({ waiting: 0 })),
       ]);
       if (cancelled) return;
       setCounts({
         failing: destinations.data.filter((d) => d.status === 'disabled' || d.failing_since !== null).length,
-        quarantined: quarantined.data.filter((e) => !e.reprocessed_into).length,
+        quarantined: quarantined.waiting,
       });
     };
     void load();
     const off = onLiveEvent(({ type }) => {
       if (type.startsWith('switchboard.')) void load();
     });
+    const offQuarantine = onQuarantineChange(() => void load());
     return () => {
       cancelled = true;
       off();
+      offQuarantine();
     };
   }, []);
   return counts;

@@ -6,6 +6,8 @@ const kinds: Record<string, string> = {
   pending: 'pending',
   stale: 'muted',
   cancelled: 'muted',
+  active: 'ok',
+  revoked: 'muted',
 };
 
 export function statusKind(status: string): string {

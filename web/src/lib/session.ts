@@ -36,11 +36,14 @@ export async function loadSession(): Promise<Session | null> {
   }
 }
 
-export async function login(email: string, password: string): Promise<Session> {
-  const session = (await (await call('POST', '/v1/auth/login', { email, password })).json()) as Session;
+/** A call that signs in: its answer becomes the session. */
+async function signIn(path: string, body: unknown): Promise<Session> {
+  const session = (await (await call('POST', path, body)).json()) as Session;
   sessionStore.set(session);
   return session;
 }
+
+export const login = (email: string, password: string): Promise<Session> => signIn('/v1/auth/login', { email, password });
 
 export async function logout(): Promise<void> {
   await call('POST', '/v1/auth/logout');
@@ -51,8 +54,17 @@ export async function checkSetupToken(token: string): Promise<void> {
   await call('GET', `/v1/auth/setup?token=${encodeURIComponent(token)}`);
 }
 
-export async function completeSetup(params: { token: string; email: string; password: string; name?: string }): Promise<Session> {
-  const session = (await (await call('POST', '/v1/auth/setup', params)).json()) as Session;
-  sessionStore.set(session);
-  return session;
+export const completeSetup = (params: { token: string; email: string; password: string; name?: string }): Promise<Session> => signIn('/v1/auth/setup', params);
+
+/** Your own password (`POST /v1/auth/password`): your other sessions end, this one stays. */
+export async function changePassword(params: { current_password: string; new_password: string }): Promise<void> {
+  await call('POST', '/v1/auth/password', params);
 }
+
+/** What an invitation link offers: its email and role (410 `invitation_invalid` when it cannot be used). */
+export async function checkInvitation(token: string): Promise<{ email: string; role: 'viewer' | 'admin'; expires_at: string }> {
+  return (await (await call('GET', `/v1/auth/invitation?token=${encodeURIComponent(token)}`)).json()) as { email: string; role: 'viewer' | 'admin'; expires_at: string };
+}
+
+/** Joins with an invitation link and signs in. */
+export const acceptInvitation = (params: { token: string; password: string; name?: string }): Promise<Session> => signIn('/v1/auth/invitation', params);

@@ -1,34 +1,22 @@
-import { useState } from 'preact/hooks';
 import type { Delivery, Destination } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Status } from '../../components/Status.js';
 import { TableHead } from '../../components/TableHead.js';
 import { api } from '../../lib/api.js';
+import { useAction } from '../../lib/action.js';
 import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
 import type { DeliverySummary } from './useCallDetail.js';
 
 /** Sends one delivery again (an admin's control; the delivery log uses it too). */
 export function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (d: Delivery) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const retry = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onRetried(await api.deliveries.retry(delivery.id));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const retry = useAction();
   return (
     <>
-      <button type="button" onClick={retry} disabled={busy} data-retry={delivery.id}>
-        {busy ? 'Retrying…' : 'Retry'}
+      <button type="button" onClick={() => void retry.run(async () => onRetried(await api.deliveries.retry(delivery.id)))} disabled={retry.busy} data-retry={delivery.id}>
+        {retry.busy ? 'Retrying…' : 'Retry'}
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={retry.error} />
     </>
   );
 }

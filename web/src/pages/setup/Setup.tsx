@@ -1,18 +1,24 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { useAction } from '../../lib/action.js';
 import { navigate, useLocation } from '../../lib/router.js';
 import { checkSetupToken, completeSetup } from '../../lib/session.js';
+import { Invite } from './Invite.js';
 
 type State = 'checking' | 'valid' | 'invalid';
 
-/** The first administrator, from the one-time link the first start printed. */
+/** `/setup?token=…`: the first administrator; `/setup?invite=…`: a person invited by an admin. */
 export function Setup() {
   const { query } = useLocation();
-  const token = query.get('token') ?? '';
+  const invite = query.get('invite');
+  return invite !== null ? <Invite token={invite} /> : <FirstAdmin token={query.get('token') ?? ''} />;
+}
+
+/** The first administrator, from the one-time link the first start printed. */
+function FirstAdmin({ token }: { token: string }) {
   const [state, setState] = useState<State>('checking');
   const [form, setForm] = useState({ name: '', email: '', password: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   useEffect(() => {
     document.title = 'Set up · Switchboard';
     if (!token) return setState('invalid');
@@ -21,15 +27,7 @@ export function Setup() {
   const field = (name: keyof typeof form) => (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await completeSetup({ token, email: form.email, password: form.password, ...(form.name ? { name: form.name } : {}) });
-      navigate('/', { replace: true });
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    if (await run(() => completeSetup({ token, email: form.email, password: form.password, ...(form.name ? { name: form.name } : {}) }))) navigate('/', { replace: true });
   };
   return (
     <main class="auth-page" id="main">

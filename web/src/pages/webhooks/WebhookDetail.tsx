@@ -3,6 +3,7 @@ import type { DestinationMaybeSecret, DestinationTestResult } from '../../../../
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Shell } from '../../components/Shell.js';
 import { When } from '../../components/When.js';
+import { useAction } from '../../lib/action.js';
 import { api } from '../../lib/api.js';
 import { asText, formatNumber } from '../../lib/format.js';
 import { navigate } from '../../lib/router.js';
@@ -12,24 +13,6 @@ import { usePoll } from '../../lib/usePoll.js';
 import { DeliveryTable, useDeliveryLog } from '../deliveries/DeliveryLog.js';
 import { DestinationForm, SecretOnce, Sparkline, StateLabel } from './parts.js';
 import { useHealth } from './Webhooks.js';
-
-/** Runs an action, keeping its error where it was taken and a busy flag. */
-function useAction() {
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const run = async (name: string, action: () => Promise<void>) => {
-    setBusy(name);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
-  };
-  return { busy, error, run };
-}
 
 function Settings({ d }: { d: DestinationMaybeSecret }) {
   const rows: Array<[string, string]> = [
@@ -90,11 +73,11 @@ function Replay({ id, onQueued }: { id: string; onQueued: () => void }) {
         <label class="field"><span>Since</span><input type="datetime-local" value={form.since} onInput={(e) => change({ since: (e.target as HTMLInputElement).value })} name="since" /></label>
         <label class="field"><span>Until</span><input type="datetime-local" value={form.until} onInput={(e) => change({ until: (e.target as HTMLInputElement).value })} name="until" /></label>
         <label class="check"><input type="checkbox" checked={form.only_failed} onChange={(e) => change({ only_failed: (e.target as HTMLInputElement).checked })} name="only_failed" /> Only failed</label>
-        <button type="button" disabled={action.busy !== null} data-action="replay-preview" onClick={() => action.run('preview', async () => {
+        <button type="button" disabled={action.busy} data-action="replay-preview" onClick={() => action.run(async () => {
           setPreview({ key, count: (await api.destinations.replay(id, { ...params(), dry_run: true })).queued });
         })}>Preview</button>
         {preview && preview.key === key && (
-          <button type="button" class="primary" disabled={action.busy !== null || preview.count === 0} data-action="replay" onClick={() => action.run('replay', async () => {
+          <button type="button" class="primary" disabled={action.busy || preview.count === 0} data-action="replay" onClick={() => action.run(async () => {
             setQueued((await api.destinations.replay(id, params())).queued);
             setPreview(null);
             onQueued();
@@ -126,7 +109,7 @@ function RetryFailed({ id, version, onRetried }: { id: string; version: number; 
       {confirming && (
         <span class="confirm" role="group" aria-label="Confirm retry">
           Send the {formatNumber(count)} failed {count === 1 ? 'delivery' : 'deliveries'} again, each with a fresh schedule?
-          <button type="button" class="primary" disabled={action.busy !== null} data-action="retry-failed-confirm" onClick={() => action.run('retry', async () => {
+          <button type="button" class="primary" disabled={action.busy} data-action="retry-failed-confirm" onClick={() => action.run(async () => {
             setDone((await api.destinations.retryFailed(id)).retried);
             setConfirming(false);
             count_();
@@ -149,7 +132,7 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editing, setEditing] = useState(false);
   const [revealed, setRevealed] = useState<string | null>(null);
-  const [test, setTest] = useState<DestinationTestResult | null>(null);
+  const test = useAction<DestinationTestResult>();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [version, setVersion] = useState(0);
   const action = useAction();
@@ -198,21 +181,21 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
         {isAdmin && (
           <div class="actions-row" data-admin-controls>
             {d.status !== 'disabled' && (
-              <button type="button" disabled={action.busy !== null} data-action={d.status === 'paused' ? 'resume' : 'pause'} onClick={() => action.run('pause', async () => {
+              <button type="button" disabled={action.busy} data-action={d.status === 'paused' ? 'resume' : 'pause'} onClick={() => action.run(async () => {
                 await api.destinations.update(d.id, { paused: d.status !== 'paused' });
                 changed();
               })}>{d.status === 'paused' ? 'Resume' : 'Pause'}</button>
             )}
             {d.status === 'disabled' && (
-              <button type="button" disabled={action.busy !== null} data-action="enable" onClick={() => action.run('enable', async () => {
+              <button type="button" disabled={action.busy} data-action="enable" onClick={() => action.run(async () => {
                 await api.destinations.update(d.id, { disabled: false });
                 changed();
               })}>Enable</button>
             )}
-            <button type="button" disabled={action.busy !== null} data-action="test" onClick={() => action.run('test', async () => setTest(await api.destinations.test(d.id)))}>{action.busy === 'test' ? 'Sending…' : 'Send test'}</button>
+            <button type="button" disabled={test.busy} data-action="test" onClick={() => test.run(() => api.destinations.test(d.id))}>{test.busy ? 'Sending…' : 'Send test'}</button>
             <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing} data-action="edit">Edit</button>
-            <button type="button" disabled={action.busy !== null} data-action="reveal" onClick={() => revealed ? setRevealed(null) : action.run('reveal', async () => setRevealed((await api.destinations.get(d.id)).secret ?? null))}>{revealed ? 'Hide secret' : 'Reveal secret'}</button>
-            <button type="button" disabled={action.busy !== null} data-action="rotate" onClick={() => action.run('rotate', async () => {
+            <button type="button" disabled={action.busy} data-action="reveal" onClick={() => revealed ? setRevealed(null) : action.run(async () => setRevealed((await api.destinations.get(d.id)).secret ?? null))}>{revealed ? 'Hide secret' : 'Reveal secret'}</button>
+            <button type="button" disabled={action.busy} data-action="rotate" onClick={() => action.run(async () => {
               setRevealed((await api.destinations.rotateSecret(d.id)).secret);
               load();
             })}>Rotate secret</button>
@@ -220,7 +203,7 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
             {confirmDelete && (
               <span class="confirm" role="group" aria-label="Confirm delete">
                 Delete this destination? Its pending deliveries are cancelled; its log stays readable.
-                <button type="button" class="primary" data-action="delete-confirm" onClick={() => action.run('delete', async () => {
+                <button type="button" class="primary" data-action="delete-confirm" onClick={() => action.run(async () => {
                   await api.destinations.delete(d.id);
                   navigate('/webhooks');
                 })}>Delete</button>
@@ -229,9 +212,9 @@ export function WebhookDetail({ destinationId }: { destinationId: string }) {
             )}
           </div>
         )}
-        <ErrorNote error={action.error} />
+        <ErrorNote error={action.error ?? test.error} />
         {revealed && <SecretOnce secret={revealed} note={d.previous_secret_expires_at ? 'The new signing secret. The previous one keeps signing too until the grace period ends.' : 'The signing secret: keep it out of logs and chats.'} />}
-        {test && <TestResult result={test} />}
+        {test.result && <TestResult result={test.result} />}
       </section>
       {editing && isAdmin ? (
         <section class="panel" aria-labelledby="edit-heading">

@@ -1,0 +1,110 @@
+import { useState } from 'preact/hooks';
+import type { Source } from '../../../../src/sdk/client.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { SkeletonRows } from '../../components/Skeleton.js';
+import { Status } from '../../components/Status.js';
+import { TableHead } from '../../components/TableHead.js';
+import { When } from '../../components/When.js';
+import { api } from '../../lib/api.js';
+import { formatDateTime } from '../../lib/format.js';
+import { useZone } from '../../lib/zone.js';
+import { Confirm, OnceSecret, RowError, useAction, useList } from './parts.js';
+
+const listSources = () => api.sources.list();
+/** An ingest URL as listed: its path, with the token's first characters only (the database keeps only its digest). */
+const maskedPath = (hint: string) => `/hooks/convolo/${hint}`;
+
+/** What to show once: a new source's URL, or a rotated one's with until when the old one works. */
+type Shown = { name: string; url: string; oldUntil: string | null };
+
+/** Sources: the ingest URLs Convolo posts to; create (URL shown once), rotate (old URL works for the grace period), revoke. */
+export function Sources() {
+  const { rows, error, reload } = useList<Source>(listSources);
+  const [shown, setShown] = useState<Shown | null>(null);
+  const [name, setName] = useState('');
+  const create = useAction();
+  const zone = useZone();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const created = await create.run(() => api.sources.create({ name: name.trim() }));
+    if (!created) return;
+    setName('');
+    setShown({ name: created.name, url: created.ingest_url, oldUntil: null });
+    void reload();
+  };
+  return (
+    <section class="settings-section" aria-labelledby="sources-title">
+      <h2 id="sources-title" class="section-title">Sources</h2>
+      <p class="muted small">Each source is one ingest URL to paste into Convolo's webhook settings. Its token is shown once, when it is created or rotated.</p>
+      <form class="settings-form" onSubmit={submit}>
+        <label class="field">
+          New source name
+          <input name="source-name" required maxLength={200} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" class="primary" disabled={create.busy}>
+          Create source
+        </button>
+      </form>
+      <ErrorNote error={create.error} />
+      {shown && (
+        <OnceSecret
+          label={`Ingest URL of “${shown.name}”`}
+          value={shown.url}
+          note={shown.oldUntil ? <span data-grace>The old URL works until {formatDateTime(shown.oldUntil, zone)}.</span> : undefined}
+          onDone={() => setShown(null)}
+        />
+      )}
+      <ErrorNote error={error} />
+      <div class="table-wrap">
+        <table class="table" data-table="sources">
+          <TableHead columns={['Name', 'Ingest URL', 'Status', { label: 'Created', narrow: true }, { label: 'Old URL works until', narrow: true }, 'Actions']} />
+          <tbody>
+            {rows === null && <SkeletonRows rows={2} cols={6} />}
+            {rows?.map((s) => <SourceRow key={s.id} source={s} onChange={reload} onRotated={(url, oldUntil) => setShown({ name: s.name, url, oldUntil })} />)}
+          </tbody>
+        </table>
+      </div>
+      {rows?.length === 0 && <p class="muted">No source yet: create one above.</p>}
+    </section>
+  );
+}
+
+function SourceRow({ source, onChange, onRotated }: { source: Source; onChange: () => void; onRotated: (url: string, oldUntil: string | null) => void }) {
+  const action = useAction();
+  const active = source.status === 'active';
+  const rotate = async () => {
+    const rotated = await action.run(() => api.sources.rotate(source.id));
+    if (rotated) onRotated(rotated.ingest_url, rotated.previous_token_expires_at);
+    onChange();
+  };
+  const revoke = async () => {
+    await action.run(() => api.sources.revoke(source.id));
+    onChange();
+  };
+  return (
+    <>
+      <tr data-source={source.id}>
+        <td class="clip">{source.name}</td>
+        <td class="nowrap mono" title={`${location.origin}${maskedPath(source.token_hint)} (the token is masked: it was shown once)`}>{maskedPath(source.token_hint)}</td>
+        <td>
+          <Status status={source.status} />
+        </td>
+        <td class="nowrap hide-narrow">
+          <When at={source.created_at} />
+        </td>
+        <td class="nowrap hide-narrow">
+          <When at={source.previous_token_expires_at} />
+        </td>
+        <td class="actions">
+          {active && (
+            <>
+              <Confirm label="Rotate" question="New URL? The old one works 24 h." busy={action.busy} onConfirm={rotate} />
+              <Confirm label="Revoke" question="Revoke? Its URLs stop at once." busy={action.busy} onConfirm={revoke} />
+            </>
+          )}
+        </td>
+      </tr>
+      <RowError error={action.error} cols={6} />
+    </>
+  );
+}

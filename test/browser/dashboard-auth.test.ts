@@ -91,6 +91,8 @@ describe('dashboard sign-in (sqlite)', () => {
       await signIn(asViewer, t.baseUrl, viewer, '/calls/viewer-1');
       await asViewer.page.waitForSelector('[data-destination]');
       await asViewer.page.waitForSelector('[data-event]');
+      // The delivery with its attempts, read-only: no Retry beside it.
+      await asViewer.page.waitForSelector(`[data-delivery="${failed.id}"]`);
       expect(await asViewer.page.locator('[data-retry]').count()).toBe(0);
       expect(await asViewer.page.locator('.me-role').textContent()).toBe('viewer');
       const forged = await asViewer.page.evaluate(async (id) => {

@@ -81,6 +81,11 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     expect(failed[0]).toMatchObject({ event_type: expect.stringMatching(/^call\./), call_id: expect.stringMatching(/^f-/), last_status: 503 });
     expect(failed[0]!.attempts[0]).toMatchObject({ status: 503, response_body: 'receiver down' });
 
+    // Resuming starts a new run of failures: the time spent paused does not count towards disabling it.
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.failing_since).not.toBeNull();
+    expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: true })).body.failing_since).not.toBeNull();
+    expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: false })).body).toMatchObject({ status: 'enabled', failing_since: null });
+
     // Several statuses at once, the event type, the call.
     expect((await log('status=failed,pending')).length).toBe(4);
     expect((await log('status=delivered,pending')).length).toBe(0);

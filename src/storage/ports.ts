@@ -310,7 +310,7 @@ export interface Deliveries extends Outbox, DeliveryReader, DeliveryAdmin {}
 
 /**
  * A destination's deliveries created since `since` (24 hourly buckets from it), counted by their status
- * now; `pending` counts its whole backlog, however old; the last error among that window's deliveries.
+ * now; `pending` counts its whole backlog, however old; the error of the window's latest delivery that has one.
  */
 export interface DestinationHealth {
   destinationId: DestinationId;

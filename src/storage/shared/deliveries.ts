@@ -140,14 +140,18 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
 
     async health(since) {
       const hour = 3_600_000;
-      const [windowRows, pendingRows, destinations] = await Promise.all([
-        // One walk of deliveries_created over the window, folded by destination, hour and status.
-        db.selectFrom('deliveries')
-          .select((eb) => ['destination_id', 'status', sql<number>`(created_at - ${since}) / ${hour}`.as('bucket'), eb.fn.countAll<number>().as('n')])
-          .where('created_at', '>=', since)
-          // By position: PostgreSQL would not match the bucket's expression, its parameters numbered anew.
-          .groupBy([sql`1`, sql`2`, sql`3`])
-          .execute(),
+      const count = (status: DeliveryStatus) => sql<number>`sum(case when status = ${sql.lit(status)} then 1 else 0 end)`;
+      const [hourly, pendingRows, destinations] = await Promise.all([
+        // One statement per hour, each a range of deliveries_destination grouped by destination: grouping the
+        // whole window by (destination, hour) in one statement sorted every row of it (seconds with 1M
+        // deliveries in a day); an hour's rows sort in a fraction of that, and the hours run side by side.
+        Promise.all(Array.from({ length: 24 }, (_, k) =>
+          db.selectFrom('deliveries')
+            .select(['destination_id', count('delivered').as('delivered'), count('failed').as('failed'), count('pending').as('pending')])
+            .where('created_at', '>=', since + k * hour)
+            .where('created_at', '<', since + (k + 1) * hour)
+            .groupBy('destination_id')
+            .execute())),
         // The whole backlog (a paused destination's can be days old): the pending-only indexes hold it.
         db.selectFrom('deliveries').select((eb) => ['destination_id', eb.fn.countAll<number>().as('n')])
           .where('status', '=', sql.lit('pending')).groupBy('destination_id').execute(),
@@ -157,22 +161,26 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
         destinationId: d.id as DestinationId, delivered: 0, failed: 0, pending: 0,
         hourly: Array.from({ length: 24 }, () => ({ delivered: 0, failed: 0, pending: 0 })), lastError: null,
       }]));
-      for (const r of windowRows) {
-        const h = health.get(r.destination_id);
-        const bucket = h?.hourly[Math.min(23, Number(r.bucket))];
-        if (!h || !bucket || !(r.status === 'delivered' || r.status === 'failed' || r.status === 'pending')) continue;
-        bucket[r.status] += Number(r.n);
-        if (r.status !== 'pending') h[r.status] += Number(r.n);
-      }
+      hourly.forEach((rows, k) => {
+        for (const r of rows) {
+          const h = health.get(r.destination_id);
+          if (!h) continue;
+          const bucket = { delivered: Number(r.delivered ?? 0), failed: Number(r.failed ?? 0), pending: Number(r.pending ?? 0) };
+          h.hourly[k] = bucket;
+          h.delivered += bucket.delivered;
+          h.failed += bucket.failed;
+        }
+      });
       for (const r of pendingRows) {
         const h = health.get(r.destination_id);
         if (h) h.pending = Number(r.n);
       }
-      // Per destination, its window by deliveries_destination: the latest error among them.
+      // Per destination, the latest-created delivery of the window with an error: a walk back down
+      // deliveries_destination that stops at the first one.
       await Promise.all([...health.values()].map(async (h) => {
         const row = await db.selectFrom('deliveries').select(['updated_at', 'last_status', 'last_error'])
           .where('destination_id', '=', h.destinationId).where('created_at', '>=', since).where('last_error', 'is not', null)
-          .orderBy('updated_at', 'desc').limit(1).executeTakeFirst();
+          .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
         if (row?.last_error) h.lastError = { at: Number(row.updated_at), status: row.last_status, error: row.last_error };
       }));
       return [...health.values()];

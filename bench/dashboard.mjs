@@ -7,13 +7,16 @@
 //   3. ingest → board: 200 start_call webhooks at 20/s while the board is open; each from just before its
 //      POST to the moment its row is in the page (a MutationObserver's Date.now()), p50/p99
 //   4. JavaScript shipped on first load: the bytes of the scripts index.html loads, raw and gzip (-9)
-//   5. analytics: navigation to /analytics?range=30d, and to a custom one-year range → its first chart drawn
+//   5. delivery log: navigation to /deliveries → its first row, with SWITCHBOARD_BENCH_DASHBOARD_DELIVERIES
+//      (default 1,000,000) seeded deliveries and their attempts (bench/lib/seed-deliveries.mjs), and
+//      `GET /v1/destinations/health` (the Webhooks page's glance) timed over the API
+//   6. analytics: navigation to /analytics?range=30d, and to a custom one-year range → its first chart drawn
 //      (the calls per day, from /v1/stats; uPlot loaded on demand), 20 loads each after a warm-up, each left
 //      once the page's other stats have come (untimed); last, so nothing it left running meets another case
 // Baseline (ratios): the same Chromium navigating to a bare node:http page that holds one table row
 // (what a navigation costs on this machine with no app and no API), measured in the same run.
-// Targets: calls first row ≤ 500 ms p99, board ≤ 1 s p99, ingest → board ≤ 250 ms p99, analytics first chart
-// ≤ 1 s p99 (30 days) and ≤ 3 s p99 (a year), JS ≤ 150 KB gzip.
+// Targets: calls first row ≤ 500 ms p99, delivery log first row ≤ 500 ms p99, board ≤ 1 s p99, ingest → board
+// ≤ 250 ms p99, analytics first chart ≤ 1 s p99 (30 days) and ≤ 3 s p99 (a year), JS ≤ 150 KB gzip.
 //
 // Run through bench/run.mjs: `node bench/run.mjs dashboard`.
 import { readFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ import { gzipSync } from 'node:zlib';
 import { restartSwitchboard } from './query.mjs';
 import { fmt, gitDescribe, writeResults } from './lib/report.mjs';
 import { seedSqlite, SPAN_DAYS } from './lib/seed-calls.mjs';
+import { seedDeliveriesSqlite } from './lib/seed-deliveries.mjs';
 import { BENCH_DIR, REPO_ROOT, httpRequest, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 
 export const description = 'dashboard in Chromium: calls page and board load times, ingest → board latency, JS size';
@@ -31,10 +35,11 @@ export const SERVERS = ['sqlite'];
 
 const RESULTS = path.join(BENCH_DIR, 'results', 'dashboard-latest.md');
 const CALLS = Number(process.env.SWITCHBOARD_BENCH_DASHBOARD_CALLS ?? 1_000_000);
+const DELIVERIES = Number(process.env.SWITCHBOARD_BENCH_DASHBOARD_DELIVERIES ?? 1_000_000);
 const LOADS = 20;
 const LIVE_CALLS = 200;
 const LIVE_RATE = 20;
-const TARGET = { callsP99: 500, boardP99: 1000, liveP99: 250, analytics30P99: 1000, analyticsYearP99: 3000, jsGzipKb: 150 };
+const TARGET = { deliveriesP99: 500, callsP99: 500, boardP99: 1000, liveP99: 250, analytics30P99: 1000, analyticsYearP99: 3000, jsGzipKb: 150 };
 const log = (msg) => process.stderr.write(`[dashboard] ${msg}\n`);
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -100,6 +105,8 @@ export async function run() {
     log(`seeding ${CALLS} calls over ${SPAN_DAYS} days`);
     const t0 = Date.now();
     out.seed = seedSqlite(db.slice('sqlite:'.length), { n: CALLS, now, log });
+    log(`seeding ${DELIVERIES} deliveries`);
+    out.deliveriesSeed = seedDeliveriesSqlite(db.slice('sqlite:'.length), { n: DELIVERIES, now, log });
     out.seedMs = Date.now() - t0;
     server = await restartSwitchboard(db);
     const base = server.baseUrl;
@@ -123,6 +130,16 @@ export async function run() {
     out.baseline = await loads(page, `http://127.0.0.1:${bare.address().port}/`, 'tr[data-call]');
     log('calls page → first row');
     out.calls = await loads(page, `${base}/calls`, '[data-table=calls] tr[data-call]');
+    log('delivery log → first row');
+    out.deliveries = await loads(page, `${base}/deliveries`, '[data-table=deliveries] tr[data-delivery]');
+    const healthMs = [];
+    for (let i = 0; i <= LOADS; i++) {
+      const h0 = performance.now();
+      const health = await httpRequest(`${base}/v1/destinations/health`, { headers: auth });
+      if (health.status !== 200) throw new Error(`GET /v1/destinations/health answered ${health.status}`);
+      if (i > 0) healthMs.push(performance.now() - h0);
+    }
+    out.health = summary(healthMs);
     log('board → first figures');
     out.board = await loads(page, `${base}/`, '.figures[data-ready]');
 
@@ -184,7 +201,7 @@ export async function run() {
   }
 
   const ok = out.error === null;
-  const met = ok && out.calls.p99 <= TARGET.callsP99 && out.board.p99 <= TARGET.boardP99 && out.live.p99 <= TARGET.liveP99 && out.js.gzip / 1024 <= TARGET.jsGzipKb &&
+  const met = ok && out.calls.p99 <= TARGET.callsP99 && out.deliveries.p99 <= TARGET.deliveriesP99 && out.board.p99 <= TARGET.boardP99 && out.live.p99 <= TARGET.liveP99 && out.js.gzip / 1024 <= TARGET.jsGzipKb &&
     out.analytics30.p99 <= TARGET.analytics30P99 && out.analyticsYear.p99 <= TARGET.analyticsYearP99;
   await writeResults(RESULTS, report(out, ok), log);
   return { ok, targetsMet: met };
@@ -196,7 +213,7 @@ function report(out, ok) {
   const lines = [
     `## dashboard (${gitDescribe()}, ${os.cpus().length} cores, ${new Date().toISOString()})`,
     '',
-    `Chromium ${chromiumPath}; SQLite with ${out.n.toLocaleString('en')} seeded calls over ${SPAN_DAYS} days${out.seedMs ? ` (seeded in ${fmt(out.seedMs / 1000, 1)} s)` : ''}; ${LOADS} loads per page after a warm-up load.`,
+    `Chromium ${chromiumPath}; SQLite with ${out.n.toLocaleString('en')} seeded calls and ${DELIVERIES.toLocaleString('en')} deliveries over ${SPAN_DAYS} days${out.seedMs ? ` (seeded in ${fmt(out.seedMs / 1000, 1)} s)` : ''}; ${LOADS} loads per page after a warm-up load.`,
     '',
   ];
   if (!ok) return `${lines.join('\n')}FAILED: ${out.error}\n`;
@@ -205,6 +222,8 @@ function report(out, ok) {
     '|---|---:|---:|---:|---:|---|',
     `| bare page → its row (baseline) | ${fmt(out.baseline.p50, 0)} ms | ${fmt(out.baseline.p99, 0)} ms | ${fmt(out.baseline.max, 0)} ms | 1.0× | |`,
     `| calls page → first row | ${fmt(out.calls.p50, 0)} ms | ${fmt(out.calls.p99, 0)} ms | ${fmt(out.calls.max, 0)} ms | ${ratio(out.calls.p50)} | ≤ ${TARGET.callsP99} ms ${mark(out.calls.p99, TARGET.callsP99)} |`,
+    `| delivery log → first row | ${fmt(out.deliveries.p50, 0)} ms | ${fmt(out.deliveries.p99, 0)} ms | ${fmt(out.deliveries.max, 0)} ms | ${ratio(out.deliveries.p50)} | ≤ ${TARGET.deliveriesP99} ms ${mark(out.deliveries.p99, TARGET.deliveriesP99)} |`,
+    `| GET /v1/destinations/health (API) | ${fmt(out.health.p50, 0)} ms | ${fmt(out.health.p99, 0)} ms | ${fmt(out.health.max, 0)} ms | | |`,
     `| board → first figures | ${fmt(out.board.p50, 0)} ms | ${fmt(out.board.p99, 0)} ms | ${fmt(out.board.max, 0)} ms | ${ratio(out.board.p50)} | ≤ ${TARGET.boardP99} ms ${mark(out.board.p99, TARGET.boardP99)} |`,
     `| analytics, 30 days → first chart | ${fmt(out.analytics30.p50, 0)} ms | ${fmt(out.analytics30.p99, 0)} ms | ${fmt(out.analytics30.max, 0)} ms | ${ratio(out.analytics30.p50)} | ≤ ${TARGET.analytics30P99} ms ${mark(out.analytics30.p99, TARGET.analytics30P99)} |`,
     `| analytics, a custom year → first chart | ${fmt(out.analyticsYear.p50, 0)} ms | ${fmt(out.analyticsYear.p99, 0)} ms | ${fmt(out.analyticsYear.max, 0)} ms | ${ratio(out.analyticsYear.p50)} | ≤ ${TARGET.analyticsYearP99} ms ${mark(out.analyticsYear.p99, TARGET.analyticsYearP99)} |`,

@@ -124,17 +124,21 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect(created.event_types).toHaveLength(5);
   });
 
-  it('answers 401 without a key and 403 to a read key on every route', async () => {
+  it('answers 401 without a key on every route, and 403 to a read key on every change (reading is open to it)', async () => {
     const { key: readKey } = await createApiKey(t.app.storage, 'reader', 'read');
     const id = 'dst_unknown';
-    const routes = [
-      ['POST', '/v1/destinations', { url: 'http://127.0.0.1:9/' }], ['GET', '/v1/destinations'], ['GET', `/v1/destinations/${id}`],
+    const changes = [
+      ['POST', '/v1/destinations', { url: 'http://127.0.0.1:9/' }],
       ['PATCH', `/v1/destinations/${id}`, {}], ['DELETE', `/v1/destinations/${id}`], ['POST', `/v1/destinations/${id}/rotate-secret`],
-      ['POST', `/v1/destinations/${id}/test`], ['POST', `/v1/destinations/${id}/replay`, {}], ['GET', '/v1/deliveries'],
-      ['GET', '/v1/deliveries/dlv_unknown'], ['POST', '/v1/deliveries/dlv_unknown/retry'],
+      ['POST', `/v1/destinations/${id}/test`], ['POST', `/v1/destinations/${id}/replay`, {}], ['POST', `/v1/destinations/${id}/retry-failed`, {}],
+      ['POST', '/v1/deliveries/dlv_unknown/retry'],
     ] as const;
-    for (const [method, path, body] of routes) {
+    const reads = [['GET', '/v1/destinations'], ['GET', '/v1/destinations/health'], ['GET', `/v1/destinations/${id}`], ['GET', '/v1/deliveries'], ['GET', '/v1/deliveries/dlv_unknown']] as const;
+    for (const [method, path, body] of changes) {
       expect(await api(method, path, body, readKey), `${method} ${path}`).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    }
+    for (const [method, path] of reads) expect((await api(method, path, undefined, readKey)).status, `${method} ${path}`).not.toBe(403);
+    for (const [method, path, body] of [...changes, ...reads] as Array<readonly [string, string, unknown?]>) {
       expect(await api(method, path, body, null), `${method} ${path}`).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
     }
     expect((await api('GET', '/v1/destinations')).body.data).toEqual([]);
@@ -188,8 +192,8 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     const all = await createDestination({ url: everything.url });
     const onlyA = await createDestination({ url: filtered.url, widget_keys: ['wA'], event_types: ['call.ended'] });
 
-    expect(await api('POST', `/v1/destinations/${all.id}/replay`, { since })).toEqual({ status: 202, body: { queued: 4 } });
-    expect(await api('POST', `/v1/destinations/${onlyA.id}/replay`, { since })).toEqual({ status: 202, body: { queued: 1 } });
+    expect(await api('POST', `/v1/destinations/${all.id}/replay`, { since })).toEqual({ status: 202, body: { queued: 4, dry_run: false } });
+    expect(await api('POST', `/v1/destinations/${onlyA.id}/replay`, { since })).toEqual({ status: 202, body: { queued: 1, dry_run: false } });
     await settle(() => everything.received.length === 4 && filtered.received.length === 1);
     // Per call in order: a call's end never overtakes its start.
     const order = everything.received.map((e) => e.json.id);

@@ -129,7 +129,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -168,7 +168,7 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(quarantined).toMatchObject({ id: 'evt_bad', errorCode: 'invalid_json', reprocessedInto: null });
 
       // 0007: the destination has no cap of its own; its due delivery is claimed through the new per-destination index.
-      expect(await storage.destinations.get('dst_old' as DestinationId)).toMatchObject({ maxConcurrency: null, rateLimitPerSec: 5, widgetKeys: ['w-eu'], headers: { 'x-team': 'sales' } });
+      expect(await storage.destinations.get('dst_old' as DestinationId)).toMatchObject({ maxConcurrency: null, pausedAt: null, rateLimitPerSec: 5, widgetKeys: ['w-eu'], headers: { 'x-team': 'sales' } });
       expect((await storage.deliveries.get('dlv_sent' as DeliveryId))?.attemptLog).toEqual([
         { attempt: 1, attemptedAt: t0 + 2 * minute, status: 200, latencyMs: 41.5, responseBody: 'ok', error: null },
       ]);

@@ -71,7 +71,7 @@ describe('createClient against a live server (sqlite)', () => {
     expect(rotated.secret).not.toBe(created.secret);
     const test = await sb.destinations.test(created.id);
     expect(test).toMatchObject({ ok: true, status: 200 });
-    expect(await sb.destinations.replay(created.id)).toEqual({ queued: 5 });
+    expect(await sb.destinations.replay(created.id)).toEqual({ queued: 5, dry_run: false });
     await waitFor('the replayed deliveries', async () => (await sb.deliveries.list({ destination_id: created.id, status: 'delivered' })).data.length === 5);
     const deliveries = await sb.deliveries.list({ destination_id: created.id, limit: 2 });
     expect(deliveries.data[0]!.attempts[0]!.status).toBe(200);

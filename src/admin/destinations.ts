@@ -14,7 +14,7 @@ import type { DeliveryAdmin, DestinationPatch, Destinations, ReplayRange } from 
  * defaults and secret, and the test send. The API's routes parse and present; the decisions are here.
  */
 export interface DestinationsServiceOptions {
-  storage: { destinations: Destinations; deliveries: Pick<DeliveryAdmin, 'replay'> };
+  storage: { destinations: Destinations; deliveries: Pick<DeliveryAdmin, 'replay' | 'retryFailed'> };
   config: Pick<Config, 'allowPrivateDestinations' | 'secretGraceHours' | 'deliveryTimeoutSec'>;
   now: () => number;
   /** Wakes the delivery worker: deliveries are due (a destination re-enabled, a replay queued some). */
@@ -116,6 +116,7 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
         disabledAt: null,
         disabledReason: null,
         failingSince: null,
+        pausedAt: null,
         createdAt: at,
         updatedAt: at,
       };
@@ -127,8 +128,8 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
       await check(patch);
       const updated = await storage.destinations.update(destinationId(id), patch, now());
       if (!updated) throw missing();
-      // Re-enabled: its pending deliveries are due again.
-      if (patch.disabled === false) options.onQueued();
+      // Re-enabled or resumed: its pending deliveries are due again (in per-call order, as the claim keeps it).
+      if (patch.disabled === false || patch.paused === false) options.onQueued();
       return updated;
     },
 
@@ -157,14 +158,21 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
       return { ok: result.ok, status: result.status, latencyMs: result.latencyMs, responseBody: result.responseBody, error: attemptError(result) };
     },
 
-    /** Queues the destination's deliveries in the range again; how many. */
-    async replay(id: string, range: ReplayRange): Promise<number> {
+    /** Queues the destination's deliveries in the range again; how many (a dry run: how many it would). */
+    async replay(id: string, range: ReplayRange, dryRun = false): Promise<number> {
       if (range.since !== undefined && range.until !== undefined && range.since >= range.until) {
         throw new AppError('invalid_request', { detail: 'since must be earlier than until' });
       }
-      const queued = await storage.deliveries.replay(await find(id), range, now());
-      if (queued > 0) options.onQueued();
+      const queued = await storage.deliveries.replay(await find(id), range, now(), dryRun);
+      if (queued > 0 && !dryRun) options.onQueued();
       return queued;
+    },
+
+    /** Sends every failed delivery of the destination again, each with a fresh schedule; how many (a dry run: how many it would). */
+    async retryFailed(id: string, dryRun: boolean): Promise<number> {
+      const retried = await storage.deliveries.retryFailed((await find(id)).id, now(), dryRun);
+      if (retried > 0 && !dryRun) options.onQueued();
+      return retried;
     },
 
     close: () => webhooks.close(),

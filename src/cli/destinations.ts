@@ -40,7 +40,7 @@ export function destinationsCommand(): Command {
       const answer = await withRemote(ls, (api) => api.destinations.list());
       print(ls, answer, ({ data }) =>
         data.length === 0 ? ['No destinations yet: add one with `switchboard destinations add --url …`.']
-        : data.map((d) => `${d.id}  ${d.disabled_at ? `disabled (${d.disabled_reason})` : 'enabled'}  ${d.url}${d.event_types ? `  [${d.event_types.join(', ')}]` : ''}`),
+        : data.map((d) => `${d.id}  ${d.disabled_at ? `disabled (${d.disabled_reason})` : d.status}  ${d.url}${d.event_types ? `  [${d.event_types.join(', ')}]` : ''}`),
       );
     });
 

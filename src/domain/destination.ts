@@ -20,6 +20,8 @@ export interface Destination {
   disabledAt: number | null;
   disabledReason: string | null;
   failingSince: number | null;
+  /** Paused by an administrator: its deliveries are queued but none is sent until it is resumed. */
+  pausedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }

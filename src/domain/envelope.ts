@@ -41,6 +41,17 @@ export function envelopeType(status: EventStatus, type: string | null): string {
   return `convolo.${type ?? 'unknown'}`;
 }
 
+/**
+ * The stored (status, type) an envelope type names, envelopeType's inverse: `call.started` is a Convolo
+ * `start_call`, `convolo.x` a Convolo `x`, anything else an operational (system) event's own type.
+ */
+export function envelopeTypeParts(envelope: string): { system: boolean; type: string } {
+  if (envelope === 'call.started') return { system: false, type: 'start_call' };
+  if (envelope === 'call.ended') return { system: false, type: 'end_call' };
+  if (envelope.startsWith('convolo.')) return { system: false, type: envelope.slice('convolo.'.length) };
+  return { system: true, type: envelope };
+}
+
 /** Operational events reach a destination only when it lists them (and never the one they are about). */
 export function isOperationalType(type: string): boolean {
   return type.startsWith('switchboard.');

@@ -204,7 +204,34 @@ export interface ReplayParams {
   since?: string;
   until?: string;
   only_failed?: boolean;
+  /** Queue nothing: answer how many it would queue. */
+  dry_run?: boolean;
 }
+
+/**
+ * @example
+ * const { queued, dry_run }: ReplayAnswer = await client.destinations.replay('dst_…', { only_failed: true, dry_run: true });
+ */
+export type ReplayAnswer = contract.ReplayAnswer;
+
+/**
+ * @example
+ * const { retried }: RetryFailedAnswer = await client.destinations.retryFailed('dst_…', { dry_run: true });
+ */
+export type RetryFailedAnswer = contract.RetryFailedAnswer;
+
+/**
+ * @example
+ * const { data }: DestinationHealthList = await client.destinations.health();
+ * const failing = data.filter((h) => h.failed > 0);
+ */
+export type DestinationHealthList = contract.DestinationHealthList;
+
+/**
+ * @example
+ * const d: DestinationMaybeSecret = await client.destinations.get('dst_…'); // d.secret: an administrator only
+ */
+export type DestinationMaybeSecret = contract.Destination & { secret?: string };
 
 /**
  * @example
@@ -224,8 +251,12 @@ export type Delivery = contract.Delivery;
  */
 export interface DeliveryFilters {
   destination_id?: string;
-  status?: Delivery['status'];
+  /** One status, or several comma-separated (`failed,pending`). */
+  status?: Delivery['status'] | (string & {});
   event_id?: string;
+  /** The envelope type of the delivery's event: `call.ended`, … */
+  event_type?: string;
+  call_id?: string;
   cursor?: string;
   limit?: number;
 }

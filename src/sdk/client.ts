@@ -1,7 +1,7 @@
 import type {
   About, ApiKeyInfo, CreatedInvitation, Invitation, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
-  DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
-  NewUser, QuarantineCounts, ReplayParams, ReprocessCounts, ReprocessResult, RotatedSource, Source, Stats, StatsParams, User,
+  DestinationHealthList, DestinationMaybeSecret, DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
+  NewUser, QuarantineCounts, ReplayAnswer, ReplayParams, ReprocessCounts, ReprocessResult, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
 import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, type FetchLike, type QueryValue } from './http.js';
 
@@ -113,16 +113,24 @@ export function createClient(options: ClientOptions) {
       /** The answer holds the signing secret (`whsec_…`). */
       create: (settings: DestinationSettings & { url: string }) => request<DestinationWithSecret>('POST', '/v1/destinations', { body: settings }),
       list: () => request<{ data: Destination[] }>('GET', '/v1/destinations'),
-      get: (destinationId: string) => request<DestinationWithSecret>('GET', `/v1/destinations/${id(destinationId)}`),
-      update: (destinationId: string, patch: DestinationSettings & { url?: string; disabled?: boolean }) =>
+      /** With its secret for an administrator; a viewer (`read` scope) gets no `secret`. */
+      get: (destinationId: string) => request<DestinationMaybeSecret>('GET', `/v1/destinations/${id(destinationId)}`),
+      /** `GET /v1/destinations/health`: each destination's last 24 hours (counts, hourly series, last error). */
+      health: () => request<DestinationHealthList>('GET', '/v1/destinations/health'),
+      /** `paused: true` queues deliveries without sending them; `paused: false` resumes. */
+      update: (destinationId: string, patch: DestinationSettings & { url?: string; disabled?: boolean; paused?: boolean }) =>
         request<Destination>('PATCH', `/v1/destinations/${id(destinationId)}`, { body: patch }),
       delete: (destinationId: string) => request<void>('DELETE', `/v1/destinations/${id(destinationId)}`),
       /** A new secret; the previous one keeps signing too during the grace period. */
       rotateSecret: (destinationId: string) => request<DestinationWithSecret>('POST', `/v1/destinations/${id(destinationId)}/rotate-secret`),
       /** Sends a signed `switchboard.test` now and tells what the receiver answered. */
       test: (destinationId: string) => request<DestinationTestResult>('POST', `/v1/destinations/${id(destinationId)}/test`),
+      /** With `dry_run: true`, queues nothing and answers how many it would. */
       replay: (destinationId: string, params: ReplayParams = {}) =>
-        request<{ queued: number }>('POST', `/v1/destinations/${id(destinationId)}/replay`, { body: params }),
+        request<ReplayAnswer>('POST', `/v1/destinations/${id(destinationId)}/replay`, { body: params }),
+      /** Every failed delivery sent again with a fresh schedule; with `dry_run: true`, only counted. */
+      retryFailed: (destinationId: string, params: { dry_run?: boolean } = {}) =>
+        request<RetryFailedAnswer>('POST', `/v1/destinations/${id(destinationId)}/retry-failed`, { body: params }),
     },
     deliveries: {
       list: (filters: DeliveryFilters = {}) => request<Page<Delivery>>('GET', '/v1/deliveries', { query: filters }),

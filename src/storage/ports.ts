@@ -158,6 +158,8 @@ export interface DestinationPatch {
   maxConcurrency?: number | null;
   /** false re-enables a disabled destination (its pending deliveries resume). */
   disabled?: boolean;
+  /** true pauses it (deliveries are queued, none is sent); false resumes it. */
+  paused?: boolean;
 }
 
 export interface Destinations {
@@ -196,7 +198,8 @@ export interface Delivery {
   lease: number | null;
 }
 
-export type DeliveryView = Delivery & { attemptLog: DeliveryAttempt[] };
+/** A delivery as the log shows it: with its event's envelope type and call (null once the event is pruned). */
+export type DeliveryView = Delivery & { eventType: string | null; callId: string | null; attemptLog: DeliveryAttempt[] };
 
 export interface DeliveryAttempt {
   attempt: number;
@@ -242,8 +245,12 @@ export interface ClaimShare {
 
 export interface DeliveryFilter {
   destinationId?: DestinationId;
-  status?: DeliveryStatus;
+  /** Any of these (none given: every status). */
+  statuses?: DeliveryStatus[];
   eventId?: EventId;
+  /** The envelope type of the delivery's event (`call.ended`, `switchboard.delivery.failed`, …). */
+  eventType?: string;
+  callId?: string;
   /** Only deliveries created before this one (pagination, newest first). */
   before?: { createdAt: number; id: DeliveryId };
   limit: number;
@@ -282,17 +289,38 @@ export interface DeliveryReader {
   pendingCount(): Promise<number>;
   /** Per destination, how the deliveries of a call's events stand (its detail view). */
   summarize(call: { callId: string; sourceId: SourceId }): Promise<DeliverySummary[]>;
+  /** Each live destination's deliveries since `since` (24 hourly buckets from it) at a glance: see DestinationHealth. */
+  health(since: number): Promise<DestinationHealth[]>;
 }
 
 /** The administrator's writes: sending deliveries again. */
 export interface DeliveryAdmin {
   /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
   retry(id: DeliveryId, now: number): Promise<boolean>;
-  /** New deliveries to one destination for the matching events in the range; returns how many. */
-  replay(destination: Destination, range: ReplayRange, now: number): Promise<number>;
+  /**
+   * New deliveries to one destination for the matching events in the range; returns how many. A dry run
+   * queues nothing and answers how many it would have queued (the same walk, without the inserts).
+   */
+  replay(destination: Destination, range: ReplayRange, now: number, dryRun?: boolean): Promise<number>;
+  /** Every failed delivery of the destination sent again with a fresh schedule; how many (a dry run only counts them). */
+  retryFailed(destinationId: DestinationId, now: number, dryRun: boolean): Promise<number>;
 }
 
 export interface Deliveries extends Outbox, DeliveryReader, DeliveryAdmin {}
+
+/**
+ * A destination's deliveries created since `since` (24 hourly buckets from it), counted by their status
+ * now; `pending` counts its whole backlog, however old; the error of the window's latest delivery that has one.
+ */
+export interface DestinationHealth {
+  destinationId: DestinationId;
+  delivered: number;
+  failed: number;
+  pending: number;
+  /** 24 buckets, oldest first: deliveries created in each hour, by status now. */
+  hourly: Array<{ delivered: number; failed: number; pending: number }>;
+  lastError: { at: number; status: number | null; error: string } | null;
+}
 
 /** One destination's deliveries of a set of events, counted by status, with the latest attempt's outcome. */
 export interface DeliverySummary {

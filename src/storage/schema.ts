@@ -80,6 +80,8 @@ export interface DestinationsTable {
   disabled_reason: string | null;
   /** When the current run of failed attempts began (null after a success). */
   failing_since: number | null;
+  /** Paused by an administrator: deliveries are queued but not sent until it is resumed (null: not paused). */
+  paused_at: number | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

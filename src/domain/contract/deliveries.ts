@@ -20,6 +20,8 @@ export const Delivery = Type.Object({
   destination_id: Type.String(),
   event_id: Type.String(),
   event_seq: Type.Integer(),
+  event_type: Nullable(Type.String({ description: 'The envelope type of its event (null once the event is pruned).' })),
+  call_id: Nullable(Type.String({ description: 'The call of its event (null for operational events and pruned ones).' })),
   status: StringEnum(deliveryStatuses, { description: '`failed` is the dead letter: attempts ran out; replayable.' }),
   attempt_count: Type.Integer(),
   next_attempt_at: Nullable(IsoTime({ description: 'Pending deliveries: when the next attempt is due.' })),

@@ -14,7 +14,8 @@ export const Destination = Type.Object({
   headers: Nullable(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description: 'Sent with every delivery.' })),
   rate_limit_per_sec: Nullable(Type.Integer()),
   max_concurrency: Nullable(Type.Integer({ description: 'The most webhook requests in flight to it per worker (null: the server\'s SWITCHBOARD_DESTINATION_CONCURRENCY).' })),
-  status: StringEnum(['enabled', 'disabled']),
+  status: StringEnum(['enabled', 'paused', 'disabled'], { description: '`disabled` (nothing is queued for it) wins over `paused` (deliveries are queued, none is sent).' }),
+  paused_at: Nullable(IsoTime({ description: 'When an administrator paused it (null: not paused).' })),
   disabled_at: Nullable(IsoTime()),
   disabled_reason: Nullable(Type.String()),
   failing_since: Nullable(IsoTime()),
@@ -24,6 +25,12 @@ export const Destination = Type.Object({
   previous_secret_expires_at: Nullable(IsoTime({ description: 'After a rotation, until when deliveries are also signed with the previous secret.' })),
 });
 export type Destination = Static<typeof Destination>;
+
+/** `GET /v1/destinations/{id}`: the secret is there only for an administrator. */
+export const DestinationMaybeSecret = Type.Object({
+  ...Destination.properties,
+  secret: Type.Optional(Type.String({ description: '`whsec_…`; absent when a viewer (`read` scope) asks.' })),
+});
 
 /** A destination as created, fetched alone or just rotated: with its signing secret. */
 export const DestinationWithSecret = Type.Object({
@@ -44,6 +51,26 @@ export const DestinationTestResult = Type.Object({
 });
 export type DestinationTestResult = Static<typeof DestinationTestResult>;
 
-/** `POST /v1/destinations/{id}/replay`: how many deliveries were queued. */
-export const ReplayAnswer = Type.Object({ queued: Type.Integer() });
+/** `POST /v1/destinations/{id}/replay`: how many deliveries were queued (a dry run: would be). */
+export const ReplayAnswer = Type.Object({ queued: Type.Integer(), dry_run: Type.Boolean() });
+
+/** `POST /v1/destinations/{id}/retry-failed`: how many failed deliveries were sent again (a dry run: would be). */
+export const RetryFailedAnswer = Type.Object({ retried: Type.Integer(), dry_run: Type.Boolean() });
+export type RetryFailedAnswer = Static<typeof RetryFailedAnswer>;
+
+const HealthCounts = { delivered: Type.Integer(), failed: Type.Integer(), pending: Type.Integer() };
+
+/** `GET /v1/destinations/health`: each destination's last 24 hours at a glance. */
+export const DestinationHealthList = Type.Object({
+  since: IsoTime({ description: 'The window\'s start: the hour 23 hours before the current one (24 hourly buckets, the last one the current hour).' }),
+  data: Type.Array(Type.Object({
+    destination_id: Type.String(),
+    delivered: Type.Integer({ description: 'Deliveries created in the window that were delivered.' }),
+    failed: Type.Integer({ description: 'Deliveries created in the window that failed for good.' }),
+    pending: Type.Integer({ description: 'Every pending delivery, however old (a paused destination\'s backlog).' }),
+    hourly: Type.Array(Type.Object({ start: IsoTime(), ...HealthCounts }), { description: '24 hours, oldest first: the deliveries created in each, by status now.' }),
+    last_error: Nullable(Type.Object({ at: IsoTime(), status: Nullable(Type.Integer()), error: Type.String() }, { description: 'The error of the window\'s latest delivery that has one (at: when it was recorded).' })),
+  })),
+});
+export type DestinationHealthList = Static<typeof DestinationHealthList>;
 export type ReplayAnswer = Static<typeof ReplayAnswer>;

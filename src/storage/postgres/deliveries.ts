@@ -25,7 +25,7 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
         from destinations t
           left join unnest(${busy.map(([id]) => id)}::text[], ${busy.map(([, n]) => n)}::integer[]) as b(id, n) on b.id = t.id
           left join unnest(${caps.map(([id]) => id)}::text[], ${caps.map(([, cap]) => cap)}::integer[]) as c(id, cap) on c.id = t.id
-        where t.disabled_at is null and t.deleted_at is null),
+        where t.disabled_at is null and t.paused_at is null and t.deleted_at is null),
       offered as (
         select c.id, c.destination_id, c.next_attempt_at, c.event_seq
         from share s cross join lateral (

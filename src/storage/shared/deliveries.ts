@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { envelopeType, envelopeTypeParts, type EventStatus } from '../../domain/envelope.js';
 import type { Destination } from '../../domain/destination.js';
-import type { DeliveryAdmin, DeliveryAttempt, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { DeliveryAdmin, DeliveryAttempt, DestinationHealth, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
 import { outboxRows } from './append-plan.js';
@@ -16,7 +17,7 @@ export const replayPageSize = 500;
  */
 export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
-  async function withAttempts(rows: Array<Selectable<DeliveriesTable>>): Promise<DeliveryView[]> {
+  async function withAttempts(rows: ViewRow[]): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];
     const attempts = await db
       .selectFrom('delivery_attempts')
@@ -31,54 +32,66 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
       entries.push(toAttempt(a));
       byDelivery.set(a.delivery_id, entries);
     }
-    return rows.map((r) => ({ ...rowToDelivery(r), attemptLog: byDelivery.get(r.id) ?? [] }));
+    return rows.map((r) => ({
+      ...rowToDelivery(r),
+      eventType: r.event_status === null ? null : envelopeType(r.event_status as EventStatus, r.event_type),
+      callId: r.call_id,
+      attemptLog: byDelivery.get(r.id) ?? [],
+    }));
   }
+
+  /** A delivery with its event's type and call (left joined: a pruned event leaves them null). */
+  const viewQuery = () =>
+    db.selectFrom('deliveries as d').leftJoin('events as e', 'e.seq', 'd.event_seq').selectAll('d').select(['e.status as event_status', 'e.type as event_type', 'e.call_id as call_id']);
 
   return {
     async get(id) {
-      const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await viewQuery().where('d.id', '=', id).executeTakeFirst();
       return row ? (await withAttempts([row]))[0]! : null;
     },
 
     async list(filter: DeliveryFilter) {
-      let query = db.selectFrom('deliveries').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
-      if (filter.destinationId) query = query.where('destination_id', '=', filter.destinationId);
-      if (filter.status) query = query.where('status', '=', filter.status);
-      if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
+      let query = viewQuery().orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(filter.limit);
+      if (filter.destinationId) query = query.where('d.destination_id', '=', filter.destinationId);
+      if (filter.statuses && filter.statuses.length > 0) query = query.where('d.status', 'in', filter.statuses);
+      if (filter.eventId) query = query.where('d.event_id', '=', filter.eventId);
+      const { callId, eventType } = filter;
+      // The call's events first (events_call), then their deliveries by event (deliveries_event): a call has a
+      // handful, where walking the log newest first to find them could read it all.
+      if (callId) query = query.where('d.event_id', 'in', (eb) => eb.selectFrom('events').select('events.id').where('events.call_id', '=', callId));
+      if (eventType) {
+        const parts = envelopeTypeParts(eventType);
+        query = query.where('e.type', '=', parts.type).where('e.status', parts.system ? '=' : '!=', sql.lit('system'));
+      }
       const before = filter.before;
       if (before) {
         query = query.where((eb) =>
-          eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+          eb.or([eb('d.created_at', '<', before.createdAt), eb.and([eb('d.created_at', '=', before.createdAt), eb('d.id', '<', before.id)])]),
         );
       }
       return withAttempts(await query.execute());
     },
 
     async retry(id, now) {
-      const result = await db
-        .updateTable('deliveries')
-        .set({
-          status: 'pending',
-          next_attempt_at: now,
-          // A fresh run of the retry schedule: the worker counts scheduled attempts from schedule_start.
-          schedule_start: sql.ref('attempts'),
-          finished_at: null,
-          updated_at: now,
-          // A delivery being sent right now keeps its lease, so it does not go out twice at once; its
-          // attempt in flight is the retry, and the schedule starts again after it.
-          locked_until: sql<number | null>`case when status = 'pending' and locked_until > ${now} then locked_until else null end`,
-        })
+      const result = await retried(db, now)
         .where('id', '=', id)
         .where('status', 'in', ['pending', 'failed', 'cancelled'])
-        // A deleted destination's deliveries would stay pending for ever: the worker never claims them.
-        .where((eb) =>
-          eb.exists(eb.selectFrom('destinations').select('destinations.id').whereRef('destinations.id', '=', 'deliveries.destination_id').where('deleted_at', 'is', null)),
-        )
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
 
-    async replay(destination, range, now) {
+    async retryFailed(destinationId, now, dryRun) {
+      // The preview counts exactly the rows the update would change (the same conditions).
+      if (dryRun) {
+        const row = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).executeTakeFirstOrThrow();
+        return Number(row.n);
+      }
+      const result = await retried(db, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async replay(destination, range, now, dryRun = false) {
       let queued = 0;
       for (let afterSeq = 0; ; ) {
         const page = await replayPage(db, afterSeq, range);
@@ -87,7 +100,7 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
         const wanted = await notQueued(db, destination.id, page, range.onlyFailed === true);
         const events = wanted.length > 0 ? await eventsBySeqs(db, wanted) : [];
         const rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
-        if (rows.length > 0) await db.insertInto('deliveries').values(rows).execute();
+        if (rows.length > 0 && !dryRun) await db.insertInto('deliveries').values(rows).execute();
         queued += rows.length;
         if (page.length < replayPageSize) return queued;
       }
@@ -125,6 +138,54 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
       return [...byDestination.values()];
     },
 
+    async health(since) {
+      const hour = 3_600_000;
+      const count = (status: DeliveryStatus) => sql<number>`sum(case when status = ${sql.lit(status)} then 1 else 0 end)`;
+      const [hourly, pendingRows, destinations] = await Promise.all([
+        // One statement per hour, each a range of deliveries_destination grouped by destination: grouping the
+        // whole window by (destination, hour) in one statement sorted every row of it (seconds with 1M
+        // deliveries in a day); an hour's rows sort in a fraction of that, and the hours run side by side.
+        Promise.all(Array.from({ length: 24 }, (_, k) =>
+          db.selectFrom('deliveries')
+            .select(['destination_id', count('delivered').as('delivered'), count('failed').as('failed'), count('pending').as('pending')])
+            .where('created_at', '>=', since + k * hour)
+            .where('created_at', '<', since + (k + 1) * hour)
+            .groupBy('destination_id')
+            .execute())),
+        // The whole backlog (a paused destination's can be days old): the pending-only indexes hold it.
+        db.selectFrom('deliveries').select((eb) => ['destination_id', eb.fn.countAll<number>().as('n')])
+          .where('status', '=', sql.lit('pending')).groupBy('destination_id').execute(),
+        db.selectFrom('destinations').select('id').where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute(),
+      ]);
+      const health = new Map<string, DestinationHealth>(destinations.map((d) => [d.id, {
+        destinationId: d.id as DestinationId, delivered: 0, failed: 0, pending: 0,
+        hourly: Array.from({ length: 24 }, () => ({ delivered: 0, failed: 0, pending: 0 })), lastError: null,
+      }]));
+      hourly.forEach((rows, k) => {
+        for (const r of rows) {
+          const h = health.get(r.destination_id);
+          if (!h) continue;
+          const bucket = { delivered: Number(r.delivered ?? 0), failed: Number(r.failed ?? 0), pending: Number(r.pending ?? 0) };
+          h.hourly[k] = bucket;
+          h.delivered += bucket.delivered;
+          h.failed += bucket.failed;
+        }
+      });
+      for (const r of pendingRows) {
+        const h = health.get(r.destination_id);
+        if (h) h.pending = Number(r.n);
+      }
+      // Per destination, the latest-created delivery of the window with an error: a walk back down
+      // deliveries_destination that stops at the first one.
+      await Promise.all([...health.values()].map(async (h) => {
+        const row = await db.selectFrom('deliveries').select(['updated_at', 'last_status', 'last_error'])
+          .where('destination_id', '=', h.destinationId).where('created_at', '>=', since).where('last_error', 'is not', null)
+          .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+        if (row?.last_error) h.lastError = { at: Number(row.updated_at), status: row.last_status, error: row.last_error };
+      }));
+      return [...health.values()];
+    },
+
     async pendingCount() {
       const row = await db
         .selectFrom('deliveries')
@@ -135,6 +196,31 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
       return Number(row.n);
     },
   };
+}
+
+type ViewRow = Selectable<DeliveriesTable> & { event_status: string | null; event_type: string | null; call_id: string | null };
+
+/** Its destination is not deleted: a deleted destination's deliveries would stay pending for ever (never claimed). */
+const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.exists(eb.selectFrom('destinations').select('destinations.id').whereRef('destinations.id', '=', 'deliveries.destination_id').where('deleted_at', 'is', null));
+
+/**
+ * Deliveries sent again now, each with a fresh run of the retry schedule (the worker counts scheduled
+ * attempts from schedule_start); the caller narrows which. A delivery being sent right now keeps its lease,
+ * so it does not go out twice at once: its attempt in flight is the retry, and the schedule starts after it.
+ */
+function retried(db: Kysely<Database>, now: number) {
+  return db
+    .updateTable('deliveries')
+    .set({
+      status: 'pending',
+      next_attempt_at: now,
+      schedule_start: sql.ref('attempts'),
+      finished_at: null,
+      updated_at: now,
+      locked_until: sql<number | null>`case when status = 'pending' and locked_until > ${now} then locked_until else null end`,
+    })
+    .where(destinationLive);
 }
 
 /** The next page of relayed events in the time range (seq and id), in order. */

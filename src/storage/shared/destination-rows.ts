@@ -21,6 +21,7 @@ export function destinationToRow(d: Destination, deletedAt: number | null = null
     disabled_at: d.disabledAt,
     disabled_reason: d.disabledReason,
     failing_since: d.failingSince,
+    paused_at: d.pausedAt,
     created_at: d.createdAt,
     updated_at: d.updatedAt,
     deleted_at: deletedAt,
@@ -41,6 +42,7 @@ export function rowToDestination(r: DestinationsTable): Destination {
     disabledAt: num(r.disabled_at),
     disabledReason: r.disabled_reason,
     failingSince: num(r.failing_since),
+    pausedAt: num(r.paused_at ?? null),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };

@@ -88,6 +88,11 @@ function patchColumns(patch: DestinationPatch, now: number): UpdateObject<Databa
   if (patch.rateLimitPerSec !== undefined) set.rate_limit_per_sec = patch.rateLimitPerSec;
   if (patch.maxConcurrency !== undefined) set.max_concurrency = patch.maxConcurrency;
   if (patch.disabled === false) Object.assign(set, { disabled_at: null, disabled_reason: null, failing_since: null });
+  // A resumed destination starts a new run: the days it spent paused are not days of failing (the worker
+  // disables one failing for SWITCHBOARD_DISABLE_AFTER_HOURS).
+  if (patch.paused === false) Object.assign(set, { paused_at: null, failing_since: null });
+  // Pausing a paused destination keeps when it was first paused.
+  if (patch.paused === true) set.paused_at = sql<number>`coalesce(paused_at, ${now})`;
   if (patch.disabled === true) {
     // Disabling a destination that is disabled already keeps the first reason (a 410 Gone says more).
     set.disabled_reason = sql<string>`coalesce(disabled_reason, ${disabledByAdmin})`;

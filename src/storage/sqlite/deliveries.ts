@@ -22,7 +22,7 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
   // event of the same call still pending at that destination (per-call order), oldest first: a walk down
   // deliveries_destination_due that stops at the destination's room (shared/claim-plan.ts shares them out).
   const claimable = db.prepare<[], { id: string; max_concurrency: number | null }>(
-    'select id, max_concurrency from destinations where disabled_at is null and deleted_at is null',
+    'select id, max_concurrency from destinations where disabled_at is null and paused_at is null and deleted_at is null',
   );
   const dueOf = db.prepare<{ destination: string; now: number; room: number }, ClaimCandidate>(`
     select d.id, d.next_attempt_at, d.event_seq from deliveries d

@@ -19,7 +19,7 @@ export function CallDetail({ callId }: { callId: string }) {
   const { call, error, reload } = useCallDetail(callId, query.get('source_id'));
   const [version, setVersion] = useState(0);
   const eventIds = call?.events.map((e) => e.id) ?? [];
-  const deliveries = useDeliveries(eventIds, isAdmin, version);
+  const deliveries = useDeliveries(eventIds, version);
   const pending = deliveries.deliveries?.some((d) => d.status === 'pending') ?? false;
   // While a delivery is pending (a retry under way), its outcome is looked for every second.
   useEffect(() => {

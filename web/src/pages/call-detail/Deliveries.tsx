@@ -8,7 +8,8 @@ import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
 import type { DeliverySummary } from './useCallDetail.js';
 
-function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (d: Delivery) => void }) {
+/** Sends one delivery again (an admin's control; the delivery log uses it too). */
+export function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (d: Delivery) => void }) {
   const retry = useAction();
   return (
     <>

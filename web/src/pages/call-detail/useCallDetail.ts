@@ -52,16 +52,16 @@ export function useCallDetail(callId: string, sourceId: string | null) {
 }
 
 /**
- * Every delivery of the call's events with its attempts (`GET /v1/deliveries?event_id=`, admin scope) and
- * the destinations' URLs. Null for a viewer: the summary of the call is what they see.
+ * Every delivery of the call's events with its attempts (`GET /v1/deliveries?event_id=`, `read` scope: a
+ * viewer sees them too) and the destinations' URLs.
  */
-export function useDeliveries(eventIds: string[], isAdmin: boolean, version: number) {
+export function useDeliveries(eventIds: string[], version: number) {
   const [deliveries, setDeliveries] = useState<Delivery[] | null>(null);
   const [destinations, setDestinations] = useState<Map<string, Destination>>(new Map());
   const [error, setError] = useState<unknown>(null);
   const key = eventIds.join(',');
   useEffect(() => {
-    if (!isAdmin || eventIds.length === 0) return;
+    if (eventIds.length === 0) return;
     let cancelled = false;
     Promise.all([Promise.all(eventIds.map((id) => api.deliveries.list({ event_id: id, limit: 100 }))), api.destinations.list()])
       .then(([pages, dests]) => {
@@ -75,6 +75,6 @@ export function useDeliveries(eventIds: string[], isAdmin: boolean, version: num
       cancelled = true;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, isAdmin, version]);
+  }, [key, version]);
   return { deliveries, destinations, error, setDeliveries };
 }

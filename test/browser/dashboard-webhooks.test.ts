@@ -1,0 +1,192 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, type TestApp } from '../support/app.js';
+import { launchChromium } from '../support/browser.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { addPerson, eventually, newTab, pageFailures, signIn, startDashboard, type Person, type Tab } from './support.js';
+
+// Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
+declare const fetch: any;
+
+/**
+ * The Webhooks pages and the delivery log as a person uses them: a destination pointed at a receiver on
+ * loopback that fails, then recovers; retry all failed, replay with its preview, pause and resume; a
+ * viewer's read-only pages; axe-core light and dark; 375 px.
+ */
+describe('the webhooks pages (sqlite)', () => {
+  let browser: Browser;
+  let t: TestApp;
+  let admin: Person;
+  let viewer: Person;
+  let tab: Tab;
+  let receiver: Receiver;
+  let healthy = false;
+  let destinationId: string;
+  const events: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    // One retry, at once: a delivery the receiver refuses twice is failed (the dead letter) within a second.
+    t = await startDashboard(await backends[0]!.freshDb(), { allowPrivateDestinations: true, retryScheduleSec: '0', retryJitter: 0 });
+    receiver = await startReceiver(() => (healthy ? { status: 200, body: 'ok' } : { status: 503, body: 'receiver down for maintenance' }));
+    admin = await addPerson(t, 'admin');
+    viewer = await addPerson(t, 'viewer');
+    tab = await newTab(browser);
+    await signIn(tab, t.baseUrl, admin, '/webhooks');
+  });
+  afterAll(async () => {
+    await tab?.close();
+    await t?.close();
+    await browser?.close();
+    await receiver?.close();
+  });
+
+  const post = async (body: string) => {
+    const answer = await t.post(body);
+    expect(answer.status).toBe(200);
+    return answer.body.id as string;
+  };
+  const webhookIds = () => receiver.received.map((r) => r.headers['webhook-id'] as string);
+
+  it('creates a destination with its secret shown once, and shows its failures in the table and the log', async () => {
+    const { page } = tab;
+    await page.getByRole('button', { name: 'New destination' }).click();
+    await page.getByLabel('URL (https)').fill(receiver.url);
+    await page.getByLabel('Description').fill('CRM <b>sync</b>');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const secret = await page.locator('[data-secret-value]').textContent();
+    expect(secret).toMatch(/^whsec_/);
+    destinationId = (await page.locator('[data-created]').getAttribute('data-created'))!;
+    expect((await t.request('GET', `/v1/destinations/${destinationId}`)).body.secret).toBe(secret);
+
+    for (const call of ['wh-1', 'wh-2']) events.push(await post(startCall(call)), await post(endCall(call)));
+    await eventually(async () => (await t.api(`/v1/deliveries?status=failed&destination_id=${destinationId}`)).body.data.length === 4, 15_000);
+
+    // Read again while the page is open: the counts come in without a reload.
+    const row = page.locator(`tr[data-destination="${destinationId}"]`);
+    await eventually(async () => (await row.locator('[data-count=failed]').textContent()) === '4', 10_000);
+    expect(await row.locator('a').first().textContent()).toBe('CRM <b>sync</b>');
+    expect(await row.locator('.spark').getAttribute('aria-label')).toContain('4 failed');
+    expect(await row.textContent()).toContain('HTTP 503');
+    expect(await row.locator('[data-state]').textContent()).toBe('active');
+
+    await page.goto(`${t.baseUrl}/deliveries?status=failed`);
+    await page.waitForSelector('tr[data-delivery]');
+    expect(await page.locator('tr[data-delivery]').count()).toBe(4);
+    expect(await page.locator('.chip[aria-pressed=true]').allTextContents()).toEqual(['failed']);
+    await page.locator('tr[data-delivery] .expand').first().click();
+    expect(await page.locator('.attempts-row pre').first().textContent()).toBe('receiver down for maintenance');
+    expect(await page.locator('.attempts-row [data-attempt]').count()).toBe(2);
+    // Several statuses at once, a new history entry each.
+    await page.locator('.chip[data-status=pending]').click();
+    await page.waitForURL((url) => url.searchParams.get('status') === 'pending,failed');
+    await page.getByLabel('Call id').fill('wh-2');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await eventually(async () => (await page.locator('tr[data-delivery]').count()) === 2);
+    expect(await page.locator('tr[data-delivery] a[href="/calls/wh-2"]').count()).toBe(2);
+    expect(tab.problems).toEqual([]);
+  });
+
+  it('retries all failed with the count first: the receiver gets each once, with the event id as webhook-id, and the log changes live', async () => {
+    const { page } = tab;
+    await page.goto(`${t.baseUrl}/webhooks/${destinationId}`);
+    const retry = page.locator('[data-action=retry-failed]');
+    await retry.waitFor();
+    expect(await retry.getAttribute('data-count')).toBe('4');
+    expect(await retry.textContent()).toBe('Retry all failed (4)');
+    healthy = true;
+    const before = receiver.received.length;
+    await retry.click();
+    await page.locator('[data-action=retry-failed-confirm]').click();
+    expect(await page.locator('[data-retried]').getAttribute('data-retried')).toBe('4');
+    await eventually(() => receiver.received.length - before === 4, 10_000);
+    expect(webhookIds().slice(before).sort()).toEqual([...events].sort());
+    // The worker's records reach the open page by its polling.
+    await eventually(async () => (await page.locator('tr[data-delivery][data-status=delivered]').count()) === 4, 10_000);
+    await eventually(async () => (await retry.getAttribute('data-count')) === '0', 10_000);
+    await t.app.relay.worker!.runUntilIdle();
+    expect(receiver.received.length - before).toBe(4);
+  });
+
+  it('previews a replay and queues exactly what it previewed', async () => {
+    const { page } = tab;
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = Number(await page.locator('[data-replay-preview]').getAttribute('data-replay-preview'));
+    expect(preview).toBe(4);
+    const before = receiver.received.length;
+    await page.locator('[data-action=replay]').click();
+    expect(Number(await page.locator('[data-replay-queued]').getAttribute('data-replay-queued'))).toBe(preview);
+    await eventually(() => receiver.received.length - before === preview, 10_000);
+    await page.getByLabel('Only failed').check();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    expect(await page.locator('[data-replay-preview]').getAttribute('data-replay-preview')).toBe('0');
+  });
+
+  it('pauses: new deliveries are queued and none sent; resume sends them in per-call order', async () => {
+    const { page } = tab;
+    await page.locator('[data-action=pause]').click();
+    await page.locator('[data-action=resume]').waitFor();
+    expect(await page.locator('.head-row [data-state]').textContent()).toBe('paused');
+    const before = receiver.received.length;
+    const paused = [await post(startCall('wh-3')), await post(endCall('wh-3'))];
+    await t.app.relay.worker!.runUntilIdle();
+    expect(receiver.received.length).toBe(before);
+    expect((await t.api(`/v1/deliveries?status=pending&destination_id=${destinationId}`)).body.data).toHaveLength(2);
+    await page.locator('[data-action=resume]').click();
+    await eventually(() => receiver.received.length - before === 2, 10_000);
+    expect(webhookIds().slice(before)).toEqual(paused);
+    await page.locator('[data-action=pause]').waitFor();
+    expect(await page.locator('.head-row [data-state]').textContent()).toBe('active');
+    expect(tab.problems).toEqual([]);
+  });
+
+  it('shows a viewer everything read-only, with no admin control, and the API refuses the viewer\'s changes', async () => {
+    const v = await newTab(browser);
+    try {
+      await signIn(v, t.baseUrl, viewer, '/webhooks');
+      await v.page.waitForSelector(`tr[data-destination="${destinationId}"]`);
+      expect(await v.page.getByRole('button', { name: 'New destination' }).count()).toBe(0);
+      await v.page.goto(`${t.baseUrl}/webhooks/${destinationId}`);
+      await v.page.waitForSelector('tr[data-delivery]');
+      expect(await v.page.locator('[data-admin-controls], [data-action], [data-retry]').count()).toBe(0);
+      expect(await v.page.getByRole('heading', { name: 'Replay' }).count()).toBe(0);
+      expect(await v.page.textContent('main')).not.toContain((await t.request('GET', `/v1/destinations/${destinationId}`)).body.secret);
+      await v.page.goto(`${t.baseUrl}/deliveries`);
+      await v.page.waitForSelector('tr[data-delivery]');
+      expect(await v.page.locator('[data-retry]').count()).toBe(0);
+      const statuses = await v.page.evaluate(async (id: string) => {
+        const send = async (method: string, path: string, body?: unknown) =>
+          (await fetch(path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).status;
+        return [
+          await send('GET', `/v1/destinations/${id}`),
+          await send('PATCH', `/v1/destinations/${id}`, { paused: true }),
+          await send('POST', `/v1/destinations/${id}/retry-failed`, { dry_run: true }),
+          await send('POST', `/v1/destinations/${id}/replay`, { dry_run: true }),
+          await send('DELETE', `/v1/destinations/${id}`),
+        ];
+      }, destinationId);
+      expect(statuses).toEqual([200, 403, 403, 403, 403]);
+      expect(v.problems).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('has no serious or critical axe violation, light and dark, and fits 375 px', async () => {
+    // The admin's tab (every control shown), its colours and width switched in place: no second sign-in.
+    const { page } = tab;
+    const failures: string[] = [];
+    for (const [colorScheme, width] of [['light', 1280], ['dark', 375]] as const) {
+      await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+      await page.setViewportSize({ width, height: 900 });
+      for (const [path, ready] of [['/webhooks', 'tr[data-destination]'], [`/webhooks/${destinationId}`, 'tr[data-delivery]'], ['/deliveries', 'tr[data-delivery]']] as const) {
+        await page.goto(`${t.baseUrl}${path}`);
+        await page.waitForSelector(ready);
+        if (path === '/deliveries') await page.locator('tr[data-delivery] .expand').first().click();
+        failures.push(...(await pageFailures(page, `${colorScheme} ${width} ${path}`)));
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(tab.problems).toEqual([]);
+  });
+});

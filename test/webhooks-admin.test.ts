@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
+
+/**
+ * What the Webhooks pages need of the API (issue 13), on both backends: pause and resume with the worker,
+ * the health figures, the delivery log's filters, the dry runs of replay and "retry all failed" (each
+ * preview equal to what the real call then does), and what a viewer may read.
+ */
+describe.each(backends)('webhooks administration ($name)', (backend) => {
+  let t: TestApp;
+  let receiver: Receiver;
+  let clock: number;
+
+  async function start(answer?: Parameters<typeof startReceiver>[0]) {
+    clock = Date.parse('2026-11-27T10:30:00Z');
+    receiver = await startReceiver(answer);
+    // One retry, a second later: a failing delivery fails for good within the test's clock.
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, retryJitter: 0, retryScheduleSec: [1] } as never, { now: () => clock });
+  }
+
+  afterEach(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  const run = () => t.app.relay.worker!.runUntilIdle();
+  async function advance(ms: number) {
+    clock += ms;
+    await run();
+  }
+  async function destination() {
+    const created = await t.request('POST', '/v1/destinations', { url: receiver.url });
+    expect(created.status).toBe(201);
+    return created.body.id as string;
+  }
+  async function calls(ids: string[]) {
+    const events: string[] = [];
+    for (const id of ids) {
+      for (const body of [startCall(id), endCall(id)]) {
+        const r = await t.post(body);
+        expect(r.status).toBe(200);
+        events.push(r.body.id);
+      }
+    }
+    return events;
+  }
+  const log = async (query: string) => (await t.request('GET', `/v1/deliveries?${query}`)).body.data as Array<Record<string, any>>;
+
+  it('queues a paused destination\'s deliveries without sending them, and sends them in per-call order once resumed', async () => {
+    await start();
+    const id = await destination();
+    const paused = await t.request('PATCH', `/v1/destinations/${id}`, { paused: true });
+    expect(paused.body).toMatchObject({ status: 'paused', paused_at: '2026-11-27T10:30:00.000Z' });
+    await calls(['p-1', 'p-2']);
+    await advance(60_000);
+    expect(receiver.received).toEqual([]);
+    expect((await log(`destination_id=${id}&status=pending`)).length).toBe(4);
+    const health = (await t.request('GET', '/v1/destinations/health')).body;
+    expect(health.data).toEqual([expect.objectContaining({ destination_id: id, pending: 4, delivered: 0, failed: 0 })]);
+
+    const resumed = await t.request('PATCH', `/v1/destinations/${id}`, { paused: false });
+    expect(resumed.body).toMatchObject({ status: 'enabled', paused_at: null });
+    await run();
+    const byCall = (call: string) => receiver.received.filter((r) => r.json.call_id === call).map((r) => r.json.type);
+    expect(byCall('p-1')).toEqual(['call.started', 'call.ended']);
+    expect(byCall('p-2')).toEqual(['call.started', 'call.ended']);
+    expect((await log(`destination_id=${id}&status=delivered`)).length).toBe(4);
+  });
+
+  it('shows failures in the log and the health, retries every failed delivery once with a count first, and previews a replay exactly', async () => {
+    let down = true;
+    await start(() => (down ? { status: 503, body: 'receiver down' } : { status: 200 }));
+    const id = await destination();
+    const events = await calls(['f-1', 'f-2']);
+    await run();
+    await advance(1_000);
+    await advance(1_000);
+    const failed = await log(`destination_id=${id}&status=failed`);
+    expect(failed.length).toBe(4);
+    expect(failed[0]).toMatchObject({ event_type: expect.stringMatching(/^call\./), call_id: expect.stringMatching(/^f-/), last_status: 503 });
+    expect(failed[0]!.attempts[0]).toMatchObject({ status: 503, response_body: 'receiver down' });
+
+    // Resuming starts a new run of failures: the time spent paused does not count towards disabling it.
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.failing_since).not.toBeNull();
+    expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: true })).body.failing_since).not.toBeNull();
+    expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: false })).body).toMatchObject({ status: 'enabled', failing_since: null });
+
+    // Several statuses at once, the event type, the call.
+    expect((await log('status=failed,pending')).length).toBe(4);
+    expect((await log('status=delivered,pending')).length).toBe(0);
+    expect((await log('event_type=call.ended')).map((d) => d.event_type)).toEqual(['call.ended', 'call.ended']);
+    expect((await log('call_id=f-2')).map((d) => d.event_id).sort()).toEqual(events.slice(2).sort());
+    expect((await t.request('GET', '/v1/deliveries?status=failed,lost')).status).toBe(400);
+
+    const health = (await t.request('GET', '/v1/destinations/health')).body;
+    expect(health.since).toBe('2026-11-26T11:00:00.000Z');
+    const [h] = health.data;
+    expect(h).toMatchObject({ destination_id: id, delivered: 0, failed: 4, pending: 0, last_error: { status: 503, error: expect.any(String) } });
+    expect(h.hourly).toHaveLength(24);
+    expect(h.hourly.at(-1)).toMatchObject({ start: '2026-11-27T10:00:00.000Z', failed: 4 });
+    expect(h.hourly.slice(0, 23).every((b: any) => b.failed + b.delivered + b.pending === 0)).toBe(true);
+
+    const preview = await t.request('POST', `/v1/destinations/${id}/retry-failed`, { dry_run: true });
+    expect(preview).toMatchObject({ status: 200, body: { retried: 4, dry_run: true } });
+    expect((await log(`destination_id=${id}&status=failed`)).length).toBe(4);
+    down = false;
+    receiver.received.length = 0;
+    const retried = await t.request('POST', `/v1/destinations/${id}/retry-failed`);
+    expect(retried).toMatchObject({ status: 202, body: { retried: 4, dry_run: false } });
+    await run();
+    const ids = receiver.received.map((r) => r.headers['webhook-id']);
+    expect(ids.sort()).toEqual([...events].sort());
+    expect((await t.request('POST', `/v1/destinations/${id}/retry-failed`, { dry_run: true })).body.retried).toBe(0);
+
+    // A replay's preview is what the replay then queues.
+    const dry = await t.request('POST', `/v1/destinations/${id}/replay`, { dry_run: true, since: '2026-11-27T00:00:00Z' });
+    expect(dry).toMatchObject({ status: 200, body: { queued: 4, dry_run: true } });
+    expect((await log(`destination_id=${id}&status=pending`)).length).toBe(0);
+    const real = await t.request('POST', `/v1/destinations/${id}/replay`, { since: '2026-11-27T00:00:00Z' });
+    expect(real).toMatchObject({ status: 202, body: { queued: dry.body.queued, dry_run: false } });
+    expect((await log(`destination_id=${id}&status=pending`)).length).toBe(dry.body.queued);
+  });
+
+  it('lets a viewer read destinations, their health and the deliveries, never the secret, and refuses every change', async () => {
+    await start();
+    const id = await destination();
+    await calls(['v-1']);
+    await run();
+    const viewer = (await t.request('POST', '/v1/keys', { name: 'viewer', scope: 'read' })).body.key as string;
+    const as = (method: string, path: string, body?: unknown) => t.request(method, path, body, viewer);
+    expect((await as('GET', '/v1/destinations')).status).toBe(200);
+    const one = await as('GET', `/v1/destinations/${id}`);
+    expect(one.status).toBe(200);
+    expect(one.body.secret).toBeUndefined();
+    expect(JSON.stringify(one.body)).not.toContain('whsec_' + (await t.request('GET', `/v1/destinations/${id}`)).body.secret.slice(6, 20));
+    expect((await as('GET', '/v1/destinations/health')).status).toBe(200);
+    const deliveries = await as('GET', `/v1/deliveries?destination_id=${id}`);
+    expect(deliveries.body.data).toHaveLength(2);
+    expect((await as('GET', `/v1/deliveries/${deliveries.body.data[0].id}`)).status).toBe(200);
+    const refused = [
+      await as('PATCH', `/v1/destinations/${id}`, { paused: true }),
+      await as('POST', `/v1/destinations/${id}/retry-failed`, { dry_run: true }),
+      await as('POST', `/v1/destinations/${id}/replay`, { dry_run: true }),
+      await as('POST', `/v1/destinations/${id}/rotate-secret`),
+      await as('POST', `/v1/destinations/${id}/test`),
+      await as('POST', `/v1/deliveries/${deliveries.body.data[0].id}/retry`),
+      await as('DELETE', `/v1/destinations/${id}`),
+      await as('POST', '/v1/destinations', { url: receiver.url }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual(Array(refused.length).fill(403));
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.secret).toMatch(/^whsec_/);
+  });
+});

@@ -52,7 +52,11 @@ const items = [
 export function Nav({ onNavigate }: { onNavigate?: () => void }) {
   const { path } = useLocation();
   const counts = useAttentionCounts();
-  const current = (href: string) => (href === '/' ? path === '/' : path === href || path.startsWith(`${href.replace(/\/about$/, '')}/`) || (href === '/settings/about' && path.startsWith('/settings')));
+  // The delivery log belongs to Webhooks (it has no entry of its own); every settings tab to Settings.
+  const current = (href: string) =>
+    href === '/'
+      ? path === '/'
+      : path === href || path.startsWith(`${href.replace(/\/about$/, '')}/`) || (href === '/settings/about' && path.startsWith('/settings')) || (href === '/webhooks' && path === '/deliveries');
   return (
     <nav aria-label="Main">
       <ul>

@@ -68,7 +68,7 @@ describe('the webhooks pages (sqlite)', () => {
     expect(await row.locator('a').first().textContent()).toBe('CRM <b>sync</b>');
     expect(await row.locator('.spark').getAttribute('aria-label')).toContain('4 failed');
     expect(await row.textContent()).toContain('HTTP 503');
-    expect(await row.locator('[data-state]').textContent()).toBe('active');
+    expect(await row.locator('[data-state]').textContent()).toBe('failing');
 
     await page.goto(`${t.baseUrl}/deliveries?status=failed`);
     await page.waitForSelector('tr[data-delivery]');

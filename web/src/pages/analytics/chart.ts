@@ -68,7 +68,16 @@ export function drawChart(el: HTMLElement, spec: ChartSpec, onDrawn: () => void)
       sec: { range: (_u, _min, max) => [0, Math.max(60, max)] },
     },
     axes: [
-      { stroke: muted, grid: { show: false }, ticks: { stroke: line, width: 1 }, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => timeLabel(t, spec)) },
+      {
+        stroke: muted, grid: { show: false }, ticks: { stroke: line, width: 1 },
+        // Ticks on the buckets' own starts (hours and days in the zone, DST included), every k-th so that labels
+        // keep ~70 px apart: uPlot's own steps put several ticks in one day, each labelled with that day.
+        splits: (u: uPlot) => {
+          const every = Math.max(1, Math.ceil(spec.x.length / Math.max(2, Math.floor(u.width / 70))));
+          return spec.x.filter((_, i) => i % every === 0);
+        },
+        values: (_u: uPlot, ticks: number[]) => ticks.map((t) => timeLabel(t, spec)),
+      },
       ...scales.map((s, i) => axis(s, i === 0 ? 3 : 1)),
     ],
     series: [

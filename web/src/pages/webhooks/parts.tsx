@@ -6,9 +6,16 @@ import './webhooks.css';
 
 export type Health = DestinationHealthList['data'][number];
 
-/** A destination's state as a label with its colour: active, paused, or disabled and why. */
+/**
+ * A destination's state as a label with its colour: active, failing (its last attempts failed: the
+ * navigation counts it too), paused, or disabled and why.
+ */
 export function StateLabel({ destination }: { destination: Destination }) {
-  const [label, kind] = destination.status === 'disabled' ? ['disabled', 'bad'] : destination.status === 'paused' ? ['paused', 'pending'] : ['active', 'ok'];
+  const [label, kind] =
+    destination.status === 'disabled' ? ['disabled', 'bad']
+    : destination.status === 'paused' ? ['paused', 'pending']
+    : destination.failing_since ? ['failing', 'bad']
+    : ['active', 'ok'];
   return (
     <span class="state" data-state={label}>
       <span class={`status status-${kind}`}>{label}</span>

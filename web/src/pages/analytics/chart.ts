@@ -30,6 +30,8 @@ const axisValue: Record<ChartSeries['scale'], (v: number) => string> = {
   sec: formatSeconds,
 };
 
+const secondSteps = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800];
+
 const labelFormats = new Map<string, Intl.DateTimeFormat>();
 /** A time tick in the zone, in the browser's locale, 24-hour clock: `14:00`, `25 Oct`. */
 function timeLabel(sec: number, spec: ChartSpec): string {
@@ -54,7 +56,12 @@ export function drawChart(el: HTMLElement, spec: ChartSpec, onDrawn: () => void)
   const axis = (scale: ChartSeries['scale'], side: 1 | 3) => ({
     scale, side, stroke: muted, grid: { show: side === 3, stroke: line, width: 1 }, ticks: { stroke: line, width: 1 },
     values: (_u: uPlot, ticks: number[]) => ticks.map(axisValue[scale]), size: 56,
+    // Durations tick at round seconds, minutes and hours (uPlot's own steps gave "33 min, 67 min").
+    ...(scale === 'sec' ? { incrs: secondSteps } : {}),
   });
+  // Half a bucket of room at each end, so the first and last bars are drawn whole.
+  const first = spec.x[0] ?? 0;
+  const half = ((spec.x[1] ?? first + (spec.bucket === 'hour' ? 3600 : 86_400)) - first) / 2;
   const opts: uPlot.Options = {
     width: Math.max(280, el.clientWidth),
     height: spec.height,
@@ -62,7 +69,7 @@ export function drawChart(el: HTMLElement, spec: ChartSpec, onDrawn: () => void)
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      x: { time: true, range: (_u, min, max) => [min - half, max + half] },
       count: { range: (_u, _min, max) => [0, Math.max(1, max)] },
       rate: { range: [0, 1] },
       sec: { range: (_u, _min, max) => [0, Math.max(60, max)] },

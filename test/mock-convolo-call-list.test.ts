@@ -106,7 +106,7 @@ describe("mock-convolo's call list", () => {
     }
     const wrong = new ConvoloClient({ apiKey: 'key-three', callListBaseUrl: mock.url });
     expect(await wrong.listCalls().catch((e: unknown) => e)).toMatchObject({ code: 'unauthorized', status: 401 });
-    for (const [query, name] of [['page=0', 'page'], ['max_calls=abc', 'max_calls'], ['date_from=15.03.2026', 'date_from'], ['status=MISSED', 'status'], ['filter_talk_time_from=-3', 'filter_talk_time_from']]) {
+    for (const [query, name] of <Array<[string, string]>>[['page=0', 'page'], ['max_calls=abc', 'max_calls'], ['date_from=15.03.2026', 'date_from'], ['status=MISSED', 'status'], ['filter_talk_time_from=-3', 'filter_talk_time_from']]) {
       const response = await get(`api-key=key-one&${query}`);
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: 'invalid_parameter', message: expect.stringContaining(name) });

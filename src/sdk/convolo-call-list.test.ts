@@ -85,11 +85,12 @@ describe('ConvoloClient.listCalls', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it.each([
+  const accepted: Array<[string, unknown]> = [
     ['a bare array', [call('a'), call('b')]],
-    ...['data', 'calls', 'items', 'results', 'list', 'payload', 'webhooks'].map((key) => [`an object with the list under ${key}`, { [key]: [call('a'), call('b')], total: 2 }] as const),
+    ...['data', 'calls', 'items', 'results', 'list', 'payload', 'webhooks'].map((key): [string, unknown] => [`an object with the list under ${key}`, { [key]: [call('a'), call('b')], total: 2 }]),
     ['items that are envelopes without a call_id of their own', [{ payload: call('a') }, { data: call('b') }]],
-  ])('accepts %s', async (_, body) => {
+  ];
+  it.each(accepted)('accepts %s', async (_, body) => {
     answer = () => ({ body: JSON.stringify(body) });
     expect((await client().listCalls()).items).toEqual([call('a'), call('b')]);
   });

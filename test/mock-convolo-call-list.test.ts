@@ -1,7 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockConvolo, parseWidgetFlag, type MockConvolo } from '../src/mock-convolo/index.js';
 import { ConvoloCallListError, ConvoloClient, type CallListQuery } from '../src/sdk/convolo-client.js';
+import { assertBuilt, cliPath, repoRoot } from './support/crash-server.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { waitFor } from './support/sse.js';
 
 const sales = parseWidgetFlag(`${'a'.repeat(32)}:key-one:Sales`);
 const support = parseWidgetFlag(`${'b'.repeat(32)}:key-one:Support`);
@@ -170,5 +173,39 @@ describe('mock-convolo --drop-webhooks', () => {
     expect(new Set(a.listed)).toEqual(new Set(a.made));
     expect(a.listed).toHaveLength(200);
     expect(a.html).toContain(`<strong>${a.dropped.length}</strong> dropped`);
+  });
+});
+
+describe('switchboard mock-convolo --drop-webhooks (the CLI)', () => {
+  it('drops the end_call, logs it, lists the call, and says how many it dropped when it stops', async () => {
+    assertBuilt();
+    const receiver = await startReceiver();
+    const child = spawn(process.execPath, [cliPath, 'mock-convolo', '--port', '0', '--webhook-url', receiver.url, '--time-scale', '0', '--drop-webhooks', '1'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the banner', () => out.includes('List the calls:'));
+      expect(out).toContain('Dropping:   100 % of end_call webhooks');
+      const url = /running on (http:\/\/\S+)/.exec(out)![1]!;
+      const key = /widget_key=([0-9a-f]{32})\s+api_key=(\S+)/.exec(out)!;
+      const made = await fetch(`${url}/rest/v1/ext/add_call_api/?widget_key=${key[1]}&api_key=${encodeURIComponent(key[2]!)}&lc_number=%2B14155550199`);
+      const callId = ((await made.json()) as { call_id: string }).call_id;
+      await waitFor('the drop log line', () => /end_call .*dropped on purpose/.test(out));
+      const listUrl = /curl '(http:\/\/\S+payload-data-list\S+)'/.exec(out)![1]!;
+      const listed = (await (await fetch(listUrl)).json()) as Array<{ call_id: string }>;
+      expect(listed.map((item) => item.call_id)).toEqual([callId]);
+      expect(receiver.received.map((r) => r.json.type)).toEqual(['start_call']);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('Dropped 1 end_call webhooks on purpose');
+      const refused = spawnSync(process.execPath, [cliPath, 'mock-convolo', '--webhook-url', receiver.url, '--drop-webhooks', '1.5'], { cwd: repoRoot, encoding: 'utf8' });
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/--drop-webhooks must be a share from 0 to 1/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await receiver.close();
+    }
   });
 });

@@ -188,12 +188,19 @@ describe('ConvoloClient.listAllCalls', () => {
     return pages;
   };
 
-  it('pages across the 500 cap until a page is short, passing the filters on every page', async () => {
+  it('pages across the 500 cap until a page is empty, passing the filters on every page', async () => {
     answer = (url) => ({ body: JSON.stringify(pageOf(url, ids)) });
     const pages = await collect(client().listAllCalls({ maxCalls: 500, status: 'NO_ANSWER', widgetIds: ['w1'] }));
-    expect(pages.map((p) => [p.page, p.items.length])).toEqual([[1, 500], [2, 500], [3, 203]]);
+    expect(pages.map((p) => [p.page, p.items.length])).toEqual([[1, 500], [2, 500], [3, 203], [4, 0]]);
     expect(pages.flatMap((p) => p.items.map((i) => i.call_id))).toEqual(ids);
-    expect(seen.map((u) => [u.searchParams.get('page'), u.searchParams.get('status'), u.searchParams.get('widget_ids')])).toEqual([['1', 'NO_ANSWER', 'w1'], ['2', 'NO_ANSWER', 'w1'], ['3', 'NO_ANSWER', 'w1']]);
+    expect(seen.map((u) => [u.searchParams.get('page'), u.searchParams.get('status'), u.searchParams.get('widget_ids')])).toEqual([['1', 'NO_ANSWER', 'w1'], ['2', 'NO_ANSWER', 'w1'], ['3', 'NO_ANSWER', 'w1'], ['4', 'NO_ANSWER', 'w1']]);
+  });
+
+  it('keeps paging past a short page (a server whose pages are smaller than asked) until an empty one', async () => {
+    answer = (url) => ({ body: JSON.stringify(pageOf(new URL(url.href.replace(/max_calls=\d+/, 'max_calls=100')), ids.slice(0, 250))) });
+    const pages = await collect(client().listAllCalls({ maxCalls: 500 }));
+    expect(pages.map((p) => p.items.length)).toEqual([100, 100, 50, 0]);
+    expect(pages.flatMap((p) => p.items.map((i) => i.call_id))).toEqual(ids.slice(0, 250));
   });
 
   it('stops at an empty page when the last full page ends the list, and reads nothing past it', async () => {
@@ -206,7 +213,7 @@ describe('ConvoloClient.listAllCalls', () => {
   it('resumes from fromPage', async () => {
     answer = (url) => ({ body: JSON.stringify(pageOf(url, ids)) });
     const pages = await collect(client().listAllCalls({ maxCalls: 500, fromPage: 3 }));
-    expect(pages.map((p) => p.page)).toEqual([3]);
+    expect(pages.map((p) => p.page)).toEqual([3, 4]);
     expect(pages[0]!.items[0]!.call_id).toBe('c1000');
   });
 

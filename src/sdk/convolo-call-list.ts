@@ -298,7 +298,10 @@ export async function fetchCallListPage(options: CallListRequestOptions, query: 
 }
 
 /**
- * Every page from `fromPage` (or `page`, or 1) until one holds fewer than `maxCalls` items (or none).
+ * Every page from `fromPage` (or `page`, or 1) until one holds no item. Not until a short one: Convolo does
+ * not document its page size, and a server that served fewer than `maxCalls` per page (a cap lower than the
+ * documented 500) would otherwise end the walk after its first page and hide every later call. One more
+ * request per walk buys that certainty.
  * Stops with `unexpected_shape` when a full page repeats the previous one's call ids (a server that
  * ignores `page` would otherwise be read forever).
  *
@@ -310,7 +313,6 @@ export async function* pagesOfCallList(
   query: CallListQuery & { fromPage?: number },
 ): AsyncGenerator<CallListPage, void, undefined> {
   const { fromPage, ...rest } = query;
-  const perPage = rest.maxCalls ?? callListDefaultMaxCalls;
   let previous: string | null = null;
   for (let page = fromPage ?? rest.page ?? 1; ; page++) {
     const result = await fetchPage({ ...rest, page });
@@ -320,7 +322,7 @@ export async function* pagesOfCallList(
     }
     previous = ids;
     yield result;
-    if (result.items.length < perPage) return;
+    if (result.items.length === 0) return;
   }
 }
 

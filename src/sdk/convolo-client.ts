@@ -136,8 +136,8 @@ export class ConvoloClient {
   }
 
   /**
-   * Every page of the call list from `fromPage` (default `page`, or 1) until one has fewer than `maxCalls`
-   * items (or none): resume an interrupted import by passing the next page as `fromPage`.
+   * Every page of the call list from `fromPage` (default `page`, or 1) until one has no item (not a short
+   * one: Convolo does not document its page size): resume an interrupted import by passing the next page as `fromPage`.
    *
    * @throws ConvoloCallListError
    * @example

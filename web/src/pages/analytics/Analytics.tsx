@@ -1,4 +1,4 @@
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import type { Stats, StatsBucket } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatNumber, formatPercent, formatSeconds } from '../../lib/format.js';
@@ -39,6 +39,8 @@ export function Analytics() {
   const now = useNow(60_000);
   const range = readRange(query, zone, now);
   const answers = useAnalytics(range, zone);
+  // The charts' code (uPlot) starts loading with the page, beside the first stats request, not after it.
+  useEffect(() => void import('./chart.js'), []);
   const series = answers.series.data;
   const view = useMemo(() => {
     if (!series) return null;

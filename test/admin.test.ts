@@ -85,6 +85,8 @@ describe.each(backends)('sources and API keys administration on $name', (backend
     expect(listed.find((k: any) => k.id === created.body.id)).toEqual({
       id: created.body.id, name: 'CRM sync', scope: 'read', key_hint: read.slice(0, 8) + '…', status: 'revoked', created_at: created.body.created_at,
       revoked_at: expect.stringMatching(/Z$/),
+      // The key was used above (its reads, then its refused admin requests).
+      last_used_at: expect.stringMatching(/Z$/),
     });
   });
 

@@ -1,8 +1,13 @@
 /**
  * A client for Convolo's call API (`add_call_api`): asks Convolo to call a lead now. Convolo then posts
  * `start_call` and `end_call` webhooks for the call, with the custom params in `lead.custom_params`.
- * https://help.convolo.ai — "Initiating a call with API".
+ * https://help.convolo.ai — "Initiating a call with API". And for its call list API
+ * (`/api/v2/calls/payload-data-list`, "Getting a list of calls via an API"): the `end_call` payloads of a
+ * period's calls, page by page (convolo-call-list.ts).
  */
+import { fetchCallListPage, pagesOfCallList, type CallListPage, type CallListQuery } from './convolo-call-list.js';
+
+export * from './convolo-call-list.js';
 
 /** @example new ConvoloClient({ apiKey, baseUrl: 'http://localhost:8790' }); // against `switchboard mock-convolo` */
 export interface ConvoloClientOptions {
@@ -10,8 +15,24 @@ export interface ConvoloClientOptions {
   apiKey: string;
   /** Default `https://app.convolo.ai`, the host Convolo's documentation gives for this API. */
   baseUrl?: string;
-  /** Gives up after this long (default 15 000 ms). */
+  /** Gives up after this long (default 15 000 ms), per request. */
   timeoutMs?: number;
+  /**
+   * Default `https://api.leads.convolo.ai`, the host of Convolo's call list API (`listCalls`); the URL of
+   * `switchboard mock-convolo` to test against it.
+   */
+  callListBaseUrl?: string;
+}
+
+/**
+ * Per-request options of `listCalls`/`listAllCalls`.
+ *
+ * @example
+ * await convolo.listCalls({ page: 1 }, { signal: AbortSignal.timeout(5_000) });
+ */
+export interface CallListOptions {
+  /** Aborts the request; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** @example client.addCall({ widgetKey, phone: '+46701234567', params: { crm_id: '42' } }); */
@@ -89,12 +110,44 @@ export class ConvoloClient {
   readonly #apiKey: string;
   readonly #endpoint: string;
   readonly #timeoutMs: number;
+  readonly #callListBaseUrl: string;
 
   constructor(options: ConvoloClientOptions) {
     if (!options.apiKey) throw new ConvoloApiError('invalid_param', 'ConvoloClient needs an apiKey.');
     this.#apiKey = options.apiKey;
     this.#endpoint = `${(options.baseUrl ?? 'https://app.convolo.ai').replace(/\/+$/, '')}/rest/v1/ext/add_call_api/`;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#callListBaseUrl = (options.callListBaseUrl ?? 'https://api.leads.convolo.ai').replace(/\/+$/, '');
+  }
+
+  /**
+   * One page of the call list: `GET {callListBaseUrl}/api/v2/calls/payload-data-list?api-key=…&…`, the
+   * query's fields as Convolo's parameters. Each item is an `end_call` payload object as Convolo gave it.
+   * A wrong query value rejects with a RangeError before anything is sent; Convolo's refusals and broken
+   * answers with a `ConvoloCallListError` (never containing the API key).
+   *
+   * @throws ConvoloCallListError
+   * @example
+   * const { items } = await convolo.listCalls({ dateFrom: '2026-03-01', dateTo: '2026-03-02', maxCalls: 500, page: 1 });
+   * for (const payload of items) console.log(payload.call_id, payload.call_status);
+   */
+  listCalls(query: CallListQuery = {}, options: CallListOptions = {}): Promise<CallListPage> {
+    return fetchCallListPage({ baseUrl: this.#callListBaseUrl, apiKey: this.#apiKey, timeoutMs: this.#timeoutMs, signal: options.signal }, query);
+  }
+
+  /**
+   * Every page of the call list from `fromPage` (default `page`, or 1) until one has fewer than `maxCalls`
+   * items (or none): resume an interrupted import by passing the next page as `fromPage`.
+   *
+   * @throws ConvoloCallListError
+   * @example
+   * for await (const { page, items } of convolo.listAllCalls({ dateFrom: '2026-01-01', maxCalls: 500 })) {
+   *   await importPayloads(items);
+   *   saveProgress(page + 1);
+   * }
+   */
+  listAllCalls(query: CallListQuery & { fromPage?: number } = {}, options: CallListOptions = {}): AsyncIterable<CallListPage> {
+    return pagesOfCallList((q) => this.listCalls(q, options), query);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface WebhookStatus {
   status: number | null;
   attempts: WebhookAttempt[];
   done: boolean;
+  /** Not posted on purpose (`--drop-webhooks`): the call is still in the call list. */
+  dropped?: boolean;
 }
 
 /** What the status page and /calls.json show of a call: no full phone number, custom param names only. */
@@ -42,13 +44,20 @@ export interface CallRunnerOptions {
   keep?: number;
   /** One line per webhook attempt (no full phone number). */
   log?: (line: string) => void;
+  /** Called when a call is over, just before its end_call is posted (or dropped): Convolo now lists it. */
+  onEnd?: (call: SimulatedCall) => void;
+}
+
+export interface RunOptions {
+  /** Skip posting this call's end_call (its start_call is still posted). */
+  dropEndCall?: boolean;
 }
 
 export interface CallRunner {
   /** Newest first. */
   readonly records: readonly CallRecord[];
   /** Starts a call's lifecycle; resolves at once with its record (updated as the call goes on). */
-  run(call: SimulatedCall): CallRecord;
+  run(call: SimulatedCall, runOptions?: RunOptions): CallRecord;
   /** Resolves when every lifecycle started so far has finished (tests wait on this). */
   idle(): Promise<void>;
   /**
@@ -106,7 +115,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
     status.done = true;
   }
 
-  async function lifecycle(call: SimulatedCall, record: CallRecord): Promise<void> {
+  async function lifecycle(call: SimulatedCall, record: CallRecord, dropEndCall: boolean): Promise<void> {
     const t = call.timeline;
     await sleep(t.dialDelaySec * 1000);
     if (abandoning) return void (record.state = 'abandoned');
@@ -115,6 +124,13 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
     // The start_call post may have taken a while; the call's end is still counted from its start.
     await sleep(t.endedSec * 1000);
     if (abandoning) return void (record.state = 'abandoned');
+    options.onEnd?.(call);
+    if (dropEndCall) {
+      record.webhooks.end_call = { status: null, attempts: [], done: true, dropped: true };
+      record.state = 'ended';
+      options.log?.(`${'end_call'.padEnd(10)} ${call.callId.slice(0, 8)}… ${record.widget_name} ${record.lead_phone} (${record.outcome}) → dropped on purpose (--drop-webhooks)`);
+      return;
+    }
     await post(call, record, 'end_call');
     const answered = record.webhooks.end_call?.status ?? null;
     record.state = abandoning && (answered === null || answered >= 500) ? 'abandoned' : 'ended';
@@ -124,7 +140,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
     get records() {
       return records;
     },
-    run(call) {
+    run(call, runOptions = {}) {
       const record: CallRecord = {
         call_id: call.callId,
         requested_at: new Date(call.requestedAt).toISOString(),
@@ -138,7 +154,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
       };
       records.unshift(record);
       if (records.length > keep) records.length = keep;
-      const done: Promise<void> = lifecycle(call, record)
+      const done: Promise<void> = lifecycle(call, record, runOptions.dropEndCall ?? false)
         .catch((error: unknown) => options.log?.(`call ${call.callId.slice(0, 8)}… failed: ${(error as Error).message}`))
         .finally(() => running.delete(done));
       running.add(done);

@@ -25,6 +25,9 @@ export interface SimulatedCall {
   /** null when no agent answered. */
   agent: Agent | null;
   timeline: CallTimeline;
+  /** The page the lead came from and its referer (`lead.site_path`, `lead.referer`): null for API calls; set by `makeCalls`. */
+  sitePath?: string | null;
+  referer?: string | null;
 }
 
 export interface CallFactory {

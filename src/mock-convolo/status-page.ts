@@ -36,6 +36,8 @@ export interface StatusPageInput {
   legacyFormat: boolean;
   widgets: readonly Widget[];
   calls: readonly CallRecord[];
+  /** `--drop-webhooks`: the share asked and how many end_call webhooks were dropped so far. */
+  dropped?: { rate: number; count: number };
 }
 
 /**
@@ -62,7 +64,9 @@ export function renderStatusPage(input: StatusPageInput): string {
 <h1>mock-convolo</h1>
 <p>A local stand-in for Convolo. Call API: <code>${e(input.baseUrl)}/rest/v1/ext/add_call_api/</code>.
 Webhooks go to <code>${e(maskUrl(input.webhookUrl))}</code>${input.legacyFormat ? ' in the legacy format (form-encoded after-call only)' : ''}.
-The same data as JSON: <a href="/calls.json">/calls.json</a>.</p>
+The same data as JSON: <a href="/calls.json">/calls.json</a>. Call list API:
+<code>${e(input.baseUrl)}/api/v2/calls/payload-data-list?api-key=…</code>.</p>
+${input.dropped && input.dropped.rate > 0 ? `<p>Dropping ${e(String(Math.round(input.dropped.rate * 1000) / 10))} % of end_call webhooks on purpose (--drop-webhooks): <strong>${input.dropped.count}</strong> dropped so far; those calls are still in the call list.</p>` : ''}
 <h2>Widgets</h2><ul>${widgets.join('')}</ul>
 <h2>Recent calls</h2>
 ${rows.length === 0 ? '<p>No calls yet.</p>' : `<table><thead><tr><th>requested</th><th>widget</th><th>lead</th><th>outcome</th><th>state</th><th>custom params</th><th>start_call</th><th>end_call</th><th>call id</th></tr></thead><tbody>
@@ -74,6 +78,7 @@ ${rows.join('\n')}
 
 function webhookCell(webhook: WebhookStatus | null): string {
   if (webhook === null) return '—';
+  if (webhook.dropped) return 'dropped on purpose';
   const last = webhook.attempts.at(-1);
   const answer = webhook.status ?? (last?.error ? `no answer: ${last.error}` : 'sending…');
   const tries = webhook.attempts.length > 1 ? ` (${webhook.attempts.length} attempts)` : '';

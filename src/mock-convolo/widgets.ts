@@ -21,6 +21,8 @@ export interface WidgetRegistry {
   readonly widgets: readonly Widget[];
   /** The widget a request names, if its API key matches; otherwise a MockError (unknown_widget, invalid_api_key). */
   authenticate(widgetKey: string, apiKey: string): Widget;
+  /** The widgets whose API key this is (the call list's scope), compared in constant time; empty when none. */
+  widgetsOfApiKey(apiKey: string): Widget[];
 }
 
 const defaults = { userId: 12345, timezone: 'Europe/Stockholm' };
@@ -50,6 +52,11 @@ export function createWidgetRegistry(widgets: readonly Widget[]): WidgetRegistry
         throw new MockError('invalid_api_key', { field: 'api_key' });
       }
       return widget;
+    },
+    widgetsOfApiKey(apiKey) {
+      const given = digest(apiKey);
+      // Every widget is compared, whichever matches, so the time says nothing about which did.
+      return widgets.filter((w) => timingSafeEqual(given, digest(w.apiKey)));
     },
   };
 }

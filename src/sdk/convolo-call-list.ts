@@ -184,17 +184,17 @@ const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * The query string of a call list request (without the key), checking each value: dates `YYYY-MM-DD`,
  * `maxCalls` 1..500, `page` ≥ 1, seconds ≥ 0, a documented `status`. A wrong value throws a RangeError
- * before anything is sent.
+ * before anything is sent; `label` names a field in that error (`switchboard mock-convolo` gives Convolo's names).
  *
  * @example
  * callListSearchParams({ widgetIds: ['a', 'b'], maxCalls: 500 }).toString(); // 'widget_ids=a%2Cb&max_calls=500'
  */
-export function callListSearchParams(query: CallListQuery): URLSearchParams {
+export function callListSearchParams(query: CallListQuery, label: (field: keyof CallListQuery) => string = (field) => `CallListQuery.${field}`): URLSearchParams {
   const params = new URLSearchParams();
   for (const [field, { name, kind }] of Object.entries(callListParams) as Array<[keyof CallListQuery, (typeof callListParams)[keyof CallListQuery]]>) {
     const value = query[field];
     if (value === undefined) continue;
-    const wrong = (what: string) => new RangeError(`CallListQuery.${field} ${what} (got ${JSON.stringify(value)}).`);
+    const wrong = (what: string) => new RangeError(`${label(field)} ${what} (got ${JSON.stringify(value)}).`);
     if (kind === 'list') {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '' || v.includes(','))) throw wrong('must be non-empty ids without commas');
       if (value.length > 0) params.set(name, value.join(','));

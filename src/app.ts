@@ -140,6 +140,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     intervalMin: config.reconcileIntervalMin,
     lookbackHours: config.reconcileLookbackHours,
     sleep: options.sleep,
+    onRun: (run) => {
+      const fields = { source_id: run.sourceId, run_id: run.id, kind: run.kind, fetched: run.fetched, present: run.present, added: run.added, errors: run.errors };
+      if (run.error) log().warn({ ...fields, error_code: run.error.code, error_status: run.error.status }, "reconcile run failed: Convolo's call list did not answer as expected; it runs again next interval");
+      else log().info(fields, run.added > 0 ? `reconcile run added ${run.added} call(s) whose webhook never arrived` : 'reconcile run found nothing missing');
+    },
   });
   const streamKeys = createStreamKeys({
     maxPerKey: config.streamMaxPerKey,

@@ -1,18 +1,9 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockConvolo, type MockConvolo } from '../src/mock-convolo/index.js';
 import { startReceiver } from './support/receiver.js';
 import { openStream, waitFor, type SseClient } from './support/sse.js';
+import { freePort } from './support/free-port.js';
 import { backends, startTestApp, type TestApp } from './support/app.js';
-
-/** A free loopback port: the mock must listen where Switchboard's config already points. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.each(backends)('reconcile on $name', (backend) => {
   let t: TestApp;

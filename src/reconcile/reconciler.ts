@@ -29,6 +29,8 @@ export interface ReconcilerOptions {
   maxWaitSec?: number;
   /** Pages one run or backfill step reads at most (default 1000: 500,000 calls). */
   maxPages?: number;
+  /** Hears of every finished run (the app logs it: counts and error code, never the key or Convolo's bytes). */
+  onRun?: (run: ReconcileRun) => void;
   /** Who holds the lease (default: a random id per process). */
   nodeId?: string;
 }
@@ -140,7 +142,9 @@ export function createReconciler(options: ReconcilerOptions) {
         },
       })]);
     }
-    return { id, sourceId, kind: range.kind, startedAt, finishedAt, dateFrom: range.dateFrom, dateTo: range.dateTo, ...counts, nextPage };
+    const done = { id, sourceId, kind: range.kind, startedAt, finishedAt, dateFrom: range.dateFrom, dateTo: range.dateTo, ...counts, nextPage };
+    options.onRun?.(done);
+    return done;
   }
 
   /** The periodic run: every source with a key, the last `lookbackHours`; null when another node runs it now. */

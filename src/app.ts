@@ -139,6 +139,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     now,
     intervalMin: config.reconcileIntervalMin,
     lookbackHours: config.reconcileLookbackHours,
+    pauseFactor: config.reconcilePauseFactor,
     sleep: options.sleep,
     onRun: (run) => {
       const fields = { source_id: run.sourceId, run_id: run.id, kind: run.kind, fetched: run.fetched, present: run.present, added: run.added, errors: run.errors };

@@ -27,6 +27,11 @@ export interface ReconcilerOptions {
   maxRetries?: number;
   /** The longest single wait before a retry; a longer Retry-After ends the run, retried next interval (default 60 s). */
   maxWaitSec?: number;
+  /**
+   * After each page, a pause of this many times the page's own time (fetch and append), so a long run leaves
+   * the process to the ingest most of the time (default 3: the run takes at most a quarter of it; 0: no pause).
+   */
+  pauseFactor?: number;
   /** Pages one run or backfill step reads at most (default 1000: 500,000 calls). */
   maxPages?: number;
   /** Hears of every finished run (the app logs it: counts and error code, never the key or Convolo's bytes). */
@@ -57,6 +62,8 @@ export function createReconciler(options: ReconcilerOptions) {
   const maxRetries = options.maxRetries ?? 3;
   const maxWaitSec = options.maxWaitSec ?? 60;
   const maxPages = options.maxPages ?? 1000;
+  const pauseFactor = options.pauseFactor ?? 3;
+  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const nodeId = options.nodeId ?? randomUUID();
   let lastFinishedAt: number | null = null;
 
@@ -114,6 +121,7 @@ export function createReconciler(options: ReconcilerOptions) {
     let nextPage: number | null = null;
     try {
       for (let page = firstPage; page <= lastPage; page++) {
+        const pageStarted = performance.now();
         const { items } = await fetchPage(client, {
           dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
@@ -122,6 +130,7 @@ export function createReconciler(options: ReconcilerOptions) {
         // A short or empty page is the last one.
         if (items.length < callListMaxCalls) break;
         if (page === lastPage) nextPage = page + 1;
+        else if (pauseFactor > 0) await pause((performance.now() - pageStarted) * pauseFactor);
       }
     } catch (error) {
       counts.errors++;

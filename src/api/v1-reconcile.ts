@@ -80,13 +80,14 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
     if (!(await storage.sources.get(id))) throw noSource();
     const settings = await storage.reconcile.convoloOf(id);
     const runs = (await storage.reconcile.runs(id, 20)).map(presentRun);
+    const [last] = await storage.reconcile.runs(id, 1, 'reconcile');
     return {
       source_id: id,
       convolo: settings ? presentSettings(id, settings) : null,
       interval_min: config.reconcileIntervalMin,
       lookback_hours: config.reconcileLookbackHours,
       next_run_at: settings && options.timerStartedAt !== null ? iso(reconciler.nextRunAt(options.timerStartedAt)) : null,
-      last_run: runs.find((r) => r.kind === 'reconcile') ?? null,
+      last_run: last ? presentRun(last) : null,
       runs,
     };
   });

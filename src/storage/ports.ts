@@ -172,10 +172,8 @@ export interface ReconcileStore {
   endCallsOf(sourceId: SourceId, callIds: readonly string[]): Promise<Set<string>>;
   startRun(run: { id: string; sourceId: SourceId; kind: 'reconcile' | 'backfill'; startedAt: number; dateFrom: string; dateTo: string }): Promise<void>;
   finishRun(id: string, counts: ReconcileRunCounts, at: number): Promise<void>;
-  /** A source's runs, newest first. */
-  runs(sourceId: SourceId, limit: number): Promise<ReconcileRun[]>;
-  /** Each source's latest run. */
-  lastRuns(): Promise<Map<SourceId, ReconcileRun>>;
+  /** A source's runs (of one kind, when given), newest first. */
+  runs(sourceId: SourceId, limit: number, kind?: 'reconcile' | 'backfill'): Promise<ReconcileRun[]>;
   /** Takes (or renews) the named lease for `holder` when it is free or expired; true when `holder` has it. */
   tryLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;

@@ -64,20 +64,13 @@ export function createReconcileStore(db: Kysely<Database>): ReconcileStore {
         .execute();
     },
 
-    async runs(sourceId, limit) {
-      const rows = await db.selectFrom('reconcile_runs').selectAll().where('source_id', '=', sourceId).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    async runs(sourceId, limit, kind) {
+      let query = db.selectFrom('reconcile_runs').selectAll().where('source_id', '=', sourceId);
+      if (kind) query = query.where('kind', '=', kind);
+      const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
       return rows.map(toRun);
     },
 
-    async lastRuns() {
-      // The latest run of each source: few sources, so one small query per source is not needed.
-      const rows = await db
-        .selectFrom('reconcile_runs as r')
-        .selectAll('r')
-        .where('r.started_at', '=', (eb) => eb.selectFrom('reconcile_runs as l').select((l) => l.fn.max('l.started_at').as('m')).whereRef('l.source_id', '=', 'r.source_id'))
-        .execute();
-      return new Map(rows.map((r) => [r.source_id as SourceId, toRun(r)]));
-    },
 
     async tryLease(name, holder, now, ttlMs) {
       const row = await db

@@ -128,11 +128,12 @@ function LastReconcile({ sourceId }: { sourceId: string }) {
   if (status === null) return <span class="muted">…</span>;
   if (status === 'failed') return <span class="muted">unavailable</span>;
   const run = status.last_run;
-  if (!status.convolo || !run) return <span class="muted" title={status.convolo ? 'No run yet' : 'No Convolo API key: switchboard sources set-convolo'}>—</span>;
+  if (!status.convolo || !run) return <span class="muted" title={status.convolo ? 'No run yet' : 'No Convolo API key: switchboard sources set-convolo'}>–</span>;
   return (
     <span title={`${run.date_from} – ${run.date_to}: fetched ${run.fetched}, already present ${run.already_present}, added ${run.added}`}>
-      <When at={run.finished_at ?? run.started_at} />{' '}
-      {run.error ? <span title={`${run.error.code}${run.error.status ? ` (HTTP ${run.error.status})` : ""}`}><Status status="failed" /></span> : <span class="num">added {run.added}</span>}
+      {run.error ? <span title={`${run.error.code}${run.error.status ? ` (HTTP ${run.error.status})` : ''}`}><Status status="failed" /></span> : <span class="num">added {run.added}</span>}
+      <span class="muted"> · </span>
+      <When at={run.finished_at ?? run.started_at} />
     </span>
   );
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fmt, gitDescribe, mb, pgCreatedNote, writeResults } from './lib/report.mjs';
 import { startRssSampler } from './lib/procfs.mjs';
-import { BENCH_DIR, REPO_ROOT, freePort, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, forEachBackend, freePort, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'reconcile 100,000 calls (90 % already present) from the mock: checked/s, added/s, RSS, ingest p99 beside it vs alone';
@@ -133,22 +133,8 @@ export async function run(opts) {
   const kinds = SERVERS.filter((s) => only.includes(s));
   ensureWrk(log);
   const mockModule = await import(path.join(REPO_ROOT, 'dist', 'mock-convolo', 'index.js'));
-  let pg = null;
-  let pgError = null;
-  if (kinds.includes('postgres')) {
-    try {
-      pg = await openPostgres();
-    } catch (err) {
-      pgError = err.message;
-    }
-  }
   const started = new Date();
-  const rows = [];
-  try {
-    for (const kind of kinds) rows.push(await runBackend(kind, { pg, pgError, opts, mockModule }));
-  } finally {
-    await pg?.close().catch(() => {});
-  }
+  const { rows, pg } = await forEachBackend(kinds, (kind, pgs) => runBackend(kind, { ...pgs, opts, mockModule }));
   const verdict = (r) => (r.error ? '✘ did not run' : r.ratio <= TARGET_RATIO && r.beside.non2xx === 0 ? '✔' : '✘');
   const md = [
     `## Reconcile — ${started.toISOString()}`,

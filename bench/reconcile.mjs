@@ -107,13 +107,15 @@ async function runBackend(kind, { pg, pgError, opts, mockModule }) {
     out.rss = sampler.stop();
     // The windows wholly inside the run; the last one ran past its end unless it is the only one.
     const inside = windows.length > 1 ? windows.slice(0, -1) : windows;
-    out.beside = { p99Ms: Math.max(...inside.map((w) => w.p99Ms)), rps: inside.reduce((n, w) => n + w.rps, 0) / inside.length, non2xx: inside.reduce((n, w) => n + w.non2xx, 0) };
+    const p99s = inside.map((w) => w.p99Ms).sort((a, b) => a - b);
+    // The worst window is the figure judged (conservative: the ingest alone is one window); the median beside it.
+    out.beside = { p99Ms: p99s.at(-1), medianP99Ms: p99s[Math.floor(p99s.length / 2)], windows: p99s.length, rps: inside.reduce((n, w) => n + w.rps, 0) / inside.length, non2xx: inside.reduce((n, w) => n + w.non2xx, 0) };
     out.ratio = out.beside.p99Ms / out.alone.p99Ms;
     if (out.run.error) throw new Error(`the run failed: ${JSON.stringify(out.run.error)}`);
     log(
       `${kind}: ${out.run.fetched} checked, ${out.run.added} added in ${fmt(out.runSec, 1)} s ` +
         `(${fmt(out.run.fetched / out.runSec)}/s checked, ${fmt(out.run.added / out.runSec)}/s added), peak RSS ${fmt(mb(out.rss.maxKb))} MB; ` +
-        `ingest p99 ${fmt(out.alone.p99Ms, 2)} ms alone, ${fmt(out.beside.p99Ms, 2)} ms beside the run: ${fmt(out.ratio, 2)}×`,
+        `ingest p99 ${fmt(out.alone.p99Ms, 2)} ms alone, ${fmt(out.beside.p99Ms, 2)} ms beside the run (worst of ${out.beside.windows} windows; median ${fmt(out.beside.medianP99Ms, 2)}): ${fmt(out.ratio, 2)}×`,
     );
   } catch (err) {
     out.error = err.message;
@@ -143,13 +145,13 @@ export async function run(opts) {
     `${CALLS} calls listed by the mock (in the bench process), ${Math.round(PRESENT * 100)} % already posted as webhooks; one reconcile run ` +
       `(pages of 500) beside wrk -c${CONNECTIONS} on the ingest; the ingest alone: warm-up ${opts.warmup} s then ${opts.duration} s`,
     '',
-    '| server | checked | added | run s | checked/s | added/s | peak RSS MB | ingest p99 alone ms | beside the run ms | ratio | req/s alone / beside | target | |',
+    '| server | checked | added | run s | checked/s | added/s | peak RSS MB | ingest p99 alone ms | beside the run ms, worst window (median) | ratio | req/s alone / beside | target | |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
     ...rows.map((r) =>
       r.error
         ? `| ${r.kind} | — | — | — | — | — | — | — | — | — | — | ≤ ${TARGET_RATIO}× | ${verdict(r)}: ${r.error.split('\n')[0]} |`
         : `| ${r.kind} | ${r.run.fetched} | ${r.run.added} | ${fmt(r.runSec, 1)} | ${fmt(r.run.fetched / r.runSec)} | ${fmt(r.run.added / r.runSec)} | ` +
-          `${fmt(mb(r.rss.maxKb))} | ${fmt(r.alone.p99Ms, 2)} | ${fmt(r.beside.p99Ms, 2)} | ${fmt(r.ratio, 2)}× | ${fmt(r.alone.rps)} / ${fmt(r.beside.rps)} | ≤ ${TARGET_RATIO}× | ${verdict(r)} |`,
+          `${fmt(mb(r.rss.maxKb))} | ${fmt(r.alone.p99Ms, 2)} | ${fmt(r.beside.p99Ms, 2)} (${fmt(r.beside.medianP99Ms, 2)}) | ${fmt(r.ratio, 2)}× | ${fmt(r.alone.rps)} / ${fmt(r.beside.rps)} | ≤ ${TARGET_RATIO}× | ${verdict(r)} |`,
     ),
     ...pgCreatedNote(pg),
     '',

@@ -50,7 +50,7 @@ export interface MockConvoloOptions {
    * the call list. Which calls: drawn from the seed, in the order calls are made. Default 0.
    */
   dropWebhooks?: number;
-  /** The clock of the call list's default period (the last 30 days). Default Date.now. */
+  /** The mock's clock: when a call is requested (its lead's creation time) and the call list's default period (the last 30 days). Default Date.now. */
   now?: () => number;
 }
 
@@ -66,7 +66,7 @@ export interface MakeCallsOptions {
   widget?: Widget | string;
   /** Default: the mock's outcome. */
   outcome?: OutcomeChoice;
-  /** When each call was requested (epoch ms), or a function of its index; default now. */
+  /** When each call was requested (epoch ms), or a function of its index; default the mock's `now()`. */
   at?: number | ((index: number) => number);
   /**
    * true (default): the call runs as an API call does (start_call, then end_call unless dropped, on the
@@ -135,7 +135,8 @@ export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
   const dropper = createFaker();
   dropper.seed([seed, -2]);
   const droppedCallIds: string[] = [];
-  const list = createCallListStore({ now: options.now ?? Date.now });
+  const clock = options.now ?? Date.now;
+  const list = createCallListStore({ now: clock });
   const runner = createCallRunner({
     webhookUrl: options.webhookUrl,
     legacyFormat: options.legacyFormat ?? false,
@@ -157,7 +158,7 @@ export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
     if (!widget) throw new Error(`makeCalls: no widget has the key ${String(made.widget)}`);
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const at = typeof made.at === 'function' ? made.at(i) : (made.at ?? Date.now());
+      const at = typeof made.at === 'function' ? made.at(i) : (made.at ?? clock());
       const request = {
         widgetKey: widget.key, apiKey: widget.apiKey, leadPhone: made.leadPhone?.(i) ?? `+1415555${String(100 + (i % 100)).padStart(4, '0')}`,
         leadPhone2: null, country: null, message: null, customParams: { ...made.customParams }, outcome: made.outcome ?? null,
@@ -190,7 +191,7 @@ export function createMockConvolo(options: MockConvoloOptions): MockConvolo {
       }
       if (closing) throw new MockError('shutting_down');
       const { request, widget } = parseAddCallRequest(await readRequestFields(req, url), registry.authenticate);
-      const call = factory.create(widget, request, remoteIp(req), Date.now());
+      const call = factory.create(widget, request, remoteIp(req), clock());
       start(call);
       // Convolo documents no response body; Pipedream's Convolo action reads `callId`, and our webhooks
       // name the same id `call_id`, so both are given.

@@ -23,6 +23,21 @@ describe('the status page', () => {
     expect(html).not.toContain('k1');
   });
 
+  it('says how many end_call webhooks were dropped on purpose, and which, only when dropping', () => {
+    const record: CallRecord = {
+      call_id: 'b'.repeat(32), requested_at: '2026-03-01T10:00:00.000Z', widget_key: 'w1', widget_name: 'Sales',
+      lead_phone: maskPhone('+46701234567'), outcome: 'answered', state: 'ended', custom_param_names: [],
+      webhooks: { start_call: { status: 200, attempts: [], done: true }, end_call: { status: null, attempts: [], done: true, dropped: true } },
+    };
+    const input = { baseUrl: 'http://127.0.0.1:1', webhookUrl: 'http://127.0.0.1:8787/hooks', legacyFormat: false, widgets: [parseWidgetFlag('w1:k1:Sales')], calls: [record] };
+    const dropping = renderStatusPage({ ...input, dropped: { rate: 0.2, count: 1 } });
+    expect(dropping).toContain('Dropping 20 % of end_call webhooks on purpose');
+    expect(dropping).toContain('<strong>1</strong> dropped so far');
+    expect(dropping).toContain('<td>dropped on purpose</td>');
+    expect(dropping).toContain('/api/v2/calls/payload-data-list?api-key=…');
+    expect(renderStatusPage({ ...input, dropped: { rate: 0, count: 0 } })).not.toContain('Dropping');
+  });
+
   it('masks phone numbers and URL tokens', () => {
     expect(maskPhone('+1 (415) 555-0100')).toBe('+14•••••••00');
     expect(maskPhone('0701234567')).toBe('07••••••67');

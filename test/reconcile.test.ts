@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockConvolo, type MockConvolo } from '../src/mock-convolo/index.js';
+import { validateEnvelope } from '../src/sdk/envelope.js';
 import { startReceiver } from './support/receiver.js';
 import { openStream, waitFor, type SseClient } from './support/sse.js';
 import { freePort } from './support/free-port.js';
@@ -83,6 +84,10 @@ describe.each(backends)('reconcile on $name', (backend) => {
     const gap = stream.events.map((e) => JSON.parse(e.data)).find((e) => e.type === 'switchboard.reconcile.gap');
     expect(gap.data).toMatchObject({ source_id: sourceId, run_id: runs![0]!.id, kind: 'reconcile', added: dropped.size, call_ids_truncated: false });
     expect(new Set(gap.data.call_ids)).toEqual(dropped);
+    // The SDK accepts both additions: the origin and the gap event.
+    const reconciled = receiver.received.map((r) => r.json).find((e) => e.origin === 'reconcile');
+    expect(validateEnvelope(reconciled)).toMatchObject({ ok: true });
+    expect(validateEnvelope(gap)).toMatchObject({ ok: true });
 
     const status = (await t.api(`/v1/sources/${sourceId}/reconcile`)).body;
     expect(status.last_run).toMatchObject({ id: runs![0]!.id, fetched: 200, already_present: 200 - dropped.size, added: dropped.size, error: null });

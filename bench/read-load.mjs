@@ -14,7 +14,7 @@ import path from 'node:path';
 import { restartSwitchboard } from './query.mjs';
 import { fmt, gitDescribe, pgCreatedNote, writeResults } from './lib/report.mjs';
 import { DAY_MS, seedPostgres, seedSqlite } from './lib/seed-calls.mjs';
-import { BENCH_DIR, REPO_ROOT, httpRequest, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, forEachBackend, httpRequest, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
 import { createRequire } from 'node:module';
 
@@ -149,22 +149,8 @@ export async function run(opts) {
   const only = opts.only ?? SERVERS;
   const kinds = SERVERS.filter((s) => only.includes(s));
   ensureWrk(log);
-  let pg = null;
-  let pgError = null;
-  if (kinds.includes('postgres')) {
-    try {
-      pg = await openPostgres();
-    } catch (err) {
-      pgError = err.message;
-    }
-  }
   const started = new Date();
-  const rows = [];
-  try {
-    for (const kind of kinds) rows.push(await runBackend(kind, { pg, pgError, opts }));
-  } finally {
-    await pg?.close().catch(() => {});
-  }
+  const { rows, pg } = await forEachBackend(kinds, (kind, pgs) => runBackend(kind, { ...pgs, opts }));
   const verdict = (r) => (r.error ? '✘ did not run' : r.ratio <= TARGET_RATIO && r.loaded.non2xx === 0 ? '✔' : '✘');
   const md = [
     `## Ingest under read load — ${started.toISOString()}`,

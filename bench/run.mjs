@@ -6,6 +6,7 @@
 // Parts run in the order of PARTS below; name some to run only those (`node bench/run.mjs ingest`,
 // `node bench/run.mjs relay`).
 // dashboard: the web app in Chromium on SWITCHBOARD_BENCH_DASHBOARD_CALLS (default 1,000,000) seeded calls.
+// reconcile: one reconcile run of SWITCHBOARD_BENCH_RECONCILE_CALLS (default 100,000) mock calls, 90 % present, beside the ingest.
 // relay uses --duration and --warmup for its stream-latency case; --connections is ingest's only.
 // Options (a flag wins over its environment variable):
 //   --duration <s>        measured run per case, seconds (SWITCHBOARD_BENCH_DURATION, default 10)
@@ -33,6 +34,7 @@ const PARTS = {
   query: () => import('./query.mjs'),
   readload: () => import('./read-load.mjs'),
   dashboard: () => import('./dashboard.mjs'),
+  reconcile: () => import('./reconcile.mjs'),
 };
 
 const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };

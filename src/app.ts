@@ -16,6 +16,8 @@ import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
+import { createReconciler, type Reconciler } from './reconcile/reconciler.js';
+import { ConvoloClient } from './sdk/convolo-client.js';
 import { startPeriodicJobs, type PeriodicJob, type PeriodicJobs } from './runtime/periodic-jobs.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/ports.js';
@@ -29,6 +31,8 @@ export interface AppOptions {
   wrapStorage?: (storage: Storage) => Storage;
   /** The randomness of retry jitter (tests pin it). */
   random?: () => number;
+  /** How the reconciler waits before retrying Convolo's call list (tests make it instant). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface App {
@@ -45,6 +49,8 @@ export interface App {
   listen(): Promise<{ port: number; baseUrl: string }>;
   /** Marks calls with no end_call after SWITCHBOARD_STALE_AFTER_MIN as stale (also runs periodically). */
   sweepStale(): Promise<number>;
+  /** Reconciliation with Convolo's call list (the worker runs `runAll` every SWITCHBOARD_RECONCILE_INTERVAL_MIN): tests drive it. */
+  reconciler: Reconciler;
   /** Every route registered, as `METHOD url` (the OpenAPI test checks each is documented). */
   routes: Array<{ method: string; url: string }>;
   /** The stream fan-out and the webhook worker (null in the `api` role): tests drive them. */
@@ -125,6 +131,22 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   const sweepStale = createStaleSweep({ calls: storage.calls, ingest, staleAfterMin: config.staleAfterMin, now });
   // Each stream's key is looked up again every heartbeat interval: a revocation anywhere ends its streams.
+  const reconciler = createReconciler({
+    store: storage.reconcile,
+    ingest,
+    metrics,
+    clientFor: (apiKey) => new ConvoloClient({ apiKey, callListBaseUrl: config.convoloCallListUrl, timeoutMs: 30_000 }),
+    now,
+    intervalMin: config.reconcileIntervalMin,
+    lookbackHours: config.reconcileLookbackHours,
+    pauseFactor: config.reconcilePauseFactor,
+    sleep: options.sleep,
+    onRun: (run) => {
+      const fields = { source_id: run.sourceId, run_id: run.id, kind: run.kind, fetched: run.fetched, present: run.present, added: run.added, errors: run.errors };
+      if (run.error) log().warn({ ...fields, error_code: run.error.code, error_status: run.error.status }, "reconcile run failed: Convolo's call list did not answer as expected; it runs again next interval");
+      else log().info(fields, run.added > 0 ? `reconcile run added ${run.added} call(s) whose webhook never arrived` : 'reconcile run found nothing missing');
+    },
+  });
   const streamKeys = createStreamKeys({
     maxPerKey: config.streamMaxPerKey,
     checkEveryMs: config.streamHeartbeatSec * 1000,
@@ -157,11 +179,15 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     listenStatus: listenStatus.current,
     version: appVersion,
     startedAt: now(),
+    reconciler,
+    reconcileTimerStartedAt: sendsWebhooks ? now() : null,
   });
 
   /** The timers: upkeep for every role; the stale sweep and retention with the worker's role. */
   const jobs: PeriodicJob[] = [{ name: 'database maintenance', everyMs: config.maintainIntervalSec * 1000, run: () => storage.maintain() }];
   if (sendsWebhooks) jobs.push({ name: 'stale sweep', everyMs: config.staleSweepIntervalSec * 1000, run: sweepStale });
+  // Reconciliation with Convolo's call list: with the worker's role; the lease keeps it to one node at a time.
+  if (sendsWebhooks) jobs.push({ name: 'reconcile', everyMs: reconciler.everyMs, run: () => reconciler.runAll() });
   if (sendsWebhooks && config.retentionDays > 0) {
     jobs.push({ name: 'retention', everyMs: config.retentionCheckSec * 1000, run: () => storage.prune(now() - config.retentionDays * 86_400_000) });
   }
@@ -183,6 +209,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       return setupToken;
     },
     sweepStale,
+    reconciler,
     relay: { hub, worker },
     routes: http.routes,
     async listen() {

@@ -337,3 +337,26 @@ export async function openPostgres() {
     },
   };
 }
+
+/**
+ * Runs `runBackend(kind, { pg, pgError })` for each kind in turn, with a PostgreSQL handle opened first when
+ * 'postgres' is among them (`pgError` says why not, and its run reports it), closed at the end.
+ */
+export async function forEachBackend(kinds, runBackend) {
+  let pg = null;
+  let pgError = null;
+  if (kinds.includes('postgres')) {
+    try {
+      pg = await openPostgres();
+    } catch (err) {
+      pgError = err.message;
+    }
+  }
+  const rows = [];
+  try {
+    for (const kind of kinds) rows.push(await runBackend(kind, { pg, pgError }));
+  } finally {
+    await pg?.close().catch(() => {});
+  }
+  return { rows, pg };
+}

@@ -18,6 +18,7 @@ export function presentEventSummary(e: StoredEvent): EventSummary {
     body_size: e.bodySize,
     body_truncated: e.bodyTruncated,
     ...(e.status === 'quarantined' ? { reprocessed_into: e.reprocessedInto ?? null } : {}),
+    ...(e.origin === 'reconcile' ? { origin: 'reconcile' as const } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ import { createSourceLimiter } from './rate-limits.js';
 import { sessionAuth } from './session-auth.js';
 import { aboutRoutes } from './v1-about.js';
 import { adminRoutes } from './v1-admin.js';
+import { reconcileRoutes } from './v1-reconcile.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
 import { authRoutes } from './v1-auth.js';
 import { callListRoutes } from './v1-calls.js';
 import { destinationRoutes } from './v1-destinations.js';
@@ -44,6 +46,9 @@ export interface RouteDeps {
   /** The package's version and when this node started (GET /v1/about). */
   version: string;
   startedAt: number;
+  /** Reconciliation with Convolo's call list (runs now, backfill steps, status); `timerStartedAt` null when this node's worker does not run it. */
+  reconciler: Reconciler;
+  reconcileTimerStartedAt: number | null;
 }
 
 /** The routes of the process's role: the worker role serves only health and metrics; the API role also the dashboard. */
@@ -61,6 +66,7 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
     void server.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });
     void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
     void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
+    void server.register(reconcileRoutes, { storage, reconciler: deps.reconciler, resolveKey, config, timerStartedAt: deps.reconcileTimerStartedAt });
     void server.register(callListRoutes, { storage, resolveKey, config, now });
     void server.register(aboutRoutes, { config, version: deps.version, startedAt: deps.startedAt, now, resolveKey });
     void server.register(statsRoutes, { storage, resolveKey, config, now });

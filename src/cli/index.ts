@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { destinationsCommand, replayCommand } from './destinations.js';
 import { describeFailure } from './errors.js';
+import { backfillCommand } from './backfill.js';
 import { exportCommand } from './export.js';
 import { pruneCommand } from './prune.js';
 import { reprocessCommand } from './reprocess.js';
@@ -31,6 +32,7 @@ program.addCommand(sourcesCommand());
 program.addCommand(usersCommand());
 program.addCommand(pruneCommand());
 program.addCommand(exportCommand());
+program.addCommand(backfillCommand());
 program.addCommand(reprocessCommand());
 program.addCommand(simulateCommand());
 program.addCommand(mockConvoloCommand());

@@ -44,5 +44,43 @@ export function sourcesCommand(): Command {
       ]);
     });
 
-  return command.addCommand(create).addCommand(ls).addCommand(rotate);
+  const setConvolo = withAdminOptions(new Command('set-convolo'))
+    .description("Give a source a Convolo API key (and widget ids): the worker then reconciles it with Convolo's call list. The key is shown only masked.")
+    .argument('<id>', 'Source id (src_…)')
+    .option('--api-key <key>', "The widget's API key (Convolo → widget → Integrations); or SWITCHBOARD_CONVOLO_API_KEY")
+    .option('--widget-ids <ids>', 'Comma-separated widget ids (default: every widget the key sees)')
+    .option('--clear', 'Forget the key: stop reconciling this source')
+    .action(async (id: string) => {
+      const o = setConvolo.opts<{ apiKey?: string; widgetIds?: string; clear?: boolean }>();
+      if (o.clear) {
+        await withAdminTarget(setConvolo, (api) => api.sources.clearConvolo(id));
+        print(setConvolo, { source_id: id, cleared: true }, () => [`Source ${id} is no longer reconciled with Convolo.`]);
+        return;
+      }
+      const apiKey = o.apiKey ?? process.env.SWITCHBOARD_CONVOLO_API_KEY;
+      if (!apiKey) throw new Error('pass --api-key (or set SWITCHBOARD_CONVOLO_API_KEY), or --clear');
+      const widgetIds = o.widgetIds?.split(',').map((w) => w.trim()).filter((w) => w !== '');
+      const set = await withAdminTarget(setConvolo, (api) => api.sources.setConvolo(id, { api_key: apiKey, ...(widgetIds ? { widget_ids: widgetIds } : {}) }));
+      print(setConvolo, set, (s) => [
+        `Source ${s.source_id} is reconciled with Convolo's call list (key ${s.api_key_hint}, widgets: ${s.widget_ids.length > 0 ? s.widget_ids.join(', ') : 'all'}).`,
+      ]);
+    });
+
+  const reconcile = withAdminOptions(new Command('reconcile'))
+    .description("Show a source's last reconcile runs (with --now: run one now, over the lookback).")
+    .argument('<id>', 'Source id (src_…)')
+    .option('--now', 'Run one now')
+    .action(async (id: string) => {
+      const o = reconcile.opts<{ now?: boolean }>();
+      const status = await withAdminTarget(reconcile, async (api) => {
+        if (o.now) await api.sources.reconcileNow(id);
+        return api.sources.reconcile(id);
+      });
+      print(reconcile, status, (s) => [
+        s.convolo ? `Source ${s.source_id}: key ${s.convolo.api_key_hint}, every ${s.interval_min} min over ${s.lookback_hours} h${s.next_run_at ? `, next run ${s.next_run_at}` : ''}.` : `Source ${s.source_id} has no Convolo key.`,
+        ...s.runs.map((r) => `  ${r.started_at}  ${r.kind.padEnd(9)}  ${r.date_from}..${r.date_to}  fetched ${r.fetched}  present ${r.already_present}  added ${r.added}  errors ${r.errors}${r.error ? `  ${r.error.code}${r.error.status ? ` ${r.error.status}` : ''}` : ''}`),
+      ]);
+    });
+
+  return command.addCommand(create).addCommand(ls).addCommand(rotate).addCommand(setConvolo).addCommand(reconcile);
 }

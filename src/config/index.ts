@@ -61,6 +61,10 @@ export interface Config {
   loginFailuresPerAccount: number;
   loginFailuresPerAddress: number;
   loginWindowMin: number;
+  reconcileIntervalMin: number;
+  reconcileLookbackHours: number;
+  convoloCallListUrl: string;
+  reconcilePauseFactor: number;
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -162,6 +166,10 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   loginFailuresPerAccount: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT', flag: 'login-failures-per-account', default: 10, parse: int(1), doc: 'Failed sign-ins for one email within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, sign-ins for it get 429 rate_limited with Retry-After until the window ends (per node).' },
   loginFailuresPerAddress: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS', flag: 'login-failures-per-address', default: 30, parse: int(1), doc: 'Failed sign-ins from one address within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, its sign-ins get 429 rate_limited with Retry-After until the window ends (per node).' },
   loginWindowMin: { env: 'SWITCHBOARD_LOGIN_WINDOW_MIN', flag: 'login-window-min', default: 15, parse: int(1), doc: 'The window, in minutes, over which failed sign-ins are counted.' },
+  reconcileIntervalMin: { env: 'SWITCHBOARD_RECONCILE_INTERVAL_MIN', flag: 'reconcile-interval-min', default: 15, parse: int(1), doc: "How often the worker compares Convolo's call list with what arrived, for each source with a Convolo API key." },
+  reconcileLookbackHours: { env: 'SWITCHBOARD_RECONCILE_LOOKBACK_HOURS', flag: 'reconcile-lookback-hours', default: 48, parse: int(1), doc: 'How far back each reconcile run looks (whole UTC days, as Convolo takes dates).' },
+  reconcilePauseFactor: { env: 'SWITCHBOARD_RECONCILE_PAUSE_FACTOR', flag: 'reconcile-pause-factor', default: 3, parse: int(0), doc: "After each page of Convolo's call list, the reconciler pauses this many times as long as the page took: 3 keeps a long run to a quarter of the process's time, so the ingest's latency holds (0: no pause)." },
+  convoloCallListUrl: { env: 'SWITCHBOARD_CONVOLO_CALL_LIST_URL', flag: 'convolo-call-list-url', default: 'https://api.leads.convolo.ai', parse: parseUrl, doc: "Base URL of Convolo's call list API (…/api/v2/calls/payload-data-list); point it at mock-convolo to try it offline." },
 };
 
 function origins(raw: string): string[] {

@@ -14,6 +14,7 @@ export const systemTypes = {
   callStale: 'call.stale',
   deliveryFailed: 'switchboard.delivery.failed',
   destinationDisabled: 'switchboard.destination.disabled',
+  reconcileGap: 'switchboard.reconcile.gap',
 } as const;
 
 /** Sent by `POST /v1/destinations/{id}/test`; never stored in the log. */
@@ -32,6 +33,8 @@ export interface RelayEvent {
   contentType: string | null;
   body: Buffer | null;
   callAfter: CallState | null;
+  /** 'reconcile': fetched from Convolo's call list (its webhook never came); absent or 'webhook' otherwise. */
+  origin?: 'webhook' | 'reconcile';
 }
 
 export function envelopeType(status: EventStatus, type: string | null): string {
@@ -73,7 +76,9 @@ export function envelopeJson(e: RelayEvent): string {
     call_id: e.callId,
   });
   const call = e.callAfter ? JSON.stringify(presentCall(e.callAfter)) : 'null';
-  return `${head.slice(0, -1)},"data":${dataJson(e)},"call":${call}}`;
+  // Additive to SPEC's envelope: only an event the reconciler added says so; a webhook's envelope is unchanged.
+  const origin = e.origin === 'reconcile' ? ',"origin":"reconcile"' : '';
+  return `${head.slice(0, -1)}${origin},"data":${dataJson(e)},"call":${call}}`;
 }
 
 function dataJson(e: RelayEvent): string {

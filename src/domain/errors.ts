@@ -31,6 +31,7 @@ export const apiErrors = defineErrors({
   destination_deleted: { code: 'not_found', status: 404, message: 'The destination of this delivery was deleted.' },
   conflict: { status: 409, message: 'The request conflicts with the current state of the resource.' },
   source_revoked: { code: 'conflict', status: 409, message: 'This source is revoked: create a new one.' },
+  no_convolo_key: { code: 'conflict', status: 409, message: 'This source has no Convolo API key: set one first (PUT /v1/sources/:id/convolo, or switchboard sources set-convolo).' },
   key_revokes_itself: { code: 'conflict', status: 409, message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
   payload_too_large: { status: 413, message: 'The body is larger than the limit.' },

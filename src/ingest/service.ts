@@ -146,10 +146,26 @@ export function createIngest(options: IngestOptions) {
     return { id: stored.id, callId: outcome.callId, duplicate: stored.duplicate };
   }
 
+  /**
+   * An end_call fetched from Convolo's call list (the reconciler, a backfill): stored like the webhook it
+   * stands for (same parser, deduplication, call record, outbox and stream) and marked `reconcile`. `present`
+   * when the same bytes are stored already, or when the call has its end_call (checked inside the commit).
+   */
+  async function receiveReconciled(sourceId: SourceId, body: Buffer): Promise<{ outcome: 'added' | 'present'; callId: string } | { outcome: 'invalid'; detail: string }> {
+    const parsed = parseIngestBody(body, 'application/json');
+    if (parsed.kind !== 'event') return { outcome: 'invalid', detail: parsed.detail };
+    if (parsed.type !== 'end_call') return { outcome: 'invalid', detail: `a call list item of type "${parsed.type}", not end_call` };
+    const stored = await store({
+      ...baseEvent({ sourceId, raw: body, contentType: 'application/json' }),
+      callId: parsed.callId, type: parsed.type, body, bodyHash: sha256(body), origin: 'reconcile',
+    });
+    return { outcome: stored.duplicate || stored.skipped ? 'present' : 'added', callId: parsed.callId };
+  }
+
   /** Appends Switchboard's own events (call.stale, …) through the same commits as the ingest. */
   const appendSystem = (events: readonly NewEvent[]): Promise<AppendResult[]> => Promise.all(events.map(store));
 
-  return { receive, receiveTooLarge, reprocess, appendSystem, drain: () => committer.drain() };
+  return { receive, receiveTooLarge, reprocess, receiveReconciled, appendSystem, drain: () => committer.drain() };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

@@ -86,6 +86,24 @@ export function createMetrics() {
       help: "Times the connection that hears other nodes' appends (PostgreSQL LISTEN) was lost and opened again.",
       registers: [registry],
     }),
+    reconcileRuns: new Counter({
+      name: 'switchboard_reconcile_runs_total',
+      help: "Reconcile runs and backfill steps against Convolo's call list, by kind and result (ok, failed).",
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    reconcileCalls: new Counter({
+      name: 'switchboard_reconcile_calls_total',
+      help: "Calls of Convolo's call list, by outcome: fetched, present (end_call already here), added (the webhook never came), error (unusable item).",
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    reconcileLastRun: new Gauge({
+      name: 'switchboard_reconcile_last_run_timestamp_seconds',
+      help: 'When the last reconcile run on this node finished, by result.',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
       streamClients = read.streamClients;
       pendingDeliveries = read.pendingDeliveries;

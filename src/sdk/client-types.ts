@@ -298,6 +298,38 @@ export type CreatedSource = contract.CreatedSource;
 export type RotatedSource = contract.RotatedSource;
 
 /**
+ * A source's Convolo call list settings: the key only masked.
+ *
+ * @example
+ * const { api_key_hint }: ConvoloSettings = await client.sources.setConvolo('src_…', { api_key: '…', widget_ids: ['w1'] });
+ */
+export type ConvoloSettings = contract.ConvoloSettings;
+
+/**
+ * A reconcile run or a backfill step: fetched, already present, added (the webhooks Convolo never delivered).
+ *
+ * @example
+ * const run: ReconcileRun = await client.sources.reconcileNow('src_…'); console.log(run.added);
+ */
+export type ReconcileRun = contract.ReconcileRun;
+
+/**
+ * `GET /v1/sources/{id}/reconcile`: the settings, the last run, the next one and the last 20 runs.
+ *
+ * @example
+ * const { last_run }: ReconcileStatus = await client.sources.reconcile('src_…');
+ */
+export type ReconcileStatus = contract.ReconcileStatus;
+
+/**
+ * One step of a backfill and the page to ask for next (null: the range is done).
+ *
+ * @example
+ * let step: BackfillStep = await client.sources.backfill('src_…', { date_from: '2026-01-01', date_to: '2026-01-01' });
+ */
+export type BackfillStep = contract.BackfillStep;
+
+/**
  * A person who signs in to the dashboard: `viewer` reads everything, `admin` also changes things.
  *
  * @example

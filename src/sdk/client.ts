@@ -1,7 +1,7 @@
 import type {
   About, ApiKeyInfo, CreatedInvitation, Invitation, Call, CallDetail, CallFilters, CreatedApiKey, CreatedSource, Delivery, DeliveryFilters, Destination,
   DestinationHealthList, DestinationMaybeSecret, DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
-  NewUser, QuarantineCounts, ReplayAnswer, ReplayParams, ReprocessCounts, ReprocessResult, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
+  NewUser, QuarantineCounts, ConvoloSettings, ReconcileRun, ReconcileStatus, BackfillStep, ReplayAnswer, ReplayParams, ReprocessCounts, ReprocessResult, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
 import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, type FetchLike, type QueryValue } from './http.js';
 
@@ -153,6 +153,18 @@ export function createClient(options: ClientOptions) {
       /** A new token; the old one keeps working for 24 h. */
       rotate: (sourceId: string) => request<RotatedSource>('POST', `/v1/sources/${id(sourceId)}/rotate`),
       revoke: (sourceId: string) => request<void>('DELETE', `/v1/sources/${id(sourceId)}`),
+      /** Convolo's call list API key (and widget ids) the reconciler uses for this source; answered masked. */
+      setConvolo: (sourceId: string, params: { api_key: string; widget_ids?: string[] }) =>
+        request<ConvoloSettings>('PUT', `/v1/sources/${id(sourceId)}/convolo`, { body: params }),
+      /** Stops reconciling this source (forgets the key). */
+      clearConvolo: (sourceId: string) => request<void>('DELETE', `/v1/sources/${id(sourceId)}/convolo`),
+      /** The last reconcile runs, the next one, and the webhooks Convolo never delivered (`added`). */
+      reconcile: (sourceId: string) => request<ReconcileStatus>('GET', `/v1/sources/${id(sourceId)}/reconcile`),
+      /** A reconcile run now, over the lookback; answers when it is over. 409 when the source has no key. */
+      reconcileNow: (sourceId: string) => request<ReconcileRun>('POST', `/v1/sources/${id(sourceId)}/reconcile`),
+      /** One step of a history import (up to `pages` pages of 500 from `page`); `next_page` null when the range is done. */
+      backfill: (sourceId: string, params: { date_from: string; date_to: string; page?: number; pages?: number }) =>
+        request<BackfillStep>('POST', `/v1/sources/${id(sourceId)}/backfill`, { body: params }),
     },
     /** The dashboard's users (admin scope). */
     users: {

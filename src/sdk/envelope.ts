@@ -42,6 +42,11 @@ export interface SwitchboardEnvelope<T extends string, D, C, S extends string | 
   created_at: string;
   source_id: S;
   call_id: I;
+  /**
+   * `reconcile` when Switchboard fetched this call from Convolo's call list API because its webhook never
+   * arrived; absent for a webhook and for Switchboard's own events.
+   */
+  origin?: 'reconcile';
   /** Convolo's payload verbatim for a call event; Switchboard's own details for the others. */
   data: D;
   /** The call record after this event. */
@@ -78,6 +83,17 @@ export type DeliveryFailedEvent = SwitchboardEnvelope<
 >;
 /** @example if (event.type === 'switchboard.destination.disabled') alert(event.data.destination_id); */
 export type DestinationDisabledEvent = SwitchboardEnvelope<'switchboard.destination.disabled', { destination_id: string; reason: string }, null, null, null>;
+/**
+ * A reconcile run added calls whose webhooks Convolo never delivered: how many, and up to 100 of their ids.
+ * @example if (event.type === 'switchboard.reconcile.gap') alert(`${event.data.added} webhooks missing`);
+ */
+export type ReconcileGapEvent = SwitchboardEnvelope<
+  'switchboard.reconcile.gap',
+  { source_id: string; run_id: string; kind: 'reconcile' | 'backfill'; added: number; call_ids: string[]; call_ids_truncated: boolean },
+  null,
+  string,
+  null
+>;
 /** Sent by `POST /v1/destinations/{id}/test`. @example if (event.type === 'switchboard.test') console.log(event.data.message); */
 export type TestEvent = SwitchboardEnvelope<'switchboard.test', { message: string }, null, null, null>;
 
@@ -90,7 +106,7 @@ export type TestEvent = SwitchboardEnvelope<'switchboard.test', { message: strin
  *   if (event.type === 'call.ended') return event.data.call_status; // string | null | undefined
  * }
  */
-export type SwitchboardEvent = CallStartedEvent | CallEndedEvent | CallStaleEvent | ConvoloOtherEvent | DeliveryFailedEvent | DestinationDisabledEvent | TestEvent;
+export type SwitchboardEvent = CallStartedEvent | CallEndedEvent | CallStaleEvent | ConvoloOtherEvent | DeliveryFailedEvent | DestinationDisabledEvent | ReconcileGapEvent | TestEvent;
 
 /**
  * The `type` values this SDK knows, each with its own handler key.

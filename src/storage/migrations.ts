@@ -12,6 +12,7 @@ import * as m0009 from './migrations/0009_users_sessions.js';
 import * as m0010 from './migrations/0010_settings.js';
 import * as m0011 from './migrations/0011_stats_disconnected_by.js';
 import * as m0012 from './migrations/0012_paused_destinations.js';
+import * as m0013 from './migrations/0013_reconcile.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -39,6 +40,7 @@ const files: Record<string, MigrationFile> = {
   '0010_settings': m0010,
   '0011_stats_disconnected_by': m0011,
   '0012_paused_destinations': m0012,
+  '0013_reconcile': m0013,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -29,7 +29,14 @@ export interface NewEvent {
   bodySize: number;
   bodyTruncated: boolean;
   receivedAt: number;
+  /**
+   * How it arrived: absent for a webhook; 'reconcile' for an end_call fetched from Convolo's call list. A
+   * reconcile event for a call that already has its end_call is skipped (nothing stored, `skipped` set).
+   */
+  origin?: EventOrigin;
 }
+
+export type EventOrigin = 'webhook' | 'reconcile';
 
 /** What the log answers for each appended event: the stored id (the first one for a duplicate) and seq. */
 export interface AppendResult {
@@ -121,6 +128,55 @@ export interface Sources {
   rotate(id: SourceId, token: { tokenHash: string; tokenHint: string }, previousExpiresAt: number): Promise<Source | null>;
   /** Revokes an active source (both its tokens); false when no active source has this id. */
   revoke(id: SourceId, at: number): Promise<boolean>;
+}
+
+/** A source's Convolo call list settings: the widget API key (readable by the server, shown masked) and widget ids. */
+export interface ConvoloSettings {
+  apiKey: string;
+  /** Empty: every widget the key sees. */
+  widgetIds: string[];
+}
+
+export interface ReconcileRunCounts {
+  /** Calls the call list returned. */
+  fetched: number;
+  /** Of those, calls whose end_call Switchboard already had. */
+  present: number;
+  /** Appended (marked `reconcile`): the webhooks Convolo never delivered. */
+  added: number;
+  /** Items that could not be used, and a failed request (at most one: it ends the run). */
+  errors: number;
+  /** Why the run stopped early: the call list's error code, HTTP status and the first bytes of its answer. */
+  error: { code: string; status: number | null; detail: string | null } | null;
+}
+
+export interface ReconcileRun extends ReconcileRunCounts {
+  id: string;
+  sourceId: SourceId;
+  kind: 'reconcile' | 'backfill';
+  startedAt: number;
+  finishedAt: number | null;
+  dateFrom: string;
+  dateTo: string;
+}
+
+/** Reconciliation with Convolo's call list (issue 16): settings per source, runs, the lease of the run. */
+export interface ReconcileStore {
+  /** Sets (null: clears) a source's Convolo settings; false when no source has this id. */
+  setConvolo(id: SourceId, settings: ConvoloSettings | null): Promise<boolean>;
+  /** Null for an unknown source or one without a key. */
+  convoloOf(id: SourceId): Promise<ConvoloSettings | null>;
+  /** The active sources that have a key. */
+  convoloSources(): Promise<Array<ConvoloSettings & { sourceId: SourceId }>>;
+  /** Of these call ids, the ones whose end_call this source's calls have. */
+  endCallsOf(sourceId: SourceId, callIds: readonly string[]): Promise<Set<string>>;
+  startRun(run: { id: string; sourceId: SourceId; kind: 'reconcile' | 'backfill'; startedAt: number; dateFrom: string; dateTo: string }): Promise<void>;
+  finishRun(id: string, counts: ReconcileRunCounts, at: number): Promise<void>;
+  /** A source's runs (of one kind, when given), newest first. */
+  runs(sourceId: SourceId, limit: number, kind?: 'reconcile' | 'backfill'): Promise<ReconcileRun[]>;
+  /** Takes (or renews) the named lease for `holder` when it is free or expired; true when `holder` has it. */
+  tryLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
 }
 
 export type Scope = 'read' | 'admin';
@@ -422,6 +478,7 @@ export interface Storage extends Readiness, Retention, AccountStores {
   readonly keys: ApiKeys;
   readonly destinations: Destinations;
   readonly deliveries: Deliveries;
+  readonly reconcile: ReconcileStore;
   migrate(): Promise<string[]>;
   /**
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,

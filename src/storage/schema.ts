@@ -14,6 +14,10 @@ export interface SourcesTable {
   previous_token_expires_at: number | null;
   created_at: number;
   revoked_at: number | null;
+  /** Convolo's call list API key (0013); shown only masked. */
+  convolo_api_key: string | null;
+  /** Comma-separated widget ids the reconciler asks for (null: all the key sees). */
+  convolo_widget_ids: string | null;
 }
 
 export interface ApiKeysTable {
@@ -46,6 +50,8 @@ export interface EventsTable {
   call_after: string | null;
   /** For a quarantine record: the event it was reprocessed into (`switchboard reprocess`). */
   reprocessed_into: string | null;
+  /** How the event arrived (0013): null for a webhook, 'reconcile' when fetched from Convolo's call list. */
+  origin: string | null;
 }
 
 /** The call record as a row: the domain's CallState with JSON as text and the boolean as 0/1. */
@@ -167,4 +173,29 @@ export interface Database {
   sessions: SessionsTable;
   setup_tokens: SetupTokensTable;
   invitations: InvitationsTable;
+  reconcile_runs: ReconcileRunsTable;
+  reconcile_leases: ReconcileLeasesTable;
+}
+
+export interface ReconcileRunsTable {
+  id: string;
+  source_id: string;
+  kind: string;
+  started_at: number;
+  finished_at: number | null;
+  date_from: string;
+  date_to: string;
+  fetched: Generated<number>;
+  present: Generated<number>;
+  added: Generated<number>;
+  errors: Generated<number>;
+  error_code: string | null;
+  error_status: number | null;
+  error_detail: string | null;
+}
+
+export interface ReconcileLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
 }

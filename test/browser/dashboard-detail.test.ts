@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,24 @@ describe('the call detail (sqlite)', () => {
       }
     }
     expect(dialogs).toEqual([]);
+    expect(tab.problems).toEqual([]);
+  });
+
+  it('marks an end_call the reconciler fetched (Convolo never delivered its webhook) in the timeline', async () => {
+    expect((await t.post(startCall('reconciled-1'))).status).toBe(200);
+    const body = Buffer.from(endCall('reconciled-1', { call_status: 'answered' }));
+    const [sourceId] = (await t.api('/v1/sources')).body.data.map((s: { id: string }) => s.id);
+    const [stored] = await t.app.storage.events.append([{
+      id: `evt_reconciled${Date.now()}` as never, sourceId, callId: 'reconciled-1', type: 'end_call', status: 'ok', errorCode: null, errorDetail: null,
+      contentType: 'application/json', body, bodyHash: createHash('sha256').update(body).digest('hex'), bodySize: body.length, bodyTruncated: false,
+      receivedAt: Date.now(), origin: 'reconcile',
+    }]);
+    const { page } = tab;
+    await page.goto(`${t.baseUrl}/calls/reconciled-1`);
+    await page.waitForSelector(`[data-event="${stored!.id}"]`);
+    expect(await page.locator('[data-event] .mark').allTextContents()).toEqual(['fetched by reconcile']);
+    expect(await page.locator(`[data-event="${stored!.id}"] .mark[data-origin="reconcile"]`).getAttribute('title')).toContain('never delivered');
+    expect(await page.textContent('.call-head')).toContain('answered');
     expect(tab.problems).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ export const EventSummary = Type.Object(
     body_truncated: Type.Boolean({ description: 'Only the first bytes were kept (quarantined bodies over the limit).' }),
     reprocessed_into: Type.Optional(Nullable(Type.String({ description: 'Quarantined events only: the event a reprocess made of it.' }))),
     reprocessed_call_id: Type.Optional(Nullable(Type.String({ description: 'In `GET /v1/events` and `/v1/events/{id}`, quarantined events only: the call of the event a reprocess made of it (same source).' }))),
+    origin: Type.Optional(StringEnum(['reconcile'], { description: "Present only for an end_call fetched from Convolo's call list because its webhook never arrived." })),
     source_name: Type.Optional(Nullable(Type.String({ description: 'In `GET /v1/events` and `/v1/events/{id}`: the source\'s name (null when it is gone).' }))),
   },
   { description: 'An event in a list: no body.' },

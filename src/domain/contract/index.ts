@@ -16,3 +16,4 @@ export * from './errors.js';
 export * from './ops.js';
 export * from './users.js';
 export * from './about.js';
+export * from './reconcile.js';

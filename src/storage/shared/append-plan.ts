@@ -94,6 +94,9 @@ function nextCallState(current: CallState | null, event: NewEvent & { callId: st
     return current?.status === inProgress ? { ...current, status: stale } : 'skip';
   }
   if (!updatesCall(event)) return current;
+  // A call the reconciler fetched is added only while its end_call is missing: checked here, inside the
+  // commit, so a webhook that arrived meanwhile (or another node's run) wins and no copy revises the call.
+  if (event.origin === 'reconcile' && (current?.merge_rank ?? 0) >= 2) return 'skip';
   return boundCall(mergeCall(current, event.sourceId, event.callId, callEventOfStored(event)), callObjectMaxBytes);
 }
 

@@ -94,5 +94,6 @@ function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
     receivedAt: Number(r.received_at),
     callAfter: r.call_after === null ? null : (JSON.parse(r.call_after) as CallState),
     reprocessedInto: (r.reprocessed_into ?? null) as EventId | null,
+    origin: r.origin === 'reconcile' ? 'reconcile' : 'webhook',
   };
 }

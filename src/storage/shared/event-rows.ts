@@ -17,11 +17,12 @@ export function toRow(e: NewEvent, callAfter: string | null) {
     body_truncated: e.bodyTruncated ? 1 : 0,
     received_at: e.receivedAt,
     call_after: callAfter,
+    origin: e.origin === 'reconcile' ? 'reconcile' : null,
   };
 }
 
 /** The events columns an append writes, in toRow's order. */
 export const eventColumns = [
   'id', 'source_id', 'call_id', 'type', 'status', 'error_code', 'error_detail', 'content_type', 'body', 'body_hash',
-  'body_size', 'body_truncated', 'received_at', 'call_after',
+  'body_size', 'body_truncated', 'received_at', 'call_after', 'origin',
 ] as const satisfies ReadonlyArray<keyof ReturnType<typeof toRow>>;

@@ -9,6 +9,7 @@ import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
 import { createEventLog } from './event-log.js';
 import { prune } from './retention.js';
+import { createReconcileStore } from './reconcile.js';
 import { createSources } from './sources.js';
 import { createStats } from './stats.js';
 import { createAccountStores } from './users.js';
@@ -43,6 +44,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     keys: createApiKeys(db),
     destinations: createDestinations(db),
     deliveries: { ...createDeliveryReads(db), claim: hooks.claim, complete: hooks.complete },
+    reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),
     migrate: () => migrateToLatest(db, dialect),

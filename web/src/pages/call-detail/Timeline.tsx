@@ -3,7 +3,7 @@ import { formatDateTime, formatNumber } from '../../lib/format.js';
 import { useZone } from '../../lib/zone.js';
 import { RawPayload } from './RawPayload.js';
 
-/** The call's events, oldest first: received time, type, a revision mark, and the raw payload. */
+/** The call's events, oldest first: received time, type, a revision mark, a reconcile mark (webhook never delivered), and the raw payload. */
 export function Timeline({ events }: { events: EventSummary[] }) {
   const zone = useZone();
   const seenTypes = new Map<string, number>();
@@ -21,6 +21,11 @@ export function Timeline({ events }: { events: EventSummary[] }) {
               <div class="timeline-head">
                 <time dateTime={event.received_at}>{formatDateTime(event.received_at, zone)}</time>
                 <strong class="text">{event.type ?? '(no type)'}</strong>
+                {event.origin === 'reconcile' && (
+                  <span class="mark" data-origin="reconcile" title="Convolo never delivered this webhook: Switchboard fetched it from Convolo's call list (reconciliation).">
+                    fetched by reconcile
+                  </span>
+                )}
                 {n > 1 && (
                   <span class="mark" title="The same event type for this call with a different body: the call was updated with it.">
                     revision {n}

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import type { Source } from '../../../../src/sdk/client.js';
+import { useEffect, useState } from 'preact/hooks';
+import type { ReconcileStatus, Source } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
 import { Status } from '../../components/Status.js';
@@ -57,9 +57,9 @@ export function Sources() {
       <ErrorNote error={error} />
       <div class="table-wrap">
         <table class="table" data-table="sources">
-          <TableHead columns={['Name', 'Ingest URL', 'Status', { label: 'Created', narrow: true }, { label: 'Old URL works until', narrow: true }, 'Actions']} />
+          <TableHead columns={['Name', 'Ingest URL', 'Status', { label: 'Created', narrow: true }, { label: 'Old URL works until', narrow: true }, { label: 'Last reconcile', narrow: true }, 'Actions']} />
           <tbody>
-            {rows === null && <SkeletonRows rows={2} cols={6} />}
+            {rows === null && <SkeletonRows rows={2} cols={7} />}
             {rows?.map((s) => <SourceRow key={s.id} source={s} onChange={reload} onRotated={(url, oldUntil) => setShown({ name: s.name, url, oldUntil })} />)}
           </tbody>
         </table>
@@ -95,6 +95,9 @@ function SourceRow({ source, onChange, onRotated }: { source: Source; onChange: 
         <td class="nowrap hide-narrow">
           <When at={source.previous_token_expires_at} />
         </td>
+        <td class="nowrap hide-narrow" data-reconcile>
+          <LastReconcile sourceId={source.id} />
+        </td>
         <td class="actions">
           {active && (
             <>
@@ -104,7 +107,33 @@ function SourceRow({ source, onChange, onRotated }: { source: Source; onChange: 
           )}
         </td>
       </tr>
-      <RowError error={action.error} cols={6} />
+      <RowError error={action.error} cols={7} />
     </>
+  );
+}
+
+/**
+ * The source's last reconcile with Convolo's call list: when, and how many calls it added (the webhooks
+ * Convolo never delivered), or its error; "—" when the source has no Convolo key (CLI: sources set-convolo).
+ */
+function LastReconcile({ sourceId }: { sourceId: string }) {
+  const [status, setStatus] = useState<ReconcileStatus | null | 'failed'>(null);
+  useEffect(() => {
+    let live = true;
+    api.sources.reconcile(sourceId).then((s) => live && setStatus(s), () => live && setStatus('failed'));
+    return () => {
+      live = false;
+    };
+  }, [sourceId]);
+  if (status === null) return <span class="muted">…</span>;
+  if (status === 'failed') return <span class="muted">unavailable</span>;
+  const run = status.last_run;
+  if (!status.convolo || !run) return <span class="muted" title={status.convolo ? 'No run yet' : 'No Convolo API key: switchboard sources set-convolo'}>–</span>;
+  return (
+    <span title={`${run.date_from} – ${run.date_to}: fetched ${run.fetched}, already present ${run.already_present}, added ${run.added}`}>
+      {run.error ? <span title={`${run.error.code}${run.error.status ? ` (HTTP ${run.error.status})` : ''}`}><Status status="failed" /></span> : <span class="num">added {run.added}</span>}
+      <span class="muted"> · </span>
+      <When at={run.finished_at ?? run.started_at} />
+    </span>
   );
 }

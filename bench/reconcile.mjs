@@ -1,0 +1,161 @@
+// Reconciliation (issue 16): for each backend (sqlite, postgres), a mock Convolo (in this process) lists
+// SWITCHBOARD_BENCH_RECONCILE_CALLS (default 100,000) calls of the last day; Switchboard already holds
+// SWITCHBOARD_BENCH_RECONCILE_PRESENT (default 0.9) of them, posted to its ingest as the webhooks. Then
+//   1. the ingest alone: wrk at 50 connections on POST /hooks/convolo/<token> (warm-up, then measured);
+//   2. one reconcile run (POST /v1/sources/{id}/reconcile: 500 calls a page) with the same wrk beside it,
+//      the run timed whole (wrk is restarted until the run ends, its last window measured).
+// Printed: calls checked per second and added per second, the server's peak RSS during the run, and the
+// ingest's p99 beside the run as a ratio to the ingest alone (target ≤ 2×).
+//
+// Run through bench/run.mjs: `node bench/run.mjs reconcile [--only sqlite] [--duration 10] [--warmup 3]`.
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fmt, gitDescribe, mb, pgCreatedNote, writeResults } from './lib/report.mjs';
+import { startRssSampler } from './lib/procfs.mjs';
+import { BENCH_DIR, REPO_ROOT, forEachBackend, freePort, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
+
+export const description = 'reconcile 100,000 calls (90 % already present) from the mock: checked/s, added/s, RSS, ingest p99 beside it vs alone';
+export const SERVERS = ['sqlite', 'postgres'];
+
+const require = createRequire(path.join(REPO_ROOT, 'package.json'));
+const RESULTS = path.join(BENCH_DIR, 'results', 'reconcile-latest.md');
+const LUA = path.join(BENCH_DIR, 'end_call.lua');
+const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+const CONNECTIONS = 50;
+const TARGET_RATIO = 2;
+const CALLS = Number(process.env.SWITCHBOARD_BENCH_RECONCILE_CALLS ?? 100_000);
+const PRESENT = Number(process.env.SWITCHBOARD_BENCH_RECONCILE_PRESENT ?? 0.9);
+const log = (msg) => process.stderr.write(`[reconcile] ${msg}\n`);
+
+async function ingestRun(url, seconds) {
+  const r = await runWrk({ url, connections: CONNECTIONS, seconds, script: LUA, scriptArgs: [FIXTURE, Math.random().toString(16).slice(2, 14)] });
+  return { rps: r.requests / (r.duration_us / 1e6), p50Ms: r.latency_us.p50 / 1000, p99Ms: r.latency_us.p99 / 1000, non2xx: r.non2xx };
+}
+
+/** Posts the bodies to the ingest, `concurrency` at a time, as Convolo's webhooks would have come. */
+async function postAll(url, bodies, concurrency = 32) {
+  const { Pool } = require('undici');
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections: concurrency });
+  let next = 0;
+  let failed = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const res = await pool.request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json' }, body });
+      await res.body.dump();
+      if (res.statusCode !== 200) failed++;
+    }
+  }));
+  await pool.close();
+  if (failed > 0) throw new Error(`${failed} webhook posts failed`);
+}
+
+async function api(server, method, p, body) {
+  const res = await fetch(`${server.baseUrl}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${server.adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function runBackend(kind, { pg, pgError, opts, mockModule }) {
+  const out = { kind, error: null };
+  let server = null;
+  let mock = null;
+  try {
+    const port = await freePort();
+    server = await startFreshSwitchboard(kind, { pg, pgError, args: ['--convolo-call-list-url', `http://127.0.0.1:${port}`] });
+    mock = mockModule.createMockConvolo({ webhookUrl: server.url, port, timeScale: 0, seed: 1 });
+    await mock.listen();
+    const now = Date.now();
+    log(`${kind}: the mock makes ${CALLS} calls of the last day`);
+    mock.makeCalls(CALLS, { webhooks: false, at: (i) => now - 86_400_000 + Math.floor((i * 86_000_000) / CALLS) });
+    const listed = mock.listedCalls();
+    const present = Math.round(listed.length * PRESENT);
+    log(`${kind}: posting ${present} of their end_calls as webhooks`);
+    const t0 = performance.now();
+    await postAll(server.url, listed.slice(0, present).map((p) => JSON.stringify(p)));
+    log(`${kind}: posted in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const sourceId = (await api(server, 'GET', '/v1/sources')).data[0].id;
+    await api(server, 'PUT', `/v1/sources/${sourceId}/convolo`, { api_key: mock.widgets[0].apiKey });
+
+    log(`${kind}: ingest alone, ${CONNECTIONS} connections`);
+    if (opts.warmup > 0) await ingestRun(server.url, opts.warmup);
+    out.alone = await ingestRun(server.url, opts.duration);
+
+    log(`${kind}: one reconcile run with the ingest beside it`);
+    const sampler = startRssSampler(server.pid, 200);
+    const started = performance.now();
+    let running = true;
+    let endedAt = 0;
+    const reconcile = api(server, 'POST', `/v1/sources/${sourceId}/reconcile`).finally(() => {
+      running = false;
+      endedAt = performance.now();
+    });
+    const windows = [];
+    // wrk in windows of at most `duration` while the run lasts (at least one): the ingest beside the run.
+    do windows.push(await ingestRun(server.url, Math.max(2, Math.min(opts.duration, 5))));
+    while (running);
+    out.run = await reconcile;
+    out.runSec = (endedAt - started) / 1000;
+    out.rss = sampler.stop();
+    // The windows wholly inside the run; the last one ran past its end unless it is the only one.
+    const inside = windows.length > 1 ? windows.slice(0, -1) : windows;
+    const p99s = inside.map((w) => w.p99Ms).sort((a, b) => a - b);
+    // The worst window is the figure judged (conservative: the ingest alone is one window); the median beside it.
+    out.beside = { p99Ms: p99s.at(-1), medianP99Ms: p99s[Math.floor(p99s.length / 2)], windows: p99s.length, rps: inside.reduce((n, w) => n + w.rps, 0) / inside.length, non2xx: inside.reduce((n, w) => n + w.non2xx, 0) };
+    out.ratio = out.beside.p99Ms / out.alone.p99Ms;
+    if (out.run.error) throw new Error(`the run failed: ${JSON.stringify(out.run.error)}`);
+    log(
+      `${kind}: ${out.run.fetched} checked, ${out.run.added} added in ${fmt(out.runSec, 1)} s ` +
+        `(${fmt(out.run.fetched / out.runSec)}/s checked, ${fmt(out.run.added / out.runSec)}/s added), peak RSS ${fmt(mb(out.rss.maxKb))} MB; ` +
+        `ingest p99 ${fmt(out.alone.p99Ms, 2)} ms alone, ${fmt(out.beside.p99Ms, 2)} ms beside the run (worst of ${out.beside.windows} windows; median ${fmt(out.beside.medianP99Ms, 2)}): ${fmt(out.ratio, 2)}×`,
+    );
+  } catch (err) {
+    out.error = err.message;
+    log(`${kind}: FAILED: ${err.message}`);
+  } finally {
+    await mock?.close('abandon').catch(() => {});
+    if (server) {
+      await stopServer(server);
+      await server.removeData?.();
+    }
+  }
+  return out;
+}
+
+export async function run(opts) {
+  const only = opts.only ?? SERVERS;
+  const kinds = SERVERS.filter((s) => only.includes(s));
+  ensureWrk(log);
+  const mockModule = await import(path.join(REPO_ROOT, 'dist', 'mock-convolo', 'index.js'));
+  const started = new Date();
+  const { rows, pg } = await forEachBackend(kinds, (kind, pgs) => runBackend(kind, { ...pgs, opts, mockModule }));
+  const verdict = (r) => (r.error ? '✘ did not run' : r.ratio <= TARGET_RATIO && r.beside.non2xx === 0 ? '✔' : '✘');
+  const md = [
+    `## Reconcile — ${started.toISOString()}`,
+    '',
+    `commit ${gitDescribe()} · node ${process.version} · wrk ${wrkVersion()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}`,
+    `${CALLS} calls listed by the mock (in the bench process), ${Math.round(PRESENT * 100)} % already posted as webhooks; one reconcile run ` +
+      `(pages of 500) beside wrk -c${CONNECTIONS} on the ingest; the ingest alone: warm-up ${opts.warmup} s then ${opts.duration} s`,
+    '',
+    '| server | checked | added | run s | checked/s | added/s | peak RSS MB | ingest p99 alone ms | beside the run ms, worst window (median) | ratio | req/s alone / beside | target | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
+    ...rows.map((r) =>
+      r.error
+        ? `| ${r.kind} | — | — | — | — | — | — | — | — | — | — | ≤ ${TARGET_RATIO}× | ${verdict(r)}: ${r.error.split('\n')[0]} |`
+        : `| ${r.kind} | ${r.run.fetched} | ${r.run.added} | ${fmt(r.runSec, 1)} | ${fmt(r.run.fetched / r.runSec)} | ${fmt(r.run.added / r.runSec)} | ` +
+          `${fmt(mb(r.rss.maxKb))} | ${fmt(r.alone.p99Ms, 2)} | ${fmt(r.beside.p99Ms, 2)} (${fmt(r.beside.medianP99Ms, 2)}) | ${fmt(r.ratio, 2)}× | ${fmt(r.alone.rps)} / ${fmt(r.beside.rps)} | ≤ ${TARGET_RATIO}× | ${verdict(r)} |`,
+    ),
+    ...pgCreatedNote(pg),
+    '',
+  ].join('\n');
+  await writeResults(RESULTS, md, log);
+  return { ok: rows.every((r) => !r.error), targetsMet: rows.every((r) => verdict(r) === '✔') };
+}

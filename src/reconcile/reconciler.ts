@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { systemTypes } from '../domain/envelope.js';
+import { newId, type SourceId } from '../domain/ids.js';
+import { systemEvent } from '../ingest/system-event.js';
+import type { Ingest } from '../ingest/service.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ConvoloCallListError, callListMaxCalls, type CallListPage, type CallListQuery } from '../sdk/convolo-call-list.js';
+import type { ConvoloSettings, ReconcileRun, ReconcileRunCounts, ReconcileStore } from '../storage/ports.js';
+
+/** What the reconciler needs of a Convolo client: one page of the call list (sdk/convolo-client.ts). */
+export interface CallLister {
+  listCalls(query: CallListQuery): Promise<CallListPage>;
+}
+
+export interface ReconcilerOptions {
+  store: ReconcileStore;
+  ingest: Pick<Ingest, 'receiveReconciled' | 'appendSystem'>;
+  metrics: Metrics;
+  /** A client for this key (the key never leaves it: its errors carry no key). */
+  clientFor: (apiKey: string) => CallLister;
+  now: () => number;
+  intervalMin: number;
+  lookbackHours: number;
+  /** Waits between retries (tests make it instant). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries of one page after a 429, a 5xx, a timeout or a network error (default 3). */
+  maxRetries?: number;
+  /** The longest single wait before a retry; a longer Retry-After ends the run, retried next interval (default 60 s). */
+  maxWaitSec?: number;
+  /**
+   * After each page, a pause of this many times the page's own time (fetch and append), so a long run leaves
+   * the process to the ingest most of the time (default 3: the run takes at most a quarter of it; 0: no pause).
+   */
+  pauseFactor?: number;
+  /** Pages one run or backfill step reads at most (default 1000: 500,000 calls). */
+  maxPages?: number;
+  /** Hears of every finished run (the app logs it: counts and error code, never the key or Convolo's bytes). */
+  onRun?: (run: ReconcileRun) => void;
+  /** Who holds the lease (default: a random id per process). */
+  nodeId?: string;
+}
+
+export type RunKind = 'reconcile' | 'backfill';
+
+/** Most call ids a `switchboard.reconcile.gap` event lists. */
+export const gapCallIdsCap = 100;
+const leaseName = 'reconcile';
+const day = 86_400_000;
+
+/** `YYYY-MM-DD` of a time, in UTC (Convolo's call list takes whole days). */
+export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
+
+/**
+ * Reconciliation with Convolo's call list (issue 16): pages through what Convolo says happened and appends,
+ * through the ingest (same pipeline as a webhook, marked `reconcile`), each call whose end_call never came.
+ * One periodic run at a time across nodes (a lease row); a call already ended is left alone, checked first
+ * in bulk (cheap) and again inside the commit (so a webhook arriving meanwhile, or a second node, still wins).
+ */
+export function createReconciler(options: ReconcilerOptions) {
+  const { store, ingest, metrics, now } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const maxRetries = options.maxRetries ?? 3;
+  const maxWaitSec = options.maxWaitSec ?? 60;
+  const maxPages = options.maxPages ?? 1000;
+  const pauseFactor = options.pauseFactor ?? 3;
+  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const nodeId = options.nodeId ?? randomUUID();
+  let lastFinishedAt: number | null = null;
+
+  /** One page, retried after 429 (its Retry-After), 5xx, timeouts and network errors, within bounds. */
+  async function fetchPage(client: CallLister, query: CallListQuery): Promise<CallListPage> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await client.listCalls(query);
+      } catch (error) {
+        if (!(error instanceof ConvoloCallListError) || !retryable(error) || attempt >= maxRetries) throw error;
+        const waitSec = error.code === 'rate_limited' && error.retryAfterSec !== undefined ? error.retryAfterSec : 2 ** attempt;
+        if (waitSec > maxWaitSec) throw error;
+        await sleep(waitSec * 1000);
+      }
+    }
+  }
+
+  /** Checks one page's items: the ones already ended are counted, the others appended. */
+  async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
+    counts.fetched += items.length;
+    metrics.reconcileCalls.inc({ outcome: 'fetched' }, items.length);
+    const ids = items.map((item) => (typeof item.call_id === 'string' ? item.call_id : null));
+    const ended = await store.endCallsOf(sourceId, ids.filter((id): id is string => id !== null));
+    const outcomes = await Promise.all(items.map(async (item, i) => {
+      if (ids[i] !== null && ended.has(ids[i]!)) return { outcome: 'present' as const };
+      // Convolo does not show the body: an item is the end_call payload it describes (its type added when absent).
+      const payload = 'type' in item ? item : { type: 'end_call', ...item };
+      return ingest.receiveReconciled(sourceId, Buffer.from(JSON.stringify(payload)));
+    }));
+    for (const o of outcomes) {
+      if (o.outcome === 'present') counts.present++;
+      else if (o.outcome === 'added') {
+        counts.added++;
+        addedIds.push(o.callId);
+      } else counts.errors++;
+    }
+    metrics.reconcileCalls.inc({ outcome: 'present' }, outcomes.filter((o) => o.outcome === 'present').length);
+    metrics.reconcileCalls.inc({ outcome: 'added' }, outcomes.filter((o) => o.outcome === 'added').length);
+    metrics.reconcileCalls.inc({ outcome: 'error' }, outcomes.filter((o) => o.outcome === 'invalid').length);
+  }
+
+  /**
+   * One run over a date range from `fromPage`: recorded (counts, and the error that ended it, if any), a gap
+   * event when it added calls. Never throws for Convolo's failures: they are the run's error.
+   */
+  async function run(sourceId: SourceId, settings: ConvoloSettings, range: { kind: RunKind; dateFrom: string; dateTo: string; fromPage?: number; pages?: number }): Promise<ReconcileRun & { nextPage: number | null }> {
+    const id = newId('rcn');
+    const startedAt = now();
+    await store.startRun({ id, sourceId, kind: range.kind, startedAt, dateFrom: range.dateFrom, dateTo: range.dateTo });
+    const counts: ReconcileRunCounts = { fetched: 0, present: 0, added: 0, errors: 0, error: null };
+    const addedIds: string[] = [];
+    const client = options.clientFor(settings.apiKey);
+    const firstPage = range.fromPage ?? 1;
+    const lastPage = firstPage + Math.min(range.pages ?? maxPages, maxPages) - 1;
+    let nextPage: number | null = null;
+    try {
+      for (let page = firstPage; page <= lastPage; page++) {
+        const pageStarted = performance.now();
+        const { items } = await fetchPage(client, {
+          dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
+          ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
+        });
+        await absorb(sourceId, items, counts, addedIds);
+        // A short or empty page is the last one.
+        if (items.length < callListMaxCalls) break;
+        if (page === lastPage) nextPage = page + 1;
+        else if (pauseFactor > 0) await pause((performance.now() - pageStarted) * pauseFactor);
+      }
+    } catch (error) {
+      counts.errors++;
+      counts.error = describeError(error);
+      nextPage = null;
+    }
+    const finishedAt = now();
+    await store.finishRun(id, counts, finishedAt);
+    const result = counts.error ? 'failed' : 'ok';
+    metrics.reconcileRuns.inc({ kind: range.kind, result });
+    metrics.reconcileLastRun.set({ result }, finishedAt / 1000);
+    if (counts.added > 0) {
+      await ingest.appendSystem([systemEvent({
+        type: systemTypes.reconcileGap, sourceId, callId: null, at: finishedAt,
+        data: {
+          source_id: sourceId, run_id: id, kind: range.kind, added: counts.added,
+          call_ids: addedIds.slice(0, gapCallIdsCap), call_ids_truncated: addedIds.length > gapCallIdsCap,
+        },
+      })]);
+    }
+    const done = { id, sourceId, kind: range.kind, startedAt, finishedAt, dateFrom: range.dateFrom, dateTo: range.dateTo, ...counts, nextPage };
+    options.onRun?.(done);
+    return done;
+  }
+
+  /** The periodic run: every source with a key, the last `lookbackHours`; null when another node runs it now. */
+  async function runAll(): Promise<ReconcileRun[] | null> {
+    const ttlMs = Math.max(options.intervalMin * 60_000, 10 * 60_000);
+    if (!(await store.tryLease(leaseName, nodeId, now(), ttlMs))) return null;
+    try {
+      const runs: ReconcileRun[] = [];
+      const at = now();
+      const range = { kind: 'reconcile' as const, dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at) };
+      for (const source of await store.convoloSources()) runs.push(await run(source.sourceId, source, range));
+      lastFinishedAt = now();
+      return runs;
+    } finally {
+      await store.releaseLease(leaseName, nodeId);
+    }
+  }
+
+  /** A source's run now, over the lookback (`POST /v1/sources/{id}/reconcile`); null when it has no key. */
+  async function runSource(sourceId: SourceId): Promise<ReconcileRun | null> {
+    const settings = await store.convoloOf(sourceId);
+    if (!settings) return null;
+    const at = now();
+    return run(sourceId, settings, { kind: 'reconcile', dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at) });
+  }
+
+  /** One step of a backfill: up to `pages` pages of the range from `page`; `nextPage` null when the range is done. */
+  async function backfillStep(sourceId: SourceId, step: { dateFrom: string; dateTo: string; page: number; pages: number }) {
+    const settings = await store.convoloOf(sourceId);
+    if (!settings) return null;
+    return run(sourceId, settings, { kind: 'backfill', dateFrom: step.dateFrom, dateTo: step.dateTo, fromPage: step.page, pages: step.pages });
+  }
+
+  /** When this node's timer next runs the reconciler (approximate: the timer started with the process). */
+  const nextRunAt = (startedAt: number): number => {
+    const every = options.intervalMin * 60_000;
+    const base = lastFinishedAt ?? startedAt;
+    return base + every * Math.max(1, Math.ceil((now() - base) / every));
+  };
+
+  return { runAll, runSource, backfillStep, nextRunAt, everyMs: options.intervalMin * 60_000 };
+}
+
+export type Reconciler = ReturnType<typeof createReconciler>;
+
+function retryable(error: ConvoloCallListError): boolean {
+  return error.code === 'rate_limited' || error.code === 'server_error' || error.code === 'network' || error.code === 'timeout';
+}
+
+/** The run's error as recorded: Convolo's error code, status and first bytes (they carry no key), or ours. */
+function describeError(error: unknown): NonNullable<ReconcileRunCounts['error']> {
+  if (error instanceof ConvoloCallListError) {
+    return { code: error.code, status: error.status ?? null, detail: (error.firstBytes ?? error.message).slice(0, 500) };
+  }
+  return { code: 'internal', status: null, detail: (error instanceof Error ? error.message : String(error)).slice(0, 500) };
+}
+
+/** Days between two `YYYY-MM-DD` dates, inclusive, in order. */
+export function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let at = Date.parse(`${from}T00:00:00Z`); at <= Date.parse(`${to}T00:00:00Z`); at += day) days.push(utcDay(at));
+  return days;
+}

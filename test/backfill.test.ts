@@ -1,0 +1,120 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { runBackfill } from '../src/cli/backfill.js';
+import { loadConfig } from '../src/config/index.js';
+import { createMockConvolo, type MockConvolo } from '../src/mock-convolo/index.js';
+import { createClient } from '../src/sdk/client.js';
+import { freePort } from './support/free-port.js';
+import { backends, startTestApp, type TestApp } from './support/app.js';
+
+const hour = 3_600_000;
+
+describe.each(backends)('backfill on $name', (backend) => {
+  let t: TestApp;
+  let mock: MockConvolo;
+  let sourceId: string;
+  let db: string;
+  let port: number;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    port = await freePort();
+    db = await backend.freshDb();
+    t = await startTestApp(db, { logLevel: 'trace', convoloCallListUrl: `http://127.0.0.1:${port}` }, {
+      logger: { stream: { write: (line: string) => void logs.push(line) } }, sleep: async () => {},
+    });
+    mock = createMockConvolo({ webhookUrl: t.ingestUrl, port, timeScale: 0, seed: 3 });
+    await mock.listen();
+    sourceId = (await t.api('/v1/sources')).body.data[0].id;
+    expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: mock.widgets[0]!.apiKey })).status).toBe(200);
+  }, 30_000);
+
+  afterAll(async () => {
+    await mock?.close('abandon');
+    await t?.close();
+  });
+
+  it('resumes after an interruption, and after a crash between a step and its save, without adding a call twice', async () => {
+    // 1300 calls of the past over two days: 650 a day, two pages each.
+    const start = Date.parse('2026-01-10T00:00:00Z');
+    mock.makeCalls(1300, { webhooks: false, at: (i) => start + Math.floor(i / 650) * 24 * hour + (i % 650) * 60_000 });
+    const api = createClient({ baseUrl: t.baseUrl, apiKey: t.adminKey });
+    const statePath = join(mkdtempSync(join(tmpdir(), 'sb-backfill-')), 'state.json');
+    const range = { api, source: sourceId, from: '2026-01-10', to: '2026-01-11', statePath, pagesPerStep: 1 };
+
+    let steps = 0;
+    const states: string[] = [];
+    const first = await runBackfill({ ...range, shouldStop: () => steps++ >= 2, onProgress: () => { try { states.push(readFileSync(statePath, 'utf8')); } catch { /* not yet */ } } });
+    expect(first).toMatchObject({ done: false, stoppedBy: 'interrupted', day: '2026-01-11', page: 1, totals: { fetched: 650, added: 650, present: 0 } });
+
+    // A crash after the server did step 2 but before the cursor was saved: the older cursor comes back.
+    writeFileSync(statePath, states[0]!);
+    expect(JSON.parse(states[0]!)).toMatchObject({ day: '2026-01-10', page: 2 });
+    const second = await runBackfill(range);
+    expect(second).toMatchObject({ done: true, resumed: true, stoppedBy: null });
+    // Totals carry over from the saved cursor, which lost step 2: done again, its 150 calls are present.
+    expect(second.totals).toEqual({ fetched: 500 + 150 + 650, present: 150, added: 500 + 650, errors: 0 });
+    const ended = await t.app.storage.events.list({ type: 'end_call', limit: 5000 });
+    expect(ended).toHaveLength(1300);
+    expect(new Set(ended.map((e) => e.callId)).size).toBe(1300);
+    expect(ended.every((e) => e.origin === 'reconcile')).toBe(true);
+    const runs = (await t.api(`/v1/sources/${sourceId}/reconcile`)).body.runs;
+    expect(runs.filter((r: any) => r.kind === 'backfill').length).toBeGreaterThanOrEqual(5);
+    // A finished backfill starts over with a fresh cursor: everything is present now.
+    const again = await runBackfill(range);
+    expect(again).toMatchObject({ done: true, resumed: false, totals: { fetched: 1300, present: 1300, added: 0 } });
+  }, 30_000);
+
+  it('stops on a call list error with the cursor kept, and the API key is in no log line, answer or message', async () => {
+    const key = mock.widgets[0]!.apiKey;
+    const api = createClient({ baseUrl: t.baseUrl, apiKey: t.adminKey });
+    const statePath = join(mkdtempSync(join(tmpdir(), 'sb-backfill-')), 'state.json');
+    mock.injectCallListFaults({ status: 401, body: `{"error":"invalid api-key ${key}"}` });
+    const stopped = await runBackfill({ api, source: sourceId, from: '2026-01-10', to: '2026-01-11', statePath });
+    expect(stopped).toMatchObject({ done: false, day: '2026-01-10', page: 1 });
+    expect(stopped.stoppedBy).toMatch(/^unauthorized \(HTTP 401\)/);
+    expect(JSON.parse(readFileSync(statePath, 'utf8'))).toMatchObject({ day: '2026-01-10', page: 1 });
+    mock.injectCallListFaults({ status: 500, body: `oops ${key}`, times: 10 });
+    const failed = await t.request('POST', `/v1/sources/${sourceId}/reconcile`);
+    expect(failed.body.error).toMatchObject({ code: 'server_error', status: 500 });
+    mock.clearCallListFaults();
+    const everything = [JSON.stringify(stopped), JSON.stringify(failed.body), JSON.stringify((await t.api(`/v1/sources/${sourceId}/reconcile`)).body), ...logs];
+    expect(logs.some((line) => line.includes('"error_code":"unauthorized"'))).toBe(true);
+    for (const text of everything) expect(text).not.toContain(key);
+    expect(logs.join('\n')).not.toContain(encodeURIComponent(key));
+  }, 30_000);
+
+  // PostgreSQL only: SQLite has one process by design.
+  if (backend.name === 'postgres') it('two worker nodes: one reconcile run at a time, no call added twice', async () => {
+    const other: App = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', role: 'worker', convoloCallListUrl: `http://127.0.0.1:${port}` }), { logger: false });
+    try {
+      await other.prepare({ setupLink: false });
+      const now = Date.now();
+      const store = t.app.storage.reconcile;
+      expect(await store.tryLease('reconcile', 'node-a', now, 60_000)).toBe(true);
+      expect(await store.tryLease('reconcile', 'node-b', now + 1000, 60_000)).toBe(false);
+      expect(await store.tryLease('reconcile', 'node-b', now + 61_000, 60_000)).toBe(true);
+      await store.releaseLease('reconcile', 'node-b');
+
+      // Recent calls whose webhooks never came: both nodes run at once; one holds the lease, the other skips.
+      const ids = mock.makeCalls(300, { webhooks: false });
+      const [a, b] = await Promise.all([t.app.reconciler.runAll(), other.reconciler.runAll()]);
+      const ran = [a, b].filter((r) => r !== null).flat();
+      expect(ran.reduce((n, r) => n + r!.added, 0)).toBe(300);
+      // Even without the lease (two runs now, side by side), a call is added once: the commit decides.
+      mock.makeCalls(200, { webhooks: false });
+      const [x, y] = await Promise.all([t.app.reconciler.runSource(sourceId as never), other.reconciler.runSource(sourceId as never)]);
+      expect(x!.added + y!.added).toBe(200);
+      const ended = await t.app.storage.events.list({ type: 'end_call', limit: 5000 });
+      const counts = new Map<string, number>();
+      for (const e of ended) counts.set(e.callId!, (counts.get(e.callId!) ?? 0) + 1);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(ids.every((id) => counts.get(id) === 1)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  }, 30_000);
+});

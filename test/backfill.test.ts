@@ -48,7 +48,9 @@ describe.each(backends)('backfill on $name', (backend) => {
     let steps = 0;
     const states: string[] = [];
     const first = await runBackfill({ ...range, shouldStop: () => steps++ >= 2, onProgress: () => { try { states.push(readFileSync(statePath, 'utf8')); } catch { /* not yet */ } } });
-    expect(first).toMatchObject({ done: false, stoppedBy: 'interrupted', day: '2026-01-11', page: 1, totals: { fetched: 650, added: 650, present: 0 } });
+    // A day ends at an empty page (not a short one: Convolo's page size is undocumented), so after the day's
+    // two pages the cursor is its third.
+    expect(first).toMatchObject({ done: false, stoppedBy: 'interrupted', day: '2026-01-10', page: 3, totals: { fetched: 650, added: 650, present: 0 } });
 
     // A crash after the server did step 2 but before the cursor was saved: the older cursor comes back.
     writeFileSync(statePath, states[0]!);

@@ -127,8 +127,9 @@ export function createReconciler(options: ReconcilerOptions) {
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
         await absorb(sourceId, items, counts, addedIds);
-        // A short or empty page is the last one.
-        if (items.length < callListMaxCalls) break;
+        // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
+        // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
+        if (items.length === 0) break;
         if (page === lastPage) nextPage = page + 1;
         else if (pauseFactor > 0) await pause((performance.now() - pageStarted) * pauseFactor);
       }

@@ -53,5 +53,9 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     return results;
   });
 
-  return append;
+  // BEGIN IMMEDIATE: the write lock is taken first, so a transaction that reads and then writes waits for
+  // another connection's write (busy_timeout) instead of failing with "database is locked" when that write
+  // committed after its read began (SQLite cannot upgrade a stale read snapshot). The admin writer thread now
+  // writes beside this one (keys' last use), so the two meet. Nested in another transaction it is a savepoint.
+  return append.immediate;
 }

@@ -90,5 +90,6 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
     return { stale, appended: events.length > 0 ? append(events) : [] };
   });
 
-  return { claim, complete };
+  // BEGIN IMMEDIATE for the reason sqlite/append.ts gives.
+  return { claim: claim.immediate, complete: complete.immediate };
 }

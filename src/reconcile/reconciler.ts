@@ -28,8 +28,8 @@ export interface ReconcilerOptions {
   /** The longest single wait before a retry; a longer Retry-After ends the run, retried next interval (default 60 s). */
   maxWaitSec?: number;
   /**
-   * After each page, a pause of this many times the page's own time (fetch and append), so a long run leaves
-   * the process to the ingest most of the time (default 3: the run takes at most a quarter of it; 0: no pause).
+   * After each fetch and each slice of a page, a pause of this many times the work's own time, so a long run
+   * leaves the process to the ingest most of the time (default 3: the run takes at most a quarter of it; 0: no pause).
    */
   pauseFactor?: number;
   /** Pages one run or backfill step reads at most (default 1000: 500,000 calls). */
@@ -42,6 +42,8 @@ export interface ReconcilerOptions {
 
 export type RunKind = 'reconcile' | 'backfill';
 
+/** Items of a page checked and appended together before the next pause. */
+const sliceSize = 50;
 /** Most call ids a `switchboard.reconcile.gap` event lists. */
 export const gapCallIdsCap = 100;
 const leaseName = 'reconcile';
@@ -81,29 +83,48 @@ export function createReconciler(options: ReconcilerOptions) {
     }
   }
 
-  /** Checks one page's items: the ones already ended are counted, the others appended. */
+  /**
+   * Checks one page's items, a slice at a time: the ones already ended are counted, the others appended. After
+   * each slice (and after the fetch, by the caller) a pause of `pauseFactor` times the work just done, so the
+   * reconciler's work reaches the ingest in small pieces rather than one burst per page of 500.
+   */
   async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
+    for (let at = 0; at < items.length; at += sliceSize) {
+      const started = performance.now();
+      await absorbSlice(sourceId, items.slice(at, at + sliceSize), counts, addedIds);
+      await rest(performance.now() - started);
+    }
+  }
+
+  async function absorbSlice(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
     counts.fetched += items.length;
-    metrics.reconcileCalls.inc({ outcome: 'fetched' }, items.length);
     const ids = items.map((item) => (typeof item.call_id === 'string' ? item.call_id : null));
     const ended = await store.endCallsOf(sourceId, ids.filter((id): id is string => id !== null));
-    const outcomes = await Promise.all(items.map(async (item, i) => {
+    const tally = { present: 0, added: 0, error: 0 };
+    const outcomes = await Promise.all(items.map((item, i) => {
       if (ids[i] !== null && ended.has(ids[i]!)) return { outcome: 'present' as const };
       // Convolo does not show the body: an item is the end_call payload it describes (its type added when absent).
       const payload = 'type' in item ? item : { type: 'end_call', ...item };
       return ingest.receiveReconciled(sourceId, Buffer.from(JSON.stringify(payload)));
     }));
     for (const o of outcomes) {
-      if (o.outcome === 'present') counts.present++;
+      if (o.outcome === 'present') tally.present++;
       else if (o.outcome === 'added') {
-        counts.added++;
+        tally.added++;
         addedIds.push(o.callId);
-      } else counts.errors++;
+      } else tally.error++;
     }
-    metrics.reconcileCalls.inc({ outcome: 'present' }, outcomes.filter((o) => o.outcome === 'present').length);
-    metrics.reconcileCalls.inc({ outcome: 'added' }, outcomes.filter((o) => o.outcome === 'added').length);
-    metrics.reconcileCalls.inc({ outcome: 'error' }, outcomes.filter((o) => o.outcome === 'invalid').length);
+    counts.present += tally.present;
+    counts.added += tally.added;
+    counts.errors += tally.error;
+    for (const outcome of ['present', 'added', 'error'] as const) {
+      metrics.reconcileCalls.inc({ outcome }, tally[outcome]);
+    }
+    metrics.reconcileCalls.inc({ outcome: 'fetched' }, items.length);
   }
+
+  /** The pause after `workMs` of the reconciler's work (none when `pauseFactor` is 0). */
+  const rest = (workMs: number): Promise<void> => (pauseFactor > 0 ? pause(workMs * pauseFactor) : Promise.resolve());
 
   /**
    * One run over a date range from `fromPage`: recorded (counts, and the error that ended it, if any), a gap
@@ -121,17 +142,17 @@ export function createReconciler(options: ReconcilerOptions) {
     let nextPage: number | null = null;
     try {
       for (let page = firstPage; page <= lastPage; page++) {
-        const pageStarted = performance.now();
+        const fetchStarted = performance.now();
         const { items } = await fetchPage(client, {
           dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
+        await rest(performance.now() - fetchStarted);
         await absorb(sourceId, items, counts, addedIds);
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
         // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
         if (items.length === 0) break;
         if (page === lastPage) nextPage = page + 1;
-        else if (pauseFactor > 0) await pause((performance.now() - pageStarted) * pauseFactor);
       }
     } catch (error) {
       counts.errors++;

@@ -65,7 +65,10 @@ async function postAll(url, bodies, concurrency = 32) {
 }
 
 async function api(server, method, p, body) {
+  const { Agent, fetch } = require('undici');
   const res = await fetch(`${server.baseUrl}${p}`, {
+    // A long run answers only when it ends: no headers timeout (fetch's own is 300 s).
+    dispatcher: new Agent({ headersTimeout: 0, bodyTimeout: 0 }),
     method,
     headers: { authorization: `Bearer ${server.adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,

@@ -28,7 +28,7 @@ export interface ReconcilerOptions {
   /** The longest single wait before a retry; a longer Retry-After ends the run, retried next interval (default 60 s). */
   maxWaitSec?: number;
   /**
-   * After each fetch and each slice of a page, a pause of this many times the work's own time, so a long run
+   * After each page's fetch, and after its check and appends, a pause of this many times their own time, so a long run
    * leaves the process to the ingest most of the time (default 3: the run takes at most a quarter of it; 0: no pause).
    */
   pauseFactor?: number;
@@ -42,8 +42,8 @@ export interface ReconcilerOptions {
 
 export type RunKind = 'reconcile' | 'backfill';
 
-/** Items of a page checked and appended together before the next pause. */
-const sliceSize = 50;
+/** Missing calls of a page appended together (a group's commit awaited before the next group goes). */
+const appendGroup = 10;
 /** Most call ids a `switchboard.reconcile.gap` event lists. */
 export const gapCallIdsCap = 100;
 const leaseName = 'reconcile';
@@ -84,43 +84,34 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   /**
-   * Checks one page's items, a slice at a time: the ones already ended are counted, the others appended. After
-   * each slice (and after the fetch, by the caller) a pause of `pauseFactor` times the work just done, so the
-   * reconciler's work reaches the ingest in small pieces rather than one burst per page of 500.
+   * Checks one page's items: the ones already ended are counted, the others appended a group at a time, each
+   * group waiting for its commit before the next goes, so a page's calls join the ingest's commits a few at a
+   * time instead of as one batch of up to 500.
    */
   async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
-    for (let at = 0; at < items.length; at += sliceSize) {
-      const started = performance.now();
-      await absorbSlice(sourceId, items.slice(at, at + sliceSize), counts, addedIds);
-      await rest(performance.now() - started);
-    }
-  }
-
-  async function absorbSlice(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
     counts.fetched += items.length;
     const ids = items.map((item) => (typeof item.call_id === 'string' ? item.call_id : null));
     const ended = await store.endCallsOf(sourceId, ids.filter((id): id is string => id !== null));
-    const tally = { present: 0, added: 0, error: 0 };
-    const outcomes = await Promise.all(items.map((item, i) => {
-      if (ids[i] !== null && ended.has(ids[i]!)) return { outcome: 'present' as const };
-      // Convolo does not show the body: an item is the end_call payload it describes (its type added when absent).
-      const payload = 'type' in item ? item : { type: 'end_call', ...item };
-      return ingest.receiveReconciled(sourceId, Buffer.from(JSON.stringify(payload)));
-    }));
-    for (const o of outcomes) {
-      if (o.outcome === 'present') tally.present++;
-      else if (o.outcome === 'added') {
-        tally.added++;
-        addedIds.push(o.callId);
-      } else tally.error++;
+    const missing = items.filter((_, i) => ids[i] === null || !ended.has(ids[i]!));
+    const tally = { fetched: items.length, present: items.length - missing.length, added: 0, error: 0 };
+    for (let at = 0; at < missing.length; at += appendGroup) {
+      const outcomes = await Promise.all(missing.slice(at, at + appendGroup).map((item) => {
+        // Convolo does not show the body: an item is the end_call payload it describes (its type added when absent).
+        const payload = 'type' in item ? item : { type: 'end_call', ...item };
+        return ingest.receiveReconciled(sourceId, Buffer.from(JSON.stringify(payload)));
+      }));
+      for (const o of outcomes) {
+        if (o.outcome === 'present') tally.present++;
+        else if (o.outcome === 'added') {
+          tally.added++;
+          addedIds.push(o.callId);
+        } else tally.error++;
+      }
     }
     counts.present += tally.present;
     counts.added += tally.added;
     counts.errors += tally.error;
-    for (const outcome of ['present', 'added', 'error'] as const) {
-      metrics.reconcileCalls.inc({ outcome }, tally[outcome]);
-    }
-    metrics.reconcileCalls.inc({ outcome: 'fetched' }, items.length);
+    for (const outcome of ['fetched', 'present', 'added', 'error'] as const) metrics.reconcileCalls.inc({ outcome }, tally[outcome]);
   }
 
   /** The pause after `workMs` of the reconciler's work (none when `pauseFactor` is 0). */
@@ -148,11 +139,13 @@ export function createReconciler(options: ReconcilerOptions) {
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
         await rest(performance.now() - fetchStarted);
+        const absorbStarted = performance.now();
         await absorb(sourceId, items, counts, addedIds);
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
         // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
         if (items.length === 0) break;
         if (page === lastPage) nextPage = page + 1;
+        else await rest(performance.now() - absorbStarted);
       }
     } catch (error) {
       counts.errors++;

@@ -138,8 +138,8 @@ async function runBackend(kind, { pg, pgError, opts, mockModule }) {
         `median window ${fmt(out.alone.medianP99Ms, 2)} → ${fmt(out.beside.medianP99Ms, 2)} ms: ${fmt(out.medianRatio, 2)}×`,
     );
   } catch (err) {
-    out.error = err.message;
-    log(`${kind}: FAILED: ${err.message}`);
+    out.error = err.cause ? `${err.message}: ${err.cause.message ?? err.cause}` : err.message;
+    log(`${kind}: FAILED: ${out.error}`);
   } finally {
     await mock?.close('abandon').catch(() => {});
     if (server) {

@@ -139,3 +139,44 @@ describe.each(backends)('reconcile on $name', (backend) => {
     expect(JSON.stringify(runs)).not.toContain(key);
   }, 30_000);
 });
+
+describe('a reconcile run longer than the answer allows', () => {
+  it('answers 202 with the run as it started, and the run goes on to its end', async () => {
+    const port = await freePort();
+    let holdMs = 0;
+    // A connection timeout of 2 s: the POST answers within 1 s.
+    const t = await startTestApp(await backends[0]!.freshDb(), { connectionTimeoutSec: 2, convoloCallListUrl: `http://127.0.0.1:${port}` }, {
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, holdMs))),
+    });
+    const mock = createMockConvolo({ webhookUrl: t.ingestUrl, port, timeScale: 0, seed: 17 });
+    try {
+      await mock.listen();
+      const sourceId = (await t.api('/v1/sources')).body.data[0].id;
+      expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: mock.widgets[0]!.apiKey })).status).toBe(200);
+      mock.makeCalls(30, { webhooks: false });
+      // Convolo answers 429 with Retry-After 3 once: the run waits 3 s for it.
+      holdMs = 3000;
+      mock.injectCallListFaults({ status: 429, retryAfter: 3, times: 1 });
+      const t0 = Date.now();
+      const posted = await t.request('POST', `/v1/sources/${sourceId}/reconcile`);
+      expect(posted.status).toBe(202);
+      expect(posted.body).toMatchObject({ kind: 'reconcile', finished_at: null, fetched: 0, added: 0, error: null });
+      await waitFor('the run to end', async () => {
+        const runs = (await t.api(`/v1/sources/${sourceId}/reconcile`)).body.runs;
+        return runs.some((r: any) => r.id === posted.body.id && r.finished_at !== null);
+      }, 15_000);
+      // The 429's wait is not paced as the reconciler's own work: the run ends soon after it.
+      expect(Date.now() - t0).toBeLessThan(8000);
+      const run = (await t.api(`/v1/sources/${sourceId}/reconcile`)).body.runs.find((r: any) => r.id === posted.body.id);
+      expect(run).toMatchObject({ fetched: 30, already_present: 0, added: 30, error: null });
+      // A short run still answers 200 with its figures.
+      holdMs = 0;
+      const short = await t.request('POST', `/v1/sources/${sourceId}/reconcile`);
+      expect(short.status).toBe(200);
+      expect(short.body).toMatchObject({ fetched: 30, already_present: 30, added: 0 });
+    } finally {
+      await mock.close('abandon');
+      await t.close();
+    }
+  }, 30_000);
+});

@@ -92,13 +92,25 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
     };
   });
 
-  // A run now, over the lookback, on this node (it answers when the run is over).
-  app.post<WithId>('/v1/sources/:id/reconcile', { schema: { params: Params, response: answers({ 200: ReconcileRun }, ...adminErrors, 404, 409) } }, async (request) => {
+  // A run now, over the lookback, on this node: 200 with the run when it is over within `answerWithinMs`,
+  // else 202 with the run as it started (`finished_at` null) while it goes on; GET shows it when it ends.
+  // (An answer held longer would meet the connection timeout, and proxies' own.)
+  const answerWithinMs = Math.min(25_000, config.connectionTimeoutSec > 0 ? config.connectionTimeoutSec * 500 : 25_000);
+  app.post<WithId>('/v1/sources/:id/reconcile', { schema: { params: Params, response: answers({ 200: ReconcileRun, 202: ReconcileRun }, ...adminErrors, 404, 409) } }, async (request, reply) => {
     const id = await activeSource(request.params.id);
     await settingsOf(id);
-    const run = await reconciler.runSource(id);
-    if (!run) throw new AppError('no_convolo_key');
-    return presentRun(run);
+    let started: (run: Run) => void = () => {};
+    const startedRun = new Promise<Run>((resolve) => (started = resolve));
+    const running = reconciler.runSource(id, started);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), answerWithinMs)));
+    const first = await Promise.race([running, late]).finally(() => clearTimeout(timer));
+    if (first === 'late') {
+      running.catch((error: unknown) => request.log.error({ err: error, sourceId: id }, 'reconcile run failed'));
+      return reply.code(202).send(presentRun(await startedRun));
+    }
+    if (!first) throw new AppError('no_convolo_key');
+    return presentRun(first);
   });
 
   // One step of `switchboard backfill`: the CLI keeps the cursor (date range, page) and asks for the next step.

@@ -73,8 +73,14 @@ export function sourcesCommand(): Command {
     .action(async (id: string) => {
       const o = reconcile.opts<{ now?: boolean }>();
       const status = await withAdminTarget(reconcile, async (api) => {
-        if (o.now) await api.sources.reconcileNow(id);
-        return api.sources.reconcile(id);
+        if (!o.now) return api.sources.reconcile(id);
+        const run = await api.sources.reconcileNow(id);
+        // A long run is answered as started (202): wait for it to end.
+        for (;;) {
+          const now = await api.sources.reconcile(id);
+          if (run.finished_at !== null || now.runs.some((r) => r.id === run.id && r.finished_at !== null)) return now;
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
       });
       print(reconcile, status, (s) => [
         s.convolo ? `Source ${s.source_id}: key ${s.convolo.api_key_hint}, every ${s.interval_min} min over ${s.lookback_hours} h${s.next_run_at ? `, next run ${s.next_run_at}` : ''}.` : `Source ${s.source_id} has no Convolo key.`,

@@ -42,6 +42,15 @@ export interface ReconcilerOptions {
 
 export type RunKind = 'reconcile' | 'backfill';
 
+interface RunRange {
+  kind: RunKind;
+  dateFrom: string;
+  dateTo: string;
+  fromPage?: number;
+  pages?: number;
+  onStarted?: (run: ReconcileRun) => void;
+}
+
 /** Missing calls of a page appended together (a group's commit awaited before the next group goes). */
 const appendGroup = 10;
 /** Most call ids a `switchboard.reconcile.gap` event lists. */
@@ -69,11 +78,16 @@ export function createReconciler(options: ReconcilerOptions) {
   const nodeId = options.nodeId ?? randomUUID();
   let lastFinishedAt: number | null = null;
 
-  /** One page, retried after 429 (its Retry-After), 5xx, timeouts and network errors, within bounds. */
-  async function fetchPage(client: CallLister, query: CallListQuery): Promise<CallListPage> {
+  /**
+   * One page, retried after 429 (its Retry-After), 5xx, timeouts and network errors, within bounds; with the
+   * time its answered request took (the waits before it are not the reconciler's work, and are not paced).
+   */
+  async function fetchPage(client: CallLister, query: CallListQuery): Promise<{ page: CallListPage; ms: number }> {
     for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
       try {
-        return await client.listCalls(query);
+        const page = await client.listCalls(query);
+        return { page, ms: performance.now() - started };
       } catch (error) {
         if (!(error instanceof ConvoloCallListError) || !retryable(error) || attempt >= maxRetries) throw error;
         const waitSec = error.code === 'rate_limited' && error.retryAfterSec !== undefined ? error.retryAfterSec : 2 ** attempt;
@@ -121,11 +135,12 @@ export function createReconciler(options: ReconcilerOptions) {
    * One run over a date range from `fromPage`: recorded (counts, and the error that ended it, if any), a gap
    * event when it added calls. Never throws for Convolo's failures: they are the run's error.
    */
-  async function run(sourceId: SourceId, settings: ConvoloSettings, range: { kind: RunKind; dateFrom: string; dateTo: string; fromPage?: number; pages?: number }): Promise<ReconcileRun & { nextPage: number | null }> {
+  async function run(sourceId: SourceId, settings: ConvoloSettings, range: RunRange): Promise<ReconcileRun & { nextPage: number | null }> {
     const id = newId('rcn');
     const startedAt = now();
     await store.startRun({ id, sourceId, kind: range.kind, startedAt, dateFrom: range.dateFrom, dateTo: range.dateTo });
     const counts: ReconcileRunCounts = { fetched: 0, present: 0, added: 0, errors: 0, error: null };
+    range.onStarted?.({ id, sourceId, kind: range.kind, startedAt, finishedAt: null, dateFrom: range.dateFrom, dateTo: range.dateTo, ...counts });
     const addedIds: string[] = [];
     const client = options.clientFor(settings.apiKey);
     const firstPage = range.fromPage ?? 1;
@@ -133,12 +148,11 @@ export function createReconciler(options: ReconcilerOptions) {
     let nextPage: number | null = null;
     try {
       for (let page = firstPage; page <= lastPage; page++) {
-        const fetchStarted = performance.now();
-        const { items } = await fetchPage(client, {
+        const { page: { items }, ms: fetchMs } = await fetchPage(client, {
           dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
-        await rest(performance.now() - fetchStarted);
+        await rest(fetchMs);
         const absorbStarted = performance.now();
         await absorb(sourceId, items, counts, addedIds);
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
@@ -187,12 +201,15 @@ export function createReconciler(options: ReconcilerOptions) {
     }
   }
 
-  /** A source's run now, over the lookback (`POST /v1/sources/{id}/reconcile`); null when it has no key. */
-  async function runSource(sourceId: SourceId): Promise<ReconcileRun | null> {
+  /**
+   * A source's run now, over the lookback (`POST /v1/sources/{id}/reconcile`); null when it has no key.
+   * `onStarted` hears of the run once it is recorded (the API answers with it when the run is long).
+   */
+  async function runSource(sourceId: SourceId, onStarted?: (run: ReconcileRun) => void): Promise<ReconcileRun | null> {
     const settings = await store.convoloOf(sourceId);
     if (!settings) return null;
     const at = now();
-    return run(sourceId, settings, { kind: 'reconcile', dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at) });
+    return run(sourceId, settings, { kind: 'reconcile', dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at), ...(onStarted ? { onStarted } : {}) });
   }
 
   /** One step of a backfill: up to `pages` pages of the range from `page`; `nextPage` null when the range is done. */

@@ -160,7 +160,10 @@ export function createClient(options: ClientOptions) {
       clearConvolo: (sourceId: string) => request<void>('DELETE', `/v1/sources/${id(sourceId)}/convolo`),
       /** The last reconcile runs, the next one, and the webhooks Convolo never delivered (`added`). */
       reconcile: (sourceId: string) => request<ReconcileStatus>('GET', `/v1/sources/${id(sourceId)}/reconcile`),
-      /** A reconcile run now, over the lookback; answers when it is over. 409 when the source has no key. */
+      /**
+       * A reconcile run now, over the lookback: the run when it ended within ~25 s, else the run as it started
+       * (202, `finished_at` null) while it goes on (`reconcile` shows it when it ends). 409 when the source has no key.
+       */
       reconcileNow: (sourceId: string) => request<ReconcileRun>('POST', `/v1/sources/${id(sourceId)}/reconcile`),
       /** One step of a history import (up to `pages` pages of 500 from `page`); `next_page` null when the range is done. */
       backfill: (sourceId: string, params: { date_from: string; date_to: string; page?: number; pages?: number }) =>

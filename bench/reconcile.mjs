@@ -78,6 +78,17 @@ async function api(server, method, p, body) {
   return text ? JSON.parse(text) : null;
 }
 
+/** One reconcile run, to its end: a run longer than the POST's answer is answered 202 and followed with GET. */
+async function runToEnd(server, sourceId) {
+  const started = await api(server, 'POST', `/v1/sources/${sourceId}/reconcile`);
+  while (started.finished_at === null) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const run = (await api(server, 'GET', `/v1/sources/${sourceId}/reconcile`)).runs.find((r) => r.id === started.id);
+    if (run?.finished_at) return run;
+  }
+  return started;
+}
+
 async function runBackend(kind, { pg, pgError, opts, mockModule }) {
   const out = { kind, error: null };
   let server = null;
@@ -114,7 +125,7 @@ async function runBackend(kind, { pg, pgError, opts, mockModule }) {
     const started = performance.now();
     let running = true;
     let endedAt = 0;
-    const reconcile = api(server, 'POST', `/v1/sources/${sourceId}/reconcile`).finally(() => {
+    const reconcile = runToEnd(server, sourceId).finally(() => {
       running = false;
       endedAt = performance.now();
     });

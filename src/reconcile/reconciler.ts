@@ -52,7 +52,7 @@ interface RunRange {
 }
 
 /** Missing calls of a page appended together (a group's commit awaited before the next group goes). */
-const appendGroup = 10;
+const appendGroup = 25;
 /** Most call ids a `switchboard.reconcile.gap` event lists. */
 export const gapCallIdsCap = 100;
 const leaseName = 'reconcile';
@@ -98,9 +98,9 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   /**
-   * Checks one page's items: the ones already ended are counted, the others appended a group at a time, each
-   * group waiting for its commit before the next goes, so a page's calls join the ingest's commits a few at a
-   * time instead of as one batch of up to 500.
+   * Checks one page's items: the ones already ended are counted, the others appended 25 at a time, each group
+   * waiting for its commit before the next goes, so a page's calls join the ingest's commits a few at a time
+   * instead of as one batch of up to 500.
    */
   async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
     counts.fetched += items.length;

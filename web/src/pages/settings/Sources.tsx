@@ -114,7 +114,7 @@ function SourceRow({ source, onChange, onRotated }: { source: Source; onChange: 
 
 /**
  * The source's last reconcile with Convolo's call list: when, and how many calls it added (the webhooks
- * Convolo never delivered), or its error; "—" when the source has no Convolo key (CLI: sources set-convolo).
+ * Convolo never delivered), or its error, or "running"; "—" when the source has no Convolo key (CLI: sources set-convolo).
  */
 function LastReconcile({ sourceId }: { sourceId: string }) {
   const [status, setStatus] = useState<ReconcileStatus | null | 'failed'>(null);
@@ -131,7 +131,7 @@ function LastReconcile({ sourceId }: { sourceId: string }) {
   if (!status.convolo || !run) return <span class="muted" title={status.convolo ? 'No run yet' : 'No Convolo API key: switchboard sources set-convolo'}>–</span>;
   return (
     <span title={`${run.date_from} – ${run.date_to}: fetched ${run.fetched}, already present ${run.already_present}, added ${run.added}`}>
-      {run.error ? <span title={`${run.error.code}${run.error.status ? ` (HTTP ${run.error.status})` : ''}`}><Status status="failed" /></span> : <span class="num">added {run.added}</span>}
+      {run.finished_at === null ? <span>running</span> : run.error ? <span title={`${run.error.code}${run.error.status ? ` (HTTP ${run.error.status})` : ''}`}><Status status="failed" /></span> : <span class="num">added {run.added}</span>}
       <span class="muted"> · </span>
       <When at={run.finished_at ?? run.started_at} />
     </span>

@@ -32,7 +32,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     // vitest's default is one worker fewer than the cores: on CI's 2 cores, one file at a time. Most files
-    // spend their time waiting (fsync, PostgreSQL, Chromium, timers), so two at a time roughly halve the run.
+    // spend much of their time waiting (fsync, PostgreSQL, Chromium, child processes, timers): two at a time
+    // took 22–38 % off the same files' run on a busy 2-core machine.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     sequence: { sequencer: LongestFirst },
   },

@@ -25,7 +25,7 @@ interface LoadResult {
   killAfterMs: number;
 }
 
-/** Runs `loops` concurrent posting loops and SIGKILLs the server `killAfterMs` after they started. */
+/** Runs `loops` concurrent posting loops and SIGKILLs the server `killAfterMs` after they started (or later: see below). */
 async function loadAndKill(ingestUrl: string, kill: () => void, killAfterMs: number): Promise<LoadResult> {
   const acked = new Map<string, string>();
   const refused: number[] = [];
@@ -80,7 +80,12 @@ async function loadAndKill(ingestUrl: string, kill: () => void, killAfterMs: num
   }
 
   const running = Array.from({ length: loops }, () => loop());
-  await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+  // Not before killAfterMs, nor before more than 100 events were acknowledged (checked below): on a busy
+  // machine (another test file beside this one) the load may need longer than the planned time to get there.
+  const started = Date.now();
+  const waited = () => Date.now() - started;
+  while (waited() < killAfterMs || (acked.size <= 100 && waited() < 60_000)) await new Promise((resolve) => setTimeout(resolve, 10));
+  killAfterMs = waited();
   inFlightAtKill = inFlight;
   kill();
   killed = true;

@@ -1,8 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Flags } from '../src/config/index.js';
-import { backends, endCall, startTestApp, type Backend, type TestApp } from './support/app.js';
+import { backends, endCall, startTestApp, startTestAppAgain, type TestApp } from './support/app.js';
 
 /**
  * Issue 10: a heavy read must not stall the ingest. Each test makes a read that takes the database a while
@@ -15,13 +15,6 @@ const seededCalls = 150_000;
  * cannot be looked for in the lead's text first, so every lead's JSON is parsed.
  */
 const heavySearch = `/v1/calls?q=${encodeURIComponent('matches "no" call at all')}`;
-
-async function startSeeded(backend: Backend, flags: Flags = {}): Promise<{ t: TestApp; db: string }> {
-  const db = await backend.freshDb();
-  const t = await startTestApp(db, flags);
-  await seedCalls(db, seededCalls);
-  return { t, db };
-}
 
 /** Calls with a lead and a widget name each, inserted in one statement (the ingest would take minutes). */
 async function seedCalls(db: string, count: number): Promise<void> {
@@ -48,11 +41,22 @@ const get = (t: TestApp, path: string, key = t.adminKey) => fetch(`${t.baseUrl}$
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(backends)('reads beside the ingest ($name)', (backend) => {
+  // Seeded once: each test starts its own server, with its own limits, over the same calls.
+  let db: string;
+  let first: TestApp;
+  beforeAll(async () => {
+    db = await backend.freshDb();
+    first = await startTestApp(db);
+    await first.close();
+    await seedCalls(db, seededCalls);
+  });
+  const startSeeded = async (flags: Flags = {}) => ({ t: await startTestAppAgain(db, first, flags) });
+
   let t: TestApp;
   afterEach(() => t?.close());
 
   it('acknowledges an ingest POST while a heavy search is still running', async () => {
-    ({ t } = await startSeeded(backend));
+    ({ t } = await startSeeded());
     const done: string[] = [];
     const search = get(t, heavySearch).then(async (r) => {
       done.push('search');
@@ -71,7 +75,7 @@ describe.each(backends)('reads beside the ingest ($name)', (backend) => {
   });
 
   it('answers 503 query_timeout to a read past the statement time limit, and serves reads after it', async () => {
-    ({ t } = await startSeeded(backend, { statementTimeoutMs: 100 }));
+    ({ t } = await startSeeded({ statementTimeoutMs: 100 }));
     const answer = await get(t, heavySearch);
     expect(answer.status).toBe(503);
     expect(await answer.json()).toMatchObject({ error: 'query_timeout', message: expect.any(String) });
@@ -83,7 +87,7 @@ describe.each(backends)('reads beside the ingest ($name)', (backend) => {
   });
 
   it('answers 429 with Retry-After to a second expensive request of the same key while one runs, not to another key', async () => {
-    ({ t } = await startSeeded(backend, { expensivePerKey: 1 }));
+    ({ t } = await startSeeded({ expensivePerKey: 1 }));
     const other = await t.request('POST', '/v1/keys', { name: 'reports', scope: 'read' });
     expect(other.status).toBe(201);
     const search = get(t, heavySearch);

@@ -1,10 +1,9 @@
-import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, endCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
-import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
+import { addPerson, axe, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
 
 // Code inside page.evaluate runs in the browser; this project's types are Node's (no DOM lib).
 declare const document: any, window: any;
@@ -247,7 +246,7 @@ describe('the analytics page (sqlite)', () => {
         await signIn(narrow, t.baseUrl, admin, october);
         await open(narrow.page, october);
         await narrow.page.locator('[data-chart-data=series] summary').click();
-        const results = await new AxeBuilder({ page: narrow.page }).analyze();
+        const results = await axe(narrow.page).analyze();
         const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
         expect(bad).toEqual([]);
         expect(await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);

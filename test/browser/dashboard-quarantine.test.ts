@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/ids.js';
 import { backends, endCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
-import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
+import { addPerson, axe, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
 
 // Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
 declare const document: any, window: any;
@@ -176,7 +175,7 @@ describe('the quarantine page (sqlite)', () => {
           }
           // The drawer's page holds the list too: one scan covers both.
           await a11y.page.waitForSelector('[data-detail] [data-hex]');
-          const results = await new AxeBuilder({ page: a11y.page }).analyze();
+          const results = await axe(a11y.page).analyze();
           for (const v of results.violations) {
             if (v.impact === 'serious' || v.impact === 'critical') failures.push(`${width}: ${v.id} (${v.impact}) ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
           }

@@ -40,27 +40,42 @@ export interface TestApp {
 
 /** A real server on a loopback port over a real database, prepared as on a first start. */
 export async function startTestApp(db: string, flags: Flags = {}, options: AppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags });
-  const app = await createApp(config, { logger: false, ...options });
+  const app = await createApp(testConfig(db, flags), { logger: false, ...options });
   const first = await app.prepare();
   if (!first) throw new Error('expected an empty database');
+  return listening(app, first.adminKey, first.sourceToken);
+}
+
+/**
+ * Another server over the database that `started` was the first start of (it may be closed by now), with
+ * flags of its own: the admin key and the source token of that first start work on it.
+ */
+export async function startTestAppAgain(db: string, started: TestApp, flags: Flags = {}, options: AppOptions = {}): Promise<TestApp> {
+  const app = await createApp(testConfig(db, flags), { logger: false, ...options });
+  if ((await app.prepare()) !== null) throw new Error('expected a database that was started before');
+  return listening(app, started.adminKey, new URL(started.ingestUrl).pathname.split('/').at(-1)!);
+}
+
+const testConfig = (db: string, flags: Flags) => loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', ...flags });
+
+async function listening(app: App, adminKey: string, sourceToken: string): Promise<TestApp> {
   const { baseUrl } = await app.listen();
-  const ingestUrl = `${baseUrl}/hooks/convolo/${first.sourceToken}`;
+  const ingestUrl = `${baseUrl}/hooks/convolo/${sourceToken}`;
   return {
     app,
     baseUrl,
     ingestUrl,
-    adminKey: first.adminKey,
+    adminKey,
     async post(body, contentType = 'application/json', url = ingestUrl) {
       const headers: Record<string, string> = contentType === null ? {} : { 'content-type': contentType };
       const response = await fetch(url, { method: 'POST', body, headers });
       return { status: response.status, body: await readBody(response) };
     },
-    async api(path, key = first.adminKey) {
+    async api(path, key = adminKey) {
       const response = await fetch(`${baseUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
       return { status: response.status, body: await readBody(response) };
     },
-    async request(method, path, body, key = first.adminKey) {
+    async request(method, path, body, key = adminKey) {
       const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       const response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

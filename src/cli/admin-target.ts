@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { createApiKey } from '../admin/credentials.js';
-import { createApp } from '../app.js';
 import { loadConfig, publicBaseUrl, type Config } from '../config/index.js';
 import type { FetchLike, SwitchboardClient } from '../sdk/client.js';
 import { configFlags, withConfigFlags } from './options.js';
@@ -74,6 +72,8 @@ async function answersHealthz(server: string): Promise<boolean> {
  * `switchboard start` would.
  */
 async function openLocal({ config, why }: { config: Readonly<Config>; why: string }, command: string): Promise<{ key: string; fetch: FetchLike; close(): Promise<void> }> {
+  // Loaded here, not at the top: a remote command (and --help) starts without the server's modules.
+  const [{ createApp }, { createApiKey }] = await Promise.all([import('../app.js'), import('../admin/credentials.js')]);
   const app = await createApp(config, { logger: false });
   try {
     // No setup link: the command at hand may be the one that creates the first user.

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { createApp } from '../app.js';
 import { loadConfig } from '../config/index.js';
 import { configFlags, withConfigFlags } from './options.js';
 
@@ -7,6 +6,7 @@ export function startCommand(): Command {
   const command = new Command('start').description('Run the service: the ingest endpoint and the API.');
   return withConfigFlags(command).action(async () => {
     const config = loadConfig(process.env, configFlags(command));
+    const { createApp } = await import('../app.js');
     const app = await createApp(config);
     const firstStart = await app.prepare();
     const { baseUrl } = await app.listen();

@@ -4,6 +4,7 @@ import { createSqliteAppend } from './append.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
 import { createSqliteDeliveryWrites } from './deliveries.js';
+import { nameThread } from './thread-name.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =
@@ -14,6 +15,7 @@ export type WriterRequest =
 export type WriterReply = { id: number; results?: unknown; error?: string };
 
 const { path, options } = workerData as { path: string; options: StorageOptions };
+nameThread('sb-writer');
 const db = openConnection(path);
 // Appends land on random pages of the call indexes; with SQLite's default 2 MB page cache most of them
 // would be read back from the file first. 16 MB keeps the hot part of the indexes in memory.

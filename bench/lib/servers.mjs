@@ -18,6 +18,8 @@ export const SWITCHBOARD_CLI = process.env.SWITCHBOARD_BENCH_CLI
   ? path.resolve(process.env.SWITCHBOARD_BENCH_CLI)
   : path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 const EXTRA_NODE_ARGS = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The V8 flags `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts). */
+export const SWITCHBOARD_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -222,8 +224,8 @@ export async function startSwitchboard({ db, args = [] }) {
   const port = await freePort();
   const server = spawnServer(
     'switchboard',
-    // The V8 flag is the one `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts).
-    ['--max-semi-space-size=8', ...EXTRA_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
+    // The V8 flags are the ones `npm start` and the `switchboard` bin run with (SWITCHBOARD_NODE_FLAGS).
+    [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;

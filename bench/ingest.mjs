@@ -1,6 +1,8 @@
 // Ingest benchmark: HTTP load with wrk on `POST /hooks/convolo/<token>`, Convolo's end_call fixture with a
 // fresh call_id per request (bench/end_call.lua), against, in the same run:
 //   baseline  - bench/baseline-server.mjs, a bare node:http server that reads the body and answers 200
+//   handwritten - bench/handwritten-receiver.mjs, node:http + better-sqlite3 inserting each body in its own
+//               durable (synchronous=FULL) transaction before answering: what one writes in an afternoon
 //   sqlite    - Switchboard on a fresh SQLite file in a fresh temp dir
 //   postgres  - Switchboard on a fresh database of a throwaway cluster (scripts/pg-cluster.mjs) or of
 //               SWITCHBOARD_BENCH_PG_URL
@@ -9,6 +11,10 @@
 // each ratio compares runs made close together in time. After the measured run, before the server is
 // stopped, each Switchboard row counts the events the server stored (through its own read API) against the
 // 2xx answers the harness got from it: fewer stored than acknowledged is a loss and fails the run.
+// Every row also gets the server's CPU per acknowledged request (user + system from /proc, split into the
+// main thread, the SQLite writer thread `sb-writer`, and the rest: GC helpers, the other SQLite threads,
+// libuv), which is steadier than req/s on a shared machine, and for SQLite the bytes written per request
+// (/proc/<pid>/io write_bytes: WAL frames and checkpoints) and the growth of the database and WAL files.
 //
 // Run through bench/run.mjs: `node bench/run.mjs ingest [--only sqlite] [--duration 10] ...`.
 import { randomBytes } from 'node:crypto';
@@ -16,27 +22,30 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
+import { statSync } from 'node:fs';
+import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler, threadSplit, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
-import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, startHandwritten, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
-export const SERVERS = ['baseline', 'sqlite', 'postgres'];
+export const SERVERS = ['baseline', 'handwritten', 'sqlite', 'postgres'];
 
 const LUA = path.join(BENCH_DIR, 'end_call.lua');
 const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
 const RESULTS = path.join(BENCH_DIR, 'results', 'ingest-latest.md');
 
-// From the issue. Ratios are to the baseline at the same connection count, in the same run.
+// From the issues (15 for SQLite). Ratios are to the baseline (and the hand-written receiver) at the same
+// connection count, in the same run.
 const RSS_LIMIT_MB = 200;
 const TARGETS = {
-  sqlite: { 50: { ratio: 0.2, p99Ms: 15 }, 256: { ratio: 0.45 } },
+  sqlite: { 50: { ratio: 0.25, p99Ms: 15 }, 256: { ratio: 0.3 }, all: { cpuUs: 80, handwritten: 10 } },
   postgres: { 256: { ratio: 0.35 } },
 };
 const TARGETS_TEXT = [
-  'SQLite ≥ 0.20× baseline at 50 connections, with p99 ≤ 15 ms',
-  'SQLite ≥ 0.45× baseline at 256 connections',
+  'SQLite ≥ 0.25× baseline at 50 connections, with p99 ≤ 15 ms',
+  'SQLite ≥ 0.30× baseline at 256 connections',
+  'SQLite ≤ 80 µs of server CPU per acknowledged event, and ≥ 10× the hand-written receiver\'s req/s (every row)',
   'PostgreSQL ≥ 0.35× baseline at 256 connections',
   `Switchboard server RSS ≤ ${RSS_LIMIT_MB} MB (every Switchboard row)`,
   'a row with non-2xx answers or socket errors, or whose server did not exit 0 on SIGTERM, fails (⚠)',
@@ -93,6 +102,12 @@ function acknowledged(row) {
  * Counts distinct ids, so that a page served twice could never hide a loss.
  */
 async function storedEvents(server) {
+  if (server.kind === 'handwritten') {
+    // Its own count of rows (GET /count): it stores every body, one row each.
+    const res = await httpRequest(`${server.baseUrl}/count`);
+    if (res.status !== 200) throw new Error(`GET /count answered ${res.status}`);
+    return { stored: JSON.parse(res.body).n, repeated: 0, pages: 1 };
+  }
   if (!server.adminKey) throw new Error('the server printed no "Admin key: sbk_..." line on its first start');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const headers = { authorization: `Bearer ${server.adminKey}` };
@@ -148,7 +163,10 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
   let sampler = null;
   try {
     log(`${label}: starting server`);
-    server = kind === 'baseline' ? await startBaseline() : await startFreshSwitchboard(kind, { pg, pgError });
+    server =
+      kind === 'baseline' ? await startBaseline()
+      : kind === 'handwritten' ? await startHandwritten()
+      : await startFreshSwitchboard(kind, { pg, pgError });
     row.db = server.db;
     row.startupMs = server.startupMs ?? null;
     row.idleRssKb = memoryKb(server.pid)?.rss ?? null;
@@ -168,6 +186,9 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     row.rssBeforeMeasuredKb = memoryKb(server.pid)?.rss ?? null;
     const linesBefore = server.log.lines;
     log(`${label}: measuring ${opts.duration} s`);
+    const files0 = dbFilesBytes(server.db);
+    const w0 = writeBytes(server.pid);
+    const t0 = threadTicks(server.pid);
     const m0 = machineTicks();
     const s0 = processTicks(server.pid);
     const h0 = processTicks(process.pid);
@@ -181,6 +202,9 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     const m1 = machineTicks();
     const s1 = processTicks(server.pid);
     const h1 = processTicks(process.pid);
+    const t1 = threadTicks(server.pid);
+    const w1 = writeBytes(server.pid);
+    const files1 = dbFilesBytes(server.db);
     const rss = sampler.stop();
     sampler = null;
     row.logLinesDuringLoad = server.log.lines - linesBefore;
@@ -206,9 +230,19 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
       const harnessCores = (h1.own - h0.own) / elapsed;
       row.cpu = { busy, server: serverCores, wrk: wrkCores, other: Math.max(0, busy - serverCores - wrkCores - harnessCores) };
     }
+    // Per acknowledged request of the measured run: CPU µs by thread, bytes written.
+    const acked = r.requests - r.non2xx;
+    if (acked > 0 && s0 && s1 && t0 && t1) {
+      const split = threadSplit(server.pid, t0, t1, s0, s1, 'sb-writer');
+      const us = (ticks) => (ticks * 1e6) / CLOCK_TICKS / acked;
+      row.cpuUs = { total: us(split.total), main: us(split.main), writer: us(split.named), other: us(split.other) };
+    }
+    if (acked > 0 && w0 != null && w1 != null && files0 != null) row.writtenPerEvent = (w1 - w0) / acked;
+    if (acked > 0 && files0 != null && files1 != null) row.growthPerEvent = (files1 - files0) / acked;
     log(
       `${label}: ${fmt(row.rps)} req/s, p50 ${fmt(row.p50Ms, 2)} ms, p99 ${fmt(row.p99Ms, 2)} ms, ` +
-        `non-2xx ${row.non2xx}, socket errors ${row.socketErrors}, peak RSS ${fmt(mb(row.peakRssKb), 1)} MB`,
+        `non-2xx ${row.non2xx}, socket errors ${row.socketErrors}, peak RSS ${fmt(mb(row.peakRssKb), 1)} MB, ` +
+        `CPU ${cpuText(row.cpuUs)} µs/event, written ${fmt(row.writtenPerEvent)} B/event`,
     );
     // After the RSS readings (paging through the events must not count as load) and before SIGTERM.
     if (kind !== 'baseline') {
@@ -236,14 +270,38 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
   return row;
 }
 
+/** Bytes of a SQLite database and its WAL (`sqlite:<file>`), or null for anything else. */
+function dbFilesBytes(db) {
+  if (!db?.startsWith('sqlite:')) return null;
+  const file = db.slice('sqlite:'.length);
+  const size = (f) => {
+    try {
+      return statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  return size(file) + size(`${file}-wal`);
+}
+
+/** "total (main + writer + other)" µs, or — */
+function cpuText(c) {
+  if (!c) return '—';
+  return `${fmt(c.total)} (${fmt(c.main)} + ${fmt(c.writer)} + ${fmt(c.other)})`;
+}
+
 function evaluate(rows) {
-  const baselineRps = new Map(rows.filter((r) => r.server === 'baseline' && r.rps).map((r) => [r.conns, r.rps]));
+  const rpsOf = (kind) => new Map(rows.filter((r) => r.server === kind && r.rps).map((r) => [r.conns, r.rps]));
+  const baselineRps = rpsOf('baseline');
+  const handwrittenRps = rpsOf('handwritten');
   for (const row of rows) {
     const base = baselineRps.get(row.conns);
     row.ratio = row.rps != null && base ? row.rps / base : null;
+    const hand = handwrittenRps.get(row.conns);
+    row.handRatio = row.rps != null && hand && row.server !== 'baseline' && row.server !== 'handwritten' ? row.rps / hand : null;
     const fails = [];
     const unknown = [];
-    if (row.server === 'baseline') {
+    if (row.server === 'baseline' || row.server === 'handwritten') {
       row.targetText = '—';
       if (row.error) fails.push('did not run');
       if (row.non2xx > 0 || row.socketErrors > 0) fails.push('errors');
@@ -251,10 +309,12 @@ function evaluate(rows) {
       row.verdict = fails.length ? `⚠ ${fails.join(', ')}` : '—';
       continue;
     }
-    const t = TARGETS[row.server]?.[row.conns] ?? {};
+    const t = { ...TARGETS[row.server]?.all, ...TARGETS[row.server]?.[row.conns] };
     const parts = [];
     if (t.ratio != null) parts.push(`≥ ${t.ratio.toFixed(2)}×`);
     if (t.p99Ms != null) parts.push(`p99 ≤ ${t.p99Ms} ms`);
+    if (t.cpuUs != null) parts.push(`≤ ${t.cpuUs} µs`);
+    if (t.handwritten != null) parts.push(`≥ ${t.handwritten}× hand-written`);
     parts.push(`RSS ≤ ${RSS_LIMIT_MB} MB`);
     row.targetText = parts.join(', ');
     if (row.error) {
@@ -265,6 +325,14 @@ function evaluate(rows) {
         else if (row.ratio < t.ratio) fails.push('ratio');
       }
       if (t.p99Ms != null && row.p99Ms > t.p99Ms) fails.push('p99');
+      if (t.cpuUs != null) {
+        if (row.cpuUs == null) unknown.push('no CPU');
+        else if (row.cpuUs.total > t.cpuUs) fails.push('CPU');
+      }
+      if (t.handwritten != null) {
+        if (row.handRatio == null) unknown.push('no hand-written');
+        else if (row.handRatio < t.handwritten) fails.push('× hand-written');
+      }
       if (row.peakRssKb == null) unknown.push('no RSS');
       else if (mb(row.peakRssKb) > RSS_LIMIT_MB) fails.push('RSS');
       if (row.non2xx > 0 || row.socketErrors > 0) fails.push('errors ⚠');
@@ -292,21 +360,23 @@ function noiseText(r) {
 
 function table(rows) {
   const out = [
-    '| server | conns | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | 2xx → stored | target | |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
+    '| server | conns | req/s | ratio to baseline | × hand-written | p50 ms | p99 ms | CPU µs/event (main + writer + other) | written B/event (file growth) | non-2xx | socket errors | peak RSS MB | 2xx → stored | target | |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   const order = (r) => SERVERS.indexOf(r.server);
   for (const r of [...rows].sort((a, b) => order(a) - order(b) || a.conns - b.conns)) {
     if (r.error) {
-      out.push(`| ${r.server} | ${r.conns} | — | — | — | — | — | — | — | — | ${r.targetText} | ${r.verdict} |`);
+      out.push(`| ${r.server} | ${r.conns} | — | — | — | — | — | — | — | — | — | — | — | ${r.targetText} | ${r.verdict} |`);
       continue;
     }
     const warn = (n) => (n > 0 ? `${n} ⚠` : `${n}`);
     const d = r.delivery;
     const delivery = !d ? '—' : d.error ? `${d.twoxx} → ? (${deliveryText(d)})` : `${d.twoxx} → ${d.stored} (${deliveryText(d)})`;
+    const written = r.writtenPerEvent == null ? '—' : `${fmt(r.writtenPerEvent)} (${fmt(r.growthPerEvent)})`;
     out.push(
       `| ${r.server} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×`} | ` +
-        `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
+        `${r.handRatio == null ? '—' : `${fmt(r.handRatio, 1)}×`} | ` +
+        `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${cpuText(r.cpuUs)} | ${written} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
         `${fmt(mb(r.peakRssKb), 1)} | ${delivery} | ${r.targetText} | ${r.verdict} |`,
     );
   }

@@ -1,4 +1,5 @@
 // Linux /proc readings for the benchmarks: memory and CPU of a server process and of the machine.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
 /** VmRSS and VmHWM of a process in kB, or null when the process is gone. */
@@ -108,4 +109,65 @@ export async function busyCores(ms, cpus) {
   const b = machineTicks();
   const elapsed = (b.total - a.total) / cpus;
   return elapsed > 0 ? (b.busy - a.busy) / elapsed : 0;
+}
+
+/** Clock ticks per second of the tick counts in /proc (USER_HZ; 100 on Linux's usual builds). */
+export const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * utime+stime of each live thread of a process, in clock ticks: Map tid → { name, ticks }. The name is the
+ * thread's comm (Switchboard names its SQLite threads sb-writer, sb-admin and sb-reader); the main thread's
+ * tid is the pid. Null when the process is gone.
+ */
+export function threadTicks(pid) {
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  const out = new Map();
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, ticks: Number(rest[14 - 3]) + Number(rest[15 - 3]) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU ticks of a process's main thread and of the threads named `name` between two threadTicks() readings
+ * (a thread started in between counts from zero), and the whole process's (processTicks().own) difference.
+ */
+export function threadSplit(pid, t0, t1, p0, p1, name) {
+  const diff = (pick) => {
+    let sum = 0;
+    for (const [tid, t] of t1) if (pick(tid, t)) sum += t.ticks - (t0.get(tid)?.ticks ?? 0);
+    return sum;
+  };
+  const total = p1.own - p0.own;
+  const main = diff((tid) => tid === pid);
+  const named = diff((_tid, t) => t.name === name);
+  return { total, main, named, other: total - main - named };
+}
+
+/** Bytes a process caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
+export function writeBytes(pid) {
+  try {
+    const m = readFileSync(`/proc/${pid}/io`, 'utf8').match(/^write_bytes:\s+(\d+)/m);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }

@@ -12,7 +12,14 @@ import { onCleanup, trackChild } from './cleanup.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = path.resolve(BENCH_DIR, '..');
-export const SWITCHBOARD_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+// SWITCHBOARD_BENCH_CLI runs another build (a copy of an earlier dist/, to compare builds alternately);
+// SWITCHBOARD_BENCH_NODE_ARGS adds node flags to Switchboard's command line (e.g. `--cpu-prof`).
+export const SWITCHBOARD_CLI = process.env.SWITCHBOARD_BENCH_CLI
+  ? path.resolve(process.env.SWITCHBOARD_BENCH_CLI)
+  : path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+const EXTRA_NODE_ARGS = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The V8 flags `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts). */
+export const SWITCHBOARD_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -121,12 +128,36 @@ export function startBaseline() {
 }
 
 /**
- * A plain node script of bench/ (`script`, relative to bench/) that listens on a port of the OS's choosing
+ * The hand-written node:http + better-sqlite3 receiver (bench/handwritten-receiver.mjs) on a file in a fresh
+ * temp dir; `db` is that file, `removeData()` deletes the dir (call it after stopServer).
+ */
+export async function startHandwritten() {
+  const tmpdir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-hand-'));
+  const unregister = onCleanup(() => rm(tmpdir, { recursive: true, force: true }));
+  const removeData = async () => {
+    unregister();
+    await rm(tmpdir, { recursive: true, force: true });
+  };
+  const file = path.join(tmpdir, 'hand.db');
+  let server;
+  try {
+    server = await startScriptServer('handwritten', 'handwritten-receiver.mjs', [file]);
+  } catch (err) {
+    await removeData();
+    throw err;
+  }
+  server.db = `sqlite:${file}`;
+  server.removeData = removeData;
+  return server;
+}
+
+/**
+ * A plain node script of bench/ (`script`, relative to bench/, with `args`) that listens on a port of the OS's choosing
  * and prints it alone on a line on stdout: the baselines, the webhook sink. Resolves the server with `port`
  * and `url` (http://127.0.0.1:<port>/hooks/convolo/baseline, where the ingest baseline takes its load).
  */
-export async function startScriptServer(kind, script) {
-  const server = spawnServer(kind, [path.join(BENCH_DIR, script)], { cwd: REPO_ROOT });
+export async function startScriptServer(kind, script, args = []) {
+  const server = spawnServer(kind, [path.join(BENCH_DIR, script), ...args], { cwd: REPO_ROOT });
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server printed no port within 10 s`)), 10_000);
     server.log.onLine((line, label) => {
@@ -193,8 +224,8 @@ export async function startSwitchboard({ db, args = [] }) {
   const port = await freePort();
   const server = spawnServer(
     'switchboard',
-    // The V8 flag is the one `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts).
-    ['--max-semi-space-size=8', SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
+    // The V8 flags are the ones `npm start` and the `switchboard` bin run with (SWITCHBOARD_NODE_FLAGS).
+    [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;

@@ -43,8 +43,12 @@ export interface AppendResult {
   id: EventId;
   seq: number;
   duplicate: boolean;
-  /** The call record right after this event (for any event of a call that exists). */
-  call: CallState | null;
+  /**
+   * The call record right after this event (for any event of a call that exists), where the backend keeps it:
+   * the SQLite writer thread leaves it out of its answer, since nothing outside the storage reads it and it
+   * would be copied across the thread boundary with every event.
+   */
+  call?: CallState | null;
   /** True when nothing was stored because the event no longer applied (a call.stale for an ended call). */
   skipped?: true;
   /** Deliveries this event queued in the outbox (absent: none), so the worker is woken only when needed. */

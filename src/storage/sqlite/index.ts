@@ -39,9 +39,17 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');
       return result.rows as unknown[][];
     },
-    // PASSIVE: copies what no reader still needs and fsyncs the database file, without blocking the writer.
+    // PASSIVE: copies what no reader still needs and fsyncs the database file, without blocking the writer;
+    // twice, so that the second copies only what was committed during the first. Then the hot writer, between
+    // two batches, copies the few frames left and restarts the WAL (writer-worker.ts, restartWal), when the
+    // first checkpoint reached the end of the WAL as it found it (no reader held an older snapshot).
     maintain: async () => {
-      await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
+      const passive = { sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false };
+      const first = await writer.write(passive);
+      const [state] = 'rows' in first ? (first.rows as Array<{ log: number; checkpointed: number }>) : [];
+      if (!state || state.checkpointed < state.log) return;
+      await writer.write(passive);
+      await hotWriter.restartWal();
     },
     async beforeClose() {
       await hotWriter.close();

@@ -1,9 +1,9 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
-import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
+import { nameThread, threadId } from './thread-name.js';
 
 /**
  * A SQLite connection on a thread of its own (threads.ts): runs the statements the main thread's Kysely
@@ -27,12 +27,14 @@ export type SqlReply =
   | { id: 0; ready: true };
 
 const { path, readonly, busyTimeoutMs, nice } = workerData as SqlThreadData;
+nameThread(readonly ? 'sb-reader' : 'sb-admin');
 // Linux schedules threads, and a thread has a nice value of its own (/proc/thread-self names its id): a
 // reader that yields lets the ingest's threads have the cores when both want them, where two heavy reads
 // would otherwise take both cores of a small machine. Elsewhere (no /proc) the thread runs as the process.
-if (nice > 0) {
+const tid = threadId();
+if (nice > 0 && tid !== null) {
   try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+    setPriority(tid, nice);
   } catch {
     // not Linux, or not allowed: the reads compete as equals
   }

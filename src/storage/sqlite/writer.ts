@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
+import { encodeBatch } from './batch-codec.js';
 import { workerScript } from './worker-script.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
@@ -37,20 +38,27 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
     return w;
   }
 
-  function send(request: DistributiveOmit<WriterRequest, 'id'>): Promise<unknown> {
+  function send(request: DistributiveOmit<WriterRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     worker ??= start();
     const target = worker;
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      target.postMessage({ ...request, id });
+      target.postMessage({ ...request, id }, transfer);
     });
   }
 
   return {
-    append: (batch: readonly NewEvent[]) => send({ op: 'append', batch: [...batch] }) as Promise<AppendResult[]>,
+    append: (batch: readonly NewEvent[]) => {
+      const encoded = encodeBatch(batch);
+      return send({ op: 'append', batch: encoded }, [encoded.bodies]) as Promise<AppendResult[]>;
+    },
     claim: (now: number, limit: number, leaseMs: number, share?: ClaimShare) => send({ op: 'claim', now, limit, leaseMs, share }) as Promise<Delivery[]>,
     complete: (outcomes: readonly DeliveryOutcome[], now: number) => send({ op: 'complete', outcomes: [...outcomes], now }) as Promise<CompleteResult>,
+    /** Restarts the WAL between two batches (writer-worker.ts); nothing when the writer has not started. */
+    restartWal: async (): Promise<void> => {
+      if (worker) await send({ op: 'restartWal' });
+    },
     async close(): Promise<void> {
       if (!worker) return;
       const w = worker;

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// One quick measurement of the SQLite ingest's cost, for comparing builds alternately (issue 15): a fresh
+// Switchboard on SQLite, wrk with the ingest bench's load (end_call, fresh call_id per request) for a 2 s
+// warm-up then `seconds`, and the server's CPU per acknowledged event by thread name (main, sb-writer,
+// sb-admin, sb-reader, and `node`: V8's platform threads — mostly the garbage collector's helpers — and
+// libuv's), bytes written per event, req/s, p99, peak RSS and the sizes of the database and WAL files, printed as one JSON line.
+//
+//   node bench/thread-cpu.mjs [connections=50] [seconds=8]
+//   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/thread-cpu.mjs   # another build
+//   PERF=/tmp/perf.data ...   also records `perf record -g` of the server during the measured run
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
+import { BENCH_DIR, SWITCHBOARD_CLI, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runWrk } from './lib/wrk.mjs';
+
+const conns = Number(process.argv[2] ?? 50);
+const seconds = Number(process.argv[3] ?? 8);
+const LUA = path.join(BENCH_DIR, 'end_call.lua');
+const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+const load = (secs) =>
+  runWrk({ url: server.url, connections: conns, seconds: secs, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
+
+ensureWrk((m) => process.stderr.write(`${m}\n`));
+const server = await startFreshSwitchboard('sqlite');
+try {
+  await load(2);
+  const perf = process.env.PERF
+    ? spawn('perf', ['record', '-F', '999', '-g', '-p', String(server.pid), '-o', process.env.PERF], { stdio: 'ignore' })
+    : null;
+  const rss = startRssSampler(server.pid, 200);
+  const t0 = threadTicks(server.pid);
+  const p0 = processTicks(server.pid);
+  const w0 = writeBytes(server.pid);
+  const r = await load(seconds);
+  const t1 = threadTicks(server.pid);
+  const p1 = processTicks(server.pid);
+  const w1 = writeBytes(server.pid);
+  const peak = Math.max(rss.stop().maxKb, memoryKb(server.pid)?.hwm ?? 0);
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((resolve) => perf.once('exit', resolve));
+  }
+  const acked = r.requests - r.non2xx;
+  const us = (ticks) => Math.round((ticks * 1e6) / CLOCK_TICKS / acked);
+  const byThread = {};
+  for (const [tid, t] of t1) {
+    const name = tid === server.pid ? 'main' : t.name;
+    byThread[name] = (byThread[name] ?? 0) + t.ticks - (t0.get(tid)?.ticks ?? 0);
+  }
+  for (const k of Object.keys(byThread)) byThread[k] = us(byThread[k]);
+  process.stdout.write(
+    `${JSON.stringify({
+      build: path.relative(process.cwd(), SWITCHBOARD_CLI),
+      conns,
+      rps: Math.round(acked / (r.duration_us / 1e6)),
+      p99Ms: r.latency_us.p99 / 1000,
+      cpuUsPerEvent: us(p1.own - p0.own),
+      byThread,
+      writtenBytesPerEvent: Math.round((w1 - w0) / acked),
+      peakRssMb: Math.round(peak / 1024),
+      walMb: Math.round(statSync(`${server.db.slice('sqlite:'.length)}-wal`).size / 1048576),
+      dbMb: Math.round(statSync(server.db.slice('sqlite:'.length)).size / 1048576),
+      non2xx: r.non2xx,
+    })}\n`,
+  );
+} finally {
+  await stopServer(server);
+  await server.removeData();
+}

@@ -3,7 +3,7 @@
 // Switchboard on SQLite, wrk with the ingest bench's load (end_call, fresh call_id per request) for a 2 s
 // warm-up then `seconds`, and the server's CPU per acknowledged event by thread name (main, sb-writer,
 // sb-admin, sb-reader, and `node`: V8's platform threads — mostly the garbage collector's helpers — and
-// libuv's), bytes written per event, req/s, p99, peak RSS and the sizes of the database and WAL files, printed as one JSON line.
+// libuv's), bytes written per event, events per group commit, req/s, p99, peak RSS and the sizes of the database and WAL files, printed as one JSON line.
 //
 //   node bench/thread-cpu.mjs [connections=50] [seconds=8]
 //   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/thread-cpu.mjs   # another build
@@ -20,6 +20,11 @@ const conns = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 8);
 const LUA = path.join(BENCH_DIR, 'end_call.lua');
 const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+/** Group commits so far (the server's switchboard_commit_batch_size_count), to print events per commit. */
+const commits = async () => {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  return Number(text.match(/^switchboard_commit_batch_size_count (\S+)/m)?.[1] ?? NaN);
+};
 const load = (secs) =>
   runWrk({ url: server.url, connections: conns, seconds: secs, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
 
@@ -34,7 +39,9 @@ try {
   const t0 = threadTicks(server.pid);
   const p0 = processTicks(server.pid);
   const w0 = writeBytes(server.pid);
+  const c0 = await commits();
   const r = await load(seconds);
+  const c1 = await commits();
   const t1 = threadTicks(server.pid);
   const p1 = processTicks(server.pid);
   const w1 = writeBytes(server.pid);
@@ -59,6 +66,7 @@ try {
       p99Ms: r.latency_us.p99 / 1000,
       cpuUsPerEvent: us(p1.own - p0.own),
       byThread,
+      eventsPerCommit: Math.round((10 * acked) / (c1 - c0)) / 10,
       writtenBytesPerEvent: Math.round((w1 - w0) / acked),
       peakRssMb: Math.round(peak / 1024),
       walMb: Math.round(statSync(`${server.db.slice('sqlite:'.length)}-wal`).size / 1048576),

@@ -124,7 +124,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxInFlight: config.commitMaxInFlight,
     // The worker only when the batch queued deliveries: a claim for nothing on every commit costs the writer.
     onCommitted: (results) => {
-      hub.wake();
+      let upTo = 0;
+      for (const r of results) if (r.seq > upTo) upTo = r.seq;
+      hub.wake(upTo);
       if (results.some((r) => r.queued)) worker?.wake();
     },
     now,

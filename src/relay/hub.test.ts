@@ -13,6 +13,7 @@ function fakeLog() {
   let inFlight = 0;
   const log = {
     reads: 0,
+    lastSeqReads: 0,
     maxConcurrentReads: 0,
     fail: false,
     events: {
@@ -34,6 +35,7 @@ function fakeLog() {
         }
       },
       async lastSeq() {
+        log.lastSeqReads++;
         return rows.at(-1)?.seq ?? 0;
       },
     } as Pick<EventLog, 'readAfter' | 'lastSeq'> as EventLog,
@@ -151,6 +153,23 @@ describe('createStreamHub', () => {
     await until('every event', () => client.seqs().length === 50);
     expect(log.maxConcurrentReads).toBe(1);
     expect(log.reads).toBeLessThanOrEqual(3);
+    await hub.close();
+  });
+
+  it('follows the end of the log from local commits without reading it while nobody streams', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const asked = log.lastSeqReads;
+    for (let i = 0; i < 5; i++) hub.wake(log.append(`n${i}`));
+    expect(hub.head).toBe(5);
+    expect(log.lastSeqReads).toBe(asked);
+    expect(log.reads).toBe(0);
+    // A client that joins now gets only what comes after, read once its commit wakes the hub.
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    hub.wake(log.append('n5'));
+    await until('the live event', () => client.seqs().length === 1);
+    expect(client.seqs()).toEqual([6]);
     await hub.close();
   });
 

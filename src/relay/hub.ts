@@ -36,8 +36,12 @@ export interface StreamSubscription {
 export interface StreamHub {
   /** Begins tailing the log from its current end. */
   start(): Promise<void>;
-  /** New events may be in the log (a local commit, or another node's NOTIFY). */
-  wake(): void;
+  /**
+   * New events may be in the log (a local commit, or another node's NOTIFY). `committedUpTo`: a local commit
+   * says every event up to this seq is committed (commits are in seq order), so with no client to send to the
+   * hub follows the log's end without asking the database.
+   */
+  wake(committedUpTo?: number): void;
   /** Connected stream clients (live or catching up). */
   readonly clients: number;
   /** The seq up to which the log has been fanned out. */
@@ -93,11 +97,25 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 
   // Wakes coalesce: one read loop at a time, and one more after it if woken while it ran (none once
   // closing). A failed read is reported; the next wake or poll tries again.
+  // Read loops started and not finished (the coalesced one, and the one it queued).
+  let reading = 0;
   const reads = coalesce(async () => {
-    if (!closing) await readToEnd();
+    reading++;
+    try {
+      if (!closing) await readToEnd();
+    } finally {
+      reading--;
+    }
   }, onError);
-  function wake(): void {
+  function wake(committedUpTo?: number): void {
     if (timer === undefined || closing) return;
+    // No client, no read under way: nothing to fan out, so the end of the log is all the hub needs, and a local
+    // commit knows it. (A read under way may be publishing to a client that has just left: it goes on as before.)
+    // This spares a query on a reader thread per group commit while nobody streams.
+    if (committedUpTo !== undefined && clients.size === 0 && reading === 0) {
+      head = Math.max(head, committedUpTo);
+      return;
+    }
     void reads.trigger();
   }
 

@@ -30,14 +30,16 @@ const minuteMs = 60_000;
 
 export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): void {
   const misses = createMissCounter({ perMin: options.perMin, now: options.now, maxAddresses: options.maxAddresses });
-  app.addHook('onRequest', async (request, reply) => {
-    if (!options.covers(request)) return;
+  // Callback hooks (no promise per request: nul-guard.ts). Answering early, a callback hook sends and does not call done.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!options.covers(request)) return done();
     const waitMs = misses.blockedFor(request.ip);
-    if (waitMs === 0 || options.isKnown(request)) return;
-    return sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
+    if (waitMs === 0 || options.isKnown(request)) return done();
+    sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (options.isMiss(request, reply.statusCode)) misses.miss(request.ip);
+    done();
   });
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 import { bearerKey } from './auth.js';
@@ -31,12 +31,13 @@ export function limitExpensive(perKey: number) {
   /** Per request holding a slot: called once by each of the two ends; the second frees the slot. */
   const ends = new WeakMap<FastifyRequest, () => void>();
   return {
-    async onRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      if (!isExpensive(request)) return;
+    // Callback hooks: they run on every request (no promise each, nul-guard.ts).
+    onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+      if (!isExpensive(request)) return done();
       const presented = bearerKey(request);
       const key = presented ? `key ${hashSecret(presented)}` : `ip ${request.ip}`;
       const count = running.get(key) ?? 0;
-      if (count >= perKey) throw new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` });
+      if (count >= perKey) return done(new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` }));
       running.set(key, count + 1);
       let waiting = 2;
       const end = () => {
@@ -48,15 +49,16 @@ export function limitExpensive(perKey: number) {
       ends.set(request, end);
       // 'close' comes once the response has ended or the connection went away, whichever the case.
       reply.raw.once('close', end);
+      done();
     },
     // Fastify calls onSend when the handler answered (or failed), also after the client has gone.
-    async onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> {
+    onSend(request: FastifyRequest, _reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
       const end = ends.get(request);
       if (end) {
         ends.delete(request);
         end();
       }
-      return payload;
+      done(null, payload);
     },
   };
 }

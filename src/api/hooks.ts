@@ -47,6 +47,9 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
   });
 
   app.post<{ Params: { token: string } }>(ingestPath, {
+    // Sources have their own limit (below); @fastify/rate-limit's hook let this route through by its allowList
+    // after awaiting its key and the list on every request: it is not attached at all.
+    config: { rateLimit: false },
     schema: {
       response: answers(
         { 200: { ...IngestAck, description: 'A known type (start_call, end_call), committed.' }, 202: { ...IngestAck, description: 'An unknown type, committed and relayed as convolo.<type>.' } },

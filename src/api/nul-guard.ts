@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AppError } from '../domain/errors.js';
 
 /**
@@ -8,21 +8,28 @@ import { AppError } from '../domain/errors.js';
  * bytes kept as sent and are not looked at.
  */
 
+// The guards here, the shutdown check and the limiters' hooks (server.ts, expensive.ts, auth-misses.ts,
+// session-auth.ts) are callback hooks, not async ones: they run on every request, the ingest's included,
+// and Fastify runs a callback hook that calls done() at once without a promise and a turn of the microtask
+// queue each (docs/benchmarks.md, issue 15 part 2).
+
 /**
  * `onRequest`: an API URL (`/v1/…`) with `%00` in its path or query. (`%2500` is the text %00, not NUL, and
  * passes.) Ingest URLs keep their contract: a token holding NUL is an unknown token, 404, checked by its shape
  * before any database lookup.
  */
-export async function refuseNul(request: FastifyRequest): Promise<void> {
-  if (request.url.startsWith('/v1/') && /%00/i.test(request.url)) throw new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' });
+export function refuseNul(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (request.url.startsWith('/v1/') && /%00/i.test(request.url)) return done(new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' }));
+  done();
 }
 
 /** `preValidation`: a JSON body with NUL in any string or key (the admin API's names, descriptions, headers). */
-export async function refuseNulInBody(request: FastifyRequest): Promise<void> {
+export function refuseNulInBody(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const body: unknown = request.body;
   if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && holdsNul(body)) {
-    throw new AppError('invalid_request', { detail: 'The body holds NUL (\\u0000), which no stored value can contain.' });
+    return done(new AppError('invalid_request', { detail: 'The body holds NUL (\\u0000), which no stored value can contain.' }));
   }
+  done();
 }
 
 /** Without recursion: a body is parsed JSON of any depth. */

@@ -82,11 +82,10 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   server.addHook('onRequest', refuseNul);
   server.addHook('preValidation', refuseNulInBody);
   let closing = false;
-  server.addHook('onRequest', async () => {
-    if (closing) throw new AppError('shutting_down');
-  });
-  server.addHook('onSend', async (_request, reply) => {
+  server.addHook('onRequest', (_request, _reply, done) => done(closing ? new AppError('shutting_down') : undefined));
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   securityHeaders(server);
   const routes: Array<{ method: string; url: string }> = [];

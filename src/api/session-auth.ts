@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { sessionCookieName, type SessionService } from '../admin/sessions.js';
 import { presentedKey } from './auth.js';
 
@@ -16,17 +16,21 @@ import { presentedKey } from './auth.js';
  */
 export function sessionAuth(options: { sessions: SessionService; publicUrl: string }) {
   const configured = configuredOrigin(options.publicUrl);
-  return async (request: FastifyRequest): Promise<void> => {
-    if (!request.url.startsWith('/v1/')) return;
+  // A callback hook: it runs on every request, and all but the dashboard's go on at once (no promise each, nul-guard.ts).
+  return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    if (!request.url.startsWith('/v1/')) return done();
     const token = sessionCookie(request);
-    if (token === undefined || presentedKey(request) !== undefined) return;
+    if (token === undefined || presentedKey(request) !== undefined) return done();
     const origin = originOf(request, configured);
     const writes = !safeMethods.has(request.method);
-    if (origin === 'foreign' && !writes) return;
-    const found = await options.sessions.resolve(token);
-    if (!found) return;
-    const sameOrigin = origin === 'same' || (origin === 'absent' && request.headers['sec-fetch-site'] === 'same-origin');
-    request.cookieSession = { ...found, token, writeAllowed: !writes || sameOrigin };
+    if (origin === 'foreign' && !writes) return done();
+    options.sessions.resolve(token).then((found) => {
+      if (found) {
+        const sameOrigin = origin === 'same' || (origin === 'absent' && request.headers['sec-fetch-site'] === 'same-origin');
+        request.cookieSession = { ...found, token, writeAllowed: !writes || sameOrigin };
+      }
+      done();
+    }, done);
   };
 }
 

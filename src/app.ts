@@ -124,9 +124,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxInFlight: config.commitMaxInFlight,
     // The worker only when the batch queued deliveries: a claim for nothing on every commit costs the writer.
     onCommitted: (results) => {
+      // The highest seq this commit gave (SQLite gives it in the commit; PostgreSQL's sequencer later, so its
+      // fresh events answer seq 0 and the hub reads as before). Duplicates and skipped events gave none.
       let upTo = 0;
-      for (const r of results) if (r.seq > upTo) upTo = r.seq;
-      hub.wake(upTo);
+      for (const r of results) if (!r.duplicate && !r.skipped && r.seq > upTo) upTo = r.seq;
+      hub.wake(upTo > 0 ? upTo : undefined);
       if (results.some((r) => r.queued)) worker?.wake();
     },
     now,

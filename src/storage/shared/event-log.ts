@@ -15,7 +15,8 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
     },
 
     async list(filter: EventFilter) {
-      let query = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(filter.limit);
+      // Events not yet sequenced (PostgreSQL, for a few milliseconds after their commit) are listed once they have their seq.
+      let query = db.selectFrom('events').selectAll().where('seq', 'is not', null).orderBy('seq', 'desc').limit(filter.limit);
       // A literal, not a parameter: SQLite uses the partial quarantine index only when it can see the status.
       if (filter.status) query = query.where('status', '=', sql.lit(filter.status));
       if (filter.type) query = query.where('type', '=', filter.type);

@@ -4,8 +4,10 @@ import { sql, type Kysely } from 'kysely';
  * 0014 (PostgreSQL only; SQLite's single writer already gives seq in commit order): the log's seq is
  * assigned after commit by a sequencer (issue 14), so appends from every node run without a global lock.
  * - events.xid: the writing transaction (`pg_current_xact_id()`, filled by the column's default). Rows from
- *   before this migration keep a null xid: they have their seq already.
- * - events.seq: no longer an identity, null until the sequencer gives the row its seq (dense, in (xid, id)
+ *   before this migration keep a null xid: they have their seq already. events.xid_ord: the row's place
+ *   among its transaction's events (the batch's arrival order, which is the order its calls were merged in;
+ *   ids are not ordered within a millisecond).
+ * - events.seq: no longer an identity, null until the sequencer gives the row its seq (dense, in (xid, xid_ord, id)
  *   order, only to rows whose transaction is below the snapshot's xmin). It keeps a unique index; the
  *   primary key moves to id (already unique and not null).
  * - events_unsequenced: what the sequencer reads, partial so that sequenced rows leave it.
@@ -30,13 +32,14 @@ export async function up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promi
 
   await sql`alter table events add column xid xid8`.execute(db);
   await sql`alter table events alter column xid set default pg_current_xact_id()`.execute(db);
+  await sql`alter table events add column xid_ord integer`.execute(db);
   await sql`alter table events alter column seq drop identity if exists`.execute(db);
   await sql`alter table events drop constraint events_pkey`.execute(db);
   await sql`alter table events alter column seq drop not null`.execute(db);
   await sql`create unique index events_seq on events (seq)`.execute(db);
   await sql`alter table events drop constraint events_id_key`.execute(db);
   await sql`alter table events add constraint events_pkey primary key (id)`.execute(db);
-  await sql`create index events_unsequenced on events (xid, id) where seq is null`.execute(db);
+  await sql`create index events_unsequenced on events (xid, xid_ord, id) where seq is null`.execute(db);
   await sql`alter table deliveries alter column event_seq drop not null`.execute(db);
 
   await sql`create table switchboard_sequencer (

@@ -26,7 +26,7 @@ import { eventColumns, toRow } from '../shared/event-rows.js';
  *   - the lock is taken before the transaction has an id (advisory locks do not assign one; a row lock,
  *     SELECT … FOR UPDATE, would), and the id is assigned at the first insert. So of two transactions
  *     merging events of one call, the later one always has the higher xid, and the sequencer, which gives
- *     seq in (xid, id) order (sequencer.ts), puts a call's events in the order they were merged.
+ *     seq in (xid, xid_ord, id) order (sequencer.ts), puts a call's events in the order they were merged.
  * Events are inserted with ON CONFLICT DO NOTHING on the deduplication key and their seq left null: the
  * sequencer gives it after commit, and sets the outbox rows' event_seq in the same transaction.
  * A deadlock or serialization failure (not expected: every lock is taken in one order) retries the whole
@@ -37,6 +37,8 @@ export const legacyAppendLockKey = 7_340_001;
 const callLockClass = 7_340;
 export const appendChannel = 'switchboard_log';
 const retryableCodes = new Set(['40P01', '40001']);
+/** For tests only: runs inside each append's transaction after its events are inserted (slow commits). */
+export const appendTestHooks: { afterInsert: (() => Promise<void>) | null } = { afterInsert: null };
 const maxAttempts = 5;
 
 const text = 'text', int8 = 'bigint', int4 = 'integer', float = 'double precision';
@@ -90,14 +92,16 @@ export async function appendIn(trx: Transaction<Database>, batch: readonly NewEv
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
   // array would travel as hex text, to be escaped here and decoded by the server.
-  const values = sql.join(rows.map((r) => sql`(${sql.join(eventColumns.map((c) => r[c]))})`));
+  // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
+  const values = sql.join(rows.map((r, i) => sql`(${sql.join(eventColumns.map((c) => r[c]))}, ${i})`));
   if (rows.length > 0) {
     const inserted = await sql<{ id: string }>`
-      insert into events (${sql.raw(eventColumns.join(', '))}) values ${values}
+      insert into events (${sql.raw(eventColumns.join(', '))}, xid_ord) values ${values}
       on conflict (call_id, source_id, body_hash) do nothing returning id`.execute(trx);
     // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
     // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
     if (inserted.rows.length !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
+    await appendTestHooks.afterInsert?.();
   }
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
   const unsequenced = rows.map(() => 0);

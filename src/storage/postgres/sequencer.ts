@@ -15,7 +15,8 @@ import { appendChannel } from './append.js';
  *
  * A tick takes the rows without seq whose transaction is below the watermark,
  * `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below it has committed or aborted, so
- * no row can appear there later. They get last_seq + 1, + 2, … in (xid, id) order; their outbox rows get
+ * no row can appear there later. They get last_seq + 1, + 2, … in (xid, xid_ord, id) order — a
+ * transaction's events in the order of its batch, which is the order their calls were merged in; their outbox rows get
  * the same event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered
  * at commit). A transaction that stays open anywhere in the cluster holds the watermark — and so every
  * later event — back until it ends; the guards are the connections' timeouts and `status()`'s lag.
@@ -67,9 +68,9 @@ export function startSequencer(db: Kysely<Database>, options: SequencerOptions):
       const watermark = sequencerTestHooks.ignoreWatermark ? sql`true` : sql`e.xid < pg_snapshot_xmin(pg_current_snapshot())`;
       const { rows } = await sql<{ n: number; last: number | null }>`
         with ready as (
-          select e.id, e.xid from events e where e.seq is null and ${watermark} order by e.xid, e.id limit ${batch}),
+          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
         numbered as (
-          select id, ${last}::bigint + row_number() over (order by xid, id) as seq from ready),
+          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
         sequenced as (
           update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
         outbox as (

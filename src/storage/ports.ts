@@ -77,6 +77,11 @@ export interface EventReader {
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
+  /**
+   * Resolves once every event committed before the call has its seq (PostgreSQL gives seq after commit,
+   * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back.
+   */
+  waitSequenced(timeoutMs?: number): Promise<void>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
   /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
   callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;

@@ -5,7 +5,7 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
-import { startSequencer } from './sequencer.js';
+import { startSequencer, waitSequenced } from './sequencer.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -59,6 +59,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
     startSequencer: (sequencerOptions) => startSequencer(db, sequencerOptions),
+    waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     closeMore: async () => {
       await ingest.destroy();
       await relay.destroy();

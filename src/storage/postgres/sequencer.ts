@@ -159,3 +159,19 @@ export function startSequencer(db: Kysely<Database>, options: SequencerOptions):
     },
   };
 }
+
+/**
+ * Resolves once every event whose transaction ended before the call has its seq: the transactions below
+ * the snapshot's xmax now, whatever commits later (so it ends under a steady load too), or after `timeoutMs`.
+ */
+export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Promise<void> {
+  const { rows } = await sql<{ horizon: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as horizon`.execute(db);
+  const horizon = rows[0]!.horizon;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows: pending } = await sql<{ waiting: boolean }>`
+      select exists (select 1 from events where seq is null and xid < ${horizon}::xid8) as waiting`.execute(db);
+    if (!pending[0]!.waiting || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -27,6 +27,8 @@ export interface Backend {
   complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
   startSequencer?: Storage['startSequencer'];
+  /** PostgreSQL: waits until the events committed so far have their seq (see EventReader.waitSequenced). */
+  waitSequenced?: Storage['events']['waitSequenced'];
   /** Pools beside db and reads, closed with them (PostgreSQL: the ingest's, the stream's and the worker's). */
   closeMore?: () => Promise<void>;
   /** Rows as arrays rather than objects (the call list and export). */
@@ -41,7 +43,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: createEventLog(hooks.log ?? db, hooks.append),
+    events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows),
     stats: createStats(reads, dialect, db),

@@ -85,8 +85,7 @@ class ConcurrentInsert extends Error {
 
 /** The append inside a transaction the caller owns (the delivery worker appends its events with its outcomes). */
 export async function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  await lockCalls(trx, callKeysToLoad(batch).map((k) => callKey(k.sourceId, k.callId)));
-  const destinations = await readDestinations(trx);
+  const destinations = await lockCallsAndReadDestinations(trx, callKeysToLoad(batch).map((k) => callKey(k.sourceId, k.callId)));
   const plan = planAppend(batch, await storedEvents(trx, duplicateCandidates(batch)), await storedCalls(trx, callKeysToLoad(batch)), callObjectMaxBytes);
   const callAfter = callAfterJson(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
@@ -123,23 +122,22 @@ export async function appendIn(trx: Transaction<Database>, batch: readonly NewEv
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * One advisory lock per call, in the order of their hashes (a collision only makes two calls wait for each
- * other), and the rolling-upgrade lock shared. Neither assigns the transaction an id.
+ * One statement: the rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a
+ * collision only makes two calls wait for each other; none of these gives the transaction an xid), then
+ * the enabled destinations for the outbox.
  */
-async function lockCalls(trx: Transaction<Database>, keys: string[]): Promise<void> {
-  await sql`select pg_advisory_xact_lock_shared(${legacyAppendLockKey})`.execute(trx);
-  if (keys.length === 0) return;
-  await sql`select pg_advisory_xact_lock(${callLockClass}, h)
-    from (select distinct hashtext(k) as h from unnest(${keys}::text[]) as k order by h offset 0) as ordered`.execute(trx);
-}
-
-async function readDestinations(trx: Transaction<Database>): Promise<DestinationFilters[]> {
+async function lockCallsAndReadDestinations(trx: Transaction<Database>, keys: string[]): Promise<DestinationFilters[]> {
   const { rows } = await sql<{ destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> }>`
-    select (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
+    select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
+      (select count(l) from (
+         select pg_advisory_xact_lock(${callLockClass}, h)::text as l
+         from (select distinct hashtext(k) as h from unnest(${keys}::text[]) as k order by h offset 0) as ordered) as locks) as locked,
+      (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
          'call_statuses', call_statuses)), '[]'::json)
        from destinations where deleted_at is null and disabled_at is null) as destinations`.execute(trx);
   return rows[0]!.destinations.map(rowToFilters);
 }
+
 async function storedEvents(trx: Transaction<Database>, candidates: Candidate[]): Promise<Map<string, Stored>> {
   const found = new Map<string, Stored>();
   if (candidates.length === 0) return found;

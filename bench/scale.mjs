@@ -75,7 +75,9 @@ async function storedEndCalls(db) {
   const client = new pg.Client({ connectionString: db });
   await client.connect();
   try {
-    // The new build gives seq after commit: wait (≤ 10 s) until none is missing, so the count is the log's.
+    // Requests wrk abandoned at the end of its run may still commit: give them a moment. Then (the new build
+    // gives seq after commit) wait, up to 10 s, until no event is without one, so the count is the log's.
+    await sleep(1000);
     const hasXid = (await client.query("select 1 from information_schema.columns where table_name = 'events' and column_name = 'xid'")).rowCount > 0;
     for (let i = 0; hasXid && i < 200; i++) {
       const { rows } = await client.query('select count(*)::int as n from events where seq is null');

@@ -12,7 +12,8 @@ import { onCleanup, trackChild } from './cleanup.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = path.resolve(BENCH_DIR, '..');
-export const SWITCHBOARD_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+// SWITCHBOARD_BENCH_CLI: another build's dist/cli/index.js (a before/after comparison on the same machine).
+export const SWITCHBOARD_CLI = process.env.SWITCHBOARD_BENCH_CLI ?? path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;

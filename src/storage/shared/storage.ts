@@ -50,7 +50,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),
-    deliveries: { ...createDeliveryReads(db), claim: hooks.claim, complete: hooks.complete },
+    deliveries: { ...createDeliveryReads(db, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),

@@ -6,6 +6,7 @@
 // Parts run in the order of PARTS below; name some to run only those (`node bench/run.mjs ingest`,
 // `node bench/run.mjs relay`).
 // dashboard: the web app in Chromium on SWITCHBOARD_BENCH_DASHBOARD_CALLS (default 1,000,000) seeded calls.
+// scale: PostgreSQL ingest with 1, 2 and 3 api nodes (SWITCHBOARD_BENCH_CLI_BEFORE adds another build's rows, alternating).
 // reconcile: one reconcile run of SWITCHBOARD_BENCH_RECONCILE_CALLS (default 100,000) mock calls, 90 % present, beside the ingest.
 // relay uses --duration and --warmup for its stream-latency case; --connections is ingest's only.
 // Options (a flag wins over its environment variable):
@@ -35,6 +36,7 @@ const PARTS = {
   readload: () => import('./read-load.mjs'),
   dashboard: () => import('./dashboard.mjs'),
   reconcile: () => import('./reconcile.mjs'),
+  scale: () => import('./scale.mjs'),
 };
 
 const DEFAULTS = { duration: 10, warmup: 3, connections: [50, 256], only: null, cases: null, strict: false };

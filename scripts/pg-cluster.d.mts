@@ -13,6 +13,10 @@ export interface PgCluster {
   url: string;
   /** Stops the server and deletes its files. Idempotent. */
   stop: () => Promise<void>;
+  /** Stops the server (fast shutdown: sessions are cut, open transactions abort), keeping its files. */
+  halt: () => Promise<void>;
+  /** Starts a halted server again on the same port and files. */
+  resume: () => Promise<void>;
 }
 
 /** Start a fresh PostgreSQL cluster in a new temp directory. */

@@ -41,6 +41,8 @@ const INSTALL_HINT =
  * @typedef {object} PgCluster
  * @property {string} url `postgres://postgres@127.0.0.1:<port>/postgres`
  * @property {() => Promise<void>} stop Stops the server and deletes its files. Idempotent.
+ * @property {() => Promise<void>} halt Stops the server (fast shutdown), keeping its files.
+ * @property {() => Promise<void>} resume Starts a halted server again on the same port and files.
  */
 
 /**
@@ -105,6 +107,9 @@ export async function startPgCluster(options = {}) {
     return {
       url: `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`,
       stop: () => stopCluster(cluster),
+      // A restart in two halves, for tests of what clients meet while the server is down.
+      halt: () => run(cluster, join(bin, 'pg_ctl'), ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait']),
+      resume: () => run(cluster, join(bin, 'pg_ctl'), ['start', '--pgdata', dataDir, '--log', logFile, '--wait', '--timeout', '60'], { explain: () => readTail(logFile) }),
     };
   } catch (err) {
     // Leave nothing behind on a failed start: best-effort stop, then remove files.

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { bootstrap, type FirstStart } from './admin/credentials.js';
 import { createKeyUsage } from './admin/key-usage.js';
 import { createSecretCache } from './admin/secret-cache.js';
@@ -12,6 +14,7 @@ import { publicBaseUrl, type Config } from './config/index.js';
 import { createIngest } from './ingest/service.js';
 import { createStaleSweep } from './ingest/stale-sweep.js';
 import { createListenStatus } from './observability/listen-status.js';
+import { createLogLagWarning } from './observability/log-lag.js';
 import { createMetrics } from './observability/metrics.js';
 import { createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
@@ -124,6 +127,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxInFlight: config.commitMaxInFlight,
     // The worker only when the batch queued deliveries: a claim for nothing on every commit costs the writer.
     onCommitted: (results) => {
+      sequencer?.wake();
       // The highest seq this commit gave (SQLite gives it in the commit; PostgreSQL's sequencer later, so its
       // fresh events answer seq 0 and the hub reads as before). Duplicates and skipped events gave none.
       let upTo = 0;
@@ -196,6 +200,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     jobs.push({ name: 'retention', everyMs: config.retentionCheckSec * 1000, run: () => storage.prune(now() - config.retentionDays * 86_400_000) });
   }
   let periodic: PeriodicJobs | undefined;
+  let sequencer: ReturnType<Storage['startSequencer']> = null;
+  const logLag = createLogLagWarning({ metrics, log, warnMs: config.logLagWarnMs });
   let stopWatching: (() => Promise<void>) | undefined;
   let setupToken: string | null = null;
 
@@ -230,6 +236,18 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         hub.wake();
         worker?.wake();
       }, listenStatus.update);
+      // PostgreSQL: every node is a candidate for the sequencer's role; the one holding it gives seq.
+      sequencer = storage.startSequencer({
+        nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        intervalMs: config.sequencerIntervalMs,
+        leaseMs: config.sequencerLeaseMs,
+        onSequenced: () => {
+          hub.wake();
+          worker?.wake();
+        },
+        onStatus: logLag.update,
+        onError: (error) => log().warn({ err: error }, 'sequencer: a tick failed; it is tried again'),
+      });
       periodic = startPeriodicJobs(jobs, (job, error) => log().warn({ err: error }, `${job.name} failed`));
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -244,6 +262,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       await server.close();
       await ingest.drain();
       await worker?.close();
+      await sequencer?.stop();
       await stopWatching?.();
       await storage.close();
     },

@@ -197,6 +197,8 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     expect(posted.status).toBe(200);
     const deliveries = t.app.storage.deliveries;
     const t0 = Date.now();
+    // PostgreSQL: a delivery is claimable once the sequencer gave its event a seq (after the commit).
+    await t.app.storage.events.waitSequenced();
 
     const [first] = await deliveries.claim(t0, 10, 1000);
     expect(first).toBeDefined();

@@ -11,6 +11,8 @@ import { openStream, waitFor, type SseClient, type SseEvent } from './support/ss
 /** Every relayed seq in the log after `after`, in order: what the stream must deliver. */
 async function logSeqs(storage: Storage, after: number, filter: (type: string | null) => boolean = () => true): Promise<number[]> {
   const seqs: number[] = [];
+  // PostgreSQL gives seq after commit (the sequencer): what was acknowledged is in the log once it has one.
+  await storage.events.waitSequenced();
   for (let cursor = after; ; ) {
     const page = await storage.events.readAfter(cursor, 500);
     if (page.length === 0) return seqs;

@@ -34,6 +34,9 @@ export interface Config {
   disableAfterFailingHours: number;
   secretGraceHours: number;
   relayPollMs: number;
+  sequencerIntervalMs: number;
+  sequencerLeaseMs: number;
+  logLagWarnMs: number;
   streamHeartbeatSec: number;
   streamMaxBufferBytes: number;
   corsOrigins: string[];
@@ -139,6 +142,9 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: int(1), doc: 'A destination failing continuously for this long is disabled.' },
   secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
   relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: int(10), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },
+  sequencerIntervalMs: { env: 'SWITCHBOARD_SEQUENCER_INTERVAL_MS', flag: 'sequencer-interval-ms', default: 5, parse: int(1), doc: 'PostgreSQL: how often the node holding the sequencer role looks for committed events to give their seq without being woken (its own commits wake it).' },
+  sequencerLeaseMs: { env: 'SWITCHBOARD_SEQUENCER_LEASE_MS', flag: 'sequencer-lease-ms', default: 3000, parse: int(100), doc: 'PostgreSQL: how long the sequencer role stays with a node that stopped renewing it before another node takes it over.' },
+  logLagWarnMs: { env: 'SWITCHBOARD_LOG_LAG_WARN_MS', flag: 'log-lag-warn-ms', default: 10_000, parse: int(100), doc: 'PostgreSQL: a warning is logged while the oldest event without seq, or the oldest open transaction in the cluster (which holds the sequencer back), is older than this.' },
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },
   rateLimitApiPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_API_PER_MIN', flag: 'rate-limit-api-per-min', default: 6000, parse: int(1), doc: 'API requests per minute per key (per address without one); more get 429 with Retry-After.' },
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },

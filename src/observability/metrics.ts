@@ -104,6 +104,19 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    /** The PostgreSQL log's lag (issue 14), set from the sequencer's status. */
+    logUnsequenced: new Gauge({ name: 'switchboard_log_unsequenced_events', help: 'Events committed or in flight that the sequencer has not given a seq yet (PostgreSQL).', registers: [registry] }),
+    logWatermarkLag: new Gauge({
+      name: 'switchboard_log_watermark_lag_seconds',
+      help: 'Age of the oldest event without a seq (PostgreSQL): how far the sequencer\'s watermark is behind.',
+      registers: [registry],
+    }),
+    oldestTransactionAge: new Gauge({
+      name: 'switchboard_db_oldest_transaction_seconds',
+      help: 'Age of the oldest open transaction in the PostgreSQL cluster that holds an xid or a snapshot (it holds the watermark back).',
+      registers: [registry],
+    }),
+    sequencerHolder: new Gauge({ name: 'switchboard_sequencer_holder', help: '1 while this node holds the sequencer role (PostgreSQL).', registers: [registry] }),
     measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
       streamClients = read.streamClients;
       pendingDeliveries = read.pendingDeliveries;

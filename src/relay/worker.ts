@@ -31,7 +31,7 @@ export type WorkerConfig = Pick<
 >;
 
 export interface DeliveryWorkerOptions {
-  storage: { deliveries: Outbox; events: Pick<EventReader, 'getBySeqs'>; destinations: Pick<Destinations, 'list'> };
+  storage: { deliveries: Outbox; events: Pick<EventReader, 'getBySeqs' | 'waitSequenced'>; destinations: Pick<Destinations, 'list'> };
   config: WorkerConfig;
   metrics: Metrics;
   /** The clock of due times and schedules (tests drive it). Signatures always carry the real time. */
@@ -151,6 +151,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       const before = recorder.recorded;
       for (;;) {
         const mark = recorder.recorded;
+        // PostgreSQL: a delivery is claimable once its event has its seq (given after commit).
+        await storage.events.waitSequenced();
         // A claim that reads the clock now: one already running may have read it before the clock moved.
         const claimed = await claim.fresh();
         await settle();

@@ -81,6 +81,11 @@ export interface EventReader {
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
+  /**
+   * Resolves once every event committed before the call has its seq (PostgreSQL gives seq after commit,
+   * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back.
+   */
+  waitSequenced(timeoutMs?: number): Promise<void>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
   /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
   callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;
@@ -455,6 +460,39 @@ export interface ListenStatus {
   lastError: string | null;
 }
 
+/** How the sequencer (PostgreSQL, issue 14) runs on a node; every node is a candidate for the role. */
+export interface SequencerOptions {
+  /** This node's name in the state row (unique per process). */
+  nodeId: string;
+  /** How often the holder looks for events to sequence without being woken (ms). */
+  intervalMs?: number;
+  /** How long the role stays with a node that stopped renewing it (ms). */
+  leaseMs?: number;
+  /** How often a node without the role checks whether the lease ran out (ms). */
+  takeoverCheckMs?: number;
+  /** The most events one tick sequences. */
+  batch?: number;
+  /** How often the log's lag is measured (ms). */
+  statusEveryMs?: number;
+  /** After a tick that sequenced events, with the highest seq (the NOTIFY reaches the other nodes). */
+  onSequenced?: (lastSeq: number) => void;
+  onStatus?: (status: SequencerStatus) => void;
+  onError?: (error: Error) => void;
+}
+
+/** The log's lag as the sequencer last measured it. */
+export interface SequencerStatus {
+  /** Whether this node holds the sequencer's role. */
+  holder: boolean;
+  /** Events committed or in flight without a seq yet. */
+  unsequenced: number;
+  /** Age of the oldest of them (received_at to now, ms; 0: none): the watermark's lag. */
+  oldestUnsequencedMs: number;
+  /** Age of the oldest open transaction in the cluster that holds an xid or a snapshot (ms). */
+  oldestTransactionMs: number;
+  lastSeq: number;
+}
+
 /** What the readiness probe asks of the database (ops routes). */
 export interface Readiness {
   readonly dialect: 'sqlite' | 'postgres';
@@ -491,6 +529,11 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * recovery (never called on SQLite).
    */
   watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
+  /**
+   * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
+   * at insert by the single writer, already in commit order).
+   */
+  startSequencer(options: SequencerOptions): { wake(): void; status(): SequencerStatus; stop(): Promise<void> } | null;
   /**
    * Keeps the query planner's statistics fresh where it needs them: on PostgreSQL, ANALYZE the tables that
    * changed much since their last one (without statistics, a fresh deliveries table makes every claim sort

@@ -18,13 +18,28 @@ import { eventColumns, toRow } from '../shared/event-rows.js';
  * built, sent and planned); the events themselves go as a VALUES list so that their bodies travel as
  * binary parameters. Building multi-row statements through Kysely instead would compile, send and plan a
  * new statement for every batch size, on the path every append waits for.
- * Appends from every node take one transaction lock first, so seq values become visible in the order they
- * were assigned (a stream reader that has seen seq N can never later find a smaller one committed), and
- * deduplication and merges never race between nodes. The same statement notifies the other nodes' streams
- * (NOTIFY is delivered at commit) and reads the enabled destinations for the outbox.
+ *
+ * Appends from every node run at once (issue 14): no global lock, no NOTIFY. What keeps them apart is a
+ * transaction-level advisory lock per call the batch touches, taken first, in one statement, in the order
+ * of the keys' hashes (so two batches touching the same calls in opposite orders cannot deadlock):
+ *   - deduplication and the merge of one call never race: the second batch reads what the first committed;
+ *   - the lock is taken before the transaction has an id (advisory locks do not assign one; a row lock,
+ *     SELECT … FOR UPDATE, would), and the id is assigned at the first insert. So of two transactions
+ *     merging events of one call, the later one always has the higher xid, and the sequencer, which gives
+ *     seq in (xid, xid_ord, id) order (sequencer.ts), puts a call's events in the order they were merged.
+ * Events are inserted with ON CONFLICT DO NOTHING on the deduplication key and their seq left null: the
+ * sequencer gives it after commit, and sets the outbox rows' event_seq in the same transaction.
+ * A deadlock or serialization failure (not expected: every lock is taken in one order) retries the whole
+ * transaction. Nodes of the previous version take the global lock `legacyAppendLockKey` exclusively;
+ * this version takes it shared, so during a rolling upgrade old and new appends still exclude each other.
  */
-const appendLockKey = 7_340_001;
+export const legacyAppendLockKey = 7_340_001;
+const callLockClass = 7_340;
 export const appendChannel = 'switchboard_log';
+const retryableCodes = new Set(['40P01', '40001']);
+/** For tests only: runs inside each append's transaction after its events are inserted (slow commits). */
+export const appendTestHooks: { afterInsert: (() => Promise<void>) | null } = { afterInsert: null };
+const maxAttempts = 5;
 
 const text = 'text', int8 = 'bigint', int4 = 'integer', float = 'double precision';
 const callTypes: Record<keyof CallsTable, string> = {
@@ -48,29 +63,55 @@ export function unnest<T extends object>(rows: T[], types: Record<string, string
 }
 
 export function createPostgresAppend(db: Kysely<Database>, callObjectMaxBytes?: number) {
-  return (batch: readonly NewEvent[]): Promise<AppendResult[]> => db.transaction().execute((trx) => appendIn(trx, batch, callObjectMaxBytes));
+  return (batch: readonly NewEvent[]): Promise<AppendResult[]> => retryTransaction(db, (trx) => appendIn(trx, batch, callObjectMaxBytes));
+}
+
+/** Runs `work` in a transaction, again (up to 5 times, after a short random wait) when it fails with a deadlock or serialization failure. */
+export async function retryTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= maxAttempts || code === undefined || !retryableCodes.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+class ConcurrentInsert extends Error {
+  readonly code = '40001';
 }
 
 /** The append inside a transaction the caller owns (the delivery worker appends its events with its outcomes). */
 export async function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  const destinations = await lockAndReadDestinations(trx);
+  const destinations = await lockCallsAndReadDestinations(trx, callKeysToLoad(batch).map((k) => callKey(k.sourceId, k.callId)));
   const plan = planAppend(batch, await storedEvents(trx, duplicateCandidates(batch)), await storedCalls(trx, callKeysToLoad(batch)), callObjectMaxBytes);
   const callAfter = callAfterJson(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
   // array would travel as hex text, to be escaped here and decoded by the server.
-  const values = sql.join(rows.map((r) => sql`(${sql.join(eventColumns.map((c) => r[c]))})`));
-  const inserted = rows.length === 0 ? [] : (await sql<{ id: string; seq: number }>`
-    insert into events (${sql.raw(eventColumns.join(', '))}) values ${values} returning id, seq`.execute(trx)).rows;
-  const seqById = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
-  const seqs = rows.map((r) => seqById.get(r.id)!);
-  const results = recordInserted(plan, seqs);
+  // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
+  const values = sql.join(rows.map((r, i) => sql`(${sql.join(eventColumns.map((c) => r[c]))}, ${i})`));
+  if (rows.length > 0) {
+    const inserted = await sql<{ id: string }>`
+      insert into events (${sql.raw(eventColumns.join(', '))}, xid_ord) values ${values}
+      on conflict (call_id, source_id, body_hash) do nothing returning id`.execute(trx);
+    // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
+    // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
+    if (inserted.rows.length !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
+    await appendTestHooks.afterInsert?.();
+  }
+  // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
+  const unsequenced = rows.map(() => 0);
+  const results = recordInserted(plan, unsequenced);
   if (plan.touched.length > 0) {
-    const calls = unnest(plan.touched.map(callToRow), callTypes);
+    const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id)));
+    const calls = unnest(touched.map(callToRow), callTypes);
     await sql`insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
       on conflict (call_id, source_id) do update set ${sql.raw(callColumns.map((c) => `${c} = excluded.${c}`).join(', '))}`.execute(trx);
   }
-  const outbox = queueOutbox(plan, seqs, destinations);
+  const outbox = queueOutbox(plan, unsequenced, destinations).map((d) => ({ ...d, event_seq: null }));
   if (outbox.length > 0) {
     const deliveries = unnest(outbox, deliveryTypes);
     await sql`insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source}`.execute(trx);
@@ -78,9 +119,19 @@ export async function appendIn(trx: Transaction<Database>, batch: readonly NewEv
   return results;
 }
 
-async function lockAndReadDestinations(trx: Transaction<Database>): Promise<DestinationFilters[]> {
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * One statement: the rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a
+ * collision only makes two calls wait for each other; none of these gives the transaction an xid), then
+ * the enabled destinations for the outbox.
+ */
+async function lockCallsAndReadDestinations(trx: Transaction<Database>, keys: string[]): Promise<DestinationFilters[]> {
   const { rows } = await sql<{ destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> }>`
-    select pg_advisory_xact_lock(${appendLockKey}), pg_notify(${appendChannel}, ''),
+    select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
+      (select count(l) from (
+         select pg_advisory_xact_lock(${callLockClass}, h)::text as l
+         from (select distinct hashtext(k) as h from unnest(${keys}::text[]) as k order by h offset 0) as ordered) as locks) as locked,
       (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
          'call_statuses', call_statuses)), '[]'::json)
        from destinations where deleted_at is null and disabled_at is null) as destinations`.execute(trx);

@@ -8,7 +8,9 @@ import { appendIn, unnest } from './append.js';
 /**
  * The delivery worker's writes on PostgreSQL. Claims lock rows with SKIP LOCKED, so workers on several
  * nodes take disjoint deliveries without waiting for each other; the lease (`locked_until`) outlives a
- * crashed worker's transaction and lets another pick the delivery up when it runs out.
+ * crashed worker's transaction and lets another pick the delivery up when it runs out. A delivery is
+ * claimable once the sequencer has given its event a seq (event_seq is null until then): its per-call
+ * order is that of seq, and an unsequenced delivery of the same call can only come later in it.
  */
 export function createPostgresDeliveryWrites(db: Kysely<Database>) {
   async function claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]> {
@@ -30,7 +32,7 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
         select c.id, c.destination_id, c.next_attempt_at, c.event_seq
         from share s cross join lateral (
           select d.id, d.destination_id, d.next_attempt_at, d.event_seq from deliveries d
-          where d.destination_id = s.id and d.status = 'pending' and d.next_attempt_at <= ${now}
+          where d.destination_id = s.id and d.status = 'pending' and d.next_attempt_at <= ${now} and d.event_seq is not null
             and (d.locked_until is null or d.locked_until <= ${now})
             and not exists (
               select 1 from deliveries p

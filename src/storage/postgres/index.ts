@@ -5,6 +5,7 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
+import { startSequencer, waitSequenced } from './sequencer.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -13,32 +14,56 @@ const types = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Time limits every Switchboard connection carries (issue 14): a transaction left open anywhere in the
+ * cluster holds the sequencer's watermark, and so every later event, back. An idle one is ended by the
+ * server after `idleInTransactionMs`; a statement of the hot paths after `hotStatementMs`. Migrations and
+ * pruning (the main pool) may rightly run long: only the idle limit applies to them.
+ */
+export const pgGuards = { idleInTransactionMs: 30_000, hotStatementMs: 30_000 };
+const guard = (statementMs: number, extra = '') =>
+  `-c idle_in_transaction_session_timeout=${pgGuards.idleInTransactionMs} -c statement_timeout=${statementMs}${extra}`;
+
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
-  const pool = openPool({ connectionString: url, max: options.maxConnections ?? 10, types });
+  const max = options.maxConnections ?? 10;
+  // Separate pools, so that one kind of work cannot take the connections another waits for: the ingest's
+  // appends; the stream's and the worker's log reads, claims and outcomes; the query API's heavy reads;
+  // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
+  const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
+  const ingest = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ingestPool }) });
+  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
+  const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
   // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
   // and heavy reads can neither take every connection from the ingest and the worker nor, more than
-  // SWITCHBOARD_DB_READERS at once, the database server's cores. Migrations and pruning, which may rightly
-  // run long, stay on the main pool.
+  // SWITCHBOARD_DB_READERS at once, the database server's cores.
   // No parallel workers for them either: PostgreSQL would give one report up to three cores (two workers
   // and the leader), so SWITCHBOARD_DB_READERS would not bound what reports take from the ingest's commits.
   const readPool = openPool({
     connectionString: url,
     max: options.readers ?? 2,
     types,
-    statement_timeout: options.statementTimeoutMs ?? 0,
-    options: '-c max_parallel_workers_per_gather=0',
+    application_name: 'switchboard-reads',
+    options: guard(options.statementTimeoutMs ?? 0, ' -c max_parallel_workers_per_gather=0'),
   });
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
-  const deliveries = createPostgresDeliveryWrites(db);
+  const deliveries = createPostgresDeliveryWrites(relay);
   return createKyselyStorage(db, 'postgres', {
     reads,
-    append: createPostgresAppend(db, options.callObjectMaxBytes),
+    log: relay,
+    append: createPostgresAppend(ingest, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
+    startSequencer: (sequencerOptions) => startSequencer(db, sequencerOptions),
+    waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
+    closeMore: async () => {
+      await ingest.destroy();
+      await relay.destroy();
+    },
   });
 }
 
@@ -61,8 +86,8 @@ const maxRetryMs = 30_000;
 export const listenApplicationName = 'switchboard-listen';
 
 /**
- * LISTEN on a connection of its own (a pooled one would be handed to queries). Every append notifies in its
- * transaction, so other nodes' streams and workers wake at once. If the connection drops it is opened
+ * LISTEN on a connection of its own (a pooled one would be handed to queries). The sequencer notifies once
+ * per tick with the highest seq it gave (sequencer.ts), so every node's stream and worker wake at once. If the connection drops it is opened
  * again, for as long as it takes, 1 s after the loss and then with the wait doubling up to 30 s (a database
  * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
  * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.

@@ -15,7 +15,7 @@ export const replayPageSize = 500;
  * The deliveries' reads and administrative writes (listing, retry, replay), shared by both backends; the
  * worker's outbox (claim and complete) is each backend's own (the hot path).
  */
-export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & DeliveryAdmin {
+export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => Promise<void> = async () => {}): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
   async function withAttempts(rows: ViewRow[]): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];
@@ -92,6 +92,9 @@ export function createDeliveryReads(db: Kysely<Database>): DeliveryReader & Deli
     },
 
     async replay(destination, range, now, dryRun = false) {
+      // PostgreSQL: the events acknowledged before the replay was asked for get their seq first (a replay
+      // reads the log by seq; a just-acknowledged event would otherwise be missed).
+      await waitSequenced();
       let queued = 0;
       for (let afterSeq = 0; ; ) {
         const page = await replayPage(db, afterSeq, range);

@@ -5,16 +5,29 @@ import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.j
 import type { Database, EventsTable } from '../schema.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
-export function createEventLog(db: Kysely<Database>, append: EventLog['append']): EventLog {
+export function createEventLog(db: Kysely<Database>, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {}): EventLog {
+  /**
+   * PostgreSQL gives seq after commit: a read that meets an event without one (in the milliseconds after
+   * its commit) waits for the sequencer and reads again, so a client that was answered reads the seq.
+   */
+  const withSeq = async <T extends Selectable<EventsTable>>(read: () => Promise<T[]>): Promise<T[]> => {
+    const rows = await read();
+    if (!rows.some((r) => r.seq === null)) return rows;
+    await waitSequenced();
+    return read();
+  };
   return {
     append,
+    waitSequenced,
 
     async get(id) {
-      const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+      const [row] = await withSeq(() => db.selectFrom('events').selectAll().where('id', '=', id).execute());
       return row ? toStoredEvent(row) : null;
     },
 
     async list(filter: EventFilter) {
+      // PostgreSQL: an event the sequencer has not reached yet comes first (NULLS FIRST is the default for
+      // DESC there); withSeq waits for its seq.
       let query = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(filter.limit);
       // A literal, not a parameter: SQLite uses the partial quarantine index only when it can see the status.
       if (filter.status) query = query.where('status', '=', sql.lit(filter.status));
@@ -22,7 +35,7 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'])
       if (filter.callId) query = query.where('call_id', '=', filter.callId);
       if (filter.sourceId) query = query.where('source_id', '=', filter.sourceId);
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
-      return (await query.execute()).map(toStoredEvent);
+      return (await withSeq(() => query.execute())).map(toStoredEvent);
     },
 
     async readAfter(afterSeq, limit) {

@@ -18,12 +18,19 @@ import { createAccountStores } from './users.js';
 export interface Backend {
   /** The query API's reads (stats, the call list and export): under the statement time limit (default: db). */
   reads?: Kysely<Database>;
+  /** The log's reads and the outbox (the stream and the worker), on a pool of their own (default: db). */
+  log?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventWriter['append'];
   /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
   claim: Outbox['claim'];
   complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
+  startSequencer?: Storage['startSequencer'];
+  /** PostgreSQL: waits until the events committed so far have their seq (see EventReader.waitSequenced). */
+  waitSequenced?: Storage['events']['waitSequenced'];
+  /** Pools beside db and reads, closed with them (PostgreSQL: the ingest's, the stream's and the worker's). */
+  closeMore?: () => Promise<void>;
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
@@ -36,17 +43,18 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: createEventLog(db, hooks.append),
+    events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows),
     stats: createStats(reads, dialect, db),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),
-    deliveries: { ...createDeliveryReads(db), claim: hooks.claim, complete: hooks.complete },
+    deliveries: { ...createDeliveryReads(db, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),
+    startSequencer: hooks.startSequencer ?? (() => null),
     migrate: () => migrateToLatest(db, dialect),
     async checkReady() {
       await sql`select 1`.execute(db);
@@ -75,6 +83,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     async close() {
       await hooks.beforeClose?.();
       if (reads !== db) await reads.destroy();
+      await hooks.closeMore?.();
       await db.destroy();
     },
   };

@@ -1,0 +1,177 @@
+import { sql, type Kysely } from 'kysely';
+import type { SequencerOptions, SequencerStatus } from '../ports.js';
+import type { Database } from '../schema.js';
+import { appendChannel } from './append.js';
+
+/**
+ * The sequencer (issue 14): gives committed events their dense `seq`, once, in one order every node reads.
+ *
+ * One node at a time holds the role: the row of switchboard_sequencer names it and a lease in the
+ * database's clock (`leaseMs`); the others try to take it over every `takeoverCheckMs` and succeed once
+ * the lease ran out (a node killed with -9 is replaced within about a lease). Correctness does not depend
+ * on the lease: every tick locks that row first (SELECT … FOR UPDATE SKIP LOCKED) and reads the last seq
+ * under the lock, in a statement of its own, so two ticks never overlap and the next one's snapshot
+ * sees what the previous one committed.
+ *
+ * A tick takes the rows without seq whose transaction is below the watermark,
+ * `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below it has committed or aborted, so
+ * no row can appear there later. They get last_seq + 1, + 2, … in (xid, xid_ord, id) order — a
+ * transaction's events in the order of its batch, which is the order their calls were merged in; their outbox rows get
+ * the same event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered
+ * at commit). A transaction that stays open anywhere in the cluster holds the watermark — and so every
+ * later event — back until it ends; the guards are the connections' timeouts and `status()`'s lag.
+ */
+export interface Sequencer {
+  /** Asks for a tick soon (a local commit: the events may be ready). */
+  wake(): void;
+  /** The latest view of the log's lag (for metrics and the warning); refreshed every `statusEveryMs`. */
+  status(): SequencerStatus;
+  stop(): Promise<void>;
+}
+
+/** For tests only: drops the watermark condition (the property test shows what it protects). */
+export const sequencerTestHooks = { ignoreWatermark: false };
+
+export function startSequencer(db: Kysely<Database>, options: SequencerOptions): Sequencer {
+  const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
+  let holder = false;
+  let renewedAt = 0;
+  let triedAt = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let statusAt = 0;
+  let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
+
+  /** One tick: the number of rows it sequenced (-1: this node does not hold the role). */
+  async function tick(): Promise<number> {
+    const now = Date.now();
+    if (!holder && now - triedAt < takeoverCheckMs) return -1;
+    if (holder && now - renewedAt < leaseMs / 3) {
+      // The cheap look first: most ticks of an idle log find nothing and write nothing.
+      const { rows } = await sql<{ ready: boolean }>`select exists (select 1 from events where seq is null) as ready`.execute(db);
+      if (!rows[0]!.ready) return 0;
+    }
+    triedAt = now;
+    return db.transaction().execute(async (trx) => {
+      const { rows: state } = await sql<{ last_seq: number; mine: boolean }>`
+        select last_seq, (holder is not distinct from ${nodeId} or holder is null or lease_until < clock_timestamp()) as mine
+        from switchboard_sequencer where id = 1 for update skip locked`.execute(trx);
+      const row = state[0];
+      if (!row || !row.mine) {
+        holder = false;
+        return -1;
+      }
+      const last = Number(row.last_seq);
+      // A statement of its own, after the lock: its snapshot sees what the previous tick committed.
+      const watermark = sequencerTestHooks.ignoreWatermark ? sql`true` : sql`e.xid < pg_snapshot_xmin(pg_current_snapshot())`;
+      const { rows } = await sql<{ n: number; last: number | null }>`
+        with ready as (
+          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
+        numbered as (
+          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+        sequenced as (
+          update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
+        outbox as (
+          update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1)
+        select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned from sequenced`.execute(trx);
+      const { n, last: newLast, planned } = rows[0] as { n: number; last: number | null; planned: number };
+      // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock).
+      if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
+      const next = n > 0 ? Number(newLast) : last;
+      await sql`update switchboard_sequencer set last_seq = ${next}, holder = ${nodeId},
+        lease_until = clock_timestamp() + ${`${leaseMs} milliseconds`}::interval where id = 1`.execute(trx);
+      if (n > 0) await sql`select pg_notify(${appendChannel}, ${String(next)})`.execute(trx);
+      holder = true;
+      renewedAt = now;
+      current = { ...current, holder: true, lastSeq: next };
+      return n;
+    }).then(async (n) => {
+      if (n > 0) options.onSequenced?.(current.lastSeq);
+      return n;
+    });
+  }
+
+  async function refreshStatus(): Promise<void> {
+    const { rows } = await sql<{ unsequenced: number; oldest: number | null; oldest_xact: number | null; last_seq: number }>`
+      select (select count(*) from events where seq is null)::int as unsequenced,
+        (select ${Date.now()}::bigint - min(received_at) from events where seq is null) as oldest,
+        (select extract(epoch from clock_timestamp() - min(xact_start)) * 1000 from pg_stat_activity
+          where backend_xid is not null or backend_xmin is not null) as oldest_xact,
+        (select last_seq from switchboard_sequencer where id = 1) as last_seq`.execute(db);
+    const r = rows[0]!;
+    current = {
+      holder,
+      unsequenced: r.unsequenced,
+      oldestUnsequencedMs: Math.max(0, Number(r.oldest ?? 0)),
+      oldestTransactionMs: Math.max(0, Math.round(Number(r.oldest_xact ?? 0))),
+      lastSeq: Number(r.last_seq),
+    };
+    options.onStatus?.(current);
+  }
+
+  async function loop(): Promise<void> {
+    do {
+      again = false;
+      try {
+        const n = await tick();
+        if (n >= batch) again = true;
+        if (Date.now() - statusAt >= statusEveryMs) {
+          statusAt = Date.now();
+          await refreshStatus();
+        }
+      } catch (error) {
+        holder = false;
+        options.onError?.(error as Error);
+      }
+    } while (again && !stopped);
+  }
+
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = loop().finally(() => {
+        running = null;
+        schedule(intervalMs);
+      });
+    }, delayMs);
+  }
+
+  schedule(0);
+  return {
+    wake() {
+      if (running) again = true;
+      else if (holder) schedule(0);
+    },
+    status: () => current,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      // Hand the role over at once rather than after the lease: the next node's check takes it.
+      if (holder) await sql`update switchboard_sequencer set lease_until = null, holder = null where id = 1 and holder = ${nodeId}`.execute(db).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Resolves once every event whose transaction ended before the call has its seq: the transactions below
+ * the snapshot's xmax now, whatever commits later (so it ends under a steady load too), or after `timeoutMs`.
+ */
+export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Promise<void> {
+  const { rows } = await sql<{ horizon: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as horizon`.execute(db);
+  const horizon = rows[0]!.horizon;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows: pending } = await sql<{ waiting: boolean }>`
+      select exists (select 1 from events where seq is null and xid < ${horizon}::xid8) as waiting`.execute(db);
+    if (!pending[0]!.waiting || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

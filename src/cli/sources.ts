@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { sleep } from '../sdk/http.js';
 import { withAdminOptions, withAdminTarget } from './admin-target.js';
 import { print } from './remote.js';
 
@@ -79,7 +80,7 @@ export function sourcesCommand(): Command {
         for (;;) {
           const now = await api.sources.reconcile(id);
           if (run.finished_at !== null || now.runs.some((r) => r.id === run.id && r.finished_at !== null)) return now;
-          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await sleep(2000);
         }
       });
       print(reconcile, status, (s) => [

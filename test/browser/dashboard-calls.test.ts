@@ -9,9 +9,13 @@ import { addPerson, eventually, newTab, signIn, startDashboard, type Tab } from 
 // Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
 declare const document: any, window: any, MutationObserver: any;
 
-/** Every call of the list, loading more until the end: the ids in the order shown. */
+/**
+ * Every call of the list, loading more until the end: the ids in the order shown. It waits for the list read
+ * for the URL's filters (`data-for`): just after the URL changes, the page may still show the previous list.
+ */
 async function allRows(page: Page): Promise<string[]> {
-  await page.waitForSelector('[data-shown], [data-empty]');
+  const search = new URL(page.url()).searchParams.toString();
+  await page.waitForSelector(`[data-for="${search.replace(/["\\]/g, '\\$&')}"]`);
   for (;;) {
     const more = page.locator('[data-load-more]');
     if ((await more.count()) === 0) break;
@@ -127,6 +131,29 @@ describe('the calls page (sqlite)', () => {
     const expected = Buffer.from(await response.arrayBuffer());
     expect(bytes.equals(expected)).toBe(true);
     expect(bytes.toString('utf8').split('\n').filter(Boolean).length - 1).toBe((await api('status=answered')).length);
+  });
+
+  it('does not add a page that was still loading when the filter changed to the new list', async () => {
+    const { page } = tab;
+    await page.goto(`${t.baseUrl}/calls`);
+    await page.waitForSelector('[data-load-more]');
+    const isNextPage = (url: URL) => url.pathname === '/v1/calls' && url.searchParams.has('cursor');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(isNextPage, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.click('[data-load-more]');
+    await page.click('[data-status=answered]');
+    await page.waitForSelector('[data-for="status=answered"]');
+    const late = page.waitForResponse((response) => isNextPage(new URL(response.url())));
+    release();
+    await late;
+    await page.unrouteAll();
+    const shown = await page.evaluate(() => [...document.querySelectorAll('[data-table=calls] tr[data-call]')].map((r) => (r as any).dataset.call!));
+    expect(shown).toEqual((await api('status=answered')).slice(0, shown.length));
+    expect(await allRows(page)).toEqual(await api('status=answered'));
   });
 
   it('puts a new matching call at the top live without moving the rows in view, with an "N new calls" pill to jump up', async () => {

@@ -18,7 +18,7 @@ export function Calls() {
   const filters = useMemo(() => readFilters(query), [query.toString()]);
   const forApi = useMemo(() => apiFilters(filters, zone), [filters, zone]);
   const [unseen, setUnseen] = useState(0);
-  const list = useCallList(forApi, (n) => {
+  const list = useCallList(forApi, query.toString(), (n) => {
     if (window.scrollY > 80) setUnseen((u) => u + n);
   });
   useEffect(() => {
@@ -46,13 +46,13 @@ export function Calls() {
       <ErrorNote error={list.error} hint={(list.error as { code?: string } | null)?.code === 'invalid_request' ? 'Correct the filter above.' : undefined} />
       <CallTable rows={list.rows} fresh={list.fresh} now={now} />
       {list.rows?.length === 0 && (
-        <div class="panel empty" data-empty>
+        <div class="panel empty" data-empty data-for={list.loadedFor}>
           <p>{described ? `No call matches ${described}.` : 'No calls yet. They appear here as Convolo sends them.'}</p>
           {described && <a href="/calls">Clear the filters</a>}
         </div>
       )}
       {list.rows && list.rows.length > 0 && (
-        <div class="more">
+        <div class="more" data-for={list.loadedFor}>
           <span class="muted small" data-shown={list.rows.length}>
             {list.rows.length} shown{list.nextCursor ? '' : ' · the end of the list'}
           </span>

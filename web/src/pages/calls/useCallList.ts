@@ -10,6 +10,8 @@ const keyOf = (call: Pick<Call, 'source_id' | 'call_id'>) => `${call.source_id}/
 
 export interface CallList {
   rows: Call[] | null;
+  /** The `label` of the filters that `rows` were read for (the page may be a render behind the URL). */
+  loadedFor: string | null;
   /** Keys of the rows the stream added at the top since the list was read. */
   fresh: Set<string>;
   nextCursor: string | null;
@@ -22,8 +24,9 @@ export interface CallList {
  * `/v1/calls` for the filters, newest first, a page at a time; then kept live: a call the stream
  * updates is updated where it is, and a new call that matches the filters is put at the top.
  */
-export function useCallList(filters: Filters, onNew: (count: number) => void): CallList {
+export function useCallList(filters: Filters, label: string, onNew: (count: number) => void): CallList {
   const [rows, setRows] = useState<Call[] | null>(null);
+  const [loadedFor, setLoadedFor] = useState<string | null>(null);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
@@ -31,12 +34,16 @@ export function useCallList(filters: Filters, onNew: (count: number) => void): C
   const onNewRef = useRef(onNew);
   onNewRef.current = onNew;
   const filterKey = JSON.stringify(filters);
+  // A list per filter: a page still on its way when the filters change is not added to the next list.
   const state = useRef<{ rows: Call[]; keys: Set<string> } | null>(null);
 
   useEffect(() => {
     let cancelled = false;
     state.current = null;
     setRows(null);
+    setLoadedFor(null);
+    setNextCursor(null);
+    setLoadingMore(false);
     setFresh(new Set());
     setError(null);
     const held: LiveEvent[] = [];
@@ -69,6 +76,7 @@ export function useCallList(filters: Filters, onNew: (count: number) => void): C
         state.current = { rows: page.data, keys: new Set(page.data.map(keyOf)) };
         for (const event of held) apply(event);
         setRows(state.current.rows);
+        setLoadedFor(label);
         setNextCursor(page.next_cursor);
       })
       .catch((e) => !cancelled && setError(e));
@@ -80,13 +88,14 @@ export function useCallList(filters: Filters, onNew: (count: number) => void): C
   }, [filterKey]);
 
   const loadMore = () => {
-    if (!nextCursor || loadingMore) return;
+    const current = state.current;
+    if (!nextCursor || loadingMore || !current) return;
     setLoadingMore(true);
+    const stillCurrent = () => state.current === current;
     api.calls
       .list({ ...filters, cursor: nextCursor, limit: pageSize })
       .then((page) => {
-        const current = state.current;
-        if (!current) return;
+        if (!stillCurrent()) return;
         const added = page.data.filter((c) => !current.keys.has(keyOf(c)));
         for (const c of added) current.keys.add(keyOf(c));
         current.rows = [...current.rows, ...added];
@@ -94,9 +103,9 @@ export function useCallList(filters: Filters, onNew: (count: number) => void): C
         setNextCursor(page.next_cursor);
         setError(null);
       })
-      .catch(setError)
-      .finally(() => setLoadingMore(false));
+      .catch((e) => stillCurrent() && setError(e))
+      .finally(() => stillCurrent() && setLoadingMore(false));
   };
 
-  return { rows, fresh, nextCursor, loadingMore, error, loadMore };
+  return { rows, loadedFor, fresh, nextCursor, loadingMore, error, loadMore };
 }

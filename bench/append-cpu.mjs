@@ -6,13 +6,16 @@
 // command line profiles just this.
 //
 //   node bench/append-cpu.mjs [size=50] [batches=400]      (needs `npx tsc -p tsconfig.build.json`)
+//   DROP_INDEXES=calls_agent_list,calls_source_list node bench/append-cpu.mjs   # the cost of those indexes
+//   SWITCHBOARD_BENCH_DIST=/tmp/base/dist node bench/append-cpu.mjs             # another build
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(pathToFileURL(path.join(ROOT, 'dist', p)).href);
+const DIST = path.resolve(process.env.SWITCHBOARD_BENCH_DIST ?? path.join(ROOT, 'dist'));
+const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
 const size = Number(process.argv[2] ?? 50);
 const batches = Number(process.argv[3] ?? 400);
 
@@ -34,6 +37,7 @@ try {
   const db = openConnection(file);
   db.pragma('cache_size = -16384');
   db.pragma('wal_autocheckpoint = 0');
+  for (const name of (process.env.DROP_INDEXES ?? '').split(',').filter(Boolean)) db.exec(`drop index ${name}`);
   const append = createSqliteAppend(db);
   const template = readFileSync(path.join(ROOT, 'bench', 'fixtures', 'end_call.json'), 'utf8');
   const prefix = randomBytes(9).toString('hex');

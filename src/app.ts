@@ -171,6 +171,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     hub,
     streamKeys,
     resolveSource: (token) => sources.resolve(token),
+    cachedSource: (token) => sources.cached(token),
+    guardApi: http.guardApi,
     resolveKey: async (key) => {
       const found = await keys.resolve(key);
       if (found) keyUsage.record(found);

@@ -71,6 +71,30 @@ describe('the OpenAPI document', () => {
   });
 });
 
+describe('the ingest route and the API share the security headers, not the API-only hooks', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(await backends[0]!.freshDb());
+  });
+  afterAll(() => t?.close());
+
+  it('answers an ingest post with the security headers and no CORS header; the API keeps CORS', async () => {
+    const origin = { origin: 'https://crm.example.com' };
+    const body = JSON.stringify({ type: 'start_call', call_id: 'cors-check' });
+    for (const url of [t.ingestUrl, `${t.baseUrl}/hooks/convolo/sbt_unknown`]) {
+      const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...origin }, body });
+      await answer.arrayBuffer();
+      expect([200, 404], url).toContain(answer.status);
+      expect(directives(answer.headers.get('content-security-policy')).get('frame-ancestors')).toBe("'none'");
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    const api = await fetch(`${t.baseUrl}/v1/calls`, { headers: { authorization: `Bearer ${t.adminKey}`, ...origin } });
+    expect(api.status).toBe(200);
+    expect(api.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
 /** A CSP header as directive → value. */
 function directives(header: string | null): Map<string, string> {
   expect(header).not.toBeNull();

@@ -91,7 +91,7 @@ describe.each(backends)('stored text on $name', (backend) => {
   it('answers 400 invalid_request to a NUL (%00) anywhere in the URL of a read, never a 500', async () => {
     const t = await startTestApp(await backend.freshDb());
     try {
-      for (const path of ['/v1/calls?q=a%00b', '/v1/calls?status=x%00', '/v1/calls/a%00b', '/v1/events?call_id=a%00', '/v1/events/evt_%00', '/v1/calls.csv?q=%00x']) {
+      for (const path of ['/v1/calls?q=a%00b', '/v1/nowhere/a%00b', '/v1/calls?status=x%00', '/v1/calls/a%00b', '/v1/events?call_id=a%00', '/v1/events/evt_%00', '/v1/calls.csv?q=%00x']) {
         const answer = await t.api(path);
         expect({ path, status: answer.status, error: answer.body.error }).toEqual({ path, status: 400, error: 'invalid_request' });
       }

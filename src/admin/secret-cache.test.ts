@@ -37,6 +37,20 @@ describe('createSecretCache', () => {
     expect(lookups[0]).not.toContain('aaaa');
   });
 
+  it('cached() answers what resolve() would from the cache, without a lookup; undefined when it would look up', async () => {
+    const { cache, lookups, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
+    expect(cache.cached(token('a'))).toBeUndefined();
+    expect(cache.cached('sbt_short')).toBeNull();
+    await cache.resolve(token('a'));
+    await cache.resolve(token('b'));
+    expect(cache.cached(token('a'))).toBe('source A');
+    expect(cache.cached(token('b'))).toBeNull();
+    expect(lookups).toHaveLength(2);
+    advance(1001);
+    expect(cache.cached(token('a'))).toBeUndefined();
+    expect(cache.cached(token('b'))).toBeUndefined();
+  });
+
   it('answers a repeated hit from the cache within the ttl', async () => {
     const { cache, lookups, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
     await cache.resolve(token('a'));

@@ -34,29 +34,41 @@ export function createSecretCache<T>(options: {
     map.set(hash, entry);
   }
 
+  /** What the cache says of this secret: its value, null (malformed, or a recent miss), undefined (to look up). */
+  function cached(secret: string, hash: string | null): T | null | undefined {
+    if (hash === null) return null;
+    const t = now();
+    const hit = hits.get(hash);
+    if (hit && hit.expires > t) return hit.value;
+    const missExpires = misses.get(hash);
+    if (missExpires !== undefined && missExpires > t) return null;
+    return undefined;
+  }
+  const hashOf = (secret: string) => (options.shape.test(secret) ? hashSecret(secret) : null);
+
   return {
     async resolve(secret: string): Promise<T | null> {
-      if (!options.shape.test(secret)) return null;
-      const hash = hashSecret(secret);
-      const t = now();
-      const hit = hits.get(hash);
-      if (hit && hit.expires > t) return hit.value;
-      const missExpires = misses.get(hash);
-      if (missExpires !== undefined && missExpires > t) return null;
+      const hash = hashOf(secret);
+      const known = cached(secret, hash);
+      if (known !== undefined) return known;
       let value: T | null;
       try {
-        value = await options.lookup(hash);
+        value = await options.lookup(hash!);
       } catch (cause) {
         throw new AppError(options.unavailable ?? 'storage_unavailable', {}, { cause });
       }
       if (value === null) {
-        hits.delete(hash);
-        remember(misses, hash, now() + ttlMs);
+        hits.delete(hash!);
+        remember(misses, hash!, now() + ttlMs);
       } else {
-        misses.delete(hash);
-        remember(hits, hash, { value, expires: now() + ttlMs });
+        misses.delete(hash!);
+        remember(hits, hash!, { value, expires: now() + ttlMs });
       }
       return value;
+    },
+    /** What resolve() would answer at once from the cache, without a promise; undefined when it would look the secret up. */
+    cached(secret: string): T | null | undefined {
+      return cached(secret, hashOf(secret));
     },
     /**
      * Whether this secret resolved to something not long ago (it is among the cached hits, fresh or expired):

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../domain/errors.js';
 import { storageAppError } from '../storage/errors.js';
 import { redactUrl } from '../domain/redact.js';
+import { nulInUrl, refuseNulInBody } from './nul-guard.js';
 
 /**
  * Maps every error to the SPEC's error format `{ error, message, … }` with a code from the catalogue.
@@ -47,7 +48,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: F
   return reply.code(appError.status).send(appError.toJSON());
 }
 
+/**
+ * The error handler and the not-found answer. An unknown URL is outside every route's context, so the API's
+ * NUL guards (nul-guard.ts) are applied to it here: `/v1/…%00…` answers 400 as on a known API route.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found')));
+  app.setNotFoundHandler({ preValidation: refuseNulInBody }, (request, reply) => sendError(request, reply, nulInUrl(request) ?? new AppError('not_found')));
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Ingest } from '../ingest/service.js';
 import type { Source } from '../storage/ports.js';
@@ -9,6 +9,8 @@ import { answers, serializeWithJsonStringify } from './responses.js';
 export interface HooksOptions {
   ingest: Ingest;
   resolveSource: (token: string) => Promise<Source | null>;
+  /** What resolveSource would answer from its cache, or undefined when it must look the token up. */
+  cachedSource: (token: string) => Source | null | undefined;
   /** 0 when the source may send now, else the milliseconds until it may (api/rate-limits.ts). */
   limitSource: (sourceId: string) => number;
   bodyLimitBytes: number;
@@ -19,6 +21,10 @@ declare module 'fastify' {
     source?: Source;
     /** The content type the sender claimed, kept as sent. */
     claimedContentType?: string;
+  }
+  interface FastifyContextConfig {
+    /** false: @fastify/cors adds no headers to this route's answers (it reads the flag; its types do not declare it). */
+    cors?: false;
   }
 }
 
@@ -49,26 +55,33 @@ export async function hooksRoutes(app: FastifyInstance, options: HooksOptions): 
   app.post<{ Params: { token: string } }>(ingestPath, {
     // Sources have their own limit (below); @fastify/rate-limit's hook let this route through by its allowList
     // after awaiting its key and the list on every request: it is not attached at all.
-    config: { rateLimit: false },
+    // CORS is for browsers calling the API from another origin; Convolo's servers post here (no hook runs
+    // for it but @fastify/cors's own check of this flag).
+    config: { rateLimit: false, cors: false },
     schema: {
       response: answers(
         { 200: { ...IngestAck, description: 'A known type (start_call, end_call), committed.' }, 202: { ...IngestAck, description: 'An unknown type, committed and relayed as convolo.<type>.' } },
         404, 413, 422, 429,
       ),
     },
-    // The token is checked before the body is read: an unknown token costs no body parsing.
-    onRequest: async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
-      const source = await options.resolveSource(request.params.token);
-      if (!source) return sendError(request, reply, new AppError('unknown_source'));
-      const waitMs = options.limitSource(source.id);
-      if (waitMs > 0) {
-        return sendError(request, reply, new AppError('rate_limited', { retry_after_sec: Math.ceil(waitMs / 1000) }));
-      }
-      request.source = source;
-      // Fastify refuses media types it cannot parse (415) before any parser runs; the claimed type is only
-      // information here, so keep it aside and let every body through as bytes.
-      request.claimedContentType = request.headers['content-type'];
-      request.headers['content-type'] = 'application/octet-stream';
+    // The token is checked before the body is read: an unknown token costs no body parsing. A callback hook:
+    // a token resolved recently (nearly every request) is answered from the cache with no promise.
+    onRequest: (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const admit = (source: Source | null) => {
+        // Answering early, a callback hook sends and does not call done.
+        if (!source) return void sendError(request, reply, new AppError('unknown_source'));
+        const waitMs = options.limitSource(source.id);
+        if (waitMs > 0) return void sendError(request, reply, new AppError('rate_limited', { retry_after_sec: Math.ceil(waitMs / 1000) }));
+        request.source = source;
+        // Fastify refuses media types it cannot parse (415) before any parser runs; the claimed type is only
+        // information here, so keep it aside and let every body through as bytes.
+        request.claimedContentType = request.headers['content-type'];
+        request.headers['content-type'] = 'application/octet-stream';
+        done();
+      };
+      const cached = options.cachedSource(request.params.token);
+      if (cached !== undefined) return admit(cached);
+      options.resolveSource(request.params.token).then(admit, done);
     },
     handler: async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

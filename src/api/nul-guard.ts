@@ -9,9 +9,10 @@ import { AppError } from '../domain/errors.js';
  */
 
 // The guards here, the shutdown check and the limiters' hooks (server.ts, expensive.ts, auth-misses.ts,
-// session-auth.ts) are callback hooks, not async ones: they run on every request, the ingest's included,
-// and Fastify runs a callback hook that calls done() at once without a promise and a turn of the microtask
-// queue each (docs/benchmarks.md, issue 15 part 2).
+// session-auth.ts) are callback hooks, not async ones: Fastify runs a callback hook that calls done() at once
+// without a promise and a turn of the microtask queue each (docs/benchmarks.md, issue 15 part 2). The guards
+// here, the expensive-request slots and the session cookie run only in the API's context (server.ts
+// guardApi, routes.ts), not on the ingest (issue 15 part 3).
 
 /**
  * `onRequest`: an API URL (`/v1/…`) with `%00` in its path or query. (`%2500` is the text %00, not NUL, and
@@ -19,8 +20,13 @@ import { AppError } from '../domain/errors.js';
  * before any database lookup.
  */
 export function refuseNul(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (request.url.startsWith('/v1/') && /%00/i.test(request.url)) return done(new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' }));
-  done();
+  done(nulInUrl(request));
+}
+
+/** The error for an API URL holding `%00`, else undefined. (Also asked by the not-found handler: an unknown `/v1/…` URL is outside the API's context.) */
+export function nulInUrl(request: FastifyRequest): AppError | undefined {
+  if (request.url.startsWith('/v1/') && /%00/i.test(request.url)) return new AppError('invalid_request', { detail: 'The URL holds NUL (%00), which no stored value can contain.' });
+  return undefined;
 }
 
 /** `preValidation`: a JSON body with NUL in any string or key (the admin API's names, descriptions, headers). */

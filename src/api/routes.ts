@@ -35,6 +35,10 @@ export interface RouteDeps {
   hub: StreamHub;
   streamKeys: StreamKeys;
   resolveSource: (token: string) => Promise<Source | null>;
+  /** The source of a token resolved recently (null: known not to exist), or undefined when it must be looked up. */
+  cachedSource: (token: string) => Source | null | undefined;
+  /** Adds the hooks only the API's routes need to their context (api/server.ts). */
+  guardApi: (api: FastifyInstance) => void;
   resolveKey: (key: string) => Promise<ApiKey | null>;
   /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
   sessions: SessionService;
@@ -51,27 +55,37 @@ export interface RouteDeps {
   reconcileTimerStartedAt: number | null;
 }
 
-/** The routes of the process's role: the worker role serves only health and metrics; the API role also the dashboard. */
+/**
+ * The routes of the process's role: the worker role serves only health and metrics; the API role also the
+ * ingest, the API (`/v1/…`) and the dashboard. The API's routes share an encapsulated context with the hooks
+ * only they need (the NUL guards, the expensive-request slots: `guardApi`; the session cookie); the ingest
+ * route, registered beside it, runs none of them on its hot path (docs/benchmarks.md, issue 15 part 3).
+ */
 export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { config, now, storage, ingest, resolveKey } = deps;
   if (config.role !== 'worker') {
     const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
-    // Before every route's own hooks: requireScope takes the session it finds when no key is presented.
-    server.addHook('onRequest', sessionAuth({ sessions: deps.sessions, publicUrl: config.publicUrl }));
-    const limits = createLoginLimits({ perAccount: config.loginFailuresPerAccount, perAddress: config.loginFailuresPerAddress, windowMin: config.loginWindowMin, now });
-    void server.register(authRoutes, { storage, sessions: deps.sessions, limits, publicUrl: config.publicUrl, now, forgetSecrets: deps.forgetSecrets });
-    void server.register(userRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
-    void server.register(hooksRoutes, { ingest, resolveSource: deps.resolveSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes });
-    void server.register(v1ReadRoutes, { storage, resolveKey });
-    void server.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });
-    void server.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
-    void server.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
-    void server.register(reconcileRoutes, { storage, reconciler: deps.reconciler, resolveKey, config, timerStartedAt: deps.reconcileTimerStartedAt });
-    void server.register(callListRoutes, { storage, resolveKey, config, now });
-    void server.register(aboutRoutes, { config, version: deps.version, startedAt: deps.startedAt, now, resolveKey });
-    void server.register(statsRoutes, { storage, resolveKey, config, now });
-    void server.register(reprocessRoutes, { storage, ingest, resolveKey });
-    void server.register(pruneRoutes, { storage, config, now, resolveKey });
+    void server.register(hooksRoutes, {
+      ingest, resolveSource: deps.resolveSource, cachedSource: deps.cachedSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes,
+    });
+    void server.register(async (api) => {
+      deps.guardApi(api);
+      // Before every route's own hooks: requireScope takes the session it finds when no key is presented.
+      api.addHook('onRequest', sessionAuth({ sessions: deps.sessions, publicUrl: config.publicUrl }));
+      const limits = createLoginLimits({ perAccount: config.loginFailuresPerAccount, perAddress: config.loginFailuresPerAddress, windowMin: config.loginWindowMin, now });
+      void api.register(authRoutes, { storage, sessions: deps.sessions, limits, publicUrl: config.publicUrl, now, forgetSecrets: deps.forgetSecrets });
+      void api.register(userRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
+      void api.register(v1ReadRoutes, { storage, resolveKey });
+      void api.register(streamRoutes, { hub: deps.hub, resolveKey, heartbeatSec: config.streamHeartbeatSec, maxBufferBytes: config.streamMaxBufferBytes, streamKeys: deps.streamKeys });
+      void api.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
+      void api.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
+      void api.register(reconcileRoutes, { storage, reconciler: deps.reconciler, resolveKey, config, timerStartedAt: deps.reconcileTimerStartedAt });
+      void api.register(callListRoutes, { storage, resolveKey, config, now });
+      void api.register(aboutRoutes, { config, version: deps.version, startedAt: deps.startedAt, now, resolveKey });
+      void api.register(statsRoutes, { storage, resolveKey, config, now });
+      void api.register(reprocessRoutes, { storage, ingest, resolveKey });
+      void api.register(pruneRoutes, { storage, config, now, resolveKey });
+    });
     void server.register(dashboardRoutes);
   }
   void server.register(opsRoutes, { storage, metrics: deps.metrics, resolveKey, listenStatus: deps.listenStatus });

@@ -34,6 +34,12 @@ export interface HttpServer {
   /** Every route registered, as `METHOD url` (the OpenAPI test checks each is documented). */
   routes: Array<{ method: string; url: string }>;
   /**
+   * Adds the guards only the API's routes (`/v1/…`) need to `api`, an encapsulated context holding those
+   * routes: NUL in the URL or a JSON body (nul-guard.ts) and the expensive-request slots (expensive.ts).
+   * The ingest route is registered outside it and runs none of them (docs/benchmarks.md, issue 15 part 3).
+   */
+  guardApi(api: FastifyInstance): void;
+  /**
    * From now on, requests already in flight are finished; new ones get 503 shutting_down in our error format
    * (Fastify's own 503 would not be), and every answer closes its connection, so keep-alive clients do not
    * hold the server open until their idle timeout.
@@ -79,8 +85,6 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   });
   server.server.maxConnections = config.maxConnections;
   registerErrorHandling(server);
-  server.addHook('onRequest', refuseNul);
-  server.addHook('preValidation', refuseNulInBody);
   let closing = false;
   server.addHook('onRequest', (_request, _reply, done) => done(closing ? new AppError('shutting_down') : undefined));
   server.addHook('onSend', (_request, reply, payload, done) => {
@@ -125,8 +129,12 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   });
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));
   const expensive = limitExpensive(config.expensivePerKey);
-  server.addHook('onRequest', expensive.onRequest);
-  server.addHook('onSend', expensive.onSend);
+  const guardApi = (api: FastifyInstance) => {
+    api.addHook('onRequest', refuseNul);
+    api.addHook('preValidation', refuseNulInBody);
+    api.addHook('onRequest', expensive.onRequest);
+    api.addHook('onSend', expensive.onSend);
+  };
   const isIngest = (request: FastifyRequest) => request.routeOptions.url === ingestPath;
   const isOwnLimited = (request: FastifyRequest) => {
     const route = request.routeOptions.url;
@@ -145,5 +153,5 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     // cookie (the dashboard's first question) looks nothing up.
     isMiss: (request, status) => (status === 401 && !isOwnLimited(request)) || (status === 404 && isIngest(request)),
   });
-  return { server, routes, beginClosing: () => { closing = true; } };
+  return { server, routes, guardApi, beginClosing: () => { closing = true; } };
 }

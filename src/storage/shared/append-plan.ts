@@ -158,7 +158,8 @@ export function outboxRows(events: readonly OutboxEvent[], destinations: readonl
 /** The outbox of the plan's fresh events (given their seqs); each result counts the deliveries it queued. */
 export function queueOutbox(plan: AppendPlan, seqs: number[], destinations: readonly DestinationFilters[]): DeliveriesTable[] {
   if (destinations.length === 0) return [];
-  const rows = outboxRows(plan.fresh.map(({ event, callAfter }, i) => ({ ...event, seq: seqs[i]!, callAfter })), destinations);
+  // seq and callAfter before the spread: keys added after one cost V8 a new map each (call-rows.ts).
+  const rows = outboxRows(plan.fresh.map(({ event, callAfter }, i) => ({ seq: seqs[i]!, callAfter, ...event })), destinations);
   const resultOf = new Map(plan.fresh.map(({ event, index }) => [event.id as string, plan.results[index]]));
   for (const row of rows) {
     const result = resultOf.get(row.event_id);

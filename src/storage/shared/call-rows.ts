@@ -5,13 +5,15 @@ import type { CallsTable } from '../schema.js';
 
 /** CallState ⇄ row: JSON objects as text, booleans as 0/1, the phone numbers' digits beside them, the rest as is. */
 export function callToRow(c: CallState): Insertable<CallsTable> {
+  // The two keys the record lacks come before the spread: added after it, each would cost V8 a new map
+  // (~1 µs per key; fieldsOf in domain/call.ts says why). Keys after it only replace values.
   return {
+    lead_phone_digits: phoneDigits(c.lead?.lead_phone),
+    called_phone_digits: phoneDigits(c.called_lead_phone),
     ...c,
     is_delayed_call: c.is_delayed_call === null ? null : c.is_delayed_call ? 1 : 0,
     lead: c.lead === null ? null : JSON.stringify(c.lead),
     agent: c.agent === null ? null : JSON.stringify(c.agent),
-    lead_phone_digits: phoneDigits(c.lead?.lead_phone),
-    called_phone_digits: phoneDigits(c.called_lead_phone),
   };
 }
 

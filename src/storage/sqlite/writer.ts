@@ -44,7 +44,7 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      target.postMessage({ ...request, id }, transfer);
+      target.postMessage({ id, ...request }, transfer);
     });
   }
 

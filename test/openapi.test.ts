@@ -69,14 +69,6 @@ describe('the OpenAPI document', () => {
       expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
     }
   });
-});
-
-describe('the ingest route and the API share the security headers, not the API-only hooks', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(await backends[0]!.freshDb());
-  });
-  afterAll(() => t?.close());
 
   it('answers an ingest post with the security headers and no CORS header; the API keeps CORS', async () => {
     const origin = { origin: 'https://crm.example.com' };

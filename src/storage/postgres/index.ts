@@ -31,8 +31,8 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
   const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The ingest's appends drive their clients by hand (append.ts), without Kysely.
   const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
-  const ingest = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ingestPool }) });
   const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
@@ -53,7 +53,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   return createKyselyStorage(db, 'postgres', {
     reads,
     log: relay,
-    append: createPostgresAppend(ingest, options.callObjectMaxBytes),
+    append: createPostgresAppend(ingestPool, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
@@ -61,7 +61,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     startSequencer: (sequencerOptions) => startSequencer(db, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     closeMore: async () => {
-      await ingest.destroy();
+      await ingestPool.end();
       await relay.destroy();
     },
   });

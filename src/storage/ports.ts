@@ -474,8 +474,8 @@ export interface SequencerOptions {
   batch?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;
-  /** After a tick that sequenced events, with the highest seq (the NOTIFY reaches the other nodes). */
-  onSequenced?: (lastSeq: number) => void;
+  /** After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the NOTIFY reaches the other nodes). */
+  onSequenced?: (lastSeq: number, queuedDeliveries: number) => void;
   onStatus?: (status: SequencerStatus) => void;
   onError?: (error: Error) => void;
 }
@@ -526,9 +526,10 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
    * where one process owns the file). Resolves to a function that stops watching. A lost connection is
    * opened again, with backoff, for as long as it takes; `onStatus` hears of every loss, failed attempt and
-   * recovery (never called on SQLite).
+   * recovery (never called on SQLite). `mayQueueDeliveries` is false when the log's news queued no delivery
+   * (the worker need not look).
    */
-  watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: (mayQueueDeliveries: boolean) => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
    * at insert by the single writer, already in commit order).

@@ -5,7 +5,7 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
-import { startSequencer, waitSequenced } from './sequencer.js';
+import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -58,7 +58,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
-    startSequencer: (sequencerOptions) => startSequencer(db, sequencerOptions),
+    startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     closeMore: async () => {
       await ingestPool.end();
@@ -92,7 +92,7 @@ export const listenApplicationName = 'switchboard-listen';
  * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
  * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.
  */
-async function watchAppends(url: string, onAppend: () => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
+async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean) => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -131,7 +131,7 @@ async function watchAppends(url: string, onAppend: () => void, onStatus: (status
       report({ connected: false, since: Date.now(), failedAttempts: 0, lastError: error.message });
       reconnectLater(firstRetryMs);
     };
-    c.on('notification', () => onAppend());
+    c.on('notification', (n) => onAppend(!n.payload?.endsWith(noDeliveries)));
     c.on('error', lost);
     c.on('end', () => lost(new Error('the connection was closed')));
     client = c;
@@ -143,7 +143,7 @@ async function watchAppends(url: string, onAppend: () => void, onStatus: (status
         () => {
           if (stopped) return;
           report({ connected: true, since: Date.now(), reconnects: status.reconnects + 1, failedAttempts: 0, lastError: null });
-          onAppend();
+          onAppend(true);
         },
         (error: Error) => {
           if (stopped) return;

@@ -1,10 +1,9 @@
-import { CompiledQuery, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { CallState } from '../../domain/call.js';
 import type { DestinationFilters } from '../../domain/destination.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
-import type { CallsTable, Database, DestinationsTable } from '../schema.js';
+import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
   callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
 } from '../shared/append-plan.js';
@@ -58,13 +57,6 @@ const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
   next_attempt_at: int8, locked_until: int8, last_status: int4, last_error: text, created_at: int8, updated_at: int8, finished_at: int8,
 };
 
-/** `select * from unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows`. */
-export function unnest<T extends object>(rows: T[], types: Record<string, string>) {
-  const columns = Object.keys(types);
-  const arrays = columns.map((c) => sql`${rows.map((r) => (r as Record<string, unknown>)[c] ?? null)}::${sql.raw(types[c]!)}[]`);
-  return { columns: sql.raw(columns.join(', ')), source: sql`unnest(${sql.join(arrays)}) as t(${sql.raw(columns.join(', '))})` };
-}
-
 /**
  * The ingest's append: the transaction on a client of the ingest pool, driven by hand rather than through
  * Kysely, so that BEGIN travels with the lock and the reads (three round trips in all, see appendWith).
@@ -85,15 +77,23 @@ export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number)
   };
 }
 
-async function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
+function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
+  return inTransaction(pool, (client) => appendWith(clientSession(client), batch, callObjectMaxBytes, true));
+}
+
+/**
+ * Runs `work` on a client of `pool` in a transaction that `work` opens itself (its first message starts
+ * with BEGIN, so that the BEGIN costs no round trip of its own), then COMMIT; ROLLBACK when it fails (a
+ * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away).
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const results = await appendWith(clientSession(client), batch, callObjectMaxBytes, true);
+    const result = await work(client);
     await client.query('commit');
-    return results;
+    return result;
   } catch (error) {
-    // A failed COMMIT or a lost connection: the rollback fails too, and the client is thrown away.
     await client.query('rollback').catch((e: Error) => {
       broken = e;
     });
@@ -101,6 +101,12 @@ async function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectM
   } finally {
     client.release(broken);
   }
+}
+
+/** Several statements without parameters in one message: one result per statement. */
+export async function queryAll(client: pg.PoolClient, texts: string[]): Promise<Array<Array<Record<string, unknown>>>> {
+  const result = (await client.query(texts.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
+  return (Array.isArray(result) ? result : [result]).map((r) => r.rows);
 }
 
 /**
@@ -113,28 +119,11 @@ interface AppendSession {
   query(text: string, values: unknown[]): Promise<Array<Record<string, unknown>>>;
 }
 
-function clientSession(client: pg.PoolClient): AppendSession {
+export function clientSession(client: pg.PoolClient): AppendSession {
   return {
-    async statements(texts) {
-      const result = (await client.query(texts.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
-      return (Array.isArray(result) ? result : [result]).map((r) => r.rows);
-    },
+    statements: (texts) => queryAll(client, texts),
     async query(text, values) {
       return (await client.query(text, values)).rows;
-    },
-  };
-}
-
-/** A transaction of Kysely's (the delivery worker's): one statement per round trip. */
-function kyselySession(trx: Transaction<Database>): AppendSession {
-  return {
-    async statements(texts) {
-      const out: Array<Array<Record<string, unknown>>> = [];
-      for (const text of texts) out.push((await trx.executeQuery(CompiledQuery.raw(text))).rows as Array<Record<string, unknown>>);
-      return out;
-    },
-    async query(text, values) {
-      return (await trx.executeQuery(CompiledQuery.raw(text, values))).rows as Array<Record<string, unknown>>;
     },
   };
 }
@@ -143,9 +132,9 @@ class ConcurrentInsert extends Error {
   readonly code = '40001';
 }
 
-/** The append inside a transaction the caller owns (the delivery worker appends its events with its outcomes). */
-export function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  return appendWith(kyselySession(trx), batch, callObjectMaxBytes, false);
+/** The append inside a transaction the caller owns on `client` (the delivery worker appends its events with its outcomes). */
+export function appendIn(client: pg.PoolClient, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
+  return appendWith(clientSession(client), batch, callObjectMaxBytes, false);
 }
 
 /**
@@ -221,7 +210,7 @@ async function writePlan(session: AppendSession, plan: AppendPlan, destinations:
 }
 
 /** Numbered parameters ($1, $2, …) for a statement built as text. */
-class Parameters {
+export class Parameters {
   readonly values: unknown[] = [];
   add(value: unknown): string {
     this.values.push(value ?? null);
@@ -236,9 +225,15 @@ class Parameters {
 }
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-/** A text literal, escaped (for the statements of step 1, which travel without parameters). */
-const literal = (value: string) => pg.escapeLiteral(value);
-const textArray = (values: string[]) => `array[${values.map(literal).join(', ')}]::text[]`;
+/**
+ * A text literal, escaped (for the statements of step 1, which travel without parameters). Call ids never
+ * hold NUL (parse-body.ts refuses control characters), which a query's text cannot carry; checked anyway.
+ */
+function literal(value: string): string {
+  if (value.includes('\0')) throw new Error('a key of the append holds NUL');
+  return pg.escapeLiteral(value);
+}
+export const textArray = (values: string[]) => `array[${values.map(literal).join(', ')}]::text[]`;
 
 /**
  * The rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a collision

@@ -49,7 +49,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     options: guard(options.statementTimeoutMs ?? 0, ' -c max_parallel_workers_per_gather=0'),
   });
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
-  const deliveries = createPostgresDeliveryWrites(relay);
+  const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {
     reads,
     log: relay,

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { SequencerOptions, SequencerStatus } from '../ports.js';
 import type { Database } from '../schema.js';
 import pg from 'pg';
-import { appendChannel } from './append.js';
+import { appendChannel, inTransaction, queryAll } from './append.js';
 
 /**
  * The NOTIFY's payload is the last seq given, followed by this when none of the events sequenced queued a
@@ -78,15 +78,14 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * its snapshot sees what the previous tick committed.
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number }> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      const [, locked] = (await client.query(`begin;
-        select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
-        from switchboard_sequencer where id = 1 for update skip locked`)) as unknown as [pg.QueryResult, pg.QueryResult<{ last_seq: number; mine: boolean }>];
-      const row = locked.rows[0];
+    return inTransaction(pool, async (client) => {
+      const [, locked] = await queryAll(client, [
+        'begin',
+        `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
+         from switchboard_sequencer where id = 1 for update skip locked`,
+      ]);
+      const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
-        await client.query('rollback');
         holder = false;
         return { n: -1, queued: 0 };
       }
@@ -112,20 +111,11 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       const { n, last: newLast, planned, queued } = rows[0]!;
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock).
       if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
-      await client.query('commit');
-      const next = n > 0 ? Number(newLast) : last;
       holder = true;
       renewedAt = now;
-      current = { ...current, holder: true, lastSeq: next };
+      current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
       return { n, queued };
-    } catch (error) {
-      await client.query('rollback').catch((e: Error) => {
-        broken = e;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async function refreshStatus(): Promise<void> {

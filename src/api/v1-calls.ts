@@ -9,7 +9,8 @@ import type { ApiKey, CallCursor, CallFilter, CallQueries } from '../storage/por
 import { CallPage, Media } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
-import { callCsvHeader, callCsvLine, utf8Bom } from './csv.js';
+import { callCsvHeader } from '../storage/shared/call-csv.js';
+import { utf8Bom } from '../domain/csv-cells.js';
 
 export interface CallListRoutesOptions {
   storage: { callQueries: CallQueries };
@@ -71,27 +72,29 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
   app.get<{ Querystring: Filters }>('/v1/calls.csv', { schema: { querystring: CsvQuery, response: answers({ 200: csvAnswer }, ...readErrors) } }, async (request, reply) => {
     const filter = toFilter(request.query);
     // Pages through with the same cursor as the list, so the export holds every matching call once even
-    // while calls arrive, and memory stays at one page whatever the export's size.
-    async function* lines(): AsyncGenerator<string> {
-      yield utf8Bom + callCsvHeader;
-      let cursor: CallCursor | null = null;
+    // while calls arrive, and memory stays at two pages whatever the export's size: the next page is read
+    // (on SQLite, read and written as CSV on a reader thread) while this one goes out.
+    async function* pages(): AsyncGenerator<Buffer> {
+      yield Buffer.from(utf8Bom + callCsvHeader);
+      const read = (cursor: CallCursor | null) => {
+        const page = storage.callQueries.csvPage(filter, cursor, csvPageSize);
+        page.catch(() => {}); // not awaited when the client has gone: awaited below otherwise, and thrown there
+        return page;
+      };
+      let next = read(null);
       for (;;) {
-        const calls = await storage.callQueries.list(filter, cursor, csvPageSize);
-        if (calls.length > 0) {
-          let text = '';
-          for (const call of calls) text += callCsvLine(call);
-          yield text;
-        }
-        const last = calls.at(-1);
-        if (calls.length < csvPageSize || !last) return;
-        cursor = { firstEventAt: last.first_event_at, sourceId: last.source_id, callId: last.call_id };
+        const page = await next;
+        const more = page.rows === csvPageSize && page.last !== null;
+        if (more) next = read(page.last);
+        if (page.rows > 0) yield Buffer.from(page.bytes.buffer, page.bytes.byteOffset, page.bytes.byteLength);
+        if (!more) return;
       }
     }
     void reply
       .type('text/csv; charset=utf-8; header=present')
       .header('content-disposition', 'attachment; filename="calls.csv"')
       .header('cache-control', 'no-store');
-    return reply.send(Readable.from(lines()));
+    return reply.send(Readable.from(pages(), { objectMode: false }));
   });
 }
 

@@ -431,6 +431,18 @@ export interface CallQueries {
    * calls arrive neither skips nor repeats one.
    */
   list(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CallState[]>;
+  /**
+   * The same page as `list`, as the CSV export's lines (UTF-8, the header's columns: storage/shared/call-csv.ts),
+   * with how many and the last one's sort key, which is the next page's cursor.
+   */
+  csvPage(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CsvPage>;
+}
+
+/** A page of the CSV export: its lines as UTF-8, how many there are, and the last one's sort key. */
+export interface CsvPage {
+  bytes: Uint8Array;
+  rows: number;
+  last: CallCursor | null;
 }
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */

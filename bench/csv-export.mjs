@@ -4,7 +4,7 @@
 // bench does (bench/lib/seed-calls.mjs) and keeps it with its admin key for the next runs. Each round: the
 // baseline (a bare node:http server streaming as many bytes in 64 KiB chunks, from memory), then each build
 // in turn on the same database, one export of every call through one undici connection. Prints one JSON line
-// per run: rows/s, ms, bytes, the body's SHA-256 (identical across builds: the bytes did not change) and the
+// per run: rows/s, ms, the server's CPU µs per row (all threads), the load average, bytes, the body's SHA-256 (identical across builds: the bytes did not change) and the
 // ratio to the round's baseline.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { processTicks } from './lib/procfs.mjs';
 import { seedSqlite } from './lib/seed-calls.mjs';
 import { REPO_ROOT, SWITCHBOARD_NODE_FLAGS, freePort, httpRequest, startSwitchboard, stopServer } from './lib/servers.mjs';
 
@@ -106,8 +107,12 @@ for (let round = 1; round <= Number(roundsArg); round++) {
     const [label, dist] = spec.split('=');
     const server = await startBuild(dist);
     try {
+      const before = processTicks(server.child.pid).own;
       const r = await exportOnce(server.port, `/v1/calls.csv${query}`, { authorization: `Bearer ${adminKey}` });
-      lines.push({ round, label, rows: r.rows, ms: Math.round(r.ms), rps: Math.round(r.rows / (r.ms / 1000)), bytes: r.bytes, sha256: r.sha256 });
+      // Server CPU (every thread, user + system) per row: steadier than rows/s on a shared machine.
+      const cpuUsPerRow = +((((processTicks(server.child.pid).own - before) / 100) * 1e6) / r.rows).toFixed(1);
+      const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+      lines.push({ round, label, rows: r.rows, ms: Math.round(r.ms), rps: Math.round(r.rows / (r.ms / 1000)), cpuUsPerRow, load, bytes: r.bytes, sha256: r.sha256 });
     } finally {
       server.child.kill('SIGTERM');
       await new Promise((r) => server.child.once('exit', r));

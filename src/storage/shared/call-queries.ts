@@ -21,8 +21,14 @@ export type CsvRows = (query: CompiledQuery) => Promise<CsvPage>;
  */
 export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows, csvRows?: CsvRows): CallQueries {
   const reads = {
-    /** The page's query, selecting `columns`. */
-    page(columns: ReadonlyArray<keyof Database['calls']>, filter: CallFilter, cursor: CallCursor | null, limit: number, tolerant: boolean): CompiledQuery {
+    /** The page's query, selecting `columns`: after `cursor`, down to `end` (inclusive) if given, `limit` rows from `offset`. */
+    page(
+      columns: ReadonlyArray<keyof Database['calls']>,
+      filter: CallFilter,
+      cursor: CallCursor | null,
+      { limit, offset = 0, end = null }: { limit: number | null; offset?: number; end?: CallCursor | null },
+      tolerant: boolean,
+    ): CompiledQuery {
       /** A lead field as text (the lead is JSON text on both dialects). */
       const leadField = (name: string): Expression<string | null> => jsonField(dialect, 'lead', name, tolerant);
       let query = db.selectFrom('calls').select(columns);
@@ -60,17 +66,28 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
       if (cursor) {
         query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) < (${cursor.firstEventAt}, ${cursor.sourceId}, ${cursor.callId})`);
       }
-      return query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc').limit(limit).compile();
+      if (end) {
+        query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) >= (${end.firstEventAt}, ${end.sourceId}, ${end.callId})`);
+      }
+      const ordered = query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc');
+      if (limit === null) return ordered.compile();
+      return (offset > 0 ? ordered.limit(limit).offset(offset) : ordered.limit(limit)).compile();
     },
   };
   return {
     // Rows as arrays (call-rows.ts says what it saves).
     list: (filter, cursor, limit) =>
-      withTolerantJson(dialect, async (tolerant) => (await arrayRows(reads.page(callRowColumns, filter, cursor, limit, tolerant))).map(tupleToCall)),
-    // Where the backend has none of its own, the page is written here from the rows.
-    csvPage: (filter, cursor, limit) =>
+      withTolerantJson(dialect, async (tolerant) => (await arrayRows(reads.page(callRowColumns, filter, cursor, { limit }, tolerant))).map(tupleToCall)),
+    // The sort key alone, which the list's indexes hold: the index is walked, no row is read (but with `q`).
+    pageEnd: (filter, cursor, size) =>
       withTolerantJson(dialect, async (tolerant) => {
-        const query = reads.page(callCsvSelect, filter, cursor, limit, tolerant);
+        const [row] = await arrayRows(reads.page(['first_event_at', 'source_id', 'call_id'], filter, cursor, { limit: 1, offset: size - 1 }, tolerant));
+        return row ? { firstEventAt: row[0] as number, sourceId: row[1] as string, callId: row[2] as string } : null;
+      }),
+    // Where the backend has none of its own, the page is written here from the rows.
+    csvPage: (filter, cursor, { end, limit }) =>
+      withTolerantJson(dialect, async (tolerant) => {
+        const query = reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant);
         return csvRows ? csvRows(query) : callCsvPage(await arrayRows(query));
       }),
   };

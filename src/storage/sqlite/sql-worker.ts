@@ -69,7 +69,7 @@ function run(request: SqlRun): SqlReply {
   if (readonly && !statement.readonly) return { id: request.id, write: true };
   const parameters = request.parameters.map(asBuffer);
   // The page's text leaves as one buffer, moved rather than copied; the main thread only writes it out.
-  if (request.csv) return { id: request.id, csv: callCsvPage(statement.raw(true).iterate(...parameters) as Iterable<unknown[]>) };
+  if (request.csv) return { id: request.id, csv: callCsvPage(statement.raw(true).all(...parameters) as unknown[][]) };
   if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
   const { changes, lastInsertRowid } = statement.run(...parameters);
   return { id: request.id, changes, lastInsertRowid };

@@ -13,6 +13,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { processTicks } from './lib/procfs.mjs';
+import { readCsvBody } from './query.mjs';
 import { seedSqlite } from './lib/seed-calls.mjs';
 import { REPO_ROOT, SWITCHBOARD_NODE_FLAGS, freePort, httpRequest, startSwitchboard, stopServer } from './lib/servers.mjs';
 
@@ -63,17 +64,11 @@ async function exportOnce(port, pathAndQuery, headers) {
   const hash = createHash('sha256');
   const t0 = performance.now();
   const res = await pool.request({ method: 'GET', path: pathAndQuery, headers, bodyTimeout: 600_000 });
-  let bytes = 0;
-  let newlines = 0;
-  for await (const chunk of res.body) {
-    bytes += chunk.length;
-    hash.update(chunk);
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines += 1;
-  }
+  const { bytes, rows } = await readCsvBody(res.body, (chunk) => hash.update(chunk));
   const ms = performance.now() - t0;
   await pool.close();
   if (res.statusCode !== 200) throw new Error(`GET ${pathAndQuery}: ${res.statusCode}`);
-  return { ms, bytes, rows: newlines - 1, sha256: hash.digest('hex').slice(0, 16) };
+  return { ms, bytes, rows, sha256: hash.digest('hex').slice(0, 16) };
 }
 
 /** The baseline: node:http writing `bytes` bytes of one 64 KiB chunk, with backpressure. */

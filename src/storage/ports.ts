@@ -431,6 +431,21 @@ export interface CallQueries {
    * calls arrive neither skips nor repeats one.
    */
   list(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CallState[]>;
+  /** The sort key of the `size`-th call after `cursor` in the list's order: where a page of `size` would end (null: fewer remain). */
+  pageEnd(filter: CallFilter, cursor: CallCursor | null, size: number): Promise<CallCursor | null>;
+  /**
+   * The calls after `cursor` as `list` orders them, down to `end` (that call included; null: to the last), at
+   * most `limit` (null: no limit), as the CSV export's lines (UTF-8, the header's columns:
+   * storage/shared/call-csv.ts), with how many and the last one's sort key.
+   */
+  csvPage(filter: CallFilter, cursor: CallCursor | null, range: { end: CallCursor | null; limit: number | null }): Promise<CsvPage>;
+}
+
+/** A page of the CSV export: its lines as UTF-8, how many there are, and the last one's sort key. */
+export interface CsvPage {
+  bytes: Uint8Array;
+  rows: number;
+  last: CallCursor | null;
 }
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */

@@ -124,16 +124,22 @@ async function measure(pool, pathOf, headers, { requests, warmup }) {
 async function exportCsv(pool, pathAndQuery, headers) {
   const t0 = performance.now();
   const res = await pool.request({ method: 'GET', path: pathAndQuery, headers, bodyTimeout: 600_000 });
-  let bytes = 0;
-  let newlines = 0;
-  for await (const chunk of res.body) {
-    bytes += chunk.length;
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines += 1;
-  }
+  const { bytes, rows } = await readCsvBody(res.body);
   const ms = performance.now() - t0;
   if (res.statusCode !== 200) throw new Error(`GET ${pathAndQuery} answered ${res.statusCode}`);
-  const rows = Math.max(0, newlines - 1);
   return { ms, bytes, rows, rps: rows / (ms / 1000) };
+}
+
+/** An export's body read to its end: its bytes and rows (line feeds less the header's); `onChunk` sees every chunk. */
+export async function readCsvBody(body, onChunk = () => {}) {
+  let bytes = 0;
+  let newlines = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    onChunk(chunk);
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines += 1;
+  }
+  return { bytes, rows: Math.max(0, newlines - 1) };
 }
 
 async function runBackend(kind, { n, pg, pgError, baseline, requests, warmup }) {

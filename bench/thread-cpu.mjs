@@ -8,12 +8,15 @@
 //   node bench/thread-cpu.mjs [connections=50] [seconds=8]
 //   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/thread-cpu.mjs   # another build
 //   PERF=/tmp/perf.data ...   also records `perf record -g` of the server during the measured run
+//   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
+//     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
-import { BENCH_DIR, SWITCHBOARD_CLI, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import pg from 'pg';
+import { CLOCK_TICKS, descendants, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
+import { BENCH_DIR, SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk } from './lib/wrk.mjs';
 
 const conns = Number(process.argv[2] ?? 50);
@@ -28,8 +31,28 @@ const commits = async () => {
 const load = (secs) =>
   runWrk({ url: server.url, connections: conns, seconds: secs, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
 
+/** The PostgreSQL server's CPU ticks so far: the postmaster, its live children and the ones it reaped. */
+const postgresTicks = (postmaster) => {
+  const own = processTicks(postmaster);
+  return own.own + own.children + descendants(postmaster).reduce((sum, pid) => sum + (processTicks(pid)?.own ?? 0), 0);
+};
+/** The postmaster's pid: the parent of a backend of the server at `url`. */
+async function postmasterOf(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select pg_backend_pid() as pid');
+    return Number(readFileSync(`/proc/${rows[0].pid}/status`, 'utf8').match(/^PPid:\s+(\d+)/m)[1]);
+  } finally {
+    await client.end();
+  }
+}
+
 ensureWrk((m) => process.stderr.write(`${m}\n`));
-const server = await startFreshSwitchboard('sqlite');
+const kind = process.env.SWITCHBOARD_BENCH_KIND ?? 'sqlite';
+const pgServer = kind === 'postgres' ? await openPostgres() : null;
+const server = await startFreshSwitchboard(kind, { pg: pgServer });
+const postmaster = pgServer ? await postmasterOf(server.db) : null;
 try {
   await load(2);
   const perf = process.env.PERF
@@ -39,9 +62,11 @@ try {
   const t0 = threadTicks(server.pid);
   const p0 = processTicks(server.pid);
   const w0 = writeBytes(server.pid);
+  const g0 = postmaster ? postgresTicks(postmaster) : 0;
   const c0 = await commits();
   const r = await load(seconds);
   const c1 = await commits();
+  const g1 = postmaster ? postgresTicks(postmaster) : 0;
   const t1 = threadTicks(server.pid);
   const p1 = processTicks(server.pid);
   const w1 = writeBytes(server.pid);
@@ -66,15 +91,21 @@ try {
       p99Ms: r.latency_us.p99 / 1000,
       cpuUsPerEvent: us(p1.own - p0.own),
       byThread,
+      ...(postmaster ? { postgresCpuUsPerEvent: us(g1 - g0) } : {}),
       eventsPerCommit: Math.round((10 * acked) / (c1 - c0)) / 10,
       writtenBytesPerEvent: Math.round((w1 - w0) / acked),
       peakRssMb: Math.round(peak / 1024),
-      walMb: Math.round(statSync(`${server.db.slice('sqlite:'.length)}-wal`).size / 1048576),
-      dbMb: Math.round(statSync(server.db.slice('sqlite:'.length)).size / 1048576),
+      ...(kind === 'sqlite'
+        ? {
+            walMb: Math.round(statSync(`${server.db.slice('sqlite:'.length)}-wal`).size / 1048576),
+            dbMb: Math.round(statSync(server.db.slice('sqlite:'.length)).size / 1048576),
+          }
+        : {}),
       non2xx: r.non2xx,
     })}\n`,
   );
 } finally {
   await stopServer(server);
   await server.removeData();
+  await pgServer?.close();
 }

@@ -234,18 +234,19 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       }
       worker?.start();
       // Other nodes' appends (PostgreSQL): the stream and the worker look for them.
-      stopWatching = await storage.watchAppends(() => {
+      stopWatching = await storage.watchAppends((mayQueueDeliveries) => {
         hub.wake();
-        worker?.wake();
+        if (mayQueueDeliveries) worker?.wake();
       }, listenStatus.update);
       // PostgreSQL: every node is a candidate for the sequencer's role; the one holding it gives seq.
       sequencer = storage.startSequencer({
         nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         intervalMs: config.sequencerIntervalMs,
         leaseMs: config.sequencerLeaseMs,
-        onSequenced: () => {
+        // The worker only when deliveries became claimable: a claim for nothing on every tick costs a query.
+        onSequenced: (_lastSeq, queuedDeliveries) => {
           hub.wake();
-          worker?.wake();
+          if (queuedDeliveries > 0) worker?.wake();
         },
         onStatus: logLag.update,
         onError: (error) => log().warn({ err: error }, 'sequencer: a tick failed; it is tried again'),

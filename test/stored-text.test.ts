@@ -141,7 +141,7 @@ describe.each(backends)('stored text on $name', (backend) => {
     const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } });
     const t = await startTestApp(await backend.freshDb(), {}, {
       logger: { level: 'error', stream },
-      wrapStorage: (s) => ({ ...s, callQueries: { list: () => Promise.reject(failure) } }),
+      wrapStorage: (s) => ({ ...s, callQueries: { ...s.callQueries, list: () => Promise.reject(failure) } }),
     });
     try {
       const answer = await t.api('/v1/calls?q=ada');

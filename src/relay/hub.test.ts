@@ -277,6 +277,33 @@ describe('createStreamHub', () => {
     await hub.close();
   });
 
+  it('gives each client exactly its frames when clients with and without filters share a page', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    // Filtered clients between unfiltered ones: the unfiltered share their frames, the others diverge.
+    const all1 = subscribe(hub, null);
+    const blue = subscribe(hub, null, { widgetKey: 'blue' });
+    const all2 = subscribe(hub, null);
+    const ended = subscribe(hub, null, { types: new Set(['call.ended']) });
+    const all3 = subscribe(hub, null);
+    await until('the clients', () => hub.clients === 5);
+    log.append('g1', { widgetKey: 'blue' }); // 1
+    log.append('g2'); // 2
+    log.append('g2', { type: 'end_call', widgetKey: 'blue' }); // 3
+    log.append('g3'); // 4
+    hub.wake();
+    await until('every event', () => all3.seqs().length === 4 && blue.seqs().length === 2 && ended.seqs().length === 1);
+    expect([all1.seqs(), all2.seqs(), all3.seqs(), blue.seqs(), ended.seqs()]).toEqual([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 3], [3]]);
+    expect(all2.text()).toBe(all1.text());
+    expect(all3.text()).toBe(all1.text());
+    // The filtered clients' frames are byte for byte those the unfiltered got for the same events.
+    const frameText = (text: string) => text.split(/(?<=\n\n)/).filter((f) => f.startsWith('id: '));
+    const byId = new Map(frameText(all1.text()).map((f) => [f.split('\n')[0], f]));
+    expect(frameText(blue.text())).toEqual(['id: 1', 'id: 3'].map((id) => byId.get(id)));
+    expect(frameText(ended.text())).toEqual([byId.get('id: 3')]);
+    await hub.close();
+  });
+
   it('drops a client whose buffer passes the bound, without waiting for it, while the others get everything', async () => {
     const log = fakeLog();
     const hub = await startedHub(log);

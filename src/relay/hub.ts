@@ -63,6 +63,13 @@ export interface StreamHubOptions {
   onError?: (error: unknown) => void;
 }
 
+/** A client's frames of a stretch of a page: the first `count` of `frames`, `size` bytes. */
+interface Batch {
+  frames: Buffer[];
+  count: number;
+  size: number;
+}
+
 interface Client {
   out: Writable;
   filter: StreamFilter;
@@ -74,8 +81,8 @@ interface Client {
 const pageSize = 500;
 /** How long a shutdown lets a client that is up to date receive the end of its stream. */
 const endGraceMs = 1000;
-/** Frames fanned out between two turns of the event loop. */
-const yieldEveryChars = 64 * 1024;
+/** Frame bytes fanned out between two turns of the event loop. */
+const yieldEveryBytes = 64 * 1024;
 
 /**
  * @example
@@ -148,33 +155,52 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     // rather than one per event: under steady ingest a page holds several events, and with many clients the
     // writes were most of the hub's cost. Written before every await, and whenever a client's share reaches
     // its buffer bound (so the bound still judges a client that is behind), so nothing is held across a turn.
-    const pending = new Map<Client, { frames: string[]; size: number }>();
-    const write = (client: Client, batch: { frames: string[] }) => {
-      const chunk = batch.frames.length === 1 ? batch.frames[0]! : batch.frames.join('');
-      if (!writeBounded(client.out, chunk, client.maxBufferBytes)) live.delete(client);
+    // Each frame is encoded once, and clients given the same frames (all of them, unless they filter) are
+    // written one shared buffer: the socket writes had each encoded their own copy of the text.
+    const pending = new Map<Client, Batch>();
+    // Every batch of a stretch starts on one shared list; a client given the same frames as the one before it
+    // extends that list in step, and a client that was not given one of them (a filter, or a cursor ahead of
+    // it) continues on a copy of its own. So the clients that got the same frames share one list, one buffer.
+    let stretch: Buffer[] = [];
+    const chunks = new Map<Buffer[], Map<number, Buffer>>();
+    const chunkOf = ({ frames, count, size }: Batch): Buffer => {
+      if (count === 1) return frames[0]!;
+      let byCount = chunks.get(frames);
+      if (!byCount) chunks.set(frames, (byCount = new Map()));
+      let chunk = byCount.get(count);
+      if (!chunk) byCount.set(count, (chunk = Buffer.concat(frames.slice(0, count), size)));
+      return chunk;
+    };
+    const write = (client: Client, batch: Batch) => {
+      if (!writeBounded(client.out, chunkOf(batch), client.maxBufferBytes)) live.delete(client);
     };
     const flush = () => {
       for (const [client, batch] of pending) write(client, batch);
       pending.clear();
+      chunks.clear();
+      stretch = [];
     };
     for (const event of page) {
       head = event.seq;
-      let frame: string | undefined;
+      let frame: Buffer | undefined;
       for (const client of live) {
         if (event.seq <= client.cursor) continue;
         client.cursor = event.seq;
         if (!matches(client.filter, event)) continue;
         frame ??= frameOf(event);
-        const batch = pending.get(client) ?? { frames: [], size: 0 };
-        batch.frames.push(frame);
+        let batch = pending.get(client);
+        if (!batch) pending.set(client, (batch = { frames: stretch, count: 0, size: 0 }));
+        if (batch.frames.length === batch.count) batch.frames.push(frame);
+        else if (batch.frames[batch.count] !== frame) batch.frames = [...batch.frames.slice(0, batch.count), frame];
+        batch.count++;
         batch.size += frame.length;
         if (batch.size >= client.maxBufferBytes) {
           pending.delete(client);
           write(client, batch);
-        } else pending.set(client, batch);
+        }
       }
       written += frame?.length ?? 0;
-      if (written >= yieldEveryChars) {
+      if (written >= yieldEveryBytes) {
         written = 0;
         flush();
         await new Promise((resolve) => setImmediate(resolve));
@@ -276,6 +302,7 @@ function matches(filter: StreamFilter, event: StoredEvent): boolean {
   return filter.types === undefined || filter.types.has(envelopeType(event.status, event.type));
 }
 
-function frameOf(event: StoredEvent): string {
-  return sseFrame({ id: event.seq, event: envelopeType(event.status, event.type), data: envelopeJson(event) });
+/** An event's SSE frame, encoded once for every client. */
+function frameOf(event: StoredEvent): Buffer {
+  return Buffer.from(sseFrame({ id: event.seq, event: envelopeType(event.status, event.type), data: envelopeJson(event) }));
 }

@@ -51,7 +51,7 @@ function oneLine(text: string): string {
  * @example
  * if (!writeBounded(reply.raw, sseComment('heartbeat'), 1 << 20)) clearInterval(timer);
  */
-export function writeBounded(out: Writable, chunk: string, maxBufferBytes: number): boolean {
+export function writeBounded(out: Writable, chunk: string | Buffer, maxBufferBytes: number): boolean {
   if (!isOpen(out)) return false;
   if (out.writableLength > maxBufferBytes) {
     out.destroy();

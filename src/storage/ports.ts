@@ -431,6 +431,21 @@ export interface CallQueries {
    * calls arrive neither skips nor repeats one.
    */
   list(filter: CallFilter, cursor: CallCursor | null, limit: number): Promise<CallState[]>;
+  /** The sort key of the `size`-th call after `cursor` in the list's order: where a page of `size` would end (null: fewer remain). */
+  pageEnd(filter: CallFilter, cursor: CallCursor | null, size: number): Promise<CallCursor | null>;
+  /**
+   * The calls after `cursor` as `list` orders them, down to `end` (that call included; null: to the last), at
+   * most `limit` (null: no limit), as the CSV export's lines (UTF-8, the header's columns:
+   * storage/shared/call-csv.ts), with how many and the last one's sort key.
+   */
+  csvPage(filter: CallFilter, cursor: CallCursor | null, range: { end: CallCursor | null; limit: number | null }): Promise<CsvPage>;
+}
+
+/** A page of the CSV export: its lines as UTF-8, how many there are, and the last one's sort key. */
+export interface CsvPage {
+  bytes: Uint8Array;
+  rows: number;
+  last: CallCursor | null;
 }
 
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
@@ -474,8 +489,8 @@ export interface SequencerOptions {
   batch?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;
-  /** After a tick that sequenced events, with the highest seq (the NOTIFY reaches the other nodes). */
-  onSequenced?: (lastSeq: number) => void;
+  /** After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the NOTIFY reaches the other nodes). */
+  onSequenced?: (lastSeq: number, queuedDeliveries: number) => void;
   onStatus?: (status: SequencerStatus) => void;
   onError?: (error: Error) => void;
 }
@@ -526,9 +541,10 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * Calls `onAppend` when another process appends to the log (PostgreSQL LISTEN/NOTIFY; a no-op on SQLite,
    * where one process owns the file). Resolves to a function that stops watching. A lost connection is
    * opened again, with backoff, for as long as it takes; `onStatus` hears of every loss, failed attempt and
-   * recovery (never called on SQLite).
+   * recovery (never called on SQLite). `mayQueueDeliveries` is false when the log's news queued no delivery
+   * (the worker need not look).
    */
-  watchAppends(onAppend: () => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: (mayQueueDeliveries: boolean) => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
    * at insert by the single writer, already in commit order).

@@ -1,23 +1,25 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import pg from 'pg';
 import type { CallState } from '../../domain/call.js';
 import type { DestinationFilters } from '../../domain/destination.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
-import type { CallsTable, Database, DestinationsTable } from '../schema.js';
+import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Candidate, type Stored,
+  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
 /**
- * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) in a fixed number of
- * statements whatever the batch size. Lookups and the bulk writes pass one array per column through
- * `unnest` (a fixed number of parameters, where a multi-row VALUES list grows with the batch and must be
- * built, sent and planned); the events themselves go as a VALUES list so that their bodies travel as
- * binary parameters. Building multi-row statements through Kysely instead would compile, send and plan a
- * new statement for every batch size, on the path every append waits for.
+ * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) in three round trips whatever
+ * the batch size (BEGIN with the locks and the reads; the writes; COMMIT: see appendWith). Each round trip
+ * costs the node a socket write and a wake-up of its own, which on loopback also runs the receiving side's
+ * TCP work: with eight of them per batch, the pg driver's socket writes were ~10 % of the main thread's busy time.
+ * The bulk writes pass one array per column through `unnest` (a fixed number of parameters, where a
+ * multi-row VALUES list grows with the batch); the events themselves go as a VALUES list so that their
+ * bodies travel as binary parameters. The statements are built as text here, not through Kysely (whose
+ * compilation of every statement of every append was itself ~4 % of it).
  *
  * Appends from every node run at once (issue 14): no global lock, no NOTIFY. What keeps them apart is a
  * transaction-level advisory lock per call the batch touches, taken first, in one statement, in the order
@@ -55,106 +57,219 @@ const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
   next_attempt_at: int8, locked_until: int8, last_status: int4, last_error: text, created_at: int8, updated_at: int8, finished_at: int8,
 };
 
-/** `select * from unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows`. */
-export function unnest<T extends object>(rows: T[], types: Record<string, string>) {
-  const columns = Object.keys(types);
-  const arrays = columns.map((c) => sql`${rows.map((r) => (r as Record<string, unknown>)[c] ?? null)}::${sql.raw(types[c]!)}[]`);
-  return { columns: sql.raw(columns.join(', ')), source: sql`unnest(${sql.join(arrays)}) as t(${sql.raw(columns.join(', '))})` };
-}
-
-export function createPostgresAppend(db: Kysely<Database>, callObjectMaxBytes?: number) {
-  return (batch: readonly NewEvent[]): Promise<AppendResult[]> => retryTransaction(db, (trx) => appendIn(trx, batch, callObjectMaxBytes));
-}
-
-/** Runs `work` in a transaction, again (up to 5 times, after a short random wait) when it fails with a deadlock or serialization failure. */
-export async function retryTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(work);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= maxAttempts || code === undefined || !retryableCodes.has(code)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+/**
+ * The ingest's append: the transaction on a client of the ingest pool, driven by hand rather than through
+ * Kysely, so that BEGIN travels with the lock and the reads (three round trips in all, see appendWith).
+ * A deadlock or serialization failure retries the whole transaction (up to 5 times, after a short random
+ * wait).
+ */
+export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number) {
+  return async (batch: readonly NewEvent[]): Promise<AppendResult[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await appendOnce(pool, batch, callObjectMaxBytes);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= maxAttempts || code === undefined || !retryableCodes.has(code)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
     }
+  };
+}
+
+function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
+  return inTransaction(pool, (client) => appendWith(clientSession(client), batch, callObjectMaxBytes, true));
+}
+
+/**
+ * Runs `work` on a client of `pool` in a transaction that `work` opens itself (its first message starts
+ * with BEGIN, so that the BEGIN costs no round trip of its own), then COMMIT; ROLLBACK when it fails (a
+ * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away).
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((e: Error) => {
+      broken = e;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
   }
+}
+
+/** Several statements without parameters in one message: one result per statement. */
+export async function queryAll(client: pg.PoolClient, texts: string[]): Promise<Array<Array<Record<string, unknown>>>> {
+  const result = (await client.query(texts.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
+  return (Array.isArray(result) ? result : [result]).map((r) => r.rows);
+}
+
+/**
+ * Where the append's statements go: `statements` runs several without parameters (their literals inlined),
+ * in order, each with a snapshot of its own (READ COMMITTED), in one round trip where the connection allows
+ * it (the simple query protocol of a raw client); `query` runs one with parameters.
+ */
+interface AppendSession {
+  statements(texts: string[]): Promise<Array<Array<Record<string, unknown>>>>;
+  query(text: string, values: unknown[]): Promise<Array<Record<string, unknown>>>;
+}
+
+export function clientSession(client: pg.PoolClient): AppendSession {
+  return {
+    statements: (texts) => queryAll(client, texts),
+    async query(text, values) {
+      return (await client.query(text, values)).rows;
+    },
+  };
 }
 
 class ConcurrentInsert extends Error {
   readonly code = '40001';
 }
 
-/** The append inside a transaction the caller owns (the delivery worker appends its events with its outcomes). */
-export async function appendIn(trx: Transaction<Database>, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  const destinations = await lockCallsAndReadDestinations(trx, callKeysToLoad(batch).map((k) => callKey(k.sourceId, k.callId)));
-  const plan = planAppend(batch, await storedEvents(trx, duplicateCandidates(batch)), await storedCalls(trx, callKeysToLoad(batch)), callObjectMaxBytes);
+/** The append inside a transaction the caller owns on `client` (the delivery worker appends its events with its outcomes). */
+export function appendIn(client: pg.PoolClient, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
+  return appendWith(clientSession(client), batch, callObjectMaxBytes, false);
+}
+
+/**
+ * The append in two steps, whatever the batch size:
+ *  1. the locks and the reads, each a statement of its own so that the reads' snapshot is taken after the
+ *     locks were granted (a statement's snapshot is taken when it starts, so a read in the lock statement
+ *     could miss what the previous holder of a lock committed while this one waited): the rolling-upgrade
+ *     lock and the calls' locks with the enabled destinations, then the stored copies of the batch's
+ *     events (duplicates), then the batch's calls. Their few literals (keys, hashes) are inlined, escaped,
+ *     so that all of them, with the BEGIN (`begin`), travel in one message: one round trip.
+ *  2. the writes, one statement: the events (ON CONFLICT DO NOTHING on the deduplication key), the calls
+ *     (upserted in key order) and the outbox rows, as data-modifying CTEs. If fewer events were inserted
+ *     than planned, a concurrent transaction stored one meanwhile (it cannot while the call locks hold):
+ *     the transaction is retried, so the duplicate is re-read by step 1's separate statement.
+ * With the COMMIT, three round trips where there were eight.
+ */
+async function appendWith(session: AppendSession, batch: readonly NewEvent[], callObjectMaxBytes: number | undefined, begin: boolean): Promise<AppendResult[]> {
+  const keys = callKeysToLoad(batch);
+  const candidates = duplicateCandidates(batch);
+  const statements = begin ? ['begin'] : [];
+  const add = (text: string) => statements.push(text) - 1;
+  const lockAt = add(lockCallsAndReadDestinations(keys.map((k) => callKey(k.sourceId, k.callId))));
+  const eventsAt = candidates.length > 0 ? add(storedEventsQuery(candidates)) : -1;
+  const callsAt = keys.length > 0 ? add(storedCallsQuery(keys)) : -1;
+  const results = await session.statements(statements);
+  const { destinations } = results[lockAt]![0] as { destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> };
+  const plan = planAppend(
+    batch,
+    storedEvents(eventsAt < 0 ? [] : (results[eventsAt] as StoredEventRow[])),
+    storedCalls(keys, callsAt < 0 ? [] : (results[callsAt] as unknown as CallsTable[])),
+    callObjectMaxBytes,
+  );
+  return writePlan(session, plan, destinations.map(rowToFilters));
+}
+
+/** Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. */
+async function writePlan(session: AppendSession, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
   const callAfter = callAfterJson(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
-  // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
-  // array would travel as hex text, to be escaped here and decoded by the server.
-  // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
-  const values = sql.join(rows.map((r, i) => sql`(${sql.join(eventColumns.map((c) => r[c]))}, ${i})`));
-  if (rows.length > 0) {
-    const inserted = await sql<{ id: string }>`
-      insert into events (${sql.raw(eventColumns.join(', '))}, xid_ord) values ${values}
-      on conflict (call_id, source_id, body_hash) do nothing returning id`.execute(trx);
-    // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
-    // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
-    if (inserted.rows.length !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
-    await appendTestHooks.afterInsert?.();
-  }
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
   const unsequenced = rows.map(() => 0);
   const results = recordInserted(plan, unsequenced);
-  if (plan.touched.length > 0) {
-    const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id)));
-    const calls = unnest(touched.map(callToRow), callTypes);
-    await sql`insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
-      on conflict (call_id, source_id) do update set ${sql.raw(callColumns.map((c) => `${c} = excluded.${c}`).join(', '))}`.execute(trx);
-  }
   const outbox = queueOutbox(plan, unsequenced, destinations).map((d) => ({ ...d, event_seq: null }));
-  if (outbox.length > 0) {
-    const deliveries = unnest(outbox, deliveryTypes);
-    await sql`insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source}`.execute(trx);
+  const p = new Parameters();
+  const writes: string[] = [];
+  if (rows.length > 0) {
+    // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
+    // array would travel as hex text, to be escaped here and decoded by the server.
+    // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
+    const values = rows.map((r, i) => `(${eventColumns.map((c) => p.add(r[c])).join(', ')}, ${i})`).join(', ');
+    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord) values ${values}
+      on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
   }
+  if (plan.touched.length > 0) {
+    // In key order: two batches upserting the same calls in opposite orders could deadlock.
+    const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id)));
+    const calls = p.unnest(touched.map(callToRow), callTypes);
+    writes.push(`calls_upserted as (insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
+      on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')})`);
+  }
+  if (outbox.length > 0) {
+    const deliveries = p.unnest(outbox, deliveryTypes);
+    writes.push(`outbox as (insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source})`);
+  }
+  if (writes.length === 0) return results;
+  // Every data-modifying CTE runs to its end whether or not the outer query reads it.
+  const written = await session.query(`with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`, p.values);
+  // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
+  // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
+  if ((written[0] as { inserted: number }).inserted !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
+  if (rows.length > 0) await appendTestHooks.afterInsert?.();
   return results;
 }
 
-const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * One statement: the rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a
- * collision only makes two calls wait for each other; none of these gives the transaction an xid), then
- * the enabled destinations for the outbox.
- */
-async function lockCallsAndReadDestinations(trx: Transaction<Database>, keys: string[]): Promise<DestinationFilters[]> {
-  const { rows } = await sql<{ destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> }>`
-    select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
-      (select count(l) from (
-         select pg_advisory_xact_lock(${callLockClass}, h)::text as l
-         from (select distinct hashtext(k) as h from unnest(${keys}::text[]) as k order by h offset 0) as ordered) as locks) as locked,
-      (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
-         'call_statuses', call_statuses)), '[]'::json)
-       from destinations where deleted_at is null and disabled_at is null) as destinations`.execute(trx);
-  return rows[0]!.destinations.map(rowToFilters);
+/** Numbered parameters ($1, $2, …) for a statement built as text. */
+export class Parameters {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value ?? null);
+    return `$${this.values.length}`;
+  }
+  /** `unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows` (`types`' keys), one array parameter per column. */
+  unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
+    const columns = Object.keys(types).join(', ');
+    const arrays = Object.keys(types).map((c) => `${this.add(rows.map((r) => (r as Record<string, unknown>)[c] ?? null))}::${types[c]}[]`);
+    return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
+  }
 }
 
-async function storedEvents(trx: Transaction<Database>, candidates: Candidate[]): Promise<Map<string, Stored>> {
-  const found = new Map<string, Stored>();
-  if (candidates.length === 0) return found;
-  const { rows } = await sql<{ id: string; seq: number; source_id: string; body_hash: string }>`
-    select e.id, e.seq, e.source_id, e.body_hash
-    from unnest(${candidates.map((c) => c.callId)}::text[], ${candidates.map((c) => c.sourceId)}::text[], ${candidates.map((c) => c.bodyHash)}::text[])
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * A text literal, escaped (for the statements of step 1, which travel without parameters). Call ids never
+ * hold NUL (parse-body.ts refuses control characters), which a query's text cannot carry; checked anyway.
+ */
+function literal(value: string): string {
+  if (value.includes('\0')) throw new Error('a key of the append holds NUL');
+  return pg.escapeLiteral(value);
+}
+export const textArray = (values: string[]) => `array[${values.map(literal).join(', ')}]::text[]`;
+
+/**
+ * The rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a collision
+ * only makes two calls wait for each other; none of these gives the transaction an xid), then the enabled
+ * destinations for the outbox.
+ */
+function lockCallsAndReadDestinations(keys: string[]): string {
+  return `select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
+      (select count(l) from (
+         select pg_advisory_xact_lock(${callLockClass}, h)::text as l
+         from (select distinct hashtext(k) as h from unnest(${textArray(keys)}) as k order by h offset 0) as ordered) as locks) as locked,
+      (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
+         'call_statuses', call_statuses)), '[]'::json)
+       from destinations where deleted_at is null and disabled_at is null) as destinations`;
+}
+
+type StoredEventRow = { id: string; seq: number; source_id: string; body_hash: string };
+
+function storedEventsQuery(candidates: Candidate[]): string {
+  return `select e.id, e.seq, e.source_id, e.body_hash
+    from unnest(${textArray(candidates.map((c) => c.callId))}, ${textArray(candidates.map((c) => c.sourceId))}, ${textArray(candidates.map((c) => c.bodyHash))})
       as c(call_id, source_id, body_hash)
-    join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`.execute(trx);
+    join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`;
+}
+
+function storedEvents(rows: StoredEventRow[]): Map<string, Stored> {
+  const found = new Map<string, Stored>();
   for (const r of rows) found.set(eventKey(r.source_id, r.body_hash), { id: r.id as EventId, seq: Number(r.seq) });
   return found;
 }
 
-async function storedCalls(trx: Transaction<Database>, keys: Array<{ sourceId: string; callId: string }>): Promise<Map<string, CallState>> {
-  const found = new Map<string, CallState>();
-  if (keys.length === 0) return found;
+const storedCallsQuery = (keys: Array<{ callId: string }>) => `select * from calls where call_id = any(${textArray(keys.map((k) => k.callId))})`;
+
+function storedCalls(keys: Array<{ sourceId: string; callId: string }>, rows: CallsTable[]): Map<string, CallState> {
   const wanted = new Set(keys.map((k) => callKey(k.sourceId, k.callId)));
-  const { rows } = await sql<CallsTable>`select * from calls where call_id = any(${keys.map((k) => k.callId)}::text[])`.execute(trx);
+  const found = new Map<string, CallState>();
   for (const r of rows) if (wanted.has(callKey(r.source_id, r.call_id))) found.set(callKey(r.source_id, r.call_id), rowToCall(r));
   return found;
 }

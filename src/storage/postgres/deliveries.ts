@@ -1,9 +1,10 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
 import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
 import type { Database, DeliveriesTable } from '../schema.js';
 import { completionRows, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
-import { appendIn, unnest } from './append.js';
+import { appendIn, inTransaction, Parameters, queryAll, textArray } from './append.js';
 
 /**
  * The delivery worker's writes on PostgreSQL. Claims lock rows with SKIP LOCKED, so workers on several
@@ -12,7 +13,7 @@ import { appendIn, unnest } from './append.js';
  * claimable once the sequencer has given its event a seq (event_seq is null until then): its per-call
  * order is that of seq, and an unsequenced delivery of the same call can only come later in it.
  */
-export function createPostgresDeliveryWrites(db: Kysely<Database>) {
+export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool) {
   async function claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]> {
     // Each enabled destination offers its due deliveries up to its room (a walk down
     // deliveries_destination_due per destination, LATERAL), then the limit is shared round-robin: the
@@ -53,48 +54,63 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
     return rows.map(rowToDelivery).sort((a, b) => a.eventSeq - b.eventSeq);
   }
 
+  /**
+   * BEGIN with the fence's lock in one message, the attempts and the deliveries' outcomes in one statement,
+   * the successors' schedules and the destinations' state when they change, the events the outcomes raise,
+   * COMMIT: three round trips for the common batch, where there were five.
+   */
   function complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult> {
-    return db.transaction().execute(async (trx) => {
+    return inTransaction(pool, async (client) => {
       // The fence: only outcomes whose delivery is still pending under the claim's lease count. The rows
       // are locked first, so a claim running meanwhile skips them rather than leasing one under our feet.
-      const l = unnest(outcomes.map((o) => ({ id: o.deliveryId, lease: o.lease })), { id: 'text', lease: 'bigint' });
-      const { rows: holding } = await sql<{ id: string }>`
-        select d.id from deliveries d join ${l.source} on d.id = t.id and d.locked_until = t.lease
-        where d.status = 'pending' for update of d`.execute(trx);
-      const heldIds = new Set(holding.map((r) => r.id));
+      const [, holding] = await queryAll(client, [
+        'begin',
+        `select d.id from deliveries d
+         join unnest(${textArray(outcomes.map((o) => o.deliveryId))}, array[${outcomes.map((o) => integer(o.lease)).join(', ')}]::bigint[]) as t(id, lease)
+           on d.id = t.id and d.locked_until = t.lease
+         where d.status = 'pending' for update of d`,
+      ]);
+      const heldIds = new Set(holding!.map((r) => r.id as string));
       const held = outcomes.filter((o) => heldIds.has(o.deliveryId));
       const stale = outcomes.filter((o) => !heldIds.has(o.deliveryId)).map((o) => o.deliveryId);
       const events = held.flatMap((o) => o.raises ?? []);
       if (held.length === 0) return { stale, appended: [] };
       const rows = completionRows(held);
-      if (rows.attempts.length > 0) {
-        const a = unnest(rows.attempts, {
-          delivery_id: 'text', attempt: 'integer', attempted_at: 'bigint', status: 'integer', latency_ms: 'double precision',
-          response_body: 'text', error: 'text',
-        });
-        await sql`insert into delivery_attempts (${a.columns}) select ${a.columns} from ${a.source} on conflict do nothing`.execute(trx);
-      }
-      const u = unnest(rows.deliveries, {
+      const p = new Parameters();
+      const u = p.unnest(rows.deliveries, {
         id: 'text', status: 'text', attempted: 'integer', next_attempt_at: 'bigint', last_status: 'integer', last_error: 'text', finished_at: 'bigint',
       });
-      await sql`
+      const attempts = rows.attempts.length > 0
+        ? p.unnest(rows.attempts, {
+          delivery_id: 'text', attempt: 'integer', attempted_at: 'bigint', status: 'integer', latency_ms: 'double precision',
+          response_body: 'text', error: 'text',
+        })
+        : null;
+      await client.query(
+        `${attempts ? `with attempts as (insert into delivery_attempts (${attempts.columns}) select ${attempts.columns} from ${attempts.source} on conflict do nothing)\n` : ''}
         update deliveries d set status = t.status, attempts = d.attempts + t.attempted,
           next_attempt_at = coalesce(t.next_attempt_at, d.next_attempt_at), locked_until = null,
           last_status = case when t.attempted = 1 then t.last_status else d.last_status end,
           last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
-          finished_at = t.finished_at, updated_at = ${now}
-        from ${u.source} where d.id = t.id and d.status = 'pending'`.execute(trx);
+          finished_at = t.finished_at, updated_at = ${p.add(now)}
+        from ${u.source} where d.id = t.id and d.status = 'pending'`,
+        p.values,
+      );
       if (rows.successors.length > 0) {
         // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
-        const m = unnest(rows.successors, { id: 'text', kind: 'text', at: 'bigint' });
-        await sql`
-          update deliveries s set next_attempt_at = t.at
+        // A statement of its own: it must see the outcomes above (a successor may be in the same batch).
+        const q = new Parameters();
+        const m = q.unnest(rows.successors, { id: 'text', kind: 'text', at: 'bigint' });
+        await client.query(
+          `update deliveries s set next_attempt_at = t.at
           from ${m.source} join deliveries h on h.id = t.id
           where s.status = 'pending' and s.destination_id = h.destination_id and s.order_key = h.order_key and s.event_seq > h.event_seq
-            and ((t.kind = 'push' and s.next_attempt_at < t.at) or (t.kind = 'pull' and s.attempts = 0 and s.next_attempt_at > t.at))`.execute(trx);
+            and ((t.kind = 'push' and s.next_attempt_at < t.at) or (t.kind = 'pull' and s.attempts = 0 and s.next_attempt_at > t.at))`,
+          q.values,
+        );
       }
-      await updateDestinations(trx, rows.destinations, now);
-      return { stale, appended: events.length > 0 ? await appendIn(trx, events) : [] };
+      await updateDestinations(client, rows.destinations, now);
+      return { stale, appended: events.length > 0 ? await appendIn(client, events) : [] };
     });
   }
 
@@ -105,20 +121,31 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>) {
  * One statement for every destination of the batch. Rows are written only when something changes (a
  * success is the common case, and each PostgreSQL update leaves a dead row version behind).
  */
-async function updateDestinations(trx: Transaction<Database>, updates: DestinationUpdate[], now: number): Promise<void> {
+async function updateDestinations(client: pg.PoolClient, updates: DestinationUpdate[], now: number): Promise<void> {
   const changing = updates.filter((d) => d.failure !== 'unchanged' || d.disabledReason !== null);
   if (changing.length === 0) return;
-  const t = unnest(changing.map((d) => ({ id: d.id, failure: d.failure, failing_since: d.failingSince, disabled_reason: d.disabledReason })), {
+  const p = new Parameters();
+  const t = p.unnest(changing.map((d) => ({ id: d.id, failure: d.failure, failing_since: d.failingSince, disabled_reason: d.disabledReason })), {
     id: 'text', failure: 'text', failing_since: 'bigint', disabled_reason: 'text',
   });
-  await sql`
-    update destinations d set
+  const at = p.add(now);
+  await client.query(
+    `update destinations d set
       failing_since = case t.failure when 'cleared' then null when 'failing' then coalesce(d.failing_since, t.failing_since) else d.failing_since end,
-      disabled_at = case when t.disabled_reason is not null and d.disabled_at is null then ${now} else d.disabled_at end,
+      disabled_at = case when t.disabled_reason is not null and d.disabled_at is null then ${at}::bigint else d.disabled_at end,
       disabled_reason = case when t.disabled_reason is not null and d.disabled_at is null then t.disabled_reason else d.disabled_reason end,
-      updated_at = case when t.disabled_reason is not null and d.disabled_at is null then ${now} else d.updated_at end
+      updated_at = case when t.disabled_reason is not null and d.disabled_at is null then ${at}::bigint else d.updated_at end
     from ${t.source}
     where d.id = t.id and (
       (t.failure = 'cleared' and d.failing_since is not null) or (t.failure = 'failing' and d.failing_since is null)
-      or (t.disabled_reason is not null and d.disabled_at is null))`.execute(trx);
+      or (t.disabled_reason is not null and d.disabled_at is null))`,
+    p.values,
+  );
+}
+
+/** An integer inlined in a statement's text (a lease: epoch milliseconds), or null. */
+function integer(value: number | null): string {
+  if (value === null) return 'null';
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
 }

@@ -5,7 +5,7 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
-import { startSequencer, waitSequenced } from './sequencer.js';
+import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
 
 // bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
 // all far below 2^53, so numbers are exact.
@@ -31,8 +31,8 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
   const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The ingest's appends drive their clients by hand (append.ts), without Kysely.
   const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
-  const ingest = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ingestPool }) });
   const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
@@ -49,19 +49,19 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     options: guard(options.statementTimeoutMs ?? 0, ' -c max_parallel_workers_per_gather=0'),
   });
   const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
-  const deliveries = createPostgresDeliveryWrites(relay);
+  const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {
     reads,
     log: relay,
-    append: createPostgresAppend(ingest, options.callObjectMaxBytes),
+    append: createPostgresAppend(ingestPool, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
-    startSequencer: (sequencerOptions) => startSequencer(db, sequencerOptions),
+    startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     closeMore: async () => {
-      await ingest.destroy();
+      await ingestPool.end();
       await relay.destroy();
     },
   });
@@ -92,7 +92,7 @@ export const listenApplicationName = 'switchboard-listen';
  * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
  * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.
  */
-async function watchAppends(url: string, onAppend: () => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
+async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean) => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -131,7 +131,7 @@ async function watchAppends(url: string, onAppend: () => void, onStatus: (status
       report({ connected: false, since: Date.now(), failedAttempts: 0, lastError: error.message });
       reconnectLater(firstRetryMs);
     };
-    c.on('notification', () => onAppend());
+    c.on('notification', (n) => onAppend(!n.payload?.endsWith(noDeliveries)));
     c.on('error', lost);
     c.on('end', () => lost(new Error('the connection was closed')));
     client = c;
@@ -143,7 +143,7 @@ async function watchAppends(url: string, onAppend: () => void, onStatus: (status
         () => {
           if (stopped) return;
           report({ connected: true, since: Date.now(), reconnects: status.reconnects + 1, failedAttempts: 0, lastError: null });
-          onAppend();
+          onAppend(true);
         },
         (error: Error) => {
           if (stopped) return;

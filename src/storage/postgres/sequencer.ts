@@ -1,7 +1,15 @@
 import { sql, type Kysely } from 'kysely';
 import type { SequencerOptions, SequencerStatus } from '../ports.js';
 import type { Database } from '../schema.js';
-import { appendChannel } from './append.js';
+import pg from 'pg';
+import { appendChannel, inTransaction, queryAll } from './append.js';
+
+/**
+ * The NOTIFY's payload is the last seq given, followed by this when none of the events sequenced queued a
+ * delivery: the workers that hear it need not look for work (a payload without it, as from an older node,
+ * wakes them).
+ */
+export const noDeliveries = ' no-deliveries';
 
 /**
  * The sequencer (issue 14): gives committed events their dense `seq`, once, in one order every node reads.
@@ -32,7 +40,7 @@ export interface Sequencer {
 /** For tests only: drops the watermark condition (the property test shows what it protects). */
 export const sequencerTestHooks = { ignoreWatermark: false };
 
-export function startSequencer(db: Kysely<Database>, options: SequencerOptions): Sequencer {
+export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
   const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
   let holder = false;
   let renewedAt = 0;
@@ -41,55 +49,72 @@ export function startSequencer(db: Kysely<Database>, options: SequencerOptions):
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | null = null;
   let again = false;
+  let woken = false;
   let statusAt = 0;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
 
   /** One tick: the number of rows it sequenced (-1: this node does not hold the role). */
   async function tick(): Promise<number> {
     const now = Date.now();
+    const wasWoken = woken;
+    woken = false;
     if (!holder && now - triedAt < takeoverCheckMs) return -1;
-    if (holder && now - renewedAt < leaseMs / 3) {
-      // The cheap look first: most ticks of an idle log find nothing and write nothing.
+    if (holder && !wasWoken && now - renewedAt < leaseMs / 3) {
+      // The cheap look first: most timer ticks of an idle log find nothing and write nothing. (A tick woken
+      // by a local commit knows there is something.)
       const { rows } = await sql<{ ready: boolean }>`select exists (select 1 from events where seq is null) as ready`.execute(db);
       if (!rows[0]!.ready) return 0;
     }
     triedAt = now;
-    return db.transaction().execute(async (trx) => {
-      const { rows: state } = await sql<{ last_seq: number; mine: boolean }>`
-        select last_seq, (holder is not distinct from ${nodeId} or holder is null or lease_until < clock_timestamp()) as mine
-        from switchboard_sequencer where id = 1 for update skip locked`.execute(trx);
-      const row = state[0];
+    const { n, queued } = await sequenceOnce(now);
+    if (n > 0) options.onSequenced?.(current.lastSeq, queued);
+    return n;
+  }
+
+  /**
+   * The tick's transaction in three round trips: BEGIN with the state row's lock (one message), then one
+   * statement that numbers the ready rows, gives them and their deliveries their seq, stores the new last
+   * seq and the lease, and notifies, then COMMIT. The numbering is a statement of its own, after the lock:
+   * its snapshot sees what the previous tick committed.
+   */
+  async function sequenceOnce(now: number): Promise<{ n: number; queued: number }> {
+    return inTransaction(pool, async (client) => {
+      const [, locked] = await queryAll(client, [
+        'begin',
+        `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
+         from switchboard_sequencer where id = 1 for update skip locked`,
+      ]);
+      const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
         holder = false;
-        return -1;
+        return { n: -1, queued: 0 };
       }
       const last = Number(row.last_seq);
-      // A statement of its own, after the lock: its snapshot sees what the previous tick committed.
-      const watermark = sequencerTestHooks.ignoreWatermark ? sql`true` : sql`e.xid < pg_snapshot_xmin(pg_current_snapshot())`;
-      const { rows } = await sql<{ n: number; last: number | null }>`
-        with ready as (
-          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
+      const watermark = sequencerTestHooks.ignoreWatermark ? 'true' : 'e.xid < pg_snapshot_xmin(pg_current_snapshot())';
+      const { rows } = await client.query<{ n: number; last: number | null; planned: number; queued: number }>(
+        `with ready as (
+          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit $1),
         numbered as (
-          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+          select id, $2::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
         sequenced as (
           update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
         outbox as (
-          update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1)
-        select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned from sequenced`.execute(trx);
-      const { n, last: newLast, planned } = rows[0] as { n: number; last: number | null; planned: number };
+          update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
+        state as (
+          update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), $2), holder = $3,
+            lease_until = clock_timestamp() + $4::interval where id = 1)
+        select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
+          case when count(*) > 0 then pg_notify($5, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified
+        from sequenced`,
+        [batch, last, nodeId, `${leaseMs} milliseconds`, appendChannel],
+      );
+      const { n, last: newLast, planned, queued } = rows[0]!;
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock).
       if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
-      const next = n > 0 ? Number(newLast) : last;
-      await sql`update switchboard_sequencer set last_seq = ${next}, holder = ${nodeId},
-        lease_until = clock_timestamp() + ${`${leaseMs} milliseconds`}::interval where id = 1`.execute(trx);
-      if (n > 0) await sql`select pg_notify(${appendChannel}, ${String(next)})`.execute(trx);
       holder = true;
       renewedAt = now;
-      current = { ...current, holder: true, lastSeq: next };
-      return n;
-    }).then(async (n) => {
-      if (n > 0) options.onSequenced?.(current.lastSeq);
-      return n;
+      current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
+      return { n, queued };
     });
   }
 
@@ -146,6 +171,7 @@ export function startSequencer(db: Kysely<Database>, options: SequencerOptions):
   schedule(0);
   return {
     wake() {
+      woken = true;
       if (running) again = true;
       else if (holder) schedule(0);
     },

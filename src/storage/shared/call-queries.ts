@@ -1,13 +1,16 @@
 import { sql, type CompiledQuery, type Expression, type Kysely, type SqlBool } from 'kysely';
 import { phoneDigits } from '../../domain/call.js';
 import type { Dialect } from '../migrations.js';
-import type { CallFilter, CallQueries } from '../ports.js';
+import type { CallCursor, CallFilter, CallQueries, CsvPage } from '../ports.js';
 import type { Database } from '../schema.js';
+import { callCsvPage, callCsvSelect } from './call-csv.js';
 import { callRowColumns, tupleToCall } from './call-rows.js';
 import { jsonField, withTolerantJson } from './json-field.js';
 
 /** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
 export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
+/** Runs a compiled select of `callCsvSelect` and answers its rows as the export's page (call-csv.ts). */
+export type CsvRows = (query: CompiledQuery) => Promise<CsvPage>;
 
 /**
  * The call list on both dialects, one query: the filters, then the keyset cursor, newest first by
@@ -16,12 +19,19 @@ export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
  * calls in list order until the page is full (no trigram or full-text index, kept simple and the same on both
  * dialects); combine it with an indexed filter or a time range on large databases.
  */
-export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows): CallQueries {
+export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows, csvRows?: CsvRows): CallQueries {
   const reads = {
-    async list(filter: CallFilter, cursor: Parameters<CallQueries['list']>[1], limit: number, tolerant: boolean) {
+    /** The page's query, selecting `columns`: after `cursor`, down to `end` (inclusive) if given, `limit` rows from `offset`. */
+    page(
+      columns: ReadonlyArray<keyof Database['calls']>,
+      filter: CallFilter,
+      cursor: CallCursor | null,
+      { limit, offset = 0, end = null }: { limit: number | null; offset?: number; end?: CallCursor | null },
+      tolerant: boolean,
+    ): CompiledQuery {
       /** A lead field as text (the lead is JSON text on both dialects). */
       const leadField = (name: string): Expression<string | null> => jsonField(dialect, 'lead', name, tolerant);
-      let query = db.selectFrom('calls').select(callRowColumns);
+      let query = db.selectFrom('calls').select(columns);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (filter.widgetKey !== undefined) query = query.where('widget_key', '=', filter.widgetKey);
       if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
@@ -56,12 +66,31 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
       if (cursor) {
         query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) < (${cursor.firstEventAt}, ${cursor.sourceId}, ${cursor.callId})`);
       }
-      const ordered = query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc').limit(limit);
-      // Rows as arrays: the CSV export reads every call through here (call-rows.ts says what it saves).
-      return (await arrayRows(ordered.compile())).map(tupleToCall);
+      if (end) {
+        query = query.where(sql<SqlBool>`(first_event_at, source_id, call_id) >= (${end.firstEventAt}, ${end.sourceId}, ${end.callId})`);
+      }
+      const ordered = query.orderBy('first_event_at', 'desc').orderBy('source_id', 'desc').orderBy('call_id', 'desc');
+      if (limit === null) return ordered.compile();
+      return (offset > 0 ? ordered.limit(limit).offset(offset) : ordered.limit(limit)).compile();
     },
   };
-  return { list: (filter, cursor, limit) => withTolerantJson(dialect, (tolerant) => reads.list(filter, cursor, limit, tolerant)) };
+  return {
+    // Rows as arrays (call-rows.ts says what it saves).
+    list: (filter, cursor, limit) =>
+      withTolerantJson(dialect, async (tolerant) => (await arrayRows(reads.page(callRowColumns, filter, cursor, { limit }, tolerant))).map(tupleToCall)),
+    // The sort key alone, which the list's indexes hold: the index is walked, no row is read (but with `q`).
+    pageEnd: (filter, cursor, size) =>
+      withTolerantJson(dialect, async (tolerant) => {
+        const [row] = await arrayRows(reads.page(['first_event_at', 'source_id', 'call_id'], filter, cursor, { limit: 1, offset: size - 1 }, tolerant));
+        return row ? { firstEventAt: row[0] as number, sourceId: row[1] as string, callId: row[2] as string } : null;
+      }),
+    // Where the backend has none of its own, the page is written here from the rows.
+    csvPage: (filter, cursor, { end, limit }) =>
+      withTolerantJson(dialect, async (tolerant) => {
+        const query = reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant);
+        return csvRows ? csvRows(query) : callCsvPage(await arrayRows(query));
+      }),
+  };
 }
 
 /** `%`, `_` and the escape character itself match literally (used with `escape '\'`). */

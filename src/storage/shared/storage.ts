@@ -3,7 +3,7 @@ import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.
 import type { EventWriter, Outbox, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
-import { createCallQueries, type ArrayRows } from './call-queries.js';
+import { createCallQueries, type ArrayRows, type CsvRows } from './call-queries.js';
 import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
@@ -33,6 +33,8 @@ export interface Backend {
   closeMore?: () => Promise<void>;
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
+  /** The CSV export's page written where the rows are read (SQLite: on the reader thread); default: from arrayRows. */
+  csvRows?: CsvRows;
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
   maintain?: () => Promise<void>;
   /** Runs before the database closes (SQLite: stop the writer thread). */
@@ -45,7 +47,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     dialect,
     events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
-    callQueries: createCallQueries(reads, dialect, hooks.arrayRows),
+    callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
     stats: createStats(reads, dialect, db),
     sources: createSources(db),
     keys: createApiKeys(db),

@@ -39,6 +39,11 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');
       return result.rows as unknown[][];
     },
+    async csvRows(query) {
+      const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true, csv: true }, timeoutMs);
+      if (!('csv' in result)) throw new Error('csvRows runs selects only');
+      return result.csv;
+    },
     // PASSIVE: copies what no reader still needs and fsyncs the database file, without blocking the writer;
     // twice, so that the second copies only what was committed during the first. Then the hot writer, between
     // two batches, copies the few frames left and restarts the WAL (writer-worker.ts, restartWal), when the

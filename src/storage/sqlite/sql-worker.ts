@@ -1,6 +1,8 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { CsvPage } from '../ports.js';
+import { callCsvPage } from '../shared/call-csv.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
 import { nameThread, threadId } from './thread-name.js';
@@ -17,9 +19,12 @@ export interface SqlThreadData {
   /** The thread's nice value (Linux; 0: as the process). */
   nice: number;
 }
-export type SqlRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean } | { id: number; close: true };
+/** `csv`: a select of `callCsvSelect` answered as the export's page, written here (storage/shared/call-csv.ts). */
+type SqlRun = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
+export type SqlRequest = SqlRun | { id: number; close: true };
 export type SqlReply =
   | { id: number; rows: unknown[] }
+  | { id: number; csv: CsvPage }
   | { id: number; changes: number; lastInsertRowid: number | bigint }
   | { id: number; write: true }
   | { id: number; error: { message: string; code?: string } }
@@ -59,10 +64,12 @@ function prepare(sql: string): Statement {
 }
 
 
-function run(request: { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean }): SqlReply {
+function run(request: SqlRun): SqlReply {
   const statement = prepare(request.sql);
   if (readonly && !statement.readonly) return { id: request.id, write: true };
   const parameters = request.parameters.map(asBuffer);
+  // The page's text leaves as one buffer, moved rather than copied; the main thread only writes it out.
+  if (request.csv) return { id: request.id, csv: callCsvPage(statement.raw(true).all(...parameters) as unknown[][]) };
   if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
   const { changes, lastInsertRowid } = statement.run(...parameters);
   return { id: request.id, changes, lastInsertRowid };
@@ -76,7 +83,8 @@ port.on('message', (request: SqlRequest) => {
     return;
   }
   try {
-    port.postMessage(run(request));
+    const reply = run(request);
+    port.postMessage(reply, 'csv' in reply ? [reply.csv.bytes.buffer as ArrayBuffer] : []);
   } catch (error) {
     const e = error as Error & { code?: unknown };
     port.postMessage({ id: request.id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } } satisfies SqlReply);

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors.js';
 import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
 import { workerScript } from './worker-script.js';
 
-export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean };
+export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
 export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
 
 export interface ThreadOptions {

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { csvLine, utf8Bom, type CsvValue } from '../../../../src/api/csv-cells.js';
+import { csvLine, utf8Bom, type CsvValue } from '../../../../src/domain/csv-cells.js';
 import { TableHead } from '../../components/TableHead.js';
 
 export interface DataColumn {

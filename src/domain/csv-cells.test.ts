@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, csvLine } from './csv.js';
+import { csvCell, csvLine } from './csv-cells.js';
 
 describe('csv', () => {
   it('leaves plain text and numbers as they are', () => {

@@ -1,4 +1,4 @@
-/* The cells and lines of every CSV Switchboard writes: the export (csv.ts) and the dashboard's downloads (imported by web code: no Node APIs here). */
+/* The cells and lines of every CSV Switchboard writes: the export (storage/shared/call-csv.ts) and the dashboard's downloads (imported by web code: no Node APIs here). */
 
 /**
  * CSV as RFC 4180 writes it (https://www.rfc-editor.org/rfc/rfc4180): CRLF line ends, quotes inside a quoted

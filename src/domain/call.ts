@@ -196,17 +196,24 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * One level of the merge rule: a value overwrites when `overwrite`, else only fills what is null or absent.
  * Keys are the sender's data, whatever their name: only own keys count (`constructor` or `toString` are not
- * "already known" from Object.prototype), and each is defined, not assigned, since assigning `__proto__`
- * would set the object's prototype and drop the key.
+ * "already known" from Object.prototype), and `__proto__` is defined, not assigned, since assigning it would
+ * set the object's prototype and drop the key. The copy is built key by key on a fresh object: in this
+ * V8, each key added to an object made by a spread costs a new map (~1 µs), 7× the whole merge of a lead
+ * this way (docs/benchmarks.md, issue 15 part 3).
  */
 function mergeObjects(current: Record<string, unknown>, incoming: Record<string, unknown>, overwrite: boolean): Record<string, unknown> {
-  const merged = { ...current };
-  for (const [key, value] of Object.entries(incoming)) {
+  const merged: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => {
+    if (key === '__proto__') Object.defineProperty(merged, key, { value, writable: true, enumerable: true, configurable: true });
+    else merged[key] = value;
+  };
+  for (const key in current) if (Object.hasOwn(current, key)) set(key, current[key]);
+  for (const key in incoming) {
+    if (!Object.hasOwn(incoming, key)) continue;
+    const value = incoming[key];
     const has = Object.hasOwn(merged, key);
     const known = has && merged[key] !== null && merged[key] !== undefined;
-    if ((value === null || value === undefined) ? !has : overwrite || !known) {
-      Object.defineProperty(merged, key, { value, writable: true, enumerable: true, configurable: true });
-    }
+    if ((value === null || value === undefined) ? !has : overwrite || !known) set(key, value);
   }
   return merged;
 }

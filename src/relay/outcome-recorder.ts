@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CompleteResult, DeliveryOutcome } from '../storage/ports.js';
 
 export interface OutcomeRecorderOptions {
@@ -69,7 +70,7 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
       }
       pending = [...held, ...pending];
       backoffMs = Math.min(Math.max(backoffMs * 2, 100), maxWriteBackoffMs);
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      await sleep(backoffMs);
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/index.js';
 import type { Destination } from '../domain/destination.js';
 import { envelopeJson } from '../domain/envelope.js';
@@ -106,7 +107,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
     const slot = limits.take(destination.id, destination.rateLimitPerSec, maxRateWaitMs);
     if ('retryInMs' in slot) return deferred(d, now() + slot.retryInMs);
-    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
+    if (slot.waitMs > 0) await sleep(slot.waitMs);
     const result = await webhooks.signAndSend(destination, { id: event.id, payload }, now());
     metrics.deliveryLatency.observe(result.latencyMs / 1000);
     // No status: no answer at all (timeout, refused, reset). Any answer shows the receiver is there.

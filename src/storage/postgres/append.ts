@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { CallState } from '../../domain/call.js';
 import type { DestinationFilters } from '../../domain/destination.js';
@@ -71,7 +72,7 @@ export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number)
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (attempt >= maxAttempts || code === undefined || !retryableCodes.has(code)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        await sleep(Math.random() * 5 * attempt);
       }
     }
   };

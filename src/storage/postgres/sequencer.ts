@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import type { SequencerOptions, SequencerStatus } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -198,6 +199,6 @@ export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Pro
     const { rows: pending } = await sql<{ waiting: boolean }>`
       select exists (select 1 from events where seq is null and xid < ${horizon}::xid8) as waiting`.execute(db);
     if (!pending[0]!.waiting || Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 }

@@ -40,6 +40,19 @@ describe.each(backends)('ingest on $name', (backend) => {
     expect(call.events.map((e: { id: string }) => e.id)).toEqual([end.body.id, start.body.id]);
   });
 
+  it("stores call ids with quotes, backslashes and SQL in them as text, merged and deduplicated like any other", async () => {
+    // PostgreSQL's append inlines the batch's call keys as escaped literals: these must stay data.
+    const ids = [`it's`, `a\\'b`, `x'); drop table events; --`, `E'\\x00'`, `"quoted" \\\\ two`];
+    for (const id of ids) {
+      expect((await t.post(startCall(id))).status).toBe(200);
+      expect((await t.post(endCall(id))).status).toBe(200);
+      const again = await t.post(endCall(id));
+      expect(again.body.duplicate).toBe(true);
+      const call = await fetchCall(id);
+      expect(call).toMatchObject({ call_id: id, event_count: 2, status: 'answered' });
+    }
+  });
+
   it('keeps the raw body byte for byte and serves it back', async () => {
     const body = Buffer.from(startCall('raw-1', { widget_name: 'Försäljning 📞 «日本»', brand_new_field: { nested: [1, 'två', null] } }).replace('{', '{   '));
     const { body: answer } = await t.post(body, 'application/json; charset=utf-8');

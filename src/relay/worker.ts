@@ -77,6 +77,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     closing: () => closed,
   });
   const claim = singleFlight(claimAndStart);
+  const refillAt = Math.max(1, Math.floor(config.deliveryConcurrency / 4));
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -96,6 +97,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       if (event && !payloads.has(d.eventSeq)) payloads.set(d.eventSeq, envelopeJson(event));
       const sending = deliver(d, event, destination, payloads.get(d.eventSeq));
       inFlight.track(d.destinationId, sending.then((outcome) => recorder.add(outcome), (error: unknown) => options.onError(error)));
+      // Once the send is answered, its slot is free: claim again then, rather than after the outcome's write
+      // (which waits for the write under way, then its own), so that claims, sends and writes overlap.
+      void sending.then(afterSend, afterSend);
     }
     return claimed.length;
   }
@@ -120,6 +124,14 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const claims = coalesce(async () => {
     while (!closed && (await claim.join()) > 0 && inFlight.size < config.deliveryConcurrency);
   }, options.onError);
+  /**
+   * A send was answered. A claim has a cost of its own in the database (one walk per destination), so
+   * one goes out once a quarter of the slots is free; the outcome's write kicks as before (what it freed,
+   * a call's next event, can only be claimed after it).
+   */
+  function afterSend(): void {
+    if (config.deliveryConcurrency - inFlight.size >= refillAt) kick();
+  }
   function kick(): void {
     if (closed) return;
     void claims.trigger();

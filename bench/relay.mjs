@@ -9,7 +9,9 @@
 //               frame's last chunk was read − time sent, over every (event, client) pair of the measured run.
 //               Every client must get every event exactly once. Baseline: bench/sse-baseline-server.mjs, a
 //               bare node:http server that writes each POST to every stream (fan-out without storage).
-//               Ratio: Switchboard p99 ÷ baseline p99 (lower is better).
+//               Ratio: Switchboard p99 ÷ baseline p99 (lower is better). Printed beside it: each pair's delay
+//               after the ingest's answer (frame read − answer read), what the sequencer and the fan-out add
+//               after the commit (on PostgreSQL seq is given after it; on SQLite in it, so about 0 or below).
 //   deliveries  Outbound webhooks/s: DESTINATIONS destinations on bench/sink-server.mjs (its own process,
 //               answers 200 at once, verifies signatures, counts per destination), DELIVERY_EVENTS end_calls
 //               ingested as fast as they are answered; rate = deliveries ÷ (last − first 2xx at the sink),
@@ -187,6 +189,11 @@ async function streamRow(kind, ctx) {
     // Per (client, n): how often it arrived; per measured pair: its latency.
     const counts = new Uint8Array(STREAM_CLIENTS * total);
     const latency = new Float64Array(STREAM_CLIENTS * measured);
+    // Per measured pair: its event and the frame's arrival, for the delay after the ingest's answer (the
+    // sequencer's and the fan-out's share: on PostgreSQL seq is given after the append's commit).
+    const pairN = new Int32Array(STREAM_CLIENTS * measured);
+    const pairAt = new Float64Array(STREAM_CLIENTS * measured);
+    const answeredAt = new Float64Array(total).fill(NaN);
     let latencies = 0;
     let distinct = 0;
     const per = Array.from({ length: STREAM_CLIENTS }, () => ({ lastId: -Infinity, idBackwards: 0, other: 0, primed: false, checked: false }));
@@ -214,7 +221,11 @@ async function streamRow(kind, ctx) {
       if (counts[k] < 255) counts[k] += 1;
       if (counts[k] !== 1) return;
       distinct += 1;
-      if (n >= warm) latency[latencies++] = at - sentAt;
+      if (n >= warm) {
+        pairN[latencies] = n;
+        pairAt[latencies] = at;
+        latency[latencies++] = at - sentAt;
+      }
       if (!c.checked) {
         c.checked = true;
         checkStreamFrame(frame, n, kind, problems);
@@ -249,6 +260,9 @@ async function streamRow(kind, ctx) {
         onSend: (n) => {
           if (n === warm) cpuEnd = cpuWindow(server.pid);
         },
+        onAnswer: (n, status, at) => {
+          if (status >= 200 && status <= 299) answeredAt[n] = at;
+        },
       });
       // The last frames may still be on their way: wait until every pair is in or nothing moves.
       let last = distinct;
@@ -281,8 +295,16 @@ async function streamRow(kind, ctx) {
         worstClient = Math.max(worstClient, m);
       }
       const cl = stream.clients;
+      // A frame can come before its answer is read (negative: the client's read raced the ack), so this is
+      // the delay added after the commit's answer, not a lower bound of zero.
+      const afterAnswer = [];
+      for (let i = 0; i < latencies; i++) {
+        const a = answeredAt[pairN[i]];
+        if (!Number.isNaN(a)) afterAnswer.push(pairAt[i] - a);
+      }
       row.stream = {
         latency: summarize(latency.subarray(0, latencies)),
+        afterAnswer: summarize(afterAnswer),
         pairs: latencies,
         missing,
         duplicated,
@@ -299,6 +321,7 @@ async function streamRow(kind, ctx) {
       const s = row.stream;
       log(
         `${label}: p50 ${fmt(s.latency.p50, 2)} ms, p99 ${fmt(s.latency.p99, 2)} ms, max ${fmt(s.latency.max, 1)} ms over ${num(s.pairs)} pairs; ` +
+          `after the ingest's answer p50 ${fmt(s.afterAnswer.p50, 2)} ms, p99 ${fmt(s.afterAnswer.p99, 2)} ms; ` +
           `${num(sent.rate)} events/s sent; missing ${s.missing}, duplicated ${s.duplicated}; peak RSS ${fmt(mb(row.peakRssKb), 1)} MB`,
       );
     } finally {
@@ -686,13 +709,13 @@ function table(columns, rows, measured, cells) {
 function streamTable(rows) {
   const columns = [
     ['events/s sent', 'r'], ['p50 ms', 'r'], ['p99 ms', 'r'], ['max ms', 'r'], ['p99 ÷ baseline p99', 'r'], ['(event, client) pairs', 'r'],
-    ['missing', 'r'], ['duplicated', 'r'], ['ingest p99 ms', 'r'], ['frame bytes', 'r'], ['peak RSS MB', 'r'], ['target', 'l'],
+    ['missing', 'r'], ['duplicated', 'r'], ['ingest p99 ms', 'r'], ['after answer p50 / p99 ms', 'r'], ['frame bytes', 'r'], ['peak RSS MB', 'r'], ['target', 'l'],
   ];
   return table(columns, rows, (r) => r.stream, (r) => {
     const s = r.stream;
     return [
       num(r.sent.rate), fmt(s.latency.p50, 2), fmt(s.latency.p99, 2), fmt(s.latency.max, 1), ratioText(r), num(s.pairs),
-      warnIf(s.missing), warnIf(s.duplicated), fmt(r.sent.answers.latency.p99, 2), num(s.frameBytes), fmt(mb(r.peakRssKb), 1), r.targetText,
+      warnIf(s.missing), warnIf(s.duplicated), fmt(r.sent.answers.latency.p99, 2), `${fmt(s.afterAnswer.p50, 2)} / ${fmt(s.afterAnswer.p99, 2)}`, num(s.frameBytes), fmt(mb(r.peakRssKb), 1), r.targetText,
     ];
   });
 }
@@ -766,7 +789,8 @@ function details(rows) {
       );
       out.push(
         `  - stream: latency p50 ${fmt(s.latency.p50, 2)}, p90 ${fmt(s.latency.p90, 2)}, p99 ${fmt(s.latency.p99, 2)}, max ${fmt(s.latency.max, 1)} ms ` +
-          `over ${num(s.pairs)} measured pairs; missing ${s.missing} (${s.clientsMissing} clients, worst ${s.worstClient}), duplicated ${s.duplicated}, ` +
+          `over ${num(s.pairs)} measured pairs; after the ingest's answer (sequencer + fan-out) p50 ${fmt(s.afterAnswer.p50, 2)}, p90 ${fmt(s.afterAnswer.p90, 2)}, ` +
+          `p99 ${fmt(s.afterAnswer.p99, 2)}, max ${fmt(s.afterAnswer.max, 1)} ms; missing ${s.missing} (${s.clientsMissing} clients, worst ${s.worstClient}), duplicated ${s.duplicated}, ` +
           `ids going backwards ${s.idBackwards}, other frames ${s.otherFrames}, heartbeat comments ${s.comments}, streams ended early ${s.closedEarly}` +
           `${s.firstClientError ? ` (${s.firstClientError})` : ''}; ${num(s.frameBytes)} bytes per frame on the wire`,
       );

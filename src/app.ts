@@ -130,9 +130,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       sequencer?.wake();
       // The highest seq this commit gave (SQLite gives it in the commit; PostgreSQL's sequencer later, so its
       // fresh events answer seq 0 and the hub reads as before). Duplicates and skipped events gave none.
+      // On PostgreSQL a commit that gave no seq has nothing the hub could read yet: the sequencer's tick
+      // wakes it (onSequenced here, its NOTIFY on every node), and a read now would only delay that one.
       let upTo = 0;
       for (const r of results) if (!r.duplicate && !r.skipped && r.seq > upTo) upTo = r.seq;
-      hub.wake(upTo > 0 ? upTo : undefined);
+      if (upTo > 0 || !sequencer) hub.wake(upTo > 0 ? upTo : undefined);
       if (results.some((r) => r.queued)) worker?.wake();
     },
     now,
@@ -234,8 +236,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       }
       worker?.start();
       // Other nodes' appends (PostgreSQL): the stream and the worker look for them.
-      stopWatching = await storage.watchAppends((mayQueueDeliveries) => {
-        hub.wake();
+      // The NOTIFY names the last seq given: the node whose sequencer gave it has usually read that far
+      // already (onSequenced below), and a second read would queue behind the next tick's.
+      stopWatching = await storage.watchAppends((mayQueueDeliveries, lastSeq) => {
+        if (lastSeq === undefined || lastSeq > hub.head) hub.wake();
         if (mayQueueDeliveries) worker?.wake();
       }, listenStatus.update);
       // PostgreSQL: every node is a candidate for the sequencer's role; the one holding it gives seq.
@@ -244,8 +248,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         intervalMs: config.sequencerIntervalMs,
         leaseMs: config.sequencerLeaseMs,
         // The worker only when deliveries became claimable: a claim for nothing on every tick costs a query.
-        onSequenced: (_lastSeq, queuedDeliveries) => {
-          hub.wake();
+        onSequenced: (lastSeq, queuedDeliveries) => {
+          if (lastSeq > hub.head) hub.wake();
           if (queuedDeliveries > 0) worker?.wake();
         },
         onStatus: logLag.update,

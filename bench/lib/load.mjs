@@ -35,12 +35,13 @@ function recordAnswer(acc, status, body, ms) {
   }
 }
 
-async function post(pool, path, headers, body, acc, measured = true) {
+async function post(pool, path, headers, body, acc, measured = true, onAnswer) {
   const started = performance.now();
   try {
     const res = await pool.request({ path, method: 'POST', headers, body });
     const text = await res.body.text();
     recordAnswer(acc, res.statusCode, text, measured ? performance.now() - started : null);
+    onAnswer?.(res.statusCode);
   } catch (err) {
     acc.errors += 1;
     acc.firstProblem ??= err.message;
@@ -54,9 +55,9 @@ async function post(pool, path, headers, body, acc, measured = true) {
  * { sent, seconds (first send → last send), rate, lateMs (how far behind schedule sends went: p99, max),
  *   answers: { byStatus, non2xx, errors, firstProblem, latency: {p50, p99, max} } }.
  * Latency and lateness count from POST number `measureFrom` on (the ones before are a warm-up); the rest
- * count them all.
+ * count them all. `onAnswer(n, status, atMs)`, when given, is called as answer n is read (nowMs's clock).
  */
-export async function postPaced({ url, rate, total, makeBody, connections = 64, onSend, measureFrom = 0 }) {
+export async function postPaced({ url, rate, total, makeBody, connections = 64, onSend, onAnswer, measureFrom = 0 }) {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections, pipelining: 1 });
   const headers = { 'content-type': 'application/json' };
@@ -78,7 +79,9 @@ export async function postPaced({ url, rate, total, makeBody, connections = 64, 
         last = sentAt;
         late[n] = sentAt - (t0 + n * interval);
         onSend?.(n, sentAt);
-        pending.push(post(pool, u.pathname + u.search, headers, makeBody(n, sentAt), acc, n >= measureFrom));
+        const i = n;
+        const answered = onAnswer && ((status) => onAnswer(i, status, nowMs()));
+        pending.push(post(pool, u.pathname + u.search, headers, makeBody(n, sentAt), acc, n >= measureFrom, answered));
         n += 1;
       }
       if (n < total) await sleep(Math.max(0, Math.min(1, t0 + n * interval - nowMs())));

@@ -542,9 +542,10 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * where one process owns the file). Resolves to a function that stops watching. A lost connection is
    * opened again, with backoff, for as long as it takes; `onStatus` hears of every loss, failed attempt and
    * recovery (never called on SQLite). `mayQueueDeliveries` is false when the log's news queued no delivery
-   * (the worker need not look).
+   * (the worker need not look). `lastSeq`, when known (the sequencer's NOTIFY), is the highest seq given so far;
+   * undefined (a reconnection, where notifications may have been missed) means: look.
    */
-  watchAppends(onAppend: (mayQueueDeliveries: boolean) => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
   /**
    * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
    * at insert by the single writer, already in commit order).

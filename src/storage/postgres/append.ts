@@ -85,14 +85,15 @@ function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxByte
 /**
  * Runs `work` on a client of `pool` in a transaction that `work` opens itself (its first message starts
  * with BEGIN, so that the BEGIN costs no round trip of its own), then COMMIT; ROLLBACK when it fails (a
- * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away).
+ * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away). `commits`: `work`
+ * ends its last message with the COMMIT itself (one round trip less), so none is sent after it.
  */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, commits = false): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     const result = await work(client);
-    await client.query('commit');
+    if (!commits) await client.query('commit');
     return result;
   } catch (error) {
     await client.query('rollback').catch((e: Error) => {

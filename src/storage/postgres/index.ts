@@ -92,7 +92,7 @@ export const listenApplicationName = 'switchboard-listen';
  * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
  * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.
  */
-async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean) => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
+async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -131,7 +131,10 @@ async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean)
       report({ connected: false, since: Date.now(), failedAttempts: 0, lastError: error.message });
       reconnectLater(firstRetryMs);
     };
-    c.on('notification', (n) => onAppend(!n.payload?.endsWith(noDeliveries)));
+    c.on('notification', (n) => {
+      const seq = parseInt(n.payload ?? '', 10);
+      onAppend(!n.payload?.endsWith(noDeliveries), seq > 0 ? seq : undefined);
+    });
     c.on('error', lost);
     c.on('end', () => lost(new Error('the connection was closed')));
     client = c;

@@ -52,6 +52,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let again = false;
   let woken = false;
   let statusAt = 0;
+  let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
 
   /** One tick: the number of rows it sequenced (-1: this node does not hold the role). */
@@ -67,18 +68,20 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       if (!rows[0]!.ready) return 0;
     }
     triedAt = now;
-    const { n, queued } = await sequenceOnce(now);
-    if (n > 0) options.onSequenced?.(current.lastSeq, queued);
+    const { n, queued, lastSeq } = await sequenceOnce(now);
+    if (n > 0) options.onSequenced?.(lastSeq, queued);
     return n;
   }
 
   /**
-   * The tick's transaction in three round trips: BEGIN with the state row's lock (one message), then one
+   * The tick's transaction in two round trips: BEGIN with the state row's lock (one message), then one
    * statement that numbers the ready rows, gives them and their deliveries their seq, stores the new last
-   * seq and the lease, and notifies, then COMMIT. The numbering is a statement of its own, after the lock:
-   * its snapshot sees what the previous tick committed.
+   * seq and the lease, and notifies, sent with the COMMIT in one message (its values inlined as literals:
+   * the simple protocol takes no parameters). The numbering is a statement of its own, after the lock: its
+   * snapshot sees what the previous tick committed. The statement itself fails (and with it the transaction,
+   * the COMMIT then skipped) if it updated fewer rows than it numbered.
    */
-  async function sequenceOnce(now: number): Promise<{ n: number; queued: number }> {
+  async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number }> {
     return inTransaction(pool, async (client) => {
       const [, locked] = await queryAll(client, [
         'begin',
@@ -88,35 +91,39 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
         holder = false;
-        return { n: -1, queued: 0 };
+        await client.query('commit');
+        return { n: -1, queued: 0, lastSeq: 0 };
       }
       const last = Number(row.last_seq);
       const watermark = sequencerTestHooks.ignoreWatermark ? 'true' : 'e.xid < pg_snapshot_xmin(pg_current_snapshot())';
-      const { rows } = await client.query<{ n: number; last: number | null; planned: number; queued: number }>(
+      const [numberedRows] = await queryAll(client, [
         `with ready as (
-          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit $1),
+          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
         numbered as (
-          select id, $2::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
         sequenced as (
           update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
         outbox as (
           update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
         state as (
-          update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), $2), holder = $3,
-            lease_until = clock_timestamp() + $4::interval where id = 1)
+          update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${last}), holder = ${pg.escapeLiteral(nodeId)},
+            lease_until = clock_timestamp() + ${pg.escapeLiteral(`${leaseMs} milliseconds`)}::interval where id = 1)
         select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
-          case when count(*) > 0 then pg_notify($5, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified
+          case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
+          case when count(*) <> (select count(*) from numbered) then
+            cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
         from sequenced`,
-        [batch, last, nodeId, `${leaseMs} milliseconds`, appendChannel],
-      );
-      const { n, last: newLast, planned, queued } = rows[0]!;
-      // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock).
+        'commit',
+      ]);
+      const { n, last: newLast, planned, queued } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number };
+      // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
+      // statement's gap_check failed it (and the transaction) otherwise, this is a second look.
       if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
       holder = true;
       renewedAt = now;
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
-      return { n, queued };
-    });
+      return { n, queued, lastSeq: current.lastSeq };
+    }, true);
   }
 
   async function refreshStatus(): Promise<void> {
@@ -132,7 +139,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       unsequenced: r.unsequenced,
       oldestUnsequencedMs: Math.max(0, Number(r.oldest ?? 0)),
       oldestTransactionMs: Math.max(0, Math.round(Number(r.oldest_xact ?? 0))),
-      lastSeq: Number(r.last_seq),
+      // It runs beside the ticks: one that committed after this read keeps its (higher) last seq.
+      lastSeq: Math.max(Number(r.last_seq), current.lastSeq),
     };
     options.onStatus?.(current);
   }
@@ -143,9 +151,12 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       try {
         const n = await tick();
         if (n >= batch) again = true;
-        if (Date.now() - statusAt >= statusEveryMs) {
+        // The status query (pg_stat_activity, a count) runs beside the ticks, not between two of them.
+        if (!statusRun && Date.now() - statusAt >= statusEveryMs) {
           statusAt = Date.now();
-          await refreshStatus();
+          statusRun = refreshStatus()
+            .catch((error: Error) => options.onError?.(error))
+            .finally(() => (statusRun = null));
         }
       } catch (error) {
         holder = false;
@@ -181,6 +192,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       stopped = true;
       clearTimeout(timer);
       await running;
+      await statusRun;
       // Hand the role over at once rather than after the lease: the next node's check takes it.
       if (holder) await sql`update switchboard_sequencer set lease_until = null, holder = null where id = 1 and holder = ${nodeId}`.execute(db).catch(() => {});
     },

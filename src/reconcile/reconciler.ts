@@ -99,21 +99,16 @@ export function createReconciler(options: ReconcilerOptions) {
 
   /**
    * Checks one page's items: the ones already ended are counted, the others appended 25 at a time, each group
-   * waiting for its commit and a pause (pauseFactor × its work) before the next goes, so a page's calls join the
-   * ingest's commits a few at a time instead of as one batch of up to 500. Answers when the last group (or
-   * the check, when nothing was missing) began: the caller paces that stretch.
+   * waiting for its commit before the next goes, so a page's calls join the ingest's commits a few at a time
+   * instead of as one batch of up to 500.
    */
-  async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<number> {
+  async function absorb(sourceId: SourceId, items: ReadonlyArray<Record<string, unknown>>, counts: ReconcileRunCounts, addedIds: string[]): Promise<void> {
     counts.fetched += items.length;
     const ids = items.map((item) => (typeof item.call_id === 'string' ? item.call_id : null));
     const ended = await store.endCallsOf(sourceId, ids.filter((id): id is string => id !== null));
     const missing = items.filter((_, i) => ids[i] === null || !ended.has(ids[i]!));
-    let groupStarted = performance.now();
     const tally = { fetched: items.length, present: items.length - missing.length, added: 0, error: 0 };
     for (let at = 0; at < missing.length; at += appendGroup) {
-      // Paced group by group, not only page by page: a page's appends otherwise share one stretch of the ingest.
-      if (at > 0) await rest(performance.now() - groupStarted);
-      groupStarted = performance.now();
       const outcomes = await Promise.all(missing.slice(at, at + appendGroup).map((item) => {
         // Convolo does not show the body: an item is the end_call payload it describes (its type added when absent).
         const payload = 'type' in item ? item : { type: 'end_call', ...item };
@@ -131,7 +126,6 @@ export function createReconciler(options: ReconcilerOptions) {
     counts.added += tally.added;
     counts.errors += tally.error;
     for (const outcome of ['fetched', 'present', 'added', 'error'] as const) metrics.reconcileCalls.inc({ outcome }, tally[outcome]);
-    return groupStarted;
   }
 
   /** The pause after `workMs` of the reconciler's work (none when `pauseFactor` is 0). */
@@ -159,13 +153,13 @@ export function createReconciler(options: ReconcilerOptions) {
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
         await rest(fetchMs);
-        // What follows the last group's pause inside absorb: the last group's work, paced here.
-        const lastGroupStarted = await absorb(sourceId, items, counts, addedIds);
+        const absorbStarted = performance.now();
+        await absorb(sourceId, items, counts, addedIds);
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
         // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
         if (items.length === 0) break;
         if (page === lastPage) nextPage = page + 1;
-        else await rest(performance.now() - lastGroupStarted);
+        else await rest(performance.now() - absorbStarted);
       }
     } catch (error) {
       counts.errors++;

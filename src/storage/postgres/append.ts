@@ -79,7 +79,7 @@ export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number)
 }
 
 function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  return inTransaction(pool, (client) => appendWith(clientSession(client), batch, callObjectMaxBytes, true));
+  return inTransaction(pool, (client) => appendWith(client, batch, callObjectMaxBytes, true));
 }
 
 /**
@@ -111,32 +111,13 @@ export async function queryAll(client: pg.PoolClient, texts: string[]): Promise<
   return (Array.isArray(result) ? result : [result]).map((r) => r.rows);
 }
 
-/**
- * Where the append's statements go: `statements` runs several without parameters (their literals inlined),
- * in order, each with a snapshot of its own (READ COMMITTED), in one round trip where the connection allows
- * it (the simple query protocol of a raw client); `query` runs one with parameters.
- */
-interface AppendSession {
-  statements(texts: string[]): Promise<Array<Array<Record<string, unknown>>>>;
-  query(text: string, values: unknown[]): Promise<Array<Record<string, unknown>>>;
-}
-
-export function clientSession(client: pg.PoolClient): AppendSession {
-  return {
-    statements: (texts) => queryAll(client, texts),
-    async query(text, values) {
-      return (await client.query(text, values)).rows;
-    },
-  };
-}
-
 class ConcurrentInsert extends Error {
   readonly code = '40001';
 }
 
 /** The append inside a transaction the caller owns on `client` (the delivery worker appends its events with its outcomes). */
 export function appendIn(client: pg.PoolClient, batch: readonly NewEvent[], callObjectMaxBytes?: number): Promise<AppendResult[]> {
-  return appendWith(clientSession(client), batch, callObjectMaxBytes, false);
+  return appendWith(client, batch, callObjectMaxBytes, false);
 }
 
 /**
@@ -153,7 +134,7 @@ export function appendIn(client: pg.PoolClient, batch: readonly NewEvent[], call
  *     the transaction is retried, so the duplicate is re-read by step 1's separate statement.
  * With the COMMIT, three round trips where there were eight.
  */
-async function appendWith(session: AppendSession, batch: readonly NewEvent[], callObjectMaxBytes: number | undefined, begin: boolean): Promise<AppendResult[]> {
+async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], callObjectMaxBytes: number | undefined, begin: boolean): Promise<AppendResult[]> {
   const keys = callKeysToLoad(batch);
   const candidates = duplicateCandidates(batch);
   const statements = begin ? ['begin'] : [];
@@ -161,7 +142,7 @@ async function appendWith(session: AppendSession, batch: readonly NewEvent[], ca
   const lockAt = add(lockCallsAndReadDestinations(keys.map((k) => callKey(k.sourceId, k.callId))));
   const eventsAt = candidates.length > 0 ? add(storedEventsQuery(candidates)) : -1;
   const callsAt = keys.length > 0 ? add(storedCallsQuery(keys)) : -1;
-  const results = await session.statements(statements);
+  const results = await queryAll(client, statements);
   const { destinations } = results[lockAt]![0] as { destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> };
   const plan = planAppend(
     batch,
@@ -169,11 +150,11 @@ async function appendWith(session: AppendSession, batch: readonly NewEvent[], ca
     storedCalls(keys, callsAt < 0 ? [] : (results[callsAt] as unknown as CallsTable[])),
     callObjectMaxBytes,
   );
-  return writePlan(session, plan, destinations.map(rowToFilters));
+  return writePlan(client, plan, destinations.map(rowToFilters));
 }
 
 /** Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. */
-async function writePlan(session: AppendSession, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
+async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
   const callAfter = callAfterJson(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
@@ -203,7 +184,7 @@ async function writePlan(session: AppendSession, plan: AppendPlan, destinations:
   }
   if (writes.length === 0) return results;
   // Every data-modifying CTE runs to its end whether or not the outer query reads it.
-  const written = await session.query(`with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`, p.values);
+  const { rows: written } = await client.query(`with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`, p.values);
   // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
   // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
   if ((written[0] as { inserted: number }).inserted !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');

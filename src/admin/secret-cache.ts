@@ -34,8 +34,8 @@ export function createSecretCache<T>(options: {
     map.set(hash, entry);
   }
 
-  /** What the cache says of this secret: its value, null (malformed, or a recent miss), undefined (to look up). */
-  function cached(secret: string, hash: string | null): T | null | undefined {
+  /** What the cache says of a secret's hash (null: a malformed secret): its value, null (malformed, or a recent miss), undefined (to look up). */
+  function cachedByHash(hash: string | null): T | null | undefined {
     if (hash === null) return null;
     const t = now();
     const hit = hits.get(hash);
@@ -49,7 +49,7 @@ export function createSecretCache<T>(options: {
   return {
     async resolve(secret: string): Promise<T | null> {
       const hash = hashOf(secret);
-      const known = cached(secret, hash);
+      const known = cachedByHash(hash);
       if (known !== undefined) return known;
       let value: T | null;
       try {
@@ -68,7 +68,7 @@ export function createSecretCache<T>(options: {
     },
     /** What resolve() would answer at once from the cache, without a promise; undefined when it would look the secret up. */
     cached(secret: string): T | null | undefined {
-      return cached(secret, hashOf(secret));
+      return cachedByHash(hashOf(secret));
     },
     /**
      * Whether this secret resolved to something not long ago (it is among the cached hits, fresh or expired):

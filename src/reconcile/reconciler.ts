@@ -1,3 +1,4 @@
+import { setTimeout as pause } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { systemTypes } from '../domain/envelope.js';
 import { newId, type SourceId } from '../domain/ids.js';
@@ -69,12 +70,11 @@ export const utcDay = (at: number): string => new Date(at).toISOString().slice(0
  */
 export function createReconciler(options: ReconcilerOptions) {
   const { store, ingest, metrics, now } = options;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => pause(ms));
   const maxRetries = options.maxRetries ?? 3;
   const maxWaitSec = options.maxWaitSec ?? 60;
   const maxPages = options.maxPages ?? 1000;
   const pauseFactor = options.pauseFactor ?? 3;
-  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const nodeId = options.nodeId ?? randomUUID();
   let lastFinishedAt: number | null = null;
 

@@ -225,4 +225,48 @@ describe('createGroupCommitter', () => {
     });
     await expect(Promise.all([c.submit(1), c.submit(2)])).resolves.toEqual(['r1', 'r2']);
   });
+
+  describe('the background lane (the reconciler)', () => {
+    it('adds at most maxBackgroundPerBatch background items to each batch, after the requests', async () => {
+      const calls: number[][] = [];
+      const gc = committer({ maxBackgroundPerBatch: 2, commit: async (items) => { calls.push(items); return items.map((n) => `r${n}`); } });
+      const background = [101, 102, 103, 104, 105].map((n) => gc.submit(n, 'background'));
+      const requests = [1, 2, 3].map((n) => gc.submit(n));
+      expect(gc.depth).toBe(8);
+      await expect(Promise.all([...requests, ...background])).resolves.toEqual(['r1', 'r2', 'r3', 'r101', 'r102', 'r103', 'r104', 'r105']);
+      expect(calls).toEqual([[1, 2, 3, 101, 102], [103, 104], [105]]);
+    });
+
+    it('lets requests that arrive later go before the background backlog, and drain() waits for both', async () => {
+      const c = controlledCommit();
+      const gc = committer({ maxBackgroundPerBatch: 1, commit: c.commit });
+      const settled: string[] = [];
+      for (const n of [101, 102, 103]) void gc.submit(n, 'background').then((r) => settled.push(r));
+      await turns();
+      expect(c.batches.map((b) => b.items)).toEqual([[101]]);
+      void gc.submit(1).then((r) => settled.push(r));
+      void gc.submit(2).then((r) => settled.push(r));
+      let drained = false;
+      void gc.drain().then(() => { drained = true; });
+      c.ok(0);
+      await turns();
+      expect(c.batches.map((b) => b.items)).toEqual([[101], [1, 2, 102]]);
+      c.ok(1);
+      await turns();
+      expect(drained).toBe(false);
+      expect(c.batches.map((b) => b.items)).toEqual([[101], [1, 2, 102], [103]]);
+      c.ok(2);
+      await turns();
+      expect(drained).toBe(true);
+      expect(settled).toEqual(['r101', 'r1', 'r2', 'r102', 'r103']);
+    });
+
+    it('counts the background backlog against maxQueue', async () => {
+      const c = controlledCommit();
+      const gc = committer({ maxQueue: 2, commit: c.commit });
+      void gc.submit(101, 'background');
+      void gc.submit(102, 'background');
+      await expect(gc.submit(1)).rejects.toMatchObject({ code: 'overloaded' });
+    });
+  });
 });

@@ -6,9 +6,12 @@ import { AppError } from '../domain/errors.js';
  * are handed to the storage at once, so the next one is ready the moment the disk finishes the current one;
  * the storage keeps them in order (SQLite: one writer thread; PostgreSQL: a transaction lock). A failed commit
  * rejects exactly the requests that were in it.
+ *
+ * Background items (the reconciler's appends) wait in their own queue and join each batch a few at a time, so
+ * that a long backlog of them never doubles the batches the ingest's requests wait on.
  */
 export interface GroupCommitter<I, R> {
-  submit(item: I): Promise<R>;
+  submit(item: I, lane?: 'background'): Promise<R>;
   /** Resolves once nothing is queued and no commit is running. */
   drain(): Promise<void>;
   readonly depth: number;
@@ -21,6 +24,8 @@ export interface GroupCommitOptions<I, R> {
   maxInFlight: number;
   /** Beyond this many waiting items, submit() fails fast with `overloaded` instead of queueing. */
   maxQueue: number;
+  /** Background items one batch takes at most (default 4). */
+  maxBackgroundPerBatch?: number;
   onBatch?: (size: number, seconds: number, ok: boolean) => void;
 }
 
@@ -32,12 +37,15 @@ interface Pending<I, R> {
 
 export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): GroupCommitter<I, R> {
   let queue: Array<Pending<I, R>> = [];
+  let background: Array<Pending<I, R>> = [];
+  const maxBackground = options.maxBackgroundPerBatch ?? 4;
+  const waiting = (): number => queue.length + background.length;
   let inFlight = 0;
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
 
   function schedule(): void {
-    if (inFlight >= options.maxInFlight || scheduled || queue.length === 0) return;
+    if (inFlight >= options.maxInFlight || scheduled || waiting() === 0) return;
     scheduled = true;
     // setImmediate, not a microtask: every request whose body finished arriving in this turn of the event
     // loop joins the batch before it is committed.
@@ -52,6 +60,9 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
     inFlight++;
     const batch = queue.slice(0, options.maxBatch);
     queue = queue.slice(batch.length);
+    const extra = background.slice(0, Math.min(maxBackground, options.maxBatch - batch.length));
+    background = background.slice(extra.length);
+    batch.push(...extra);
     const started = performance.now();
     let ok = false;
     try {
@@ -68,7 +79,7 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
       }
       inFlight--;
       schedule();
-      if (queue.length === 0 && inFlight === 0) {
+      if (waiting() === 0 && inFlight === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
         waiters.forEach((w) => w());
@@ -77,19 +88,19 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
   }
 
   return {
-    submit(item) {
-      if (queue.length >= options.maxQueue) return Promise.reject(new AppError('overloaded'));
+    submit(item, lane) {
+      if (waiting() >= options.maxQueue) return Promise.reject(new AppError('overloaded'));
       return new Promise<R>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
+        (lane === 'background' ? background : queue).push({ item, resolve, reject });
         schedule();
       });
     },
     drain() {
-      if (queue.length === 0 && inFlight === 0 && !scheduled) return Promise.resolve();
+      if (waiting() === 0 && inFlight === 0 && !scheduled) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     get depth() {
-      return queue.length;
+      return waiting();
     },
   };
 }

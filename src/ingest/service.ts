@@ -54,8 +54,8 @@ export function createIngest(options: IngestOptions) {
 
   metrics.measureQueueDepth(() => committer.depth);
   /** Stores through the group committer; a storage failure becomes 503 storage_unavailable. */
-  const store = (event: NewEvent): Promise<AppendResult> =>
-    committer.submit(event).catch((cause: unknown) => {
+  const store = (event: NewEvent, lane?: 'background'): Promise<AppendResult> =>
+    committer.submit(event, lane).catch((cause: unknown) => {
       throw cause instanceof AppError ? cause : new AppError('storage_unavailable', {}, { cause });
     });
 
@@ -157,6 +157,7 @@ export function createIngest(options: IngestOptions) {
    * An end_call fetched from Convolo's call list (the reconciler, a backfill): stored like the webhook it
    * stands for (same parser, deduplication, call record, outbox and stream) and marked `reconcile`. `present`
    * when the same bytes are stored already, or when the call has its end_call (checked inside the commit).
+   * Through the committer's background lane: a few join each batch, so a run never doubles the ingest's batches.
    */
   async function receiveReconciled(sourceId: SourceId, body: Buffer): Promise<{ outcome: 'added' | 'present'; callId: string } | { outcome: 'invalid'; detail: string }> {
     const parsed = parseIngestBody(body, 'application/json');
@@ -165,12 +166,12 @@ export function createIngest(options: IngestOptions) {
     const stored = await store({
       ...baseEvent({ sourceId, raw: body, contentType: 'application/json' }),
       callId: parsed.callId, type: parsed.type, body, bodyHash: sha256(body), origin: 'reconcile',
-    });
+    }, 'background');
     return { outcome: stored.duplicate || stored.skipped ? 'present' : 'added', callId: parsed.callId };
   }
 
   /** Appends Switchboard's own events (call.stale, …) through the same commits as the ingest. */
-  const appendSystem = (events: readonly NewEvent[]): Promise<AppendResult[]> => Promise.all(events.map(store));
+  const appendSystem = (events: readonly NewEvent[]): Promise<AppendResult[]> => Promise.all(events.map((event) => store(event)));
 
   return { receive, receiveTooLarge, reprocess, receiveReconciled, appendSystem, drain: () => committer.drain() };
 }

@@ -7,6 +7,10 @@ import { SqliteThreadDialect } from './thread-dialect.js';
 import { createAdminWriter, createReaderPool } from './threads.js';
 import { createSqliteWriter } from './writer.js';
 
+/** Checkpoint passes one upkeep runs at most, and what a pass may leave behind for the hot writer's restart. */
+const maxCheckpointPasses = 8;
+const fewFrames = 64;
+
 /**
  * SQLite on a real file: reads and administration through Kysely, each statement on a thread (threads.ts:
  * reader threads, an admin writer), the ingest appends on a writer thread's connection (writer.ts). WAL lets
@@ -45,16 +49,25 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       return result.csv;
     },
     // PASSIVE: copies what no reader still needs and fsyncs the database file, without blocking the writer;
-    // twice, so that the second copies only what was committed during the first. Then the hot writer, between
-    // two batches, copies the few frames left and restarts the WAL (writer-worker.ts, restartWal), when the
-    // first checkpoint reached the end of the WAL as it found it (no reader held an older snapshot).
+    // again while the pass before it left more than a few frames behind (the frames committed during it), so
+    // that the last pass leaves only a few. Then the hot writer, between two batches, copies those and
+    // restarts the WAL (writer-worker.ts, restartWal), when the first checkpoint reached the end of the WAL as
+    // it found it (no reader held an older snapshot). The restart holds the ingest's commits for as long as it
+    // copies: with one pass after the first, it copied what ~40 ms of load wrote and held them 40–100 ms, every
+    // two seconds (the ingest's p99; docs/benchmarks.md, issue 16).
     maintain: async () => {
-      const passive = { sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false };
-      const first = await writer.write(passive);
-      const [state] = 'rows' in first ? (first.rows as Array<{ log: number; checkpointed: number }>) : [];
-      if (!state || state.checkpointed < state.log) return;
-      await writer.write(passive);
-      await hotWriter.restartWal();
+      const passive = async () => {
+        const result = await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
+        const [state] = 'rows' in result ? (result.rows as Array<{ log: number; checkpointed: number }>) : [];
+        return state && state.checkpointed === state.log ? state.log : null;
+      };
+      let end = await passive();
+      for (let pass = 1; end !== null && pass < maxCheckpointPasses; pass++) {
+        const previous = end;
+        end = await passive();
+        if (end !== null && end - previous <= fewFrames) break;
+      }
+      if (end !== null) await hotWriter.restartWal();
     },
     async beforeClose() {
       await hotWriter.close();

@@ -48,7 +48,7 @@ export function sourcesCommand(): Command {
   const setConvolo = withAdminOptions(new Command('set-convolo'))
     .description("Give a source a Convolo API key (and widget ids): the worker then reconciles it with Convolo's call list. The key is shown only masked.")
     .argument('<id>', 'Source id (src_…)')
-    .option('--api-key <key>', "The widget's API key (Convolo → widget → Integrations); or SWITCHBOARD_CONVOLO_API_KEY")
+    .option('--api-key <key>', "The widget's API key (Convolo → widget → Integrations; one that starts with '-': --api-key=<key>); or SWITCHBOARD_CONVOLO_API_KEY")
     .option('--widget-ids <ids>', 'Comma-separated widget ids (default: every widget the key sees)')
     .option('--clear', 'Forget the key: stop reconciling this source')
     .action(async (id: string) => {

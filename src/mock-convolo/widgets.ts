@@ -110,13 +110,14 @@ export function loadWidgetFile(path: string): Widget[] {
 }
 
 /**
- * A fresh widget with a key shaped like Convolo's (32 hex characters) and a random API key.
+ * A fresh widget with a key shaped like Convolo's (32 hex characters) and a random API key (hex too: a
+ * base64url key could start with '-', which a command line then reads as an option).
  *
  * @example
  * const { key, apiKey } = generateWidget();
  */
 export function generateWidget(): Widget {
-  return widget({ key: randomBytes(16).toString('hex'), apiKey: randomBytes(24).toString('base64url'), name: 'Mock widget' });
+  return widget({ key: randomBytes(16).toString('hex'), apiKey: randomBytes(24).toString('hex'), name: 'Mock widget' });
 }
 
 function widget(w: { key: string; apiKey: string; name?: string | undefined; userId?: number | undefined; timezone?: string | undefined }): Widget {

@@ -239,7 +239,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       // The NOTIFY names the last seq given: the node whose sequencer gave it has usually read that far
       // already (onSequenced below), and a second read would queue behind the next tick's.
       stopWatching = await storage.watchAppends((mayQueueDeliveries, lastSeq) => {
-        if (lastSeq === undefined || lastSeq > hub.head) hub.wake();
+        // With the seq known, a hub that nobody reads from only moves its head: no query for the log's end.
+        if (lastSeq === undefined || lastSeq > hub.head) hub.wake(lastSeq);
         if (mayQueueDeliveries) worker?.wake();
       }, listenStatus.update);
       // PostgreSQL: every node is a candidate for the sequencer's role; the one holding it gives seq.
@@ -249,7 +250,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         leaseMs: config.sequencerLeaseMs,
         // The worker only when deliveries became claimable: a claim for nothing on every tick costs a query.
         onSequenced: (lastSeq, queuedDeliveries) => {
-          if (lastSeq > hub.head) hub.wake();
+          if (lastSeq > hub.head) hub.wake(lastSeq);
           if (queuedDeliveries > 0) worker?.wake();
         },
         onStatus: logLag.update,

@@ -56,6 +56,25 @@ describe.each(backends)('stream limits on $name', (backend) => {
     expect((await open(reader.key)).status).toBe(200);
   });
 
+  it('follows the end of the log without asking the database while nobody streams, and a client that joins then gets what follows', async () => {
+    let endReads = 0;
+    const countEndReads = (storage: Storage): Storage => ({
+      ...storage,
+      events: { ...storage.events, lastSeq: async () => (endReads++, await storage.events.lastSeq()) },
+    });
+    // No polling: the hub moves only when a commit (SQLite) or a sequencer tick (PostgreSQL) says how far.
+    t = await startTestApp(await backend.freshDb(), { relayPollMs: 600_000 }, { wrapStorage: countEndReads });
+    const atStart = endReads;
+    for (let i = 0; i < 10; i++) expect((await t.post(endCall(`quiet-${i}`))).status).toBe(200);
+    await waitFor('the hub at the end of the log', () => t.app.relay.hub.head === 10);
+    expect(endReads - atStart).toBe(0);
+    const live = await open(t.adminKey);
+    await waitFor('1 stream client', () => t.app.relay.hub.clients === 1);
+    expect((await t.post(endCall('after-join'))).status).toBe(200);
+    await waitFor('the event after the join', () => live.events.length === 1);
+    expect(live.events[0]!.id).toBe('11');
+  });
+
   it('reads at most streamMaxReplayReads pages of the log at once, however many clients resume, and each gets every event', async () => {
     const appended = 12;
     let inFlight = 0;

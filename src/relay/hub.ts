@@ -37,9 +37,10 @@ export interface StreamHub {
   /** Begins tailing the log from its current end. */
   start(): Promise<void>;
   /**
-   * New events may be in the log (a local commit, or another node's NOTIFY). `committedUpTo`: a local commit
-   * says every event up to this seq is committed (commits are in seq order), so with no client to send to the
-   * hub follows the log's end without asking the database.
+   * New events may be in the log (a local commit, the sequencer's tick, or another node's NOTIFY).
+   * `committedUpTo`: every event up to this seq is committed (a SQLite commit's highest seq: commits are in seq
+   * order; on PostgreSQL the last seq a tick gave), so with no client to send to the hub follows the log's end
+   * without asking the database.
    */
   wake(committedUpTo?: number): void;
   /** Connected stream clients (live or catching up). */

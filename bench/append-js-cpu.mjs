@@ -16,7 +16,8 @@ const DIST = path.resolve(process.env.SWITCHBOARD_BENCH_DIST ?? path.join(ROOT, 
 const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
 const batches = Number(process.argv[2] ?? 400);
 
-const { planAppend, callAfterJson } = await dist('storage/shared/append-plan.js');
+const plans = await dist('storage/shared/append-plan.js');
+const { planAppend } = plans;
 const { toRow } = await dist('storage/shared/event-rows.js');
 const { callToRow } = await dist('storage/shared/call-rows.js');
 const { newId } = await dist('domain/ids.js');
@@ -35,8 +36,9 @@ const batch = () =>
   });
 const work = (b) => {
   const plan = planAppend(b, new Map(), new Map());
-  const callAfter = callAfterJson(plan);
-  return plan.fresh.map(({ event }, i) => toRow(event, callAfter[i])).length + plan.touched.map(callToRow).length;
+  // callText (each record serialised once) since issue 15's writer round; callAfterJson and callToRow before it.
+  const { callAfter, callRow } = plans.callText ? plans.callText(plan) : { callAfter: plans.callAfterJson(plan), callRow: callToRow };
+  return plan.fresh.map(({ event }, i) => toRow(event, callAfter[i])).length + plan.touched.map(callRow).length;
 };
 for (let i = 0; i < 200; i++) work(batch()); // warm-up
 for (let round = 0; round < 5; round++) {

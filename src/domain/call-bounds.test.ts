@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundCall } from './call-bounds.js';
+import { boundCall, boundCallJson } from './call-bounds.js';
 import type { CallState } from './call.js';
 
 const call = (lead: Record<string, unknown> | null, agent: Record<string, unknown> | null = null) =>
@@ -38,5 +38,20 @@ describe('boundCall', () => {
       expect(size(boundCall(call(lead, lead), 512).lead)).toBeLessThanOrEqual(512);
       expect(size(boundCall(call(lead, lead), 512).agent)).toBeLessThanOrEqual(512);
     }
+  });
+});
+
+describe('boundCallJson', () => {
+  it('gives the bounded record and the JSON text of its lead and agent', () => {
+    const additional = { notes: 'x'.repeat(5000) };
+    const fits = call({ lead_phone: '+15550100' }, { id: 7 });
+    const over = call({ lead_phone: '+15550100', additional }, null);
+    for (const record of [fits, over, call(null, null)]) {
+      const { call: bounded, lead, agent } = boundCallJson(record, 1024);
+      expect(bounded).toEqual(boundCall(record, 1024));
+      expect(lead).toBe(JSON.stringify(bounded.lead));
+      expect(agent).toBe(JSON.stringify(bounded.agent));
+    }
+    expect(boundCallJson(fits, 1024).call).toBe(fits);
   });
 });

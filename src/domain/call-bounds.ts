@@ -26,36 +26,54 @@ export interface TruncatedMarker {
  * boundCall(call, 16 * 1024).lead; // { phone: '+1…', additional: { _truncated: true, _bytes: 1048576 } }
  */
 export function boundCall(call: CallState, maxBytes: number): CallState {
-  const lead = boundLead(call.lead, maxBytes);
-  const agent = boundObject(call.agent, maxBytes);
-  return lead === call.lead && agent === call.agent ? call : { ...call, lead, agent };
+  return boundCallJson(call, maxBytes).call;
 }
 
-function boundLead(lead: Record<string, unknown> | null, maxBytes: number): Record<string, unknown> | null {
-  if (lead === null) return null;
+/**
+ * boundCall, with the JSON text of the bounded record's lead and agent (`'null'` when absent): measuring them
+ * takes that text, and the append stores it (the call row, the event's call_after), so it is made once.
+ */
+export function boundCallJson(call: CallState, maxBytes: number): { call: CallState; lead: string; agent: string } {
+  const lead = boundLead(call.lead, maxBytes);
+  const agent = boundObject(call.agent, maxBytes);
+  const bounded = lead.value === call.lead && agent.value === call.agent ? call : { ...call, lead: lead.value, agent: agent.value };
+  return { call: bounded, lead: lead.json, agent: agent.json };
+}
+
+/** An object within the bound, and its JSON text. */
+interface Bounded {
+  value: Record<string, unknown> | null;
+  json: string;
+}
+
+function boundLead(lead: Record<string, unknown> | null, maxBytes: number): Bounded {
+  if (lead === null) return { value: null, json: 'null' };
   // Most leads are a few hundred bytes: one stringify decides, and nothing is copied.
-  if (!over(lead, maxBytes)) return lead;
+  const json = JSON.stringify(lead);
+  if (Buffer.byteLength(json) <= maxBytes) return { value: lead, json };
   let bounded = lead;
   if ('custom_params' in lead && over(lead.custom_params, maxBytes)) bounded = { ...lead, custom_params: marker(lead.custom_params) };
   return boundObject(bounded, maxBytes);
 }
 
-function boundObject(value: Record<string, unknown> | null, maxBytes: number): Record<string, unknown> | null {
-  if (value === null) return null;
-  const total = sizeOf(value);
-  if (total <= maxBytes) return value;
+function boundObject(value: Record<string, unknown> | null, maxBytes: number): Bounded {
+  if (value === null) return { value: null, json: 'null' };
+  const json = JSON.stringify(value);
+  const total = Buffer.byteLength(json);
+  if (total <= maxBytes) return { value, json };
   const fields = Object.entries(value).map(([key, v]) => ({ key, size: sizeOf(v) })).sort((a, b) => b.size - a.size);
   const bounded = { ...value };
   let size = total;
   for (const { key, size: fieldSize } of fields) {
-    if (size <= maxBytes) return bounded;
+    if (size <= maxBytes) break;
     const replacement = { _truncated: true, _bytes: fieldSize } satisfies TruncatedMarker;
     const saved = fieldSize - sizeOf(replacement);
     if (saved <= 0) break; // the rest are smaller than their marker would be
     bounded[key] = replacement;
     size -= saved;
   }
-  return size <= maxBytes ? bounded : (marker(value) as unknown as Record<string, unknown>);
+  const result = size <= maxBytes ? bounded : (marker(value) as unknown as Record<string, unknown>);
+  return { value: result, json: JSON.stringify(result) };
 }
 
 function marker(value: unknown): TruncatedMarker {

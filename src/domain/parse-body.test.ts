@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { depthOf, formToPayload, maxNestingDepth, parseIngestBody, type ParseOutcome, type ParsedEvent } from './parse-body.js';
+import { acceptedPayload, depthOf, formToPayload, maxNestingDepth, parseIngestBody, type ParseOutcome, type ParsedEvent } from './parse-body.js';
 
 const json = (value: unknown, contentType: string | undefined = 'application/json') =>
   parseIngestBody(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), contentType);
@@ -315,5 +315,28 @@ describe('found by review', () => {
   it('refuses a call_id with a C1 control character', () => {
     const outcome = parseIngestBody(Buffer.from(JSON.stringify({ type: 'end_call', call_id: 'a\u0085b' })), 'application/json');
     expect(outcome).toMatchObject({ kind: 'invalid_event', fields: ['call_id'] });
+  });
+});
+
+describe('acceptedPayload: an accepted body read again', () => {
+  const bodies: Array<[string, Buffer, string | undefined]> = [
+    ['JSON', Buffer.from(JSON.stringify({ type: 'end_call', call_id: 'c1', lead: { lead_phone: '+1 555', custom_params: {} }, n: 1.5 })), 'application/json'],
+    ['JSON with a BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"type":"end_call","call_id":"c2","name":"Åsa"}')]), 'application/json; charset=UTF-8'],
+    ['JSON without a content type', Buffer.from('{"type":"start_call","call_id":"c3","x":"\\u0000\\ud800"}'), undefined],
+    ['JSON as text/plain', Buffer.from('  {"type":"end_call","call_id":"c4"}  '), 'text/plain'],
+    ['JSON in latin1', Buffer.from('{"type":"end_call","call_id":"c5","name":"Jos\xe9"}', 'latin1'), 'application/json; charset=iso-8859-1'],
+    ['a form', Buffer.from('type=end_call&call_id=c6&lead_phone=%2B1555&lead[custom_params][a]=1'), 'application/x-www-form-urlencoded'],
+  ];
+
+  it.each(bodies)('gives the payload parseIngestBody gives (%s)', (_name, raw, contentType) => {
+    const full = expectEvent(parseIngestBody(raw, contentType));
+    expect(acceptedPayload(raw, contentType)).toEqual(full.payload);
+  });
+
+  it('is null for what parseIngestBody refuses, whichever path it takes', () => {
+    expect(acceptedPayload(Buffer.from('[1,2]'), 'application/json')).toBeNull();
+    expect(acceptedPayload(Buffer.from('{"type":'), 'application/json')).toBeNull();
+    // Not UTF-8: the fast path does not turn it into U+FFFD; the full path refuses it.
+    expect(acceptedPayload(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), 'application/json')).toBeNull();
   });
 });

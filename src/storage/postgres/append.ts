@@ -6,9 +6,9 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
+  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
 } from '../shared/append-plan.js';
-import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
+import { callColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
@@ -155,7 +155,7 @@ async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], cal
 
 /** Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. */
 async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
-  const callAfter = callAfterJson(plan);
+  const { callAfter, callRow } = callText(plan);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
   const unsequenced = rows.map(() => 0);
@@ -174,7 +174,7 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   if (plan.touched.length > 0) {
     // In key order: two batches upserting the same calls in opposite orders could deadlock.
     const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id)));
-    const calls = p.unnest(touched.map(callToRow), callTypes);
+    const calls = p.unnest(touched.map(callRow), callTypes);
     writes.push(`calls_upserted as (insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
       on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')})`);
   }

@@ -3,7 +3,8 @@ import { callEventOf, mergeCall, type CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { NewEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
-import { callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored } from './append-plan.js';
+import { callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored } from './append-plan.js';
+import { callJson, callToRow } from './call-rows.js';
 
 const srcA = 'src_000000000aaaaaaaaaaaa' as SourceId;
 const srcB = 'src_000000000bbbbbbbbbbbb' as SourceId;
@@ -211,5 +212,33 @@ describe('merging into calls', () => {
     const { calls, results } = runPlan([accepted('c1', 'h9', { type: 'other' })], new Map(), new Map([[callKey(srcA, 'c1'), existing]]));
     expect(calls).toEqual([]);
     expect(results[0]!.call).toBe(existing);
+  });
+});
+
+describe('callText', () => {
+  it('stores exactly the JSON of each record and the row callToRow makes, whatever the record holds', () => {
+    const existing = mergeCall(null, srcA, 'c2', callEventOf('start_call', { lead: { lead_phone: '+1', note: '"lead":null,"agent":null' } }, 500));
+    const batch = [
+      accepted('c1', 'h1', { type: 'start_call', payload: { lead: { lead_phone: '+1 555', custom_params: { '"lead":null': 'x\\' } }, agent: { id: 7, name: 'A "b"' } } }),
+      accepted('c1', 'h2', { payload: { call_status: 'answered', agent: { email: 'a@b' } }, at: 2_000 }),
+      accepted('c3', 'h4', { type: 'other' }),
+      // the stored call, still in progress, made stale: a record the size bound did not see
+      stale('c2'),
+      quarantined(),
+    ];
+    const { plan } = runPlan(batch, new Map(), new Map([[callKey(srcA, 'c2'), existing]]));
+    const { callAfter, callRow } = callText(plan);
+    expect(callAfter).toEqual(plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null)));
+    expect(callAfter.filter((j) => j !== null)).toHaveLength(3);
+    expect(plan.touched).toHaveLength(2);
+    for (const call of plan.touched) expect(callRow(call)).toEqual(callToRow(call));
+  });
+
+  it('serialises a record whose keys are in another order whole', () => {
+    const merged = mergeCall(null, srcA, 'c1', callEventOf('end_call', { lead: { a: 1 }, agent: { b: 2 } }, 1));
+    const { lead, agent, ...rest } = merged;
+    const reordered = { lead, ...rest, agent } as CallState;
+    expect(callJson(reordered).record).toBe(JSON.stringify(reordered));
+    expect(callJson(merged).record).toBe(JSON.stringify(merged));
   });
 });

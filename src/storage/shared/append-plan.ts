@@ -1,12 +1,14 @@
-import { boundCall, defaultCallObjectMaxBytes } from '../../domain/call-bounds.js';
+import type { Insertable } from 'kysely';
+import { boundCallJson, defaultCallObjectMaxBytes } from '../../domain/call-bounds.js';
 import { callEventOf, inProgress, mergeCall, stale, type CallEvent, type CallState } from '../../domain/call.js';
 import { isKnownEventType, type KnownEventType } from '../../domain/convolo.js';
 import { matchesDestination, type DestinationFilters } from '../../domain/destination.js';
 import { matchInputOf, systemTypes } from '../../domain/envelope.js';
 import { newId, type EventId } from '../../domain/ids.js';
-import { parseIngestBody } from '../../domain/parse-body.js';
+import { acceptedPayload } from '../../domain/parse-body.js';
 import type { AppendResult, NewEvent, StoredEvent } from '../ports.js';
-import type { DeliveriesTable } from '../schema.js';
+import type { CallsTable, DeliveriesTable } from '../schema.js';
+import { callJson, callToRow, type CallJson, type ObjectsJson } from './call-rows.js';
 
 /**
  * The logic of appending a batch, apart from the I/O, so that each backend only supplies the reads and
@@ -38,6 +40,8 @@ export interface AppendPlan {
   firstInBatch: Map<string, number>;
   /** Each call the fresh events changed, once, as it stands after the batch. */
   touched: CallState[];
+  /** The JSON of each merged record's lead and agent, made by its size bound (callText stores it). */
+  objectsJson: Map<CallState, ObjectsJson>;
 }
 
 /** The accepted events that could repeat a stored one, without repeats (same body ⇒ same call_id). */
@@ -65,7 +69,7 @@ export function callKeysToLoad(batch: readonly NewEvent[]): Array<{ sourceId: st
  * lead and agent kept within `callObjectMaxBytes` (domain/call-bounds.ts).
  */
 export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored>, existing: Map<string, CallState>, callObjectMaxBytes = defaultCallObjectMaxBytes): AppendPlan {
-  const plan: AppendPlan = { batch, results: new Array(batch.length), fresh: [], firstInBatch: new Map(), touched: [] };
+  const plan: AppendPlan = { batch, results: new Array(batch.length), fresh: [], firstInBatch: new Map(), touched: [], objectsJson: new Map() };
   const touched = new Map<string, CallState>();
   batch.forEach((event, index) => {
     if (event.status === 'ok' && event.bodyHash !== null) {
@@ -78,7 +82,7 @@ export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored
     if (event.status === 'quarantined' || event.callId === null) return plan.fresh.push({ index, event, callAfter: null });
     const key = callKey(event.sourceId, event.callId);
     const current = touched.get(key) ?? existing.get(key) ?? null;
-    const next = nextCallState(current, event as NewEvent & { callId: string }, callObjectMaxBytes);
+    const next = nextCallState(current, event as NewEvent & { callId: string }, callObjectMaxBytes, plan.objectsJson);
     if (next === 'skip') return (plan.results[index] = { id: event.id, seq: 0, duplicate: false, call: current, skipped: true });
     if (next !== current && next !== null) touched.set(key, next);
     plan.fresh.push({ index, event, callAfter: next });
@@ -88,7 +92,9 @@ export function planAppend(batch: readonly NewEvent[], known: Map<string, Stored
 }
 
 /** The call after `event`: merged for start_call/end_call, stale for call.stale, unchanged otherwise. */
-function nextCallState(current: CallState | null, event: NewEvent & { callId: string }, callObjectMaxBytes: number): CallState | null | 'skip' {
+function nextCallState(
+  current: CallState | null, event: NewEvent & { callId: string }, callObjectMaxBytes: number, objectsJson: Map<CallState, ObjectsJson>,
+): CallState | null | 'skip' {
   if (event.status === 'system' && event.type === systemTypes.callStale) {
     // The sweep chose this call a moment ago; an end_call committed since then wins.
     return current?.status === inProgress ? { ...current, status: stale } : 'skip';
@@ -97,7 +103,9 @@ function nextCallState(current: CallState | null, event: NewEvent & { callId: st
   // A call the reconciler fetched is added only while its end_call is missing: checked here, inside the
   // commit, so a webhook that arrived meanwhile (or another node's run) wins and no copy revises the call.
   if (event.origin === 'reconcile' && (current?.merge_rank ?? 0) >= 2) return 'skip';
-  return boundCall(mergeCall(current, event.sourceId, event.callId, callEventOfStored(event)), callObjectMaxBytes);
+  const { call, lead, agent } = boundCallJson(mergeCall(current, event.sourceId, event.callId, callEventOfStored(event)), callObjectMaxBytes);
+  objectsJson.set(call, { lead, agent });
+  return call;
 }
 
 /** Records the seq of each inserted event (in `fresh` order) and resolves duplicates within the batch. */
@@ -113,9 +121,22 @@ export function recordInserted(plan: AppendPlan, seqs: number[]): AppendResult[]
   return plan.results as AppendResult[];
 }
 
-/** The call record stored beside each fresh event (`fresh` order). */
-export function callAfterJson(plan: AppendPlan): Array<string | null> {
-  return plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null));
+/**
+ * What an append stores of its calls: the record beside each fresh event (`callAfter`, `fresh` order) and the
+ * row of a touched call (`callRow`), each record serialised once (callJson) — a touched call's row is the
+ * record its last fresh event carries.
+ */
+export function callText(plan: AppendPlan): { callAfter: Array<string | null>; callRow: (call: CallState) => Insertable<CallsTable> } {
+  const made = new Map<CallState, CallJson>();
+  const jsonOf = (call: CallState): CallJson => {
+    let json = made.get(call);
+    if (json === undefined) made.set(call, (json = callJson(call, plan.objectsJson.get(call))));
+    return json;
+  };
+  return {
+    callAfter: plan.fresh.map((f) => (f.callAfter ? jsonOf(f.callAfter).record : null)),
+    callRow: (call) => callToRow(call, jsonOf(call)),
+  };
 }
 
 /** What the outbox matches a destination's filters on and what a delivery row points to. */
@@ -179,7 +200,7 @@ function updatesCall(event: NewEvent): event is NewEvent & { callId: string; typ
  * (that is how the event was accepted), so they parse the same way again.
  */
 function callEventOfStored(event: NewEvent & { type: KnownEventType; body: Buffer }): CallEvent {
-  const outcome = parseIngestBody(event.body, event.contentType ?? undefined);
-  if (outcome.kind !== 'event') throw new Error(`event ${event.id} no longer parses (${outcome.kind})`);
-  return callEventOf(event.type, outcome.payload, event.receivedAt);
+  const payload = acceptedPayload(event.body, event.contentType ?? undefined);
+  if (payload === null) throw new Error(`event ${event.id} no longer parses`);
+  return callEventOf(event.type, payload, event.receivedAt);
 }

@@ -4,9 +4,9 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent, StorageOptions } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callAfterJson, callKey, callKeysToLoad, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored,
+  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored,
 } from '../shared/append-plan.js';
-import { callColumns, callToRow, rowToCall } from '../shared/call-rows.js';
+import { callColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
@@ -45,10 +45,10 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
       if (row) existing.set(callKey(sourceId, callId), rowToCall(row));
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
-    const callAfter = callAfterJson(plan);
+    const { callAfter, callRow } = callText(plan);
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);
-    for (const call of plan.touched) upsertCall.run(callToRow(call));
+    for (const call of plan.touched) upsertCall.run(callRow(call));
     for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;
   });

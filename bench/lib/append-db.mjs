@@ -1,0 +1,62 @@
+// What the SQLite append benchmarks share (bench/append-cpu.mjs, append-phases.mjs, append-js-cpu.mjs): a migrated database
+// file with one source, opened as the writer thread opens it (storage/sqlite/writer-worker.ts), and batches of
+// fresh end_call events (the ingest bench's fixture, a new call_id each).
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The build to measure: SWITCHBOARD_BENCH_DIST (a copy of another build's dist/) or this checkout's. */
+export const DIST = path.resolve(process.env.SWITCHBOARD_BENCH_DIST ?? path.join(ROOT, 'dist'));
+export const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
+
+/** A maker of batches: `batch(size)` gives `size` new end_call events of the source, each a new call. */
+export function endCallBatches(sourceId, newId) {
+  const template = readFileSync(path.join(ROOT, 'bench', 'fixtures', 'end_call.json'), 'utf8');
+  const callPrefix = randomBytes(9).toString('hex');
+  let n = 0;
+  return (size) =>
+    Array.from({ length: size }, () => {
+      const callId = `${callPrefix}${String(n++).padStart(14, '0')}`;
+      const body = Buffer.from(template.replace(/("call_id"\s*:\s*")[^"]*(")/, `$1${callId}$2`));
+      return {
+        id: newId('evt'), sourceId, callId, type: 'end_call', status: 'ok', errorCode: null, errorDetail: null,
+        contentType: 'application/json', body, bodyHash: createHash('sha256').update(body).digest('hex'), bodySize: body.length,
+        bodyTruncated: false, receivedAt: Date.now(),
+      };
+    });
+}
+
+/**
+ * `{ db, file, batch(size), close() }`: the connection (cache_size and wal_autocheckpoint as the writer sets
+ * them, DROP_INDEXES=a,b dropped) and a maker of batches; close() removes the file.
+ */
+export async function openWriterDatabase(prefix) {
+  const { openStorage } = await dist('storage/open.js');
+  const { openConnection } = await dist('storage/sqlite/connection.js');
+  const { newId } = await dist('domain/ids.js');
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const file = path.join(dir, 'a.db');
+  try {
+    const storage = await openStorage(`sqlite:${file}`);
+    await storage.migrate();
+    const sourceId = newId('src');
+    await storage.sources.create({ id: sourceId, name: 'bench', tokenHash: 'x', tokenHint: 'x', createdAt: Date.now() });
+    await storage.close();
+    const db = openConnection(file);
+    db.pragma('cache_size = -16384');
+    db.pragma('wal_autocheckpoint = 0');
+    for (const name of (process.env.DROP_INDEXES ?? '').split(',').filter(Boolean)) db.exec(`drop index ${name}`);
+    const batch = endCallBatches(sourceId, newId);
+    const close = () => {
+      if (db.open) db.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { db, file, batch, close };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}

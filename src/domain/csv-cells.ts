@@ -56,8 +56,13 @@ export function csvText(value: string): string {
 export const csvQuoteCodes = new Uint8Array(60);
 for (const c of '",;\t\r\n') csvQuoteCodes[c.charCodeAt(0)] = 1;
 
+/** The text starts a formula, by the rules above (`'` goes first when it does). */
+export function csvFormula(value: string): boolean {
+  return formulaStart.test(value);
+}
+
 function quotedOrDefused(value: string): string {
-  const text = formulaStart.test(value) ? `'${value}` : value;
+  const text = csvFormula(value) ? `'${value}` : value;
   return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

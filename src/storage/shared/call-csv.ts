@@ -1,4 +1,4 @@
-import { csvLine, csvQuoteCodes, csvText } from '../../domain/csv-cells.js';
+import { csvFormula, csvLine, csvQuoteCodes, csvText } from '../../domain/csv-cells.js';
 import { iso, presentUserId } from '../../domain/presenters.js';
 import type { CsvPage } from '../ports.js';
 
@@ -106,6 +106,7 @@ function sep(): void {
 function put(value: unknown): void {
   if (value === null) return;
   if (typeof value === 'string') putText(value);
+  else if (typeof value === 'number') putNumber(value);
   else putAscii(String(value));
 }
 
@@ -113,8 +114,30 @@ function put(value: unknown): void {
 function putValue(value: unknown): void {
   if (value === null || value === undefined) return;
   if (typeof value === 'string') putText(value);
-  else if (typeof value === 'number' || typeof value === 'boolean') putAscii(String(value));
+  else if (typeof value === 'number') putNumber(value);
+  else if (typeof value === 'boolean') putAscii(value ? 'true' : 'false');
   else putText(JSON.stringify(value));
+}
+
+/** A number as `String(n)` writes it: the digits of a small integer straight, any other through `String`. */
+function putNumber(n: number): void {
+  if (!Number.isInteger(n) || n <= -2_147_483_648 || n >= 2_147_483_648) return putAscii(String(n));
+  room(11);
+  const bytes = out;
+  let end = at;
+  let rest = n | 0;
+  if (rest < 0) {
+    bytes[end++] = 45;
+    rest = -rest;
+  }
+  let digits = 1;
+  for (let r = rest; r >= 10; r = (r / 10) | 0) digits++;
+  end += digits;
+  for (let i = end - 1; i >= end - digits; i--) {
+    bytes[i] = 48 + (rest % 10);
+    rest = (rest / 10) | 0;
+  }
+  at = end;
 }
 
 /** Text known to be ASCII that needs no quotes (numbers, `true`, separators). */
@@ -144,9 +167,28 @@ function putText(text: string): void {
   }
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 128 || (c <= 59 && csvQuoteCodes[c] === 1)) return putEncoded(text);
+    if (c >= 128) return putEncoded(text);
+    if (c <= 59 && csvQuoteCodes[c] === 1) return putQuoted(text);
     bytes[end++] = c;
   }
+  at = end;
+}
+
+/** ASCII text holding a separator or a quote, as `csvText` writes it: quoted, quotes doubled, defused if a formula. */
+function putQuoted(text: string): void {
+  const length = text.length;
+  room(length * 2 + 3);
+  const bytes = out;
+  let end = at;
+  bytes[end++] = 34;
+  if (csvFormula(text)) bytes[end++] = 39;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return putEncoded(text);
+    if (c === 34) bytes[end++] = 34;
+    bytes[end++] = c;
+  }
+  bytes[end++] = 34;
   at = end;
 }
 

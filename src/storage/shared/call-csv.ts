@@ -64,7 +64,6 @@ const comma = 44;
 
 function putLine(r: readonly unknown[]): void {
   const lead = r[12] === null ? null : (JSON.parse(r[12] as string) as Record<string, unknown> | null);
-  const agent = r[13] === null ? null : (JSON.parse(r[13] as string) as Record<string, unknown> | null);
   const delayed = r[10] as number | null;
   put(r[0]), sep(), put(r[1]), sep(), put(r[2]), sep(), putTime(r[3]), sep(), putTime(r[4]), sep(), put(r[5]), sep();
   put(presentUserId(r[6] as string | null)), sep(), put(r[7]), sep(), put(r[8]), sep(), put(r[9]), sep();
@@ -79,8 +78,8 @@ function putLine(r: readonly unknown[]): void {
   } else {
     putAscii(',,,,,,,,');
   }
-  if (agent) putValue(agent.id), sep(), putValue(agent.name), sep(), putValue(agent.email), sep(), putValue(agent.phone), sep();
-  else putAscii(',,,,');
+  if (r[13] === null) putAscii(',,,,');
+  else putAgent(r[13] as string);
   putTime(r[14]), sep(), putTime(r[15]), sep(), putTime(r[16]), sep(), putTime(r[17]), sep();
   put(r[18]), sep(), put(r[19]), sep(), put(r[20]), sep(), put(r[21]), sep(), put(r[22]), sep(), put(r[23]), sep();
   putTime(r[24]), sep(), put(r[25]), sep(), put(r[26]);
@@ -88,6 +87,27 @@ function putLine(r: readonly unknown[]): void {
   out[at++] = 13;
   out[at++] = 10;
 }
+
+/**
+ * The agent's four cells, from its JSON. The same agent answers many calls, with the same JSON text: its cells'
+ * bytes are kept by that text (a few hundred agents at most) and copied, not parsed and written again.
+ */
+function putAgent(json: string): void {
+  const known = agentCells.get(json);
+  if (known !== undefined) {
+    room(known.length);
+    out.set(known, at);
+    at += known.length;
+    return;
+  }
+  const start = at;
+  const agent = JSON.parse(json) as Record<string, unknown> | null;
+  if (agent) putValue(agent.id), sep(), putValue(agent.name), sep(), putValue(agent.email), sep(), putValue(agent.phone), sep();
+  else putAscii(',,,,');
+  if (agentCells.size >= 512) agentCells.clear();
+  agentCells.set(json, Uint8Array.prototype.slice.call(out, start, at));
+}
+const agentCells = new Map<string, Uint8Array>();
 
 /** Room for `bytes` more bytes: a larger buffer with the page so far when the page's is full. */
 function room(bytes: number): void {

@@ -127,7 +127,13 @@ function put(value: unknown): void {
   if (value === null) return;
   if (typeof value === 'string') putText(value);
   else if (typeof value === 'number') putNumber(value);
-  else putAscii(String(value));
+  else putUtf8(String(value));
+}
+
+/** Text as it is, UTF-8 (a BLOB read from a column, as `String` writes it). */
+function putUtf8(text: string): void {
+  room(text.length * 3);
+  at += out.write(text, at);
 }
 
 /** A free-form payload value: strings and numbers as they are, anything else as JSON. */
@@ -213,9 +219,7 @@ function putQuoted(text: string): void {
 }
 
 function putEncoded(text: string): void {
-  const cell = csvText(text);
-  room(cell.length * 3);
-  at += out.write(cell, at);
+  putUtf8(csvText(text));
 }
 
 /** `iso(ms)`'s bytes: digits written straight in the years 1970–9999 (integers), `iso` itself otherwise. */

@@ -3,6 +3,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CsvPage } from '../ports.js';
 import { callCsvPage } from '../shared/call-csv.js';
+import { csvRows } from './csv-rows.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
 import { nameThread, threadId } from './thread-name.js';
@@ -69,7 +70,7 @@ function run(request: SqlRun): SqlReply {
   if (readonly && !statement.readonly) return { id: request.id, write: true };
   const parameters = request.parameters.map(asBuffer);
   // The page's text leaves as one buffer, moved rather than copied; the main thread only writes it out.
-  if (request.csv) return { id: request.id, csv: callCsvPage(statement.raw(true).all(...parameters) as unknown[][]) };
+  if (request.csv) return { id: request.id, csv: callCsvPage(csvRows(prepare, request.sql, statement, parameters)) };
   if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
   const { changes, lastInsertRowid } = statement.run(...parameters);
   return { id: request.id, changes, lastInsertRowid };

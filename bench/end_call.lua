@@ -104,4 +104,20 @@ function done(summary, latency, requests)
     e.connect, e.read, e.write, e.timeout, e.status,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
     latency.min, latency.max, latency.mean, latency.stdev))
+  -- The latency at a grid of percentiles (QUANTILE_GRID), so that runs can be merged into one distribution
+  -- (bench/lib/wrk.mjs, mergedPercentile): one more line, `SWITCHBOARD_WRK_QUANTILES [us, ...]`.
+  local values = {}
+  for i, p in ipairs(quantile_grid()) do values[i] = string.format("%d", latency:percentile(p)) end
+  io.write("SWITCHBOARD_WRK_QUANTILES [" .. table.concat(values, ",") .. "]\n")
+end
+
+-- 50 to 98 by 1, 98 to 99.9 by 0.1, then 99.95, 99.99 and 100 (the same grid as QUANTILE_GRID in bench/lib/wrk.mjs).
+function quantile_grid()
+  local grid = {}
+  for p = 50, 97 do grid[#grid + 1] = p end
+  for i = 0, 19 do grid[#grid + 1] = 98 + i / 10 end
+  grid[#grid + 1] = 99.95
+  grid[#grid + 1] = 99.99
+  grid[#grid + 1] = 100
+  return grid
 end

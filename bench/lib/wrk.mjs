@@ -51,6 +51,43 @@ export function wrkVersion() {
 }
 
 const MARK = 'SWITCHBOARD_WRK_JSON ';
+const QUANTILES_MARK = 'SWITCHBOARD_WRK_QUANTILES ';
+
+/** The percentiles at which bench/end_call.lua prints latencies (its quantile_grid()). */
+export const QUANTILE_GRID = [
+  ...Array.from({ length: 48 }, (_, i) => 50 + i),
+  ...Array.from({ length: 20 }, (_, i) => 98 + i / 10),
+  99.95, 99.99, 100,
+];
+
+/**
+ * The `p`th percentile of several runs' requests together, from each run's request count and latencies at
+ * QUANTILE_GRID (wrk's own histograms are not printed): the smallest latency at which the runs' requests at
+ * or below it, each run's share interpolated between its grid points, reach p % of all of them. Runs without
+ * quantiles (another script) give null. In microseconds.
+ */
+export function mergedPercentile(runs, p) {
+  if (runs.length === 0 || runs.some((r) => !Array.isArray(r.quantiles_us) || r.quantiles_us.length !== QUANTILE_GRID.length)) return null;
+  const total = runs.reduce((n, r) => n + r.requests, 0);
+  /** The share of a run's requests at or below `v` (below its 50th percentile: counted as 0, which errs high). */
+  const shareAtOrBelow = (q, v) => {
+    if (v < q[0]) return 0;
+    for (let i = q.length - 1; i >= 0; i--) {
+      if (q[i] <= v) {
+        if (i === q.length - 1 || q[i + 1] === q[i]) return QUANTILE_GRID[i] / 100;
+        const f = (v - q[i]) / (q[i + 1] - q[i]);
+        return (QUANTILE_GRID[i] + f * (QUANTILE_GRID[i + 1] - QUANTILE_GRID[i])) / 100;
+      }
+    }
+    return 0;
+  };
+  const candidates = [...new Set(runs.flatMap((r) => r.quantiles_us))].sort((a, b) => a - b);
+  for (const v of candidates) {
+    const below = runs.reduce((n, r) => n + r.requests * shareAtOrBelow(r.quantiles_us, v), 0);
+    if (below >= (p / 100) * total) return v;
+  }
+  return candidates.at(-1);
+}
 
 /**
  * One wrk run. Returns the JSON that the script's done() printed, plus `wrkCpuTicks` (CPU that wrk
@@ -89,7 +126,9 @@ export async function runWrk({ url, connections, seconds, script, scriptArgs = [
     );
   }
   const result = JSON.parse(line.slice(MARK.length));
+  const quantiles = stdout.split('\n').find((l) => l.startsWith(QUANTILES_MARK));
+  if (quantiles) result.quantiles_us = JSON.parse(quantiles.slice(QUANTILES_MARK.length));
   result.wrkCpuTicks = before && after ? after.children - before.children : null;
-  result.raw = stdout.split('\n').filter((l) => !l.startsWith(MARK)).join('\n') + stderr;
+  result.raw = stdout.split('\n').filter((l) => !l.startsWith(MARK) && !l.startsWith(QUANTILES_MARK)).join('\n') + stderr;
   return result;
 }

@@ -107,7 +107,8 @@ function done(summary, latency, requests)
   -- The latency at a grid of percentiles (QUANTILE_GRID), so that runs can be merged into one distribution
   -- (bench/lib/wrk.mjs, mergedPercentile): one more line, `SWITCHBOARD_WRK_QUANTILES [us, ...]`.
   local values = {}
-  for i, p in ipairs(quantile_grid()) do values[i] = string.format("%d", latency:percentile(p)) end
+  -- (wrk answers 0 for the 100th percentile: the maximum stands for it.)
+  for i, p in ipairs(quantile_grid()) do values[i] = string.format("%d", p >= 100 and latency.max or latency:percentile(p)) end
   io.write("SWITCHBOARD_WRK_QUANTILES [" .. table.concat(values, ",") .. "]\n")
 end
 

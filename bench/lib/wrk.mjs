@@ -69,6 +69,8 @@ export const QUANTILE_GRID = [
 export function mergedPercentile(runs, p) {
   if (runs.length === 0 || runs.some((r) => !Array.isArray(r.quantiles_us) || r.quantiles_us.length !== QUANTILE_GRID.length)) return null;
   const total = runs.reduce((n, r) => n + r.requests, 0);
+  // Non-decreasing, whatever wrk printed (its 100th percentile is 0: end_call.lua prints the maximum instead).
+  const quantiles = runs.map((r) => r.quantiles_us.map((_, i, q) => Math.max(...q.slice(0, i + 1))));
   /** The share of a run's requests at or below `v` (below its 50th percentile: counted as 0, which errs high). */
   const shareAtOrBelow = (q, v) => {
     if (v < q[0]) return 0;
@@ -81,9 +83,9 @@ export function mergedPercentile(runs, p) {
     }
     return 0;
   };
-  const candidates = [...new Set(runs.flatMap((r) => r.quantiles_us))].sort((a, b) => a - b);
+  const candidates = [...new Set(quantiles.flat())].sort((a, b) => a - b);
   for (const v of candidates) {
-    const below = runs.reduce((n, r) => n + r.requests * shareAtOrBelow(r.quantiles_us, v), 0);
+    const below = runs.reduce((n, r, i) => n + r.requests * shareAtOrBelow(quantiles[i], v), 0);
     if (below >= (p / 100) * total) return v;
   }
   return candidates.at(-1);

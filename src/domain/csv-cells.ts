@@ -48,8 +48,12 @@ export function csvText(value: string): string {
     if (c <= 59 && csvQuoteCodes[c] === 1) return quotedOrDefused(value);
   }
   if (start === length) return value;
-  const first = value.charCodeAt(start);
-  return first === 61 || first === 43 || first === 45 || first === 64 ? `'${value}` : value;
+  return formulaCode(value.charCodeAt(start)) ? `'${value}` : value;
+}
+
+/** `=` `+` `-` `@`: a cell free of `"` `,` `;` TAB CR LF that starts with one (after spaces) is a formula. */
+export function formulaCode(code: number): boolean {
+  return code === 61 || code === 43 || code === 45 || code === 64;
 }
 
 /** 1 at the codes of `"` `,` `;` TAB CR LF (all below 60): a cell holding one takes the regular expressions' way. */

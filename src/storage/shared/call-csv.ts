@@ -1,4 +1,4 @@
-import { csvFormula, csvLine, csvQuoteCodes, csvText } from '../../domain/csv-cells.js';
+import { csvFormula, csvLine, csvQuoteCodes, csvText, formulaCode } from '../../domain/csv-cells.js';
 import { iso, presentUserId } from '../../domain/presenters.js';
 import type { CsvPage } from '../ports.js';
 
@@ -189,7 +189,7 @@ function putText(text: string): void {
   if (length > 0) {
     const first = text.charCodeAt(0);
     if (first === 32) return putEncoded(text);
-    if (first === 61 || first === 43 || first === 45 || first === 64) bytes[end++] = 39;
+    if (formulaCode(first)) bytes[end++] = 39;
   }
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);

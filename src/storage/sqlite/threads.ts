@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AppError } from '../../domain/errors.js';
 import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
 import { workerScript } from './worker-script.js';
+import { workerHeapLimits } from './worker-heap.js';
 
 export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
 export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
@@ -118,7 +119,7 @@ interface SqlThread {
 
 /** One worker thread with one connection; it keeps the process alive only while a statement runs. */
 function createSqlThread(data: SqlThreadData): SqlThread {
-  const worker = new Worker(workerScript('sql-worker.js'), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+  const worker = new Worker(workerScript('sql-worker.js'), { workerData: data, resourceLimits: workerHeapLimits(16) });
   worker.unref();
   const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
   let nextId = 1;

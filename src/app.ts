@@ -36,6 +36,8 @@ export interface AppOptions {
   random?: () => number;
   /** How the reconciler waits before retrying Convolo's call list (tests make it instant). */
   sleep?: (ms: number) => Promise<void>;
+  /** Calls per page of the CSV export (tests make it small to cross pages). */
+  csvPageSize?: number;
 }
 
 export interface App {
@@ -193,6 +195,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     startedAt: now(),
     reconciler,
     reconcileTimerStartedAt: sendsWebhooks ? now() : null,
+    csvPageSize: options.csvPageSize,
   });
 
   /** The timers: upkeep for every role; the stale sweep and retention with the worker's role. */

@@ -22,7 +22,8 @@ describe('switchboard export', () => {
   let t: TestApp;
   const dir = mkdtempSync(join(tmpdir(), 'sb-export-'));
   beforeAll(async () => {
-    t = await startTestApp(await backends[0]!.freshDb());
+    // CSV pages of 200 calls (2,000 in production), so the export crosses pages of both kinds.
+    t = await startTestApp(await backends[0]!.freshDb(), {}, { csvPageSize: 200 });
     // More than one page of the API (500), a third missed, one of those with a comma, quotes and a line
     // break in its widget name.
     for (let i = 0; i < 620; i++) {

@@ -53,6 +53,8 @@ export interface RouteDeps {
   /** Reconciliation with Convolo's call list (runs now, backfill steps, status); `timerStartedAt` null when this node's worker does not run it. */
   reconciler: Reconciler;
   reconcileTimerStartedAt: number | null;
+  /** Calls per page of the CSV export (tests make it small). */
+  csvPageSize?: number;
 }
 
 /**
@@ -80,7 +82,7 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
       void api.register(destinationRoutes, { storage, resolveKey, config, now, onQueued: deps.deliveriesQueued });
       void api.register(adminRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });
       void api.register(reconcileRoutes, { storage, reconciler: deps.reconciler, resolveKey, config, timerStartedAt: deps.reconcileTimerStartedAt });
-      void api.register(callListRoutes, { storage, resolveKey, config, now });
+      void api.register(callListRoutes, { storage, resolveKey, config, now, csvPageSize: deps.csvPageSize });
       void api.register(aboutRoutes, { config, version: deps.version, startedAt: deps.startedAt, now, resolveKey });
       void api.register(statsRoutes, { storage, resolveKey, config, now });
       void api.register(reprocessRoutes, { storage, ingest, resolveKey });

@@ -166,13 +166,26 @@ export async function run(options) {
   } finally {
     await pgServer.close();
   }
-  const md = report(rows, { connections, duration, warmup, builds, pg: pgServer.describe });
+  const target = throughputTarget(rows);
+  const md = report(rows, { connections, duration, warmup, builds, pg: pgServer.describe, target });
   process.stdout.write(md);
   await writeResults(RESULTS, md, log);
-  return { ok, targetsMet: ok };
+  return { ok, targetsMet: ok && target.met };
 }
 
-function report(rows, { connections, duration, warmup, builds, pg: pgText }) {
+/** Issue 14's target: no loss of total throughput from 1 to 2 nodes, on the mean req/s of this build's rounds. */
+export function throughputTarget(rows) {
+  const mean = (nodes) => {
+    const these = rows.filter((r) => r.build === 'after' && r.nodes === nodes);
+    return these.length ? these.reduce((s, r) => s + r.rps, 0) / these.length : null;
+  };
+  const one = mean(1), two = mean(2);
+  if (one === null || two === null) return { met: true, text: 'no loss of total throughput from 1 to 2 nodes: not measured (SWITCHBOARD_BENCH_SCALE_NODES)' };
+  const met = two >= one;
+  return { met, text: `no loss of total throughput from 1 to 2 nodes: ${fmt(one)} → ${fmt(two)} req/s (mean of the rounds), ${fmt(two / one, 2)}× ${met ? '✔' : '✘'}` };
+}
+
+function report(rows, { connections, duration, warmup, builds, pg: pgText, target }) {
   const lines = [
     `# Scale-out ingest on PostgreSQL (${new Date().toISOString()}, ${gitDescribe()})`,
     '',
@@ -191,5 +204,6 @@ function report(rows, { connections, duration, warmup, builds, pg: pgText }) {
       `| ${r.build} | ${r.nodes} | ${fmt(r.rps)} | ${base ? `${fmt(r.rps / base, 2)}×` : '—'} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.nodeCpu.map((c) => fmt(c, 2)).join(' + ')} | ${fmt(r.busy, 2)} | ${fmt(r.costUs)} | ${fmt(r.nodeCostUs)} | ${r.errors} | ${r.lost}${r.unsequenced ? ` (${r.unsequenced} unsequenced)` : ''} |`,
     );
   }
+  lines.push('', `Target (issue 14): ${target.text}; 0 lost in every row ${rows.every((r) => r.lost === 0 && r.errors === 0) ? '✔' : '✘'}.`);
   return `${lines.join('\n')}\n`;
 }

@@ -27,6 +27,15 @@ describe('planSimulation', () => {
     expect(plan.start).toBeLessThanOrEqual(Date.now());
   });
 
+  it('takes --start now with a seed: the same calls, at the current time', () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const plan = planSimulation({ calls: 1, scenario: 'answered', seed: 9, start: 'now' });
+    expect(plan.start).toBeGreaterThanOrEqual(before);
+    expect(plan.start).toBeLessThanOrEqual(Date.now());
+    const fixed = JSON.parse([...planSimulation({ calls: 1, scenario: 'answered', seed: 9 }).calls()][0]!.endCall);
+    expect(JSON.parse([...plan.calls()][0]!.endCall).call_id).toBe(fixed.call_id);
+  });
+
   it('refuses a start it cannot encode, saying what it wants', () => {
     expect(() => planSimulation({ calls: 1, scenario: 'mix', seed: 1, start: 'yesterday' })).toThrow(/--start must be an ISO time/);
     expect(() => planSimulation({ calls: 1, scenario: 'mix', seed: 1, start: '1969-12-31T23:00:00Z' })).toThrow(/from the year 2000/);

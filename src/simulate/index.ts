@@ -144,6 +144,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 }
 
 function toEpochMs(value: string | number): number {
+  if (value === 'now') return Date.now();
   const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   // Leads are created up to 14 h before their call, and their ULIDs cannot encode times before 1970.
   if (!Number.isFinite(ms) || ms < Date.UTC(2000, 0, 1) || ms > Date.UTC(9000, 0, 1)) {

@@ -33,17 +33,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The ingest's appends drive their clients by hand (append.ts), without Kysely.
   const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
-  // The log's tail read is a named statement on this pool (logNamed below), and planned once: with the default
-  // plan_cache_mode PostgreSQL kept planning it for its values at every run, as its generic plan's estimate
-  // (seq > $1 taken as a third of the rows) looked dearer. The generic plan is the same walk of events_seq
-  // (EXPLAIN on 200,000 events); unnamed statements, everything else on this pool, are not affected.
-  const relayPool = openPool({
-    connectionString: url,
-    max: Math.max(2, Math.ceil(max / 2)),
-    types,
-    application_name: 'switchboard-relay',
-    options: guard(pgGuards.hotStatementMs, ' -c plan_cache_mode=force_generic_plan'),
-  });
+  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
   // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
@@ -63,7 +53,6 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   return createKyselyStorage(db, 'postgres', {
     reads,
     log: relay,
-    logNamed: async (name, query) => (await relayPool.query({ name, text: query.sql, values: [...query.parameters] })).rows,
     append: createPostgresAppend(ingestPool, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,

@@ -1,22 +1,11 @@
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
 
-/**
- * Runs a statement the log reads many times a second as a named, prepared statement of the backend (PostgreSQL:
- * planned once per connection, where an unnamed statement is planned at every run); its rows as Kysely's.
- */
-export type NamedRows = (name: string, query: CompiledQuery) => Promise<unknown[]>;
-
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
-export function createEventLog(
-  db: Kysely<Database>,
-  append: EventLog['append'],
-  waitSequenced: EventLog['waitSequenced'] = async () => {},
-  namedRows?: NamedRows,
-): EventLog {
+export function createEventLog(db: Kysely<Database>, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {}): EventLog {
   /**
    * PostgreSQL gives seq after commit: a read that meets an event without one (in the milliseconds after
    * its commit) waits for the sequencer and reads again, so a client that was answered reads the seq.
@@ -50,16 +39,14 @@ export function createEventLog(
     },
 
     async readAfter(afterSeq, limit) {
-      // The stream's and the hub's read of the log's tail, after every sequencer tick: named where the backend
-      // can prepare it (on PostgreSQL its planning cost more than its run: docs/benchmarks.md, 2026-12-03).
-      const query = db
+      const rows = await db
         .selectFrom('events')
         .selectAll()
         .where('seq', '>', afterSeq)
         .where('status', '!=', sql.lit('quarantined'))
         .orderBy('seq')
-        .limit(limit);
-      const rows = namedRows ? ((await namedRows('switchboard_read_after', query.compile())) as Array<Selectable<EventsTable>>) : await query.execute();
+        .limit(limit)
+        .execute();
       return rows.map(toStoredEvent);
     },
 

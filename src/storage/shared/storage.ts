@@ -7,7 +7,7 @@ import { createCallQueries, type ArrayRows, type CsvRows } from './call-queries.
 import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
 import { createDestinations } from './destinations.js';
-import { createEventLog, type NamedRows } from './event-log.js';
+import { createEventLog } from './event-log.js';
 import { prune } from './retention.js';
 import { createReconcileStore } from './reconcile.js';
 import { createSources } from './sources.js';
@@ -20,8 +20,6 @@ export interface Backend {
   reads?: Kysely<Database>;
   /** The log's reads and the outbox (the stream and the worker), on a pool of their own (default: db). */
   log?: Kysely<Database>;
-  /** The log's hottest reads as named, prepared statements on that pool (PostgreSQL); default: run unnamed. */
-  logNamed?: NamedRows;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventWriter['append'];
   /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
@@ -47,7 +45,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced, hooks.logNamed),
+    events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
     stats: createStats(reads, dialect, db),

@@ -41,54 +41,6 @@ export interface Sequencer {
 /** For tests only: drops the watermark condition (the property test shows what it protects). */
 export const sequencerTestHooks = { ignoreWatermark: false };
 
-/**
- * The numbering statement (see sequenceOnce), with the watermark condition or without it (tests), as text
- * for PREPARE: $1 the last seq given, $2 this node's id, $3 the lease, $4 the batch.
- */
-function tickStatement(watermark: boolean): string {
-  const ready = watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
-  return `with ready as (
-      select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit $4),
-    numbered as (
-      select id, $1::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
-    sequenced as (
-      update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
-    outbox as (
-      update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
-    state as (
-      update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), $1::bigint), holder = $2::text,
-        lease_until = clock_timestamp() + $3::interval where id = 1)
-    select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
-      case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
-      case when count(*) <> (select count(*) from numbered) then
-        cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
-    from sequenced`;
-}
-const tickNames = { true: 'switchboard_tick', false: 'switchboard_tick_any' } as const;
-/** The connections on which the tick's statement is prepared already (a session's prepared statements are its own). */
-const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
-
-/**
- * Prepares the tick's statement on `client` once per session, outside any transaction: the statement's text is
- * ~1.5 KB of CTEs, and planning it took longer than running it (0.47 ms a tick against 0.39, pg_stat_statements,
- * 2026-12-03). A prepared statement is planned once, generically, after its first executions.
- */
-async function prepareTick(client: pg.PoolClient, watermark: boolean): Promise<string> {
-  const name = tickNames[`${watermark}`];
-  let names = preparedOn.get(client);
-  if (!names) preparedOn.set(client, (names = new Set()));
-  if (!names.has(name)) {
-    try {
-      await client.query(`prepare ${name}(bigint, text, interval, integer) as ${tickStatement(watermark)}`);
-    } catch (error) {
-      // 42P05: prepared on this session already (it cannot be, as this map tracks the session; harmless if it is).
-      if ((error as { code?: string }).code !== '42P05') throw error;
-    }
-    names.add(name);
-  }
-  return name;
-}
-
 export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
   const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
   let holder = false;
@@ -124,15 +76,13 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   /**
    * The tick's transaction in two round trips: BEGIN with the state row's lock (one message), then one
    * statement that numbers the ready rows, gives them and their deliveries their seq, stores the new last
-   * seq and the lease, and notifies (tickStatement, prepared once per connection: prepareTick), executed with
-   * its values as literals (the simple protocol takes no parameters) and sent with the COMMIT in one message.
-   * The numbering is a statement of its own, after the lock: its
+   * seq and the lease, and notifies, sent with the COMMIT in one message (its values inlined as literals:
+   * the simple protocol takes no parameters). The numbering is a statement of its own, after the lock: its
    * snapshot sees what the previous tick committed. The statement itself fails (and with it the transaction,
    * the COMMIT then skipped) if it updated fewer rows than it numbered.
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number }> {
     return inTransaction(pool, async (client) => {
-      const tick = await prepareTick(client, !sequencerTestHooks.ignoreWatermark);
       const [, locked] = await queryAll(client, [
         'begin',
         `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
@@ -145,8 +95,24 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0 };
       }
       const last = Number(row.last_seq);
+      const watermark = sequencerTestHooks.ignoreWatermark ? 'true' : 'e.xid < pg_snapshot_xmin(pg_current_snapshot())';
       const [numberedRows] = await queryAll(client, [
-        `execute ${tick}(${last}, ${pg.escapeLiteral(nodeId)}, ${pg.escapeLiteral(`${leaseMs} milliseconds`)}, ${batch})`,
+        `with ready as (
+          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
+        numbered as (
+          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+        sequenced as (
+          update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
+        outbox as (
+          update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
+        state as (
+          update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${last}), holder = ${pg.escapeLiteral(nodeId)},
+            lease_until = clock_timestamp() + ${pg.escapeLiteral(`${leaseMs} milliseconds`)}::interval where id = 1)
+        select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
+          case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
+          case when count(*) <> (select count(*) from numbered) then
+            cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
+        from sequenced`,
         'commit',
       ]);
       const { n, last: newLast, planned, queued } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number };

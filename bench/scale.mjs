@@ -173,13 +173,15 @@ export async function run(options) {
   return { ok, targetsMet: ok && target.met };
 }
 
+/** The mean req/s of a build's rows with `nodes` nodes over the rounds; null when none ran. */
+function meanRps(rows, build, nodes) {
+  const these = rows.filter((r) => r.build === build && r.nodes === nodes);
+  return these.length ? these.reduce((s, r) => s + r.rps, 0) / these.length : null;
+}
+
 /** Issue 14's target: no loss of total throughput from 1 to 2 nodes, on the mean req/s of this build's rounds. */
-export function throughputTarget(rows) {
-  const mean = (nodes) => {
-    const these = rows.filter((r) => r.build === 'after' && r.nodes === nodes);
-    return these.length ? these.reduce((s, r) => s + r.rps, 0) / these.length : null;
-  };
-  const one = mean(1), two = mean(2);
+function throughputTarget(rows) {
+  const one = meanRps(rows, 'after', 1), two = meanRps(rows, 'after', 2);
   if (one === null || two === null) return { met: true, text: 'no loss of total throughput from 1 to 2 nodes: not measured (SWITCHBOARD_BENCH_SCALE_NODES)' };
   const met = two >= one;
   return { met, text: `no loss of total throughput from 1 to 2 nodes: ${fmt(one)} → ${fmt(two)} req/s (mean of the rounds), ${fmt(two / one, 2)}× ${met ? '✔' : '✘'}` };
@@ -194,12 +196,8 @@ function report(rows, { connections, duration, warmup, builds, pg: pgText, targe
     '| build | nodes | req/s | vs same build, 1 node | p50 ms | p99 ms (worst node) | CPU per node (cores) | machine busy (cores) | CPU µs / event (all) | node CPU µs / event | errors | lost |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  const single = (build) => {
-    const ones = rows.filter((r) => r.build === build && r.nodes === 1);
-    return ones.length ? ones.reduce((s, r) => s + r.rps, 0) / ones.length : null;
-  };
   for (const r of rows) {
-    const base = single(r.build);
+    const base = meanRps(rows, r.build, 1);
     lines.push(
       `| ${r.build} | ${r.nodes} | ${fmt(r.rps)} | ${base ? `${fmt(r.rps / base, 2)}×` : '—'} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.nodeCpu.map((c) => fmt(c, 2)).join(' + ')} | ${fmt(r.busy, 2)} | ${fmt(r.costUs)} | ${fmt(r.nodeCostUs)} | ${r.errors} | ${r.lost}${r.unsequenced ? ` (${r.unsequenced} unsequenced)` : ''} |`,
     );

@@ -6,6 +6,11 @@ export interface PgClusterOptions {
   extraConf?: Record<string, string | number | boolean>;
   /** max_connections (default 200). */
   maxConnections?: number;
+  /**
+   * WAL to leave ready for reuse, in MB (default 0), as on a server that has been running: a new cluster
+   * zero-fills each 16 MB segment when it first needs it, and its commits wait meanwhile.
+   */
+  recycledWalMb?: number;
 }
 
 export interface PgCluster {

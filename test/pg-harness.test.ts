@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { startPgCluster } from '../scripts/pg-cluster.mjs';
 import { freshPgDatabase } from './support/pg.js';
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
@@ -43,5 +44,22 @@ describe('PostgreSQL test harness', () => {
     const url = await freshPgDatabase();
     const [row] = await query<{ version: string }>(url, 'select version()');
     expect(row?.version).toContain('PostgreSQL');
+  });
+
+  it('leaves WAL segments ready for reuse when asked, as on a server that has been running', async () => {
+    const walFiles = async (url: string) => {
+      const [row] = await query<{ files: number; ahead: number }>(url, `select count(*)::int as files,
+          count(*) filter (where name > pg_walfile_name(pg_current_wal_lsn()))::int as ahead from pg_ls_waldir()`);
+      return row!;
+    };
+    const cold = await startPgCluster();
+    const warm = await startPgCluster({ recycledWalMb: 64 });
+    try {
+      // A new cluster has only the segment in use; the warmed one has 64 MB of segments named after it (recycled).
+      expect((await walFiles(cold.url)).ahead).toBe(0);
+      expect((await walFiles(warm.url)).ahead).toBeGreaterThanOrEqual(3);
+    } finally {
+      await Promise.all([cold.stop(), warm.stop()]);
+    }
   });
 });

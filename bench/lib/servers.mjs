@@ -351,10 +351,12 @@ export async function openPostgres() {
       async close() {},
     };
   }
-  const cluster = await mod.startPgCluster();
+  // With a WAL ready for reuse, as a running server has (see warmWal in scripts/pg-cluster.mjs): a new
+  // cluster's commits wait 60-80 ms for every 16 MB segment it zero-fills (docs/benchmarks.md, 2026-12-03).
+  const cluster = await mod.startPgCluster({ recycledWalMb: 1024 });
   const unregister = onCleanup(() => cluster.stop());
   return {
-    describe: 'throwaway local cluster from scripts/pg-cluster.mjs (default settings, fsync on)',
+    describe: 'throwaway local cluster from scripts/pg-cluster.mjs (default settings, fsync on, 1 GB of WAL segments ready for reuse)',
     external: false,
     created,
     async createDatabase() {

@@ -41,6 +41,37 @@ export interface Sequencer {
 /** For tests only: drops the watermark condition (the property test shows what it protects). */
 export const sequencerTestHooks = { ignoreWatermark: false };
 
+/**
+ * The tick's statement (see sequenceOnce), its values inlined: number the ready rows (`batch` at most), give
+ * them and their deliveries their seq, store the new last seq and the lease, notify, and fail if fewer rows
+ * were updated than numbered. `watermark: false` is for tests only (sequencerTestHooks).
+ *
+ * The update finds each numbered row by its primary key. Its guard is written `e.seq + 0 is null`, not
+ * `e.seq is null`: the same test, but one that the index events_seq cannot answer. With `seq is null`, and
+ * statistics that (rightly, between ticks) count almost no such rows, PostgreSQL scanned events_seq for
+ * them and compared each with every numbered row: quadratic, a tick of 2,000 rows took 679 ms against 42–70
+ * (docs/benchmarks.md, 2026-12-03), and a backlog is sequenced in ticks of `batch`.
+ */
+export function tickStatement(o: { last: number; nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
+  const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
+  return `with ready as (
+      select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
+    numbered as (
+      select id, ${o.last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+    sequenced as (
+      update events e set seq = n.seq from numbered n where e.id = n.id and e.seq + 0 is null returning e.seq),
+    outbox as (
+      update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
+    state as (
+      update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${o.last}), holder = ${pg.escapeLiteral(o.nodeId)},
+        lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)
+    select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
+      case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
+      case when count(*) <> (select count(*) from numbered) then
+        cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
+    from sequenced`;
+}
+
 export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
   const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
   let holder = false;
@@ -95,24 +126,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0 };
       }
       const last = Number(row.last_seq);
-      const watermark = sequencerTestHooks.ignoreWatermark ? 'true' : 'e.xid < pg_snapshot_xmin(pg_current_snapshot())';
       const [numberedRows] = await queryAll(client, [
-        `with ready as (
-          select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${watermark} order by e.xid, e.xid_ord, e.id limit ${batch}),
-        numbered as (
-          select id, ${last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
-        sequenced as (
-          update events e set seq = n.seq from numbered n where e.id = n.id and e.seq is null returning e.seq),
-        outbox as (
-          update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
-        state as (
-          update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${last}), holder = ${pg.escapeLiteral(nodeId)},
-            lease_until = clock_timestamp() + ${pg.escapeLiteral(`${leaseMs} milliseconds`)}::interval where id = 1)
-        select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
-          case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
-          case when count(*) <> (select count(*) from numbered) then
-            cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
-        from sequenced`,
+        tickStatement({ last, nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }),
         'commit',
       ]);
       const { n, last: newLast, planned, queued } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number };

@@ -41,8 +41,8 @@ describe('the sequencer tick on a backlog', () => {
     try {
       // The watermark is left out (a test elsewhere on the shared server may hold a transaction open); the plan is the same.
       const statement = tickStatement({ last: 2200, nodeId: 'plan-test', leaseMs: 3000, batch: 5000, watermark: false });
-      const [{ 'QUERY PLAN': [explained] }] = (await client.query(`explain (analyze, format json) ${statement}`)).rows as Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>;
-      const nodes = walk(explained!.Plan);
+      const { rows: explained } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (analyze, format json) ${statement}`);
+      const nodes = walk(explained[0]!['QUERY PLAN'][0]!.Plan);
       const update = nodes.find((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === 'events')!;
       const underUpdate = walk(update);
       const thrownAway = underUpdate.reduce((sum, n) => sum + (n['Rows Removed by Join Filter'] ?? 0), 0);

@@ -14,7 +14,7 @@ import * as m0011 from './migrations/0011_stats_disconnected_by.js';
 import * as m0012 from './migrations/0012_paused_destinations.js';
 import * as m0013 from './migrations/0013_reconcile.js';
 import * as m0014 from './migrations/0014_sequencer.js';
-import * as m0015 from './migrations/0015_deliveries_fillfactor.js';
+import * as m0015 from './migrations/0015_deliveries_planning.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -44,7 +44,7 @@ const files: Record<string, MigrationFile> = {
   '0012_paused_destinations': m0012,
   '0013_reconcile': m0013,
   '0014_sequencer': m0014,
-  '0015_deliveries_fillfactor': m0015,
+  '0015_deliveries_planning': m0015,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

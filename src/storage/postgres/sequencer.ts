@@ -46,11 +46,19 @@ export const sequencerTestHooks = { ignoreWatermark: false };
  * them and their deliveries their seq, store the new last seq and the lease, notify, and fail if fewer rows
  * were updated than numbered. `watermark: false` is for tests only (sequencerTestHooks).
  *
- * The update finds each numbered row by its primary key. Its guard is written `e.seq + 0 is null`, not
- * `e.seq is null`: the same test, but one that the index events_seq cannot answer. With `seq is null`, and
- * statistics that (rightly, between ticks) count almost no such rows, PostgreSQL scanned events_seq for
- * them and compared each with every numbered row: quadratic, a tick of 2,000 rows took 679 ms against 42–70
- * (docs/benchmarks.md, 2026-12-03), and a backlog is sequenced in ticks of `batch`.
+ * Both updates find their rows from the numbered ones, by key, whatever the statistics say: they count
+ * almost no rows without seq (rightly, between ticks), and PostgreSQL then found the rows to update by
+ * themselves and compared each with every numbered row — quadratic (docs/benchmarks.md, 2026-12-03):
+ *  - events: the guard is written `e.seq + 0 is null`, not `e.seq is null`: the same test, but not one the
+ *    index events_seq can answer (it scanned that index for them: a tick of 2,000 rows took 679 ms, not 42–70);
+ *  - deliveries: found by event_id through deliveries_event. Their guard (never a second seq) is written
+ *    `coalesce(d.event_seq, n.seq) = n.seq`, not `d.event_seq is null`: a condition on both tables, which
+ *    PostgreSQL cannot apply while scanning deliveries alone, so a scan of the table no longer looks like a
+ *    cheap way to a few rows. And each event is known to have a few deliveries, not all of them (migration
+ *    0015; statistics taken while the table held one event's deliveries said the latter). Before, it scanned
+ *    the table for the deliveries without event_seq and compared each with every numbered event (an
+ *    800-event backlog: 12.8 million comparisons, 3.4 s; in the deliveries bench, 210 events × 4,200
+ *    deliveries: 877,800 comparisons, 280 ms).
  */
 export function tickStatement(o: { last: number; nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
   const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
@@ -61,7 +69,7 @@ export function tickStatement(o: { last: number; nodeId: string; leaseMs: number
     sequenced as (
       update events e set seq = n.seq from numbered n where e.id = n.id and e.seq + 0 is null returning e.seq),
     outbox as (
-      update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and d.event_seq is null returning 1),
+      update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and coalesce(d.event_seq, n.seq) = n.seq returning 1),
     state as (
       update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${o.last}), holder = ${pg.escapeLiteral(o.nodeId)},
         lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)

@@ -14,6 +14,14 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 const db = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-cli-')), 'switchboard.db')}`;
 
 describe('switchboard on the command line', () => {
+  it('runs as `npx switchboard` from a fresh clone: the build leaves the CLI executable, its shebang finds node', () => {
+    // npm links a bin and sets its mode at install time, before the build made the file: the build sets it.
+    const result = spawnSync('npx', ['--no-install', 'switchboard', '--help'], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+    expect(result.stderr).not.toContain('Permission denied');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: switchboard');
+  });
+
   it('loads the developer tools (faker, the mock, the simulator) only when one of them runs', () => {
     const cli = pathToFileURL(join(repoRoot, 'dist/cli/index.js')).href;
     const { output, loaded } = modulesLoadedBy(`process.argv = [process.argv[0], 'switchboard', '--help']; await import(${JSON.stringify(cli)});`, repoRoot);

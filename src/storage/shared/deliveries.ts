@@ -120,16 +120,18 @@ export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => P
           'd.status',
           'd.last_status',
           'd.last_error',
-          'd.event_seq',
           eb.selectFrom('delivery_attempts as a').whereRef('a.delivery_id', '=', 'd.id').select((a) => a.fn.max('a.attempted_at').as('at')).as('last_attempt_at'),
         ])
         .where('e.call_id', '=', call.callId)
         .where('e.source_id', '=', call.sourceId)
+        // In the order a destination gets them (a call's events in order, a replay after the original), so
+        // that of two attempts in the same millisecond the later one's status is kept (`>=` below), not
+        // whichever row the database returned first.
+        .orderBy('d.event_seq')
+        .orderBy('d.created_at')
+        .orderBy('d.id')
         .execute();
       const byDestination = new Map<string, DeliverySummary>();
-      // The latest attempt's status; of two attempts in the same millisecond, the later event's (a
-      // destination gets a call's events in order, so its attempt came second), not whichever row came first.
-      const latestSeq = new Map<string, number>();
       for (const r of rows) {
         let summary = byDestination.get(r.destination_id);
         if (!summary) {
@@ -138,11 +140,8 @@ export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => P
         }
         summary.counts[r.status as DeliveryStatus] += 1;
         const at = r.last_attempt_at === null ? null : Number(r.last_attempt_at);
-        const seq = Number(r.event_seq ?? 0);
-        const later = summary.lastAttemptAt === null || at! > summary.lastAttemptAt || (at === summary.lastAttemptAt && seq > latestSeq.get(r.destination_id)!);
-        if (at !== null && later) {
+        if (at !== null && (summary.lastAttemptAt === null || at >= summary.lastAttemptAt)) {
           Object.assign(summary, { lastStatus: r.last_status, lastError: r.last_error, lastAttemptAt: at });
-          latestSeq.set(r.destination_id, seq);
         }
       }
       return [...byDestination.values()];

@@ -113,7 +113,9 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     expect(ids.sort()).toEqual([...events].sort());
     expect((await t.request('POST', `/v1/destinations/${id}/retry-failed`, { dry_run: true })).body.retried).toBe(0);
 
-    // A replay's preview is what the replay then queues.
+    // A replay's preview is what the replay then queues. Paused, so that the worker (which the replay wakes)
+    // sends none of them before the log is read: a paused destination gets deliveries queued, none claimed.
+    expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: true })).status).toBe(200);
     const dry = await t.request('POST', `/v1/destinations/${id}/replay`, { dry_run: true, since: '2026-11-27T00:00:00Z' });
     expect(dry).toMatchObject({ status: 200, body: { queued: 4, dry_run: true } });
     expect((await log(`destination_id=${id}&status=pending`)).length).toBe(0);

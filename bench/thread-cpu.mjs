@@ -12,10 +12,10 @@
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { CLOCK_TICKS, descendants, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
+import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
+import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { BENCH_DIR, SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runWrk } from './lib/wrk.mjs';
 
@@ -30,23 +30,6 @@ const commits = async () => {
 };
 const load = (secs) =>
   runWrk({ url: server.url, connections: conns, seconds: secs, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
-
-/** The PostgreSQL server's CPU ticks so far: the postmaster, its live children and the ones it reaped. */
-const postgresTicks = (postmaster) => {
-  const own = processTicks(postmaster);
-  return own.own + own.children + descendants(postmaster).reduce((sum, pid) => sum + (processTicks(pid)?.own ?? 0), 0);
-};
-/** The postmaster's pid: the parent of a backend of the server at `url`. */
-async function postmasterOf(url) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query('select pg_backend_pid() as pid');
-    return Number(readFileSync(`/proc/${rows[0].pid}/status`, 'utf8').match(/^PPid:\s+(\d+)/m)[1]);
-  } finally {
-    await client.end();
-  }
-}
 
 ensureWrk((m) => process.stderr.write(`${m}\n`));
 const kind = process.env.SWITCHBOARD_BENCH_KIND ?? 'sqlite';

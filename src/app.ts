@@ -250,6 +250,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       sequencer = storage.startSequencer({
         nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         intervalMs: config.sequencerIntervalMs,
+        idleIntervalMs: config.sequencerIdleMs,
         leaseMs: config.sequencerLeaseMs,
         // The worker only when deliveries became claimable: a claim for nothing on every tick costs a query.
         onSequenced: (lastSeq, queuedDeliveries) => {

@@ -217,21 +217,22 @@ async function readyz(port) {
  * stored-events check needs it, the load does not, so its absence is reported there, not here.
  * `args` are more flags for `start` (e.g. ['--allow-private-destinations', 'true']).
  */
-export async function startSwitchboard({ db, args = [] }) {
-  if (!existsSync(SWITCHBOARD_CLI)) {
-    throw new Error(`${path.relative(REPO_ROOT, SWITCHBOARD_CLI)} not found: run \`npm run build\` (\`npm run bench\` does it)`);
+export async function startSwitchboard({ db, args = [], knownIngestPath = null, cli = SWITCHBOARD_CLI }) {
+  if (!existsSync(cli)) {
+    throw new Error(`${path.relative(REPO_ROOT, cli)} not found: run \`npm run build\` (\`npm run bench\` does it)`);
   }
   const port = await freePort();
   const server = spawnServer(
     'switchboard',
     // The V8 flags are the ones `npm start` and the `switchboard` bin run with (SWITCHBOARD_NODE_FLAGS).
-    [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
+    [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;
   server.baseUrl = `http://127.0.0.1:${port}`;
   server.adminKey = null;
-  let ingestPath = null;
+  // A node started on a database that has its source already prints the URL without its token: the caller knows it.
+  let ingestPath = knownIngestPath;
   let placeholderSeen = false;
   server.log.onLine((line) => {
     const key = line.match(/Admin key:\s*(sbk_\S+)/i);
@@ -282,7 +283,7 @@ export async function startSwitchboard({ db, args = [] }) {
  * `db` and `removeData()`, which deletes the temp dir (call it after stopServer); a failed start removes
  * it itself.
  */
-export async function startFreshSwitchboard(kind, { pg = null, pgError = null, args = [] } = {}) {
+export async function startFreshSwitchboard(kind, { pg = null, pgError = null, args = [], cli } = {}) {
   let tmpdir = null;
   let unregister = () => {};
   let db;
@@ -302,7 +303,7 @@ export async function startFreshSwitchboard(kind, { pg = null, pgError = null, a
   };
   let server;
   try {
-    server = await startSwitchboard({ db, args });
+    server = await startSwitchboard({ db, args, cli });
   } catch (err) {
     await removeData();
     throw err;

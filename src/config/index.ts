@@ -35,6 +35,7 @@ export interface Config {
   secretGraceHours: number;
   relayPollMs: number;
   sequencerIntervalMs: number;
+  sequencerIdleMs: number;
   sequencerLeaseMs: number;
   logLagWarnMs: number;
   streamHeartbeatSec: number;
@@ -142,7 +143,8 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: int(1), doc: 'A destination failing continuously for this long is disabled.' },
   secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
   relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: int(10), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },
-  sequencerIntervalMs: { env: 'SWITCHBOARD_SEQUENCER_INTERVAL_MS', flag: 'sequencer-interval-ms', default: 5, parse: int(1), doc: 'PostgreSQL: how often the node holding the sequencer role looks for committed events to give their seq without being woken (its own commits wake it).' },
+  sequencerIntervalMs: { env: 'SWITCHBOARD_SEQUENCER_INTERVAL_MS', flag: 'sequencer-interval-ms', default: 5, parse: int(1), doc: 'PostgreSQL: how often the node holding the sequencer role looks for committed events to give their seq without being woken, while events come (its own commits wake it).' },
+  sequencerIdleMs: { env: 'SWITCHBOARD_SEQUENCER_IDLE_MS', flag: 'sequencer-idle-ms', default: 50, parse: int(1), doc: 'PostgreSQL: the longest wait between two such looks while none finds events (the wait doubles from the interval): what an idle log costs, and how long an event committed on another node may wait for its seq after a quiet spell.' },
   sequencerLeaseMs: { env: 'SWITCHBOARD_SEQUENCER_LEASE_MS', flag: 'sequencer-lease-ms', default: 3000, parse: int(100), doc: 'PostgreSQL: how long the sequencer role stays with a node that stopped renewing it before another node takes it over.' },
   logLagWarnMs: { env: 'SWITCHBOARD_LOG_LAG_WARN_MS', flag: 'log-lag-warn-ms', default: 10_000, parse: int(100), doc: 'PostgreSQL: a warning is logged while the oldest event without seq, or the oldest open transaction in the cluster (which holds the sequencer back), is older than this.' },
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: int(1), doc: 'A comment line is sent on idle streams this often.' },

@@ -479,8 +479,10 @@ export interface ListenStatus {
 export interface SequencerOptions {
   /** This node's name in the state row (unique per process). */
   nodeId: string;
-  /** How often the holder looks for events to sequence without being woken (ms). */
+  /** How often the holder looks for events to sequence without being woken, while events come (ms). */
   intervalMs?: number;
+  /** The longest wait between two looks while none finds events: the wait doubles from `intervalMs` up to this (ms). */
+  idleIntervalMs?: number;
   /** How long the role stays with a node that stopped renewing it (ms). */
   leaseMs?: number;
   /** How often a node without the role checks whether the lease ran out (ms). */

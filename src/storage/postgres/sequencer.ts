@@ -82,6 +82,8 @@ export function tickStatement(o: { last: number; nodeId: string; leaseMs: number
 
 export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
   const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
+  // Never longer than a third of the lease: the holder renews it at its looks.
+  const idleIntervalMs = Math.max(intervalMs, Math.min(options.idleIntervalMs ?? 50, leaseMs / 3));
   let holder = false;
   let renewedAt = 0;
   let triedAt = 0;
@@ -93,6 +95,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let statusAt = 0;
   let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
+  /** The wait before the next look (see next()). */
+  let delayMs = intervalMs;
 
   /** One tick: the number of rows it sequenced (-1: this node does not hold the role). */
   async function tick(): Promise<number> {
@@ -168,11 +172,27 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     options.onStatus?.(current);
   }
 
-  async function loop(): Promise<void> {
+  /**
+   * The wait after a tick that gave `n` seq (-1: the role is another node's). While events come, every
+   * `intervalMs`; each look that finds none doubles the wait, up to `idleIntervalMs`, so an idle log costs a
+   * look every `idleIntervalMs`, not one every `intervalMs` (at 5 ms that was 0.07-0.14 of a core on the node
+   * and 0.03-0.07 on PostgreSQL, doing nothing: docs/benchmarks.md, 2026-12-03). Only events committed on other
+   * nodes wait for a look (this node's commits wake it), and after a quiet spell at most `idleIntervalMs`.
+   * A node without the role looks again when its next takeover check is due.
+   */
+  function next(n: number): number {
+    if (n < 0) return Math.max(intervalMs, takeoverCheckMs - (Date.now() - triedAt));
+    delayMs = n > 0 ? intervalMs : Math.min(idleIntervalMs, delayMs * 2);
+    return delayMs;
+  }
+
+  async function loop(): Promise<number> {
+    let wait = intervalMs;
     do {
       again = false;
       try {
         const n = await tick();
+        wait = next(n);
         if (n >= batch) again = true;
         // The status query (pg_stat_activity, a count) runs beside the ticks, not between two of them.
         if (!statusRun && Date.now() - statusAt >= statusEveryMs) {
@@ -183,9 +203,11 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         }
       } catch (error) {
         holder = false;
+        wait = intervalMs;
         options.onError?.(error as Error);
       }
     } while (again && !stopped);
+    return wait;
   }
 
   function schedule(delayMs: number): void {
@@ -196,9 +218,9 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         again = true;
         return;
       }
-      running = loop().finally(() => {
+      running = loop().catch(() => intervalMs).then((wait) => {
         running = null;
-        schedule(intervalMs);
+        schedule(wait);
       });
     }, delayMs);
   }
@@ -207,6 +229,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   return {
     wake() {
       woken = true;
+      delayMs = intervalMs;
       if (running) again = true;
       else if (holder) schedule(0);
     },

@@ -81,6 +81,23 @@ describe('the sequencer on an idle log', () => {
     expect(Number(await seqOf(id))).toBe(sequenced.at(-1));
   });
 
+  it('keeps looking every interval while committed events wait for the watermark (events are coming)', async () => {
+    // A committed row whose transaction id the watermark has not passed, as a row committed while an older
+    // transaction is still open is (made here with an xid from the future, so no other test's sequencer waits).
+    await client.query(`insert into events (id, source_id, status, body_size, received_at, xid, xid_ord)
+      values ('evt_idle_future', 'src_idle', 'accepted', 0, 0, (pg_current_xact_id()::text::bigint + 1000000)::text::xid8, 0)`);
+    await sleep(300);
+    acquired = 0;
+    await sleep(1000);
+    // Every 5 ms (~200 on a quiet machine; a full tick takes two round trips): far more than an idle log's looks.
+    expect(acquired).toBeGreaterThanOrEqual(40);
+    await client.query(`delete from events where id = 'evt_idle_future'`);
+    await sleep(500);
+    acquired = 0;
+    await sleep(1000);
+    expect(acquired).toBeLessThanOrEqual(16);
+  });
+
   it('looks again at once when woken by a commit of its node, whatever the wait had grown to', async () => {
     await sequencers.shift()!.stop();
     // A long lease, so that the idle wait may grow long: after 3 s of nothing the next look is ~2 s away.

@@ -41,6 +41,9 @@ export interface Sequencer {
 /** For tests only: drops the watermark condition (the property test shows what it protects). */
 export const sequencerTestHooks = { ignoreWatermark: false };
 
+/** Looks in a row that find no event before the wait between looks starts to grow (see next()). */
+const fastIdleLooks = 10;
+
 /**
  * The tick's statement (see sequenceOnce), its values inlined: number the ready rows (`batch` at most), give
  * them and their deliveries their seq, store the new last seq and the lease, notify, and fail if fewer rows
@@ -74,6 +77,7 @@ export function tickStatement(o: { last: number; nodeId: string; leaseMs: number
       update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${o.last}), holder = ${pg.escapeLiteral(o.nodeId)},
         lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)
     select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
+      exists (select 1 from events where seq is null) as pending,
       case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
       case when count(*) <> (select count(*) from numbered) then
         cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
@@ -95,25 +99,30 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let statusAt = 0;
   let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
-  /** The wait before the next look (see next()). */
+  /** The wait before the next look, and the looks in a row that found no event (see next()). */
   let delayMs = intervalMs;
+  let idleLooks = 0;
 
-  /** One tick: the number of rows it sequenced (-1: this node does not hold the role). */
-  async function tick(): Promise<number> {
+  /**
+   * One tick: the number of rows it sequenced (-1: this node does not hold the role), and whether the log was
+   * idle — no row without seq at all, where rows held back by the watermark (transactions still open) mean
+   * events are coming.
+   */
+  async function tick(): Promise<{ n: number; idle: boolean }> {
     const now = Date.now();
     const wasWoken = woken;
     woken = false;
-    if (!holder && now - triedAt < takeoverCheckMs) return -1;
+    if (!holder && now - triedAt < takeoverCheckMs) return { n: -1, idle: false };
     if (holder && !wasWoken && now - renewedAt < leaseMs / 3) {
       // The cheap look first: most timer ticks of an idle log find nothing and write nothing. (A tick woken
       // by a local commit knows there is something.)
       const { rows } = await sql<{ ready: boolean }>`select exists (select 1 from events where seq is null) as ready`.execute(db);
-      if (!rows[0]!.ready) return 0;
+      if (!rows[0]!.ready) return { n: 0, idle: true };
     }
     triedAt = now;
-    const { n, queued, lastSeq } = await sequenceOnce(now);
+    const { n, queued, lastSeq, pending } = await sequenceOnce(now);
     if (n > 0) options.onSequenced?.(lastSeq, queued);
-    return n;
+    return { n, idle: !pending };
   }
 
   /**
@@ -124,7 +133,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * snapshot sees what the previous tick committed. The statement itself fails (and with it the transaction,
    * the COMMIT then skipped) if it updated fewer rows than it numbered.
    */
-  async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number }> {
+  async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
       const [, locked] = await queryAll(client, [
         'begin',
@@ -135,21 +144,21 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       if (!row || !row.mine) {
         holder = false;
         await client.query('commit');
-        return { n: -1, queued: 0, lastSeq: 0 };
+        return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
       const [numberedRows] = await queryAll(client, [
         tickStatement({ last, nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }),
         'commit',
       ]);
-      const { n, last: newLast, planned, queued } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number };
+      const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.
       if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
       holder = true;
       renewedAt = now;
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
-      return { n, queued, lastSeq: current.lastSeq };
+      return { n, queued, lastSeq: current.lastSeq, pending };
     }, true);
   }
 
@@ -173,16 +182,19 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   }
 
   /**
-   * The wait after a tick that gave `n` seq (-1: the role is another node's). While events come, every
-   * `intervalMs`; each look that finds none doubles the wait, up to `idleIntervalMs`, so an idle log costs a
-   * look every `idleIntervalMs`, not one every `intervalMs` (at 5 ms that was 0.07-0.14 of a core on the node
-   * and 0.03-0.07 on PostgreSQL, doing nothing: docs/benchmarks.md, 2026-12-03). Only events committed on other
-   * nodes wait for a look (this node's commits wake it), and after a quiet spell at most `idleIntervalMs`.
-   * A node without the role looks again when its next takeover check is due.
+   * The wait after a tick (-1: the role is another node's). While events come, every `intervalMs`: rows
+   * without seq, whether below the watermark yet or not, are events coming. Past `fastIdleLooks` looks in a
+   * row that found none, each doubles the wait, up to `idleIntervalMs`: an idle log costs a look every
+   * `idleIntervalMs`, where a look every 5 ms cost 0.11 of a core on the node and 0.05 on PostgreSQL, doing
+   * nothing (docs/benchmarks.md, 2026-12-03). Only events committed on other nodes wait for a look (this
+   * node's commits wake it), and after a quiet spell at most `idleIntervalMs`; with less than
+   * `fastIdleLooks` × `intervalMs` between them, no longer than before. A node without the role looks again
+   * when its next takeover check is due.
    */
-  function next(n: number): number {
+  function next({ n, idle }: { n: number; idle: boolean }): number {
     if (n < 0) return Math.max(intervalMs, takeoverCheckMs - (Date.now() - triedAt));
-    delayMs = n > 0 ? intervalMs : Math.min(idleIntervalMs, delayMs * 2);
+    idleLooks = idle ? idleLooks + 1 : 0;
+    delayMs = idleLooks <= fastIdleLooks ? intervalMs : Math.min(idleIntervalMs, delayMs * 2);
     return delayMs;
   }
 
@@ -191,9 +203,9 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     do {
       again = false;
       try {
-        const n = await tick();
-        wait = next(n);
-        if (n >= batch) again = true;
+        const looked = await tick();
+        wait = next(looked);
+        if (looked.n >= batch) again = true;
         // The status query (pg_stat_activity, a count) runs beside the ticks, not between two of them.
         if (!statusRun && Date.now() - statusAt >= statusEveryMs) {
           statusAt = Date.now();
@@ -230,6 +242,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     wake() {
       woken = true;
       delayMs = intervalMs;
+      idleLooks = 0;
       if (running) again = true;
       else if (holder) schedule(0);
     },

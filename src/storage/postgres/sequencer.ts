@@ -222,7 +222,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     return wait;
   }
 
-  function schedule(delayMs: number): void {
+  function schedule(waitMs: number): void {
     if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -234,7 +234,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         running = null;
         schedule(wait);
       });
-    }, delayMs);
+    }, waitMs);
   }
 
   schedule(0);

@@ -20,7 +20,7 @@ export function simulateCommand(): Command {
     .addOption(new Option('--rate <r>', 'Calls per second (0: as fast as --concurrency allows)').argParser(number(0)).default(10))
     .addOption(new Option('--scenario <name>', 'mix (about 60 % answered, some delayed), answered, missed (none answered) or delayed').choices(scenarios).default('mix'))
     .addOption(new Option('--seed <s>', 'Seed: the same seed gives byte-identical payloads (default: random, printed)').argParser(integer(0, 2 ** 32 - 1)))
-    .addOption(new Option('--start <time>', 'Base time of the payloads, ISO or "now" (default: 2026-01-05T08:00:00Z with --seed, else now)'))
+    .addOption(new Option('--start <time>', 'Base time of the payloads, ISO (call i starts about i × 30 s after it), or "now": the calls are the recent past, the last ending by now (default: 2026-01-05T08:00:00Z with --seed, else now)'))
     .addOption(new Option('--concurrency <c>', 'Requests in flight at most').argParser(integer(1, 1000)).default(8))
     .addOption(new Option('--duplicates <p>', 'Share of requests sent twice, 0–1').argParser(fraction).default(0))
     .addOption(new Option('--out-of-order <p>', 'Share of calls whose end_call goes first, 0–1').argParser(fraction).default(0))

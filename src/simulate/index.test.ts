@@ -19,21 +19,42 @@ describe('planSimulation', () => {
     expect(b.lead.lead_phone).toBe(a.lead.lead_phone);
   });
 
-  it('picks a seed when none is given and starts at the current second', () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
-    const plan = planSimulation({ calls: 1, scenario: 'mix' });
+  // "now" is when the simulated traffic ends, not where it starts: the calls are a replay, compressed in
+  // time, of the recent past (call i starts ~i × 30 s after the first), and none may be dated after the
+  // clock (the dashboard's board and Calls page showed calls up to an hour ahead).
+  const times = (plan: ReturnType<typeof planSimulation>) =>
+    [...plan.calls()].flatMap((c) => {
+      const end = JSON.parse(c.endCall) as Record<string, unknown>;
+      const start = JSON.parse(c.startCall) as Record<string, unknown>;
+      return [start, end].flatMap((b) => Object.entries(b).filter(([k, v]) => k.startsWith('time_') && k.endsWith('_iso_string') && typeof v === 'string').map(([, v]) => Date.parse(v as string)));
+    });
+
+  it('picks a seed when none is given and lays the calls out in the recent past, the last ending by now', () => {
+    const plan = planSimulation({ calls: 200, scenario: 'answered' });
+    const now = Date.now();
     expect(Number.isInteger(plan.seed)).toBe(true);
-    expect(plan.start).toBeGreaterThanOrEqual(before);
-    expect(plan.start).toBeLessThanOrEqual(Date.now());
+    const all = times(plan);
+    expect(Math.max(...all)).toBeLessThanOrEqual(now);
+    // …and not long before: the latest end is the second before the plan was made.
+    expect(now - Math.max(...all)).toBeLessThan(5000);
+    // The last call started within its slot and the longest call (21 min) of now; the first ~100 min before it.
+    const starts = [...plan.calls()].map((c) => Date.parse((JSON.parse(c.endCall) as { time_started_iso_string: string }).time_started_iso_string));
+    expect(now - Math.max(...starts)).toBeLessThanOrEqual((30 + 1255) * 1000 + 1000);
+    expect(plan.start).toBeLessThanOrEqual(Math.min(...starts));
+    expect(now - plan.start).toBeLessThan((200 * 30 + 1255) * 1000 + 1000);
   });
 
-  it('takes --start now with a seed: the same calls, at the current time', () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
-    const plan = planSimulation({ calls: 1, scenario: 'answered', seed: 9, start: 'now' });
-    expect(plan.start).toBeGreaterThanOrEqual(before);
-    expect(plan.start).toBeLessThanOrEqual(Date.now());
-    const fixed = JSON.parse([...planSimulation({ calls: 1, scenario: 'answered', seed: 9 }).calls()][0]!.endCall);
-    expect(JSON.parse([...plan.calls()][0]!.endCall).call_id).toBe(fixed.call_id);
+  it('takes --start now with a seed: the same calls, ending by the current time', () => {
+    const plan = planSimulation({ calls: 50, scenario: 'mix', seed: 9, start: 'now' });
+    expect(Math.max(...times(plan))).toBeLessThanOrEqual(Date.now());
+    const fixed = [...planSimulation({ calls: 50, scenario: 'mix', seed: 9 }).calls()].map((c) => JSON.parse(c.endCall).call_id);
+    expect([...plan.calls()].map((c) => JSON.parse(c.endCall).call_id)).toEqual(fixed);
+  });
+
+  it('keeps an explicit --start as the first call\'s base, even if that puts calls after the clock', () => {
+    const start = Date.UTC(2030, 0, 1, 8);
+    const plan = planSimulation({ calls: 2, scenario: 'answered', seed: 9, start: new Date(start).toISOString() });
+    expect(plan.start).toBe(start);
   });
 
   it('refuses a start it cannot encode, saying what it wants', () => {

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { redactUrl } from '../domain/redact.js';
 import { dispatch, type SendOutcome } from './dispatch.js';
-import { createGenerator, type SimulatedCall } from './generate.js';
-import type { Scenario } from './outcome.js';
+import { callSpacingSec, createGenerator, type SimulatedCall } from './generate.js';
+import { longestCallSec, type Scenario } from './outcome.js';
 import { countPlanned, planSends, type PlannedSend } from './plan.js';
 import { createTally, type SimulationSummary } from './summary.js';
 
@@ -66,7 +66,7 @@ export interface SimulationResult {
 
 /**
  * The base time of seeded runs that give no `start`: a Monday morning, so that `--seed 7` means the same
- * bytes today and next year. Unseeded runs start now, as live traffic would.
+ * bytes today and next year. Unseeded runs, and `start: 'now'`, end now (endingNow).
  *
  * @example
  * planSimulation({ calls: 1, scenario: 'mix', seed: 7 }).start === fixedStart; // true
@@ -75,7 +75,7 @@ export const fixedStart = Date.parse('2026-01-05T08:00:00.000Z');
 
 /**
  * The whole simulation, decided and not sent: the calls' payloads and the requests in order. Pure for a
- * given seed (the clock is read only when neither seed nor start is given).
+ * given seed and start (the clock is read only for `start: 'now'`, or when neither seed nor start is given).
  *
  * @example
  * const plan = planSimulation({ calls: 5, scenario: 'mix', seed: 1 });
@@ -83,7 +83,10 @@ export const fixedStart = Date.parse('2026-01-05T08:00:00.000Z');
  */
 export function planSimulation(input: PlanInput): SimulationPlan {
   const seed = input.seed ?? randomInt(0, 2 ** 31);
-  const start = input.start !== undefined ? toEpochMs(input.start) : input.seed !== undefined ? fixedStart : Date.now();
+  const start =
+    input.start !== undefined && input.start !== 'now' ? toEpochMs(input.start)
+    : input.start === undefined && input.seed !== undefined ? fixedStart
+    : endingNow(seed, input.scenario, input.calls);
   const generator = createGenerator({ seed, scenario: input.scenario, start });
   const decisions = { seed, duplicates: input.duplicates ?? 0, outOfOrder: input.outOfOrder ?? 0 };
   function* calls() {
@@ -143,8 +146,28 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   return { summary, ...(options.keepRequests ? { calls: kept, requests } : {}) };
 }
 
+/**
+ * The base time of a run that ends now (`--start now`, or neither seed nor start): the calls are a replay,
+ * compressed in time, of the recent past, placed so that the last call to end has ended a second before the
+ * run begins: no payload is dated after the clock (dashboards, "today" and "last hour" see them all).
+ * Only the last calls can end last: one that starts `longestCallSec` + a slot before the last call's start
+ * has ended before it starts. So those are generated once more (on a base of their own) to find the end.
+ *
+ * @example
+ * endingNow(7, 'mix', 200); // about 100 minutes ago
+ */
+function endingNow(seed: number, scenario: Scenario, calls: number): number {
+  const probeBase = fixedStart;
+  const probe = createGenerator({ seed, scenario, start: probeBase });
+  const mayEndLast = Math.ceil((longestCallSec + callSpacingSec) / callSpacingSec);
+  let lastEnd = probeBase;
+  for (let i = Math.max(0, calls - mayEndLast); i < calls; i++) {
+    lastEnd = Math.max(lastEnd, Date.parse((JSON.parse(probe.call(i).endCall) as { time_ended_iso_string: string }).time_ended_iso_string));
+  }
+  return Date.now() - (lastEnd - probeBase) - 1000;
+}
+
 function toEpochMs(value: string | number): number {
-  if (value === 'now') return Date.now();
   const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   // Leads are created up to 14 h before their call, and their ULIDs cannot encode times before 1970.
   if (!Number.isFinite(ms) || ms < Date.UTC(2000, 0, 1) || ms > Date.UTC(9000, 0, 1)) {

@@ -52,6 +52,18 @@ export function pickOutcome(f: Faker, scenario: Scenario): Outcome {
   return f.helpers.weightedArrayElement<Outcome>(scenario === 'missed' ? [...notAnswered] : [...mixed]);
 }
 
+/** The phases' lengths in seconds (see timelineOf). */
+const phaseSec = {
+  agentAnswer: { min: 2, max: 25 },
+  leadAnswer: { min: 3, max: 30 },
+  talk: { min: 15, max: 20 * 60 },
+  givingUp: { min: 20, max: 45 },
+} as const;
+
+/** The longest a simulated call lasts, start to end: an answered one whose every phase is at its longest. */
+export const longestCallSec =
+  phaseSec.agentAnswer.max + Math.max(phaseSec.leadAnswer.max + phaseSec.talk.max, phaseSec.givingUp.max);
+
 /**
  * Plausible phase lengths for an outcome: agents pick up in 2–25 s, leads in 3–30 s, rings give up after
  * 20–45 s, conversations last 15 s to 20 min (log-uniform: most are short, a few long).
@@ -62,11 +74,11 @@ export function pickOutcome(f: Faker, scenario: Scenario): Outcome {
 export function timelineOf(f: Faker, outcome: Outcome): Timeline {
   const agentAnswered = outcome !== 'agent_not_answering';
   const leadAnswered = outcome === 'answered';
-  const answerSec = agentAnswered ? f.number.int({ min: 2, max: 25 }) : 0;
-  const leadAnswerSec = leadAnswered ? f.number.int({ min: 3, max: 30 }) : 0;
-  const talkSec = leadAnswered ? logUniform(f, 15, 20 * 60) : 0;
+  const answerSec = agentAnswered ? f.number.int(phaseSec.agentAnswer) : 0;
+  const leadAnswerSec = leadAnswered ? f.number.int(phaseSec.leadAnswer) : 0;
+  const talkSec = leadAnswered ? logUniform(f, phaseSec.talk.min, phaseSec.talk.max) : 0;
   // How long the unanswered leg rang before Convolo gave up.
-  const givingUp = leadAnswered ? 0 : f.number.int({ min: 20, max: 45 });
+  const givingUp = leadAnswered ? 0 : f.number.int(phaseSec.givingUp);
   return {
     outcome,
     answerSec,

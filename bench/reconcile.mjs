@@ -22,15 +22,13 @@ import { createRequire } from 'node:module';
 import { fmt, gitDescribe, mb, pgCreatedNote, writeResults } from './lib/report.mjs';
 import { startRssSampler } from './lib/procfs.mjs';
 import { BENCH_DIR, REPO_ROOT, forEachBackend, freePort, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
-import { ensureWrk, mergedPercentile, runWrk, wrkVersion } from './lib/wrk.mjs';
+import { ensureWrk, mergedPercentile, runEndCalls, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'reconcile 100,000 calls (90 % already present) from the mock: checked/s, added/s, RSS, ingest p99 beside it vs alone';
 export const SERVERS = ['sqlite', 'postgres'];
 
 const require = createRequire(path.join(REPO_ROOT, 'package.json'));
 const RESULTS = path.join(BENCH_DIR, 'results', 'reconcile-latest.md');
-const LUA = path.join(BENCH_DIR, 'end_call.lua');
-const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
 const CONNECTIONS = 50;
 const TARGET_RATIO = 2;
 const ALONE_WINDOWS = 4;
@@ -41,7 +39,7 @@ const PRESENT = Number(process.env.SWITCHBOARD_BENCH_RECONCILE_PRESENT ?? 0.9);
 const log = (msg) => process.stderr.write(`[reconcile] ${msg}\n`);
 
 async function ingestRun(url, seconds) {
-  const r = await runWrk({ url, connections: CONNECTIONS, seconds, script: LUA, scriptArgs: [FIXTURE, Math.random().toString(16).slice(2, 14)] });
+  const r = await runEndCalls({ url, connections: CONNECTIONS, seconds });
   return {
     rps: r.requests / (r.duration_us / 1e6), p50Ms: r.latency_us.p50 / 1000, p99Ms: r.latency_us.p99 / 1000, non2xx: r.non2xx,
     requests: r.requests, quantiles_us: r.quantiles_us,

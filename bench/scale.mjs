@@ -16,18 +16,16 @@
 // SWITCHBOARD_BENCH_SCALE_NODES (default 1,2,3), SWITCHBOARD_BENCH_SCALE_CONNECTIONS (default 64),
 // SWITCHBOARD_BENCH_SCALE_ROUNDS (default 2).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { trackChild } from './lib/cleanup.mjs';
 import { machineTicks, processTicks } from './lib/procfs.mjs';
 import { CPUS, fmt, gitDescribe, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_FLAGS, freePort, openPostgres } from './lib/servers.mjs';
-import { ensureWrk, runWrk } from './lib/wrk.mjs';
+import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
 
 export const description = 'ingest on PostgreSQL with 1, 2 and 3 api nodes: total req/s, p99, CPU per process, cost per event, lost';
 
-const LUA = path.join(BENCH_DIR, 'end_call.lua');
 const RESULTS = path.join(BENCH_DIR, 'results', 'scale-latest.md');
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 const log = (msg) => process.stderr.write(`[scale] ${msg}\n`);
@@ -98,7 +96,7 @@ async function runCase({ pgServer, build, nodes: count, connections, duration, w
     for (let i = 1; i < count; i++) nodes.push(await startNode(build.cli, db, ['--role', 'api'], { first: false }));
     const per = Math.max(1, Math.round(connections / count));
     const urls = nodes.map((n) => `${n.baseUrl}${nodes[0].ingestPath}`);
-    const load = (seconds) => Promise.all(urls.map((url) => runWrk({ url, connections: per, seconds, script: LUA, scriptArgs: ['', randomBytes(9).toString('hex')] })));
+    const load = (seconds) => Promise.all(urls.map((url) => runEndCalls({ url, connections: per, seconds })));
     const warm = warmup > 0 ? await load(warmup) : [];
     const cpuBefore = nodes.map((n) => processTicks(n.child.pid)?.own ?? 0);
     const machineBefore = machineTicks();

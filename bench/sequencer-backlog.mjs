@@ -12,16 +12,13 @@
 //   node bench/sequencer-backlog.mjs [seconds=6] [prefill=300000]
 //   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/sequencer-backlog.mjs   # another build
 //   SWITCHBOARD_BENCH_PG_URL=postgres://…   an existing server (a fresh database each run)
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { BENCH_DIR, SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
-import { ensureWrk, runWrk } from './lib/wrk.mjs';
+import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
 
 const seconds = Number(process.argv[2] ?? 6);
 const prefill = Number(process.argv[3] ?? 300_000);
-const LUA = path.join(BENCH_DIR, 'end_call.lua');
-const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 ensureWrk((m) => process.stderr.write(`${m}\n`));
@@ -41,7 +38,7 @@ try {
   // An xid of its own: every transaction that starts after it stays above the watermark until it ends.
   await blocker.query('begin');
   await blocker.query('select pg_current_xact_id()');
-  const r = await runWrk({ url: server.url, connections: 64, seconds, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
+  const r = await runEndCalls({ url: server.url, connections: 64, seconds });
   const acked = r.requests - r.non2xx;
   const held = await counts();
   const started = performance.now();

@@ -11,25 +11,21 @@
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend)
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
-import { BENCH_DIR, SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
-import { ensureWrk, runWrk } from './lib/wrk.mjs';
+import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
+import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
 
 const conns = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 8);
-const LUA = path.join(BENCH_DIR, 'end_call.lua');
-const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
 /** Group commits so far (the server's switchboard_commit_batch_size_count), to print events per commit. */
 const commits = async () => {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
   return Number(text.match(/^switchboard_commit_batch_size_count (\S+)/m)?.[1] ?? NaN);
 };
-const load = (secs) =>
-  runWrk({ url: server.url, connections: conns, seconds: secs, script: LUA, scriptArgs: [FIXTURE, randomBytes(9).toString('hex')] });
+const load = (secs) => runEndCalls({ url: server.url, connections: conns, seconds: secs });
 
 ensureWrk((m) => process.stderr.write(`${m}\n`));
 const kind = process.env.SWITCHBOARD_BENCH_KIND ?? 'sqlite';

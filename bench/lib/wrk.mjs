@@ -1,7 +1,9 @@
 // wrk (Debian's package) as the load generator: found on PATH or installed with apt-get.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { trackChild } from './cleanup.mjs';
 import { processTicks } from './procfs.mjs';
 
@@ -133,4 +135,18 @@ export async function runWrk({ url, connections, seconds, script, scriptArgs = [
   result.wrkCpuTicks = before && after ? after.children - before.children : null;
   result.raw = stdout.split('\n').filter((l) => !l.startsWith(MARK) && !l.startsWith(QUANTILES_MARK)).join('\n') + stderr;
   return result;
+}
+
+const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The ingest load's script and body: Convolo's end_call, a fresh call_id on every request. */
+export const END_CALL_LUA = path.join(BENCH_DIR, 'end_call.lua');
+export const END_CALL_FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+
+/**
+ * wrk posting Convolo's end_call fixture to `url`, every request a new call (bench/end_call.lua). Each run
+ * takes a call_id prefix of its own, so that no two runs against one database post the same call (the
+ * script's counters start at 0 every run: a shared prefix made a run repeat the one before it, as duplicates).
+ */
+export function runEndCalls({ url, connections, seconds, timeout }) {
+  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, randomBytes(9).toString('hex')] });
 }

@@ -89,8 +89,10 @@ describe('the sequencer on an idle log', () => {
     await sleep(300);
     acquired = 0;
     await sleep(1000);
-    // Every 5 ms (~200 on a quiet machine; a full tick takes two round trips): far more than an idle log's looks.
-    expect(acquired).toBeGreaterThanOrEqual(40);
+    // Every 5 ms (~200 on a quiet machine; a full tick takes two round trips). An idle log's looks cannot
+    // reach 30 in that second: ten fast ones, then one per 100 ms, the lease's renewal and the lag's measure
+    // (a version that slowed down whenever a look gave no seq took 21). A loaded machine only lowers counts.
+    expect(acquired).toBeGreaterThanOrEqual(30);
     await client.query(`delete from events where id = 'evt_idle_future'`);
     await sleep(500);
     acquired = 0;

@@ -26,13 +26,11 @@ import { statSync } from 'node:fs';
 import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler, threadSplit, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, startHandwritten, stopServer } from './lib/servers.mjs';
-import { ensureWrk, runWrk, wrkVersion } from './lib/wrk.mjs';
+import { END_CALL_FIXTURE, ensureWrk, runEndCalls, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
 export const SERVERS = ['baseline', 'handwritten', 'sqlite', 'postgres'];
 
-const LUA = path.join(BENCH_DIR, 'end_call.lua');
-const FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
 const RESULTS = path.join(BENCH_DIR, 'results', 'ingest-latest.md');
 
 // From the issues (15 for SQLite). Ratios are to the baseline (and the hand-written receiver) at the same
@@ -175,13 +173,7 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     sampler = startRssSampler(server.pid, 200);
     if (opts.warmup > 0) {
       log(`${label}: warm-up ${opts.warmup} s`);
-      row.warmup = await runWrk({
-        url: server.url,
-        connections: conns,
-        seconds: opts.warmup,
-        script: LUA,
-        scriptArgs: [FIXTURE, freshPrefix()],
-      });
+      row.warmup = await runEndCalls({ url: server.url, connections: conns, seconds: opts.warmup });
     }
     row.rssBeforeMeasuredKb = memoryKb(server.pid)?.rss ?? null;
     const linesBefore = server.log.lines;
@@ -192,13 +184,7 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     const m0 = machineTicks();
     const s0 = processTicks(server.pid);
     const h0 = processTicks(process.pid);
-    const r = await runWrk({
-      url: server.url,
-      connections: conns,
-      seconds: opts.duration,
-      script: LUA,
-      scriptArgs: [FIXTURE, freshPrefix()],
-    });
+    const r = await runEndCalls({ url: server.url, connections: conns, seconds: opts.duration });
     const m1 = machineTicks();
     const s1 = processTicks(server.pid);
     const h1 = processTicks(process.pid);
@@ -492,7 +478,7 @@ export async function run(opts) {
   }
   const servers = SERVERS.filter((s) => only.includes(s));
   ensureWrk(log);
-  const template = await readFile(FIXTURE, 'utf8');
+  const template = await readFile(END_CALL_FIXTURE, 'utf8');
 
   let pg = null;
   let pgError = null;

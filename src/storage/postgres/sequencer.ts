@@ -43,6 +43,8 @@ export const sequencerTestHooks = { ignoreWatermark: false };
 
 /** Looks in a row that find no event before the wait between looks starts to grow (see next()). */
 const fastIdleLooks = 10;
+/** Whether any event is without seq: committed and waiting, whether below the watermark yet or not. */
+const anyUnsequenced = 'exists (select 1 from events where seq is null)';
 
 /**
  * The tick's statement (see sequenceOnce), its values inlined: number the ready rows (`batch` at most), give
@@ -77,7 +79,7 @@ export function tickStatement(o: { last: number; nodeId: string; leaseMs: number
       update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${o.last}), holder = ${pg.escapeLiteral(o.nodeId)},
         lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)
     select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
-      exists (select 1 from events where seq is null) as pending,
+      ${anyUnsequenced} as pending,
       case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
       case when count(*) <> (select count(*) from numbered) then
         cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
@@ -99,8 +101,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let statusAt = 0;
   let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
-  /** The wait before the next look, and the looks in a row that found no event (see next()). */
-  let delayMs = intervalMs;
+  /** The looks in a row that found no event (see next()). */
   let idleLooks = 0;
 
   /**
@@ -116,7 +117,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     if (holder && !wasWoken && now - renewedAt < leaseMs / 3) {
       // The cheap look first: most timer ticks of an idle log find nothing and write nothing. (A tick woken
       // by a local commit knows there is something.)
-      const { rows } = await sql<{ ready: boolean }>`select exists (select 1 from events where seq is null) as ready`.execute(db);
+      const { rows } = await sql<{ ready: boolean }>`select ${sql.raw(anyUnsequenced)} as ready`.execute(db);
       if (!rows[0]!.ready) return { n: 0, idle: true };
     }
     triedAt = now;
@@ -194,8 +195,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   function next({ n, idle }: { n: number; idle: boolean }): number {
     if (n < 0) return Math.max(intervalMs, takeoverCheckMs - (Date.now() - triedAt));
     idleLooks = idle ? idleLooks + 1 : 0;
-    delayMs = idleLooks <= fastIdleLooks ? intervalMs : Math.min(idleIntervalMs, delayMs * 2);
-    return delayMs;
+    return Math.min(idleIntervalMs, intervalMs * 2 ** Math.max(0, idleLooks - fastIdleLooks));
   }
 
   async function loop(): Promise<number> {
@@ -241,7 +241,6 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   return {
     wake() {
       woken = true;
-      delayMs = intervalMs;
       idleLooks = 0;
       if (running) again = true;
       else if (holder) schedule(0);

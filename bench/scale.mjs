@@ -21,7 +21,7 @@ import pg from 'pg';
 import { trackChild } from './lib/cleanup.mjs';
 import { machineTicks, processTicks } from './lib/procfs.mjs';
 import { CPUS, fmt, gitDescribe, writeResults } from './lib/report.mjs';
-import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_FLAGS, freePort, openPostgres } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, openPostgres } from './lib/servers.mjs';
 import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
 
 export const description = 'ingest on PostgreSQL with 1, 2 and 3 api nodes: total req/s, p99, CPU per process, cost per event, lost';
@@ -39,7 +39,7 @@ function list(value, fallback) {
 async function startNode(cli, db, args, { first }) {
   const port = await freePort();
   const child = trackChild(
-    spawn(process.execPath, [...SWITCHBOARD_NODE_FLAGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args], {
+    spawn(process.execPath, [...SWITCHBOARD_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -86,6 +86,23 @@ describe.each(backends)('reads beside the ingest ($name)', (backend) => {
     expect((await t.post(endCall('after-the-timeout'))).status).toBe(200);
   });
 
+  it('answers 503 query_timeout to 13 months of hourly stats past the time limit (SQLite: computed whole on a reader thread), and the hours after it', async () => {
+    // The seeded calls' times lie in November 2023.
+    const hours = '/v1/stats?group_by=hour&tz=Europe/Stockholm&from=2023-06-01&to=2024-07-01';
+    ({ t } = await startSeeded({ statementTimeoutMs: 20 }));
+    const answer = await get(t, hours);
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toMatchObject({ error: 'query_timeout' });
+    await t.close();
+    ({ t } = await startSeeded());
+    const again = await get(t, hours);
+    expect(again.status).toBe(200);
+    const body = (await again.json()) as { buckets: Array<{ key: string; calls: number }> };
+    expect(body.buckets.length).toBeGreaterThan(9_000);
+    expect(body.buckets.reduce((n, b) => n + b.calls, 0)).toBe(seededCalls);
+    expect((await t.post(endCall('after-the-hours'))).status).toBe(200);
+  });
+
   it('answers 429 with Retry-After to a second expensive request of the same key while one runs, not to another key', async () => {
     ({ t } = await startSeeded({ expensivePerKey: 1 }));
     const other = await t.request('POST', '/v1/keys', { name: 'reports', scope: 'read' });

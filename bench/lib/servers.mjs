@@ -20,6 +20,8 @@ export const SWITCHBOARD_CLI = process.env.SWITCHBOARD_BENCH_CLI
 const EXTRA_NODE_ARGS = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 /** The V8 flags `npm start` and the `switchboard` bin run with (package.json, src/cli/index.ts). */
 export const SWITCHBOARD_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
+/** What a benchmark starts Switchboard's node with: those flags, then SWITCHBOARD_BENCH_NODE_ARGS (e.g. `--cpu-prof`). */
+export const SWITCHBOARD_NODE_ARGS = [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS];
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -225,7 +227,7 @@ export async function startSwitchboard({ db, args = [], knownIngestPath = null, 
   const server = spawnServer(
     'switchboard',
     // The V8 flags are the ones `npm start` and the `switchboard` bin run with (SWITCHBOARD_NODE_FLAGS).
-    [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
+    [...SWITCHBOARD_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   server.port = port;

@@ -451,9 +451,24 @@ export interface CsvPage {
 /** Live stats grouped by hour, day, widget, agent or source (SPEC "Query API"). */
 export type StatsGroup = 'widget' | 'agent' | 'source' | 'disconnected_by';
 
+/** The hours or days of [from, to) in `tz` (domain/stats.ts `timeRanges`). */
+export interface TimeBuckets {
+  groupBy: 'hour' | 'day';
+  tz: string;
+  from: number;
+  to: number;
+}
+
 export interface Stats {
   /** The aggregate of the calls whose time (`started_at`, else `first_event_at`) is in each [from, to). */
   ranges(ranges: readonly StatsRange[]): Promise<StatsAggregate[]>;
+  /**
+   * The buckets of every hour or day of the range, as the UTF-8 JSON of the answer's `buckets` array without
+   * its brackets: the ranges, their aggregates and the text computed together where the rows are read
+   * (SQLite: on a query reader thread), so that 13 months of hours (9,500 buckets, 3 MB) cost the thread
+   * that accepts webhooks nothing but the bytes.
+   */
+  timeBuckets(query: TimeBuckets): Promise<Uint8Array>;
   /** The aggregate per local hour of the week (168: Monday 00:00 = 0) of the calls within the runs. */
   weekHours(runs: readonly OffsetRun[]): Promise<StatsAggregate[]>;
   /** The aggregate per widget, agent, source id or disconnected_by (null: calls without one) of the calls in [from, to). */

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { epochHourOfWeek, rangeRuns, weekHours, type StatsAggregate } from '../../domain/stats.js';
+import { epochHourOfWeek, rangeRuns, timeBucketsJson, timeRangesInSlices, weekHours, type StatsAggregate } from '../../domain/stats.js';
 import type { Dialect } from '../migrations.js';
 import type { Stats, StatsGroup } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -15,8 +15,17 @@ import { jsonField, withTolerantJson } from './json-field.js';
  * Hours and days are one statement on both databases, grouping by each call's range index (computed from the
  * ranges' runs, domain/stats.ts `rangeRuns`): one query per range cost ~9,600 statements for hours over 13
  * months, half a second of an empty database's time.
+ *
+ * `timeBuckets` (hours and days, written as the answer's JSON) is computed here, on the caller's thread,
+ * unless the backend gives its own (`ownTimeBuckets`: SQLite runs this very code on a query reader thread,
+ * sqlite/sql-worker.ts).
  */
-export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kysely<Database> = db): Stats {
+export function createStats(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  lookups: Kysely<Database> = db,
+  ownTimeBuckets?: Stats['timeBuckets'],
+): Stats {
   const time = sql<number>`coalesce(started_at, first_event_at)`;
   const quantile = (p: number) =>
     dialect === 'sqlite'
@@ -43,7 +52,7 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
     return out;
   }
 
-  return {
+  const stats: Stats = {
     async ranges(ranges) {
       const out = ranges.map(() => ({ ...noCalls }));
       const runs = rangeRuns(ranges).filter((run) => run.length > 0);
@@ -59,6 +68,13 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
       const to = Math.max(...runs.map((run) => run.start + run.count * run.length));
       return indexed(out, index, from, to);
     },
+
+    timeBuckets:
+      ownTimeBuckets ??
+      (async ({ groupBy, tz, from, to }) => {
+        const ranges = await timeRangesInSlices(groupBy, tz, from, to);
+        return utf8.encode(await timeBucketsJson(ranges, await stats.ranges(ranges)));
+      }),
 
     async weekHours(runs) {
       const out = Array.from({ length: weekHours }, () => ({ ...noCalls }));
@@ -99,7 +115,11 @@ export function createStats(db: Kysely<Database>, dialect: Dialect, lookups: Kys
       return new Map(named.filter((n) => n !== null));
     },
   };
+  return stats;
 }
+
+/** Each encode's bytes in an ArrayBuffer of their own (a thread can move them rather than copy). */
+const utf8 = new TextEncoder();
 
 interface AggregateRow {
   calls: number | string;

@@ -35,6 +35,8 @@ export interface Backend {
   arrayRows: ArrayRows;
   /** The CSV export's page written where the rows are read (SQLite: on the reader thread); default: from arrayRows. */
   csvRows?: CsvRows;
+  /** The stats' hours and days computed where the rows are read (SQLite: on a query reader thread); default: here. */
+  timeBuckets?: Storage['stats']['timeBuckets'];
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
   maintain?: () => Promise<void>;
   /** Runs before the database closes (SQLite: stop the writer thread). */
@@ -48,7 +50,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
-    stats: createStats(reads, dialect, db),
+    stats: createStats(reads, dialect, db, hooks.timeBuckets),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),

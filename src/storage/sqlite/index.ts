@@ -43,6 +43,11 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');
       return result.rows as unknown[][];
     },
+    async timeBuckets(query) {
+      const result = await queryReaders.read({ timeBuckets: query }, timeoutMs);
+      if (!('json' in result)) throw new Error('timeBuckets answers JSON');
+      return result.json;
+    },
     async csvRows(query) {
       const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true, csv: true }, timeoutMs);
       if (!('csv' in result)) throw new Error('csvRows runs selects only');

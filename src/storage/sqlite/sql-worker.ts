@@ -1,8 +1,11 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CsvPage } from '../ports.js';
+import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
+import type { Database } from '../schema.js';
 import { callCsvPage } from '../shared/call-csv.js';
+import { createStats } from '../shared/stats.js';
 import { csvRows } from './csv-rows.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
@@ -22,10 +25,11 @@ export interface SqlThreadData {
 }
 /** `csv`: a select of `callCsvSelect` answered as the export's page, written here (storage/shared/call-csv.ts). */
 type SqlRun = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
-export type SqlRequest = SqlRun | { id: number; close: true };
+export type SqlRequest = SqlRun | { id: number; timeBuckets: TimeBuckets } | { id: number; close: true };
 export type SqlReply =
   | { id: number; rows: unknown[] }
   | { id: number; csv: CsvPage }
+  | { id: number; json: Uint8Array }
   | { id: number; changes: number; lastInsertRowid: number | bigint }
   | { id: number; write: true }
   | { id: number; error: { message: string; code?: string } }
@@ -76,6 +80,27 @@ function run(request: SqlRun): SqlReply {
   return { id: request.id, changes, lastInsertRowid };
 }
 
+// The stats' hours and days, whole: the ranges in the caller's zone, their aggregates (the shared query code,
+// storage/shared/stats.ts, over this thread's connection) and the answer's JSON. 13 months of hours are 9,500
+// rows and 3 MB of text; made on the thread that accepts webhooks they cost it ~60 ms of CPU and its
+// collector more, each time (the ingest's p99 under that read load doubled; docs/benchmarks.md).
+let stats: Stats | null = null;
+async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): Promise<SqlReply> {
+  stats ??= createStats(new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
+  return { id: request.id, json: await stats.timeBuckets(request.timeBuckets) };
+}
+
+function failed(id: number, error: unknown): SqlReply {
+  const e = error as Error & { code?: unknown };
+  return { id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } };
+}
+
+/** The reply, its bytes moved rather than copied. */
+function answer(reply: SqlReply): void {
+  const moved = 'csv' in reply ? reply.csv.bytes.buffer : 'json' in reply ? reply.json.buffer : null;
+  port.postMessage(reply, moved ? [moved as ArrayBuffer] : []);
+}
+
 port.on('message', (request: SqlRequest) => {
   if ('close' in request) {
     db.close();
@@ -83,11 +108,13 @@ port.on('message', (request: SqlRequest) => {
     port.close();
     return;
   }
+  if ('timeBuckets' in request) {
+    timeBuckets(request).then(answer, (error) => answer(failed(request.id, error)));
+    return;
+  }
   try {
-    const reply = run(request);
-    port.postMessage(reply, 'csv' in reply ? [reply.csv.bytes.buffer as ArrayBuffer] : []);
+    answer(run(request));
   } catch (error) {
-    const e = error as Error & { code?: unknown };
-    port.postMessage({ id: request.id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } } satisfies SqlReply);
+    answer(failed(request.id, error));
   }
 });

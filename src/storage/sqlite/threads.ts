@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../domain/errors.js';
+import type { TimeBuckets } from '../ports.js';
 import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
 import { workerScript } from './worker-script.js';
 import { workerHeapLimits } from './worker-heap.js';
 
-export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
+/** A statement, or the stats' hours or days computed whole on the thread (sql-worker.ts). */
+export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean } | { timeBuckets: TimeBuckets };
 export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
 
 export interface ThreadOptions {

@@ -152,6 +152,34 @@ describe('the live board (sqlite)', () => {
   });
 });
 
+describe('the live board with one expensive request per client (sqlite)', () => {
+  it('asks the stats again after a 429 and shows today’s figures', async () => {
+    const browser = await launchChromium();
+    // The board asks for today and yesterday at once: with one slot, the second waits for the first's answer.
+    const t = await startDashboard(await backends[0]!.freshDb(), { expensivePerKey: 1 });
+    const tab = await newTab(browser);
+    try {
+      const refused: string[] = [];
+      tab.page.on('response', (r) => {
+        if (r.url().includes('/v1/stats') && r.status() === 429) refused.push(r.url());
+      });
+      await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
+      await tab.page.waitForSelector('.figures[data-ready]');
+      expect(refused.length).toBeGreaterThan(0);
+      const shown = await figures(tab.page);
+      const today = await fetch(`${t.baseUrl}/v1/stats?group_by=day&tz=UTC&from=${shown.from}&to=${shown.to}`.replace(/\+/g, '%2B'), {
+        headers: { authorization: `Bearer ${t.adminKey}` },
+      }).then((r) => r.json() as Promise<{ buckets: Array<{ calls: number }> }>);
+      expect(shown.calls).toBe(today.buckets[0]!.calls);
+      expect(tab.problems.filter((p) => !p.includes('429'))).toEqual([]);
+    } finally {
+      await tab.close();
+      await t.close();
+      await browser.close();
+    }
+  });
+});
+
 describe('the live board (postgres smoke)', () => {
   it('signs in, shows the figures, and a call posted while it is open', async () => {
     const browser = await launchChromium();

@@ -1,11 +1,9 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callCsvPage } from '../shared/call-csv.js';
-import { createStats } from '../shared/stats.js';
 import { csvRows } from './csv-rows.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from './cloned.js';
@@ -84,10 +82,19 @@ function run(request: SqlRun): SqlReply {
 // storage/shared/stats.ts, over this thread's connection) and the answer's JSON. 13 months of hours are 9,500
 // rows and 3 MB of text; made on the thread that accepts webhooks they cost it ~60 ms of CPU and its
 // collector more, each time (the ingest's p99 under that read load doubled; docs/benchmarks.md).
-let stats: Stats | null = null;
+// Kysely is loaded on the first such request (~110 ms of a thread's start that only lists and searches
+// would pay for nothing).
+let stats: Promise<Stats> | null = null;
+async function openStats(): Promise<Stats> {
+  const [{ Kysely, SqliteDialect }, { createStats }] = await Promise.all([import('kysely'), import('../shared/stats.js')]);
+  return createStats(new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
+}
 async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): Promise<SqlReply> {
-  stats ??= createStats(new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
-  return { id: request.id, json: await stats.timeBuckets(request.timeBuckets) };
+  stats ??= openStats().catch((error: unknown) => {
+    stats = null;
+    throw error;
+  });
+  return { id: request.id, json: await (await stats).timeBuckets(request.timeBuckets) };
 }
 
 function failed(id: number, error: unknown): SqlReply {

@@ -1,4 +1,4 @@
-import { createClient, SwitchboardApiError } from '../../../src/sdk/client.js';
+import { createClient, SwitchboardApiError, type Stats, type StatsParams } from '../../../src/sdk/client.js';
 import { sessionStore } from './session.js';
 
 /**
@@ -15,6 +15,23 @@ export const api = createClient({
 });
 
 export { SwitchboardApiError };
+
+/**
+ * `GET /v1/stats`, asked again after a short wait when it answers 429: the server runs at most
+ * SWITCHBOARD_EXPENSIVE_PER_KEY (default 2) stats per client at once, and another tab, or the requests of a
+ * page just left (they hold their slot until their answer is made), may hold them. Up to five more times
+ * (300 ms, 600 ms, …), while `live()`.
+ */
+export async function askStats(params: StatsParams, live: () => boolean = () => true): Promise<Stats> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.stats(params);
+    } catch (error) {
+      if (!(error instanceof SwitchboardApiError) || error.code !== 'rate_limited' || attempt >= 5 || !live()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+    }
+  }
+}
 
 /** An error to show: the server's message and code (DASHBOARD.md "Errors"). */
 export function describeError(error: unknown): { message: string; code: string } {

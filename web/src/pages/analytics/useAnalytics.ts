@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Stats, StatsParams } from '../../../../src/sdk/client.js';
-import { api, SwitchboardApiError } from '../../lib/api.js';
+import { askStats } from '../../lib/api.js';
 import type { Range } from './range.js';
 
 export const groupings = ['agent', 'widget', 'source', 'disconnected_by'] as const;
@@ -16,7 +16,7 @@ const empty = (): Answers =>
 /**
  * Asks `/v1/stats` for every part of the page: the series first, alone (the first chart), then the rest, two at a
  * time (the server runs at most SWITCHBOARD_EXPENSIVE_PER_KEY, default 2, stats per client at once; a 429
- * from another tab holding a slot is asked again after a short wait, up to five times).
+ * is asked again after a short wait: `askStats`).
  */
 export function useAnalytics(range: Range, zone: string): Answers {
   const [answers, setAnswers] = useState<Answers>(empty);
@@ -26,16 +26,7 @@ export function useAnalytics(range: Range, zone: string): Answers {
     setAnswers(empty());
     const base = { tz: zone, from: range.from, to: range.to };
     const parts: Array<[Part, StatsParams['group_by']]> = [['series', range.bucket], ['week', 'weekday_hour'], ...groupings.map((g) => [g, g] as [Part, Grouping])];
-    const ask = async (group_by: StatsParams['group_by']): Promise<Stats> => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await api.stats({ ...base, group_by });
-        } catch (error) {
-          if (!(error instanceof SwitchboardApiError) || error.code !== 'rate_limited' || attempt >= 5 || !live) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
-        }
-      }
-    };
+    const ask = (group_by: StatsParams['group_by']): Promise<Stats> => askStats({ ...base, group_by }, () => live);
     const fetchPart = async ([part, groupBy]: [Part, StatsParams['group_by']]) => {
       let result: { data: Stats | null; error: unknown };
       try {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { StatsBucket } from '../../../../src/sdk/client.js';
-import { api } from '../../lib/api.js';
+import { askStats } from '../../lib/api.js';
 import { throttle } from '../../lib/debounce.js';
 import { onLiveEvent } from '../../lib/live.js';
 import { dateIn } from '../../lib/zone.js';
@@ -48,8 +48,8 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
         const [today, yesterday] = await Promise.all([
           // All of today, not only until now: a call stamped a little ahead of this browser's clock (the
           // sender's clock, a simulated timeline) is still one of today's calls.
-          api.stats({ group_by: 'day', tz: zone, from: todayDate, to: dayAfter(todayDate, 1) }),
-          api.stats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(now - day).toISOString() }),
+          askStats({ group_by: 'day', tz: zone, from: todayDate, to: dayAfter(todayDate, 1) }, () => !cancelled),
+          askStats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(now - day).toISOString() }, () => !cancelled),
         ]);
         if (cancelled) return;
         setData({ today: figuresOf(today.buckets), yesterday: figuresOf(yesterday.buckets), range: { from: today.from, to: today.to } });

@@ -17,7 +17,6 @@
 // (/proc/<pid>/io write_bytes: WAL frames and checkpoints) and the growth of the database and WAL files.
 //
 // Run through bench/run.mjs: `node bench/run.mjs ingest [--only sqlite] [--duration 10] ...`.
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -26,7 +25,7 @@ import { statSync } from 'node:fs';
 import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler, threadSplit, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, startHandwritten, stopServer } from './lib/servers.mjs';
-import { END_CALL_FIXTURE, ensureWrk, runEndCalls, wrkVersion } from './lib/wrk.mjs';
+import { END_CALL_FIXTURE, ensureWrk, freshCallPrefix, runEndCalls, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
 export const SERVERS = ['baseline', 'handwritten', 'sqlite', 'postgres'];
@@ -56,10 +55,6 @@ const QUIET_WAIT_MS = 20_000;
 
 const log = (msg) => process.stderr.write(`[ingest] ${msg}\n`);
 
-function freshPrefix() {
-  return randomBytes(9).toString('hex'); // 18 hex chars; the Lua script appends thread + counter
-}
-
 function socketErrors(r) {
   const e = r.errors;
   return e.connect + e.read + e.write + e.timeout;
@@ -71,7 +66,7 @@ function withCallId(template, callId) {
 
 /** One request before the load, so that a wrong URL or a broken server shows up as itself. */
 async function smoke(url, template) {
-  const body = withCallId(template, `${freshPrefix()}smoke0000000000`);
+  const body = withCallId(template, `${freshCallPrefix()}smoke0000000000`);
   const res = await httpRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -3,9 +3,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { trackChild } from './cleanup.mjs';
 import { processTicks } from './procfs.mjs';
+import { BENCH_DIR } from './servers.mjs';
 
 export class FatalError extends Error {}
 
@@ -137,10 +137,14 @@ export async function runWrk({ url, connections, seconds, script, scriptArgs = [
   return result;
 }
 
-const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The ingest load's script and body: Convolo's end_call, a fresh call_id on every request. */
 export const END_CALL_LUA = path.join(BENCH_DIR, 'end_call.lua');
 export const END_CALL_FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json');
+
+/** A call_id prefix of its own (18 hex characters; bench/end_call.lua appends its thread and counter). */
+export function freshCallPrefix() {
+  return randomBytes(9).toString('hex');
+}
 
 /**
  * wrk posting Convolo's end_call fixture to `url`, every request a new call (bench/end_call.lua). Each run
@@ -148,5 +152,5 @@ export const END_CALL_FIXTURE = path.join(BENCH_DIR, 'fixtures', 'end_call.json'
  * script's counters start at 0 every run: a shared prefix made a run repeat the one before it, as duplicates).
  */
 export function runEndCalls({ url, connections, seconds, timeout }) {
-  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, randomBytes(9).toString('hex')] });
+  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix()] });
 }

@@ -1,13 +1,13 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callCsvPage } from '../shared/call-csv.js';
 import { csvRows } from './csv-rows.js';
 import { openConnection } from './connection.js';
-import { asBuffer } from './cloned.js';
-import { nameThread, threadId } from './thread-name.js';
+import { asBuffer } from '../threads/cloned.js';
+import { errorReply, postReply, type ReplyError } from '../threads/serve.js';
+import { nameThread, niceThread } from '../threads/name.js';
 
 /**
  * A SQLite connection on a thread of its own (threads.ts): runs the statements the main thread's Kysely
@@ -30,23 +30,13 @@ export type SqlReply =
   | { id: number; json: Uint8Array }
   | { id: number; changes: number; lastInsertRowid: number | bigint }
   | { id: number; write: true }
-  | { id: number; error: { message: string; code?: string } }
+  | { id: number; error: ReplyError }
   | { id: number; closed: true }
   | { id: 0; ready: true };
 
 const { path, readonly, busyTimeoutMs, nice } = workerData as SqlThreadData;
 nameThread(readonly ? 'sb-reader' : 'sb-admin');
-// Linux schedules threads, and a thread has a nice value of its own (/proc/thread-self names its id): a
-// reader that yields lets the ingest's threads have the cores when both want them, where two heavy reads
-// would otherwise take both cores of a small machine. Elsewhere (no /proc) the thread runs as the process.
-const tid = threadId();
-if (nice > 0 && tid !== null) {
-  try {
-    setPriority(tid, nice);
-  } catch {
-    // not Linux, or not allowed: the reads compete as equals
-  }
-}
+niceThread(nice);
 // A reader needs no WAL setup: the file was opened (and put in WAL mode) by openSqlite before any thread.
 const db = readonly ? new BetterSqlite3(path, { readonly: true, fileMustExist: true }) : openConnection(path);
 db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -97,16 +87,7 @@ async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): P
   return { id: request.id, json: await (await stats).timeBuckets(request.timeBuckets) };
 }
 
-function failed(id: number, error: unknown): SqlReply {
-  const e = error as Error & { code?: unknown };
-  return { id, error: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } };
-}
-
-/** The reply, its bytes moved rather than copied. */
-function answer(reply: SqlReply): void {
-  const moved = 'csv' in reply ? reply.csv.bytes.buffer : 'json' in reply ? reply.json.buffer : null;
-  port.postMessage(reply, moved ? [moved as ArrayBuffer] : []);
-}
+const answer = (reply: SqlReply) => postReply(port, reply);
 
 port.on('message', (request: SqlRequest) => {
   if ('close' in request) {
@@ -116,12 +97,12 @@ port.on('message', (request: SqlRequest) => {
     return;
   }
   if ('timeBuckets' in request) {
-    timeBuckets(request).then(answer, (error) => answer(failed(request.id, error)));
+    timeBuckets(request).then(answer, (error) => answer(errorReply(request.id, error)));
     return;
   }
   try {
     answer(run(request));
   } catch (error) {
-    answer(failed(request.id, error));
+    answer(errorReply(request.id, error));
   }
 });

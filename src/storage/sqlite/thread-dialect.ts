@@ -3,7 +3,7 @@ import {
   type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult,
 } from 'kysely';
 import type { AdminWriter, ReaderPool, SqlResult, SqlStatement } from './threads.js';
-import { asBuffer } from './cloned.js';
+import { reviveBuffers } from '../threads/cloned.js';
 
 export interface ThreadDialectOptions {
   readers: ReaderPool;
@@ -114,14 +114,7 @@ class ThreadConnection implements DatabaseConnection {
 }
 
 function toResult<R>(result: SqlResult): QueryResult<R> {
-  if ('rows' in result) return { rows: result.rows.map(reviveRow) as R[] };
+  if ('rows' in result) return { rows: result.rows.map(reviveBuffers) as R[] };
   if ('changes' in result) return { numAffectedRows: BigInt(result.changes), insertId: BigInt(result.lastInsertRowid), rows: [] };
   throw new Error('a read-only thread was asked to write');
-}
-
-/** Blobs in a row read on a thread (cloned.ts). */
-function reviveRow(row: unknown): unknown {
-  const record = row as Record<string, unknown>;
-  for (const key in record) record[key] = asBuffer(record[key]);
-  return row;
 }

@@ -1,13 +1,11 @@
-import { Worker } from 'node:worker_threads';
 import { AppError } from '../../domain/errors.js';
 import type { TimeBuckets } from '../ports.js';
 import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
-import { workerScript } from './worker-script.js';
-import { workerHeapLimits } from './worker-heap.js';
+import { startStorageThread, type Answered, type StorageThread } from '../threads/client.js';
 
 /** A statement, or the stats' hours or days computed whole on the thread (sql-worker.ts). */
 export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean } | { timeBuckets: TimeBuckets };
-export type SqlResult = Exclude<SqlReply, { error: unknown } | { closed: true } | { ready: true }>;
+export type SqlResult = Answered<SqlReply>;
 
 export interface ThreadOptions {
   path: string;
@@ -54,7 +52,7 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
       let timer: NodeJS.Timeout | undefined;
       try {
         await thread.ready;
-        const ran = thread.run(statement);
+        const ran = thread.send(statement);
         if (timeoutMs <= 0) return await ran;
         const expired = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new AppError('query_timeout', { limit_ms: timeoutMs })), timeoutMs);
@@ -95,7 +93,7 @@ export function createAdminWriter(options: ThreadOptions) {
     /** A statement on the admin writer thread (the caller holds `lockWriter`). */
     write(statement: SqlStatement): Promise<SqlResult> {
       if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs, nice: 0 });
-      return writer.run(statement);
+      return writer.send(statement);
     },
 
     async close(): Promise<void> {
@@ -108,84 +106,9 @@ export function createAdminWriter(options: ThreadOptions) {
 export type ReaderPool = ReturnType<typeof createReaderPool>;
 export type AdminWriter = ReturnType<typeof createAdminWriter>;
 
-interface SqlThread {
-  /** Resolves once the thread has opened its connection. */
-  readonly ready: Promise<void>;
-  run(statement: SqlStatement): Promise<SqlResult>;
-  /** A statement is running (or its answer is on its way). */
-  readonly busy: boolean;
-  readonly dead: boolean;
-  terminate(): void;
-  close(): Promise<void>;
-}
+type SqlThread = StorageThread<SqlRequest, SqlReply>;
 
-/** One worker thread with one connection; it keeps the process alive only while a statement runs. */
+/** One worker thread with one connection (sql-worker.ts). */
 function createSqlThread(data: SqlThreadData): SqlThread {
-  const worker = new Worker(workerScript('sql-worker.js'), { workerData: data, resourceLimits: workerHeapLimits(16) });
-  worker.unref();
-  const pending = new Map<number, { resolve: (reply: SqlReply) => void; reject: (error: Error) => void }>();
-  let nextId = 1;
-  let dead = false;
-  let closing = false;
-  let opened!: () => void;
-  let failed!: (error: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    opened = resolve;
-    failed = reject;
-  });
-  ready.catch(() => {});
-
-  function fail(error: Error): void {
-    dead = true;
-    failed(error);
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  }
-  worker.on('message', (reply: SqlReply) => {
-    if ('ready' in reply) return opened();
-    const p = pending.get(reply.id);
-    pending.delete(reply.id);
-    // Closing, the thread holds the process until it has exited: an awaited close must settle.
-    if (pending.size === 0 && !closing) worker.unref();
-    if (!p) return;
-    if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}));
-    else p.resolve(reply);
-  });
-  worker.on('error', (error) => fail(error));
-  worker.on('exit', (code) => fail(new Error(`SQLite thread exited (code ${code})`)));
-
-  function send(request: DistributiveOmit<SqlRequest, 'id'>): Promise<SqlReply> {
-    if (dead) return Promise.reject(new Error('SQLite thread is gone'));
-    const id = nextId++;
-    worker.ref();
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id });
-    });
-  }
-
-  return {
-    ready,
-    run: (statement) => send(statement) as Promise<SqlResult>,
-    get busy() {
-      return pending.size > 0;
-    },
-    get dead() {
-      return dead;
-    },
-    terminate() {
-      fail(new Error('SQLite thread terminated'));
-      void worker.terminate();
-    },
-    async close() {
-      if (dead) return;
-      closing = true;
-      worker.ref();
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      await send({ close: true }).catch(() => {});
-      await exited;
-    },
-  };
+  return startStorageThread<SqlRequest, SqlReply>('sqlite/sql-worker.js', data, 16);
 }
-
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -3,9 +3,9 @@ import type { ClaimShare, DeliveryOutcome, NewEvent, StorageOptions } from '../p
 import { createSqliteAppend } from './append.js';
 import { openConnection } from './connection.js';
 import { decodeBatch, type EncodedBatch } from './batch-codec.js';
-import { asBuffer } from './cloned.js';
+import { asBuffer } from '../threads/cloned.js';
 import { createSqliteDeliveryWrites } from './deliveries.js';
-import { nameThread } from './thread-name.js';
+import { nameThread } from '../threads/name.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =

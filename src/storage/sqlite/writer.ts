@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
 import { encodeBatch } from './batch-codec.js';
-import { workerScript } from './worker-script.js';
-import { workerHeapLimits } from './worker-heap.js';
+import { workerScript } from '../threads/script.js';
+import { workerHeapLimits } from '../threads/heap.js';
+import type { DistributiveOmit } from '../threads/client.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
 /**
@@ -26,7 +27,7 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   function start(): Worker {
     // A small young generation: the writer allocates little per batch, and the default lets its heap
     // grow by tens of megabytes under load for nothing.
-    const w = new Worker(workerScript('writer-worker.js'), { workerData: { path, options }, resourceLimits: workerHeapLimits(8) });
+    const w = new Worker(workerScript('sqlite/writer-worker.js'), { workerData: { path, options }, resourceLimits: workerHeapLimits(8) });
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);
@@ -69,5 +70,3 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
     },
   };
 }
-
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 
 /**
- * Resource limits for a SQLite worker thread whose young generation must stay `youngMb` megabytes.
+ * Resource limits for a storage worker thread whose young generation must stay `youngMb` megabytes.
  *
  * Switchboard's process starts with `--max-semi-space-size` (src/cli/index.ts) to size the main thread's
  * heap, and V8 applies that flag to every isolate it creates afterwards, over the `resourceLimits` a Worker

@@ -6,3 +6,10 @@
 export function asBuffer<T>(value: T): T | Buffer {
   return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 }
+
+/** A row read on a thread (an object), its blobs Buffers again. */
+export function reviveBuffers(row: unknown): unknown {
+  const record = row as Record<string, unknown>;
+  for (const key in record) record[key] = asBuffer(record[key]);
+  return row;
+}

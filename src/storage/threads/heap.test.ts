@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { workerHeapLimits } from './worker-heap.js';
+import { workerHeapLimits } from './heap.js';
 
 /** Churns short-lived objects in a worker until its young generation is as big as V8 lets it grow; its size in MB. */
 function grownYoungGenerationMb(limits: ConstructorParameters<typeof Worker>[1]): Promise<number> {

@@ -5,24 +5,9 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
+import { guard, openPool, pgGuards, types } from './pool.js';
+import { createReadThread, ReadThreadDialect } from './read-thread.js';
 import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
-
-// bigint (int8) arrives as a string by default; our bigints are epoch milliseconds and sequence numbers,
-// all far below 2^53, so numbers are exact.
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
-
-/**
- * Time limits every Switchboard connection carries (issue 14): a transaction left open anywhere in the
- * cluster holds the sequencer's watermark, and so every later event, back. An idle one is ended by the
- * server after `idleInTransactionMs`; a statement of the hot paths after `hotStatementMs`. Migrations and
- * pruning (the main pool) may rightly run long: only the idle limit applies to them.
- */
-export const pgGuards = { idleInTransactionMs: 30_000, hotStatementMs: 30_000 };
-const guard = (statementMs: number, extra = '') =>
-  `-c idle_in_transaction_session_timeout=${pgGuards.idleInTransactionMs} -c statement_timeout=${statementMs}${extra}`;
 
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
   const max = options.maxConnections ?? 10;
@@ -35,20 +20,13 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
   const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
-  // The query API's reads (stats, the call list and export) on a small pool of their own whose sessions
-  // carry the statement time limit: the server cancels a read past it (57014, answered as query_timeout),
-  // and heavy reads can neither take every connection from the ingest and the worker nor, more than
-  // SWITCHBOARD_DB_READERS at once, the database server's cores.
-  // No parallel workers for them either: PostgreSQL would give one report up to three cores (two workers
-  // and the leader), so SWITCHBOARD_DB_READERS would not bound what reports take from the ingest's commits.
-  const readPool = openPool({
-    connectionString: url,
-    max: options.readers ?? 2,
-    types,
-    application_name: 'switchboard-reads',
-    options: guard(options.statementTimeoutMs ?? 0, ' -c max_parallel_workers_per_gather=0'),
-  });
-  const reads = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }) });
+  // The query API's reads (stats, the call list and export) on a thread of their own (read-worker.ts), with a
+  // small pool whose sessions carry the statement time limit: the server cancels a read past it (57014,
+  // answered as query_timeout), and heavy reads can neither take every connection from the ingest and the
+  // worker nor, more than SWITCHBOARD_DB_READERS at once, the database server's cores. The rows they parse
+  // and the answers they write (a year of hours: 3 MB) cost that thread, not the one accepting webhooks.
+  const readThread = createReadThread({ url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0 });
+  const reads = new Kysely<Database>({ dialect: new ReadThreadDialect(readThread) });
   const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {
     reads,
@@ -56,27 +34,17 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     append: createPostgresAppend(ingestPool, options.callObjectMaxBytes),
     claim: deliveries.claim,
     complete: deliveries.complete,
-    arrayRows: async (query) => (await readPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' })).rows as unknown[][],
+    arrayRows: async (query) => (await readThread.rows(query, true)).rows as unknown[][],
+    csvRows: readThread.csvRows,
+    timeBuckets: readThread.timeBuckets,
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
     startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     closeMore: async () => {
-      await ingestPool.end();
+      await Promise.all([ingestPool.end(), readThread.close()]);
       await relay.destroy();
     },
   });
-}
-
-/** A pool whose clients losing their connection fail their queries (answered 503) instead of the process. */
-function openPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool(config);
-  // An idle client that loses its connection emits 'error'; without a listener it would crash the process.
-  pool.on('error', () => {});
-  // A client in use when its connection drops (the database restarts, the network cuts) errors its query
-  // and also emits 'error', which the pool listens for only while the client is idle: without this, one
-  // query in flight at that moment would crash the process instead of failing.
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
 }
 
 /** The first reconnection waits this long; each failed attempt doubles it, up to `maxRetryMs`. */

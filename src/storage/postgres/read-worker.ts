@@ -1,0 +1,87 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
+import type { Database } from '../schema.js';
+import { callCsvPage } from '../shared/call-csv.js';
+import { asBuffer } from '../threads/cloned.js';
+import { nameThread, niceThread } from '../threads/name.js';
+import { errorReply, postReply, type ReplyError } from '../threads/serve.js';
+import { guard, openPool, types } from './pool.js';
+
+/**
+ * The query API's reads on PostgreSQL (stats, the call list, the CSV export), on a thread of their own with
+ * the read pool (read-thread.ts): what a heavy read costs this process (parsing thousands of rows, writing a
+ * 3 MB stats answer or an export page) is spent here, not on the thread that accepts webhooks.
+ */
+export interface ReadThreadData {
+  url: string;
+  /** Connections: the query API's heavy reads at once (SWITCHBOARD_DB_READERS). */
+  max: number;
+  /** Each statement's limit (0: none); PostgreSQL cancels a read past it (57014, answered query_timeout). */
+  statementTimeoutMs: number;
+  /** The thread's nice value (Linux; 0: as the process). */
+  nice: number;
+}
+/** A compiled statement; `arrays`: rows as arrays; `csv`: a select of `callCsvSelect` answered as the export's page. */
+type ReadRun = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
+export type ReadRequest = ReadRun | { id: number; timeBuckets: TimeBuckets } | { id: number; close: true };
+export type ReadReply =
+  | { id: number; rows: unknown[]; changes?: number }
+  | { id: number; csv: CsvPage }
+  | { id: number; json: Uint8Array }
+  | { id: number; error: ReplyError }
+  | { id: number; closed: true }
+  | { id: 0; ready: true };
+
+const { url, max, statementTimeoutMs, nice } = workerData as ReadThreadData;
+nameThread('sb-pg-reads');
+niceThread(nice);
+// No parallel workers: PostgreSQL would give one report up to three cores (two workers and the leader), so
+// SWITCHBOARD_DB_READERS would not bound what reports take from the ingest's commits.
+const pool = openPool({
+  connectionString: url,
+  max,
+  types,
+  application_name: 'switchboard-reads',
+  options: guard(statementTimeoutMs, ' -c max_parallel_workers_per_gather=0'),
+});
+const port = parentPort!;
+// The pool connects on its first read.
+port.postMessage({ id: 0, ready: true } satisfies ReadReply);
+
+async function run(request: ReadRun): Promise<ReadReply> {
+  const result = await pool.query({ text: request.sql, values: request.parameters.map(asBuffer), ...(request.arrays ? { rowMode: 'array' as const } : {}) });
+  if (request.csv) return { id: request.id, csv: callCsvPage(result.rows as unknown[][]) };
+  // As Kysely's PostgreSQL driver counts affected rows.
+  const writes = result.command === 'INSERT' || result.command === 'UPDATE' || result.command === 'DELETE' || result.command === 'MERGE';
+  return { id: request.id, rows: result.rows ?? [], ...(writes ? { changes: result.rowCount ?? 0 } : {}) };
+}
+
+// The stats' hours and days, whole (the shared query code, storage/shared/stats.ts, over this thread's pool):
+// 13 months of hours are 9,500 rows and 3 MB of text.
+let stats: Promise<Stats> | null = null;
+async function openStats(): Promise<Stats> {
+  const [{ Kysely, PostgresDialect }, { createStats }] = await Promise.all([import('kysely'), import('../shared/stats.js')]);
+  return createStats(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+}
+async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): Promise<ReadReply> {
+  stats ??= openStats().catch((error: unknown) => {
+    stats = null;
+    throw error;
+  });
+  return { id: request.id, json: await (await stats).timeBuckets(request.timeBuckets) };
+}
+
+port.on('message', (request: ReadRequest) => {
+  if ('close' in request) {
+    void pool.end().finally(() => {
+      port.postMessage({ id: request.id, closed: true } satisfies ReadReply);
+      port.close();
+    });
+    return;
+  }
+  const answered = 'timeBuckets' in request ? timeBuckets(request) : run(request);
+  answered.then(
+    (reply) => postReply(port, reply),
+    (error: unknown) => postReply(port, errorReply(request.id, error)),
+  );
+});

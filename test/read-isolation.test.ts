@@ -86,7 +86,7 @@ describe.each(backends)('reads beside the ingest ($name)', (backend) => {
     expect((await t.post(endCall('after-the-timeout'))).status).toBe(200);
   });
 
-  it('answers 503 query_timeout to 13 months of hourly stats past the time limit (SQLite: computed whole on a reader thread), and the hours after it', async () => {
+  it('answers 503 query_timeout to 13 months of hourly stats past the time limit (computed whole on a reads thread), and the hours after it', async () => {
     // The seeded calls' times lie in November 2023.
     const hours = '/v1/stats?group_by=hour&tz=Europe/Stockholm&from=2023-06-01&to=2024-07-01';
     ({ t } = await startSeeded({ statementTimeoutMs: 20 }));
@@ -124,6 +124,48 @@ describe.each(backends)('reads beside the ingest ($name)', (backend) => {
     expect((await search).status).toBe(200);
     // The slot is free again once the first one has answered.
     expect((await get(t, '/v1/stats?from=2023-11-14&to=2023-11-15&tz=UTC')).status).toBe(200);
+  });
+});
+
+describe('the query reads\' PostgreSQL connection lost mid-read', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('answers the read in flight 503 storage_unavailable, the next read 200, and the ingest throughout', async () => {
+    const db = await backends[1]!.freshDb();
+    const first = await startTestApp(db);
+    await first.close();
+    await seedCalls(db, seededCalls);
+    t = await startTestAppAgain(db, first);
+    const search = get(t, heavySearch);
+    // The search holds the read thread's connection (its session's application_name) once it reaches the server.
+    const admin = new pg.Client({ connectionString: db });
+    await admin.connect();
+    try {
+      let ended = 0;
+      for (let tries = 0; ended === 0 && tries < 100; tries++) {
+        await pause(20);
+        const { rows } = await admin.query<{ ended: boolean }>(
+          `select pg_terminate_backend(pid) as ended from pg_stat_activity
+           where datname = current_database() and application_name = 'switchboard-reads' and state = 'active'`,
+        );
+        ended = rows.filter((r) => r.ended).length;
+      }
+      expect(ended).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    const lost = await search;
+    expect(lost.status).toBe(503);
+    expect(await lost.json()).toMatchObject({ error: 'storage_unavailable' });
+    expect((await t.post(endCall('after-the-loss'))).status).toBe(200);
+    const page = await get(t, '/v1/calls?limit=2');
+    expect(page.status).toBe(200);
+    expect(((await page.json()) as { data: unknown[] }).data).toHaveLength(2);
+    const hours = await get(t, '/v1/stats?group_by=hour&tz=UTC&from=2023-11-01&to=2023-12-01');
+    expect(hours.status).toBe(200);
+    const body = (await hours.json()) as { buckets: Array<{ calls: number }> };
+    expect(body.buckets.reduce((n, b) => n + b.calls, 0)).toBe(seededCalls);
   });
 });
 

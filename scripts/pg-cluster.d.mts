@@ -11,6 +11,11 @@ export interface PgClusterOptions {
    * zero-fills each 16 MB segment when it first needs it, and its commits wait meanwhile.
    */
   recycledWalMb?: number;
+  /**
+   * A cluster's URL: start a hot standby of it (pg_basebackup, streaming replication) instead of a new
+   * cluster; what the primary commits appears on it once replayed.
+   */
+  replicaOf?: string;
 }
 
 export interface PgCluster {

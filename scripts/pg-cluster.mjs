@@ -36,6 +36,8 @@ const INSTALL_HINT =
  *   Extra postgresql.conf settings, e.g. `{ fsync: 'off' }`.
  * @property {number} [maxConnections] max_connections (default 200).
  * @property {number} [recycledWalMb] WAL to leave ready for reuse, in MB (default 0): see warmWal.
+ * @property {string} [replicaOf] A cluster's URL: start a hot standby of it (pg_basebackup, streaming
+ *   replication) instead of a new cluster; what the primary commits appears on it once replayed.
  */
 
 /**
@@ -52,7 +54,7 @@ const INSTALL_HINT =
  * @returns {Promise<PgCluster>}
  */
 export async function startPgCluster(options = {}) {
-  const { extraConf = {}, maxConnections = 200, recycledWalMb = 0 } = options;
+  const { extraConf = {}, maxConnections = 200, recycledWalMb = 0, replicaOf } = options;
   const bin = findPgBin();
   const runAs = resolveRunAs();
 
@@ -72,16 +74,32 @@ export async function startPgCluster(options = {}) {
       chownSync(dir, runAs.uid, runAs.gid);
     }
 
-    await run(cluster, join(bin, 'initdb'), [
-      '--pgdata', dataDir,
-      '--username', SUPERUSER,
-      '--auth', 'trust',
-      '--encoding', 'UTF8',
-      '--locale', 'C',
-      // Skips only initdb's final fsync of the new files; the server itself keeps
-      // its normal durability settings unless extraConf changes them.
-      '--no-sync',
-    ]);
+    if (replicaOf) {
+      // A copy of the primary's files and settings (its port and socket directory are overridden below),
+      // with standby.signal and primary_conninfo written (-R): the server starts as a hot standby.
+      const primary = new URL(replicaOf);
+      await run(cluster, join(bin, 'pg_basebackup'), [
+        '--pgdata', dataDir,
+        '--host', primary.hostname,
+        '--port', primary.port,
+        '--username', SUPERUSER,
+        '--write-recovery-conf',
+        '--checkpoint', 'fast',
+        '--wal-method', 'stream',
+        '--no-sync',
+      ]);
+    } else {
+      await run(cluster, join(bin, 'initdb'), [
+        '--pgdata', dataDir,
+        '--username', SUPERUSER,
+        '--auth', 'trust',
+        '--encoding', 'UTF8',
+        '--locale', 'C',
+        // Skips only initdb's final fsync of the new files; the server itself keeps
+        // its normal durability settings unless extraConf changes them.
+        '--no-sync',
+      ]);
+    }
 
     const port = await freePort();
     /** @type {Record<string, string | number | boolean>} */
@@ -106,7 +124,7 @@ export async function startPgCluster(options = {}) {
     });
 
     const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
-    if (recycledWalMb > 0) await warmWal(url, recycledWalMb);
+    if (recycledWalMb > 0 && !replicaOf) await warmWal(url, recycledWalMb);
     return {
       url,
       stop: () => stopCluster(cluster),

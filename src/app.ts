@@ -75,6 +75,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const now = options.now ?? Date.now;
   const opened = await openStorage(config.db, {
     readers: config.dbReaders,
+    ...(config.dbReadUrl ? { readUrl: config.dbReadUrl } : {}),
     readerNice: config.dbReaderNice,
     statementTimeoutMs: config.statementTimeoutMs,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,

@@ -94,6 +94,22 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('takes a PostgreSQL read database beside a PostgreSQL one only, without showing its password', () => {
+    const primary = 'postgres://sb:secret@db-primary/sb';
+    expect(loadConfig({ SWITCHBOARD_DB: primary, SWITCHBOARD_DB_READ_URL: 'postgres://sb:secret@db-standby/sb' }).dbReadUrl).toBe('postgres://sb:secret@db-standby/sb');
+    expect(loadConfig({ SWITCHBOARD_DB: primary }).dbReadUrl).toBe('');
+    expect(() => loadConfig({ SWITCHBOARD_DB_READ_URL: 'postgres://sb@db-standby/sb' })).toThrow(/^Invalid SWITCHBOARD_DB_READ_URL: a read database goes with a PostgreSQL SWITCHBOARD_DB/);
+    expect(() => loadConfig({}, { db: 'sqlite:./x.db', dbReadUrl: 'postgres://sb@db-standby/sb' })).toThrow(/^Invalid --db-read-url: /);
+    let message = '';
+    try {
+      loadConfig({ SWITCHBOARD_DB: primary, SWITCHBOARD_DB_READ_URL: 'mysql://admin:hunter2@db.internal/sb' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid SWITCHBOARD_DB_READ_URL: /);
+    expect(message).not.toContain('hunter2');
+  });
+
   it('normalises the public URL without its trailing slash', () => {
     expect(loadConfig({ SWITCHBOARD_PUBLIC_URL: 'https://hooks.example.com/' }).publicUrl).toBe('https://hooks.example.com');
     expect(loadConfig({ SWITCHBOARD_PUBLIC_URL: 'HTTPS://Hooks.Example.com/base/' }).publicUrl).toBe('https://hooks.example.com/base');

@@ -47,6 +47,7 @@ export interface Config {
   retentionCheckSec: number;
   maintainIntervalSec: number;
   dbReaders: number;
+  dbReadUrl: string;
   dbReaderNice: number;
   statementTimeoutMs: number;
   sqliteBusyTimeoutMs: number;
@@ -155,6 +156,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   maintainIntervalSec: { env: 'SWITCHBOARD_MAINTAIN_SEC', flag: 'maintain-sec', default: 2, parse: int(1), doc: "How often the database's upkeep runs: SQLite's WAL checkpoint (kept out of the ingest's commits), PostgreSQL's ANALYZE of tables that changed much." },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: defaultReaders, parse: int(1), doc: 'Heavy reads (stats, the call list, the CSV export) run at once: SQLite reader threads (each with its own read-only connection, off the thread accepting webhooks; every other read has at least two more), PostgreSQL connections of the query API\'s read pool. Default: half the cores, at least 1, so reports never take every core from the ingest.' },
+  dbReadUrl: { env: 'SWITCHBOARD_DB_READ_URL', flag: 'db-read-url', default: '', parse: parseReadDb, doc: 'PostgreSQL: where the query API\'s reads (stats, the call list, the CSV export) go, e.g. a hot standby of SWITCHBOARD_DB, so reports cost the primary nothing; they see its changes as late as the standby replays them (empty: SWITCHBOARD_DB).' },
   dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'Linux: the nice value (0–19) of the threads running the query API\'s reads (SQLite: the reader threads and their SQL; PostgreSQL: the read thread, which parses the rows and writes the answers, not the database server\'s work), so heavy reports yield the cores to the ingest when both want them (0: as the server).' },
   statementTimeoutMs: { env: 'SWITCHBOARD_STATEMENT_TIMEOUT_MS', flag: 'statement-timeout-ms', default: 10_000, parse: int(0), doc: 'Time limit of each statement behind stats, the call list and the CSV export (0: none); past it the request answers 503 query_timeout.' },
   sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: int(0), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },
@@ -191,6 +193,11 @@ function parseDb(raw: string): string {
   throw new Error(`expected sqlite:<path> or postgres://…, got "${raw.replace(/\/\/[^@]*@/, '//***@')}"`);
 }
 
+function parseReadDb(raw: string): string {
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) return raw;
+  throw new Error(`expected postgres://…, got "${raw.replace(/\/\/[^@]*@/, '//***@')}"`);
+}
+
 function parseUrl(raw: string): string {
   if (raw === '') return raw;
   const url = new URL(raw);
@@ -213,6 +220,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Flags = {}): Read
     }
   }
   const result = config as unknown as Config;
+  if (result.dbReadUrl && result.db.startsWith('sqlite:')) {
+    throw new Error(`Invalid ${flags.dbReadUrl ? '--db-read-url' : 'SWITCHBOARD_DB_READ_URL'}: a read database goes with a PostgreSQL SWITCHBOARD_DB (SQLite's readers read the same file)`);
+  }
   return Object.freeze(result);
 }
 

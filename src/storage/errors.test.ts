@@ -20,6 +20,12 @@ describe('storageAppError', () => {
     expect(storageAppError(withCode('57014'))?.code).toBe('query_timeout');
   });
 
+  it('answers a transaction worth trying again (a hot standby cancelling a read, a deadlock) as storage_unavailable', () => {
+    const cancelled = Object.assign(new Error('canceling statement due to conflict with recovery'), { code: '40001' });
+    expect(storageAppError(cancelled)?.code).toBe('storage_unavailable');
+    expect(storageAppError(withCode('40P01'))?.code).toBe('storage_unavailable');
+  });
+
   it('leaves every other error to the plain 500', () => {
     expect(storageAppError(new Error('syntax error at or near "selct"'))).toBeNull();
     expect(storageAppError(withCode('42601'))).toBeNull();

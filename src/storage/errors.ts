@@ -5,8 +5,9 @@ import { AppError } from '../domain/errors.js';
  * lock held by another process past the busy timeout (SQLite's SQLITE_BUSY, e.g. the CLI pruning the same
  * file) is 503 `storage_unavailable` with Retry-After, a read cancelled by PostgreSQL's statement_timeout
  * (57014) is 503 `query_timeout` (SQLite's reader threads throw that one themselves), and a database that
- * cannot be reached (refused, reset, timed out, shutting down, out of connections) is 503
- * `storage_unavailable`, so callers retry instead of reading a 500. Anything else: null.
+ * cannot be reached (refused, reset, timed out, shutting down, out of connections) or a transaction that
+ * may succeed when tried again (40001, 40P01) is 503 `storage_unavailable`, so callers retry instead of
+ * reading a 500. Anything else: null.
  */
 export function storageAppError(error: Error): AppError | null {
   const code = (error as { code?: unknown }).code;
@@ -17,6 +18,9 @@ export function storageAppError(error: Error): AppError | null {
     return new AppError('database_locked', {}, { cause: error });
   }
   if (code === '57014') return new AppError('query_timeout', {}, { cause: error });
+  // A serialization failure or deadlock past the append's own retries, or a read a hot standby cancelled to
+  // replay the primary's changes (40001, "conflict with recovery"): the same request may succeed again.
+  if (code === '40001' || code === '40P01') return unreachable(error);
   return null;
 }
 

@@ -581,13 +581,15 @@ export interface Storage extends Readiness, Retention, AccountStores {
 
 /** How a backend is opened beyond its URL: its readers, time limits and lock waits, the call record's bounds (config). */
 export interface StorageOptions {
-  /** SQLite: reader threads, each with its own read-only connection. */
+  /** The query API's heavy reads at once (SQLite: reader threads, each with its own read-only connection; PostgreSQL: the read pool's connections). */
   readers?: number;
+  /** PostgreSQL: the server the query API's reads go to (a hot standby); default: the database itself. */
+  readUrl?: string;
   /** The time limit of each statement behind stats, the call list and the CSV export (0: none). */
   statementTimeoutMs?: number;
   /** SQLite: how long an administrative write waits for a write lock held by another process. */
   busyTimeoutMs?: number;
-  /** SQLite on Linux: the nice value of the threads running the query API's reads (0: as the server). */
+  /** Linux: the nice value of the threads running the query API's reads (0: as the server). */
   readerNice?: number;
   /** Bound on the call record's lead, agent and lead.custom_params (domain/call-bounds.ts); default 16 KiB. */
   callObjectMaxBytes?: number;

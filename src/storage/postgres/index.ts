@@ -21,11 +21,12 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a thread of their own (read-worker.ts), with a
-  // small pool whose sessions carry the statement time limit: the server cancels a read past it (57014,
-  // answered as query_timeout), and heavy reads can neither take every connection from the ingest and the
-  // worker nor, more than SWITCHBOARD_DB_READERS at once, the database server's cores. The rows they parse
-  // and the answers they write (a year of hours: 3 MB) cost that thread, not the one accepting webhooks.
-  const readThread = createReadThread({ url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0 });
+  // small pool — on a hot standby when the operator names one (`readUrl`) — whose sessions carry the
+  // statement time limit: the server cancels a read past it (57014, answered as query_timeout), and heavy
+  // reads can neither take every connection from the ingest and the worker nor, more than
+  // SWITCHBOARD_DB_READERS at once, the database server's cores. The rows they parse and the answers they
+  // write (a year of hours: 3 MB) cost that thread, not the one accepting webhooks.
+  const readThread = createReadThread({ url: options.readUrl ?? url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0 });
   const reads = new Kysely<Database>({ dialect: new ReadThreadDialect(readThread) });
   const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {

@@ -98,8 +98,9 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
         return { ...head, buckets };
       }
       if (groupBy !== 'hour' && groupBy !== 'day') return { ...head, buckets: await groupBuckets(storage, groupBy, from, to) };
-      // 13 months of hours is 9,500 buckets and 3 MB of JSON: the storage writes them (SQLite: on a query
-      // reader thread, off this one), the route frames them. The same JSON the schema would write.
+      // 13 months of hours is 9,500 buckets and 3 MB of JSON: the storage writes them (on the thread of the
+      // query API's reads, off this one, on both backends), the route frames them. The same JSON the schema
+      // would write.
       const buckets = await storage.stats.timeBuckets({ groupBy, tz, from, to });
       const open = Buffer.from(`${JSON.stringify(head).slice(0, -1)},"buckets":[`);
       return reply.type('application/json; charset=utf-8').send(Buffer.concat([open, buckets, closing]));

@@ -465,7 +465,7 @@ export interface Stats {
   /**
    * The buckets of every hour or day of the range, as the UTF-8 JSON of the answer's `buckets` array without
    * its brackets: the ranges, their aggregates and the text computed together where the rows are read
-   * (SQLite: on a query reader thread), so that 13 months of hours (9,500 buckets, 3 MB) cost the thread
+   * (on the thread of the query API's reads), so that 13 months of hours (9,500 buckets, 3 MB) cost the thread
    * that accepts webhooks nothing but the bytes.
    */
   timeBuckets(query: TimeBuckets): Promise<Uint8Array>;

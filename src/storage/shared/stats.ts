@@ -17,8 +17,8 @@ import { jsonField, withTolerantJson } from './json-field.js';
  * months, half a second of an empty database's time.
  *
  * `timeBuckets` (hours and days, written as the answer's JSON) is computed here, on the caller's thread,
- * unless the backend gives its own (`ownTimeBuckets`: SQLite runs this very code on a query reader thread,
- * sqlite/sql-worker.ts).
+ * unless the backend gives its own (`ownTimeBuckets`: both run this very code on the thread of the query
+ * API's reads, sqlite/sql-worker.ts and postgres/read-worker.ts).
  */
 export function createStats(
   db: Kysely<Database>,

@@ -33,9 +33,9 @@ export interface Backend {
   closeMore?: () => Promise<void>;
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
-  /** The CSV export's page written where the rows are read (SQLite: on the reader thread); default: from arrayRows. */
+  /** The CSV export's page written where the rows are read (on the query reads' thread); default: from arrayRows. */
   csvRows?: CsvRows;
-  /** The stats' hours and days computed where the rows are read (SQLite: on a query reader thread); default: here. */
+  /** The stats' hours and days computed where the rows are read (on the query reads' thread); default: here. */
   timeBuckets?: Storage['stats']['timeBuckets'];
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
   maintain?: () => Promise<void>;

@@ -58,12 +58,12 @@ function summary(ms) {
 }
 
 /** Switchboard again on a database it has already set up (no first-start banner this time). */
-export async function restartSwitchboard(db) {
+export async function restartSwitchboard(db, { env = {} } = {}) {
   const port = await freePort();
   const child = trackChild(
     spawn(process.execPath, [...SWITCHBOARD_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db], {
       cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -351,13 +351,17 @@ export async function openPostgres() {
         created.push(url);
         return url;
       },
+      async startStandby() {
+        throw new Error('a standby needs the throwaway local cluster (unset SWITCHBOARD_BENCH_PG_URL)');
+      },
       async close() {},
     };
   }
   // With a WAL ready for reuse, as a running server has (see warmWal in scripts/pg-cluster.mjs): a new
   // cluster's commits wait 60-80 ms for every 16 MB segment it zero-fills (docs/benchmarks.md, 2026-12-03).
   const cluster = await mod.startPgCluster({ recycledWalMb: 1024 });
-  const unregister = onCleanup(() => cluster.stop());
+  const standbys = [];
+  const unregister = onCleanup(() => Promise.all([...standbys.map((s) => s.stop()), cluster.stop()]));
   return {
     describe: 'throwaway local cluster from scripts/pg-cluster.mjs (default settings, fsync on, 1 GB of WAL segments ready for reuse)',
     external: false,
@@ -367,8 +371,15 @@ export async function openPostgres() {
       created.push(url);
       return url;
     },
+    /** A hot standby of the cluster (streaming replication), stopped with it; its URL names `db`'s database. */
+    async startStandby(db) {
+      const standby = await mod.startPgCluster({ replicaOf: cluster.url });
+      standbys.push(standby);
+      return Object.assign(new URL(standby.url), { pathname: new URL(db).pathname }).toString();
+    },
     async close() {
       unregister();
+      await Promise.all(standbys.map((s) => s.stop()));
       await cluster.stop();
     },
   };

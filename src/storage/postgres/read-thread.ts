@@ -5,6 +5,7 @@ import {
 import type { CsvPage, TimeBuckets } from '../ports.js';
 import { reviveBuffers } from '../threads/cloned.js';
 import { startStorageThread, type StorageThread } from '../threads/client.js';
+import type { ReadsAsk } from '../threads/serve.js';
 import type { ReadReply, ReadRequest, ReadThreadData } from './read-worker.js';
 
 /**
@@ -13,7 +14,7 @@ import type { ReadReply, ReadRequest, ReadThreadData } from './read-worker.js';
  */
 export function createReadThread(data: ReadThreadData) {
   let thread: StorageThread<ReadRequest, ReadReply> | null = null;
-  async function send(request: { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean } | { timeBuckets: TimeBuckets }) {
+  async function send(request: ReadsAsk) {
     if (!thread || thread.dead) thread = startStorageThread<ReadRequest, ReadReply>('postgres/read-worker.js', data, 16);
     await thread.ready;
     return thread.send(request);

@@ -1,10 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callCsvPage } from '../shared/call-csv.js';
 import { asBuffer } from '../threads/cloned.js';
 import { nameThread, niceThread } from '../threads/name.js';
-import { errorReply, postReply, type ReplyError } from '../threads/serve.js';
+import { errorReply, postReply, timeBucketsHere, type ReadsReply, type ReadsRequest, type StatementRequest } from '../threads/serve.js';
 import { guard, openPool, types } from './pool.js';
 
 /**
@@ -21,16 +20,8 @@ export interface ReadThreadData {
   /** The thread's nice value (Linux; 0: as the process). */
   nice: number;
 }
-/** A compiled statement; `arrays`: rows as arrays; `csv`: a select of `callCsvSelect` answered as the export's page. */
-type ReadRun = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
-export type ReadRequest = ReadRun | { id: number; timeBuckets: TimeBuckets } | { id: number; close: true };
-export type ReadReply =
-  | { id: number; rows: unknown[]; changes?: number }
-  | { id: number; csv: CsvPage }
-  | { id: number; json: Uint8Array }
-  | { id: number; error: ReplyError }
-  | { id: number; closed: true }
-  | { id: 0; ready: true };
+export type ReadRequest = ReadsRequest;
+export type ReadReply = ReadsReply | { id: number; rows: unknown[]; changes?: number };
 
 const { url, max, statementTimeoutMs, nice } = workerData as ReadThreadData;
 nameThread('sb-pg-reads');
@@ -48,7 +39,7 @@ const port = parentPort!;
 // The pool connects on its first read.
 port.postMessage({ id: 0, ready: true } satisfies ReadReply);
 
-async function run(request: ReadRun): Promise<ReadReply> {
+async function run(request: StatementRequest): Promise<ReadReply> {
   const result = await pool.query({ text: request.sql, values: request.parameters.map(asBuffer), ...(request.arrays ? { rowMode: 'array' as const } : {}) });
   if (request.csv) return { id: request.id, csv: callCsvPage(result.rows as unknown[][]) };
   // As Kysely's PostgreSQL driver counts affected rows.
@@ -56,20 +47,8 @@ async function run(request: ReadRun): Promise<ReadReply> {
   return { id: request.id, rows: result.rows ?? [], ...(writes ? { changes: result.rowCount ?? 0 } : {}) };
 }
 
-// The stats' hours and days, whole (the shared query code, storage/shared/stats.ts, over this thread's pool):
-// 13 months of hours are 9,500 rows and 3 MB of text.
-let stats: Promise<Stats> | null = null;
-async function openStats(): Promise<Stats> {
-  const [{ Kysely, PostgresDialect }, { createStats }] = await Promise.all([import('kysely'), import('../shared/stats.js')]);
-  return createStats(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
-}
-async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): Promise<ReadReply> {
-  stats ??= openStats().catch((error: unknown) => {
-    stats = null;
-    throw error;
-  });
-  return { id: request.id, json: await (await stats).timeBuckets(request.timeBuckets) };
-}
+const timeBuckets = timeBucketsHere((kysely, createStats) =>
+  createStats(new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool }) }), 'postgres'));
 
 port.on('message', (request: ReadRequest) => {
   if ('close' in request) {
@@ -79,7 +58,8 @@ port.on('message', (request: ReadRequest) => {
     });
     return;
   }
-  const answered = 'timeBuckets' in request ? timeBuckets(request) : run(request);
+  const answered: Promise<ReadReply> =
+    'timeBuckets' in request ? timeBuckets(request.timeBuckets).then((json) => ({ id: request.id, json })) : run(request);
   answered.then(
     (reply) => postReply(port, reply),
     (error: unknown) => postReply(port, errorReply(request.id, error)),

@@ -1,12 +1,11 @@
 import BetterSqlite3, { type Statement } from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CsvPage, Stats, TimeBuckets } from '../ports.js';
 import type { Database } from '../schema.js';
 import { callCsvPage } from '../shared/call-csv.js';
 import { csvRows } from './csv-rows.js';
 import { openConnection } from './connection.js';
 import { asBuffer } from '../threads/cloned.js';
-import { errorReply, postReply, type ReplyError } from '../threads/serve.js';
+import { errorReply, postReply, timeBucketsHere, type ReadsReply, type ReadsRequest, type StatementRequest } from '../threads/serve.js';
 import { nameThread, niceThread } from '../threads/name.js';
 
 /**
@@ -21,18 +20,12 @@ export interface SqlThreadData {
   /** The thread's nice value (Linux; 0: as the process). */
   nice: number;
 }
-/** `csv`: a select of `callCsvSelect` answered as the export's page, written here (storage/shared/call-csv.ts). */
-type SqlRun = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
-export type SqlRequest = SqlRun | { id: number; timeBuckets: TimeBuckets } | { id: number; close: true };
+export type SqlRequest = ReadsRequest;
 export type SqlReply =
+  | ReadsReply
   | { id: number; rows: unknown[] }
-  | { id: number; csv: CsvPage }
-  | { id: number; json: Uint8Array }
   | { id: number; changes: number; lastInsertRowid: number | bigint }
-  | { id: number; write: true }
-  | { id: number; error: ReplyError }
-  | { id: number; closed: true }
-  | { id: 0; ready: true };
+  | { id: number; write: true };
 
 const { path, readonly, busyTimeoutMs, nice } = workerData as SqlThreadData;
 nameThread(readonly ? 'sb-reader' : 'sb-admin');
@@ -57,7 +50,7 @@ function prepare(sql: string): Statement {
 }
 
 
-function run(request: SqlRun): SqlReply {
+function run(request: StatementRequest): SqlReply {
   const statement = prepare(request.sql);
   if (readonly && !statement.readonly) return { id: request.id, write: true };
   const parameters = request.parameters.map(asBuffer);
@@ -68,24 +61,8 @@ function run(request: SqlRun): SqlReply {
   return { id: request.id, changes, lastInsertRowid };
 }
 
-// The stats' hours and days, whole: the ranges in the caller's zone, their aggregates (the shared query code,
-// storage/shared/stats.ts, over this thread's connection) and the answer's JSON. 13 months of hours are 9,500
-// rows and 3 MB of text; made on the thread that accepts webhooks they cost it ~60 ms of CPU and its
-// collector more, each time (the ingest's p99 under that read load doubled; docs/benchmarks.md).
-// Kysely is loaded on the first such request (~110 ms of a thread's start that only lists and searches
-// would pay for nothing).
-let stats: Promise<Stats> | null = null;
-async function openStats(): Promise<Stats> {
-  const [{ Kysely, SqliteDialect }, { createStats }] = await Promise.all([import('kysely'), import('../shared/stats.js')]);
-  return createStats(new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
-}
-async function timeBuckets(request: { id: number; timeBuckets: TimeBuckets }): Promise<SqlReply> {
-  stats ??= openStats().catch((error: unknown) => {
-    stats = null;
-    throw error;
-  });
-  return { id: request.id, json: await (await stats).timeBuckets(request.timeBuckets) };
-}
+const timeBuckets = timeBucketsHere((kysely, createStats) =>
+  createStats(new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: db }) }), 'sqlite'));
 
 const answer = (reply: SqlReply) => postReply(port, reply);
 
@@ -97,7 +74,10 @@ port.on('message', (request: SqlRequest) => {
     return;
   }
   if ('timeBuckets' in request) {
-    timeBuckets(request).then(answer, (error) => answer(errorReply(request.id, error)));
+    timeBuckets(request.timeBuckets).then(
+      (json) => answer({ id: request.id, json }),
+      (error) => answer(errorReply(request.id, error)),
+    );
     return;
   }
   try {

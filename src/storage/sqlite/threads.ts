@@ -1,10 +1,10 @@
 import { AppError } from '../../domain/errors.js';
-import type { TimeBuckets } from '../ports.js';
+import type { ReadsAsk } from '../threads/serve.js';
 import type { SqlReply, SqlRequest, SqlThreadData } from './sql-worker.js';
 import { startStorageThread, type Answered, type StorageThread } from '../threads/client.js';
 
 /** A statement, or the stats' hours or days computed whole on the thread (sql-worker.ts). */
-export type SqlStatement = { sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean } | { timeBuckets: TimeBuckets };
+export type SqlStatement = ReadsAsk;
 export type SqlResult = Answered<SqlReply>;
 
 export interface ThreadOptions {

@@ -120,6 +120,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         : log().info({ destination_id: destinationId }, 'destination answers again: its deliveries resume'),
   }) : null;
   metrics.measureRelay({ streamClients: () => hub.clients, pendingDeliveries: () => storage.deliveries.pendingCount() });
+  metrics.measureReadReplayLag(() => storage.readReplayLag());
   if (worker) metrics.measureCircuits(() => worker.circuitsOpen);
   const ingest = createIngest({
     log: storage.events,

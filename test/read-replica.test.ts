@@ -61,12 +61,30 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     await primary?.stop();
   });
 
+  const onStandby = async (statement: string) => {
+    const client = new pg.Client({ connectionString: readDb });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+
+  /** The read database's replay lag as /metrics says it. */
+  const replayLag = async () => {
+    const metrics = (await t.api('/metrics', null)).body as string;
+    const line = /^switchboard_db_read_replay_lag_bytes (\S+)$/m.exec(metrics);
+    if (!line) throw new Error('no switchboard_db_read_replay_lag_bytes in /metrics');
+    return Number(line[1]);
+  };
+
   const list = async () => {
     const res = await t.api('/v1/calls?limit=50');
     return { status: res.status, ids: res.status === 200 ? (res.body.data as Array<{ call_id: string }>).map((c) => c.call_id).sort() : [], body: res.body };
   };
 
-  it('lists, counts and exports the calls the primary stored, reading them on the standby', async () => {
+  it('lists, counts and exports the calls the primary stored, reading them on the standby, and says how far behind it is', async () => {
     for (const id of ['r-1', 'r-2', 'r-3']) expect((await t.post(endCall(id))).status).toBe(200);
     const listed = await eventually(list, (l) => l.ids.length === 3);
     expect(listed.ids).toEqual(['r-1', 'r-2', 'r-3']);
@@ -80,6 +98,19 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     // The reads' sessions are on the standby, none on the primary.
     expect(await sessions(readDb, 'switchboard-reads')).toBeGreaterThan(0);
     expect(await sessions(db, 'switchboard-reads')).toBe(0);
+    // How far the standby is behind, in bytes of WAL: nothing once it has caught up; more while its replay
+    // is paused and the primary takes calls.
+    expect(await eventually(replayLag, (lag) => lag === 0)).toBe(0);
+    await onStandby('select pg_wal_replay_pause()');
+    try {
+      expect((await t.post(endCall('r-4'))).status).toBe(200);
+      expect(await replayLag()).toBeGreaterThan(0);
+      expect((await list()).ids).not.toContain('r-4');
+    } finally {
+      await onStandby('select pg_wal_replay_resume()');
+    }
+    expect(await eventually(replayLag, (lag) => lag === 0)).toBe(0);
+    expect((await list()).ids).toContain('r-4');
   });
 
   it('answers the reads 503 while the standby is down, and keeps acknowledging the ingest; reads resume with it', async () => {
@@ -91,11 +122,12 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
       // The ingest and a call's detail use the primary.
       expect((await t.post(endCall('r-while-down'))).status).toBe(200);
       expect((await t.api('/v1/calls/r-while-down')).status).toBe(200);
+      expect(await replayLag()).toBeNaN();
     } finally {
       await standby.resume();
     }
     const back = await eventually(list, (l) => l.ids.includes('r-while-down'), 30_000);
     expect(back.status).toBe(200);
-    expect(back.ids).toEqual(['r-1', 'r-2', 'r-3', 'r-while-down']);
+    expect(back.ids).toEqual(['r-1', 'r-2', 'r-3', 'r-4', 'r-while-down']);
   });
 });

@@ -7,6 +7,7 @@ export function createMetrics() {
   let streamClients = () => 0;
   let pendingDeliveries: () => Promise<number> = async () => 0;
   let circuitsOpen = () => 0;
+  let readReplayLag: () => Promise<number | null> = async () => null;
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
   /** A gauge set from `read()` each time it is scraped. */
   const sampled = (name: string, help: string, read: () => number) =>
@@ -116,6 +117,18 @@ export function createMetrics() {
       help: 'Age of the oldest open transaction in the PostgreSQL cluster that holds an xid or a snapshot (it holds the watermark back).',
       registers: [registry],
     }),
+    readReplayLag: new Gauge({
+      name: 'switchboard_db_read_replay_lag_bytes',
+      help: 'Bytes of WAL the read database (SWITCHBOARD_DB_READ_URL, a PostgreSQL hot standby) has still to replay: how far its reports are behind; NaN while it cannot be asked; 0 without one.',
+      registers: [registry],
+      async collect() {
+        this.set(await readReplayLag().then((lag) => lag ?? 0, () => Number.NaN));
+      },
+    }),
+    /** Where the read database's lag gauge reads from (the storage). */
+    measureReadReplayLag(read: () => Promise<number | null>) {
+      readReplayLag = read;
+    },
     sequencerHolder: new Gauge({ name: 'switchboard_sequencer_holder', help: '1 while this node holds the sequencer role (PostgreSQL).', registers: [registry] }),
     measureRelay(read: { streamClients: () => number; pendingDeliveries: () => Promise<number> }) {
       streamClients = read.streamClients;

@@ -530,6 +530,11 @@ export interface Readiness {
   readonly dialect: 'sqlite' | 'postgres';
   /** Throws unless the database answers and every migration is applied. */
   checkReady(): Promise<void>;
+  /**
+   * Bytes of WAL the query API's read database (SWITCHBOARD_DB_READ_URL, a hot standby) has still to
+   * replay: how far behind its reports are. Null when the reads go to the database itself.
+   */
+  readReplayLag(): Promise<number | null>;
 }
 
 /** The retention job and `POST /v1/prune`. */

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { ListenStatus, Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -6,7 +6,7 @@ import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
 import { guard, openPool, pgGuards, types } from './pool.js';
-import { createReadThread, ReadThreadDialect } from './read-thread.js';
+import { createReadThread, ReadThreadDialect, type ReadThread } from './read-thread.js';
 import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
 
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
@@ -41,11 +41,22 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
     startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
+    ...(options.readUrl ? { readReplayLag: () => readReplayLag(pool, readThread) } : {}),
     closeMore: async () => {
       await Promise.all([ingestPool.end(), readThread.close()]);
       await relay.destroy();
     },
   });
+}
+
+/**
+ * The primary's WAL position less what the read database has replayed, in bytes (0 when it is not a standby,
+ * or has caught up). Asked of the primary first, so the standby can only be behind that position.
+ */
+async function readReplayLag(primary: pg.Pool, reads: ReadThread): Promise<number> {
+  const { rows } = await primary.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+  const replayed = await reads.rows(CompiledQuery.raw('select greatest(0, $1::pg_lsn - coalesce(pg_last_wal_replay_lsn(), $1::pg_lsn))::float8 as lag', [rows[0]!.lsn]), false);
+  return Number((replayed.rows[0] as { lag: number }).lag);
 }
 
 /** The first reconnection waits this long; each failed attempt doubles it, up to `maxRetryMs`. */

@@ -37,6 +37,8 @@ export interface Backend {
   csvRows?: CsvRows;
   /** The stats' hours and days computed where the rows are read (on the query reads' thread); default: here. */
   timeBuckets?: Storage['stats']['timeBuckets'];
+  /** PostgreSQL with a read database: see Readiness.readReplayLag (default: null, the reads read db). */
+  readReplayLag?: Storage['readReplayLag'];
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */
   maintain?: () => Promise<void>;
   /** Runs before the database closes (SQLite: stop the writer thread). */
@@ -60,6 +62,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),
     startSequencer: hooks.startSequencer ?? (() => null),
     migrate: () => migrateToLatest(db, dialect),
+    readReplayLag: hooks.readReplayLag ?? (async () => null),
     async checkReady() {
       await sql`select 1`.execute(db);
       const pending = await pendingMigrations(db, dialect);

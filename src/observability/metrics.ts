@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** How long a scrape waits for the read database's replay position. */
+const readReplayLagTimeoutMs = 1000;
+
 /** Prometheus metrics, one registry per app instance (tests run several apps in one process). */
 export function createMetrics() {
   const registry = new Registry();
@@ -122,7 +125,14 @@ export function createMetrics() {
       help: 'Bytes of WAL the read database (SWITCHBOARD_DB_READ_URL, a PostgreSQL hot standby) has still to replay: how far its reports are behind; NaN while it cannot be asked; 0 without one.',
       registers: [registry],
       async collect() {
-        this.set(await readReplayLag().then((lag) => lag ?? 0, () => Number.NaN));
+        // A standby that does not answer (a network cut, a connection that waits) must not hold the scrape.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the read database did not answer')), readReplayLagTimeoutMs);
+        });
+        const lag = await Promise.race([readReplayLag(), late]).then((l) => l ?? 0, () => Number.NaN);
+        clearTimeout(timer);
+        this.set(lag);
       },
     }),
     /** Where the read database's lag gauge reads from (the storage). */

@@ -2,12 +2,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, startPgCluster, type PgCluster } from '../scripts/pg-cluster.mjs';
 import { endCall, startTestApp, type TestApp } from './support/app.js';
+import { waitFor } from './support/sse.js';
 
 /**
  * SWITCHBOARD_DB_READ_URL: the query API's reads (stats, the call list, the export) go to a hot standby of
  * the database, a real one (pg_basebackup, streaming replication), so reports cost the primary nothing.
  */
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sessions of `application_name` connected to `url`'s database. */
 async function sessions(url: string, applicationName: string): Promise<number> {
@@ -21,16 +21,6 @@ async function sessions(url: string, applicationName: string): Promise<number> {
     return rows[0]!.n;
   } finally {
     await client.end();
-  }
-}
-
-/** Polls `check` until it holds (the standby replays the primary's commits a moment later). */
-async function eventually<T>(read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (holds(value) || Date.now() > deadline) return value;
-    await pause(100);
   }
 }
 
@@ -48,10 +38,7 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     const path = new URL(db).pathname;
     readDb = Object.assign(new URL(standby.url), { pathname: path }).toString();
     // The new database reaches the standby once it has replayed its creation.
-    await eventually(
-      () => sessions(readDb, 'none').then(() => true, () => false),
-      (up) => up,
-    );
+    await waitFor('the standby to have the database', () => sessions(readDb, 'none').then(() => true, () => false), 15_000);
     t = await startTestApp(db, { dbReadUrl: readDb });
   }, 120_000);
 
@@ -86,8 +73,8 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
 
   it('lists, counts and exports the calls the primary stored, reading them on the standby, and says how far behind it is', async () => {
     for (const id of ['r-1', 'r-2', 'r-3']) expect((await t.post(endCall(id))).status).toBe(200);
-    const listed = await eventually(list, (l) => l.ids.length === 3);
-    expect(listed.ids).toEqual(['r-1', 'r-2', 'r-3']);
+    await waitFor('the standby to list 3 calls', async () => (await list()).ids.length === 3, 15_000);
+    expect((await list()).ids).toEqual(['r-1', 'r-2', 'r-3']);
     const stats = await t.api('/v1/stats?group_by=hour&tz=UTC&from=2020-01-01&to=2020-01-02');
     expect(stats.status).toBe(200);
     expect((stats.body.buckets as Array<{ calls: number }>).reduce((n, b) => n + b.calls, 0)).toBe(3);
@@ -100,7 +87,7 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     expect(await sessions(db, 'switchboard-reads')).toBe(0);
     // How far the standby is behind, in bytes of WAL: nothing once it has caught up; more while its replay
     // is paused and the primary takes calls.
-    expect(await eventually(replayLag, (lag) => lag === 0)).toBe(0);
+    await waitFor('the standby to catch up', async () => (await replayLag()) === 0, 15_000);
     await onStandby('select pg_wal_replay_pause()');
     try {
       expect((await t.post(endCall('r-4'))).status).toBe(200);
@@ -109,7 +96,7 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     } finally {
       await onStandby('select pg_wal_replay_resume()');
     }
-    expect(await eventually(replayLag, (lag) => lag === 0)).toBe(0);
+    await waitFor('the standby to catch up', async () => (await replayLag()) === 0, 15_000);
     expect((await list()).ids).toContain('r-4');
   });
 
@@ -126,7 +113,8 @@ describe('the query API reading from a hot standby (SWITCHBOARD_DB_READ_URL)', (
     } finally {
       await standby.resume();
     }
-    const back = await eventually(list, (l) => l.ids.includes('r-while-down'), 30_000);
+    await waitFor('the standby to list the call posted while it was down', async () => (await list()).ids.includes('r-while-down'), 30_000);
+    const back = await list();
     expect(back.status).toBe(200);
     expect(back.ids).toEqual(['r-1', 'r-2', 'r-3', 'r-4', 'r-while-down']);
   });

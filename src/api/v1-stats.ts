@@ -54,7 +54,7 @@ function parseInstant(name: string, value: string, tz: string): number {
  * `GET /v1/stats` (`read` scope): calls, answered, answer rate, median and p90 speed-to-lead and mean talk
  * time per hour or day in `tz` (empty ones included), or per widget, agent or source. A call counts at
  * `started_at`, else its first event. The hours or days are cut in `tz`, aggregated by the database in one
- * statement and written as JSON by the storage (storage/shared/stats.ts; on SQLite, on a query reader thread).
+ * statement and written as JSON by the storage (storage/shared/stats.ts, on the thread of the query reads).
  */
 export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOptions): Promise<void> {
   const { storage, now } = options;

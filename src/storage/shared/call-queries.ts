@@ -3,13 +3,13 @@ import { phoneDigits } from '../../domain/call.js';
 import type { Dialect } from '../migrations.js';
 import type { CallCursor, CallFilter, CallQueries, CsvPage } from '../ports.js';
 import type { Database } from '../schema.js';
-import { callCsvPage, callCsvSelect } from './call-csv.js';
+import { callCsvSelect } from './call-csv.js';
 import { callRowColumns, tupleToCall } from './call-rows.js';
 import { jsonField, withTolerantJson } from './json-field.js';
 
 /** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
 export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
-/** Runs a compiled select of `callCsvSelect` and answers its rows as the export's page (call-csv.ts). */
+/** Runs a compiled select of `callCsvSelect` and answers its rows as the export's page (call-csv.ts), written where they are read. */
 export type CsvRows = (query: CompiledQuery) => Promise<CsvPage>;
 
 /**
@@ -19,7 +19,7 @@ export type CsvRows = (query: CompiledQuery) => Promise<CsvPage>;
  * calls in list order until the page is full (no trigram or full-text index, kept simple and the same on both
  * dialects); combine it with an indexed filter or a time range on large databases.
  */
-export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows, csvRows?: CsvRows): CallQueries {
+export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayRows: ArrayRows, csvRows: CsvRows): CallQueries {
   const reads = {
     /** The page's query, selecting `columns`: after `cursor`, down to `end` (inclusive) if given, `limit` rows from `offset`. */
     page(
@@ -84,12 +84,9 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
         const [row] = await arrayRows(reads.page(['first_event_at', 'source_id', 'call_id'], filter, cursor, { limit: 1, offset: size - 1 }, tolerant));
         return row ? { firstEventAt: row[0] as number, sourceId: row[1] as string, callId: row[2] as string } : null;
       }),
-    // Where the backend has none of its own, the page is written here from the rows.
+    // The page is written where its rows are read (each backend's thread of the query reads).
     csvPage: (filter, cursor, { end, limit }) =>
-      withTolerantJson(dialect, async (tolerant) => {
-        const query = reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant);
-        return csvRows ? csvRows(query) : callCsvPage(await arrayRows(query));
-      }),
+      withTolerantJson(dialect, (tolerant) => csvRows(reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant))),
   };
 }
 

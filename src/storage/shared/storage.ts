@@ -33,10 +33,10 @@ export interface Backend {
   closeMore?: () => Promise<void>;
   /** Rows as arrays rather than objects (the call list and export). */
   arrayRows: ArrayRows;
-  /** The CSV export's page written where the rows are read (on the query reads' thread); default: from arrayRows. */
-  csvRows?: CsvRows;
-  /** The stats' hours and days computed where the rows are read (on the query reads' thread); default: here. */
-  timeBuckets?: Storage['stats']['timeBuckets'];
+  /** The CSV export's page written where the rows are read (on the query reads' thread). */
+  csvRows: CsvRows;
+  /** The stats' hours and days computed where the rows are read (on the query reads' thread). */
+  timeBuckets: Storage['stats']['timeBuckets'];
   /** PostgreSQL with a read database: see Readiness.readReplayLag (default: null, the reads read db). */
   readReplayLag?: Storage['readReplayLag'];
   /** Periodic upkeep beside the shared one (SQLite: the WAL checkpoint, off the ingest's commits). */

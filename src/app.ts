@@ -179,6 +179,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     resolveSource: (token) => sources.resolve(token),
     cachedSource: (token) => sources.cached(token),
     guardApi: http.guardApi,
+    installFront: http.installFront,
+    isClosing: http.isClosing,
     resolveKey: async (key) => {
       const found = await keys.resolve(key);
       if (found) keyUsage.record(found);

@@ -7,6 +7,7 @@ import type { StreamKeys } from '../relay/stream-keys.js';
 import type { SessionService } from '../admin/sessions.js';
 import type { ApiKey, ListenStatus, Source, Storage } from '../storage/ports.js';
 import { dashboardRoutes } from './dashboard.js';
+import { createIngestFront, type FrontHandler } from './ingest-front.js';
 import { hooksRoutes } from './hooks.js';
 import { opsRoutes } from './ops.js';
 import { createLoginLimits } from './login-limits.js';
@@ -39,6 +40,9 @@ export interface RouteDeps {
   cachedSource: (token: string) => Source | null | undefined;
   /** Adds the hooks only the API's routes need to their context (api/server.ts). */
   guardApi: (api: FastifyInstance) => void;
+  /** Puts the ingest's node:http front ahead of Fastify (api/ingest-front.ts); without it every request goes through Fastify. */
+  installFront?: (front: FrontHandler) => void;
+  isClosing?: () => boolean;
   resolveKey: (key: string) => Promise<ApiKey | null>;
   /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
   sessions: SessionService;
@@ -67,9 +71,13 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
   const { config, now, storage, ingest, resolveKey } = deps;
   if (config.role !== 'worker') {
     const sourceLimit = createSourceLimiter(config.rateLimitIngestPerMin);
+    const limitSource = (id: string) => sourceLimit.take(id);
     void server.register(hooksRoutes, {
-      ingest, resolveSource: deps.resolveSource, cachedSource: deps.cachedSource, limitSource: (id) => sourceLimit.take(id), bodyLimitBytes: config.bodyLimitBytes,
+      ingest, resolveSource: deps.resolveSource, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes,
     });
+    deps.installFront?.(createIngestFront({
+      ingest, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes, isClosing: deps.isClosing ?? (() => false), log: () => server.log,
+    }));
     void server.register(async (api) => {
       deps.guardApi(api);
       // Before every route's own hooks: requireScope takes the session it finds when no key is presented.

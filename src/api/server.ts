@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import { ErrorBody } from '../domain/contract/errors.js';
 import { AppError } from '../domain/errors.js';
@@ -13,6 +14,7 @@ import { sessionCookie } from './session-auth.js';
 import { registerErrorHandling } from './errors.js';
 import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
+import type { FrontHandler } from './ingest-front.js';
 import { refuseNul, refuseNulInBody } from './nul-guard.js';
 import { rateLimitOptions } from './rate-limits.js';
 import { redactUrl } from '../domain/redact.js';
@@ -45,6 +47,13 @@ export interface HttpServer {
    * hold the server open until their idle timeout.
    */
   beginClosing(): void;
+  /** True once beginClosing was called. */
+  isClosing(): boolean;
+  /**
+   * Puts `front` ahead of Fastify on the node:http server: every request goes to it first, and to Fastify
+   * when it declines (api/ingest-front.ts). Not called before a shutdown has begun: Fastify answers those.
+   */
+  installFront(front: FrontHandler): void;
 }
 
 /**
@@ -86,6 +95,13 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   server.server.maxConnections = config.maxConnections;
   registerErrorHandling(server);
   let closing = false;
+  let front: FrontHandler | null = null;
+  // Fastify handles the node:http server's requests through its one 'request' listener; a front goes before it.
+  const [fastifyHandler] = server.server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+  server.server.removeAllListeners('request');
+  server.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (front === null || closing || !front(request, response)) fastifyHandler!(request, response);
+  });
   server.addHook('onRequest', (_request, _reply, done) => done(closing ? new AppError('shutting_down') : undefined));
   server.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
@@ -153,5 +169,10 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     // cookie (the dashboard's first question) looks nothing up.
     isMiss: (request, status) => (status === 401 && !isOwnLimited(request)) || (status === 404 && isIngest(request)),
   });
-  return { server, routes, guardApi, beginClosing: () => { closing = true; } };
+  return {
+    server, routes, guardApi,
+    beginClosing: () => { closing = true; },
+    isClosing: () => closing,
+    installFront: (handler) => { front = handler; },
+  };
 }

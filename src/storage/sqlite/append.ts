@@ -1,4 +1,5 @@
-import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import type { Insertable } from 'kysely';
 import type { CallState } from '../../domain/call.js';
 import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent, StorageOptions } from '../ports.js';
@@ -30,6 +31,7 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     `insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
      on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
   );
+  const updateCall = changedColumnsUpdate(db);
   const activeDestinations = db.prepare<[], DestinationsTable>('select * from destinations where deleted_at is null and disabled_at is null');
   const insertDelivery = db.prepare(`insert into deliveries (${deliveryColumns.join(', ')}) values (${deliveryColumns.map((c) => `@${c}`).join(', ')})`);
 
@@ -40,15 +42,23 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
       if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
     }
     const existing = new Map<string, CallState>();
+    const rows = new Map<string, CallsTable>();
     for (const { sourceId, callId } of callKeysToLoad(batch)) {
       const row = findCall.get(callId, sourceId);
-      if (row) existing.set(callKey(sourceId, callId), rowToCall(row));
+      if (!row) continue;
+      const key = callKey(sourceId, callId);
+      existing.set(key, rowToCall(row));
+      rows.set(key, row);
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const { callAfter, callRow } = callText(plan);
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);
-    for (const call of plan.touched) upsertCall.run(callRow(call));
+    for (const call of plan.touched) {
+      const before = rows.get(callKey(call.source_id, call.call_id));
+      if (before) updateCall(before, callRow(call));
+      else upsertCall.run(callRow(call));
+    }
     for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;
   });
@@ -58,4 +68,29 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
   // committed after its read began (SQLite cannot upgrade a stale read snapshot). The admin writer thread now
   // writes beside this one (keys' last use), so the two meet. Nested in another transaction it is a savepoint.
   return append.immediate;
+}
+
+/**
+ * Writes to a stored call row only the columns whose values the merge changed. SQLite rewrites the entry of
+ * every index holding a column named in an UPDATE's SET, changed or not: setting every column (the upsert)
+ * moved all ten of the calls' index entries on every end_call, each on a page far from the index's right
+ * edge by then. Setting only what changed (status, times, durations, counts: the status, stats and
+ * in-progress indexes) cut an end_call's update from ~3.8 to ~1.4 WAL pages and its CPU by half
+ * (docs/benchmarks.md, issue 15). One statement per set of columns, prepared on first use; a call's merges
+ * change a few kinds of sets, so the cache stays small.
+ */
+function changedColumnsUpdate(db: SqliteDatabase): (before: CallsTable, after: Insertable<CallsTable>) => void {
+  const statements = new Map<string, Statement>();
+  return (before, after) => {
+    const changed = callColumns.filter((c) => before[c] !== (after[c] ?? null));
+    if (changed.length === 0) return;
+    const key = changed.join(',');
+    let statement = statements.get(key);
+    if (!statement) {
+      if (statements.size >= 256) statements.clear();
+      statement = db.prepare(`update calls set ${changed.map((c) => `${c} = @${c}`).join(', ')} where call_id = @call_id and source_id = @source_id`);
+      statements.set(key, statement);
+    }
+    statement.run(after);
+  };
 }

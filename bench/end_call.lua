@@ -7,6 +7,10 @@
 --   1. the body template (default: fixtures/end_call.json next to this script)
 --   2. a per-run prefix for call_id (default: random). bench/ingest.mjs passes a fresh random one to
 --      every wrk invocation, so repeated runs against the same database never collide.
+--   3. (optional) a lag L > 0 turns the load into whole calls, as Convolo sends them: requests alternate
+--      between a start_call for a new call and the end_call of the call started L calls earlier on the
+--      same thread (so the end updates a stored call whose index entries are no longer the newest)
+--   4. with 3, the start_call template (default: fixtures/start_call.json next to this script)
 -- call_id = prefix .. 2-digit thread number .. 12-digit per-thread counter (32 characters with the
 -- 18-character prefix that ingest.mjs passes, like Convolo's own 32-hex-digit ids).
 --
@@ -19,7 +23,9 @@ local threads = {}
 
 -- per-thread state (each wrk thread has its own Lua state; `tid` is set from setup())
 local head, tail, prefix
+local start_head, start_tail, lag
 local counter = 0
+local step = 0
 non2xx = 0
 first_non2xx = ""
 
@@ -49,25 +55,45 @@ function init(args)
   prefix = args[2]
   if prefix == nil or prefix == "" then prefix = random_prefix() end
 
-  local f = assert(io.open(path, "rb"))
-  local body = f:read("*a")
-  f:close()
-
-  -- split the template around the value of "call_id"
-  local _, value_start = body:find('"call_id"%s*:%s*"')
-  assert(value_start, "no \"call_id\": \"...\" in " .. path)
-  local value_end = body:find('"', value_start + 1, true)
-  head = body:sub(1, value_start)
-  tail = body:sub(value_end)
+  head, tail = split_template(path)
+  lag = tonumber(args[3] or "0") or 0
+  if lag > 0 then
+    local start_path = args[4]
+    if start_path == nil or start_path == "" then start_path = script_dir() .. "/fixtures/start_call.json" end
+    start_head, start_tail = split_template(start_path)
+  end
 
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
 
+-- The template's text before and after the value of "call_id".
+function split_template(path)
+  local f = assert(io.open(path, "rb"))
+  local body = f:read("*a")
+  f:close()
+  local _, value_start = body:find('"call_id"%s*:%s*"')
+  assert(value_start, "no \"call_id\": \"...\" in " .. path)
+  local value_end = body:find('"', value_start + 1, true)
+  return body:sub(1, value_start), body:sub(value_end)
+end
+
+local function call_id(n)
+  return string.format("%s%02d%012d", prefix, tid, n)
+end
+
 function request()
+  if lag > 0 then
+    step = step + 1
+    -- Even steps end the call started `lag` calls ago; odd steps (and the first calls) start a new one.
+    if step % 2 == 0 and counter > lag then
+      return wrk.format(nil, nil, nil, head .. call_id(counter - lag) .. tail)
+    end
+    counter = counter + 1
+    return wrk.format(nil, nil, nil, start_head .. call_id(counter) .. start_tail)
+  end
   counter = counter + 1
-  local call_id = string.format("%s%02d%012d", prefix, tid, counter)
-  return wrk.format(nil, nil, nil, head .. call_id .. tail)
+  return wrk.format(nil, nil, nil, head .. call_id(counter) .. tail)
 end
 
 function response(status, headers, body)

@@ -8,6 +8,8 @@
 //   node bench/thread-cpu.mjs [connections=50] [seconds=8]
 //   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/thread-cpu.mjs   # another build
 //   PERF=/tmp/perf.data ...   also records `perf record -g` of the server during the measured run
+//   SWITCHBOARD_BENCH_CALLS=whole ...   whole calls (a start_call, and 2,000 calls later its end_call) instead of
+//     end_calls of new calls: half the events then update a stored call, as in production
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend)
 import { spawn } from 'node:child_process';
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
-import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
+import { ensureWrk, runEndCalls, runWholeCalls } from './lib/wrk.mjs';
 
 const conns = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 8);
@@ -25,7 +27,9 @@ const commits = async () => {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
   return Number(text.match(/^switchboard_commit_batch_size_count (\S+)/m)?.[1] ?? NaN);
 };
-const load = (secs) => runEndCalls({ url: server.url, connections: conns, seconds: secs });
+/** SWITCHBOARD_BENCH_CALLS=whole: start_call then, 2,000 calls later, end_call (runWholeCalls); else end_calls of new calls. */
+const whole = process.env.SWITCHBOARD_BENCH_CALLS === 'whole';
+const load = (secs) => (whole ? runWholeCalls : runEndCalls)({ url: server.url, connections: conns, seconds: secs });
 
 ensureWrk((m) => process.stderr.write(`${m}\n`));
 const kind = process.env.SWITCHBOARD_BENCH_KIND ?? 'sqlite';

@@ -154,3 +154,12 @@ export function freshCallPrefix() {
 export function runEndCalls({ url, connections, seconds, timeout }) {
   return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix()] });
 }
+
+/**
+ * wrk posting whole calls as Convolo does: a start_call for a new call, then the end_call of the call started
+ * `lag` calls earlier on the same wrk thread, alternately (bench/end_call.lua's third argument). Half the
+ * requests then update a stored call, as in production, where the end comes minutes after the start.
+ */
+export function runWholeCalls({ url, connections, seconds, timeout, lag = 2000 }) {
+  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix(), String(lag)] });
+}

@@ -51,7 +51,8 @@ export interface HttpServer {
   isClosing(): boolean;
   /**
    * Puts `front` ahead of Fastify on the node:http server: every request goes to it first, and to Fastify
-   * when it declines (api/ingest-front.ts). Not called before a shutdown has begun: Fastify answers those.
+   * when it declines (api/ingest-front.ts). Once a shutdown has begun every request goes straight to Fastify,
+   * which answers 503 shutting_down.
    */
   installFront(front: FrontHandler): void;
 }

@@ -177,6 +177,11 @@ describe('the analytics page (sqlite)', () => {
     ] as const;
     let followed = 0;
     for (const [group, keyOf] of groups) {
+      // After a goBack the page loads each group's answer again: its skeleton rows carry no data-key.
+      await page.waitForFunction((g: string) => {
+        const rows: any[] = [...document.querySelectorAll(`[data-table="${g}"] tbody tr`)];
+        return rows.length > 0 && rows.every((tr) => tr.dataset.key !== undefined);
+      }, group);
       const keys: string[] = await page.evaluate((g: string) => [...document.querySelectorAll(`[data-table="${g}"] tbody tr`)].map((tr: any) => tr.dataset.key), group);
       expect(keys.length).toBeGreaterThan(1);
       for (const key of keys) {

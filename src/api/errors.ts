@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { storageAppError } from '../storage/errors.js';
 import { redactUrl } from '../domain/redact.js';
@@ -38,11 +38,14 @@ function pathOf(instancePath: string): string {
   return instancePath === '' ? '' : `${instancePath.slice(1).replaceAll('/', '.')}.`;
 }
 
+/** A 5xx answer's log line: the cause, the URL with its secrets hidden, the code (never the request's body). */
+export function logFailure(log: FastifyBaseLogger, url: string, appError: AppError, error: Error): void {
+  if (appError.status >= 500) log.error({ err: appError.cause ?? error, url: redactUrl(url), code: appError.code }, 'request failed');
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | Error): FastifyReply {
   const appError = toAppError(error);
-  if (appError.status >= 500) {
-    request.log.error({ err: appError.cause ?? error, url: redactUrl(request.url), code: appError.code }, 'request failed');
-  }
+  logFailure(request.log, request.url, appError, error);
   // A limiter that already set the header (@fastify/rate-limit) keeps its own.
   if (appError.retryAfterSec !== undefined && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(appError.retryAfterSec));
   return reply.code(appError.status).send(appError.toJSON());

@@ -3,9 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Ingest } from '../ingest/service.js';
 import type { Source } from '../storage/ports.js';
 import { AppError } from '../domain/errors.js';
-import { redactUrl } from '../domain/redact.js';
-import { toAppError } from './errors.js';
-import { dataPolicy } from './security-headers.js';
+import { logFailure, toAppError } from './errors.js';
+import { dataPolicy, everyAnswerHeaders } from './security-headers.js';
 
 /** Takes a request the node:http server received; answers it and says true, or says false and leaves it alone. */
 export type FrontHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
@@ -17,7 +16,10 @@ export interface IngestFrontOptions {
   /** 0 when the source may send now (the same budget as the Fastify route's). */
   limitSource: (sourceId: string) => number;
   bodyLimitBytes: number;
-  /** True once the server is shutting down: the answer then closes its connection (server.ts's onSend does the same). */
+  /**
+   * True once the server is shutting down: the answer then closes its connection (server.ts's onSend does the
+   * same). A request that arrives after that never reaches the front (server.ts sends it to Fastify).
+   */
   isClosing: () => boolean;
   log: () => FastifyBaseLogger;
 }
@@ -27,12 +29,12 @@ const tokenShape = /^[A-Za-z0-9_-]+$/;
 
 /**
  * The ingest's usual request, answered on node:http ahead of Fastify (issue 15: Fastify's request, reply,
- * hooks and body parser cost the main thread more per event than the route's own work). It takes a request
- * only when its answer is the route's usual one: `POST /hooks/convolo/{token}` with no query, a token the
- * source cache knows as active, a declared length within the limit, the source under its rate limit and the
- * server not closing. Everything else (an unknown or uncached token, a body over the limit or without a
- * length, other methods, a shutdown) goes to the Fastify route in api/hooks.ts, which stays the reference:
- * this answers as it does, byte for byte (test/ingest-front.test.ts sends both the same requests).
+ * hooks and body parser were ~10 % of the main thread's CPU per event, docs/benchmarks.md). It takes a
+ * request only when its answer is the route's usual one: `POST /hooks/convolo/{token}` with no query, a token
+ * the source cache knows as active and a declared length within the limit. Everything else (an unknown or
+ * uncached token, a body over the limit or without a length, other methods, a shutdown) goes to the Fastify
+ * route in api/hooks.ts, which stays the reference: this answers as it does, byte for byte
+ * (test/ingest-front.test.ts sends both the same requests).
  *
  * A source over its rate limit is answered here (429), since the budget was taken.
  */
@@ -40,7 +42,7 @@ export function createIngestFront(options: IngestFrontOptions): FrontHandler {
   return (request, response) => {
     if (request.method !== 'POST' || !request.url?.startsWith(prefix)) return false;
     const token = request.url.slice(prefix.length);
-    if (!tokenShape.test(token) || options.isClosing()) return false;
+    if (!tokenShape.test(token)) return false;
     const length = declaredLength(request);
     if (length === null || length === 0 || length > options.bodyLimitBytes) return false;
     const source = options.cachedSource(token);
@@ -83,7 +85,7 @@ function readBody(request: IncomingMessage, length: number, done: (raw: Buffer) 
 
 function answerError(request: IncomingMessage, response: ServerResponse, options: IngestFrontOptions, error: Error): void {
   const appError = toAppError(error);
-  if (appError.status >= 500) options.log().error({ err: appError.cause ?? error, url: redactUrl(request.url ?? ''), code: appError.code }, 'request failed');
+  logFailure(options.log(), request.url ?? '', appError, error);
   const after = appError.retryAfterSec;
   write(response, options, appError.status, JSON.stringify(appError.toJSON()), after === undefined ? undefined : String(after));
 }
@@ -94,8 +96,7 @@ function write(response: ServerResponse, options: IngestFrontOptions, status: nu
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'content-security-policy': dataPolicy,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    ...everyAnswerHeaders,
   };
   if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
   if (options.isClosing()) headers.connection = 'close';

@@ -40,9 +40,10 @@ export interface RouteDeps {
   cachedSource: (token: string) => Source | null | undefined;
   /** Adds the hooks only the API's routes need to their context (api/server.ts). */
   guardApi: (api: FastifyInstance) => void;
-  /** Puts the ingest's node:http front ahead of Fastify (api/ingest-front.ts); without it every request goes through Fastify. */
-  installFront?: (front: FrontHandler) => void;
-  isClosing?: () => boolean;
+  /** Puts the ingest's node:http front ahead of Fastify (api/ingest-front.ts). */
+  installFront: (front: FrontHandler) => void;
+  /** True once the server is shutting down (api/server.ts). */
+  isClosing: () => boolean;
   resolveKey: (key: string) => Promise<ApiKey | null>;
   /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
   sessions: SessionService;
@@ -75,8 +76,8 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
     void server.register(hooksRoutes, {
       ingest, resolveSource: deps.resolveSource, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes,
     });
-    deps.installFront?.(createIngestFront({
-      ingest, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes, isClosing: deps.isClosing ?? (() => false), log: () => server.log,
+    deps.installFront(createIngestFront({
+      ingest, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes, isClosing: deps.isClosing, log: () => server.log,
     }));
     void server.register(async (api) => {
       deps.guardApi(api);

@@ -20,6 +20,9 @@ export const htmlPolicy = [
 /** Everything else (JSON, CSV, the stream, errors) is data, never a document: it may load nothing and be framed nowhere. */
 export const dataPolicy = "default-src 'none'; frame-ancestors 'none'";
 
+/** Headers every answer carries whatever its type (security-headers' hook below, and the ingest's front). */
+export const everyAnswerHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' } as const;
+
 /**
  * Headers on every answer (SPEC: "Strict CSP on every page"): the Content-Security-Policy above (HTML gets
  * the page's, everything else the data one), `X-Content-Type-Options: nosniff` (a browser must not run a JSON
@@ -36,8 +39,7 @@ export function securityHeaders(app: FastifyInstance): void {
     const html = typeof type === 'string' && type.startsWith('text/html');
     // A page with its own policy (the dashboard's, api/dashboard.ts) keeps it.
     if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', html ? htmlPolicy : dataPolicy);
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
+    void reply.headers(everyAnswerHeaders);
     done(null, payload);
   });
 }

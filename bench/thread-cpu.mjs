@@ -11,7 +11,9 @@
 //   SWITCHBOARD_BENCH_CALLS=whole ...   whole calls (a start_call, and 2,000 calls later its end_call) instead of
 //     end_calls of new calls: half the events then update a stored call, as in production
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
-//     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend)
+//     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend) and
+//     its WAL per event (pg_stat_wal, the whole cluster: bytes, records, full-page images, and the WAL flushes
+//     that commits waited for)
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runEndCalls, runWholeCalls } from './lib/wrk.mjs';
+import pg from 'pg';
 
 const conns = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 8);
@@ -36,6 +39,18 @@ const kind = process.env.SWITCHBOARD_BENCH_KIND ?? 'sqlite';
 const pgServer = kind === 'postgres' ? await openPostgres() : null;
 const server = await startFreshSwitchboard(kind, { pg: pgServer });
 const postmaster = pgServer ? await postmasterOf(server.db) : null;
+/** PostgreSQL's WAL counters so far (the cluster's), or null on SQLite. */
+const walStats = async () => {
+  if (!pgServer) return null;
+  const client = new pg.Client({ connectionString: server.db });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select wal_records, wal_fpi, wal_bytes, wal_sync from pg_stat_wal');
+    return Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, Number(v)]));
+  } finally {
+    await client.end();
+  }
+};
 try {
   await load(2);
   const perf = process.env.PERF
@@ -47,7 +62,9 @@ try {
   const w0 = writeBytes(server.pid);
   const g0 = postmaster ? postgresTicks(postmaster) : 0;
   const c0 = await commits();
+  const wal0 = await walStats();
   const r = await load(seconds);
+  const wal1 = await walStats();
   const c1 = await commits();
   const g1 = postmaster ? postgresTicks(postmaster) : 0;
   const t1 = threadTicks(server.pid);
@@ -75,6 +92,16 @@ try {
       cpuUsPerEvent: us(p1.own - p0.own),
       byThread,
       ...(postmaster ? { postgresCpuUsPerEvent: us(g1 - g0) } : {}),
+      ...(wal0 && wal1
+        ? {
+            walPerEvent: {
+              bytes: Math.round((wal1.wal_bytes - wal0.wal_bytes) / acked),
+              records: Math.round((10 * (wal1.wal_records - wal0.wal_records)) / acked) / 10,
+              fpi: Math.round((100 * (wal1.wal_fpi - wal0.wal_fpi)) / acked) / 100,
+              syncs: Math.round((100 * (wal1.wal_sync - wal0.wal_sync)) / acked) / 100,
+            },
+          }
+        : {}),
       eventsPerCommit: Math.round((10 * acked) / (c1 - c0)) / 10,
       writtenBytesPerEvent: Math.round((w1 - w0) / acked),
       peakRssMb: Math.round(peak / 1024),

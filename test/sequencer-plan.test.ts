@@ -51,12 +51,14 @@ afterAll(async () => {
 });
 
 describe('the sequencer tick on a backlog', () => {
-  it('numbers every row of the backlog and gives its deliveries their seq, finding each by its key (no row compared with every other)', async () => {
+  // The watermark is left out (a test elsewhere on the shared server may hold a transaction open); the plan is the same.
+  const statement = tickStatement({ nodeId: 'plan-test', leaseMs: 3000, batch: 5000, watermark: false });
+
+  /** Runs the tick as `explain (analyze) <run>` in a transaction rolled back after, and checks its plan and what it wrote. */
+  async function checkTick(run: string): Promise<void> {
     await client.query('begin');
     try {
-      // The watermark is left out (a test elsewhere on the shared server may hold a transaction open); the plan is the same.
-      const statement = tickStatement({ last: 2200, nodeId: 'plan-test', leaseMs: 3000, batch: 5000, watermark: false });
-      const { rows: explained } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (analyze, format json) ${statement}`);
+      const { rows: explained } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (analyze, format json) ${run}`);
       const nodes = walk(explained[0]!['QUERY PLAN'][0]!.Plan);
       const underUpdateOf = (table: string) => walk(nodes.find((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === table)!);
       const thrownAway = (plan: PlanNode[]) => plan.reduce((sum, n) => sum + (n['Rows Removed by Join Filter'] ?? 0), 0);
@@ -65,15 +67,33 @@ describe('the sequencer tick on a backlog', () => {
       expect(underUpdateOf('events').some((n) => n['Index Name'] === 'events_pkey')).toBe(true);
       expect(thrownAway(underUpdateOf('deliveries'))).toBeLessThan(800);
       expect(underUpdateOf('deliveries').some((n) => n['Index Name'] === 'deliveries_event')).toBe(true);
-      const { rows } = await client.query<{ unsequenced: number; dense: boolean; waiting: number; matching: boolean }>(
+      const { rows } = await client.query<{ unsequenced: number; dense: boolean; waiting: number; matching: boolean; last: number }>(
         `select count(*) filter (where seq is null)::int as unsequenced, max(seq) = 3000 and count(distinct seq) = 3000 as dense,
            (select count(*) from deliveries where event_seq is null)::int as waiting,
-           (select bool_and(d.event_seq = e.seq) from deliveries d join events e on e.id = d.event_id) as matching
+           (select bool_and(d.event_seq = e.seq) from deliveries d join events e on e.id = d.event_id) as matching,
+           (select last_seq::int from switchboard_sequencer where id = 1) as last
          from events`,
       );
-      expect(rows[0]).toEqual({ unsequenced: 0, dense: true, waiting: 0, matching: true });
+      // The numbering starts after the state row's last seq (2200), and the state row ends at the new last.
+      expect(rows[0]).toEqual({ unsequenced: 0, dense: true, waiting: 0, matching: true, last: 3000 });
     } finally {
       await client.query('rollback');
+    }
+  }
+
+  it('numbers every row of the backlog and gives its deliveries their seq, finding each by its key (no row compared with every other)', async () => {
+    await checkTick(statement);
+  });
+
+  it('does the same as the prepared statement the sequencer runs (one plan, made without knowing the backlog)', async () => {
+    await client.query(`prepare plan_test_tick as ${statement}`);
+    try {
+      await checkTick('execute plan_test_tick');
+      await checkTick('execute plan_test_tick');
+      const { rows } = await client.query<{ generic_plans: string }>(`select generic_plans from pg_prepared_statements where name = 'plan_test_tick'`);
+      expect(Number(rows[0]!.generic_plans)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await client.query('deallocate plan_test_tick');
     }
   });
 });

@@ -504,6 +504,8 @@ export interface SequencerOptions {
   takeoverCheckMs?: number;
   /** The most events one tick sequences. */
   batch?: number;
+  /** How often the tick's prepared statement is planned again on a connection, with the tables' sizes of then (ms). */
+  replanMs?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;
   /** After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the NOTIFY reaches the other nodes). */

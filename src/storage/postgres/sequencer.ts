@@ -47,9 +47,13 @@ const fastIdleLooks = 10;
 const anyUnsequenced = 'exists (select 1 from events where seq is null)';
 
 /**
- * The tick's statement (see sequenceOnce), its values inlined: number the ready rows (`batch` at most), give
- * them and their deliveries their seq, store the new last seq and the lease, notify, and fail if fewer rows
- * were updated than numbered. `watermark: false` is for tests only (sequencerTestHooks).
+ * The tick's statement (see sequenceOnce): number the ready rows (`batch` at most) after the state row's last
+ * seq, give them and their deliveries their seq, store the new last seq and the lease, notify, and fail if
+ * fewer rows were updated than numbered. Its values are the node's constants, inlined, so that it is
+ * prepared once per connection and runs without being planned again (see sequenceOnce). The last seq is
+ * read from the state row, which the tick has locked: every CTE sees the statement's one snapshot, so the
+ * numbering and the update of the state row start from the same value. `watermark: false` is for tests only
+ * (sequencerTestHooks).
  *
  * Both updates find their rows from the numbered ones, by key, whatever the statistics say: they count
  * almost no rows without seq (rightly, between ticks), and PostgreSQL then found the rows to update by
@@ -65,18 +69,18 @@ const anyUnsequenced = 'exists (select 1 from events where seq is null)';
  *    800-event backlog: 12.8 million comparisons, 3.4 s; in the deliveries bench, 210 events × 4,200
  *    deliveries: 877,800 comparisons, 280 ms).
  */
-export function tickStatement(o: { last: number; nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
+export function tickStatement(o: { nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
   const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
   return `with ready as (
       select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
     numbered as (
-      select id, ${o.last}::bigint + row_number() over (order by xid, xid_ord, id) as seq from ready),
+      select id, (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
     sequenced as (
       update events e set seq = n.seq from numbered n where e.id = n.id and e.seq + 0 is null returning e.seq),
     outbox as (
       update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and coalesce(d.event_seq, n.seq) = n.seq returning 1),
     state as (
-      update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), ${o.last}), holder = ${pg.escapeLiteral(o.nodeId)},
+      update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), last_seq), holder = ${pg.escapeLiteral(o.nodeId)},
         lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)
     select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
       ${anyUnsequenced} as pending,
@@ -87,7 +91,7 @@ export function tickStatement(o: { last: number; nodeId: string; leaseMs: number
 }
 
 export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
-  const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000 } = options;
+  const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000, replanMs = 10_000 } = options;
   // Never longer than a third of the lease: the holder renews it at its looks.
   const idleIntervalMs = Math.max(intervalMs, Math.min(options.idleIntervalMs ?? 50, leaseMs / 3));
   let holder = false;
@@ -103,6 +107,9 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
   /** The looks in a row that found no event (see next()). */
   let idleLooks = 0;
+  /** The connections with the tick prepared: its name, since when, and whether with the watermark (see preparedTick). */
+  const prepared = new WeakMap<pg.PoolClient, { name: string; at: number; watermark: boolean }>();
+  let generation = 0;
 
   /**
    * One tick: the number of rows it sequenced (-1: this node does not hold the role), and whether the log was
@@ -136,6 +143,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
+      const tick = await preparedTick(client, now);
       const [, locked] = await queryAll(client, [
         'begin',
         `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
@@ -148,10 +156,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
-      const [numberedRows] = await queryAll(client, [
-        tickStatement({ last, nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }),
-        'commit',
-      ]);
+      const [numberedRows] = await queryAll(client, [`execute ${tick}`, 'commit']);
       const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.
@@ -161,6 +166,26 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
       return { n, queued, lastSeq: current.lastSeq, pending };
     }, true);
+  }
+
+  /**
+   * The name of the tick's statement prepared on `client` (a connection of the pool), prepared first when it
+   * is not, or was prepared more than `replanMs` ago. Without parameters, a prepared statement runs one plan,
+   * made when it is first executed: no tick pays for planning its statement any more (under load, about as
+   * much of PostgreSQL's CPU as running it: docs/benchmarks.md, 2026-12-04). That plan counts on the tables'
+   * sizes of its moment; an ANALYZE of one of them makes PostgreSQL plan it again, and so does this, every
+   * `replanMs`, for a database where autovacuum is off. Each plan gets a new name, the old one is deallocated
+   * after: nothing fails half-way with a name both prepared and not.
+   */
+  async function preparedTick(client: pg.PoolClient, now: number): Promise<string> {
+    const watermark = !sequencerTestHooks.ignoreWatermark;
+    const had = prepared.get(client);
+    if (had && had.watermark === watermark && now - had.at < replanMs) return had.name;
+    const name = `switchboard_tick_${++generation}`;
+    await client.query(`prepare ${name} as ${tickStatement({ nodeId, leaseMs, batch, watermark })}`);
+    prepared.set(client, { name, at: now, watermark });
+    if (had) await client.query(`deallocate ${had.name}`).catch(() => {});
+    return name;
   }
 
   async function refreshStatus(): Promise<void> {

@@ -8,9 +8,10 @@ import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
   callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
 } from '../shared/append-plan.js';
-import { callColumns, rowToCall } from '../shared/call-rows.js';
+import { callColumns, callRowColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
+import { preparedStatements } from './prepared.js';
 
 /**
  * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) in three round trips whatever
@@ -43,6 +44,8 @@ const retryableCodes = new Set(['40P01', '40001']);
 /** For tests only: runs inside each append's transaction after its events are inserted (slow commits). */
 export const appendTestHooks: { afterInsert: (() => Promise<void>) | null } = { afterInsert: null };
 const maxAttempts = 5;
+/** The step-1 statements, prepared once per connection (see appendWith), planned again every 10 s. */
+const prepared = preparedStatements(10_000);
 
 const text = 'text', int8 = 'bigint', int4 = 'integer', float = 'double precision';
 const callTypes: Record<keyof CallsTable, string> = {
@@ -53,6 +56,12 @@ const callTypes: Record<keyof CallsTable, string> = {
   speed_to_lead_sec: int8, time_to_connect_sec: int8, first_event_at: int8, last_event_at: int8, event_count: int4, merge_rank: int4,
   lead_phone_digits: text, called_phone_digits: text,
 };
+const eventTypes: Record<(typeof eventColumns)[number], string> = {
+  id: text, source_id: text, call_id: text, type: text, status: text, error_code: text, error_detail: text, content_type: text,
+  body: 'bytea', body_hash: text, body_size: int8, body_truncated: int4, received_at: int8, call_after: text, origin: text,
+};
+/** The largest padded batch whose write is a named (prepared) statement (see writePlan). */
+const namedRowsMax = 64;
 const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
   id: text, destination_id: text, event_seq: int8, event_id: text, order_key: text, status: text, attempts: int4, schedule_start: int4,
   next_attempt_at: int8, locked_until: int8, last_status: int4, last_error: text, created_at: int8, updated_at: int8, finished_at: int8,
@@ -126,8 +135,9 @@ export function appendIn(client: pg.PoolClient, batch: readonly NewEvent[], call
  *     locks were granted (a statement's snapshot is taken when it starts, so a read in the lock statement
  *     could miss what the previous holder of a lock committed while this one waited): the rolling-upgrade
  *     lock and the calls' locks with the enabled destinations, then the stored copies of the batch's
- *     events (duplicates), then the batch's calls. Their few literals (keys, hashes) are inlined, escaped,
- *     so that all of them, with the BEGIN (`begin`), travel in one message: one round trip.
+ *     events (duplicates), then the batch's calls. Each is prepared once per connection (prepared.ts) and
+ *     run as `EXECUTE name(…)` with its few values (keys, hashes) inlined, escaped, so that all of them,
+ *     with the BEGIN (`begin`), travel in one message: one round trip, and no planning.
  *  2. the writes, one statement: the events (ON CONFLICT DO NOTHING on the deduplication key), the calls
  *     (upserted in key order) and the outbox rows, as data-modifying CTEs. If fewer events were inserted
  *     than planned, a concurrent transaction stored one meanwhile (it cannot while the call locks hold):
@@ -138,10 +148,14 @@ async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], cal
   const keys = callKeysToLoad(batch);
   const candidates = duplicateCandidates(batch);
   const statements = begin ? ['begin'] : [];
-  const add = (text: string) => statements.push(text) - 1;
-  const lockAt = add(lockCallsAndReadDestinations(keys.map((k) => callKey(k.sourceId, k.callId))));
-  const eventsAt = candidates.length > 0 ? add(storedEventsQuery(candidates)) : -1;
-  const callsAt = keys.length > 0 ? add(storedCallsQuery(keys)) : -1;
+  // Prepared once per connection (prepared.ts), before the message; planned again now and then only
+  // outside a transaction of the caller's (`begin`: this one opens it).
+  const execute = async (text: string, args: string[]) => statements.push(`execute ${await prepared(client, text, begin)}(${args.join(', ')})`) - 1;
+  const lockAt = await execute(lockCallsAndReadDestinations, [textArray(keys.map((k) => callKey(k.sourceId, k.callId)))]);
+  const eventsAt = candidates.length > 0
+    ? await execute(storedEventsQuery, [textArray(candidates.map((c) => c.callId)), textArray(candidates.map((c) => c.sourceId)), textArray(candidates.map((c) => c.bodyHash))])
+    : -1;
+  const callsAt = keys.length > 0 ? await execute(storedCallsQuery, [textArray(keys.map((k) => k.callId))]) : -1;
   const results = await queryAll(client, statements);
   const { destinations } = results[lockAt]![0] as { destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> };
   const plan = planAppend(
@@ -163,12 +177,17 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   const outbox = queueOutbox(plan, unsequenced, destinations).map((d) => ({ ...d, event_seq: null }));
   const p = new Parameters();
   const writes: string[] = [];
+  // The rows padded with empty ones up to a power of two, which the insert leaves out: a batch size then
+  // takes one of a few statements' texts, each prepared once per connection (see the query below).
+  const padded = rows.length > 0 ? 2 ** Math.ceil(Math.log2(rows.length)) : 0;
   if (rows.length > 0) {
     // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
-    // array would travel as hex text, to be escaped here and decoded by the server.
+    // array would travel as hex text, to be escaped here and decoded by the server. Its values are cast:
+    // inside a SELECT, PostgreSQL cannot infer their types from the columns.
     // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
-    const values = rows.map((r, i) => `(${eventColumns.map((c) => p.add(r[c])).join(', ')}, ${i})`).join(', ');
-    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord) values ${values}
+    const values = Array.from({ length: padded }, (_, i) => `(${eventColumns.map((c) => `${p.add(rows[i]?.[c])}::${eventTypes[c]}`).join(', ')}, ${i})`).join(', ');
+    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord)
+      select * from (values ${values}) as v(${eventColumns.join(', ')}, xid_ord) where v.id is not null
       on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
   }
   if (plan.touched.length > 0) {
@@ -184,7 +203,13 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   }
   if (writes.length === 0) return results;
   // Every data-modifying CTE runs to its end whether or not the outer query reads it.
-  const { rows: written } = await client.query(`with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`, p.values);
+  const statement = `with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`;
+  // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
+  // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
+  // plan does not depend on the tables' statistics (inserts, and upserts on their keys). Batches larger than
+  // `namedRowsMax` are rare and plan theirs, so that a connection holds a few dozen plans, not hundreds.
+  const name = padded <= namedRowsMax ? `switchboard_write_${padded}${plan.touched.length > 0 ? 'c' : ''}${outbox.length > 0 ? 'o' : ''}` : undefined;
+  const { rows: written } = await client.query({ name, text: statement, values: p.values });
   // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
   // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
   if ((written[0] as { inserted: number }).inserted !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
@@ -221,26 +246,22 @@ export const textArray = (values: string[]) => `array[${values.map(literal).join
 /**
  * The rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a collision
  * only makes two calls wait for each other; none of these gives the transaction an xid), then the enabled
- * destinations for the outbox.
+ * destinations for the outbox. $1: the calls' keys.
  */
-function lockCallsAndReadDestinations(keys: string[]): string {
-  return `select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
-      (select count(l) from (
-         select pg_advisory_xact_lock(${callLockClass}, h)::text as l
-         from (select distinct hashtext(k) as h from unnest(${textArray(keys)}) as k order by h offset 0) as ordered) as locks) as locked,
-      (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
-         'call_statuses', call_statuses)), '[]'::json)
-       from destinations where deleted_at is null and disabled_at is null) as destinations`;
-}
+const lockCallsAndReadDestinations = `select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
+    (select count(l) from (
+       select pg_advisory_xact_lock(${callLockClass}, h)::text as l
+       from (select distinct hashtext(k) as h from unnest($1::text[]) as k order by h offset 0) as ordered) as locks) as locked,
+    (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
+       'call_statuses', call_statuses)), '[]'::json)
+     from destinations where deleted_at is null and disabled_at is null) as destinations`;
 
 type StoredEventRow = { id: string; seq: number; source_id: string; body_hash: string };
 
-function storedEventsQuery(candidates: Candidate[]): string {
-  return `select e.id, e.seq, e.source_id, e.body_hash
-    from unnest(${textArray(candidates.map((c) => c.callId))}, ${textArray(candidates.map((c) => c.sourceId))}, ${textArray(candidates.map((c) => c.bodyHash))})
-      as c(call_id, source_id, body_hash)
-    join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`;
-}
+/** The stored copies of the batch's events: $1, $2, $3 their call ids, sources and body hashes. */
+const storedEventsQuery = `select e.id, e.seq, e.source_id, e.body_hash
+  from unnest($1::text[], $2::text[], $3::text[]) as c(call_id, source_id, body_hash)
+  join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`;
 
 function storedEvents(rows: StoredEventRow[]): Map<string, Stored> {
   const found = new Map<string, Stored>();
@@ -248,7 +269,11 @@ function storedEvents(rows: StoredEventRow[]): Map<string, Stored> {
   return found;
 }
 
-const storedCallsQuery = (keys: Array<{ callId: string }>) => `select * from calls where call_id = any(${textArray(keys.map((k) => k.callId))})`;
+/**
+ * The batch's stored calls, $1 their call ids. Its columns named, not `*`: a prepared statement whose
+ * columns change (a migration adding one, while this node runs) fails every run after.
+ */
+const storedCallsQuery = `select ${callRowColumns.join(', ')} from calls where call_id = any($1::text[])`;
 
 function storedCalls(keys: Array<{ sourceId: string; callId: string }>, rows: CallsTable[]): Map<string, CallState> {
   const wanted = new Set(keys.map((k) => callKey(k.sourceId, k.callId)));

@@ -4,6 +4,7 @@ import type { SequencerOptions, SequencerStatus } from '../ports.js';
 import type { Database } from '../schema.js';
 import pg from 'pg';
 import { appendChannel, inTransaction, queryAll } from './append.js';
+import { preparedStatements } from './prepared.js';
 
 /**
  * The NOTIFY's payload is the last seq given, followed by this when none of the events sequenced queued a
@@ -50,7 +51,7 @@ const anyUnsequenced = 'exists (select 1 from events where seq is null)';
  * The tick's statement (see sequenceOnce): number the ready rows (`batch` at most) after the state row's last
  * seq, give them and their deliveries their seq, store the new last seq and the lease, notify, and fail if
  * fewer rows were updated than numbered. Its values are the node's constants, inlined, so that it is
- * prepared once per connection and runs without being planned again (see sequenceOnce). The last seq is
+ * prepared once per connection and runs without being planned again (see `prepared`). The last seq is
  * read from the state row, which the tick has locked: every CTE sees the statement's one snapshot, so the
  * numbering and the update of the state row start from the same value. `watermark: false` is for tests only
  * (sequencerTestHooks).
@@ -107,9 +108,15 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
   /** The looks in a row that found no event (see next()). */
   let idleLooks = 0;
-  /** The connections with the tick prepared: its name, since when, and whether with the watermark (see preparedTick). */
-  const prepared = new WeakMap<pg.PoolClient, { name: string; at: number; watermark: boolean }>();
-  let generation = 0;
+  /**
+   * The tick's statements, prepared once per connection (prepared.ts): their values are the node's constants,
+   * so prepared statements without parameters, each run on one plan (made again every `replanMs`). No tick
+   * pays for planning them any more: under load that was about as much of PostgreSQL's CPU as running them.
+   */
+  const prepared = preparedStatements(replanMs);
+  /** The state row, locked, and whether the role is this node's (or free). Prepared as the tick is. */
+  const lockStatement = `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
+    from switchboard_sequencer where id = 1 for update skip locked`;
 
   /**
    * One tick: the number of rows it sequenced (-1: this node does not hold the role), and whether the log was
@@ -136,19 +143,16 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   /**
    * The tick's transaction in two round trips: BEGIN with the state row's lock (one message), then one
    * statement that numbers the ready rows, gives them and their deliveries their seq, stores the new last
-   * seq and the lease, and notifies, sent with the COMMIT in one message (its values inlined as literals:
-   * the simple protocol takes no parameters). The numbering is a statement of its own, after the lock: its
+   * seq and the lease, and notifies, sent with the COMMIT in one message (the EXECUTE of the statement
+   * prepared on this connection: no plan per tick). The numbering is a statement of its own, after the lock: its
    * snapshot sees what the previous tick committed. The statement itself fails (and with it the transaction,
    * the COMMIT then skipped) if it updated fewer rows than it numbered.
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
-      const tick = await preparedTick(client, now);
-      const [, locked] = await queryAll(client, [
-        'begin',
-        `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
-         from switchboard_sequencer where id = 1 for update skip locked`,
-      ]);
+      const lock = await prepared(client, lockStatement, true, now);
+      const tick = await prepared(client, tickStatement({ nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }), true, now);
+      const [, locked] = await queryAll(client, ['begin', `execute ${lock}`]);
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
         holder = false;
@@ -166,26 +170,6 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
       return { n, queued, lastSeq: current.lastSeq, pending };
     }, true);
-  }
-
-  /**
-   * The name of the tick's statement prepared on `client` (a connection of the pool), prepared first when it
-   * is not, or was prepared more than `replanMs` ago. Without parameters, a prepared statement runs one plan,
-   * made when it is first executed: no tick pays for planning its statement any more (under load, about as
-   * much of PostgreSQL's CPU as running it: docs/benchmarks.md, 2026-12-04). That plan counts on the tables'
-   * sizes of its moment; an ANALYZE of one of them makes PostgreSQL plan it again, and so does this, every
-   * `replanMs`, for a database where autovacuum is off. Each plan gets a new name, the old one is deallocated
-   * after: nothing fails half-way with a name both prepared and not.
-   */
-  async function preparedTick(client: pg.PoolClient, now: number): Promise<string> {
-    const watermark = !sequencerTestHooks.ignoreWatermark;
-    const had = prepared.get(client);
-    if (had && had.watermark === watermark && now - had.at < replanMs) return had.name;
-    const name = `switchboard_tick_${++generation}`;
-    await client.query(`prepare ${name} as ${tickStatement({ nodeId, leaseMs, batch, watermark })}`);
-    prepared.set(client, { name, at: now, watermark });
-    if (had) await client.query(`deallocate ${had.name}`).catch(() => {});
-    return name;
   }
 
   async function refreshStatus(): Promise<void> {

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSource } from '../src/admin/credentials.js';
+import { newId, type SourceId } from '../src/domain/ids.js';
+import { openStorage } from '../src/storage/open.js';
+import type { NewEvent, Storage } from '../src/storage/ports.js';
+import { endCall, startCall } from './support/app.js';
+import { freshPgDatabase } from './support/pg.js';
+
+/**
+ * The PostgreSQL append's statements are prepared once per connection (storage/postgres/prepared.ts, and the
+ * write as a named statement): the write's rows are padded with empty ones up to a power of two, which the
+ * insert leaves out, so that batch sizes share a few texts; batches above 64 rows plan their own. Whatever
+ * the size, and however often one size comes back on a connection (after five runs PostgreSQL may switch to
+ * its generic plan), a batch stores exactly its new events, byte for byte, in their order, and answers its
+ * duplicates with the first copy's id.
+ */
+let url: string;
+let storage: Storage;
+let sourceId: SourceId;
+let client: pg.Client;
+
+function eventOf(body: string): NewEvent {
+  const raw = Buffer.from(body);
+  const { type, call_id: callId } = JSON.parse(body) as { type: string; call_id: string };
+  return {
+    id: newId('evt'), sourceId, callId, type, status: 'ok', errorCode: null, errorDetail: null, contentType: 'application/json; charset=utf-8',
+    body: raw, bodyHash: createHash('sha256').update(raw).digest('hex'), bodySize: raw.length, bodyTruncated: false, receivedAt: 1_760_000_000_000,
+  };
+}
+
+beforeAll(async () => {
+  url = await freshPgDatabase();
+  storage = await openStorage(url);
+  await storage.migrate();
+  sourceId = (await createSource(storage, 'batches')).id;
+  client = new pg.Client({ connectionString: url });
+  await client.connect();
+});
+
+afterAll(async () => {
+  await client?.end();
+  await storage?.close();
+});
+
+let calls = 0;
+/** `fresh` new events (a start and an end of new calls, alternating), then `again` copies of earlier ones. */
+function batchOf(fresh: number, earlier: NewEvent[], again: number): NewEvent[] {
+  const events = Array.from({ length: fresh }, (_, i) => {
+    const callId = `batch-call-${++calls}`;
+    return eventOf(i % 2 === 0 ? startCall(callId) : endCall(callId));
+  });
+  const copies = earlier.slice(0, again).map((e) => ({ ...eventOf(e.body!.toString()), id: newId('evt') }));
+  // The copies first: a duplicate in the middle of a batch must not shift the new events' places.
+  return [...copies, ...events];
+}
+
+describe('PostgreSQL append batches of every size (prepared statements, padded rows)', () => {
+  it('stores exactly the new events of each batch, in order, and answers duplicates with the first id', async () => {
+    const sizes = [1, 3, 3, 3, 3, 3, 3, 3, 5, 8, 9, 31, 64, 65, 100, 2, 3];
+    let earlier: NewEvent[] = [];
+    const appended: string[] = [];
+    for (const [n, size] of sizes.entries()) {
+      const again = Math.min(earlier.length, n % 3);
+      const batch = batchOf(size, earlier, again);
+      const results = await storage.events.append(batch);
+      expect(results).toHaveLength(batch.length);
+      // The copies: answered as duplicates of the first stored copy.
+      for (const [i, copy] of batch.slice(0, again).entries()) {
+        expect(results[i]).toMatchObject({ duplicate: true, id: earlier[i]!.id });
+        expect(copy.id).not.toBe(earlier[i]!.id);
+      }
+      const fresh = batch.slice(again);
+      expect(results.slice(again).map((r) => [r.id, r.duplicate])).toEqual(fresh.map((e) => [e.id, false]));
+
+      // Stored: these events and no other row of this transaction, byte for byte, in the batch's order.
+      const { rows } = await client.query<{ id: string; body: Buffer; content_type: string; xid_ord: number; call_id: string }>(
+        `select id, body, content_type, xid_ord, call_id from events where xid = (select xid from events where id = $1) order by xid_ord`,
+        [fresh[0]!.id],
+      );
+      expect(rows.map((r) => r.id)).toEqual(fresh.map((e) => e.id));
+      expect(rows.map((r) => r.xid_ord)).toEqual(fresh.map((_, i) => i));
+      for (const [i, row] of rows.entries()) {
+        expect(row.body.equals(fresh[i]!.body!)).toBe(true);
+        expect(row.content_type).toBe('application/json; charset=utf-8');
+      }
+      earlier = fresh;
+      appended.push(...fresh.map((e) => e.id));
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const { rows } = await client.query<{ events: number; calls: number }>(
+      'select (select count(*) from events)::int as events, (select count(*) from calls)::int as calls',
+    );
+    expect(rows[0]).toEqual({ events: total, calls: total });
+    // The log: every event once, with a dense seq, in the order of the appends.
+    const sequencer = storage.startSequencer({ nodeId: 'batches-test' })!;
+    try {
+      await storage.events.waitSequenced();
+    } finally {
+      await sequencer.stop();
+    }
+    const log = await storage.events.readAfter(0, total + 10);
+    expect(log.map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(log.map((e) => e.id)).toEqual(appended);
+  });
+});

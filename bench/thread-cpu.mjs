@@ -13,11 +13,12 @@
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend) and
 //     its WAL per event (pg_stat_wal, the whole cluster: bytes, records, full-page images, and the WAL flushes
-//     that commits waited for)
+//     that commits waited for), and its CPU per event by role (the backends of each of Switchboard's pools by
+//     their application_name, the server's own processes by type)
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
+import { postgresTicks, postgresTicksByRole, postmasterOf, ticksByRoleBetween } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runEndCalls, runWholeCalls } from './lib/wrk.mjs';
@@ -61,12 +62,14 @@ try {
   const p0 = processTicks(server.pid);
   const w0 = writeBytes(server.pid);
   const g0 = postmaster ? postgresTicks(postmaster) : 0;
+  const roles0 = postmaster ? await postgresTicksByRole(postmaster, server.db) : null;
   const c0 = await commits();
   const wal0 = await walStats();
   const r = await load(seconds);
   const wal1 = await walStats();
   const c1 = await commits();
   const g1 = postmaster ? postgresTicks(postmaster) : 0;
+  const roles1 = postmaster ? await postgresTicksByRole(postmaster, server.db) : null;
   const t1 = threadTicks(server.pid);
   const p1 = processTicks(server.pid);
   const w1 = writeBytes(server.pid);
@@ -92,6 +95,16 @@ try {
       cpuUsPerEvent: us(p1.own - p0.own),
       byThread,
       ...(postmaster ? { postgresCpuUsPerEvent: us(g1 - g0) } : {}),
+      ...(roles0 && roles1
+        ? {
+            postgresByRole: Object.fromEntries(
+              Object.entries(ticksByRoleBetween(roles0, roles1))
+                .map(([role, ticks]) => [role, us(ticks)])
+                .filter(([, v]) => v > 0)
+                .sort((a, b) => b[1] - a[1]),
+            ),
+          }
+        : {}),
       ...(wal0 && wal1
         ? {
             walPerEvent: {

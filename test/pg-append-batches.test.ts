@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
 import { newId, type SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
+import { appendTestHooks } from '../src/storage/postgres/append.js';
+import { preparing } from '../src/storage/postgres/prepared.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { endCall, startCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
@@ -103,5 +105,53 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
     const log = await storage.events.readAfter(0, total + 10);
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(log.map((e) => e.id)).toEqual(appended);
+  });
+});
+
+describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {
+  afterAll(() => {
+    appendTestHooks.afterInsert = null;
+    preparing.on = true;
+  });
+
+  it('turns preparing off at the first missing statement, retries, and stores every event; the sequencer follows', async () => {
+    // Before: the statements are prepared (a first append on each connection the pool hands out).
+    for (let i = 0; i < 4; i++) await storage.events.append(batchOf(3, [], 0));
+    expect(preparing.on).toBe(true);
+    // What a pooler in transaction mode does to a session's prepared statements: the next transaction lands on a
+    // server connection that never saw them. Here: every append's connection loses them at its commit.
+    appendTestHooks.afterInsert = async (connection) => {
+      await connection.query('deallocate all');
+    };
+    const warned: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warned.push(w.code ?? '');
+    process.on('warning', onWarning);
+    const stored: string[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const batch = batchOf(1 + (i % 5), [], 0);
+        const results = await storage.events.append(batch);
+        expect(results.map((r) => r.duplicate)).toEqual(batch.map(() => false));
+        stored.push(...batch.map((e) => e.id));
+      }
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(preparing.on).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warned).toEqual(['SWITCHBOARD_UNPREPARED']);
+    const { rows } = await client.query<{ n: number }>('select count(*)::int as n from events where id = any($1)', [stored]);
+    expect(rows[0]!.n).toBe(stored.length);
+    // Unprepared, the sequencer gives them their seq as before: the log stays dense, in the appends' order.
+    const before = await storage.events.lastSeq();
+    const sequencer = storage.startSequencer({ nodeId: 'pooler-test' })!;
+    try {
+      await storage.events.waitSequenced();
+    } finally {
+      await sequencer.stop();
+    }
+    const log = await storage.events.readAfter(before, 1000);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => before + i + 1));
+    expect(log.slice(-stored.length).map((e) => e.id)).toEqual(stored);
   });
 });

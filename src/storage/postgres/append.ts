@@ -11,7 +11,7 @@ import {
 import { callColumns, callRowColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
-import { preparedStatements } from './prepared.js';
+import { notPrepared, noticeUnprepared, preparedStatements, preparing } from './prepared.js';
 
 /**
  * The ingest hot path on PostgreSQL: the shared plan (shared/append-plan.ts) in three round trips whatever
@@ -40,9 +40,11 @@ import { preparedStatements } from './prepared.js';
 export const legacyAppendLockKey = 7_340_001;
 const callLockClass = 7_340;
 export const appendChannel = 'switchboard_log';
-const retryableCodes = new Set(['40P01', '40001']);
+// 26000: a statement prepared on the connection was not there (a pooler in transaction mode): inTransaction
+// has turned preparing off, and the next attempt sends the statements whole (prepared.ts).
+const retryableCodes = new Set(['40P01', '40001', notPrepared]);
 /** For tests only: runs inside each append's transaction after its events are inserted (slow commits). */
-export const appendTestHooks: { afterInsert: (() => Promise<void>) | null } = { afterInsert: null };
+export const appendTestHooks: { afterInsert: ((client: pg.PoolClient) => Promise<void>) | null } = { afterInsert: null };
 const maxAttempts = 5;
 /** The step-1 statements, prepared once per connection (see appendWith), planned again every 10 s. */
 const prepared = preparedStatements(10_000);
@@ -105,6 +107,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     if (!commits) await client.query('commit');
     return result;
   } catch (error) {
+    noticeUnprepared(error);
     await client.query('rollback').catch((e: Error) => {
       broken = e;
     });
@@ -150,7 +153,7 @@ async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], cal
   const statements = begin ? ['begin'] : [];
   // Prepared once per connection (prepared.ts), before the message; planned again now and then only
   // outside a transaction of the caller's (`begin`: this one opens it).
-  const execute = async (text: string, args: string[]) => statements.push(`execute ${await prepared(client, text, begin)}(${args.join(', ')})`) - 1;
+  const execute = async (text: string, args: string[]) => statements.push(await prepared(client, text, args, begin)) - 1;
   const lockAt = await execute(lockCallsAndReadDestinations, [textArray(keys.map((k) => callKey(k.sourceId, k.callId)))]);
   const eventsAt = candidates.length > 0
     ? await execute(storedEventsQuery, [textArray(candidates.map((c) => c.callId)), textArray(candidates.map((c) => c.sourceId)), textArray(candidates.map((c) => c.bodyHash))])
@@ -207,13 +210,14 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
   // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
   // plan does not depend on the tables' statistics (inserts, and upserts on their keys). Batches larger than
-  // `namedRowsMax` are rare and plan theirs, so that a connection holds a few dozen plans, not hundreds.
-  const name = padded <= namedRowsMax ? `switchboard_write_${padded}${plan.touched.length > 0 ? 'c' : ''}${outbox.length > 0 ? 'o' : ''}` : undefined;
+  // `namedRowsMax` are rare and plan theirs, so that a connection holds a few dozen plans, not hundreds; and
+  // all do behind a pooler in transaction mode (prepared.ts).
+  const name = preparing.on && padded <= namedRowsMax ? `switchboard_write_${padded}${plan.touched.length > 0 ? 'c' : ''}${outbox.length > 0 ? 'o' : ''}` : undefined;
   const { rows: written } = await client.query({ name, text: statement, values: p.values });
   // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
   // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
   if ((written[0] as { inserted: number }).inserted !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
-  if (rows.length > 0) await appendTestHooks.afterInsert?.();
+  if (rows.length > 0) await appendTestHooks.afterInsert?.(client);
   return results;
 }
 

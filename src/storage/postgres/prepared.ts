@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 /**
@@ -13,22 +14,65 @@ import type pg from 'pg';
  * its own (`mayReplan`): the old name is deallocated after the new one is prepared, outside any transaction.
  * Prepared statements outlive a rollback (they belong to the session), so one prepared inside a transaction
  * that fails stays usable.
+ *
+ * A pooler in transaction mode between Switchboard and PostgreSQL (PgBouncer's default) gives each
+ * transaction whichever server connection is free, where a statement prepared on another does not exist.
+ * The first such error (`notPrepared`) turns preparing off for the process (`noticeUnprepared`, called where
+ * a transaction fails): from then on the statements are sent whole, their values inlined, as before.
  */
 export function preparedStatements(replanMs: number) {
   const byClient = new WeakMap<pg.ClientBase, Map<string, { name: string; at: number }>>();
+
   /** The name `text` is prepared under on `client`, preparing it first when it is not (or is too old, with `mayReplan`). */
-  return async function prepared(client: pg.ClientBase, text: string, mayReplan: boolean, now = Date.now()): Promise<string> {
+  async function prepared(client: pg.ClientBase, text: string, mayReplan: boolean, now: number): Promise<string> {
     let mine = byClient.get(client);
     if (!mine) byClient.set(client, (mine = new Map()));
     const had = mine.get(text);
     if (had && (!mayReplan || now - had.at < replanMs)) return had.name;
-    const name = `switchboard_${++generation}`;
+    const name = `switchboard_${processTag}_${++generation}`;
     await client.query(`prepare ${name} as ${text}`);
     mine.set(text, { name, at: now });
     if (had) await client.query(`deallocate ${had.name}`).catch(() => {});
     return name;
+  }
+
+  /**
+   * The statement to send for `text` with these values of its parameters ($1, $2, … in order; literals,
+   * escaped by the caller): `EXECUTE name(values)` of the statement prepared on `client`, or, once preparing
+   * is off, `text` itself with the values in place of its parameters.
+   */
+  return async function execute(client: pg.ClientBase, text: string, values: string[], mayReplan: boolean, now = Date.now()): Promise<string> {
+    if (!preparing.on) return values.length === 0 ? text : text.replace(/\$(\d+)\b/g, (_, n: string) => values[Number(n) - 1]!);
+    const name = await prepared(client, text, mayReplan, now);
+    return values.length === 0 ? `execute ${name}` : `execute ${name}(${values.join(', ')})`;
   };
 }
 
-/** Names are unique in the process, so a statement prepared again never meets its old name. */
+/** Whether this process prepares its statements (see preparedStatements; also the ingest's named write). */
+export const preparing = { on: true };
+
+/** invalid_sql_statement_name: a prepared statement this connection does not have. */
+export const notPrepared = '26000';
+
+/**
+ * Called with the error a transaction failed with: a statement prepared on this connection was missing,
+ * so connections are shared by a pooler in transaction mode. Preparing is turned off for the process
+ * (warned once); true when it was, for the caller to try again at once.
+ */
+export function noticeUnprepared(error: unknown): boolean {
+  if ((error as { code?: string }).code !== notPrepared || !preparing.on) return false;
+  preparing.on = false;
+  process.emitWarning(
+    'PostgreSQL: a statement Switchboard prepared on a connection was gone in the next transaction (a pooler in transaction mode?); statements are no longer prepared, each is planned where it runs',
+    { code: 'SWITCHBOARD_UNPREPARED' },
+  );
+  return true;
+}
+
+/**
+ * Names are unique in the process, so a statement prepared again never meets its old name; and tagged with
+ * the process, so that behind a pooler, where one server connection serves several nodes in turn, two nodes'
+ * statements never take the same name.
+ */
 let generation = 0;
+const processTag = randomBytes(4).toString('hex');

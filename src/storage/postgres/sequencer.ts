@@ -150,9 +150,9 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
-      const lock = await prepared(client, lockStatement, true, now);
-      const tick = await prepared(client, tickStatement({ nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }), true, now);
-      const [, locked] = await queryAll(client, ['begin', `execute ${lock}`]);
+      const lock = await prepared(client, lockStatement, [], true, now);
+      const tick = await prepared(client, tickStatement({ nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }), [], true, now);
+      const [, locked] = await queryAll(client, ['begin', lock]);
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
         holder = false;
@@ -160,7 +160,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
-      const [numberedRows] = await queryAll(client, [`execute ${tick}`, 'commit']);
+      const [numberedRows] = await queryAll(client, [tick, 'commit']);
       const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.

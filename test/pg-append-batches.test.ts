@@ -60,7 +60,7 @@ function batchOf(fresh: number, earlier: NewEvent[], again: number): NewEvent[] 
 
 describe('PostgreSQL append batches of every size (prepared statements, padded rows)', () => {
   it('stores exactly the new events of each batch, in order, and answers duplicates with the first id', async () => {
-    const sizes = [1, 3, 3, 3, 3, 3, 3, 3, 5, 8, 9, 31, 64, 65, 100, 2, 3];
+    const sizes = [1, 3, 3, 3, 3, 3, 3, 3, 5, 8, 9, 31, 64, 65, 100, 129, 200, 2, 3];
     let earlier: NewEvent[] = [];
     const appended: string[] = [];
     for (const [n, size] of sizes.entries()) {

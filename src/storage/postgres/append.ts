@@ -62,7 +62,13 @@ const eventTypes: Record<(typeof eventColumns)[number], string> = {
   id: text, source_id: text, call_id: text, type: text, status: text, error_code: text, error_detail: text, content_type: text,
   body: 'bytea', body_hash: text, body_size: int8, body_truncated: int4, received_at: int8, call_after: text, origin: text,
 };
-/** The largest padded batch whose write is a named (prepared) statement (see writePlan). */
+/**
+ * The largest padded batch whose write is a named (prepared) statement (see writePlan). The statement of 64
+ * rows keeps ~1 MB of PostgreSQL's memory on its connection (parsed, and planned); all sizes together, a few
+ * MB per ingest connection. Larger batches (at 256 connections they hold 50–70 events) spread their plan's
+ * cost over as many events: prepared up to 128 rows, the PostgreSQL CPU per event there did not move
+ * beyond the noise (docs/benchmarks.md, 2026-12-04).
+ */
 const namedRowsMax = 64;
 const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
   id: text, destination_id: text, event_seq: int8, event_id: text, order_key: text, status: text, attempts: int4, schedule_start: int4,
@@ -210,7 +216,7 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
   // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
   // plan does not depend on the tables' statistics (inserts, and upserts on their keys). Batches larger than
-  // `namedRowsMax` are rare and plan theirs, so that a connection holds a few dozen plans, not hundreds; and
+  // `namedRowsMax` are rare and plan theirs, so that a connection holds a few plans of bounded size; and
   // all do behind a pooler in transaction mode (prepared.ts).
   const name = preparing.on && padded <= namedRowsMax ? `switchboard_write_${padded}${plan.touched.length > 0 ? 'c' : ''}${outbox.length > 0 ? 'o' : ''}` : undefined;
   const { rows: written } = await client.query({ name, text: statement, values: p.values });

@@ -108,6 +108,43 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
   });
 });
 
+describe('PostgreSQL prepared statements across a schema change (a newer node migrating while this one runs)', () => {
+  it('keeps appending and sequencing after columns are added to events and calls, with the sequencer planning anew at every tick', async () => {
+    // Prepared first on this node's connections: appends, and ticks of a sequencer that plans its statements
+    // again at every tick (replanMs 0: the old name deallocated each time).
+    const sequencer = storage.startSequencer({ nodeId: 'schema-test', replanMs: 0 })!;
+    try {
+      for (let i = 0; i < 3; i++) await storage.events.append(batchOf(4, [], 0));
+      await storage.events.waitSequenced();
+      // What a later migration may do while older nodes run: add columns (the calls read names its columns:
+      // a prepared `select *` would fail from now on with "cached plan must not change result type").
+      await client.query('alter table events add column later_note text');
+      await client.query('alter table calls add column later_score integer');
+      const before = await storage.events.lastSeq();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const batch = batchOf(4, [], 0);
+        await storage.events.append(batch);
+        ids.push(...batch.map((e) => e.id));
+      }
+      await storage.events.waitSequenced();
+      const log = await storage.events.readAfter(before, 100);
+      expect(log.map((e) => e.id)).toEqual(ids);
+      expect(log.map((e) => e.seq)).toEqual(ids.map((_, i) => before + i + 1));
+      // A stored call is read back through the prepared read: its next event merges into it.
+      const [first] = log;
+      const again = await storage.events.append([eventOf(endCall(first!.callId!))]);
+      expect(again[0]!.duplicate).toBe(false);
+      const { rows } = await client.query<{ event_count: number }>('select event_count from calls where call_id = $1', [first!.callId]);
+      expect(rows[0]!.event_count).toBe(2);
+    } finally {
+      await sequencer.stop();
+      await client.query('alter table events drop column later_note');
+      await client.query('alter table calls drop column later_score');
+    }
+  });
+});
+
 describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {
   afterAll(() => {
     appendTestHooks.afterInsert = null;

@@ -504,7 +504,7 @@ export interface SequencerOptions {
   takeoverCheckMs?: number;
   /** The most events one tick sequences. */
   batch?: number;
-  /** How often the tick's prepared statement is planned again on a connection, with the tables' sizes of then (ms). */
+  /** How often the tick's prepared statements are planned again on a connection, with the tables' sizes of then (ms). */
   replanMs?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;

@@ -55,18 +55,18 @@ export const preparing = { on: true };
 export const notPrepared = '26000';
 
 /**
- * Called with the error a transaction failed with: a statement prepared on this connection was missing,
- * so connections are shared by a pooler in transaction mode. Preparing is turned off for the process
- * (warned once); true when it was, for the caller to try again at once.
+ * Called with the error a transaction failed with (inTransaction): when a statement prepared on this
+ * connection was missing, connections are shared by a pooler in transaction mode, and preparing is turned
+ * off for the process (warned once). The caller retries as for a deadlock (the append: `notPrepared` is
+ * among its retryable codes; the sequencer: at its next tick).
  */
-export function noticeUnprepared(error: unknown): boolean {
-  if ((error as { code?: string }).code !== notPrepared || !preparing.on) return false;
+export function noticeUnprepared(error: unknown): void {
+  if ((error as { code?: string }).code !== notPrepared || !preparing.on) return;
   preparing.on = false;
   process.emitWarning(
     'PostgreSQL: a statement Switchboard prepared on a connection was gone in the next transaction (a pooler in transaction mode?); statements are no longer prepared, each is planned where it runs',
     { code: 'SWITCHBOARD_UNPREPARED' },
   );
-  return true;
 }
 
 /**

@@ -42,7 +42,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { postAll, postPaced, summarize } from './lib/load.mjs';
-import { machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
+import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
+import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, httpRequest, openPostgres, startFreshSwitchboard, startScriptServer, stopServer } from './lib/servers.mjs';
 import { startSink } from './lib/sink.mjs';
@@ -112,11 +113,15 @@ async function api(server, method, route, body) {
 
 /**
  * CPU over a window, as cores of the machine: the server's, this process's, the sink's (when `sinkPid` is
- * given and is not the server) and everything else's (other work on the machine, and PostgreSQL).
+ * given and is not the server), PostgreSQL's (when the server's `postmaster` is given: it and every backend)
+ * and everything else's (other work on the machine); `seconds`, the window's length.
  */
-function cpuWindow(pid, sinkPid = null) {
+function cpuWindow(pid, sinkPid = null, postmaster = null) {
   const sink = sinkPid != null && sinkPid !== pid ? sinkPid : null;
-  const read = () => ({ m: machineTicks(), s: processTicks(pid), h: processTicks(process.pid), k: sink ? processTicks(sink) : { own: 0 } });
+  const read = () => ({
+    m: machineTicks(), s: processTicks(pid), h: processTicks(process.pid), k: sink ? processTicks(sink) : { own: 0 },
+    g: postmaster ? postgresTicks(postmaster) : 0,
+  });
   const a = read();
   return () => {
     const b = read();
@@ -127,7 +132,11 @@ function cpuWindow(pid, sinkPid = null) {
     const server = cores(a.s, b.s);
     const harness = cores(a.h, b.h);
     const sinkCores = sink ? cores(a.k, b.k) : null;
-    return { busy, server, harness, sink: sinkCores, other: Math.max(0, busy - server - harness - (sinkCores ?? 0)) };
+    const postgres = postmaster ? (b.g - a.g) / elapsed : null;
+    return {
+      busy, server, harness, sink: sinkCores, postgres, seconds: elapsed / CLOCK_TICKS,
+      other: Math.max(0, busy - server - harness - (sinkCores ?? 0) - (postgres ?? 0)),
+    };
   };
 }
 
@@ -147,6 +156,8 @@ async function withServer(row, { kind, baselineScript, args, pg, pgError }, body
     server = kind === 'baseline' ? await startScriptServer(`${row.case} baseline`, baselineScript) : await startFreshSwitchboard(kind, { pg, pgError, args });
     row.startupMs = server.startupMs ?? null;
     row.db = server.db ?? null;
+    // PostgreSQL's processes, so that its CPU is counted apart from everything else's.
+    server.postmaster = kind === 'postgres' ? await postmasterOf(server.db) : null;
     const linesBefore = server.log.lines;
     await body(server);
     row.logLines = server.log.lines - linesBefore;
@@ -258,7 +269,7 @@ async function streamRow(kind, ctx) {
         measureFrom: warm,
         makeBody: (n, sentAt) => endCall(ids(n), `${N_FIELD}${n},${SENT_FIELD}${sentAt.toFixed(3)},`),
         onSend: (n) => {
-          if (n === warm) cpuEnd = cpuWindow(server.pid);
+          if (n === warm) cpuEnd = cpuWindow(server.pid, null, server.postmaster);
         },
         onAnswer: (n, status, at) => {
           if (status >= 200 && status <= 299) answeredAt[n] = at;
@@ -510,7 +521,7 @@ async function deliverAll(server, row, { label, expected, sink, endCall }) {
   const bodies = Array.from({ length: DELIVERY_EVENTS }, (_, i) => endCall(ids(i)));
   log(`${label}: ${DESTINATIONS} destinations; ingesting ${num(DELIVERY_EVENTS)} end_calls → ${num(expected)} deliveries at the sink`);
   const sampler = startRssSampler(server.pid, 200);
-  const cpuEnd = cpuWindow(server.pid, sink.server.pid);
+  const cpuEnd = cpuWindow(server.pid, sink.server.pid, server.postmaster);
   row.ingest = await postAll({ url: server.url, bodies, concurrency: INGEST_CONCURRENCY });
   if (row.ingest.answers.non2xx || row.ingest.answers.errors) {
     throw new Error(`ingest: ${row.ingest.answers.non2xx} non-2xx, ${row.ingest.answers.errors} errors: ${row.ingest.answers.firstProblem}`);
@@ -570,7 +581,7 @@ async function recoveryRow(kind, ctx) {
     }
     row.downSeconds = (refused.stats.total.lastRefusedAt - refused.stats.downAt) / 1000;
     log(`${label}: every call.started refused at least once (${num(row.down.refused)} attempts); destination back up`);
-    const cpuEnd = cpuWindow(server.pid, sink.server.pid);
+    const cpuEnd = cpuWindow(server.pid, sink.server.pid, server.postmaster);
     const { at: upAt } = await sink.up();
     const waited = await sink.waitFor((s) => s.distinctDelivered >= expected, {
       timeoutMs: DELIVERY_TIMEOUT_MS,
@@ -607,12 +618,12 @@ function verdict(fails, unknown) {
 
 /**
  * Why a row's numbers are less trustworthy, or null: other work kept more than NOISY_CORES cores busy just
- * before it, or during it (known only where PostgreSQL is not part of "everything else").
+ * before it, or during it (PostgreSQL's own CPU counted apart: its processes are measured).
  */
 function noiseOf(r) {
   const parts = [];
   if (r.machineBusyBefore > NOISY_CORES) parts.push(`${fmt(r.machineBusyBefore, 2)} cores busy before`);
-  if (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
+  if ((r.server !== 'postgres' || r.cpu?.postgres != null) && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
   return parts.length ? parts.join(', ') : null;
 }
 
@@ -762,13 +773,20 @@ function recoveryTable(rows) {
   });
 }
 
+/** `cores` over the row's CPU window as µs per delivery, for the rows that count deliveries in that window. */
+function perDelivery(r, cores) {
+  const n = r.case === 'deliveries' ? r.delivery?.expected : null;
+  return n && r.cpu?.seconds ? ` (${fmt((cores * r.cpu.seconds * 1e6) / n, 0)} µs per delivery)` : '';
+}
+
 function cpuText(r) {
   if (!r.cpu) return null;
   const c = r.cpu;
   const who = r.case === 'deliveries' && r.server === 'baseline' ? 'sink' : 'server';
   return (
     `CPU (cores of ${CPUS}): ${who} ${fmt(c.server, 2)}, harness ${fmt(c.harness, 2)}${c.sink != null ? `, sink ${fmt(c.sink, 2)}` : ''}, ` +
-    `everything else ${fmt(c.other, 2)}${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
+    (c.postgres != null ? `PostgreSQL ${fmt(c.postgres, 2)}${perDelivery(r, c.postgres)}, ` : '') +
+    `everything else ${fmt(c.other, 2)}${r.server === 'postgres' && c.postgres == null ? ' (includes PostgreSQL)' : ''}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
     (r.noise ? ` ⚠ ${r.noise}` : '')
   );
 }

@@ -19,6 +19,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { trackChild } from './lib/cleanup.mjs';
+import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { machineTicks, processTicks } from './lib/procfs.mjs';
 import { CPUS, fmt, gitDescribe, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, openPostgres } from './lib/servers.mjs';
@@ -98,12 +99,15 @@ async function runCase({ pgServer, build, nodes: count, connections, duration, w
     const urls = nodes.map((n) => `${n.baseUrl}${nodes[0].ingestPath}`);
     const load = (seconds) => Promise.all(urls.map((url) => runEndCalls({ url, connections: per, seconds })));
     const warm = warmup > 0 ? await load(warmup) : [];
+    const postmaster = await postmasterOf(db);
     const cpuBefore = nodes.map((n) => processTicks(n.child.pid)?.own ?? 0);
+    const pgBefore = postgresTicks(postmaster);
     const machineBefore = machineTicks();
     const started = Date.now();
     const results = await load(duration);
     const seconds = (Date.now() - started) / 1000;
     const machineAfter = machineTicks();
+    const pgCores = ((postgresTicks(postmaster) - pgBefore) * TICK_MS) / 1000 / seconds;
     const cpu = nodes.map((n, i) => ((processTicks(n.child.pid)?.own ?? 0) - cpuBefore[i]) * TICK_MS / 1000 / seconds);
     const busy = ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * CPUS;
     const twoxx = (r) => r.requests - r.non2xx;
@@ -123,6 +127,8 @@ async function runCase({ pgServer, build, nodes: count, connections, duration, w
       // CPU per acknowledged event: every busy core of the machine (Switchboard, PostgreSQL, wrk), and the nodes alone.
       costUs: (busy / rps) * 1e6,
       nodeCostUs: (cpu.reduce((a, b) => a + b, 0) / rps) * 1e6,
+      // PostgreSQL's processes (the postmaster and every backend): with more nodes, smaller batches cost it more per event.
+      pgCostUs: (pgCores / rps) * 1e6,
       errors,
       lost: Math.max(0, acked - stored.n),
       unsequenced: stored.n - stored.sequenced,
@@ -191,13 +197,13 @@ function report(rows, { connections, duration, warmup, builds, pg: pgText, targe
     '',
     `${CPUS} cores; ${pgText}; ${connections} connections in total split between the nodes; ${warmup} s warm-up, ${duration} s measured; builds: ${builds.map((b) => `${b.label} = ${b.cli}`).join(', ')}.`,
     '',
-    '| build | nodes | req/s | vs same build, 1 node | p50 ms | p99 ms (worst node) | CPU per node (cores) | machine busy (cores) | CPU µs / event (all) | node CPU µs / event | errors | lost |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| build | nodes | req/s | vs same build, 1 node | p50 ms | p99 ms (worst node) | CPU per node (cores) | machine busy (cores) | CPU µs / event (all) | node CPU µs / event | PostgreSQL CPU µs / event | errors | lost |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const base = meanRps(rows, r.build, 1);
     lines.push(
-      `| ${r.build} | ${r.nodes} | ${fmt(r.rps)} | ${base ? `${fmt(r.rps / base, 2)}×` : '—'} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.nodeCpu.map((c) => fmt(c, 2)).join(' + ')} | ${fmt(r.busy, 2)} | ${fmt(r.costUs)} | ${fmt(r.nodeCostUs)} | ${r.errors} | ${r.lost}${r.unsequenced ? ` (${r.unsequenced} unsequenced)` : ''} |`,
+      `| ${r.build} | ${r.nodes} | ${fmt(r.rps)} | ${base ? `${fmt(r.rps / base, 2)}×` : '—'} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.nodeCpu.map((c) => fmt(c, 2)).join(' + ')} | ${fmt(r.busy, 2)} | ${fmt(r.costUs)} | ${fmt(r.nodeCostUs)} | ${fmt(r.pgCostUs)} | ${r.errors} | ${r.lost}${r.unsequenced ? ` (${r.unsequenced} unsequenced)` : ''} |`,
     );
   }
   lines.push('', `Target (issue 14): ${target.text}; 0 lost in every row ${rows.every((r) => r.lost === 0 && r.errors === 0) ? '✔' : '✘'}.`);

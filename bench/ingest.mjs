@@ -22,6 +22,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { statSync } from 'node:fs';
+import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler, threadSplit, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, startHandwritten, stopServer } from './lib/servers.mjs';
@@ -176,11 +177,15 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
     const files0 = dbFilesBytes(server.db);
     const w0 = writeBytes(server.pid);
     const t0 = threadTicks(server.pid);
+    // PostgreSQL's processes (its postmaster and every backend), counted apart from everything else.
+    const postmaster = kind === 'postgres' ? await postmasterOf(server.db) : null;
+    const g0 = postmaster ? postgresTicks(postmaster) : 0;
     const m0 = machineTicks();
     const s0 = processTicks(server.pid);
     const h0 = processTicks(process.pid);
     const r = await runEndCalls({ url: server.url, connections: conns, seconds: opts.duration });
     const m1 = machineTicks();
+    const g1 = postmaster ? postgresTicks(postmaster) : 0;
     const s1 = processTicks(server.pid);
     const h1 = processTicks(process.pid);
     const t1 = threadTicks(server.pid);
@@ -209,7 +214,11 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
       const serverCores = (s1.own - s0.own) / elapsed;
       const wrkCores = r.wrkCpuTicks != null ? r.wrkCpuTicks / elapsed : 0;
       const harnessCores = (h1.own - h0.own) / elapsed;
-      row.cpu = { busy, server: serverCores, wrk: wrkCores, other: Math.max(0, busy - serverCores - wrkCores - harnessCores) };
+      const postgresCores = postmaster ? (g1 - g0) / elapsed : null;
+      row.cpu = {
+        busy, server: serverCores, wrk: wrkCores, postgres: postgresCores,
+        other: Math.max(0, busy - serverCores - wrkCores - harnessCores - (postgresCores ?? 0)),
+      };
     }
     // Per acknowledged request of the measured run: CPU µs by thread, bytes written.
     const acked = r.requests - r.non2xx;
@@ -217,13 +226,14 @@ async function runRow({ server: kind, conns, opts, template, pg, pgError }) {
       const split = threadSplit(server.pid, t0, t1, s0, s1, 'sb-writer');
       const us = (ticks) => (ticks * 1e6) / CLOCK_TICKS / acked;
       row.cpuUs = { total: us(split.total), main: us(split.main), writer: us(split.named), other: us(split.other) };
+      if (postmaster) row.postgresUs = us(g1 - g0);
     }
     if (acked > 0 && w0 != null && w1 != null && files0 != null) row.writtenPerEvent = (w1 - w0) / acked;
     if (acked > 0 && files0 != null && files1 != null) row.growthPerEvent = (files1 - files0) / acked;
     log(
       `${label}: ${fmt(row.rps)} req/s, p50 ${fmt(row.p50Ms, 2)} ms, p99 ${fmt(row.p99Ms, 2)} ms, ` +
         `non-2xx ${row.non2xx}, socket errors ${row.socketErrors}, peak RSS ${fmt(mb(row.peakRssKb), 1)} MB, ` +
-        `CPU ${cpuText(row.cpuUs)} µs/event, written ${fmt(row.writtenPerEvent)} B/event`,
+        `CPU ${cpuText(row.cpuUs, row.postgresUs)} µs/event, written ${fmt(row.writtenPerEvent)} B/event`,
     );
     // After the RSS readings (paging through the events must not count as load) and before SIGTERM.
     if (kind !== 'baseline') {
@@ -266,9 +276,9 @@ function dbFilesBytes(db) {
 }
 
 /** "total (main + writer + other)" µs, or — */
-function cpuText(c) {
+function cpuText(c, postgresUs = null) {
   if (!c) return '—';
-  return `${fmt(c.total)} (${fmt(c.main)} + ${fmt(c.writer)} + ${fmt(c.other)})`;
+  return `${fmt(c.total)} (${fmt(c.main)} + ${fmt(c.writer)} + ${fmt(c.other)})${postgresUs != null ? `; PostgreSQL ${fmt(postgresUs)}` : ''}`;
 }
 
 function evaluate(rows) {
@@ -327,21 +337,21 @@ function evaluate(rows) {
   }
 }
 
-// During a postgres row, "everything else" includes PostgreSQL itself, so only the reading before counts.
+// "Everything else" during a row: other work on the machine (PostgreSQL's processes are counted apart).
 function isNoisy(r) {
-  return r.machineBusyBefore > NOISY_CORES || (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES);
+  return r.machineBusyBefore > NOISY_CORES || r.cpu?.other > NOISY_CORES;
 }
 
 function noiseText(r) {
   const parts = [];
   if (r.machineBusyBefore > NOISY_CORES) parts.push(`${fmt(r.machineBusyBefore, 2)} cores before`);
-  if (r.server !== 'postgres' && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
+  if (r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
   return parts.join(', ');
 }
 
 function table(rows) {
   const out = [
-    '| server | conns | req/s | ratio to baseline | × hand-written | p50 ms | p99 ms | CPU µs/event (main + writer + other) | written B/event (file growth) | non-2xx | socket errors | peak RSS MB | 2xx → stored | target | |',
+    '| server | conns | req/s | ratio to baseline | × hand-written | p50 ms | p99 ms | CPU µs/event (main + writer + other; PostgreSQL apart) | written B/event (file growth) | non-2xx | socket errors | peak RSS MB | 2xx → stored | target | |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   const order = (r) => SERVERS.indexOf(r.server);
@@ -357,7 +367,7 @@ function table(rows) {
     out.push(
       `| ${r.server} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio == null ? '—' : `${fmt(r.ratio, 2)}×`} | ` +
         `${r.handRatio == null ? '—' : `${fmt(r.handRatio, 1)}×`} | ` +
-        `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${cpuText(r.cpuUs)} | ${written} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
+        `${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${cpuText(r.cpuUs, r.postgresUs)} | ${written} | ${warn(r.non2xx)} | ${warn(r.socketErrors)} | ` +
         `${fmt(mb(r.peakRssKb), 1)} | ${delivery} | ${r.targetText} | ${r.verdict} |`,
     );
   }
@@ -426,7 +436,8 @@ function details(rows) {
       if (r.cpu) {
         out.push(
           `  - CPU during the measured run (cores of ${CPUS}): server ${fmt(r.cpu.server, 2)}, wrk ${fmt(r.cpu.wrk, 2)}, ` +
-            `everything else ${fmt(r.cpu.other, 2)}${r.server === 'postgres' ? ' (includes PostgreSQL)' : ''}; ` +
+            (r.cpu.postgres != null ? `PostgreSQL ${fmt(r.cpu.postgres, 2)} (${fmt(r.postgresUs)} µs per event), ` : '') +
+            `everything else ${fmt(r.cpu.other, 2)}; ` +
             `machine busy before the row: ${fmt(r.machineBusyBefore, 2)} cores` +
             (isNoisy(r) ? ' ⚠ not idle' : ''),
         );

@@ -127,7 +127,7 @@ async function runCase({ pgServer, build, nodes: count, connections, duration, w
       // CPU per acknowledged event: every busy core of the machine (Switchboard, PostgreSQL, wrk), and the nodes alone.
       costUs: (busy / rps) * 1e6,
       nodeCostUs: (cpu.reduce((a, b) => a + b, 0) / rps) * 1e6,
-      // PostgreSQL's processes (the postmaster and every backend): with more nodes, smaller batches cost it more per event.
+      // PostgreSQL's processes (the postmaster and every backend): what each event costs the database with 1, 2, 3 nodes.
       pgCostUs: (pgCores / rps) * 1e6,
       errors,
       lost: Math.max(0, acked - stored.n),

@@ -6,7 +6,7 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Candidate, type Stored,
+  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callRowColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';

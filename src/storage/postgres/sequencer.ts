@@ -114,6 +114,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * pays for planning them any more: under load that was about as much of PostgreSQL's CPU as running them.
    */
   const prepared = preparedStatements(replanMs);
+  /** The tick's text, made once (it is also its prepared statement's key); without the watermark for tests only. */
+  const tickTexts = { guarded: tickStatement({ nodeId, leaseMs, batch, watermark: true }), unguarded: tickStatement({ nodeId, leaseMs, batch, watermark: false }) };
   /** The state row, locked, and whether the role is this node's (or free). Prepared as the tick is. */
   const lockStatement = `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
     from switchboard_sequencer where id = 1 for update skip locked`;
@@ -151,7 +153,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
       const lock = await prepared(client, lockStatement, [], true, now);
-      const tick = await prepared(client, tickStatement({ nodeId, leaseMs, batch, watermark: !sequencerTestHooks.ignoreWatermark }), [], true, now);
+      const numbering = await prepared(client, sequencerTestHooks.ignoreWatermark ? tickTexts.unguarded : tickTexts.guarded, [], true, now);
       const [, locked] = await queryAll(client, ['begin', lock]);
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       if (!row || !row.mine) {
@@ -160,7 +162,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
-      const [numberedRows] = await queryAll(client, [tick, 'commit']);
+      const [numberedRows] = await queryAll(client, [numbering, 'commit']);
       const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.

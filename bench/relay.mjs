@@ -623,7 +623,7 @@ function verdict(fails, unknown) {
 function noiseOf(r) {
   const parts = [];
   if (r.machineBusyBefore > NOISY_CORES) parts.push(`${fmt(r.machineBusyBefore, 2)} cores busy before`);
-  if ((r.server !== 'postgres' || r.cpu?.postgres != null) && r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
+  if (r.cpu?.other > NOISY_CORES) parts.push(`${fmt(r.cpu.other, 2)} cores during`);
   return parts.length ? parts.join(', ') : null;
 }
 
@@ -786,7 +786,7 @@ function cpuText(r) {
   return (
     `CPU (cores of ${CPUS}): ${who} ${fmt(c.server, 2)}, harness ${fmt(c.harness, 2)}${c.sink != null ? `, sink ${fmt(c.sink, 2)}` : ''}, ` +
     (c.postgres != null ? `PostgreSQL ${fmt(c.postgres, 2)}${perDelivery(r, c.postgres)}, ` : '') +
-    `everything else ${fmt(c.other, 2)}${r.server === 'postgres' && c.postgres == null ? ' (includes PostgreSQL)' : ''}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
+    `everything else ${fmt(c.other, 2)}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
     (r.noise ? ` ⚠ ${r.noise}` : '')
   );
 }

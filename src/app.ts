@@ -203,7 +203,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
 
   /** The timers: upkeep for every role; the stale sweep and retention with the worker's role. */
-  const jobs: PeriodicJob[] = [{ name: 'database maintenance', everyMs: config.maintainIntervalSec * 1000, run: () => storage.maintain() }];
+  // SQLite's upkeep is the WAL checkpoint: small and often (SWITCHBOARD_CHECKPOINT_MS), see config.
+  const upkeepMs = storage.dialect === 'sqlite' ? config.checkpointMs : config.maintainIntervalSec * 1000;
+  const jobs: PeriodicJob[] = [{ name: 'database maintenance', everyMs: upkeepMs, run: () => storage.maintain() }];
   if (sendsWebhooks) jobs.push({ name: 'stale sweep', everyMs: config.staleSweepIntervalSec * 1000, run: sweepStale });
   // Reconciliation with Convolo's call list: with the worker's role; the lease keeps it to one node at a time.
   if (sendsWebhooks) jobs.push({ name: 'reconcile', everyMs: reconciler.everyMs, run: () => reconciler.runAll() });

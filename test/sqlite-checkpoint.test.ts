@@ -55,3 +55,21 @@ describe('the WAL checkpoint on SQLite', () => {
     expect(statSync(`${file}-wal`).size).toBe(walBefore);
   });
 });
+
+describe('the WAL checkpoint’s timer on SQLite', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('checkpoints every SWITCHBOARD_CHECKPOINT_MS, whatever SWITCHBOARD_MAINTAIN_SEC (PostgreSQL’s upkeep) says', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sb-checkpoint-timer-')), 'switchboard.db');
+    t = await startTestApp(`sqlite:${file}`, { checkpointMs: 50, maintainIntervalSec: 3600 });
+    // Pages reach the database file only through a checkpoint: the timer's, since nothing else asks for one.
+    const before = statSync(file).size;
+    const padding = 'x'.repeat(1500);
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, k) => t.post(endCall(`timer-${k}`, { debug: padding }))));
+    for (const a of answers) expect(a.status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(statSync(file).size).toBeGreaterThanOrEqual(before + 300_000);
+  });
+});

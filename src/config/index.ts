@@ -46,6 +46,7 @@ export interface Config {
   retentionDays: number;
   retentionCheckSec: number;
   maintainIntervalSec: number;
+  checkpointMs: number;
   dbReaders: number;
   dbReadUrl: string;
   dbReaderNice: number;
@@ -153,7 +154,8 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },
   retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked by the worker every SWITCHBOARD_RETENTION_CHECK_SEC; `switchboard prune` does it on demand.' },
   retentionCheckSec: { env: 'SWITCHBOARD_RETENTION_CHECK_SEC', flag: 'retention-check-sec', default: 3600, parse: int(1), doc: 'How often the worker deletes what is older than SWITCHBOARD_RETENTION_DAYS (when that is set).' },
-  maintainIntervalSec: { env: 'SWITCHBOARD_MAINTAIN_SEC', flag: 'maintain-sec', default: 2, parse: int(1), doc: "How often the database's upkeep runs: SQLite's WAL checkpoint (kept out of the ingest's commits), PostgreSQL's ANALYZE of tables that changed much." },
+  maintainIntervalSec: { env: 'SWITCHBOARD_MAINTAIN_SEC', flag: 'maintain-sec', default: 2, parse: int(1), doc: "PostgreSQL: how often the database's upkeep runs (ANALYZE of the tables that changed much)." },
+  checkpointMs: { env: 'SWITCHBOARD_CHECKPOINT_MS', flag: 'checkpoint-ms', default: 250, parse: int(10), doc: "SQLite: how often the WAL is checkpointed into the database file, off the ingest's commits. Often and small: each checkpoint ends with an fsync of the database file, and the commits' own fsyncs wait behind it on the disk (every 2 s, that wait was ~10 ms of the ingest's p99)." },
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: defaultReaders, parse: int(1), doc: 'Heavy reads (stats, the call list, the CSV export) run at once: SQLite reader threads (each with its own read-only connection, off the thread accepting webhooks; every other read has at least two more), PostgreSQL connections of the query API\'s read pool. Default: half the cores, at least 1, so reports never take every core from the ingest.' },
   dbReadUrl: { env: 'SWITCHBOARD_DB_READ_URL', flag: 'db-read-url', default: '', parse: parseReadDb, doc: 'PostgreSQL: where the query API\'s reads (stats, the call list, the CSV export) go, e.g. a hot standby of SWITCHBOARD_DB, so reports cost the primary nothing; they see its changes as late as the standby replays them (empty: SWITCHBOARD_DB).' },

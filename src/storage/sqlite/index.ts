@@ -33,6 +33,8 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   const reads = new Kysely<Database>({ dialect: new SqliteThreadDialect({ readers: queryReaders, writer, timeoutMs }) });
   // The writer starts on the first append, after migrations: it prepares its statements against the tables.
   const hotWriter = createSqliteWriter(path, options);
+  /** The WAL's length (frames) at the last restart: an upkeep that finds it unchanged has nothing to do. */
+  let restartedAt: number | null = null;
   return createKyselyStorage(db, 'sqlite', {
     reads,
     append: hotWriter.append,
@@ -59,7 +61,9 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
     // restarts the WAL (writer-worker.ts, restartWal), when the first checkpoint reached the end of the WAL as
     // it found it (no reader held an older snapshot). The restart holds the ingest's commits for as long as it
     // copies: with one pass after the first, it copied what ~40 ms of load wrote and held them 40–100 ms, every
-    // two seconds (the ingest's p99; docs/benchmarks.md, issue 16).
+    // two seconds (the ingest's p99; docs/benchmarks.md, issue 16). It runs every SWITCHBOARD_CHECKPOINT_MS
+    // (250 ms): the fsync that ends a pass writes out what the pass copied, and the commits' fsyncs wait behind
+    // it on the disk, so many small ones hold them less than a few large ones (docs/benchmarks.md, issue 15).
     maintain: async () => {
       const passive = async () => {
         const result = await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
@@ -67,12 +71,17 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
         return state && state.checkpointed === state.log ? state.log : null;
       };
       let end = await passive();
+      // Nothing committed since the last restart (the WAL still ends where it did then) or ever: an idle
+      // database costs one look.
+      if (end === 0 || end === restartedAt) return;
       for (let pass = 1; end !== null && pass < maxCheckpointPasses; pass++) {
         const previous = end;
         end = await passive();
         if (end !== null && end - previous <= fewFrames) break;
       }
-      if (end !== null) await hotWriter.restartWal();
+      if (end === null) return;
+      await hotWriter.restartWal();
+      restartedAt = end;
     },
     async beforeClose() {
       await hotWriter.close();

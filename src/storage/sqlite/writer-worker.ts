@@ -25,7 +25,7 @@ db.pragma('cache_size = -16384');
 // No checkpoint inside the ingest's commits: while a long read holds an old snapshot the WAL cannot be reset,
 // so SQLite would try one after every commit past 1,000 pages, and when the read ends, copy everything it
 // had held back and fsync the database file inside the next commit (the ingest's p99 under read load).
-// The admin writer thread checkpoints instead, every couple of seconds (storage.maintain()).
+// The admin writer thread checkpoints instead, every SWITCHBOARD_CHECKPOINT_MS (storage.maintain()).
 db.pragma('wal_autocheckpoint = 0');
 const append = createSqliteAppend(db, options);
 const deliveries = createSqliteDeliveryWrites(db, append);

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { processTicks } from './lib/procfs.mjs';
 import { readCsvBody } from './query.mjs';
 import { seedSqlite } from './lib/seed-calls.mjs';
-import { REPO_ROOT, SWITCHBOARD_NODE_ARGS, freePort, httpRequest, startSwitchboard, stopServer } from './lib/servers.mjs';
+import { REPO_ROOT, SWITCHBOARD_NODE_ARGS, freePort, switchboardEnv, httpRequest, startSwitchboard, stopServer } from './lib/servers.mjs';
 
 const require = createRequire(path.join(REPO_ROOT, 'package.json'));
 const { Pool } = require('undici');
@@ -44,7 +44,7 @@ async function startBuild(dist) {
   const port = await freePort();
   const child = spawn(process.execPath, [...SWITCHBOARD_NODE_ARGS, ...extraArgs, path.resolve(dist, 'cli/index.js'), 'start', '--host', '127.0.0.1', '--port', String(port), '--db', `sqlite:${file}`], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: switchboardEnv(),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 300; i++) {

@@ -27,7 +27,7 @@ import { onCleanup, trackChild } from './lib/cleanup.mjs';
 import { memoryKb, startRssSampler } from './lib/procfs.mjs';
 import { CPUS, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { seedPostgres, seedSqlite, DAY_MS, SPAN_DAYS } from './lib/seed-calls.mjs';
-import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, httpRequest, openPostgres, startFreshSwitchboard, startScriptServer, stopServer } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, switchboardEnv, httpRequest, openPostgres, startFreshSwitchboard, startScriptServer, stopServer } from './lib/servers.mjs';
 
 export const description = 'read API on 1M seeded calls: list/detail/stats latency, CSV export rows/s, RSS';
 export const SERVERS = ['sqlite', 'postgres'];
@@ -63,7 +63,7 @@ export async function restartSwitchboard(db, { env = {} } = {}) {
   const child = trackChild(
     spawn(process.execPath, [...SWITCHBOARD_NODE_ARGS, SWITCHBOARD_CLI, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db], {
       cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      env: switchboardEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -22,7 +22,7 @@ import { trackChild } from './lib/cleanup.mjs';
 import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { machineTicks, processTicks } from './lib/procfs.mjs';
 import { CPUS, fmt, gitDescribe, writeResults } from './lib/report.mjs';
-import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, openPostgres } from './lib/servers.mjs';
+import { BENCH_DIR, REPO_ROOT, SWITCHBOARD_CLI, SWITCHBOARD_NODE_ARGS, freePort, switchboardEnv, openPostgres } from './lib/servers.mjs';
 import { ensureWrk, runEndCalls } from './lib/wrk.mjs';
 
 export const description = 'ingest on PostgreSQL with 1, 2 and 3 api nodes: total req/s, p99, CPU per process, cost per event, lost';
@@ -42,7 +42,7 @@ async function startNode(cli, db, args, { first }) {
   const child = trackChild(
     spawn(process.execPath, [...SWITCHBOARD_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: switchboardEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

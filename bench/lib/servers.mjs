@@ -22,6 +22,11 @@ const EXTRA_NODE_ARGS = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(/\
 export const SWITCHBOARD_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
 /** What a benchmark starts Switchboard's node with: those flags, then SWITCHBOARD_BENCH_NODE_ARGS (e.g. `--cpu-prof`). */
 export const SWITCHBOARD_NODE_ARGS = [...SWITCHBOARD_NODE_FLAGS, ...EXTRA_NODE_ARGS];
+/**
+ * The environment Switchboard is started with: the caller's, glibc's malloc arenas as `npm start` and the bin
+ * set them (src/cli/index.ts) unless the caller set its own, warnings only in the log, then `extra`.
+ */
+export const switchboardEnv = (extra = {}) => ({ MALLOC_ARENA_MAX: '2', ...process.env, LOG_LEVEL: 'warn', ...extra });
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -228,7 +233,7 @@ export async function startSwitchboard({ db, args = [], knownIngestPath = null, 
     'switchboard',
     // The V8 flags are the ones `npm start` and the `switchboard` bin run with (SWITCHBOARD_NODE_FLAGS).
     [...SWITCHBOARD_NODE_ARGS, cli, 'start', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
+    { cwd: REPO_ROOT, env: switchboardEnv() },
   );
   server.port = port;
   server.baseUrl = `http://127.0.0.1:${port}`;

@@ -1,4 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --heap-growing-percent=50
+// MALLOC_ARENA_MAX=2 (also in package.json's start script and the benchmarks' servers): glibc's malloc gives
+// each thread that allocates an arena of its own, up to 8 per core (the main thread, the SQLite threads, V8's
+// and libuv's helpers), and each keeps what its thread freed: 2 arenas held the SQLite ingest's peak RSS
+// 5–12 MB lower at the same CPU per event (docs/benchmarks.md, issue 15). Read by glibc before any code runs.
 // The flags (also in package.json's start script and the benchmarks' servers): on a machine with memory to
 // spare V8 lets each isolate's old generation grow to 4× what survived its last full collection, and under
 // load the ingest's waiting requests are promoted into it: that, not the young generation, held the peak

@@ -1,4 +1,5 @@
 import { mkdtempSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endCall, startTestApp, type TestApp } from './support/app.js';
 import { tmpdir } from 'node:os';
@@ -71,5 +72,47 @@ describe('the WAL checkpoint’s timer on SQLite', () => {
     const deadline = Date.now() + 10_000;
     while (statSync(file).size < before + 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(statSync(file).size).toBeGreaterThanOrEqual(before + 300_000);
+  });
+});
+
+describe('the WAL checkpoint beside a long read on SQLite', () => {
+  let t: TestApp;
+  let file: string;
+  let maintain: () => Promise<void>;
+  const size = () => statSync(file).size;
+  const post = async (prefix: string) => {
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`${prefix}-${k}`, { debug: 'x'.repeat(1500) }))));
+    for (const a of answers) expect(a.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'sb-checkpoint-read-')), 'switchboard.db');
+    t = await startTestApp(`sqlite:${file}`, {}, {
+      wrapStorage: (storage) => {
+        maintain = () => storage.maintain();
+        return { ...storage, maintain: async () => {} };
+      },
+    });
+    await maintain();
+  });
+  afterAll(() => t?.close());
+
+  it('waits 2 s before looking again once a read has held the WAL at the same frame twice, then copies what came meanwhile', async () => {
+    // A report's long read: its snapshot holds back every frame committed after it began.
+    const reader = new Database(file, { readonly: true });
+    reader.prepare('begin').run();
+    reader.prepare('select count(*) from events').get();
+    await post('held');
+    await maintain();
+    await maintain();
+    reader.prepare('commit').run();
+    reader.close();
+    await post('after');
+    const before = size();
+    await maintain();
+    expect(size()).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await maintain();
+    expect(size()).toBeGreaterThan(before + 100_000);
   });
 });

@@ -10,6 +10,8 @@ import { createSqliteWriter } from './writer.js';
 /** Checkpoint passes one upkeep runs at most, and what a pass may leave behind for the hot writer's restart. */
 const maxCheckpointPasses = 8;
 const fewFrames = 64;
+/** How long the upkeep waits after finding a long read holding the WAL back. */
+const longReadBackoffMs = 2000;
 
 /**
  * SQLite on a real file: reads and administration through Kysely, each statement on a thread (threads.ts:
@@ -35,6 +37,9 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   const hotWriter = createSqliteWriter(path, options);
   /** The WAL's length (frames) at the last restart: an upkeep that finds it unchanged has nothing to do. */
   let restartedAt: number | null = null;
+  /** How far the last look got when a reader held the WAL back (null: it was not held), and when to look again. */
+  let heldAt: number | null = null;
+  let heldUntil = 0;
   return createKyselyStorage(db, 'sqlite', {
     reads,
     append: hotWriter.append,
@@ -65,21 +70,31 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
     // (250 ms): the fsync that ends a pass writes out what the pass copied, and the commits' fsyncs wait behind
     // it on the disk, so many small ones hold them less than a few large ones (docs/benchmarks.md, issue 15).
     maintain: async () => {
+      if (Date.now() < heldUntil) return;
+      /** One PASSIVE pass: the WAL's length when it copied all of it (null: a reader's snapshot held some back), and how far it got. */
       const passive = async () => {
         const result = await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
         const [state] = 'rows' in result ? (result.rows as Array<{ log: number; checkpointed: number }>) : [];
-        return state && state.checkpointed === state.log ? state.log : null;
+        return { end: state && state.checkpointed === state.log ? state.log : null, checkpointed: state?.checkpointed ?? -1 };
       };
-      let end = await passive();
+      let { end, checkpointed } = await passive();
       // Nothing committed since the last restart (the WAL still ends where it did then) or ever: an idle
       // database costs one look.
       if (end === 0 || end === restartedAt) return;
       for (let pass = 1; end !== null && pass < maxCheckpointPasses; pass++) {
         const previous = end;
-        end = await passive();
+        ({ end, checkpointed } = await passive());
         if (end !== null && end - previous <= fewFrames) break;
       }
-      if (end === null) return;
+      if (end === null) {
+        // A reader's snapshot holds the WAL back. Held at the same frame as at the last look, it is a long read
+        // (a report over months): the next looks could copy nothing more, and looking every 250 ms beside
+        // such reads made the ingest's p99 worse than every 2 s did (docs/benchmarks.md, issue 15), so wait.
+        if (checkpointed === heldAt) heldUntil = Date.now() + longReadBackoffMs;
+        heldAt = checkpointed;
+        return;
+      }
+      heldAt = null;
       await hotWriter.restartWal();
       restartedAt = end;
     },

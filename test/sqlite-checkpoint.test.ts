@@ -11,22 +11,29 @@ import { join } from 'node:path';
  * after every commit and, once the read ends, copy and fsync everything it held back inside one commit.
  * Observed through the database file: pages reach it only when a checkpoint copies them there.
  */
+/** A server on a fresh SQLite file whose upkeep runs only when the test calls `maintain` (the app's timer gets a no-op). */
+async function startWithUpkeepByHand(prefix: string): Promise<{ t: TestApp; file: string; maintain: () => Promise<void> }> {
+  const file = join(mkdtempSync(join(tmpdir(), prefix)), 'switchboard.db');
+  let maintain!: () => Promise<void>;
+  const t = await startTestApp(`sqlite:${file}`, {}, {
+    wrapStorage: (storage) => {
+      maintain = () => storage.maintain();
+      return { ...storage, maintain: async () => {} };
+    },
+  });
+  await maintain();
+  return { t, file, maintain };
+}
+
 describe('the WAL checkpoint on SQLite', () => {
   let t: TestApp;
   let file: string;
-  /** The storage's own upkeep; the app's 2-second timer gets a no-op, so the test decides when it runs. */
+  /** The storage's own upkeep; the app's timer gets a no-op, so the test decides when it runs. */
   let maintain: () => Promise<void>;
   const size = () => statSync(file).size;
 
   beforeAll(async () => {
-    file = join(mkdtempSync(join(tmpdir(), 'sb-checkpoint-')), 'switchboard.db');
-    t = await startTestApp(`sqlite:${file}`, {}, {
-      wrapStorage: (storage) => {
-        maintain = () => storage.maintain();
-        return { ...storage, maintain: async () => {} };
-      },
-    });
-    await maintain();
+    ({ t, file, maintain } = await startWithUpkeepByHand('sb-checkpoint-'));
   });
   afterAll(() => t?.close());
 
@@ -86,14 +93,7 @@ describe('the WAL checkpoint beside a long read on SQLite', () => {
   };
 
   beforeAll(async () => {
-    file = join(mkdtempSync(join(tmpdir(), 'sb-checkpoint-read-')), 'switchboard.db');
-    t = await startTestApp(`sqlite:${file}`, {}, {
-      wrapStorage: (storage) => {
-        maintain = () => storage.maintain();
-        return { ...storage, maintain: async () => {} };
-      },
-    });
-    await maintain();
+    ({ t, file, maintain } = await startWithUpkeepByHand('sb-checkpoint-read-'));
   });
   afterAll(() => t?.close());
 

@@ -40,7 +40,10 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let cancelled = false;
+    // Loads may overlap (a slow answer, then the next event's): only the latest one started may set the figures.
+    let started = 0;
     const load = async () => {
+      const mine = ++started;
       const now = Date.now();
       const todayDate = dateIn(now, zone);
       const dayAfter = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * day).toISOString().slice(0, 10);
@@ -51,11 +54,11 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
           askStats({ group_by: 'day', tz: zone, from: todayDate, to: dayAfter(todayDate, 1) }, () => !cancelled),
           askStats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(now - day).toISOString() }, () => !cancelled),
         ]);
-        if (cancelled) return;
+        if (cancelled || mine !== started) return;
         setData({ today: figuresOf(today.buckets), yesterday: figuresOf(yesterday.buckets), range: { from: today.from, to: today.to } });
         setError(null);
       } catch (e) {
-        if (!cancelled) setError(e);
+        if (!cancelled && mine === started) setError(e);
       }
     };
     void load();

@@ -5,12 +5,6 @@ import { endCall, startTestApp, type TestApp } from './support/app.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * SQLite's WAL is checkpointed by the periodic maintenance on the admin writer thread, never inside the
- * ingest's commits: while a long read holds an old snapshot, an automatic checkpoint would be attempted
- * after every commit and, once the read ends, copy and fsync everything it held back inside one commit.
- * Observed through the database file: pages reach it only when a checkpoint copies them there.
- */
 /** A server on a fresh SQLite file whose upkeep runs only when the test calls `maintain` (the app's timer gets a no-op). */
 async function startWithUpkeepByHand(prefix: string): Promise<{ t: TestApp; file: string; maintain: () => Promise<void> }> {
   const file = join(mkdtempSync(join(tmpdir(), prefix)), 'switchboard.db');
@@ -25,6 +19,21 @@ async function startWithUpkeepByHand(prefix: string): Promise<{ t: TestApp; file
   return { t, file, maintain };
 }
 
+/** `count` end_calls of new calls, each padded with 1.5 KB, posted 50 at a time; every one answered 200. */
+async function postPadded(t: TestApp, prefix: string, count: number): Promise<void> {
+  const padding = 'x'.repeat(1500);
+  for (let i = 0; i < count; i += 50) {
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`${prefix}-${i + k}`, { debug: padding }))));
+    for (const a of answers) expect(a.status).toBe(200);
+  }
+}
+
+/**
+ * SQLite's WAL is checkpointed by the periodic maintenance on the admin writer thread, never inside the
+ * ingest's commits: while a long read holds an old snapshot, an automatic checkpoint would be attempted
+ * after every commit and, once the read ends, copy and fsync everything it held back inside one commit.
+ * Observed through the database file: pages reach it only when a checkpoint copies them there.
+ */
 describe('the WAL checkpoint on SQLite', () => {
   let t: TestApp;
   let file: string;
@@ -40,11 +49,7 @@ describe('the WAL checkpoint on SQLite', () => {
   it('leaves checkpoints out of the ingest commits, past the 1,000 pages that would start one, and makes them in maintain()', async () => {
     const before = size();
     // ~6 MB of events and calls: well past SQLite's automatic checkpoint at 1,000 pages (4 MB).
-    const padding = 'x'.repeat(1500);
-    for (let i = 0; i < 4000; i += 50) {
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`ckpt-${i + k}`, { debug: padding }))));
-      for (const a of answers) expect(a.status).toBe(200);
-    }
+    await postPadded(t, 'ckpt', 4000);
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(4 * 1024 * 1024);
     expect(size()).toBe(before);
     await maintain();
@@ -55,11 +60,7 @@ describe('the WAL checkpoint on SQLite', () => {
     await maintain();
     const walBefore = statSync(`${file}-wal`).size;
     // ~1.5 MB more: a WAL that was not restarted would grow by as much.
-    const padding = 'x'.repeat(1500);
-    for (let i = 0; i < 1000; i += 50) {
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`wal-${i + k}`, { debug: padding }))));
-      for (const a of answers) expect(a.status).toBe(200);
-    }
+    await postPadded(t, 'wal', 1000);
     expect(statSync(`${file}-wal`).size).toBe(walBefore);
   });
 });
@@ -73,9 +74,7 @@ describe('the WAL checkpoint’s timer on SQLite', () => {
     t = await startTestApp(`sqlite:${file}`, { checkpointMs: 50, maintainIntervalSec: 3600 });
     // Pages reach the database file only through a checkpoint: the timer's, since nothing else asks for one.
     const before = statSync(file).size;
-    const padding = 'x'.repeat(1500);
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, k) => t.post(endCall(`timer-${k}`, { debug: padding }))));
-    for (const a of answers) expect(a.status).toBe(200);
+    await postPadded(t, 'timer', 200);
     const deadline = Date.now() + 10_000;
     while (statSync(file).size < before + 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(statSync(file).size).toBeGreaterThanOrEqual(before + 300_000);
@@ -87,10 +86,6 @@ describe('the WAL checkpoint beside a long read on SQLite', () => {
   let file: string;
   let maintain: () => Promise<void>;
   const size = () => statSync(file).size;
-  const post = async (prefix: string) => {
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => t.post(endCall(`${prefix}-${k}`, { debug: 'x'.repeat(1500) }))));
-    for (const a of answers) expect(a.status).toBe(200);
-  };
 
   beforeAll(async () => {
     ({ t, file, maintain } = await startWithUpkeepByHand('sb-checkpoint-read-'));
@@ -102,12 +97,12 @@ describe('the WAL checkpoint beside a long read on SQLite', () => {
     const reader = new Database(file, { readonly: true });
     reader.prepare('begin').run();
     reader.prepare('select count(*) from events').get();
-    await post('held');
+    await postPadded(t, 'held', 50);
     await maintain();
     await maintain();
     reader.prepare('commit').run();
     reader.close();
-    await post('after');
+    await postPadded(t, 'after', 50);
     const before = size();
     await maintain();
     expect(size()).toBe(before);

@@ -40,6 +40,12 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
   /** How far the last look got when a reader held the WAL back (null: it was not held), and when to look again. */
   let heldAt: number | null = null;
   let heldUntil = 0;
+  /** One PASSIVE pass: the WAL's length when it copied all of it (null: a reader's snapshot held some back), and how far it got. */
+  const passive = async () => {
+    const result = await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
+    const [state] = 'rows' in result ? (result.rows as Array<{ log: number; checkpointed: number }>) : [];
+    return { end: state && state.checkpointed === state.log ? state.log : null, checkpointed: state?.checkpointed ?? -1 };
+  };
   return createKyselyStorage(db, 'sqlite', {
     reads,
     append: hotWriter.append,
@@ -71,12 +77,6 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
     // it on the disk, so many small ones hold them less than a few large ones (docs/benchmarks.md, issue 15).
     maintain: async () => {
       if (Date.now() < heldUntil) return;
-      /** One PASSIVE pass: the WAL's length when it copied all of it (null: a reader's snapshot held some back), and how far it got. */
-      const passive = async () => {
-        const result = await writer.write({ sql: 'pragma wal_checkpoint(PASSIVE)', parameters: [], arrays: false });
-        const [state] = 'rows' in result ? (result.rows as Array<{ log: number; checkpointed: number }>) : [];
-        return { end: state && state.checkpointed === state.log ? state.log : null, checkpointed: state?.checkpointed ?? -1 };
-      };
       let { end, checkpointed } = await passive();
       // Nothing committed since the last restart (the WAL still ends where it did then) or ever: an idle
       // database costs one look.

@@ -128,6 +128,15 @@ describe('send', () => {
     expect(written).toBeLessThan(total);
   });
 
+  it('waits past an informational 1xx for the final answer', async () => {
+    const server = await serve((_req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeHead(201, { 'retry-after': '5' }).end('created');
+    });
+    expect(await sender().send({ url: server.url, headers: signed, body }))
+      .toMatchObject({ ok: true, status: 201, responseBody: 'created', retryAfter: '5', error: null });
+  });
+
   it('decodes a body cut inside a multi-byte character lossily instead of failing', async () => {
     const server = await serve((_req, res) => res.writeHead(200).end('a'.repeat(2047) + 'é and more'));
     const result = await sender().send({ url: server.url, headers: signed, body });

@@ -56,6 +56,10 @@ const drainLimitBytes = 64 * 1024;
  * Redirects are never followed: a receiver must answer at its own URL, and following a 3xx would
  * carry the signed payload to a second address that never passed the SSRF check at creation.
  *
+ * Each attempt is one `dispatch` with a handler of our own (`Attempt`), not `agent.request`: that one
+ * wraps every response in a Readable stream, and its time limit needs an AbortController with an
+ * EventTarget listener, which together cost the delivery worker a tenth of its CPU (docs/benchmarks.md).
+ *
  * @example
  * const sender = createSender({ timeoutMs: 15_000, allowPrivate: false, userAgent: 'Switchboard/0.1' });
  * const result = await sender.send({ url: destination.url, headers: signed, body });
@@ -65,60 +69,157 @@ const drainLimitBytes = 64 * 1024;
 export function createSender(options: SenderOptions): Sender {
   const { timeoutMs, allowPrivate, userAgent } = options;
   const agent = new Agent({
-    // undici's own defaults are 300 s per phase; no phase may outlast the attempt. The signal in
-    // send() is what bounds the sum of the phases.
+    // undici's own defaults are 300 s per phase; no phase may outlast the attempt. The attempt's own
+    // timer is what bounds the sum of the phases.
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connect: { timeout: timeoutMs, lookup: guardedLookup(allowPrivate) },
     connections: options.maxConnectionsPerOrigin ?? null,
   });
+  const targets = createTargets(allowPrivate);
 
-  async function send(req: SendRequest): Promise<SendResult> {
+  function send(req: SendRequest): Promise<SendResult> {
     const started = performance.now();
-    const deadline = createDeadline(timeoutMs);
-    let status: number | null = null;
-    let retryAfter: string | null = null;
-    const elapsed = () => Math.round(performance.now() - started);
-    try {
-      const url = new URL(req.url);
+    return new Promise((resolve) => {
+      const attempt = new Attempt(started, timeoutMs, resolve);
+      try {
+        const { origin, path } = targets.get(req.url);
+        agent.dispatch({ origin, path, method: 'POST', headers: requestHeaders(userAgent, req.headers), body: req.body }, attempt);
+      } catch (err) {
+        attempt.fail(err);
+      }
+    });
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+/** Where a destination URL sends to, once its SSRF checks have passed. */
+interface Target {
+  origin: string;
+  path: string;
+}
+
+/**
+ * The destination URLs seen, parsed and checked once each: a worker sends to a handful of URLs thousands of
+ * times a second. A URL refused is not kept (it throws every time). Bounded all the same.
+ */
+function createTargets(allowPrivate: boolean) {
+  const parsed = new Map<string, Target>();
+  const maxTargets = 1000;
+  return {
+    get(href: string): Target {
+      let target = parsed.get(href);
+      if (target) return target;
+      const url = new URL(href);
       // Node connects to an IP literal without calling `lookup`, so the guard there never sees it.
       const literal = literalHost(url);
       if (!allowPrivate && literal !== null) assertAllowedAddress(JSON.stringify(url.href), literal);
       // The port rule again at send time: the URL may predate it, or a change of SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS.
       if (!allowPrivate) assertAllowedPort(url);
+      target = { origin: url.origin, path: url.pathname + url.search };
+      if (parsed.size >= maxTargets) parsed.clear();
+      parsed.set(href, target);
+      return target;
+    },
+  };
+}
 
-      const response = await agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: requestHeaders(userAgent, req.headers),
-        body: req.body,
-        signal: deadline.signal,
-      });
-      status = response.statusCode;
-      retryAfter = firstHeader(response.headers['retry-after']);
-      const responseBody = (await readPrefix(response.body, deadline)).toString('utf8');
-      const latencyMs = elapsed();
-      // undici's pool counts the socket busy until its client emits 'drain', which comes after the
-      // body's 'end': a send made the moment this one resolves (the next event of the same call)
-      // would open a second connection. One macrotask later the socket is free, and that send reuses it.
-      await new Promise((resolve) => setImmediate(resolve));
-      const redirected = status >= 300 && status < 400;
-      return {
-        ok: status >= 200 && status < 300,
-        status,
-        latencyMs,
-        responseBody,
-        retryAfter,
-        error: redirected ? redirectError(status, firstHeader(response.headers.location)) : null,
-      };
-    } catch (err) {
-      deadline.clear();
-      return { ok: false, status, latencyMs: elapsed(), responseBody: '', retryAfter, error: describeError(err, timeoutMs) };
-    }
+/**
+ * One attempt, as undici's handler of its request. It settles its promise once: with the answer when the
+ * response has ended or its first `maxResponseBodyBytes` have arrived, with the error when the request
+ * fails, or with a timeout when `timeoutMs` has passed, whichever comes first. After an answer it goes on
+ * reading the body, up to a limit, so the connection can be reused; past the limit, or past the time
+ * limit, it aborts the request and undici drops the socket: a receiver answering with 10 MB costs 2 KiB
+ * of memory, not 10 MB.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private status: number | null = null;
+  private retryAfter: string | null = null;
+  private location: string | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private settled = false;
+  private controller: Dispatcher.DispatchController | null = null;
+  /** Set when the time ran out before undici started the request (it waited for a connection). */
+  private expired: Error | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly started: number,
+    private readonly timeoutMs: number,
+    private readonly resolve: (result: SendResult) => void,
+  ) {
+    this.timer = setTimeout(() => this.expire(), timeoutMs);
+    this.timer.unref();
   }
 
-  return { send, close: () => agent.close() };
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.expired) controller.abort(this.expired);
+  }
+
+  /** Also called for a 1xx before the answer; the answer's own call then sets all three again. */
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.status = statusCode;
+    this.retryAfter = firstHeader(headers['retry-after']);
+    this.location = firstHeader(headers.location);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.size < maxResponseBodyBytes) this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > drainLimitBytes) controller.abort(new Error('response body past the drain limit'));
+    else if (this.size >= maxResponseBodyBytes) this.answer();
+  }
+
+  onResponseEnd(): void {
+    clearTimeout(this.timer);
+    this.answer();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    clearTimeout(this.timer);
+    this.fail(err);
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve({ ok: false, status: this.status, latencyMs: this.elapsed(), responseBody: '', retryAfter: this.retryAfter, error: describeError(err, this.timeoutMs) });
+  }
+
+  private answer(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const status = this.status!;
+    const redirected = status >= 300 && status < 400;
+    const result: SendResult = {
+      ok: status >= 200 && status < 300,
+      status,
+      latencyMs: this.elapsed(),
+      responseBody: Buffer.concat(this.chunks, Math.min(this.size, maxResponseBodyBytes)).toString('utf8'),
+      retryAfter: this.retryAfter,
+      error: redirected ? redirectError(status, this.location) : null,
+    };
+    // undici frees the socket for the next request in a setImmediate it schedules once this handler has
+    // returned: a send made the moment this one resolves (the next event of the same call) would open a
+    // second connection. So the answer is given in the macrotask after that one, queued from a microtask
+    // (which runs once undici's callback, and its setImmediate call, are over), and that send reuses it.
+    queueMicrotask(() => setImmediate(this.resolve, result));
+  }
+
+  private expire(): void {
+    const reason = new DOMException(`The attempt took longer than ${this.timeoutMs} ms`, 'TimeoutError');
+    if (this.controller) this.controller.abort(reason);
+    else this.expired = reason;
+    this.fail(reason);
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.started);
+  }
 }
 
 /** The caller's headers, then what is not theirs to change. Keys lowercased so no header goes twice. */
@@ -138,48 +239,6 @@ function redirectError(status: number, location: string | null): string {
   if (location === null) return `redirect not followed (${status})`;
   const shown = location.length > 200 ? `${location.slice(0, 200)}…` : location;
   return `redirect not followed (${status} to ${shown})`;
-}
-
-/**
- * The attempt's time limit: a signal that aborts with a TimeoutError after `ms`, and `clear()`, called once
- * the attempt and its background drain are over. Not `AbortSignal.timeout()`: its timer cannot be cleared,
- * so every attempt left a timer and a weakly held signal alive for the whole limit (75,000 of them at 5,000
- * deliveries/s and 15 s), which the garbage collector kept walking; and it cost ~12–20 µs a call against ~8.
- */
-interface Deadline {
-  signal: AbortSignal;
-  clear(): void;
-}
-
-function createDeadline(ms: number): Deadline {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`The attempt took longer than ${ms} ms`, 'TimeoutError')), ms);
-  timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
-
-/**
- * The first `maxResponseBodyBytes` of the body. The rest is drained in the background up to a limit so
- * the connection can be reused, and the socket is dropped past it: a receiver answering with 10 MB
- * costs 2 KiB of memory, not 10 MB.
- */
-function readPrefix(body: Dispatcher.ResponseData['body'], deadline: Deadline): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = () => {
-      body.off('data', onData).off('end', finish).off('error', reject);
-      resolve(Buffer.concat(chunks, Math.min(size, maxResponseBodyBytes)));
-      // Errors while draining are of no interest: the answer has been read.
-      body.dump({ limit: drainLimitBytes, signal: deadline.signal }).catch(() => {}).finally(deadline.clear);
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= maxResponseBodyBytes) finish();
-    };
-    body.on('data', onData).once('end', finish).once('error', reject);
-  });
 }
 
 const errorWords: Record<string, string> = {

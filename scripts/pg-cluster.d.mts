@@ -23,8 +23,12 @@ export interface PgCluster {
   url: string;
   /** Stops the server and deletes its files. Idempotent. */
   stop: () => Promise<void>;
-  /** Stops the server (fast shutdown: sessions are cut, open transactions abort), keeping its files. */
-  halt: () => Promise<void>;
+  /**
+   * Stops the server, keeping its files: a fast shutdown by default (sessions are cut, open transactions
+   * abort, a checkpoint writes everything out); `'immediate'` is a crash (what is not flushed to the WAL is
+   * lost, and the next start recovers from the WAL).
+   */
+  halt: (mode?: 'fast' | 'immediate') => Promise<void>;
   /** Starts a halted server again on the same port and files. */
   resume: () => Promise<void>;
 }

@@ -129,7 +129,7 @@ export async function startPgCluster(options = {}) {
       url,
       stop: () => stopCluster(cluster),
       // A restart in two halves, for tests of what clients meet while the server is down.
-      halt: () => run(cluster, join(bin, 'pg_ctl'), ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait']),
+      halt: (mode = 'fast') => run(cluster, join(bin, 'pg_ctl'), ['stop', '--pgdata', dataDir, '--mode', mode, '--wait']),
       resume: () => run(cluster, join(bin, 'pg_ctl'), ['start', '--pgdata', dataDir, '--log', logFile, '--wait', '--timeout', '60'], { explain: () => readTail(logFile) }),
     };
   } catch (err) {

@@ -202,7 +202,7 @@ describe('three nodes appending at once on one PostgreSQL', () => {
     for (const id of held) acked.add(id);
   }, 20_000);
 
-  it('recovers from a PostgreSQL restart under load: 503 while it is down, no acknowledged event lost', async () => {
+  it('recovers from a PostgreSQL crash under load: 503 while it is down, no acknowledged event lost, every seq as streamed before', async () => {
     const statuses: number[] = [];
     const timed: Array<{ status: number; from: number; to: number }> = [];
     let stop = false;
@@ -218,7 +218,9 @@ describe('three nodes appending at once on one PostgreSQL', () => {
     };
     const loops = Promise.all(nodes.flatMap((n) => [loop(n), loop(n)]));
     await sleep(700);
-    await cluster.halt();
+    // A crash, not a shutdown: the sequencer's ticks commit without waiting for the disk, so the last ones may
+    // be lost with it, and must then be made again identically (the same events at the same seqs as streamed).
+    await cluster.halt('immediate');
     const downFrom = Date.now();
     await sleep(1500);
     const downTo = Date.now();

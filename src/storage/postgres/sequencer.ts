@@ -45,13 +45,15 @@ export const sequencerTestHooks = { ignoreWatermark: false };
 /**
  * The tick's COMMIT returns without waiting for its WAL to reach the disk: the stream's events are sent one
  * fsync sooner. Nothing is lost. What a tick writes is a function of what was already durable: every row
- * below the watermark belongs to a transaction that committed — synchronously, so durably — before the tick
- * read it, and those rows come first in (xid, xid_ord, id) order, ahead of any row committed later. If
+ * below the watermark belongs to a transaction that committed before the tick read it — durably, as appends
+ * commit with the server's synchronous_commit (on by default) — and those rows come first in
+ * (xid, xid_ord, id) order, ahead of any row committed later. If
  * PostgreSQL crashes before the tick's WAL is flushed, the next tick therefore gives the same rows the same
  * seqs, and a reader that saw them sees them again unchanged. And every write that acts on a seq (a claim of
  * a delivery, an outcome) commits synchronously later in the same WAL, which flushes the tick's commit first.
  */
 const asynchronousCommit = 'set local synchronous_commit to off';
+
 /** Looks in a row that find no event before the wait between looks starts to grow (see next()). */
 const fastIdleLooks = 10;
 /** Whether any event is without seq: committed and waiting, whether below the watermark yet or not. */

@@ -1,5 +1,6 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
+import { memo } from './memo.js';
 import { assertAllowedAddress, assertAllowedPort, DestinationRefused, guardedLookup, literalHost } from './ssrf.js';
 
 /**
@@ -76,14 +77,14 @@ export function createSender(options: SenderOptions): Sender {
     connect: { timeout: timeoutMs, lookup: guardedLookup(allowPrivate) },
     connections: options.maxConnectionsPerOrigin ?? null,
   });
-  const targets = createTargets(allowPrivate);
+  const target = targetsFor(allowPrivate);
 
   function send(req: SendRequest): Promise<SendResult> {
     const started = performance.now();
     return new Promise((resolve) => {
       const attempt = new Attempt(started, timeoutMs, resolve);
       try {
-        const { origin, path } = targets.get(req.url);
+        const { origin, path } = target(req.url);
         agent.dispatch({ origin, path, method: 'POST', headers: requestHeaders(userAgent, req.headers), body: req.body }, attempt);
       } catch (err) {
         attempt.fail(err);
@@ -101,28 +102,19 @@ interface Target {
 }
 
 /**
- * The destination URLs seen, parsed and checked once each: a worker sends to a handful of URLs thousands of
- * times a second. A URL refused is not kept (it throws every time). Bounded all the same.
+ * Where a destination URL sends to, once its SSRF checks have passed: parsed and checked once per URL
+ * (`memo`: a worker sends to a handful of URLs thousands of times a second; a URL refused throws every time).
  */
-function createTargets(allowPrivate: boolean) {
-  const parsed = new Map<string, Target>();
-  const maxTargets = 1000;
-  return {
-    get(href: string): Target {
-      let target = parsed.get(href);
-      if (target) return target;
-      const url = new URL(href);
-      // Node connects to an IP literal without calling `lookup`, so the guard there never sees it.
-      const literal = literalHost(url);
-      if (!allowPrivate && literal !== null) assertAllowedAddress(JSON.stringify(url.href), literal);
-      // The port rule again at send time: the URL may predate it, or a change of SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS.
-      if (!allowPrivate) assertAllowedPort(url);
-      target = { origin: url.origin, path: url.pathname + url.search };
-      if (parsed.size >= maxTargets) parsed.clear();
-      parsed.set(href, target);
-      return target;
-    },
-  };
+function targetsFor(allowPrivate: boolean): (href: string) => Target {
+  return memo((href) => {
+    const url = new URL(href);
+    // Node connects to an IP literal without calling `lookup`, so the guard there never sees it.
+    const literal = literalHost(url);
+    if (!allowPrivate && literal !== null) assertAllowedAddress(JSON.stringify(url.href), literal);
+    // The port rule again at send time: the URL may predate it, or a change of SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS.
+    if (!allowPrivate) assertAllowedPort(url);
+    return { origin: url.origin, path: url.pathname + url.search };
+  });
 }
 
 /**

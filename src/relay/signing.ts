@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { memo } from './memo.js';
 
 /**
  * Signing of outbound webhooks per the Standard Webhooks specification
@@ -59,22 +60,14 @@ export function signatureHeaders(input: {
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampSec), 'webhook-signature': signature };
 }
 
-/** Keys of the secrets seen, decoded once each (a worker signs with a handful; bounded all the same). */
-const keys = new Map<string, Buffer>();
-const maxKeys = 1000;
 const prefix = 'whsec_';
 
 /**
- * The HMAC key of a secret: base64 after an optional `whsec_`. The library's constructor checks it first
- * (strict base64, not empty) and throws as it always did; a secret it accepts decodes to the same bytes
- * with Buffer's decoder.
+ * The HMAC key of a secret: base64 after an optional `whsec_`, decoded once per secret (a worker signs with
+ * a handful). The library's constructor checks it first (strict base64, not empty) and throws as it always
+ * did; a secret it accepts decodes to the same bytes with Buffer's decoder.
  */
-function signingKey(secret: string): Buffer {
-  let key = keys.get(secret);
-  if (key) return key;
+const signingKey = memo((secret: string): Buffer => {
   new Webhook(secret);
-  key = Buffer.from(secret.startsWith(prefix) ? secret.slice(prefix.length) : secret, 'base64');
-  if (keys.size >= maxKeys) keys.clear();
-  keys.set(secret, key);
-  return key;
-}
+  return Buffer.from(secret.startsWith(prefix) ? secret.slice(prefix.length) : secret, 'base64');
+});

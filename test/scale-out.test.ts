@@ -7,7 +7,7 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig, type Flags } from '../src/config/index.js';
 import { appendTestHooks } from '../src/storage/postgres/append.js';
 import { endCall, startCall, startTestApp, type TestApp } from './support/app.js';
-import { killLeftoverServers, startFirstServer } from './support/crash-server.js';
+import { killLeftoverServers, postWebhook as post, startFirstServer } from './support/crash-server.js';
 import { openStream, waitFor, type SseClient } from './support/sse.js';
 
 /**
@@ -37,16 +37,6 @@ let cluster: PgCluster;
 let first: TestApp;
 let nodes: Node[];
 const warnings: string[] = [];
-
-async function post(url: string, body: string): Promise<{ status: number; id?: string; duplicate?: boolean }> {
-  try {
-    const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    const json = (await response.json().catch(() => ({}))) as { id?: string; duplicate?: boolean };
-    return { status: response.status, id: json.id, duplicate: json.duplicate };
-  } catch {
-    return { status: 0 };
-  }
-}
 
 /** The events a stream client got, parsed, with their seq. */
 const received = (client: SseClient) => client.events.map((e) => ({ seq: Number(e.id), ...(JSON.parse(e.data) as Envelope) }));

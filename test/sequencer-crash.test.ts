@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase, startPgCluster, type PgCluster } from '../scripts/pg-cluster.mjs';
 import { endCall, startCall } from './support/app.js';
-import { killLeftoverServers, startFirstServer, startServer } from './support/crash-server.js';
+import { killLeftoverServers, postWebhook, startFirstServer, startServer } from './support/crash-server.js';
 import { openStream, waitFor, type SseClient } from './support/sse.js';
 
 /**
@@ -23,14 +23,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** The status of a webhook posted to a node. */
+const post = async (url: string, body: string) => (await postWebhook(url, body)).status;
+
 /** (seq, id) of every event the client got, in order. */
 const log = (client: SseClient) => client.events.map((e) => [Number(e.id), (JSON.parse(e.data) as { id: string }).id] as const);
-
-async function post(url: string, body: string): Promise<number> {
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 describe('a PostgreSQL crash that loses the sequencer\'s last ticks', () => {
   it('gives the events the same seqs again: the log reads as it was streamed before the crash', async () => {

@@ -95,3 +95,17 @@ export async function killLeftoverServers(): Promise<void> {
   );
   await Promise.all(waiting);
 }
+
+/**
+ * POSTs a JSON webhook to a node's ingest URL over real HTTP: its status, and the stored event's id and
+ * whether it was a duplicate when the answer says so; status 0 when no answer came (the node is down).
+ */
+export async function postWebhook(url: string, body: string): Promise<{ status: number; id?: string; duplicate?: boolean }> {
+  try {
+    const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const json = (await response.json().catch(() => ({}))) as { id?: string; duplicate?: boolean };
+    return { status: response.status, id: json.id, duplicate: json.duplicate };
+  } catch {
+    return { status: 0 };
+  }
+}

@@ -23,8 +23,9 @@ async function workOf(dir) {
   const { callToRow } = await dist('storage/shared/call-rows.js');
   return (b) => {
     const plan = plans.planAppend(b, new Map(), new Map());
-    // callText (each record serialised once) since issue 15's writer round; callAfterJson and callToRow before it.
-    const { callAfter, callRow } = plans.callText ? plans.callText(plan) : { callAfter: plans.callAfterJson(plan), callRow: callToRow };
+    // callText (each record serialised once) since issue 15's writer round, SQLite's tuple form since 2026-12-04
+    // (an older build ignores the argument); callAfterJson and callToRow before it.
+    const { callAfter, callRow } = plans.callText ? plans.callText(plan, 'tuple') : { callAfter: plans.callAfterJson(plan), callRow: callToRow };
     return plan.fresh.map(({ event }, i) => toRow(event, callAfter[i])).length + plan.touched.map(callRow).length;
   };
 }

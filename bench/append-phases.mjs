@@ -74,7 +74,7 @@ function append(batch) {
   lap('findCall');
   const plan = ap.planAppend(batch, known, existing);
   lap('plan');
-  const text = ap.callText ? ap.callText(plan) : { callAfter: ap.callAfterJson(plan), callRow: callToRow };
+  const text = ap.callText ? ap.callText(plan, 'tuple') : { callAfter: ap.callAfterJson(plan), callRow: callToRow };
   const callAfter = text.callAfter;
   lap('callText');
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]));

@@ -57,6 +57,16 @@ const doneStart = startCall('call-done', widget);
 const doneEnd = endCall('call-done', { ...widget, called_lead_phone: '46 70-123 45 67' });
 const badJson = '{"type":"end_call",';
 
+/** call-done's record after its end_call, as the app of 0002 stored it beside that event. */
+const doneAfter = {
+  source_id: 'src_old', call_id: 'call-done', user_id: '12345', widget_key: 'w-eu', widget_name: 'Pricing page', status: 'answered',
+  timezone: 'Europe/Stockholm', is_delayed_call: false, called_lead_phone: '46 70-123 45 67', lead: { lead_phone: 46701234567 },
+  agent: { id: 'ag-1', name: 'Agent Smith' }, agent_id: 'ag-1', started_at: t0 + minute, agent_answered_at: t0 + 2 * minute,
+  lead_answered_at: t0 + 2 * minute, ended_at: t0 + 5 * minute, answer_duration_sec: 60, lead_answer_duration_sec: 60, talk_duration_sec: 180.5,
+  total_duration_sec: 240, disconnected_by: 'agent', recording_link: null, lead_created_at: null, speed_to_lead_sec: 12, time_to_connect_sec: 60,
+  first_event_at: t0 + minute, last_event_at: t0 + 5 * minute, event_count: 2, merge_rank: 2,
+};
+
 /** Writes, at 0001, what a first-release app held; then, at 0002, its destinations and deliveries. */
 async function seedOldDatabase(backend: Backend, url: string): Promise<void> {
   const db = connect(backend, url);
@@ -91,6 +101,9 @@ async function seedOldDatabase(backend: Backend, url: string): Promise<void> {
     ]).execute();
 
     await migrateTo(db, backend, '0002_relay');
+    // The record beside an event as the app wrote it from 0002 on: its JSON object. (SQLite now writes a
+    // tuple, 2026-12-04; both are read.)
+    await db.updateTable('events').set({ call_after: JSON.stringify(doneAfter) }).where('id', '=', 'evt_done2').execute();
     const seqOf = async (id: string) => Number((await db.selectFrom('events').select('seq').where('id', '=', id).executeTakeFirstOrThrow()).seq);
     await db.insertInto('destinations').values({
       id: 'dst_old', url: 'https://hooks.example.com/convolo', description: 'CRM', event_types: null, widget_keys: JSON.stringify(['w-eu']),
@@ -234,6 +247,18 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       // The seq goes on after the quarantine record too: never reused.
       const bad = await app.storage.events.get('evt_bad' as EventId);
       expect(newest!.seq).toBeGreaterThan(bad!.seq);
+      // The record beside each event, read from the form it was stored in: the old event's JSON object, and the
+      // new one's tuple on SQLite (an object on PostgreSQL: docs/scale-out.md, upgrades).
+      expect((await app.storage.events.get('evt_done2' as EventId))?.callAfter).toEqual(doneAfter);
+      const stored = await app.storage.events.get(newest!.id as EventId);
+      expect(stored?.callAfter).toMatchObject({ call_id: 'call-live', status: 'answered', event_count: 2, merge_rank: 2, lead: { lead_phone: '+1 (555) 010-2030', lead_name: 'Ada' } });
+      const db = connect(backend, url);
+      try {
+        const raw = await db.selectFrom('events').select('call_after').where('id', '=', newest!.id).executeTakeFirstOrThrow();
+        expect(raw.call_after[0]).toBe(backend.name === 'sqlite' ? '[' : '{');
+      } finally {
+        await db.destroy();
+      }
       const deliveries = await app.storage.deliveries.list({ destinationId: 'dst_old' as DestinationId, limit: 10 });
       expect(deliveries.find((d) => d.eventId === newest!.id)).toMatchObject({ status: 'pending', attempts: 0 });
     } finally {

@@ -178,7 +178,7 @@ async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], cal
 
 /** Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. */
 async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
-  const { callAfter, callRow } = callText(plan);
+  const { callAfter, callRow } = callText(plan, 'object');
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
   const unsequenced = rows.map(() => 0);

@@ -4,7 +4,7 @@ import type { EventId, SourceId } from '../../domain/ids.js';
 import type { NewEvent } from '../ports.js';
 import type { DestinationId } from '../../domain/ids.js';
 import { callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored } from './append-plan.js';
-import { callJson, callToRow } from './call-rows.js';
+import { callJson, callRecordOf, callToRow } from './call-rows.js';
 
 const srcA = 'src_000000000aaaaaaaaaaaa' as SourceId;
 const srcB = 'src_000000000bbbbbbbbbbbb' as SourceId;
@@ -227,11 +227,30 @@ describe('callText', () => {
       quarantined(),
     ];
     const { plan } = runPlan(batch, new Map(), new Map([[callKey(srcA, 'c2'), existing]]));
-    const { callAfter, callRow } = callText(plan);
+    const { callAfter, callRow } = callText(plan, 'object');
     expect(callAfter).toEqual(plan.fresh.map((f) => (f.callAfter ? JSON.stringify(f.callAfter) : null)));
     expect(callAfter.filter((j) => j !== null)).toHaveLength(3);
     expect(plan.touched).toHaveLength(2);
     for (const call of plan.touched) expect(callRow(call)).toEqual(callToRow(call));
+
+    // The tuple form (SQLite's) is read back as the same record, its keys in the same order, and is shorter;
+    // the call rows do not depend on the form.
+    const tuples = callText(plan, 'tuple');
+    expect(tuples.callAfter.map((t) => (t === null ? null : JSON.stringify(callRecordOf(t))))).toEqual(callAfter);
+    for (const [i, t] of tuples.callAfter.entries()) if (t !== null) expect(t.length).toBeLessThan(callAfter[i]!.length * 0.7);
+    for (const call of plan.touched) expect(tuples.callRow(call)).toEqual(callToRow(call));
+  });
+
+  it('stores every field of the record in the tuple form, and reads the object form as it was written', () => {
+    // Every field set to a value of its own, so that two fields read from each other's place would show.
+    const merged = mergeCall(null, srcA, 'c1', callEventOf('end_call', { lead: { a: 1 }, agent: { id: 9 } }, 1));
+    const distinct = Object.fromEntries(Object.keys(merged).map((k, i) => [k, k === 'lead' ? { l: i } : k === 'agent' ? { g: i } : k === 'is_delayed_call' ? true : `v${i}`])) as unknown as CallState;
+    const tuple = callJson(distinct, undefined, 'tuple').record;
+    expect(JSON.parse(tuple)).toHaveLength(Object.keys(merged).length);
+    expect(JSON.stringify(callRecordOf(tuple))).toBe(JSON.stringify(distinct));
+    expect(JSON.stringify(callRecordOf(JSON.stringify(merged)))).toBe(JSON.stringify(merged));
+    const nulls = { ...merged, lead: null, agent: null, is_delayed_call: null };
+    expect(callRecordOf(callJson(nulls, undefined, 'tuple').record)).toEqual(nulls);
   });
 
   it('serialises a record whose keys are in another order whole', () => {

@@ -8,7 +8,7 @@ import { newId, type EventId } from '../../domain/ids.js';
 import { acceptedPayload } from '../../domain/parse-body.js';
 import type { AppendResult, NewEvent, StoredEvent } from '../ports.js';
 import type { CallsTable, DeliveriesTable } from '../schema.js';
-import { callJson, callToRow, type CallJson, type ObjectsJson } from './call-rows.js';
+import { callJson, callToRow, type CallJson, type ObjectsJson, type RecordForm } from './call-rows.js';
 
 /**
  * The logic of appending a batch, apart from the I/O, so that each backend only supplies the reads and
@@ -122,15 +122,15 @@ export function recordInserted(plan: AppendPlan, seqs: number[]): AppendResult[]
 }
 
 /**
- * What an append stores of its calls: the record beside each fresh event (`callAfter`, `fresh` order) and the
- * row of a touched call (`callRow`), each record serialised once (callJson) — a touched call's row is the
- * record its last fresh event carries.
+ * What an append stores of its calls: the record beside each fresh event (`callAfter`, `fresh` order, in the
+ * backend's `form`) and the row of a touched call (`callRow`), each record serialised once (callJson) — a
+ * touched call's row is the record its last fresh event carries.
  */
-export function callText(plan: AppendPlan): { callAfter: Array<string | null>; callRow: (call: CallState) => Insertable<CallsTable> } {
+export function callText(plan: AppendPlan, form: RecordForm): { callAfter: Array<string | null>; callRow: (call: CallState) => Insertable<CallsTable> } {
   const made = new Map<CallState, CallJson>();
   const jsonOf = (call: CallState): CallJson => {
     let json = made.get(call);
-    if (json === undefined) made.set(call, (json = callJson(call, plan.objectsJson.get(call))));
+    if (json === undefined) made.set(call, (json = callJson(call, plan.objectsJson.get(call), form)));
     return json;
   };
   return {

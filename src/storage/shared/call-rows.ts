@@ -27,13 +27,76 @@ const objectsPlaceholder = '"lead":null,"agent":null';
  * escaped, and lead and agent, the only objects, are null in that text. A record whose keys are in another
  * order (not made by the merge) is serialised whole.
  */
-export function callJson(c: CallState, objects?: ObjectsJson): CallJson {
+export function callJson(c: CallState, objects?: ObjectsJson, form: RecordForm = 'object'): CallJson {
   const lead = objects?.lead ?? (c.lead === null ? 'null' : JSON.stringify(c.lead));
   const agent = objects?.agent ?? (c.agent === null ? 'null' : JSON.stringify(c.agent));
+  const record = form === 'tuple' ? tupleRecord(c, lead, agent) : objectRecord(c, lead, agent);
+  return { record, lead: c.lead === null ? null : lead, agent: c.agent === null ? null : agent };
+}
+
+function objectRecord(c: CallState, lead: string, agent: string): string {
   const rest = JSON.stringify({ ...c, lead: null, agent: null });
   const at = rest.indexOf(objectsPlaceholder);
-  const record = at < 0 ? JSON.stringify(c) : `${rest.slice(0, at)}"lead":${lead},"agent":${agent}${rest.slice(at + objectsPlaceholder.length)}`;
-  return { record, lead: c.lead === null ? null : lead, agent: c.agent === null ? null : agent };
+  return at < 0 ? JSON.stringify(c) : `${rest.slice(0, at)}"lead":${lead},"agent":${agent}${rest.slice(at + objectsPlaceholder.length)}`;
+}
+
+/**
+ * How an event's `call_after` is stored. `object`: the record's JSON, as written before 2026-12-04 and still on
+ * PostgreSQL, where nodes of an earlier version may read the rows during a rolling upgrade
+ * (docs/scale-out.md). `tuple`: a JSON array of the record's values (`tupleFields` order, lead and agent
+ * last), on SQLite: the record's 29 keys were ~450 of its ~1,030 bytes, and without them an event row of
+ * Convolo's fixture (~2.3 KB, one per 4 KB page) fits two to a page (docs/benchmarks.md, 2026-12-04).
+ * `callRecordOf` reads both.
+ */
+export type RecordForm = 'object' | 'tuple';
+
+/** The record's flat values, in the order `callRecordOf` reads them; lead and agent follow them. */
+function tupleRecord(c: CallState, lead: string, agent: string): string {
+  const flat = JSON.stringify([
+    c.source_id, c.call_id, c.user_id, c.widget_key, c.widget_name, c.status, c.timezone, c.is_delayed_call,
+    c.called_lead_phone, c.agent_id, c.started_at, c.agent_answered_at, c.lead_answered_at, c.ended_at,
+    c.answer_duration_sec, c.lead_answer_duration_sec, c.talk_duration_sec, c.total_duration_sec, c.disconnected_by,
+    c.recording_link, c.lead_created_at, c.speed_to_lead_sec, c.time_to_connect_sec, c.first_event_at,
+    c.last_event_at, c.event_count, c.merge_rank,
+  ]);
+  return `${flat.slice(0, -1)},${lead},${agent}]`;
+}
+
+/** An event's stored `call_after` (either form, see RecordForm) → the record, its keys in CallState's order. */
+export function callRecordOf(text: string): CallState {
+  const v = JSON.parse(text) as CallState | unknown[];
+  if (!Array.isArray(v)) return v;
+  return {
+    source_id: v[0] as SourceId,
+    call_id: v[1] as string,
+    user_id: v[2] as string | null,
+    widget_key: v[3] as string | null,
+    widget_name: v[4] as string | null,
+    status: v[5] as string,
+    timezone: v[6] as string | null,
+    is_delayed_call: v[7] as boolean | null,
+    called_lead_phone: v[8] as string | null,
+    lead: v[27] as Record<string, unknown> | null,
+    agent: v[28] as Record<string, unknown> | null,
+    agent_id: v[9] as string | null,
+    started_at: v[10] as number | null,
+    agent_answered_at: v[11] as number | null,
+    lead_answered_at: v[12] as number | null,
+    ended_at: v[13] as number | null,
+    answer_duration_sec: v[14] as number | null,
+    lead_answer_duration_sec: v[15] as number | null,
+    talk_duration_sec: v[16] as number | null,
+    total_duration_sec: v[17] as number | null,
+    disconnected_by: v[18] as string | null,
+    recording_link: v[19] as string | null,
+    lead_created_at: v[20] as number | null,
+    speed_to_lead_sec: v[21] as number | null,
+    time_to_connect_sec: v[22] as number | null,
+    first_event_at: v[23] as number,
+    last_event_at: v[24] as number,
+    event_count: v[25] as number,
+    merge_rank: v[26] as number,
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { CallState } from '../../domain/call.js';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
+import { callRecordOf } from './call-rows.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
 export function createEventLog(db: Kysely<Database>, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {}): EventLog {
@@ -105,7 +105,7 @@ function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
     bodySize: r.body_size,
     bodyTruncated: r.body_truncated === 1,
     receivedAt: Number(r.received_at),
-    callAfter: r.call_after === null ? null : (JSON.parse(r.call_after) as CallState),
+    callAfter: r.call_after === null ? null : callRecordOf(r.call_after),
     reprocessedInto: (r.reprocessed_into ?? null) as EventId | null,
     origin: r.origin === 'reconcile' ? 'reconcile' : 'webhook',
   };

@@ -51,7 +51,7 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
       rows.set(key, row);
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
-    const { callAfter, callRow } = callText(plan);
+    const { callAfter, callRow } = callText(plan, 'tuple');
     const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) {

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
@@ -16,6 +17,7 @@ import { backends, endCall, startCall, type Backend } from './support/app.js';
  * exactly as a fresh database's. The rows are written as the app of that version wrote them.
  */
 
+const cli = new URL('../dist/cli/index.js', import.meta.url).pathname;
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 const token = `sbt_${Buffer.alloc(32, 7).toString('base64url')}`;
 const adminKey = `sbk_${Buffer.alloc(32, 9).toString('base64url')}`;
@@ -144,7 +146,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows, storage: storage.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -256,6 +258,19 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       try {
         const raw = await db.selectFrom('events').select('call_after').where('id', '=', newest!.id).executeTakeFirstOrThrow();
         expect(raw.call_after[0]).toBe(backend.name === 'sqlite' ? '[' : '{');
+        if (backend.name === 'postgres') {
+          // Once every node runs this version, the operator switches PostgreSQL to the tuple (0016).
+          expect(await app.storage.callRecordForm()).toBe('object');
+          const switched = spawnSync(process.execPath, [cli, 'migrate', '--db', url, '--compact-records'], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' }, timeout: 20_000 });
+          expect(switched.stdout).toContain('New events store their call record in the compact form.');
+          expect(await app.storage.callRecordForm()).toBe('tuple');
+          const next = endCall('call-next', { ...widget, lead: { lead_phone: '+46 70 000 00 00' } });
+          expect((await fetch(`${baseUrl}/hooks/convolo/${token}`, { method: 'POST', body: next, headers: { 'content-type': 'application/json' } })).status).toBe(200);
+          const [latest] = (await read('/v1/events?call_id=call-next')).data as Array<{ id: string }>;
+          const { call_after: text } = await db.selectFrom('events').select('call_after').where('id', '=', latest!.id).executeTakeFirstOrThrow();
+          expect(text[0]).toBe('[');
+          expect((await app.storage.events.get(latest!.id as EventId))?.callAfter).toMatchObject({ call_id: 'call-next', status: 'answered', widget_key: 'w-eu', lead: { lead_phone: '+46 70 000 00 00' } });
+        }
       } finally {
         await db.destroy();
       }
@@ -263,6 +278,24 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(deliveries.find((d) => d.eventId === newest!.id)).toMatchObject({ status: 'pending', attempts: 0 });
     } finally {
       await app.close();
+    }
+  });
+
+  it('is refused by a version before 0016, which would misread its call records; a new PostgreSQL database stores them compact at once', async () => {
+    const db = connect(backend, await backend.freshDb());
+    try {
+      await migrateTo(db, backend, later.at(-1)!);
+      // What an earlier version's migrator knows: every migration but the last (their `up`s are not run).
+      const known = Object.fromEntries(['0001_core', ...later.slice(0, -1)].map((name) => [name, { up: async () => {} }]));
+      const earlier = new Migrator({ db, provider: { getMigrations: async () => known }, migrationTableName: 'switchboard_migrations', migrationLockTableName: 'switchboard_migrations_lock' });
+      const { error } = await earlier.migrateToLatest();
+      expect(String(error)).toContain('previously executed migration 0016_call_record_form is missing');
+      if (backend.name === 'postgres') {
+        // No source, no event: no node has used this database, so none of an earlier version can be reading it.
+        expect((await sql<{ form: string }>`select form from switchboard_record_form`.execute(db)).rows).toEqual([{ form: 'tuple' }]);
+      }
+    } finally {
+      await db.destroy();
     }
   });
 

@@ -15,6 +15,7 @@ import * as m0012 from './migrations/0012_paused_destinations.js';
 import * as m0013 from './migrations/0013_reconcile.js';
 import * as m0014 from './migrations/0014_sequencer.js';
 import * as m0015 from './migrations/0015_deliveries_planning.js';
+import * as m0016 from './migrations/0016_call_record_form.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -45,6 +46,7 @@ const files: Record<string, MigrationFile> = {
   '0013_reconcile': m0013,
   '0014_sequencer': m0014,
   '0015_deliveries_planning': m0015,
+  '0016_call_record_form': m0016,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -583,6 +583,12 @@ export interface Storage extends Readiness, Retention, AccountStores {
   maintain(): Promise<void>;
   /** True when the database holds no source and no key yet (a first start). */
   isEmpty(): Promise<boolean>;
+  /**
+   * How appends store an event's call record (migration 0016): always `tuple` on SQLite; on PostgreSQL what
+   * the database says, which `compact` sets to `tuple` (`switchboard migrate --compact-records`, once no node
+   * of a version before 0016 runs: those read only `object`).
+   */
+  callRecordForm(compact?: boolean): Promise<'object' | 'tuple'>;
   close(): Promise<void>;
 }
 

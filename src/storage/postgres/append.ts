@@ -8,7 +8,7 @@ import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
   callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Stored,
 } from '../shared/append-plan.js';
-import { callColumns, callRowColumns, rowToCall } from '../shared/call-rows.js';
+import { callColumns, callRowColumns, rowToCall, type RecordForm } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 import { notPrepared, noticeUnprepared, preparedStatements, preparing } from './prepared.js';
@@ -166,19 +166,25 @@ async function appendWith(client: pg.PoolClient, batch: readonly NewEvent[], cal
     : -1;
   const callsAt = keys.length > 0 ? await execute(storedCallsQuery, [textArray(keys.map((k) => k.callId))]) : -1;
   const results = await queryAll(client, statements);
-  const { destinations } = results[lockAt]![0] as { destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>> };
+  const { destinations, record_form: form } = results[lockAt]![0] as {
+    destinations: Array<Pick<DestinationsTable, 'id' | 'event_types' | 'widget_keys' | 'call_statuses'>>;
+    record_form: RecordForm;
+  };
   const plan = planAppend(
     batch,
     storedEvents(eventsAt < 0 ? [] : (results[eventsAt] as StoredEventRow[])),
     storedCalls(keys, callsAt < 0 ? [] : (results[callsAt] as unknown as CallsTable[])),
     callObjectMaxBytes,
   );
-  return writePlan(client, plan, destinations.map(rowToFilters));
+  return writePlan(client, plan, destinations.map(rowToFilters), form);
 }
 
-/** Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. */
-async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: DestinationFilters[]): Promise<AppendResult[]> {
-  const { callAfter, callRow } = callText(plan, 'object');
+/**
+ * Step 2: one statement for every write (see appendWith); the results, which do not carry seq yet. `form`: how
+ * the call records are stored, as the database says (migration 0016), read with the destinations.
+ */
+async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: DestinationFilters[], form: RecordForm): Promise<AppendResult[]> {
+  const { callAfter, callRow } = callText(plan, form);
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]!));
   // Not sequenced yet: the answer does not carry seq (SPEC), and readers see the event once it has one.
   const unsequenced = rows.map(() => 0);
@@ -256,7 +262,7 @@ export const textArray = (values: string[]) => `array[${values.map(literal).join
 /**
  * The rolling-upgrade lock shared, one advisory lock per call in the order of their hashes (a collision
  * only makes two calls wait for each other; none of these gives the transaction an xid), then the enabled
- * destinations for the outbox. $1: the calls' keys.
+ * destinations for the outbox and the form the call records are stored in (0016). $1: the calls' keys.
  */
 const lockCallsAndReadDestinations = `select pg_advisory_xact_lock_shared(${legacyAppendLockKey})::text as upgrade,
     (select count(l) from (
@@ -264,7 +270,8 @@ const lockCallsAndReadDestinations = `select pg_advisory_xact_lock_shared(${lega
        from (select distinct hashtext(k) as h from unnest($1::text[]) as k order by h offset 0) as ordered) as locks) as locked,
     (select coalesce(json_agg(json_build_object('id', id, 'event_types', event_types, 'widget_keys', widget_keys,
        'call_statuses', call_statuses)), '[]'::json)
-     from destinations where deleted_at is null and disabled_at is null) as destinations`;
+     from destinations where deleted_at is null and disabled_at is null) as destinations,
+    (select form from switchboard_record_form where id = 1) as record_form`;
 
 type StoredEventRow = { id: string; seq: number; source_id: string; body_hash: string };
 

@@ -41,11 +41,11 @@ function objectRecord(c: CallState, lead: string, agent: string): string {
 }
 
 /**
- * How an event's `call_after` is stored. `object`: the record's JSON, as written before 2026-12-04 and still on
- * PostgreSQL, where nodes of an earlier version may read the rows during a rolling upgrade
- * (docs/scale-out.md). `tuple`: a JSON array of the record's values (`tupleFields` order, lead and agent
- * last), on SQLite: the record's 29 keys were ~450 of its ~1,030 bytes, and without them an event row of
- * Convolo's fixture (~2.3 KB, one per 4 KB page) fits two to a page (docs/benchmarks.md, 2026-12-04).
+ * How an event's `call_after` is stored (migration 0016 says when each is written). `object`: the record's
+ * JSON, as every version before 0016 wrote and reads it. `tuple`: a JSON array of the record's values
+ * (tupleRecord's order, lead and agent last): the record's 29 keys were ~450 of its ~1,030 bytes, and without
+ * them an event row of Convolo's fixture (~2.3 KB, one per 4 KB SQLite page) fits two to a page, and a
+ * PostgreSQL row stays below the size at which the server compresses it (docs/benchmarks.md, 2026-12-04).
  * `callRecordOf` reads both.
  */
 export type RecordForm = 'object' | 'tuple';

@@ -87,6 +87,12 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       const keys = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(sources.n) === 0 && Number(keys.n) === 0;
     },
+    async callRecordForm(compact = false) {
+      if (dialect !== 'postgres') return 'tuple';
+      if (compact) await sql`update switchboard_record_form set form = 'tuple' where id = 1`.execute(db);
+      const { rows } = await sql<{ form: 'object' | 'tuple' }>`select form from switchboard_record_form where id = 1`.execute(db);
+      return rows[0]!.form;
+    },
     async close() {
       await hooks.beforeClose?.();
       if (reads !== db) await reads.destroy();

@@ -224,6 +224,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     config,
     async prepare({ setupLink = true } = {}) {
       await storage.migrate();
+      if ((await storage.callRecordForm()) === 'object') {
+        // PostgreSQL after an upgrade: nodes of earlier versions may still read the log (migration 0016).
+        log().info('call records are stored in the form earlier versions read: once every node runs this version, run `switchboard migrate --compact-records`');
+      }
       const first = await bootstrap(storage);
       setupToken = setupLink ? await createSetupToken(storage, now()) : null;
       return first;

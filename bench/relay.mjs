@@ -784,7 +784,7 @@ function cpuText(r) {
   const c = r.cpu;
   const who = r.case === 'deliveries' && r.server === 'baseline' ? 'sink' : 'server';
   return (
-    `CPU (cores of ${CPUS}): ${who} ${fmt(c.server, 2)}, harness ${fmt(c.harness, 2)}${c.sink != null ? `, sink ${fmt(c.sink, 2)}` : ''}, ` +
+    `CPU (cores of ${CPUS}): ${who} ${fmt(c.server, 2)}${who === 'server' ? perDelivery(r, c.server) : ''}, harness ${fmt(c.harness, 2)}${c.sink != null ? `, sink ${fmt(c.sink, 2)}` : ''}, ` +
     (c.postgres != null ? `PostgreSQL ${fmt(c.postgres, 2)}${perDelivery(r, c.postgres)}, ` : '') +
     `everything else ${fmt(c.other, 2)}; machine busy before: ${fmt(r.machineBusyBefore, 2)}` +
     (r.noise ? ` ⚠ ${r.noise}` : '')

@@ -19,10 +19,10 @@ export interface ObjectsJson {
 const objectsPlaceholder = '"lead":null,"agent":null';
 
 /**
- * The record serialised with each of its objects serialised once: `record` is exactly JSON.stringify(c), made
- * from the rest of the record (lead and agent as null) with their text put in place (`objects`: that text,
- * when the size bound made it already). An append stores both
- * (call_after beside the event, the call row), and lead and agent are most of the record's JSON.
+ * The record serialised with each of its objects serialised once (`objects`: their text, when the size bound
+ * made it already): an append stores both (call_after beside the event, the call row), and lead and agent are
+ * most of the record's JSON. `record` in the `tuple` form: tupleRecord. In the `object` form it is exactly
+ * JSON.stringify(c), made from the rest of the record (lead and agent as null) with their text put in place.
  * The placeholder is found once and only where the record's own keys are: inside a JSON string every `"` is
  * escaped, and lead and agent, the only objects, are null in that text. A record whose keys are in another
  * order (not made by the merge) is serialised whole.

@@ -10,8 +10,9 @@ import { sql, type Kysely } from 'kysely';
  *   to open the file (Kysely: "previously executed migration … is missing") rather than misread its records.
  * - PostgreSQL: nodes of the previous version may run beside this one during a rolling upgrade, and would
  *   misread a tuple. The one row of `switchboard_record_form` says which form appends write: `tuple` on a
- *   database no node has used yet (no source, no event: a first start, where no older node can be running,
- *   as an older node refuses to start once this is recorded), `object` otherwise, until
+ *   database no node has used yet (no source, no event: a first start; an older node refuses to start once
+ *   this is recorded — the one gap is an older node that started at the same moment on the same new
+ *   database and got past its own migrations before this one ran), `object` otherwise, until
  *   `switchboard migrate --compact-records` sets `tuple` once the last node of an earlier version stopped.
  *
  * Shipped migrations never change: this file imports nothing of the project (only kysely).

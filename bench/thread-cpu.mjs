@@ -10,6 +10,8 @@
 //   PERF=/tmp/perf.data ...   also records `perf record -g` of the server during the measured run
 //   SWITCHBOARD_BENCH_CALLS=whole ...   whole calls (a start_call, and 2,000 calls later its end_call) instead of
 //     end_calls of new calls: half the events then update a stored call, as in production
+//   SWITCHBOARD_BENCH_FIXTURE=bench/fixtures/end_call.simulated.json SWITCHBOARD_BENCH_START_FIXTURE=bench/fixtures/start_call.simulated.json ...
+//     longer bodies (as `switchboard simulate` makes them) instead of Convolo's documented examples
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend) and
 //     its WAL per event (pg_stat_wal, the whole cluster: bytes, records, full-page images, and the WAL flushes

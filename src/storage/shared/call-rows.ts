@@ -42,61 +42,30 @@ function objectRecord(c: CallState, lead: string, agent: string): string {
 
 /**
  * How an event's `call_after` is stored (migration 0016 says when each is written). `object`: the record's
- * JSON, as every version before 0016 wrote and reads it. `tuple`: a JSON array of the record's values
- * (tupleRecord's order, lead and agent last): the record's 29 keys were ~450 of its ~1,030 bytes, and without
- * them an event row of Convolo's fixture (~2.3 KB, one per 4 KB SQLite page) fits two to a page, and a
- * PostgreSQL row stays below the size at which the server compresses it (docs/benchmarks.md, 2026-12-04).
- * `callRecordOf` reads both.
+ * JSON, as every version before 0016 wrote and reads it. `tuple`: a JSON array of the record's values in a
+ * call row's order (`callRowColumns`, lead and agent as JSON objects rather than text): the record's 29 keys
+ * were ~450 of its ~1,030 bytes, and without them an event row of Convolo's fixture (~2.3 KB, one per 4 KB
+ * SQLite page) fits two to a page, and a PostgreSQL row stays below the size at which the server compresses
+ * it (docs/benchmarks.md, 2026-12-04). `callRecordOf` reads both.
  */
 export type RecordForm = 'object' | 'tuple';
 
-/** The record's flat values, in the order `callRecordOf` reads them; lead and agent follow them. */
+/** The record's values in `callRowColumns` order, lead and agent as their JSON text already made. */
 function tupleRecord(c: CallState, lead: string, agent: string): string {
-  const flat = JSON.stringify([
-    c.source_id, c.call_id, c.user_id, c.widget_key, c.widget_name, c.status, c.timezone, c.is_delayed_call,
-    c.called_lead_phone, c.agent_id, c.started_at, c.agent_answered_at, c.lead_answered_at, c.ended_at,
-    c.answer_duration_sec, c.lead_answer_duration_sec, c.talk_duration_sec, c.total_duration_sec, c.disconnected_by,
-    c.recording_link, c.lead_created_at, c.speed_to_lead_sec, c.time_to_connect_sec, c.first_event_at,
-    c.last_event_at, c.event_count, c.merge_rank,
+  const before = JSON.stringify([c.source_id, c.call_id, c.user_id, c.widget_key, c.widget_name, c.status, c.timezone, c.is_delayed_call, c.called_lead_phone]);
+  const after = JSON.stringify([
+    c.agent_id, c.started_at, c.agent_answered_at, c.lead_answered_at, c.ended_at, c.answer_duration_sec,
+    c.lead_answer_duration_sec, c.talk_duration_sec, c.total_duration_sec, c.disconnected_by, c.recording_link,
+    c.lead_created_at, c.speed_to_lead_sec, c.time_to_connect_sec, c.first_event_at, c.last_event_at, c.event_count,
+    c.merge_rank,
   ]);
-  return `${flat.slice(0, -1)},${lead},${agent}]`;
+  return `${before.slice(0, -1)},${lead},${agent},${after.slice(1)}`;
 }
 
 /** An event's stored `call_after` (either form, see RecordForm) → the record, its keys in CallState's order. */
 export function callRecordOf(text: string): CallState {
   const v = JSON.parse(text) as CallState | unknown[];
-  if (!Array.isArray(v)) return v;
-  return {
-    source_id: v[0] as SourceId,
-    call_id: v[1] as string,
-    user_id: v[2] as string | null,
-    widget_key: v[3] as string | null,
-    widget_name: v[4] as string | null,
-    status: v[5] as string,
-    timezone: v[6] as string | null,
-    is_delayed_call: v[7] as boolean | null,
-    called_lead_phone: v[8] as string | null,
-    lead: v[27] as Record<string, unknown> | null,
-    agent: v[28] as Record<string, unknown> | null,
-    agent_id: v[9] as string | null,
-    started_at: v[10] as number | null,
-    agent_answered_at: v[11] as number | null,
-    lead_answered_at: v[12] as number | null,
-    ended_at: v[13] as number | null,
-    answer_duration_sec: v[14] as number | null,
-    lead_answer_duration_sec: v[15] as number | null,
-    talk_duration_sec: v[16] as number | null,
-    total_duration_sec: v[17] as number | null,
-    disconnected_by: v[18] as string | null,
-    recording_link: v[19] as string | null,
-    lead_created_at: v[20] as number | null,
-    speed_to_lead_sec: v[21] as number | null,
-    time_to_connect_sec: v[22] as number | null,
-    first_event_at: v[23] as number,
-    last_event_at: v[24] as number,
-    event_count: v[25] as number,
-    merge_rank: v[26] as number,
-  };
+  return Array.isArray(v) ? tupleToCall(v) : v;
 }
 
 /**
@@ -124,12 +93,13 @@ export function rowToCall(r: Selectable<CallsTable>): CallState {
  * A row read as an array (`callRowColumns` order) → CallState. The list and the CSV export read rows this
  * way: better-sqlite3 builds an array per row with much less work than an object of 31 properties, and one
  * object literal here is cheap next to either. The digits columns are derived (callToRow), not part of the
- * record.
+ * record. It also reads an event's record stored as a tuple (RecordForm), whose lead and agent are JSON
+ * objects already and whose is_delayed_call is a boolean.
  */
 export function tupleToCall(t: readonly unknown[]): CallState {
-  const lead = t[at.lead] as string | null;
-  const agent = t[at.agent] as string | null;
-  const delayed = t[at.is_delayed_call] as number | null;
+  const lead = t[at.lead] as string | Record<string, unknown> | null;
+  const agent = t[at.agent] as string | Record<string, unknown> | null;
+  const delayed = t[at.is_delayed_call] as number | boolean | null;
   return {
     source_id: t[at.source_id] as SourceId,
     call_id: t[at.call_id] as string,
@@ -138,10 +108,10 @@ export function tupleToCall(t: readonly unknown[]): CallState {
     widget_name: t[at.widget_name] as string | null,
     status: t[at.status] as string,
     timezone: t[at.timezone] as string | null,
-    is_delayed_call: delayed === null ? null : delayed === 1,
+    is_delayed_call: delayed === null ? null : delayed === 1 || delayed === true,
     called_lead_phone: t[at.called_lead_phone] as string | null,
-    lead: lead === null ? null : (JSON.parse(lead) as Record<string, unknown>),
-    agent: agent === null ? null : (JSON.parse(agent) as Record<string, unknown>),
+    lead: typeof lead === 'string' ? (JSON.parse(lead) as Record<string, unknown>) : lead,
+    agent: typeof agent === 'string' ? (JSON.parse(agent) as Record<string, unknown>) : agent,
     agent_id: t[at.agent_id] as string | null,
     started_at: t[at.started_at] as number | null,
     agent_answered_at: t[at.agent_answered_at] as number | null,

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 
 /** `switchboard export`: every call matching the filters, as CSV or JSON Lines, through the API. */
@@ -96,4 +98,47 @@ describe('switchboard export', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(/^switchboard: .*\(unauthorized\)$/);
   });
+});
+
+/** The export's pages on both backends: each read on the storage's thread, into memory the socket has sent. */
+describe.each(backends)('CSV export pages on $name', (backend) => {
+  let t: TestApp;
+  // Each page's `into`: the memory of a page already sent, or none.
+  const given: Array<number | null> = [];
+  const wrapStorage = (s: Storage): Storage => ({
+    ...s,
+    callQueries: { ...s.callQueries, csvPage: (filter, cursor, range, into) => (given.push(into?.byteLength ?? null), s.callQueries.csvPage(filter, cursor, range, into)) },
+  });
+  beforeAll(async () => {
+    let clock = Date.parse('2026-11-02T09:00:00Z');
+    t = await startTestApp(await backend.freshDb(), {}, { csvPageSize: 50, wrapStorage, now: () => (clock += 1_000) });
+    for (let i = 0; i < 250; i++) expect((await t.post(endCall(`page-${i}`))).status).toBe(200);
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it('writes later pages of an export into the memory of pages already sent, the same bytes when the client reads slowly', async () => {
+    const fast = Buffer.from(await (await fetch(`${t.baseUrl}/v1/calls.csv`, { headers: { authorization: `Bearer ${t.adminKey}` } })).arrayBuffer());
+    given.length = 0;
+    // A pause after each piece the socket gives: the server's writes wait for the client.
+    const slow = await new Promise<Buffer>((resolve, reject) => {
+      get(`${t.baseUrl}/v1/calls.csv`, { headers: { authorization: `Bearer ${t.adminKey}` } }, (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (part: Buffer) => {
+          parts.push(part);
+          response.pause();
+          setTimeout(() => response.resume(), 2);
+        });
+        response.on('end', () => resolve(Buffer.concat(parts))).on('error', reject);
+      }).on('error', reject);
+    });
+    expect(slow.equals(fast)).toBe(true);
+    const ids = slow.toString('utf8').trimEnd().split('\r\n').slice(1).map((line) => line.split(',')[0]);
+    expect(ids).toEqual(Array.from({ length: 250 }, (_, i) => `page-${249 - i}`));
+    // 5 pages of 50 (and the empty range after them): the first has no page before it; later ones are
+    // written into one that was sent.
+    expect(given).toHaveLength(6);
+    expect(given[0]).toBeNull();
+    expect(given.filter((n) => n !== null).length).toBeGreaterThan(0);
+  });
+
 });

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { CallbackBody, type BodyChunk } from './callback-body.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
@@ -81,15 +81,18 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
     const filter = toFilter(request.query);
     // Pages through in the list's order, so the export holds every matching call once even while calls
     // arrive, and memory stays at a few pages whatever the export's size. Each page is read and written as
-    // CSV by the storage (on SQLite on a reader thread) while the one before goes out.
-    async function* pages(): AsyncGenerator<Buffer> {
-      yield Buffer.from(utf8Bom + callCsvHeader);
+    // CSV by the storage (on SQLite on a reader thread) while the one before goes out, into the memory of a
+    // page the socket has already sent (CallbackBody).
+    const spare: ArrayBuffer[] = [];
+    const chunk = (page: CsvPage): BodyChunk => ({ bytes: page.bytes, sent: () => spare.push(page.bytes.buffer as ArrayBuffer) });
+    async function* pages(): AsyncGenerator<BodyChunk> {
+      yield { bytes: Buffer.from(utf8Bom + callCsvHeader) };
       if (filter.q !== undefined) {
         // A substring search finds its calls by reading rows: each page ends where it is full.
         let cursor: CallCursor | null = null;
         for (;;) {
-          const page = await storage.callQueries.csvPage(filter, cursor, { end: null, limit: searchPageSize });
-          if (page.rows > 0) yield bufferOf(page);
+          const page = await storage.callQueries.csvPage(filter, cursor, { end: null, limit: searchPageSize }, spare.pop());
+          if (page.rows > 0) yield chunk(page);
           if (page.rows < searchPageSize || !page.last) return;
           cursor = page.last;
         }
@@ -103,7 +106,7 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
         const end = from.then((cursor) => (cursor === 'done' ? null : storage.callQueries.pageEnd(filter, cursor, csvPageSize)));
         edge = Promise.all([from, end]).then(([cursor, last]) => (cursor === 'done' || last === null ? 'done' : last));
         const page = Promise.all([from, end]).then(([cursor, last]) =>
-          cursor === 'done' ? null : storage.callQueries.csvPage(filter, cursor, { end: last, limit: null }),
+          cursor === 'done' ? null : storage.callQueries.csvPage(filter, cursor, { end: last, limit: null }, spare.pop()),
         );
         // Not awaited when the client has gone: awaited below otherwise, and thrown there.
         edge.catch(() => {});
@@ -115,19 +118,15 @@ export async function callListRoutes(app: FastifyInstance, options: CallListRout
         const page = await ahead.shift()!;
         if (page === null) return;
         ahead.push(startPage());
-        if (page.rows > 0) yield bufferOf(page);
+        if (page.rows > 0) yield chunk(page);
       }
     }
     void reply
       .type('text/csv; charset=utf-8; header=present')
       .header('content-disposition', 'attachment; filename="calls.csv"')
       .header('cache-control', 'no-store');
-    return reply.send(Readable.from(pages(), { objectMode: false }));
+    return reply.send(new CallbackBody(pages()));
   });
-}
-
-function bufferOf(page: CsvPage): Buffer {
-  return Buffer.from(page.bytes.buffer, page.bytes.byteOffset, page.bytes.byteLength);
 }
 
 function toFilter(q: Filters): CallFilter {

@@ -436,9 +436,10 @@ export interface CallQueries {
   /**
    * The calls after `cursor` as `list` orders them, down to `end` (that call included; null: to the last), at
    * most `limit` (null: no limit), as the CSV export's lines (UTF-8, the header's columns:
-   * storage/shared/call-csv.ts), with how many and the last one's sort key.
+   * storage/shared/call-csv.ts), with how many and the last one's sort key. `into`: the memory of a page
+   * already sent, to write this one into (it is moved away: the caller no longer reads it).
    */
-  csvPage(filter: CallFilter, cursor: CallCursor | null, range: { end: CallCursor | null; limit: number | null }): Promise<CsvPage>;
+  csvPage(filter: CallFilter, cursor: CallCursor | null, range: { end: CallCursor | null; limit: number | null }, into?: ArrayBuffer): Promise<CsvPage>;
 }
 
 /** A page of the CSV export: its lines as UTF-8, how many there are, and the last one's sort key. */

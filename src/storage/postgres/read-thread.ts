@@ -27,8 +27,8 @@ export function createReadThread(data: ReadThreadData) {
       if (!('rows' in reply)) throw new Error('the read thread answered no rows');
       return reply;
     },
-    async csvRows(query: CompiledQuery): Promise<CsvPage> {
-      const reply = await send({ ...select(query, true), csv: true });
+    async csvRows(query: CompiledQuery, into?: ArrayBuffer): Promise<CsvPage> {
+      const reply = await send({ ...select(query, true), csv: true, ...(into ? { into } : {}) });
       if (!('csv' in reply)) throw new Error('the read thread answered no CSV page');
       return reply.csv;
     },

@@ -41,7 +41,7 @@ port.postMessage({ id: 0, ready: true } satisfies ReadReply);
 
 async function run(request: StatementRequest): Promise<ReadReply> {
   const result = await pool.query({ text: request.sql, values: request.parameters.map(asBuffer), ...(request.arrays ? { rowMode: 'array' as const } : {}) });
-  if (request.csv) return { id: request.id, csv: callCsvPage(result.rows as unknown[][]) };
+  if (request.csv) return { id: request.id, csv: callCsvPage(result.rows as unknown[][], request.into) };
   // As Kysely's PostgreSQL driver counts affected rows.
   const writes = result.command === 'INSERT' || result.command === 'UPDATE' || result.command === 'DELETE' || result.command === 'MERGE';
   return { id: request.id, rows: result.rows ?? [], ...(writes ? { changes: result.rowCount ?? 0 } : {}) };

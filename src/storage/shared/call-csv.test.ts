@@ -107,4 +107,20 @@ describe('CSV export bytes', () => {
     expect(callCsvHeader.split(',')).toHaveLength(37);
     expect(csvCell('Försäljning')).toBe('Försäljning');
   });
+
+  it('writes a page into the memory it is given, and into a larger buffer when the lines do not fit', () => {
+    const row = (i: number) => [`c-${i}`, 'src_1', 'answered', 1_796_228_073_248 + i, 1_796_228_169_024, 2, null, 'wk', 'Widget', null, null,
+      null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null];
+    const rows = Array.from({ length: 50 }, (_, i) => row(i));
+    const fresh = Buffer.from(callCsvPage(rows).bytes).toString('utf8');
+    const given = new ArrayBuffer(64 * 1024);
+    new Uint8Array(given).fill(0x58);
+    const into = callCsvPage(rows, given);
+    expect(into.bytes.buffer).toBe(given);
+    expect(Buffer.from(into.bytes).toString('utf8')).toBe(fresh);
+    const small = new ArrayBuffer(100);
+    const grown = callCsvPage(rows, small);
+    expect(grown.bytes.buffer).not.toBe(small);
+    expect(Buffer.from(grown.bytes).toString('utf8')).toBe(fresh);
+  });
 });

@@ -45,9 +45,12 @@ let at = 0;
  * as digits, so a line makes no string of its own (building each line as a string, then encoding it, was
  * most of the export's time: ~75 pieces joined, flattened, encoded). Any other text cell is written from
  * `csvText`, UTF-8 encoded, so the bytes are exactly `csvCell`'s.
+ *
+ * `into`: the memory of a page already sent, to write this one into (a larger one replaces it when the lines
+ * do not fit), so that an export reuses a few buffers instead of making one per page (api/csv-body.ts).
  */
-export function callCsvPage(rows: ReadonlyArray<readonly unknown[]>): CsvPage {
-  out = Buffer.allocUnsafeSlow(initialBytes);
+export function callCsvPage(rows: ReadonlyArray<readonly unknown[]>, into?: ArrayBuffer): CsvPage {
+  out = into === undefined ? Buffer.allocUnsafeSlow(initialBytes) : Buffer.from(into);
   at = 0;
   for (const r of rows) putLine(r);
   const bytes = out.subarray(0, at);

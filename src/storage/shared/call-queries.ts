@@ -9,8 +9,8 @@ import { jsonField, withTolerantJson } from './json-field.js';
 
 /** Runs a compiled query and answers its rows as arrays, in the select's column order (each backend's own). */
 export type ArrayRows = (query: CompiledQuery) => Promise<unknown[][]>;
-/** Runs a compiled select of `callCsvSelect` and answers its rows as the export's page (call-csv.ts), written where they are read. */
-export type CsvRows = (query: CompiledQuery) => Promise<CsvPage>;
+/** Runs a compiled select of `callCsvSelect` and answers its rows as the export's page (call-csv.ts), written where they are read (into `into`, if given). */
+export type CsvRows = (query: CompiledQuery, into?: ArrayBuffer) => Promise<CsvPage>;
 
 /**
  * The call list on both dialects, one query: the filters, then the keyset cursor, newest first by
@@ -85,8 +85,9 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
         return row ? { firstEventAt: row[0] as number, sourceId: row[1] as string, callId: row[2] as string } : null;
       }),
     // The page is written where its rows are read (each backend's thread of the query reads).
-    csvPage: (filter, cursor, { end, limit }) =>
-      withTolerantJson(dialect, (tolerant) => csvRows(reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant))),
+    // `into` goes with the first try only: it has moved to the thread by the time a tolerant retry runs.
+    csvPage: (filter, cursor, { end, limit }, into) =>
+      withTolerantJson(dialect, (tolerant) => csvRows(reads.page(callCsvSelect, filter, cursor, { end, limit }, tolerant), tolerant ? undefined : into)),
   };
 }
 

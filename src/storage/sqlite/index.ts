@@ -61,8 +61,8 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       if (!('json' in result)) throw new Error('timeBuckets answers JSON');
       return result.json;
     },
-    async csvRows(query) {
-      const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true, csv: true }, timeoutMs);
+    async csvRows(query, into) {
+      const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true, csv: true, ...(into ? { into } : {}) }, timeoutMs);
       if (!('csv' in result)) throw new Error('csvRows runs selects only');
       return result.csv;
     },

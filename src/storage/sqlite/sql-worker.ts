@@ -55,7 +55,7 @@ function run(request: StatementRequest): SqlReply {
   if (readonly && !statement.readonly) return { id: request.id, write: true };
   const parameters = request.parameters.map(asBuffer);
   // The page's text leaves as one buffer, moved rather than copied; the main thread only writes it out.
-  if (request.csv) return { id: request.id, csv: callCsvPage(csvRows(prepare, request.sql, statement, parameters)) };
+  if (request.csv) return { id: request.id, csv: callCsvPage(csvRows(prepare, request.sql, statement, parameters), request.into) };
   if (statement.reader) return { id: request.id, rows: statement.raw(request.arrays).all(...parameters) };
   const { changes, lastInsertRowid } = statement.run(...parameters);
   return { id: request.id, changes, lastInsertRowid };

@@ -72,9 +72,11 @@ export function startStorageThread<Request extends { id: number }, Reply extends
     if (dead) return Promise.reject(new Error(`storage thread ${script} is gone`));
     const id = nextId++;
     worker.ref();
+    // A buffer the request hands the thread to write into is moved, not copied (serve.ts: StatementRequest).
+    const into = (request as { into?: unknown }).into;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id });
+      worker.postMessage({ ...request, id }, into instanceof ArrayBuffer ? [into] : []);
     });
   }
 

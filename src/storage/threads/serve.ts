@@ -8,9 +8,10 @@ export type ReplyError = { message: string; code?: string };
 
 /**
  * A statement the main thread's Kysely compiled; `arrays`: rows as arrays; `csv`: a select of `callCsvSelect`
- * answered as the export's page, written on the thread (storage/shared/call-csv.ts).
+ * answered as the export's page, written on the thread (storage/shared/call-csv.ts), into `into` if given (the
+ * memory of a page already sent, moved to the thread with the request: client.ts).
  */
-export type StatementRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean };
+export type StatementRequest = { id: number; sql: string; parameters: readonly unknown[]; arrays: boolean; csv?: boolean; into?: ArrayBuffer };
 /** What a thread of the query API's reads is asked (SQLite's sql-worker.ts, PostgreSQL's read-worker.ts). */
 export type ReadsRequest = StatementRequest | { id: number; timeBuckets: TimeBuckets } | { id: number; close: true };
 /** A statement or the stats' hours or days, as the main thread asks (the client gives the id). */

@@ -1,4 +1,5 @@
 import { Readable, type Writable } from 'node:stream';
+import { drained } from '../relay/sse.js';
 
 /** A piece of a response body; `sent`, if given, is called once the socket has taken all of its bytes. */
 export interface BodyChunk {
@@ -59,20 +60,4 @@ export class CallbackBody extends Readable {
       this.destroy(error as Error);
     }
   }
-}
-
-/** Resolves true once `out` can take more, false if it closed first. */
-function drained(out: Writable): Promise<boolean> {
-  if (out.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const settle = (room: boolean) => () => {
-      out.off('drain', onDrain);
-      out.off('close', onClose);
-      resolve(room);
-    };
-    const onDrain = settle(true);
-    const onClose = settle(false);
-    out.on('drain', onDrain);
-    out.on('close', onClose);
-  });
 }

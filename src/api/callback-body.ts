@@ -40,18 +40,25 @@ export class CallbackBody extends Readable {
   }
 
   async #send(out: Writable): Promise<void> {
+    // The next chunk is asked for as soon as one is written, so it is made while that one goes out.
+    let next = this.#chunks.next();
     try {
       for (;;) {
-        const next = await this.#chunks.next();
-        if (this.destroyed) return;
-        if (next.done) break;
-        const { bytes, sent } = next.value;
+        const { done, value } = await next;
+        if (done || this.destroyed) break;
+        const { bytes, sent } = value;
         // An error means the bytes may not have left: their memory is then left to the collector.
         const room = out.write(bytes, (error?: Error | null) => {
           if (!error) sent?.();
         });
-        if (!room && !(await drained(out))) return;
+        next = this.#chunks.next();
+        if (!room && !(await drained(out))) {
+          // The client left: what the iterator still makes is dropped (Fastify destroys this stream).
+          next.catch(() => {});
+          return;
+        }
       }
+      if (this.destroyed) return;
       out.end();
       // Ends this stream too, so Fastify sees it finish.
       this.push(null);

@@ -11,8 +11,13 @@
 --      between a start_call for a new call and the end_call of the call started L calls earlier on the
 --      same thread (so the end updates a stored call whose index entries are no longer the newest)
 --   4. with 3, the start_call template (default: fixtures/start_call.json next to this script)
+--   5. (optional) `scattered`: call_ids spread over the whole key space, as Convolo's (32 hex digits that
+--      look random), instead of counting up
 -- call_id = prefix .. 2-digit thread number .. 12-digit per-thread counter (32 characters with the
--- 18-character prefix that ingest.mjs passes, like Convolo's own 32-hex-digit ids).
+-- 18-character prefix that ingest.mjs passes, the length of Convolo's own 32-hex-digit ids). New calls then
+-- sort after the ones before them, so each index keyed by call_id grows at its end. With `scattered`:
+-- 16 hex digits of a bijective mix of the counter, then 14 of the prefix and the thread number, so each
+-- new call lands anywhere in those indexes, as in production.
 --
 -- When done, prints one line on stdout: `SWITCHBOARD_WRK_JSON {...}` with
 --   requests, duration_us, bytes, non2xx, first_non2xx (status and start of the body of the first one),
@@ -22,7 +27,7 @@
 local threads = {}
 
 -- per-thread state (each wrk thread has its own Lua state; `tid` is set from setup())
-local head, tail, prefix
+local head, tail, prefix, scattered
 local start_head, start_tail, lag
 local counter = 0
 local step = 0
@@ -63,6 +68,8 @@ function init(args)
     start_head, start_tail = split_template(start_path)
   end
 
+  scattered = args[5] == "scattered"
+
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -78,7 +85,24 @@ function split_template(path)
   return body:sub(1, value_start), body:sub(value_end)
 end
 
+-- a * b modulo 2^32 (LuaJIT's numbers are doubles: the product is taken in two exact halves).
+local function mul32(a, b)
+  return bit.tobit(a * bit.band(b, 0xffff) + bit.lshift(bit.tobit(a * bit.rshift(b, 16)), 16))
+end
+
+-- MurmurHash3's finaliser: a bijection of 32-bit integers whose outputs look random.
+local function fmix32(h)
+  h = bit.bxor(h, bit.rshift(h, 16))
+  h = mul32(h, 0x85ebca6b)
+  h = bit.bxor(h, bit.rshift(h, 13))
+  h = mul32(h, 0xc2b2ae35)
+  return bit.bxor(h, bit.rshift(h, 16))
+end
+
 local function call_id(n)
+  if scattered then
+    return string.format("%s%s%s%02d", bit.tohex(fmix32(n)), bit.tohex(fmix32(n + 0x9e3779b9)), prefix:sub(1, 14), tid)
+  end
   return string.format("%s%02d%012d", prefix, tid, n)
 end
 

@@ -12,6 +12,8 @@
 //     end_calls of new calls: half the events then update a stored call, as in production
 //   SWITCHBOARD_BENCH_FIXTURE=bench/fixtures/end_call.simulated.json SWITCHBOARD_BENCH_START_FIXTURE=bench/fixtures/start_call.simulated.json ...
 //     longer bodies (as `switchboard simulate` makes them) instead of Convolo's documented examples
+//   SWITCHBOARD_BENCH_CALL_IDS=scattered ...   call_ids spread over the key space as Convolo's are (random-looking
+//     hex) instead of counting up, so each new call lands on its own page of every index keyed by call_id
 //   SWITCHBOARD_BENCH_KIND=postgres ...   the same on PostgreSQL (a throwaway cluster, or SWITCHBOARD_BENCH_PG_URL's
 //     server, a fresh database each run); adds PostgreSQL's CPU per event (the postmaster and every backend) and
 //     its WAL per event (pg_stat_wal, the whole cluster: bytes, records, full-page images, and the WAL flushes

@@ -16,10 +16,12 @@ export const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
 export function endCallBatches(sourceId, newId) {
   const template = readFileSync(path.join(ROOT, 'bench', 'fixtures', 'end_call.json'), 'utf8');
   const callPrefix = randomBytes(9).toString('hex');
+  const scattered = process.env.SWITCHBOARD_BENCH_CALL_IDS === 'scattered';
   let n = 0;
   return (size) =>
     Array.from({ length: size }, () => {
-      const callId = `${callPrefix}${String(n++).padStart(14, '0')}`;
+      // SWITCHBOARD_BENCH_CALL_IDS=scattered: spread over the key space as Convolo's are (bench/lib/wrk.mjs).
+      const callId = scattered ? randomBytes(16).toString('hex') : `${callPrefix}${String(n++).padStart(14, '0')}`;
       const body = Buffer.from(template.replace(/("call_id"\s*:\s*")[^"]*(")/, `$1${callId}$2`));
       return {
         id: newId('evt'), sourceId, callId, type: 'end_call', status: 'ok', errorCode: null, errorDetail: null,

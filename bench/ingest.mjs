@@ -26,7 +26,7 @@ import { postgresTicks, postmasterOf } from './lib/pg-procs.mjs';
 import { CLOCK_TICKS, machineTicks, memoryKb, processTicks, startRssSampler, threadSplit, threadTicks, writeBytes } from './lib/procfs.mjs';
 import { CPUS, NOISY_CORES, fmt, fsTypeOf, gitDescribe, mb, pgCreatedNote, waitForQuiet, writeResults } from './lib/report.mjs';
 import { BENCH_DIR, httpRequest, openPostgres, startBaseline, startFreshSwitchboard, startHandwritten, stopServer } from './lib/servers.mjs';
-import { END_CALL_FIXTURE, ensureWrk, freshCallPrefix, runEndCalls, wrkVersion } from './lib/wrk.mjs';
+import { CALL_IDS, END_CALL_FIXTURE, ensureWrk, freshCallPrefix, runEndCalls, wrkVersion } from './lib/wrk.mjs';
 
 export const description = 'POST /hooks/convolo/<token> throughput and latency vs. a bare node:http baseline';
 export const SERVERS = ['baseline', 'handwritten', 'sqlite', 'postgres'];
@@ -523,7 +523,8 @@ export async function run(opts) {
     `commit ${gitDescribe()} · node ${process.version} · wrk ${wrkVersion()} · ${CPUS} × ${cpu} · Linux ${os.release()}`,
     `wrk -t2 --timeout 10s, warm-up ${opts.warmup} s then ${opts.duration} s measured, per server and connection count, ` +
       `each on a freshly started server with an empty database · body: bench/fixtures/end_call.json ` +
-      `(${Buffer.byteLength(template)} B) with a fresh call_id per request`,
+      `(${Buffer.byteLength(template)} B) with a fresh call_id per request, ` +
+      (CALL_IDS === 'scattered' ? 'spread over the key space as Convolo\'s (SWITCHBOARD_BENCH_CALL_IDS=scattered)' : 'counting up (SWITCHBOARD_BENCH_CALL_IDS=scattered spreads them as Convolo\'s are)'),
     `SQLite: fresh temp dir under ${os.tmpdir()} (${fsTypeOf(os.tmpdir())})` +
       (servers.includes('postgres') ? ` · PostgreSQL: ${pg ? pg.describe : `unavailable (${pgError})`}` : ''),
     '',

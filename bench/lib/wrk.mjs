@@ -162,7 +162,7 @@ export function freshCallPrefix() {
  * fifth argument), so every index keyed by call_id takes each new call on a page of its own; by default they
  * count up and those indexes grow at their end.
  */
-const CALL_IDS = process.env.SWITCHBOARD_BENCH_CALL_IDS ?? 'counted';
+export const CALL_IDS = process.env.SWITCHBOARD_BENCH_CALL_IDS ?? 'counted';
 if (CALL_IDS !== 'counted' && CALL_IDS !== 'scattered') throw new Error(`SWITCHBOARD_BENCH_CALL_IDS: counted or scattered, not "${CALL_IDS}"`);
 const idArgs = (lag, startFixture) => (CALL_IDS === 'scattered' ? [lag, startFixture, 'scattered'] : lag === '0' ? [] : [lag, startFixture]);
 

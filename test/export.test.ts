@@ -141,4 +141,17 @@ describe.each(backends)('CSV export pages on $name', (backend) => {
     expect(given.filter((n) => n !== null).length).toBeGreaterThan(0);
   });
 
+  it('answers HEAD with the export\'s headers without reading a page, and frees its slot', async () => {
+    given.length = 0;
+    const headers = { authorization: `Bearer ${t.adminKey}` };
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${t.baseUrl}/v1/calls.csv`, { method: 'HEAD', headers });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+    }
+    expect(given).toEqual([]);
+    // Each HEAD held one of the key's expensive slots (2 by default) until it was answered.
+    expect((await fetch(`${t.baseUrl}/v1/calls.csv`, { headers })).status).toBe(200);
+  });
+
 });

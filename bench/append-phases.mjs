@@ -60,18 +60,19 @@ const lap = (k) => { const n = performance.now(); T[k] = (T[k] ?? 0) + (n - t); 
 function append(batch) {
   t = performance.now();
   begin.run(); lap('begin');
-  const known = new Map();
-  for (const c of ap.duplicateCandidates(batch)) {
-    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
-    if (r) known.set(ap.eventKey(c.sourceId, c.bodyHash), { id: r.id, seq: r.seq });
-  }
-  lap('findEvent');
   const existing = new Map();
   for (const { sourceId, callId } of ap.callKeysToLoad(batch)) {
     const row = findCall.get(callId, sourceId);
     if (row) existing.set(ap.callKey(sourceId, callId), rowToCall(row));
   }
   lap('findCall');
+  const known = new Map();
+  // The stored calls: a build that reads them leaves out a new call's start or end (an older one ignores them).
+  for (const c of ap.duplicateCandidates(batch, existing)) {
+    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
+    if (r) known.set(ap.eventKey(c.sourceId, c.bodyHash), { id: r.id, seq: r.seq });
+  }
+  lap('findEvent');
   const plan = ap.planAppend(batch, known, existing);
   lap('plan');
   const text = ap.callText ? ap.callText(plan, 'tuple') : { callAfter: ap.callAfterJson(plan), callRow: callToRow };

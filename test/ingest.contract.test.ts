@@ -97,6 +97,22 @@ describe.each(backends)('ingest on $name', (backend) => {
     expect(answer).toMatchObject({ status: 202, body: { ok: true, id: expect.stringMatching(/^evt_/) } });
     expect(await fetchEvent(answer.body.id)).toMatchObject({ type: 'call_transferred', call_id: 'unk-1', status: 'ok' });
     expect((await t.api('/v1/calls/unk-1')).status).toBe(404);
+    // It writes no call row, so its repeat is found by its body alone.
+    const again = await t.post(JSON.stringify({ type: 'call_transferred', call_id: 'unk-1', to: 'agent 2' }));
+    expect(again).toEqual({ status: 202, body: { ok: true, id: answer.body.id, duplicate: true } });
+  });
+
+  it('answers the repeat of a new call\'s first event as a duplicate, sent alone or in the batch after it', async () => {
+    const start = startCall('first-1');
+    const first = await t.post(start);
+    expect(first.body.duplicate).toBeUndefined();
+    expect(await t.post(start)).toEqual({ status: 200, body: { ok: true, id: first.body.id, duplicate: true } });
+    // A start and its repeat, an end and its repeat, of a call not stored yet, at once.
+    const both = await Promise.all([startCall('first-2'), startCall('first-2'), endCall('first-2'), endCall('first-2')].map((b) => t.post(b)));
+    expect(new Set(both.map((a) => a.body.id)).size).toBe(2);
+    expect(both.filter((a) => a.body.duplicate === true)).toHaveLength(2);
+    expect((await t.api('/v1/events?call_id=first-2')).body.data).toHaveLength(2);
+    expect((await fetchCall('first-2')).event_count).toBe(2);
   });
 
   it('accepts the legacy form-encoded after-call post, keeps the raw form and maps its fields', async () => {

@@ -60,6 +60,18 @@ describe('duplicateCandidates', () => {
       { callId: 'c1', sourceId: srcB, bodyHash: 'h1' },
     ]);
   });
+
+  it('given the stored calls, leaves out a start_call or end_call whose call is not stored, and keeps any other type', () => {
+    const batch = [
+      accepted('new', 'h1', { type: 'start_call' }), accepted('new', 'h2'), accepted('old', 'h3'), accepted('old', 'h4', { sourceId: srcB }),
+      accepted('new', 'h5', { type: 'other' }),
+    ];
+    const stored = new Map([[callKey(srcA, 'old'), {}]]);
+    expect(duplicateCandidates(batch, stored)).toEqual([
+      { callId: 'old', sourceId: srcA, bodyHash: 'h3' },
+      { callId: 'new', sourceId: srcA, bodyHash: 'h5' },
+    ]);
+  });
 });
 
 describe('planAppend and recordInserted', () => {

@@ -44,11 +44,21 @@ export interface AppendPlan {
   objectsJson: Map<CallState, ObjectsJson>;
 }
 
-/** The accepted events that could repeat a stored one, without repeats (same body ⇒ same call_id). */
-export function duplicateCandidates(batch: readonly NewEvent[]): Candidate[] {
+/**
+ * The accepted events that could repeat a stored one, without repeats (same body ⇒ same call_id).
+ *
+ * With `storedCalls` (callKey → the stored call, as loaded for the batch), a start_call or end_call whose
+ * call is not stored is left out: once stored, such an event always has its call's row, written in the same
+ * transaction (`planAppend`), and retention deletes a call only after every event merged into it (its
+ * `last_event_at` is the latest of their arrival times). So its body cannot be stored yet, and a new call's
+ * first event is spared a lookup on the dedupe index, whose pages follow call_id: random in production
+ * (docs/benchmarks.md, issue 15). Other types do not write their call: they are always looked up.
+ */
+export function duplicateCandidates(batch: readonly NewEvent[], storedCalls?: ReadonlyMap<string, unknown>): Candidate[] {
   const candidates = new Map<string, Candidate>();
   for (const e of batch) {
     if (e.status !== 'ok' || e.bodyHash === null || e.callId === null) continue;
+    if (storedCalls && updatesCall(e) && !storedCalls.has(callKey(e.sourceId, e.callId))) continue;
     candidates.set(eventKey(e.sourceId, e.bodyHash), { callId: e.callId, sourceId: e.sourceId, bodyHash: e.bodyHash });
   }
   return [...candidates.values()];

@@ -36,11 +36,6 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
   const insertDelivery = db.prepare(`insert into deliveries (${deliveryColumns.join(', ')}) values (${deliveryColumns.map((c) => `@${c}`).join(', ')})`);
 
   const append = db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
-    const known = new Map<string, Stored>();
-    for (const c of duplicateCandidates(batch)) {
-      const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
-      if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
-    }
     const existing = new Map<string, CallState>();
     const rows = new Map<string, CallsTable>();
     for (const { sourceId, callId } of callKeysToLoad(batch)) {
@@ -49,6 +44,12 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
       const key = callKey(sourceId, callId);
       existing.set(key, rowToCall(row));
       rows.set(key, row);
+    }
+    // The calls first: a new call's start_call or end_call cannot repeat a stored body (duplicateCandidates).
+    const known = new Map<string, Stored>();
+    for (const c of duplicateCandidates(batch, rows)) {
+      const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
+      if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const { callAfter, callRow } = callText(plan, 'tuple');

@@ -13,7 +13,7 @@
 //   --duration <s>        measured run per case, seconds (SWITCHBOARD_BENCH_DURATION, default 10)
 //   --warmup <s>          warm-up before each measured run, seconds, 0 = none (SWITCHBOARD_BENCH_WARMUP, default 3)
 //   --connections <list>  comma-separated connection counts (SWITCHBOARD_BENCH_CONNECTIONS, default 50,256)
-//   --only <list>         servers to run, comma-separated; ingest and relay: baseline, sqlite, postgres
+//   --only <list>         servers to run, comma-separated; ingest: baseline, handwritten, sqlite, sqlite-scattered, postgres; relay: baseline, sqlite, postgres
 //                         (SWITCHBOARD_BENCH_ONLY, default all). Ratios need the baseline in the same run.
 //   --cases <list>        relay only: stream, deliveries, recovery, blackhole (SWITCHBOARD_BENCH_CASES, default all);
 //                         recovery's and blackhole's ratios need deliveries in the same run.

@@ -164,15 +164,16 @@ export function freshCallPrefix() {
  */
 export const CALL_IDS = process.env.SWITCHBOARD_BENCH_CALL_IDS ?? 'counted';
 if (CALL_IDS !== 'counted' && CALL_IDS !== 'scattered') throw new Error(`SWITCHBOARD_BENCH_CALL_IDS: counted or scattered, not "${CALL_IDS}"`);
-const idArgs = (lag, startFixture) => (CALL_IDS === 'scattered' ? [lag, startFixture, 'scattered'] : lag === '0' ? [] : [lag, startFixture]);
+const idArgs = (callIds, lag, startFixture) => (callIds === 'scattered' ? [lag, startFixture, 'scattered'] : lag === '0' ? [] : [lag, startFixture]);
 
 /**
- * wrk posting Convolo's end_call fixture to `url`, every request a new call (bench/end_call.lua). Each run
+ * wrk posting Convolo's end_call fixture to `url`, every request a new call (bench/end_call.lua; `callIds`:
+ * 'counted' or 'scattered', SWITCHBOARD_BENCH_CALL_IDS's by default). Each run
  * takes a call_id prefix of its own, so that no two runs against one database post the same call (the
  * script's counters start at 0 every run: a shared prefix made a run repeat the one before it, as duplicates).
  */
-export function runEndCalls({ url, connections, seconds, timeout }) {
-  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix(), ...idArgs('0', '')] });
+export function runEndCalls({ url, connections, seconds, timeout, callIds = CALL_IDS }) {
+  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix(), ...idArgs(callIds, '0', '')] });
 }
 
 /**
@@ -181,5 +182,5 @@ export function runEndCalls({ url, connections, seconds, timeout }) {
  * requests then update a stored call, as in production, where the end comes minutes after the start.
  */
 export function runWholeCalls({ url, connections, seconds, timeout, lag = 2000 }) {
-  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix(), ...idArgs(String(lag), START_CALL_FIXTURE)] });
+  return runWrk({ url, connections, seconds, timeout, script: END_CALL_LUA, scriptArgs: [END_CALL_FIXTURE, freshCallPrefix(), ...idArgs(CALL_IDS, String(lag), START_CALL_FIXTURE)] });
 }

@@ -47,7 +47,8 @@ let at = 0;
  * `csvText`, UTF-8 encoded, so the bytes are exactly `csvCell`'s.
  *
  * `into`: the memory of a page already sent, to write this one into (a larger one replaces it when the lines
- * do not fit), so that an export reuses a few buffers instead of making one per page (api/v1-calls.ts, api/callback-body.ts).
+ * do not fit), so that an export reuses a few buffers instead of making one per page (api/v1-calls.ts,
+ * api/callback-body.ts).
  */
 export function callCsvPage(rows: ReadonlyArray<readonly unknown[]>, into?: ArrayBuffer): CsvPage {
   out = into === undefined ? Buffer.allocUnsafeSlow(initialBytes) : Buffer.from(into);

@@ -21,11 +21,25 @@ const { eventColumns, toRow } = await dist('storage/shared/event-rows.js');
 const { rowToFilters } = await dist('storage/shared/destination-rows.js');
 const { db, file, batch: makeBatch, close } = await openWriterDatabase('sb-append-phases-');
 db.pragma(`synchronous = ${process.env.SYNC ?? 'FULL'}`);
-const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
-const findEvent = db.prepare('select id, seq from events where call_id = ? and source_id = ? and body_hash = ?');
+// A build with migration 0017 keys the events that write their call by the call's first seq (call_seq): its
+// statements are used when the file has that column (storage/sqlite/append.ts).
+const byCallRow = db.prepare('select 1 from pragma_table_info(?) where name = ?').get('events', 'call_seq') !== undefined;
+const insertEvent = byCallRow
+  ? db.prepare(`insert into events (${eventColumns.join(', ')}, seq, call_seq) values (${eventColumns.map((c) => `@${c}`).join(', ')}, ?, ?)`)
+  : db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
+const lastSeq = byCallRow
+  ? db.prepare(`select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0), coalesce((select max(seq) from events), 0))`).pluck()
+  : null;
+const findEvent = byCallRow
+  ? { get: (callId, sourceId, bodyHash, firstSeq) => (firstSeq == null ? findByCallId.get(callId, sourceId, bodyHash) : findByCallRow.get(firstSeq, bodyHash)) }
+  : db.prepare('select id, seq from events where call_id = ? and source_id = ? and body_hash = ?');
+const findByCallId = byCallRow ? db.prepare('select id, seq from events where call_id = ? and source_id = ? and body_hash = ? and call_seq is null') : null;
+const findByCallRow = byCallRow ? db.prepare('select id, seq from events where call_seq = ? and body_hash = ?') : null;
 const findCall = db.prepare('select * from calls where call_id = ? and source_id = ?');
 const allCallColumns = ['source_id', 'call_id', ...callColumns];
-const upsertCall = db.prepare(`insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
+const upsertCall = byCallRow
+  ? db.prepare(`insert into calls (${allCallColumns.join(', ')}, first_seq) values (${allCallColumns.map((c) => `@${c}`).join(', ')}, ?)`)
+  : db.prepare(`insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
      on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`);
 const activeDestinations = db.prepare('select * from destinations where deleted_at is null and disabled_at is null');
 const MULTI = process.env.MULTI ?? '';
@@ -61,15 +75,17 @@ function append(batch) {
   t = performance.now();
   begin.run(); lap('begin');
   const existing = new Map();
+  const firstSeq = new Map();
   for (const { sourceId, callId } of ap.callKeysToLoad(batch)) {
     const row = findCall.get(callId, sourceId);
     if (row) existing.set(ap.callKey(sourceId, callId), rowToCall(row));
+    if (row) firstSeq.set(ap.callKey(sourceId, callId), row.first_seq ?? null);
   }
   lap('findCall');
   const known = new Map();
   // The stored calls: a build that reads them leaves out a new call's start or end (an older one ignores them).
   for (const c of ap.duplicateCandidates(batch, existing)) {
-    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
+    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash, c.writesCall ? firstSeq.get(ap.callKey(c.sourceId, c.callId)) : null);
     if (r) known.set(ap.eventKey(c.sourceId, c.bodyHash), { id: r.id, seq: r.seq });
   }
   lap('findEvent');
@@ -84,12 +100,28 @@ function append(batch) {
   if (MULTI.includes('e')) {
     const last = insertMany('events', eventColumns, rows.map((r) => eventColumns.map((c) => r[c])));
     seqs = rows.map((_, i) => last - rows.length + 1 + i);
+  } else if (byCallRow) {
+    let seq = lastSeq.get();
+    seqs = rows.map((r, i) => {
+      seq += 1;
+      const { event } = plan.fresh[i];
+      let callSeq = null;
+      if (ap.updatesCall(event)) {
+        const key = ap.callKey(event.sourceId, event.callId);
+        callSeq = firstSeq.get(key) ?? null;
+        if (!firstSeq.has(key)) firstSeq.set(key, (callSeq = seq));
+      }
+      insertEvent.run(r, seq, callSeq);
+      return seq;
+    });
   } else seqs = rows.map((r) => Number(insertEvent.run(r).lastInsertRowid));
   lap('insertEvent');
   const results = ap.recordInserted(plan, seqs);
   const crows = plan.touched.map(text.callRow);
   lap('callToRow');
   if (MULTI.includes('c')) insertMany('calls', allCallColumns, crows.map((r) => allCallColumns.map((c) => r[c] ?? null)), callTail);
+  // The batches hold new calls only (a new call_id each): an insert, with the call's key.
+  else if (byCallRow) plan.touched.forEach((call, i) => upsertCall.run(crows[i], firstSeq.get(ap.callKey(call.source_id, call.call_id))));
   else for (const r of crows) upsertCall.run(r);
   lap('upsertCall');
   ap.queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters));

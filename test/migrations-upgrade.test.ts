@@ -146,7 +146,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows, storage: storage.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -257,8 +257,22 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect((await app.storage.events.get('evt_done2' as EventId))?.callAfter).toEqual(doneAfter);
       const stored = await app.storage.events.get(newest!.id as EventId);
       expect(stored?.callAfter).toMatchObject({ call_id: 'call-live', status: 'answered', event_count: 2, merge_rank: 2, lead: { lead_phone: '+1 (555) 010-2030', lead_name: 'Ada' } });
+      // 0017: a call that is new since the upgrade is keyed by its first event's seq on SQLite, the old call by
+      // call_id still; both dedupe and read alike.
+      const fresh = startCall('call-new', widget);
+      const created = await fetch(`${baseUrl}/hooks/convolo/${token}`, { method: 'POST', body: fresh, headers: { 'content-type': 'application/json' } });
+      const { id: freshId } = (await created.json()) as { id: string };
+      const again = await fetch(`${baseUrl}/hooks/convolo/${token}`, { method: 'POST', body: fresh, headers: { 'content-type': 'application/json' } });
+      expect(await again.json()).toEqual({ ok: true, id: freshId, duplicate: true });
+      expect((await read('/v1/calls/call-new')).events.map((e: { id: string }) => e.id)).toEqual([freshId]);
+      expect((await read('/v1/calls/call-live')).events.map((e: { id: string }) => e.id)).toEqual([oldest!.id, newest!.id]);
       const db = connect(backend, url);
       try {
+        if (backend.name === 'sqlite') {
+          const keys = await sql<{ call_id: string; first_seq: number | null }>`select call_id, first_seq from calls where call_id in ('call-live', 'call-new') order by call_id`.execute(db);
+          const freshSeq = (await app.storage.events.get(freshId as EventId))!.seq;
+          expect(keys.rows).toEqual([{ call_id: 'call-live', first_seq: null }, { call_id: 'call-new', first_seq: freshSeq }]);
+        }
         const raw = await db.selectFrom('events').select('call_after').where('id', '=', newest!.id).executeTakeFirstOrThrow();
         expect(raw.call_after[0]).toBe(backend.name === 'sqlite' ? '[' : '{');
         if (backend.name === 'postgres') {
@@ -288,8 +302,8 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
     const db = connect(backend, await backend.freshDb());
     try {
       await migrateTo(db, backend, later.at(-1)!);
-      // What an earlier version's migrator knows: every migration but the last (their `up`s are not run).
-      const known = Object.fromEntries(['0001_core', ...later.slice(0, -1)].map((name) => [name, { up: async () => {} }]));
+      // What a version before 0016 knows: the migrations before it (their `up`s are not run).
+      const known = Object.fromEntries(['0001_core', ...later.slice(0, later.indexOf('0016_call_record_form'))].map((name) => [name, { up: async () => {} }]));
       const earlier = new Migrator({ db, provider: { getMigrations: async () => known }, migrationTableName: 'switchboard_migrations', migrationLockTableName: 'switchboard_migrations_lock' });
       const { error } = await earlier.migrateToLatest();
       expect(String(error)).toContain('previously executed migration 0016_call_record_form is missing');

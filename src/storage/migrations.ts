@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013_reconcile.js';
 import * as m0014 from './migrations/0014_sequencer.js';
 import * as m0015 from './migrations/0015_deliveries_planning.js';
 import * as m0016 from './migrations/0016_call_record_form.js';
+import * as m0017 from './migrations/0017_events_by_call_row.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -47,6 +48,7 @@ const files: Record<string, MigrationFile> = {
   '0014_sequencer': m0014,
   '0015_deliveries_planning': m0015,
   '0016_call_record_form': m0016,
+  '0017_events_by_call_row': m0017,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

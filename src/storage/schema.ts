@@ -52,6 +52,11 @@ export interface EventsTable {
   reprocessed_into: string | null;
   /** How the event arrived (0013): null for a webhook, 'reconcile' when fetched from Convolo's call list. */
   origin: string | null;
+  /**
+   * SQLite only (0017): its call's `first_seq` when the event wrote its call (start_call, end_call) and the call
+   * has one; null otherwise. Reads by call go through storage/shared/events-of-call.ts.
+   */
+  call_seq?: number | null;
 }
 
 /** The call record as a row: the domain's CallState with JSON as text and the boolean as 0/1. */

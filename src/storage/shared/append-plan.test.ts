@@ -55,21 +55,21 @@ describe('duplicateCandidates', () => {
   it('lists each accepted (source, body hash) once, leaving out quarantined events', () => {
     const batch = [accepted('c1', 'h1'), accepted('c1', 'h1'), accepted('c2', 'h2'), accepted('c1', 'h1', { sourceId: srcB }), quarantined('hq', 'cq')];
     expect(duplicateCandidates(batch)).toEqual([
-      { callId: 'c1', sourceId: srcA, bodyHash: 'h1' },
-      { callId: 'c2', sourceId: srcA, bodyHash: 'h2' },
-      { callId: 'c1', sourceId: srcB, bodyHash: 'h1' },
+      { callId: 'c1', sourceId: srcA, bodyHash: 'h1', writesCall: true },
+      { callId: 'c2', sourceId: srcA, bodyHash: 'h2', writesCall: true },
+      { callId: 'c1', sourceId: srcB, bodyHash: 'h1', writesCall: true },
     ]);
   });
 
-  it('given the stored calls, leaves out a start_call or end_call whose call is not stored, and keeps any other type', () => {
+  it('given the stored calls, leaves out a start_call or end_call whose call is not stored, keeps any other type, and says which write their call', () => {
     const batch = [
       accepted('new', 'h1', { type: 'start_call' }), accepted('new', 'h2'), accepted('old', 'h3'), accepted('old', 'h4', { sourceId: srcB }),
       accepted('new', 'h5', { type: 'other' }),
     ];
     const stored = new Map([[callKey(srcA, 'old'), {}]]);
     expect(duplicateCandidates(batch, stored)).toEqual([
-      { callId: 'old', sourceId: srcA, bodyHash: 'h3' },
-      { callId: 'new', sourceId: srcA, bodyHash: 'h5' },
+      { callId: 'old', sourceId: srcA, bodyHash: 'h3', writesCall: true },
+      { callId: 'new', sourceId: srcA, bodyHash: 'h5', writesCall: false },
     ]);
   });
 });

@@ -29,6 +29,8 @@ export interface Candidate {
   callId: string;
   sourceId: string;
   bodyHash: string;
+  /** Whether the event writes its call (start_call, end_call): SQLite finds those by their call's row. */
+  writesCall: boolean;
 }
 
 export interface AppendPlan {
@@ -58,8 +60,9 @@ export function duplicateCandidates(batch: readonly NewEvent[], storedCalls?: Re
   const candidates = new Map<string, Candidate>();
   for (const e of batch) {
     if (e.status !== 'ok' || e.bodyHash === null || e.callId === null) continue;
-    if (storedCalls && updatesCall(e) && !storedCalls.has(callKey(e.sourceId, e.callId))) continue;
-    candidates.set(eventKey(e.sourceId, e.bodyHash), { callId: e.callId, sourceId: e.sourceId, bodyHash: e.bodyHash });
+    const writesCall = updatesCall(e);
+    if (storedCalls && writesCall && !storedCalls.has(callKey(e.sourceId, e.callId))) continue;
+    candidates.set(eventKey(e.sourceId, e.bodyHash), { callId: e.callId, sourceId: e.sourceId, bodyHash: e.bodyHash, writesCall });
   }
   return [...candidates.values()];
 }
@@ -199,7 +202,8 @@ export function queueOutbox(plan: AppendPlan, seqs: number[], destinations: read
   return rows;
 }
 
-function updatesCall(event: NewEvent): event is NewEvent & { callId: string; type: KnownEventType; body: Buffer } {
+/** Whether the event is merged into its call's row: an accepted start_call or end_call. */
+export function updatesCall(event: NewEvent): event is NewEvent & { callId: string; type: KnownEventType; body: Buffer } {
   return event.status === 'ok' && event.callId !== null && event.type !== null && isKnownEventType(event.type) && event.body !== null;
 }
 

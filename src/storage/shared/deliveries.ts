@@ -7,6 +7,8 @@ import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema
 import { outboxRows } from './append-plan.js';
 import { rowToDelivery } from './destination-rows.js';
 import { eventsBySeqs } from './event-log.js';
+import { eventsOfCall } from './events-of-call.js';
+import type { Dialect } from '../migrations.js';
 
 /** Events read per page by a replay: a replay of the whole log never holds more than this in memory. */
 export const replayPageSize = 500;
@@ -15,7 +17,7 @@ export const replayPageSize = 500;
  * The deliveries' reads and administrative writes (listing, retry, replay), shared by both backends; the
  * worker's outbox (claim and complete) is each backend's own (the hot path).
  */
-export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => Promise<void> = async () => {}): DeliveryReader & DeliveryAdmin {
+export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, waitSequenced: () => Promise<void> = async () => {}): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
   async function withAttempts(rows: ViewRow[]): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];
@@ -56,9 +58,9 @@ export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => P
       if (filter.statuses && filter.statuses.length > 0) query = query.where('d.status', 'in', filter.statuses);
       if (filter.eventId) query = query.where('d.event_id', '=', filter.eventId);
       const { callId, eventType } = filter;
-      // The call's events first (events_call), then their deliveries by event (deliveries_event): a call has a
-      // handful, where walking the log newest first to find them could read it all.
-      if (callId) query = query.where('d.event_id', 'in', (eb) => eb.selectFrom('events').select('events.id').where('events.call_id', '=', callId));
+      // The call's events first (by their call's index: events-of-call.ts), then their deliveries by event
+      // (deliveries_event): a call has a handful, where walking the log newest first to find them could read it all.
+      if (callId) query = query.where('d.event_id', 'in', (eb) => eb.selectFrom('events').select('events.id').where(eventsOfCall(dialect, 'events', { callId })));
       if (eventType) {
         const parts = envelopeTypeParts(eventType);
         query = query.where('e.type', '=', parts.type).where('e.status', parts.system ? '=' : '!=', sql.lit('system'));
@@ -110,7 +112,7 @@ export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => P
     },
 
     async summarize(call) {
-      // One statement, the call's events found by their index (call_id, source_id, …), so the detail view
+      // One statement, the call's events found by their index (events-of-call.ts), so the detail view
       // can run it beside the timeline's; a call has a handful of deliveries, folded here.
       const rows = await db
         .selectFrom('deliveries as d')
@@ -122,8 +124,7 @@ export function createDeliveryReads(db: Kysely<Database>, waitSequenced: () => P
           'd.last_error',
           eb.selectFrom('delivery_attempts as a').whereRef('a.delivery_id', '=', 'd.id').select((a) => a.fn.max('a.attempted_at').as('at')).as('last_attempt_at'),
         ])
-        .where('e.call_id', '=', call.callId)
-        .where('e.source_id', '=', call.sourceId)
+        .where(eventsOfCall(dialect, 'e', call))
         // In the order a destination gets them (a call's events in order, a replay after the original), so
         // that of two attempts in the same millisecond the later one's status is kept (`>=` below), not
         // whichever row the database returned first.

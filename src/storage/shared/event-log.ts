@@ -2,10 +2,14 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
+import type { Dialect } from '../migrations.js';
 import { callRecordOf } from './call-rows.js';
+import { eventsOfCall } from './events-of-call.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
-export function createEventLog(db: Kysely<Database>, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {}): EventLog {
+export function createEventLog(
+  db: Kysely<Database>, dialect: Dialect, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {},
+): EventLog {
   /**
    * PostgreSQL gives seq after commit: a read that meets an event without one (in the milliseconds after
    * its commit) waits for the sequencer and reads again, so a client that was answered reads the seq.
@@ -32,7 +36,7 @@ export function createEventLog(db: Kysely<Database>, append: EventLog['append'],
       // A literal, not a parameter: SQLite uses the partial quarantine index only when it can see the status.
       if (filter.status) query = query.where('status', '=', sql.lit(filter.status));
       if (filter.type) query = query.where('type', '=', filter.type);
-      if (filter.callId) query = query.where('call_id', '=', filter.callId);
+      if (filter.callId) query = query.where(eventsOfCall(dialect, 'events', { callId: filter.callId, sourceId: filter.sourceId }));
       if (filter.sourceId) query = query.where('source_id', '=', filter.sourceId);
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
       return (await withSeq(() => query.execute())).map(toStoredEvent);

@@ -49,14 +49,14 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: createEventLog(hooks.log ?? db, hooks.append, hooks.waitSequenced),
+    events: createEventLog(hooks.log ?? db, dialect, hooks.append, hooks.waitSequenced),
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
     stats: createStats(reads, dialect, db, hooks.timeBuckets),
     sources: createSources(db),
     keys: createApiKeys(db),
     destinations: createDestinations(db),
-    deliveries: { ...createDeliveryReads(db, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
+    deliveries: { ...createDeliveryReads(db, dialect, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),

@@ -5,7 +5,7 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent, StorageOptions } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type Stored,
+  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, updatesCall, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
@@ -21,15 +21,27 @@ export type SqliteAppend = (batch: readonly NewEvent[]) => AppendResult[];
  * thread every append waits for.
  */
 export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions = {}): SqliteAppend {
-  const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}) values (${eventColumns.map((c) => `@${c}`).join(', ')})`);
-  const findEvent = db.prepare<[string, string, string], { id: string; seq: number }>(
-    'select id, seq from events where call_id = ? and source_id = ? and body_hash = ?',
+  // seq and call_seq as anonymous parameters beside the row's named ones: the row keeps toRow's shape.
+  const insertEvent = db.prepare(
+    `insert into events (${eventColumns.join(', ')}, seq, call_seq) values (${eventColumns.map((c) => `@${c}`).join(', ')}, ?, ?)`,
   );
-  const findCall = db.prepare<[string, string], CallsTable>('select * from calls where call_id = ? and source_id = ?');
+  // The last seq ever given (AUTOINCREMENT's own record, or the log's end if that record was lost): the batch's
+  // seqs are given explicitly, so that a new call's first event knows its own seq, its call's key.
+  const lastSeq = db
+    .prepare<[], number>(`select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0), coalesce((select max(seq) from events), 0))`)
+    .pluck();
+  // A body is looked up where it was stored (migration 0017): by its call's row if it writes a call that has
+  // one, by call_id otherwise. The same body always takes the same path.
+  const findByCallRow = db.prepare<[number, string], { id: string; seq: number }>('select id, seq from events where call_seq = ? and body_hash = ?');
+  const findByCallId = db.prepare<[string, string, string], { id: string; seq: number }>(
+    'select id, seq from events where call_id = ? and source_id = ? and body_hash = ? and call_seq is null',
+  );
+  // With first_seq (migration 0017, SQLite only): the seq of the first event that wrote the call, its key in
+  // events_call_seq; null for a call stored before 0017.
+  const findCall = db.prepare<[string, string], CallsTable & { first_seq: number | null }>('select * from calls where call_id = ? and source_id = ?');
   const allCallColumns = ['source_id', 'call_id', ...callColumns];
-  const upsertCall = db.prepare(
-    `insert into calls (${allCallColumns.join(', ')}) values (${allCallColumns.map((c) => `@${c}`).join(', ')})
-     on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  const insertCall = db.prepare(
+    `insert into calls (${allCallColumns.join(', ')}, first_seq) values (${allCallColumns.map((c) => `@${c}`).join(', ')}, ?)`,
   );
   const updateCall = changedColumnsUpdate(db);
   const activeDestinations = db.prepare<[], DestinationsTable>('select * from destinations where deleted_at is null and disabled_at is null');
@@ -37,7 +49,7 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
 
   const append = db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
     const existing = new Map<string, CallState>();
-    const rows = new Map<string, CallsTable>();
+    const rows = new Map<string, CallsTable & { first_seq: number | null }>();
     for (const { sourceId, callId } of callKeysToLoad(batch)) {
       const row = findCall.get(callId, sourceId);
       if (!row) continue;
@@ -48,17 +60,33 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     // The calls first: a new call's start_call or end_call cannot repeat a stored body (duplicateCandidates).
     const known = new Map<string, Stored>();
     for (const c of duplicateCandidates(batch, rows)) {
-      const r = findEvent.get(c.callId, c.sourceId, c.bodyHash);
+      const callRow = c.writesCall ? rows.get(callKey(c.sourceId, c.callId))!.first_seq : null;
+      const r = callRow == null ? findByCallId.get(c.callId, c.sourceId, c.bodyHash) : findByCallRow.get(callRow, c.bodyHash);
       if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const { callAfter, callRow } = callText(plan, 'tuple');
-    const seqs = plan.fresh.map(({ event }, i) => Number(insertEvent.run(toRow(event, callAfter[i]!)).lastInsertRowid));
+    // Each call's key: a stored call's first_seq (null before 0017), a new call's first event's seq.
+    const firstSeq = new Map<string, number | null>();
+    for (const [key, row] of rows) firstSeq.set(key, row.first_seq);
+    let seq = lastSeq.get()!;
+    const seqs = plan.fresh.map(({ event }, i) => {
+      seq += 1;
+      let callSeq: number | null = null;
+      if (updatesCall(event)) {
+        const key = callKey(event.sourceId, event.callId);
+        callSeq = firstSeq.get(key) ?? null;
+        if (!firstSeq.has(key)) firstSeq.set(key, (callSeq = seq));
+      }
+      insertEvent.run(toRow(event, callAfter[i]!), seq, callSeq);
+      return seq;
+    });
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) {
-      const before = rows.get(callKey(call.source_id, call.call_id));
+      const key = callKey(call.source_id, call.call_id);
+      const before = rows.get(key);
       if (before) updateCall(before, callRow(call));
-      else upsertCall.run(callRow(call));
+      else insertCall.run(callRow(call), firstSeq.get(key) ?? null);
     }
     for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;

@@ -185,11 +185,18 @@ export function seedSqlite(file, { n, now, events = 1000, log = () => {} }) {
     const indexes = db.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'calls' and sql is not null").all();
     for (const ix of indexes) db.exec(`drop index ${ix.name}`);
 
-    const cols = COLUMNS.map(([c]) => c);
+    // A build with migration 0017 keys an end_call by its call's first seq (storage/sqlite/append.ts): the
+    // sampled calls' events are written so, each call's key the seq of its event; other calls have none.
+    const byCallRow = db.prepare('select 1 from pragma_table_info(?) where name = ?').get('events', 'call_seq') !== undefined;
+    let seq = db.prepare('select coalesce(max(seq), 0) from events').pluck().get();
+    const cols = [...COLUMNS.map(([c]) => c), ...(byCallRow ? ['first_seq'] : [])];
     const ins = db.prepare(`insert into calls (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')})`);
     const insEvent = db.prepare(
-      'insert into events (id, source_id, call_id, type, status, content_type, body, body_hash, body_size, body_truncated, received_at) ' +
-        'values (@id, @source_id, @call_id, @type, @status, @content_type, @body, @body_hash, @body_size, @body_truncated, @received_at)',
+      'insert into events (id, source_id, call_id, type, status, content_type, body, body_hash, body_size, body_truncated, received_at' +
+        (byCallRow ? ', seq, call_seq' : '') +
+        ') values (@id, @source_id, @call_id, @type, @status, @content_type, @body, @body_hash, @body_size, @body_truncated, @received_at' +
+        (byCallRow ? ', @seq, @seq' : '') +
+        ')',
     );
     const picks = sampleSet(n, events);
     const sample = [];
@@ -198,10 +205,12 @@ export function seedSqlite(file, { n, now, events = 1000, log = () => {} }) {
     db.transaction(() => {
       let i = 0;
       for (const row of ds.rows()) {
-        ins.run(row);
-        if (picks.has(i)) {
+        const picked = picks.has(i);
+        if (picked) seq += 1;
+        ins.run(byCallRow ? [...row, picked ? seq : null] : row);
+        if (picked) {
           sample.push({ callId: row[1], sourceId: row[0] });
-          insEvent.run(eventRow(row, row[0], row[1]));
+          insEvent.run(byCallRow ? { ...eventRow(row, row[0], row[1]), seq } : eventRow(row, row[0], row[1]));
         }
         if (i % 997 === 0 && phones.length < 1000) phones.push(row[8]);
         i += 1;

@@ -8,6 +8,8 @@
 //   SWITCHBOARD_BENCH_DIST=/tmp/base/dist ...   another build
 //   SYNC=OFF ...                                 no fsync (the commit's CPU alone)
 //   WHO=1 ...                                    WAL frames per commit by table and index (dbstat)
+//   SWITCHBOARD_BENCH_CALL_IDS=scattered ...     call_ids as Convolo's (random-looking)
+//   SWITCHBOARD_BENCH_SPREAD=1 ...               the other fields as a busy account's (lib/append-db.mjs)
 //   DROP_INDEXES=a,b ...                         without those indexes
 //   MULTI=ec ...                                 events (e) and calls (c) in multi-row statements of up to 64 rows
 //                                                (measured and not kept: docs/benchmarks.md, the writer's round)

@@ -12,21 +12,46 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DIST = path.resolve(process.env.SWITCHBOARD_BENCH_DIST ?? path.join(ROOT, 'dist'));
 export const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
 
-/** A maker of batches: `batch(size)` gives `size` new end_call events of the source, each a new call. */
+/**
+ * An end_call as one of a busy account's: 20 widgets, 50 agents, answered 60 % / no_answer 20 % / missed 20 %,
+ * a lead phone of its own, started a minute before it arrives (the fixture's fields are all one value and its
+ * times fixed in 2020, so the call list's indexes by widget, agent, status and phone each grow at one place).
+ */
+function spreadAsAnAccount(text, receivedAt) {
+  const call = JSON.parse(text);
+  const r = Math.random();
+  call.widget_key = `widget-${Math.floor(Math.random() * 20)}`;
+  call.agent = { ...call.agent, id: Math.floor(Math.random() * 50) };
+  call.call_status = r < 0.6 ? 'answered' : r < 0.8 ? 'no_answer' : 'missed';
+  call.lead = { ...call.lead, lead_phone: `+4670${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}` };
+  call.time_started_iso_string = new Date(receivedAt - 60_000).toISOString();
+  call.time_ended_iso_string = new Date(receivedAt).toISOString();
+  return JSON.stringify(call);
+}
+
+/**
+ * A maker of batches: `batch(size)` gives `size` new end_call events of the source, each a new call
+ * (SWITCHBOARD_BENCH_CALL_IDS=scattered: call_ids as Convolo's; SWITCHBOARD_BENCH_SPREAD=1: the other fields
+ * as a busy account's, spreadAsAnAccount).
+ */
 export function endCallBatches(sourceId, newId) {
   const template = readFileSync(path.join(ROOT, 'bench', 'fixtures', 'end_call.json'), 'utf8');
   const callPrefix = randomBytes(9).toString('hex');
   const scattered = process.env.SWITCHBOARD_BENCH_CALL_IDS === 'scattered';
+  const spread = process.env.SWITCHBOARD_BENCH_SPREAD === '1';
   let n = 0;
   return (size) =>
     Array.from({ length: size }, () => {
       // SWITCHBOARD_BENCH_CALL_IDS=scattered: spread over the key space as Convolo's are (bench/lib/wrk.mjs).
       const callId = scattered ? randomBytes(16).toString('hex') : `${callPrefix}${String(n++).padStart(14, '0')}`;
-      const body = Buffer.from(template.replace(/("call_id"\s*:\s*")[^"]*(")/, `$1${callId}$2`));
+      const receivedAt = Date.now();
+      let text = template.replace(/("call_id"\s*:\s*")[^"]*(")/, `$1${callId}$2`);
+      if (spread) text = spreadAsAnAccount(text, receivedAt);
+      const body = Buffer.from(text);
       return {
         id: newId('evt'), sourceId, callId, type: 'end_call', status: 'ok', errorCode: null, errorDetail: null,
         contentType: 'application/json', body, bodyHash: createHash('sha256').update(body).digest('hex'), bodySize: body.length,
-        bodyTruncated: false, receivedAt: Date.now(),
+        bodyTruncated: false, receivedAt,
       };
     });
 }

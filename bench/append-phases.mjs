@@ -20,6 +20,8 @@ const size = Number(process.argv[2] ?? 50), batches = Number(process.argv[3] ?? 
 const ap = await dist('storage/shared/append-plan.js');
 const { callColumns, callToRow, rowToCall } = await dist('storage/shared/call-rows.js');
 const { eventColumns, toRow } = await dist('storage/shared/event-rows.js');
+// A build with migration 0017 numbers the events as its append does (storage/sqlite/append.ts).
+const { numberFresh } = await dist('storage/sqlite/append.js');
 const { rowToFilters } = await dist('storage/shared/destination-rows.js');
 const { db, file, batch: makeBatch, close } = await openWriterDatabase('sb-append-phases-');
 db.pragma(`synchronous = ${process.env.SYNC ?? 'FULL'}`);
@@ -77,17 +79,17 @@ function append(batch) {
   t = performance.now();
   begin.run(); lap('begin');
   const existing = new Map();
-  const firstSeq = new Map();
+  const stored = new Map();
   for (const { sourceId, callId } of ap.callKeysToLoad(batch)) {
     const row = findCall.get(callId, sourceId);
     if (row) existing.set(ap.callKey(sourceId, callId), rowToCall(row));
-    if (row) firstSeq.set(ap.callKey(sourceId, callId), row.first_seq ?? null);
+    if (row) stored.set(ap.callKey(sourceId, callId), row);
   }
   lap('findCall');
   const known = new Map();
   // The stored calls: a build that reads them leaves out a new call's start or end (an older one ignores them).
   for (const c of ap.duplicateCandidates(batch, existing)) {
-    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash, c.writesCall ? firstSeq.get(ap.callKey(c.sourceId, c.callId)) : null);
+    const r = findEvent.get(c.callId, c.sourceId, c.bodyHash, c.writesCall ? stored.get(ap.callKey(c.sourceId, c.callId)).first_seq : null);
     if (r) known.set(ap.eventKey(c.sourceId, c.bodyHash), { id: r.id, seq: r.seq });
   }
   lap('findEvent');
@@ -98,24 +100,15 @@ function append(batch) {
   lap('callText');
   const rows = plan.fresh.map(({ event }, i) => toRow(event, callAfter[i]));
   lap('toRow');
-  let seqs;
+  let seqs, newCalls;
   if (MULTI.includes('e')) {
     const last = insertMany('events', eventColumns, rows.map((r) => eventColumns.map((c) => r[c])));
     seqs = rows.map((_, i) => last - rows.length + 1 + i);
   } else if (byCallRow) {
-    let seq = lastSeq.get();
-    seqs = rows.map((r, i) => {
-      seq += 1;
-      const { event } = plan.fresh[i];
-      let callSeq = null;
-      if (ap.updatesCall(event)) {
-        const key = ap.callKey(event.sourceId, event.callId);
-        callSeq = firstSeq.get(key) ?? null;
-        if (!firstSeq.has(key)) firstSeq.set(key, (callSeq = seq));
-      }
-      insertEvent.run(r, seq, callSeq);
-      return seq;
-    });
+    const numbered = numberFresh(plan.fresh, lastSeq.get(), stored);
+    rows.forEach((r, i) => insertEvent.run(r, numbered.seqs[i], numbered.callSeqs[i]));
+    seqs = numbered.seqs;
+    newCalls = numbered.newCalls;
   } else seqs = rows.map((r) => Number(insertEvent.run(r).lastInsertRowid));
   lap('insertEvent');
   const results = ap.recordInserted(plan, seqs);
@@ -123,7 +116,7 @@ function append(batch) {
   lap('callToRow');
   if (MULTI.includes('c')) insertMany('calls', allCallColumns, crows.map((r) => allCallColumns.map((c) => r[c] ?? null)), callTail);
   // The batches hold new calls only (a new call_id each): an insert, with the call's key.
-  else if (byCallRow) plan.touched.forEach((call, i) => upsertCall.run(crows[i], firstSeq.get(ap.callKey(call.source_id, call.call_id))));
+  else if (byCallRow) plan.touched.forEach((call, i) => upsertCall.run(crows[i], newCalls.get(ap.callKey(call.source_id, call.call_id))));
   else for (const r of crows) upsertCall.run(r);
   lap('upsertCall');
   ap.queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters));

@@ -5,7 +5,8 @@ import type { EventId } from '../../domain/ids.js';
 import type { AppendResult, NewEvent, StorageOptions } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
-  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, updatesCall, type Stored,
+  callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, updatesCall, type AppendPlan,
+  type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
@@ -60,33 +61,20 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     // The calls first: a new call's start_call or end_call cannot repeat a stored body (duplicateCandidates).
     const known = new Map<string, Stored>();
     for (const c of duplicateCandidates(batch, rows)) {
-      const callRow = c.writesCall ? rows.get(callKey(c.sourceId, c.callId))!.first_seq : null;
-      const r = callRow == null ? findByCallId.get(c.callId, c.sourceId, c.bodyHash) : findByCallRow.get(callRow, c.bodyHash);
+      const firstSeq = c.writesCall ? rows.get(callKey(c.sourceId, c.callId))!.first_seq : null;
+      const r = firstSeq === null ? findByCallId.get(c.callId, c.sourceId, c.bodyHash) : findByCallRow.get(firstSeq, c.bodyHash);
       if (r) known.set(eventKey(c.sourceId, c.bodyHash), { id: r.id as EventId, seq: r.seq });
     }
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const { callAfter, callRow } = callText(plan, 'tuple');
-    // Each call's key: a stored call's first_seq (null before 0017), a new call's first event's seq.
-    const firstSeq = new Map<string, number | null>();
-    for (const [key, row] of rows) firstSeq.set(key, row.first_seq);
-    let seq = lastSeq.get()!;
-    const seqs = plan.fresh.map(({ event }, i) => {
-      seq += 1;
-      let callSeq: number | null = null;
-      if (updatesCall(event)) {
-        const key = callKey(event.sourceId, event.callId);
-        callSeq = firstSeq.get(key) ?? null;
-        if (!firstSeq.has(key)) firstSeq.set(key, (callSeq = seq));
-      }
-      insertEvent.run(toRow(event, callAfter[i]!), seq, callSeq);
-      return seq;
-    });
+    const { seqs, callSeqs, newCalls } = numberFresh(plan.fresh, lastSeq.get()!, rows);
+    plan.fresh.forEach(({ event }, i) => insertEvent.run(toRow(event, callAfter[i]!), seqs[i], callSeqs[i]));
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) {
       const key = callKey(call.source_id, call.call_id);
       const before = rows.get(key);
       if (before) updateCall(before, callRow(call));
-      else insertCall.run(callRow(call), firstSeq.get(key) ?? null);
+      else insertCall.run(callRow(call), newCalls.get(key) ?? null);
     }
     for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
     return results;
@@ -97,6 +85,33 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
   // committed after its read began (SQLite cannot upgrade a stale read snapshot). The admin writer thread now
   // writes beside this one (keys' last use), so the two meet. Nested in another transaction it is a savepoint.
   return append.immediate;
+}
+
+/**
+ * The seqs of a batch's fresh events, counting on from `last`, and each one's `call_seq` (migration 0017): for
+ * a start_call or end_call, its call's `first_seq` — a stored call's (null for one stored before 0017), or a
+ * new call's first such event's own seq (`newCalls`, by callKey) — and null for any other event. Exported for
+ * bench/append-phases.mjs, which times the append's phases with the same numbering.
+ */
+export function numberFresh(
+  fresh: AppendPlan['fresh'], last: number, stored: ReadonlyMap<string, { first_seq: number | null }>,
+): { seqs: number[]; callSeqs: Array<number | null>; newCalls: Map<string, number> } {
+  const newCalls = new Map<string, number>();
+  const seqs: number[] = [];
+  const callSeqs: Array<number | null> = [];
+  for (const { event } of fresh) {
+    const seq = last + seqs.length + 1;
+    let callSeq: number | null = null;
+    if (updatesCall(event)) {
+      const key = callKey(event.sourceId, event.callId);
+      const row = stored.get(key);
+      if (row) callSeq = row.first_seq;
+      else if ((callSeq = newCalls.get(key) ?? null) === null) newCalls.set(key, (callSeq = seq));
+    }
+    seqs.push(seq);
+    callSeqs.push(callSeq);
+  }
+  return { seqs, callSeqs, newCalls };
 }
 
 /**

@@ -57,7 +57,8 @@ export const CASES = ['stream', 'deliveries', 'recovery', 'blackhole'];
 // From the issue.
 const STREAM_CLIENTS = 100;
 const STREAM_RATE = 1000;
-const STREAM_P99_MS = 15;
+// The stream's p99: issue 15 asks ≤ 15 ms on SQLite, issue 14 ≤ 25 ms on PostgreSQL (the sequencer's tick between commit and frame).
+const STREAM_P99_MS = { sqlite: 15, postgres: 25 };
 const DESTINATIONS = 20;
 const DELIVERY_EVENTS = 2000;
 const DELIVERY_CONCURRENCY = 256;
@@ -650,8 +651,9 @@ function evaluate(rows) {
       r.ratio = bp && r !== streamBase ? s.latency.p99 / bp : null;
       r.ratioNoisy = Boolean(r.noise || streamBase?.noise);
       if (r.server !== 'baseline') {
-        r.targetText = `p99 ≤ ${STREAM_P99_MS} ms`;
-        if (s.latency.p99 > STREAM_P99_MS) fails.push('p99');
+        const bound = STREAM_P99_MS[r.server] ?? STREAM_P99_MS.sqlite;
+        r.targetText = `p99 ≤ ${bound} ms`;
+        if (s.latency.p99 > bound) fails.push('p99');
       }
     }
     if ((r.case === 'deliveries' || r.case === 'recovery' || r.case === 'blackhole') && r.delivery) {
@@ -946,7 +948,7 @@ export async function run(opts) {
         'Default settings: 16 requests in flight per destination (SWITCHBOARD_DESTINATION_CONCURRENCY), 15 s delivery timeout.',
       () => blackholeTable(of('blackhole'))),
     'Targets (from the issue):',
-    `- stream: Switchboard p99 ≤ ${STREAM_P99_MS} ms at ${num(STREAM_RATE)} events/s with ${STREAM_CLIENTS} clients, including the durable commit (a prototype's bare fan-out reached p99 ≈ 3 ms)`,
+    `- stream: Switchboard p99 ≤ ${STREAM_P99_MS.sqlite} ms on SQLite (issue 15), ≤ ${STREAM_P99_MS.postgres} ms on PostgreSQL (issue 14), at ${num(STREAM_RATE)} events/s with ${STREAM_CLIENTS} clients, including the durable commit (a prototype's bare fan-out reached p99 ≈ 3 ms)`,
     `- deliveries: ≥ ${num(DELIVERIES_PER_SEC)} deliveries/s`,
     `- blackhole: the other ${DESTINATIONS - 1} destinations keep ≥ ${fmt(BLACKHOLE_RATIO * 100, 0)} % of their rate without the black hole`,
     '- in every row: no event missing or duplicated at any client or destination, per-call order kept (recovery), signatures valid, the server exits 0 on SIGTERM (⚠ marks a broken row; the run exits 1)',

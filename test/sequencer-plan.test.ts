@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tickStatement } from '../src/storage/postgres/sequencer.js';
+import { claimStatement, tickStatement } from '../src/storage/postgres/sequencer.js';
 import { openStorage } from '../src/storage/open.js';
 import { freshPgDatabase } from './support/pg.js';
 
@@ -16,9 +16,10 @@ type PlanNode = { 'Node Type': string; 'Rows Removed by Join Filter'?: number; '
 const walk = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(walk)];
 
 let client: pg.Client;
+let url: string;
 
 beforeAll(async () => {
-  const url = await freshPgDatabase();
+  url = await freshPgDatabase();
   const storage = await openStorage(url);
   await storage.migrate();
   await storage.close();
@@ -58,6 +59,9 @@ describe('the sequencer tick on a backlog', () => {
   async function checkTick(run: string): Promise<void> {
     await client.query('begin');
     try {
+      // The claim first, as the sequencer sends it: the tick numbers nothing in a transaction it did not mark.
+      const { rows: claimed } = await client.query(claimStatement('plan-test'));
+      expect(claimed).toMatchObject([{ last_seq: '2200', mine: true }]);
       const { rows: explained } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (analyze, format json) ${run}`);
       const nodes = walk(explained[0]!['QUERY PLAN'][0]!.Plan);
       const underUpdateOf = (table: string) => walk(nodes.find((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === table)!);
@@ -96,4 +100,52 @@ describe('the sequencer tick on a backlog', () => {
       await client.query('deallocate plan_test_tick');
     }
   });
+
+  /** The tick's statement in a transaction after `before`; what it answered, and the state and backlog it left (rolled back after). */
+  async function tickAfter(before: (c: pg.Client) => Promise<void>) {
+    await client.query('begin');
+    try {
+      await before(client);
+      const { rows } = await client.query<{ n: number; planned: number }>(statement);
+      const { rows: left } = await client.query<{ unsequenced: number; last: number; holder: string | null }>(
+        `select (select count(*) from events where seq is null)::int as unsequenced, last_seq::int as last, holder from switchboard_sequencer where id = 1`,
+      );
+      return { answered: { n: rows[0]!.n, planned: rows[0]!.planned }, left: left[0]! };
+    } finally {
+      await client.query('rollback');
+    }
+  }
+  const untouched = { answered: { n: 0, planned: 0 }, left: { unsequenced: 800, last: 2200, holder: null } };
+
+  it('numbers nothing and leaves the state row alone in a transaction without a claim', async () => {
+    expect(await tickAfter(async () => {})).toEqual(untouched);
+  });
+
+  it("numbers nothing when the claim finds the role another node's, whose lease runs", async () => {
+    const result = await tickAfter(async (c) => {
+      await c.query(`update switchboard_sequencer set holder = 'other-node', lease_until = clock_timestamp() + interval '1 minute' where id = 1`);
+      const { rows } = await c.query(claimStatement('plan-test'));
+      expect(rows).toMatchObject([{ mine: false }]);
+    });
+    expect(result).toEqual({ ...untouched, left: { ...untouched.left, holder: 'other-node' } });
+  });
+
+  it("numbers nothing when another node's tick holds the state row (the claim skips it)", async () => {
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select 1 from switchboard_sequencer where id = 1 for update');
+      const result = await tickAfter(async (c) => {
+        const { rows } = await c.query(claimStatement('plan-test'));
+        expect(rows).toEqual([]);
+      });
+      expect(result.answered).toEqual(untouched.answered);
+      expect(result.left.unsequenced).toBe(800);
+    } finally {
+      await other.query('rollback');
+      await other.end();
+    }
+  });
 });
+

@@ -59,6 +59,25 @@ const fastIdleLooks = 10;
 /** Whether any event is without seq: committed and waiting, whether below the watermark yet or not. */
 const anyUnsequenced = 'exists (select 1 from events where seq is null)';
 
+/** The setting the claim marks its transaction with; local to the transaction, so a pooled connection never keeps it. */
+const tickMark = 'switchboard.sequencer_tick';
+/** In the tick's statement: its transaction's claim found the role this node's. A condition on no row: PostgreSQL tests it once. */
+const claimed = `current_setting(${pg.escapeLiteral(tickMark)}, true) = 'yes'`;
+
+/**
+ * The tick's claim: the state row locked (FOR UPDATE SKIP LOCKED: a tick of another node running now leaves
+ * no row), its last seq, whether the role is this node's (or free), and if so the transaction marked as this
+ * node's tick (a setting local to it, which `claimed` reads). The lock is taken in a materialized CTE, so the
+ * mark is made only for a row actually locked (a locking SELECT's own columns are computed before the lock,
+ * also for a row it then skips).
+ */
+export function claimStatement(nodeId: string): string {
+  return `with state as materialized (
+      select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
+      from switchboard_sequencer where id = 1 for update skip locked)
+    select last_seq, mine, set_config(${pg.escapeLiteral(tickMark)}, case when mine then 'yes' else '' end, true) as marked from state`;
+}
+
 /**
  * The tick's statement (see sequenceOnce): number the ready rows (`batch` at most) after the state row's last
  * seq, give them and their deliveries their seq, store the new last seq and the lease, notify, and fail if
@@ -66,7 +85,9 @@ const anyUnsequenced = 'exists (select 1 from events where seq is null)';
  * prepared once per connection and runs without being planned again (see `prepared`). The last seq is
  * read from the state row, which the tick has locked: every CTE sees the statement's one snapshot, so the
  * numbering and the update of the state row start from the same value. `watermark: false` is for tests only
- * (sequencerTestHooks).
+ * (sequencerTestHooks). It numbers and writes nothing unless the claim (`claimStatement`), earlier in its
+ * transaction, found the role this node's: both travel in one message, so the tick cannot wait for the
+ * claim's answer before it sends the numbering.
  *
  * Both updates find their rows from the numbered ones, by key, whatever the statistics say: they count
  * almost no rows without seq (rightly, between ticks), and PostgreSQL then found the rows to update by
@@ -85,7 +106,7 @@ const anyUnsequenced = 'exists (select 1 from events where seq is null)';
 export function tickStatement(o: { nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
   const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
   return `with ready as (
-      select e.id, e.xid, e.xid_ord from events e where e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
+      select e.id, e.xid, e.xid_ord from events e where ${claimed} and e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
     numbered as (
       select id, (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
     sequenced as (
@@ -94,7 +115,7 @@ export function tickStatement(o: { nodeId: string; leaseMs: number; batch: numbe
       update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and coalesce(d.event_seq, n.seq) = n.seq returning 1),
     state as (
       update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), last_seq), holder = ${pg.escapeLiteral(o.nodeId)},
-        lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1)
+        lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1 and ${claimed})
     select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
       ${anyUnsequenced} as pending,
       case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
@@ -129,8 +150,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   /** The tick's text, made once (it is also its prepared statement's key); without the watermark for tests only. */
   const tickTexts = { guarded: tickStatement({ nodeId, leaseMs, batch, watermark: true }), unguarded: tickStatement({ nodeId, leaseMs, batch, watermark: false }) };
   /** The state row, locked, and whether the role is this node's (or free). Prepared as the tick is. */
-  const lockStatement = `select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
-    from switchboard_sequencer where id = 1 for update skip locked`;
+  const claim = claimStatement(nodeId);
 
   /**
    * One tick: the number of rows it sequenced (-1: this node does not hold the role), and whether the log was
@@ -155,28 +175,29 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   }
 
   /**
-   * The tick's transaction in two round trips: BEGIN with the state row's lock (one message), then one
-   * statement that numbers the ready rows, gives them and their deliveries their seq, stores the new last
-   * seq and the lease, and notifies, sent with the COMMIT in one message (the EXECUTE of the statement
-   * prepared on this connection: no plan per tick). The numbering is a statement of its own, after the lock: its
-   * snapshot sees what the previous tick committed. The statement itself fails (and with it the transaction,
-   * the COMMIT then skipped) if it updated fewer rows than it numbered. Its COMMIT does not wait for the
-   * disk (`asynchronousCommit`).
+   * The tick's transaction in one round trip: BEGIN, the claim (the state row's lock), and the statement that
+   * numbers the ready rows, gives them and their deliveries their seq, stores the new last seq and the lease,
+   * and notifies, then COMMIT, all in one message (each an EXECUTE of the statement prepared on this
+   * connection: no plan per tick). The numbering is a statement of its own, after the claim: a statement's
+   * snapshot is taken when it starts, so it sees what the previous tick committed before this one got the
+   * lock. It does nothing unless the claim found the role this node's (`claimed`). It fails (and with it the
+   * transaction, the COMMIT then skipped) if it updated fewer rows than it numbered. Its COMMIT does not wait
+   * for the disk (`asynchronousCommit`).
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
     return inTransaction(pool, async (client) => {
-      const lock = await prepared(client, lockStatement, [], true, now);
+      const claiming = await prepared(client, claim, [], true, now);
       const numbering = await prepared(client, sequencerTestHooks.ignoreWatermark ? tickTexts.unguarded : tickTexts.guarded, [], true, now);
-      const [, , locked] = await queryAll(client, ['begin', asynchronousCommit, lock]);
+      const [, , locked, numberedRows] = await queryAll(client, ['begin', asynchronousCommit, claiming, numbering, 'commit']);
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
+      const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       if (!row || !row.mine) {
+        // Its statement numbered nothing without the claim (`claimed`); this is a second look.
+        if (planned !== 0) throw new Error(`sequencer: numbered ${planned} rows without the role`);
         holder = false;
-        await client.query('commit');
         return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
-      const [numberedRows] = await queryAll(client, [numbering, 'commit']);
-      const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.
       if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);

@@ -54,9 +54,100 @@ describe('createSecretCache', () => {
   it('answers a repeated hit from the cache within the ttl', async () => {
     const { cache, lookups, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
     await cache.resolve(token('a'));
-    advance(999);
+    advance(700); // the last fifth of the ttl is where a hit is refreshed (below)
     await expect(cache.resolve(token('a'))).resolves.toBe('source A');
     expect(lookups).toHaveLength(1);
+  });
+
+  it('refreshes a hit in use in the background near the end of its ttl, serving it meanwhile, so it never leaves the cache', async () => {
+    const { cache, lookups, byHash, advance } = setup({ ttlMs: 1000, known: { [token('a')]: 'source A' } });
+    await cache.resolve(token('a'));
+    byHash.set(hashSecret(token('a')), 'source A, renamed');
+    advance(850);
+    // Served from the cache at once, and one lookup started however often it is asked for meanwhile.
+    expect(cache.cached(token('a'))).toBe('source A');
+    expect(cache.cached(token('a'))).toBe('source A');
+    await expect(cache.resolve(token('a'))).resolves.toBe('source A');
+    expect(lookups).toHaveLength(2);
+    await Promise.resolve(); // the lookup's answer
+    expect(cache.cached(token('a'))).toBe('source A, renamed');
+    // Its ttl counts from the new lookup: past the first one's end, still cached.
+    advance(500);
+    expect(cache.cached(token('a'))).toBe('source A, renamed');
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('never serves a hit past its ttl: a refresh that finds the secret revoked, or that fails, leaves it to expire', async () => {
+    let failing = false;
+    const byHash = new Map([[hashSecret(token('a')), 'source A'], [hashSecret(token('b')), 'source B']]);
+    let clock = 0;
+    const cache = createSecretCache<string>({
+      shape, ttlMs: 1000, now: () => clock,
+      lookup: async (hash) => {
+        if (failing) throw new Error('connect ECONNREFUSED');
+        return byHash.get(hash) ?? null;
+      },
+    });
+    await cache.resolve(token('a'));
+    await cache.resolve(token('b'));
+    byHash.delete(hashSecret(token('a'))); // revoked elsewhere
+    clock = 900;
+    expect(cache.cached(token('a'))).toBe('source A');
+    await Promise.resolve();
+    expect(cache.cached(token('a'))).toBeNull(); // the refresh saw the revocation
+    failing = true;
+    expect(cache.cached(token('b'))).toBe('source B');
+    await Promise.resolve();
+    clock = 999;
+    expect(cache.cached(token('b'))).toBe('source B'); // the failed refresh left it as it was
+    clock = 1000;
+    expect(cache.cached(token('b'))).toBeUndefined();
+    await expect(cache.resolve(token('b'))).rejects.toMatchObject({ code: 'storage_unavailable' });
+  });
+
+  it('looks a secret up once for all the requests that find it uncached at the same time', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const lookups: string[] = [];
+    const cache = createSecretCache<string>({
+      shape,
+      lookup: async (hash) => {
+        lookups.push(hash);
+        await gate;
+        return 'source A';
+      },
+    });
+    const answers = Promise.all(Array.from({ length: 20 }, () => cache.resolve(token('a'))));
+    release();
+    expect(await answers).toEqual(Array(20).fill('source A'));
+    expect(lookups).toHaveLength(1);
+    await cache.resolve(token('b'));
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('does not remember what a lookup under way at clear() read (it may predate a revocation)', async () => {
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const byHash = new Map([[hashSecret(token('a')), 'source A']]);
+    const lookups: string[] = [];
+    const cache = createSecretCache<string>({
+      shape,
+      lookup: async (hash) => {
+        lookups.push(hash);
+        const answer = byHash.get(hash) ?? null; // read before the revocation
+        await gate;
+        return answer;
+      },
+    });
+    const before = cache.resolve(token('a'));
+    byHash.delete(hashSecret(token('a')));
+    cache.clear(); // the revocation on this node
+    release();
+    await expect(before).resolves.toBe('source A'); // a request that came before it
+    expect(cache.cached(token('a'))).toBeUndefined();
+    gate = Promise.resolve();
+    await expect(cache.resolve(token('a'))).resolves.toBeNull();
+    expect(lookups).toHaveLength(2);
   });
 
   it('caches misses too', async () => {

@@ -12,20 +12,34 @@ import { hashSecret } from '../domain/secrets.js';
  *
  * A lookup that fails (the database is unreachable) throws `storage_unavailable` (503 with Retry-After), so
  * the sender retries, rather than a 500; `unavailable` picks the entry that says what could not be done.
+ *
+ * A secret in use is never looked up by many requests at once, and never leaves the cache while it is used:
+ *  - one lookup at a time per secret: the requests that find it uncached share the lookup under way;
+ *  - a hit seen in the last `refreshAheadMs` of its life (default: the last fifth of the ttl, at most 1 s)
+ *    starts that lookup in the background and is served meanwhile. A steady sender's token thus stays cached,
+ *    where each expiry used to send every request of the next few milliseconds to a lookup of its own (and
+ *    the ingest's off its fast path). No entry is served past its ttl: a revocation still takes effect
+ *    within `ttlMs` of the last lookup.
  */
 export function createSecretCache<T>(options: {
   shape: RegExp;
   lookup: (hash: string) => Promise<T | null>;
   ttlMs?: number;
+  refreshAheadMs?: number;
   maxEntries?: number;
   now?: () => number;
   unavailable?: 'storage_unavailable' | 'key_check_unavailable' | 'session_check_unavailable';
 }) {
   const ttlMs = options.ttlMs ?? 5_000;
+  const refreshAheadMs = options.refreshAheadMs ?? Math.min(1000, ttlMs / 5);
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
   const hits = new Map<string, { value: T; expires: number }>();
   const misses = new Map<string, number>();
+  /** The lookup under way for each hash, shared by whoever needs it meanwhile. */
+  const lookups = new Map<string, Promise<T | null>>();
+  /** Bumped by clear(): a lookup that started before is answered but not remembered (it may have read what was just revoked). */
+  let generation = 0;
 
   /** Insertion order is age: the oldest entry goes first once a map is full. */
   function remember<V>(map: Map<string, V>, hash: string, entry: V): void {
@@ -34,12 +48,45 @@ export function createSecretCache<T>(options: {
     map.set(hash, entry);
   }
 
+  /** The hash's lookup: the one under way, or a new one whose answer is cached. */
+  function lookUp(hash: string): Promise<T | null> {
+    const underWay = lookups.get(hash);
+    if (underWay) return underWay;
+    const startedIn = generation;
+    const lookup = options.lookup(hash).then(
+      (value) => {
+        if (startedIn !== generation) return value;
+        if (value === null) {
+          hits.delete(hash);
+          remember(misses, hash, now() + ttlMs);
+        } else {
+          misses.delete(hash);
+          remember(hits, hash, { value, expires: now() + ttlMs });
+        }
+        return value;
+      },
+      (cause: unknown) => {
+        throw new AppError(options.unavailable ?? 'storage_unavailable', {}, { cause });
+      },
+    );
+    const settled = () => {
+      if (lookups.get(hash) === lookup) lookups.delete(hash);
+    };
+    lookup.then(settled, settled);
+    lookups.set(hash, lookup);
+    return lookup;
+  }
+
   /** What the cache says of a secret's hash (null: a malformed secret): its value, null (malformed, or a recent miss), undefined (to look up). */
   function cachedByHash(hash: string | null): T | null | undefined {
     if (hash === null) return null;
     const t = now();
     const hit = hits.get(hash);
-    if (hit && hit.expires > t) return hit.value;
+    if (hit && hit.expires > t) {
+      // Near its end: refreshed in the background (a failure is the next resolve()'s to report, once it expired).
+      if (hit.expires - t <= refreshAheadMs && !lookups.has(hash)) lookUp(hash).catch(() => {});
+      return hit.value;
+    }
     const missExpires = misses.get(hash);
     if (missExpires !== undefined && missExpires > t) return null;
     return undefined;
@@ -51,20 +98,7 @@ export function createSecretCache<T>(options: {
       const hash = hashOf(secret);
       const known = cachedByHash(hash);
       if (known !== undefined) return known;
-      let value: T | null;
-      try {
-        value = await options.lookup(hash!);
-      } catch (cause) {
-        throw new AppError(options.unavailable ?? 'storage_unavailable', {}, { cause });
-      }
-      if (value === null) {
-        hits.delete(hash!);
-        remember(misses, hash!, now() + ttlMs);
-      } else {
-        misses.delete(hash!);
-        remember(hits, hash!, { value, expires: now() + ttlMs });
-      }
-      return value;
+      return lookUp(hash!);
     },
     /** What resolve() would answer at once from the cache, without a promise; undefined when it would look the secret up. */
     cached(secret: string): T | null | undefined {
@@ -79,6 +113,8 @@ export function createSecretCache<T>(options: {
     },
     /** Forget everything: after a local rotation or revocation, so this node sees it at once. */
     clear(): void {
+      generation++;
+      lookups.clear();
       hits.clear();
       misses.clear();
     },

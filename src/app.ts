@@ -263,10 +263,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         idleIntervalMs: config.sequencerIdleMs,
         leaseMs: config.sequencerLeaseMs,
         // The worker only when deliveries became claimable: a claim for nothing on every tick costs a query.
-        onSequenced: (lastSeq, queuedDeliveries) => {
-          if (lastSeq > hub.head) hub.wake(lastSeq);
+        onSequenced: (lastSeq, queuedDeliveries, sequenced) => {
+          if (lastSeq > hub.head) hub.wake(lastSeq, sequenced);
           if (queuedDeliveries > 0) worker?.wake();
         },
+        // The tick reads its events in its own round trip only for a stream with clients to send them to.
+        wantsEvents: () => hub.clients > 0,
         onStatus: logLag.update,
         onError: (error) => log().warn({ err: error }, 'sequencer: a tick failed; it is tried again'),
       });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimStatement, tickStatement } from '../src/storage/postgres/sequencer.js';
+import { claimStatement, handedEvents, handMax, tickStatement } from '../src/storage/postgres/sequencer.js';
 import { openStorage } from '../src/storage/open.js';
 import { freshPgDatabase } from './support/pg.js';
 
@@ -147,5 +147,21 @@ describe('the sequencer tick on a backlog', () => {
       await other.end();
     }
   });
-});
 
+  it("reads back, in the tick's message, the events it numbered (at most handMax + 1, so a larger tick shows), and nothing unclaimed", async () => {
+    await client.query('begin');
+    try {
+      expect((await client.query(handedEvents)).rows).toEqual([]); // no claim yet
+      await client.query(claimStatement('plan-test'));
+      const { rows: numbered } = await client.query<{ n: number; last: string }>(statement);
+      expect(numbered[0]).toMatchObject({ n: 800, last: '3000' });
+      const { rows } = await client.query<{ seq: number; id: string; body: Buffer | null }>(handedEvents);
+      // The numbered events from the claim's last seq on, in seq order, with the columns the stream reads.
+      expect(rows).toHaveLength(handMax + 1);
+      expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: handMax + 1 }, (_, i) => 2201 + i));
+      expect(rows[0]).toMatchObject({ id: 'evt_002201', source_id: 'src_plan', status: 'accepted', reprocessed_into: null });
+    } finally {
+      await client.query('rollback');
+    }
+  });
+});

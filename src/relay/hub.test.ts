@@ -51,6 +51,10 @@ function fakeLog() {
       });
       return seq;
     },
+    /** The rows with seqs from `from` to `upTo`, as a tick that gave them would hand them over. */
+    rowsBetween(from: number, upTo: number): StoredEvent[] {
+      return rows.filter((r) => r.seq >= from && r.seq <= upTo);
+    },
     /** The next read waits (with the answer it had when it began) until the returned function is called. */
     holdNextRead(): () => void {
       let release!: () => void;
@@ -153,6 +157,61 @@ describe('createStreamHub', () => {
     await until('every event', () => client.seqs().length === 50);
     expect(log.maxConcurrentReads).toBe(1);
     expect(log.reads).toBeLessThanOrEqual(3);
+    await hub.close();
+  });
+
+  /** What a tick hands the hub: every seq from `from` to `upTo`, and the events of them a stream shows. */
+  const tickOf = (log: ReturnType<typeof fakeLog>, from: number, upTo: number) => ({
+    from, upTo, events: log.rowsBetween(from, upTo).filter((e) => e.status !== 'quarantined'),
+  });
+
+  it("fans out the events its node's tick hands it without reading them again, when they follow its head", async () => {
+    const log = fakeLog();
+    log.append('old');
+    const hub = await startedHub(log);
+    const a = subscribe(hub, null);
+    const b = subscribe(hub, null, { types: new Set(['call.ended']) });
+    await until('the clients', () => hub.clients === 2);
+    log.append('c1');
+    log.append('c1', { type: 'end_call' });
+    log.append('bad', { status: 'quarantined' });
+    const readsBefore = log.reads;
+    hub.wake(4, tickOf(log, 2, 4));
+    await until('the events', () => a.seqs().length === 2);
+    expect(a.seqs()).toEqual([2, 3]);
+    expect(b.seqs()).toEqual([3]);
+    expect(hub.head).toBe(4); // past the quarantined record, which no stream shows
+    expect(log.reads).toBe(readsBefore);
+    // The next tick's events follow on.
+    log.append('c2');
+    hub.wake(5, tickOf(log, 5, 5));
+    await until('the next event', () => a.seqs().length === 3);
+    expect(a.seqs()).toEqual([2, 3, 5]);
+    expect(log.reads).toBe(readsBefore);
+    await hub.close();
+  });
+
+  it('reads from its head instead when the handed events do not follow it (a tick it has not seen), and never sends one twice', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    log.append('c1');
+    log.append('c2');
+    log.append('c3');
+    // The tick that gave 1 was handed to a wake the hub did not see (another node's): 2–3 do not follow its head.
+    hub.wake(3, tickOf(log, 2, 3));
+    await until('every event', () => client.seqs().length === 3);
+    expect(client.seqs()).toEqual([1, 2, 3]);
+    expect(log.reads).toBe(1);
+    // A read that came first already sent what a late hand-off holds: nothing is sent again, nothing read.
+    log.append('c4');
+    hub.wake();
+    await until('the fourth', () => client.seqs().length === 4);
+    hub.wake(4, tickOf(log, 4, 4));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(client.seqs()).toEqual([1, 2, 3, 4]);
+    expect(log.reads).toBe(2);
     await hub.close();
   });
 

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
-import type { EventReader, StoredEvent } from '../storage/ports.js';
+import type { EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
 import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
@@ -40,9 +40,10 @@ export interface StreamHub {
    * New events may be in the log (a local commit, the sequencer's tick, or another node's NOTIFY).
    * `committedUpTo`: every event up to this seq is committed (a SQLite commit's highest seq: commits are in seq
    * order; on PostgreSQL the last seq a tick gave), so with no client to send to the hub follows the log's end
-   * without asking the database.
+   * without asking the database. `sequenced`: the events a tick of this node gave seqs to (PostgreSQL), fanned
+   * out as they are when they follow the hub's head, instead of read again.
    */
-  wake(committedUpTo?: number): void;
+  wake(committedUpTo?: number, sequenced?: Sequenced): void;
   /** Connected stream clients (live or catching up). */
   readonly clients: number;
   /** The seq up to which the log has been fanned out. */
@@ -107,6 +108,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   // closing). A failed read is reported; the next wake or poll tries again.
   // Read loops started and not finished (the coalesced one, and the one it queued).
   let reading = 0;
+  /** The latest tick's events handed to wake(), for the next read loop. */
+  let handed: Sequenced | null = null;
   const reads = coalesce(async () => {
     reading++;
     try {
@@ -115,8 +118,9 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       reading--;
     }
   }, onError);
-  function wake(committedUpTo?: number): void {
+  function wake(committedUpTo?: number, sequenced?: Sequenced): void {
     if (timer === undefined || closing) return;
+    if (sequenced) handed = sequenced;
     // No client, no read under way: nothing to fan out, so the end of the log is all the hub needs, and a local
     // commit knows it. (A read under way may be publishing to a client that has just left: it goes on as before.)
     // This spares a query on a reader thread per group commit while nobody streams.
@@ -128,6 +132,19 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   }
 
   async function readToEnd(): Promise<void> {
+    const given = handed;
+    handed = null;
+    if (given && clients.size > 0) {
+      // Already fanned out by a read that came first: nothing more was asked for.
+      if (given.upTo <= head) return;
+      // The events right after the head, every one of them (the tick gave each seq from `from` to `upTo`): fanned
+      // out as the read would have, without the read. (Otherwise the hub is behind: it reads, from its head.)
+      if (given.from === head + 1) {
+        await publish(given.events);
+        head = Math.max(head, given.upTo);
+        return;
+      }
+    }
     for (;;) {
       if (clients.size === 0) {
         // Nobody to send to: follow the log's end without reading (and framing) its rows. Only taken if

@@ -509,10 +509,26 @@ export interface SequencerOptions {
   replanMs?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;
-  /** After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the NOTIFY reaches the other nodes). */
-  onSequenced?: (lastSeq: number, queuedDeliveries: number) => void;
+  /**
+   * After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the
+   * NOTIFY reaches the other nodes); and, when `wantsEvents` said so and the tick was small, the events it
+   * sequenced (`Sequenced`), read in the tick's own round trip, so this node's stream need not read them again.
+   */
+  onSequenced?: (lastSeq: number, queuedDeliveries: number, sequenced?: Sequenced) => void;
+  /** Whether this node wants the events of its ticks (its stream has clients). */
+  wantsEvents?: () => boolean;
   onStatus?: (status: SequencerStatus) => void;
   onError?: (error: Error) => void;
+}
+
+/**
+ * The events a tick gave seqs to: every seq from `from` to `upTo` was given, and `events` are those of them
+ * a stream shows (every status but quarantined), in seq order.
+ */
+export interface Sequenced {
+  from: number;
+  upTo: number;
+  events: readonly StoredEvent[];
 }
 
 /** The log's lag as the sequencer last measured it. */

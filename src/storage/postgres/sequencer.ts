@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
-import type { SequencerOptions, SequencerStatus } from '../ports.js';
+import type { Sequenced, SequencerOptions, SequencerStatus } from '../ports.js';
 import type { Database } from '../schema.js';
 import pg from 'pg';
 import { appendChannel, inTransaction, queryAll } from './append.js';
 import { preparedStatements } from './prepared.js';
+import { eventColumns } from '../shared/event-rows.js';
+import { toStoredEvent } from '../shared/event-log.js';
 
 /**
  * The NOTIFY's payload is the last seq given, followed by this when none of the events sequenced queued a
@@ -63,6 +65,19 @@ const anyUnsequenced = 'exists (select 1 from events where seq is null)';
 const tickMark = 'switchboard.sequencer_tick';
 /** In the tick's statement: its transaction's claim found the role this node's. A condition on no row: PostgreSQL tests it once. */
 const claimed = `current_setting(${pg.escapeLiteral(tickMark)}, true) = 'yes'`;
+/** The last seq before the tick, as its claim read it (empty when unclaimed: read as 0, also by the planner's estimates). */
+const tickFrom = 'switchboard.sequencer_from';
+/** The most events a tick hands to its node's stream (`handedEvents`); a larger tick's are read by the stream in pages. */
+export const handMax = 64;
+/**
+ * After the numbering, in the same message: the events the tick gave seqs to, as the stream reads them (every
+ * status but quarantined; its columns named, as a prepared statement's must be), `handMax` + 1 at most, so a
+ * larger tick is told by its count. Found through events_seq: the seqs after the claim's last one.
+ */
+export const handedEvents = `select seq, ${eventColumns.join(', ')}, reprocessed_into from events e
+  where ${claimed} and e.seq > coalesce(nullif(current_setting(${pg.escapeLiteral(tickFrom)}, true), ''), '0')::bigint
+    and e.status <> 'quarantined'
+  order by e.seq limit ${handMax + 1}`;
 
 /**
  * The tick's claim: the state row locked (FOR UPDATE SKIP LOCKED: a tick of another node running now leaves
@@ -75,7 +90,8 @@ export function claimStatement(nodeId: string): string {
   return `with state as materialized (
       select last_seq, (holder is not distinct from ${pg.escapeLiteral(nodeId)} or holder is null or lease_until < clock_timestamp()) as mine
       from switchboard_sequencer where id = 1 for update skip locked)
-    select last_seq, mine, set_config(${pg.escapeLiteral(tickMark)}, case when mine then 'yes' else '' end, true) as marked from state`;
+    select last_seq, mine, set_config(${pg.escapeLiteral(tickMark)}, case when mine then 'yes' else '' end, true) as marked,
+      set_config(${pg.escapeLiteral(tickFrom)}, case when mine then last_seq::text else '' end, true) as since from state`;
 }
 
 /**
@@ -169,8 +185,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       if (!rows[0]!.ready) return { n: 0, idle: true };
     }
     triedAt = now;
-    const { n, queued, lastSeq, pending } = await sequenceOnce(now);
-    if (n > 0) options.onSequenced?.(lastSeq, queued);
+    const { n, queued, lastSeq, pending, sequenced } = await sequenceOnce(now);
+    if (n > 0) options.onSequenced?.(lastSeq, queued, sequenced);
     return { n, idle: !pending };
   }
 
@@ -184,11 +200,14 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * transaction, the COMMIT then skipped) if it updated fewer rows than it numbered. Its COMMIT does not wait
    * for the disk (`asynchronousCommit`).
    */
-  async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean }> {
+  async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean; sequenced?: Sequenced }> {
     return inTransaction(pool, async (client) => {
       const claiming = await prepared(client, claim, [], true, now);
       const numbering = await prepared(client, sequencerTestHooks.ignoreWatermark ? tickTexts.unguarded : tickTexts.guarded, [], true, now);
-      const [, , locked, numberedRows] = await queryAll(client, ['begin', asynchronousCommit, claiming, numbering, 'commit']);
+      // The events too, when this node's stream wants them: no read of its own after the tick.
+      const handing = options.wantsEvents?.() ? await prepared(client, handedEvents, [], true, now) : null;
+      const results = await queryAll(client, ['begin', asynchronousCommit, claiming, numbering, ...(handing ? [handing] : []), 'commit']);
+      const [, , locked, numberedRows] = results;
       const row = locked![0] as { last_seq: number; mine: boolean } | undefined;
       const { n, last: newLast, planned, queued, pending } = numberedRows![0] as { n: number; last: number | null; planned: number; queued: number; pending: boolean };
       if (!row || !row.mine) {
@@ -204,7 +223,10 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       holder = true;
       renewedAt = now;
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
-      return { n, queued, lastSeq: current.lastSeq, pending };
+      const sequenced: Sequenced | undefined = handing && n > 0 && n <= handMax
+        ? { from: last + 1, upTo: current.lastSeq, events: (results[4] as Parameters<typeof toStoredEvent>[0][]).map(toStoredEvent) }
+        : undefined;
+      return { n, queued, lastSeq: current.lastSeq, pending, sequenced };
     }, true);
   }
 

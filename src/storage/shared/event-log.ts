@@ -94,7 +94,8 @@ export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[]
   return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
 }
 
-function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
+/** A row of events as the log's reader gives it (also the sequencer's, for the events of its tick). */
+export function toStoredEvent(r: Selectable<EventsTable>): StoredEvent {
   return {
     seq: Number(r.seq),
     id: r.id as EventId,

@@ -198,7 +198,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * snapshot is taken when it starts, so it sees what the previous tick committed before this one got the
    * lock. It does nothing unless the claim found the role this node's (`claimed`). It fails (and with it the
    * transaction, the COMMIT then skipped) if it updated fewer rows than it numbered. Its COMMIT does not wait
-   * for the disk (`asynchronousCommit`).
+   * for the disk (`asynchronousCommit`). While this node's stream has clients (`wantsEvents`), the message also
+   * reads back the events it numbered (`handedEvents`), handed on when there are at most `handMax` of them.
    */
   async function sequenceOnce(now: number): Promise<{ n: number; queued: number; lastSeq: number; pending: boolean; sequenced?: Sequenced }> {
     return inTransaction(pool, async (client) => {

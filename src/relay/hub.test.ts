@@ -215,6 +215,26 @@ describe('createStreamHub', () => {
     await hub.close();
   });
 
+  it('still reads to the end of the log when another wake asked for more than the handed events (a poll, another NOTIFY)', async () => {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    log.append('c1');
+    log.append('c2');
+    const release = log.holdNextRead();
+    hub.wake(); // a read of 1–2, held
+    log.append('c3');
+    log.append('c4');
+    // While it is held: the tick that gave 3, and a poll (it does not say how far the log goes).
+    hub.wake(3, tickOf(log, 3, 3));
+    hub.wake();
+    release();
+    await until('every event', () => client.seqs().length === 4);
+    expect(client.seqs()).toEqual([1, 2, 3, 4]);
+    await hub.close();
+  });
+
   it('follows the end of the log from local commits without reading it while nobody streams', async () => {
     const log = fakeLog();
     const hub = await startedHub(log);

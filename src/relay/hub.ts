@@ -110,6 +110,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   let reading = 0;
   /** The latest tick's events handed to wake(), for the next read loop. */
   let handed: Sequenced | null = null;
+  /** The highest seq the wakes since the last read loop began said was committed (Infinity: a wake that did not say). */
+  let asked = 0;
   const reads = coalesce(async () => {
     reading++;
     try {
@@ -121,6 +123,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   function wake(committedUpTo?: number, sequenced?: Sequenced): void {
     if (timer === undefined || closing) return;
     if (sequenced) handed = sequenced;
+    asked = Math.max(asked, committedUpTo !== undefined && committedUpTo > 0 ? committedUpTo : Infinity);
     // No client, no read under way: nothing to fan out, so the end of the log is all the hub needs, and a local
     // commit knows it. (A read under way may be publishing to a client that has just left: it goes on as before.)
     // This spares a query on a reader thread per group commit while nobody streams.
@@ -133,18 +136,18 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 
   async function readToEnd(): Promise<void> {
     const given = handed;
+    const wanted = asked;
     handed = null;
-    if (given && clients.size > 0) {
-      // Already fanned out by a read that came first: nothing more was asked for.
-      if (given.upTo <= head) return;
-      // The events right after the head, every one of them (the tick gave each seq from `from` to `upTo`): fanned
-      // out as the read would have, without the read. (Otherwise the hub is behind: it reads, from its head.)
-      if (given.from === head + 1) {
-        await publish(given.events);
-        head = Math.max(head, given.upTo);
-        return;
-      }
+    asked = 0;
+    // The events right after the head, every one of them (the tick gave each seq from `from` to `upTo`): fanned
+    // out as the read would have, without the read. (Otherwise the hub is behind: it reads, from its head.)
+    if (given && clients.size > 0 && given.from === head + 1) {
+      await publish(given.events);
+      head = Math.max(head, given.upTo);
     }
+    // Nothing to read when every wake since the last loop named a seq the hub has reached (a tick's NOTIFY on its
+    // own node, after the tick handed its events); a wake that named none (a poll) reads to the end.
+    if (head >= wanted) return;
     for (;;) {
       if (clients.size === 0) {
         // Nobody to send to: follow the log's end without reading (and framing) its rows. Only taken if

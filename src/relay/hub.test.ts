@@ -160,6 +160,15 @@ describe('createStreamHub', () => {
     await hub.close();
   });
 
+  /** A started hub on an empty log, with one live client. */
+  async function hubWithClient() {
+    const log = fakeLog();
+    const hub = await startedHub(log);
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    return { log, hub, client };
+  }
+
   /** What a tick hands the hub: every seq from `from` to `upTo`, and the events of them a stream shows. */
   const tickOf = (log: ReturnType<typeof fakeLog>, from: number, upTo: number) => ({
     from, upTo, events: log.rowsBetween(from, upTo).filter((e) => e.status !== 'quarantined'),
@@ -192,10 +201,7 @@ describe('createStreamHub', () => {
   });
 
   it('reads from its head instead when the handed events do not follow it (a tick it has not seen), and never sends one twice', async () => {
-    const log = fakeLog();
-    const hub = await startedHub(log);
-    const client = subscribe(hub, null);
-    await until('the client', () => hub.clients === 1);
+    const { log, hub, client } = await hubWithClient();
     log.append('c1');
     log.append('c2');
     log.append('c3');
@@ -216,10 +222,7 @@ describe('createStreamHub', () => {
   });
 
   it('still reads to the end of the log when another wake asked for more than the handed events (a poll, another NOTIFY)', async () => {
-    const log = fakeLog();
-    const hub = await startedHub(log);
-    const client = subscribe(hub, null);
-    await until('the client', () => hub.clients === 1);
+    const { log, hub, client } = await hubWithClient();
     log.append('c1');
     log.append('c2');
     const release = log.holdNextRead();

@@ -70,9 +70,10 @@ const tickFrom = 'switchboard.sequencer_from';
 /** The most events a tick hands to its node's stream (`handedEvents`); a larger tick's are read by the stream in pages. */
 export const handMax = 64;
 /**
- * After the numbering, in the same message: the events the tick gave seqs to, as the stream reads them (every
- * status but quarantined; its columns named, as a prepared statement's must be), `handMax` + 1 at most, so a
- * larger tick is told by its count. Found through events_seq: the seqs after the claim's last one.
+ * After the numbering, in the same message: the events the tick gave seqs to, as the stream reads them (the
+ * rows and columns of the event log's `readAfter`, shared/event-log.ts: every status but quarantined; its columns
+ * named, as a prepared statement's must be), `handMax` + 1 at most, so a larger tick is told by its count.
+ * Found through events_seq: the seqs after the claim's last one.
  */
 export const handedEvents = `select seq, ${eventColumns.join(', ')}, reprocessed_into from events e
   where ${claimed} and e.seq > coalesce(nullif(current_setting(${pg.escapeLiteral(tickFrom)}, true), ''), '0')::bigint

@@ -43,6 +43,8 @@ export function createEventLog(
     },
 
     async readAfter(afterSeq, limit) {
+      // The rows a stream shows. On PostgreSQL the sequencer's tick selects the same ones for its node's stream
+      // (postgres/sequencer.ts, `handedEvents`): a change to this filter or to the columns read goes there too.
       const rows = await db
         .selectFrom('events')
         .selectAll()

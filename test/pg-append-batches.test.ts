@@ -145,6 +145,27 @@ describe('PostgreSQL prepared statements across a schema change (a newer node mi
   });
 });
 
+describe('PostgreSQL plans the append\'s prepared statements once (generic plans)', () => {
+  afterAll(() => {
+    appendTestHooks.afterInsert = null;
+  });
+
+  it('runs every prepared statement of the ingest\'s connections on its generic plan, never planning it again per run', async () => {
+    // Left to itself PostgreSQL plans a statement with parameters anew at every run (a custom plan) while
+    // that looks cheaper than its generic plan: with arrays of a few keys and padded rows it always does.
+    type PlanCounts = { name: string; generic_plans: number; custom_plans: number };
+    let counts: PlanCounts[] = [];
+    appendTestHooks.afterInsert = async (connection) => {
+      ({ rows: counts } = await connection.query<PlanCounts>(`select name, generic_plans::int, custom_plans::int from pg_prepared_statements where name like 'switchboard%'`));
+    };
+    // Enough runs of one size on every connection of the pool for PostgreSQL's own choice (after five) to show.
+    for (let i = 0; i < 40; i++) await storage.events.append(batchOf(3, [], 0));
+    expect(counts.length, 'the step-1 statements and the named write').toBeGreaterThanOrEqual(4);
+    expect(counts.filter((c) => c.custom_plans > 0)).toEqual([]);
+    expect(counts.every((c) => c.generic_plans > 0)).toBe(true);
+  });
+});
+
 describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {
   afterAll(() => {
     appendTestHooks.afterInsert = null;

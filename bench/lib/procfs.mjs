@@ -163,6 +163,16 @@ export function threadSplit(pid, t0, t1, p0, p1, name) {
 }
 
 /** Bytes a process caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
+/** The read and write system calls a process made so far (/proc/<pid>/io's syscr, syscw: sockets and files), or null. */
+export function ioCalls(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { reads: Number(text.match(/^syscr:\s+(\d+)/m)[1]), writes: Number(text.match(/^syscw:\s+(\d+)/m)[1]) };
+  } catch {
+    return null;
+  }
+}
+
 export function writeBytes(pid) {
   try {
     const m = readFileSync(`/proc/${pid}/io`, 'utf8').match(/^write_bytes:\s+(\d+)/m);

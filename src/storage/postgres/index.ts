@@ -16,8 +16,14 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
   const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  // The ingest's appends drive their clients by hand (append.ts), without Kysely.
-  const ingestPool = openPool({ connectionString: url, max, types, application_name: 'switchboard-ingest', options: guard(pgGuards.hotStatementMs) });
+  // The ingest's appends drive their clients by hand (append.ts), without Kysely. Every statement they run
+  // with parameters is prepared (prepared.ts), and runs on its generic plan, planned once: left to choose,
+  // PostgreSQL planned them anew at every run, their custom plans (a few keys in an array, padded rows
+  // left out) always looking cheaper. Only here: the other pools' statements are Kysely's, planned per run.
+  const ingestPool = openPool({
+    connectionString: url, max, types, application_name: 'switchboard-ingest',
+    options: guard(pgGuards.hotStatementMs, ' -c plan_cache_mode=force_generic_plan'),
+  });
   const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a thread of their own (read-worker.ts), with a

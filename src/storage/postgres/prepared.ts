@@ -4,9 +4,12 @@ import type pg from 'pg';
 /**
  * Statements of the hot paths prepared once per connection (SQL `PREPARE`) and run as `EXECUTE name(…)`
  * inside a message of several statements, so that they keep travelling with BEGIN or COMMIT in one round
- * trip (the pg driver's own prepared statements take a round trip each). PostgreSQL then parses and plans a
- * statement once, where it planned it at every run before: under load, the planning of the ingest's and the
+ * trip (the pg driver's own prepared statements take a round trip each). PostgreSQL then parses a statement
+ * once, where it parsed and planned it at every run before: under load, the planning of the ingest's and the
  * sequencer's statements took as much of its CPU as running some of them (docs/benchmarks.md, 2026-12-04).
+ * It plans it once too only where the plan is generic: a statement without parameters (the sequencer's), or
+ * on the ingest's connections, which force generic plans (index.ts); elsewhere PostgreSQL may plan a
+ * statement with parameters again at each run.
  *
  * A plan counts on the tables' sizes and statistics of its moment. PostgreSQL plans a statement again when
  * an ANALYZE of one of its tables changes them; and so does this, every `replanMs` on a connection, for a

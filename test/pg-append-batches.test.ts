@@ -164,6 +164,11 @@ describe('PostgreSQL plans the append\'s prepared statements once (generic plans
     expect(counts.filter((c) => c.custom_plans > 0)).toEqual([]);
     expect(counts.every((c) => c.generic_plans > 0)).toBe(true);
   });
+
+  it('asks the ingest\'s group commit for one larger append rather than two small ones side by side', () => {
+    // An append costs about the same up to a few dozen events (append.ts, commitOverlapAt).
+    expect(storage.events.commitOverlapAt).toBeGreaterThan(1);
+  });
 });
 
 describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {

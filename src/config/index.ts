@@ -129,7 +129,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   bodyLimitBytes: { env: 'SWITCHBOARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', default: 1024 * 1024, parse: int(1024), doc: 'Largest ingest body accepted (larger: 413).' },
   quarantineBodyBytes: { env: 'SWITCHBOARD_QUARANTINE_BODY_BYTES', flag: 'quarantine-body-bytes', default: 64 * 1024, parse: int(0), doc: 'How much of a malformed body is kept in quarantine.' },
   commitMaxBatch: { env: 'SWITCHBOARD_COMMIT_MAX_BATCH', flag: 'commit-max-batch', default: 512, parse: int(1), doc: 'Most ingest requests committed in one transaction.' },
-  commitMaxInFlight: { env: 'SWITCHBOARD_COMMIT_MAX_IN_FLIGHT', flag: 'commit-max-in-flight', default: 2, parse: int(1), doc: 'Group commits handed to the database at the same time (they still commit in order).' },
+  commitMaxInFlight: { env: 'SWITCHBOARD_COMMIT_MAX_IN_FLIGHT', flag: 'commit-max-in-flight', default: 2, parse: int(1), doc: 'Group commits handed to the database at the same time (they still commit in order; on PostgreSQL a second only once 32 events wait).' },
   commitMaxQueue: { env: 'SWITCHBOARD_COMMIT_MAX_QUEUE', flag: 'commit-max-queue', default: 20_000, parse: int(1), doc: 'Ingest requests waiting for a commit beyond which new ones get 503.' },
   shutdownTimeoutSec: { env: 'SWITCHBOARD_SHUTDOWN_TIMEOUT_SEC', flag: 'shutdown-timeout-sec', default: 20, parse: int(1), doc: 'How long a graceful shutdown may take before the process exits anyway.' },
   role: { env: 'SWITCHBOARD_ROLE', flag: 'role', default: 'all', parse: oneOf<Role>('all', 'api', 'worker'), doc: 'all, api (HTTP only: no webhooks sent) or worker (sends webhooks, sweeps stale calls; HTTP only for health and metrics).' },

@@ -82,6 +82,35 @@ describe('createGroupCommitter', () => {
     await expect(Promise.all(second)).resolves.toEqual(['r2', 'r3']);
   });
 
+  it('starts a batch beside a running commit only once `overlapAt` items wait; fewer go as one batch after it', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxInFlight: 2, overlapAt: 3, commit: c.commit });
+    const first = gc.submit(1);
+    await turn();
+    // Two waiting: below the threshold, no second commit while the first runs.
+    const waiting = [gc.submit(2), gc.submit(3)];
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1]]);
+    // The third makes three: a second commit starts beside the first.
+    waiting.push(gc.submit(4));
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2, 3, 4]]);
+    expect(c.running).toBe(2);
+    // Below the threshold again: they wait while either commit runs, then go as one batch.
+    const late = [gc.submit(5), gc.submit(6)];
+    await turns();
+    expect(c.batches).toHaveLength(2);
+    c.ok(0);
+    await expect(first).resolves.toBe('r1');
+    await turns();
+    expect(c.batches).toHaveLength(2);
+    c.ok(1);
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2, 3, 4], [5, 6]]);
+    c.ok(2);
+    await expect(Promise.all([...waiting, ...late])).resolves.toEqual(['r2', 'r3', 'r4', 'r5', 'r6']);
+  });
+
   it('rejects exactly the requests of a failed commit, and later batches still succeed', async () => {
     const c = controlledCommit();
     const outcomes: string[] = [];

@@ -22,6 +22,11 @@ export interface GroupCommitOptions<I, R> {
   maxBatch: number;
   /** Batches handed to the storage at the same time. */
   maxInFlight: number;
+  /**
+   * Items that must be waiting before a batch is handed to the storage beside one still committing (default
+   * 1: any). Below it they wait for that commit to end and go as one larger batch (see EventWriter.commitOverlapAt).
+   */
+  overlapAt?: number;
   /** Beyond this many waiting items, submit() fails fast with `overloaded` instead of queueing. */
   maxQueue: number;
   /** Background items one batch takes at most (default 4). */
@@ -44,8 +49,11 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
 
+  const overlapAt = options.overlapAt ?? 1;
+
   function schedule(): void {
     if (inFlight >= options.maxInFlight || scheduled || waiting() === 0) return;
+    if (inFlight > 0 && waiting() < overlapAt) return;
     scheduled = true;
     // setImmediate, not a microtask: every request whose body finished arriving in this turn of the event
     // loop joins the batch before it is committed.

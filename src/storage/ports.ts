@@ -101,6 +101,11 @@ export interface EventWriter {
    * in which case nothing of the batch is stored.
    */
   append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
+  /**
+   * How many events must be waiting before the ingest's group commit hands this writer a batch beside one
+   * still committing (ingest/group-commit.ts); fewer wait for it and go as one larger batch. Undefined: any.
+   */
+  readonly commitOverlapAt?: number;
   /** Records that a quarantine record was reprocessed into the event `into`. */
   markReprocessed(id: EventId, into: EventId): Promise<void>;
 }

@@ -22,6 +22,8 @@ export interface Backend {
   log?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventWriter['append'];
+  /** See EventWriter.commitOverlapAt (default: undefined, any). */
+  commitOverlapAt?: number;
   /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
   claim: Outbox['claim'];
   complete: Outbox['complete'];
@@ -49,7 +51,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: createEventLog(hooks.log ?? db, dialect, hooks.append, hooks.waitSequenced),
+    events: { ...createEventLog(hooks.log ?? db, dialect, hooks.append, hooks.waitSequenced), commitOverlapAt: hooks.commitOverlapAt },
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
     stats: createStats(reads, dialect, db, hooks.timeBuckets),

@@ -3,7 +3,7 @@
 // Switchboard on SQLite, wrk with the ingest bench's load (end_call, fresh call_id per request) for a 2 s
 // warm-up then `seconds`, and the server's CPU per acknowledged event by thread name (main, sb-writer,
 // sb-admin, sb-reader, and `node`: V8's platform threads — mostly the garbage collector's helpers — and
-// libuv's), bytes written per event, events per group commit, req/s, p99, peak RSS and the sizes of the database and WAL files, printed as one JSON line.
+// libuv's), bytes written per event, read and write system calls per event (sockets and files), events per group commit, req/s, p99, peak RSS and the sizes of the database and WAL files, printed as one JSON line.
 //
 //   node bench/thread-cpu.mjs [connections=50] [seconds=8]
 //   SWITCHBOARD_BENCH_CLI=/tmp/base/dist/cli/index.js node bench/thread-cpu.mjs   # another build

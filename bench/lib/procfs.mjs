@@ -162,7 +162,6 @@ export function threadSplit(pid, t0, t1, p0, p1, name) {
   return { total, main, named, other: total - main - named };
 }
 
-/** Bytes a process caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
 /** The read and write system calls a process made so far (/proc/<pid>/io's syscr, syscw: sockets and files), or null. */
 export function ioCalls(pid) {
   try {
@@ -173,6 +172,7 @@ export function ioCalls(pid) {
   }
 }
 
+/** Bytes a process caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
 export function writeBytes(pid) {
   try {
     const m = readFileSync(`/proc/${pid}/io`, 'utf8').match(/^write_bytes:\s+(\d+)/m);

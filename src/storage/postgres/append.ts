@@ -76,12 +76,6 @@ const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
 };
 
 /**
- * The ingest's append: the transaction on a client of the ingest pool, driven by hand rather than through
- * Kysely, so that BEGIN travels with the lock and the reads (three round trips in all, see appendWith).
- * A deadlock or serialization failure retries the whole transaction (up to 5 times, after a short random
- * wait).
- */
-/**
  * The ingest's group commit hands the append a batch beside one still committing only once this many events
  * wait (EventWriter.commitOverlapAt); fewer wait for it and go as one batch. An append costs about the same
  * whatever its size up to here — three round trips and a WAL flush, ~390 µs of PostgreSQL's CPU and ~550 µs
@@ -91,6 +85,12 @@ const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
  */
 export const commitOverlapAt = 32;
 
+/**
+ * The ingest's append: the transaction on a client of the ingest pool, driven by hand rather than through
+ * Kysely, so that BEGIN travels with the lock and the reads (three round trips in all, see appendWith).
+ * A deadlock or serialization failure retries the whole transaction (up to 5 times, after a short random
+ * wait).
+ */
 export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number) {
   return async (batch: readonly NewEvent[]): Promise<AppendResult[]> => {
     for (let attempt = 1; ; attempt++) {

@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { postgresTicks, postgresTicksByRole, postmasterOf, ticksByRoleBetween } from './lib/pg-procs.mjs';
-import { CLOCK_TICKS, ioCalls, memoryKb, processTicks, startRssSampler, threadTicks, writeBytes } from './lib/procfs.mjs';
+import { CLOCK_TICKS, ioCounters, memoryKb, processTicks, startRssSampler, threadTicks } from './lib/procfs.mjs';
 import { SWITCHBOARD_CLI, openPostgres, startFreshSwitchboard, stopServer } from './lib/servers.mjs';
 import { ensureWrk, runEndCalls, runWholeCalls } from './lib/wrk.mjs';
 import pg from 'pg';
@@ -64,8 +64,7 @@ try {
   const rss = startRssSampler(server.pid, 200);
   const t0 = threadTicks(server.pid);
   const p0 = processTicks(server.pid);
-  const w0 = writeBytes(server.pid);
-  const io0 = ioCalls(server.pid);
+  const io0 = ioCounters(server.pid);
   const g0 = postmaster ? postgresTicks(postmaster) : 0;
   const roles0 = postmaster ? await postgresTicksByRole(postmaster, server.db) : null;
   const c0 = await commits();
@@ -77,8 +76,7 @@ try {
   const roles1 = postmaster ? await postgresTicksByRole(postmaster, server.db) : null;
   const t1 = threadTicks(server.pid);
   const p1 = processTicks(server.pid);
-  const w1 = writeBytes(server.pid);
-  const io1 = ioCalls(server.pid);
+  const io1 = ioCounters(server.pid);
   const peak = Math.max(rss.stop().maxKb, memoryKb(server.pid)?.hwm ?? 0);
   if (perf) {
     perf.kill('SIGINT');
@@ -122,7 +120,7 @@ try {
           }
         : {}),
       eventsPerCommit: Math.round((10 * acked) / (c1 - c0)) / 10,
-      writtenBytesPerEvent: Math.round((w1 - w0) / acked),
+      writtenBytesPerEvent: Math.round(((io1?.writeBytes ?? 0) - (io0?.writeBytes ?? 0)) / acked),
       ...(io0 && io1 ? { syscallsPerEvent: { reads: Math.round((100 * (io1.reads - io0.reads)) / acked) / 100, writes: Math.round((100 * (io1.writes - io0.writes)) / acked) / 100 } } : {}),
       peakRssMb: Math.round(peak / 1024),
       ...(kind === 'sqlite'

@@ -162,22 +162,26 @@ export function threadSplit(pid, t0, t1, p0, p1, name) {
   return { total, main, named, other: total - main - named };
 }
 
-/** The read and write system calls a process made so far (/proc/<pid>/io's syscr, syscw: sockets and files), or null. */
-export function ioCalls(pid) {
+/**
+ * A process's I/O counters from one read of /proc/<pid>/io, or null: `writeBytes` (bytes it caused to be
+ * written to storage, write_bytes; null when the kernel does not count them) and the read and write system
+ * calls it made (`reads`, `writes`: syscr, syscw; sockets and files).
+ */
+export function ioCounters(pid) {
+  let text;
   try {
-    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
-    return { reads: Number(text.match(/^syscr:\s+(\d+)/m)[1]), writes: Number(text.match(/^syscw:\s+(\d+)/m)[1]) };
+    text = readFileSync(`/proc/${pid}/io`, 'utf8');
   } catch {
     return null;
   }
+  const field = (name) => {
+    const m = text.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm'));
+    return m ? Number(m[1]) : null;
+  };
+  return { writeBytes: field('write_bytes'), reads: field('syscr'), writes: field('syscw') };
 }
 
 /** Bytes a process caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
 export function writeBytes(pid) {
-  try {
-    const m = readFileSync(`/proc/${pid}/io`, 'utf8').match(/^write_bytes:\s+(\d+)/m);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
+  return ioCounters(pid)?.writeBytes ?? null;
 }

@@ -19,7 +19,8 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // The ingest's appends drive their clients by hand (append.ts), without Kysely. Every statement they run
   // with parameters is prepared (prepared.ts), and runs on its generic plan, planned once: left to choose,
   // PostgreSQL planned them anew at every run, their custom plans (a few keys in an array, padded rows
-  // left out) always looking cheaper. Only here: the other pools' statements are Kysely's, planned per run.
+  // left out) always looking cheaper. Only here: the other pools run Kysely's statements (and the delivery
+  // worker's, deliveries.ts), whose plans must see their values (the claim's comments say why).
   const ingestPool = openPool({
     connectionString: url, max, types, application_name: 'switchboard-ingest',
     options: guard(pgGuards.hotStatementMs, ' -c plan_cache_mode=force_generic_plan'),

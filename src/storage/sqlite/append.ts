@@ -22,10 +22,10 @@ export type SqliteAppend = (batch: readonly NewEvent[]) => AppendResult[];
  * thread every append waits for.
  */
 export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions = {}): SqliteAppend {
-  // seq and call_seq as anonymous parameters beside the row's named ones: the row keeps toRow's shape.
-  const insertEvent = db.prepare(
-    `insert into events (${eventColumns.join(', ')}, seq, call_seq) values (${eventColumns.map((c) => `@${c}`).join(', ')}, ?, ?)`,
-  );
+  // Every statement of the append binds its values by position (`valuesOf`), not by name: better-sqlite3 binds an
+  // object by asking SQLite each parameter's name (a walk of the statement's list of names) and looking it up
+  // on the object, which was 13 % of the writer's CPU (docs/benchmarks.md, issue 15).
+  const insertEvent = db.prepare(`insert into events (${eventColumns.join(', ')}, seq, call_seq) values (${placeholders(eventColumns.length + 2)})`);
   // The last seq ever given (AUTOINCREMENT's own record, or the log's end if that record was lost): the batch's
   // seqs are given explicitly, so that a new call's first event knows its own seq, its call's key.
   const lastSeq = db
@@ -40,13 +40,11 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
   // With first_seq (migration 0017, SQLite only): the seq of the first event that wrote the call, its key in
   // events_call_seq; null for a call stored before 0017.
   const findCall = db.prepare<[string, string], CallsTable & { first_seq: number | null }>('select * from calls where call_id = ? and source_id = ?');
-  const allCallColumns = ['source_id', 'call_id', ...callColumns];
-  const insertCall = db.prepare(
-    `insert into calls (${allCallColumns.join(', ')}, first_seq) values (${allCallColumns.map((c) => `@${c}`).join(', ')}, ?)`,
-  );
+  const allCallColumns = ['source_id', 'call_id', ...callColumns] as const;
+  const insertCall = db.prepare(`insert into calls (${allCallColumns.join(', ')}, first_seq) values (${placeholders(allCallColumns.length + 1)})`);
   const updateCall = changedColumnsUpdate(db);
   const activeDestinations = db.prepare<[], DestinationsTable>('select * from destinations where deleted_at is null and disabled_at is null');
-  const insertDelivery = db.prepare(`insert into deliveries (${deliveryColumns.join(', ')}) values (${deliveryColumns.map((c) => `@${c}`).join(', ')})`);
+  const insertDelivery = db.prepare(`insert into deliveries (${deliveryColumns.join(', ')}) values (${placeholders(deliveryColumns.length)})`);
 
   const append = db.transaction((batch: readonly NewEvent[]): AppendResult[] => {
     const existing = new Map<string, CallState>();
@@ -68,15 +66,15 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     const plan = planAppend(batch, known, existing, options.callObjectMaxBytes);
     const { callAfter, callRow } = callText(plan, 'tuple');
     const { seqs, callSeqs, newCalls } = numberFresh(plan.fresh, lastSeq.get()!, rows);
-    plan.fresh.forEach(({ event }, i) => insertEvent.run(toRow(event, callAfter[i]!), seqs[i], callSeqs[i]));
+    plan.fresh.forEach(({ event }, i) => insertEvent.run(...valuesOf(toRow(event, callAfter[i]!), eventColumns), seqs[i], callSeqs[i]));
     const results = recordInserted(plan, seqs);
     for (const call of plan.touched) {
       const key = callKey(call.source_id, call.call_id);
       const before = rows.get(key);
       if (before) updateCall(before, callRow(call));
-      else insertCall.run(callRow(call), newCalls.get(key) ?? null);
+      else insertCall.run(...valuesOf(callRow(call), allCallColumns), newCalls.get(key) ?? null);
     }
-    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(row);
+    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(valuesOf(row, deliveryColumns));
     return results;
   });
 
@@ -85,6 +83,18 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
   // committed after its read began (SQLite cannot upgrade a stale read snapshot). The admin writer thread now
   // writes beside this one (keys' last use), so the two meet. Nested in another transaction it is a savepoint.
   return append.immediate;
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * A row's values in `columns`' order, to bind by position. The columns are keys of the row's own type, so the
+ * compiler checks each name; a value left undefined binds as NULL, as a named parameter's would not (it throws).
+ */
+function valuesOf<T extends object>(row: T, columns: ReadonlyArray<keyof T & string>): unknown[] {
+  const values = new Array<unknown>(columns.length);
+  for (let i = 0; i < columns.length; i++) values[i] = row[columns[i]!];
+  return values;
 }
 
 /**
@@ -132,9 +142,9 @@ function changedColumnsUpdate(db: SqliteDatabase): (before: CallsTable, after: I
     let statement = statements.get(key);
     if (!statement) {
       if (statements.size >= 256) statements.clear();
-      statement = db.prepare(`update calls set ${changed.map((c) => `${c} = @${c}`).join(', ')} where call_id = @call_id and source_id = @source_id`);
+      statement = db.prepare(`update calls set ${changed.map((c) => `${c} = ?`).join(', ')} where call_id = ? and source_id = ?`);
       statements.set(key, statement);
     }
-    statement.run(after);
+    statement.run(...valuesOf(after, changed), after.call_id, after.source_id);
   };
 }

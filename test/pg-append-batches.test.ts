@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
 import { newId, type SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
-import { appendTestHooks } from '../src/storage/postgres/append.js';
+import { appendTestHooks, arrayLiteral } from '../src/storage/postgres/append.js';
 import { preparing } from '../src/storage/postgres/prepared.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { endCall, startCall } from './support/app.js';
@@ -105,6 +105,34 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
     const log = await storage.events.readAfter(0, total + 10);
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(log.map((e) => e.id)).toEqual(appended);
+  });
+});
+
+describe('PostgreSQL append: text that its array parameters must quote and escape', () => {
+  // The calls' columns and the outbox rows travel as array literals made by arrayLiteral (append.ts).
+  const hostile = ['plain', 'with "quotes"', 'back\\slash \\"both\\"', "O'Brien", '{a,b}', 'NULL', '', ' spaced ', 'ünï©ødé 🎉', 'line\nbreak'];
+
+  it('round-trips every element, NULL and numbers through PostgreSQL\'s array input', async () => {
+    const { rows } = await client.query<{ t: Array<string | null>; n: Array<string | null>; f: number[] }>(
+      'select $1::text[] as t, $2::bigint[] as n, $3::double precision[] as f',
+      [arrayLiteral([...hostile, null, undefined]), arrayLiteral([1_760_000_000_000, null, -5]), arrayLiteral([1.5, -0.25, 0])],
+    );
+    expect(rows[0]!.t).toEqual([...hostile, null, null]);
+    expect(rows[0]!.n).toEqual(['1760000000000', null, '-5']);
+    expect(rows[0]!.f).toEqual([1.5, -0.25, 0]);
+  });
+
+  it('stores a call whose widget and lead hold quotes, backslashes, braces and commas exactly as sent', async () => {
+    const callId = `escape-call-${++calls}`;
+    const body = JSON.parse(startCall(callId)) as { widget_name?: string; lead?: Record<string, unknown> };
+    const name = hostile.join(' | ');
+    body.widget_name = name;
+    body.lead = { ...(body.lead ?? {}), lead_name: name };
+    const [result] = await storage.events.append([eventOf(JSON.stringify(body))]);
+    expect(result!.duplicate).toBe(false);
+    const { rows } = await client.query<{ widget_name: string; lead: string }>('select widget_name, lead from calls where call_id = $1', [callId]);
+    expect(rows[0]!.widget_name).toBe(name);
+    expect((JSON.parse(rows[0]!.lead) as { lead_name: string }).lead_name).toBe(name);
   });
 });
 

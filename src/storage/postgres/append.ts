@@ -200,47 +200,77 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   const unsequenced = rows.map(() => 0);
   const results = recordInserted(plan, unsequenced);
   const outbox = queueOutbox(plan, unsequenced, destinations).map((d) => ({ ...d, event_seq: null }));
-  const p = new Parameters();
-  const writes: string[] = [];
   // The rows padded with empty ones up to a power of two, which the insert leaves out: a batch size then
-  // takes one of a few statements' texts, each prepared once per connection (see the query below).
+  // takes one of a few statements' texts (writeStatement), each prepared once per connection (see below).
   const padded = rows.length > 0 ? 2 ** Math.ceil(Math.log2(rows.length)) : 0;
-  if (rows.length > 0) {
-    // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
-    // array would travel as hex text, to be escaped here and decoded by the server. Its values are cast:
-    // inside a SELECT, PostgreSQL cannot infer their types from the columns.
-    // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
-    const values = Array.from({ length: padded }, (_, i) => `(${eventColumns.map((c) => `${p.add(rows[i]?.[c])}::${eventTypes[c]}`).join(', ')}, ${i})`).join(', ');
-    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord)
-      select * from (values ${values}) as v(${eventColumns.join(', ')}, xid_ord) where v.id is not null
-      on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
+  const withCalls = plan.touched.length > 0;
+  const withOutbox = outbox.length > 0;
+  if (padded === 0 && !withCalls && !withOutbox) return results;
+  // The values in the order of writeStatement's parameters: each event's columns, then one array per column
+  // of the calls and of the outbox rows.
+  const values: unknown[] = [];
+  for (let i = 0; i < padded; i++) {
+    const row = rows[i];
+    for (const c of eventColumns) values.push(row?.[c] ?? null);
   }
-  if (plan.touched.length > 0) {
+  if (withCalls) {
     // In key order: two batches upserting the same calls in opposite orders could deadlock.
-    const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id)));
-    const calls = p.unnest(touched.map(callRow), callTypes);
-    writes.push(`calls_upserted as (insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
-      on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')})`);
+    const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id))).map(callRow);
+    for (const c of callTypeColumns) values.push(arrayLiteral(touched.map((r) => r[c])));
   }
-  if (outbox.length > 0) {
-    const deliveries = p.unnest(outbox, deliveryTypes);
-    writes.push(`outbox as (insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source})`);
-  }
-  if (writes.length === 0) return results;
-  // Every data-modifying CTE runs to its end whether or not the outer query reads it.
-  const statement = `with ${writes.join(',\n')} select ${rows.length > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`;
+  if (withOutbox) for (const c of deliveryTypeColumns) values.push(arrayLiteral(outbox.map((r) => r[c])));
+  const shape = `${padded}${withCalls ? 'c' : ''}${withOutbox ? 'o' : ''}`;
   // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
   // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
   // plan does not depend on the tables' statistics (inserts, and upserts on their keys). Batches larger than
   // `namedRowsMax` are rare and plan theirs, so that a connection holds a few plans of bounded size; and
   // all do behind a pooler in transaction mode (prepared.ts).
-  const name = preparing.on && padded <= namedRowsMax ? `switchboard_write_${padded}${plan.touched.length > 0 ? 'c' : ''}${outbox.length > 0 ? 'o' : ''}` : undefined;
-  const { rows: written } = await client.query({ name, text: statement, values: p.values });
+  const name = preparing.on && padded <= namedRowsMax ? `switchboard_write_${shape}` : undefined;
+  const statement = writeStatement(shape, padded, withCalls, withOutbox);
+  const { rows: written } = await client.query({ name, text: statement, values });
   // Cannot happen while the call locks hold (the same body carries the same call_id, so a concurrent
   // copy waits for our lock and then reads ours); if it ever did, the batch is planned again.
   if ((written[0] as { inserted: number }).inserted !== rows.length) throw new ConcurrentInsert('an event of the batch was stored concurrently');
   if (rows.length > 0) await appendTestHooks.afterInsert?.(client);
   return results;
+}
+
+const callTypeColumns = Object.keys(callTypes) as Array<keyof CallsTable>;
+const deliveryTypeColumns = Object.keys(deliveryTypes) as Array<keyof typeof deliveryTypes>;
+const writeStatements = new Map<string, string>();
+
+/**
+ * The text of step 2 for a shape of batch (`shape`: its name's suffix), made once: it depends only on the
+ * padded number of events and on whether calls and outbox rows are written, not on the values.
+ */
+function writeStatement(shape: string, padded: number, withCalls: boolean, withOutbox: boolean): string {
+  let statement = writeStatements.get(shape);
+  if (statement !== undefined) return statement;
+  const p = new Parameters();
+  const writes: string[] = [];
+  if (padded > 0) {
+    // A VALUES list here, not unnest: node-postgres sends Buffer parameters in binary, while a bytea[]
+    // array would travel as hex text, to be escaped here and decoded by the server. Its values are cast:
+    // inside a SELECT, PostgreSQL cannot infer their types from the columns.
+    // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
+    const values = Array.from({ length: padded }, (_, i) => `(${eventColumns.map((c) => `${p.add(null)}::${eventTypes[c]}`).join(', ')}, ${i})`).join(', ');
+    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord)
+      select * from (values ${values}) as v(${eventColumns.join(', ')}, xid_ord) where v.id is not null
+      on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
+  }
+  if (withCalls) {
+    const calls = p.unnest([], callTypes);
+    writes.push(`calls_upserted as (insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
+      on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')})`);
+  }
+  if (withOutbox) {
+    const deliveries = p.unnest([], deliveryTypes);
+    writes.push(`outbox as (insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source})`);
+  }
+  // Every data-modifying CTE runs to its end whether or not the outer query reads it.
+  statement = `with ${writes.join(',\n')} select ${padded > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`;
+  writeStatements.set(shape, statement);
+  return statement;
 }
 
 /** Numbered parameters ($1, $2, …) for a statement built as text. */
@@ -253,10 +283,32 @@ export class Parameters {
   /** `unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows` (`types`' keys), one array parameter per column. */
   unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
     const columns = Object.keys(types).join(', ');
-    const arrays = Object.keys(types).map((c) => `${this.add(rows.map((r) => (r as Record<string, unknown>)[c] ?? null))}::${types[c]}[]`);
+    const arrays = Object.keys(types).map((c) => `${this.add(arrayLiteral(rows.map((r) => (r as Record<string, unknown>)[c])))}::${types[c]}[]`);
     return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
   }
 }
+
+/**
+ * An array parameter as PostgreSQL's array literal (`{"a","b \\"quoted\\"",NULL,42}`): the text
+ * node-postgres makes of a JS array, made here without its two regular-expression replaces per element (and a
+ * new string per step), which were ~20 % of the bytes the main thread allocated under load. Elements are
+ * strings, numbers or null/undefined (NULL); a string is quoted, and escaped only when it holds `"` or `\\`.
+ */
+export function arrayLiteral(values: readonly unknown[]): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) parts[i] = 'NULL';
+    else if (typeof v === 'number') parts[i] = String(v);
+    else {
+      const text = String(v);
+      parts[i] = needsArrayEscape.test(text) ? `"${text.replace(arrayEscapes, '\\$&')}"` : `"${text}"`;
+    }
+  }
+  return `{${parts.join(',')}}`;
+}
+const needsArrayEscape = /["\\]/;
+const arrayEscapes = /["\\]/g;
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /**
@@ -265,8 +317,11 @@ const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 function literal(value: string): string {
   if (value.includes('\0')) throw new Error('a key of the append holds NUL');
-  return pg.escapeLiteral(value);
+  // pg.escapeLiteral builds its answer a character at a time (a new string per character: ~11 % of the bytes
+  // the main thread allocated under load); a key without a quote or a backslash, nearly every one, needs none.
+  return plainLiteral.test(value) ? `'${value}'` : pg.escapeLiteral(value);
 }
+const plainLiteral = /^[^'\\]*$/;
 export const textArray = (values: string[]) => `array[${values.map(literal).join(', ')}]::text[]`;
 
 /**

@@ -120,6 +120,9 @@ describe('PostgreSQL append: text that its array parameters must quote and escap
     expect(rows[0]!.t).toEqual([...hostile, null, null]);
     expect(rows[0]!.n).toEqual(['1760000000000', null, '-5']);
     expect(rows[0]!.f).toEqual([1.5, -0.25, 0]);
+    // Anything else is refused, not written as `[object Object]` or `true`.
+    expect(() => arrayLiteral([{ a: 1 }])).toThrow(TypeError);
+    expect(() => arrayLiteral([true])).toThrow(TypeError);
   });
 
   it('stores a call whose widget and lead hold quotes, backslashes, braces and commas exactly as sent', async () => {

@@ -7,12 +7,12 @@ export function startCommand(): Command {
   const command = new Command('start').description('Run the service: the ingest endpoint and the API.');
   return withConfigFlags(command).action(async () => {
     const config = loadConfig(process.env, configFlags(command));
-    // On PostgreSQL the append runs on the main thread, and V8's allocation-site pretenuring put some of its
-    // short-lived objects straight into the old generation, where only a mark-compact frees them: one a second
-    // under load. Without it (measured at 16 connections, 3 pairs), a third of the mark-compacts, the GC's
-    // helper threads 35 → 17 µs per event, the server's CPU per event −20 %, p99 15–17 → 9–10 ms. On SQLite the
-    // same flag cost ~25 µs per event (5 pairs), so it is set for PostgreSQL only (docs/benchmarks.md, issue 14).
-    // Set before the app starts: V8 applies it to the decisions it takes from now on, in every isolate.
+    // On PostgreSQL the append runs on the main thread, and with V8's allocation-site pretenuring its server
+    // ran a mark-compact about once a second under load: objects of sites V8 had switched to the old generation
+    // died there. Without it, 5 pairs at 16 connections: 12 → 4–5 mark-compacts per run, the GC's helper
+    // threads about halved, p99 15–18 → 9–12 ms. On SQLite the same flag cost ~25 µs per event (5 pairs), so it
+    // is set for PostgreSQL only (docs/benchmarks.md, issue 14). Set before the app loads: V8 applies it to the
+    // decisions it takes from now on, in every isolate.
     if (!config.db.startsWith('sqlite:')) v8.setFlagsFromString('--no-allocation-site-pretenuring');
     const { createApp } = await import('../app.js');
     const app = await createApp(config);

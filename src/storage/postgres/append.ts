@@ -216,9 +216,9 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   if (withCalls) {
     // In key order: two batches upserting the same calls in opposite orders could deadlock.
     const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id))).map(callRow);
-    for (const c of callTypeColumns) values.push(arrayLiteral(touched.map((r) => r[c])));
+    values.push(...columnArrays(touched, callTypes));
   }
-  if (withOutbox) for (const c of deliveryTypeColumns) values.push(arrayLiteral(outbox.map((r) => r[c])));
+  if (withOutbox) values.push(...columnArrays(outbox, deliveryTypes));
   const shape = `${padded}${withCalls ? 'c' : ''}${withOutbox ? 'o' : ''}`;
   // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
   // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
@@ -235,8 +235,6 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   return results;
 }
 
-const callTypeColumns = Object.keys(callTypes) as Array<keyof CallsTable>;
-const deliveryTypeColumns = Object.keys(deliveryTypes) as Array<keyof typeof deliveryTypes>;
 const writeStatements = new Map<string, string>();
 
 /**
@@ -283,9 +281,15 @@ export class Parameters {
   /** `unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows` (`types`' keys), one array parameter per column. */
   unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
     const columns = Object.keys(types).join(', ');
-    const arrays = Object.keys(types).map((c) => `${this.add(arrayLiteral(rows.map((r) => (r as Record<string, unknown>)[c])))}::${types[c]}[]`);
+    const values = columnArrays(rows, types);
+    const arrays = Object.keys(types).map((c, i) => `${this.add(values[i])}::${types[c]}[]`);
     return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
   }
+}
+
+/** The values of `unnest`'s parameters: one array literal per column of `types`, in its keys' order. */
+function columnArrays(rows: readonly object[], types: Record<string, string>): string[] {
+  return Object.keys(types).map((c) => arrayLiteral(rows.map((r) => (r as Record<string, unknown>)[c])));
 }
 
 /**

@@ -74,7 +74,7 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
       if (before) updateCall(before, callRow(call));
       else insertCall.run(...valuesOf(callRow(call), allCallColumns), newCalls.get(key) ?? null);
     }
-    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(valuesOf(row, deliveryColumns));
+    for (const row of queueOutbox(plan, seqs, activeDestinations.all().map(rowToFilters))) insertDelivery.run(...valuesOf(row, deliveryColumns));
     return results;
   });
 

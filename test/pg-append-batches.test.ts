@@ -76,9 +76,11 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
       const fresh = batch.slice(again);
       expect(results.slice(again).map((r) => [r.id, r.duplicate])).toEqual(fresh.map((e) => [e.id, false]));
 
-      // Stored: these events and no other row of this transaction, byte for byte, in the batch's order.
+      // Stored: these events and no other row of this transaction, byte for byte, each waiting for its seq in
+      // event_pending with its place in the batch.
       const { rows } = await client.query<{ id: string; body: Buffer; content_type: string; xid_ord: number; call_id: string }>(
-        `select id, body, content_type, xid_ord, call_id from events where xid = (select xid from events where id = $1) order by xid_ord`,
+        `select r.id, r.body, r.content_type, p.xid_ord, r.call_id from event_pending p join event_rows r on r.id = p.id
+         where p.xid = (select xid from event_pending where id = $1) order by p.xid_ord`,
         [fresh[0]!.id],
       );
       expect(rows.map((r) => r.id)).toEqual(fresh.map((e) => e.id));
@@ -105,6 +107,12 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
     const log = await storage.events.readAfter(0, total + 10);
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(log.map((e) => e.id)).toEqual(appended);
+    // Each seq is a row of its own, which keeps the transaction and the place in its batch; none is left waiting.
+    const { rows: seqs } = await client.query<{ ordered: boolean; waiting: number }>(
+      `select bool_and(xid is not null and xid_ord is not null) and count(*) = ${total} as ordered,
+         (select count(*) from event_pending)::int as waiting from event_seqs`,
+    );
+    expect(seqs[0]).toEqual({ ordered: true, waiting: 0 });
   });
 });
 
@@ -149,7 +157,7 @@ describe('PostgreSQL prepared statements across a schema change (a newer node mi
       await storage.events.waitSequenced();
       // What a later migration may do while older nodes run: add columns (the calls read names its columns:
       // a prepared `select *` would fail from now on with "cached plan must not change result type").
-      await client.query('alter table events add column later_note text');
+      await client.query('alter table event_rows add column later_note text');
       await client.query('alter table calls add column later_score integer');
       const before = await storage.events.lastSeq();
       const ids: string[] = [];
@@ -170,7 +178,7 @@ describe('PostgreSQL prepared statements across a schema change (a newer node mi
       expect(rows[0]!.event_count).toBe(2);
     } finally {
       await sequencer.stop();
-      await client.query('alter table events drop column later_note');
+      await client.query('alter table event_rows drop column later_note');
       await client.query('alter table calls drop column later_score');
     }
   });

@@ -145,14 +145,14 @@ describe('three nodes appending at once on one PostgreSQL', () => {
       expect(record.body).toMatchObject({ status: 'answered', event_count: 2 });
     }
 
-    // The sequencer's order is (xid, xid_ord, id): read back from the rows. This is the check that fails when
+    // The sequencer's order is (xid, xid_ord, id): read back from event_seqs. This is the check that fails when
     // the watermark condition is dropped (sequencerTestHooks.ignoreWatermark = true in beforeAll): the
     // streams stay dense and alike even then, since seq is given by one sequencer's commits, but a
     // transaction that commits late gets a seq after higher xids, so the order is no longer (xid, xid_ord).
     const client = new pg.Client({ connectionString: (first.app.config.db) });
     await client.connect();
     try {
-      const { rows } = await client.query<{ seq: string; xid: string; ord: number }>('select seq, xid::text as xid, xid_ord as ord from events order by seq');
+      const { rows } = await client.query<{ seq: string; xid: string; ord: number }>('select seq, xid::text as xid, xid_ord as ord from event_seqs order by seq');
       const out = rows.filter((r, i) => i > 0 && (BigInt(rows[i - 1]!.xid) > BigInt(r.xid) || (rows[i - 1]!.xid === r.xid && rows[i - 1]!.ord > r.ord)));
       expect(out.length, 'seq follows (xid, xid_ord)').toBe(0);
     } finally {

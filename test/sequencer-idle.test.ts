@@ -40,12 +40,13 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-/** An event committed without waking the sequencer, as another node's append is. */
+/** An event committed without waking the sequencer, as another node's append is: its row and its place in the sequencer's queue. */
 let n = 0;
-async function commitElsewhere(): Promise<string> {
+async function commitElsewhere(xid = 'pg_current_xact_id()'): Promise<string> {
   const id = `evt_idle_${n++}`;
-  await client.query(`insert into events (id, source_id, status, body_size, received_at, xid, xid_ord)
-    values ($1, 'src_idle', 'accepted', 0, 0, pg_current_xact_id(), 0)`, [id]);
+  await client.query(`with stored as (insert into event_rows (id, source_id, status, body_size, received_at)
+      values ($1, 'src_idle', 'accepted', 0, 0) returning id)
+    insert into event_pending (xid, xid_ord, id) select ${xid}, 0, id from stored`, [id]);
   return id;
 }
 const seqOf = async (id: string) => (await client.query<{ seq: string | null }>('select seq from events where id = $1', [id])).rows[0]?.seq ?? null;
@@ -84,8 +85,7 @@ describe('the sequencer on an idle log', () => {
   it('keeps looking every interval while committed events wait for the watermark (events are coming)', async () => {
     // A committed row whose transaction id the watermark has not passed, as a row committed while an older
     // transaction is still open is (made here with an xid from the future, so no other test's sequencer waits).
-    await client.query(`insert into events (id, source_id, status, body_size, received_at, xid, xid_ord)
-      values ('evt_idle_future', 'src_idle', 'accepted', 0, 0, (pg_current_xact_id()::text::bigint + 1000000)::text::xid8, 0)`);
+    const future = await commitElsewhere('(pg_current_xact_id()::text::bigint + 1000000)::text::xid8');
     await sleep(300);
     acquired = 0;
     await sleep(1000);
@@ -93,7 +93,7 @@ describe('the sequencer on an idle log', () => {
     // reach 30 in that second: ten fast ones, then one per 100 ms, the lease's renewal and the lag's measure
     // (a version that slowed down whenever a look gave no seq took 21). A loaded machine only lowers counts.
     expect(acquired).toBeGreaterThanOrEqual(30);
-    await client.query(`delete from events where id = 'evt_idle_future'`);
+    await client.query('delete from event_pending where id = $1', [future]);
     await sleep(500);
     acquired = 0;
     await sleep(1000);

@@ -31,6 +31,10 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/**
+ * The event log. On SQLite a table; on PostgreSQL (0018) a view of `event_rows` with each row's seq from
+ * `event_seqs` (null until the sequencer reaches it): read it there, write the tables.
+ */
 export interface EventsTable {
   seq: Generated<number>;
   id: string;
@@ -180,6 +184,19 @@ export interface Database {
   invitations: InvitationsTable;
   reconcile_runs: ReconcileRunsTable;
   reconcile_leases: ReconcileLeasesTable;
+  /** PostgreSQL only (0018): the events' rows; `events` is a view of them with their seqs. */
+  event_rows: Omit<EventsTable, 'seq' | 'call_seq'>;
+  /** PostgreSQL only (0018): the seq the sequencer gave each event. */
+  event_seqs: EventSeqsTable;
+}
+
+/** PostgreSQL only (0018): one row per sequenced event (storage/postgres/sequencer.ts). */
+export interface EventSeqsTable {
+  seq: number;
+  id: string;
+  /** The event's writing transaction and its place in that transaction's batch: the order seq followed. */
+  xid: string | null;
+  xid_ord: number | null;
 }
 
 export interface ReconcileRunsTable {

@@ -31,8 +31,9 @@ import { notPrepared, noticeUnprepared, preparedStatements, preparing } from './
  *     SELECT … FOR UPDATE, would), and the id is assigned at the first insert. So of two transactions
  *     merging events of one call, the later one always has the higher xid, and the sequencer, which gives
  *     seq in (xid, xid_ord, id) order (sequencer.ts), puts a call's events in the order they were merged.
- * Events are inserted with ON CONFLICT DO NOTHING on the deduplication key and their seq left null: the
- * sequencer gives it after commit, and sets the outbox rows' event_seq in the same transaction.
+ * Events are inserted into `event_rows` with ON CONFLICT DO NOTHING on the deduplication key, and each gets a
+ * row of `event_pending` (migration 0018): the sequencer gives their seq after commit, in `event_seqs`, and
+ * sets the outbox rows' event_seq in the same transaction.
  * A deadlock or serialization failure (not expected: every lock is taken in one order) retries the whole
  * transaction. Nodes of the previous version take the global lock `legacyAppendLockKey` exclusively;
  * this version takes it shared, so during a rolling upgrade old and new appends still exclude each other.
@@ -251,10 +252,14 @@ function writeStatement(shape: string, padded: number, withCalls: boolean, withO
     // array would travel as hex text, to be escaped here and decoded by the server. Its values are cast:
     // inside a SELECT, PostgreSQL cannot infer their types from the columns.
     // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
+    // Each event gets its row of event_pending (the sequencer's queue, its xid by the column's default) without
+    // looking at whether the insert stored it: a batch that stored fewer events than it holds is rolled back.
     const values = Array.from({ length: padded }, (_, i) => `(${eventColumns.map((c) => `${p.add(null)}::${eventTypes[c]}`).join(', ')}, ${i})`).join(', ');
-    writes.push(`inserted as (insert into events (${eventColumns.join(', ')}, xid_ord)
-      select * from (values ${values}) as v(${eventColumns.join(', ')}, xid_ord) where v.id is not null
+    writes.push(`batch (${eventColumns.join(', ')}, xid_ord) as (values ${values})`);
+    writes.push(`inserted as (insert into event_rows (${eventColumns.join(', ')})
+      select ${eventColumns.join(', ')} from batch where id is not null
       on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
+    writes.push(`pending as (insert into event_pending (xid_ord, id) select xid_ord, id from batch where id is not null)`);
   }
   if (withCalls) {
     const calls = p.unnest([], callTypes);
@@ -344,9 +349,10 @@ const lockCallsAndReadDestinations = `select pg_advisory_xact_lock_shared(${lega
 type StoredEventRow = { id: string; seq: number; source_id: string; body_hash: string };
 
 /** The stored copies of the batch's events: $1, $2, $3 their call ids, sources and body hashes. */
-const storedEventsQuery = `select e.id, e.seq, e.source_id, e.body_hash
+const storedEventsQuery = `select e.id, s.seq, e.source_id, e.body_hash
   from unnest($1::text[], $2::text[], $3::text[]) as c(call_id, source_id, body_hash)
-  join events e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash`;
+  join event_rows e on e.call_id = c.call_id and e.source_id = c.source_id and e.body_hash = c.body_hash
+  left join event_seqs s on s.id = e.id`;
 
 function storedEvents(rows: StoredEventRow[]): Map<string, Stored> {
   const found = new Map<string, Stored>();

@@ -25,12 +25,13 @@ export const noDeliveries = ' no-deliveries';
  * under the lock, in a statement of its own, so two ticks never overlap and the next one's snapshot
  * sees what the previous one committed.
  *
- * A tick takes the rows without seq whose transaction is below the watermark,
- * `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below it has committed or aborted, so
- * no row can appear there later. They get last_seq + 1, + 2, … in (xid, xid_ord, id) order — a
- * transaction's events in the order of its batch, which is the order their calls were merged in; their outbox rows get
- * the same event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered
- * at commit). A transaction that stays open anywhere in the cluster holds the watermark — and so every
+ * A tick takes the rows of `event_pending` (the appends' events without seq, migration 0018) whose
+ * transaction is below the watermark, `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below
+ * it has committed or aborted, so no row can appear there later. They get last_seq + 1, + 2, … in
+ * (xid, xid_ord, id) order — a transaction's events in the order of its batch, which is the order their calls
+ * were merged in — as rows of `event_seqs`, and leave `event_pending`; their outbox rows get the same
+ * event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered at commit).
+ * The event's own row is not written again (before 0018 it was: a second copy of it, body and all). A transaction that stays open anywhere in the cluster holds the watermark — and so every
  * later event — back until it ends; the guards are the connections' timeouts and `status()`'s lag.
  */
 export interface Sequencer {
@@ -59,7 +60,7 @@ const asynchronousCommit = 'set local synchronous_commit to off';
 /** Looks in a row that find no event before the wait between looks starts to grow (see next()). */
 const fastIdleLooks = 10;
 /** Whether any event is without seq: committed and waiting, whether below the watermark yet or not. */
-const anyUnsequenced = 'exists (select 1 from events where seq is null)';
+const anyUnsequenced = 'exists (select 1 from event_pending)';
 
 /** The setting the claim marks its transaction with; local to the transaction, so a pooled connection never keeps it. */
 const tickMark = 'switchboard.sequencer_tick';
@@ -73,7 +74,7 @@ export const handMax = 64;
  * After the numbering, in the same message: the events the tick gave seqs to, as the stream reads them (the
  * rows and columns of the event log's `readAfter`, shared/event-log.ts: every status but quarantined; its columns
  * named, as a prepared statement's must be), `handMax` + 1 at most, so a larger tick is told by its count.
- * Found through events_seq: the seqs after the claim's last one.
+ * Found through event_seqs' key: the seqs after the claim's last one.
  */
 export const handedEvents = `select seq, ${eventColumns.join(', ')}, reprocessed_into from events e
   where ${claimed} and e.seq > coalesce(nullif(current_setting(${pg.escapeLiteral(tickFrom)}, true), ''), '0')::bigint
@@ -98,7 +99,7 @@ export function claimStatement(nodeId: string): string {
 /**
  * The tick's statement (see sequenceOnce): number the ready rows (`batch` at most) after the state row's last
  * seq, give them and their deliveries their seq, store the new last seq and the lease, notify, and fail if
- * fewer rows were updated than numbered. Its values are the node's constants, inlined, so that it is
+ * fewer rows were stored or taken than numbered. Its values are the node's constants, inlined, so that it is
  * prepared once per connection and runs without being planned again (see `prepared`). The last seq is
  * read from the state row, which the tick has locked: every CTE sees the statement's one snapshot, so the
  * numbering and the update of the state row start from the same value. `watermark: false` is for tests only
@@ -106,28 +107,29 @@ export function claimStatement(nodeId: string): string {
  * transaction, found the role this node's: both travel in one message, so the tick cannot wait for the
  * claim's answer before it sends the numbering.
  *
- * Both updates find their rows from the numbered ones, by key, whatever the statistics say: they count
- * almost no rows without seq (rightly, between ticks), and PostgreSQL then found the rows to update by
- * themselves and compared each with every numbered row — quadratic (docs/benchmarks.md, 2026-12-03):
- *  - events: the guard is written `e.seq + 0 is null`, not `e.seq is null`: the same test, but not one the
- *    index events_seq can answer (it scanned that index for them: a tick of 2,000 rows took 679 ms, not 42–70);
- *  - deliveries: found by event_id through deliveries_event. Their guard (never a second seq) is written
- *    `coalesce(d.event_seq, n.seq) = n.seq`, not `d.event_seq is null`: a condition on both tables, which
- *    PostgreSQL cannot apply while scanning deliveries alone, so a scan of the table no longer looks like a
- *    cheap way to a few rows. And each event is known to have a few deliveries, not all of them (migration
- *    0015; statistics taken while the table held one event's deliveries said the latter). Before, it scanned
- *    the table for the deliveries without event_seq and compared each with every numbered event (an
- *    800-event backlog: 12.8 million comparisons, 3.4 s; in the deliveries bench, 210 events × 4,200
- *    deliveries: 877,800 comparisons, 280 ms).
+ * The numbered rows are inserted into `event_seqs` (unique on seq and on id: an event never gets two seqs)
+ * and deleted from `event_pending` by its key. The deliveries' update finds its rows from the numbered ones,
+ * by key, whatever the statistics say: they count almost no rows without seq (rightly, between ticks), and
+ * PostgreSQL then found the rows to update by themselves and compared each with every numbered row —
+ * quadratic (docs/benchmarks.md, 2026-12-03). The deliveries are found by event_id through deliveries_event. Their
+ * guard (never a second seq) is written `coalesce(d.event_seq, n.seq) = n.seq`, not `d.event_seq is null`: a
+ * condition on both tables, which PostgreSQL cannot apply while scanning deliveries alone, so a scan of the
+ * table no longer looks like a cheap way to a few rows. And each event is known to have a few deliveries, not
+ * all of them (migration 0015; statistics taken while the table held one event's deliveries said the
+ * latter). Before, it scanned the table for the deliveries without event_seq and compared each with every
+ * numbered event (an 800-event backlog: 12.8 million comparisons, 3.4 s; in the deliveries bench, 210 events ×
+ * 4,200 deliveries: 877,800 comparisons, 280 ms).
  */
 export function tickStatement(o: { nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
   const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
   return `with ready as (
-      select e.id, e.xid, e.xid_ord from events e where ${claimed} and e.seq is null and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
+      select e.id, e.xid, e.xid_ord from event_pending e where ${claimed} and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
     numbered as (
-      select id, (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
+      select id, xid, xid_ord, (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
     sequenced as (
-      update events e set seq = n.seq from numbered n where e.id = n.id and e.seq + 0 is null returning e.seq),
+      insert into event_seqs (seq, id, xid, xid_ord) select seq, id, xid, xid_ord from numbered returning seq),
+    taken as (
+      delete from event_pending e using numbered n where e.xid = n.xid and e.xid_ord = n.xid_ord and e.id = n.id returning 1),
     outbox as (
       update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and coalesce(d.event_seq, n.seq) = n.seq returning 1),
     state as (
@@ -136,8 +138,8 @@ export function tickStatement(o: { nodeId: string; leaseMs: number; batch: numbe
     select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
       ${anyUnsequenced} as pending,
       case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
-      case when count(*) <> (select count(*) from numbered) then
-        cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but updated ' || count(*) as int) end as gap_check
+      case when count(*) <> (select count(*) from numbered) or (select count(*) from taken) <> (select count(*) from numbered) then
+        cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but stored ' || count(*) || ' and took ' || (select count(*) from taken) as int) end as gap_check
     from sequenced`;
 }
 
@@ -198,7 +200,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * connection: no plan per tick). The numbering is a statement of its own, after the claim: a statement's
    * snapshot is taken when it starts, so it sees what the previous tick committed before this one got the
    * lock. It does nothing unless the claim found the role this node's (`claimed`). It fails (and with it the
-   * transaction, the COMMIT then skipped) if it updated fewer rows than it numbered. Its COMMIT does not wait
+   * transaction, the COMMIT then skipped) if it stored fewer rows than it numbered. Its COMMIT does not wait
    * for the disk (`asynchronousCommit`). While this node's stream has clients (`wantsEvents`), the message also
    * reads back the events it numbered (`handedEvents`), handed on when there are at most `handMax` of them.
    */
@@ -219,9 +221,9 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         return { n: -1, queued: 0, lastSeq: 0, pending: false };
       }
       const last = Number(row.last_seq);
-      // Never a gap: every row numbered must have been updated (it cannot be otherwise under the lock); the
+      // Never a gap: every row numbered must have been stored (it cannot be otherwise under the lock); the
       // statement's gap_check failed it (and the transaction) otherwise, this is a second look.
-      if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but updated ${n}`);
+      if (n !== planned) throw new Error(`sequencer: numbered ${planned} rows but stored ${n}`);
       holder = true;
       renewedAt = now;
       current = { ...current, holder: true, lastSeq: n > 0 ? Number(newLast) : last };
@@ -234,8 +236,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
 
   async function refreshStatus(): Promise<void> {
     const { rows } = await sql<{ unsequenced: number; oldest: number | null; oldest_xact: number | null; last_seq: number }>`
-      select (select count(*) from events where seq is null)::int as unsequenced,
-        (select ${Date.now()}::bigint - min(received_at) from events where seq is null) as oldest,
+      select (select count(*) from event_pending)::int as unsequenced,
+        (select ${Date.now()}::bigint - min(r.received_at) from event_pending p join event_rows r on r.id = p.id) as oldest,
         (select extract(epoch from clock_timestamp() - min(xact_start)) * 1000 from pg_stat_activity
           where backend_xid is not null or backend_xmin is not null) as oldest_xact,
         (select last_seq from switchboard_sequencer where id = 1) as last_seq`.execute(db);
@@ -336,7 +338,7 @@ export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Pro
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows: pending } = await sql<{ waiting: boolean }>`
-      select exists (select 1 from events where seq is null and xid < ${horizon}::xid8) as waiting`.execute(db);
+      select exists (select 1 from event_pending where xid < ${horizon}::xid8) as waiting`.execute(db);
     if (!pending[0]!.waiting || Date.now() >= deadline) return;
     await sleep(5);
   }

@@ -57,12 +57,16 @@ export function createEventLog(
     },
 
     async lastSeq() {
-      const row = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      // PostgreSQL: from the seqs' own key (the view's max would join every row first).
+      const row = dialect === 'postgres'
+        ? await db.selectFrom('event_seqs').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst()
+        : await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
       return Number(row?.seq ?? 0);
     },
 
     async markReprocessed(id, into) {
-      await db.updateTable('events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
+      // PostgreSQL's events are a view (0018), written through its table.
+      await db.updateTable(dialect === 'postgres' ? 'event_rows' : 'events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
     },
 
     getBySeqs: (seqs) => eventsBySeqs(db, seqs),

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../migrations.js';
 import type { Database } from '../schema.js';
 
 /** Events deleted per transaction: a big prune never holds the database for long at once. */
@@ -8,12 +9,14 @@ const chunk = 2000;
  * Retention (SWITCHBOARD_RETENTION_DAYS, `switchboard prune`): deletes, a chunk at a time, the events
  * received before `before` with their deliveries and attempt logs, then the calls whose last event came
  * before it (one statement; a daily job, so the scan of the calls table is acceptable). Shared by both
- * dialects.
+ * dialects. On PostgreSQL it takes only events that have their seq (an event is pruned days after the
+ * sequencer reached it), and deletes their rows and their seqs (`events` is a view of both: 0018).
  */
-export async function prune(db: Kysely<Database>, before: number): Promise<{ events: number; calls: number; deliveries: number }> {
+export async function prune(db: Kysely<Database>, dialect: Dialect, before: number): Promise<{ events: number; calls: number; deliveries: number }> {
   const deleted = { events: 0, calls: 0, deliveries: 0 };
   for (;;) {
-    const rows = await db.selectFrom('events').select(['seq', 'id']).where('received_at', '<', before).orderBy('seq').limit(chunk).execute();
+    const rows = await db.selectFrom('events').select(['seq', 'id']).where('received_at', '<', before).where('seq', 'is not', null)
+      .orderBy('seq').limit(chunk).execute();
     if (rows.length === 0) break;
     await db.transaction().execute(async (trx) => {
       const eventIds = rows.map((r) => r.id);
@@ -23,7 +26,13 @@ export async function prune(db: Kysely<Database>, before: number): Promise<{ eve
         await trx.deleteFrom('delivery_attempts').where('delivery_id', 'in', ids).execute();
         deleted.deliveries += Number((await trx.deleteFrom('deliveries').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
       }
-      deleted.events += Number((await trx.deleteFrom('events').where('seq', 'in', rows.map((r) => Number(r.seq))).executeTakeFirst()).numDeletedRows);
+      const seqs = rows.map((r) => Number(r.seq));
+      if (dialect === 'postgres') {
+        deleted.events += Number((await trx.deleteFrom('event_rows').where('id', 'in', eventIds).executeTakeFirst()).numDeletedRows);
+        await trx.deleteFrom('event_seqs').where('seq', 'in', seqs).execute();
+      } else {
+        deleted.events += Number((await trx.deleteFrom('events').where('seq', 'in', seqs).executeTakeFirst()).numDeletedRows);
+      }
     });
     if (rows.length < chunk) break;
   }

@@ -78,12 +78,12 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
       // a lower bar would have this ANALYZE the deliveries table again at nearly every call).
       const { rows } = await sql<{ relname: string }>`
         select relname from pg_stat_user_tables
-        where relname in ('deliveries', 'destinations', 'events', 'calls')
+        where relname in ('deliveries', 'destinations', 'event_rows', 'event_seqs', 'calls')
           and (n_mod_since_analyze > greatest(1000, n_live_tup)
             or (n_mod_since_analyze > 0 and last_analyze is null and last_autoanalyze is null))`.execute(db);
       for (const { relname } of rows) await sql`analyze ${sql.table(relname)}`.execute(db);
     },
-    prune: (before) => prune(db, before),
+    prune: (before) => prune(db, dialect, before),
     async isEmpty() {
       const sources = await db.selectFrom('sources').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const keys = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

@@ -31,10 +31,18 @@ try {
   await blocker.connect();
   const counts = async () =>
     (await db.query('select count(*)::int as total, count(*) filter (where seq is null)::int as waiting, coalesce(max(seq), 0)::int as last from events')).rows[0];
-  await db.query(`insert into events (id, source_id, status, body_size, received_at, seq, xid_ord)
-    select 'evt_prefill_' || g, 'src_prefill', 'accepted', 0, 0, g, 0 from generate_series(1, $1::int) as g`, [prefill]);
+  // Since migration 0018 an event's seq is a row of event_seqs (events is a view); before it, a column of events.
+  const split = (await db.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'event_rows'")).rowCount > 0;
+  if (split) {
+    await db.query(`insert into event_rows (id, source_id, status, body_size, received_at)
+      select 'evt_prefill_' || g, 'src_prefill', 'accepted', 0, 0 from generate_series(1, $1::int) as g`, [prefill]);
+    await db.query(`insert into event_seqs (seq, id) select g, 'evt_prefill_' || g from generate_series(1, $1::int) as g`, [prefill]);
+  } else {
+    await db.query(`insert into events (id, source_id, status, body_size, received_at, seq, xid_ord)
+      select 'evt_prefill_' || g, 'src_prefill', 'accepted', 0, 0, g, 0 from generate_series(1, $1::int) as g`, [prefill]);
+  }
   await db.query('update switchboard_sequencer set last_seq = $1 where id = 1', [prefill]);
-  await db.query('analyze events');
+  for (const table of split ? ['event_rows', 'event_seqs'] : ['events']) await db.query(`analyze ${table}`);
   // An xid of its own: every transaction that starts after it stays above the watermark until it ends.
   await blocker.query('begin');
   await blocker.query('select pg_current_xact_id()');

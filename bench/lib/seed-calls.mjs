@@ -288,11 +288,14 @@ export async function seedPostgres(url, { n, now, events = 1000, batch = 10_000,
       if (i % 250_000 === 0) log(`postgres: ${i} calls inserted`);
     }
     await flush();
-    for (const e of eventRows) {
+    // Since migration 0018 the events are rows of event_rows, each queued in event_pending for its seq (events is
+    // a view); before it, rows of events whose seq the sequencer fills.
+    const split = (await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'event_rows'")).rowCount > 0;
+    for (const [ord, e] of eventRows.entries()) {
       await client.query(
-        'insert into events (id, source_id, call_id, type, status, content_type, body, body_hash, body_size, body_truncated, received_at) ' +
-          'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-        [e.id, e.source_id, e.call_id, e.type, e.status, e.content_type, e.body, e.body_hash, e.body_size, e.body_truncated, e.received_at],
+        `${split ? 'with stored as (insert into event_rows' : 'insert into events'} (id, source_id, call_id, type, status, content_type, body, body_hash, body_size, body_truncated, received_at) ` +
+          `values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)${split ? ' returning id) insert into event_pending (xid_ord, id) select $12, id from stored' : ''}`,
+        [e.id, e.source_id, e.call_id, e.type, e.status, e.content_type, e.body, e.body_hash, e.body_size, e.body_truncated, e.received_at, ...(split ? [ord] : [])],
       );
     }
     await client.query('commit');
@@ -300,7 +303,7 @@ export async function seedPostgres(url, { n, now, events = 1000, batch = 10_000,
     const t1 = Date.now();
     for (const ix of indexes) await client.query(ix.indexdef);
     await client.query('vacuum analyze calls');
-    await client.query('analyze events');
+    await client.query(split ? 'analyze event_rows' : 'analyze events');
     const indexMs = Date.now() - t1;
     return { sample, widgets: ds.widgets, phones, insertMs, indexMs, indexes: indexes.length };
   } finally {

@@ -144,7 +144,7 @@ export function tickStatement(o: { nodeId: string; leaseMs: number; batch: numbe
 }
 
 export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: SequencerOptions): Sequencer {
-  const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000, replanMs = 10_000 } = options;
+  const { nodeId, intervalMs = 5, leaseMs = 3000, takeoverCheckMs = 1000, batch = 5000, statusEveryMs = 1000, replanMs = 10_000, vacuumEveryMs = 1000 } = options;
   // Never longer than a third of the lease: the holder renews it at its looks.
   const idleIntervalMs = Math.max(intervalMs, Math.min(options.idleIntervalMs ?? 50, leaseMs / 3));
   let holder = false;
@@ -158,6 +158,12 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let statusAt = 0;
   let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
+  let vacuumAt = 0;
+  let vacuumRun: Promise<void> | null = null;
+  /** Rows this node's ticks took out of event_pending since its last vacuum: their dead versions wait for one. */
+  let taken = 0;
+  /** Whether that vacuum left the table's empty pages in place (while events came: see vacuumQueue). */
+  let untruncated = false;
   /** The looks in a row that found no event (see next()). */
   let idleLooks = 0;
   /**
@@ -189,7 +195,10 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     }
     triedAt = now;
     const { n, queued, lastSeq, pending, sequenced } = await sequenceOnce(now);
-    if (n > 0) options.onSequenced?.(lastSeq, queued, sequenced);
+    if (n > 0) {
+      taken += n;
+      options.onSequenced?.(lastSeq, queued, sequenced);
+    }
     return { n, idle: !pending };
   }
 
@@ -254,6 +263,27 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   }
 
   /**
+   * VACUUM of the sequencer's queue, every `vacuumEveryMs` while this node's ticks take rows out of it. Each
+   * event leaves a dead row in event_pending and a dead entry in its key, which autovacuum reaches only after
+   * its nap (a minute, shared by every database of the cluster): meanwhile the tick's `pending` look and its
+   * scan of the key walked over every dead one — at 8,000 events/s, ~3,000 pages per tick after 80 s
+   * (docs/benchmarks.md, 2026-12-05). While events come, it leaves the empty pages where they are
+   * (`truncate false`: giving them back takes the table's exclusive lock, which the appends' inserts would
+   * wait for); once the log is idle, one more gives them back. `skip_locked`: never waits for another vacuum.
+   */
+  function vacuumQueue(idle: boolean): void {
+    if (!holder || vacuumRun || Date.now() - vacuumAt < vacuumEveryMs) return;
+    const truncate = taken === 0;
+    if (truncate && !(untruncated && idle)) return;
+    vacuumAt = Date.now();
+    taken = 0;
+    untruncated = !truncate;
+    vacuumRun = sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_pending`).execute(db)
+      .then(() => undefined, (error: Error) => options.onError?.(error))
+      .finally(() => (vacuumRun = null));
+  }
+
+  /**
    * The wait after a tick (-1: the role is another node's). While events come, every `intervalMs`: rows
    * without seq, whether below the watermark yet or not, are events coming. Past `fastIdleLooks` looks in a
    * row that found none, each doubles the wait, up to `idleIntervalMs`: an idle log costs a look every
@@ -284,6 +314,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
             .catch((error: Error) => options.onError?.(error))
             .finally(() => (statusRun = null));
         }
+        vacuumQueue(looked.idle);
       } catch (error) {
         holder = false;
         wait = intervalMs;
@@ -322,6 +353,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       clearTimeout(timer);
       await running;
       await statusRun;
+      await vacuumRun;
       // Hand the role over at once rather than after the lease: the next node's check takes it.
       if (holder) await sql`update switchboard_sequencer set lease_until = null, holder = null where id = 1 and holder = ${nodeId}`.execute(db).catch(() => {});
     },

@@ -271,6 +271,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         wantsEvents: () => hub.clients > 0,
         onStatus: logLag.update,
         onError: (error) => log().warn({ err: error }, 'sequencer: a tick failed; it is tried again'),
+        onWarning: (message) => log().warn(message),
       });
       periodic = startPeriodicJobs(jobs, (job, error) => log().warn({ err: error }, `${job.name} failed`));
       const address = server.server.address();

@@ -80,4 +80,39 @@ describe("the sequencer's queue", () => {
     );
     expect(rows[0]).toEqual({ waiting: 0, sequenced: total });
   });
+
+  it("says once when the node's role may not vacuum the queue, and the events are sequenced all the same", async () => {
+    // A role with every right on the tables but not their owner, as when migrations run as another role.
+    // Roles are the cluster's, which other test files share: a name of this run's own.
+    const role = `switchboard_not_owner_${process.pid}_${Date.now()}`;
+    await client.query(`create role ${role} login`);
+    await client.query(`grant all on all tables in schema public to ${role}`);
+    await client.query(`grant all on all sequences in schema public to ${role}`);
+    const asRole = new URL(url);
+    asRole.username = role;
+    const other = await openStorage(asRole.toString());
+    const warnings: string[] = [];
+    const errors: Error[] = [];
+    const sequencer = other.startSequencer({
+      nodeId: 'queue-test-not-owner', vacuumEveryMs: 20, onWarning: (m) => warnings.push(m), onError: (e) => errors.push(e),
+    })!;
+    try {
+      const before = await client.query<{ n: number }>('select count(*)::int as n from event_seqs');
+      for (let i = 0; i < 10; i++) {
+        await other.events.append(batch(100));
+        sequencer.wake();
+        await sleep(30);
+      }
+      await other.events.waitSequenced();
+      await sleep(200);
+      const after = await client.query<{ n: number }>('select count(*)::int as n from event_seqs');
+      expect(after.rows[0]!.n - before.rows[0]!.n).toBe(1000);
+    } finally {
+      await sequencer.stop();
+      await other.close();
+    }
+    expect(errors).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/does not own event_pending/);
+  });
 });

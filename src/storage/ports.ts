@@ -526,6 +526,8 @@ export interface SequencerOptions {
   wantsEvents?: () => boolean;
   onStatus?: (status: SequencerStatus) => void;
   onError?: (error: Error) => void;
+  /** Once, when something the operator should fix slows the log down without stopping it (e.g. the queue cannot be vacuumed). */
+  onWarning?: (message: string) => void;
 }
 
 /**

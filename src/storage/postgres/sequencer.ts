@@ -164,6 +164,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let taken = 0;
   /** Whether that vacuum left the table's empty pages in place (while events came: see vacuumQueue). */
   let untruncated = false;
+  /** Whether this node's role may vacuum the queue: unknown until its first vacuum (see mayVacuum). */
+  let vacuumAllowed: boolean | undefined;
   /** The looks in a row that found no event (see next()). */
   let idleLooks = 0;
   /**
@@ -272,15 +274,34 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * wait for); once the log is idle, one more gives them back. `skip_locked`: never waits for another vacuum.
    */
   function vacuumQueue(idle: boolean): void {
-    if (!holder || vacuumRun || Date.now() - vacuumAt < vacuumEveryMs) return;
+    if (!holder || vacuumRun || vacuumAllowed === false || Date.now() - vacuumAt < vacuumEveryMs) return;
     const truncate = taken === 0;
     if (truncate && !(untruncated && idle)) return;
     vacuumAt = Date.now();
     taken = 0;
     untruncated = !truncate;
-    vacuumRun = sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_pending`).execute(db)
+    vacuumRun = mayVacuum()
+      .then((allowed) => (allowed ? sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_pending`).execute(db) : undefined))
       .then(() => undefined, (error: Error) => options.onError?.(error))
       .finally(() => (vacuumRun = null));
+  }
+
+  /**
+   * Whether this node's role may VACUUM the queue, asked once: only the table's owner (or a member of its role,
+   * or the database's owner, or a superuser) may. Another role's VACUUM does nothing but leave a WARNING in
+   * PostgreSQL's log — every second — so the node does not try, and says once what to do.
+   */
+  async function mayVacuum(): Promise<boolean> {
+    if (vacuumAllowed !== undefined) return vacuumAllowed;
+    const { rows } = await sql<{ allowed: boolean }>`
+      select pg_has_role(c.relowner, 'USAGE') or pg_has_role(d.datdba, 'USAGE') as allowed
+      from pg_class c, pg_database d where c.oid = 'event_pending'::regclass and d.datname = current_database()`.execute(db);
+    vacuumAllowed = rows[0]?.allowed === true;
+    if (!vacuumAllowed) {
+      options.onWarning?.('sequencer: this role does not own event_pending and cannot vacuum it; the queue waits for autovacuum, '
+        + 'and every tick reads its dead rows until then. Run Switchboard as the owner of its tables, or see docs/scale-out.md');
+    }
+    return vacuumAllowed;
   }
 
   /**

@@ -77,8 +77,8 @@ async function storedEndCalls(db) {
     // Requests wrk abandoned at the end of its run may still commit: give them a moment. Then (the new build
     // gives seq after commit) wait, up to 10 s, until no event is without one, so the count is the log's.
     await sleep(1000);
-    // (0014 gave events an xid; 0018 moved the events waiting for their seq to event_pending.)
-    const hasXid = (await client.query("select 1 from information_schema.columns where (table_name = 'events' and column_name = 'xid') or table_name = 'event_pending'")).rowCount > 0;
+    // (0014 gave events an xid; 0018 moved the events waiting for their seq to event_pending, 0019 renamed it event_queue.)
+    const hasXid = (await client.query("select 1 from information_schema.columns where (table_name = 'events' and column_name = 'xid') or table_name in ('event_pending', 'event_queue')")).rowCount > 0;
     for (let i = 0; hasXid && i < 200; i++) {
       const { rows } = await client.query('select count(*)::int as n from events where seq is null');
       if (rows[0].n === 0) break;

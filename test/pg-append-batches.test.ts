@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
-import { newId, type SourceId } from '../src/domain/ids.js';
+import { newId, type DestinationId, type SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
 import { appendTestHooks, arrayLiteral } from '../src/storage/postgres/append.js';
 import { preparing } from '../src/storage/postgres/prepared.js';
@@ -77,10 +77,10 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
       expect(results.slice(again).map((r) => [r.id, r.duplicate])).toEqual(fresh.map((e) => [e.id, false]));
 
       // Stored: these events and no other row of this transaction, byte for byte, each waiting for its seq in
-      // event_pending with its place in the batch.
+      // event_queue with its place in the batch.
       const { rows } = await client.query<{ id: string; body: Buffer; content_type: string; xid_ord: number; call_id: string }>(
-        `select r.id, r.body, r.content_type, p.xid_ord, r.call_id from event_pending p join event_rows r on r.id = p.id
-         where p.xid = (select xid from event_pending where id = $1) order by p.xid_ord`,
+        `select r.id, r.body, r.content_type, p.xid_ord, r.call_id from event_queue p join event_rows r on r.id = p.id
+         where p.xid = (select xid from event_queue where id = $1) order by p.xid_ord`,
         [fresh[0]!.id],
       );
       expect(rows.map((r) => r.id)).toEqual(fresh.map((e) => e.id));
@@ -110,9 +110,58 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
     // Each seq is a row of its own, which keeps the transaction and the place in its batch; none is left waiting.
     const { rows: seqs } = await client.query<{ ordered: boolean; waiting: number }>(
       `select bool_and(xid is not null and xid_ord is not null) and count(*) = ${total} as ordered,
-         (select count(*) from event_pending)::int as waiting from event_seqs`,
+         (select count(*) from event_queue)::int as waiting from event_seqs`,
     );
     expect(seqs[0]).toEqual({ ordered: true, waiting: 0 });
+  });
+});
+
+describe('PostgreSQL outbox: deliveries wait in the queue with their event (0019)', () => {
+  it('queues each event\'s deliveries with it, and the tick inserts each once, with the event\'s seq', async () => {
+    const at = Date.now();
+    const destination = (id: string, eventTypes: string[] | null) => ({
+      id: id as DestinationId, url: `https://${id}.example.com/hook`, description: null, eventTypes, widgetKeys: null, callStatuses: null,
+      headers: null, rateLimitPerSec: null, maxConcurrency: null, secret: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=', previousSecret: null,
+      previousSecretExpiresAt: null, disabledAt: null, disabledReason: null, failingSince: null, pausedAt: null, createdAt: at, updatedAt: at,
+    });
+    await storage.destinations.create(destination('dst_outbox_all', null));
+    await storage.destinations.create(destination('dst_outbox_ended', ['call.ended']));
+    try {
+      const callId = `outbox-call-${++calls}`;
+      const batch = [eventOf(startCall(callId)), eventOf(endCall(callId)), ...batchOf(3, [], 0)];
+      const results = await storage.events.append(batch);
+      // start_call → one delivery (the catch-all), end_call → two.
+      const expected = batch.map((e) => (e.type === 'end_call' ? 2 : 1));
+      expect(results.map((r) => r.queued)).toEqual(expected);
+      const ids = batch.map((e) => e.id);
+      // Before the tick: no delivery row yet; each event's in its queue row, paired with its destination.
+      const { rows: before } = await client.query<{ id: string; pairs: number; order_key: string; queued_at: string }>(
+        `select id, cardinality(delivery_ids) as pairs, order_key, queued_at from event_queue where id = any($1) order by xid_ord`, [ids]);
+      expect(before.map((r) => [r.id, r.pairs])).toEqual(ids.map((id, i) => [id, results[i]!.queued]));
+      expect(before[0]!.order_key).toBe(`call ${batch[0]!.sourceId} ${callId}`);
+      expect(Number(before[0]!.queued_at)).toBe(batch[0]!.receivedAt);
+      const { rows: none } = await client.query<{ n: number }>('select count(*)::int as n from deliveries where event_id = any($1)', [ids]);
+      expect(none[0]!.n).toBe(0);
+
+      const sequencer = storage.startSequencer({ nodeId: 'outbox-test' })!;
+      try {
+        await storage.events.waitSequenced();
+      } finally {
+        await sequencer.stop();
+      }
+      const { rows: after } = await client.query<{ event_id: string; destination_id: string; seq: number; event_seq: number; status: string; order_key: string }>(
+        `select d.event_id, d.destination_id, e.seq::int, d.event_seq::int, d.status, d.order_key
+         from deliveries d join events e on e.id = d.event_id where d.event_id = any($1) order by e.seq, d.destination_id`, [ids]);
+      expect(after).toHaveLength(expected.reduce((a, b) => a + b, 0));
+      for (const row of after) expect(row).toMatchObject({ event_seq: row.seq, status: 'pending' });
+      expect(after.filter((r) => r.event_id === ids[0]).map((r) => r.destination_id)).toEqual(['dst_outbox_all']);
+      expect(after.filter((r) => r.event_id === ids[1]).map((r) => r.destination_id)).toEqual(['dst_outbox_all', 'dst_outbox_ended']);
+      const { rows: left } = await client.query<{ n: number }>('select count(*)::int as n from event_queue where id = any($1)', [ids]);
+      expect(left[0]!.n).toBe(0);
+    } finally {
+      await client.query(`delete from deliveries where destination_id like 'dst_outbox_%'`);
+      await client.query(`delete from destinations where id like 'dst_outbox_%'`);
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { freshPgDatabase } from './support/pg.js';
 
 /**
  * Migration 0018 on a PostgreSQL database in use: the events' seqs become rows of event_seqs, the events still
- * waiting for one become rows of event_pending, and `events` a view of both. What the sequencer had numbered
+ * waiting for one become rows of event_pending (event_queue since 0019), and `events` a view of both. What the sequencer had numbered
  * keeps its seq; what it had not is numbered after the upgrade in the order it would have been (the writing
  * transaction, then the place in its batch), with its waiting deliveries; and a node of an earlier version,
  * which inserts into `events` and updates its seq, is refused rather than let write beside the new tables.
@@ -45,7 +45,7 @@ beforeAll(async () => {
     values ('dlv_y', 'dst_up', null, 'evt_y', 'call-evt_y', 'pending', 0, 0, 0)`.execute(db);
 
   storage = await openStorage(url);
-  expect(await storage.migrate()).toEqual(['0018_event_order']);
+  expect(await storage.migrate()).toEqual(['0018_event_order', '0019_delivery_queue']);
 });
 
 afterAll(async () => {
@@ -60,7 +60,7 @@ describe('migration 0018 on a PostgreSQL database in use', () => {
       ['evt_a', 1], ['evt_b', 2], ['evt_q', 3], ['evt_x', null], ['evt_y', null], ['evt_z', null],
     ]);
     const { rows: pending } = await sql<{ id: string; xid_ord: number; first: boolean }>`
-      select id, xid_ord, xid = (select min(xid) from event_pending) as first from event_pending order by xid, xid_ord`.execute(db);
+      select id, xid_ord, xid = (select min(xid) from event_queue) as first from event_queue order by xid, xid_ord`.execute(db);
     expect(pending).toEqual([{ id: 'evt_z', xid_ord: 0, first: true }, { id: 'evt_y', xid_ord: 1, first: true }, { id: 'evt_x', xid_ord: 0, first: false }]);
     // The bodies are the rows' own, read through the view.
     expect((await storage.events.get('evt_b' as EventId))?.body?.toString()).toBe('{"n":"evt_b"}');
@@ -87,7 +87,7 @@ describe('migration 0018 on a PostgreSQL database in use', () => {
     expect(await storage.events.lastSeq()).toBe(6);
     const { rows } = await sql<{ event_seq: string }>`select event_seq from deliveries where id = 'dlv_y'`.execute(db);
     expect(Number(rows[0]!.event_seq)).toBe(5);
-    const { rows: left } = await sql<{ n: number }>`select count(*)::int as n from event_pending`.execute(db);
+    const { rows: left } = await sql<{ n: number }>`select count(*)::int as n from event_queue`.execute(db);
     expect(left[0]!.n).toBe(0);
   });
 });

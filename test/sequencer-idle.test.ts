@@ -46,7 +46,7 @@ async function commitElsewhere(xid = 'pg_current_xact_id()'): Promise<string> {
   const id = `evt_idle_${n++}`;
   await client.query(`with stored as (insert into event_rows (id, source_id, status, body_size, received_at)
       values ($1, 'src_idle', 'accepted', 0, 0) returning id)
-    insert into event_pending (xid, xid_ord, id) select ${xid}, 0, id from stored`, [id]);
+    insert into event_queue (xid, xid_ord, id) select ${xid}, 0, id from stored`, [id]);
   return id;
 }
 const seqOf = async (id: string) => (await client.query<{ seq: string | null }>('select seq from events where id = $1', [id])).rows[0]?.seq ?? null;
@@ -93,7 +93,7 @@ describe('the sequencer on an idle log', () => {
     // reach 30 in that second: ten fast ones, then one per 100 ms, the lease's renewal and the lag's measure
     // (a version that slowed down whenever a look gave no seq took 21). A loaded machine only lowers counts.
     expect(acquired).toBeGreaterThanOrEqual(30);
-    await client.query('delete from event_pending where id = $1', [future]);
+    await client.query('delete from event_queue where id = $1', [future]);
     await sleep(500);
     acquired = 0;
     await sleep(1000);

@@ -9,7 +9,7 @@ import { endCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 
 /**
- * The sequencer's queue on PostgreSQL (event_pending, migration 0018): every event is inserted there and taken
+ * The sequencer's queue on PostgreSQL (event_queue, migration 0018): every event is inserted there and taken
  * out by the tick, so each leaves a dead row and a dead entry of the key behind. Autovacuum comes after its
  * nap, a minute shared by the cluster's databases; until then every tick walked over all of them. The node
  * holding the role vacuums the queue while it takes rows out, and gives its empty pages back once the log is
@@ -30,7 +30,7 @@ beforeAll(async () => {
   client = new pg.Client({ connectionString: url });
   await client.connect();
   // Only the sequencer's vacuum: autovacuum, waking by chance during the test, would hide its absence.
-  await client.query('alter table event_pending set (autovacuum_enabled = false)');
+  await client.query('alter table event_queue set (autovacuum_enabled = false)');
 });
 
 afterAll(async () => {
@@ -50,7 +50,7 @@ function batch(size: number): NewEvent[] {
   });
 }
 
-const pages = async () => Number((await client.query<{ pages: string }>(`select pg_relation_size('event_pending') / 8192 as pages`)).rows[0]!.pages);
+const pages = async () => Number((await client.query<{ pages: string }>(`select pg_relation_size('event_queue') / 8192 as pages`)).rows[0]!.pages);
 
 describe("the sequencer's queue", () => {
   it('stays a few pages under a steady load and is given back once the log is idle', async () => {
@@ -76,7 +76,7 @@ describe("the sequencer's queue", () => {
     // rows between two vacuums takes a few.
     expect(most).toBeLessThan(60);
     const { rows } = await client.query<{ waiting: number; sequenced: number }>(
-      `select (select count(*) from event_pending)::int as waiting, (select count(*) from event_seqs)::int as sequenced`,
+      `select (select count(*) from event_queue)::int as waiting, (select count(*) from event_seqs)::int as sequenced`,
     );
     expect(rows[0]).toEqual({ waiting: 0, sequenced: total });
   });
@@ -113,6 +113,6 @@ describe("the sequencer's queue", () => {
     }
     expect(errors).toEqual([]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/does not own event_pending/);
+    expect(warnings[0]).toMatch(/does not own event_queue/);
   });
 });

@@ -288,13 +288,15 @@ export async function seedPostgres(url, { n, now, events = 1000, batch = 10_000,
       if (i % 250_000 === 0) log(`postgres: ${i} calls inserted`);
     }
     await flush();
-    // Since migration 0018 the events are rows of event_rows, each queued in event_pending for its seq (events is
+    // Since migration 0018 the events are rows of event_rows, each queued in event_pending (event_queue since 0019) for its seq (events is
     // a view); before it, rows of events whose seq the sequencer fills.
     const split = (await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'event_rows'")).rowCount > 0;
+    // The queue is event_queue since 0019.
+    const queue = (await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'event_queue'")).rowCount > 0 ? 'event_queue' : 'event_pending';
     for (const [ord, e] of eventRows.entries()) {
       await client.query(
         `${split ? 'with stored as (insert into event_rows' : 'insert into events'} (id, source_id, call_id, type, status, content_type, body, body_hash, body_size, body_truncated, received_at) ` +
-          `values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)${split ? ' returning id) insert into event_pending (xid_ord, id) select $12, id from stored' : ''}`,
+          `values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)${split ? ` returning id) insert into ${queue} (xid_ord, id) select $12, id from stored` : ''}`,
         [e.id, e.source_id, e.call_id, e.type, e.status, e.content_type, e.body, e.body_hash, e.body_size, e.body_truncated, e.received_at, ...(split ? [ord] : [])],
       );
     }

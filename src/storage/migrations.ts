@@ -18,6 +18,7 @@ import * as m0015 from './migrations/0015_deliveries_planning.js';
 import * as m0016 from './migrations/0016_call_record_form.js';
 import * as m0017 from './migrations/0017_events_by_call_row.js';
 import * as m0018 from './migrations/0018_event_order.js';
+import * as m0019 from './migrations/0019_delivery_queue.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -51,6 +52,7 @@ const files: Record<string, MigrationFile> = {
   '0016_call_record_form': m0016,
   '0017_events_by_call_row': m0017,
   '0018_event_order': m0018,
+  '0019_delivery_queue': m0019,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -514,7 +514,7 @@ export interface SequencerOptions {
   replanMs?: number;
   /** How often the log's lag is measured (ms). */
   statusEveryMs?: number;
-  /** How often the holder vacuums the sequencer's queue (event_pending) while its ticks take rows out of it (ms). */
+  /** How often the holder vacuums the sequencer's queue (event_queue) while its ticks take rows out of it (ms). */
   vacuumEveryMs?: number;
   /**
    * After a tick that sequenced events, with the highest seq and how many deliveries got their event_seq (the

@@ -9,7 +9,7 @@ import {
   callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Stored,
 } from '../shared/append-plan.js';
 import { callColumns, callRowColumns, rowToCall, type RecordForm } from '../shared/call-rows.js';
-import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
+import { rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 import { notPrepared, noticeUnprepared, preparedStatements, preparing } from './prepared.js';
 
@@ -32,8 +32,8 @@ import { notPrepared, noticeUnprepared, preparedStatements, preparing } from './
  *     merging events of one call, the later one always has the higher xid, and the sequencer, which gives
  *     seq in (xid, xid_ord, id) order (sequencer.ts), puts a call's events in the order they were merged.
  * Events are inserted into `event_rows` with ON CONFLICT DO NOTHING on the deduplication key, and each gets a
- * row of `event_pending` (migration 0018): the sequencer gives their seq after commit, in `event_seqs`, and
- * sets the outbox rows' event_seq in the same transaction.
+ * row of `event_queue` (migrations 0018, 0019) that carries its outbox rows: the sequencer gives their seq
+ * after commit, in `event_seqs`, and inserts the outbox rows with it in the same transaction.
  * A deadlock or serialization failure (not expected: every lock is taken in one order) retries the whole
  * transaction. Nodes of the previous version take the global lock `legacyAppendLockKey` exclusively;
  * this version takes it shared, so during a rolling upgrade old and new appends still exclude each other.
@@ -71,9 +71,12 @@ const eventTypes: Record<(typeof eventColumns)[number], string> = {
  * beyond the noise (docs/benchmarks.md, 2026-12-04).
  */
 const namedRowsMax = 64;
-const deliveryTypes: Record<(typeof deliveryColumns)[number], string> = {
-  id: text, destination_id: text, event_seq: int8, event_id: text, order_key: text, status: text, attempts: int4, schedule_start: int4,
-  next_attempt_at: int8, locked_until: int8, last_status: int4, last_error: text, created_at: int8, updated_at: int8, finished_at: int8,
+/**
+ * What the queue keeps of each outbox row until the tick inserts it with its event's seq (0019): the rest of
+ * a new delivery is the same for all (pending, never tried, due and created at its event's arrival).
+ */
+const queuedDeliveryTypes: Record<'id' | 'destination_id' | 'event_id' | 'order_key' | 'created_at', string> = {
+  id: text, destination_id: text, event_id: text, order_key: text, created_at: int8,
 };
 
 /**
@@ -208,18 +211,18 @@ async function writePlan(client: pg.PoolClient, plan: AppendPlan, destinations: 
   const withOutbox = outbox.length > 0;
   if (padded === 0 && !withCalls && !withOutbox) return results;
   // The values in the order of writeStatement's parameters: each event's columns, then one array per column
-  // of the calls and of the outbox rows.
+  // of the outbox rows (queued with the events) and of the calls.
   const values: unknown[] = [];
   for (let i = 0; i < padded; i++) {
     const row = rows[i];
     for (const c of eventColumns) values.push(row?.[c] ?? null);
   }
+  if (withOutbox) values.push(...columnArrays(outbox, queuedDeliveryTypes));
   if (withCalls) {
     // In key order: two batches upserting the same calls in opposite orders could deadlock.
     const touched = [...plan.touched].sort((a, b) => compareKeys(callKey(a.source_id, a.call_id), callKey(b.source_id, b.call_id))).map(callRow);
     values.push(...columnArrays(touched, callTypes));
   }
-  if (withOutbox) values.push(...columnArrays(outbox, deliveryTypes));
   const shape = `${padded}${withCalls ? 'c' : ''}${withOutbox ? 'o' : ''}`;
   // Named, the driver prepares it once per connection and then sends only its values: PostgreSQL no longer
   // plans it at every append (under load, ~30 µs of its CPU per event: docs/benchmarks.md, 2026-12-04). Its
@@ -252,23 +255,31 @@ function writeStatement(shape: string, padded: number, withCalls: boolean, withO
     // array would travel as hex text, to be escaped here and decoded by the server. Its values are cast:
     // inside a SELECT, PostgreSQL cannot infer their types from the columns.
     // xid_ord: the place in the batch, which the sequencer orders a transaction's events by (their merge order).
-    // Each event gets its row of event_pending (the sequencer's queue, its xid by the column's default) without
+    // Each event gets its row of event_queue (the sequencer's queue, its xid by the column's default) without
     // looking at whether the insert stored it: a batch that stored fewer events than it holds is rolled back.
+    // Its outbox rows wait in that row (0019: the ids of the deliveries and of their destinations, one pair
+    // each, their order key and time) until the tick inserts them with the event's seq. (array_agg feeds
+    // every aggregate of a group its rows in one order, so the pairs stay paired.)
     const values = Array.from({ length: padded }, (_, i) => `(${eventColumns.map((c) => `${p.add(null)}::${eventTypes[c]}`).join(', ')}, ${i})`).join(', ');
     writes.push(`batch (${eventColumns.join(', ')}, xid_ord) as (values ${values})`);
     writes.push(`inserted as (insert into event_rows (${eventColumns.join(', ')})
       select ${eventColumns.join(', ')} from batch where id is not null
       on conflict (call_id, source_id, body_hash) do nothing returning 1)`);
-    writes.push(`pending as (insert into event_pending (xid_ord, id) select xid_ord, id from batch where id is not null)`);
+    if (withOutbox) {
+      const outbox = p.unnest([], queuedDeliveryTypes);
+      writes.push(`outbox as (select event_id, array_agg(id) as delivery_ids, array_agg(destination_id) as destination_ids,
+        min(order_key) as order_key, min(created_at) as queued_at from ${outbox.source} group by event_id)`);
+      writes.push(`pending as (insert into event_queue (xid_ord, id, delivery_ids, destination_ids, order_key, queued_at)
+        select b.xid_ord, b.id, o.delivery_ids, o.destination_ids, o.order_key, o.queued_at
+        from batch b left join outbox o on o.event_id = b.id where b.id is not null)`);
+    } else {
+      writes.push(`pending as (insert into event_queue (xid_ord, id) select xid_ord, id from batch where id is not null)`);
+    }
   }
   if (withCalls) {
     const calls = p.unnest([], callTypes);
     writes.push(`calls_upserted as (insert into calls (${calls.columns}) select ${calls.columns} from ${calls.source}
       on conflict (call_id, source_id) do update set ${callColumns.map((c) => `${c} = excluded.${c}`).join(', ')})`);
-  }
-  if (withOutbox) {
-    const deliveries = p.unnest([], deliveryTypes);
-    writes.push(`outbox as (insert into deliveries (${deliveries.columns}) select ${deliveries.columns} from ${deliveries.source})`);
   }
   // Every data-modifying CTE runs to its end whether or not the outer query reads it.
   statement = `with ${writes.join(',\n')} select ${padded > 0 ? '(select count(*) from inserted)::int' : '0'} as inserted`;

@@ -25,11 +25,11 @@ export const noDeliveries = ' no-deliveries';
  * under the lock, in a statement of its own, so two ticks never overlap and the next one's snapshot
  * sees what the previous one committed.
  *
- * A tick takes the rows of `event_pending` (the appends' events without seq, migration 0018) whose
+ * A tick takes the rows of `event_queue` (the appends' events without seq, migration 0018) whose
  * transaction is below the watermark, `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below
  * it has committed or aborted, so no row can appear there later. They get last_seq + 1, + 2, … in
  * (xid, xid_ord, id) order — a transaction's events in the order of its batch, which is the order their calls
- * were merged in — as rows of `event_seqs`, and leave `event_pending`; their outbox rows get the same
+ * were merged in — as rows of `event_seqs`, and leave `event_queue`; their outbox rows get the same
  * event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered at commit).
  * The event's own row is not written again (before 0018 it was: a second copy of it, body and all). A transaction that stays open anywhere in the cluster holds the watermark — and so every
  * later event — back until it ends; the guards are the connections' timeouts and `status()`'s lag.
@@ -60,7 +60,7 @@ const asynchronousCommit = 'set local synchronous_commit to off';
 /** Looks in a row that find no event before the wait between looks starts to grow (see next()). */
 const fastIdleLooks = 10;
 /** Whether any event is without seq: committed and waiting, whether below the watermark yet or not. */
-const anyUnsequenced = 'exists (select 1 from event_pending)';
+const anyUnsequenced = 'exists (select 1 from event_queue)';
 
 /** The setting the claim marks its transaction with; local to the transaction, so a pooled connection never keeps it. */
 const tickMark = 'switchboard.sequencer_tick';
@@ -108,7 +108,9 @@ export function claimStatement(nodeId: string): string {
  * claim's answer before it sends the numbering.
  *
  * The numbered rows are inserted into `event_seqs` (unique on seq and on id: an event never gets two seqs)
- * and deleted from `event_pending` by its key. The deliveries' update finds its rows from the numbered ones,
+ * and deleted from `event_queue` by its key; the deliveries each queued row carries (0019) are inserted with
+ * its seq. Deliveries inserted without their seq — by a version before 0019, before the upgrade — get it from
+ * an update, as before. That update finds its rows from the numbered ones,
  * by key, whatever the statistics say: they count almost no rows without seq (rightly, between ticks), and
  * PostgreSQL then found the rows to update by themselves and compared each with every numbered row —
  * quadratic (docs/benchmarks.md, 2026-12-03). The deliveries are found by event_id through deliveries_event. Their
@@ -123,21 +125,28 @@ export function claimStatement(nodeId: string): string {
 export function tickStatement(o: { nodeId: string; leaseMs: number; batch: number; watermark: boolean }): string {
   const ready = o.watermark ? 'e.xid < pg_snapshot_xmin(pg_current_snapshot())' : 'true';
   return `with ready as (
-      select e.id, e.xid, e.xid_ord from event_pending e where ${claimed} and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
+      select e.id, e.xid, e.xid_ord, e.delivery_ids, e.destination_ids, e.order_key, e.queued_at from event_queue e
+      where ${claimed} and ${ready} order by e.xid, e.xid_ord, e.id limit ${o.batch}),
     numbered as (
-      select id, xid, xid_ord, (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
+      select id, xid, xid_ord, delivery_ids, destination_ids, order_key, queued_at,
+        (select last_seq from switchboard_sequencer where id = 1) + row_number() over (order by xid, xid_ord, id) as seq from ready),
     sequenced as (
       insert into event_seqs (seq, id, xid, xid_ord) select seq, id, xid, xid_ord from numbered returning seq),
     taken as (
-      delete from event_pending e using numbered n where e.xid = n.xid and e.xid_ord = n.xid_ord and e.id = n.id returning 1),
+      delete from event_queue e using numbered n where e.xid = n.xid and e.xid_ord = n.xid_ord and e.id = n.id returning 1),
+    queued as (
+      insert into deliveries (id, destination_id, event_seq, event_id, order_key, status, attempts, schedule_start, next_attempt_at, created_at, updated_at)
+      select d.id, d.destination_id, n.seq, n.id, n.order_key, 'pending', 0, 0, n.queued_at, n.queued_at, n.queued_at
+      from numbered n cross join lateral unnest(n.delivery_ids, n.destination_ids) as d(id, destination_id) returning 1),
     outbox as (
       update deliveries d set event_seq = n.seq from numbered n where d.event_id = n.id and coalesce(d.event_seq, n.seq) = n.seq returning 1),
+    deliveries_sequenced as (select (select count(*) from queued) + (select count(*) from outbox) as n),
     state as (
       update switchboard_sequencer set last_seq = coalesce((select max(seq) from sequenced), last_seq), holder = ${pg.escapeLiteral(o.nodeId)},
         lease_until = clock_timestamp() + ${pg.escapeLiteral(`${o.leaseMs} milliseconds`)}::interval where id = 1 and ${claimed})
-    select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select count(*) from outbox)::int as queued,
+    select count(*)::int as n, max(seq) as last, (select count(*) from numbered)::int as planned, (select n from deliveries_sequenced)::int as queued,
       ${anyUnsequenced} as pending,
-      case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select count(*) from outbox) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
+      case when count(*) > 0 then pg_notify(${pg.escapeLiteral(appendChannel)}, max(seq)::text || case when (select n from deliveries_sequenced) = 0 then ${pg.escapeLiteral(noDeliveries)} else '' end) end as notified,
       case when count(*) <> (select count(*) from numbered) or (select count(*) from taken) <> (select count(*) from numbered) then
         cast('sequencer: numbered ' || (select count(*) from numbered) || ' rows but stored ' || count(*) || ' and took ' || (select count(*) from taken) as int) end as gap_check
     from sequenced`;
@@ -160,7 +169,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
   let vacuumAt = 0;
   let vacuumRun: Promise<void> | null = null;
-  /** Rows this node's ticks took out of event_pending since its last vacuum: their dead versions wait for one. */
+  /** Rows this node's ticks took out of event_queue since its last vacuum: their dead versions wait for one. */
   let taken = 0;
   /** Whether that vacuum left the table's empty pages in place (while events came: see vacuumQueue). */
   let untruncated = false;
@@ -247,8 +256,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
 
   async function refreshStatus(): Promise<void> {
     const { rows } = await sql<{ unsequenced: number; oldest: number | null; oldest_xact: number | null; last_seq: number }>`
-      select (select count(*) from event_pending)::int as unsequenced,
-        (select ${Date.now()}::bigint - min(r.received_at) from event_pending p join event_rows r on r.id = p.id) as oldest,
+      select (select count(*) from event_queue)::int as unsequenced,
+        (select ${Date.now()}::bigint - min(r.received_at) from event_queue p join event_rows r on r.id = p.id) as oldest,
         (select extract(epoch from clock_timestamp() - min(xact_start)) * 1000 from pg_stat_activity
           where backend_xid is not null or backend_xmin is not null) as oldest_xact,
         (select last_seq from switchboard_sequencer where id = 1) as last_seq`.execute(db);
@@ -266,7 +275,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
 
   /**
    * VACUUM of the sequencer's queue, every `vacuumEveryMs` while this node's ticks take rows out of it. Each
-   * event leaves a dead row in event_pending and a dead entry in its key, which autovacuum reaches only after
+   * event leaves a dead row in event_queue and a dead entry in its key, which autovacuum reaches only after
    * its nap (a minute, shared by every database of the cluster): meanwhile the tick's `pending` look and its
    * scan of the key walked over every dead one — at 8,000 events/s, ~3,000 pages per tick after 80 s
    * (docs/benchmarks.md, 2026-12-05). While events come, it leaves the empty pages where they are
@@ -281,7 +290,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     taken = 0;
     untruncated = !truncate;
     vacuumRun = mayVacuum()
-      .then((allowed) => (allowed ? sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_pending`).execute(db) : undefined))
+      .then((allowed) => (allowed ? sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_queue`).execute(db) : undefined))
       .then(() => undefined, (error: Error) => options.onError?.(error))
       .finally(() => (vacuumRun = null));
   }
@@ -295,10 +304,10 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
     if (vacuumAllowed !== undefined) return vacuumAllowed;
     const { rows } = await sql<{ allowed: boolean }>`
       select pg_has_role(c.relowner, 'USAGE') or pg_has_role(d.datdba, 'USAGE') as allowed
-      from pg_class c, pg_database d where c.oid = 'event_pending'::regclass and d.datname = current_database()`.execute(db);
+      from pg_class c, pg_database d where c.oid = 'event_queue'::regclass and d.datname = current_database()`.execute(db);
     vacuumAllowed = rows[0]?.allowed === true;
     if (!vacuumAllowed) {
-      options.onWarning?.('sequencer: this role does not own event_pending and cannot vacuum it; the queue waits for autovacuum, '
+      options.onWarning?.('sequencer: this role does not own event_queue and cannot vacuum it; the queue waits for autovacuum, '
         + 'and every tick reads its dead rows until then. Run Switchboard as the owner of its tables, or see docs/scale-out.md');
     }
     return vacuumAllowed;
@@ -391,7 +400,7 @@ export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Pro
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows: pending } = await sql<{ waiting: boolean }>`
-      select exists (select 1 from event_pending where xid < ${horizon}::xid8) as waiting`.execute(db);
+      select exists (select 1 from event_queue where xid < ${horizon}::xid8) as waiting`.execute(db);
     if (!pending[0]!.waiting || Date.now() >= deadline) return;
     await sleep(5);
   }

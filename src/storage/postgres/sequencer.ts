@@ -25,12 +25,12 @@ export const noDeliveries = ' no-deliveries';
  * under the lock, in a statement of its own, so two ticks never overlap and the next one's snapshot
  * sees what the previous one committed.
  *
- * A tick takes the rows of `event_queue` (the appends' events without seq, migration 0018) whose
+ * A tick takes the rows of `event_queue` (the appends' events without seq, migrations 0018 and 0019) whose
  * transaction is below the watermark, `xid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below
  * it has committed or aborted, so no row can appear there later. They get last_seq + 1, + 2, … in
  * (xid, xid_ord, id) order — a transaction's events in the order of its batch, which is the order their calls
- * were merged in — as rows of `event_seqs`, and leave `event_queue`; their outbox rows get the same
- * event_seq; the state row the new last seq; and one NOTIFY carries it to every node (delivered at commit).
+ * were merged in — as rows of `event_seqs`, and leave `event_queue`; the deliveries they queued are inserted
+ * with that event_seq (0019); the state row the new last seq; and one NOTIFY carries it to every node (delivered at commit).
  * The event's own row is not written again (before 0018 it was: a second copy of it, body and all). A transaction that stays open anywhere in the cluster holds the watermark — and so every
  * later event — back until it ends; the guards are the connections' timeouts and `status()`'s lag.
  */

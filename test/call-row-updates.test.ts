@@ -1,14 +1,13 @@
 import SqliteDatabase from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
-import { newId, type SourceId } from '../src/domain/ids.js';
+import type { SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
-import { endCall, startCall } from './support/app.js';
+import { acceptedEvent, endCall, startCall } from './support/app.js';
 
 /**
  * On SQLite an event of a stored call writes only the call row's columns the merge changed
@@ -28,14 +27,7 @@ const sequences: Record<string, string[]> = {
   'start, an unknown type, then the end': [startCall('c5'), JSON.stringify({ type: 'call_note', call_id: 'c5', note: 'n' }), endCall('c5')],
 };
 
-function eventOf(sourceId: SourceId, body: string, receivedAt: number): NewEvent {
-  const raw = Buffer.from(body);
-  const { type, call_id: callId } = JSON.parse(body) as { type: string; call_id: string };
-  return {
-    id: newId('evt'), sourceId, callId, type, status: 'ok', errorCode: null, errorDetail: null, contentType: 'application/json',
-    body: raw, bodyHash: createHash('sha256').update(raw).digest('hex'), bodySize: raw.length, bodyTruncated: false, receivedAt,
-  };
-}
+const eventOf = (sourceId: SourceId, body: string, receivedAt: number): NewEvent => acceptedEvent(sourceId, body, { receivedAt });
 
 describe('call rows on SQLite, updated column by column', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-call-rows-'));

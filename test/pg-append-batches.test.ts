@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
@@ -7,7 +6,7 @@ import { openStorage } from '../src/storage/open.js';
 import { appendTestHooks, arrayLiteral } from '../src/storage/postgres/append.js';
 import { preparing } from '../src/storage/postgres/prepared.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
-import { endCall, startCall } from './support/app.js';
+import { acceptedEvent, endCall, startCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 
 /**
@@ -23,14 +22,8 @@ let storage: Storage;
 let sourceId: SourceId;
 let client: pg.Client;
 
-function eventOf(body: string): NewEvent {
-  const raw = Buffer.from(body);
-  const { type, call_id: callId } = JSON.parse(body) as { type: string; call_id: string };
-  return {
-    id: newId('evt'), sourceId, callId, type, status: 'ok', errorCode: null, errorDetail: null, contentType: 'application/json; charset=utf-8',
-    body: raw, bodyHash: createHash('sha256').update(raw).digest('hex'), bodySize: raw.length, bodyTruncated: false, receivedAt: 1_760_000_000_000,
-  };
-}
+const eventOf = (body: string): NewEvent =>
+  acceptedEvent(sourceId, body, { contentType: 'application/json; charset=utf-8', receivedAt: 1_760_000_000_000 });
 
 beforeAll(async () => {
   url = await freshPgDatabase();

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
-import { newId, type SourceId } from '../src/domain/ids.js';
+import type { SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
-import { endCall } from './support/app.js';
+import { acceptedEvent, endCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 
 /**
@@ -40,14 +39,7 @@ afterAll(async () => {
 
 let calls = 0;
 function batch(size: number): NewEvent[] {
-  return Array.from({ length: size }, () => {
-    const raw = Buffer.from(endCall(`queue-call-${++calls}`));
-    return {
-      id: newId('evt'), sourceId, callId: `queue-call-${calls}`, type: 'end_call', status: 'ok', errorCode: null, errorDetail: null,
-      contentType: 'application/json', body: raw, bodyHash: createHash('sha256').update(raw).digest('hex'), bodySize: raw.length,
-      bodyTruncated: false, receivedAt: Date.now(),
-    };
-  });
+  return Array.from({ length: size }, () => acceptedEvent(sourceId, endCall(`queue-call-${++calls}`)));
 }
 
 const pages = async () => Number((await client.query<{ pages: string }>(`select pg_relation_size('event_queue') / 8192 as pages`)).rows[0]!.pages);

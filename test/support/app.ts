@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Flags } from '../../src/config/index.js';
+import { newId, type SourceId } from '../../src/domain/ids.js';
+import type { NewEvent } from '../../src/storage/ports.js';
 import { freshPgDatabase } from './pg.js';
 
 export interface Backend {
@@ -101,4 +104,18 @@ export function endCall(callId: string, overrides: Record<string, unknown> = {})
 
 export function startCall(callId: string, overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({ ...JSON.parse(fixtures.startCall.toString()), call_id: callId, ...overrides });
+}
+
+/**
+ * `body` (JSON with its `type` and `call_id`) as the ingest hands an accepted event to storage, for tests that
+ * append directly: a new id, the body's SHA-256, received now unless `receivedAt` says otherwise.
+ */
+export function acceptedEvent(sourceId: SourceId, body: string, options: { receivedAt?: number; contentType?: string } = {}): NewEvent {
+  const raw = Buffer.from(body);
+  const { type, call_id: callId } = JSON.parse(body) as { type: string; call_id: string };
+  return {
+    id: newId('evt'), sourceId, callId, type, status: 'ok', errorCode: null, errorDetail: null, contentType: options.contentType ?? 'application/json',
+    body: raw, bodyHash: createHash('sha256').update(raw).digest('hex'), bodySize: raw.length, bodyTruncated: false,
+    receivedAt: options.receivedAt ?? Date.now(),
+  };
 }

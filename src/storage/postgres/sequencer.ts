@@ -164,11 +164,10 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
   let running: Promise<void> | null = null;
   let again = false;
   let woken = false;
-  let statusAt = 0;
-  let statusRun: Promise<void> | null = null;
   let current: SequencerStatus = { holder: false, unsequenced: 0, oldestUnsequencedMs: 0, oldestTransactionMs: 0, lastSeq: 0 };
-  let vacuumAt = 0;
-  let vacuumRun: Promise<void> | null = null;
+  /** The status query (pg_stat_activity, a count) and the queue's vacuum run beside the ticks, not between two of them. */
+  const statusJob = besideTicks(statusEveryMs);
+  const vacuumJob = besideTicks(vacuumEveryMs);
   /** Rows this node's ticks took out of event_queue since its last vacuum: their dead versions wait for one. */
   let taken = 0;
   /** Whether that vacuum left the table's empty pages in place (while events came: see vacuumQueue). */
@@ -283,16 +282,33 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
    * wait for); once the log is idle, one more gives them back. `skip_locked`: never waits for another vacuum.
    */
   function vacuumQueue(idle: boolean): void {
-    if (!holder || vacuumRun || vacuumAllowed === false || Date.now() - vacuumAt < vacuumEveryMs) return;
+    if (!holder || vacuumAllowed === false) return;
     const truncate = taken === 0;
     if (truncate && !(untruncated && idle)) return;
-    vacuumAt = Date.now();
-    taken = 0;
-    untruncated = !truncate;
-    vacuumRun = mayVacuum()
-      .then((allowed) => (allowed ? sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_queue`).execute(db) : undefined))
-      .then(() => undefined, (error: Error) => options.onError?.(error))
-      .finally(() => (vacuumRun = null));
+    vacuumJob.start(async () => {
+      taken = 0;
+      untruncated = !truncate;
+      if (await mayVacuum()) await sql.raw(`vacuum (skip_locked${truncate ? '' : ', truncate false'}) event_queue`).execute(db);
+    });
+  }
+
+  /**
+   * A job run beside the ticks: at most one at a time, at most once every `everyMs` (`start` does nothing
+   * otherwise); its errors go to onError, and stop() waits for it.
+   */
+  function besideTicks(everyMs: number) {
+    let at = 0;
+    let run: Promise<void> | null = null;
+    return {
+      start(job: () => Promise<unknown>): void {
+        if (run || Date.now() - at < everyMs) return;
+        at = Date.now();
+        run = job()
+          .then(() => undefined, (error: Error) => options.onError?.(error))
+          .finally(() => (run = null));
+      },
+      finished: () => run,
+    };
   }
 
   /**
@@ -337,13 +353,7 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
         const looked = await tick();
         wait = next(looked);
         if (looked.n >= batch) again = true;
-        // The status query (pg_stat_activity, a count) runs beside the ticks, not between two of them.
-        if (!statusRun && Date.now() - statusAt >= statusEveryMs) {
-          statusAt = Date.now();
-          statusRun = refreshStatus()
-            .catch((error: Error) => options.onError?.(error))
-            .finally(() => (statusRun = null));
-        }
+        statusJob.start(refreshStatus);
         vacuumQueue(looked.idle);
       } catch (error) {
         holder = false;
@@ -382,8 +392,8 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
       stopped = true;
       clearTimeout(timer);
       await running;
-      await statusRun;
-      await vacuumRun;
+      await statusJob.finished();
+      await vacuumJob.finished();
       // Hand the role over at once rather than after the lease: the next node's check takes it.
       if (holder) await sql`update switchboard_sequencer set lease_until = null, holder = null where id = 1 and holder = ${nodeId}`.execute(db).catch(() => {});
     },

@@ -82,9 +82,9 @@ describe('createGroupCommitter', () => {
     await expect(Promise.all(second)).resolves.toEqual(['r2', 'r3']);
   });
 
-  it('starts a batch beside a running commit only once `overlapAt` items wait; fewer go as one batch after it', async () => {
+  it('starts a batch beside a running commit only once the fixed rule\'s `waiting` items wait; fewer go as one batch after it', async () => {
     const c = controlledCommit();
-    const gc = committer({ maxInFlight: 2, overlapAt: 3, commit: c.commit });
+    const gc = committer({ maxInFlight: 2, overlap: { kind: 'fixed', waiting: 3 }, commit: c.commit });
     const first = gc.submit(1);
     await turn();
     // Two waiting: below the threshold, no second commit while the first runs.
@@ -109,6 +109,48 @@ describe('createGroupCommitter', () => {
     expect(c.batches.map((b) => b.items)).toEqual([[1], [2, 3, 4], [5, 6]]);
     c.ok(2);
     await expect(Promise.all([...waiting, ...late])).resolves.toEqual(['r2', 'r3', 'r4', 'r5', 'r6']);
+  });
+
+  it('balanced: a batch goes beside a running commit once as many items wait as the last batch held, at most `cap`', async () => {
+    const c = controlledCommit();
+    const gc = committer({ maxInFlight: 2, overlap: { kind: 'balanced', cap: 4 }, commit: c.commit });
+    const items = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => gc.submit(from + i));
+    const all = [...items(1, 1)];
+    await turns();
+    // Light load: the last batch held one item, so one waiting item goes at once.
+    all.push(...items(2, 2));
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2]]);
+    all.push(...items(3, 5));
+    await turns();
+    c.ok(0);
+    await turns();
+    expect(c.batches.map((b) => b.items)).toEqual([[1], [2], [3, 4, 5]]);
+    c.ok(1);
+    await turns();
+    // [3, 4, 5] commits: two waiting are fewer than it holds, the third makes a batch as large.
+    all.push(...items(6, 7));
+    await turns();
+    expect(c.batches).toHaveLength(3);
+    all.push(...items(8, 8));
+    await turns();
+    expect(c.batches.map((b) => b.items).at(-1)).toEqual([6, 7, 8]);
+    c.ok(2);
+    c.ok(3);
+    await turns();
+    all.push(...items(9, 14));
+    await turns();
+    expect(c.batches.map((b) => b.items).at(-1)).toEqual([9, 10, 11, 12, 13, 14]);
+    // The last batch held 6; the cap (4) is the most that must wait.
+    all.push(...items(15, 17));
+    await turns();
+    expect(c.batches).toHaveLength(5);
+    all.push(...items(18, 18));
+    await turns();
+    expect(c.batches.map((b) => b.items).at(-1)).toEqual([15, 16, 17, 18]);
+    c.ok(4);
+    c.ok(5);
+    await expect(Promise.all(all)).resolves.toEqual(Array.from({ length: 18 }, (_, i) => `r${i + 1}`));
   });
 
   it('rejects exactly the requests of a failed commit, and later batches still succeed', async () => {

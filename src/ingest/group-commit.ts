@@ -1,4 +1,5 @@
 import { AppError } from '../domain/errors.js';
+import type { OverlapRule } from '../storage/ports.js';
 
 /**
  * Group commit: requests that arrive together share one transaction, and each is answered only after that
@@ -22,11 +23,8 @@ export interface GroupCommitOptions<I, R> {
   maxBatch: number;
   /** Batches handed to the storage at the same time. */
   maxInFlight: number;
-  /**
-   * Items that must be waiting before a batch is handed to the storage beside one still committing (default
-   * 1: any). Below it they wait for that commit to end and go as one larger batch (see EventWriter.commitOverlapAt).
-   */
-  overlapAt?: number;
+  /** When a batch is handed to the storage beside one still committing (default: as soon as one item waits). */
+  overlap?: OverlapRule;
   /** Beyond this many waiting items, submit() fails fast with `overloaded` instead of queueing. */
   maxQueue: number;
   /** Background items one batch takes at most (default 4). */
@@ -49,11 +47,14 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
 
-  const overlapAt = options.overlapAt ?? 1;
+  const overlap = options.overlap ?? { kind: 'fixed', waiting: 1 };
+  /** The size of the batch handed over last (the `balanced` rule's threshold). */
+  let lastBatch = 1;
+  const overlapAt = (): number => (overlap.kind === 'fixed' ? overlap.waiting : Math.min(lastBatch, overlap.cap));
 
   function schedule(): void {
     if (inFlight >= options.maxInFlight || scheduled || waiting() === 0) return;
-    if (inFlight > 0 && waiting() < overlapAt) return;
+    if (inFlight > 0 && waiting() < overlapAt()) return;
     scheduled = true;
     // setImmediate, not a microtask: every request whose body finished arriving in this turn of the event
     // loop joins the batch before it is committed.
@@ -71,6 +72,7 @@ export function createGroupCommitter<I, R>(options: GroupCommitOptions<I, R>): G
     const extra = background.slice(0, Math.min(maxBackground, options.maxBatch - batch.length));
     background = background.slice(extra.length);
     batch.push(...extra);
+    lastBatch = batch.length;
     const started = performance.now();
     let ok = false;
     try {

@@ -46,7 +46,7 @@ export function createIngest(options: IngestOptions) {
     maxBatch: options.commitMaxBatch,
     maxQueue: options.commitMaxQueue,
     maxInFlight: options.commitMaxInFlight,
-    overlapAt: options.log.commitOverlapAt,
+    overlap: options.log.commitOverlap,
     onBatch: (size, _seconds, ok) => {
       metrics.commitBatchSize.observe(size);
       if (!ok) metrics.commitFailures.inc();

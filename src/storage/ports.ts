@@ -93,6 +93,17 @@ export interface EventReader {
   quarantineCounts(): Promise<{ waiting: number; reprocessed: number }>;
 }
 
+/**
+ * How many events must be waiting before a batch is handed to the storage beside one still committing; fewer
+ * wait for that commit to end and go as one larger batch (ingest/group-commit.ts).
+ *   - `fixed`: `waiting` items, whatever the load.
+ *   - `balanced`: as many as the batch handed over last held, at most `cap`. Under a steady load the batches
+ *     then stay even (about half of what is outstanding each) instead of a large one followed by the few that
+ *     came in the next turn of the event loop, and each commit's fixed cost is shared by more events; under a
+ *     light load the last batch held one item, so one waiting item goes at once, as with no rule.
+ */
+export type OverlapRule = { kind: 'fixed'; waiting: number } | { kind: 'balanced'; cap: number };
+
 /** The log's writes, the ingest's: appending batches and marking reprocessed quarantine records. */
 export interface EventWriter {
   /**
@@ -103,9 +114,10 @@ export interface EventWriter {
   append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
   /**
    * How many events must be waiting before the ingest's group commit hands this writer a batch beside one
-   * still committing (ingest/group-commit.ts); fewer wait for it and go as one larger batch. Undefined: any.
+   * still committing (ingest/group-commit.ts, OverlapRule); fewer wait for it and go as one larger batch.
+   * Undefined: any.
    */
-  readonly commitOverlapAt?: number;
+  readonly commitOverlap?: OverlapRule;
   /** Records that a quarantine record was reprocessed into the event `into`. */
   markReprocessed(id: EventId, into: EventId): Promise<void>;
 }

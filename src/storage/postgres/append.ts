@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { CallState } from '../../domain/call.js';
 import type { DestinationFilters } from '../../domain/destination.js';
 import type { EventId } from '../../domain/ids.js';
-import type { AppendResult, NewEvent } from '../ports.js';
+import type { AppendResult, NewEvent, OverlapRule } from '../ports.js';
 import type { CallsTable, DestinationsTable } from '../schema.js';
 import {
   callKey, callKeysToLoad, callText, duplicateCandidates, eventKey, planAppend, queueOutbox, recordInserted, type AppendPlan, type Stored,
@@ -81,13 +81,13 @@ const queuedDeliveryTypes: Record<'id' | 'destination_id' | 'event_id' | 'order_
 
 /**
  * The ingest's group commit hands the append a batch beside one still committing only once this many events
- * wait (EventWriter.commitOverlapAt); fewer wait for it and go as one batch. An append costs about the same
+ * wait (EventWriter.commitOverlap); fewer wait for it and go as one batch. An append costs about the same
  * whatever its size up to here — three round trips and a WAL flush, ~390 µs of PostgreSQL's CPU and ~550 µs
  * of the node's — so under light load two small appends side by side cost nearly twice one of both: at 16
  * connections, 5.6 → 8 events per append, PostgreSQL's CPU per event −25 %, req/s +15 %; the same within the
  * noise at 50 and 256 (docs/benchmarks.md, 2026-12-05).
  */
-export const commitOverlapAt = 32;
+export const commitOverlap: OverlapRule = { kind: 'fixed', waiting: 32 };
 
 /**
  * The ingest's append: the transaction on a client of the ingest pool, driven by hand rather than through

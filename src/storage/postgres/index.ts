@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ListenStatus, Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
-import { appendChannel, commitOverlapAt, createPostgresAppend } from './append.js';
+import { appendChannel, commitOverlap, createPostgresAppend } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
 import { guard, openPool, pgGuards, types } from './pool.js';
 import { createReadThread, ReadThreadDialect, type ReadThread } from './read-thread.js';
@@ -40,7 +40,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     reads,
     log: relay,
     append: createPostgresAppend(ingestPool, options.callObjectMaxBytes),
-    commitOverlapAt,
+    commitOverlap,
     claim: deliveries.claim,
     complete: deliveries.complete,
     arrayRows: async (query) => (await readThread.rows(query, true)).rows as unknown[][],

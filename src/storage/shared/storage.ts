@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, pendingMigrations, type Dialect } from '../migrations.js';
-import type { EventWriter, Outbox, Storage } from '../ports.js';
+import type { EventWriter, Outbox, OverlapRule, Storage } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createApiKeys } from './api-keys.js';
 import { createCallQueries, type ArrayRows, type CsvRows } from './call-queries.js';
@@ -22,8 +22,8 @@ export interface Backend {
   log?: Kysely<Database>;
   /** The ingest hot path, each backend's own (sqlite/append.ts, postgres/append.ts). */
   append: EventWriter['append'];
-  /** See EventWriter.commitOverlapAt (default: undefined, any). */
-  commitOverlapAt?: number;
+  /** See EventWriter.commitOverlap (default: undefined, any). */
+  commitOverlap?: OverlapRule;
   /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
   claim: Outbox['claim'];
   complete: Outbox['complete'];
@@ -51,7 +51,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
   const reads = hooks.reads ?? db;
   return {
     dialect,
-    events: { ...createEventLog(hooks.log ?? db, dialect, hooks.append, hooks.waitSequenced), commitOverlapAt: hooks.commitOverlapAt },
+    events: { ...createEventLog(hooks.log ?? db, dialect, hooks.append, hooks.waitSequenced), commitOverlap: hooks.commitOverlap },
     calls: createCalls(db),
     callQueries: createCallQueries(reads, dialect, hooks.arrayRows, hooks.csvRows),
     stats: createStats(reads, dialect, db, hooks.timeBuckets),

@@ -13,8 +13,9 @@ import { createSqliteWriter } from './writer.js';
  * waits there, ready to start the moment the first ends. Handed over as soon as one event waits, it took what
  * came in one turn of the event loop: under a steady load a large batch, then a small one (5.4 events per
  * commit at 16 connections, 17.4 at 50). Balanced, the second goes once as many wait as the first holds:
- * 8 and 24.9 events per commit, CPU per event −17 % and req/s +8–47 % at 16 connections in 4 pairs, the same
- * within the noise at 50 and 256, the stream at 1,000 events/s unchanged (docs/benchmarks.md, issue 15).
+ * 8 and 24.9 events per commit, 18 % less WAL per event at 16 connections and 10 % at 50; CPU per event −12 %
+ * on the means of 8 pairs at 16 connections (lower or equal in 7), the same within the noise at 50 and 256
+ * (docs/benchmarks.md, issue 15).
  */
 const commitOverlap: OverlapRule = { kind: 'balanced', cap: 32 };
 const maxCheckpointPasses = 8;

@@ -107,6 +107,18 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(started.attempts[0].response_body).toBe('down');
   });
 
+  it('records an answer whose body holds NUL (which PostgreSQL text cannot store) with U+FFFD in its place', async () => {
+    await start({}, ({ index }) => (index === 0 ? { status: 500, body: 'down\u0000again' } : { status: 200, body: '\u0000ok' }));
+    await addDestination();
+    await post(startCall('nul-answer'));
+    await run();
+    await advance(schedule[0]! * 1000);
+    expect(receiver.received.map((r) => r.status)).toEqual([500, 200]);
+    const listed = (await t.api('/v1/deliveries?status=delivered')).body.data as Array<{ attempts: Array<{ status: number; response_body: string }> }>;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.attempts.map((a) => [a.status, a.response_body])).toEqual([[500, 'down\uFFFDagain'], [200, '\uFFFDok']]);
+  });
+
   it("shows each destination's deliveries of a call in the call's detail view", async () => {
     await start({}, ({ index }) => ({ status: index === 1 ? 503 : 200, body: 'x' }));
     const good = await addDestination();

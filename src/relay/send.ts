@@ -191,7 +191,9 @@ class Attempt implements Dispatcher.DispatchHandler {
       ok: status >= 200 && status < 300,
       status,
       latencyMs: this.elapsed(),
-      responseBody: Buffer.concat(this.chunks, Math.min(this.size, maxResponseBodyBytes)).toString('utf8'),
+      // Invalid UTF-8 becomes U+FFFD in the decoding, and NUL (valid, but PostgreSQL text cannot hold it: the
+      // outcome's whole batch would fail to record, again at every claim) becomes it too, on both backends.
+      responseBody: Buffer.concat(this.chunks, Math.min(this.size, maxResponseBodyBytes)).toString('utf8').replaceAll('\u0000', '\uFFFD'),
       retryAfter: this.retryAfter,
       error: redirected ? redirectError(status, this.location) : null,
     };

@@ -226,4 +226,33 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     expect(recorded.stale).toEqual([]);
     expect(await deliveries.get(first!.id)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
+
+  it('records the outcomes of a batch whose lease still holds and only those, when another claim took over one of them', async () => {
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, role: 'api' } as never);
+    const receiver: Receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    expect((await t.request('POST', '/v1/destinations', { url: receiver.url })).status).toBe(201);
+    for (const id of ['fence-a', 'fence-b']) expect((await t.post(endCall(id))).status).toBe(200);
+    const deliveries = t.app.storage.deliveries;
+    const t0 = Date.now();
+    await t.app.storage.events.waitSequenced();
+    const firsts = await deliveries.claim(t0, 10, 1000);
+    expect(firsts).toHaveLength(2);
+    // Both leases run out; another worker claims one of the two (the first in order) again.
+    const [taken] = await deliveries.claim(t0 + 1000, 1, 1000);
+    const kept = firsts.find((d) => d.id !== taken!.id)!;
+    const failed = (d: (typeof firsts)[number]): DeliveryOutcome => ({
+      deliveryId: d.id, destinationId: d.destinationId, result: 'failed', nextAttemptAt: null, disableDestination: null, lease: d.lease,
+      attempt: { attempt: 1, attemptedAt: t0 + 1500, status: 500, latencyMs: 1, responseBody: 'x', error: 'answered 500' },
+      raises: [systemEvent({ type: 'switchboard.delivery.failed', sourceId: 'src_x', callId: null, data: { delivery_id: d.id }, at: t0 + 1500 })],
+    });
+    const result = await deliveries.complete(firsts.map(failed), t0 + 1500);
+    expect(result.stale).toEqual([taken!.id]);
+    expect(result.appended).toHaveLength(1);
+    expect(await deliveries.get(kept.id)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await deliveries.get(taken!.id)).toMatchObject({ status: 'pending', attempts: 0, attemptLog: [], lease: t0 + 2000 });
+    const raised = (await t.api('/v1/events?type=switchboard.delivery.failed')).body.data as Array<{ id: string }>;
+    expect(raised).toHaveLength(1);
+    expect(JSON.parse((await t.api(`/v1/events/${raised[0]!.id}`)).body.body)).toEqual({ delivery_id: kept.id });
+  });
 });

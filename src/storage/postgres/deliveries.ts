@@ -4,7 +4,7 @@ import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../p
 import type { Database, DeliveriesTable } from '../schema.js';
 import { completionRows, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
-import { appendIn, inTransaction, Parameters, queryAll, textArray } from './append.js';
+import { appendIn, InlineValues, inTransaction, Parameters, queryAll } from './append.js';
 
 /**
  * The delivery worker's writes on PostgreSQL. Claims lock rows with SKIP LOCKED, so workers on several
@@ -60,47 +60,48 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
   }
 
   /**
-   * BEGIN with the fence's lock in one message, the attempts and the deliveries' outcomes in one statement,
-   * the successors' schedules and the destinations' state when they change, the events the outcomes raise,
-   * COMMIT: three round trips for the common batch, where there were five.
+   * BEGIN and the outcomes in one message: the deliveries' updates fenced by their lease, and the attempts of
+   * the ones recorded, in one statement; then the successors' schedules and the destinations' state when they
+   * change, the events the outcomes raise, COMMIT: two round trips for the common batch. The fence is the
+   * update's own condition (still pending under the claim's lease): an update takes each row's lock and, if a
+   * claim or another outcome changed the row meanwhile, checks the condition again on what they left. (A
+   * `select … for update` before the update took the same locks a second time, and a round trip.)
    */
   function complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult> {
     return inTransaction(pool, async (client) => {
-      // The fence: only outcomes whose delivery is still pending under the claim's lease count. The rows
-      // are locked first, so a claim running meanwhile skips them rather than leasing one under our feet.
-      const [, holding] = await queryAll(client, [
-        'begin',
-        `select d.id from deliveries d
-         join unnest(${textArray(outcomes.map((o) => o.deliveryId))}, array[${outcomes.map((o) => integer(o.lease)).join(', ')}]::bigint[]) as t(id, lease)
-           on d.id = t.id and d.locked_until = t.lease
-         where d.status = 'pending' for update of d`,
-      ]);
-      const heldIds = new Set(holding!.map((r) => r.id as string));
-      const held = outcomes.filter((o) => heldIds.has(o.deliveryId));
-      const stale = outcomes.filter((o) => !heldIds.has(o.deliveryId)).map((o) => o.deliveryId);
-      const events = held.flatMap((o) => o.raises ?? []);
-      if (held.length === 0) return { stale, appended: [] };
-      const rows = completionRows(held);
-      const p = new Parameters();
-      const u = p.unnest(rows.deliveries, {
-        id: 'text', status: 'text', attempted: 'integer', next_attempt_at: 'bigint', last_status: 'integer', last_error: 'text', finished_at: 'bigint',
+      const all = completionRows(outcomes);
+      const q = new InlineValues();
+      const u = q.unnest(all.deliveries.map((d, i) => ({ ...d, lease: outcomes[i]!.lease })), {
+        id: 'text', lease: 'bigint', status: 'text', attempted: 'integer', next_attempt_at: 'bigint', last_status: 'integer', last_error: 'text',
+        finished_at: 'bigint',
       });
-      const attempts = rows.attempts.length > 0
-        ? p.unnest(rows.attempts, {
+      const attempts = all.attempts.length > 0
+        ? q.unnest(all.attempts, {
           delivery_id: 'text', attempt: 'integer', attempted_at: 'bigint', status: 'integer', latency_ms: 'double precision',
           response_body: 'text', error: 'text',
         })
         : null;
-      await client.query(
-        `${attempts ? `with attempts as (insert into delivery_attempts (${attempts.columns}) select ${attempts.columns} from ${attempts.source} on conflict do nothing)\n` : ''}
-        update deliveries d set status = t.status, attempts = d.attempts + t.attempted,
-          next_attempt_at = coalesce(t.next_attempt_at, d.next_attempt_at), locked_until = null,
-          last_status = case when t.attempted = 1 then t.last_status else d.last_status end,
-          last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
-          finished_at = t.finished_at, updated_at = ${p.add(now)}
-        from ${u.source} where d.id = t.id and d.status = 'pending'`,
-        p.values,
-      );
+      const [, recorded] = await queryAll(client, [
+        'begin',
+        `with recorded as (
+          update deliveries d set status = t.status, attempts = d.attempts + t.attempted,
+            next_attempt_at = coalesce(t.next_attempt_at, d.next_attempt_at), locked_until = null,
+            last_status = case when t.attempted = 1 then t.last_status else d.last_status end,
+            last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
+            finished_at = t.finished_at, updated_at = ${q.add(now)}
+          from ${u.source} where d.id = t.id and d.status = 'pending' and d.locked_until = t.lease
+          returning d.id)${attempts ? `,
+        attempts as (
+          insert into delivery_attempts (${attempts.columns}) select ${attempts.columns} from ${attempts.source}
+          where t.delivery_id in (select id from recorded) on conflict do nothing)` : ''}
+        select id from recorded`,
+      ]);
+      const heldIds = new Set(recorded!.map((r) => r.id as string));
+      const held = outcomes.filter((o) => heldIds.has(o.deliveryId));
+      const stale = outcomes.filter((o) => !heldIds.has(o.deliveryId)).map((o) => o.deliveryId);
+      if (held.length === 0) return { stale, appended: [] };
+      const rows = stale.length === 0 ? all : completionRows(held);
+      const events = held.flatMap((o) => o.raises ?? []);
       if (rows.successors.length > 0) {
         // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
         // A statement of its own: it must see the outcomes above (a successor may be in the same batch).
@@ -146,11 +147,4 @@ async function updateDestinations(client: pg.PoolClient, updates: DestinationUpd
       or (t.disabled_reason is not null and d.disabled_at is null))`,
     p.values,
   );
-}
-
-/** An integer inlined in a statement's text (a lease: epoch milliseconds), or null. */
-function integer(value: number | null): string {
-  if (value === null) return 'null';
-  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-  return String(value);
 }

@@ -354,8 +354,9 @@ const arrayEscapes = /["\\]/g;
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /**
- * A text literal, escaped (for the statements of step 1, which travel without parameters). Call ids never
- * hold NUL (parse-body.ts refuses control characters), which a query's text cannot carry; checked anyway.
+ * A text literal, escaped (for the statements of step 1 and InlineValues, which travel without parameters).
+ * What they inline never holds NUL, which a query's text cannot carry (parse-body.ts refuses control characters
+ * in call ids; relay/send.ts turns an answer's NUL into U+FFFD); checked anyway.
  */
 function literal(value: string): string {
   if (value.includes('\0')) throw new Error('a value inlined in a statement holds NUL');

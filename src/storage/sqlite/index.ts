@@ -7,17 +7,17 @@ import { SqliteThreadDialect } from './thread-dialect.js';
 import { createAdminWriter, createReaderPool } from './threads.js';
 import { createSqliteWriter } from './writer.js';
 
-/** Checkpoint passes one upkeep runs at most, and what a pass may leave behind for the hot writer's restart. */
 /**
  * The writer thread runs one transaction at a time, so a second batch handed over beside a committing one only
  * waits there, ready to start the moment the first ends. Handed over as soon as one event waits, it took what
  * came in one turn of the event loop: under a steady load a large batch, then a small one (5.4 events per
  * commit at 16 connections, 17.4 at 50). Balanced, the second goes once as many wait as the first holds:
- * 8 and 24.9 events per commit, 18 % less WAL per event at 16 connections and 10 % at 50; CPU per event −12 %
+ * 8 and 24.9 events per commit, bytes written per event −17 % at 16 connections and −10 % at 50; CPU per event −12 %
  * on the means of 8 pairs at 16 connections (lower or equal in 7), the same within the noise at 50 and 256
  * (docs/benchmarks.md, issue 15).
  */
 const commitOverlap: OverlapRule = { kind: 'balanced', cap: 32 };
+/** Checkpoint passes one upkeep runs at most, and what a pass may leave behind for the hot writer's restart. */
 const maxCheckpointPasses = 8;
 const fewFrames = 64;
 /** How long the upkeep waits after finding a long read holding the WAL back. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CompleteResult, DeliveryOutcome } from '../storage/ports.js';
-import { createOutcomeRecorder } from './outcome-recorder.js';
+import { createOutcomeRecorder, textNotStored } from './outcome-recorder.js';
 
 const now = 1_000_000;
 const outcome = (id: string, result: DeliveryOutcome['result'], lease: number | null = now + 30_000): DeliveryOutcome => ({
@@ -10,11 +10,14 @@ const outcome = (id: string, result: DeliveryOutcome['result'], lease: number | 
 /** A recorder over a `complete` that answers from `answers` in turn (an Error is thrown), recording what it saw. */
 function recorder(answers: (CompleteResult | Error)[], closing = false) {
   const batches: string[][] = [];
+  /** The attempts' text of each batch written: [responseBody, error] per outcome with an attempt. */
+  const texts: Array<Array<[string | null, string | null]>> = [];
   const counted: string[] = [];
   const seen = { appended: 0, written: 0, errors: 0 };
   const r = createOutcomeRecorder({
     complete: async (outcomes) => {
       batches.push(outcomes.map((o) => o.deliveryId));
+      texts.push(outcomes.flatMap((o) => (o.attempt ? [[o.attempt.responseBody, o.attempt.error] as [string | null, string | null]] : [])));
       const answer = answers.shift() ?? { stale: [], appended: [] };
       if (answer instanceof Error) throw answer;
       return answer;
@@ -26,7 +29,7 @@ function recorder(answers: (CompleteResult | Error)[], closing = false) {
     onWritten: () => seen.written++,
     closing: () => closing,
   });
-  return { r, batches, counted, seen };
+  return { r, batches, texts, counted, seen };
 }
 
 describe('createOutcomeRecorder', () => {
@@ -43,6 +46,40 @@ describe('createOutcomeRecorder', () => {
     expect(r.recorded).toBe(4);
     expect(seen).toMatchObject({ appended: 1, errors: 0 });
     expect(seen.written).toBeGreaterThanOrEqual(1);
+  });
+
+  it("writes a batch the database refuses a value of (a data exception) once more without the attempts' text", async () => {
+    // PostgreSQL's 22021: text it cannot hold. Every retry of the same batch would fail, and the worker claims
+    // nothing while writes fail.
+    const refused = Object.assign(new Error('invalid byte sequence'), { code: '22021' });
+    const { r, batches, texts, counted, seen } = recorder([refused]);
+    const answered = (id: string, body: string): DeliveryOutcome => ({
+      ...outcome(id, 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: body, error: 'answered 500' },
+    });
+    r.add(answered('dlv_1', 'fine'));
+    r.add(answered('dlv_2', 'refused'));
+    r.add(outcome('dlv_3', 'deferred'));
+    await r.drain();
+    expect(batches).toEqual([['dlv_1', 'dlv_2', 'dlv_3'], ['dlv_1', 'dlv_2', 'dlv_3']]);
+    expect(texts).toEqual([
+      [['fine', 'answered 500'], ['refused', 'answered 500']],
+      [[null, textNotStored], [null, textNotStored]],
+    ]);
+    expect(r.failing).toBe(false);
+    expect(counted).toEqual(['failed', 'failed']);
+    expect(seen.errors).toBe(1);
+  });
+
+  it('holds a batch that the database still refuses without the attempts\' text, as any failed write', async () => {
+    const refused = () => Object.assign(new Error('numeric out of range'), { code: '22003' });
+    const { r, batches } = recorder([refused(), refused()]);
+    r.add({ ...outcome('dlv_1', 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: 'x', error: 'answered 500' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(batches).toEqual([['dlv_1'], ['dlv_1']]);
+    expect(r.failing).toBe(true);
+    await r.drain();
+    expect(batches).toEqual([['dlv_1'], ['dlv_1'], ['dlv_1']]);
+    expect(r.failing).toBe(false);
   });
 
   it('holds the outcomes whose lease still holds when a write fails, and writes them once storage answers', async () => {

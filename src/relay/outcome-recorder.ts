@@ -16,6 +16,20 @@ export interface OutcomeRecorderOptions {
   closing: () => boolean;
 }
 
+/** An attempt's error in place of its own when the database refused the attempt's text (its answer's body is left out). */
+export const textNotStored = 'not stored: the database refused this attempt\'s text';
+
+/** SQLSTATE class 22, data exception (PostgreSQL's errors carry their code). */
+const isDataException = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+};
+
+const hasText = (o: DeliveryOutcome): boolean =>
+  o.attempt !== null && (o.attempt.responseBody !== null || (o.attempt.error !== null && o.attempt.error !== textNotStored));
+const withoutText = (o: DeliveryOutcome): DeliveryOutcome =>
+  hasText(o) ? { ...o, attempt: { ...o.attempt!, responseBody: null, error: o.attempt!.error === null ? null : textNotStored } } : o;
+
 /** Recording outcomes that failed is tried again after 100 ms, doubling up to this. */
 const maxWriteBackoffMs = 5000;
 
@@ -58,6 +72,14 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
       backoffMs = 0;
     } catch (error) {
       options.onError(error);
+      // A value the database refuses (a data exception: text PostgreSQL cannot hold, say) would fail every retry
+      // of this batch, and the worker claims nothing while writes fail: one receiver's answer would hold up every
+      // destination. The attempts' text (the answer's body, the error) is what came from outside; written once
+      // more without it, the outcomes still count. Refused again, the batch is held as any failed write.
+      if (isDataException(error) && batch.some(hasText)) {
+        pending = [...batch.map(withoutText), ...pending];
+        return;
+      }
       // Kept while their leases hold, and recorded when the database answers again: dropped, they would be
       // sent again by whichever worker claims them once the leases run out — the same webhooks every lease
       // period for as long as writes fail. Meanwhile the worker claims nothing new. Past its lease an

@@ -359,7 +359,9 @@ const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * in call ids; relay/send.ts turns an answer's NUL into U+FFFD); checked anyway.
  */
 function literal(value: string): string {
-  if (value.includes('\0')) throw new Error('a value inlined in a statement holds NUL');
+  // With PostgreSQL's own code for NUL in text (a data exception: relay/outcome-recorder.ts writes such a batch
+  // again without the attempts' text).
+  if (value.includes('\0')) throw Object.assign(new Error('a value inlined in a statement holds NUL'), { code: '22021' });
   // pg.escapeLiteral builds its answer a character at a time (a new string per character: ~11 % of the bytes
   // the main thread allocated under load); a key without a quote or a backslash, nearly every one, needs none.
   return plainLiteral.test(value) ? `'${value}'` : pg.escapeLiteral(value);

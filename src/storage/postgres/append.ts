@@ -287,19 +287,24 @@ function writeStatement(shape: string, padded: number, withCalls: boolean, withO
   return statement;
 }
 
+/** A statement's values as it is built as text: `add` gives the text that stands for one value. */
+abstract class StatementValues {
+  abstract add(value: string | number | null): string;
+  /** `unnest(<array>::text[], <array>::bigint[], …) as t(a, b, …)` over the columns of `rows` (`types`' keys), one array value per column. */
+  unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
+    const columns = Object.keys(types).join(', ');
+    const values = columnArrays(rows, types);
+    const arrays = Object.keys(types).map((c, i) => `${this.add(values[i]!)}::${types[c]}[]`);
+    return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
+  }
+}
+
 /** Numbered parameters ($1, $2, …) for a statement built as text. */
-export class Parameters {
+export class Parameters extends StatementValues {
   readonly values: unknown[] = [];
   add(value: unknown): string {
     this.values.push(value ?? null);
     return `$${this.values.length}`;
-  }
-  /** `unnest($1::text[], $2::bigint[], …) as t(a, b, …)` over the columns of `rows` (`types`' keys), one array parameter per column. */
-  unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
-    const columns = Object.keys(types).join(', ');
-    const values = columnArrays(rows, types);
-    const arrays = Object.keys(types).map((c, i) => `${this.add(values[i])}::${types[c]}[]`);
-    return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
   }
 }
 
@@ -307,16 +312,10 @@ export class Parameters {
  * The same statements' values inlined as escaped literals instead of numbered parameters, so that the statement
  * can travel with others (its BEGIN) in one message (queryAll): one round trip fewer.
  */
-export class InlineValues {
+export class InlineValues extends StatementValues {
   add(value: string | number | null): string {
     if (value === null) return 'null';
     return typeof value === 'number' ? integer(value) : literal(value);
-  }
-  unnest<T extends object>(rows: T[], types: Record<string, string>): { columns: string; source: string } {
-    const columns = Object.keys(types).join(', ');
-    const values = columnArrays(rows, types);
-    const arrays = Object.keys(types).map((c, i) => `${literal(values[i]!)}::${types[c]}[]`);
-    return { columns, source: `unnest(${arrays.join(', ')}) as t(${columns})` };
   }
 }
 

@@ -16,7 +16,7 @@ import { createStaleSweep } from './ingest/stale-sweep.js';
 import { createListenStatus } from './observability/listen-status.js';
 import { createLogLagWarning } from './observability/log-lag.js';
 import { createMetrics } from './observability/metrics.js';
-import { createStreamHub, type StreamHub } from './relay/hub.js';
+import { committedSequence, createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
 import { createReconciler, type Reconciler } from './reconcile/reconciler.js';
@@ -129,6 +129,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     commitMaxBatch: config.commitMaxBatch,
     commitMaxQueue: config.commitMaxQueue,
     commitMaxInFlight: config.commitMaxInFlight,
+    wantsStored: () => hub.clients > 0,
     // The worker only when the batch queued deliveries: a claim for nothing on every commit costs the writer.
     onCommitted: (results) => {
       sequencer?.wake();
@@ -136,9 +137,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       // fresh events answer seq 0 and the hub reads as before). Duplicates and skipped events gave none.
       // On PostgreSQL a commit that gave no seq has nothing the hub could read yet: the sequencer's tick
       // wakes it (onSequenced here, its NOTIFY on every node), and a read now would only delay that one.
+      // On SQLite, with stream clients, the results hold the events as stored: the hub fans them out unread.
       let upTo = 0;
       for (const r of results) if (!r.duplicate && !r.skipped && r.seq > upTo) upTo = r.seq;
-      if (upTo > 0 || !sequencer) hub.wake(upTo > 0 ? upTo : undefined);
+      if (upTo > 0) hub.wake(upTo, committedSequence(results));
+      else if (!sequencer) hub.wake();
       if (results.some((r) => r.queued)) worker?.wake();
     },
     now,

@@ -26,6 +26,8 @@ export interface IngestOptions {
   commitMaxInFlight: number;
   /** Called after each committed batch (the relay looks for the new events). */
   onCommitted?: (results: readonly AppendResult[]) => void;
+  /** True while the results should hold each fresh event as stored (AppendOptions.stored): a stream has clients. */
+  wantsStored?: () => boolean;
   now?: () => number;
 }
 
@@ -39,7 +41,7 @@ export function createIngest(options: IngestOptions) {
   const { metrics } = options;
   const committer = createGroupCommitter<NewEvent, AppendResult>({
     commit: async (batch) => {
-      const results = await options.log.append(batch);
+      const results = await options.log.append(batch, options.wantsStored?.() ? withStored : undefined);
       options.onCommitted?.(results);
       return results;
     },
@@ -178,6 +180,8 @@ export function createIngest(options: IngestOptions) {
 }
 
 export type Ingest = ReturnType<typeof createIngest>;
+
+const withStored = { stored: true } as const;
 
 function quarantined(base: NewEvent, raw: Buffer, error: AppError, keepBytes: number): NewEvent {
   const detail = error.extra.detail;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { callEventOf, mergeCall } from '../domain/call.js';
 import type { EventId, SourceId } from '../domain/ids.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
-import { createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
+import { committedSequence, createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
 import { sseComment, sseFrame } from './sse.js';
 
 /** An in-memory log whose reads can be held back, to stage the races the hub must survive. */
@@ -198,6 +198,44 @@ describe('createStreamHub', () => {
     expect(a.seqs()).toEqual([2, 3, 5]);
     expect(log.reads).toBe(readsBefore);
     await hub.close();
+  });
+
+  it('joins hand-overs that follow one another when two commits wake it before its read loop runs', async () => {
+    const { log, hub, client } = await hubWithClient();
+    log.append('c1');
+    hub.wake(1, tickOf(log, 1, 1));
+    await until('the first', () => client.seqs().length === 1);
+    const reads = log.reads;
+    // A read loop under way (a poll's, held) while two commits hand over 2–3 and then 4: neither is lost to the
+    // other, and neither needs a read of its own (the second alone does not follow the head).
+    const release = log.holdNextRead();
+    hub.wake();
+    await until('the poll to read', () => log.reads === reads + 1);
+    log.append('c2');
+    log.append('c3');
+    hub.wake(3, tickOf(log, 2, 3));
+    log.append('c4');
+    hub.wake(4, tickOf(log, 4, 4));
+    release();
+    await until('every event', () => client.seqs().length === 4);
+    expect(client.seqs()).toEqual([1, 2, 3, 4]);
+    expect(log.reads).toBe(reads + 1); // the poll's
+    await hub.close();
+  });
+
+  it("makes a local commit's hand-over from its results: every seq it gave, the events a stream shows", () => {
+    const log = fakeLog();
+    for (const c of ['c1', 'c2', 'c3']) log.append(c);
+    log.append('bad', { status: 'quarantined' });
+    const [e1, e2, e3, bad] = log.rowsBetween(1, 4);
+    const fresh = (e: StoredEvent) => ({ id: e.id, seq: e.seq, duplicate: false, stored: e });
+    const duplicate = { id: e1!.id, seq: e1!.seq, duplicate: true };
+    const skipped = { id: 'evt_x' as EventId, seq: 0, duplicate: false, skipped: true as const };
+    expect(committedSequence([fresh(e2!), duplicate, fresh(e3!), skipped, fresh(bad!)])).toEqual({ from: 2, upTo: 4, events: [e2, e3] });
+    // Without the stored events (not asked for, or PostgreSQL), with a gap, or with nothing given: none.
+    expect(committedSequence([fresh(e2!), { id: e3!.id, seq: 3, duplicate: false }])).toBeUndefined();
+    expect(committedSequence([fresh(e1!), fresh(e3!)])).toBeUndefined();
+    expect(committedSequence([duplicate, skipped])).toBeUndefined();
   });
 
   it('reads from its head instead when the handed events do not follow it (a tick it has not seen), and never sends one twice', async () => {

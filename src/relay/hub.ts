@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
-import type { EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
+import type { AppendResult, EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
 import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
@@ -40,8 +40,9 @@ export interface StreamHub {
    * New events may be in the log (a local commit, the sequencer's tick, or another node's NOTIFY).
    * `committedUpTo`: every event up to this seq is committed (a SQLite commit's highest seq: commits are in seq
    * order; on PostgreSQL the last seq a tick gave), so with no client to send to the hub follows the log's end
-   * without asking the database. `sequenced`: the events a tick of this node gave seqs to (PostgreSQL), fanned
-   * out as they are when they follow the hub's head, instead of read again.
+   * without asking the database. `sequenced`: the events that were given seqs here — a local commit's on SQLite
+   * (`committedSequence`), a tick of this node's sequencer on PostgreSQL — fanned out as they are when they
+   * follow the hub's head, instead of read again.
    */
   wake(committedUpTo?: number, sequenced?: Sequenced): void;
   /** Connected stream clients (live or catching up). */
@@ -87,6 +88,31 @@ const endGraceMs = 1000;
 const yieldEveryBytes = 64 * 1024;
 
 /**
+ * A local commit's events as a hand-over (SQLite gives seqs in the commit): every seq it gave, from the lowest
+ * to the highest, and the events of them a stream shows (`readAfter`'s: not quarantined). Undefined unless
+ * each fresh event's result holds it as stored (AppendOptions.stored) and their seqs leave no gap; the hub
+ * then reads the log as before.
+ */
+export function committedSequence(results: readonly AppendResult[]): Sequenced | undefined {
+  let from = Infinity;
+  let upTo = 0;
+  let given = 0;
+  const events: StoredEvent[] = [];
+  for (const r of results) {
+    if (r.duplicate || r.skipped) continue;
+    if (!r.stored) return undefined;
+    given++;
+    from = Math.min(from, r.seq);
+    upTo = Math.max(upTo, r.seq);
+    if (r.stored.status !== 'quarantined') events.push(r.stored);
+  }
+  if (given === 0 || upTo - from + 1 !== given) return undefined;
+  return { from, upTo, events: events.sort((a, b) => a.seq - b.seq) };
+}
+
+const joined = (a: Sequenced, b: Sequenced): Sequenced => ({ from: a.from, upTo: b.upTo, events: [...a.events, ...b.events] });
+
+/**
  * @example
  * const hub = createStreamHub({ events: storage.events, pollMs: 1000 });
  * await hub.start();
@@ -122,7 +148,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   }, onError);
   function wake(committedUpTo?: number, sequenced?: Sequenced): void {
     if (timer === undefined || closing) return;
-    if (sequenced) handed = sequenced;
+    // A hand-over that follows the one not yet fanned out joins it (two commits before the read loop ran).
+    if (sequenced) handed = handed && sequenced.from === handed.upTo + 1 ? joined(handed, sequenced) : sequenced;
     asked = Math.max(asked, committedUpTo !== undefined && committedUpTo > 0 ? committedUpTo : Infinity);
     // No client, no read under way: nothing to fan out, so the end of the log is all the hub needs, and a local
     // commit knows it. (A read under way may be publishing to a client that has just left: it goes on as before.)

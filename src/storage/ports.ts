@@ -53,6 +53,17 @@ export interface AppendResult {
   skipped?: true;
   /** Deliveries this event queued in the outbox (absent: none), so the worker is woken only when needed. */
   queued?: number;
+  /**
+   * A fresh event as the log's readers will read it (`readAfter`), when the append was asked for it
+   * (`AppendOptions.stored`) and the backend gives seqs in the commit (SQLite): the stream then fans out a
+   * local commit's events without reading them back. Absent on PostgreSQL, whose sequencer hands them instead.
+   */
+  stored?: StoredEvent;
+}
+
+export interface AppendOptions {
+  /** Fill `AppendResult.stored` where the backend can (SQLite): a stream has clients to send them to. */
+  stored?: boolean;
 }
 
 /** An event as the log keeps it: what was appended (its content type cut to 255), with its seq. */
@@ -111,7 +122,7 @@ export interface EventWriter {
    * records they update. Resolves only once the transaction is durably committed; rejects if it is not,
    * in which case nothing of the batch is stored.
    */
-  append(batch: readonly NewEvent[]): Promise<AppendResult[]>;
+  append(batch: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult[]>;
   /**
    * How many events must be waiting before the ingest's group commit hands this writer a batch beside one
    * still committing (ingest/group-commit.ts, OverlapRule); fewer wait for it and go as one larger batch.

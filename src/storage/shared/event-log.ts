@@ -1,10 +1,11 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { EventId, SourceId } from '../../domain/ids.js';
-import type { EventFilter, EventLog, EventStatus, StoredEvent } from '../ports.js';
+import type { EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
 import type { Dialect } from '../migrations.js';
 import { callRecordOf } from './call-rows.js';
 import { eventsOfCall } from './events-of-call.js';
+import { toRow } from './event-rows.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
 export function createEventLog(
@@ -98,6 +99,15 @@ export function createEventLog(
 export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[]): Promise<StoredEvent[]> {
   if (seqs.length === 0) return [];
   return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
+}
+
+/**
+ * An event just appended, as `readAfter` will read it: the row the append wrote (`toRow`, with the call
+ * record's text it stored beside the event), read back by `toStoredEvent` — one conversion for both, so a
+ * stream frame is the same bytes whether its event was handed over by the commit or read from the log.
+ */
+export function storedEventOf(event: NewEvent, seq: number, callAfter: string | null): StoredEvent {
+  return toStoredEvent({ ...toRow(event, callAfter), seq, reprocessed_into: null, call_seq: null });
 }
 
 /** A row of events as the log's reader gives it (also the sequencer's, for the events of its tick). */

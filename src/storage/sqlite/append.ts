@@ -12,8 +12,13 @@ import { callColumns, rowToCall } from '../shared/call-rows.js';
 import { deliveryColumns, rowToFilters } from '../shared/destination-rows.js';
 import { eventColumns, toRow } from '../shared/event-rows.js';
 
-/** The ingest's append on SQLite: one synchronous better-sqlite3 transaction, run on the writer thread. */
-export type SqliteAppend = (batch: readonly NewEvent[]) => AppendResult[];
+/**
+ * The ingest's append on SQLite: one synchronous better-sqlite3 transaction, run on the writer thread. Each
+ * fresh event's result also holds the call record's text as stored beside it (`callText`), from which the
+ * main thread can make the event as `readAfter` reads it (writer.ts) without reading it back.
+ */
+export type SqliteAppend = (batch: readonly NewEvent[]) => SqliteAppendResult[];
+export type SqliteAppendResult = AppendResult & { callText?: string | null };
 
 /**
  * The ingest hot path on SQLite: the shared plan (shared/append-plan.ts) over statements prepared once, on
@@ -67,7 +72,8 @@ export function createSqliteAppend(db: SqliteDatabase, options: StorageOptions =
     const { callAfter, callRow } = callText(plan, 'tuple');
     const { seqs, callSeqs, newCalls } = numberFresh(plan.fresh, lastSeq.get()!, rows);
     plan.fresh.forEach(({ event }, i) => insertEvent.run(...valuesOf(toRow(event, callAfter[i]!), eventColumns), seqs[i], callSeqs[i]));
-    const results = recordInserted(plan, seqs);
+    const results: SqliteAppendResult[] = recordInserted(plan, seqs);
+    plan.fresh.forEach(({ index }, i) => (results[index]!.callText = callAfter[i]!));
     for (const call of plan.touched) {
       const key = callKey(call.source_id, call.call_id);
       const before = rows.get(key);

@@ -9,7 +9,7 @@ import { nameThread } from '../threads/name.js';
 
 /** The SQLite writer thread: runs the hot-path writes on its own connection, one at a time, and answers each. */
 export type WriterRequest =
-  | { id: number; op: 'append'; batch: EncodedBatch }
+  | { id: number; op: 'append'; batch: EncodedBatch; stored: boolean }
   | { id: number; op: 'claim'; now: number; limit: number; leaseMs: number; share?: ClaimShare }
   | { id: number; op: 'complete'; outcomes: DeliveryOutcome[]; now: number }
   | { id: number; op: 'restartWal' }
@@ -36,8 +36,10 @@ const revive = (events: NewEvent[]) => events.map((e) => (e.body ? { ...e, body:
 function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
   switch (request.op) {
     case 'append':
-      // Without the call record (ports.ts, AppendResult.call): a few fields cross back, not an object graph.
-      return append(decodeBatch(request.batch)).map(({ call: _call, ...result }) => result);
+      // Without the call record (ports.ts, AppendResult.call): a few fields cross back, not an object graph;
+      // its stored text too when the stream wants the events (a string, copied once; writer.ts).
+      return append(decodeBatch(request.batch)).map(({ call: _call, callText, ...result }) =>
+        request.stored && callText !== undefined ? { ...result, callText } : result);
     case 'claim':
       return deliveries.claim(request.now, request.limit, request.leaseMs, request.share);
     case 'complete':

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import type { AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
+import type { AppendOptions, AppendResult, ClaimShare, CompleteResult, Delivery, DeliveryOutcome, NewEvent, StorageOptions } from '../ports.js';
+import { storedEventOf } from '../shared/event-log.js';
+import type { SqliteAppendResult } from './append.js';
 import { encodeBatch } from './batch-codec.js';
 import { workerScript } from '../threads/script.js';
 import { workerHeapLimits } from '../threads/heap.js';
@@ -51,9 +53,17 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   }
 
   return {
-    append: (batch: readonly NewEvent[]) => {
+    /**
+     * With `stored`, each fresh event's result holds the event as `readAfter` would read it, made here from
+     * the batch (its bodies are still this thread's: encodeBatch copied them) and the record's text the
+     * writer stored beside it.
+     */
+    append: async (batch: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult[]> => {
       const encoded = encodeBatch(batch);
-      return send({ op: 'append', batch: encoded }, [encoded.bodies]) as Promise<AppendResult[]>;
+      const stored = options.stored === true;
+      const results = (await send({ op: 'append', batch: encoded, stored }, [encoded.bodies])) as SqliteAppendResult[];
+      if (!stored) return results;
+      return results.map(({ callText, ...result }, i) => (callText === undefined ? result : { ...result, stored: storedEventOf(batch[i]!, result.seq, callText) }));
     },
     claim: (now: number, limit: number, leaseMs: number, share?: ClaimShare) => send({ op: 'claim', now, limit, leaseMs, share }) as Promise<Delivery[]>,
     complete: (outcomes: readonly DeliveryOutcome[], now: number) => send({ op: 'complete', outcomes: [...outcomes], now }) as Promise<CompleteResult>,

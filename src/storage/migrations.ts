@@ -19,6 +19,7 @@ import * as m0016 from './migrations/0016_call_record_form.js';
 import * as m0017 from './migrations/0017_events_by_call_row.js';
 import * as m0018 from './migrations/0018_event_order.js';
 import * as m0019 from './migrations/0019_delivery_queue.js';
+import * as m0020 from './migrations/0020_no_in_progress_index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -53,6 +54,7 @@ const files: Record<string, MigrationFile> = {
   '0017_events_by_call_row': m0017,
   '0018_event_order': m0018,
   '0019_delivery_queue': m0019,
+  '0020_no_in_progress_index': m0020,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

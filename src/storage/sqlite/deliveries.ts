@@ -5,7 +5,7 @@ import type { DeliveriesTable } from '../schema.js';
 import { fairCut, roomOf, type ClaimCandidate } from '../shared/claim-plan.js';
 import { completionRows } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
-import type { SqliteAppend } from './append.js';
+import type { SqliteAppend, SqliteAppendResult } from './append.js';
 
 /**
  * The delivery worker's writes on SQLite (the claim and the outcomes), synchronous transactions over
@@ -14,8 +14,11 @@ import type { SqliteAppend } from './append.js';
  */
 export interface SqliteDeliveryWrites {
   claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Delivery[];
-  complete(outcomes: readonly DeliveryOutcome[], now: number): CompleteResult;
+  /** The raised events' results as the append gives them (writer-worker.ts leaves their records out). */
+  complete(outcomes: readonly DeliveryOutcome[], now: number): SqliteCompleteResult;
 }
+
+type SqliteCompleteResult = Omit<CompleteResult, 'appended'> & { appended: SqliteAppendResult[] };
 
 export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteAppend): SqliteDeliveryWrites {
   // One destination's due deliveries, leased by no one (or by a worker whose lease ran out), and no earlier
@@ -69,7 +72,7 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
       and event_seq > (select event_seq from deliveries where id = @id)
       and case when @kind = 'push' then next_attempt_at < @at else attempts = 0 and next_attempt_at > @at end`);
 
-  const complete = db.transaction((outcomes: readonly DeliveryOutcome[], now: number): CompleteResult => {
+  const complete = db.transaction((outcomes: readonly DeliveryOutcome[], now: number): SqliteCompleteResult => {
     const stale: DeliveryId[] = [];
     const held = outcomes.filter((o) => {
       const holds = o.lease !== null && holdsLease.get(o.deliveryId, o.lease) !== undefined;

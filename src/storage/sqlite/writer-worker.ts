@@ -42,8 +42,11 @@ function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
         request.stored && callText !== undefined ? { ...result, callText } : result);
     case 'claim':
       return deliveries.claim(request.now, request.limit, request.leaseMs, request.share);
-    case 'complete':
-      return deliveries.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
+    case 'complete': {
+      const { stale, appended } = deliveries.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
+      // The raised events' results without their call records, as an append's (the recorder only counts them).
+      return { stale, appended: appended.map(({ call: _call, callText: _text, ...result }) => result) };
+    }
     case 'restartWal':
       return restartWal();
   }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../src/admin/credentials.js';
 import { newId, type DestinationId, type SourceId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
-import { appendTestHooks, arrayLiteral } from '../src/storage/postgres/append.js';
+import { appendTestHooks, arrayLiteral, maxWriteRows } from '../src/storage/postgres/append.js';
 import { preparing } from '../src/storage/postgres/prepared.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { acceptedEvent, endCall, startCall } from './support/app.js';
@@ -252,6 +252,35 @@ describe('PostgreSQL plans the append\'s prepared statements once (generic plans
     expect(storage.events.commitOverlap).toEqual({ kind: 'fixed', waiting: expect.any(Number) });
     expect((storage.events.commitOverlap as { waiting: number }).waiting).toBeGreaterThan(1);
   });
+});
+
+describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_COMMIT_MAX_BATCH above 4,096)', () => {
+  it('stores every event in slices, in order, and answers a copy across the slices\' edge with the first id', async () => {
+    expect(maxWriteRows).toBe(4096);
+    const fresh = batchOf(maxWriteRows + 104, [], 0);
+    // A copy of an event of the first slice in the second, and one of the second slice's in its own slice.
+    const copies = [fresh[5]!, fresh[maxWriteRows + 20]!].map((e) => ({ ...eventOf(e.body!.toString()), id: newId('evt') }));
+    const batch = [...fresh.slice(0, maxWriteRows + 50), copies[0]!, ...fresh.slice(maxWriteRows + 50), copies[1]!];
+    const sequencer = storage.startSequencer({ nodeId: 'big-batch-test' })!;
+    try {
+      // What the tests before left without seq gets its seq first.
+      await storage.events.waitSequenced();
+      const before = await storage.events.lastSeq();
+      // Before the fix, every such batch failed: "bind message has 57375 parameter formats but 0 parameters".
+      const results = await storage.events.append(batch);
+      expect(results).toHaveLength(batch.length);
+      expect(results[maxWriteRows + 50]).toMatchObject({ duplicate: true, id: fresh[5]!.id });
+      expect(results.at(-1)).toMatchObject({ duplicate: true, id: fresh[maxWriteRows + 20]!.id });
+      expect(results.filter((r) => !r.duplicate).map((r) => r.id)).toEqual(fresh.map((e) => e.id));
+      await storage.events.waitSequenced();
+      // The log: the batch's new events, in its order, with the seqs that follow.
+      const log = await storage.events.readAfter(before, fresh.length + 10);
+      expect(log.map((e) => e.id)).toEqual(fresh.map((e) => e.id));
+      expect(log.map((e) => e.seq)).toEqual(fresh.map((_, i) => before + i + 1));
+    } finally {
+      await sequencer.stop();
+    }
+  }, 60_000);
 });
 
 describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {

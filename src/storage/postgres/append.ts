@@ -72,6 +72,14 @@ const eventTypes: Record<(typeof eventColumns)[number], string> = {
  */
 const namedRowsMax = 64;
 /**
+ * The most events one write takes: its rows are padded to a power of two, each row a parameter per event
+ * column, and a statement's parameters are counted in 16 bits (65,535 at most; a batch of 4,400 events — 8,192
+ * rows — failed every time with "bind message has 57375 parameter formats but 0 parameters"). 4,096 rows leave
+ * room for the outbox's and the calls' arrays (a parameter per column). A larger batch (SWITCHBOARD_COMMIT_MAX_BATCH
+ * above it) is appended in slices of this size.
+ */
+export const maxWriteRows = 2 ** Math.floor(Math.log2((65_535 - 64) / eventColumns.length));
+/**
  * What the queue keeps of each outbox row until the tick inserts it with its event's seq (0019): the rest of
  * a new delivery is the same for all (pending, never tried, due and created at its event's arrival).
  */
@@ -96,7 +104,7 @@ export const commitOverlap: OverlapRule = { kind: 'fixed', waiting: 32 };
  * wait).
  */
 export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number) {
-  return async (batch: readonly NewEvent[]): Promise<AppendResult[]> => {
+  const appendRetrying = async (batch: readonly NewEvent[]): Promise<AppendResult[]> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await appendOnce(pool, batch, callObjectMaxBytes);
@@ -106,6 +114,15 @@ export function createPostgresAppend(pool: pg.Pool, callObjectMaxBytes?: number)
         await sleep(Math.random() * 5 * attempt);
       }
     }
+  };
+  return async (batch: readonly NewEvent[]): Promise<AppendResult[]> => {
+    if (batch.length <= maxWriteRows) return appendRetrying(batch);
+    // One transaction per slice, one after the other: as if the group commit had made smaller batches. A
+    // slice's duplicate of an event in an earlier one is answered with that one's id (it reads it as stored),
+    // and its events come after the earlier slice's in the log (a later transaction, a higher xid).
+    const results: AppendResult[] = [];
+    for (let at = 0; at < batch.length; at += maxWriteRows) results.push(...(await appendRetrying(batch.slice(at, at + maxWriteRows))));
+    return results;
   };
 }
 

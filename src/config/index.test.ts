@@ -65,12 +65,39 @@ describe('loadConfig', () => {
   });
 
   it('names the environment variable when its value is invalid', () => {
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid PORT: expected an integer ≥ 0, got "eighty"$/);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid PORT: expected an integer in 0–65535, got "eighty"$/);
+    expect(() => loadConfig({ PORT: '65536' })).toThrow('Invalid PORT: expected an integer in 0–65535');
     expect(() => loadConfig({ PORT: '80.5' })).toThrow('Invalid PORT');
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/^Invalid LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/);
     expect(() => loadConfig({ SWITCHBOARD_STALE_AFTER_MIN: '0' })).toThrow('Invalid SWITCHBOARD_STALE_AFTER_MIN: expected an integer ≥ 1');
     expect(() => loadConfig({ SWITCHBOARD_BODY_LIMIT_BYTES: '1023' })).toThrow('Invalid SWITCHBOARD_BODY_LIMIT_BYTES: expected an integer ≥ 1024');
     expect(() => loadConfig({ SWITCHBOARD_PUBLIC_URL: 'not a url' })).toThrow('Invalid SWITCHBOARD_PUBLIC_URL');
+  });
+
+  it('refuses a period or timeout longer than a timer can wait (24.8 days), which would fire every millisecond', () => {
+    // Node runs a timer longer than 2^31 − 1 ms after 1 ms instead: a monthly reconciliation would run all the time.
+    expect(() => loadConfig({ SWITCHBOARD_RECONCILE_INTERVAL_MIN: '43200' })).toThrow(
+      /^Invalid SWITCHBOARD_RECONCILE_INTERVAL_MIN: expected an integer in 1–35791 \(24\.8 days at most: a timer's longest wait\), got "43200"$/,
+    );
+    expect(loadConfig({ SWITCHBOARD_RECONCILE_INTERVAL_MIN: '35791' }).reconcileIntervalMin).toBe(35_791);
+    expect(() => loadConfig({ SWITCHBOARD_RETENTION_CHECK_SEC: '2592000' })).toThrow('Invalid SWITCHBOARD_RETENTION_CHECK_SEC: expected an integer in 1–2147483');
+    expect(loadConfig({ SWITCHBOARD_RETENTION_CHECK_SEC: '604800' }).retentionCheckSec).toBe(604_800);
+    expect(() => loadConfig({}, { keepAliveTimeoutSec: 2_147_484 })).toThrow('Invalid --keep-alive-timeout-sec');
+    expect(() => loadConfig({ SWITCHBOARD_STATEMENT_TIMEOUT_MS: String(2 ** 31) })).toThrow('Invalid SWITCHBOARD_STATEMENT_TIMEOUT_MS');
+    expect(loadConfig({ SWITCHBOARD_STATEMENT_TIMEOUT_MS: '0' }).statementTimeoutMs).toBe(0);
+    // Every knob that becomes a timer's delay is bounded: its largest accepted value, in milliseconds, fits in 32 bits.
+    const timers: Array<[string, number]> = [
+      ['SWITCHBOARD_STALE_SWEEP_SEC', 1000], ['SWITCHBOARD_SHUTDOWN_TIMEOUT_SEC', 1000], ['SWITCHBOARD_DELIVERY_TIMEOUT_SEC', 1000],
+      ['SWITCHBOARD_RELAY_POLL_MS', 1], ['SWITCHBOARD_SEQUENCER_INTERVAL_MS', 1], ['SWITCHBOARD_SEQUENCER_IDLE_MS', 1],
+      ['SWITCHBOARD_SEQUENCER_LEASE_MS', 1], ['SWITCHBOARD_STREAM_HEARTBEAT_SEC', 1000], ['SWITCHBOARD_MAINTAIN_SEC', 1000],
+      ['SWITCHBOARD_CHECKPOINT_MS', 1], ['SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', 1], ['SWITCHBOARD_REQUEST_TIMEOUT_SEC', 1000],
+      ['SWITCHBOARD_HEADERS_TIMEOUT_SEC', 1000], ['SWITCHBOARD_CONNECTION_TIMEOUT_SEC', 1000],
+    ];
+    for (const [env, unitMs] of timers) {
+      const largest = Math.floor((2 ** 31 - 1) / unitMs);
+      expect(() => loadConfig({ [env]: String(largest) }), env).not.toThrow();
+      expect(() => loadConfig({ [env]: String(largest + 1) }), env).toThrow(`Invalid ${env}: expected an integer in`);
+    }
   });
 
   it('names the flag when its value is invalid, even if the environment is valid', () => {

@@ -34,7 +34,7 @@ describe('switchboard on the command line', () => {
   it('says in one line, exit 1, that a setting is invalid, naming the variable', () => {
     const result = run(['start', '--db', db()], { PORT: 'abc' });
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toBe('switchboard: Invalid PORT: expected an integer ≥ 0, got "abc"');
+    expect(result.stderr.trim()).toBe('switchboard: Invalid PORT: expected an integer in 0–65535, got "abc"');
   });
 
   it('says in one line that the port is taken', async () => {

@@ -16,6 +16,7 @@ import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
 import type { FrontHandler } from './ingest-front.js';
 import { refuseNul, refuseNulInBody } from './nul-guard.js';
+import { refuseNonFiniteNumbers } from './finite-numbers.js';
 import { rateLimitOptions } from './rate-limits.js';
 import { redactUrl } from '../domain/redact.js';
 import { securityHeaders } from './security-headers.js';
@@ -114,6 +115,7 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   server.addHook('onRoute', refuseUnknownFields);
+  server.addHook('onRoute', refuseNonFiniteNumbers);
   // The error envelope every route documents (domain/contract/errors.ts), referenced by $id.
   server.addSchema(ErrorBody);
   // OpenAPI from the same TypeBox schemas that validate the requests (registered first: it collects the

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+
+/**
+ * Query and body values at the edges of what a number, a cursor or a time can be: each is refused with 400
+ * `invalid_request` (or answered correctly), never a 500 from the database, and never taken as a value the
+ * schema forbids.
+ */
+describe.each(backends)('inputs at the extremes on $name', (backend) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true } as never);
+    expect((await t.post(startCall('edge-1'))).status).toBe(200);
+    expect((await t.post(endCall('edge-1', { call_status: 'answered' }))).status).toBe(200);
+  });
+  afterAll(() => t?.close());
+
+  // ajv coerces a numeric text that overflows a double ("1e309") to ±Infinity and then skips the type's
+  // finiteness and every bound (ajv-validator/ajv#2212, fastify/fastify#6718).
+  it('refuses a number that overflows to Infinity in a query, a body or a path, whatever its bounds', async () => {
+    for (const path of [
+      '/v1/events?limit=1e309', '/v1/events?limit=-1e309', '/v1/events?cursor=1e309', '/v1/events?cursor=-1e309',
+      '/v1/calls?limit=1e309', '/v1/calls?limit=-1e309', '/v1/deliveries?limit=1e309', '/v1/stream?since=1e309', '/v1/stream?since=-1e309',
+    ]) {
+      const answer = await t.api(path);
+      expect({ path, status: answer.status, error: answer.body.error }).toEqual({ path, status: 400, error: 'invalid_request' });
+      expect(answer.body.detail).toMatch(/must be a finite number/);
+    }
+    const destination = await t.request('POST', '/v1/destinations', { url: 'http://127.0.0.1:9/hook' });
+    expect(destination.status).toBe(201);
+    for (const body of [{ rate_limit_per_sec: '1e309' }, { max_concurrency: '-1e309' }]) {
+      const answer = await t.request('PATCH', `/v1/destinations/${destination.body.id}`, body);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: 'invalid_request', detail: expect.stringMatching(/^body\/\w+ must be a finite number$/) });
+    }
+    expect((await t.api(`/v1/destinations/${destination.body.id}`)).body).toMatchObject({ rate_limit_per_sec: null, max_concurrency: null });
+    // Finite numbers in any notation the coercion reads stay valid.
+    expect((await t.api('/v1/events?limit=1e1')).status).toBe(200);
+  });
+
+  it('refuses retention_days "-1e309" instead of pruning everything', async () => {
+    const answer = await t.request('POST', '/v1/prune', { retention_days: '-1e309' });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: 'invalid_request' });
+    expect((await t.api('/v1/calls/edge-1')).status).toBe(200);
+    expect((await t.api('/v1/events')).body.data.length).toBe(2);
+  });
+});

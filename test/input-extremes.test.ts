@@ -45,4 +45,12 @@ describe.each(backends)('inputs at the extremes on $name', (backend) => {
     expect((await t.api('/v1/calls/edge-1')).status).toBe(200);
     expect((await t.api('/v1/events')).body.data.length).toBe(2);
   });
+
+  it('refuses an event cursor beyond any seq (PostgreSQL\'s bigint ends at 2^63)', async () => {
+    for (const cursor of ['9223372036854775808', '18446744073709551617', '1e20', '9007199254740992']) {
+      const answer = await t.api(`/v1/events?cursor=${cursor}`);
+      expect({ cursor, status: answer.status, error: answer.body.error }).toEqual({ cursor, status: 400, error: 'invalid_request' });
+    }
+    expect((await t.api('/v1/events?cursor=9007199254740991')).body.data.length).toBe(2);
+  });
 });

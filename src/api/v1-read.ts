@@ -19,7 +19,8 @@ const EventsQuery = Type.Object({
   type: Type.Optional(Type.String({ maxLength: 64 })),
   call_id: Type.Optional(Type.String({ maxLength: 255 })),
   source_id: Type.Optional(Type.String({ maxLength: 64 })),
-  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+  // A seq beyond 2^53 was never given (and beyond 2^63 PostgreSQL's bigint refuses it).
+  cursor: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 

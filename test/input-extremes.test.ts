@@ -53,4 +53,15 @@ describe.each(backends)('inputs at the extremes on $name', (backend) => {
     }
     expect((await t.api('/v1/events?cursor=9007199254740991')).body.data.length).toBe(2);
   });
+
+  it('refuses a forged call cursor holding NUL, which PostgreSQL text cannot compare', async () => {
+    const forged = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [[1, 'src_\u0000', 'a'], [1, 'src_a', 'call\u0000']]) {
+      const answer = await t.api(`/v1/calls?cursor=${forged(key)}`);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: 'invalid_request', detail: 'cursor is not a next_cursor this API gave' });
+    }
+    // A well-formed forged key is only a position in the order: it answers a page.
+    expect((await t.api(`/v1/calls?cursor=${forged([Date.now() + 60_000, 'src_a', 'a'])}`)).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['edge-1']);
+  });
 });

@@ -9,6 +9,7 @@ import type { ApiKey, CallCursor, CallFilter, CallQueries, CsvPage } from '../st
 import { CallPage, Media } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { answers, readErrors, serializeWithJsonStringify } from './responses.js';
+import { time } from './date-time.js';
 import { callCsvHeader } from '../storage/shared/call-csv.js';
 import { utf8Bom } from '../domain/csv-cells.js';
 
@@ -149,12 +150,6 @@ function toFilter(q: Filters): CallFilter {
   return filter;
 }
 
-function time(name: string, value: string): number {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw new AppError('invalid_request', { detail: `${name} must be an ISO 8601 date-time` });
-  return ms;
-}
-
 /** Opaque to clients: base64url of the last row's sort key. */
 export function encodeCursor(c: CallCursor): string {
   return Buffer.from(JSON.stringify([c.firstEventAt, c.sourceId, c.callId])).toString('base64url');
@@ -163,7 +158,9 @@ export function encodeCursor(c: CallCursor): string {
 export function decodeCursor(cursor: string): CallCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && typeof value[2] === 'string') {
+    // No stored id holds NUL, and PostgreSQL cannot compare a text holding one (a 500): not a cursor we gave.
+    const text = (v: unknown): v is string => typeof v === 'string' && !v.includes('\u0000');
+    if (Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && text(value[1]) && text(value[2])) {
       return { firstEventAt: value[0] as number, sourceId: value[1], callId: value[2] };
     }
   } catch {

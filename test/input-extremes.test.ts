@@ -64,4 +64,15 @@ describe.each(backends)('inputs at the extremes on $name', (backend) => {
     // A well-formed forged key is only a position in the order: it answers a page.
     expect((await t.api(`/v1/calls?cursor=${forged([Date.now() + 60_000, 'src_a', 'a'])}`)).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['edge-1']);
   });
+
+  it('refuses a replay bound that names no instant (a leap second) instead of replaying nothing or failing', async () => {
+    const destination = await t.request('POST', '/v1/destinations', { url: 'http://127.0.0.1:9/replay' });
+    expect(destination.status).toBe(201);
+    for (const body of [{ since: '2016-12-31T23:59:60Z', dry_run: true }, { until: '2016-12-31T23:59:60Z' }]) {
+      const answer = await t.request('POST', `/v1/destinations/${destination.body.id}/replay`, body);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: 'invalid_request', detail: expect.stringMatching(/^(since|until) must be an ISO 8601 date-time$/) });
+    }
+    expect((await t.request('POST', `/v1/destinations/${destination.body.id}/replay`, { since: '2016-12-31T23:59:59Z', dry_run: true })).body).toEqual({ queued: 2, dry_run: true });
+  });
 });

@@ -10,6 +10,7 @@ import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
 import { adminErrors, answers, bodyErrors, readErrors, serializeWithJsonStringify } from './responses.js';
 import { deliveryRoutes } from './v1-deliveries.js';
+import { time } from './date-time.js';
 
 export interface DestinationRoutesOptions {
   storage: { destinations: Destinations; deliveries: DeliveryReader & DeliveryAdmin };
@@ -119,7 +120,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
     { ...admin, schema: { params: Params, body: ReplayBody, response: answers({ 200: ReplayAnswer, 202: ReplayAnswer }, ...adminErrors, ...bodyErrors, 404) }, preValidation: emptyBodyIsDefaults },
     async (request, reply) => {
       const { since, until, only_failed: onlyFailed, dry_run: dry = false } = request.body;
-      const range = { since: since === undefined ? undefined : Date.parse(since), until: until === undefined ? undefined : Date.parse(until), onlyFailed };
+      const range = { since: since === undefined ? undefined : time('since', since), until: until === undefined ? undefined : time('until', until), onlyFailed };
       // A dry run walks the same events with the same filters, and inserts nothing: 200, nothing accepted.
       return reply.code(dry ? 200 : 202).send({ queued: await destinations.replay(request.params.id, range, dry), dry_run: dry });
     },

@@ -76,3 +76,30 @@ describe.each(backends)('inputs at the extremes on $name', (backend) => {
     expect((await t.request('POST', `/v1/destinations/${destination.body.id}/replay`, { since: '2016-12-31T23:59:59Z', dry_run: true })).body).toEqual({ queued: 2, dry_run: true });
   });
 });
+
+/** Stats ranges in the first century (Date.UTC reads years 0–99 as 1900–1999) and at the ends of the years that have four digits. */
+describe.each(backends)('stats at the ends of the calendar on $name', (backend) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(await backend.freshDb());
+  });
+  afterAll(() => t?.close());
+
+  it('answers the years 0001–0099 as asked, not as 1901–1999', async () => {
+    const days = await t.api('/v1/stats?group_by=day&from=0099-12-31&to=0100-01-02');
+    expect(days.status).toBe(200);
+    expect({ from: days.body.from, to: days.body.to }).toEqual({ from: '0099-12-31T00:00:00+00:00', to: '0100-01-02T00:00:00+00:00' });
+    expect(days.body.buckets.map((b: { key: string }) => b.key)).toEqual(['0099-12-31', '0100-01-01']);
+    const hours = await t.api('/v1/stats?group_by=hour&from=0050-06-01T00:00:00Z&to=0050-06-01T02:00:00%2B01:00');
+    expect(hours.status).toBe(200);
+    expect(hours.body.buckets.map((b: { key: string }) => b.key)).toEqual(['0050-06-01T00:00:00+00:00']);
+    expect(hours.body.to).toBe('0050-06-01T01:00:00+00:00');
+  });
+
+  it('refuses a range reaching a local date outside the years 0001–9999', async () => {
+    for (const query of ['from=0000-01-01&to=0000-01-03', 'from=0000-12-31&to=0001-01-02', 'to=0001-01-01', 'from=9999-12-30&to=9999-12-31T23:59:59Z&tz=Pacific/Kiritimati']) {
+      const answer = await t.api(`/v1/stats?${query}`);
+      expect({ query, status: answer.status, error: answer.body.error }).toEqual({ query, status: 400, error: 'invalid_request' });
+    }
+  });
+});

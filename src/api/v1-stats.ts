@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import {
   cellHours, isTimeZone, isoWithOffset, localMidnight, offsetRuns, statsGroupBys, timeRangesInSlices, toBucket, weekHourKey,
-  type StatsBucket,
+  utc, type StatsBucket,
 } from '../domain/stats.js';
 import type { ApiKey, Sources, Stats, StatsGroup } from '../storage/ports.js';
 import { Stats as StatsAnswer } from '../domain/contract/stats.js';
@@ -39,7 +39,18 @@ const StatsQuery = Type.Object({
   to: Type.Optional(Instant(`Exclusive; default: now. At most ${maxStatsRangeDays} days after from.`)),
 });
 
+/**
+ * The instants a range may reach: a day inside the years 0001–9999, so its local dates in any zone (offsets
+ * under a day) have four-digit years of the Gregorian calendar's era (Intl gives a year before 0001 without
+ * its era, and a year after 9999 has no ISO form without a sign).
+ */
+const earliest = utc(1, 0, 2);
+const latest = utc(9999, 11, 31);
+const outOfCalendar = () => new AppError('invalid_request', { detail: 'the range must lie within 0001-01-02 and 9999-12-31 (UTC)' });
+
 function parseInstant(name: string, value: string, tz: string): number {
+  // Year 0000 (1 BC) is before any range: refused before its local midnight is looked for.
+  if (value.startsWith('0000')) throw outOfCalendar();
   if (dateOnly.test(value)) {
     const ms = Date.parse(`${value}T00:00:00Z`);
     if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) return localMidnight(value, tz);
@@ -84,6 +95,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
       const to = q.to === undefined ? now() : parseInstant('to', q.to, tz);
       const from = q.from === undefined ? to - defaultRangeDays * day : parseInstant('from', q.from, tz);
       if (from >= to) throw new AppError('invalid_request', { detail: 'from must be earlier than to' });
+      if (from < earliest || to > latest) throw outOfCalendar();
       if (to - from > maxStatsRangeDays * day) throw new AppError('invalid_request', { detail: `the range may cover at most ${maxStatsRangeDays} days` });
 
       const head = { group_by: groupBy, tz, from: isoWithOffset(from, tz), to: isoWithOffset(to, tz) };

@@ -94,22 +94,33 @@ export function wallTime(ms: number, tz: string): WallTime {
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
 }
 
+/** 400 Gregorian years, in ms: the calendar repeats after them exactly (146,097 days). */
+const fourCenturies = 146_097 * 86_400_000;
+
+/**
+ * `Date.UTC` for every year: Date.UTC reads the years 0–99 as 1900–1999, so the date is taken 400 years
+ * later (the same weekdays and leap days) and the 400 years are taken off again.
+ */
+export function utc(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0): number {
+  return Date.UTC(year + 400, monthIndex, day, hour, minute, second) - fourCenturies;
+}
+
 /** The zone's offset from UTC at instant `ms`, in minutes (east positive). */
 export function offsetMinutes(ms: number, tz: string): number {
   const w = wallTime(ms, tz);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  const asUtc = utc(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
   return Math.round((asUtc - (ms - mod(ms, 1000))) / 60_000);
 }
 
 /** The instant of local midnight starting `date` (`YYYY-MM-DD`) in `tz` (the first instant of that date). */
 export function localMidnight(date: string, tz: string): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const naive = Date.UTC(y, m - 1, d);
+  const naive = utc(y, m - 1, d);
   let guess = naive - offsetMinutes(naive, tz) * 60_000;
   guess = naive - offsetMinutes(guess, tz) * 60_000;
   // Where midnight does not exist (a DST change at 00:00), the day starts at the first instant after.
   const w = wallTime(guess, tz);
-  if (Date.UTC(w.year, w.month - 1, w.day) < naive) guess += 3_600_000 - (w.minute * 60 + w.second) * 1000;
+  if (utc(w.year, w.month - 1, w.day) < naive) guess += 3_600_000 - (w.minute * 60 + w.second) * 1000;
   return guess;
 }
 
@@ -188,8 +199,8 @@ export function timeRanges(groupBy: 'hour' | 'day', tz: string, from: number, to
   }
   const first = wallTime(from, tz);
   const last = wallTime(to - 1, tz);
-  const end = Date.UTC(last.year, last.month - 1, last.day);
-  for (let d = Date.UTC(first.year, first.month - 1, first.day); d <= end; d += 86_400_000) {
+  const end = utc(last.year, last.month - 1, last.day);
+  for (let d = utc(first.year, first.month - 1, first.day); d <= end; d += 86_400_000) {
     const date = new Date(d).toISOString().slice(0, 10);
     const next = new Date(d + 86_400_000).toISOString().slice(0, 10);
     ranges.push({ key: date, from: Math.max(localMidnight(date, tz), from), to: Math.min(localMidnight(next, tz), to) });

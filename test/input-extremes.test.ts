@@ -103,3 +103,28 @@ describe.each(backends)('stats at the ends of the calendar on $name', (backend) 
     }
   });
 });
+
+describe.each(backends)('long path ids on $name', (backend) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(await backend.freshDb());
+  });
+  afterAll(() => t?.close());
+
+  it('finds a call whose call_id is as long as the ingest takes (255), and answers a longer one with the error format', async () => {
+    const callId = 'c'.repeat(255);
+    expect((await t.post(startCall(callId))).status).toBe(200);
+    const found = await t.api(`/v1/calls/${callId}`);
+    expect(found.status).toBe(200);
+    expect(found.body.call_id).toBe(callId);
+    const unicode = 'é'.repeat(255);
+    expect((await t.post(startCall(unicode))).status).toBe(200);
+    expect((await t.api(`/v1/calls/${encodeURIComponent(unicode)}`)).body.call_id).toBe(unicode);
+    const tooLong = await t.api(`/v1/calls/${'c'.repeat(256)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({ error: 'invalid_request' });
+    const absurd = await t.api(`/v1/events/${'e'.repeat(10_000)}`);
+    expect(absurd.status).toBeGreaterThanOrEqual(400);
+    expect(absurd.body).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+  });
+});

@@ -11,7 +11,7 @@ import { serializeError } from '../observability/log-error.js';
 import { authMissLimit } from './auth-misses.js';
 import { presentedKey } from './auth.js';
 import { sessionCookie } from './session-auth.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, sendError } from './errors.js';
 import { limitExpensive } from './expensive.js';
 import { ingestPath } from './hooks.js';
 import type { FrontHandler } from './ingest-front.js';
@@ -80,6 +80,11 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     bodyLimit: 64 * 1024,
     // An unknown body field is refused (strict-bodies.ts), never silently removed.
     ajv: { customOptions: { removeAdditional: false } },
+    // A path id is bounded by its route's schema (a call_id as the ingest takes it: 255 characters, each up
+    // to 12 as %-escapes), not by the router's default of 100: a call with a longer id could not be read.
+    routerOptions: { maxParamLength: 4096 },
+    // The router's own refusals (a path that does not decode, a segment beyond that) in the error format.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     // Slow clients (a body trickled a byte at a time, headers never finished, a reader that stalls) must not
     // hold connections for ever. Node's requestTimeout covers receiving the request, not the answer, so a
     // stream outlives it; it is checked every connectionsCheckingInterval (Node's default 30 s is too coarse

@@ -164,7 +164,14 @@ export function backoffMs(attempt: number, options: { baseMs: number; maxMs: num
 }
 
 /**
- * Resolves after `ms`, or at once when `signal` aborts (without rejecting: the caller checks the signal).
+ * The longest delay a timer keeps (2^31-1 ms, 24.8 days): Node runs a timer set for longer after 1 ms,
+ * and browsers at once, so every delay that can come from outside (`Retry-After`, options) is capped here.
+ */
+export const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * Resolves after `ms` (at most `maxTimerMs`), or at once when `signal` aborts (without rejecting: the
+ * caller checks the signal).
  *
  * @example
  * await sleep(backoffMs(attempt, { baseMs: 500, maxMs: 30_000 }), signal);
@@ -178,7 +185,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, Math.min(ms, maxTimerMs));
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -1,6 +1,8 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { SwitchboardApiError, type FetchLike } from './http.js';
-import { streamEvents, subscribe, type StreamEvent } from './subscribe.js';
+import { streamEvents, subscribe, type StreamEvent, type StreamOptions } from './subscribe.js';
 
 /** A fake server: each connection answers with the next scripted response; records the headers it got. */
 function scripted(answers: Array<() => Response>) {
@@ -140,5 +142,56 @@ describe('subscribe', () => {
     const error = await sub.done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SwitchboardApiError);
     expect((error as SwitchboardApiError).code).toBe('forbidden');
+  });
+});
+
+/** A real HTTP server on loopback; `answer` handles each request; counts the connections made to it. */
+async function loopback(answer: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
+  let requests = 0;
+  const server = createServer((req, res) => answer(req, res, ++requests));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Follows the stream for `ms`, then aborts; what it saw and what onError heard. */
+async function follow(options: Omit<StreamOptions, 'signal'>, ms: number) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  const seqs: number[] = [];
+  const errors: Array<{ code: string; retryInMs: number }> = [];
+  try {
+    for await (const event of streamEvents({ ...options, signal: controller.signal, onError: (e, info) => errors.push({ code: e.code, retryInMs: info.retryInMs }) })) seqs.push(event.seq);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { seqs, errors };
+}
+
+describe('streamEvents against a real server on loopback', () => {
+  it('waits out a Retry-After longer than a timer can hold instead of reconnecting after 1 ms', async () => {
+    // 10^11 s: as milliseconds it is above 2^31-1, which Node's setTimeout runs after 1 ms.
+    const server = await loopback((_req, res) => res.writeHead(503, { 'retry-after': '99999999999', 'content-type': 'application/json' }).end('{"error":"overloaded","message":"busy"}'));
+    try {
+      const { errors } = await follow({ baseUrl: server.url, apiKey: 'k' }, 400);
+      expect(server.requests()).toBe(1);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.code).toBe('overloaded');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps growing its backoff past 2^31-1 ms without reconnecting at once', async () => {
+    const server = await loopback((_req, res) => res.writeHead(502).end('bad gateway'));
+    try {
+      await follow({ baseUrl: server.url, apiKey: 'k', backoff: { baseMs: 2 ** 32, maxMs: 2 ** 40 } }, 400);
+      expect(server.requests()).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });

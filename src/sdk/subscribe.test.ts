@@ -185,6 +185,39 @@ describe('streamEvents against a real server on loopback', () => {
     }
   });
 
+  it('takes an idleTimeoutMs above 2^31-1 (Infinity: no idle limit) as the longest wait, not as 1 ms', async () => {
+    const server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`retry: 2000\n\n${frame(1)}`); // then silent, as a quiet server between heartbeats
+    });
+    try {
+      const { seqs, errors } = await follow({ baseUrl: server.url, apiKey: 'k', idleTimeoutMs: Infinity, backoff: fast }, 400);
+      expect(seqs).toEqual([1]);
+      expect(errors).toEqual([]);
+      expect(server.requests()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reconnects when the server never answers the request, or never finishes its error body, within idleTimeoutMs', async () => {
+    const server = await loopback((_req, res, n) => {
+      if (n === 1) return; // accepts the connection, never sends a status line
+      if (n === 2) return void res.writeHead(503, { 'content-type': 'application/json' }).write('{"error":"overl'); // never ends
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`retry: 2000\n\n${frame(5)}`);
+    });
+    try {
+      const { seqs, errors } = await follow({ baseUrl: server.url, apiKey: 'k', idleTimeoutMs: 150, backoff: fast }, 1200);
+      // The second answered 503 and then stalled: its status stands, with no body to read a code from.
+      expect(errors.slice(0, 2).map((e) => e.code)).toEqual(['stream_idle', 'http_503']);
+      expect(seqs[0]).toBe(5);
+      expect(server.requests()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('keeps growing its backoff past 2^31-1 ms without reconnecting at once', async () => {
     const server = await loopback((_req, res) => res.writeHead(502).end('bad gateway'));
     try {

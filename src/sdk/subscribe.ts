@@ -1,5 +1,5 @@
 import type { SwitchboardEvent } from './envelope.js';
-import { apiErrorOf, authHeader, backoffMs, buildUrl, connectionError, credentialsFor, sleep, SwitchboardApiError, type FetchLike } from './http.js';
+import { apiErrorOf, authHeader, backoffMs, buildUrl, connectionError, credentialsFor, maxTimerMs, sleep, SwitchboardApiError, type FetchLike } from './http.js';
 import { sseMessages } from './sse-stream.js';
 
 /**
@@ -45,7 +45,10 @@ export interface StreamOptions {
   onConnect?: (info: { lastEventId: number | null }) => void;
   /** Reconnect waits: `baseMs` doubling up to `maxMs`, with jitter. Default 500 ms to 30 s. */
   backoff?: { baseMs: number; maxMs: number };
-  /** Reconnect when the server sent nothing (not even its 15 s heartbeat) for this long. Default 45 s. */
+  /**
+   * Reconnect when the server sent nothing (not even its 15 s heartbeat) for this long, answer included.
+   * Default 45 s; at most 2^31-1 ms (24.8 days, what a timer holds), so `Infinity` means that.
+   */
   idleTimeoutMs?: number;
 }
 
@@ -89,18 +92,27 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
     let failure: SwitchboardApiError;
     let minDelayMs = 0;
     let idle = false;
-    const idleMs = options.idleTimeoutMs ?? 45_000;
+    const idleMs = Math.min(options.idleTimeoutMs ?? 45_000, maxTimerMs);
+    const onIdle = () => {
+      idle = true;
+      stop();
+    };
+    // A server that accepts the connection and never answers is as silent as one that stops mid-stream.
+    let answerTimer: ReturnType<typeof setTimeout> | undefined = setTimeout(onIdle, idleMs);
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeader(options.apiKey) };
       if (last !== null) headers['last-event-id'] = String(last);
       const response = await fetchImpl(url, { headers, signal: connection.signal, ...credentialsFor(options.apiKey) });
       if (!response.ok || !response.body) {
+        // Its status is known even when the body never ends: the timer cuts the body short, not the answer.
         failure = await apiErrorOf(response);
         minDelayMs = (failure.retryAfter ?? 0) * 1000;
       } else {
+        clearTimeout(answerTimer);
+        answerTimer = undefined;
         attempt = 0;
         options.onConnect?.({ lastEventId: last });
-        for await (const message of sseMessages(response.body, { idleMs, abort: () => { idle = true; stop(); } })) {
+        for await (const message of sseMessages(response.body, { idleMs, abort: onIdle })) {
           const seq = Number(message.id);
           if (!Number.isSafeInteger(seq) || (last !== null && seq <= last)) continue;
           const envelope = parseEnvelope(message.data, seq);
@@ -114,6 +126,7 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       if (idle) failure = new SwitchboardApiError({ status: 0, code: 'stream_idle', message: `Switchboard sent nothing for ${idleMs / 1000} s` });
       else failure = error instanceof SwitchboardApiError ? error : connectionError(options.baseUrl, error);
     } finally {
+      clearTimeout(answerTimer);
       signal?.removeEventListener('abort', stop);
       connection.abort();
     }

@@ -13,10 +13,10 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
  */
 export async function* sseMessages(
   body: ReadableStream<Uint8Array>,
-  options: { idleMs: number; abort: () => void },
+  options: { idleMs: number; abort: () => void; onComment?: () => void },
 ): AsyncGenerator<EventSourceMessage, void, undefined> {
   const queue: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (message) => queue.push(message) });
+  const parser = createParser({ onEvent: (message) => queue.push(message), onComment: () => options.onComment?.() });
   const decoder = new TextDecoder();
   const reader = body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -218,6 +218,31 @@ describe('streamEvents against a real server on loopback', () => {
     }
   });
 
+  it('keeps backing off from a server that accepts and closes at once, and starts over after an event or a heartbeat', async () => {
+    const server = await loopback((_req, res, n) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (n <= 3) return void res.end('retry: 2000\n\n'); // a proxy or a server that drops every stream at once
+      if (n === 4) return void res.end(`retry: 2000\n\n${frame(1)}`);
+      if (n === 5) return void res.end('retry: 2000\n\n: heartbeat\n\n');
+      res.write('retry: 2000\n\n'); // then stays open
+    });
+    try {
+      const { seqs, errors } = await follow({ baseUrl: server.url, apiKey: 'k', backoff: { baseMs: 40, maxMs: 10_000 } }, 1500);
+      expect(seqs).toEqual([1]);
+      expect(errors.map((e) => e.code)).toEqual(['stream_closed', 'stream_closed', 'stream_closed', 'stream_closed', 'stream_closed']);
+      const waits = errors.map((e) => e.retryInMs);
+      // Attempts 0, 1, 2 (within the upper half of 40, 80, 160 ms), then 0 after the event, 0 after the heartbeat.
+      expect(waits[0]).toBeLessThanOrEqual(40);
+      expect(waits[1]).toBeGreaterThanOrEqual(40);
+      expect(waits[2]).toBeGreaterThanOrEqual(80);
+      expect(waits[3]).toBeLessThanOrEqual(40);
+      expect(waits[4]).toBeLessThanOrEqual(40);
+      expect(server.requests()).toBe(6);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('keeps growing its backoff past 2^31-1 ms without reconnecting at once', async () => {
     const server = await loopback((_req, res) => res.writeHead(502).end('bad gateway'));
     try {

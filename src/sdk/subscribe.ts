@@ -110,9 +110,12 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       } else {
         clearTimeout(answerTimer);
         answerTimer = undefined;
-        attempt = 0;
         options.onConnect?.({ lastEventId: last });
-        for await (const message of sseMessages(response.body, { idleMs, abort: onIdle })) {
+        // The backoff starts over once the connection proves useful (an event, or a heartbeat: it lived
+        // 15 s), not merely on a 200: a server or proxy that accepts and closes at once is backed off from.
+        const healthy = () => void (attempt = 0);
+        for await (const message of sseMessages(response.body, { idleMs, abort: onIdle, onComment: healthy })) {
+          healthy();
           const seq = Number(message.id);
           if (!Number.isSafeInteger(seq) || (last !== null && seq <= last)) continue;
           const envelope = parseEnvelope(message.data, seq);

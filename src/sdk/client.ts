@@ -3,7 +3,7 @@ import type {
   DestinationHealthList, DestinationMaybeSecret, DestinationSettings, DestinationTestResult, DestinationWithSecret, EventDetail, EventFilters, EventSummary, Page,
   NewUser, QuarantineCounts, ConvoloSettings, ReconcileRun, ReconcileStatus, BackfillStep, ReplayAnswer, ReplayParams, ReprocessCounts, ReprocessResult, RetryFailedAnswer, RotatedSource, Source, Stats, StatsParams, User,
 } from './client-types.js';
-import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, type FetchLike, type QueryValue } from './http.js';
+import { apiErrorOf, authHeader, buildUrl, connectionError, credentialsFor, SwitchboardApiError, type FetchLike, type QueryValue } from './http.js';
 
 export type * from './client-types.js';
 export { SwitchboardApiError, type FetchLike } from './http.js';
@@ -60,12 +60,21 @@ export function createClient(options: ClientOptions) {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  /** Every item of a cursor-paged list, fetching the next page only when the previous one is consumed. */
+  /**
+   * Every item of a cursor-paged list, fetching the next page only when the previous one is consumed.
+   * A page without `next_cursor` (null or absent) is the last; a cursor given twice would read the same
+   * pages forever, so it stops with `pagination_loop`.
+   */
   async function* iterate<T, C>(list: (cursor: C | undefined) => Promise<Page<T, C>>): AsyncGenerator<T, void, undefined> {
+    const seen = new Set<C>();
     for (let cursor: C | undefined; ; ) {
       const page = await list(cursor);
       yield* page.data;
-      if (page.next_cursor === null || page.data.length === 0) return;
+      if (page.next_cursor === null || page.next_cursor === undefined || page.data.length === 0) return;
+      if (seen.has(page.next_cursor)) {
+        throw new SwitchboardApiError({ status: 200, code: 'pagination_loop', message: `Switchboard answered the cursor ${JSON.stringify(page.next_cursor)} a second time: the pages would repeat forever.` });
+      }
+      seen.add(page.next_cursor);
       cursor = page.next_cursor;
     }
   }

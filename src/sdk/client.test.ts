@@ -1,0 +1,60 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createClient, SwitchboardApiError } from './client.js';
+
+/** A scripted API on loopback: `answer` gets each request's URL; `urls` records them. */
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+async function api(answer: (url: URL, res: ServerResponse, req: IncomingMessage) => void) {
+  const urls: URL[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    urls.push(url);
+    answer(url, res, req);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  return { client: createClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'sbk_test' }), urls };
+}
+
+const json = (res: ServerResponse, body: unknown, status = 200) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+/** Every item `iterable` yields, up to `max` (so that a loop fails the test instead of hanging it), and how it ended. */
+async function drain<T>(iterable: AsyncIterable<T>, max = 20): Promise<{ items: T[]; error?: unknown }> {
+  const items: T[] = [];
+  try {
+    for await (const item of iterable) if (items.push(item) >= max) break;
+  } catch (error) {
+    return { items, error };
+  }
+  return { items };
+}
+
+describe('createClient iterate', () => {
+  it('stops with pagination_loop when the server hands back a cursor it already gave, instead of reading forever', async () => {
+    const { client, urls } = await api((url, res) => {
+      const cursor = url.searchParams.get('cursor');
+      if (cursor === null) return json(res, { data: [{ call_id: 'a' }], next_cursor: 'c1' });
+      if (cursor === 'c1') return json(res, { data: [{ call_id: 'b' }], next_cursor: 'c2' });
+      return json(res, { data: [{ call_id: 'c' }], next_cursor: 'c1' }); // back to a page already read
+    });
+    const { items, error } = await drain(client.calls.iterate());
+    expect(items.map((c) => c.call_id)).toEqual(['a', 'b', 'c']);
+    expect(error).toBeInstanceOf(SwitchboardApiError);
+    expect(error).toMatchObject({ code: 'pagination_loop', status: 200 });
+    expect(urls.map((u) => u.searchParams.get('cursor'))).toEqual([null, 'c1', 'c2']);
+  });
+
+  it('ends after a page that has no next_cursor at all, as after a null one', async () => {
+    const { client, urls } = await api((_url, res) => json(res, { data: [{ id: 1 }, { id: 2 }] }));
+    const { items, error } = await drain(client.events.iterate());
+    expect(error).toBeUndefined();
+    expect(items).toHaveLength(2);
+    expect(urls).toHaveLength(1);
+  });
+});

@@ -58,3 +58,20 @@ describe('createClient iterate', () => {
     expect(urls).toHaveLength(1);
   });
 });
+
+describe('createClient answers that are not JSON', () => {
+  it('rejects a 2xx that is not JSON (a proxy page) or is cut off mid-body with a SwitchboardApiError, as documented', async () => {
+    const { client } = await api((url, res) => {
+      if (url.pathname === '/v1/about') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in to the proxy</html>');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"data":[');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const html = await client.about().catch((e: unknown) => e);
+    expect(html).toBeInstanceOf(SwitchboardApiError);
+    expect(html).toMatchObject({ status: 200, code: 'invalid_response' });
+    const cut = await client.calls.list().catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(SwitchboardApiError);
+    expect(cut).toMatchObject({ status: 0, code: 'connection_failed' });
+  });
+});

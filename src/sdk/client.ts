@@ -55,9 +55,22 @@ export function createClient(options: ClientOptions) {
   }
 
   async function request<T>(method: string, path: string, init: { query?: object; body?: unknown } = {}): Promise<T> {
-    const text = await (await open(method, path, init)).text();
+    const response = await open(method, path, init);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The connection dropped after the status line: no answer, as far as the caller can use one.
+      throw connectionError(baseUrl, error);
+    }
     // 204 (a deletion) has no body.
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // Something between us and Switchboard (a proxy's sign-in page, a captive portal) answered 2xx.
+      throw new SwitchboardApiError({ status: response.status, code: 'invalid_response', message: `The answer to ${method} ${path} (HTTP ${response.status}) is not JSON: is baseUrl Switchboard itself?` });
+    }
   }
 
   /**

@@ -16,7 +16,8 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
  * A failed call to Switchboard. `code` is the server's stable `error` field (SPEC "Query API": `not_found`,
  * `forbidden`, `rate_limited`, …), so programs branch on it rather than on the wording of `message`.
  * When no answer came at all (connection refused, DNS, TLS), `status` is 0 and `code` is
- * `connection_failed`; an answer that is not Switchboard's JSON error gets `code` `http_<status>`.
+ * `connection_failed` (also when the connection drops mid-answer); an answer that is not Switchboard's
+ * JSON error gets `code` `http_<status>`, and a 2xx whose body is not JSON `invalid_response`.
  *
  * @example
  * try {

@@ -93,3 +93,20 @@ describe('ConvoloClient.addCall', () => {
     expect(error.code).toBe('network_error');
   });
 });
+
+describe('ConvoloClient timeoutMs', () => {
+  it('takes a timeout above 2^31-1 ms (or Infinity) as the longest a timer holds, not as 1 ms or an error', async () => {
+    // Answers after 50 ms: long enough for a timeout that fired after 1 ms to abort the request.
+    server = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(req.method === 'GET' ? '[{"call_id":"a"}]' : '{"success":true}'), 50);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const timeoutMs of [2 ** 31, Infinity]) {
+      const client = new ConvoloClient({ apiKey: 'k', baseUrl, callListBaseUrl: baseUrl, timeoutMs });
+      expect(await client.addCall({ widgetKey: 'w', phone: '+1' })).toEqual({ success: true });
+      expect((await client.listCalls()).items).toEqual([{ call_id: 'a' }]);
+    }
+  });
+});

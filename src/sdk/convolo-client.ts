@@ -6,6 +6,7 @@
  * period's calls, page by page (convolo-call-list.ts).
  */
 import { fetchCallListPage, pagesOfCallList, type CallListPage, type CallListQuery } from './convolo-call-list.js';
+import { maxTimerMs } from './http.js';
 
 export * from './convolo-call-list.js';
 
@@ -15,7 +16,7 @@ export interface ConvoloClientOptions {
   apiKey: string;
   /** Default `https://app.convolo.ai`, the host Convolo's documentation gives for this API. */
   baseUrl?: string;
-  /** Gives up after this long (default 15 000 ms), per request. */
+  /** Gives up after this long (default 15 000 ms), per request; at most 2^31-1 ms (what a timer holds), so `Infinity` means that. */
   timeoutMs?: number;
   /**
    * Default `https://api.leads.convolo.ai`, the host of Convolo's call list API (`listCalls`); the URL of
@@ -116,7 +117,8 @@ export class ConvoloClient {
     if (!options.apiKey) throw new ConvoloApiError('invalid_param', 'ConvoloClient needs an apiKey.');
     this.#apiKey = options.apiKey;
     this.#endpoint = `${(options.baseUrl ?? 'https://app.convolo.ai').replace(/\/+$/, '')}/rest/v1/ext/add_call_api/`;
-    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    // AbortSignal.timeout runs a longer timer after 1 ms and refuses Infinity.
+    this.#timeoutMs = Math.min(options.timeoutMs ?? 15_000, maxTimerMs);
     this.#callListBaseUrl = (options.callListBaseUrl ?? 'https://api.leads.convolo.ai').replace(/\/+$/, '');
   }
 

@@ -72,6 +72,17 @@ describe('verifyWebhook', () => {
     expect(codeOf(() => verifyWebhook(ended, { ...headers, 'webhook-timestamp': 'soon' }, secret))).toBe('invalid_timestamp');
   });
 
+  it('keeps checking the timestamp when toleranceSec is NaN (as Number(process.env.X) gives when X is unset)', () => {
+    const old = signed(ended, { ageSec: 10 * 365 * 86_400 });
+    for (const toleranceSec of [NaN, Number(undefined)]) {
+      expect(codeOf(() => verifyWebhook(ended, old, secret, { toleranceSec }))).toBe('timestamp_too_old');
+      expect(codeOf(() => verifyWebhook(ended, signed(ended, { ageSec: -301 }), secret, { toleranceSec }))).toBe('timestamp_too_new');
+      expect(verifyWebhook(ended, signed(ended, { ageSec: 290 }), secret, { toleranceSec }).type).toBe('call.ended');
+    }
+    // Infinity stays what it says: no limit.
+    expect(verifyWebhook(ended, old, secret, { toleranceSec: Infinity }).type).toBe('call.ended');
+  });
+
   it('says which headers are missing', () => {
     const { 'webhook-signature': _, ...headers } = signed(ended);
     expect(() => verifyWebhook(ended, headers, secret)).toThrow(/no webhook-signature header/);

@@ -64,7 +64,7 @@ export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly
 
 /** @example verifyWebhook(body, headers, secret, { toleranceSec: 600 }); */
 export interface VerifyOptions {
-  /** How far `webhook-timestamp` may be from now, in seconds, either way (default 300, as the spec says). */
+  /** How far `webhook-timestamp` may be from now, in seconds, either way (default 300, as the spec says; also for NaN). */
   toleranceSec?: number;
   /** The current time in milliseconds (default `Date.now`); for tests. */
   now?: () => number;
@@ -129,7 +129,9 @@ function checkTimestamp(value: string, options: VerifyOptions): number {
   if (!/^\d{1,15}$/.test(value)) throw new WebhookVerificationError('invalid_timestamp', 'The webhook-timestamp header is not whole seconds since the epoch.');
   const timestampSec = Number(value);
   const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
-  const tolerance = options.toleranceSec ?? defaultToleranceSec;
+  // NaN (what Number() makes of an unset variable) would pass both comparisons below: every timestamp, any
+  // age, would be accepted and replays with it. It gets the default instead.
+  const tolerance = options.toleranceSec === undefined || Number.isNaN(options.toleranceSec) ? defaultToleranceSec : options.toleranceSec;
   // Beyond the tolerance a captured request could be replayed; a receiver deduplicating on `id` is safe anyway.
   if (nowSec - timestampSec > tolerance) throw new WebhookVerificationError('timestamp_too_old', `The webhook was signed ${nowSec - timestampSec} s ago, more than the ${tolerance} s allowed: a replay, or a clock off.`);
   if (timestampSec - nowSec > tolerance) throw new WebhookVerificationError('timestamp_too_new', `The webhook is signed ${timestampSec - nowSec} s in the future, more than the ${tolerance} s allowed: a clock is off.`);

@@ -1,3 +1,4 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
 import { newWebhookSecret } from '../relay/signing.js';
@@ -39,6 +40,17 @@ describe('verifyWebhook', () => {
     const signature = new SvixWebhook(secret).sign(id, at, started);
     const headers = { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
     expect(verifyWebhook(started, headers, secret).id).toBe(id);
+  });
+
+  it('checks the signature over the bytes as sent when they start with a BOM, as standardwebhooks does', () => {
+    // The reference library verifies a Buffer as Buffer#toString() decodes it, BOM kept; TextDecoder drops it.
+    const body = `\ufeff${started}`;
+    const at = new Date();
+    const headers = { 'webhook-id': 'evt_bom', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new StandardWebhook(secret).sign('evt_bom', at, body) };
+    expect(() => new StandardWebhook(secret).verify(Buffer.from(body), headers)).toThrow(SyntaxError); // signature matched, JSON.parse refused
+    for (const raw of [body, Buffer.from(body), new TextEncoder().encode(body).buffer] as RawBody[]) {
+      expect(codeOf(() => verifyWebhook(raw, headers, secret))).toBe('invalid_payload');
+    }
   });
 
   it('reads headers from a web Headers object and from a plain object in any case', () => {

@@ -104,10 +104,13 @@ export function verifyWebhook(rawBody: RawBody, headers: WebhookHeaders, secret:
   return parseEvent(payload);
 }
 
+// ignoreBOM keeps a leading BOM: it was signed, and dropping it would make a good signature fail.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 function textOf(rawBody: unknown): string {
   if (typeof rawBody === 'string') return rawBody;
-  if (rawBody instanceof Uint8Array) return new TextDecoder().decode(rawBody);
-  if (rawBody instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(rawBody));
+  if (rawBody instanceof Uint8Array) return utf8.decode(rawBody);
+  if (rawBody instanceof ArrayBuffer) return utf8.decode(new Uint8Array(rawBody));
   // The most common mistake with every webhook SDK: a framework parsed the JSON before we saw it.
   const what = rawBody === null || rawBody === undefined ? String(rawBody) : typeof rawBody === 'object' ? 'a parsed object' : `a ${typeof rawBody}`;
   throw new WebhookVerificationError(

@@ -53,6 +53,22 @@ describe('verifyWebhook', () => {
     }
   });
 
+  it('finds its signature when each secret signed in its own webhook-signature line, joined with ", " on the way', () => {
+    // HTTP joins repeated lines with ", " (Node's req.headers, Headers#get): "v1,<new>, v1,<old>".
+    const old = newWebhookSecret();
+    const one = signed(started, { secrets: [secret] });
+    const other = signed(started, { secrets: [old] });
+    const headers = new Headers({ 'webhook-id': one['webhook-id'], 'webhook-timestamp': one['webhook-timestamp'] });
+    headers.append('webhook-signature', one['webhook-signature']);
+    headers.append('webhook-signature', other['webhook-signature']);
+    const plain = Object.fromEntries(headers);
+    for (const key of [secret, old]) {
+      expect(new StandardWebhook(key).verify(started, plain)).toBeTruthy(); // the reference library accepts both
+      expect(verifyWebhook(started, headers, key).type).toBe('call.started');
+      expect(verifyWebhook(started, plain, key).type).toBe('call.started');
+    }
+  });
+
   it('reads headers from a web Headers object and from a plain object in any case', () => {
     const headers = signed(started);
     expect(verifyWebhook(started, new Headers(headers), secret).type).toBe('call.started');

@@ -95,7 +95,9 @@ export function verifyWebhook(rawBody: RawBody, headers: WebhookHeaders, secret:
   const timestampSec = checkTimestamp(timestamp, options);
   const secrets = typeof secret === 'string' ? [secret] : secret;
   if (secrets.length === 0) throw new WebhookVerificationError('invalid_secret', 'No secret given to verify with.');
-  const signatures = signature.split(' ').flatMap((s) => (s.startsWith('v1,') ? [s.slice(3)] : []));
+  // Space-separated per the spec; a signature sent on lines of its own arrives joined with ", " (HTTP's
+  // folding), so a trailing comma is no part of it (base64 has none).
+  const signatures = signature.split(' ').flatMap((s) => (s.startsWith('v1,') ? [s.slice(3).replace(/,$/, '')] : []));
   const signed = secrets.some((s) => {
     const expected = signerOf(s).sign(id, new Date(timestampSec * 1000), payload).slice(3);
     return signatures.some((candidate) => timingSafeEqual(candidate, expected));

@@ -1,12 +1,14 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
+import { waitFor } from './support/sse.js';
 
 /** `switchboard export`: every call matching the filters, as CSV or JSON Lines, through the API. */
 const cli = new URL('../dist/cli/index.js', import.meta.url).pathname;
@@ -98,6 +100,43 @@ describe('switchboard export', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(/^switchboard: .*\(unauthorized\)$/);
   });
+
+  it('says in one line, naming --out, that the file cannot be written there, before asking the server', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sb-export-where-'));
+    for (const format of ['csv', 'jsonl']) {
+      const missing = await run(['export', '--format', format, '--out', join(own, 'no-such-dir', 'calls.csv'), '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toBe(`switchboard: cannot write --out ${join(own, 'no-such-dir', 'calls.csv')}: its directory does not exist\n`);
+      const directory = await run(['export', '--format', format, '--out', own, '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(directory.code).toBe(1);
+      expect(directory.stderr).toBe(`switchboard: cannot write --out ${own}: it is a directory\n`);
+    }
+    expect(readdirSync(own)).toEqual([]);
+  });
+
+  it('removes its temporary file when stopped with Ctrl-C, leaving an existing --out file as it was', async () => {
+    // A server that takes the request and never answers: the export waits with its temporary file open.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => { sockets.add(socket); socket.resume(); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const own = mkdtempSync(join(tmpdir(), 'sb-export-int-'));
+    const out = join(own, 'calls.csv');
+    writeFileSync(out, 'the previous export\n');
+    try {
+      for (const format of ['csv', 'jsonl']) {
+        const child = spawn(process.execPath, [cli, 'export', '--format', format, '--out', out, '--server', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, '--key', 'sbk_any'], { stdio: 'ignore' });
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        await waitFor('the temporary file', () => readdirSync(own).length === 2, 20_000);
+        child.kill('SIGINT');
+        expect(await exited).toBe(130);
+        expect(readdirSync(own)).toEqual(['calls.csv']);
+        expect(readFileSync(out, 'utf8')).toBe('the previous export\n');
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 });
 
 /** The export's pages on both backends: each read on the storage's thread, into memory the socket has sent. */

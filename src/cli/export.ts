@@ -1,10 +1,12 @@
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import type { CallFilters, SwitchboardClient } from '../sdk/client.js';
-import { atomicFile } from './atomic-file.js';
+import { atomicFile, type AtomicFile } from './atomic-file.js';
 import { withRemote, withRemoteOptions } from './remote.js';
 
 type Filters = Omit<CallFilters, 'cursor' | 'limit'>;
@@ -39,10 +41,18 @@ export function exportCommand(): Command {
     for (const [flag, name] of filters) if (o[flag] !== undefined) query[name] = o[flag];
     const rows = await withRemote(command, async (api) => {
       // A file appears whole or not at all: a failed export (a wrong key, a lost connection) leaves it as it was.
+      if (o.out && (await stat(o.out).catch(() => null))?.isDirectory()) throw new Error(`cannot write --out ${o.out}: it is a directory`);
       const file = o.out ? atomicFile(o.out) : null;
       const out: Writable = file ? file.stream : process.stdout;
       const progress = createProgress();
+      // Ctrl-C (or SIGTERM) mid-export: the temporary file goes too, then the process ends as a signal would end it.
+      const onSignal = (signal: NodeJS.Signals) => {
+        progress.stop();
+        void file!.discard().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      };
+      if (file) process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
+        if (file) await opened(file, o.out!);
         const exported = await (o.format === 'csv' ? exportCsv(api, query, out, progress.update) : exportJsonl(api, query, out, progress.update));
         await file?.commit();
         return exported;
@@ -50,11 +60,29 @@ export function exportCommand(): Command {
         await file?.discard();
         throw error;
       } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         progress.stop();
       }
     });
     process.stderr.write(`Exported ${rows} calls${o.out ? ` to ${o.out}` : ''} (${o.format}).\n`);
   });
+}
+
+/**
+ * Resolves once the `--out` file's temporary file is open: a path that cannot be written fails at once, in
+ * one line naming the flag, before the server is asked for anything.
+ */
+async function opened(file: AtomicFile, path: string): Promise<void> {
+  try {
+    await once(file.stream, 'open');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const why: Record<string, string> = {
+      ENOENT: 'its directory does not exist', ENOTDIR: 'a part of its path is not a directory', EACCES: 'permission denied',
+      EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOSPC: 'no space left on the device',
+    };
+    throw new Error(`cannot write --out ${path}: ${why[e.code ?? ''] ?? e.message}`);
+  }
 }
 
 /** `GET /v1/calls.csv` to `out`; the number of calls (the records but the header). */
@@ -68,15 +96,18 @@ async function exportCsv(api: SwitchboardClient, query: Filters, out: Writable, 
 /** `GET /v1/calls` page by page to `out`, one call per line; the number of calls. */
 async function exportJsonl(api: SwitchboardClient, query: Filters, out: Writable, progress: (rows: number) => void): Promise<number> {
   let rows = 0;
-  for (let cursor: string | undefined; ; ) {
-    const page = await api.calls.list({ ...query, limit: 500, cursor });
-    const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
-    if (text !== '' && !out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
-    progress((rows += page.data.length));
-    if (!page.next_cursor || page.data.length === 0) break;
-    cursor = page.next_cursor;
+  async function* lines() {
+    for (let cursor: string | undefined; ; ) {
+      const page = await api.calls.list({ ...query, limit: 500, cursor });
+      const text = page.data.map((call) => `${JSON.stringify(call)}\n`).join('');
+      if (text !== '') yield text;
+      progress((rows += page.data.length));
+      if (!page.next_cursor || page.data.length === 0) break;
+      cursor = page.next_cursor;
+    }
   }
-  if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  // A pipeline: backpressure, and a write that fails (a full disk) rejects instead of going unheard.
+  await pipeline(Readable.from(lines()), out, { end: out !== process.stdout });
   return rows;
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,6 +205,83 @@ describe('switchboard listen across a Switchboard restart', () => {
       await restarted.exited;
     } finally {
       await receiver.close();
+    }
+  });
+});
+
+describe('switchboard listen against a server that does not answer as Switchboard does', () => {
+  afterAll(() => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+
+  /** listen as a child in an empty directory: its output, and its exit code once it ends. */
+  function spawnListen(from: string) {
+    const cwd = mkdtempSync(join(tmpdir(), 'sb-listen-odd-'));
+    const child = spawn(process.execPath, [cliPath, 'listen', '--from', from, '--key', 'sbk_any', '--forward-to', 'http://127.0.0.1:9/'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { running.delete(child); resolve(code); }));
+    return { cwd, child, exited, output: () => out };
+  }
+
+  async function serve(handler: RequestListener) {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
+  }
+
+  it('stops at Ctrl-C while the server has not answered the look-up of the newest event, writing nothing', async () => {
+    assertBuilt();
+    const silent = await serve(() => {}); // takes every request, answers none
+    try {
+      const listen = spawnListen(silent.url);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      listen.child.kill('SIGINT');
+      const code = await Promise.race([listen.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
+      expect(code).toBe(0);
+      expect(listen.output()).toContain('Stopped before the first event was looked up: nothing was written.');
+      expect(readdirSync(listen.cwd)).toEqual([]);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('refuses in one line, writing nothing, an answer to /v1/events that is not a list of events', async () => {
+    assertBuilt();
+    for (const [type, body] of [['text/html', '<html>Welcome</html>'], ['application/json', 'null'], ['application/json', '{"data":[{"seq":"abc"}]}']]) {
+      const odd = await serve((_req, res) => res.writeHead(200, { 'content-type': type }).end(body));
+      try {
+        const listen = spawnListen(odd.url);
+        expect(await listen.exited).toBe(1);
+        expect(listen.output()).toBe(`switchboard: ${odd.url}/v1/events did not answer as a Switchboard does (its list of events): is --from right?\n`);
+        expect(readdirSync(listen.cwd)).toEqual([]);
+      } finally {
+        await odd.close();
+      }
+    }
+  });
+
+  it('waits as long as a Retry-After says (beyond the 24.8 days a timer can wait), instead of asking again every millisecond', async () => {
+    assertBuilt();
+    let streams = 0;
+    const busy = await serve((req, res) => {
+      if (req.url?.startsWith('/v1/events')) return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"seq":5}]}');
+      streams++;
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '99999999999' }).end('{"error":"overloaded","message":"Busy."}');
+    });
+    try {
+      const listen = spawnListen(busy.url);
+      await waitFor('the first stream request', () => streams >= 1, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(streams).toBe(1);
+      expect(listen.output()).toContain('reconnecting in 99999999999.0 s');
+      expect(listen.output()).not.toContain('TimeoutOverflowWarning');
+      listen.child.kill('SIGINT');
+      expect(await listen.exited).toBe(0);
+    } finally {
+      await busy.close();
     }
   });
 });

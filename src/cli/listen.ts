@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { createClient } from '../sdk/client.js';
+import { createClient, SwitchboardApiError, type FetchLike } from '../sdk/client.js';
 import { subscribe } from '../sdk/subscribe.js';
 import { createForwarder } from './listen-forward.js';
 import { defaultCursorPath, localSecret, normalizeUrl, readCursor, writeCursor, type StreamIdentity } from './listen-state.js';
@@ -81,7 +81,11 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
   let since = readCursor(cursorPath);
   const resuming = since !== null;
   // Before anything is written: a refused key or an unreachable server leaves no files behind.
-  since ??= await firstPosition(o.since, from, o.key);
+  since ??= await firstPosition(o.since, from, o.key, io.signal);
+  if (since === null) {
+    io.print('Stopped before the first event was looked up: nothing was written.');
+    return;
+  }
   const { secret, created } = localSecret(o.secret, cursorPath);
   let where: string;
   if (resuming) {
@@ -135,12 +139,33 @@ function urlOption(flag: string, value: string): string {
   return value;
 }
 
-/** Where a first run starts: after the newest event for `now` (looked up, so it is on disk at once). */
-async function firstPosition(sinceOption: string, from: string, key: string): Promise<number> {
+/** How long the look-up of the newest event may take (undici's own limit is 5 minutes of silence). */
+const lookupTimeoutMs = 30_000;
+
+/**
+ * Where a first run starts: after the newest event for `now` (looked up, so it is on disk at once); null when
+ * `signal` aborted first (Ctrl-C while the server has not answered).
+ */
+async function firstPosition(sinceOption: string, from: string, key: string, signal: AbortSignal): Promise<number | null> {
   if (sinceOption === 'beginning') return 0;
   if (sinceOption === 'now') {
-    const { data } = await createClient({ baseUrl: from, apiKey: key }).events.list({ limit: 1 });
-    return data[0]?.seq ?? 0;
+    const timeout = AbortSignal.timeout(lookupTimeoutMs);
+    const fetch: FetchLike = (input, init) => globalThis.fetch(input, { ...init, signal: AbortSignal.any([signal, timeout]) });
+    let answer: unknown;
+    try {
+      answer = await createClient({ baseUrl: from, apiKey: key, fetch }).events.list({ limit: 1 });
+    } catch (error) {
+      if (signal.aborted) return null;
+      if (timeout.aborted) throw new Error(`Switchboard at ${from} did not answer within ${lookupTimeoutMs / 1000} s: is --from right?`);
+      if (error instanceof SwitchboardApiError) throw error;
+      answer = undefined; // not JSON: said below
+    }
+    const data = (answer as { data?: unknown } | null | undefined)?.data;
+    const seq = !Array.isArray(data) ? undefined : data.length === 0 ? 0 : (data[0] as { seq?: unknown } | null)?.seq;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+      throw new Error(`${from}/v1/events did not answer as a Switchboard does (its list of events): is --from right?`);
+    }
+    return seq;
   }
   if (/^\d{1,15}$/.test(sinceOption)) return Number(sinceOption);
   throw new Error(`--since is now, beginning or an event seq, got "${sinceOption}"`);

@@ -135,6 +135,17 @@ describe('switchboard simulate (the command)', () => {
     expect(summary.outcomes.answered).toBeLessThan(40);
   });
 
+  it('keeps a request due later than a timer can wait (--rate 0.0000001: the end_call 29+ days in) waiting, instead of sending it at once', async () => {
+    const stop = new AbortController();
+    const run = runSimulation({ to: t.ingestUrl, calls: 1, rate: 1e-7, scenario: 'answered', seed: 3, signal: stop.signal });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    stop.abort();
+    const { summary } = await run;
+    // The start_call is due at once; its end_call a quarter of a slot or more later: 2.5 million seconds.
+    expect(summary.planned).toBe(2);
+    expect(summary.sent).toBe(1);
+  });
+
   it('refuses a missing --to and a bad --duplicates with a message', async () => {
     const missing = await run(['--calls', '1']);
     expect(missing.code).toBe(1);

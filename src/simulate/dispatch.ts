@@ -92,8 +92,15 @@ function isDuplicateAnswer(body: string): boolean {
   }
 }
 
-/** Waits until `performance.now()` reaches `at`, or the signal aborts (then resolves at once). */
+/** A timer's longest wait: Node runs a longer one after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * Waits until `performance.now()` reaches `at`, or the signal aborts (then resolves at once). A request due
+ * later than a timer can wait (a very low --rate) is waited for in steps.
+ */
 async function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-  const ms = at - performance.now();
-  if (ms > 1) await sleep(ms, undefined, { signal }).catch(() => {});
+  for (let ms = at - performance.now(); ms > 1 && !signal?.aborted; ms = at - performance.now()) {
+    await sleep(Math.min(ms, maxTimerMs), undefined, { signal }).catch(() => {});
+  }
 }

@@ -255,6 +255,23 @@ describe('mock-convolo webhooks and status page', () => {
     }
   });
 
+  it('keeps a call slowed beyond what a timer can wait (--time-scale 1e7) waiting, and still posts it at once when closed with flush', async () => {
+    const receiver = await startReceiver();
+    // The call starts 1–5 simulated seconds after the request: 10^7 to 5 × 10^7 s of wall clock.
+    const mock = createMockConvolo({ webhookUrl: receiver.url, port: 0, widgets: [widget], timeScale: 1e7 });
+    try {
+      await mock.listen();
+      await addCall(mock, valid);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(receiver.received).toHaveLength(0);
+      expect(mock.calls[0]!.state).toBe('dialling');
+      await mock.close('flush');
+      expect(receiver.received.map((r) => r.json.type)).toEqual(['start_call', 'end_call']);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('drops the pending webhooks when closed with abandon', async () => {
     const receiver = await startReceiver();
     const mock = createMockConvolo({ webhookUrl: receiver.url, port: 0, widgets: [widget], timeScale: 1 });

@@ -67,6 +67,9 @@ export interface CallRunner {
   close(mode: 'flush' | 'abandon', timeoutMs?: number): Promise<void>;
 }
 
+/** A timer's longest wait. */
+const maxTimerMs = 2 ** 31 - 1;
+
 /**
  * A runner over a sender.
  *
@@ -83,16 +86,23 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   let abandoning = false;
   const wakers = new Set<() => void>();
 
-  // Resolves after `ms` scaled, or at once when the runner flushes or abandons.
+  // Resolves after `ms` scaled, or at once when the runner flushes or abandons. A wait longer than a timer
+  // can make (2^31 - 1 ms, which Node runs after 1 ms: a large --time-scale) is made in steps.
   const sleep = (simulatedMs: number) =>
     new Promise<void>((resolve) => {
       if (flushing || abandoning) return resolve();
+      let timer: NodeJS.Timeout;
       const wake = () => {
         clearTimeout(timer);
         wakers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, Math.max(0, simulatedMs * options.timeScale));
+      const until = Date.now() + Math.max(0, simulatedMs * options.timeScale);
+      const step = () => {
+        const left = until - Date.now();
+        timer = left > maxTimerMs ? setTimeout(step, maxTimerMs) : setTimeout(wake, left);
+      };
+      step();
       wakers.add(wake);
     });
 

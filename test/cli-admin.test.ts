@@ -69,6 +69,23 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
+  it('destinations add refuses a --rate-limit that is not a whole number from 1 to 10000, and creates nothing (not a destination without a limit)', async () => {
+    const t = await startTestApp(sqliteUrl(), { allowPrivateDestinations: true });
+    try {
+      for (const value of ['abc', '0', '2.5', '1e9', '']) {
+        const result = await run(['destinations', 'add', '--url', 'http://127.0.0.1:9/hook', '--rate-limit', value, '--server', t.baseUrl, '--key', t.adminKey]);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`error: option '--rate-limit <per-second>' argument '${value}' is invalid. --rate-limit must be a whole number from 1 to 10000 (webhooks per second).`);
+      }
+      expect((await t.api('/v1/destinations')).body.data).toEqual([]);
+      const limited = await run(['destinations', 'add', '--url', 'http://127.0.0.1:9/hook', '--rate-limit', '25', '--server', t.baseUrl, '--key', t.adminKey, '--json']);
+      expect(limited.code, limited.stderr).toBe(0);
+      expect(JSON.parse(limited.stdout)).toMatchObject({ rate_limit_per_sec: 25 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('prunes through POST /v1/prune on the running server', async () => {
     let clock = Date.now() - 60 * day;
     const t = await startTestApp(sqliteUrl(), {}, { now: () => clock });

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { print, withRemote, withRemoteOptions } from './remote.js';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -6,6 +6,13 @@ const header = (value: string, previous: Record<string, string> = {}) => {
   const colon = value.indexOf(':');
   if (colon <= 0) throw new Error(`a header is "Name: value", got "${value}"`);
   return { ...previous, [value.slice(0, colon).trim()]: value.slice(colon + 1).trim() };
+};
+
+/** What the API takes as `rate_limit_per_sec` (anything else was sent as null: no limit at all). */
+const rateLimit = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('--rate-limit must be a whole number from 1 to 10000 (webhooks per second).');
+  return n;
 };
 
 /** `switchboard destinations add|list|test`: outbound webhooks, through the running server's API. */
@@ -20,7 +27,7 @@ export function destinationsCommand(): Command {
     .option('--widget-keys <list>', 'Only calls of these widgets (comma-separated)', list)
     .option('--call-statuses <list>', 'Only calls with these statuses (comma-separated), e.g. answered', list)
     .option('--header <name: value>', 'An extra request header (repeatable)', header)
-    .option('--rate-limit <per-second>', 'At most this many webhooks per second', Number)
+    .option('--rate-limit <per-second>', 'At most this many webhooks per second (1–10000)', rateLimit)
     .action(async () => {
       const o = add.opts<{ url: string; description?: string; eventTypes?: string[]; widgetKeys?: string[]; callStatuses?: string[]; header?: Record<string, string>; rateLimit?: number }>();
       const created = await withRemote(add, (api) => api.destinations.create({

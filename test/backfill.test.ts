@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { createMockConvolo, type MockConvolo } from '../src/mock-convolo/index.j
 import { createClient } from '../src/sdk/client.js';
 import { freePort } from './support/free-port.js';
 import { backends, startTestApp, type TestApp } from './support/app.js';
+import { assertBuilt, cliPath } from './support/crash-server.js';
 
 const hour = 3_600_000;
 
@@ -90,6 +92,17 @@ describe.each(backends)('backfill on $name', (backend) => {
   }, 30_000);
 
   // PostgreSQL only: SQLite has one process by design.
+  if (backend.name === 'sqlite') it('refuses a day that is not in the calendar (2026-02-30) in one line, instead of reading it as March 2 and saying "done" having fetched nothing', async () => {
+    assertBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'sb-backfill-'));
+    for (const [from, to, wrong] of [['2026-02-30', '2026-03-31', '--from'], ['2026-02-01', '2026-02-29', '--to'], ['2026-04-31', '2026-05-01', '--from']] as const) {
+      const child = spawnSync(process.execPath, [cliPath, 'backfill', '--source', sourceId, '--from', from, '--to', to, '--server', t.baseUrl, '--key', t.adminKey], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+      expect(child.status).toBe(1);
+      expect(child.stderr).toBe(`switchboard: ${wrong} must be a day as YYYY-MM-DD, got "${wrong === '--from' ? from : to}"\n`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   if (backend.name === 'postgres') it('two worker nodes: one reconcile run at a time, no call added twice', async () => {
     const other: App = await createApp(loadConfig({}, { db, host: '127.0.0.1', port: 0, logLevel: 'silent', role: 'worker', convoloCallListUrl: `http://127.0.0.1:${port}` }), { logger: false });
     try {

@@ -107,7 +107,9 @@ export function backfillCommand(): Command {
     const o = command.opts<{ source: string; from: string; to?: string; state?: string }>();
     const to = o.to ?? utcDay(Date.now());
     for (const [flag, value] of [['--from', o.from], ['--to', to]] as const) {
-      if (!day.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new Error(`${flag} must be a date as YYYY-MM-DD, got "${value}"`);
+      // A day the calendar lacks parses as a later one (2026-02-30 as March 2): it must come back as itself.
+      const at = Date.parse(`${value}T00:00:00Z`);
+      if (!day.test(value) || Number.isNaN(at) || utcDay(at) !== value) throw new Error(`${flag} must be a day as YYYY-MM-DD, got "${value}"`);
     }
     const statePath = o.state ?? `.switchboard-backfill-${o.source.replace(/[^A-Za-z0-9_-]/g, '_')}.json`;
     let stop = false;

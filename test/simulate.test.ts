@@ -146,6 +146,32 @@ describe('switchboard simulate (the command)', () => {
     expect(summary.sent).toBe(1);
   });
 
+  it('starts sending a million calls at once (the plan is not walked first to count its requests when none is duplicated)', async () => {
+    const stop = new AbortController();
+    const began = performance.now();
+    let firstProgressMs = -1;
+    const { summary } = await runSimulation({
+      to: t.ingestUrl, calls: 1_000_000, rate: 0, scenario: 'answered', seed: 9, signal: stop.signal,
+      onProgress: () => {
+        if (firstProgressMs < 0) firstProgressMs = performance.now() - began;
+        stop.abort();
+      },
+    });
+    expect(summary.planned).toBe(2_000_000);
+    expect(firstProgressMs).toBeLessThan(3000);
+  });
+
+  it('refuses --calls above a million, and says so naming the flag (not "Invalid refDate date", nor hours of silence)', async () => {
+    for (const calls of ['1000001', '1e12']) {
+      const result = await run(['--to', t.ingestUrl, '--calls', calls]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`error: option '--calls <n>' argument '${calls}' is invalid. expected a whole number from 1 to 1000000.`);
+    }
+    const late = await run(['--print', '--calls', '1', '--start', '9500-01-01T00:00:00Z']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toBe('switchboard: --start must be an ISO time (or epoch milliseconds) from the year 2000 to 9000, not "9500-01-01T00:00:00Z"\n');
+  });
+
   it('refuses a missing --to and a bad --duplicates with a message', async () => {
     const missing = await run(['--calls', '1']);
     expect(missing.code).toBe(1);

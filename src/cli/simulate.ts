@@ -12,11 +12,17 @@ import { scenarios, type Scenario } from '../simulate/outcome.js';
  * program.addCommand(simulateCommand());
  * // switchboard simulate --to http://127.0.0.1:8787/hooks/convolo/sbt_… --calls 50 --rate 10 --seed 1 --duplicates 0.05
  */
+/**
+ * The most calls one run sends: 2 million requests, minutes at the ingest's rate. More ran out of the dates
+ * the payloads can carry (call i starts about i × 30 s in) and, with --duplicates, spent hours planning in silence.
+ */
+const maxCalls = 1_000_000;
+
 export function simulateCommand(): Command {
   const command = new Command('simulate')
     .description('Send realistic start_call/end_call pairs to a Switchboard ingest URL, and summarise the answers.')
     .option('--to <url>', 'The ingest URL (http://…/hooks/convolo/sbt_…)')
-    .addOption(new Option('--calls <n>', 'How many calls').argParser(integer(1)).default(20))
+    .addOption(new Option('--calls <n>', 'How many calls (at most a million)').argParser(integer(1, maxCalls)).default(20))
     .addOption(new Option('--rate <r>', 'Calls per second (0: as fast as --concurrency allows)').argParser(number(0)).default(10))
     .addOption(new Option('--scenario <name>', 'mix (about 60 % answered, some delayed), answered, missed (none answered) or delayed').choices(scenarios).default('mix'))
     .addOption(new Option('--seed <s>', 'Seed: the same seed gives byte-identical payloads (default: random, printed)').argParser(integer(0, 2 ** 32 - 1)))
@@ -85,10 +91,9 @@ function number(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  const parse = number(min, max);
   return (value: string): number => {
-    const n = parse(value);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
     return n;
   };
 }

@@ -171,7 +171,7 @@ function toEpochMs(value: string | number): number {
   const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   // Leads are created up to 14 h before their call, and their ULIDs cannot encode times before 1970.
   if (!Number.isFinite(ms) || ms < Date.UTC(2000, 0, 1) || ms > Date.UTC(9000, 0, 1)) {
-    throw new Error(`--start must be an ISO time (or epoch milliseconds) from the year 2000 on, not ${JSON.stringify(value)}`);
+    throw new Error(`--start must be an ISO time (or epoch milliseconds) from the year 2000 to 9000, not ${JSON.stringify(value)}`);
   }
   return ms;
 }

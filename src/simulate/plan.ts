@@ -75,6 +75,8 @@ export function createDecider(options: PlanOptions): (index: number) => CallDeci
  * countPlanned(50, { seed: 1, duplicates: 0.05, outOfOrder: 0.1 }); // 100 + the duplicates, e.g. 104
  */
 export function countPlanned(calls: number, options: PlanOptions): number {
+  // Without duplicates every call makes its two requests: no need to walk a million calls (50 µs each) first.
+  if (options.duplicates === 0) return 2 * calls;
   const decide = createDecider(options);
   let n = 0;
   for (let i = 0; i < calls; i++) {

@@ -51,6 +51,21 @@ describe('switchboard on the command line', () => {
     }
   });
 
+  it('says in one line that --host is not an address to listen on (start and mock-convolo), not that the database cannot be reached', () => {
+    for (const args of [['start', '--db', db(), '--port', '0'], ['mock-convolo', '--webhook-url', 'http://127.0.0.1:9/hook', '--port', '0']]) {
+      const unknown = run([...args, '--host', 'no-such-host.invalid']);
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toMatch(/^switchboard: cannot listen on --host no-such-host\.invalid: no such host name \((ENOTFOUND|EAI_AGAIN)\)\n$/);
+      // TEST-NET-1 (RFC 5737): a valid address that is no interface of this machine.
+      const foreign = run([...args, '--host', '192.0.2.1']);
+      expect(foreign.status).toBe(1);
+      expect(foreign.stderr).toBe('switchboard: cannot listen on --host 192.0.2.1: not an address of this machine (EADDRNOTAVAIL)\n');
+    }
+    const port = run(['mock-convolo', '--webhook-url', 'http://127.0.0.1:9/hook', '--port', '70000']);
+    expect(port.status).toBe(1);
+    expect(port.stderr).toContain("error: option '--port <port>' argument '70000' is invalid. --port must be a whole number from 0 to 65535");
+  });
+
   it('says in one line that the database cannot be reached', () => {
     const result = run(['migrate', '--db', 'postgres://nobody@127.0.0.1:1/none']);
     expect(result.status).toBe(1);

@@ -15,3 +15,19 @@ export function describeFailure(error: unknown): string {
   }
   return e instanceof Error ? e.message : String(error);
 }
+
+/**
+ * A server's `listen` that failed on its address, as the line to print, naming `--host`: the name lookup's
+ * ENOTFOUND would otherwise read as the database's (describeFailure). Other failures (a port in use) as they are.
+ *
+ * @example
+ * await app.listen().catch((error: unknown) => { throw listenFailure(error, config.host); });
+ */
+export function listenFailure(error: unknown, host: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  const why: Record<string, string> = {
+    ENOTFOUND: 'no such host name', EAI_AGAIN: 'no such host name', EAI_NONAME: 'no such host name',
+    EADDRNOTAVAIL: 'not an address of this machine',
+  };
+  return why[code] ? new Error(`cannot listen on --host ${host}: ${why[code]} (${code})`) : error;
+}

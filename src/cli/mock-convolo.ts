@@ -5,6 +5,7 @@ import type { MockConvolo } from '../mock-convolo/index.js';
 import { isOutcomeChoice } from '../mock-convolo/timeline.js';
 import { loadWidgetFile, parseWidgetFlag, type Widget } from '../mock-convolo/widgets.js';
 import { maskUrl } from '../mock-convolo/mask.js';
+import { listenFailure } from './errors.js';
 
 /**
  * `switchboard mock-convolo`: runs the local stand-in for Convolo (src/mock-convolo) until Ctrl-C.
@@ -17,7 +18,7 @@ export function mockConvoloCommand(): Command {
   return new Command('mock-convolo')
     .description("Run a local stand-in for Convolo: its call API (add_call_api) and the start_call/end_call webhooks of each call it \"makes\".")
     .requiredOption('--webhook-url <url>', 'where the webhooks go (Switchboard\'s ingest URL)', webhookUrl)
-    .option('--port <port>', 'port to listen on (0: any free port)', integer('--port'), 8790)
+    .option('--port <port>', 'port to listen on (0: any free port)', port, 8790)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--widget <key:apiKey[:name]>', 'a widget and its API key (repeatable)', (value: string, list: Widget[]) => [...list, parseWidgetFlag(value)], [] as Widget[])
     .option('--config <file>', 'widgets from a JSON file: [{ "key", "apiKey", "name"?, "userId"?, "timezone"? }]')
@@ -42,7 +43,9 @@ export function mockConvoloCommand(): Command {
         dropWebhooks: opts.dropWebhooks,
         log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
       });
-      const { url } = await mock.listen();
+      const { url } = await mock.listen().catch((error: unknown) => {
+        throw listenFailure(error, opts.host);
+      });
       process.stdout.write(banner(mock, url, opts.webhookUrl, opts.legacyFormat, widgets.length === 0, opts.dropWebhooks));
       stopOnSignals(mock);
     });
@@ -106,6 +109,12 @@ function integer(flag: string) {
     if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 0`);
     return n;
   };
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('--port must be a whole number from 0 to 65535 (0: any free port)');
+  return n;
 }
 
 function share(flag: string) {

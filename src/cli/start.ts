@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
+import { listenFailure } from './errors.js';
 import { configFlags, withConfigFlags } from './options.js';
 
 export function startCommand(): Command {
@@ -17,7 +18,9 @@ export function startCommand(): Command {
     const { createApp } = await import('../app.js');
     const app = await createApp(config);
     const firstStart = await app.prepare();
-    const { baseUrl } = await app.listen();
+    const { baseUrl } = await app.listen().catch((error: unknown) => {
+      throw listenFailure(error, config.host);
+    });
 
     // Printed to stdout, never through the logger: the token and key appear here once, on the first start
     // (the setup link on every start until a user exists).

@@ -54,6 +54,8 @@ describe('mock-convolo refuses what Convolo documents as invalid', () => {
     ['a second number that is not one', { ...valid, lc_number_2: '12' }, 400, 'invalid_phone', /lc_number_2/],
     ['a country that is not a 2-letter code', { ...valid, country: 'SWE' }, 400, 'invalid_parameter', /2-letter ISO/],
     ['an oversized param value', { ...valid, lc_param_note: 'x'.repeat(1001) }, 400, 'invalid_parameter', /longer than 1000/],
+    // Given, but refused for its length: not "lc_number is required".
+    ['an oversized lead number', { ...valid, lc_number: '1'.repeat(1001) }, 400, 'invalid_parameter', /^lc_number is longer than 1000 characters\.$/],
   ];
 
   describe.each(['GET', 'POST', 'FORM'] as const)('through %s', (how) => {
@@ -63,6 +65,11 @@ describe('mock-convolo refuses what Convolo documents as invalid', () => {
       expect(answer.body).toMatchObject({ success: false, error: code });
       expect(answer.body.message).toMatch(message);
     });
+  });
+
+  it('says what is wrong with a lead number given as a JSON object, rather than that it is missing', async () => {
+    const answer = await addCall(mock, { ...valid, lc_number: { number: '+46701234567' } });
+    expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_parameter', field: 'lc_number', message: 'lc_number must be a string or a number, not an object.' } });
   });
 
   it('refuses too many custom params', async () => {

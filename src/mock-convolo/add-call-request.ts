@@ -45,6 +45,8 @@ export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, auth
   let paramCount = 0;
   // The first problem with the parameters, thrown once the keys have been checked.
   let problem: MockError | null = null;
+  // A plain field given but refused (too long, an object): a required one is then not "missing".
+  const refused = new Map<string, MockError>();
   for (const [key, raw] of fields) {
     try {
       if (paramPrefix.test(key)) {
@@ -68,10 +70,12 @@ export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, auth
       if (value !== null && !plain.has(key)) plain.set(key, value);
     } catch (error) {
       problem ??= error as MockError;
+      if (!paramPrefix.test(key) && !refused.has(key)) refused.set(key, error as MockError);
     }
   }
-  const widget = authenticate(required(plain, 'widget_key'), required(plain, 'api_key'));
-  const leadPhone = phone(required(plain, 'lc_number'), 'lc_number');
+  const required = (key: string) => given(plain, key) ?? throwError(refused.get(key) ?? new MockError('missing_parameter', { params: { key }, field: key }));
+  const widget = authenticate(required('widget_key'), required('api_key'));
+  const leadPhone = phone(required('lc_number'), 'lc_number');
   if (problem) throw problem;
   const country = optional(plain, 'country');
   if (country !== null && !/^[A-Za-z]{2}$/.test(country)) {
@@ -83,8 +87,8 @@ export function parseAddCallRequest<W>(fields: Iterable<[string, unknown]>, auth
     throw new MockError('invalid_outcome', { field: 'mock_outcome' });
   }
   const request: AddCallRequest = {
-    widgetKey: required(plain, 'widget_key'),
-    apiKey: required(plain, 'api_key'),
+    widgetKey: required('widget_key'),
+    apiKey: required('api_key'),
     leadPhone,
     leadPhone2: second === null ? null : phone(second, 'lc_number_2'),
     country: country === null ? null : country.toUpperCase(),
@@ -116,10 +120,13 @@ function scalar(raw: unknown, key: string): string | null {
   return text;
 }
 
-function required(fields: Map<string, string>, key: string): string {
-  const value = fields.get(key)?.trim();
-  if (!value) throw new MockError('missing_parameter', { params: { key }, field: key });
-  return value;
+/** A field's trimmed value, or null when absent or empty. */
+function given(fields: Map<string, string>, key: string): string | null {
+  return fields.get(key)?.trim() || null;
+}
+
+function throwError(error: MockError): never {
+  throw error;
 }
 
 function optional(fields: Map<string, string>, key: string): string | null {

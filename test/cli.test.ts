@@ -90,4 +90,13 @@ describe('switchboard on the command line', () => {
     expect(pruned.status).toBe(0);
     expect(pruned.stdout).toMatch(/^Deleted 0 events, 0 deliveries and 0 calls older than \d{4}-\d\d-\d\dT/);
   });
+
+  it('refuses a retention beyond 100 years (what POST /v1/prune takes) in one line, instead of "Invalid time value" or a cut-off in the year -271764', () => {
+    for (const days of ['1000000000', '99999999', '36501']) {
+      const dry = run(['prune', '--dry-run', '--retention-days', days]);
+      expect(dry.status).toBe(1);
+      expect(dry.stderr).toBe(`switchboard: Invalid --retention-days: expected an integer in 0–36500 (100 years), got "${days}"\n`);
+    }
+    expect(run(['prune', '--dry-run', '--retention-days', '36500']).stdout).toMatch(/^Would delete what is older than \d{4}-\d\d-\d\dT.* \(36500 days\)\.\n$/);
+  });
 });

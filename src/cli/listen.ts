@@ -157,8 +157,9 @@ async function firstPosition(sinceOption: string, from: string, key: string, sig
     } catch (error) {
       if (signal.aborted) return null;
       if (timeout.aborted) throw new Error(`Switchboard at ${from} did not answer within ${lookupTimeoutMs / 1000} s: is --from right?`);
-      if (error instanceof SwitchboardApiError) throw error;
-      answer = undefined; // not JSON: said below
+      // A 2xx that is not JSON (the SDK's invalid_response): said below, as any answer that is not the list.
+      if (error instanceof SwitchboardApiError && error.code !== 'invalid_response') throw error;
+      answer = undefined;
     }
     const data = (answer as { data?: unknown } | null | undefined)?.data;
     const seq = !Array.isArray(data) ? undefined : data.length === 0 ? 0 : (data[0] as { seq?: unknown } | null)?.seq;

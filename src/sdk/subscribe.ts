@@ -139,7 +139,8 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       options.onError?.(failure, { fatal: true, attempt, retryInMs: 0 });
       throw failure;
     }
-    const retryInMs = Math.max(minDelayMs, backoffMs(attempt, options.backoff ?? defaultBackoff));
+    // What `sleep` can wait (24.8 days), so that the wait said is the wait made.
+    const retryInMs = Math.min(Math.max(minDelayMs, backoffMs(attempt, options.backoff ?? defaultBackoff)), maxTimerMs);
     attempt += 1;
     options.onError?.(failure, { fatal: false, attempt, retryInMs });
     await sleep(retryInMs, signal);

@@ -9,6 +9,7 @@ import { endCallPayload, legacyFormBody, startCallPayload } from './payloads.js'
 import type { SimulatedCall } from './simulated-call.js';
 import { maskPhone } from './mask.js';
 import type { WebhookAttempt, WebhookSender } from './webhook-sender.js';
+import { maxTimerMs } from '../sdk/http.js';
 
 export type CallState = 'dialling' | 'in_progress' | 'ended' | 'abandoned';
 
@@ -66,9 +67,6 @@ export interface CallRunner {
    */
   close(mode: 'flush' | 'abandon', timeoutMs?: number): Promise<void>;
 }
-
-/** A timer's longest wait. */
-const maxTimerMs = 2 ** 31 - 1;
 
 /**
  * A runner over a sender.

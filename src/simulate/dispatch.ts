@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createSender } from '../relay/send.js';
 import { createSlots } from '../relay/slots.js';
 import type { PlannedSend } from './plan.js';
+import { maxTimerMs } from '../sdk/http.js';
 
 /**
  * Sends a plan's requests: each when it is due at `rate` calls per second, at most `concurrency` in flight,
@@ -91,9 +92,6 @@ function isDuplicateAnswer(body: string): boolean {
     return false;
   }
 }
-
-/** A timer's longest wait: Node runs a longer one after 1 ms. */
-const maxTimerMs = 2 ** 31 - 1;
 
 /**
  * Waits until `performance.now()` reaches `at`, or the signal aborts (then resolves at once). A request due

@@ -153,4 +153,28 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     expect(refused.map((r) => r.status)).toEqual(Array(refused.length).fill(403));
     expect((await t.request('GET', `/v1/destinations/${id}`)).body.secret).toMatch(/^whsec_/);
   });
+
+  it("never shows a viewer the values of a destination's headers (a receiver's credentials), only their names; an admin sees them", async () => {
+    await start();
+    const headers = { Authorization: 'Bearer receiver-token-123', 'X-Api-Key': 'crm-key-456' };
+    const created = await t.request('POST', '/v1/destinations', { url: receiver.url, headers });
+    expect(created.status).toBe(201);
+    expect(created.body.headers).toEqual(headers);
+    const id = created.body.id as string;
+    const viewer = (await t.request('POST', '/v1/keys', { name: 'viewer', scope: 'read' })).body.key as string;
+    for (const path of ['/v1/destinations', `/v1/destinations/${id}`]) {
+      const seen = await t.request('GET', path, undefined, viewer);
+      expect(seen.status).toBe(200);
+      const text = JSON.stringify(seen.body);
+      expect(text, path).not.toContain('receiver-token-123');
+      expect(text, path).not.toContain('crm-key-456');
+      const shown = path === '/v1/destinations' ? seen.body.data[0] : seen.body;
+      expect(shown.headers).toEqual({ Authorization: '…', 'X-Api-Key': '…' });
+    }
+    // An admin (who edits them) reads them in full, listed or alone; a destination without headers shows null.
+    expect((await t.request('GET', '/v1/destinations')).body.data[0].headers).toEqual(headers);
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.headers).toEqual(headers);
+    await t.request('PATCH', `/v1/destinations/${id}`, { headers: null });
+    expect((await t.request('GET', `/v1/destinations/${id}`, undefined, viewer)).body.headers).toBeNull();
+  });
 });

@@ -4,18 +4,23 @@ import type { Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
+/** What a viewer sees for each value of a destination's headers. */
+export const hiddenHeaderValue = '…';
+
 /**
  * A destination as the API shows it. The secret is shown only where an administrator asks for this one
  * destination (or has just created or rotated it); listings show `secret_hint`, enough to tell which
- * secret a receiver is configured with.
+ * secret a receiver is configured with. The values of its headers are an administrator's to read too:
+ * they are where a receiver's credentials go (`Authorization`, an API key; a URL may not carry them), so
+ * a viewer gets the names with each value as `…`.
  *
  * @example
- * presentDestination(destination, { now: Date.now(), revealSecret: false });
- * // { id: 'dst_…', url: 'https://…', status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
+ * presentDestination(destination, { now: Date.now(), revealSecret: false, revealHeaders: false });
+ * // { id: 'dst_…', url: 'https://…', headers: { Authorization: '…' }, status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
  */
-export function presentDestination(d: Destination, options: { now: number; revealSecret: true }): DestinationWithSecret;
-export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }): DestinationBody;
-export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean }): DestinationBody {
+export function presentDestination(d: Destination, options: { now: number; revealSecret: true; revealHeaders: boolean }): DestinationWithSecret;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody {
   const previousValid = d.previousSecret !== null && (d.previousSecretExpiresAt ?? 0) > options.now;
   return {
     id: d.id,
@@ -24,7 +29,7 @@ export function presentDestination(d: Destination, options: { now: number; revea
     event_types: d.eventTypes,
     widget_keys: d.widgetKeys,
     call_statuses: d.callStatuses,
-    headers: d.headers,
+    headers: d.headers === null || options.revealHeaders ? d.headers : Object.fromEntries(Object.keys(d.headers).map((name) => [name, hiddenHeaderValue])),
     rate_limit_per_sec: d.rateLimitPerSec,
     max_concurrency: d.maxConcurrency,
     status: d.disabledAt !== null ? 'disabled' : d.pausedAt !== null ? 'paused' : 'enabled',

@@ -70,14 +70,16 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.addHook('onClose', () => destinations.close());
   await app.register(deliveryRoutes, { storage, now, onQueued: options.onQueued, scopes });
 
-  const present = (d: Destination, revealSecret: boolean) => presentDestination(d, { now: now(), revealSecret });
+  // An administrator reads a destination's header values; a viewer their names only (destination-presenters.ts).
+  const present = (d: Destination, revealSecret: boolean, revealHeaders = true) => presentDestination(d, { now: now(), revealSecret, revealHeaders });
+  const isAdmin = (request: { principal?: { scope: string } | null }) => request.principal?.scope === 'admin';
 
   app.post<{ Body: Static<typeof CreateBody> }>('/v1/destinations', { ...admin, schema: { body: CreateBody, response: answers({ 201: DestinationWithSecret }, ...adminErrors, ...bodyErrors, 422) } }, async (request, reply) => {
     const created = await destinations.create({ ...patchOf(request.body), url: request.body.url });
     return reply.code(201).send(present(created, true));
   });
 
-  app.get('/v1/destinations', { ...read, schema: { response: answers({ 200: DestinationList }, ...readErrors) } }, async () => ({ data: (await destinations.list()).map((d) => present(d, false)) }));
+  app.get('/v1/destinations', { ...read, schema: { response: answers({ 200: DestinationList }, ...readErrors) } }, async (request) => ({ data: (await destinations.list()).map((d) => present(d, false, isAdmin(request))) }));
 
   // The Webhooks page's glance: a static path, so it is never taken for a destination's id.
   app.get('/v1/destinations/health', { ...read, schema: { response: answers({ 200: DestinationHealthList }, ...readErrors) } }, async () => {
@@ -96,7 +98,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   // Shows the secret to an administrator, as Svix's "reveal secret" does: they need it to configure the
   // receiver that verifies our signatures, and an admin key can rotate it anyway. A viewer gets no secret.
   app.get<WithId>('/v1/destinations/:id', { ...read, schema: { params: Params, response: answers({ 200: DestinationMaybeSecret }, ...readErrors, 404) } }, async (request) =>
-    present(await destinations.find(request.params.id), request.principal?.scope === 'admin'));
+    present(await destinations.find(request.params.id), isAdmin(request), isAdmin(request)));
 
   app.patch<WithId & { Body: Static<typeof PatchBody> }>('/v1/destinations/:id', { ...admin, schema: { params: Params, body: PatchBody, response: answers({ 200: DestinationBody }, ...adminErrors, ...bodyErrors, 404, 422) } }, async (request) =>
     present(await destinations.update(request.params.id, patchOf(request.body)), false));

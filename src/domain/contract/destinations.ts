@@ -11,7 +11,7 @@ export const Destination = Type.Object({
   event_types: strings(),
   widget_keys: strings(),
   call_statuses: strings(),
-  headers: Nullable(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description: 'Sent with every delivery.' })),
+  headers: Nullable(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description: 'Sent with every delivery. Their values only to an administrator: a viewer (`read` scope) gets each as `…`.' })),
   rate_limit_per_sec: Nullable(Type.Integer()),
   max_concurrency: Nullable(Type.Integer({ description: 'The most webhook requests in flight to it per worker (null: the server\'s SWITCHBOARD_DESTINATION_CONCURRENCY).' })),
   status: StringEnum(['enabled', 'paused', 'disabled'], { description: '`disabled` (nothing is queued for it) wins over `paused` (deliveries are queued, none is sent).' }),

@@ -209,6 +209,33 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(receiver.received.map((r) => r.json.call_id)).toEqual(['gone-1', 'gone-3']);
   });
 
+  it('publishes switchboard.destination.disabled once when several deliveries in flight get 410 Gone, and not for a destination already disabled', async () => {
+    await start({}, () => ({ status: 410, delayMs: 50 }));
+    const destination = await addDestination();
+    // Three calls: sent in parallel, all three answered 410 while in flight.
+    for (const id of ['gone-a', 'gone-b', 'gone-c']) await post(endCall(id));
+    await run();
+    expect(receiver.received).toHaveLength(3);
+    const disabled = (await t.api('/v1/events?type=switchboard.destination.disabled')).body.data as Array<{ id: string }>;
+    expect(disabled).toHaveLength(1);
+    expect((await t.api(`/v1/deliveries?destination_id=${destination.id}&status=failed`)).body.data).toHaveLength(3);
+    // Each delivery's own failure is still published, once each.
+    expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toHaveLength(3);
+
+    // Disabled by an administrator while a delivery is in flight: its 410 disables nothing more, and says nothing.
+    const other = await addDestination();
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+    receiver.answer(() => { arrived(); return { status: 410, delayMs: 300 }; });
+    await post(endCall('gone-d'));
+    const running = run();
+    await arrival;
+    expect((await t.request('PATCH', `/v1/destinations/${other.id}`, { disabled: true })).status).toBe(200);
+    await running;
+    expect((await t.api(`/v1/destinations/${other.id}`)).body.disabled_reason).toBe('disabled by an administrator');
+    expect((await t.api('/v1/events?type=switchboard.destination.disabled')).body.data).toHaveLength(1);
+  });
+
   it('dead-letters a delivery when the schedule runs out, publishes switchboard.delivery.failed, and a retry or replay sends it again', async () => {
     await start({ retryScheduleSec: [1, 1] }, () => ({ status: 500 }));
     const destination = await addDestination();

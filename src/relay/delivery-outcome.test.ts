@@ -37,12 +37,14 @@ describe('outcomeAfterAttempt', () => {
     });
   });
 
-  it('on 410 disables the destination too, raising destination.disabled before delivery.failed', () => {
+  it('on 410 disables the destination too, with destination.disabled for storage to raise if this disables it, and delivery.failed', () => {
     const outcome = outcomeAfterAttempt(delivery, event, destination, result(410), context);
     expect(outcome).toMatchObject({ result: 'failed', disableDestination: 'the destination answered 410 Gone' });
-    expect(outcome.raises!.map((e) => e.type)).toEqual(['switchboard.destination.disabled', 'switchboard.delivery.failed']);
-    expect(data(outcome.raises![0]!)).toEqual({ destination_id: 'dst_1', reason: 'the destination answered 410 Gone' });
-    expect(outcome.raises![0]).toMatchObject({ sourceId: '', callId: null });
+    expect(outcome.raises!.map((e) => e.type)).toEqual(['switchboard.delivery.failed']);
+    expect(outcome.disabledEvent!.type).toBe('switchboard.destination.disabled');
+    expect(data(outcome.disabledEvent!)).toEqual({ destination_id: 'dst_1', reason: 'the destination answered 410 Gone' });
+    expect(outcome.disabledEvent).toMatchObject({ sourceId: '', callId: null });
+    expect(outcomeAfterAttempt({ ...delivery, attempts: 1 }, event, destination, result(500), context)).not.toHaveProperty('disabledEvent');
   });
 });
 

@@ -38,7 +38,9 @@ export function outcomeAfterAttempt(
   if (decision.result === 'retry') return { ...outcomeOf(d, 'retry', attempt, decision.nextAttemptAt, null), raises: [] };
   const events: NewEvent[] = [];
   const disable = decision.disableDestination;
-  if (disable !== null) events.push(systemEvent({ type: systemTypes.destinationDisabled, sourceId: '', callId: null, data: { destination_id: destination.id, reason: disable }, at: now() }));
+  // Raised by storage only if this outcome is what disables the destination (DeliveryOutcome.disabledEvent).
+  const disabledEvent = disable === null ? undefined
+    : systemEvent({ type: systemTypes.destinationDisabled, sourceId: '', callId: null, data: { destination_id: destination.id, reason: disable }, at: now() });
   events.push(systemEvent({
     type: systemTypes.deliveryFailed, sourceId: event.sourceId, callId: event.callId, at: now(),
     data: {
@@ -46,7 +48,7 @@ export function outcomeAfterAttempt(
       attempts: d.attempts + 1, last_status: result.status, last_error: attempt.error, reason: decision.reason,
     },
   }));
-  return { ...outcomeOf(d, 'failed', attempt, null, disable), raises: events };
+  return { ...outcomeOf(d, 'failed', attempt, null, disable), raises: events, ...(disabledEvent ? { disabledEvent } : {}) };
 }
 
 /** Nothing left to send (a pruned event, a deleted destination): failed, with the reason as the attempt's error. */

@@ -317,6 +317,12 @@ export interface DeliveryOutcome {
   lease: number | null;
   /** Operational events this outcome raises, appended only if the outcome is recorded. */
   raises?: readonly NewEvent[];
+  /**
+   * With `disableDestination`: the `switchboard.destination.disabled` event, appended only if recording this
+   * batch is what disabled the destination, and once (several deliveries in flight may all get a 410; the
+   * destination may have been disabled meanwhile, by an administrator or an earlier batch).
+   */
+  disabledEvent?: NewEvent;
 }
 
 /** What `complete` recorded: the outcomes it dropped because their lease had run out or been taken over. */

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
 import type { Database, DeliveriesTable } from '../schema.js';
-import { completionRows, type DestinationUpdate } from '../shared/complete-plan.js';
+import { completionRows, raisedEvents, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
 import { appendIn, InlineValues, inTransaction, Parameters, queryAll } from './append.js';
 
@@ -101,7 +101,6 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
       const stale = outcomes.filter((o) => !heldIds.has(o.deliveryId)).map((o) => o.deliveryId);
       if (held.length === 0) return { stale, appended: [] };
       const rows = stale.length === 0 ? all : completionRows(held);
-      const events = held.flatMap((o) => o.raises ?? []);
       if (rows.successors.length > 0) {
         // Never-tried successors only when pulling: one that has been tried keeps its own retry schedule.
         // A statement of its own: it must see the outcomes above (a successor may be in the same batch).
@@ -115,7 +114,8 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
           q.values,
         );
       }
-      await updateDestinations(client, rows.destinations, now);
+      const disabled = await updateDestinations(client, rows.destinations, now);
+      const events = raisedEvents(held, disabled);
       return { stale, appended: events.length > 0 ? await appendIn(client, events) : [] };
     });
   }
@@ -124,27 +124,37 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
 }
 
 /**
- * One statement for every destination of the batch. Rows are written only when something changes (a
- * success is the common case, and each PostgreSQL update leaves a dead row version behind).
+ * The destinations' state after a batch. Rows are written only when something changes (a success is the
+ * common case, and each PostgreSQL update leaves a dead row version behind): one statement for the runs of
+ * failures, and, when an outcome disables its destination (rare), one that disables those not disabled
+ * yet. Answers the destinations that one disabled: not one disabled already (by an administrator, or by
+ * another worker's batch, whose write the row lock makes this one wait for and see), whose
+ * `switchboard.destination.disabled` was said then.
  */
-async function updateDestinations(client: pg.PoolClient, updates: DestinationUpdate[], now: number): Promise<void> {
-  const changing = updates.filter((d) => d.failure !== 'unchanged' || d.disabledReason !== null);
-  if (changing.length === 0) return;
+async function updateDestinations(client: pg.PoolClient, updates: DestinationUpdate[], now: number): Promise<Set<string>> {
+  const failing = updates.filter((d) => d.failure !== 'unchanged');
+  if (failing.length > 0) {
+    const p = new Parameters();
+    const t = p.unnest(failing.map((d) => ({ id: d.id, failure: d.failure, failing_since: d.failingSince })), { id: 'text', failure: 'text', failing_since: 'bigint' });
+    await client.query(
+      `update destinations d set
+        failing_since = case t.failure when 'cleared' then null else coalesce(d.failing_since, t.failing_since) end
+      from ${t.source}
+      where d.id = t.id and ((t.failure = 'cleared' and d.failing_since is not null) or (t.failure = 'failing' and d.failing_since is null))`,
+      p.values,
+    );
+  }
+  const disabling = updates.filter((d) => d.disabledReason !== null);
+  if (disabling.length === 0) return new Set();
   const p = new Parameters();
-  const t = p.unnest(changing.map((d) => ({ id: d.id, failure: d.failure, failing_since: d.failingSince, disabled_reason: d.disabledReason })), {
-    id: 'text', failure: 'text', failing_since: 'bigint', disabled_reason: 'text',
-  });
+  const t = p.unnest(disabling.map((d) => ({ id: d.id, disabled_reason: d.disabledReason })), { id: 'text', disabled_reason: 'text' });
   const at = p.add(now);
-  await client.query(
-    `update destinations d set
-      failing_since = case t.failure when 'cleared' then null when 'failing' then coalesce(d.failing_since, t.failing_since) else d.failing_since end,
-      disabled_at = case when t.disabled_reason is not null and d.disabled_at is null then ${at}::bigint else d.disabled_at end,
-      disabled_reason = case when t.disabled_reason is not null and d.disabled_at is null then t.disabled_reason else d.disabled_reason end,
-      updated_at = case when t.disabled_reason is not null and d.disabled_at is null then ${at}::bigint else d.updated_at end
+  const { rows } = await client.query<{ id: string }>(
+    `update destinations d set disabled_at = ${at}::bigint, disabled_reason = t.disabled_reason, updated_at = ${at}::bigint
     from ${t.source}
-    where d.id = t.id and (
-      (t.failure = 'cleared' and d.failing_since is not null) or (t.failure = 'failing' and d.failing_since is null)
-      or (t.disabled_reason is not null and d.disabled_at is null))`,
+    where d.id = t.id and d.disabled_at is null
+    returning d.id`,
     p.values,
   );
+  return new Set(rows.map((r) => r.id));
 }

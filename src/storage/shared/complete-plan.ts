@@ -1,4 +1,4 @@
-import type { DeliveryOutcome } from '../ports.js';
+import type { DeliveryOutcome, NewEvent } from '../ports.js';
 import type { DeliveryAttemptsTable } from '../schema.js';
 
 /**
@@ -73,4 +73,16 @@ export function completionRows(outcomes: readonly DeliveryOutcome[]) {
     destinations.set(o.destinationId, d);
   }
   return { deliveries, attempts, successors, destinations: [...destinations.values()] };
+}
+
+/**
+ * The operational events of a batch's recorded outcomes, in order: first `switchboard.destination.disabled`
+ * for each destination in `disabled` (those this batch's write disabled; the event of its last outcome that
+ * asked, whose reason is the one stored), then every outcome's own (`switchboard.delivery.failed`). A
+ * destination that was disabled already, or another of its outcomes' 410, says nothing more.
+ */
+export function raisedEvents(held: readonly DeliveryOutcome[], disabled: ReadonlySet<string>): NewEvent[] {
+  const said = new Map<string, NewEvent>();
+  for (const o of held) if (o.disabledEvent && disabled.has(o.destinationId)) said.set(o.destinationId, o.disabledEvent);
+  return [...said.values(), ...held.flatMap((o) => o.raises ?? [])];
 }

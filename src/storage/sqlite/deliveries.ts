@@ -3,7 +3,7 @@ import type { DeliveryId } from '../../domain/ids.js';
 import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
 import type { DeliveriesTable } from '../schema.js';
 import { fairCut, roomOf, type ClaimCandidate } from '../shared/claim-plan.js';
-import { completionRows } from '../shared/complete-plan.js';
+import { completionRows, raisedEvents } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
 import type { SqliteAppend, SqliteAppendResult } from './append.js';
 
@@ -84,12 +84,13 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
     for (const a of rows.attempts) insertAttempt.run(a);
     for (const d of rows.deliveries) updateDelivery.run({ ...d, now, lease: leases.get(d.id) });
     for (const m of rows.successors) moveSuccessors.run(m);
+    const disabled = new Set<string>();
     for (const d of rows.destinations) {
       if (d.failure === 'cleared') clearFailing.run(d.id);
       if (d.failure === 'failing') markFailing.run(d.failingSince, d.id);
-      if (d.disabledReason) disable.run(now, d.disabledReason, now, d.id);
+      if (d.disabledReason && disable.run(now, d.disabledReason, now, d.id).changes > 0) disabled.add(d.id);
     }
-    const events = held.flatMap((o) => o.raises ?? []);
+    const events = raisedEvents(held, disabled);
     return { stale, appended: events.length > 0 ? append(events) : [] };
   });
 

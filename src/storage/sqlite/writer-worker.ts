@@ -43,7 +43,10 @@ function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
     case 'claim':
       return deliveries.claim(request.now, request.limit, request.leaseMs, request.share);
     case 'complete': {
-      const { stale, appended } = deliveries.complete(request.outcomes.map((o) => (o.raises ? { ...o, raises: revive([...o.raises]) } : o)), request.now);
+      const outcomes = request.outcomes.map((o) => ({
+        ...o, ...(o.raises ? { raises: revive([...o.raises]) } : {}), ...(o.disabledEvent ? { disabledEvent: revive([o.disabledEvent])[0] } : {}),
+      }));
+      const { stale, appended } = deliveries.complete(outcomes, request.now);
       // The raised events' results without their call records, as an append's (the recorder only counts them).
       return { stale, appended: appended.map(({ call: _call, callText: _text, ...result }) => result) };
     }

@@ -95,7 +95,7 @@ describe('switchboard on the command line', () => {
     for (const days of ['1000000000', '99999999', '36501']) {
       const dry = run(['prune', '--dry-run', '--retention-days', days]);
       expect(dry.status).toBe(1);
-      expect(dry.stderr).toBe(`switchboard: Invalid --retention-days: expected an integer in 0–36500 (100 years), got "${days}"\n`);
+      expect(dry.stderr).toBe(`switchboard: Invalid --retention-days: expected an integer in 0–36500 (100 years at most), got "${days}"\n`);
     }
     expect(run(['prune', '--dry-run', '--retention-days', '36500']).stdout).toMatch(/^Would delete what is older than \d{4}-\d\d-\d\dT.* \(36500 days\)\.\n$/);
   });

@@ -69,7 +69,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '65536' })).toThrow('Invalid PORT: expected an integer in 0–65535');
     expect(() => loadConfig({ PORT: '80.5' })).toThrow('Invalid PORT');
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/^Invalid LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/);
-    expect(() => loadConfig({ SWITCHBOARD_STALE_AFTER_MIN: '0' })).toThrow('Invalid SWITCHBOARD_STALE_AFTER_MIN: expected an integer ≥ 1');
+    expect(() => loadConfig({ SWITCHBOARD_STALE_AFTER_MIN: '0' })).toThrow('Invalid SWITCHBOARD_STALE_AFTER_MIN: expected an integer in 1–52560000 (100 years at most), got "0"');
     expect(() => loadConfig({ SWITCHBOARD_BODY_LIMIT_BYTES: '1023' })).toThrow('Invalid SWITCHBOARD_BODY_LIMIT_BYTES: expected an integer ≥ 1024');
     expect(() => loadConfig({ SWITCHBOARD_PUBLIC_URL: 'not a url' })).toThrow('Invalid SWITCHBOARD_PUBLIC_URL');
   });
@@ -98,6 +98,25 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ [env]: String(largest) }), env).not.toThrow();
       expect(() => loadConfig({ [env]: String(largest + 1) }), env).toThrow(`Invalid ${env}: expected an integer in`);
     }
+  });
+
+  it('refuses a length of time that would make a stored time no date can hold (over 100 years)', () => {
+    // 10^10 grace hours made a rotated secret's expiry past the last date JavaScript writes: every read of the
+    // destinations then failed. Each such knob's largest accepted value, added to now, is still a date.
+    const spans: Array<[string, number]> = [
+      ['SWITCHBOARD_STALE_AFTER_MIN', 60_000], ['SWITCHBOARD_DELIVERY_LEASE_SEC', 1000], ['SWITCHBOARD_DISABLE_AFTER_HOURS', 3_600_000],
+      ['SWITCHBOARD_SECRET_GRACE_HOURS', 3_600_000], ['SWITCHBOARD_SESSION_TTL_HOURS', 3_600_000], ['SWITCHBOARD_SESSION_IDLE_MIN', 60_000],
+      ['SWITCHBOARD_LOGIN_WINDOW_MIN', 60_000], ['SWITCHBOARD_RECONCILE_LOOKBACK_HOURS', 3_600_000], ['SWITCHBOARD_RETENTION_DAYS', 86_400_000],
+      ['SWITCHBOARD_RETRY_SCHEDULE', 1000],
+    ];
+    for (const [env, unitMs] of spans) {
+      const largest = Math.floor((36_500 * 86_400_000) / unitMs);
+      expect(() => loadConfig({ [env]: String(largest) }), env).not.toThrow();
+      expect(new Date(Date.now() + largest * unitMs).toISOString()).toMatch(/^\d{4}-/);
+      expect(() => loadConfig({ [env]: String(largest + 1) }), env).toThrow(`Invalid ${env}: expected an integer in`);
+    }
+    expect(() => loadConfig({ SWITCHBOARD_SECRET_GRACE_HOURS: '10000000000' })).toThrow('(100 years at most)');
+    expect(loadConfig({ SWITCHBOARD_RETRY_SCHEDULE: '5, 60' }).retryScheduleSec).toEqual([5, 60]);
   });
 
   it('names the flag when its value is invalid, even if the environment is valid', () => {

@@ -97,6 +97,12 @@ const int = (min: number, max?: number, why = '') => (raw: string): number => {
  * after 1 ms instead — a job set to every 30 days would run a thousand times a second — so it is refused.
  */
 const wait = (min: number, unitMs: number) => int(min, Math.floor((2 ** 31 - 1) / unitMs), ' (24.8 days at most: a timer\'s longest wait)');
+/**
+ * A length of time added to or taken from now to make a stored time (a secret's expiry, a retry's due time, a
+ * session's end, how far back to look): at most 100 years, so that every such time stays a date JavaScript and
+ * the API can write (±8.64e15 ms; beyond, each read of the row failed with a 500).
+ */
+const span = (min: number, unitMs: number) => int(min, Math.floor((36_500 * 86_400_000) / unitMs), ' (100 years at most)');
 const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
   if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -118,7 +124,7 @@ const ratio = (raw: string): number => {
   return n;
 };
 const seconds = (raw: string): number[] => {
-  const list = raw.split(',').map((part) => int(0)(part.trim()));
+  const list = raw.split(',').map((part) => span(0, 1000)(part.trim()));
   if (list.length === 0 || list.length > 50) throw new Error(`expected 1–50 comma-separated seconds, got "${raw}"`);
   return list;
 };
@@ -132,7 +138,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   port: { env: 'PORT', flag: 'port', default: 8787, parse: int(0, 65_535), doc: 'Port to listen on (0 picks a free one).' },
   publicUrl: { env: 'SWITCHBOARD_PUBLIC_URL', flag: 'public-url', default: '', parse: parseUrl, doc: 'Base URL printed in ingest URLs (default: http://<host>:<port>).' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'Log level.' },
-  staleAfterMin: { env: 'SWITCHBOARD_STALE_AFTER_MIN', flag: 'stale-after-min', default: 120, parse: int(1), doc: 'A call with no end_call after this many minutes becomes stale.' },
+  staleAfterMin: { env: 'SWITCHBOARD_STALE_AFTER_MIN', flag: 'stale-after-min', default: 120, parse: span(1, 60_000), doc: 'A call with no end_call after this many minutes becomes stale.' },
   staleSweepIntervalSec: { env: 'SWITCHBOARD_STALE_SWEEP_SEC', flag: 'stale-sweep-sec', default: 60, parse: wait(1, 1000), doc: 'How often stale calls are looked for.' },
   bodyLimitBytes: { env: 'SWITCHBOARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', default: 1024 * 1024, parse: int(1024), doc: 'Largest ingest body accepted (larger: 413).' },
   quarantineBodyBytes: { env: 'SWITCHBOARD_QUARANTINE_BODY_BYTES', flag: 'quarantine-body-bytes', default: 64 * 1024, parse: int(0), doc: 'How much of a malformed body is kept in quarantine.' },
@@ -146,12 +152,12 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   retryJitter: { env: 'SWITCHBOARD_RETRY_JITTER', flag: 'retry-jitter', default: 0.2, parse: ratio, doc: 'Random spread of each retry delay (0.2: ±20 %).' },
   deliveryTimeoutSec: { env: 'SWITCHBOARD_DELIVERY_TIMEOUT_SEC', flag: 'delivery-timeout-sec', default: 15, parse: wait(1, 1000), doc: 'A destination must answer 2xx within this many seconds.' },
   deliveryConcurrency: { env: 'SWITCHBOARD_DELIVERY_CONCURRENCY', flag: 'delivery-concurrency', default: 256, parse: int(1), doc: 'Webhook requests a worker has in flight at once.' },
-  deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: int(1), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it.' },
+  deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: span(1, 1000), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it.' },
   destinationConcurrency: { env: 'SWITCHBOARD_DESTINATION_CONCURRENCY', flag: 'destination-concurrency', default: 16, parse: int(1), doc: "Webhook requests a worker has in flight to one destination at once (a destination's max_concurrency overrides it), so a slow receiver cannot take every slot." },
   breakerFailures: { env: 'SWITCHBOARD_BREAKER_FAILURES', flag: 'breaker-failures', default: 5, parse: int(1), doc: 'After this many consecutive attempts to a destination end without an answer (timeout, connection refused or reset), the worker stops claiming its deliveries for the cool-down.' },
   breakerCooldownSec: { env: 'SWITCHBOARD_BREAKER_COOLDOWN_SEC', flag: 'breaker-cooldown-sec', default: 30, parse: int(1), doc: 'How long a destination that stopped answering is left alone before one probe delivery is tried (an answer resumes it, another failure waits again).' },
-  disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: int(1), doc: 'A destination failing continuously for this long is disabled.' },
-  secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: int(0), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
+  disableAfterFailingHours: { env: 'SWITCHBOARD_DISABLE_AFTER_HOURS', flag: 'disable-after-hours', default: 120, parse: span(1, 3_600_000), doc: 'A destination failing continuously for this long is disabled.' },
+  secretGraceHours: { env: 'SWITCHBOARD_SECRET_GRACE_HOURS', flag: 'secret-grace-hours', default: 24, parse: span(0, 3_600_000), doc: 'After a destination secret rotation, deliveries are also signed with the old secret for this long.' },
   relayPollMs: { env: 'SWITCHBOARD_RELAY_POLL_MS', flag: 'relay-poll-ms', default: 1000, parse: wait(10, 1), doc: 'How often the stream and the webhook worker look for work without being woken (retries falling due).' },
   sequencerIntervalMs: { env: 'SWITCHBOARD_SEQUENCER_INTERVAL_MS', flag: 'sequencer-interval-ms', default: 5, parse: wait(1, 1), doc: 'PostgreSQL: how often the node holding the sequencer role looks for committed events to give their seq without being woken, while events come (its own commits wake it).' },
   sequencerIdleMs: { env: 'SWITCHBOARD_SEQUENCER_IDLE_MS', flag: 'sequencer-idle-ms', default: 50, parse: wait(1, 1), doc: 'PostgreSQL: the longest wait between two such looks while none finds events (the wait doubles from the interval): what an idle log costs, and how long an event committed on another node may wait for its seq after a quiet spell.' },
@@ -160,7 +166,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   streamHeartbeatSec: { env: 'SWITCHBOARD_STREAM_HEARTBEAT_SEC', flag: 'stream-heartbeat-sec', default: 15, parse: wait(1, 1000), doc: 'A comment line is sent on idle streams this often.' },
   rateLimitApiPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_API_PER_MIN', flag: 'rate-limit-api-per-min', default: 6000, parse: int(1), doc: 'API requests per minute per key (per address without one); more get 429 with Retry-After.' },
   rateLimitIngestPerMin: { env: 'SWITCHBOARD_RATE_LIMIT_INGEST_PER_MIN', flag: 'rate-limit-ingest-per-min', default: 1_200_000, parse: int(1), doc: 'Ingest requests per minute per source (a minute of allowance may come as a burst; it refills continuously; generous: it stops floods, not traffic); more get 429 with Retry-After.' },
-  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: int(0, 36_500, ' (100 years)'), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked by the worker every SWITCHBOARD_RETENTION_CHECK_SEC; `switchboard prune` does it on demand.' },
+  retentionDays: { env: 'SWITCHBOARD_RETENTION_DAYS', flag: 'retention-days', default: 0, parse: span(0, 86_400_000), doc: 'Delete events, their deliveries and calls older than this many days (0: keep forever). Checked by the worker every SWITCHBOARD_RETENTION_CHECK_SEC; `switchboard prune` does it on demand.' },
   retentionCheckSec: { env: 'SWITCHBOARD_RETENTION_CHECK_SEC', flag: 'retention-check-sec', default: 3600, parse: wait(1, 1000), doc: 'How often the worker deletes what is older than SWITCHBOARD_RETENTION_DAYS (when that is set).' },
   maintainIntervalSec: { env: 'SWITCHBOARD_MAINTAIN_SEC', flag: 'maintain-sec', default: 2, parse: wait(1, 1000), doc: "PostgreSQL: how often the database's upkeep runs (ANALYZE of the tables that changed much)." },
   checkpointMs: { env: 'SWITCHBOARD_CHECKPOINT_MS', flag: 'checkpoint-ms', default: 250, parse: wait(10, 1), doc: "SQLite: how often the WAL is checkpointed into the database file, off the ingest's commits. Often and small: each checkpoint ends with an fsync of the database file, and the commits' own fsyncs wait behind it on the disk (every 2 s, that wait was ~10 ms of the ingest's p99)." },
@@ -181,13 +187,13 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   keepAliveTimeoutSec: { env: 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_SEC', flag: 'keep-alive-timeout-sec', default: 72, parse: wait(1, 1000), doc: "An idle keep-alive connection is closed after this many seconds (keep it above a load balancer's idle timeout, 60 s on AWS ALB, or it may reuse a connection being closed)." },
   maxConnections: { env: 'SWITCHBOARD_MAX_CONNECTIONS', flag: 'max-connections', default: 10_000, parse: int(1), doc: 'Connections a node holds at once (streams included); further ones are closed as they arrive. Keep below the open-file limit (ulimit -n).' },
   callObjectMaxBytes: { env: 'SWITCHBOARD_CALL_OBJECT_MAX_BYTES', flag: 'call-object-max-bytes', default: defaultCallObjectMaxBytes, parse: int(256), doc: "Largest serialized size of the call record's lead, agent and lead.custom_params each; larger fields are replaced by a marker (the raw event keeps everything)." },
-  sessionTtlHours: { env: 'SWITCHBOARD_SESSION_TTL_HOURS', flag: 'session-ttl-hours', default: 168, parse: int(1), doc: 'A dashboard session ends this many hours after the sign-in, however much it is used.' },
-  sessionIdleMin: { env: 'SWITCHBOARD_SESSION_IDLE_MIN', flag: 'session-idle-min', default: 720, parse: int(1), doc: 'A dashboard session not used for this many minutes ends.' },
+  sessionTtlHours: { env: 'SWITCHBOARD_SESSION_TTL_HOURS', flag: 'session-ttl-hours', default: 168, parse: span(1, 3_600_000), doc: 'A dashboard session ends this many hours after the sign-in, however much it is used.' },
+  sessionIdleMin: { env: 'SWITCHBOARD_SESSION_IDLE_MIN', flag: 'session-idle-min', default: 720, parse: span(1, 60_000), doc: 'A dashboard session not used for this many minutes ends.' },
   loginFailuresPerAccount: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT', flag: 'login-failures-per-account', default: 10, parse: int(1), doc: 'Failed sign-ins for one email within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, sign-ins for it get 429 rate_limited with Retry-After until the window ends (per node).' },
   loginFailuresPerAddress: { env: 'SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS', flag: 'login-failures-per-address', default: 30, parse: int(1), doc: 'Failed sign-ins from one address within SWITCHBOARD_LOGIN_WINDOW_MIN; beyond, its sign-ins get 429 rate_limited with Retry-After until the window ends (per node).' },
-  loginWindowMin: { env: 'SWITCHBOARD_LOGIN_WINDOW_MIN', flag: 'login-window-min', default: 15, parse: int(1), doc: 'The window, in minutes, over which failed sign-ins are counted.' },
+  loginWindowMin: { env: 'SWITCHBOARD_LOGIN_WINDOW_MIN', flag: 'login-window-min', default: 15, parse: span(1, 60_000), doc: 'The window, in minutes, over which failed sign-ins are counted.' },
   reconcileIntervalMin: { env: 'SWITCHBOARD_RECONCILE_INTERVAL_MIN', flag: 'reconcile-interval-min', default: 15, parse: wait(1, 60_000), doc: "How often the worker compares Convolo's call list with what arrived, for each source with a Convolo API key." },
-  reconcileLookbackHours: { env: 'SWITCHBOARD_RECONCILE_LOOKBACK_HOURS', flag: 'reconcile-lookback-hours', default: 48, parse: int(1), doc: 'How far back each reconcile run looks (whole UTC days, as Convolo takes dates).' },
+  reconcileLookbackHours: { env: 'SWITCHBOARD_RECONCILE_LOOKBACK_HOURS', flag: 'reconcile-lookback-hours', default: 48, parse: span(1, 3_600_000), doc: 'How far back each reconcile run looks (whole UTC days, as Convolo takes dates).' },
   reconcilePauseFactor: { env: 'SWITCHBOARD_RECONCILE_PAUSE_FACTOR', flag: 'reconcile-pause-factor', default: 3, parse: int(0), doc: "After each page's fetch from Convolo's call list, and again after its check and appends, the reconciler pauses this many times as long as that work took (a wait for a 429 does not count): 3 keeps a long run to about a quarter of the process's time, so the ingest's latency holds (0: no pause)." },
   convoloCallListUrl: { env: 'SWITCHBOARD_CONVOLO_CALL_LIST_URL', flag: 'convolo-call-list-url', default: 'https://api.leads.convolo.ai', parse: parseUrl, doc: "Base URL of Convolo's call list API (…/api/v2/calls/payload-data-list); point it at mock-convolo to try it offline." },
 };

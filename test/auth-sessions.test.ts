@@ -273,4 +273,40 @@ describe('the session cookie over https, and sign-in limits', () => {
     expect((await c.login('someone-else@example.com')).status).toBe(429);
     expect((await c.login('a@example.com')).status, 'the address is over its limit').toBe(429);
   });
+
+  it('counts sign-ins in flight: of many wrong passwords sent at once, only as many as the limits allow are checked', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { loginFailuresPerAccount: 3, loginFailuresPerAddress: 5, loginWindowMin: 15 });
+    await createUser(t.app.storage, { email: 'a@example.com', role: 'admin', password });
+    const c = client(t);
+    const count = (statuses: number[]) => statuses.reduce<Record<number, number>>((n, s) => ({ ...n, [s]: (n[s] ?? 0) + 1 }), {});
+
+    // Per account: 20 guesses at once against one account (before, every one was checked: 20 × 401).
+    const atOnce = await Promise.all(Array.from({ length: 20 }, () => c.login('a@example.com', 'wrong password')));
+    expect(count(atOnce.map((a) => a.status))).toEqual({ 401: 3, 429: 17 });
+    expect((await c.login('a@example.com')).status, 'the account is over its limit').toBe(429);
+
+    // Per address: guesses at once spread over accounts (2 failures from this address so far: 3 more).
+    const spread = await Promise.all(Array.from({ length: 20 }, (_, i) => c.login(`nobody${i}@example.com`, 'wrong password')));
+    expect(count(spread.map((a) => a.status))).toEqual({ 401: 2, 429: 18 });
+
+    // The password change's current password, guessed at once from a signed-in session (another node's limits: a fresh server).
+    await t.close();
+    t = await startTestApp(await backends[0]!.freshDb(), { loginFailuresPerAccount: 3, loginFailuresPerAddress: 30, loginWindowMin: 15 });
+    await createUser(t.app.storage, { email: 'b@example.com', role: 'viewer', password });
+    const b = client(t);
+    expect((await b.login('b@example.com')).status).toBe(200);
+    const changes = await Promise.all(Array.from({ length: 20 }, () =>
+      b.send('POST', '/v1/auth/password', { body: { current_password: 'wrong password', new_password: 'a new passphrase' }, headers: b.own })));
+    expect(count(changes.map((a) => a.status))).toEqual({ 401: 3, 429: 17 });
+  });
+
+  it('does not count successful sign-ins against the address', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { loginFailuresPerAccount: 3, loginFailuresPerAddress: 3, loginWindowMin: 15 });
+    await createUser(t.app.storage, { email: 'a@example.com', role: 'admin', password });
+    const c = client(t);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await c.login('a@example.com')).status);
+    expect(statuses, 'each counted while its password was checked, then taken back').toEqual(Array(6).fill(200));
+    expect((await c.login('a@example.com', 'wrong password')).status).toBe(401);
+  });
 });

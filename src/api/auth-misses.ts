@@ -86,6 +86,11 @@ export function createMissCounter(options: { perMin: number; now?: () => number;
       }
       windows.set(address, { start: t, count: 1 });
     },
+    /** Takes one miss back (a sign-in counted as failed while its password was checked, which was right). */
+    forgive(address: string): void {
+      const w = current(address, now());
+      if (w && w.count > 0) w.count--;
+    },
     /** Forgets the address's misses (a successful sign-in clears its account's). */
     clear(address: string): void {
       windows.delete(address);

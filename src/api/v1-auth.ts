@@ -70,13 +70,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   }, async (request, reply) => {
     const account = normalizeEmail(request.body.email);
-    limits.check(account, request.ip);
-    const user = await checkPassword(storage, account, request.body.password);
-    if (!user) {
-      limits.failed(account, request.ip);
-      throw new AppError('invalid_credentials');
-    }
-    limits.succeeded(account);
+    const attempt = limits.begin(account, request.ip);
+    const user = await checkPassword(storage, account, request.body.password).catch((error: unknown) => {
+      attempt.abandoned();
+      throw error;
+    });
+    if (!user) throw new AppError('invalid_credentials');
+    attempt.succeeded();
     return signIn(reply, user, 200);
   });
 
@@ -109,11 +109,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const found = ownSession(request);
     if (!found) throw new AppError('not_signed_in');
     const account = found.user.email;
-    limits.check(account, request.ip);
-    if (!(await checkPassword(storage, account, request.body.current_password))) {
-      limits.failed(account, request.ip);
-      throw new AppError('wrong_password');
-    }
+    const attempt = limits.begin(account, request.ip);
+    const user = await checkPassword(storage, account, request.body.current_password).catch((error: unknown) => {
+      attempt.abandoned();
+      throw error;
+    });
+    if (!user) throw new AppError('wrong_password');
+    attempt.abandoned(); // the right password: not a failure (and, unlike a sign-in, it clears nothing)
     await storage.users.setPassword(found.user.id, await hashPassword(request.body.new_password), now(), hashSecret(found.token));
     options.forgetSecrets();
     return reply.code(204).send();

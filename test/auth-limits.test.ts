@@ -43,6 +43,17 @@ describe('failed authentications per address', () => {
     expect((await t.api('/healthz', null)).status, 'health checks are not limited').toBe(200);
   });
 
+  it('counts the misses of an API route however its path is percent-encoded (/%761/events is /v1/events)', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 }, { wrapStorage: counting });
+    expect((await t.api('/%761/events')).status, 'the router decodes the path: the route answers').toBe(200);
+    lookups.keys = 0;
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await t.api(i % 2 ? '/%761/events' : '/v1/%65vents', randomKey())).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    expect(lookups.keys, 'no lookup once the address is over its limit').toBe(3);
+    expect((await t.api('/%761/events')).status, 'a key valid before still passes').toBe(200);
+  });
+
   it('counts unknown ingest tokens as misses, and keeps accepting a source token that was valid before', async () => {
     t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 }, { wrapStorage: counting });
     expect((await t.post(endCall('known-1'))).status).toBe(200);

@@ -97,6 +97,9 @@ describe.each(backends)('dashboard sessions on $name', (backend) => {
     expect((await c.send('GET', '/v1/calls')).status).toBe(200);
     expect(await c.send('GET', '/v1/calls', { headers: { origin: 'https://evil.example' } })).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
     expect((await c.send('GET', '/v1/auth/session', { headers: { origin: 'https://evil.example' } })).status).toBe(401);
+    // The router decodes the path: /%761/calls is /v1/calls, with the same rules for the cookie.
+    expect((await c.send('GET', '/%761/calls', { headers: c.own })).status).toBe(200);
+    expect((await c.send('GET', '/%761/calls', { headers: { origin: 'https://evil.example' } })).status).toBe(401);
 
     const stream = await openStream(t.baseUrl, { headers: { cookie: `sb_session=${c.cookie}`, origin: t.baseUrl } });
     try {

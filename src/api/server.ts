@@ -167,7 +167,8 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
   authMissLimit(server, {
     perMin: config.authMissesPerMin,
     now: options.now,
-    covers: (request) => request.url.startsWith('/v1/') || isIngest(request),
+    // The route's path, not the URL's: the router decodes the path, so `/%761/events` is `/v1/events` too.
+    covers: (request) => request.routeOptions.url?.startsWith('/v1/') === true || isIngest(request),
     isKnown: (request) => {
       const secret = isIngest(request) ? (request.params as { token?: string }).token : presentedKey(request) ?? sessionCookie(request);
       return secret !== undefined && options.isKnownSecret(secret);

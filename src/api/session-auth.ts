@@ -18,7 +18,8 @@ export function sessionAuth(options: { sessions: SessionService; publicUrl: stri
   const configured = configuredOrigin(options.publicUrl);
   // A callback hook: it runs on every request, and all but the dashboard's go on at once (no promise each, nul-guard.ts).
   return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    if (!request.url.startsWith('/v1/')) return done();
+    // The route's path (the router decodes the URL's: `/%761/calls` is `/v1/calls`).
+    if (request.routeOptions.url?.startsWith('/v1/') !== true) return done();
     const token = sessionCookie(request);
     if (token === undefined || presentedKey(request) !== undefined) return done();
     const origin = originOf(request, configured);

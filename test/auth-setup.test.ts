@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createSetupToken, createUser } from '../src/admin/users.js';
+import { createSetupToken, createUser, inviteUser } from '../src/admin/users.js';
+import type { Storage } from '../src/storage/ports.js';
 import { createClient, SwitchboardApiError } from '../src/sdk/client.js';
 import { backends, startTestApp, type TestApp } from './support/app.js';
 import { killLeftoverServers, startServer } from './support/crash-server.js';
@@ -193,5 +194,33 @@ describe('secrets in the logs', () => {
     expect(lines.length).toBeGreaterThan(0);
     const log = lines.join('');
     for (const secret of secrets) expect(log).not.toContain(secret);
+  });
+
+  it('never carry a setup or invitation token from the URL of a failed request (the database down: 503, logged)', async () => {
+    const lines: string[] = [];
+    let down = false;
+    const failing = (storage: Storage): Storage => {
+      const fail = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+      return {
+        ...storage,
+        users: { ...storage.users, count: () => (down ? fail() : storage.users.count()) },
+        invitations: { ...storage.invitations, findPending: (hash, at) => (down ? fail() : storage.invitations.findPending(hash, at)) },
+      };
+    };
+    t = await startTestApp(await backends[0]!.freshDb(), { logLevel: 'info' }, { logger: { stream: { write: (line: string) => void lines.push(line) } }, wrapStorage: failing });
+    const setupToken = t.app.setupToken!;
+    const { token: inviteToken } = (await inviteUser(t.app.storage, { email: 'new@example.com', role: 'viewer' }))!;
+    down = true;
+    expect((await send(t, 'GET', `/v1/auth/setup?token=${setupToken}`)).status).toBe(503);
+    expect((await send(t, 'GET', `/v1/auth/invitation?limit=1&token=${inviteToken}`)).status).toBe(503);
+    down = false;
+    const log = lines.join('');
+    expect(log).toContain('/v1/auth/setup?token=');
+    expect(log).toContain('/v1/auth/invitation?limit=1&token=');
+    expect(log).not.toContain(setupToken);
+    expect(log).not.toContain(inviteToken);
+    // Both links still work: nothing was used.
+    expect((await send(t, 'GET', `/v1/auth/invitation?token=${inviteToken}`)).status).toBe(200);
+    expect((await send(t, 'GET', `/v1/auth/setup?token=${setupToken}`)).status).toBe(200);
   });
 });

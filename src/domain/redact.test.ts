@@ -21,6 +21,13 @@ describe('redactUrl', () => {
     expect(redactUrl('/hooks/convolo/abc')).toBe('/hooks/convolo/abc…');
   });
 
+  it("cuts a setup or invitation link's token (token, invite), which has no prefix of ours", () => {
+    const oneTime = 'rl6wpUzEJMp9iFvcJaf955OTTNVbqSh1lv0hWBRG4_s';
+    expect(redactUrl(`/v1/auth/setup?token=${oneTime}`)).toBe('/v1/auth/setup?token=rl6wpUzE…');
+    expect(redactUrl(`/v1/auth/invitation?x=1&token=${oneTime}`)).toBe('/v1/auth/invitation?x=1&token=rl6wpUzE…');
+    expect(redactUrl(`/setup?invite=${oneTime}`)).toBe('/setup?invite=rl6wpUzE…');
+  });
+
   it('cuts an access_token query parameter, first or later in the query', () => {
     const key = 'sbk_' + 'K'.repeat(4) + 'topsecret'.repeat(4);
     expect(redactUrl(`/v1/calls?access_token=${key}`)).toBe('/v1/calls?access_token=sbk_KKKK…');
@@ -36,7 +43,7 @@ describe('redactUrl', () => {
   });
 
   it('leaves other URLs and parameters alone', () => {
-    for (const url of ['/v1/calls/abc?limit=10', '/healthz', '/v1/events?my_access_token=x&token=abcdefghijkl']) {
+    for (const url of ['/v1/calls/abc?limit=10', '/healthz', '/v1/events?my_access_token=x&my_token=abcdefghijkl']) {
       expect(redactUrl(url)).toBe(url);
     }
   });

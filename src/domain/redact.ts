@@ -1,14 +1,15 @@
 /**
  * What of a URL may appear in logs. Secrets are cut to their first 8 characters: the token in an ingest path
  * (`/hooks/<provider>/<token>`, however the path is percent-encoded), any path segment or query value that
- * holds one of our secrets (`sbt_…`, `sbk_…`), and every `access_token` parameter. Query values that may hold
+ * holds one of our secrets (`sbt_…`, `sbk_…`), and every `access_token`, `token` and `invite` parameter. Query values that may hold
  * a phone number (`phone`, `q`) keep only their last 2 characters (`…67`): a phone's first 8 are country and
  * area code plus most of the subscriber number, its last 2 alone tell nobody who was called. Names are
  * compared after percent-decoding, as the router and URLSearchParams see them. Pure (no I/O), so the server's
  * logs (api/errors.ts, api/server.ts) and `switchboard simulate` redact alike.
  */
 const secret = /sb[tk]_/i;
-const secretParams = new Set(['access_token']);
+/** access_token: an API key (the stream); token, invite: a setup or invitation link's one-time token (`/v1/auth/setup?token=`, `/setup?invite=`). */
+const secretParams = new Set(['access_token', 'token', 'invite']);
 const phoneParams = new Set(['phone', 'q']);
 
 export function redactUrl(url: string): string {

@@ -64,4 +64,20 @@ describe('failed authentications per address', () => {
     expect(lookups.sources).toBe(3);
     expect((await t.post(endCall('known-2'))).status).toBe(200);
   });
+
+  it('counts an IPv6 client by its /64 (one subscriber holds 2^64 addresses): misses and failed sign-ins from rotating addresses add up', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3, loginFailuresPerAddress: 3, loginFailuresPerAccount: 100 });
+    const from = (remoteAddress: string, method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: object) =>
+      t.app.server.inject({ method, url, remoteAddress, headers, ...(body === undefined ? {} : { payload: body }) }).then((r) => r.statusCode);
+    const misses = [];
+    for (let i = 1; i <= 5; i++) misses.push(await from(`2001:db8:1:2::${i.toString(16)}`, 'GET', '/v1/events', { authorization: `Bearer ${randomKey()}` }));
+    expect(misses).toEqual([401, 401, 401, 429, 429]);
+    expect(await from('2001:db8:1:2:ffff:ffff:ffff:ffff', 'GET', '/v1/events', { authorization: `Bearer ${randomKey()}` }), 'the same /64, written out').toBe(429);
+    expect(await from('2001:db8:1:3::1', 'GET', '/v1/events', { authorization: `Bearer ${randomKey()}` }), 'the next /64 is another client').toBe(401);
+
+    const signIns = [];
+    for (let i = 1; i <= 5; i++) signIns.push(await from(`2001:0db8:0001:0009:${i}::1`, 'POST', '/v1/auth/login', {}, { email: `nobody${i}@example.com`, password: 'wrong password' }));
+    expect(signIns).toEqual([401, 401, 401, 429, 429]);
+    expect(await from('2001:db8:1:a::1', 'POST', '/v1/auth/login', {}, { email: 'nobody@example.com', password: 'wrong password' })).toBe(401);
+  });
 });

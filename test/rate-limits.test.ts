@@ -35,4 +35,13 @@ describe('rate limits', () => {
     // The API has its own allowance.
     expect((await t.api('/v1/events')).status).toBe(200);
   });
+
+  it('counts requests without a key per address, an IPv6 one by its /64', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { rateLimitApiPerMin: 3 });
+    const from = (remoteAddress: string) => t.app.server.inject({ method: 'GET', url: '/v1/auth/session', remoteAddress }).then((r) => r.statusCode);
+    const statuses = [];
+    for (let i = 1; i <= 5; i++) statuses.push(await from(`2001:db8:7:7::${i}`));
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(await from('2001:db8:7:8::1'), 'another /64').toBe(401);
+  });
 });

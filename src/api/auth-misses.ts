@@ -9,7 +9,7 @@ import { sendError } from './errors.js';
  * with `perMin` misses within its minute gets 429 `rate_limited` with Retry-After until the minute is over,
  * before any lookup. Requests that present a secret valid on this node recently (`isKnown`) still pass: a
  * neighbour behind the same address (a NAT, Convolo's senders posting to a revoked source beside the live
- * ones) must not lock the valid ones out.
+ * ones) must not lock the valid ones out. An address is counted as `clientAddress` says (an IPv6 one by its /64).
  *
  * Register on the root instance, before the routes.
  */
@@ -28,17 +28,39 @@ export interface AuthMissOptions {
 
 const minuteMs = 60_000;
 
+/**
+ * The client an address is counted as by the limits kept per address (failed authentications, failed
+ * sign-ins, the API's requests without a key): an IPv4 address as it is (an IPv4-mapped IPv6 one, as the
+ * IPv4 address it maps), an IPv6 address as its /64, the least one subscriber gets. Counted by whole
+ * IPv6 addresses, one client rotating through its 2^64 would never reach a limit.
+ *
+ * @example
+ * clientAddress('2001:db8:1:2::7'); // '2001:db8:1:2::/64'
+ * clientAddress('::ffff:10.0.0.1'); // '10.0.0.1'
+ */
+export function clientAddress(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const address = ip.split('%')[0]!.toLowerCase();
+  const mapped = /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = address.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  // With '::', the groups it stands for are zeros; an embedded IPv4 tail is past the first 64 bits anyway.
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8).fill('0')];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
+
 export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): void {
   const misses = createMissCounter({ perMin: options.perMin, now: options.now, maxAddresses: options.maxAddresses });
   // Callback hooks (no promise per request: nul-guard.ts). Answering early, a callback hook sends and does not call done.
   app.addHook('onRequest', (request, reply, done) => {
     if (!options.covers(request)) return done();
-    const waitMs = misses.blockedFor(request.ip);
+    const waitMs = misses.blockedFor(clientAddress(request.ip));
     if (waitMs === 0 || options.isKnown(request)) return done();
     sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (options.isMiss(request, reply.statusCode)) misses.miss(request.ip);
+    if (options.isMiss(request, reply.statusCode)) misses.miss(clientAddress(request.ip));
     done();
   });
 }

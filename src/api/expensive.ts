@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 import { bearerKey } from './auth.js';
+import { clientAddress } from './auth-misses.js';
 
 /**
  * The requests whose cost grows with the data rather than the request (SWITCHBOARD_EXPENSIVE_PER_KEY): stats,
@@ -35,7 +36,7 @@ export function limitExpensive(perKey: number) {
     onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
       if (!isExpensive(request)) return done();
       const presented = bearerKey(request);
-      const key = presented ? `key ${hashSecret(presented)}` : `ip ${request.ip}`;
+      const key = presented ? `key ${hashSecret(presented)}` : `ip ${clientAddress(request.ip)}`;
       const count = running.get(key) ?? 0;
       if (count >= perKey) return done(new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` }));
       running.set(key, count + 1);

@@ -3,9 +3,11 @@ import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
 import { createRateLimits } from '../relay/rate-limit.js';
 import { presentedKey } from './auth.js';
+import { clientAddress } from './auth-misses.js';
 
 /**
- * Request limits (in memory, per node). The API: per API key (per address for requests without one), with
+ * Request limits (in memory, per node). The API: per API key (per address for requests without one, an IPv6
+ * address by its /64: auth-misses.ts's clientAddress), with
  * `@fastify/rate-limit`; the key is hashed before it becomes a key of the limiter's table, as in the secret
  * cache. The ingest: per source, checked by the route once the token has named its source
  * (`createSourceLimiter`), which costs no second hash of the token and keeps one budget across a rotation.
@@ -20,7 +22,7 @@ export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPlugin
     max: limits.apiPerMin,
     keyGenerator: (request) => {
       const key = presentedKey(request);
-      return key !== undefined ? `key ${hashSecret(key)}` : `ip ${request.ip}`;
+      return key !== undefined ? `key ${hashSecret(key)}` : `ip ${clientAddress(request.ip)}`;
     },
     allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs|hooks)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),

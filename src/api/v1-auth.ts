@@ -7,6 +7,7 @@ import { hashPassword, passwordLimits } from '../domain/passwords.js';
 import { iso } from '../domain/presenters.js';
 import { hashSecret } from '../domain/secrets.js';
 import type { Storage, User } from '../storage/ports.js';
+import { clientAddress } from './auth-misses.js';
 import type { LoginLimits } from './login-limits.js';
 import { clearedSessionCookie, configuredOrigin, originOf, sessionSetCookie } from './session-auth.js';
 import { InvitationCheck, NoContent, SessionAnswer, SetupCheck } from '../domain/contract/index.js';
@@ -70,7 +71,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   }, async (request, reply) => {
     const account = normalizeEmail(request.body.email);
-    const attempt = limits.begin(account, request.ip);
+    const attempt = limits.begin(account, clientAddress(request.ip));
     const user = await checkPassword(storage, account, request.body.password).catch((error: unknown) => {
       attempt.abandoned();
       throw error;
@@ -109,7 +110,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const found = ownSession(request);
     if (!found) throw new AppError('not_signed_in');
     const account = found.user.email;
-    const attempt = limits.begin(account, request.ip);
+    const attempt = limits.begin(account, clientAddress(request.ip));
     const user = await checkPassword(storage, account, request.body.current_password).catch((error: unknown) => {
       attempt.abandoned();
       throw error;

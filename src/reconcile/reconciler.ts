@@ -146,12 +146,22 @@ export function createReconciler(options: ReconcilerOptions) {
     const firstPage = range.fromPage ?? 1;
     const lastPage = firstPage + Math.min(range.pages ?? maxPages, maxPages) - 1;
     let nextPage: number | null = null;
+    let previousIds: string | null = null;
     try {
       for (let page = firstPage; page <= lastPage; page++) {
         const { page: { items }, ms: fetchMs } = await fetchPage(client, {
           dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
         });
+        // A page with the same calls as the one before: a server that ignores `page` (or answers its last page
+        // again past the end) would otherwise be read maxPages times per run, and a backfill would never end.
+        // A short repeat held every call there is; a full one hides the rest, which cannot be read: an error.
+        const ids = JSON.stringify(items.map((item) => item.call_id ?? null));
+        if (items.length > 0 && ids === previousIds) {
+          if (items.length < callListMaxCalls) break;
+          throw new ConvoloCallListError('unexpected_shape', `Convolo's call list answered page ${page} with the same calls as page ${page - 1}: it seems to ignore page, so the calls after them cannot be read.`, { status: 200 });
+        }
+        previousIds = ids;
         await rest(fetchMs);
         const absorbStarted = performance.now();
         await absorb(sourceId, items, counts, addedIds);

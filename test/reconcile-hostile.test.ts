@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backends, startTestApp, type TestApp } from './support/app.js';
+
+/**
+ * Convolo's call list answering in ways the mock does not: a scripted node:http server on loopback, one
+ * answer function per test, every request kept.
+ */
+type Answer = { status?: number; body: string; headers?: Record<string, string> };
+let answer: (url: URL) => Answer = () => ({ body: '[]' });
+const requests: URL[] = [];
+const item = (callId: string) => ({ type: 'end_call', call_id: callId, call_status: 'answered', time_started_iso_string: '2026-01-10T12:00:00.000Z' });
+const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => item(`${prefix}-${i}`));
+const pageOf = (url: URL) => Number(url.searchParams.get('page'));
+
+describe('reconcile against a call list that repeats its pages', () => {
+  let server: Server;
+  let t: TestApp;
+  let sourceId: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://convolo.test');
+      requests.push(url);
+      const a = answer(url);
+      res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
+      res.end(a.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    t = await startTestApp(await backends[0]!.freshDb(), { convoloCallListUrl: `http://127.0.0.1:${port}`, reconcilePauseFactor: 0 }, { sleep: async () => {} });
+    sourceId = (await t.api('/v1/sources')).body.data[0].id;
+    expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
+  }, 30_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  beforeEach(() => {
+    requests.length = 0;
+  });
+
+  it('a server that ignores page with a full page: the run stops at the repeat with unexpected_shape, not after 1000 pages', async () => {
+    const full = JSON.stringify(items('full', 500));
+    answer = () => ({ body: full });
+    const run = (await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body;
+    expect(requests.map(pageOf)).toEqual([1, 2]);
+    expect(run).toMatchObject({ fetched: 500, added: 500, already_present: 0, error: { code: 'unexpected_shape' } });
+    expect(run.error.detail).toMatch(/page 2 .*same calls as page 1/);
+
+    // A backfill step says so too, and ends the range (next_page null): the CLI stops instead of asking forever.
+    requests.length = 0;
+    const step = (await t.request('POST', `/v1/sources/${sourceId}/backfill`, { date_from: '2026-01-10', date_to: '2026-01-10', pages: 10 })).body;
+    expect(requests.map(pageOf)).toEqual([1, 2]);
+    expect(step).toMatchObject({ next_page: null, run: { fetched: 500, already_present: 500, added: 0, error: { code: 'unexpected_shape' } } });
+  });
+
+  it('a server that ignores page with a short page: one page holds every call, the run ends there without an error', async () => {
+    const short = JSON.stringify(items('short', 3));
+    answer = () => ({ body: short });
+    const run = (await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body;
+    expect(requests.map(pageOf)).toEqual([1, 2]);
+    expect(run).toMatchObject({ fetched: 3, added: 3, error: null });
+    const step = (await t.request('POST', `/v1/sources/${sourceId}/backfill`, { date_from: '2026-01-10', date_to: '2026-01-10', pages: 10 })).body;
+    expect(step).toMatchObject({ next_page: null, run: { fetched: 3, already_present: 3, error: null } });
+  });
+
+  it('a server that answers the last page again past the end: every call is read, the run ends without an error', async () => {
+    const first = JSON.stringify(items('clamp', 500));
+    const last = JSON.stringify(items('clamp-last', 7));
+    answer = (url) => ({ body: pageOf(url) === 1 ? first : last });
+    const run = (await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body;
+    expect(requests.map(pageOf)).toEqual([1, 2, 3]);
+    expect(run).toMatchObject({ fetched: 507, added: 507, error: null });
+    expect((await t.app.storage.events.list({ type: 'end_call', sourceId: sourceId as never, limit: 5000 })).length).toBe(500 + 3 + 507);
+  });
+});

@@ -245,6 +245,46 @@ describe('callEventOf: coercions', () => {
     expect(fields).toMatchObject({ started_at: null, ended_at: null, agent_answered_at: null, lead_answered_at: null, lead_created_at: null });
   });
 
+  it('reads a time without an offset as UTC, whatever the zone the server runs in (it was read in the server\'s own zone)', () => {
+    const zone = process.env.TZ;
+    const utc = Date.UTC(2026, 0, 1, 12, 0, 0);
+    try {
+      for (const tz of ['America/New_York', 'Europe/Stockholm', 'Asia/Kolkata']) {
+        process.env.TZ = tz;
+        const fields = fieldsOf({
+          time_started_iso_string: '2026-01-01T12:00:00', time_agent_answered_iso_string: '2026-01-01 12:00:00.250',
+          // 02:30 on the night Stockholm's clocks skip from 02:00 to 03:00: a UTC time like any other.
+          time_lead_answered_iso_string: '2026-03-29T02:30:00', time_ended_iso_string: '2026-01-01T12:00:00.000Z',
+          lead: { time_created_iso_string: '2026-01-01' },
+        });
+        expect(fields, tz).toMatchObject({
+          started_at: utc, agent_answered_at: utc + 250, lead_answered_at: Date.UTC(2026, 2, 29, 2, 30), ended_at: utc, lead_created_at: Date.UTC(2026, 0, 1),
+        });
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  it('reads offsets and HTTP dates, and refuses days the calendar lacks and text that is no time (they became other days, or 2001)', () => {
+    const at = (value: unknown) => fieldsOf({ time_started_iso_string: value }).started_at;
+    expect(at('2026-01-01T12:00:00+01:00')).toBe(Date.UTC(2026, 0, 1, 11));
+    expect(at('2026-01-01T12:00:00-0530')).toBe(Date.UTC(2026, 0, 1, 17, 30));
+    expect(at('2026-01-01T12:00:00.123456Z')).toBe(Date.UTC(2026, 0, 1, 12, 0, 0, 123));
+    expect(at('Thu, 01 Jan 2026 12:00:00 GMT')).toBe(Date.UTC(2026, 0, 1, 12));
+    expect(at('2024-02-29T23:59:59.999Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+    expect(at('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(at('2026-12-31T23:59:59Z')).toBe(Date.UTC(2026, 11, 31, 23, 59, 59));
+    // Date.parse reads these as 2026-03-02, 2026-03-01, 2026-05-01, 1900-03-01, 2026-03-03, 2026-05-01 and 2026-01-11.
+    for (const value of ['2026-02-30T00:00:00Z', '2026-02-29T00:00:00Z', '2026-04-31', '1900-02-29T00:00:00Z', '31 Feb 2026 12:00:00 GMT', '2026-04-31T10:00:00.000Z', '2026-01-10T24:00:00.000Z']) {
+      expect(at(value), value).toBeNull();
+    }
+    // Date.parse reads these as times of 2001 in the server's zone.
+    for (const value of ['1', '12', 'answered 5', 'call 2']) expect(at(value), value).toBeNull();
+    for (const value of ['2026-13-45', '2026-01-01T25:00:00Z', '2026-01-01T12:60:00Z', '2026-01-01T12:00:00+25:00', 'Thu, 01 Jan 2026 12:00:00']) expect(at(value), value).toBeNull();
+  });
+
   it('replaces NUL in text fields and cuts them at 4096 characters', () => {
     expect(fieldsOf({ widget_name: 'a\u0000b' }).widget_name).toBe('a\uFFFDb');
     expect(fieldsOf({ disconnected_by: 'x'.repeat(5000) }).disconnected_by).toHaveLength(4096);

@@ -183,10 +183,61 @@ function bool(value: unknown): boolean | null {
   return null;
 }
 
+/**
+ * A time Convolo writes as an ISO string (`2026-01-01T12:00:00.000Z`), also with another offset, without one
+ * (read as UTC), with a space for `T`, as a date alone (midnight UTC), or as an HTTP date with its zone
+ * (`Thu, 01 Jan 2026 12:00:00 GMT`). Anything else is null, and so is a day the calendar lacks. Not
+ * Date.parse: it reads a time without an offset in the server's own zone (two nodes in two zones made two
+ * records of one payload), rolls 2026-02-30 over to March 2, and reads text such as "1" or "call 2" as 2001.
+ */
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const httpTime = /^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+(GMT|UTC|UT|Z|[+-]\d{4})$/i;
+const monthNames = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+/** 400 Gregorian years, in ms: Date.UTC reads the years 0–99 as 1900–1999, so times are computed 400 years on. */
+const fourCenturiesMs = 146_097 * 86_400_000;
+
+/** What Convolo sends (`toISOString()`): read by Date.parse's ISO path, which refuses every field out of range but two. */
+const canonicalTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const digitsAt = (text: string, at: number): number => (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48;
+
 function time(value: unknown): number | null {
-  if (typeof value !== 'string') return null;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : null;
+  if (typeof value !== 'string' || value.length > 64) return null;
+  if (canonicalTime.test(value)) {
+    // The two: a day past its month's end (rolled over) and the hour 24 (the next day's midnight).
+    if (digitsAt(value, 8) > daysInMonth(Number(value.slice(0, 4)), digitsAt(value, 5)) || digitsAt(value, 11) > 23) return null;
+    const at = Date.parse(value);
+    return Number.isFinite(at) ? at : null;
+  }
+  const text = value.trim();
+  let year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0, zone: string | undefined;
+  const iso = isoTime.exec(text);
+  if (iso) {
+    [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+    if (iso[4] !== undefined) [hour, minute, second] = [Number(iso[4]), Number(iso[5]), Number(iso[6] ?? 0)];
+    if (iso[7] !== undefined) ms = Number(iso[7].slice(0, 3).padEnd(3, '0'));
+    zone = iso[8];
+  } else {
+    const http = httpTime.exec(text);
+    if (!http) return null;
+    [day, month, year] = [Number(http[1]), monthNames.indexOf(http[2]!.toLowerCase()) + 1, Number(http[3])];
+    [hour, minute, second] = [Number(http[4]), Number(http[5]), Number(http[6] ?? 0)];
+    zone = http[7];
+  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  let offsetMin = 0;
+  if (zone !== undefined && /^[+-]/.test(zone)) {
+    const digits = zone.slice(1).replace(':', '');
+    const [h, m] = [Number(digits.slice(0, 2)), Number(digits.slice(2, 4) || 0)];
+    if (h > 23 || m > 59) return null;
+    offsetMin = (zone[0] === '-' ? -1 : 1) * (h * 60 + m);
+  }
+  const at = Date.UTC(year + 400, month - 1, day, hour, minute, second, ms) - fourCenturiesMs - offsetMin * 60_000;
+  return Number.isFinite(at) ? at : null;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

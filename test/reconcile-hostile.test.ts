@@ -12,6 +12,7 @@ const requests: URL[] = [];
 const item = (callId: string) => ({ type: 'end_call', call_id: callId, call_status: 'answered', time_started_iso_string: '2026-01-10T12:00:00.000Z' });
 const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => item(`${prefix}-${i}`));
 const pageOf = (url: URL) => Number(url.searchParams.get('page'));
+const waits: number[] = [];
 
 describe('reconcile against a call list that repeats its pages', () => {
   let server: Server;
@@ -28,7 +29,7 @@ describe('reconcile against a call list that repeats its pages', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    t = await startTestApp(await backends[0]!.freshDb(), { convoloCallListUrl: `http://127.0.0.1:${port}`, reconcilePauseFactor: 0 }, { sleep: async () => {} });
+    t = await startTestApp(await backends[0]!.freshDb(), { convoloCallListUrl: `http://127.0.0.1:${port}`, reconcilePauseFactor: 0 }, { sleep: async (ms) => void waits.push(ms) });
     sourceId = (await t.api('/v1/sources')).body.data[0].id;
     expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
   }, 30_000);
@@ -40,6 +41,7 @@ describe('reconcile against a call list that repeats its pages', () => {
 
   beforeEach(() => {
     requests.length = 0;
+    waits.length = 0;
   });
 
   it('a server that ignores page with a full page: the run stops at the repeat with unexpected_shape, not after 1000 pages', async () => {
@@ -75,5 +77,16 @@ describe('reconcile against a call list that repeats its pages', () => {
     expect(requests.map(pageOf)).toEqual([1, 2, 3]);
     expect(run).toMatchObject({ fetched: 507, added: 507, error: null });
     expect((await t.app.storage.events.list({ type: 'end_call', sourceId: sourceId as never, limit: 5000 })).length).toBe(500 + 3 + 507);
+  });
+
+  it('a 429 whose Retry-After is neither seconds nor an HTTP date (1.5, -5) waits as one without it, not 0 s', async () => {
+    for (const header of ['1.5', '-5']) {
+      waits.length = 0;
+      let n = 0;
+      answer = () => (n++ === 0 ? { status: 429, body: '{"error":"slow down"}', headers: { 'retry-after': header } } : { body: '[]' });
+      const run = (await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body;
+      expect(run.error, header).toBeNull();
+      expect(waits, header).toEqual([1000]);
+    }
   });
 });

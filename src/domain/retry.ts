@@ -63,7 +63,7 @@ function utc(year: number, monthName: string, day: number, h: number, m: number,
 }
 
 /** An HTTP-date in any of its three forms, as epoch milliseconds; null if it is not one. */
-function parseHttpDate(text: string, nowMs: number): number | null {
+export function parseHttpDate(text: string, nowMs: number): number | null {
   let match = imfFixdate.exec(text);
   if (match) {
     const [, day, mon, year, h, m, s] = match;

@@ -147,6 +147,9 @@ describe('ConvoloClient.listCalls', () => {
     expect((await failure(client().listCalls())).retryAfterSec).toBeUndefined();
     expect(retryAfterSeconds('Wed, 01 Jan 2020 00:00:00 GMT')).toBe(0);
     expect(retryAfterSeconds('soon')).toBeUndefined();
+    // Neither delta-seconds nor an HTTP date: Date.parse read them as days of 2001, long past, so a wait of 0.
+    for (const header of ['1.5', '2.5', '-5', '1 minute', 'Wed, 31 Feb 2027 00:00:00 GMT']) expect(retryAfterSeconds(header, Date.UTC(2026, 0, 1)), header).toBeUndefined();
+    expect(retryAfterSeconds('Fri, 01 Jan 2026 00:00:30 GMT', Date.UTC(2026, 0, 1))).toBe(30);
   });
 
   it('says network when nobody answers and timeout when the answer does not come, without the key', async () => {

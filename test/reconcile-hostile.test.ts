@@ -89,4 +89,17 @@ describe('reconcile against a call list that repeats its pages', () => {
       expect(waits, header).toEqual([1000]);
     }
   });
+
+  it('a backfill step refuses a day the calendar lacks (it asked Convolo for 2026-02-30) and takes a leap day', async () => {
+    answer = () => ({ body: '[]' });
+    for (const range of [{ date_from: '2026-02-30', date_to: '2026-03-01' }, { date_from: '2026-02-01', date_to: '2026-02-29' }, { date_from: '2026-04-31', date_to: '2026-04-31' }, { date_from: '2026-03-02', date_to: '2026-03-01' }]) {
+      const step = await t.request('POST', `/v1/sources/${sourceId}/backfill`, range);
+      expect(step.status, JSON.stringify(range)).toBe(400);
+      expect(step.body.error).toBe('invalid_request');
+    }
+    expect(requests).toEqual([]);
+    const leap = await t.request('POST', `/v1/sources/${sourceId}/backfill`, { date_from: '2024-02-29', date_to: '2024-02-29' });
+    expect(leap.status).toBe(200);
+    expect(requests.map((r) => [r.searchParams.get('date_from'), r.searchParams.get('date_to')])).toEqual([['2024-02-29', '2024-02-29']]);
+  });
 });

@@ -104,6 +104,20 @@ describe.each(backends)('operations on $name', (backend) => {
     expect(await t.app.sweepStale()).toBe(0);
   });
 
+  it('never marks stale a call that has its end_call, even when Convolo\'s call_status is "in_progress"', async () => {
+    let clock = Date.parse('2026-03-01T09:00:00Z');
+    t = await startTestApp(await backend.freshDb(), { staleAfterMin: 120 }, { now: () => clock });
+    await t.post(startCall('odd-1'));
+    await t.post(endCall('odd-1', { call_status: 'in_progress' }));
+    await t.post(endCall('odd-2', { call_status: 'in_progress' }));
+    await t.post(startCall('open-1'));
+    clock += 121 * 60_000;
+    expect(await t.app.sweepStale()).toBe(1);
+    expect((await t.api('/v1/calls/open-1')).body.status).toBe('stale');
+    for (const id of ['odd-1', 'odd-2']) expect((await t.api(`/v1/calls/${id}`)).body.status, id).toBe('in_progress');
+    expect((await t.api('/v1/events?type=call.stale')).body.data.map((e: { call_id: string }) => e.call_id)).toEqual(['open-1']);
+  });
+
   it('answers a request that arrives during shutdown with 503 shutting_down, in the error format', async () => {
     const { control, wrap } = controllable();
     t = await startTestApp(await backend.freshDb(), {}, { wrapStorage: wrap });

@@ -109,8 +109,8 @@ function nextCallState(
   current: CallState | null, event: NewEvent & { callId: string }, callObjectMaxBytes: number, objectsJson: Map<CallState, ObjectsJson>,
 ): CallState | null | 'skip' {
   if (event.status === 'system' && event.type === systemTypes.callStale) {
-    // The sweep chose this call a moment ago; an end_call committed since then wins.
-    return current?.status === inProgress ? { ...current, status: stale } : 'skip';
+    // The sweep chose this call a moment ago; an end_call committed since then wins (whatever its call_status).
+    return current?.status === inProgress && current.merge_rank < 2 ? { ...current, status: stale } : 'skip';
   }
   if (!updatesCall(event)) return current;
   // A call the reconciler fetched is added only while its end_call is missing: checked here, inside the

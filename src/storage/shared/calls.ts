@@ -19,6 +19,8 @@ export function createCalls(db: Kysely<Database>): Calls {
         .selectFrom('calls')
         .select(['source_id', 'call_id'])
         .where('status', '=', sql.lit(inProgress)) // a literal, so SQLite can use the partial index
+        // Convolo's call_status is open: an end_call may say "in_progress" too, and such a call is not stale.
+        .where('merge_rank', '<', 2)
         .where('first_event_at', '<', before)
         .orderBy('first_event_at')
         .limit(limit)

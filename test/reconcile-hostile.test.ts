@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends, startTestApp, type TestApp } from './support/app.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backends, startTestApp, startTestAppAgain, type TestApp } from './support/app.js';
 
 /**
  * Convolo's call list answering in ways the mock does not: a scripted node:http server on loopback, one
@@ -102,4 +102,49 @@ describe('reconcile against a call list that repeats its pages', () => {
     expect(leap.status).toBe(200);
     expect(requests.map((r) => [r.searchParams.get('date_from'), r.searchParams.get('date_to')])).toEqual([['2024-02-29', '2024-02-29']]);
   });
+});
+
+describe('a reconcile run longer than its lease', () => {
+  it('renews the lease page by page, so another node does not start a second run beside it', async () => {
+    let clock = Date.parse('2026-03-01T09:00:00Z');
+    const held: Array<() => void> = [];
+    const pages: number[] = [];
+    const server = createServer((req, res) => {
+      const page = Number(new URL(req.url!, 'http://convolo.test').searchParams.get('page'));
+      pages.push(page);
+      const body = page <= 2 ? JSON.stringify(items(`slow-${page}`, 500)) : '[]';
+      // The first two requests are held until the test lets them go: a slow Convolo.
+      const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      if (pages.length <= 2) held.push(send);
+      else send();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const flags = { convoloCallListUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, reconcilePauseFactor: 0, reconcileIntervalMin: 15 };
+    const options = { now: () => clock, sleep: async () => {} };
+    const db = await backends[0]!.freshDb();
+    const a = await startTestApp(db, flags, options);
+    const b = await startTestAppAgain(db, a, flags, options);
+    try {
+      const sourceId = (await a.api('/v1/sources')).body.data[0].id;
+      expect((await a.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
+      const first = a.app.reconciler.runAll();
+      await vi.waitFor(() => expect(held).toHaveLength(1));
+      // Page 1 answers 16 minutes after the run took its lease of 15.
+      clock += 16 * 60_000;
+      held.shift()!();
+      // Page 2 is asked for (and held): the run is under way, past its first lease.
+      await vi.waitFor(() => expect(held).toHaveLength(1));
+      expect(await b.app.reconciler.runAll()).toBeNull();
+      held.shift()!();
+      expect((await first)![0]).toMatchObject({ fetched: 1000, added: 1000, error: null });
+      expect(pages).toEqual([1, 2, 3]);
+      // Released at the end: the other node's turn comes.
+      expect((await b.app.reconciler.runAll())![0]).toMatchObject({ fetched: 1000, present: 1000, added: 0 });
+    } finally {
+      for (const send of held.splice(0)) send();
+      await b.close();
+      await a.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 30_000);
 });

@@ -50,6 +50,8 @@ interface RunRange {
   fromPage?: number;
   pages?: number;
   onStarted?: (run: ReconcileRun) => void;
+  /** Extends the periodic run's lease, after each page: a run longer than the lease is not joined by another node's. */
+  renewLease?: () => Promise<unknown>;
 }
 
 /** Missing calls of a page appended together (a group's commit awaited before the next group goes). */
@@ -165,6 +167,7 @@ export function createReconciler(options: ReconcilerOptions) {
         await rest(fetchMs);
         const absorbStarted = performance.now();
         await absorb(sourceId, items, counts, addedIds);
+        await range.renewLease?.();
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
         // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
         if (items.length === 0) break;
@@ -198,11 +201,12 @@ export function createReconciler(options: ReconcilerOptions) {
   /** The periodic run: every source with a key, the last `lookbackHours`; null when another node runs it now. */
   async function runAll(): Promise<ReconcileRun[] | null> {
     const ttlMs = Math.max(options.intervalMin * 60_000, 10 * 60_000);
-    if (!(await store.tryLease(leaseName, nodeId, now(), ttlMs))) return null;
+    const renewLease = () => store.tryLease(leaseName, nodeId, now(), ttlMs);
+    if (!(await renewLease())) return null;
     try {
       const runs: ReconcileRun[] = [];
       const at = now();
-      const range = { kind: 'reconcile' as const, dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at) };
+      const range = { kind: 'reconcile' as const, dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at), renewLease };
       for (const source of await store.convoloSources()) runs.push(await run(source.sourceId, source, range));
       lastFinishedAt = now();
       return runs;

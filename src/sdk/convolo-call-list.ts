@@ -10,7 +10,9 @@
  * written here, never taken over from the HTTP stack as they are).
  */
 
-import { parseHttpDate } from '../domain/retry.js';
+import { retryAfterSeconds } from './http.js';
+
+export { retryAfterSeconds };
 
 /**
  * A query of the call list API. Every field is optional; names are Convolo's in camelCase
@@ -217,23 +219,6 @@ export function callListSearchParams(query: CallListQuery, label: (field: keyof 
     }
   }
   return params;
-}
-
-/**
- * Seconds to wait from a `Retry-After` header: a whole number of seconds or an HTTP date (then the seconds
- * from `now` until it, at least 0). Undefined when absent or unreadable: not Date.parse, which reads `1.5`
- * or `-5` as days of 2001 (a wait of 0).
- *
- * @example
- * retryAfterSeconds('120'); // 120
- * retryAfterSeconds(new Date(Date.now() + 30_000).toUTCString()); // 29 or 30
- */
-export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const at = parseHttpDate(text, now);
-  return at === null ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 export interface CallListRequestOptions {

@@ -16,6 +16,15 @@ describe('apiErrorOf', () => {
     expect(error.retryAfter).toBeGreaterThan(100);
     expect(error.retryAfter).toBeLessThanOrEqual(120);
   });
+
+  it('reads no wait from a Retry-After that is neither whole seconds nor an HTTP date (Date.parse read "-5" as a day of 2001)', async () => {
+    for (const header of ['1.5', '-5', '12 seconds', 'soon']) {
+      const error = await apiErrorOf(new Response('{"error":"rate_limited","message":"Slow down."}', { status: 429, headers: { 'retry-after': header } }));
+      expect(error.retryAfter, header).toBeUndefined();
+    }
+    const error = await apiErrorOf(new Response('', { status: 503, headers: { 'retry-after': ' 30 ' } }));
+    expect(error.retryAfter).toBe(30);
+  });
 });
 
 describe('buildUrl', () => {

@@ -3,6 +3,8 @@
  * plumbing over the platform's `fetch` (Node 20 and browsers alike, so no node: imports here).
  */
 
+import { parseHttpDate } from '../domain/retry.js';
+
 /**
  * A `fetch` as the platform defines it; injectable for tests, proxies or instrumentation.
  *
@@ -84,12 +86,21 @@ export function parseErrorBody(text: string): { error?: unknown; message?: unkno
   }
 }
 
-/** `Retry-After` as seconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfterSeconds(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value);
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : undefined;
+/**
+ * Seconds to wait from a `Retry-After` header (Switchboard's answers, Convolo's): a whole number of seconds or
+ * an HTTP date (then the seconds from `now` until it, at least 0). Undefined when absent or unreadable: not
+ * Date.parse, which reads `1.5` or `-5` as days of 2001 (a wait of 0).
+ *
+ * @example
+ * retryAfterSeconds('120'); // 120
+ * retryAfterSeconds(new Date(Date.now() + 30_000).toUTCString()); // 29 or 30
+ */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = parseHttpDate(text, now);
+  return at === null ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /**

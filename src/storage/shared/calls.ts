@@ -18,8 +18,10 @@ export function createCalls(db: Kysely<Database>): Calls {
       const rows = await db
         .selectFrom('calls')
         .select(['source_id', 'call_id'])
-        .where('status', '=', sql.lit(inProgress)) // a literal, so SQLite can use the partial index
-        // Convolo's call_status is open: an end_call may say "in_progress" too, and such a call is not stale.
+        // Walks calls_status_list (status, first_event_at, …) from its oldest in-progress entry (migration 0020).
+        .where('status', '=', sql.lit(inProgress))
+        // Convolo's call_status is open: an end_call may say "in_progress" too, and such a call is not stale
+        // (its row is read to know: only the in-progress calls older than the cut-off, which the sweep then marks).
         .where('merge_rank', '<', 2)
         .where('first_event_at', '<', before)
         .orderBy('first_event_at')

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -134,6 +135,17 @@ describe('subscribe', () => {
     await expect(sub.done).rejects.toThrow('boom');
     expect(sub.lastEventId).toBe(1);
     expect(fatal).toEqual(['handler_failed']);
+  });
+
+  it('leaves no listener on the caller\'s signal once a subscription has ended', async () => {
+    // One signal for the life of an app, many subscriptions: each kept its listener (and its controller) before.
+    const app = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const server = scripted([() => new Response('{"error":"forbidden","message":"no scope"}', { status: 403 })]);
+      const sub = subscribe({ baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, signal: app.signal, onEvent: () => {} });
+      await sub.done.catch(() => {});
+    }
+    expect(getEventListeners(app.signal, 'abort')).toHaveLength(0);
   });
 
   it('exposes a 403 as a SwitchboardApiError on done', async () => {

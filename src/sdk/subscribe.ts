@@ -210,18 +210,24 @@ export interface Subscription {
  */
 export function subscribe(options: SubscribeOptions): Subscription {
   const controller = new AbortController();
+  const abort = () => controller.abort();
   if (options.signal?.aborted) controller.abort();
-  else options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  else options.signal?.addEventListener('abort', abort, { once: true });
   let lastEventId = options.since ?? null;
   const done = (async () => {
-    for await (const event of streamEvents({ ...options, signal: controller.signal })) {
-      try {
-        await options.onEvent(event);
-      } catch (error) {
-        options.onError?.(asApiError(error), { fatal: true, attempt: 0, retryInMs: 0 });
-        throw error;
+    try {
+      for await (const event of streamEvents({ ...options, signal: controller.signal })) {
+        try {
+          await options.onEvent(event);
+        } catch (error) {
+          options.onError?.(asApiError(error), { fatal: true, attempt: 0, retryInMs: 0 });
+          throw error;
+        }
+        lastEventId = event.seq;
       }
-      lastEventId = event.seq;
+    } finally {
+      // A caller's long-lived signal (one for many subscriptions) keeps nothing of a subscription that ended.
+      options.signal?.removeEventListener('abort', abort);
     }
   })();
   if (options.onError) done.catch(() => {});

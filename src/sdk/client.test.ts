@@ -74,4 +74,15 @@ describe('createClient answers that are not JSON', () => {
     expect(cut).toBeInstanceOf(SwitchboardApiError);
     expect(cut).toMatchObject({ status: 0, code: 'connection_failed' });
   });
+
+  it('rejects an event\'s raw bytes cut off mid-body with connection_failed, not a bare TypeError', async () => {
+    const { client } = await api((_url, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100' });
+      res.write('{"type":"end_');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const cut = await client.events.raw('evt_1').catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(SwitchboardApiError);
+    expect(cut).toMatchObject({ status: 0, code: 'connection_failed' });
+  });
 });

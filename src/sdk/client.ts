@@ -118,8 +118,15 @@ export function createClient(options: ClientOptions) {
       /** `GET /v1/events/{id}`: with the raw body. */
       get: (eventId: string) => request<EventDetail>('GET', `/v1/events/${id(eventId)}`),
       /** `GET /v1/events/{id}/raw`: the exact bytes as received. */
-      raw: async (eventId: string): Promise<Uint8Array> =>
-        new Uint8Array(await (await open('GET', `/v1/events/${id(eventId)}/raw`, { accept: 'application/octet-stream' })).arrayBuffer()),
+      raw: async (eventId: string): Promise<Uint8Array> => {
+        const response = await open('GET', `/v1/events/${id(eventId)}/raw`, { accept: 'application/octet-stream' });
+        try {
+          return new Uint8Array(await response.arrayBuffer());
+        } catch (error) {
+          // Cut off after the status line, as `request` says it.
+          throw connectionError(baseUrl, error);
+        }
+      },
       /** `GET /v1/events/quarantine`: how many quarantine records wait for a reprocess, and how many were reprocessed. */
       quarantine: () => request<QuarantineCounts>('GET', '/v1/events/quarantine'),
       /** `POST /v1/events/{id}/reprocess` (admin): a quarantined request through today's parser, after a fix. */

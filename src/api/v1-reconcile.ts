@@ -5,7 +5,7 @@ import { BackfillStep, ConvoloSettings, NoContent, ReconcileRun, ReconcileStatus
 import { AppError } from '../domain/errors.js';
 import type { SourceId } from '../domain/ids.js';
 import { iso } from '../domain/presenters.js';
-import { utcDay, type Reconciler } from '../reconcile/reconciler.js';
+import { isUtcDay, type Reconciler } from '../reconcile/reconciler.js';
 import type { ApiKey, ConvoloSettings as Settings, ReconcileRun as Run, ReconcileStore, Sources } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
@@ -118,9 +118,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
     const id = await activeSource(request.params.id);
     await settingsOf(id);
     const { date_from: dateFrom, date_to: dateTo } = request.body;
-    // A day the calendar lacks parses as a later one (2026-02-30 as March 2): it must come back as itself.
-    const realDay = (value: string) => { const at = Date.parse(`${value}T00:00:00Z`); return !Number.isNaN(at) && utcDay(at) === value; };
-    if (!realDay(dateFrom) || !realDay(dateTo) || dateFrom > dateTo) {
+    if (!isUtcDay(dateFrom) || !isUtcDay(dateTo) || dateFrom > dateTo) {
       throw new AppError('invalid_request', { detail: 'date_from and date_to must be real dates, date_from not after date_to' });
     }
     const step = await reconciler.backfillStep(id, { dateFrom, dateTo, page: request.body.page ?? 1, pages: request.body.pages ?? 10 });

@@ -1,7 +1,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { daysOf, utcDay } from '../reconcile/reconciler.js';
+import { daysOf, isUtcDay, utcDay } from '../reconcile/reconciler.js';
 import type { SwitchboardClient } from '../sdk/client.js';
 import { print, withRemote, withRemoteOptions } from './remote.js';
 
@@ -107,9 +107,7 @@ export function backfillCommand(): Command {
     const o = command.opts<{ source: string; from: string; to?: string; state?: string }>();
     const to = o.to ?? utcDay(Date.now());
     for (const [flag, value] of [['--from', o.from], ['--to', to]] as const) {
-      // A day the calendar lacks parses as a later one (2026-02-30 as March 2): it must come back as itself.
-      const at = Date.parse(`${value}T00:00:00Z`);
-      if (!day.test(value) || Number.isNaN(at) || utcDay(at) !== value) throw new Error(`${flag} must be a day as YYYY-MM-DD, got "${value}"`);
+      if (!day.test(value) || !isUtcDay(value)) throw new Error(`${flag} must be a day as YYYY-MM-DD, got "${value}"`);
     }
     const statePath = o.state ?? `.switchboard-backfill-${o.source.replace(/[^A-Za-z0-9_-]/g, '_')}.json`;
     let stop = false;

@@ -65,6 +65,15 @@ const day = 86_400_000;
 export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
 
 /**
+ * Whether `value` (YYYY-MM-DD) is a day the calendar has: Date.parse rolls one it lacks over to a later one
+ * (2026-02-30 to March 2), so the day must come back as itself.
+ */
+export function isUtcDay(value: string): boolean {
+  const at = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(at) && utcDay(at) === value;
+}
+
+/**
  * Reconciliation with Convolo's call list (issue 16): pages through what Convolo says happened and appends,
  * through the ingest (same pipeline as a webhook, marked `reconcile`), each call whose end_call never came.
  * One periodic run at a time across nodes (a lease row); a call already ended is left alone, checked first

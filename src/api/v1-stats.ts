@@ -4,8 +4,9 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import {
   cellHours, isTimeZone, isoWithOffset, localMidnight, offsetRuns, statsGroupBys, timeRangesInSlices, toBucket, weekHourKey,
-  utc, type StatsBucket,
+  type StatsBucket,
 } from '../domain/stats.js';
+import { utc } from '../domain/calendar.js';
 import type { ApiKey, Sources, Stats, StatsGroup } from '../storage/ports.js';
 import { Stats as StatsAnswer } from '../domain/contract/stats.js';
 import { requireScope } from './auth.js';

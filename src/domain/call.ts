@@ -1,4 +1,5 @@
 import type { SourceId } from './ids.js';
+import { daysInMonth, utc } from './calendar.js';
 import { wellFormed } from './well-formed.js';
 
 /**
@@ -193,8 +194,6 @@ function bool(value: unknown): boolean | null {
 const isoTime = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 const httpTime = /^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+(GMT|UTC|UT|Z|[+-]\d{4})$/i;
 const monthNames = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-/** 400 Gregorian years, in ms: Date.UTC reads the years 0–99 as 1900–1999, so times are computed 400 years on. */
-const fourCenturiesMs = 146_097 * 86_400_000;
 
 /** What Convolo sends (`toISOString()`): read by Date.parse's ISO path, which refuses every field out of range but two. */
 const canonicalTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -231,13 +230,8 @@ function time(value: unknown): number | null {
     if (h > 23 || m > 59) return null;
     offsetMin = (zone[0] === '-' ? -1 : 1) * (h * 60 + m);
   }
-  const at = Date.UTC(year + 400, month - 1, day, hour, minute, second, ms) - fourCenturiesMs - offsetMin * 60_000;
+  const at = utc(year, month - 1, day, hour, minute, second, ms) - offsetMin * 60_000;
   return Number.isFinite(at) ? at : null;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -24,6 +24,7 @@
  */
 
 import type { StatsBucket } from './contract/stats.js';
+import { utc } from './calendar.js';
 
 export const statsGroupBys = ['hour', 'day', 'weekday_hour', 'widget', 'agent', 'source', 'disconnected_by'] as const;
 export type StatsGroupBy = (typeof statsGroupBys)[number];
@@ -92,17 +93,6 @@ export function wallTime(ms: number, tz: string): WallTime {
   const parts = formatterFor(tz).formatToParts(new Date(ms));
   const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
-}
-
-/** 400 Gregorian years, in ms: the calendar repeats after them exactly (146,097 days). */
-const fourCenturies = 146_097 * 86_400_000;
-
-/**
- * `Date.UTC` for every year: Date.UTC reads the years 0–99 as 1900–1999, so the date is taken 400 years
- * later (the same weekdays and leap days) and the 400 years are taken off again.
- */
-export function utc(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0): number {
-  return Date.UTC(year + 400, monthIndex, day, hour, minute, second) - fourCenturies;
 }
 
 /** The zone's offset from UTC at instant `ms`, in minutes (east positive). */

@@ -1,10 +1,16 @@
 import { Writable } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { callEventOf, mergeCall } from '../domain/call.js';
 import type { EventId, SourceId } from '../domain/ids.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
 import { committedSequence, createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
 import { sseComment, sseFrame } from './sse.js';
+
+/** A full garbage collection, to see what is still referenced (WeakRef). */
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 /** An in-memory log whose reads can be held back, to stage the races the hub must survive. */
 function fakeLog() {
@@ -347,6 +353,35 @@ describe('createStreamHub', () => {
     hub.wake();
     await until('the live event', () => client.seqs().length === 1101);
     expect(client.seqs()).toEqual(Array.from({ length: 1101 }, (_, i) => i + 101));
+    await hub.close();
+  });
+
+  it('holds no more of the log than its buffer bound for a resuming client that stopped reading', async () => {
+    // Every read answers new objects, as a database does: what the hub still holds is what it keeps alive.
+    const log = fakeLog();
+    for (let i = 0; i < 200; i++) log.append(`m${i}`, { body: JSON.stringify({ type: 'start_call', call_id: `m${i}`, pad: 'x'.repeat(64 * 1024) }) });
+    const read: WeakRef<Buffer>[] = [];
+    const events = {
+      lastSeq: () => log.events.lastSeq(),
+      async readAfter(afterSeq: number, limit: number) {
+        return (await log.events.readAfter(afterSeq, limit)).map((event) => {
+          const body = Buffer.from(event.body!);
+          read.push(new WeakRef(body));
+          return { ...event, body };
+        });
+      },
+    };
+    const hub = createStreamHub({ events, pollMs: 60_000 });
+    await hub.start();
+    const client = subscribe(hub, 0, {}, { stalled: true, maxBufferBytes: 256 * 1024 });
+    await until('the first event', () => client.seqs().length === 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    const held = read.reduce((bytes, ref) => bytes + (ref.deref()?.length ?? 0), 0);
+    // The bound, and the event being written: not the 199 events (13 MB) of the page it was stalled in.
+    expect(held).toBeLessThanOrEqual(256 * 1024 + 70 * 1024);
+    client.out.destroy();
+    await client.done;
     await hub.close();
   });
 

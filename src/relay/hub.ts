@@ -266,6 +266,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       // waiting for seqs that do not exist yet would silently skip the next events.
       cursor = Math.min(cursor, await events.lastSeq());
     }
+    // Events per read: fewer after a page had to be cut (below), back up to a page as the client keeps up.
+    let limit = pageSize;
     for (;;) {
       // Every event up to `known` was visible before the read below starts, so a short page proves the
       // client has seen all of them, even when the last of them was quarantined (never relayed).
@@ -274,20 +276,40 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       await replayReads.acquire();
       if (!isOpen(client.out)) return replayReads.release();
       let known: number;
-      let page: readonly StoredEvent[];
+      let rest: readonly StoredEvent[];
       try {
         known = head;
-        page = await events.readAfter(cursor, pageSize);
+        rest = await events.readAfter(cursor, limit);
       } finally {
         replayReads.release();
       }
-      for (const event of page) {
+      const short = rest.length < limit;
+      let cut = false;
+      for (let i = 0; i < rest.length; i++) {
+        const event = rest[i]!;
         if (!isOpen(client.out)) return;
         cursor = event.seq;
         if (!matches(client.filter, event)) continue;
-        if (!client.out.write(frameOf(event)) && !(await drained(client.out))) return;
+        if (client.out.write(frameOf(event))) continue;
+        const ready = drained(client.out);
+        // A frame larger than the socket's own buffer always asks to wait; a client that keeps up has taken it
+        // by the next turn. One that has not may be waited for long, and the rest of its page stays in memory
+        // meanwhile: at most its buffer bound of it (a page is 500 events of up to the body limit each), the
+        // others are read again after, in smaller reads while it is slow.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (client.out.writableLength > 0) {
+          const kept = heldWithin(rest, i + 1, client.maxBufferBytes);
+          if (kept.length < rest.length - i - 1) {
+            cut = true;
+            limit = Math.max(1, kept.length);
+          }
+          rest = kept;
+          i = -1;
+        }
+        if (!(await ready)) return;
       }
-      if (page.length < pageSize) cursor = Math.max(cursor, known);
+      if (!cut) limit = Math.min(pageSize, limit * 2);
+      if (short && !cut) cursor = Math.max(cursor, known);
       if (!isOpen(client.out)) return;
       // The check and the switch in one synchronous step: no event is fanned out between them, and publish
       // skips whatever this client has already read (seq ≤ cursor).
@@ -342,6 +364,19 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       await Promise.all([...clients].map((client) => endStream(client.out, endGraceMs)));
     },
   };
+}
+
+/**
+ * The events of `page` from `from` on that fit in `bytes`, each counted by its body (the largest part of it;
+ * its call record holds fields of the same body) and a kilobyte for the rest.
+ */
+function heldWithin(page: readonly StoredEvent[], from: number, bytes: number): readonly StoredEvent[] {
+  let end = from;
+  for (let size = 0; end < page.length; end++) {
+    size += (page[end]!.body?.length ?? 0) + 1024;
+    if (size > bytes) break;
+  }
+  return page.slice(from, end);
 }
 
 function matches(filter: StreamFilter, event: StoredEvent): boolean {

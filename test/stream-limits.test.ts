@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
@@ -73,6 +74,37 @@ describe.each(backends)('stream limits on $name', (backend) => {
     expect((await t.post(endCall('after-join'))).status).toBe(200);
     await waitFor('the event after the join', () => live.events.length === 1);
     expect(live.events[0]!.id).toBe('11');
+  });
+
+  it('gives a resuming client that pauses every event, each larger than the buffer bound: a heartbeat does not drop it mid-event', async () => {
+    // Events of 100 KB against a bound of 64 KiB (as a body near the 1 MiB limit against the default bound).
+    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1, streamMaxBufferBytes: 64 * 1024 });
+    const appended = 80;
+    const padding = 'x'.repeat(100 * 1024);
+    for (let i = 0; i < appended; i += 8) {
+      const round = await Promise.all(Array.from({ length: 8 }, (_, j) => t.post(endCall(`large-${i + j}`, { debug: padding }))));
+      expect(round.every((a) => a.status === 200)).toBe(true);
+    }
+    await t.app.storage.events.waitSequenced();
+    // Sends the request and reads nothing for 3 heartbeats (8 MB: the kernel's buffers fill, then one event waits
+    // in the server's), then reads at full speed.
+    const paused = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    paused.pause();
+    paused.write(`GET /v1/stream?since=0&access_token=${t.adminKey} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+    let text = '';
+    let ended = false;
+    paused.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    paused.on('close', () => (ended = true));
+    try {
+      await sleep(3_000);
+      paused.resume();
+      const ids = () => text.match(/^id: /gm)?.length ?? 0;
+      await waitFor('every event, or the end of the stream', () => ids() === appended || ended, 10_000);
+      expect(ended).toBe(false);
+      expect(ids()).toBe(appended);
+    } finally {
+      paused.destroy();
+    }
   });
 
   it('reads at most streamMaxReplayReads pages of the log at once, however many clients resume, and each gets every event', async () => {

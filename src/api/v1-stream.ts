@@ -88,7 +88,9 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       // Headers set by hooks before the hijack (CORS) are not sent by Fastify any more: pass them along.
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...sseHeaders });
       res.write(opening);
-      const heartbeat = setInterval(() => writeBounded(res, sseComment('heartbeat'), maxBufferBytes), heartbeatSec * 1000);
+      // Only on a stream with nothing waiting to leave: frames on their way are the traffic, and the bound judged
+      // then would drop a client in the middle of one event larger than it (a replay waits for it to drain).
+      const heartbeat = setInterval(() => res.writableLength === 0 && writeBounded(res, sseComment('heartbeat'), maxBufferBytes), heartbeatSec * 1000);
       try {
         await hub.subscribe({ out: res, after, filter, maxBufferBytes });
       } finally {

@@ -107,6 +107,23 @@ describe.each(backends)('stream limits on $name', (backend) => {
     }
   });
 
+  it('counts a stream pipelined behind another on one connection only once it is answered, and never after its connection closed', async () => {
+    t = await startTestApp(await backend.freshDb(), { streamMaxPerKey: 2 });
+    const reader = await readKey();
+    const pipelined = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    const request = `GET /v1/stream?access_token=${reader.key} HTTP/1.1\r\nhost: localhost\r\n\r\n`;
+    pipelined.write(request + request + request);
+    await waitFor('the first stream', () => t.app.relay.hub.clients >= 1);
+    // The two behind it wait for their turn (behind a stream: for ever) without a stream of their own.
+    await sleep(300);
+    expect(t.app.relay.hub.clients).toBe(1);
+    pipelined.destroy();
+    await waitFor('no stream', () => t.app.relay.hub.clients === 0);
+    // Both of the key's streams are free again.
+    const [a, b] = [await open(reader.key), await open(reader.key)];
+    expect([a.status, b.status]).toEqual([200, 200]);
+  });
+
   it('reads at most streamMaxReplayReads pages of the log at once, however many clients resume, and each gets every event', async () => {
     const appended = 12;
     let inFlight = 0;
@@ -140,6 +157,23 @@ describe.each(backends)('stream limits on $name', (backend) => {
     await waitFor('every replay', () => resumed.every((c) => c.events.length === appended), 10_000);
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(2);
+  });
+});
+
+describe.each(backends)('stream shutdown on $name', (backend) => {
+  it('shuts down promptly with streams pipelined behind a stream on one connection', async () => {
+    const app = await startTestApp(await backend.freshDb());
+    const pipelined = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    const request = `GET /v1/stream?access_token=${app.adminKey} HTTP/1.1\r\nhost: localhost\r\n\r\n`;
+    pipelined.write(request + request + request);
+    try {
+      await waitFor('the first stream', () => app.app.relay.hub.clients >= 1);
+      await sleep(300);
+      const closed = await Promise.race([app.close().then(() => true), sleep(5_000).then(() => false)]);
+      expect(closed).toBe(true);
+    } finally {
+      pipelined.destroy();
+    }
   });
 });
 

@@ -1,9 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { presentedKey, requireScope, streamOwner } from './auth.js';
 import { AppError } from '../domain/errors.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
-import { endStream, sseComment, writeBounded } from '../relay/sse.js';
+import { endStream, firstOf, sseComment, writeBounded } from '../relay/sse.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
 import type { ApiKey } from '../storage/ports.js';
 import { Media } from '../domain/contract/ops.js';
@@ -74,6 +76,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       const after = lastEventId ? Number(lastEventId) : (request.query.since ?? null);
       const filter = filterOf(request.query);
       const res = reply.raw;
+      // A request pipelined behind another on its connection is answered once that one has been (behind a stream:
+      // never). It waits for its turn before it counts as a stream or subscribes: an answer that never had the
+      // socket never says it closed, and would have held its key's slot, the client count and the shutdown.
+      if (!(await hasItsTurn(res, request.raw.socket))) return reply.hijack();
       // Ended the SSE way when the key is revoked: the response closes, and the reconnection gets 401.
       const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs));
       if (!registered) {
@@ -100,6 +106,13 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       }
     },
   );
+}
+
+/** True once `res` has its connection's socket (the answers before it on the connection are done); false if the connection closes first. */
+function hasItsTurn(res: ServerResponse, connection: Socket): Promise<boolean> {
+  if (res.socket) return Promise.resolve(true);
+  if (connection.destroyed) return Promise.resolve(false);
+  return firstOf([res, 'socket'], [connection, 'close']);
 }
 
 function filterOf(query: Static<typeof StreamQuery>): StreamFilter {

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 
 /**
@@ -68,16 +69,27 @@ export function isOpen(out: Writable): boolean {
 /** Resolves true when `out` can take more, false when it closed first. */
 export function drained(out: Writable): Promise<boolean> {
   if (!isOpen(out)) return Promise.resolve(false);
+  return firstOf([out, 'drain'], [out, 'close']);
+}
+
+/**
+ * Resolves true when `wanted` happens, false when `ending` happens first; each an emitter and its event, whose
+ * listeners are taken off as it resolves.
+ *
+ * @example
+ * await firstOf([res, 'socket'], [connection, 'close']); // false: the connection closed before res had it
+ */
+export function firstOf(wanted: [EventEmitter, string], ending: [EventEmitter, string]): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (ok: boolean) => () => {
-      out.off('drain', onDrain);
-      out.off('close', onClose);
+      wanted[0].off(wanted[1], onWanted);
+      ending[0].off(ending[1], onEnding);
       resolve(ok);
     };
-    const onDrain = done(true);
-    const onClose = done(false);
-    out.once('drain', onDrain);
-    out.once('close', onClose);
+    const onWanted = done(true);
+    const onEnding = done(false);
+    wanted[0].once(wanted[1], onWanted);
+    ending[0].once(ending[1], onEnding);
   });
 }
 

@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from './errors.js';
 import { limitExpensive } from './expensive.js';
@@ -18,6 +19,8 @@ describe('limitExpensive', () => {
     const expensive = limitExpensive(1);
     app.addHook('onRequest', expensive.onRequest);
     app.addHook('onSend', expensive.onSend);
+    // Not expensive: an answer that never comes, for a request to be pipelined behind.
+    app.get('/v1/slow', () => new Promise(() => {}));
     app.get('/v1/stats', async () => {
       await new Promise<void>((resolve) => pending.push(resolve));
       return { ok: true };
@@ -30,7 +33,7 @@ describe('limitExpensive', () => {
     const until = async (condition: () => boolean) => {
       for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
     };
-    return { url, headers, pending, until };
+    return { url, port, headers, pending, until };
   }
 
   it('keeps the slot of a client that left until its handler has answered, then frees it', async () => {
@@ -63,5 +66,26 @@ describe('limitExpensive', () => {
       pending.shift()!();
       expect((await answer).status).toBe(200);
     }
+  });
+
+  it('frees the slot of a request pipelined behind another when the connection closes before its answer had its turn', async () => {
+    const { url, port, headers, pending, until } = await start();
+    const connection = net.connect(port, '127.0.0.1');
+    connection.on('error', () => {});
+    await new Promise((resolve) => connection.once('connect', resolve));
+    const auth = `authorization: ${headers.authorization}\r\n`;
+    connection.write(`GET /v1/slow HTTP/1.1\r\nhost: x\r\n${auth}\r\nGET /v1/stats HTTP/1.1\r\nhost: x\r\n${auth}\r\n`);
+    await until(() => pending.length === 1);
+    pending.shift()!(); // its handler answered; the answer waits behind /v1/slow's, which never comes
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    connection.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has seen the connection close
+
+    // The slot is free: the same key's next expensive request runs (it held a 429 for ever before).
+    const next = fetch(url, { headers });
+    await until(() => pending.length === 1);
+    expect(pending).toHaveLength(1);
+    pending.shift()!();
+    expect((await next).status).toBe(200);
   });
 });

@@ -48,8 +48,19 @@ export function limitExpensive(perKey: number) {
         else running.delete(key);
       };
       ends.set(request, end);
-      // 'close' comes once the response has ended or the connection went away, whichever the case.
-      reply.raw.once('close', end);
+      // The response's 'close' comes once it has ended or its connection went away. An answer pipelined behind
+      // another on its connection never had the socket, and never says it closed: the connection's 'close' ends it.
+      const connection = request.raw.socket;
+      let responded = false;
+      const responseEnded = () => {
+        if (responded) return; // both may come (the connection's close also closes the response)
+        responded = true;
+        reply.raw.off('close', responseEnded);
+        connection?.off('close', responseEnded);
+        end();
+      };
+      reply.raw.once('close', responseEnded);
+      connection?.once('close', responseEnded);
       done();
     },
     // Fastify calls onSend when the handler answered (or failed), also after the client has gone.

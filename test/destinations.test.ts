@@ -1,6 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/admin/credentials.js';
+import { signingSecrets } from '../src/domain/destination.js';
+import type { DestinationId } from '../src/domain/ids.js';
+import { newWebhookSecret } from '../src/relay/signing.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Received } from './support/receiver.js';
 
@@ -207,6 +210,62 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect((await api('POST', `/v1/destinations/${all.id}/replay`, { until: since })).body.queued).toBe(0);
     expect(await api('POST', `/v1/destinations/${all.id}/replay`, { since, until: since })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
     expect((await api('POST', `/v1/destinations/${all.id}/replay`, { since: 'yesterday' })).status).toBe(400);
+  });
+
+  it('keeps every previous secret signing until its own grace ends, the 5 most recent of them', async () => {
+    const r = await receiver();
+    const created = await createDestination({ url: r.url, event_types: ['call.started'] });
+    // Six rotations within the grace: the first secret is the sixth previous one, beyond the five kept.
+    const secrets: string[] = [created.secret];
+    for (let i = 0; i < 6; i++) {
+      const rotated = await api('POST', `/v1/destinations/${created.id}/rotate-secret`);
+      expect(rotated.status).toBe(200);
+      secrets.push(rotated.body.secret);
+    }
+    expect(new Set(secrets).size).toBe(7);
+    const shown = (await api('GET', `/v1/destinations/${created.id}`)).body;
+    expect(shown.previous_secrets.map((p: { secret_hint: string }) => p.secret_hint)).toEqual(secrets.slice(1, 6).toReversed().map((s) => `whsec_…${s.slice(-4)}`));
+    expect(Date.parse(shown.previous_secret_expires_at) - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
+
+    await t.post(startCall('rotated-often'));
+    await settle(() => r.received.length === 1);
+    expect((await api('POST', `/v1/destinations/${created.id}/test`)).body).toMatchObject({ ok: true });
+    expect(r.received).toHaveLength(2);
+    for (const { headers, body, json } of r.received) {
+      // One signature per live secret: the current one and the five previous ones.
+      expect(String(headers['webhook-signature']).split(' ')).toHaveLength(6);
+      for (const secret of secrets.slice(1)) expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toEqual(json);
+      expect(() => new Webhook(secrets[0]!).verify(body, headers as Record<string, string>)).toThrow();
+    }
+  });
+
+  it('ends each previous secret at its own grace: a second rotation does not end the first one early, nor extend it', async () => {
+    const created = await createDestination({ url: 'http://127.0.0.1:9/' });
+    const { storage } = t.app;
+    const t0 = Date.now();
+    await storage.destinations.rotateSecret(created.id as DestinationId, newWebhookSecret(), t0 + 10_000, t0);
+    const second = newWebhookSecret();
+    const after = await storage.destinations.rotateSecret(created.id as DestinationId, second, t0 + 15_000, t0 + 5_000);
+    expect(after!.previousSecrets).toEqual([
+      { secret: expect.any(String), expiresAt: t0 + 15_000 },
+      { secret: created.secret, expiresAt: t0 + 10_000 },
+    ]);
+    const signingAt = (at: number) => signingSecrets(after!, at);
+    expect(signingAt(t0 + 9_999)).toEqual([second, after!.previousSecrets[0]!.secret, created.secret]);
+    expect(signingAt(t0 + 12_000)).toEqual([second, after!.previousSecrets[0]!.secret]);
+    expect(signingAt(t0 + 15_000)).toEqual([second]);
+    // A rotation after the first grace ended keeps only what is still live.
+    const third = await storage.destinations.rotateSecret(created.id as DestinationId, newWebhookSecret(), t0 + 30_000, t0 + 12_000);
+    expect(third!.previousSecrets.map((p) => p.secret)).toEqual([second, after!.previousSecrets[0]!.secret]);
+  });
+
+  it('loses no secret to rotations at the same moment: each is a previous one of the next', async () => {
+    const created = await createDestination({ url: 'http://127.0.0.1:9/' });
+    const answers = await Promise.all([1, 2, 3].map(() => api('POST', `/v1/destinations/${created.id}/rotate-secret`)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const now = (await t.app.storage.destinations.get(created.id as DestinationId))!;
+    const issued = [created.secret, ...answers.map((a) => a.body.secret as string)];
+    expect([now.secret, ...now.previousSecrets.map((p) => p.secret)].toSorted()).toEqual(issued.toSorted());
   });
 
   it('deleting a destination cancels its pending deliveries', async () => {

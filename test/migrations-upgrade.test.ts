@@ -6,6 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import { signingSecrets } from '../src/domain/destination.js';
 import type { DeliveryId, DestinationId, EventId, SourceId } from '../src/domain/ids.js';
 import { createMigrator } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
@@ -146,7 +147,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows, storage: storage.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -295,6 +296,57 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(deliveries.find((d) => d.eventId === newest!.id)).toMatchObject({ status: 'pending', attempts: 0 });
     } finally {
       await app.close();
+    }
+  });
+
+  it('0021: reads the one previous secret of 0020, and what a node of 0020 rotates beside this version during a rolling upgrade', async () => {
+    const url = await backend.freshDb();
+    const db = connect(backend, url);
+    const secret = (n: number) => `whsec_${Buffer.alloc(24, n).toString('base64')}`;
+    const now = Date.now();
+    const hour = 3_600_000;
+    /** A rotation as the app of 0020 wrote it: the current secret into the one slot, the new one current. */
+    const rotateAt0020 = (on: Kysely<any>, next: string, expiresAt: number) => on.updateTable('destinations')
+      .set({ previous_secret: sql.ref('secret'), previous_secret_expires_at: expiresAt, secret: next, updated_at: now }).where('id', '=', 'dst_old').execute();
+    try {
+      await migrateTo(db, backend, '0020_no_in_progress_index');
+      await db.insertInto('destinations').values({
+        id: 'dst_old', url: 'https://hooks.example.com/convolo', description: null, event_types: null, widget_keys: null, call_statuses: null, headers: null,
+        rate_limit_per_sec: null, max_concurrency: null, secret: secret(1), previous_secret: null, previous_secret_expires_at: null, disabled_at: null,
+        disabled_reason: null, failing_since: null, paused_at: null, created_at: now, updated_at: now, deleted_at: null,
+      }).execute();
+      await rotateAt0020(db, secret(2), now + 2 * hour);
+      await migrateTo(db, backend, '0021_previous_secrets');
+    } finally {
+      await db.destroy();
+    }
+
+    const storage = await openStorage(url);
+    const reopened = connect(backend, url);
+    try {
+      const id = 'dst_old' as DestinationId;
+      expect(await storage.migrate()).toEqual([]);
+      expect((await storage.destinations.get(id))?.previousSecrets).toEqual([{ secret: secret(1), expiresAt: now + 2 * hour }]);
+      // A rotation of this version keeps it, and writes the newest previous secret in the slot 0020 signs with.
+      await storage.destinations.rotateSecret(id, secret(3), now + 3 * hour, now);
+      const row = await reopened.selectFrom('destinations').select(['previous_secret', 'previous_secret_expires_at']).where('id', '=', 'dst_old').executeTakeFirstOrThrow();
+      expect({ ...row, previous_secret_expires_at: Number(row.previous_secret_expires_at) }).toEqual({ previous_secret: secret(2), previous_secret_expires_at: now + 3 * hour });
+      // A node of 0020 still running rotates: its one slot, read here as the newest, before the list.
+      const db0020 = connect(backend, url);
+      try {
+        await rotateAt0020(db0020, secret(4), now + 4 * hour);
+      } finally {
+        await db0020.destroy();
+      }
+      const destination = await storage.destinations.get(id);
+      expect(destination).toMatchObject({
+        secret: secret(4),
+        previousSecrets: [{ secret: secret(3), expiresAt: now + 4 * hour }, { secret: secret(2), expiresAt: now + 3 * hour }, { secret: secret(1), expiresAt: now + 2 * hour }],
+      });
+      expect(signingSecrets(destination!, now + 2.5 * hour)).toEqual([secret(4), secret(3), secret(2)]);
+    } finally {
+      await reopened.destroy();
+      await storage.close();
     }
   });
 

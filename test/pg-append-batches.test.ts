@@ -114,8 +114,8 @@ describe('PostgreSQL outbox: deliveries wait in the queue with their event (0019
     const at = Date.now();
     const destination = (id: string, eventTypes: string[] | null) => ({
       id: id as DestinationId, url: `https://${id}.example.com/hook`, description: null, eventTypes, widgetKeys: null, callStatuses: null,
-      headers: null, rateLimitPerSec: null, maxConcurrency: null, secret: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=', previousSecret: null,
-      previousSecretExpiresAt: null, disabledAt: null, disabledReason: null, failingSince: null, pausedAt: null, createdAt: at, updatedAt: at,
+      headers: null, rateLimitPerSec: null, maxConcurrency: null, secret: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=', previousSecrets: [],
+      disabledAt: null, disabledReason: null, failingSince: null, pausedAt: null, createdAt: at, updatedAt: at,
     });
     await storage.destinations.create(destination('dst_outbox_all', null));
     await storage.destinations.create(destination('dst_outbox_ended', ['call.ended']));

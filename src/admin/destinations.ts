@@ -111,8 +111,7 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
         rateLimitPerSec: input.rateLimitPerSec ?? null,
         maxConcurrency: input.maxConcurrency ?? null,
         secret: newWebhookSecret(),
-        previousSecret: null,
-        previousSecretExpiresAt: null,
+        previousSecrets: [],
         disabledAt: null,
         disabledReason: null,
         failingSince: null,
@@ -137,7 +136,7 @@ export function createDestinationsService(options: DestinationsServiceOptions) {
       if (!(await storage.destinations.delete(destinationId(id), now()))) throw missing();
     },
 
-    /** A new secret; the current one keeps signing beside it for `secretGraceHours`. */
+    /** A new secret; the current one keeps signing beside it for `secretGraceHours`, as do earlier ones until their own grace ends. */
     async rotateSecret(id: string): Promise<Destination> {
       const at = now();
       const rotated = await storage.destinations.rotateSecret(destinationId(id), newWebhookSecret(), at + config.secretGraceHours * hour, at);

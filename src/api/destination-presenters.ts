@@ -1,6 +1,6 @@
 import type { Delivery, DeliverySummary as DeliverySummaryBody } from '../domain/contract/deliveries.js';
 import type { Destination as DestinationBody, DestinationWithSecret } from '../domain/contract/destinations.js';
-import type { Destination } from '../domain/destination.js';
+import { livePreviousSecrets, type Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
@@ -21,7 +21,7 @@ export const hiddenHeaderValue = '…';
 export function presentDestination(d: Destination, options: { now: number; revealSecret: true; revealHeaders: boolean }): DestinationWithSecret;
 export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody;
 export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody {
-  const previousValid = d.previousSecret !== null && (d.previousSecretExpiresAt ?? 0) > options.now;
+  const previous = livePreviousSecrets(d, options.now);
   return {
     id: d.id,
     url: d.url,
@@ -40,8 +40,9 @@ export function presentDestination(d: Destination, options: { now: number; revea
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
     secret_hint: secretHint(d.secret),
-    // Until then deliveries are also signed with the previous secret (a rotation's grace period).
-    previous_secret_expires_at: previousValid ? iso(d.previousSecretExpiresAt) : null,
+    // Until then deliveries are also signed with a previous secret (the latest end of a rotation's grace period).
+    previous_secret_expires_at: previous.length === 0 ? null : iso(Math.max(...previous.map((p) => p.expiresAt))),
+    previous_secrets: previous.map((p) => ({ secret_hint: secretHint(p.secret), expires_at: iso(p.expiresAt) })),
     ...(options.revealSecret ? { secret: d.secret } : {}),
   };
 }

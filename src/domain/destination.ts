@@ -15,8 +15,8 @@ export interface Destination {
   /** The most requests in flight to it per worker (null: the configured default). */
   maxConcurrency: number | null;
   secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
+  /** Secrets it had before, newest first, each signing beside `secret` until it expires (at most `maxPreviousSecrets`). */
+  previousSecrets: PreviousSecret[];
   disabledAt: number | null;
   disabledReason: string | null;
   failingSince: number | null;
@@ -25,6 +25,15 @@ export interface Destination {
   createdAt: number;
   updatedAt: number;
 }
+
+/** A secret a rotation replaced, and the end of its grace period (ms): until then deliveries are signed with it too. */
+export interface PreviousSecret {
+  secret: string;
+  expiresAt: number;
+}
+
+/** The most previous secrets a destination keeps signing with; a rotation beyond drops the oldest. */
+export const maxPreviousSecrets = 5;
 
 /** What a destination's filters look at. */
 export interface MatchInput {
@@ -45,7 +54,20 @@ export function matchesDestination(d: DestinationFilters, e: MatchInput): boolea
   return true;
 }
 
-/** The secrets a delivery is signed with at `now`: the current one, and the previous one during its grace. */
-export function signingSecrets(d: Pick<Destination, 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>, now: number): string[] {
-  return d.previousSecret && (d.previousSecretExpiresAt ?? 0) > now ? [d.secret, d.previousSecret] : [d.secret];
+/** The secrets a delivery is signed with at `now`: the current one, then each previous one still in its grace. */
+export function signingSecrets(d: Pick<Destination, 'secret' | 'previousSecrets'>, now: number): string[] {
+  return [d.secret, ...livePreviousSecrets(d, now).map((p) => p.secret)];
+}
+
+/** The previous secrets whose grace has not ended at `now`, newest first. */
+export function livePreviousSecrets(d: Pick<Destination, 'previousSecrets'>, now: number): PreviousSecret[] {
+  return d.previousSecrets.filter((p) => p.expiresAt > now);
+}
+
+/**
+ * The previous secrets after a rotation at `now`: the secret being replaced, signing until `expiresAt`, then
+ * those still in their own grace (each keeps its own end), the `maxPreviousSecrets` most recent.
+ */
+export function previousSecretsAfterRotation(d: Pick<Destination, 'secret' | 'previousSecrets'>, expiresAt: number, now: number): PreviousSecret[] {
+  return [{ secret: d.secret, expiresAt }, ...livePreviousSecrets(d, now).filter((p) => p.secret !== d.secret)].slice(0, maxPreviousSecrets);
 }

@@ -37,7 +37,7 @@ function webhookSender(allowPrivate = true): WebhookSender {
 }
 
 const target = (url: string, extra: Partial<SignTarget> = {}): SignTarget => ({
-  url, headers: null, secret: newWebhookSecret(), previousSecret: null, previousSecretExpiresAt: null, ...extra,
+  url, headers: null, secret: newWebhookSecret(), previousSecrets: [], ...extra,
 });
 
 describe('signAndSend', () => {
@@ -54,14 +54,15 @@ describe('signAndSend', () => {
     expect(verified).toEqual({ type: 'call.started' });
   });
 
-  it('signs with the previous secret too while its grace lasts, and not after', async () => {
+  it('signs with each previous secret too while its own grace lasts, and not after', async () => {
     const { url, seen } = await receiver(200);
     const now = Date.now();
-    const destination = target(url, { previousSecret: newWebhookSecret(), previousSecretExpiresAt: now + 1000 });
+    const destination = target(url, { previousSecrets: [{ secret: newWebhookSecret(), expiresAt: now + 2000 }, { secret: newWebhookSecret(), expiresAt: now + 1000 }] });
     const sender = webhookSender();
     await sender.signAndSend(destination, { id: 'evt_2', payload: '{}' }, now);
     await sender.signAndSend(destination, { id: 'evt_2', payload: '{}' }, now + 1000);
-    expect(seen.map((r) => String(r.headers['webhook-signature']).split(' ').length)).toEqual([2, 1]);
+    await sender.signAndSend(destination, { id: 'evt_2', payload: '{}' }, now + 2000);
+    expect(seen.map((r) => String(r.headers['webhook-signature']).split(' ').length)).toEqual([3, 2, 1]);
   });
 
   it('refuses a private address unless private destinations are allowed, reporting rather than throwing', async () => {

@@ -18,11 +18,11 @@ export interface WebhookMessage {
   payload: string;
 }
 
-export type SignTarget = Pick<Destination, 'url' | 'headers' | 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>;
+export type SignTarget = Pick<Destination, 'url' | 'headers' | 'secret' | 'previousSecrets'>;
 
 export interface WebhookSender {
   /**
-   * Signs `message` with the destination's secrets valid at `now` (the previous one too, during a
+   * Signs `message` with the destination's secrets valid at `now` (the previous ones too, each during its
    * rotation's grace) and POSTs it; the result is reported, never thrown.
    */
   signAndSend(destination: SignTarget, message: WebhookMessage, now: number): Promise<SendResult>;

@@ -32,13 +32,13 @@ export function newWebhookSecret(): string {
 /**
  * The Standard Webhooks headers for one delivery attempt: a `v1,<base64 HMAC-SHA256>` signature of
  * `${id}.${timestampSec}.${payload}` per secret, space-separated. Several signatures are how the spec
- * lets a destination rotate its secret: while the previous secret is in its grace period, a receiver
- * still configured with it finds its signature among them.
+ * lets a destination rotate its secret: while previous secrets are in their grace periods, a receiver
+ * still configured with one of them finds its signature among them.
  *
  * @param input.id the event id; stable across retries so the receiver can deduplicate
  * @param input.timestampSec the attempt time in whole seconds; receivers reject one more than 5 min off
  * @param input.payload the exact body that will be sent (signatures are over bytes, not JSON values)
- * @param input.secrets the current secret first, then a previous one still in its grace period
+ * @param input.secrets the current secret first, then the previous ones still in their grace periods
  * @example
  * signatureHeaders({ id: 'evt_123', timestampSec: Math.floor(Date.now() / 1000), payload: body, secrets: [secret] });
  * // { 'webhook-id': 'evt_123', 'webhook-timestamp': '1700000000', 'webhook-signature': 'v1,K5oZ…=' }

@@ -261,7 +261,10 @@ export interface Destinations {
   get(id: DestinationId): Promise<Destination | null>;
   list(): Promise<Destination[]>;
   update(id: DestinationId, patch: DestinationPatch, now: number): Promise<Destination | null>;
-  /** Keeps the current secret valid until `previousExpiresAt` beside the new one. */
+  /**
+   * Keeps the current secret valid until `previousExpiresAt` beside the new one; the earlier previous secrets
+   * keep their own ends (the `maxPreviousSecrets` most recent).
+   */
   rotateSecret(id: DestinationId, secret: string, previousExpiresAt: number, now: number): Promise<Destination | null>;
   /** Deletes the destination and cancels its pending deliveries; false when there was none. */
   delete(id: DestinationId, now: number): Promise<boolean>;

@@ -89,8 +89,14 @@ export interface DestinationsTable {
   max_concurrency: number | null;
   /** Kept readable: every delivery is signed with it (as Svix and Stripe keep endpoint secrets). */
   secret: string;
+  /**
+   * The newest previous secret and the end of its grace: what versions before 0021 read and write (one slot).
+   * Still written with the newest, for nodes of such a version during a rolling upgrade.
+   */
   previous_secret: string | null;
   previous_secret_expires_at: number | null;
+  /** Every previous secret (0021): JSON `[{secret, expires_at}]`, newest first (null: none written since 0021). */
+  previous_secrets: string | null;
   disabled_at: number | null;
   disabled_reason: string | null;
   /** When the current run of failed attempts began (null after a success). */

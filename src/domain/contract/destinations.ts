@@ -22,7 +22,11 @@ export const Destination = Type.Object({
   created_at: IsoTime(),
   updated_at: IsoTime(),
   secret_hint: Type.String({ description: '`whsec_…` and the secret\'s last four characters.' }),
-  previous_secret_expires_at: Nullable(IsoTime({ description: 'After a rotation, until when deliveries are also signed with the previous secret.' })),
+  previous_secret_expires_at: Nullable(IsoTime({ description: 'After a rotation, until when deliveries are also signed with a previous secret (the latest end of the previous_secrets).' })),
+  previous_secrets: Type.Array(Type.Object({
+    secret_hint: Type.String({ description: '`whsec_…` and the previous secret\'s last four characters.' }),
+    expires_at: IsoTime({ description: 'Until when deliveries are also signed with it.' }),
+  }), { description: 'The secrets rotations replaced whose grace has not ended, newest first (at most 5): deliveries are signed with each of them too.' }),
 });
 export type Destination = Static<typeof Destination>;
 

@@ -1,4 +1,4 @@
-import type { Destination, DestinationFilters } from '../../domain/destination.js';
+import { maxPreviousSecrets, type Destination, type DestinationFilters, type PreviousSecret } from '../../domain/destination.js';
 import type { DestinationId } from '../../domain/ids.js';
 import type { DeliveriesTable, DestinationsTable } from '../schema.js';
 import type { Delivery, DeliveryStatus } from '../ports.js';
@@ -16,8 +16,7 @@ export function destinationToRow(d: Destination, deletedAt: number | null = null
     rate_limit_per_sec: d.rateLimitPerSec,
     max_concurrency: d.maxConcurrency,
     secret: d.secret,
-    previous_secret: d.previousSecret,
-    previous_secret_expires_at: d.previousSecretExpiresAt,
+    ...previousSecretColumns(d.previousSecrets),
     disabled_at: d.disabledAt,
     disabled_reason: d.disabledReason,
     failing_since: d.failingSince,
@@ -37,8 +36,7 @@ export function rowToDestination(r: DestinationsTable): Destination {
     rateLimitPerSec: r.rate_limit_per_sec,
     maxConcurrency: r.max_concurrency ?? null,
     secret: r.secret,
-    previousSecret: r.previous_secret,
-    previousSecretExpiresAt: num(r.previous_secret_expires_at),
+    previousSecrets: rowToPreviousSecrets(r),
     disabledAt: num(r.disabled_at),
     disabledReason: r.disabled_reason,
     failingSince: num(r.failing_since),
@@ -46,6 +44,37 @@ export function rowToDestination(r: DestinationsTable): Destination {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
+}
+
+/**
+ * The columns of a destination's previous secrets: all of them in `previous_secrets`, and the newest in the
+ * one slot of versions before 0021, which nodes of such a version read and write during a rolling upgrade.
+ */
+export function previousSecretColumns(previous: readonly PreviousSecret[]): Pick<DestinationsTable, 'previous_secret' | 'previous_secret_expires_at' | 'previous_secrets'> {
+  const [newest] = previous;
+  return {
+    previous_secret: newest?.secret ?? null,
+    previous_secret_expires_at: newest?.expiresAt ?? null,
+    previous_secrets: previous.length === 0 ? null : JSON.stringify(previous.map((p) => ({ secret: p.secret, expires_at: p.expiresAt }))),
+  };
+}
+
+/**
+ * A row's previous secrets, newest first: the one slot's first (a node of a version before 0021 rotating
+ * writes only there, so it is the newest; after a rotation of this version it repeats the list's first),
+ * then the list's, without the current secret or a repeat.
+ */
+function rowToPreviousSecrets(r: Pick<DestinationsTable, 'secret' | 'previous_secret' | 'previous_secret_expires_at' | 'previous_secrets'>): PreviousSecret[] {
+  const listed = r.previous_secrets === null ? [] : (JSON.parse(r.previous_secrets) as Array<{ secret: string; expires_at: number }>).map((p) => ({ secret: p.secret, expiresAt: Number(p.expires_at) }));
+  const slot = r.previous_secret === null ? [] : [{ secret: r.previous_secret, expiresAt: Number(r.previous_secret_expires_at ?? 0) }];
+  const seen = new Set([r.secret]);
+  const previous: PreviousSecret[] = [];
+  for (const p of [...slot, ...listed]) {
+    if (seen.has(p.secret)) continue;
+    seen.add(p.secret);
+    previous.push(p);
+  }
+  return previous.slice(0, maxPreviousSecrets);
 }
 
 /** What the outbox needs of a destination to decide whether an event goes to it. */

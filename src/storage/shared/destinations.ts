@@ -1,7 +1,8 @@
 import { sql, type Kysely, type UpdateObject } from 'kysely';
 import type { Destinations, DestinationPatch } from '../ports.js';
 import type { Database } from '../schema.js';
-import { destinationToRow, rowToDestination } from './destination-rows.js';
+import { previousSecretsAfterRotation } from '../../domain/destination.js';
+import { destinationToRow, previousSecretColumns, rowToDestination } from './destination-rows.js';
 
 /** Why a destination is disabled when an administrator did it (the worker writes its own reasons). */
 export const disabledByAdmin = 'disabled by an administrator';
@@ -39,15 +40,23 @@ export function createDestinations(db: Kysely<Database>): Destinations {
     },
 
     async rotateSecret(id, secret, previousExpiresAt, now) {
-      const row = await db
-        .updateTable('destinations')
-        // On the right of SET a column is its value before the update: the old secret becomes the previous one.
-        .set({ previous_secret: sql.ref('secret'), previous_secret_expires_at: previousExpiresAt, secret, updated_at: now })
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? rowToDestination(row) : null;
+      // Read, then write only over the secret that was read: a rotation in between (another request, another
+      // node) makes the update change nothing, and this one starts again from what that one wrote, so no
+      // previous secret is lost between two rotations at once.
+      for (;;) {
+        const row = await live().where('id', '=', id).executeTakeFirst();
+        if (!row) return null;
+        const before = rowToDestination(row);
+        const updated = await db
+          .updateTable('destinations')
+          .set({ ...previousSecretColumns(previousSecretsAfterRotation(before, previousExpiresAt, now)), secret, updated_at: now })
+          .where('id', '=', id)
+          .where('deleted_at', 'is', null)
+          .where('secret', '=', before.secret)
+          .returningAll()
+          .executeTakeFirst();
+        if (updated) return rowToDestination(updated);
+      }
     },
 
     delete(id, now) {

@@ -268,6 +268,20 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect([now.secret, ...now.previousSecrets.map((p) => p.secret)].toSorted()).toEqual(issued.toSorted());
   });
 
+  it('two replays of a destination at once queue each event once', async () => {
+    const since = new Date().toISOString();
+    for (let i = 0; i < 3; i++) await t.post(endCall(`replay-twice-${i}`));
+    const r = await receiver();
+    const created = await createDestination({ url: r.url });
+    // Disabled, so the replayed deliveries stay pending and count as queued for the second replay.
+    await api('PATCH', `/v1/destinations/${created.id}`, { disabled: true });
+    // Two at once (a key's most expensive requests at once: a double click, or two administrators).
+    const answers = await Promise.all([1, 2].map(() => api('POST', `/v1/destinations/${created.id}/replay`, { since })));
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    expect(answers.map((a) => a.body.queued as number).reduce((a, b) => a + b)).toBe(3);
+    expect(await deliveriesOf(created.id)).toHaveLength(3);
+  });
+
   it('deleting a destination cancels its pending deliveries', async () => {
     const since = new Date().toISOString();
     await t.post(endCall('cancel-1'));

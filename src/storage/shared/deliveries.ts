@@ -104,8 +104,8 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
         afterSeq = page.at(-1)!.seq;
         const wanted = await notQueued(db, destination.id, page, range.onlyFailed === true);
         const events = wanted.length > 0 ? await eventsBySeqs(db, wanted) : [];
-        const rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
-        if (rows.length > 0 && !dryRun) await db.insertInto('deliveries').values(rows).execute();
+        let rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
+        if (rows.length > 0 && !dryRun) rows = await insertReplayed(db, destination.id, page, rows, range.onlyFailed === true);
         queued += rows.length;
         if (page.length < replayPageSize) return queued;
       }
@@ -270,6 +270,25 @@ async function notQueued(db: Kysely<Database>, destinationId: string, page: Arra
     if (r.status === 'pending') pending.add(Number(r.event_seq));
   }
   return seqs.filter((seq) => !pending.has(seq) && (!onlyFailed || latest.get(seq) === 'failed'));
+}
+
+/**
+ * Inserts a replay's page of rows but those another replay of the destination queued since they were chosen:
+ * the choice is made again in a transaction that first writes the destination's row (changing nothing), so
+ * two replays of one destination take turns here (PostgreSQL: its row lock; SQLite: the one writer) and the
+ * second sees what the first inserted. Two at once (a double click) queued every event twice.
+ */
+async function insertReplayed(
+  db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, rows: DeliveriesTable[], onlyFailed: boolean,
+): Promise<DeliveriesTable[]> {
+  return db.transaction().execute(async (trx) => {
+    await trx.updateTable('destinations').set({ updated_at: sql.ref('updated_at') }).where('id', '=', destinationId).execute();
+    const chosen = new Set(rows.map((r) => Number(r.event_seq)));
+    const still = new Set(await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed));
+    const kept = rows.filter((r) => still.has(Number(r.event_seq)));
+    if (kept.length > 0) await trx.insertInto('deliveries').values(kept).execute();
+    return kept;
+  });
 }
 
 /**

@@ -95,8 +95,10 @@ describe('loadConfig', () => {
     ];
     for (const [env, unitMs] of timers) {
       const largest = Math.floor((2 ** 31 - 1) / unitMs);
-      expect(() => loadConfig({ [env]: String(largest) }), env).not.toThrow();
-      expect(() => loadConfig({ [env]: String(largest + 1) }), env).toThrow(`Invalid ${env}: expected an integer in`);
+      // The delivery lease must outlast the delivery timeout (a test of its own, below).
+      const beside = env === 'SWITCHBOARD_DELIVERY_TIMEOUT_SEC' ? { SWITCHBOARD_DELIVERY_LEASE_SEC: String(largest + 2) } : {};
+      expect(() => loadConfig({ [env]: String(largest), ...beside }), env).not.toThrow();
+      expect(() => loadConfig({ [env]: String(largest + 1), ...beside }), env).toThrow(`Invalid ${env}: expected an integer in`);
     }
   });
 
@@ -117,6 +119,16 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ SWITCHBOARD_SECRET_GRACE_HOURS: '10000000000' })).toThrow('(100 years at most)');
     expect(loadConfig({ SWITCHBOARD_RETRY_SCHEDULE: '5, 60' }).retryScheduleSec).toEqual([5, 60]);
+  });
+
+  it('refuses a delivery lease that an attempt can outlast: the delivery would be claimed and sent again while in flight', () => {
+    // A timeout of 90 s beside the 60 s lease: a receiver taking 70 s got the webhook twice (the first attempt's outcome was dropped).
+    expect(() => loadConfig({ SWITCHBOARD_DELIVERY_TIMEOUT_SEC: '90' })).toThrow(
+      'Invalid SWITCHBOARD_DELIVERY_LEASE_SEC: 60 s is too short for SWITCHBOARD_DELIVERY_TIMEOUT_SEC 90 s; it must be at least the timeout + 2 s (92)',
+    );
+    expect(() => loadConfig({}, { deliveryLeaseSec: 16 })).toThrow('Invalid --delivery-lease-sec: 16 s is too short for SWITCHBOARD_DELIVERY_TIMEOUT_SEC 15 s');
+    expect(loadConfig({ SWITCHBOARD_DELIVERY_TIMEOUT_SEC: '90', SWITCHBOARD_DELIVERY_LEASE_SEC: '92' })).toMatchObject({ deliveryTimeoutSec: 90, deliveryLeaseSec: 92 });
+    expect(loadConfig({}, { deliveryLeaseSec: 3, deliveryTimeoutSec: 1 })).toMatchObject({ deliveryTimeoutSec: 1, deliveryLeaseSec: 3 });
   });
 
   it('names the flag when its value is invalid, even if the environment is valid', () => {

@@ -152,7 +152,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   retryJitter: { env: 'SWITCHBOARD_RETRY_JITTER', flag: 'retry-jitter', default: 0.2, parse: ratio, doc: 'Random spread of each retry delay (0.2: ±20 %).' },
   deliveryTimeoutSec: { env: 'SWITCHBOARD_DELIVERY_TIMEOUT_SEC', flag: 'delivery-timeout-sec', default: 15, parse: wait(1, 1000), doc: 'A destination must answer 2xx within this many seconds.' },
   deliveryConcurrency: { env: 'SWITCHBOARD_DELIVERY_CONCURRENCY', flag: 'delivery-concurrency', default: 256, parse: int(1), doc: 'Webhook requests a worker has in flight at once.' },
-  deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: span(1, 1000), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it.' },
+  deliveryLeaseSec: { env: 'SWITCHBOARD_DELIVERY_LEASE_SEC', flag: 'delivery-lease-sec', default: 60, parse: span(1, 1000), doc: 'How long a claimed delivery is reserved for its worker; after that (a crashed worker) another takes it. At least SWITCHBOARD_DELIVERY_TIMEOUT_SEC + 2.' },
   destinationConcurrency: { env: 'SWITCHBOARD_DESTINATION_CONCURRENCY', flag: 'destination-concurrency', default: 16, parse: int(1), doc: "Webhook requests a worker has in flight to one destination at once (a destination's max_concurrency overrides it), so a slow receiver cannot take every slot." },
   breakerFailures: { env: 'SWITCHBOARD_BREAKER_FAILURES', flag: 'breaker-failures', default: 5, parse: int(1), doc: 'After this many consecutive attempts to a destination end without an answer (timeout, connection refused or reset), the worker stops claiming its deliveries for the cool-down.' },
   breakerCooldownSec: { env: 'SWITCHBOARD_BREAKER_COOLDOWN_SEC', flag: 'breaker-cooldown-sec', default: 30, parse: int(1), doc: 'How long a destination that stopped answering is left alone before one probe delivery is tried (an answer resumes it, another failure waits again).' },
@@ -236,6 +236,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Flags = {}): Read
     }
   }
   const result = config as unknown as Config;
+  // A claimed delivery must stay leased for its whole attempt (up to 1 s waiting for its rate limit, then the
+  // timeout), and a moment to record it: once the lease runs out, a claim (this worker's or another node's)
+  // takes the delivery again and sends it a second time while the first attempt is in flight.
+  if (result.deliveryLeaseSec < result.deliveryTimeoutSec + 2) {
+    const origin = flags.deliveryLeaseSec !== undefined && flags.deliveryLeaseSec !== null ? '--delivery-lease-sec' : 'SWITCHBOARD_DELIVERY_LEASE_SEC';
+    throw new Error(`Invalid ${origin}: ${result.deliveryLeaseSec} s is too short for SWITCHBOARD_DELIVERY_TIMEOUT_SEC ${result.deliveryTimeoutSec} s; it must be at least the timeout + 2 s (${result.deliveryTimeoutSec + 2}), or a delivery still in flight is sent again`);
+  }
   if (result.dbReadUrl && result.db.startsWith('sqlite:')) {
     throw new Error(`Invalid ${flags.dbReadUrl ? '--db-read-url' : 'SWITCHBOARD_DB_READ_URL'}: a read database goes with a PostgreSQL SWITCHBOARD_DB (SQLite's readers read the same file)`);
   }

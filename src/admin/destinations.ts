@@ -42,11 +42,12 @@ const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
 /**
  * Headers a destination may not set: the signature's (`webhook-*`: a receiver must be able to trust
- * them), those that describe the body or the connection (the sender sets them; undici refuses some), and
+ * them), those that describe the body or the connection (the sender sets them; undici refuses some; the body is
+ * never encoded, so a `content-encoding` made receivers that decode it refuse every delivery), and
  * the user agent that identifies us.
  */
 const reservedHeaders = new Set([
-  'content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer',
+  'content-type', 'content-length', 'content-encoding', 'host', 'user-agent', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer',
 ]);
 
 const testMessage = 'This is a test event from Switchboard.';

@@ -137,6 +137,16 @@ describe('send', () => {
       .toMatchObject({ ok: true, status: 201, responseBody: 'created', retryAfter: '5', error: null });
   });
 
+  it('says a connection closed in the middle of the answer was closed after the status, not before an answer', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('abc');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await sender().send({ url: server.url, headers: signed, body }))
+      .toMatchObject({ ok: false, status: 200, error: 'connection closed by the receiver in the middle of its answer (after the status)' });
+  });
+
   it('decodes a body cut inside a multi-byte character lossily instead of failing', async () => {
     const server = await serve((_req, res) => res.writeHead(200).end('a'.repeat(2047) + 'é and more'));
     const result = await sender().send({ url: server.url, headers: signed, body });

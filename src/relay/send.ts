@@ -179,7 +179,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.resolve({ ok: false, status: this.status, latencyMs: this.elapsed(), responseBody: '', retryAfter: this.retryAfter, error: describeError(err, this.timeoutMs) });
+    this.resolve({ ok: false, status: this.status, latencyMs: this.elapsed(), responseBody: '', retryAfter: this.retryAfter, error: describeError(err, this.timeoutMs, this.status !== null && this.status >= 200) });
   }
 
   private answer(): void {
@@ -246,14 +246,21 @@ const errorWords: Record<string, string> = {
 };
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
-/** One line for the attempt log that says what went wrong, in words an integrator acts on. */
-function describeError(err: unknown, timeoutMs: number): string {
+/** The connection ended after the answer's status line had come (the status is recorded with the error). */
+const closedMidAnswer = 'connection closed by the receiver in the middle of its answer (after the status)';
+
+/**
+ * One line for the attempt log that says what went wrong, in words an integrator acts on. `answered`: the
+ * answer's status had come, so a closed connection cut the answer rather than came before one.
+ */
+function describeError(err: unknown, timeoutMs: number, answered: boolean): string {
   if (err instanceof DestinationRefused) return `refused: ${err.message}`;
   // Node's Happy Eyeballs reports a failure on every address as one AggregateError; the first says it.
   const cause = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
   if (cause instanceof DestinationRefused) return `refused: ${cause.message}`;
   const { name, code, message } = (cause ?? {}) as { name?: string; code?: string; message?: string };
   if (name === 'TimeoutError' || (code !== undefined && timeoutCodes.has(code))) return `timeout after ${timeoutMs} ms`;
+  if (answered && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) return closedMidAnswer;
   if (code !== undefined && code in errorWords) return errorWords[code]!;
   if (code !== undefined && (code.startsWith('ERR_TLS') || code.includes('CERT'))) return `TLS: ${message ?? code}`;
   if (name === 'TypeError' && code === 'ERR_INVALID_URL') return 'invalid destination URL';

@@ -284,6 +284,22 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect(await deliveriesOf(created.id)).toHaveLength(3);
   });
 
+  it('a retry of the failed deliveries beside a replay of the failed ones sends each event once', async () => {
+    const since = new Date().toISOString();
+    const r = await receiver(() => ({ status: 500 }));
+    const created = await createDestination({ url: r.url });
+    for (let i = 0; i < 3; i++) await t.post(endCall(`retry-replay-${i}`));
+    await settle(async () => (await deliveriesOf(created.id, '&status=failed')).length === 3);
+    // Disabled, so what either queues stays pending and counts as queued for the other.
+    await api('PATCH', `/v1/destinations/${created.id}`, { disabled: true });
+    const [retried, replayed] = await Promise.all([
+      api('POST', `/v1/destinations/${created.id}/retry-failed`, {}),
+      api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true }),
+    ]);
+    expect(retried.body.retried + replayed.body.queued).toBe(3);
+    expect(await deliveriesOf(created.id, '&status=pending')).toHaveLength(3);
+  });
+
   it('deleting a destination cancels its pending deliveries', async () => {
     const since = new Date().toISOString();
     await t.post(endCall('cancel-1'));

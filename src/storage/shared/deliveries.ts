@@ -86,11 +86,15 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       // The preview counts exactly the rows the update would change (the same conditions).
       if (dryRun) {
         const row = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).executeTakeFirstOrThrow();
+          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).where(notPendingAgain).executeTakeFirstOrThrow();
         return Number(row.n);
       }
-      const result = await retried(db, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      // In turn with a replay of the destination (insertReplayed), so neither sends again what the other just queued.
+      return db.transaction().execute(async (trx) => {
+        await takeTurn(trx, destinationId);
+        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
     },
 
     async replay(destination, range, now, dryRun = false) {
@@ -215,6 +219,23 @@ const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.exists(eb.selectFrom('destinations').select('destinations.id').whereRef('destinations.id', '=', 'deliveries.destination_id').where('deleted_at', 'is', null));
 
 /**
+ * No delivery of the same event to the destination is pending: it goes out anyway (a replay queued it again),
+ * and a retry beside it would send it twice.
+ */
+const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.not(eb.exists(eb.selectFrom('deliveries as p').select('p.id')
+    .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))));
+
+/**
+ * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a
+ * replay's page, a retry of the failed ones): two of them take turns (PostgreSQL: the row's lock; SQLite: the
+ * one writer), and the second sees what the first queued.
+ */
+async function takeTurn(trx: Kysely<Database>, destinationId: string): Promise<void> {
+  await trx.updateTable('destinations').set({ updated_at: sql.ref('updated_at') }).where('id', '=', destinationId).execute();
+}
+
+/**
  * Deliveries sent again now, each with a fresh run of the retry schedule (the worker counts scheduled
  * attempts from schedule_start); the caller narrows which. A delivery being sent right now keeps its lease,
  * so it does not go out twice at once: its attempt in flight is the retry, and the schedule starts after it.
@@ -273,16 +294,15 @@ async function notQueued(db: Kysely<Database>, destinationId: string, page: Arra
 }
 
 /**
- * Inserts a replay's page of rows but those another replay of the destination queued since they were chosen:
- * the choice is made again in a transaction that first writes the destination's row (changing nothing), so
- * two replays of one destination take turns here (PostgreSQL: its row lock; SQLite: the one writer) and the
- * second sees what the first inserted. Two at once (a double click) queued every event twice.
+ * Inserts a replay's page of rows but those another replay or retry of the destination queued since they were
+ * chosen: the choice is made again in turn with them (`takeTurn`). Two replays at once (a double click) queued
+ * every event twice.
  */
 async function insertReplayed(
   db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, rows: DeliveriesTable[], onlyFailed: boolean,
 ): Promise<DeliveriesTable[]> {
   return db.transaction().execute(async (trx) => {
-    await trx.updateTable('destinations').set({ updated_at: sql.ref('updated_at') }).where('id', '=', destinationId).execute();
+    await takeTurn(trx, destinationId);
     const chosen = new Set(rows.map((r) => Number(r.event_seq)));
     const still = new Set(await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed));
     const kept = rows.filter((r) => still.has(Number(r.event_seq)));

@@ -300,6 +300,18 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect(await deliveriesOf(created.id, '&status=pending')).toHaveLength(3);
   });
 
+  it('a replay that reaches the database after its destination was deleted queues nothing', async () => {
+    const since = Date.now();
+    await t.post(endCall('replay-deleted-1'));
+    const created = await createDestination({ url: 'http://127.0.0.1:9/' });
+    const destination = (await t.app.storage.destinations.get(created.id as DestinationId))!;
+    // The replay's route found the destination; the DELETE commits before the replay inserts.
+    expect((await api('DELETE', `/v1/destinations/${created.id}`)).status).toBe(204);
+    expect(await t.app.storage.deliveries.replay(destination, { since }, Date.now())).toBe(0);
+    expect(await deliveriesOf(created.id)).toEqual([]);
+    expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
+  });
+
   it('deleting a destination cancels its pending deliveries', async () => {
     const since = new Date().toISOString();
     await t.post(endCall('cancel-1'));

@@ -91,7 +91,7 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       }
       // In turn with a replay of the destination (insertReplayed), so neither sends again what the other just queued.
       return db.transaction().execute(async (trx) => {
-        await takeTurn(trx, destinationId);
+        if (!(await takeTurn(trx, destinationId))) return 0;
         const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).executeTakeFirst();
         return Number(result.numUpdatedRows);
       });
@@ -109,7 +109,12 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
         const wanted = await notQueued(db, destination.id, page, range.onlyFailed === true);
         const events = wanted.length > 0 ? await eventsBySeqs(db, wanted) : [];
         let rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
-        if (rows.length > 0 && !dryRun) rows = await insertReplayed(db, destination.id, page, rows, range.onlyFailed === true);
+        if (rows.length > 0 && !dryRun) {
+          const inserted = await insertReplayed(db, destination.id, page, rows, range.onlyFailed === true);
+          // Deleted since the replay began: nothing more is queued (it would stay pending for ever, never claimed).
+          if (inserted === null) return queued;
+          rows = inserted;
+        }
         queued += rows.length;
         if (page.length < replayPageSize) return queued;
       }
@@ -229,10 +234,13 @@ const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a
  * replay's page, a retry of the failed ones): two of them take turns (PostgreSQL: the row's lock; SQLite: the
- * one writer), and the second sees what the first queued.
+ * one writer), and the second sees what the first queued. False when the destination is deleted (its DELETE,
+ * which writes the row first too, committed before): nothing is to be queued for it.
  */
-async function takeTurn(trx: Kysely<Database>, destinationId: string): Promise<void> {
-  await trx.updateTable('destinations').set({ updated_at: sql.ref('updated_at') }).where('id', '=', destinationId).execute();
+async function takeTurn(trx: Kysely<Database>, destinationId: string): Promise<boolean> {
+  const result = await trx.updateTable('destinations').set({ updated_at: sql.ref('updated_at') })
+    .where('id', '=', destinationId).where('deleted_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /**
@@ -296,13 +304,13 @@ async function notQueued(db: Kysely<Database>, destinationId: string, page: Arra
 /**
  * Inserts a replay's page of rows but those another replay or retry of the destination queued since they were
  * chosen: the choice is made again in turn with them (`takeTurn`). Two replays at once (a double click) queued
- * every event twice.
+ * every event twice. Null, inserting nothing, when the destination has been deleted meanwhile.
  */
 async function insertReplayed(
   db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, rows: DeliveriesTable[], onlyFailed: boolean,
-): Promise<DeliveriesTable[]> {
+): Promise<DeliveriesTable[] | null> {
   return db.transaction().execute(async (trx) => {
-    await takeTurn(trx, destinationId);
+    if (!(await takeTurn(trx, destinationId))) return null;
     const chosen = new Set(rows.map((r) => Number(r.event_seq)));
     const still = new Set(await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed));
     const kept = rows.filter((r) => still.has(Number(r.event_seq)));

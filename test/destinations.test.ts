@@ -312,6 +312,30 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
   });
 
+  it('deleting a destination while events arrive leaves none of its deliveries pending', async () => {
+    const created = await createDestination({ url: 'http://127.0.0.1:9/' });
+    // Disabled would queue nothing: paused, its deliveries are queued and wait.
+    await api('PATCH', `/v1/destinations/${created.id}`, { paused: true });
+    let rounds = 0;
+    let stop = false;
+    const ingest = (async () => {
+      for (; !stop; rounds++) await Promise.all([0, 1, 2, 3].map((k) => t.post(endCall(`delete-while-${k}-${rounds}`))));
+    })();
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await until(() => rounds >= 3);
+    expect((await api('DELETE', `/v1/destinations/${created.id}`)).status).toBe(204);
+    const deletedAt = rounds;
+    await until(() => rounds >= deletedAt + 3);
+    stop = true;
+    await ingest;
+    await t.app.storage.events.waitSequenced();
+    const statuses = (await t.app.storage.deliveries.list({ destinationId: created.id as DestinationId, limit: 500 })).map((d) => d.status);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 'pending')).toEqual([]);
+  });
+
   it('deleting a destination cancels its pending deliveries', async () => {
     const since = new Date().toISOString();
     await t.post(endCall('cancel-1'));

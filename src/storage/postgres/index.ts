@@ -1,9 +1,9 @@
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { ListenStatus, Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
-import { appendChannel, commitOverlap, createPostgresAppend } from './append.js';
+import { appendChannel, commitOverlap, createPostgresAppend, legacyAppendLockKey } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
 import { guard, openPool, pgGuards, types } from './pool.js';
 import { createReadThread, ReadThreadDialect, type ReadThread } from './read-thread.js';
@@ -49,6 +49,11 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
     startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
+    // Every append holds this lock shared from the statement that reads the destinations to its commit: taken
+    // exclusively (and let go at once), it is granted once the appends in flight now have ended.
+    appendsSettled: async () => {
+      await db.transaction().execute((trx) => sql`select pg_advisory_xact_lock(${sql.lit(legacyAppendLockKey)})`.execute(trx));
+    },
     ...(options.readUrl ? { readReplayLag: () => readReplayLag(pool, readThread) } : {}),
     closeMore: async () => {
       await Promise.all([ingestPool.end(), readThread.close()]);

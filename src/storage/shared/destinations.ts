@@ -11,7 +11,11 @@ export const disabledByAdmin = 'disabled by an administrator';
  * Destinations administration, shared by both backends. Deleting is soft: deliveries and their attempt
  * logs keep pointing at the row, so the delivery history stays readable after a destination is gone.
  */
-export function createDestinations(db: Kysely<Database>): Destinations {
+/**
+ * @param outboxSettled PostgreSQL: resolves once the deliveries every append so far queued are inserted (the
+ *   appends in flight have committed, and the sequencer has inserted what they queued).
+ */
+export function createDestinations(db: Kysely<Database>, outboxSettled?: () => Promise<void>): Destinations {
   const live = () => db.selectFrom('destinations').selectAll().where('deleted_at', 'is', null);
 
   return {
@@ -59,10 +63,10 @@ export function createDestinations(db: Kysely<Database>): Destinations {
       }
     },
 
-    delete(id, now) {
+    async delete(id, now) {
       // One transaction, the destination's row written first: on SQLite a transaction that writes before
       // it reads waits for the writer thread's lock (busy_timeout) instead of failing with SQLITE_BUSY.
-      return db.transaction().execute(async (trx) => {
+      const deleted = await db.transaction().execute(async (trx) => {
         const deleted = await trx
           .updateTable('destinations')
           .set({ deleted_at: now, updated_at: now })
@@ -72,16 +76,35 @@ export function createDestinations(db: Kysely<Database>): Destinations {
         if (Number(deleted.numUpdatedRows) === 0) return false;
         // A delivery in flight right now is cancelled too: the worker records outcomes only on pending
         // deliveries, so its answer, when it comes, changes nothing.
-        await trx
-          .updateTable('deliveries')
-          .set({ status: 'cancelled', finished_at: now, updated_at: now, locked_until: null })
-          .where('destination_id', '=', id)
-          .where('status', '=', sql.lit('pending'))
-          .execute();
+        await cancelPendingOfDeleted(trx, now, id);
         return true;
       });
+      // PostgreSQL: an append that read the destinations before this commit queued deliveries to it, and the
+      // sequencer inserts them after it: never claimed, they would stay pending for ever. Once every such append
+      // has committed and been sequenced, they are cancelled too (storage.maintain() cancels any straggler).
+      if (deleted && outboxSettled) {
+        await outboxSettled();
+        await cancelPendingOfDeleted(db, now, id);
+      }
+      return deleted;
     },
   };
+}
+
+/**
+ * Cancels the pending deliveries of a deleted destination (`id`), or of every deleted one: none of them is
+ * ever claimed.
+ */
+export async function cancelPendingOfDeleted(db: Kysely<Database>, now: number, id?: string): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'cancelled', finished_at: now, updated_at: now, locked_until: null })
+    .where('status', '=', sql.lit('pending'))
+    .where('destination_id', 'in', (eb) => {
+      const deleted = eb.selectFrom('destinations').select('id').where('deleted_at', 'is not', null);
+      return id === undefined ? deleted : deleted.where('id', '=', id);
+    })
+    .execute();
 }
 
 /** The columns a patch changes: only the fields it carries (undefined leaves a column as it is). */

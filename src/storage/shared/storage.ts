@@ -6,7 +6,7 @@ import { createApiKeys } from './api-keys.js';
 import { createCallQueries, type ArrayRows, type CsvRows } from './call-queries.js';
 import { createCalls } from './calls.js';
 import { createDeliveryReads } from './deliveries.js';
-import { createDestinations } from './destinations.js';
+import { cancelPendingOfDeleted, createDestinations } from './destinations.js';
 import { createEventLog } from './event-log.js';
 import { prune } from './retention.js';
 import { createReconcileStore } from './reconcile.js';
@@ -29,6 +29,8 @@ export interface Backend {
   complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
   startSequencer?: Storage['startSequencer'];
+  /** PostgreSQL: waits until the appends in flight now have committed (or failed). */
+  appendsSettled?: () => Promise<void>;
   /** PostgreSQL: waits until the events committed so far have their seq (see EventReader.waitSequenced). */
   waitSequenced?: Storage['events']['waitSequenced'];
   /** Pools beside db and reads, closed with them (PostgreSQL: the ingest's, the stream's and the worker's). */
@@ -57,7 +59,12 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     stats: createStats(reads, dialect, db, hooks.timeBuckets),
     sources: createSources(db),
     keys: createApiKeys(db),
-    destinations: createDestinations(db),
+    destinations: createDestinations(db, hooks.appendsSettled && hooks.waitSequenced
+      ? async () => {
+        await hooks.appendsSettled!();
+        await hooks.waitSequenced!();
+      }
+      : undefined),
     deliveries: { ...createDeliveryReads(db, dialect, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
@@ -82,6 +89,9 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
           and (n_mod_since_analyze > greatest(1000, n_live_tup)
             or (n_mod_since_analyze > 0 and last_analyze is null and last_autoanalyze is null))`.execute(db);
       for (const { relname } of rows) await sql`analyze ${sql.table(relname)}`.execute(db);
+      // A delivery the sequencer inserted for a destination deleted meanwhile, past the delete's own second
+      // pass (an append that committed after it): never claimed, it would stay pending for ever.
+      await cancelPendingOfDeleted(db, Date.now());
     },
     prune: (before) => prune(db, dialect, before),
     async isEmpty() {

@@ -10,8 +10,8 @@ import { startReceiver, type Receiver } from './support/receiver.js';
  */
 // Few deliveries in flight to a slowish receiver: a backlog builds up behind the ingest, so the kill lands
 // with deliveries in every state (recorded, in flight, queued). A short lease, so the restart takes the
-// leased ones soon; the receiver answers in ms, so a timeout of 1 s (the lease must outlast it by 2 s) is plenty.
-const serverArgs = ['--allow-private-destinations', 'true', '--delivery-lease-sec', '3', '--delivery-timeout-sec', '1', '--relay-poll-ms', '100', '--delivery-concurrency', '8'];
+// leased ones soon: the receiver answers in ms, so a timeout of 5 s (the lease must outlast it by 2 s) is plenty.
+const serverArgs = ['--allow-private-destinations', 'true', '--delivery-lease-sec', '7', '--delivery-timeout-sec', '5', '--relay-poll-ms', '100', '--delivery-concurrency', '8'];
 
 describe.each(backends)('killing the process during deliveries ($name)', (backend) => {
   let receiver: Receiver | undefined;

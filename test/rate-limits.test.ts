@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 
@@ -43,5 +44,22 @@ describe('rate limits', () => {
     for (let i = 1; i <= 5; i++) statuses.push(await from(`2001:db8:7:7::${i}`));
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     expect(await from('2001:db8:7:8::1'), 'another /64').toBe(401);
+  });
+
+  it('gives a bucket of its own only to a real, active key: a different unknown or revoked key on each request counts against the address', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { rateLimitApiPerMin: 3 });
+    const revoked = (await t.request('POST', '/v1/keys', { name: 'gone', scope: 'read' })).body;
+    await t.request('DELETE', `/v1/keys/${revoked.id}`);
+    const junk = () => `sbk_${randomBytes(32).toString('base64url')}`;
+    const from = (key: string, remoteAddress = '203.0.113.9') =>
+      t.app.server.inject({ method: 'GET', url: '/v1/auth/session', headers: { authorization: `Bearer ${key}` }, remoteAddress }).then((r) => r.statusCode);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await from(i === 2 ? revoked.key : junk()));
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect(await from(junk(), '203.0.113.10'), 'another address').toBe(401);
+    // A real key keeps its own allowance, from the address that ran out too.
+    const keyed = await t.app.server.inject({ method: 'GET', url: '/v1/events', headers: { authorization: `Bearer ${t.adminKey}` }, remoteAddress: '203.0.113.9' });
+    expect(keyed.statusCode).toBe(200);
+    expect(keyed.headers['x-ratelimit-remaining'], 'its third request (it created and revoked the key)').toBe('0');
   });
 });

@@ -1,15 +1,12 @@
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import { AppError } from '../domain/errors.js';
-import { hashSecret } from '../domain/secrets.js';
 import { createRateLimits } from '../relay/rate-limit.js';
-import { presentedKey } from './auth.js';
 import { clientAddress } from './auth-misses.js';
 
 /**
- * Request limits (in memory, per node). The API: per API key (per address for requests without one, an IPv6
- * address by its /64: auth-misses.ts's clientAddress), with
- * `@fastify/rate-limit`; the key is hashed before it becomes a key of the limiter's table, as in the secret
- * cache. The ingest: per source, checked by the route once the token has named its source
+ * Request limits (in memory, per node). The API: per API key, by its id once the route has resolved it to an
+ * active key (per address for requests without one, or with one that is unknown or revoked; an IPv6 address
+ * by its /64: auth-misses.ts's clientAddress), with `@fastify/rate-limit`. The ingest: per source, checked by the route once the token has named its source
  * (`createSourceLimiter`), which costs no second hash of the token and keeps one budget across a rotation.
  * Health, metrics and the docs are not limited.
  *
@@ -20,10 +17,10 @@ export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPlugin
     global: true,
     timeWindow: 60_000,
     max: limits.apiPerMin,
-    keyGenerator: (request) => {
-      const key = presentedKey(request);
-      return key !== undefined ? `key ${hashSecret(key)}` : `ip ${clientAddress(request.ip)}`;
-    },
+    // The route's requireScope (a hook of its context, run before this route-level one) has resolved the
+    // key: only a real, active key gets a bucket of its own. An unknown or revoked key, or a key on a route
+    // that takes none (sign-in, setup), counts against the address: a new junk key per request is no new bucket.
+    keyGenerator: (request) => (request.apiKey ? `key ${request.apiKey.id}` : `ip ${clientAddress(request.ip)}`),
     allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs|hooks)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),
   };

@@ -177,4 +177,22 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     await t.request('PATCH', `/v1/destinations/${id}`, { headers: null });
     expect((await t.request('GET', `/v1/destinations/${id}`, undefined, viewer)).body.headers).toBeNull();
   });
+
+  it("shows a viewer a destination's URL with its query values as [redacted] (the names kept); an admin sees it whole", async () => {
+    await start();
+    const url = `${receiver.url}/in?api_key=crm-key-789&sig=abc%2Fdef&flag=&debug`;
+    const created = await t.request('POST', '/v1/destinations', { url });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const viewer = (await t.request('POST', '/v1/keys', { name: 'viewer', scope: 'read' })).body.key as string;
+    const hidden = `${receiver.url}/in?api_key=[redacted]&sig=[redacted]&flag=&debug`;
+    for (const path of ['/v1/destinations', `/v1/destinations/${id}`]) {
+      const seen = await t.request('GET', path, undefined, viewer);
+      expect(seen.status).toBe(200);
+      expect(JSON.stringify(seen.body), path).not.toContain('crm-key-789');
+      expect((path === '/v1/destinations' ? seen.body.data[0] : seen.body).url, path).toBe(hidden);
+    }
+    expect((await t.request('GET', '/v1/destinations')).body.data[0].url).toBe(url);
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.url).toBe(url);
+  });
 });

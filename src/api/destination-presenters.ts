@@ -2,6 +2,7 @@ import type { Delivery, DeliverySummary as DeliverySummaryBody } from '../domain
 import type { Destination as DestinationBody, DestinationWithSecret } from '../domain/contract/destinations.js';
 import { livePreviousSecrets, type Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
+import { urlParts } from '../domain/redact.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
 /** What a viewer sees for each value of a destination's headers. */
@@ -10,26 +11,27 @@ export const hiddenHeaderValue = '…';
 /**
  * A destination as the API shows it. The secret is shown only where an administrator asks for this one
  * destination (or has just created or rotated it); listings show `secret_hint`, enough to tell which
- * secret a receiver is configured with. The values of its headers are an administrator's to read too:
- * they are where a receiver's credentials go (`Authorization`, an API key; a URL may not carry them), so
- * a viewer gets the names with each value as `…`.
+ * secret a receiver is configured with. The values of its headers and of its URL's query, and the URL's
+ * userinfo, are an administrator's to read too (`revealCredentials`): they are where a receiver's
+ * credentials go (`Authorization`, `?api_key=…`), so a viewer gets the header names with each value as `…`
+ * and the URL with each query value and the userinfo as `[redacted]`.
  *
  * @example
- * presentDestination(destination, { now: Date.now(), revealSecret: false, revealHeaders: false });
- * // { id: 'dst_…', url: 'https://…', headers: { Authorization: '…' }, status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
+ * presentDestination(destination, { now: Date.now(), revealSecret: false, revealCredentials: false });
+ * // { id: 'dst_…', url: 'https://…/in?key=[redacted]', headers: { Authorization: '…' }, status: 'enabled', secret_hint: 'whsec_…Q2xk', … }
  */
-export function presentDestination(d: Destination, options: { now: number; revealSecret: true; revealHeaders: boolean }): DestinationWithSecret;
-export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody;
-export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealHeaders: boolean }): DestinationBody {
+export function presentDestination(d: Destination, options: { now: number; revealSecret: true; revealCredentials: boolean }): DestinationWithSecret;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealCredentials: boolean }): DestinationBody;
+export function presentDestination(d: Destination, options: { now: number; revealSecret: boolean; revealCredentials: boolean }): DestinationBody {
   const previous = livePreviousSecrets(d, options.now);
   return {
     id: d.id,
-    url: d.url,
+    url: options.revealCredentials ? d.url : redactUrlCredentials(d.url),
     description: d.description,
     event_types: d.eventTypes,
     widget_keys: d.widgetKeys,
     call_statuses: d.callStatuses,
-    headers: d.headers === null || options.revealHeaders ? d.headers : Object.fromEntries(Object.keys(d.headers).map((name) => [name, hiddenHeaderValue])),
+    headers: d.headers === null || options.revealCredentials ? d.headers : Object.fromEntries(Object.keys(d.headers).map((name) => [name, hiddenHeaderValue])),
     rate_limit_per_sec: d.rateLimitPerSec,
     max_concurrency: d.maxConcurrency,
     status: d.disabledAt !== null ? 'disabled' : d.pausedAt !== null ? 'paused' : 'enabled',
@@ -45,6 +47,34 @@ export function presentDestination(d: Destination, options: { now: number; revea
     previous_secrets: previous.map((p) => ({ secret_hint: secretHint(p.secret), expires_at: iso(p.expiresAt) })),
     ...(options.revealSecret ? { secret: d.secret } : {}),
   };
+}
+
+/** What a viewer sees in place of a URL's userinfo and of each query value. */
+export const redactedUrlPart = '[redacted]';
+
+/**
+ * The URL with its userinfo (`user:pass@`) and each non-empty query value replaced by `[redacted]`; the
+ * scheme, host, path, query names and fragment as stored.
+ *
+ * @example
+ * redactUrlCredentials('https://ann:pw@hooks.example.com/in?key=abc&x=1'); // 'https://[redacted]@hooks.example.com/in?key=[redacted]&x=[redacted]'
+ */
+export function redactUrlCredentials(url: string): string {
+  const { path, query, fragment } = urlParts(url);
+  let head = path;
+  // The authority runs from '//' to the next '/' (or the end): its last '@' ends the userinfo.
+  const authorityAt = head.indexOf('//');
+  if (authorityAt >= 0) {
+    const pathAt = head.indexOf('/', authorityAt + 2);
+    const authorityEnd = pathAt >= 0 ? pathAt : head.length;
+    const at = head.lastIndexOf('@', authorityEnd - 1);
+    if (at > authorityAt + 1) head = `${head.slice(0, authorityAt + 2)}${redactedUrlPart}${head.slice(at)}`;
+  }
+  const hidden = query?.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 || eq === pair.length - 1 ? pair : `${pair.slice(0, eq + 1)}${redactedUrlPart}`;
+  }).join('&');
+  return head + (hidden === undefined ? '' : `?${hidden}`) + fragment;
 }
 
 /** `whsec_…` and the last four characters: 24 of the secret's 192 bits, useless to forge a signature. */

@@ -70,8 +70,9 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.addHook('onClose', () => destinations.close());
   await app.register(deliveryRoutes, { storage, now, onQueued: options.onQueued, scopes });
 
-  // An administrator reads a destination's header values; a viewer their names only (destination-presenters.ts).
-  const present = (d: Destination, revealSecret: boolean, revealHeaders = true) => presentDestination(d, { now: now(), revealSecret, revealHeaders });
+  // An administrator reads a destination's header values and whole URL; a viewer the header names and the
+  // URL without its query values and userinfo (destination-presenters.ts).
+  const present = (d: Destination, revealSecret: boolean, revealCredentials = true) => presentDestination(d, { now: now(), revealSecret, revealCredentials });
   const isAdmin = (request: { principal?: { scope: string } | null }) => request.principal?.scope === 'admin';
 
   app.post<{ Body: Static<typeof CreateBody> }>('/v1/destinations', { ...admin, schema: { body: CreateBody, response: answers({ 201: DestinationWithSecret }, ...adminErrors, ...bodyErrors, 422) } }, async (request, reply) => {

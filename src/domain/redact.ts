@@ -13,13 +13,23 @@ const secretParams = new Set(['access_token', 'token', 'invite']);
 const phoneParams = new Set(['phone', 'q']);
 
 export function redactUrl(url: string): string {
+  const { path, query, fragment } = urlParts(url);
+  return redactPath(path) + (query === null ? '' : `?${redactQuery(query)}`) + fragment;
+}
+
+/**
+ * A URL's text cut into what comes before its query, the query (without `?`; null when there is none) and
+ * the fragment (with its `#`, or ''), as written: nothing decoded or normalised.
+ *
+ * @example
+ * urlParts('/v1/calls?q=1#top'); // { path: '/v1/calls', query: 'q=1', fragment: '#top' }
+ */
+export function urlParts(url: string): { path: string; query: string | null; fragment: string } {
   const hashAt = url.indexOf('#');
   const fragment = hashAt >= 0 ? url.slice(hashAt) : '';
   const rest = hashAt >= 0 ? url.slice(0, hashAt) : url;
   const queryAt = rest.indexOf('?');
-  const path = queryAt >= 0 ? rest.slice(0, queryAt) : rest;
-  const query = queryAt >= 0 ? rest.slice(queryAt + 1) : null;
-  return redactPath(path) + (query === null ? '' : `?${redactQuery(query)}`) + fragment;
+  return { path: queryAt >= 0 ? rest.slice(0, queryAt) : rest, query: queryAt >= 0 ? rest.slice(queryAt + 1) : null, fragment };
 }
 
 function redactPath(path: string): string {

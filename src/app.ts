@@ -170,6 +170,13 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     isActive: async (id) => (id.startsWith('session:') ? sessions.isActive(id.slice('session:'.length)) : (await storage.keys.get(id as ApiKeyId))?.revokedAt === null),
     onError: (error) => log().warn({ err: error }, 'stream keys: looking the keys up failed'),
   });
+  /** Drops this node's cached lookups of tokens, keys and sessions, and checks the open streams' keys and sessions. */
+  const forgetLocally = () => {
+    sources.clear();
+    keys.clear();
+    sessions.forget();
+    void streamKeys.check();
+  };
   const listenStatus = createListenStatus({ metrics, log, pollMs: config.relayPollMs });
   registerRoutes(server, {
     config,
@@ -190,11 +197,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       return found;
     },
     sessions,
-    forgetSecrets: () => {
-      sources.clear();
-      keys.clear();
-      sessions.forget();
-      void streamKeys.check();
+    // This node at once; the others when they hear the announcement (PostgreSQL), before this answers.
+    forgetSecrets: async () => {
+      forgetLocally();
+      await storage.announceCredentialsChanged().catch((error: unknown) => log().warn({ err: error }, 'announcing a change of credentials to the other nodes failed: they see it within the 5 s their lookups are cached'));
     },
     deliveriesQueued: () => worker?.wake(),
     listenStatus: listenStatus.current,
@@ -258,7 +264,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         // With the seq known, a hub that nobody reads from only moves its head: no query for the log's end.
         if (lastSeq === undefined || lastSeq > hub.head) hub.wake(lastSeq);
         if (mayQueueDeliveries) worker?.wake();
-      }, listenStatus.update);
+      }, listenStatus.update, forgetLocally);
       // PostgreSQL: every node is a candidate for the sequencer's role; the one holding it gives seq.
       sequencer = storage.startSequencer({
         nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,

@@ -11,6 +11,7 @@ describe('two nodes on one PostgreSQL database', () => {
   let first: TestApp;
   let second: App;
   let secondIngestUrl: string;
+  let secondUrl: string;
 
   beforeAll(async () => {
     const db = await freshPgDatabase();
@@ -21,6 +22,7 @@ describe('two nodes on one PostgreSQL database', () => {
     expect(await second.prepare()).toBeNull(); // the database is shared: no second bootstrap
     const { baseUrl } = await second.listen();
     secondIngestUrl = `${baseUrl}${new URL(first.ingestUrl).pathname}`;
+    secondUrl = baseUrl;
   });
   afterAll(async () => {
     await second?.close();
@@ -94,6 +96,30 @@ describe('two nodes on one PostgreSQL database', () => {
     } finally {
       stream.close();
     }
+  });
+
+  it('refuses on the other node at once a key revoked, a user demoted and a user removed on one node (its lookups are cached 5 s)', async () => {
+    const onSecond = (path: string, headers: Record<string, string>) => fetch(`${secondUrl}${path}`, { headers }).then((r) => r.status);
+    const key = (await first.request('POST', '/v1/keys', { name: 'mn-read', scope: 'read' })).body;
+    const password = 'a long passphrase 1';
+    const users = [];
+    for (const [email, role] of [['mn-admin@example.com', 'admin'], ['mn-viewer@example.com', 'viewer']] as const) {
+      const user = (await first.request('POST', '/v1/users', { email, role, password })).body;
+      const signedIn = await fetch(`${secondUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+      users.push({ id: user.id as string, cookie: { cookie: /^sb_session=[^;]*/.exec(signedIn.headers.get('set-cookie')!)![0] } });
+    }
+    const [admin, viewer] = users as [typeof users[0], typeof users[0]];
+    await first.request('POST', '/v1/users', { email: 'mn-other-admin@example.com', role: 'admin', password }); // not the last admin
+    // Each resolved on the second node: cached there.
+    expect(await onSecond('/v1/events', { authorization: `Bearer ${key.key}` })).toBe(200);
+    expect(await onSecond('/v1/users', admin.cookie)).toBe(200);
+    expect(await onSecond('/v1/events', viewer.cookie)).toBe(200);
+    expect((await first.request('DELETE', `/v1/keys/${key.id}`)).status).toBe(204);
+    expect((await first.request('PATCH', `/v1/users/${admin.id}`, { role: 'viewer' })).status).toBe(200);
+    expect((await first.request('DELETE', `/v1/users/${viewer.id}`)).status).toBe(204);
+    await waitFor('the revoked key refused on the second node', async () => (await onSecond('/v1/events', { authorization: `Bearer ${key.key}` })) === 401, 1000);
+    await waitFor('the demoted admin refused an admin route there', async () => (await onSecond('/v1/users', admin.cookie)) === 403, 1000);
+    await waitFor("the removed user's session refused there", async () => (await onSecond('/v1/events', viewer.cookie)) === 401, 1000);
   });
 
   it('splits the roles: an api node sends no webhooks, a worker node sends what the api node ingested', async () => {

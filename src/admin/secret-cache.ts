@@ -5,7 +5,7 @@ import { hashSecret } from '../domain/secrets.js';
  * Resolves a presented secret (source token, API key) to what it belongs to, by its SHA-256 digest.
  * Looking up the digest, never the secret, means no comparison ever runs on attacker-chosen prefixes, so the
  * cost of a lookup does not depend on how much of a guess matches. Results are cached for `ttlMs`, so a
- * revocation made on another node takes effect within that time. Hits and misses are cached apart, each
+ * revocation made on another node takes effect within that time (at once where it is announced: app.ts). Hits and misses are cached apart, each
  * holding at most `maxEntries`: a flood of bogus secrets (each a miss) can only push out other misses,
  * never the valid secrets serving real traffic. (What bounds the lookups such a flood costs is the limit on
  * failed attempts per address, api/auth-misses.ts.)

@@ -48,7 +48,7 @@ export interface RouteDeps {
   /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
   sessions: SessionService;
   /** A key or token was changed: cached lookups are dropped, streams of revoked keys end. */
-  forgetSecrets: () => void;
+  forgetSecrets: () => Promise<void>;
   /** Deliveries were queued outside an append (a replay, a retry): the worker looks now. */
   deliveriesQueued: () => void;
   listenStatus: () => ListenStatus | null;

@@ -19,7 +19,7 @@ export interface UserRoutesOptions {
   config: Readonly<Config>;
   now: () => number;
   /** Cached lookups are dropped and streams re-checked (after sessions were ended). */
-  forgetSecrets: () => void;
+  forgetSecrets: () => Promise<void>;
 }
 
 const CreateBody = Type.Object({ email: EmailSchema, name: Type.Optional(NameSchema), role: Role, password: NewPassword }, { additionalProperties: false });
@@ -61,17 +61,17 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     const outcome = await storage.users.remove(request.params.id);
     if (outcome === 'not_found') throw noUser();
     if (outcome === 'last_admin') throw new AppError('last_admin');
-    options.forgetSecrets();
+    await options.forgetSecrets();
     return reply.code(204).send();
   });
 
   app.patch<WithId & { Body: Static<typeof RoleBody> }>('/v1/users/:id', {
-    schema: { tags, summary: "Change a user's role", description: 'Applies to their signed-in sessions at once (on other nodes within the few seconds lookups are cached). 409 `last_admin` when it would leave no admin.', params: Params, body: RoleBody, response: answers({ 200: User }, ...adminErrors, ...bodyErrors, 404, 409) },
+    schema: { tags, summary: "Change a user's role", description: 'Applies to their signed-in sessions at once, on every node. 409 `last_admin` when it would leave no admin.', params: Params, body: RoleBody, response: answers({ 200: User }, ...adminErrors, ...bodyErrors, 404, 409) },
   }, async (request) => {
     const outcome = await storage.users.setRole(request.params.id, request.body.role, now());
     if (outcome === 'not_found') throw noUser();
     if (outcome === 'last_admin') throw new AppError('last_admin');
-    options.forgetSecrets();
+    await options.forgetSecrets();
     const user = await storage.users.get(request.params.id);
     if (!user) throw noUser();
     return presentUser(user);
@@ -81,7 +81,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     schema: { tags, summary: "Set a user's password and end their sessions", params: Params, body: PasswordBody, response: answers({ 204: NoContent }, ...adminErrors, ...bodyErrors, 404) },
   }, async (request, reply) => {
     if (!(await storage.users.setPassword(request.params.id, await hashPassword(request.body.password), now()))) throw noUser();
-    options.forgetSecrets();
+    await options.forgetSecrets();
     return reply.code(204).send();
   });
 

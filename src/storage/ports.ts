@@ -626,8 +626,16 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * recovery (never called on SQLite). `mayQueueDeliveries` is false when the log's news queued no delivery
    * (the worker need not look). `lastSeq`, when known (the sequencer's NOTIFY), is the highest seq given so far;
    * undefined (a reconnection, where notifications may have been missed) means: look.
+   * `onCredentials` is called when a process announced a change of keys, tokens, sessions or users
+   * (announceCredentialsChanged), and after a reconnection (an announcement may have been missed).
    */
-  watchAppends(onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus?: (status: ListenStatus) => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus?: (status: ListenStatus) => void, onCredentials?: () => void): Promise<() => Promise<void>>;
+  /**
+   * Tells every process watching (PostgreSQL NOTIFY, delivered at commit; a no-op on SQLite, where one
+   * process serves) that an API key, a source token, a session or a user changed: they drop their cached
+   * lookups, so a revocation, a removal or a new role applies on every node at once.
+   */
+  announceCredentialsChanged(): Promise<void>;
   /**
    * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
    * at insert by the single writer, already in commit order).

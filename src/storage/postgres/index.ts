@@ -46,7 +46,10 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     arrayRows: async (query) => (await readThread.rows(query, true)).rows as unknown[][],
     csvRows: readThread.csvRows,
     timeBuckets: readThread.timeBuckets,
-    watchAppends: (onAppend, onStatus) => watchAppends(url, onAppend, onStatus),
+    watchAppends: (onAppend, onStatus, onCredentials) => watchAppends(url, onAppend, onStatus, onCredentials),
+    announceCredentialsChanged: async () => {
+      await pool.query(`select pg_notify('${credentialsChannel}', '')`);
+    },
     startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
     // Every append holds this lock shared from the statement that reads the destinations to its commit: taken
@@ -75,6 +78,8 @@ async function readReplayLag(primary: pg.Pool, reads: ReadThread): Promise<numbe
 /** The first reconnection waits this long; each failed attempt doubles it, up to `maxRetryMs`. */
 const firstRetryMs = 1000;
 const maxRetryMs = 30_000;
+/** The channel on which a process announces a change of keys, tokens, sessions or users (Storage.announceCredentialsChanged). */
+export const credentialsChannel = 'switchboard_credentials';
 /** How the LISTEN connection shows in pg_stat_activity. */
 export const listenApplicationName = 'switchboard-listen';
 
@@ -84,8 +89,15 @@ export const listenApplicationName = 'switchboard-listen';
  * again, for as long as it takes, 1 s after the loss and then with the wait doubling up to 30 s (a database
  * restart should not be met with a connection storm from every node), and `onAppend` is called then too,
  * since notifications may have been missed meanwhile; polling (SWITCHBOARD_RELAY_POLL_MS) covers the gap.
+ * The same connection hears the announcements of changed credentials (`onCredentials`, also called after a
+ * reconnection: the caches' time limit covers the gap, this shortens it).
  */
-async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus: (status: ListenStatus) => void = () => {}): Promise<() => Promise<void>> {
+async function watchAppends(
+  url: string,
+  onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void,
+  onStatus: (status: ListenStatus) => void = () => {},
+  onCredentials: () => void = () => {},
+): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -105,7 +117,7 @@ async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean,
     c.on('error', () => {});
     try {
       await c.connect();
-      await c.query(`listen ${appendChannel}`);
+      await c.query(`listen ${appendChannel}; listen ${credentialsChannel}`);
     } catch (error) {
       c.end().catch(() => {});
       throw error;
@@ -125,6 +137,7 @@ async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean,
       reconnectLater(firstRetryMs);
     };
     c.on('notification', (n) => {
+      if (n.channel === credentialsChannel) return onCredentials();
       const seq = parseInt(n.payload ?? '', 10);
       onAppend(!n.payload?.endsWith(noDeliveries), seq > 0 ? seq : undefined);
     });
@@ -140,6 +153,7 @@ async function watchAppends(url: string, onAppend: (mayQueueDeliveries: boolean,
           if (stopped) return;
           report({ connected: true, since: Date.now(), reconnects: status.reconnects + 1, failedAttempts: 0, lastError: null });
           onAppend(true);
+          onCredentials();
         },
         (error: Error) => {
           if (stopped) return;

@@ -28,6 +28,7 @@ export interface Backend {
   claim: Outbox['claim'];
   complete: Outbox['complete'];
   watchAppends?: Storage['watchAppends'];
+  announceCredentialsChanged?: Storage['announceCredentialsChanged'];
   startSequencer?: Storage['startSequencer'];
   /** PostgreSQL: waits until the appends in flight now have committed (or failed). */
   appendsSettled?: () => Promise<void>;
@@ -69,6 +70,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),
+    announceCredentialsChanged: hooks.announceCredentialsChanged ?? (async () => {}),
     startSequencer: hooks.startSequencer ?? (() => null),
     migrate: () => migrateToLatest(db, dialect),
     readReplayLag: hooks.readReplayLag ?? (async () => null),

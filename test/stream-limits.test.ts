@@ -57,6 +57,30 @@ describe.each(backends)('stream limits on $name', (backend) => {
     expect((await open(reader.key)).status).toBe(200);
   });
 
+  it("counts a person's streams together, however many times they signed in, and still ends each session's own", async () => {
+    t = await startTestApp(await backend.freshDb(), { streamMaxPerKey: 2 });
+    const password = 'a long passphrase 1';
+    expect((await t.request('POST', '/v1/users', { email: 'many@example.com', role: 'viewer', password })).status).toBe(201);
+    const signIn = async () => {
+      const answer = await fetch(`${t.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'many@example.com', password }) });
+      return { cookie: /^sb_session=[^;]*/.exec(answer.headers.get('set-cookie')!)![0] };
+    };
+    const [first, second] = [await signIn(), await signIn()];
+    const openWith = async (headers: Record<string, string>) => {
+      const client = await openStream(t.baseUrl, { headers });
+      clients.push(client);
+      return client;
+    };
+    const [a, b] = [await openWith(first), await openWith(second)];
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect((await openWith(second)).status, 'a third stream of the same person').toBe(429);
+    // Signing out ends that session's stream only, and frees its slot.
+    expect((await fetch(`${t.baseUrl}/v1/auth/logout`, { method: 'POST', headers: { ...first, origin: t.baseUrl } })).status).toBe(204);
+    await waitFor("the signed-out session's stream to end", () => a.ended, 5_000);
+    expect(b.ended).toBe(false);
+    expect((await openWith(second)).status).toBe(200);
+  });
+
   it('follows the end of the log without asking the database while nobody streams, and a client that joins then gets what follows', async () => {
     let endReads = 0;
     const countEndReads = (storage: Storage): Storage => ({

@@ -78,3 +78,8 @@ export function requireScope(scope: Scope, resolveKey: (key: string) => Promise<
 export function streamOwner(principal: Principal): StreamOwner {
   return principal.kind === 'key' ? principal.id : `session:${principal.session}`;
 }
+
+/** What the stream's limit per key counts streams by: the key's id, or the person's (all their sessions together). */
+export function streamQuota(principal: Principal): string {
+  return principal.kind === 'key' ? principal.id : `user:${principal.id}`;
+}

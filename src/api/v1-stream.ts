@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { presentedKey, requireScope, streamOwner } from './auth.js';
+import { presentedKey, requireScope, streamOwner, streamQuota } from './auth.js';
 import { AppError } from '../domain/errors.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
 import { endStream, firstOf, sseComment, writeBounded } from '../relay/sse.js';
@@ -81,7 +81,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       // socket never says it closed, and would have held its key's slot, the client count and the shutdown.
       if (!(await hasItsTurn(res, request.raw.socket))) return reply.hijack();
       // Ended the SSE way when the key is revoked: the response closes, and the reconnection gets 401.
-      const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs));
+      const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs), streamQuota(request.principal!));
       if (!registered) {
         // A slot frees only when one of the key's streams closes, at no moment we can tell: a polite pace.
         throw new AppError('streams_full', { retry_after_sec: streamsFullRetrySec });

@@ -3,7 +3,8 @@ import { coalesce } from './coalesce.js';
 
 /**
  * The open streams of each API key, for two rules the stream route enforces:
- * - a key holds at most `maxPerKey` streams on this node (`open` answers null beyond it);
+ * - a key holds at most `maxPerKey` streams on this node (`open` answers null beyond it); a person's
+ *   sessions share one allowance (`countAs`), or signing in again would open `maxPerKey` more;
  * - a revoked key loses its streams: every `checkEveryMs` (the heartbeat interval) the keys that hold
  *   streams are looked up in the database, one lookup per key however many streams it holds, so a
  *   revocation made on any node ends them here within one interval. A lookup that fails (the database is
@@ -21,8 +22,11 @@ export interface StreamKeysOptions {
 }
 
 export interface StreamKeys {
-  /** Registers a stream of `keyId`; `end` closes it. Null when the key already has its maximum. */
-  open(keyId: StreamOwner, end: () => void): { close(): void } | null;
+  /**
+   * Registers a stream of `keyId`; `end` closes it (when `keyId` is revoked or ended). Null when what it is
+   * counted as (`countAs`, by default `keyId`) already has its maximum.
+   */
+  open(keyId: StreamOwner, end: () => void, countAs?: string): { close(): void } | null;
   /** Looks the keys up now (after a local revocation), rather than at the next round. */
   check(): Promise<void>;
   start(): void;
@@ -37,6 +41,7 @@ export interface StreamKeys {
  */
 export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
   const byKey = new Map<StreamOwner, Set<() => void>>();
+  const counts = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
   async function checkAll(): Promise<void> {
@@ -58,16 +63,24 @@ export function createStreamKeys(options: StreamKeysOptions): StreamKeys {
   const check = () => rounds.trigger();
 
   return {
-    open(keyId, end) {
+    open(keyId, end, countAs = keyId) {
+      const count = counts.get(countAs) ?? 0;
+      if (count >= options.maxPerKey) return null;
+      counts.set(countAs, count + 1);
       let streams = byKey.get(keyId);
-      if ((streams?.size ?? 0) >= options.maxPerKey) return null;
       if (!streams) byKey.set(keyId, (streams = new Set()));
       const own = () => end();
       streams.add(own);
+      let closed = false;
       return {
         close() {
+          if (closed) return;
+          closed = true;
           streams.delete(own);
           if (streams.size === 0 && byKey.get(keyId) === streams) byKey.delete(keyId);
+          const left = (counts.get(countAs) ?? 1) - 1;
+          if (left > 0) counts.set(countAs, left);
+          else counts.delete(countAs);
         },
       };
     },

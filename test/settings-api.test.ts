@@ -81,6 +81,19 @@ describe.each(backends)('settings API on $name', (backend) => {
     expect((await accept(expiring.token)).body.user).toMatchObject({ email: 'late@example.com', role: 'admin' });
   });
 
+  it("ends the pending invitations of a removed user's email: a second link sent earlier does not bring them back", async () => {
+    const first = (await api('POST', '/v1/invitations', { email: 'bob@example.com', role: 'admin' })).body;
+    const resent = (await api('POST', '/v1/invitations', { email: 'Bob@example.com', role: 'admin' })).body;
+    const joined = await accept(first.token);
+    expect(joined.status).toBe(201);
+    expect((await api('DELETE', `/v1/users/${joined.body.user.id}`)).status).toBe(204);
+    expect(await accept(resent.token)).toMatchObject({ status: 410, body: { error: 'invitation_invalid' } });
+    expect((await api('GET', '/v1/invitations')).body.data.map((i: { email: string }) => i.email)).not.toContain('bob@example.com');
+    // A new invitation, after the removal, works.
+    const again = (await api('POST', '/v1/invitations', { email: 'bob@example.com', role: 'viewer' })).body;
+    expect((await accept(again.token)).body.user).toMatchObject({ email: 'bob@example.com', role: 'viewer' });
+  });
+
   it('changes a role, at once for the signed-in person, and never demotes the last admin', async () => {
     const viewer = (await api('POST', '/v1/users', { email: 'vic@example.com', role: 'viewer', password })).body;
     const signedIn = (await asPerson('', 'POST', '/v1/auth/login', { email: 'vic@example.com', password })).cookie!;

@@ -56,7 +56,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   });
 
   app.delete<WithId>('/v1/users/:id', {
-    schema: { tags, summary: 'Remove a user and end their sessions', description: '409 `last_admin` for the last admin.', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) },
+    schema: { tags, summary: 'Remove a user and end their sessions', description: 'Pending invitations to their email end too. 409 `last_admin` for the last admin.', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) },
   }, async (request, reply) => {
     const outcome = await storage.users.remove(request.params.id);
     if (outcome === 'not_found') throw noUser();

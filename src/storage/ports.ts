@@ -697,7 +697,8 @@ export interface Users {
   list(): Promise<User[]>;
   count(): Promise<number>;
   /**
-   * Removes the user and every session of theirs, in one transaction; refused for the last admin (the
+   * Removes the user, every session of theirs and the pending invitations to their email, in one
+   * transaction; refused for the last admin (the
    * count is taken under the same lock as the delete, so two removals at once cannot leave none).
    */
   remove(id: string): Promise<'removed' | 'not_found' | 'last_admin'>;

@@ -51,10 +51,12 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
       remove(id) {
         return db.transaction().execute(async (trx) => {
           await lockUsers(trx);
-          const user = await trx.selectFrom('users').select('role').where('id', '=', id).executeTakeFirst();
+          const user = await trx.selectFrom('users').select(['role', 'email']).where('id', '=', id).executeTakeFirst();
           if (!user) return 'not_found' as const;
           if (await isLastAdmin(trx, user.role)) return 'last_admin' as const;
           await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+          // Links sent to their email before (a second invitation) must not bring them back.
+          await trx.deleteFrom('invitations').where('email', '=', user.email).where('used_at', 'is', null).execute();
           await trx.deleteFrom('users').where('id', '=', id).execute();
           return 'removed' as const;
         });

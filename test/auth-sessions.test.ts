@@ -313,3 +313,23 @@ describe('the session cookie over https, and sign-in limits', () => {
     expect((await c.login('a@example.com', 'wrong password')).status).toBe(401);
   });
 });
+
+describe('the shortest idle timeout', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('keeps a session used every 20 s alive with SWITCHBOARD_SESSION_IDLE_MIN=1, and ends it after a minute unused', async () => {
+    const start = Date.now();
+    let clock = start;
+    t = await startTestApp(await backends[0]!.freshDb(), { sessionIdleMin: 1 }, { now: () => clock });
+    await createUser(t.app.storage, { email: 'busy@example.com', role: 'viewer', password }, clock);
+    const c = client(t);
+    expect((await c.login('busy@example.com')).status).toBe(200);
+    for (let s = 20; s <= 180; s += 20) {
+      clock = start + s * 1000;
+      expect((await c.send('GET', '/v1/calls')).status, `at ${s} s`).toBe(200);
+    }
+    clock += 61_000;
+    expect((await c.send('GET', '/v1/calls')).status).toBe(401);
+  });
+});

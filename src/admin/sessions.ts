@@ -6,8 +6,12 @@ import { createSecretCache } from './secret-cache.js';
 
 /** The name of the dashboard's session cookie. */
 export const sessionCookieName = 'sb_session';
-/** A session's last use is written at most this often (a dashboard makes many requests a minute). */
-const touchEveryMs = 60_000;
+/**
+ * A session's last use is written at most this often (a dashboard makes many requests a minute), and at most
+ * every tenth of the idle timeout: the timeout is judged from the last use written, so a session in use
+ * would otherwise idle out (with a 1-minute timeout, a minute after signing in however busy).
+ */
+const touchAtMostEveryMs = 60_000;
 
 export interface ActiveSession {
   session: Session;
@@ -38,6 +42,7 @@ export interface SessionServiceOptions {
  */
 export function createSessionService(options: SessionServiceOptions) {
   const { storage, now, ttlMs, idleMs } = options;
+  const touchEveryMs = Math.min(touchAtMostEveryMs, idleMs / 10);
   const cache = createSecretCache<ActiveSession>({
     shape: /^[A-Za-z0-9_-]{43}$/,
     lookup: (hash) => storage.sessions.find(hash),
@@ -48,7 +53,7 @@ export function createSessionService(options: SessionServiceOptions) {
   const live = (s: Session, t: number) => t < s.expiresAt && t - s.lastSeenAt < idleMs;
 
   /**
-   * Records a use, at most once a minute per session (on this node). Awaited, so that the next lookup from
+   * Records a use, at most once a minute (a tenth of the idle timeout, if shorter) per session (on this node). Awaited, so that the next lookup from
    * the database sees it; a failure is logged, not answered: the session is still good.
    */
   async function touch(s: Session, t: number): Promise<void> {

@@ -23,7 +23,7 @@ import { createReconciler, type Reconciler } from './reconcile/reconciler.js';
 import { ConvoloClient } from './sdk/convolo-client.js';
 import { startPeriodicJobs, type PeriodicJob, type PeriodicJobs } from './runtime/periodic-jobs.js';
 import { openStorage } from './storage/open.js';
-import type { Storage } from './storage/ports.js';
+import type { CredentialKind, Storage } from './storage/ports.js';
 
 export interface AppOptions {
   /** Pino options, or false for no logs (tests). */
@@ -170,12 +170,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     isActive: async (id) => (id.startsWith('session:') ? sessions.isActive(id.slice('session:'.length)) : (await storage.keys.get(id as ApiKeyId))?.revokedAt === null),
     onError: (error) => log().warn({ err: error }, 'stream keys: looking the keys up failed'),
   });
-  /** Drops this node's cached lookups of tokens, keys and sessions, and checks the open streams' keys and sessions. */
-  const forgetLocally = () => {
-    sources.clear();
-    keys.clear();
-    sessions.forget();
-    void streamKeys.check();
+  /** Drops this node's cached lookups of what changed (undefined: everything), and checks the open streams' keys and sessions. */
+  const forgetLocally = (changed?: CredentialKind) => {
+    if (changed === undefined || changed === 'sources') sources.clear();
+    if (changed === undefined || changed === 'keys') keys.clear();
+    if (changed === undefined || changed === 'sessions') sessions.forget();
+    if (changed !== 'sources') void streamKeys.check();
   };
   const listenStatus = createListenStatus({ metrics, log, pollMs: config.relayPollMs });
   registerRoutes(server, {
@@ -198,9 +198,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     },
     sessions,
     // This node at once; the others when they hear the announcement (PostgreSQL), before this answers.
-    forgetSecrets: async () => {
-      forgetLocally();
-      await storage.announceCredentialsChanged().catch((error: unknown) => log().warn({ err: error }, 'announcing a change of credentials to the other nodes failed: they see it within the 5 s their lookups are cached'));
+    forgetSecrets: async (changed) => {
+      forgetLocally(changed);
+      await storage.announceCredentialsChanged(changed).catch((error: unknown) => log().warn({ err: error }, 'announcing a change of credentials to the other nodes failed: they see it within the 5 s their lookups are cached'));
     },
     deliveriesQueued: () => worker?.wake(),
     listenStatus: listenStatus.current,

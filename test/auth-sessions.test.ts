@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/admin/users.js';
 import { hashSecret } from '../src/domain/secrets.js';
+import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 import { openStream, waitFor } from './support/sse.js';
 
@@ -331,5 +332,32 @@ describe('the shortest idle timeout', () => {
     }
     clock += 61_000;
     expect((await c.send('GET', '/v1/calls')).status).toBe(401);
+  });
+});
+
+describe('what a sign-out clears', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it("drops the cached sessions only: the ingest keeps its source tokens and the API its keys (no lookup after a sign-out)", async () => {
+    const lookups = { sources: 0, keys: 0 };
+    const counting = (storage: Storage): Storage => ({
+      ...storage,
+      sources: { ...storage.sources, findByTokenHash: (...args) => (lookups.sources++, storage.sources.findByTokenHash(...args)) },
+      keys: { ...storage.keys, findActiveByHash: (...args) => (lookups.keys++, storage.keys.findActiveByHash(...args)) },
+    });
+    t = await startTestApp(await backends[0]!.freshDb(), {}, { wrapStorage: counting });
+    await createUser(t.app.storage, { email: 'out@example.com', role: 'viewer', password });
+    expect((await t.post(endCall('before-sign-out'))).status).toBe(200);
+    expect((await t.api('/v1/events')).status).toBe(200);
+    const before = { ...lookups };
+    for (let i = 0; i < 3; i++) {
+      const c = client(t);
+      expect((await c.login('out@example.com')).status).toBe(200);
+      expect((await c.send('POST', '/v1/auth/logout', { headers: { origin: t.baseUrl } })).status).toBe(204);
+    }
+    expect((await t.post(endCall('after-sign-out'))).status).toBe(200);
+    expect((await t.api('/v1/events')).status).toBe(200);
+    expect(lookups).toEqual(before);
   });
 });

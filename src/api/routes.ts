@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { StreamHub } from '../relay/hub.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
 import type { SessionService } from '../admin/sessions.js';
-import type { ApiKey, ListenStatus, Source, Storage } from '../storage/ports.js';
+import type { ApiKey, CredentialKind, ListenStatus, Source, Storage } from '../storage/ports.js';
 import { dashboardRoutes } from './dashboard.js';
 import { createIngestFront, type FrontHandler } from './ingest-front.js';
 import { hooksRoutes } from './hooks.js';
@@ -48,7 +48,7 @@ export interface RouteDeps {
   /** The dashboard's sessions (the cookie is accepted wherever a key is, from our own origin). */
   sessions: SessionService;
   /** A key or token was changed: cached lookups are dropped, streams of revoked keys end. */
-  forgetSecrets: () => Promise<void>;
+  forgetSecrets: (changed: CredentialKind) => Promise<void>;
   /** Deliveries were queued outside an append (a replay, a retry): the worker looks now. */
   deliveriesQueued: () => void;
   listenStatus: () => ListenStatus | null;

@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import { ownUrl } from './own-url.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
-import type { ApiKey, ApiKeys, Source, Sources } from '../storage/ports.js';
+import type { ApiKey, ApiKeys, CredentialKind, Source, Sources } from '../storage/ports.js';
 import { ApiKeyList, CreatedApiKey, CreatedSource, NoContent, RotatedSource, SourceList, type ApiKeyInfo, type Source as SourceView } from '../domain/contract/index.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
@@ -17,7 +17,7 @@ export interface AdminRoutesOptions {
   config: Readonly<Config>;
   now: () => number;
   /** Forgets cached token and key lookups (after a revocation or rotation, so it applies at once on this node). */
-  forgetSecrets: () => Promise<void>;
+  forgetSecrets: (changed: CredentialKind) => Promise<void>;
 }
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -77,7 +77,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     }
     // The cache may hold "no source" for the new token's digest only if someone guessed it; clearing is
     // cheap and keeps the rule simple: every change to a secret clears this node's lookups.
-    await options.forgetSecrets();
+    await options.forgetSecrets('sources');
     return { ...presentSource(rotated.source), token: rotated.token, ingest_url: ingestUrl(rotated.token) };
   });
 
@@ -85,7 +85,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.delete<WithId>('/v1/sources/:id', { schema: { params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404) } }, async (request, reply) => {
     const id = idParam('src', request.params.id, noSource);
     if (!(await storage.sources.revoke(id, now())) && !(await storage.sources.get(id))) throw noSource();
-    await options.forgetSecrets();
+    await options.forgetSecrets('sources');
     return reply.code(204).send();
   });
 
@@ -107,7 +107,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     if (request.apiKey?.id === request.params.id) throw new AppError('key_revokes_itself');
     const id = idParam('key', request.params.id, noKey);
     if (!(await storage.keys.revoke(id, now())) && !(await storage.keys.get(id))) throw noKey();
-    await options.forgetSecrets();
+    await options.forgetSecrets('keys');
     return reply.code(204).send();
   });
 }

@@ -6,7 +6,7 @@ import { AppError } from '../domain/errors.js';
 import { hashPassword, passwordLimits } from '../domain/passwords.js';
 import { iso } from '../domain/presenters.js';
 import { hashSecret } from '../domain/secrets.js';
-import type { Storage, User } from '../storage/ports.js';
+import type { CredentialKind, Storage, User } from '../storage/ports.js';
 import { clientAddress } from './auth-misses.js';
 import type { LoginLimits } from './login-limits.js';
 import { clearedSessionCookie, configuredOrigin, originOf, sessionSetCookie } from './session-auth.js';
@@ -21,7 +21,7 @@ export interface AuthRoutesOptions {
   publicUrl: string;
   now: () => number;
   /** Cached lookups are dropped and streams re-checked (after sessions were ended). */
-  forgetSecrets: () => Promise<void>;
+  forgetSecrets: (changed: CredentialKind) => Promise<void>;
 }
 
 const LoginBody = Type.Object({
@@ -95,7 +95,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const found = ownSession(request);
     if (found) {
       await sessions.end(found.token);
-      await options.forgetSecrets();
+      await options.forgetSecrets('sessions');
     }
     return reply.code(204).header('set-cookie', clearedSessionCookie(secure)).send();
   });
@@ -118,7 +118,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     if (!user) throw new AppError('wrong_password');
     attempt.abandoned(); // the right password: not a failure (and, unlike a sign-in, it clears nothing)
     await storage.users.setPassword(found.user.id, await hashPassword(request.body.new_password), now(), hashSecret(found.token));
-    await options.forgetSecrets();
+    await options.forgetSecrets('sessions');
     return reply.code(204).send();
   });
 

@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import { iso } from '../domain/presenters.js';
 import { AppError } from '../domain/errors.js';
 import { hashPassword } from '../domain/passwords.js';
-import type { ApiKey, Invitation as StoredInvitation, Storage } from '../storage/ports.js';
+import type { ApiKey, CredentialKind, Invitation as StoredInvitation, Storage } from '../storage/ports.js';
 import { idParam } from './id-param.js';
 import { ownUrl } from './own-url.js';
 import { requireScope } from './auth.js';
@@ -19,7 +19,7 @@ export interface UserRoutesOptions {
   config: Readonly<Config>;
   now: () => number;
   /** Cached lookups are dropped and streams re-checked (after sessions were ended). */
-  forgetSecrets: () => Promise<void>;
+  forgetSecrets: (changed: CredentialKind) => Promise<void>;
 }
 
 const CreateBody = Type.Object({ email: EmailSchema, name: Type.Optional(NameSchema), role: Role, password: NewPassword }, { additionalProperties: false });
@@ -61,7 +61,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     const outcome = await storage.users.remove(request.params.id);
     if (outcome === 'not_found') throw noUser();
     if (outcome === 'last_admin') throw new AppError('last_admin');
-    await options.forgetSecrets();
+    await options.forgetSecrets('sessions');
     return reply.code(204).send();
   });
 
@@ -71,7 +71,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     const outcome = await storage.users.setRole(request.params.id, request.body.role, now());
     if (outcome === 'not_found') throw noUser();
     if (outcome === 'last_admin') throw new AppError('last_admin');
-    await options.forgetSecrets();
+    await options.forgetSecrets('sessions');
     const user = await storage.users.get(request.params.id);
     if (!user) throw noUser();
     return presentUser(user);
@@ -81,7 +81,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
     schema: { tags, summary: "Set a user's password and end their sessions", params: Params, body: PasswordBody, response: answers({ 204: NoContent }, ...adminErrors, ...bodyErrors, 404) },
   }, async (request, reply) => {
     if (!(await storage.users.setPassword(request.params.id, await hashPassword(request.body.password), now()))) throw noUser();
-    await options.forgetSecrets();
+    await options.forgetSecrets('sessions');
     return reply.code(204).send();
   });
 

@@ -607,6 +607,10 @@ export interface Retention {
   prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
 }
 
+/** What a change of credentials is about: the lookups of source tokens, of API keys, or of sessions (with their users). */
+export type CredentialKind = 'sources' | 'keys' | 'sessions';
+export const credentialKinds: readonly CredentialKind[] = ['sources', 'keys', 'sessions'];
+
 /** Every port of one backend, as app.ts opens it; each service takes only the ones it uses. */
 export interface Storage extends Readiness, Retention, AccountStores {
   readonly callQueries: CallQueries;
@@ -627,15 +631,16 @@ export interface Storage extends Readiness, Retention, AccountStores {
    * (the worker need not look). `lastSeq`, when known (the sequencer's NOTIFY), is the highest seq given so far;
    * undefined (a reconnection, where notifications may have been missed) means: look.
    * `onCredentials` is called when a process announced a change of keys, tokens, sessions or users
-   * (announceCredentialsChanged), and after a reconnection (an announcement may have been missed).
+   * (announceCredentialsChanged) with what changed, and after a reconnection with undefined (an
+   * announcement may have been missed: everything).
    */
-  watchAppends(onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus?: (status: ListenStatus) => void, onCredentials?: () => void): Promise<() => Promise<void>>;
+  watchAppends(onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void, onStatus?: (status: ListenStatus) => void, onCredentials?: (changed?: CredentialKind) => void): Promise<() => Promise<void>>;
   /**
    * Tells every process watching (PostgreSQL NOTIFY, delivered at commit; a no-op on SQLite, where one
-   * process serves) that an API key, a source token, a session or a user changed: they drop their cached
-   * lookups, so a revocation, a removal or a new role applies on every node at once.
+   * process serves) that source tokens, API keys or sessions (a user's removal, role or password) changed:
+   * they drop those cached lookups, so a revocation, a removal or a new role applies on every node at once.
    */
-  announceCredentialsChanged(): Promise<void>;
+  announceCredentialsChanged(changed: CredentialKind): Promise<void>;
   /**
    * Starts this node's candidacy for the sequencer's role (PostgreSQL; null on SQLite, where seq is given
    * at insert by the single writer, already in commit order).

@@ -1,6 +1,6 @@
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { ListenStatus, Storage, StorageOptions } from '../ports.js';
+import { credentialKinds, type CredentialKind, type ListenStatus, type Storage, type StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, commitOverlap, createPostgresAppend, legacyAppendLockKey } from './append.js';
@@ -47,8 +47,8 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     csvRows: readThread.csvRows,
     timeBuckets: readThread.timeBuckets,
     watchAppends: (onAppend, onStatus, onCredentials) => watchAppends(url, onAppend, onStatus, onCredentials),
-    announceCredentialsChanged: async () => {
-      await pool.query(`select pg_notify('${credentialsChannel}', '')`);
+    announceCredentialsChanged: async (changed) => {
+      await pool.query('select pg_notify($1, $2)', [credentialsChannel, changed]);
     },
     startSequencer: (sequencerOptions) => startSequencer(db, pool, sequencerOptions),
     waitSequenced: (timeoutMs) => waitSequenced(relay, timeoutMs),
@@ -96,7 +96,7 @@ async function watchAppends(
   url: string,
   onAppend: (mayQueueDeliveries: boolean, lastSeq?: number) => void,
   onStatus: (status: ListenStatus) => void = () => {},
-  onCredentials: () => void = () => {},
+  onCredentials: (changed?: CredentialKind) => void = () => {},
 ): Promise<() => Promise<void>> {
   let client: pg.Client | null = null;
   let stopped = false;
@@ -137,7 +137,7 @@ async function watchAppends(
       reconnectLater(firstRetryMs);
     };
     c.on('notification', (n) => {
-      if (n.channel === credentialsChannel) return onCredentials();
+      if (n.channel === credentialsChannel) return onCredentials(credentialKinds.find((k) => k === n.payload));
       const seq = parseInt(n.payload ?? '', 10);
       onAppend(!n.payload?.endsWith(noDeliveries), seq > 0 ? seq : undefined);
     });

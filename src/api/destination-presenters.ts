@@ -2,7 +2,7 @@ import type { Delivery, DeliverySummary as DeliverySummaryBody } from '../domain
 import type { Destination as DestinationBody, DestinationWithSecret } from '../domain/contract/destinations.js';
 import { livePreviousSecrets, type Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
-import { urlParts } from '../domain/redact.js';
+import { redactUrlCredentials } from '../domain/redact.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
 /** What a viewer sees for each value of a destination's headers. */
@@ -47,34 +47,6 @@ export function presentDestination(d: Destination, options: { now: number; revea
     previous_secrets: previous.map((p) => ({ secret_hint: secretHint(p.secret), expires_at: iso(p.expiresAt) })),
     ...(options.revealSecret ? { secret: d.secret } : {}),
   };
-}
-
-/** What a viewer sees in place of a URL's userinfo and of each query value. */
-export const redactedUrlPart = '[redacted]';
-
-/**
- * The URL with its userinfo (`user:pass@`) and each non-empty query value replaced by `[redacted]`; the
- * scheme, host, path, query names and fragment as stored.
- *
- * @example
- * redactUrlCredentials('https://ann:pw@hooks.example.com/in?key=abc&x=1'); // 'https://[redacted]@hooks.example.com/in?key=[redacted]&x=[redacted]'
- */
-export function redactUrlCredentials(url: string): string {
-  const { path, query, fragment } = urlParts(url);
-  let head = path;
-  // The authority runs from '//' to the next '/' (or the end): its last '@' ends the userinfo.
-  const authorityAt = head.indexOf('//');
-  if (authorityAt >= 0) {
-    const pathAt = head.indexOf('/', authorityAt + 2);
-    const authorityEnd = pathAt >= 0 ? pathAt : head.length;
-    const at = head.lastIndexOf('@', authorityEnd - 1);
-    if (at > authorityAt + 1) head = `${head.slice(0, authorityAt + 2)}${redactedUrlPart}${head.slice(at)}`;
-  }
-  const hidden = query?.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    return eq < 0 || eq === pair.length - 1 ? pair : `${pair.slice(0, eq + 1)}${redactedUrlPart}`;
-  }).join('&');
-  return head + (hidden === undefined ? '' : `?${hidden}`) + fragment;
 }
 
 /** `whsec_…` and the last four characters: 24 of the secret's 192 bits, useless to forge a signature. */

@@ -69,3 +69,32 @@ function cut(value: string): string {
 function tail(value: string): string {
   return `…${value.slice(-2)}`;
 }
+
+/** What a viewer sees in place of a URL's userinfo and of each query value. */
+export const redactedUrlPart = '[redacted]';
+
+/**
+ * The URL with its userinfo (`user:pass@`) and each non-empty query value replaced by `[redacted]`; the
+ * scheme, host, path, query names and fragment as stored. What a caller who may not read secrets sees of a
+ * destination's URL (api/destination-presenters.ts), and how messages that are stored name it (relay/ssrf.ts).
+ *
+ * @example
+ * redactUrlCredentials('https://ann:pw@hooks.example.com/in?key=abc&x=1'); // 'https://[redacted]@hooks.example.com/in?key=[redacted]&x=[redacted]'
+ */
+export function redactUrlCredentials(url: string): string {
+  const { path, query, fragment } = urlParts(url);
+  let head = path;
+  // The authority runs from '//' to the next '/' (or the end): its last '@' ends the userinfo.
+  const authorityAt = head.indexOf('//');
+  if (authorityAt >= 0) {
+    const pathAt = head.indexOf('/', authorityAt + 2);
+    const authorityEnd = pathAt >= 0 ? pathAt : head.length;
+    const at = head.lastIndexOf('@', authorityEnd - 1);
+    if (at > authorityAt + 1) head = `${head.slice(0, authorityAt + 2)}${redactedUrlPart}${head.slice(at)}`;
+  }
+  const hidden = query?.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 || eq === pair.length - 1 ? pair : `${pair.slice(0, eq + 1)}${redactedUrlPart}`;
+  }).join('&');
+  return head + (hidden === undefined ? '' : `?${hidden}`) + fragment;
+}

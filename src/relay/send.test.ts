@@ -166,7 +166,7 @@ describe('send', () => {
     const strict = sender({ allowPrivate: false });
     const literal = await strict.send({ url: server.url, headers: signed, body });
     expect(literal).toMatchObject({ ok: false, status: null });
-    expect(literal.error).toBe(`refused: "${server.url}" resolves to 127.0.0.1, a loopback address`);
+    expect(literal.error).toBe(`refused: "${server.url.replace('?x=1', '?x=[redacted]')}" resolves to 127.0.0.1, a loopback address`);
     // A name goes through the guarded lookup instead: the check sits on the address connected to.
     const named = await strict.send({ url: `http://localhost:${server.port}/hook`, headers: signed, body });
     expect(named.error).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address$/);
@@ -179,6 +179,15 @@ describe('send', () => {
     const result = await sender({ allowPrivate: false }).send({ url: 'http://93.184.216.34:6379/hook', headers: signed, body });
     expect(result).toMatchObject({ ok: false, status: null });
     expect(result.error).toMatch(/^refused: .*port 6379 \(Redis\)/);
+  });
+
+  it("names a URL refused at send time without its query's values: the error is stored with the delivery, which a viewer reads", async () => {
+    // Destinations stored while private destinations were allowed, sent after they no longer are.
+    const strict = sender({ allowPrivate: false });
+    const literal = await strict.send({ url: 'http://127.0.0.1:8080/in?api_key=s3cret&x=1', headers: signed, body });
+    expect(literal.error).toBe('refused: "http://127.0.0.1:8080/in?api_key=[redacted]&x=[redacted]" resolves to 127.0.0.1, a loopback address');
+    const port = await strict.send({ url: 'http://93.184.216.34:6379/hook?token=s3cret', headers: signed, body });
+    expect(port.error).toMatch(/^refused: "http:\/\/93\.184\.216\.34:6379\/hook\?token=\[redacted\]" uses port 6379/);
   });
 
   it('reuses one kept-alive connection across two sends', async () => {

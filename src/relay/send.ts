@@ -1,7 +1,7 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { memo } from './memo.js';
-import { assertAllowedAddress, assertAllowedPort, DestinationRefused, guardedLookup, literalHost } from './ssrf.js';
+import { assertAllowedAddress, assertAllowedPort, DestinationRefused, guardedLookup, literalHost, shown } from './ssrf.js';
 
 /**
  * One HTTP POST of a webhook, reported rather than thrown: the delivery worker records every attempt
@@ -110,7 +110,7 @@ function targetsFor(allowPrivate: boolean): (href: string) => Target {
     const url = new URL(href);
     // Node connects to an IP literal without calling `lookup`, so the guard there never sees it.
     const literal = literalHost(url);
-    if (!allowPrivate && literal !== null) assertAllowedAddress(JSON.stringify(url.href), literal);
+    if (!allowPrivate && literal !== null) assertAllowedAddress(shown(url), literal);
     // The port rule again at send time: the URL may predate it, or a change of SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS.
     if (!allowPrivate) assertAllowedPort(url);
     return { origin: url.origin, path: url.pathname + url.search };

@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { redactUrlCredentials } from '../domain/redact.js';
 
 /**
  * The SSRF guard for destination URLs (SPEC: "a destination whose address resolves to loopback, private,
@@ -149,10 +150,14 @@ export function literalHost(url: URL): string | null {
   return net.isIP(host) === 0 ? null : host;
 }
 
-/** The URL as messages may show it: shortened, so a 2 KiB URL does not swamp a log line. */
-function shown(url: URL): string {
-  const href = url.href.length > 200 ? `${url.href.slice(0, 200)}…` : url.href;
-  return JSON.stringify(href);
+/**
+ * The URL as messages may show it: without its query's values and userinfo (a refusal at send time is
+ * stored as the delivery's error, which a viewer reads: domain/redact.ts), and shortened, so a 2 KiB URL does
+ * not swamp a log line.
+ */
+export function shown(url: URL): string {
+  const safe = redactUrlCredentials(url.href);
+  return JSON.stringify(safe.length > 200 ? `${safe.slice(0, 200)}…` : safe);
 }
 
 /**

@@ -19,7 +19,7 @@ import { createMetrics } from './observability/metrics.js';
 import { committedSequence, createStreamHub, type StreamHub } from './relay/hub.js';
 import { createStreamKeys } from './relay/stream-keys.js';
 import { createDeliveryWorker, type DeliveryWorker } from './relay/worker.js';
-import { createReconciler, type Reconciler } from './reconcile/reconciler.js';
+import { createReconciler, leaseLostCode, type Reconciler } from './reconcile/reconciler.js';
 import { ConvoloClient } from './sdk/convolo-client.js';
 import { startPeriodicJobs, type PeriodicJob, type PeriodicJobs } from './runtime/periodic-jobs.js';
 import { openStorage } from './storage/open.js';
@@ -160,7 +160,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     sleep: options.sleep,
     onRun: (run) => {
       const fields = { source_id: run.sourceId, run_id: run.id, kind: run.kind, fetched: run.fetched, present: run.present, added: run.added, errors: run.errors };
-      if (run.error) log().warn({ ...fields, error_code: run.error.code, error_status: run.error.status }, "reconcile run failed: Convolo's call list did not answer as expected; it runs again next interval");
+      if (run.error?.code === leaseLostCode) log().warn({ ...fields, error_code: run.error.code, error_detail: run.error.detail }, 'reconcile run stopped: its lease could not be renewed (another node took it, or the database refused); it runs again next interval');
+      else if (run.error) log().warn({ ...fields, error_code: run.error.code, error_status: run.error.status }, "reconcile run failed: Convolo's call list did not answer as expected; it runs again next interval");
       else log().info(fields, run.added > 0 ? `reconcile run added ${run.added} call(s) whose webhook never arrived` : 'reconcile run found nothing missing');
     },
   });

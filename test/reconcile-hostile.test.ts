@@ -148,3 +148,85 @@ describe('a reconcile run longer than its lease', () => {
     }
   }, 30_000);
 });
+
+describe('a reconcile run whose lease renewal fails', () => {
+  let clock = Date.parse('2026-03-01T09:00:00Z');
+  const held: Array<() => void> = [];
+  const pages: number[] = [];
+  const logs: string[] = [];
+  let server: Server;
+  let t: TestApp;
+  let sources: string[];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const page = Number(new URL(req.url!, 'http://convolo.test').searchParams.get('page'));
+      pages.push(page);
+      const body = page <= 2 ? JSON.stringify(items(`lease-${pages.length}`, 500)) : '[]';
+      const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      // The first request of a test is held until the test lets it go.
+      if (pages.length === 1) held.push(send);
+      else send();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const flags = { convoloCallListUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, reconcilePauseFactor: 0, reconcileIntervalMin: 15, logLevel: 'warn' as const };
+    t = await startTestApp(await backends[0]!.freshDb(), flags, {
+      now: () => clock, sleep: async () => {}, logger: { stream: { write: (line: string) => void logs.push(line) } },
+    });
+    const second = (await t.request('POST', '/v1/sources', { name: 'second' })).body.id;
+    sources = [(await t.api('/v1/sources')).body.data.find((s: { id: string }) => s.id !== second).id, second];
+    for (const id of sources) expect((await t.request('PUT', `/v1/sources/${id}/convolo`, { api_key: `convolo-key-${id}` })).status).toBe(200);
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const send of held.splice(0)) send();
+    await t?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  beforeEach(async () => {
+    pages.length = 0;
+    logs.length = 0;
+    vi.restoreAllMocks();
+    await t.app.storage.reconcile.releaseLease('reconcile', 'other-node');
+  });
+
+  it('another node took the lease: the run stops at that page, recorded lease_lost with a warning, and no other source is run', async () => {
+    const run = t.app.reconciler.runAll();
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    // Page 1 answers after the lease ran out, and another node has taken it meanwhile.
+    clock += 16 * 60_000;
+    expect(await t.app.storage.reconcile.tryLease('reconcile', 'other-node', clock, 15 * 60_000)).toBe(true);
+    held.shift()!();
+    const runs = (await run)!;
+    expect(pages).toEqual([1]);
+    expect(runs).toHaveLength(1);
+    expect(sources).toContain(runs[0]!.sourceId);
+    expect(runs[0]).toMatchObject({ fetched: 500, added: 500, error: { code: 'lease_lost', status: null } });
+    expect(runs[0]!.error!.detail).toMatch(/another node .*lease.* page 1/i);
+    // The other node's lease is left with it.
+    expect(await t.app.storage.reconcile.tryLease('reconcile', 'third-node', clock, 15 * 60_000)).toBe(false);
+    const status = (await t.api(`/v1/sources/${runs[0]!.sourceId}/reconcile`)).body;
+    expect(status.last_run).toMatchObject({ id: runs[0]!.id, error: { code: 'lease_lost' } });
+    const warnings = logs.map((line) => JSON.parse(line)).filter((l) => l.level === 40 && l.error_code === 'lease_lost');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toMatch(/lease/);
+    expect(warnings[0].msg).not.toMatch(/did not answer/);
+  });
+
+  it('the database refused the renewal: the run stops at that page, recorded lease_lost with the reason', async () => {
+    const store = t.app.storage.reconcile;
+    const tryLease = store.tryLease.bind(store);
+    let calls = 0;
+    vi.spyOn(store, 'tryLease').mockImplementation((...args) => (calls++ === 0 ? tryLease(...args) : Promise.reject(new Error('database is locked'))));
+    const run = t.app.reconciler.runAll();
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    held.shift()!();
+    const runs = (await run)!;
+    expect(pages).toEqual([1]);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ fetched: 500, error: { code: 'lease_lost', status: null } });
+    expect(runs[0]!.error!.detail).toMatch(/database refused .*lease.* page 1.*database is locked/i);
+    expect(logs.map((line) => JSON.parse(line)).filter((l) => l.level === 40 && l.error_code === 'lease_lost')).toHaveLength(1);
+  });
+});

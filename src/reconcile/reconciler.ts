@@ -50,8 +50,11 @@ interface RunRange {
   fromPage?: number;
   pages?: number;
   onStarted?: (run: ReconcileRun) => void;
-  /** Extends the periodic run's lease, after each page: a run longer than the lease is not joined by another node's. */
-  renewLease?: () => Promise<unknown>;
+  /**
+   * Extends the periodic run's lease, after each page: a run longer than the lease is not joined by another node's.
+   * False (another node holds it now) or a refusal of the database stops the run there (`lease_lost`).
+   */
+  renewLease?: () => Promise<boolean>;
 }
 
 /** Missing calls of a page appended together (a group's commit awaited before the next group goes). */
@@ -176,7 +179,7 @@ export function createReconciler(options: ReconcilerOptions) {
         await rest(fetchMs);
         const absorbStarted = performance.now();
         await absorb(sourceId, items, counts, addedIds);
-        await range.renewLease?.();
+        if (range.renewLease) await keepLease(range.renewLease, page);
         // An empty page is the last one; not a short one: Convolo does not document its page size, and a server
         // serving fewer than asked per page would otherwise hide every later call (as listAllCalls reads).
         if (items.length === 0) break;
@@ -216,7 +219,12 @@ export function createReconciler(options: ReconcilerOptions) {
       const runs: ReconcileRun[] = [];
       const at = now();
       const range = { kind: 'reconcile' as const, dateFrom: utcDay(at - options.lookbackHours * 3_600_000), dateTo: utcDay(at), renewLease };
-      for (const source of await store.convoloSources()) runs.push(await run(source.sourceId, source, range));
+      for (const source of await store.convoloSources()) {
+        const done = await run(source.sourceId, source, range);
+        runs.push(done);
+        // Without the lease the other sources are the turn of the node holding it (or of the next interval).
+        if (done.error?.code === leaseLostCode) break;
+      }
       lastFinishedAt = now();
       return runs;
     } finally {
@@ -254,6 +262,23 @@ export function createReconciler(options: ReconcilerOptions) {
 
 export type Reconciler = ReturnType<typeof createReconciler>;
 
+/** The code of a periodic run stopped because its lease could not be renewed. */
+export const leaseLostCode = 'lease_lost';
+
+/** A periodic run's lease could not be renewed after a page: the run stops there (recorded as `lease_lost`). */
+class LeaseLost extends Error {}
+
+/** Renews the lease after `page`, or throws LeaseLost saying why it could not be. */
+async function keepLease(renewLease: () => Promise<boolean>, page: number): Promise<void> {
+  let kept: boolean;
+  try {
+    kept = await renewLease();
+  } catch (error) {
+    throw new LeaseLost(`The database refused to renew the reconcile lease after page ${page} (${error instanceof Error ? error.message : String(error)}): the run stopped there; the next interval runs again.`);
+  }
+  if (!kept) throw new LeaseLost(`Another node took the reconcile lease after page ${page} (this run outlived it): the run stopped there, and the other node's run takes over.`);
+}
+
 function retryable(error: ConvoloCallListError): boolean {
   return error.code === 'rate_limited' || error.code === 'server_error' || error.code === 'network' || error.code === 'timeout';
 }
@@ -263,6 +288,7 @@ function describeError(error: unknown): NonNullable<ReconcileRunCounts['error']>
   if (error instanceof ConvoloCallListError) {
     return { code: error.code, status: error.status ?? null, detail: (error.firstBytes ?? error.message).slice(0, 500) };
   }
+  if (error instanceof LeaseLost) return { code: leaseLostCode, status: null, detail: error.message.slice(0, 500) };
   return { code: 'internal', status: null, detail: (error instanceof Error ? error.message : String(error)).slice(0, 500) };
 }
 

@@ -152,7 +152,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     store: storage.reconcile,
     ingest,
     metrics,
-    clientFor: (apiKey) => new ConvoloClient({ apiKey, callListBaseUrl: config.convoloCallListUrl, timeoutMs: 30_000 }),
+    clientFor: (apiKey) => new ConvoloClient({ apiKey, callListBaseUrl: config.convoloCallListUrl, timeoutMs: 30_000, maxPageBytes: config.reconcileMaxPageMb * 1024 * 1024 }),
     now,
     intervalMin: config.reconcileIntervalMin,
     lookbackHours: config.reconcileLookbackHours,

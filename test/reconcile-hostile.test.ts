@@ -6,7 +6,7 @@ import { backends, startTestApp, startTestAppAgain, type TestApp } from './suppo
  * Convolo's call list answering in ways the mock does not: a scripted node:http server on loopback, one
  * answer function per test, every request kept.
  */
-type Answer = { status?: number; body: string; headers?: Record<string, string> };
+type Answer = { status?: number; body: string; headers?: Record<string, string>; chunked?: boolean };
 let answer: (url: URL) => Answer = () => ({ body: '[]' });
 const requests: URL[] = [];
 const item = (callId: string) => ({ type: 'end_call', call_id: callId, call_status: 'answered', time_started_iso_string: '2026-01-10T12:00:00.000Z' });
@@ -25,11 +25,15 @@ describe('reconcile against a call list that repeats its pages', () => {
       requests.push(url);
       const a = answer(url);
       res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
-      res.end(a.body);
+      // A chunked answer (no content-length) when asked: its size is known only as it is read.
+      if (a.chunked) {
+        res.write(a.body.slice(0, 1000));
+        res.end(a.body.slice(1000));
+      } else res.end(a.body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    t = await startTestApp(await backends[0]!.freshDb(), { convoloCallListUrl: `http://127.0.0.1:${port}`, reconcilePauseFactor: 0 }, { sleep: async (ms) => void waits.push(ms) });
+    t = await startTestApp(await backends[0]!.freshDb(), { convoloCallListUrl: `http://127.0.0.1:${port}`, reconcilePauseFactor: 0, reconcileMaxPageMb: 1 }, { sleep: async (ms) => void waits.push(ms) });
     sourceId = (await t.api('/v1/sources')).body.data[0].id;
     expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
   }, 30_000);
@@ -90,6 +94,28 @@ describe('reconcile against a call list that repeats its pages', () => {
     }
   });
 
+  it('a page over SWITCHBOARD_RECONCILE_MAX_PAGE_MB (1 here), with or without content-length, fails the run with too_large and applies nothing of it', async () => {
+    // 500 calls whose answers carry 3 KiB of notes each: 1.5 MiB.
+    const big = JSON.stringify(items('big', 500).map((i) => ({ ...i, notes: 'x'.repeat(3000) })));
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    for (const chunked of [false, true]) {
+      requests.length = 0;
+      answer = () => ({ body: big, chunked });
+      const run = (await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body;
+      expect(requests.map(pageOf), `chunked: ${chunked}`).toEqual([1]);
+      expect(run, `chunked: ${chunked}`).toMatchObject({ fetched: 0, added: 0, error: { code: 'too_large', status: 200 } });
+      expect(run.error.detail).toMatch(/larger than 1 MiB/);
+      const step = (await t.request('POST', `/v1/sources/${sourceId}/backfill`, { date_from: '2026-01-10', date_to: '2026-01-10' })).body;
+      expect(step).toMatchObject({ next_page: null, run: { fetched: 0, added: 0, error: { code: 'too_large' } } });
+    }
+    expect((await t.app.storage.events.list({ type: 'end_call', sourceId: sourceId as never, limit: 5000 })).filter((e) => e.callId?.startsWith('big-'))).toEqual([]);
+    // Just under the bound is read.
+    const under = JSON.stringify(items('under', 300).map((i) => ({ ...i, notes: 'x'.repeat(3000) })));
+    expect(under.length).toBeLessThan(1024 * 1024);
+    answer = (url) => ({ body: pageOf(url) === 1 ? under : '[]', chunked: true });
+    expect((await t.request('POST', `/v1/sources/${sourceId}/reconcile`)).body).toMatchObject({ fetched: 300, added: 300, error: null });
+  });
+
   it('a backfill step refuses a day the calendar lacks (it asked Convolo for 2026-02-30) and takes a leap day', async () => {
     answer = () => ({ body: '[]' });
     for (const range of [{ date_from: '2026-02-30', date_to: '2026-03-01' }, { date_from: '2026-02-01', date_to: '2026-02-29' }, { date_from: '2026-04-31', date_to: '2026-04-31' }, { date_from: '2026-03-02', date_to: '2026-03-01' }]) {
@@ -128,12 +154,12 @@ describe('a reconcile run longer than its lease', () => {
       const sourceId = (await a.api('/v1/sources')).body.data[0].id;
       expect((await a.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
       const first = a.app.reconciler.runAll();
-      await vi.waitFor(() => expect(held).toHaveLength(1));
+      await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000 });
       // Page 1 answers 16 minutes after the run took its lease of 15.
       clock += 16 * 60_000;
       held.shift()!();
       // Page 2 is asked for (and held): the run is under way, past its first lease.
-      await vi.waitFor(() => expect(held).toHaveLength(1));
+      await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000 });
       expect(await b.app.reconciler.runAll()).toBeNull();
       held.shift()!();
       expect((await first)![0]).toMatchObject({ fetched: 1000, added: 1000, error: null });
@@ -193,7 +219,7 @@ describe('a reconcile run whose lease renewal fails', () => {
 
   it('another node took the lease: the run stops at that page, recorded lease_lost with a warning, and no other source is run', async () => {
     const run = t.app.reconciler.runAll();
-    await vi.waitFor(() => expect(held).toHaveLength(1));
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000 });
     // Page 1 answers after the lease ran out, and another node has taken it meanwhile.
     clock += 16 * 60_000;
     expect(await t.app.storage.reconcile.tryLease('reconcile', 'other-node', clock, 15 * 60_000)).toBe(true);
@@ -220,7 +246,7 @@ describe('a reconcile run whose lease renewal fails', () => {
     let calls = 0;
     vi.spyOn(store, 'tryLease').mockImplementation((...args) => (calls++ === 0 ? tryLease(...args) : Promise.reject(new Error('database is locked'))));
     const run = t.app.reconciler.runAll();
-    await vi.waitFor(() => expect(held).toHaveLength(1));
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000 });
     held.shift()!();
     const runs = (await run)!;
     expect(pages).toEqual([1]);

@@ -131,6 +131,15 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { deliveryLeaseSec: 3, deliveryTimeoutSec: 1 })).toMatchObject({ deliveryTimeoutSec: 1, deliveryLeaseSec: 3 });
   });
 
+  it("bounds a page of Convolo's call list at 16 MiB by default, and takes 1–256 MiB", () => {
+    expect(loadConfig().reconcileMaxPageMb).toBe(16);
+    expect(loadConfig({ SWITCHBOARD_RECONCILE_MAX_PAGE_MB: '1' }).reconcileMaxPageMb).toBe(1);
+    expect(loadConfig({}, { reconcileMaxPageMb: 256 }).reconcileMaxPageMb).toBe(256);
+    for (const raw of ['0', '257', '1.5', '-1', 'lots']) {
+      expect(() => loadConfig({ SWITCHBOARD_RECONCILE_MAX_PAGE_MB: raw }), raw).toThrow('Invalid SWITCHBOARD_RECONCILE_MAX_PAGE_MB: expected an integer in 1–256');
+    }
+  });
+
   it('names the flag when its value is invalid, even if the environment is valid', () => {
     expect(() => loadConfig({ PORT: '9000' }, { port: -1 })).toThrow(/^Invalid --port: /);
     expect(() => loadConfig({}, { commitMaxInFlight: 0 })).toThrow('Invalid --commit-max-in-flight');

@@ -71,6 +71,7 @@ export interface Config {
   reconcileLookbackHours: number;
   convoloCallListUrl: string;
   reconcilePauseFactor: number;
+  reconcileMaxPageMb: number;
 }
 
 /** `api` serves HTTP (ingest, API, stream) without sending webhooks; `worker` sends webhooks and sweeps. */
@@ -195,6 +196,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   reconcileIntervalMin: { env: 'SWITCHBOARD_RECONCILE_INTERVAL_MIN', flag: 'reconcile-interval-min', default: 15, parse: wait(1, 60_000), doc: "How often the worker compares Convolo's call list with what arrived, for each source with a Convolo API key." },
   reconcileLookbackHours: { env: 'SWITCHBOARD_RECONCILE_LOOKBACK_HOURS', flag: 'reconcile-lookback-hours', default: 48, parse: span(1, 3_600_000), doc: 'How far back each reconcile run looks (whole UTC days, as Convolo takes dates).' },
   reconcilePauseFactor: { env: 'SWITCHBOARD_RECONCILE_PAUSE_FACTOR', flag: 'reconcile-pause-factor', default: 3, parse: int(0), doc: "After each page's fetch from Convolo's call list, and again after its check and appends, the reconciler pauses this many times as long as that work took (a wait for a 429 does not count): 3 keeps a long run to about a quarter of the process's time, so the ingest's latency holds (0: no pause)." },
+  reconcileMaxPageMb: { env: 'SWITCHBOARD_RECONCILE_MAX_PAGE_MB', flag: 'reconcile-max-page-mb', default: 16, parse: int(1, 256, ' (a page is read whole into memory)'), doc: "Largest answer (MiB) of one page of Convolo's call list the reconciler reads; a larger page fails the run (too_large) and nothing of it is applied." },
   convoloCallListUrl: { env: 'SWITCHBOARD_CONVOLO_CALL_LIST_URL', flag: 'convolo-call-list-url', default: 'https://api.leads.convolo.ai', parse: parseUrl, doc: "Base URL of Convolo's call list API (…/api/v2/calls/payload-data-list); point it at mock-convolo to try it offline." },
 };
 

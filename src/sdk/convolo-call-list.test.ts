@@ -55,6 +55,19 @@ async function failure(promise: Promise<unknown>): Promise<ConvoloCallListError>
 }
 
 describe('ConvoloClient.listCalls', () => {
+  it('with maxPageBytes: a 2xx answer longer is too_large, one that fits is read, a longer error answer keeps its own code', async () => {
+    const page = JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ ...call(`c${i}`), notes: 'x'.repeat(100) })));
+    const bounded = new ConvoloClient({ apiKey, callListBaseUrl: baseUrl, maxPageBytes: page.length - 1 });
+    answer = () => ({ body: page });
+    const e = await failure(bounded.listCalls());
+    expect(e).toMatchObject({ code: 'too_large', status: 200 });
+    expect(e.message).toContain(`larger than ${page.length - 1} bytes`);
+    expect((await new ConvoloClient({ apiKey, callListBaseUrl: baseUrl, maxPageBytes: page.length }).listCalls()).items).toHaveLength(20);
+    expect((await client().listCalls()).items).toHaveLength(20);
+    answer = () => ({ status: 503, body: page });
+    expect(await failure(bounded.listCalls())).toMatchObject({ code: 'server_error', status: 503 });
+  });
+
   it('sends the key as api-key and every field of the query as Convolo names it', async () => {
     answer = () => ({ body: JSON.stringify([call('a')]) });
     const page = await client().listCalls({

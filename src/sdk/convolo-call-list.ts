@@ -105,12 +105,13 @@ export interface CallListPage {
  * - `server_error`: 5xx; `http_error`: any other non-2xx;
  * - `malformed_json`: a 2xx answer that is not JSON; `unexpected_shape`: JSON but no list of objects
  *   (`firstBytes` holds the answer's first 256 bytes as text, the key removed);
+ * - `too_large`: a 2xx answer longer than the client's `maxPageBytes` (nothing of it is returned);
  * - `network`: no answer (refused, reset, DNS); `timeout`: no answer within `timeoutMs`.
  *
  * @example
  * const retryLater = (e: ConvoloCallListError) => e.code === 'rate_limited' || e.code === 'server_error' || e.code === 'network' || e.code === 'timeout';
  */
-export type ConvoloCallListErrorCode = 'unauthorized' | 'rate_limited' | 'server_error' | 'http_error' | 'malformed_json' | 'unexpected_shape' | 'network' | 'timeout';
+export type ConvoloCallListErrorCode = 'unauthorized' | 'rate_limited' | 'server_error' | 'http_error' | 'malformed_json' | 'unexpected_shape' | 'too_large' | 'network' | 'timeout';
 
 /**
  * Thrown by `ConvoloClient.listCalls`/`listAllCalls`. Its message, stack and fields never contain the API
@@ -226,6 +227,8 @@ export interface CallListRequestOptions {
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
+  /** The most bytes of an answer read (default: no limit); a 2xx answer longer than this is `too_large`. */
+  maxBytes?: number;
   signal?: AbortSignal | undefined;
 }
 
@@ -247,11 +250,13 @@ export async function fetchCallListPage(options: CallListRequestOptions, query: 
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
 
+  const maxBytes = options.maxBytes ?? Infinity;
   let response: Response;
   let bytes: Uint8Array;
+  let over: boolean;
   try {
     response = await fetch(url, { headers: { accept: 'application/json' }, signal });
-    bytes = new Uint8Array(await response.arrayBuffer());
+    ({ bytes, over } = await readAtMost(response, maxBytes));
   } catch (error) {
     // The caller's own abort is theirs to recognise: its reason, untouched (it never holds the URL).
     if (options.signal?.aborted) throw options.signal.reason;
@@ -271,6 +276,9 @@ export async function fetchCallListPage(options: CallListRequestOptions, query: 
     }
     if (status >= 500) throw new ConvoloCallListError('server_error', `${where} failed (${status}): ${said}`, { status, firstBytes });
     throw new ConvoloCallListError('http_error', `${where} answered ${status}: ${said}`, { status, firstBytes });
+  }
+  if (over) {
+    throw new ConvoloCallListError('too_large', `${where} answered ${status} with a page larger than ${sizeOf(maxBytes)}, the most one page may be: nothing of it was used.`, { status });
   }
   let body: unknown;
   try {
@@ -313,6 +321,49 @@ export async function* pagesOfCallList(
     if (result.items.length === 0) return;
   }
 }
+
+/**
+ * An answer's body, read up to `maxBytes`: `over` when it is longer (declared so, or found so while reading),
+ * then with only what was read by then (the rest is not downloaded).
+ */
+async function readAtMost(response: Response, maxBytes: number): Promise<{ bytes: Uint8Array; over: boolean }> {
+  if (maxBytes === Infinity) return { bytes: new Uint8Array(await response.arrayBuffer()), over: false };
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (!response.body) return { bytes: new Uint8Array(0), over: false };
+  if (declared > maxBytes) {
+    await response.body.cancel().catch(() => {});
+    return { bytes: new Uint8Array(0), over: true };
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return { bytes: concat(chunks).subarray(0, firstBytesLength), over: true };
+    }
+  }
+  return { bytes: concat(chunks), over: false };
+}
+
+/** The chunks as one array (without Buffer: the SDK runs in browsers too). */
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** `16 MiB`, or a number of bytes that is no whole MiB. */
+const sizeOf = (bytes: number): string => (bytes % 1_048_576 === 0 ? `${bytes / 1_048_576} MiB` : `${bytes} bytes`);
 
 /** Replaces the key (as given and as URL-encoded, which it is in the URL) by `***` in any text. */
 function redactor(apiKey: string): (text: string) => string {

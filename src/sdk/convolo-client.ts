@@ -23,6 +23,11 @@ export interface ConvoloClientOptions {
    * `switchboard mock-convolo` to test against it.
    */
   callListBaseUrl?: string;
+  /**
+   * The largest answer of one call list page read (bytes; default: no limit): a larger 2xx answer rejects with
+   * `too_large` once that many bytes have come, so a runaway page cannot take the process's memory.
+   */
+  maxPageBytes?: number;
 }
 
 /**
@@ -112,6 +117,7 @@ export class ConvoloClient {
   readonly #endpoint: string;
   readonly #timeoutMs: number;
   readonly #callListBaseUrl: string;
+  readonly #maxPageBytes: number;
 
   constructor(options: ConvoloClientOptions) {
     if (!options.apiKey) throw new ConvoloApiError('invalid_param', 'ConvoloClient needs an apiKey.');
@@ -120,6 +126,7 @@ export class ConvoloClient {
     // AbortSignal.timeout runs a longer timer after 1 ms and refuses Infinity.
     this.#timeoutMs = Math.min(options.timeoutMs ?? 15_000, maxTimerMs);
     this.#callListBaseUrl = (options.callListBaseUrl ?? 'https://api.leads.convolo.ai').replace(/\/+$/, '');
+    this.#maxPageBytes = options.maxPageBytes ?? Infinity;
   }
 
   /**
@@ -134,7 +141,7 @@ export class ConvoloClient {
    * for (const payload of items) console.log(payload.call_id, payload.call_status);
    */
   listCalls(query: CallListQuery = {}, options: CallListOptions = {}): Promise<CallListPage> {
-    return fetchCallListPage({ baseUrl: this.#callListBaseUrl, apiKey: this.#apiKey, timeoutMs: this.#timeoutMs, signal: options.signal }, query);
+    return fetchCallListPage({ baseUrl: this.#callListBaseUrl, apiKey: this.#apiKey, timeoutMs: this.#timeoutMs, maxBytes: this.#maxPageBytes, signal: options.signal }, query);
   }
 
   /**

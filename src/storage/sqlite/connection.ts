@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
@@ -8,7 +8,13 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
  * what lets ingest acknowledge only durable events.
  */
 export function openConnection(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && path !== '') {
+    // The file holds destinations' signing secrets and Convolo API keys: a directory this creates, and the file,
+    // are its owner's only (SQLite gives the -wal and -shm files the file's own permissions). Existing ones are
+    // left as they are.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  }
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');

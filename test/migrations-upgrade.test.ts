@@ -8,7 +8,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { signingSecrets } from '../src/domain/destination.js';
 import type { DeliveryId, DestinationId, EventId, SourceId } from '../src/domain/ids.js';
-import { createMigrator } from '../src/storage/migrations.js';
+import { createMigrator, migrateToLatest } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import { backends, endCall, startCall, type Backend } from './support/app.js';
 
@@ -363,6 +363,28 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
         // No source, no event: no node has used this database, so none of an earlier version can be reading it.
         expect((await sql<{ form: string }>`select form from switchboard_record_form`.execute(db)).rows).toEqual([{ form: 'tuple' }]);
       }
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('a database a newer version migrated: start refuses it saying so, naming the unknown migrations, and changes nothing', async () => {
+    const url = await backend.freshDb();
+    const db = connect(backend, url);
+    try {
+      await migrateToLatest(db, backend.name);
+      await db.insertInto('switchboard_migrations').values({ name: '0999_from_a_newer_version', timestamp: new Date().toISOString() }).execute();
+      const app = await createApp(loadConfig({}, { db: url, logLevel: 'silent' }), { logger: false });
+      try {
+        const error = await app.prepare().then(() => null, (e: unknown) => e as Error);
+        expect(error?.message).toMatch(/migrated by a newer version of Switchboard/);
+        expect(error?.message).toContain('0999_from_a_newer_version');
+        // Not "corrupted": nothing is wrong with the database, this version is older than it.
+        expect(error?.message).not.toMatch(/corrupt/);
+      } finally {
+        await app.close();
+      }
+      expect((await db.selectFrom('switchboard_migrations').select('name').execute()).map((r) => r.name)).toContain('0999_from_a_newer_version');
     } finally {
       await db.destroy();
     }

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001_core.js';
 import * as m0002 from './migrations/0002_relay.js';
@@ -70,8 +70,25 @@ export function createMigrator(db: Kysely<Database>, dialect: Dialect): Migrator
 
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
   const { error, results } = await createMigrator(db, dialect).migrateToLatest();
-  if (error) throw new Error(`Migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  if (error) {
+    // Kysely calls a recorded migration it does not know "corrupted": it is a newer version's, and this one is older.
+    const unknown = await unknownMigrations(db);
+    if (unknown.length > 0) {
+      throw new Error(`This database was migrated by a newer version of Switchboard: its migrations ${unknown.join(', ')} are unknown to this one. Run that version or a later one (going back to an earlier version means restoring a backup from before it); nothing was changed.`, { cause: error });
+    }
+    throw new Error(`Migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The migrations the database has recorded that this version does not have (none when it cannot tell). */
+async function unknownMigrations(db: Kysely<Database>): Promise<string[]> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from switchboard_migrations order by name`.execute(db);
+    return rows.map((r) => r.name).filter((name) => !(name in files));
+  } catch {
+    return [];
+  }
 }
 
 export async function pendingMigrations(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killLeftoverServers, startFirstServer } from './support/crash-server.js';
+import { endCall } from './support/app.js';
+import { cliPath, killLeftoverServers, postWebhook, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
 
 /** The SQLite file as `switchboard start` leaves it on disk. */
 describe('the SQLite database on disk', () => {
@@ -26,4 +28,28 @@ describe('the SQLite database on disk', () => {
       expect(await server.exited).toEqual({ code: 0, signal: null });
     }
   }, 60_000);
+
+  it('a second start on the same file refuses clearly and leaves the first running; after a kill -9 the next start works', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
+    const first = await startFirstServer(`sqlite:${path}`);
+    const second = spawnSync(process.execPath, [cliPath, 'start', '--db', `sqlite:${path}`, '--host', '127.0.0.1', '--port', '0'], {
+      cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 30_000,
+    });
+    expect(second.status, second.stdout + second.stderr).toBe(1);
+    expect(second.stdout).not.toContain('Switchboard is running');
+    expect(second.stderr).toMatch(/another Switchboard process is running on .*switchboard\.db/);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    // The first one goes on as before.
+    expect((await postWebhook(first.ingestUrl, endCall('call-after-second'))).status).toBe(200);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = await startServer(`sqlite:${path}`);
+    try {
+      expect((await postWebhook(first.ingestUrl.replace(first.baseUrl, third.baseUrl), endCall('call-after-restart'))).status).toBe(200);
+    } finally {
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toEqual({ code: 0, signal: null });
+    }
+  }, 90_000);
 });

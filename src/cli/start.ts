@@ -15,6 +15,7 @@ export function startCommand(): Command {
     // is set for PostgreSQL only (docs/benchmarks.md, issue 14). Set before the app loads: V8 applies it to the
     // decisions it takes from now on, in every isolate.
     if (!config.db.startsWith('sqlite:')) v8.setFlagsFromString('--no-allocation-site-pretenuring');
+    if (config.db.startsWith('sqlite:')) (await import('../storage/sqlite/connection.js')).holdServerLock(config.db.slice('sqlite:'.length));
     const { createApp } = await import('../app.js');
     const app = await createApp(config);
     const firstStart = await app.prepare();

@@ -8,16 +8,46 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
  * what lets ingest acknowledge only durable events.
  */
 export function openConnection(path: string): Database {
-  if (path !== ':memory:' && path !== '') {
-    // The file holds destinations' signing secrets and Convolo API keys: a directory this creates, and the file,
-    // are its owner's only (SQLite gives the -wal and -shm files the file's own permissions). Existing ones are
-    // left as they are.
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    closeSync(openSync(path, 'a', 0o600));
-  }
+  createFile(path);
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   return database;
 }
+
+/**
+ * Creates the file at `path` (and its directory) when missing. The database holds destinations' signing secrets
+ * and Convolo API keys: a directory this creates, and the file, are its owner's only (SQLite gives the -wal and
+ * -shm files the file's own permissions). Existing ones are left as they are.
+ */
+function createFile(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+}
+
+/**
+ * Makes this process the only `switchboard start` on the database at `path`, until it exits: an exclusive lock
+ * on `<path>.lock`, which the system lets go of when the process ends however it ends (kill -9 too). Throws a
+ * one-line error when another process holds it. The CLI's other commands on the same file are not affected.
+ */
+export function holdServerLock(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  const lockPath = `${path}.lock`;
+  createFile(lockPath);
+  const lock = new BetterSqlite3(lockPath, { timeout: 0 });
+  try {
+    // In exclusive locking mode the lock its first write takes is held until the connection closes (never).
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec(`create table if not exists holder (pid integer); delete from holder; insert into holder values (${process.pid})`);
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    throw new Error(`another Switchboard process is running on ${path}: stop it first (one process per SQLite file; several nodes need PostgreSQL, see docs/scale-out.md)`);
+  }
+  heldLocks.push(lock);
+}
+
+/** The locks this process holds, kept referenced for its life. */
+const heldLocks: Database[] = [];

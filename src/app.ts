@@ -160,7 +160,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     sleep: options.sleep,
     onRun: (run) => {
       const fields = { source_id: run.sourceId, run_id: run.id, kind: run.kind, fetched: run.fetched, present: run.present, added: run.added, errors: run.errors };
-      if (run.error?.code === leaseLostCode) log().warn({ ...fields, error_code: run.error.code, error_detail: run.error.detail }, 'reconcile run stopped: its lease could not be renewed (another node took it, or the database refused); it runs again next interval');
+      if (run.error?.code === 'interrupted') log().info({ ...fields, error_code: run.error.code }, 'reconcile run stopped: the server is shutting down; the next run reads these days again');
+      else if (run.error?.code === leaseLostCode) log().warn({ ...fields, error_code: run.error.code, error_detail: run.error.detail }, 'reconcile run stopped: its lease could not be renewed (another node took it, or the database refused); it runs again next interval');
       else if (run.error) log().warn({ ...fields, error_code: run.error.code, error_status: run.error.status }, "reconcile run failed: Convolo's call list did not answer as expected; it runs again next interval");
       else log().info(fields, run.added > 0 ? `reconcile run added ${run.added} call(s) whose webhook never arrived` : 'reconcile run found nothing missing');
     },
@@ -291,10 +292,14 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     async close() {
       http.beginClosing();
       periodic?.stop();
+      // A reconcile run under way stops at its page, recorded, its lease given back: it needs the ingest and the
+      // database, so before they close (and at once: a run answering POST …/reconcile would hold server.close()).
+      const reconcileStopped = reconciler.stop();
       streamKeys.stop();
       // Stream clients would hold the server open: end them first (they resume from the log elsewhere).
       await hub.close();
       await server.close();
+      await reconcileStopped;
       await ingest.drain();
       await worker?.close();
       await sequencer?.stop();

@@ -256,3 +256,42 @@ describe('a reconcile run whose lease renewal fails', () => {
     expect(logs.map((line) => JSON.parse(line)).filter((l) => l.level === 40 && l.error_code === 'lease_lost')).toHaveLength(1);
   });
 });
+
+describe.each(backends)('a reconcile run when the server shuts down, on $name', (backend) => {
+  it('stops at once (the page it waits for abandoned), is recorded as interrupted and gives its lease back before the database closes', async () => {
+    const held: Array<() => void> = [];
+    const server = createServer((req, res) => {
+      const page = Number(new URL(req.url!, 'http://convolo.test').searchParams.get('page'));
+      const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page <= 3 ? items(`shut-${page}`, 500) : []));
+      // Page 2 is slow: Convolo has not answered it when the server is told to stop.
+      if (page === 2) held.push(send);
+      else send();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const flags = { convoloCallListUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, reconcilePauseFactor: 0 };
+    const db = await backend.freshDb();
+    const t = await startTestApp(db, flags, { sleep: async () => {} });
+    let again: TestApp | undefined;
+    try {
+      const sourceId = (await t.api('/v1/sources')).body.data[0].id;
+      expect((await t.request('PUT', `/v1/sources/${sourceId}/convolo`, { api_key: 'convolo-key-1234' })).status).toBe(200);
+      const run = t.app.reconciler.runAll();
+      await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000 });
+      await t.close();
+      expect((await run)![0]).toMatchObject({ fetched: 500, added: 500, error: { code: 'interrupted', status: null } });
+
+      again = await startTestAppAgain(db, t, flags, { sleep: async () => {} });
+      const [recorded] = await again.app.storage.reconcile.runs(sourceId as never, 1);
+      expect(recorded).toMatchObject({ fetched: 500, added: 500, error: { code: 'interrupted' } });
+      expect(recorded!.finishedAt).not.toBeNull();
+      expect(recorded!.error!.detail).toMatch(/shut down .*page 2/);
+      // The lease is free: the next node's run need not wait for it to expire.
+      expect(await again.app.storage.reconcile.tryLease('reconcile', 'next-node', Date.now(), 60_000)).toBe(true);
+      expect((await again.app.storage.events.list({ type: 'end_call', sourceId: sourceId as never, limit: 5000 })).length).toBe(500);
+    } finally {
+      for (const send of held.splice(0)) send();
+      await again?.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
+});

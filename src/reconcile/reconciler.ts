@@ -1,5 +1,6 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { systemTypes } from '../domain/envelope.js';
 import { newId, type SourceId } from '../domain/ids.js';
 import { systemEvent } from '../ingest/system-event.js';
@@ -10,7 +11,8 @@ import type { ConvoloSettings, ReconcileRun, ReconcileRunCounts, ReconcileStore 
 
 /** What the reconciler needs of a Convolo client: one page of the call list (sdk/convolo-client.ts). */
 export interface CallLister {
-  listCalls(query: CallListQuery): Promise<CallListPage>;
+  /** Rejects with the signal's reason once it is aborted (the server shutting down). */
+  listCalls(query: CallListQuery, options?: { signal?: AbortSignal }): Promise<CallListPage>;
 }
 
 export interface ReconcilerOptions {
@@ -91,6 +93,29 @@ export function createReconciler(options: ReconcilerOptions) {
   const pauseFactor = options.pauseFactor ?? 3;
   const nodeId = options.nodeId ?? randomUUID();
   let lastFinishedAt: number | null = null;
+  /** Aborted by stop(): the server is shutting down. */
+  const stopping = new AbortController();
+  // Every run under way listens to it (runs for the API, backfill steps and the periodic one can be many).
+  setMaxListeners(0, stopping.signal);
+  /** The runs under way, which stop() waits for. */
+  const running = new Set<Promise<unknown>>();
+  /** Keeps `work` among the runs stop() waits for, while it goes on. */
+  const tracked = <A extends unknown[], T>(work: (...args: A) => Promise<T>) => (...args: A): Promise<T> => {
+    const under = work(...args);
+    running.add(under);
+    const forget = () => void running.delete(under);
+    under.then(forget, forget);
+    return under;
+  };
+  /** `promise`, unless stop() comes first: then an Interrupted. */
+  const unlessStopped = <T>(promise: Promise<T>): Promise<T> => {
+    if (stopping.signal.aborted) return Promise.reject(new Interrupted());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new Interrupted());
+      stopping.signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => stopping.signal.removeEventListener('abort', onAbort));
+    });
+  };
 
   /**
    * One page, retried after 429 (its Retry-After), 5xx, timeouts and network errors, within bounds; with the
@@ -100,13 +125,13 @@ export function createReconciler(options: ReconcilerOptions) {
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
       try {
-        const page = await client.listCalls(query);
+        const page = await unlessStopped(client.listCalls(query, { signal: stopping.signal }));
         return { page, ms: performance.now() - started };
       } catch (error) {
         if (!(error instanceof ConvoloCallListError) || !retryable(error) || attempt >= maxRetries) throw error;
         const waitSec = error.code === 'rate_limited' && error.retryAfterSec !== undefined ? error.retryAfterSec : 2 ** attempt;
         if (waitSec > maxWaitSec) throw error;
-        await sleep(waitSec * 1000);
+        await unlessStopped(sleep(waitSec * 1000));
       }
     }
   }
@@ -143,7 +168,7 @@ export function createReconciler(options: ReconcilerOptions) {
   }
 
   /** The pause after `workMs` of the reconciler's work (none when `pauseFactor` is 0). */
-  const rest = (workMs: number): Promise<void> => (pauseFactor > 0 ? pause(workMs * pauseFactor) : Promise.resolve());
+  const rest = (workMs: number): Promise<void> => unlessStopped(pauseFactor > 0 ? pause(workMs * pauseFactor) : Promise.resolve());
 
   /**
    * One run over a date range from `fromPage`: recorded (counts, and the error that ended it, if any), a gap
@@ -161,8 +186,10 @@ export function createReconciler(options: ReconcilerOptions) {
     const lastPage = firstPage + Math.min(range.pages ?? maxPages, maxPages) - 1;
     let nextPage: number | null = null;
     let previousIds: string | null = null;
+    let pageAt = firstPage;
     try {
       for (let page = firstPage; page <= lastPage; page++) {
+        pageAt = page;
         const { page: { items }, ms: fetchMs } = await fetchPage(client, {
           dateFrom: range.dateFrom, dateTo: range.dateTo, maxCalls: callListMaxCalls, page,
           ...(settings.widgetIds.length > 0 ? { widgetIds: settings.widgetIds } : {}),
@@ -188,7 +215,7 @@ export function createReconciler(options: ReconcilerOptions) {
       }
     } catch (error) {
       counts.errors++;
-      counts.error = describeError(error);
+      counts.error = stopping.signal.aborted ? interrupted(pageAt) : describeError(error);
       nextPage = null;
     }
     const finishedAt = now();
@@ -214,7 +241,7 @@ export function createReconciler(options: ReconcilerOptions) {
   async function runAll(): Promise<ReconcileRun[] | null> {
     const ttlMs = Math.max(options.intervalMin * 60_000, 10 * 60_000);
     const renewLease = () => store.tryLease(leaseName, nodeId, now(), ttlMs);
-    if (!(await renewLease())) return null;
+    if (stopping.signal.aborted || !(await renewLease())) return null;
     try {
       const runs: ReconcileRun[] = [];
       const at = now();
@@ -223,7 +250,7 @@ export function createReconciler(options: ReconcilerOptions) {
         const done = await run(source.sourceId, source, range);
         runs.push(done);
         // Without the lease the other sources are the turn of the node holding it (or of the next interval).
-        if (done.error?.code === leaseLostCode) break;
+        if (done.error?.code === leaseLostCode || stopping.signal.aborted) break;
       }
       lastFinishedAt = now();
       return runs;
@@ -257,13 +284,31 @@ export function createReconciler(options: ReconcilerOptions) {
     return base + every * Math.max(1, Math.ceil((now() - base) / every));
   };
 
-  return { runAll, runSource, backfillStep, nextRunAt, everyMs: options.intervalMin * 60_000 };
+  /**
+   * The server is shutting down: a run under way stops where it is (the page Convolo is sending abandoned, the
+   * page being appended finished), is recorded as `interrupted` and gives its lease back; resolves once all have.
+   * The database and the ingest must still be open.
+   */
+  async function stop(): Promise<void> {
+    stopping.abort();
+    await Promise.allSettled([...running]);
+  }
+
+  return { runAll: tracked(runAll), runSource: tracked(runSource), backfillStep: tracked(backfillStep), nextRunAt, stop, everyMs: options.intervalMin * 60_000 };
 }
 
 export type Reconciler = ReturnType<typeof createReconciler>;
 
 /** The code of a periodic run stopped because its lease could not be renewed. */
 export const leaseLostCode = 'lease_lost';
+
+/** The server is shutting down (stop()): the run stops where it is. */
+class Interrupted extends Error {}
+
+/** How a run stopped by the server's shutdown is recorded. */
+function interrupted(page: number): NonNullable<ReconcileRunCounts['error']> {
+  return { code: 'interrupted', status: null, detail: `The server shut down during page ${page}: the run stopped there; the next run reads these days again.` };
+}
 
 /** A periodic run's lease could not be renewed after a page: the run stops there (recorded as `lease_lost`). */
 class LeaseLost extends Error {}

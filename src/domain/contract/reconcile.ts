@@ -22,7 +22,7 @@ export const ReconcileRun = Type.Object({
   added: Type.Integer({ description: 'Appended, marked `reconcile`: the webhooks Convolo never delivered.' }),
   errors: Type.Integer({ description: 'Unusable items, plus one when a request failed and ended the run.' }),
   error: Nullable(Type.Object({
-    code: Type.String({ description: 'unauthorized, rate_limited, server_error, http_error, malformed_json, unexpected_shape, network, timeout or internal.' }),
+    code: Type.String({ description: 'unauthorized, rate_limited, server_error, http_error, malformed_json, unexpected_shape, too_large, network, timeout, lease_lost (the periodic run lost its lease), interrupted (the server shut down) or internal.' }),
     status: Nullable(Type.Integer()),
     detail: Nullable(Type.String({ description: "The first bytes of Convolo's answer (or the error's message); never the key." })),
   })),

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endCall } from './support/app.js';
 import { cliPath, killLeftoverServers, postWebhook, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
@@ -51,5 +51,9 @@ describe('the SQLite database on disk', () => {
       third.child.kill('SIGTERM');
       expect(await third.exited).toEqual({ code: 0, signal: null });
     }
+    // Beside the database: its WAL files and the lock, nothing more (no journal of the lock left behind).
+    const files = readdirSync(dirname(path));
+    expect(files).toContain('switchboard.db.lock');
+    expect(files.filter((f) => !['switchboard.db', 'switchboard.db-shm', 'switchboard.db-wal', 'switchboard.db.lock'].includes(f))).toEqual([]);
   }, 90_000);
 });

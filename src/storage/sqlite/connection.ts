@@ -39,6 +39,9 @@ export function holdServerLock(path: string): void {
   const lock = new BetterSqlite3(lockPath, { timeout: 0 });
   try {
     // In exclusive locking mode the lock its first write takes is held until the connection closes (never).
+    // Its journal in memory: there is nothing in this file worth rolling back, and in exclusive mode a journal
+    // file would stay beside the database.
+    lock.pragma('journal_mode = MEMORY');
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.exec(`create table if not exists holder (pid integer); delete from holder; insert into holder values (${process.pid})`);
   } catch (error) {

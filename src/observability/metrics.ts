@@ -2,6 +2,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** How long a scrape waits for the read database's replay position. */
 const readReplayLagTimeoutMs = 1000;
+/** How long a scrape waits for the count of pending deliveries (one indexed count on the primary). */
+const pendingDeliveriesTimeoutMs = 3000;
+
+/**
+ * What `read()` gives within `ms`, NaN when it fails or is late: a database that does not answer (a network cut,
+ * a connection that waits) must not hold the scrape, nor pass for a value ("0 pending" while it is down).
+ */
+async function readOrNaN(read: () => Promise<number | null>, ms: number, label: string): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label} did not answer`)), ms);
+  });
+  const value = await Promise.race([read(), late]).then((v) => v ?? 0, () => Number.NaN);
+  clearTimeout(timer);
+  return value;
+}
 
 /** Prometheus metrics, one registry per app instance (tests run several apps in one process). */
 export function createMetrics() {
@@ -60,10 +76,10 @@ export function createMetrics() {
     }),
     deliveryQueueDepth: new Gauge({
       name: 'switchboard_delivery_queue_depth',
-      help: 'Deliveries pending (due now or scheduled for a retry), across all nodes.',
+      help: 'Deliveries pending (due now or scheduled for a retry), across all nodes; NaN while the database cannot be asked.',
       registers: [registry],
       async collect() {
-        this.set(await pendingDeliveries().catch(() => 0));
+        this.set(await readOrNaN(pendingDeliveries, pendingDeliveriesTimeoutMs, 'the database'));
       },
     }),
     streamClientsGauge: sampled('switchboard_stream_clients', 'Clients connected to GET /v1/stream on this node.', () => streamClients()),
@@ -125,14 +141,7 @@ export function createMetrics() {
       help: 'Bytes of WAL the read database (SWITCHBOARD_DB_READ_URL, a PostgreSQL hot standby) has still to replay: how far its reports are behind; NaN while it cannot be asked; 0 without one.',
       registers: [registry],
       async collect() {
-        // A standby that does not answer (a network cut, a connection that waits) must not hold the scrape.
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('the read database did not answer')), readReplayLagTimeoutMs);
-        });
-        const lag = await Promise.race([readReplayLag(), late]).then((l) => l ?? 0, () => Number.NaN);
-        clearTimeout(timer);
-        this.set(lag);
+        this.set(await readOrNaN(readReplayLag, readReplayLagTimeoutMs, 'the read database'));
       },
     }),
     /** Where the read database's lag gauge reads from (the storage). */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,4 +56,19 @@ describe('the SQLite database on disk', () => {
     expect(files).toContain('switchboard.db.lock');
     expect(files.filter((f) => !['switchboard.db', 'switchboard.db-shm', 'switchboard.db-wal', 'switchboard.db.lock'].includes(f))).toEqual([]);
   }, 90_000);
+
+  it('a path that cannot hold the database is refused in one line saying why, not as mkdir\'s EEXIST or ENOENT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-file-'));
+    const file = join(dir, 'not-a-directory');
+    writeFileSync(file, 'x');
+    const start = (db: string) => spawnSync(process.execPath, [cliPath, 'start', '--db', `sqlite:${db}`, '--host', '127.0.0.1', '--port', '0'], {
+      cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 30_000,
+    });
+    const under = start(join(file, 'data', 'switchboard.db'));
+    expect(under.status).toBe(1);
+    expect(under.stderr).toBe(`switchboard: cannot create the SQLite database ${join(file, 'data', 'switchboard.db')}: ${file} is a file, not a directory (check SWITCHBOARD_DB / --db)\n`);
+    const itself = start(dir);
+    expect(itself.status).toBe(1);
+    expect(itself.stderr).toBe(`switchboard: cannot create the SQLite database ${dir}: it is a directory (check SWITCHBOARD_DB / --db)\n`);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
@@ -23,8 +23,29 @@ export function openConnection(path: string): Database {
  */
 function createFile(path: string): void {
   if (path === ':memory:' || path === '') return;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (error) {
+    throw new Error(`cannot create the SQLite database ${path}: ${whyNot(path, error as NodeJS.ErrnoException)} (check SWITCHBOARD_DB / --db)`, { cause: error });
+  }
+}
+
+/**
+ * Why `path` could not be created, from what is there: mkdir's own codes mislead (a recursive mkdir on a read-only
+ * file system says ENOENT, and under a file EEXIST or ENOTDIR).
+ */
+function whyNot(path: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'EISDIR') return 'it is a directory';
+  let at = dirname(path);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  if (!statSync(at).isDirectory()) return `${at} is a file, not a directory`;
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (denied) {
+    return `${at} cannot be written to (${(denied as NodeJS.ErrnoException).code ?? 'denied'})`;
+  }
+  return `${error.code ?? 'failed'} (${error.message})`;
 }
 
 /**
@@ -35,6 +56,8 @@ function createFile(path: string): void {
 export function holdServerLock(path: string): void {
   if (path === ':memory:' || path === '') return;
   const lockPath = `${path}.lock`;
+  // The database first: what is wrong with its path is said of it.
+  createFile(path);
   createFile(lockPath);
   const lock = new BetterSqlite3(lockPath, { timeout: 0 });
   try {

@@ -13,7 +13,21 @@ export function describeFailure(error: unknown): string {
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === '28P01' || e?.code === '3D000') {
     return `cannot reach the database (${e.message}): check SWITCHBOARD_DB / --db`;
   }
+  // The PostgreSQL driver parses SWITCHBOARD_DB on its first connection (which the migrations open); its URL
+  // parser's error carries the input redacted. The commands' own URLs (--server, --to) are http(s) and said so
+  // where they are read.
+  const invalidDbUrl = (c: unknown) => (c as NodeJS.ErrnoException)?.code === 'ERR_INVALID_URL' && !/^https?:/i.test(String((c as { input?: unknown }).input));
+  if (causes(error).some(invalidDbUrl)) {
+    return 'SWITCHBOARD_DB / --db is not a valid URL: expected postgres://user:password@host:port/database';
+  }
   return e instanceof Error ? e.message : String(error);
+}
+
+/** An error and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let at = error; at !== undefined && at !== null && chain.length < 8; at = (at as { cause?: unknown }).cause) chain.push(at);
+  return chain;
 }
 
 /**

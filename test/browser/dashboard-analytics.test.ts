@@ -244,6 +244,18 @@ describe('the analytics page (sqlite)', () => {
     expect(tab.problems).toEqual([]);
   });
 
+  it('says a custom date the calendar lacks (2026-13-01, 2026-02-30) beside the fields, not a blank page', async () => {
+    const { page } = tab;
+    for (const query of ['from=2026-13-01&to=2026-12-01', 'from=2026-02-01&to=2026-02-30', 'from=2026-00-10&to=2026-99-99']) {
+      tab.problems.length = 0;
+      await page.goto(`${t.baseUrl}/analytics?range=custom&${query}&tz=Europe%2FStockholm`);
+      const alert = page.locator('.range-picker [role=alert]');
+      await alert.waitFor({ timeout: 5000 });
+      expect(await alert.textContent(), query).toBe('Pick a start and an end date.');
+      expect(tab.problems, query).toEqual([]);
+    }
+  });
+
   for (const colorScheme of ['light', 'dark'] as const) {
     it(`has no serious or critical axe violation and fits 375 px (${colorScheme})`, async () => {
       const narrow = await newTab(browser, { colorScheme, width: 375, reducedMotion: 'reduce' });

@@ -121,6 +121,24 @@ describe('the calls page (sqlite)', () => {
     await page.waitForURL((url) => url.search === '');
   });
 
+  it('a hand-edited date that is no day (2026-13-01, 2026-02-30, the day after 9999-12-31) is the API\'s invalid_request beside the filters, not a blank page', async () => {
+    const { page } = tab;
+    for (const query of ['from=2026-13-01', 'to=2026-99-99', 'from=2026-02-30', 'to=9999-12-31']) {
+      tab.problems.length = 0;
+      await page.goto(`${t.baseUrl}/calls?${query}`);
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 5000 });
+      expect(await alert.textContent(), query).toContain('invalid_request');
+      expect(await alert.textContent(), query).toContain('Correct the filter above.');
+      expect(await page.locator('form[role=search]').count(), query).toBe(1);
+      expect(tab.problems, query).toEqual([]);
+    }
+    // A real day still means that day in the zone.
+    await page.goto(`${t.baseUrl}/calls?from=2026-02-28&to=2026-02-28`);
+    await page.waitForSelector('[data-empty]');
+    expect(tab.problems).toEqual([]);
+  });
+
   it('downloads the CSV of exactly the filter, the same bytes as /v1/calls.csv', async () => {
     const { page } = tab;
     await page.goto(`${t.baseUrl}/calls?status=answered`);

@@ -49,6 +49,15 @@ export function zoneChoices(): string[] {
   return [...new Set([browserZone, 'UTC', ...all])];
 }
 
+const day = 86_400_000;
+/** `date` (YYYY-MM-DD) moved by `days` calendar days (past 9999-12-31 it is no date: `isDate` says so). */
+export const addDays = (date: string, days: number): string => new Date(Date.parse(`${date}T00:00:00Z`) + days * day).toISOString().slice(0, 10);
+/** A day of the calendar written YYYY-MM-DD (not 2026-02-30, not 2026-13-01). */
+export function isDate(v: string | null | undefined): v is string {
+  const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+  return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(v!);
+}
+
 /** The calendar date (YYYY-MM-DD) of `ms` in `zone`. */
 export function dateIn(ms: number, zone: string): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(ms);

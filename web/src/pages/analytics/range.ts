@@ -1,4 +1,4 @@
-import { dateIn, midnightIn } from '../../lib/zone.js';
+import { addDays, dateIn, isDate, midnightIn } from '../../lib/zone.js';
 
 /** The ranges the picker offers, as `?range=` says them; `custom` reads `from` and `to` (dates, `to` inclusive). */
 export const presets = [
@@ -27,9 +27,6 @@ export interface Range {
 
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
 const day = 86_400_000;
-/** `date` moved by `days` calendar days. */
-export const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * day).toISOString().slice(0, 10);
-const isDate = (v: string | null): v is string => v !== null && dateOnly.test(v) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
 /** The API's limit (api/v1-stats.ts maxStatsRangeDays). */
 export const maxDays = 400;
 

@@ -1,5 +1,5 @@
 import type { Call, CallFilters } from '../../../../src/sdk/client.js';
-import { midnightIn } from '../../lib/zone.js';
+import { addDays, isDate, midnightIn } from '../../lib/zone.js';
 
 /** The filters of `/v1/calls` as the calls page keeps them in its URL (all strings, as typed). */
 export const filterNames = ['status', 'widget_key', 'agent_id', 'source_id', 'disconnected_by', 'phone', 'from', 'to', 'started_from', 'started_to', 'q'] as const;
@@ -29,17 +29,19 @@ export function readFilters(query: URLSearchParams): UrlFilters {
   return filters;
 }
 
-const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
-const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+/** The instant `date` begins in `zone`, for the API; anything that is no day (2026-13-01, a date-time) as typed: the API says what is wrong with it. */
+function dayStart(date: string, zone: string): string {
+  return isDate(date) ? new Date(midnightIn(date, zone)).toISOString() : date;
+}
 
 /**
  * The API's filters for the URL's: a date (`from=2026-12-01`) means that day in the chosen zone (`to`
- * inclusive: up to the next midnight); a full date-time is passed as it is.
+ * inclusive: up to the next midnight); a full date-time, or a date the calendar lacks, is passed as it is.
  */
 export function apiFilters(filters: UrlFilters, zone: string): Omit<CallFilters, 'cursor' | 'limit'> {
   const out: Record<string, string> = { ...filters };
-  if (filters.from && dateOnly.test(filters.from)) out.from = new Date(midnightIn(filters.from, zone)).toISOString();
-  if (filters.to && dateOnly.test(filters.to)) out.to = new Date(midnightIn(nextDay(filters.to), zone)).toISOString();
+  if (filters.from) out.from = dayStart(filters.from, zone);
+  if (filters.to) out.to = isDate(filters.to) && isDate(addDays(filters.to, 1)) ? dayStart(addDays(filters.to, 1), zone) : filters.to;
   return out;
 }
 

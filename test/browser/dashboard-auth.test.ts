@@ -140,6 +140,25 @@ describe('dashboard sign-in (sqlite)', () => {
     }
   });
 
+  it('a next that leads off this app (//host, /\\host, a tab or newline the URL parser drops, javascript:) signs in to the live board', async () => {
+    const admin = await addPerson(t, 'admin');
+    for (const next of ['/\t/example.org/x', '/\n/example.org/x', '\t//example.org', '//example.org', '/\\example.org', 'https://example.org/', 'javascript:alert(1)']) {
+      const tab = await newTab(browser);
+      try {
+        const { page } = tab;
+        await page.goto(`${t.baseUrl}/login?next=${encodeURIComponent(next)}`);
+        await page.getByLabel('Email').fill(admin.email);
+        await page.getByLabel('Password').fill(admin.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(`${t.baseUrl}/`, { timeout: 5000 });
+        await page.waitForSelector('[data-figures-range], .figures');
+        expect(tab.problems, JSON.stringify(next)).toEqual([]);
+      } finally {
+        await tab.close();
+      }
+    }
+  });
+
   it("another site's form posting to the API with the person's cookie is refused: the cookie is not sent, the session lives on", async () => {
     const admin: Person = await addPerson(t, 'admin');
     const evil: Server = createServer((_req, res) =>

@@ -4,9 +4,18 @@ import { navigate, useLocation } from '../../lib/router.js';
 import { login, sessionStore } from '../../lib/session.js';
 import { useStore } from '../../lib/store.js';
 
-/** Where to go after signing in: a path of this app only (never another site). */
+/**
+ * Where to go after signing in: a path of this app only (never another site). Judged as the browser reads
+ * it (the URL parser drops tabs and newlines: `/<tab>/host` is `//host`, another origin).
+ */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  if (!next || !next.startsWith('/')) return '/';
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : '/';
+  } catch {
+    return '/';
+  }
 }
 
 export function Login() {

@@ -139,6 +139,17 @@ describe('the calls page (sqlite)', () => {
     expect(tab.problems).toEqual([]);
   });
 
+  it('cuts a day where the zone skips its midnight (America/Santiago, 2026-09-06 begins at 01:00) where /v1/stats cuts it', async () => {
+    const { page } = tab;
+    const asked = page.waitForRequest((r) => new URL(r.url()).pathname === '/v1/calls' && new URL(r.url()).searchParams.has('from'));
+    await page.goto(`${t.baseUrl}/calls?tz=America%2FSantiago&from=2026-09-06&to=2026-09-06`);
+    const query = new URL((await asked).url()).searchParams;
+    const stats = await t.api('/v1/stats?tz=America%2FSantiago&from=2026-09-06&to=2026-09-07&group_by=day');
+    expect(stats.status).toBe(200);
+    expect([query.get('from'), query.get('to')]).toEqual([new Date(stats.body.from).toISOString(), new Date(stats.body.to).toISOString()]);
+    expect(query.get('from')).toBe('2026-09-06T04:00:00.000Z');
+  });
+
   it('downloads the CSV of exactly the filter, the same bytes as /v1/calls.csv', async () => {
     const { page } = tab;
     await page.goto(`${t.baseUrl}/calls?status=answered`);

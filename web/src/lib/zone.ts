@@ -1,3 +1,4 @@
+import { localMidnight } from '../../../src/domain/stats.js';
 import { locationStore, setQuery } from './router.js';
 import { createStore, useStore } from './store.js';
 
@@ -65,17 +66,8 @@ export function dateIn(ms: number, zone: string): string {
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
-/** The offset of `zone` from UTC at `ms`, in ms. */
-function offsetAt(ms: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(ms);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant local midnight of `date` (YYYY-MM-DD) begins in `zone`. */
-export function midnightIn(date: string, zone: string): number {
-  const utc = Date.parse(`${date}T00:00:00Z`);
-  let ms = utc - offsetAt(utc, zone);
-  ms = utc - offsetAt(ms, zone);
-  return ms;
-}
+/**
+ * The instant `date` (YYYY-MM-DD) begins in `zone`: the server's own rule (domain/stats.ts), so a day is cut
+ * where `/v1/stats` cuts it, a day whose midnight the zone skips (a DST change at 00:00) included.
+ */
+export const midnightIn = (date: string, zone: string): number => localMidnight(date, zone);

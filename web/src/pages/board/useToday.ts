@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { offsetMinutes } from '../../../../src/domain/stats.js';
 import type { StatsBucket } from '../../../../src/sdk/client.js';
 import { askStats } from '../../lib/api.js';
 import { throttle } from '../../lib/debounce.js';
@@ -22,6 +23,15 @@ export interface Today {
 }
 
 const day = 86_400_000;
+
+/**
+ * This time on the clock yesterday in `zone`: 24 hours back, moved by the hour a DST change in between put
+ * on or took off (just after the spring-forward night, 24 hours back is the day before yesterday).
+ */
+function sameTimeYesterday(now: number, zone: string): number {
+  const back = now - day;
+  return back + (offsetMinutes(now, zone) - offsetMinutes(back, zone)) * 60_000;
+}
 
 function figuresOf(buckets: StatsBucket[]): Figures {
   // A range within one local day is one bucket; summed in case a range spans two.
@@ -52,7 +62,7 @@ export function useToday(zone: string): { data: Today | null; error: unknown } {
           // All of today, not only until now: a call stamped a little ahead of this browser's clock (the
           // sender's clock, a simulated timeline) is still one of today's calls.
           askStats({ group_by: 'day', tz: zone, from: todayDate, to: dayAfter(todayDate, 1) }, () => !cancelled),
-          askStats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(now - day).toISOString() }, () => !cancelled),
+          askStats({ group_by: 'day', tz: zone, from: dayAfter(todayDate, -1), to: new Date(sameTimeYesterday(now, zone)).toISOString() }, () => !cancelled),
         ]);
         if (cancelled || mine !== started) return;
         setData({ today: figuresOf(today.buckets), yesterday: figuresOf(yesterday.buckets), range: { from: today.from, to: today.to } });

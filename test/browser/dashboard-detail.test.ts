@@ -8,7 +8,7 @@ import { startReceiver } from '../support/receiver.js';
 import { addPerson, eventually, newTab, signIn, startDashboard, type Person, type Tab } from './support.js';
 
 // Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
-declare const document: any, window: any, MutationObserver: any, location: any;
+declare const document: any, window: any, MutationObserver: any, location: any, getComputedStyle: any;
 
 describe('the call detail (sqlite)', () => {
   let browser: Browser;
@@ -136,6 +136,22 @@ describe('the call detail (sqlite)', () => {
       }
     }
     expect(dialogs).toEqual([]);
+    expect(tab.problems).toEqual([]);
+  });
+
+  it("keeps the lead's name to itself on the call's page: a long unbroken name wraps, an RTL override in it does not turn the phone number around", async () => {
+    const names = { 'long-lead-1': `N${'a'.repeat(998)}e`, 'rtl-lead-1': 'Anna \u202Eadnil' };
+    for (const [id, name] of Object.entries(names)) {
+      expect((await t.post(endCall(id, { called_lead_phone: '+46701234567', lead: { lead_phone: '+46701234567', lead_name: name } }))).status).toBe(200);
+      const { page } = tab;
+      await page.goto(`${t.baseUrl}/calls/${id}`);
+      await page.waitForSelector('[data-event]');
+      const shown = page.locator('#lead-heading + .phone .text');
+      expect(await shown.textContent(), id).toBe(name);
+      expect(await shown.evaluate((el) => getComputedStyle(el).unicodeBidi), id).toBe('isolate');
+      expect(await page.locator('#lead-heading + .phone').textContent(), id).toBe(`${name} · +46 70 123 45 67`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `${id}: wider than the window`).toBeLessThanOrEqual(0);
+    }
     expect(tab.problems).toEqual([]);
   });
 

@@ -14,7 +14,8 @@ export function People({ call }: { call: Call }) {
           Lead
         </h2>
         <p class="phone">
-          {leadName(call) ?? 'Unnamed lead'} · {formatPhone(leadPhone(call))}
+          {/* The name is Convolo's text: isolated (an RTL override in it stays in it) and wrapped anywhere. */}
+          <span class="text">{leadName(call) ?? 'Unnamed lead'}</span> · {formatPhone(leadPhone(call))}
         </p>
         <KeyValues label="Lead fields" value={lead} empty="Convolo sent no lead fields." />
         <h3 class="sub-title">Custom params</h3>

@@ -6,7 +6,7 @@ import { startReceiver, type Receiver } from '../support/receiver.js';
 import { addPerson, eventually, newTab, pageFailures, signIn, startDashboard, type Person, type Tab } from './support.js';
 
 // Code inside page.evaluate and init scripts runs in the browser; this project's types are Node's (no DOM lib).
-declare const fetch: any;
+declare const fetch: any, document: any, window: any;
 
 /**
  * The Webhooks pages and the delivery log as a person uses them: a destination pointed at a receiver on
@@ -170,6 +170,29 @@ describe('the webhooks pages (sqlite)', () => {
     } finally {
       await v.close();
     }
+  });
+
+  it('fits the window with the longest description and URL the API takes (1,000 and 2,000 characters, no space): the title is cut, the configuration shows them whole', async () => {
+    const description = `D${'e'.repeat(998)}s`;
+    const long = await t.request('POST', '/v1/destinations', { url: `https://example.org/${'p'.repeat(1900)}`, description });
+    expect(long.status).toBe(201);
+    const { page } = tab;
+    try {
+      for (const width of [1280, 375]) {
+        await page.setViewportSize({ width, height: 900 });
+        for (const path of ['/webhooks', `/webhooks/${long.body.id}`]) {
+          await page.goto(`${t.baseUrl}${path}`);
+          await page.waitForSelector(path === '/webhooks' ? `tr[data-destination="${long.body.id}"]` : '.kv');
+          expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `${width} ${path}: wider than the window`).toBeLessThanOrEqual(0);
+        }
+        expect(await page.locator('.topbar h1').textContent()).toBe(description);
+        expect(await page.locator('.kv').textContent()).toContain(description);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      expect((await t.request('DELETE', `/v1/destinations/${long.body.id}`)).status).toBeLessThan(300);
+    }
+    expect(tab.problems).toEqual([]);
   });
 
   it('has no serious or critical axe violation, light and dark, and fits 375 px', async () => {

@@ -63,7 +63,7 @@ export function Shell({ title, actions, children }: { title: string; actions?: C
       </aside>
       <div class="content">
         <header class="topbar">
-          <h1>{title}</h1>
+          <h1 title={title}>{title}</h1>
           <div class="top-actions">
             {actions}
             <LiveIndicator />

@@ -156,6 +156,37 @@ describe('the live board (sqlite)', () => {
   });
 });
 
+describe('the live board with two sources (sqlite)', () => {
+  it('opens each call in progress of its own source when two sources send the same call id', async () => {
+    const browser = await launchChromium();
+    const t = await startDashboard(await backends[0]!.freshDb());
+    try {
+      const second = await t.request('POST', '/v1/sources', { name: 'Second account' });
+      expect(second.status).toBe(201);
+      expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000001', lead_name: 'First source lead' } }))).status).toBe(200);
+      expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000002', lead_name: 'Second source lead' } }), 'application/json', second.body.ingest_url)).status).toBe(200);
+      const tab = await newTab(browser);
+      try {
+        await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
+        const rows = tab.page.locator('[data-table=in-progress] tr[data-call="shared-1"]');
+        await eventually(async () => (await rows.count()) === 2);
+        for (const name of ['First source lead', 'Second source lead']) {
+          await tab.page.goto(`${t.baseUrl}/`);
+          await tab.page.locator('[data-table=in-progress] a', { hasText: name }).click();
+          await tab.page.waitForSelector('#lead-heading + .phone');
+          expect(await tab.page.locator('#lead-heading + .phone').textContent(), name).toContain(name);
+        }
+        expect(tab.problems).toEqual([]);
+      } finally {
+        await tab.close();
+      }
+    } finally {
+      await t.close();
+      await browser.close();
+    }
+  });
+});
+
 describe('the live board around a DST change (sqlite)', () => {
   it('compares with yesterday up to the same time on the clock, across the spring-forward night (Europe/Stockholm)', async () => {
     const browser = await launchChromium();

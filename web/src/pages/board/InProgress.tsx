@@ -5,6 +5,7 @@ import { TableHead } from '../../components/TableHead.js';
 import { formatDuration, formatPhone } from '../../lib/format.js';
 import { leadName, leadPhone } from '../../lib/lead.js';
 import { useNow } from '../../lib/useNow.js';
+import { callHref } from '../calls/CallTable.js';
 
 function phase(call: Call): string {
   return call.lead_answered_at ? 'talking' : call.agent_answered_at ? 'calling lead' : 'ringing';
@@ -41,7 +42,7 @@ export function InProgress({ calls, error }: { calls: Call[] | null; error: unkn
                     <span class="status status-progress">{phase(call)}</span>
                   </td>
                   <td class="clip">
-                    <a href={`/calls/${encodeURIComponent(call.call_id)}`}>{who(call)}</a>
+                    <a href={callHref(call)}>{who(call)}</a>
                   </td>
                   <td class="num">{formatDuration((now - since) / 1000)}</td>
                 </tr>

@@ -156,76 +156,71 @@ describe('the live board (sqlite)', () => {
   });
 });
 
-describe('the live board with two sources (sqlite)', () => {
+describe('the live board at its edges (sqlite)', () => {
+  let browser: Browser;
+  let t: TestApp;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    t = await startDashboard(await backends[0]!.freshDb());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await browser?.close();
+  });
+
   it('opens each call in progress of its own source when two sources send the same call id', async () => {
-    const browser = await launchChromium();
-    const t = await startDashboard(await backends[0]!.freshDb());
+    const second = await t.request('POST', '/v1/sources', { name: 'Second account' });
+    expect(second.status).toBe(201);
+    expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000001', lead_name: 'First source lead' } }))).status).toBe(200);
+    expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000002', lead_name: 'Second source lead' } }), 'application/json', second.body.ingest_url)).status).toBe(200);
+    const tab = await newTab(browser);
     try {
-      const second = await t.request('POST', '/v1/sources', { name: 'Second account' });
-      expect(second.status).toBe(201);
-      expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000001', lead_name: 'First source lead' } }))).status).toBe(200);
-      expect((await t.post(startCall('shared-1', { lead: { lead_phone: '+46700000002', lead_name: 'Second source lead' } }), 'application/json', second.body.ingest_url)).status).toBe(200);
+      await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
+      const rows = tab.page.locator('[data-table=in-progress] tr[data-call="shared-1"]');
+      await eventually(async () => (await rows.count()) === 2);
+      for (const name of ['First source lead', 'Second source lead']) {
+        await tab.page.goto(`${t.baseUrl}/`);
+        await tab.page.locator('[data-table=in-progress] a', { hasText: name }).click();
+        await tab.page.waitForSelector('#lead-heading + .phone');
+        expect(await tab.page.locator('#lead-heading + .phone').textContent(), name).toContain(name);
+      }
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  it('compares with yesterday up to the same time on the clock, across the spring-forward night (Europe/Stockholm)', async () => {
+    // 29 March 2026 has 23 hours in Stockholm (02:00 CET → 03:00 CEST).
+    for (const [id, started] of [['y-0010', '2026-03-28T23:10:00Z'], ['y-0050', '2026-03-28T23:50:00Z'], ['y-0430', '2026-03-29T02:30:00Z'], ['t-0010', '2026-03-29T22:10:00Z']]) {
+      expect((await t.post(endCall(id!, { time_started_iso_string: started }))).status).toBe(200);
+    }
+    const viewer = await addPerson(t, 'viewer');
+    // [the board's time, the end of "yesterday at this time" it must ask for]
+    const cases = [
+      ['2026-03-29T22:30:00Z', '2026-03-28T23:30:00.000Z'], // 30 March 00:30 CEST → 29 March 00:30 CET (24 h before is 28 March, 23:30)
+      ['2026-03-30T03:00:00Z', '2026-03-29T03:00:00.000Z'], // 30 March 05:00 CEST → 29 March 05:00 CEST (24 h before is 04:00)
+    ];
+    for (const [now, yesterdayTo] of cases) {
       const tab = await newTab(browser);
       try {
-        await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
-        const rows = tab.page.locator('[data-table=in-progress] tr[data-call="shared-1"]');
-        await eventually(async () => (await rows.count()) === 2);
-        for (const name of ['First source lead', 'Second source lead']) {
-          await tab.page.goto(`${t.baseUrl}/`);
-          await tab.page.locator('[data-table=in-progress] a', { hasText: name }).click();
-          await tab.page.waitForSelector('#lead-heading + .phone');
-          expect(await tab.page.locator('#lead-heading + .phone').textContent(), name).toContain(name);
+        await tab.page.clock.setFixedTime(new Date(now!));
+        const asked: string[] = [];
+        tab.page.on('request', (r) => {
+          const url = new URL(r.url());
+          if (url.pathname === '/v1/stats' && url.searchParams.get('from') === '2026-03-29') asked.push(url.searchParams.get('to')!);
+        });
+        await signIn(tab, t.baseUrl, viewer, '/?tz=Europe%2FStockholm');
+        await tab.page.waitForSelector('.figures[data-ready]', { timeout: 5000 });
+        expect(asked.map((to) => new Date(to).toISOString()), now).toContain(yesterdayTo);
+        if (now === cases[0]![0]) {
+          expect((await figures(tab.page)).calls).toBe(1);
+          expect(await tab.page.locator('[data-figure=calls] .figure-note').textContent()).toMatch(/^±0 calls/);
         }
         expect(tab.problems).toEqual([]);
       } finally {
         await tab.close();
       }
-    } finally {
-      await t.close();
-      await browser.close();
-    }
-  });
-});
-
-describe('the live board around a DST change (sqlite)', () => {
-  it('compares with yesterday up to the same time on the clock, across the spring-forward night (Europe/Stockholm)', async () => {
-    const browser = await launchChromium();
-    const t = await startDashboard(await backends[0]!.freshDb());
-    try {
-      // 29 March 2026 has 23 hours in Stockholm (02:00 CET → 03:00 CEST).
-      for (const [id, started] of [['y-0010', '2026-03-28T23:10:00Z'], ['y-0050', '2026-03-28T23:50:00Z'], ['y-0430', '2026-03-29T02:30:00Z'], ['t-0010', '2026-03-29T22:10:00Z']]) {
-        expect((await t.post(endCall(id!, { time_started_iso_string: started }))).status).toBe(200);
-      }
-      const viewer = await addPerson(t, 'viewer');
-      // [the board's time, the end of "yesterday at this time" it must ask for]
-      const cases = [
-        ['2026-03-29T22:30:00Z', '2026-03-28T23:30:00.000Z'], // 30 March 00:30 CEST → 29 March 00:30 CET (24 h before is 28 March, 23:30)
-        ['2026-03-30T03:00:00Z', '2026-03-29T03:00:00.000Z'], // 30 March 05:00 CEST → 29 March 05:00 CEST (24 h before is 04:00)
-      ];
-      for (const [now, yesterdayTo] of cases) {
-        const tab = await newTab(browser);
-        try {
-          await tab.page.clock.setFixedTime(new Date(now!));
-          const asked: string[] = [];
-          tab.page.on('request', (r) => {
-            const url = new URL(r.url());
-            if (url.pathname === '/v1/stats' && url.searchParams.get('from') === '2026-03-29') asked.push(url.searchParams.get('to')!);
-          });
-          await signIn(tab, t.baseUrl, viewer, '/?tz=Europe%2FStockholm');
-          await tab.page.waitForSelector('.figures[data-ready]', { timeout: 5000 });
-          expect(asked.map((to) => new Date(to).toISOString()), now).toContain(yesterdayTo);
-          if (now === cases[0]![0]) {
-            expect((await figures(tab.page)).calls).toBe(1);
-            expect(await tab.page.locator('[data-figure=calls] .figure-note').textContent()).toBe('±0 calls');
-          }
-          expect(tab.problems).toEqual([]);
-        } finally {
-          await tab.close();
-        }
-      }
-    } finally {
-      await t.close();
-      await browser.close();
     }
   });
 });

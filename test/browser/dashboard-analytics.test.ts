@@ -244,6 +244,22 @@ describe('the analytics page (sqlite)', () => {
     expect(tab.problems).toEqual([]);
   });
 
+  it('shows no figures of the range before when the fields are corrected into a range that cannot be asked (an end before the start)', async () => {
+    const { page } = tab;
+    await open(page, october);
+    expect(await page.locator('[data-chart]').count()).toBe(2);
+    await page.getByLabel('From').fill('2026-10-31');
+    await page.getByLabel('To (inclusive)').fill('2026-10-01');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL((url) => url.searchParams.get('to') === '2026-10-01');
+    expect(await page.locator('.range-picker [role=alert]').textContent()).toBe('The end date is before the start date.');
+    // October's figures are not shown under a range that says another week.
+    await eventually(async () => (await page.locator('[data-chart]').count()) === 0);
+    expect(await page.locator('[data-totals]').count()).toBe(0);
+    expect(await page.locator('[data-table=agent] tbody tr[data-key]').count()).toBe(0);
+    expect(tab.problems).toEqual([]);
+  });
+
   it('says a custom date the calendar lacks (2026-13-01, 2026-02-30) beside the fields, not a blank page', async () => {
     const { page } = tab;
     for (const query of ['from=2026-13-01&to=2026-12-01', 'from=2026-02-01&to=2026-02-30', 'from=2026-00-10&to=2026-99-99']) {

@@ -21,9 +21,10 @@ const empty = (): Answers =>
 export function useAnalytics(range: Range, zone: string): Answers {
   const [answers, setAnswers] = useState<Answers>(empty);
   useEffect(() => {
+    // A range that cannot be asked shows nothing: not the figures of the range before it.
+    setAnswers(empty());
     if (range.problem) return;
     let live = true;
-    setAnswers(empty());
     const base = { tz: zone, from: range.from, to: range.to };
     const parts: Array<[Part, StatsParams['group_by']]> = [['series', range.bucket], ['week', 'weekday_hour'], ...groupings.map((g) => [g, g] as [Part, Grouping])];
     const ask = (group_by: StatsParams['group_by']): Promise<Stats> => askStats({ ...base, group_by }, () => live);

@@ -172,6 +172,36 @@ describe('the webhooks pages (sqlite)', () => {
     }
   });
 
+  it('does not put back the rows of the filter just left when a re-read of it was on its way', async () => {
+    const { page } = tab;
+    const all = (await t.api('/v1/deliveries?limit=100')).body.data as Array<{ status: string }>;
+    expect(all.some((d) => d.status !== 'failed')).toBe(true);
+    await page.goto(`${t.baseUrl}/deliveries`);
+    await page.waitForSelector('tr[data-delivery]');
+    // The next re-read of the unfiltered log (every 3 s) is held until the filter has changed.
+    const unfiltered = (url: URL) => url.pathname === '/v1/deliveries' && !url.searchParams.has('status');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const reread = new Promise<void>((resolve) => (arrived = resolve));
+    await page.route(unfiltered, async (route) => {
+      arrived();
+      await held;
+      await route.continue();
+    });
+    await reread;
+    await page.locator('[data-status=failed]').click();
+    await page.waitForURL((url) => url.searchParams.get('status') === 'failed');
+    await page.waitForSelector('[data-empty], tr[data-delivery][data-status=failed]');
+    const late = page.waitForResponse((response) => unfiltered(new URL(response.url())));
+    release();
+    await late;
+    await page.unrouteAll();
+    await page.waitForTimeout(200);
+    expect(await page.locator('tr[data-delivery]:not([data-status=failed])').count()).toBe(0);
+    expect(tab.problems).toEqual([]);
+  });
+
   it('fits the window with the longest description and URL the API takes (1,000 and 2,000 characters, no space): the title is cut, the configuration shows them whole', async () => {
     const description = `D${'e'.repeat(998)}s`;
     const long = await t.request('POST', '/v1/destinations', { url: `https://example.org/${'p'.repeat(1900)}`, description });

@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Delivery, DeliveryFilters, Destination } from '../../../../src/sdk/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SkeletonRows } from '../../components/Skeleton.js';
@@ -28,6 +28,9 @@ export function useDeliveryLog(filters: DeliveryFilters) {
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The filters shown now: an answer read for others (a re-read or "Load more" on its way when they changed) is dropped.
+  const shown = useRef(key);
+  shown.current = key;
 
   const load = useCallback(async (count: number) => {
     let cursor: string | undefined;
@@ -46,10 +49,11 @@ export function useDeliveryLog(filters: DeliveryFilters) {
 
   const refresh = useCallback((count = pages) => {
     load(count).then(({ all, next }) => {
+      if (shown.current !== key) return;
       setRows(all);
       setNextCursor(next);
       setError(null);
-    }, setError);
+    }, (e) => shown.current === key && setError(e));
   }, [load, pages]);
 
   useEffect(() => {
@@ -72,10 +76,11 @@ export function useDeliveryLog(filters: DeliveryFilters) {
     setBusy(true);
     const count = pages + 1;
     load(count).then(({ all, next }) => {
+      if (shown.current !== key) return;
       setRows(all);
       setNextCursor(next);
       setPages(count);
-    }, setError).finally(() => setBusy(false));
+    }, (e) => shown.current === key && setError(e)).finally(() => setBusy(false));
   };
   return { rows, nextCursor, error, loadMore, busy, refresh: () => refresh() };
 }

@@ -155,6 +155,20 @@ describe('the call detail (sqlite)', () => {
     expect(tab.problems).toEqual([]);
   });
 
+  it("keeps the widget's name to itself in the call's facts: an RTL override in it does not turn its key around", async () => {
+    const name = 'Pricing \u202Eegap';
+    expect((await t.post(endCall('rtl-widget-1', { widget_name: name, widget_key: 'wk_123' }))).status).toBe(200);
+    const { page } = tab;
+    await page.goto(`${t.baseUrl}/calls/rtl-widget-1`);
+    await page.waitForSelector('[data-event]');
+    const widget = page.locator('.facts div', { has: page.locator('dt', { hasText: /^Widget$/ }) }).locator('dd');
+    expect(await widget.textContent()).toBe(`${name} (wk_123)`);
+    const shown = widget.locator('.text');
+    expect(await shown.textContent()).toBe(name);
+    expect(await shown.evaluate((el) => getComputedStyle(el).unicodeBidi)).toBe('isolate');
+    expect(tab.problems).toEqual([]);
+  });
+
   it('marks an end_call the reconciler fetched (Convolo never delivered its webhook) in the timeline', async () => {
     expect((await t.post(startCall('reconciled-1'))).status).toBe(200);
     const body = Buffer.from(endCall('reconciled-1', { call_status: 'answered' }));

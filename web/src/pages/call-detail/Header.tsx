@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import type { Call } from '../../../../src/sdk/client.js';
 import { Status } from '../../components/Status.js';
 import { asText, formatDateTime, formatDuration, formatSeconds } from '../../lib/format.js';
@@ -6,7 +7,7 @@ import { useZone } from '../../lib/zone.js';
 /** Status and the key times of the call, as a definition list. */
 export function Header({ call }: { call: Call }) {
   const zone = useZone();
-  const rows: Array<[string, string]> = [
+  const rows: Array<[string, ComponentChildren]> = [
     ['Started', formatDateTime(call.started_at, zone)],
     ['Agent answered', formatDateTime(call.agent_answered_at, zone)],
     ['Lead answered', formatDateTime(call.lead_answered_at, zone)],
@@ -19,7 +20,8 @@ export function Header({ call }: { call: Call }) {
     ['Agent answer time', formatDuration(call.answer_duration_sec)],
     ['Lead answer time', formatDuration(call.lead_answer_duration_sec)],
     ['Disconnected by', asText(call.disconnected_by)],
-    ['Widget', call.widget_name ? `${call.widget_name} (${call.widget_key ?? '–'})` : asText(call.widget_key)],
+    // The widget's name is Convolo's text: isolated, so an RTL override in it stays in it (not on the key after it).
+    ['Widget', call.widget_name ? <><span class="text">{asText(call.widget_name)}</span> ({call.widget_key ?? '–'})</> : asText(call.widget_key)],
     ['Call time zone', asText(call.timezone)],
     ['Delayed call', call.is_delayed_call === null ? '–' : call.is_delayed_call ? 'yes' : 'no'],
     ['Source', call.source_id],

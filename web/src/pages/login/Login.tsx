@@ -5,14 +5,15 @@ import { login, sessionStore } from '../../lib/session.js';
 import { useStore } from '../../lib/store.js';
 
 /**
- * Where to go after signing in: a path of this app only (never another site). Judged as the browser reads
- * it (the URL parser drops tabs and newlines: `/<tab>/host` is `//host`, another origin).
+ * Where to go after signing in: a page of this app only (never another site, nor a sign-in form). Judged
+ * as the browser reads it (the URL parser drops tabs and newlines: `/<tab>/host` is `//host`, another origin).
  */
 export function safeNext(next: string | null): string {
   if (!next || !next.startsWith('/')) return '/';
   try {
     const url = new URL(next, location.origin);
-    return url.origin === location.origin ? url.pathname + url.search + url.hash : '/';
+    // The sign-in and setup pages themselves are no place to go on to: the person would stay on a sign-in form.
+    return url.origin === location.origin && url.pathname !== '/login' && url.pathname !== '/setup' ? url.pathname + url.search + url.hash : '/';
   } catch {
     return '/';
   }

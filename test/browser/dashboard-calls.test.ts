@@ -150,6 +150,15 @@ describe('the calls page (sqlite)', () => {
     expect(query.get('from')).toBe('2026-09-06T04:00:00.000Z');
   });
 
+  it('shows no loading rows under a filter the API refused: nothing is loading', async () => {
+    const { page } = tab;
+    await page.goto(`${t.baseUrl}/calls?phone=abc`);
+    await page.getByRole('alert').waitFor({ timeout: 5000 });
+    expect(await page.getByRole('alert').textContent()).toContain('invalid_request');
+    expect(await page.locator('[data-table=calls] tr.skeleton').count()).toBe(0);
+    expect(await page.locator('[data-table=calls] tbody tr').count()).toBe(0);
+  });
+
   it('downloads the CSV of exactly the filter, the same bytes as /v1/calls.csv', async () => {
     const { page } = tab;
     await page.goto(`${t.baseUrl}/calls?status=answered`);

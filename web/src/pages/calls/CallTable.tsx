@@ -12,7 +12,8 @@ export function callHref(call: Pick<Call, 'call_id' | 'source_id'>): string {
 
 
 /** The calls table: started, lead, phone, widget, agent, status, speed to lead, talk time. */
-export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Set<string>; now: number }) {
+/** `rows` null: loading (skeleton rows), unless `failed` (the read was refused: its error is shown above, nothing is loading). */
+export function CallTable({ rows, fresh, now, failed = false }: { rows: Call[] | null; fresh: Set<string>; now: number; failed?: boolean }) {
   return (
     <div class="table-wrap">
       <table class="table calls-table" data-table="calls">
@@ -23,7 +24,7 @@ export function CallTable({ rows, fresh, now }: { rows: Call[] | null; fresh: Se
           ]}
         />
         <tbody>
-          {rows === null && <SkeletonRows rows={8} cols={8} />}
+          {rows === null && !failed && <SkeletonRows rows={8} cols={8} />}
           {rows?.map((call) => {
             const key = `${call.source_id}/${call.call_id}`;
             return (

@@ -44,7 +44,7 @@ export function Calls() {
         </button>
       )}
       <ErrorNote error={list.error} hint={(list.error as { code?: string } | null)?.code === 'invalid_request' ? 'Correct the filter above.' : undefined} />
-      <CallTable rows={list.rows} fresh={list.fresh} now={now} />
+      <CallTable rows={list.rows} fresh={list.fresh} now={now} failed={Boolean(list.error)} />
       {list.rows?.length === 0 && (
         <div class="panel empty" data-empty data-for={list.loadedFor}>
           <p>{described ? `No call matches ${described}.` : 'No calls yet. They appear here as Convolo sends them.'}</p>

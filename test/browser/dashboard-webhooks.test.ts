@@ -202,6 +202,25 @@ describe('the webhooks pages (sqlite)', () => {
     expect(tab.problems).toEqual([]);
   });
 
+  it('takes the admin controls away from a person made a viewer while their page is open, at the first refusal (403)', async () => {
+    const demoted = await addPerson(t, 'admin');
+    const user = ((await t.api('/v1/users')).body.data as Array<{ id: string; email: string }>).find((u) => u.email === demoted.email)!;
+    const own = await newTab(browser);
+    try {
+      await signIn(own, t.baseUrl, demoted, `/webhooks/${destinationId}`);
+      await own.page.waitForSelector('[data-admin-controls]');
+      expect((await t.request('PATCH', `/v1/users/${user.id}`, { role: 'viewer' })).status).toBe(200);
+      await own.page.locator('[data-action=test]').click();
+      await own.page.getByRole('alert').waitFor();
+      expect(await own.page.getByRole('alert').textContent()).toContain('forbidden');
+      await eventually(async () => (await own.page.locator('[data-admin-controls]').count()) === 0, 5000);
+      expect(await own.page.locator('[data-action=retry-failed], [data-action=replay-preview]').count()).toBe(0);
+      expect(await own.page.locator('.me-role').textContent()).toBe('viewer');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('fits the window with the longest description and URL the API takes (1,000 and 2,000 characters, no space): the title is cut, the configuration shows them whole', async () => {
     const description = `D${'e'.repeat(998)}s`;
     const long = await t.request('POST', '/v1/destinations', { url: `https://example.org/${'p'.repeat(1900)}`, description });

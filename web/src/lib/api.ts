@@ -1,15 +1,18 @@
 import { createClient, SwitchboardApiError, type Stats, type StatsParams } from '../../../src/sdk/client.js';
-import { sessionStore } from './session.js';
+import { loadSession, sessionStore } from './session.js';
 
 /**
  * The public API through the SDK, with the session cookie of this origin (no key). An answer 401 means the
  * session ended (expired, signed out elsewhere, the password changed): the app goes back to the login page.
+ * A 403 may mean the person's role changed while the page was open (an admin made a viewer): the session is
+ * read again, so the pages stop offering what the role no longer allows.
  */
 export const api = createClient({
   baseUrl: location.origin,
   fetch: async (input, init) => {
     const response = await fetch(input, init);
     if (response.status === 401 && sessionStore.get()) sessionStore.set(null);
+    if (response.status === 403 && sessionStore.get()) void loadSession().catch(() => undefined);
     return response;
   },
 });

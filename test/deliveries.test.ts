@@ -119,6 +119,19 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(listed[0]!.attempts.map((a) => [a.status, a.response_body])).toEqual([[500, 'down\uFFFDagain'], [200, '\uFFFDok']]);
   });
 
+  it('names the source of each delivery\'s call in the delivery log (two sources may send the same call id)', async () => {
+    await start();
+    await addDestination();
+    await post(startCall('src-1'));
+    await run();
+    const { source_id: sourceId } = (await t.api('/v1/calls/src-1')).body;
+    expect(sourceId).toMatch(/^src_/);
+    const log = (await t.api('/v1/deliveries')).body;
+    expect(log.data).toHaveLength(1);
+    expect(log.data[0]).toMatchObject({ call_id: 'src-1', source_id: sourceId });
+    expect((await t.api(`/v1/deliveries/${log.data[0].id}`)).body).toMatchObject({ call_id: 'src-1', source_id: sourceId });
+  });
+
   it("shows each destination's deliveries of a call in the call's detail view", async () => {
     await start({}, ({ index }) => ({ status: index === 1 ? 503 : 200, body: 'x' }));
     const good = await addDestination();

@@ -63,6 +63,7 @@ export function presentDelivery(d: DeliveryView): Delivery {
     event_seq: d.eventSeq,
     event_type: d.eventType,
     call_id: d.callId,
+    source_id: d.sourceId,
     status: d.status,
     attempt_count: d.attempts,
     next_attempt_at: d.status === 'pending' ? iso(d.nextAttemptAt) : null,

@@ -295,7 +295,7 @@ export interface Delivery {
 }
 
 /** A delivery as the log shows it: with its event's envelope type and call (null once the event is pruned). */
-export type DeliveryView = Delivery & { eventType: string | null; callId: string | null; attemptLog: DeliveryAttempt[] };
+export type DeliveryView = Delivery & { eventType: string | null; callId: string | null; sourceId: string | null; attemptLog: DeliveryAttempt[] };
 
 export interface DeliveryAttempt {
   attempt: number;

@@ -22,6 +22,7 @@ export const Delivery = Type.Object({
   event_seq: Type.Integer(),
   event_type: Nullable(Type.String({ description: 'The envelope type of its event (null once the event is pruned).' })),
   call_id: Nullable(Type.String({ description: 'The call of its event (null for operational events and pruned ones).' })),
+  source_id: Nullable(Type.String({ description: 'The source of its event, which with call_id names the call (two sources may send the same call id; null once the event is pruned).' })),
   status: StringEnum(deliveryStatuses, { description: '`failed` is the dead letter: attempts ran out; replayable.' }),
   attempt_count: Type.Integer(),
   next_attempt_at: Nullable(IsoTime({ description: 'Pending deliveries: when the next attempt is due.' })),

@@ -38,13 +38,14 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       ...rowToDelivery(r),
       eventType: r.event_status === null ? null : envelopeType(r.event_status as EventStatus, r.event_type),
       callId: r.call_id,
+      sourceId: r.source_id,
       attemptLog: byDelivery.get(r.id) ?? [],
     }));
   }
 
   /** A delivery with its event's type and call (left joined: a pruned event leaves them null). */
   const viewQuery = () =>
-    db.selectFrom('deliveries as d').leftJoin('events as e', 'e.seq', 'd.event_seq').selectAll('d').select(['e.status as event_status', 'e.type as event_type', 'e.call_id as call_id']);
+    db.selectFrom('deliveries as d').leftJoin('events as e', 'e.seq', 'd.event_seq').selectAll('d').select(['e.status as event_status', 'e.type as event_type', 'e.call_id as call_id', 'e.source_id as source_id']);
 
   return {
     async get(id) {
@@ -217,7 +218,7 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
   };
 }
 
-type ViewRow = Selectable<DeliveriesTable> & { event_status: string | null; event_type: string | null; call_id: string | null };
+type ViewRow = Selectable<DeliveriesTable> & { event_status: string | null; event_type: string | null; call_id: string | null; source_id: string | null };
 
 /** Its destination is not deleted: a deleted destination's deliveries would stay pending for ever (never claimed). */
 const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>

@@ -11,6 +11,7 @@ import { asText, formatDateTime, formatNumber } from '../../lib/format.js';
 import { usePoll } from '../../lib/usePoll.js';
 import { useZone } from '../../lib/zone.js';
 import { RetryButton } from '../call-detail/Deliveries.js';
+import { callHref } from '../calls/CallTable.js';
 import './deliveries.css';
 
 const pageSize = 50;
@@ -149,7 +150,7 @@ export function DeliveryTable(props: {
                     </td>
                     <td><Status status={d.status} /></td>
                     <td class="clip text hide-narrow">{asText(d.event_type ?? d.event_id)}</td>
-                    <td class="clip hide-narrow">{d.call_id ? <a href={`/calls/${encodeURIComponent(d.call_id)}`} class="text">{d.call_id}</a> : '–'}</td>
+                    <td class="clip hide-narrow">{d.call_id ? <a href={d.source_id ? callHref({ call_id: d.call_id, source_id: d.source_id }) : `/calls/${encodeURIComponent(d.call_id)}`} class="text">{d.call_id}</a> : '–'}</td>
                     {props.showDestination && (
                       <td class="clip hide-narrow">
                         <a href={`/webhooks/${d.destination_id}`} class="text">{destination ? destination.description || destination.url : d.destination_id}</a>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asText, formatDuration, formatPhone, formatSeconds, formatWhen, httpUrl } from '../web/src/lib/format.js';
+import { asText, formatDuration, formatPercent, formatPhone, formatSeconds, formatWhen, httpUrl } from '../web/src/lib/format.js';
 
 /** The dashboard's display formats (web/src/lib/format.ts): pure functions, checked here without a browser. */
 describe('dashboard formats', () => {
@@ -10,6 +10,14 @@ describe('dashboard formats', () => {
     expect(formatPhone('070-123 45 67')).toBe('070-123 45 67');
     expect(formatPhone('<b>1</b>')).toBe('<b>1</b>');
     expect(formatPhone(null)).toBe('–');
+  });
+
+  it('never rounds a rate to 100 % while some are missing, nor to 0 % while some are there', () => {
+    expect([0, 0.5, 1, 0.994, 0.006].map(formatPercent)).toEqual(['0%', '50%', '100%', '99%', '1%']);
+    expect(formatPercent(199 / 200)).toBe('>99%'); // one missed call of 200
+    expect(formatPercent(1 / 300)).toBe('<1%'); // one answered call of 300
+    expect(formatPercent(1 / 200)).toBe('1%');
+    expect(formatPercent(null)).toBe('–');
   });
 
   it('shows durations as 2:13, and waits in the largest sensible units', () => {

@@ -4,7 +4,13 @@ const numberFormat = new Intl.NumberFormat();
 export const formatNumber = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : numberFormat.format(n));
 
 const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
-export const formatPercent = (rate: number | null | undefined): string => (rate === null || rate === undefined ? '–' : percentFormat.format(rate));
+/** A rate as a whole percentage, never 100 % while some are missing nor 0 % while some are there (199 of 200: >99 %). */
+export function formatPercent(rate: number | null | undefined): string {
+  if (rate === null || rate === undefined) return '–';
+  if (rate >= 0.995 && rate < 1) return `>${percentFormat.format(0.99)}`;
+  if (rate > 0 && rate < 0.005) return `<${percentFormat.format(0.01)}`;
+  return percentFormat.format(rate);
+}
 
 /** Seconds as `2:13` (or `1:02:13`). */
 export function formatDuration(sec: number | null | undefined): string {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,29 @@ describe('the SQLite database on disk', () => {
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toEqual({ code: 0, signal: null });
+    }
+  }, 60_000);
+
+  it('warns at start when an existing database file can be read by other users, and leaves its mode as it is', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
+    writeFileSync(path, ''); // a file made before Switchboard created files 0600 (an empty file is a new database)
+    chmodSync(path, 0o644);
+    const server = await startServer(`sqlite:${path}`);
+    try {
+      expect(server.stderr()).toContain(`${path} can be read or changed by other users of this machine (mode 644); it holds signing secrets and Convolo keys: chmod 600 ${path}*`);
+      expect(mode(path)).toBe('644');
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }
+    // A file only its owner reads: no warning.
+    chmodSync(path, 0o600);
+    const quiet = await startServer(`sqlite:${path}`);
+    try {
+      expect(quiet.stderr()).not.toContain('other users of this machine');
+    } finally {
+      quiet.child.kill('SIGTERM');
+      await quiet.exited;
     }
   }, 60_000);
 

@@ -15,7 +15,13 @@ export function startCommand(): Command {
     // is set for PostgreSQL only (docs/benchmarks.md, issue 14). Set before the app loads: V8 applies it to the
     // decisions it takes from now on, in every isolate.
     if (!config.db.startsWith('sqlite:')) v8.setFlagsFromString('--no-allocation-site-pretenuring');
-    if (config.db.startsWith('sqlite:')) (await import('../storage/sqlite/connection.js')).holdServerLock(config.db.slice('sqlite:'.length));
+    if (config.db.startsWith('sqlite:')) {
+      const path = config.db.slice('sqlite:'.length);
+      const sqliteFile = await import('../storage/sqlite/connection.js');
+      sqliteFile.holdServerLock(path);
+      const mode = sqliteFile.exposedMode(path);
+      if (mode !== null) process.stderr.write(`switchboard: warning: ${path} can be read or changed by other users of this machine (mode ${mode.toString(8)}); it holds signing secrets and Convolo keys: chmod 600 ${path}*\n`);
+    }
     const { createApp } = await import('../app.js');
     const app = await createApp(config);
     const firstStart = await app.prepare();

@@ -75,5 +75,16 @@ export function holdServerLock(path: string): void {
   heldLocks.push(lock);
 }
 
+/**
+ * The permission bits of the database file at `path` when users other than its owner may read or change it (a
+ * file created before Switchboard created them 0600, or by hand), else null. It holds destinations' signing
+ * secrets and Convolo API keys; an existing file's mode is the operator's to change, so this only says so.
+ */
+export function exposedMode(path: string): number | null {
+  if (path === ':memory:' || path === '' || !existsSync(path)) return null;
+  const mode = statSync(path).mode & 0o777;
+  return (mode & 0o066) === 0 ? null : mode;
+}
+
 /** The locks this process holds, kept referenced for its life. */
 const heldLocks: Database[] = [];

@@ -83,6 +83,11 @@ export function createMetrics() {
       },
     }),
     streamClientsGauge: sampled('switchboard_stream_clients', 'Clients connected to GET /v1/stream on this node.', () => streamClients()),
+    streamClientsDropped: new Counter({
+      name: 'switchboard_stream_clients_dropped_total',
+      help: 'Stream clients disconnected because more than SWITCHBOARD_STREAM_MAX_BUFFER_BYTES waited for them (they fell behind; they resume from the log when they reconnect).',
+      registers: [registry],
+    }),
     deliveryCircuitsOpen: sampled(
       'switchboard_delivery_circuits_open',
       'Destinations this worker has stopped sending to for a cool-down (they stopped answering), or is probing.',

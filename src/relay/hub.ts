@@ -64,6 +64,8 @@ export interface StreamHubOptions {
    */
   maxReplayReads?: number;
   onError?: (error: unknown) => void;
+  /** A live client was disconnected: more than its buffer bound waited for it (it resumes from the log). */
+  onDropped?: () => void;
 }
 
 /** A client's frames of a stretch of a page: the first `count` of `frames`, `size` bytes. */
@@ -220,7 +222,10 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       return chunk;
     };
     const write = (client: Client, batch: Batch) => {
-      if (!writeBounded(client.out, chunkOf(batch), client.maxBufferBytes)) live.delete(client);
+      const open = isOpen(client.out);
+      if (writeBounded(client.out, chunkOf(batch), client.maxBufferBytes)) return;
+      live.delete(client);
+      if (open) options.onDropped?.();
     };
     const flush = () => {
       for (const [client, batch] of pending) write(client, batch);

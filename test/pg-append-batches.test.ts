@@ -263,8 +263,10 @@ describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_
     const batch = [...fresh.slice(0, maxWriteRows + 50), copies[0]!, ...fresh.slice(maxWriteRows + 50), copies[1]!];
     const sequencer = storage.startSequencer({ nodeId: 'big-batch-test' })!;
     try {
-      // What the tests before left without seq gets its seq first.
-      await storage.events.waitSequenced();
+      // What the tests before left without seq gets its seq first. The waits are long: the watermark is the
+      // cluster's, and a test elsewhere on the shared server may hold a transaction open for seconds (the
+      // default 5 s ran out under a loaded CI run, and the log read found nothing numbered yet).
+      await storage.events.waitSequenced(45_000);
       const before = await storage.events.lastSeq();
       // Before the fix, every such batch failed: "bind message has 57375 parameter formats but 0 parameters".
       const results = await storage.events.append(batch);
@@ -272,7 +274,7 @@ describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_
       expect(results[maxWriteRows + 50]).toMatchObject({ duplicate: true, id: fresh[5]!.id });
       expect(results.at(-1)).toMatchObject({ duplicate: true, id: fresh[maxWriteRows + 20]!.id });
       expect(results.filter((r) => !r.duplicate).map((r) => r.id)).toEqual(fresh.map((e) => e.id));
-      await storage.events.waitSequenced();
+      await storage.events.waitSequenced(45_000);
       // The log: the batch's new events, in its order, with the seqs that follow.
       const log = await storage.events.readAfter(before, fresh.length + 10);
       expect(log.map((e) => e.id)).toEqual(fresh.map((e) => e.id));
@@ -280,7 +282,7 @@ describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_
     } finally {
       await sequencer.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('PostgreSQL behind a pooler in transaction mode (statements prepared on one connection missing on the next)', () => {

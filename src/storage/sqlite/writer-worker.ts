@@ -43,9 +43,10 @@ function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
     case 'claim':
       return deliveries.claim(request.now, request.limit, request.leaseMs, request.share);
     case 'complete': {
-      const outcomes = request.outcomes.map((o) => ({
+      // Only an outcome with events is copied (their bodies crossed as bytes; a success, the common case, has none).
+      const outcomes = request.outcomes.map((o) => (o.raises || o.disabledEvent ? {
         ...o, ...(o.raises ? { raises: revive([...o.raises]) } : {}), ...(o.disabledEvent ? { disabledEvent: revive([o.disabledEvent])[0] } : {}),
-      }));
+      } : o));
       const { stale, appended } = deliveries.complete(outcomes, request.now);
       // The raised events' results without their call records, as an append's (the recorder only counts them).
       return { stale, appended: appended.map(({ call: _call, callText: _text, ...result }) => result) };

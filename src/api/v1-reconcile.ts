@@ -5,7 +5,8 @@ import { BackfillStep, ConvoloSettings, NoContent, ReconcileRun, ReconcileStatus
 import { AppError } from '../domain/errors.js';
 import type { SourceId } from '../domain/ids.js';
 import { iso } from '../domain/presenters.js';
-import { isUtcDay, type Reconciler } from '../reconcile/reconciler.js';
+import { isUtcDay } from '../domain/calendar.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
 import type { ApiKey, ConvoloSettings as Settings, ReconcileRun as Run, ReconcileStore, Sources } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';

@@ -6,7 +6,7 @@ import {
   cellHours, isTimeZone, isoWithOffset, localMidnight, offsetRuns, statsGroupBys, timeRangesInSlices, toBucket, weekHourKey,
   type StatsBucket,
 } from '../domain/stats.js';
-import { utc } from '../domain/calendar.js';
+import { isUtcDay, utc } from '../domain/calendar.js';
 import type { ApiKey, Sources, Stats, StatsGroup } from '../storage/ports.js';
 import { Stats as StatsAnswer } from '../domain/contract/stats.js';
 import { requireScope } from './auth.js';
@@ -53,8 +53,7 @@ function parseInstant(name: string, value: string, tz: string): number {
   // Year 0000 (1 BC) is before any range: refused before its local midnight is looked for.
   if (value.startsWith('0000')) throw outOfCalendar();
   if (dateOnly.test(value)) {
-    const ms = Date.parse(`${value}T00:00:00Z`);
-    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) return localMidnight(value, tz);
+    if (isUtcDay(value)) return localMidnight(value, tz);
   } else if (dateTime.test(value)) {
     const ms = Date.parse(value);
     if (Number.isFinite(ms)) return ms;

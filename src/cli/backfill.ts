@@ -1,7 +1,8 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { daysOf, isUtcDay, utcDay } from '../reconcile/reconciler.js';
+import { isUtcDay, utcDay } from '../domain/calendar.js';
+import { daysOf } from '../reconcile/reconciler.js';
 import type { SwitchboardClient } from '../sdk/client.js';
 import { print, withRemote, withRemoteOptions } from './remote.js';
 
@@ -94,8 +95,6 @@ async function saveState(path: string, state: BackfillState): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-const day = /^\d{4}-\d{2}-\d{2}$/;
-
 export function backfillCommand(): Command {
   const command = withRemoteOptions(new Command('backfill'))
     .description("Import a past range from Convolo's call list API (the source needs a Convolo key: sources set-convolo), through the running Switchboard. Resumable: run it again after Ctrl-C.")
@@ -107,7 +106,7 @@ export function backfillCommand(): Command {
     const o = command.opts<{ source: string; from: string; to?: string; state?: string }>();
     const to = o.to ?? utcDay(Date.now());
     for (const [flag, value] of [['--from', o.from], ['--to', to]] as const) {
-      if (!day.test(value) || !isUtcDay(value)) throw new Error(`${flag} must be a day as YYYY-MM-DD, got "${value}"`);
+      if (!isUtcDay(value)) throw new Error(`${flag} must be a day as YYYY-MM-DD, got "${value}"`);
     }
     const statePath = o.state ?? `.switchboard-backfill-${o.source.replace(/[^A-Za-z0-9_-]/g, '_')}.json`;
     let stop = false;

@@ -27,3 +27,20 @@ export function daysInMonth(year: number, month: number): number {
   if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
+
+/** `YYYY-MM-DD` of a time, in UTC (Convolo's call list takes whole days; the dashboard's dates are such days). */
+export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
+
+/**
+ * Whether `value` is a day the calendar has, written `YYYY-MM-DD`: Date.parse rolls one it lacks over to a
+ * later one (2026-02-30 to March 2), so the day must come back as itself.
+ *
+ * @example
+ * isUtcDay('2024-02-29'); // true
+ * isUtcDay('2026-02-30'); // false
+ */
+export function isUtcDay(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const at = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(at) && utcDay(at) === value;
+}

@@ -1,6 +1,7 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { utcDay } from '../domain/calendar.js';
 import { systemTypes } from '../domain/envelope.js';
 import { newId, type SourceId } from '../domain/ids.js';
 import { systemEvent } from '../ingest/system-event.js';
@@ -65,18 +66,6 @@ const appendGroup = 25;
 export const gapCallIdsCap = 100;
 const leaseName = 'reconcile';
 const day = 86_400_000;
-
-/** `YYYY-MM-DD` of a time, in UTC (Convolo's call list takes whole days). */
-export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
-
-/**
- * Whether `value` (YYYY-MM-DD) is a day the calendar has: Date.parse rolls one it lacks over to a later one
- * (2026-02-30 to March 2), so the day must come back as itself.
- */
-export function isUtcDay(value: string): boolean {
-  const at = Date.parse(`${value}T00:00:00Z`);
-  return !Number.isNaN(at) && utcDay(at) === value;
-}
 
 /**
  * Reconciliation with Convolo's call list (issue 16): pages through what Convolo says happened and appends,

@@ -1,3 +1,4 @@
+import { isUtcDay } from '../../../src/domain/calendar.js';
 import { localMidnight } from '../../../src/domain/stats.js';
 import { locationStore, setQuery } from './router.js';
 import { createStore, useStore } from './store.js';
@@ -55,8 +56,7 @@ const day = 86_400_000;
 export const addDays = (date: string, days: number): string => new Date(Date.parse(`${date}T00:00:00Z`) + days * day).toISOString().slice(0, 10);
 /** A day of the calendar written YYYY-MM-DD (not 2026-02-30, not 2026-13-01). */
 export function isDate(v: string | null | undefined): v is string {
-  const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
-  return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(v!);
+  return typeof v === 'string' && isUtcDay(v);
 }
 
 /** The calendar date (YYYY-MM-DD) of `ms` in `zone`. */

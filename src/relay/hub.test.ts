@@ -44,7 +44,10 @@ function fakeLog() {
         log.lastSeqReads++;
         return rows.at(-1)?.seq ?? 0;
       },
-    } as Pick<EventLog, 'readAfter' | 'lastSeq'> as EventLog,
+      async seqBounds() {
+        return { first: rows[0]?.seq ?? 0, last: rows.at(-1)?.seq ?? 0 };
+      },
+    } as Pick<EventLog, 'readAfter' | 'lastSeq' | 'seqBounds'> as EventLog,
     append(callId: string, options: { type?: string; widgetKey?: string; sourceId?: string; status?: 'ok' | 'quarantined'; body?: string } = {}) {
       const seq = rows.length + 1;
       const sourceId = (options.sourceId ?? 'src_a') as SourceId;
@@ -363,6 +366,7 @@ describe('createStreamHub', () => {
     const read: WeakRef<Buffer>[] = [];
     const events = {
       lastSeq: () => log.events.lastSeq(),
+      seqBounds: () => log.events.seqBounds(),
       async readAfter(afterSeq: number, limit: number) {
         return (await log.events.readAfter(afterSeq, limit)).map((event) => {
           const body = Buffer.from(event.body!);

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
+import type { StreamGap } from '../sdk/subscribe.js';
 import type { AppendResult, EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
 import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
@@ -56,7 +57,7 @@ export interface StreamHub {
 }
 
 export interface StreamHubOptions {
-  events: Pick<EventReader, 'readAfter' | 'lastSeq'>;
+  events: Pick<EventReader, 'readAfter' | 'lastSeq' | 'seqBounds'>;
   pollMs: number;
   /**
    * Pages of replay (clients resuming from the log) read at the same time, across all clients; the others
@@ -264,12 +265,17 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 
   /** Replays the log after `after` at the client's pace, then joins the live clients with no gap. */
   async function catchUp(client: Client, after: number): Promise<void> {
-    let cursor = after;
-    if (cursor > head) {
-      // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
-      // "from now" rather than an error: EventSource gives up for good on an error status, and a client
-      // waiting for seqs that do not exist yet would silently skip the next events.
-      cursor = Math.min(cursor, await events.lastSeq());
+    // The log's ends, read once as the client connects (not the hub's head, which may lag behind the log).
+    const { first, last } = await events.seqBounds();
+    // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
+    // "from now" rather than an error: EventSource gives up for good on an error status, and a client
+    // waiting for seqs that do not exist yet would silently skip the next events.
+    let cursor = Math.min(after, last);
+    // Seqs are dense: when the oldest left (or, the log emptied, the next to come) is beyond the one after the
+    // cursor, retention deleted events the client never saw. Said first, whatever its filter: it is the cursor's.
+    const resumedAt = first === 0 ? last + 1 : first;
+    if (after <= last && resumedAt > after + 1) {
+      sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 });
     }
     // Events per read: fewer after a page had to be cut (below), back up to a page as the client keeps up.
     let limit = pageSize;
@@ -388,6 +394,11 @@ function matches(filter: StreamFilter, event: StoredEvent): boolean {
   if (filter.sourceId !== undefined && event.sourceId !== filter.sourceId) return false;
   if (filter.widgetKey !== undefined && event.callAfter?.widget_key !== filter.widgetKey) return false;
   return filter.types === undefined || filter.types.has(envelopeType(event.status, event.type));
+}
+
+/** The stream's note about its cursor (docs/api.md): a frame without `id`, so the client's last event id stays. */
+function sendGap(client: Client, gap: StreamGap): void {
+  if (isOpen(client.out)) client.out.write(sseFrame({ event: gap.type, data: JSON.stringify(gap) }));
 }
 
 /** An event's SSE frame, encoded once for every client. */

@@ -21,6 +21,23 @@ export interface StreamEvent {
 }
 
 /**
+ * The stream's note about the cursor (a `switchboard.gap` frame, without an SSE `id`), sent before anything else
+ * on a connection that resumes (`since`, or a reconnection) when the log cannot continue right after the cursor:
+ *   - `pruned`: retention deleted the `missed` events after `after`; the stream goes on at `resumed_at`, the
+ *     oldest kept (whatever the filters: some of them may not have been for this stream).
+ *   - `cursor_ahead`: `after` is beyond `head`, the newest event of the log: its database was reset or
+ *     replaced. The stream goes on with the events after `head`, and the cursor moves back to `head`.
+ *
+ * @example
+ * const onGap = (gap: StreamGap) => {
+ *   if (gap.reason === 'pruned') console.warn(`${gap.missed} events after #${gap.after} were deleted before they could be read`);
+ * };
+ */
+export type StreamGap =
+  | { type: 'switchboard.gap'; reason: 'pruned'; after: number; resumed_at: number; missed: number }
+  | { type: 'switchboard.gap'; reason: 'cursor_ahead'; after: number; head: number };
+
+/**
  * Where to connect and what to follow, for `streamEvents` and `subscribe`.
  *
  * @example

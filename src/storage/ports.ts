@@ -93,6 +93,12 @@ export interface EventReader {
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   /**
+   * The log's two ends for a stream that resumes (relay/hub.ts): `first`, the lowest seq still in it (0 when
+   * empty), and `last`, the highest seq ever given (sequenced, on PostgreSQL), which pruning never lowers.
+   * One indexed read of each.
+   */
+  seqBounds(): Promise<{ first: number; last: number }>;
+  /**
    * Resolves once every event committed before the call has its seq (PostgreSQL gives seq after commit,
    * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back.
    */

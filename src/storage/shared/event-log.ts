@@ -65,6 +65,18 @@ export function createEventLog(
       return Number(row?.seq ?? 0);
     },
 
+    async seqBounds() {
+      // Each end its own subquery: SQLite reads min() or max() from the key only when the query has just one.
+      // The last seq ever given is kept apart from the rows: SQLite's AUTOINCREMENT record (or the log's end, if
+      // that record was lost: as the append reads it), PostgreSQL's sequencer state, written with each tick.
+      const { rows } = dialect === 'postgres'
+        ? await sql<{ first: string | null; last: string | null }>`select (select min(seq) from event_seqs) as first,
+            greatest((select last_seq from switchboard_sequencer where id = 1), (select max(seq) from event_seqs)) as last`.execute(db)
+        : await sql<{ first: number | null; last: number | null }>`select (select min(seq) from events) as first,
+            max(coalesce((select seq from sqlite_sequence where name = 'events'), 0), coalesce((select max(seq) from events), 0)) as last`.execute(db);
+      return { first: Number(rows[0]?.first ?? 0), last: Number(rows[0]?.last ?? 0) };
+    },
+
     async markReprocessed(id, into) {
       // PostgreSQL's events are a view (0018), written through its table.
       await db.updateTable(dialect === 'postgres' ? 'event_rows' : 'events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();

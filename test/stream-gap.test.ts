@@ -1,0 +1,114 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { openStream, waitFor, type SseClient, type SseEvent } from './support/sse.js';
+
+/**
+ * GET /v1/stream at the log's edges (docs/api.md "The stream's gap frame"): a cursor whose next events retention
+ * deleted, and a cursor beyond the log's end (a database reset), are said by a `switchboard.gap` frame without
+ * an `id:` before anything else; over real HTTP, against both backends.
+ */
+
+const day = 86_400_000;
+const seqsOf = (events: SseEvent[]) => events.filter((e) => e.event !== 'switchboard.gap').map((e) => Number(e.id));
+const gapsOf = (events: SseEvent[]) => events.filter((e) => e.event === 'switchboard.gap');
+
+describe.each(backends)('stream gaps on $name', (backend) => {
+  let t: TestApp;
+  let clock = Date.parse('2026-03-01T00:00:00Z');
+  const clients: SseClient[] = [];
+  const open = async (options: Parameters<typeof openStream>[1] = {}) => {
+    const client = await openStream(t.baseUrl, { key: t.adminKey, ...options });
+    clients.push(client);
+    return client;
+  };
+  const closeAll = async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitFor('no stream client', () => t.app.relay.hub.clients === 0);
+  };
+  /** The seqs of the events accepted for these bodies, in order (PostgreSQL numbers them after the commit). */
+  const post = async (...bodies: string[]): Promise<number[]> => {
+    const ids: string[] = [];
+    for (const body of bodies) ids.push((await t.post(body)).body.id);
+    await t.app.storage.events.waitSequenced();
+    return Promise.all(ids.map(async (id) => (await t.api(`/v1/events/${id}`)).body.seq as number));
+  };
+  const prune = async () => {
+    const answer = await t.request('POST', '/v1/prune', { retention_days: 5 });
+    expect(answer.status).toBe(200);
+    return answer.body as { events: number };
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+  });
+  afterEach(closeAll);
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('resuming from before what retention deleted: one gap frame without id first, then the events from the oldest kept, once each', async () => {
+    const old = await post(startCall('old-1'), endCall('old-1'), startCall('old-2'), endCall('old-2'));
+    clock += 10 * day;
+    const kept = await post(startCall('new-1'), endCall('new-1'));
+    expect((await prune()).events).toBe(4);
+    const after = old[1]!;
+    const resumedAt = kept[0]!;
+
+    for (const client of [await open({ query: `since=${after}` }), await open({ headers: { 'last-event-id': String(after) } })]) {
+      await waitFor('the gap and the kept events', () => client.events.length >= 3);
+      // No id: EventSource's (and the SDK's) last event id stays the client's own cursor.
+      expect(client.events[0]).toEqual({
+        id: '',
+        event: 'switchboard.gap',
+        data: JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 }),
+      });
+      expect(client.events.slice(1).map((e) => [Number(e.id), e.event])).toEqual([[kept[0], 'call.started'], [kept[1], 'call.ended']]);
+    }
+    // Whatever the filter: the gap is about the cursor, the log lost seqs the client never saw.
+    const filtered = await open({ query: 'since=0&types=call.ended' });
+    await waitFor('the gap and the kept call.ended', () => filtered.events.length >= 2);
+    expect(JSON.parse(filtered.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: resumedAt, missed: resumedAt - 1 });
+    expect(seqsOf(filtered.events)).toEqual([kept[1]]);
+
+    // Live events follow, once each, and no second gap frame on the same connection.
+    const [next] = await post(endCall('new-2'));
+    for (const client of clients) await waitFor('the live event', () => seqsOf(client.events).includes(next!));
+    for (const client of clients) {
+      expect(gapsOf(client.events)).toHaveLength(1);
+      expect(new Set(seqsOf(client.events)).size).toBe(seqsOf(client.events).length);
+    }
+  });
+
+  it('sends no gap frame to a cursor just before the oldest kept event, at the head, or live', async () => {
+    const first = (await t.api('/v1/events?limit=100')).body.data.at(-1).seq as number;
+    const head = (await t.api('/v1/events?limit=1')).body.data[0].seq as number;
+    const justBefore = await open({ query: `since=${first - 1}` });
+    const atHead = await open({ headers: { 'last-event-id': String(head) } });
+    const live = await open();
+    await waitFor('three clients', () => t.app.relay.hub.clients === 3);
+    const [next] = await post(endCall('edge-1'));
+    for (const client of [justBefore, atHead, live]) await waitFor('the new event', () => seqsOf(client.events).includes(next!));
+    expect(gapsOf(justBefore.events)).toEqual([]);
+    expect(seqsOf(justBefore.events)[0]).toBe(first);
+    expect(atHead.events.map((e) => Number(e.id))).toEqual([next]);
+    expect(live.events.map((e) => Number(e.id))).toEqual([next]);
+  });
+
+  it('on a log retention emptied: a gap up to the next seq for a cursor behind, none for the last seq given', async () => {
+    const last = (await t.api('/v1/events?limit=1')).body.data[0].seq as number;
+    clock += 10 * day;
+    expect((await prune()).events).toBeGreaterThan(0);
+    expect((await t.api('/v1/events')).body.data).toEqual([]);
+    const behind = await open({ query: `since=${last - 2}` });
+    const caughtUp = await open({ query: `since=${last}` });
+    await waitFor('two clients', () => t.app.relay.hub.clients === 2);
+    const [next] = await post(endCall('after-empty'));
+    expect(next).toBe(last + 1);
+    for (const client of [behind, caughtUp]) await waitFor('the new event', () => seqsOf(client.events).includes(next!));
+    expect(behind.events.map((e) => e.data)).toEqual([
+      JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after: last - 2, resumed_at: last + 1, missed: 2 }),
+      expect.any(String),
+    ]);
+    expect(caughtUp.events.map((e) => Number(e.id))).toEqual([next]);
+  });
+});

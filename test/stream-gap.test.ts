@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FetchLike } from '../src/sdk/http.js';
+import { subscribe, type StreamGap } from '../src/sdk/subscribe.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { openStream, waitFor, type SseClient, type SseEvent } from './support/sse.js';
 
@@ -94,6 +96,25 @@ describe.each(backends)('stream gaps on $name', (backend) => {
     expect(live.events.map((e) => Number(e.id))).toEqual([next]);
   });
 
+  it('a cursor beyond the log\'s head (a reset database): one cursor_ahead gap frame without id, then the events from now', async () => {
+    const head = (await t.api('/v1/events?limit=1')).body.data[0].seq as number;
+    const bySince = await open({ query: `since=${head + 1000}&types=call.ended` });
+    const byHeader = await open({ headers: { 'last-event-id': String(head + 1) } });
+    await waitFor('two clients', () => t.app.relay.hub.clients === 2);
+    const next = await post(startCall('ahead-1'), endCall('ahead-1'));
+    await waitFor('the new events', () => seqsOf(bySince.events).length === 1 && seqsOf(byHeader.events).length === 2);
+    expect(bySince.events[0]).toEqual({
+      id: '',
+      event: 'switchboard.gap',
+      data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1000, head }),
+    });
+    expect(JSON.parse(byHeader.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1, head });
+    expect(seqsOf(bySince.events)).toEqual([next[1]]);
+    expect(seqsOf(byHeader.events)).toEqual(next);
+    expect(gapsOf(bySince.events)).toHaveLength(1);
+    expect(gapsOf(byHeader.events)).toHaveLength(1);
+  });
+
   it('on a log retention emptied: a gap up to the next seq for a cursor behind, none for the last seq given', async () => {
     const last = (await t.api('/v1/events?limit=1')).body.data[0].seq as number;
     clock += 10 * day;
@@ -110,5 +131,73 @@ describe.each(backends)('stream gaps on $name', (backend) => {
       expect.any(String),
     ]);
     expect(caughtUp.events.map((e) => Number(e.id))).toEqual([next]);
+  });
+});
+
+describe.each(backends)('an SDK subscriber across a database reset on $name', (backend) => {
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const app of apps.splice(0)) await app.close();
+  });
+
+  it('holding a last id beyond the new log\'s head: told by onGap, receives the new events, and resumes from their ids', async () => {
+    const before = await startTestApp(await backend.freshDb());
+    apps.push(before);
+    let current = before;
+    const lastEventIds: Array<string | null> = [];
+    const connections: AbortController[] = [];
+    // The test's stand-in for the operator's new key on the new database, and a way to cut a connection.
+    let reset: Promise<void> = Promise.resolve();
+    const fetch: FetchLike = async (url, init) => {
+      // While the database is replaced, connections wait for the new server's key (the old one's is refused).
+      await reset;
+      const headers: Record<string, string> = { ...(init?.headers as Record<string, string>), authorization: `Bearer ${current.adminKey}` };
+      lastEventIds.push(headers['last-event-id'] ?? null);
+      const connection = new AbortController();
+      connections.push(connection);
+      return globalThis.fetch(url, { ...init, headers, signal: AbortSignal.any([init!.signal!, connection.signal]) });
+    };
+    const received: number[] = [];
+    const gaps: StreamGap[] = [];
+    const subscription = subscribe({
+      baseUrl: before.baseUrl, fetch, since: 0, backoff: { baseMs: 20, maxMs: 100 },
+      onEvent: ({ seq }) => void received.push(seq),
+      onGap: (gap) => void gaps.push(gap),
+      onError: () => {},
+    });
+    try {
+      for (let i = 0; i < 3; i++) await before.post(endCall(`before-${i}`));
+      await waitFor('the events before the reset', () => received.length === 3);
+      const last = received.at(-1)!;
+
+      // The same address, a fresh database.
+      let replaced!: () => void;
+      reset = new Promise((resolve) => (replaced = resolve));
+      await before.close();
+      apps.splice(0);
+      current = await startTestApp(await backend.freshDb(), { port: Number(new URL(before.baseUrl).port) });
+      apps.push(current);
+      replaced();
+      await waitFor('the gap on reconnecting', () => gaps.length === 1, 15_000);
+      expect(gaps).toEqual([{ type: 'switchboard.gap', reason: 'cursor_ahead', after: last, head: 0 }]);
+      expect(subscription.lastEventId).toBe(0);
+      const posted = [(await current.post(startCall('after-1'))).body.id, (await current.post(endCall('after-1'))).body.id];
+      await waitFor('the new events', () => received.length === 5);
+      await current.app.storage.events.waitSequenced();
+      const seqs = await Promise.all(posted.map(async (id) => (await current.api(`/v1/events/${id}`)).body.seq as number));
+      expect(received.slice(3)).toEqual(seqs);
+      expect(seqs.every((seq) => seq <= last)).toBe(true);
+
+      // A reconnection now resumes after the new database's ids, not the old one's.
+      connections.at(-1)!.abort();
+      await waitFor('a reconnection', () => lastEventIds.at(-1) === String(seqs[1]));
+      await current.post(endCall('after-2'));
+      await waitFor('the next event', () => received.length === 6);
+      expect(received.slice(3)).toEqual([...seqs, seqs[1]! + 1]);
+      expect(gaps).toHaveLength(1);
+    } finally {
+      subscription.close();
+      await subscription.done;
+    }
   });
 });

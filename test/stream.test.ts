@@ -183,8 +183,13 @@ describe.each(backends)('stream on $name', (backend) => {
     await closeAll();
   });
 
-  it('treats a since beyond the end of the log as "from now"', async () => {
-    await receivesJustOneEvent(await open({ query: 'since=999999999' }));
+  it('treats a since beyond the end of the log as "from now", after a gap frame that says so', async () => {
+    const client = await open({ query: 'since=999999999' });
+    await waitFor('the gap frame', () => client.events.length === 1);
+    expect(client.events[0]).toMatchObject({ id: '', event: 'switchboard.gap' });
+    expect(JSON.parse(client.events[0]!.data)).toMatchObject({ reason: 'cursor_ahead', after: 999999999 });
+    client.events.shift();
+    await receivesJustOneEvent(client);
   });
 
   it('resumes with Last-Event-ID after disconnects in the middle of a burst: exactly the missed events', async () => {

@@ -268,15 +268,15 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     // The log's ends, read once as the client connects (not the hub's head, which may lag behind the log).
     const { first, last } = await events.seqBounds();
     // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
-    // "from now" rather than an error: EventSource gives up for good on an error status, and a client
-    // waiting for seqs that do not exist yet would silently skip the next events.
+    // "from now" rather than an error (EventSource gives up for good on an error status), said first: a
+    // client that skips the seqs it has seen (the SDK) would skip the new log's events up to its old cursor.
+    // The last seq given is read from the log after the client's cursor was: an event appended since is no reset.
     let cursor = Math.min(after, last);
     // Seqs are dense: when the oldest left (or, the log emptied, the next to come) is beyond the one after the
     // cursor, retention deleted events the client never saw. Said first, whatever its filter: it is the cursor's.
     const resumedAt = first === 0 ? last + 1 : first;
-    if (after <= last && resumedAt > after + 1) {
-      sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 });
-    }
+    if (after > last) sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: last });
+    else if (resumedAt > after + 1) sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 });
     // Events per read: fewer after a page had to be cut (below), back up to a page as the client keeps up.
     let limit = pageSize;
     for (;;) {

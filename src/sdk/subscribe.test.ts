@@ -137,6 +137,31 @@ describe('subscribe', () => {
     expect(fatal).toEqual(['handler_failed']);
   });
 
+  it('hands gap frames to onGap in order, moves lastEventId back to the head on cursor_ahead, and stops on a throw there', async () => {
+    const gap = (fields: object) => `event: switchboard.gap\ndata: ${JSON.stringify({ type: 'switchboard.gap', ...fields })}\n\n`;
+    const server = scripted([
+      sse(`${gap({ reason: 'pruned', after: 10, resumed_at: 15, missed: 4 })}${frame(15)}`),
+      sse(`${gap({ reason: 'cursor_ahead', after: 15, head: 2 })}${gap({ reason: 'a_newer_one', after: 2 })}${frame(3)}`),
+      sse(gap({ reason: 'cursor_ahead', after: 3, head: 0 })),
+    ]);
+    const seen: string[] = [];
+    const fatal: string[] = [];
+    const sub = subscribe({
+      baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, backoff: fast, since: 10,
+      onEvent: ({ seq }) => void seen.push(`event ${seq} (last ${sub.lastEventId})`),
+      onGap: (g) => {
+        seen.push(`${g.reason} after ${g.after} (last ${sub.lastEventId})`);
+        if (g.reason === 'cursor_ahead' && g.head === 0) throw new Error('not this server');
+      },
+      onError: (error, info) => { if (info.fatal) fatal.push(error.message); },
+    });
+    await expect(sub.done).rejects.toThrow('not this server');
+    expect(seen).toEqual(['pruned after 10 (last 10)', 'event 15 (last 10)', 'cursor_ahead after 15 (last 15)', 'event 3 (last 2)', 'cursor_ahead after 3 (last 3)']);
+    expect(server.requests.map((r) => r.lastEventId)).toEqual(['10', '15', '3']);
+    expect(sub.lastEventId).toBe(3);
+    expect(fatal).toEqual(['onGap failed: not this server']);
+  });
+
   it('leaves no listener on the caller\'s signal once a subscription has ended', async () => {
     // One signal for the life of an app, many subscriptions: each kept its listener (and its controller) before.
     const app = new AbortController();

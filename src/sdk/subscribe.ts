@@ -60,6 +60,13 @@ export interface StreamOptions {
   onError?: (error: SwitchboardApiError, info: { fatal: boolean; attempt: number; retryInMs: number }) => void;
   /** Told when a connection is established (the first, and each reconnection). */
   onConnect?: (info: { lastEventId: number | null }) => void;
+  /**
+   * Told when the stream cannot go on right after the last event seen (see `StreamGap`): events deleted by
+   * retention (`pruned`), or a server whose log ends before that event (`cursor_ahead`: its database was reset;
+   * the last seen id moves back to the new log's head, so its new events, numbered from 1 again, are delivered).
+   * Awaited before the next event; a throw stops the stream with it.
+   */
+  onGap?: (gap: StreamGap) => void | Promise<void>;
   /** Reconnect waits: `baseMs` doubling up to `maxMs`, with jitter. Default 500 ms to 30 s. */
   backoff?: { baseMs: number; maxMs: number };
   /**
@@ -133,6 +140,18 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
         const healthy = () => void (attempt = 0);
         for await (const message of sseMessages(response.body, { idleMs, abort: onIdle, onComment: healthy })) {
           healthy();
+          if (message.id === undefined && message.event === 'switchboard.gap') {
+            const gap = gapOf(message.data);
+            if (!gap) continue;
+            try {
+              await options.onGap?.(gap);
+            } catch (error) {
+              throw new HandlerFailed(error);
+            }
+            // The server goes on after its head: ids at or below the one seen before are the new log's events.
+            if (gap.reason === 'cursor_ahead') last = gap.head;
+            continue;
+          }
           const seq = Number(message.id);
           if (!Number.isSafeInteger(seq) || (last !== null && seq <= last)) continue;
           const envelope = parseEnvelope(message.data, seq);
@@ -142,6 +161,7 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
         failure = new SwitchboardApiError({ status: 0, code: 'stream_closed', message: 'Switchboard closed the stream' });
       }
     } catch (error) {
+      if (error instanceof HandlerFailed) throw error.cause;
       if (signal?.aborted) return;
       if (idle) failure = new SwitchboardApiError({ status: 0, code: 'stream_idle', message: `Switchboard sent nothing for ${idleMs / 1000} s` });
       else failure = error instanceof SwitchboardApiError ? error : connectionError(options.baseUrl, error);
@@ -162,6 +182,25 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
     options.onError?.(failure, { fatal: false, attempt, retryInMs });
     await sleep(retryInMs, signal);
   }
+}
+
+/** A throw of the caller's own handler (`onGap`): it ends the stream as it is, never taken for a lost connection. */
+class HandlerFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/** A gap frame's data; null for one this SDK does not know (a newer server's reason), which is skipped. */
+function gapOf(data: string): StreamGap | null {
+  let gap: Partial<Record<keyof StreamGap | 'resumed_at' | 'missed' | 'head', unknown>>;
+  try {
+    gap = JSON.parse(data) as typeof gap;
+  } catch {
+    return null;
+  }
+  if (gap === null || typeof gap !== 'object' || gap.type !== 'switchboard.gap' || !Number.isSafeInteger(gap.after)) return null;
+  if (gap.reason === 'pruned' && Number.isSafeInteger(gap.resumed_at) && Number.isSafeInteger(gap.missed)) return gap as StreamGap;
+  if (gap.reason === 'cursor_ahead' && Number.isSafeInteger(gap.head)) return gap as StreamGap;
+  return null;
 }
 
 function parseEnvelope(data: string, seq: number): SwitchboardEvent {
@@ -198,13 +237,16 @@ export interface SubscribeOptions extends StreamOptions {
  * console.log('stopped after', subscription.lastEventId);
  */
 export interface Subscription {
-  /** The seq of the last event `onEvent` finished with (or `since`); null before any. */
+  /**
+   * The seq of the last event `onEvent` finished with (or `since`); null before any. A `cursor_ahead` gap moves it
+   * back to the new log's head once `onGap` finished with it.
+   */
   readonly lastEventId: number | null;
   /** Stops following the stream; `done` resolves. */
   close(): void;
   /**
    * Resolves once stopped by `close()` or the signal; rejects when it cannot go on (401, 403, a throw in
-   * `onEvent`). When `onError` is given it also hears of that, and an unobserved `done` is not an unhandled rejection.
+   * `onEvent` or `onGap`). When `onError` is given it also hears of that, and an unobserved `done` is not an unhandled rejection.
    */
   done: Promise<void>;
 }
@@ -233,11 +275,20 @@ export function subscribe(options: SubscribeOptions): Subscription {
   let lastEventId = options.since ?? null;
   const done = (async () => {
     try {
-      for await (const event of streamEvents({ ...options, signal: controller.signal })) {
+      const onGap = async (gap: StreamGap) => {
+        try {
+          await options.onGap?.(gap);
+        } catch (error) {
+          options.onError?.(asApiError(error, 'onGap'), { fatal: true, attempt: 0, retryInMs: 0 });
+          throw error;
+        }
+        if (gap.reason === 'cursor_ahead') lastEventId = gap.head;
+      };
+      for await (const event of streamEvents({ ...options, onGap, signal: controller.signal })) {
         try {
           await options.onEvent(event);
         } catch (error) {
-          options.onError?.(asApiError(error), { fatal: true, attempt: 0, retryInMs: 0 });
+          options.onError?.(asApiError(error, 'onEvent'), { fatal: true, attempt: 0, retryInMs: 0 });
           throw error;
         }
         lastEventId = event.seq;
@@ -257,8 +308,8 @@ export function subscribe(options: SubscribeOptions): Subscription {
   };
 }
 
-function asApiError(error: unknown): SwitchboardApiError {
+function asApiError(error: unknown, handler: 'onEvent' | 'onGap'): SwitchboardApiError {
   if (error instanceof SwitchboardApiError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new SwitchboardApiError({ status: 0, code: 'handler_failed', message: `onEvent failed: ${message}`, cause: error });
+  return new SwitchboardApiError({ status: 0, code: 'handler_failed', message: `${handler} failed: ${message}`, cause: error });
 }

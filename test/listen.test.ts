@@ -11,6 +11,7 @@ import { createHandler, toNodeListener, type SwitchboardEvent } from '../src/sdk
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { assertBuilt, cliPath, killLeftoverServers, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { writeCursor } from '../src/cli/listen-state.js';
 import { waitFor } from './support/sse.js';
 
 /** `switchboard listen` as a child process between a real Switchboard and a local node:http app. */
@@ -174,6 +175,51 @@ describe('switchboard listen', () => {
     expect(badUrl.code).toBe(1);
     expect(badUrl.err).toMatch(/^switchboard: --forward-to is not an http\(s\) URL: "localhost:3000"/);
     expect(readdirSync(empty)).toEqual([]);
+  });
+});
+
+describe('switchboard listen at the edges of the log', () => {
+  let clock = Date.parse('2026-03-01T00:00:00Z');
+  let t: TestApp;
+  let receiver: Receiver;
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await receiver?.close();
+    await t?.close();
+  });
+
+  it('says in one line that retention deleted events past its cursor, or that the database was reset, and forwards the events after', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), {}, { now: () => clock });
+    receiver = await startReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+    const cursor = join(dir, 'cursor.json');
+    const args = ['--from', t.baseUrl, '--key', t.adminKey, '--forward-to', receiver.url, '--cursor-file', cursor];
+    const seqOf = async (answer: { body: { id: string } }) => (await t.api(`/v1/events/${answer.body.id}`)).body.seq as number;
+    await t.post(startCall('gone-1'));
+    await t.post(endCall('gone-1'));
+    clock += 10 * 86_400_000;
+    const kept = await seqOf(await t.post(endCall('kept-1')));
+    expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 2 });
+
+    writeCursor(cursor, { from: t.baseUrl, types: [] }, 0);
+    const first = await startListen(args, dir);
+    await waitFor('the kept event', () => receiver.received.length === 1);
+    expect(verified(receiver, first.secret).map((e) => e.call_id)).toEqual(['kept-1']);
+    expect(first.output()).toContain(`Events #1 to #${kept - 1} were deleted by retention before they could be forwarded (${kept - 1} missed); going on from #${kept}\n`);
+    expect(await first.stop()).toBe(0);
+
+    // A cursor from another database (this one was reset): its events are forwarded, not skipped up to the old cursor.
+    writeCursor(cursor, { from: t.baseUrl, types: [] }, 1000);
+    const second = await startListen(args, dir);
+    await waitFor('the gap line', () => second.output().includes('database was reset'));
+    expect(second.output()).toContain(`The cursor (event #1000) is past the newest event of ${t.baseUrl} (#${kept}): its database was reset or replaced; forwarding its events after #${kept}\n`);
+    expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(kept);
+    const next = await seqOf(await t.post(endCall('after-reset')));
+    await waitFor('the new event', () => receiver.received.length === 2);
+    expect(verified(receiver, second.secret, 1).map((e) => e.call_id)).toEqual(['after-reset']);
+    expect(await second.stop()).toBe(0);
+    expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(next);
+    expect(second.output()).not.toMatch(/switchboard\.gap/);
   });
 });
 

@@ -122,6 +122,17 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
       const what = error.status === 0 ? error.message : `Switchboard answered ${error.status} (${error.message})`;
       io.print(`${what}; reconnecting in ${(info.retryInMs / 1000).toFixed(1)} s`);
     },
+    // Not an event: nothing is forwarded, one line says what happened to the cursor.
+    onGap: (gap) => {
+      if (gap.reason === 'pruned') {
+        io.print(`Events #${gap.after + 1} to #${gap.resumed_at - 1} were deleted by retention before they could be forwarded (${gap.missed} missed); going on from #${gap.resumed_at}`);
+        return;
+      }
+      io.print(`The cursor (event #${gap.after}) is past the newest event of ${from} (#${gap.head}): its database was reset or replaced; forwarding its events after #${gap.head}`);
+      // The server goes on after its head: a restart resumes there, not from the old database's cursor.
+      writeCursor(cursorPath, stream, gap.head);
+      lastForwarded = gap.head;
+    },
     onEvent: async (event) => {
       if (!(await forwarder.forward(event))) return;
       writeCursor(cursorPath, stream, event.seq);

@@ -225,6 +225,40 @@ describe('the live board at its edges (sqlite)', () => {
   });
 });
 
+describe('the live board on a log retention pruned (sqlite)', () => {
+  let browser: Browser;
+  let t: TestApp;
+  afterAll(async () => {
+    await t?.close();
+    await browser?.close();
+  });
+
+  it('takes the stream\'s gap frame in its stride: the kept and the new calls show, nothing fails', async () => {
+    browser = await launchChromium();
+    let clock = Date.now() - 10 * 86_400_000;
+    t = await startDashboard(await backends[0]!.freshDb(), {}, { now: () => clock });
+    for (const id of ['pruned-1', 'pruned-2']) expect((await t.post(endCall(id))).status).toBe(200);
+    clock = Date.now();
+    expect((await t.post(startCall('kept-1'))).status).toBe(200);
+    expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 2 });
+    const tab = await newTab(browser);
+    try {
+      // The board resumes from seq 0 (its last 50 events): the stream opens with a pruned gap frame.
+      await signIn(tab, t.baseUrl, await addPerson(t, 'viewer'));
+      await tab.page.waitForSelector('[data-live=live]');
+      const feed = () => tab.page.evaluate(() => [...document.querySelectorAll('[data-table=feed] tr[data-call]')].map((r) => (r as any).dataset.call));
+      await eventually(async () => (await feed()).includes('kept-1'));
+      expect((await t.post(endCall('kept-1'))).status).toBe(200);
+      await eventually(async () => (await feed()).filter((id) => id === 'kept-1').length === 2);
+      expect(await feed()).not.toContain('pruned-1');
+      expect(await tab.page.locator('[data-live]').getAttribute('data-live')).toBe('live');
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  });
+});
+
 describe('the live board with one expensive request per client (sqlite)', () => {
   it('asks the stats again after a 429 and shows today’s figures', async () => {
     const browser = await launchChromium();

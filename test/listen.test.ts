@@ -221,6 +221,26 @@ describe('switchboard listen at the edges of the log', () => {
     expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(next);
     expect(second.output()).not.toMatch(/switchboard\.gap/);
   });
+
+  it('starting from now on a log retention emptied: no word of deleted events it never asked for, and the cursor at the log\'s end', async () => {
+    const before = await t.post(endCall('emptied-1'));
+    expect(before.status).toBe(200);
+    const last = (await t.api(`/v1/events/${before.body.id}`)).body.seq as number;
+    clock += 10 * 86_400_000;
+    expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: expect.any(Number) });
+    expect((await t.api('/v1/events')).body.data).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+    const cursor = join(dir, 'cursor.json');
+    const received = receiver.received.length;
+    const listen = await startListen(['--from', t.baseUrl, '--key', t.adminKey, '--forward-to', receiver.url, '--cursor-file', cursor], dir);
+    await waitFor('the cursor at the end of the log', () => JSON.parse(readFileSync(cursor, 'utf8')).last_seq === last);
+    await t.post(endCall('after-empty'));
+    await waitFor('the new event', () => receiver.received.length === received + 1);
+    expect(verified(receiver, listen.secret, received).map((e) => e.call_id)).toEqual(['after-empty']);
+    expect(await listen.stop()).toBe(0);
+    expect(listen.output()).not.toContain('deleted by retention');
+    expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(last + 1);
+  });
 });
 
 describe('switchboard listen across a Switchboard restart', () => {

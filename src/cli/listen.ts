@@ -103,6 +103,8 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
 
   const forwarder = createForwarder({ url: o.forwardTo, secret, signal: io.signal, print: io.print });
   let lastForwarded = since;
+  /** A first run from `now` that has forwarded nothing yet: its cursor is the newest event when it started. */
+  let fromNow = !resuming && o.since === 'now';
   let reconnecting = false;
   const subscription = subscribe({
     baseUrl: from,
@@ -124,6 +126,13 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
     },
     // Not an event: nothing is forwarded, one line says what happened to the cursor.
     onGap: (gap) => {
+      if (gap.reason === 'pruned' && fromNow && gap.after === lastForwarded) {
+        // "Now" looked up on a log retention had emptied (no newest event: 0): the deleted events were never
+        // asked for. The log goes on after them, and so does the cursor.
+        writeCursor(cursorPath, stream, gap.resumed_at - 1);
+        lastForwarded = gap.resumed_at - 1;
+        return;
+      }
       if (gap.reason === 'pruned') {
         io.print(`Events #${gap.after + 1} to #${gap.resumed_at - 1} were deleted by retention before they could be forwarded (${gap.missed} missed); going on from #${gap.resumed_at}`);
         return;
@@ -137,6 +146,7 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
       if (!(await forwarder.forward(event))) return;
       writeCursor(cursorPath, stream, event.seq);
       lastForwarded = event.seq;
+      fromNow = false;
     },
   });
   await subscription.done;

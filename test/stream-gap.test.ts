@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../src/sdk/http.js';
 import { subscribe, type StreamGap } from '../src/sdk/subscribe.js';
@@ -131,6 +132,55 @@ describe.each(backends)('stream gaps on $name', (backend) => {
       expect.any(String),
     ]);
     expect(caughtUp.events.map((e) => Number(e.id))).toEqual([next]);
+  });
+});
+
+describe.each(backends)('a replay that retention overtakes on $name', (backend) => {
+  let t: TestApp;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('says so with a gap frame where the deleted stretch was, then goes on with the kept events', async () => {
+    let clock = Date.parse('2026-03-01T00:00:00Z');
+    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1 }, { now: () => clock });
+    // 8 MB of old events: a client that does not read stalls its replay partway through them.
+    const padding = 'x'.repeat(100 * 1024);
+    for (let i = 0; i < 80; i += 8) {
+      const round = await Promise.all(Array.from({ length: 8 }, (_, j) => t.post(endCall(`old-${i + j}`, { debug: padding }))));
+      expect(round.every((a) => a.status === 200)).toBe(true);
+    }
+    clock += 10 * day;
+    for (let i = 0; i < 3; i++) expect((await t.post(endCall(`new-${i}`))).status).toBe(200);
+    await t.app.storage.events.waitSequenced();
+    const kept = ((await t.api('/v1/events?limit=3')).body.data as Array<{ seq: number }>).map((e) => e.seq).reverse();
+
+    const paused = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    paused.pause();
+    paused.write(`GET /v1/stream?since=0&access_token=${t.adminKey} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+    let text = '';
+    paused.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Retention runs while the replay waits for the client: the old events it has not read yet go.
+      expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 80 });
+      paused.resume();
+      await waitFor('the kept events', () => text.includes(`\nid: ${kept[2]}\n`), 15_000);
+      const frames = text.split('\n\n').filter((f) => /^(id|event): /m.test(f)).map((f) => ({ id: /^id: (\d+)$/m.exec(f)?.[1], event: /^event: (.*)$/m.exec(f)![1], data: /^data: (.*)$/m.exec(f)![1]! }));
+      const gaps = frames.filter((f) => f.event === 'switchboard.gap');
+      const ids = frames.filter((f) => f.id !== undefined).map((f) => Number(f.id));
+      const before = ids.filter((id) => id < kept[0]!);
+      // Some old events had left before the prune (the kernel's buffers, and the replay's own bound), not all.
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.length).toBeLessThan(80);
+      expect(before).toEqual(Array.from({ length: before.length }, (_, i) => i + 1));
+      expect(ids.slice(before.length)).toEqual(kept);
+      const after = before.at(-1)!;
+      expect(gaps.map((g) => [g.id, JSON.parse(g.data)])).toEqual([[undefined, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: kept[0], missed: kept[0]! - after - 1 }]]);
+      expect(frames.findIndex((f) => f.event === 'switchboard.gap')).toBe(before.length);
+    } finally {
+      paused.destroy();
+    }
   });
 });
 

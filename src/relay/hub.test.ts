@@ -403,6 +403,24 @@ describe('createStreamHub', () => {
     await hub.close();
   });
 
+  it('sends no gap frame for quarantined seqs the replay passes over (never relayed, not deleted)', async () => {
+    const log = fakeLog();
+    log.append('q1', { status: 'quarantined' });
+    log.append('q2');
+    log.append('q3', { status: 'quarantined' });
+    log.append('q4', { status: 'quarantined' });
+    const hub = await startedHub(log);
+    const fromStart = subscribe(hub, 0);
+    const fromTwo = subscribe(hub, 2);
+    log.append('q5');
+    hub.wake();
+    await until('the events', () => fromStart.seqs().length === 2 && fromTwo.seqs().length === 1);
+    expect(fromStart.seqs()).toEqual([2, 5]);
+    expect(fromTwo.seqs()).toEqual([5]);
+    expect(fromStart.text() + fromTwo.text()).not.toContain('switchboard.gap');
+    await hub.close();
+  });
+
   it('treats a cursor beyond the end of the log as "from now"', async () => {
     const log = fakeLog();
     log.append('b1');

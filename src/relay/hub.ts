@@ -265,18 +265,30 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 
   /** Replays the log after `after` at the client's pace, then joins the live clients with no gap. */
   async function catchUp(client: Client, after: number): Promise<void> {
-    // The log's ends, read once as the client connects (not the hub's head, which may lag behind the log).
-    const { first, last } = await events.seqBounds();
-    // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
-    // "from now" rather than an error (EventSource gives up for good on an error status), said first: a
-    // client that skips the seqs it has seen (the SDK) would skip the new log's events up to its old cursor.
-    // The last seq given is read from the log after the client's cursor was: an event appended since is no reset.
-    let cursor = Math.min(after, last);
-    // Seqs are dense: when the oldest left (or, the log emptied, the next to come) is beyond the one after the
-    // cursor, retention deleted events the client never saw. Said first, whatever its filter: it is the cursor's.
-    const resumedAt = first === 0 ? last + 1 : first;
-    if (after > last) sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: last });
-    else if (resumedAt > after + 1) sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 });
+    /**
+     * Seqs are dense: when the oldest left in the log (or, the log emptied, the next to come) is beyond the one
+     * after `from`, retention deleted events the client never saw. Said whatever its filter (it is the cursor's),
+     * up to `upTo` at most (the next event it is about to get); returns the cursor past what was deleted.
+     */
+    const prunedAfter = (from: number, { first, last }: { first: number; last: number }, upTo = Infinity): number => {
+      const resumedAt = Math.min(first === 0 ? last + 1 : first, upTo);
+      if (resumedAt <= from + 1) return from;
+      sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after: from, resumed_at: resumedAt, missed: resumedAt - from - 1 });
+      return resumedAt - 1;
+    };
+    // The log's ends, read as the client connects (not the hub's head, which may lag behind the log).
+    const bounds = await events.seqBounds();
+    let cursor: number;
+    if (after > bounds.last) {
+      // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
+      // "from now" rather than an error (EventSource gives up for good on an error status), said first: a
+      // client that skips the seqs it has seen (the SDK) would skip the new log's events up to its old cursor.
+      // The last seq given is read after the client's cursor was: an event appended since is no reset.
+      sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: bounds.last });
+      cursor = bounds.last;
+    } else {
+      cursor = prunedAfter(after, bounds);
+    }
     // Events per read: fewer after a page had to be cut (below), back up to a page as the client keeps up.
     let limit = pageSize;
     for (;;) {
@@ -294,6 +306,11 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       } finally {
         replayReads.release();
       }
+      // The read skips seqs after the cursor (its first event is beyond the next seq, or it found none up to the
+      // head): quarantined ones, never relayed, or events retention deleted while this replay went on. Told
+      // apart by the log's oldest seq, read only then.
+      const next = rest[0]?.seq ?? known + 1;
+      if (next > cursor + 1) cursor = prunedAfter(cursor, await events.seqBounds(), next);
       const short = rest.length < limit;
       let cut = false;
       for (let i = 0; i < rest.length; i++) {

@@ -24,7 +24,8 @@ export interface StreamEvent {
  * The stream's note about the cursor (a `switchboard.gap` frame, without an SSE `id`), sent before anything else
  * on a connection that resumes (`since`, or a reconnection) when the log cannot continue right after the cursor:
  *   - `pruned`: retention deleted the `missed` events after `after`; the stream goes on at `resumed_at`, the
- *     oldest kept (whatever the filters: some of them may not have been for this stream).
+ *     oldest kept (whatever the filters: some of them may not have been for this stream). Also sent where the
+ *     deleted stretch was when retention overtakes a replay that is still going on.
  *   - `cursor_ahead`: `after` is beyond `head`, the newest event of the log: its database was reset or
  *     replaced. The stream goes on with the events after `head`, and the cursor moves back to `head`.
  *

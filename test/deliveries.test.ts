@@ -119,6 +119,21 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(listed[0]!.attempts.map((a) => [a.status, a.response_body])).toEqual([[500, 'down\uFFFDagain'], [200, '\uFFFDok']]);
   });
 
+  it('counts a 2xx whose body the receiver cut off as delivered, and says in the attempt that the body was cut', async () => {
+    await start({}, () => ({ status: 200, body: 'accepted', cutBody: true }));
+    await addDestination();
+    await post(startCall('cut-answer'));
+    await run();
+    await advance(schedule[0]! * 1000);
+    expect(receiver.received).toHaveLength(1);
+    const [delivery] = (await t.api('/v1/deliveries')).body.data as Array<{ status: string; last_error: string | null; attempts: Array<{ status: number; response_body: string; error: string | null }> }>;
+    expect(delivery).toMatchObject({ status: 'delivered', last_error: null });
+    expect(delivery!.attempts).toMatchObject([{
+      status: 200, error: null,
+      response_body: 'accepted[body cut off: connection closed by the receiver in the middle of its answer (after the status)]',
+    }]);
+  });
+
   it('names the source of each delivery\'s call in the delivery log (two sources may send the same call id)', async () => {
     await start();
     await addDestination();

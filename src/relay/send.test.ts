@@ -94,15 +94,20 @@ describe('send', () => {
     expect(result.latencyMs).toBeLessThan(1_500);
   });
 
-  it('bounds the whole attempt: a body trickled slower than timeoutMs in total times out too', async () => {
-    const server = await serve((_req, res) => {
-      res.writeHead(200);
+  it('bounds the whole attempt: a body trickled slower than timeoutMs in total is cut at the time limit', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(req.url === '/busy' ? 503 : 200);
       const timer = setInterval(() => res.write('.'), 100); // each chunk well within bodyTimeout
       res.on('close', () => clearInterval(timer));
     });
+    // The status decides (a 2xx in time is success, as Svix and Stripe count it); the excerpt says it was cut.
     const result = await sender({ timeoutMs: 300 }).send({ url: server.url, headers: signed, body });
-    expect(result).toMatchObject({ ok: false, status: 200, error: 'timeout after 300 ms' });
+    expect(result).toMatchObject({ ok: true, status: 200, error: null });
+    expect(result.responseBody).toMatch(/^\.*\[body cut off: timeout after 300 ms\]$/);
     expect(result.latencyMs).toBeLessThan(1_500);
+    const failed = await sender({ timeoutMs: 300 }).send({ url: `http://127.0.0.1:${server.port}/busy`, headers: signed, body });
+    expect(failed).toMatchObject({ ok: false, status: 503, error: 'timeout after 300 ms' });
+    expect(failed.latencyMs).toBeLessThan(1_500);
   });
 
   it('keeps only the first 2 KiB of a 10 MB response and returns without downloading the rest', async () => {
@@ -139,12 +144,24 @@ describe('send', () => {
 
   it('says a connection closed in the middle of the answer was closed after the status, not before an answer', async () => {
     const server = await serve((_req, res) => {
-      res.writeHead(200, { 'content-length': '100' });
+      res.writeHead(500, { 'content-length': '100' });
       res.write('abc');
       setTimeout(() => res.socket?.destroy(), 20);
     });
     expect(await sender().send({ url: server.url, headers: signed, body }))
-      .toMatchObject({ ok: false, status: 200, error: 'connection closed by the receiver in the middle of its answer (after the status)' });
+      .toMatchObject({ ok: false, status: 500, error: 'connection closed by the receiver in the middle of its answer (after the status)' });
+  });
+
+  it('counts a 2xx whose body is cut off as success: the status decides, the excerpt says the body was cut', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('abc');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await sender().send({ url: server.url, headers: signed, body })).toMatchObject({
+      ok: true, status: 200, error: null,
+      responseBody: 'abc[body cut off: connection closed by the receiver in the middle of its answer (after the status)]',
+    });
   });
 
   it('decodes a body cut inside a multi-byte character lossily instead of failing', async () => {

@@ -18,12 +18,18 @@ export interface SendRequest {
 
 /** The outcome of one attempt, as recorded in the delivery's attempt log. */
 export interface SendResult {
-  /** A 2xx answer arrived in time and was read. */
+  /**
+   * A 2xx status arrived in time (as Svix and Stripe count it: the status decides; a body cut off after it,
+   * by the receiver or the time limit, is said at the end of `responseBody`).
+   */
   ok: boolean;
   /** The receiver's status code; null when no response arrived. */
   status: number | null;
   latencyMs: number;
-  /** The first 2048 bytes of the response body, decoded as UTF-8 (invalid sequences replaced). */
+  /**
+   * The first 2048 bytes of the response body, decoded as UTF-8 (invalid sequences replaced); a 2xx body cut
+   * off before them ends with `[body cut off: <why>]`.
+   */
   responseBody: string;
   /** The raw Retry-After header, for the worker to weigh on 429 and 503. */
   retryAfter: string | null;
@@ -32,7 +38,7 @@ export interface SendResult {
 }
 
 export interface SenderOptions {
-  /** The whole attempt (connect, send, headers, the 2 KiB of body) must end within this. */
+  /** The whole attempt (connect, send, headers, the 2 KiB of body) must end within this; a 2xx's body is cut there. */
   timeoutMs: number;
   /** SWITCHBOARD_ALLOW_PRIVATE_DESTINATIONS: lifts the SSRF guard, for local development and tests. */
   allowPrivate: boolean;
@@ -120,7 +126,8 @@ function targetsFor(allowPrivate: boolean): (href: string) => Target {
 /**
  * One attempt, as undici's handler of its request. It settles its promise once: with the answer when the
  * response has ended or its first `maxResponseBodyBytes` have arrived, with the error when the request
- * fails, or with a timeout when `timeoutMs` has passed, whichever comes first. After an answer it goes on
+ * fails, or with a timeout when `timeoutMs` has passed, whichever comes first (once a 2xx status has come,
+ * an error or the timeout cuts its body rather than fails the attempt). After an answer it goes on
  * reading the body, up to a limit, so the connection can be reused; past the limit, or past the time
  * limit, it aborts the request and undici drops the socket: a receiver answering with 10 MB costs 2 KiB
  * of memory, not 10 MB.
@@ -179,7 +186,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.resolve({ ok: false, status: this.status, latencyMs: this.elapsed(), responseBody: '', retryAfter: this.retryAfter, error: describeError(err, this.timeoutMs, this.status !== null && this.status >= 200) });
+    const status = this.status;
+    const error = describeError(err, this.timeoutMs, status !== null && status >= 200);
+    // A 2xx had come in time: the receiver accepted the webhook, whatever became of the rest of its answer.
+    if (status !== null && status >= 200 && status < 300) {
+      this.resolve({ ok: true, status, latencyMs: this.elapsed(), responseBody: `${this.excerpt()}[body cut off: ${error}]`, retryAfter: this.retryAfter, error: null });
+      return;
+    }
+    this.resolve({ ok: false, status, latencyMs: this.elapsed(), responseBody: '', retryAfter: this.retryAfter, error });
   }
 
   private answer(): void {
@@ -191,9 +205,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       ok: status >= 200 && status < 300,
       status,
       latencyMs: this.elapsed(),
-      // Invalid UTF-8 becomes U+FFFD in the decoding, and NUL (valid, but PostgreSQL text cannot hold it: the
-      // outcome's whole batch would fail to record, again at every claim) becomes it too, on both backends.
-      responseBody: Buffer.concat(this.chunks, Math.min(this.size, maxResponseBodyBytes)).toString('utf8').replaceAll('\u0000', '\uFFFD'),
+      responseBody: this.excerpt(),
       retryAfter: this.retryAfter,
       error: redirected ? redirectError(status, this.location) : null,
     };
@@ -202,6 +214,15 @@ class Attempt implements Dispatcher.DispatchHandler {
     // second connection. So the answer is given in the macrotask after that one, queued from a microtask
     // (which runs once undici's callback, and its setImmediate call, are over), and that send reuses it.
     queueMicrotask(() => setImmediate(this.resolve, result));
+  }
+
+  /**
+   * The body's first `maxResponseBodyBytes` so far. Invalid UTF-8 becomes U+FFFD in the decoding, and NUL
+   * (valid, but PostgreSQL text cannot hold it: the outcome's whole batch would fail to record, again at every
+   * claim) becomes it too, on both backends.
+   */
+  private excerpt(): string {
+    return Buffer.concat(this.chunks, Math.min(this.size, maxResponseBodyBytes)).toString('utf8').replaceAll('\u0000', '\uFFFD');
   }
 
   private expire(): void {

@@ -19,6 +19,10 @@ export interface Answer {
   body?: string;
   /** Milliseconds to wait before answering. */
   delayMs?: number;
+  /** Sends the status and `body`, then closes the connection short of the length it announced. */
+  cutBody?: boolean;
+  /** Answers once this settles (the test holds the attempt open meanwhile). */
+  hold?: Promise<unknown>;
 }
 
 /**
@@ -48,9 +52,12 @@ export async function startReceiver(answer: (request: { json: any; index: number
       const finish = () => {
         inFlight--;
         received.push({ headers: req.headers, body, json, status: a.status, at });
-        res.writeHead(a.status, a.headers ?? {}).end(a.body ?? '');
+        if (!a.cutBody) return void res.writeHead(a.status, a.headers ?? {}).end(a.body ?? '');
+        res.writeHead(a.status, { ...a.headers, 'content-length': String(Buffer.byteLength(a.body ?? '') + 100) });
+        res.write(a.body ?? '', () => res.socket?.destroy());
       };
-      if (a.delayMs) setTimeout(finish, a.delayMs);
+      if (a.hold) void a.hold.then(finish, finish);
+      else if (a.delayMs) setTimeout(finish, a.delayMs);
       else finish();
     });
   });

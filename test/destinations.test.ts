@@ -416,9 +416,10 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect((await api('GET', `/v1/deliveries/${failed.id}`)).body).toMatchObject({ attempt_count: 6 });
 
     r.answer(() => ({ status: 200 }));
-    expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true })).body.queued).toBe(1);
     expect((await api('POST', `/v1/deliveries/${failed.id}/retry`)).status).toBe(202);
-    await settle(async () => (await deliveriesOf(created.id, '&status=delivered')).length === 3);
+    // Its event is pending (or delivered) through the retry: nothing failed to replay.
+    expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true })).body.queued).toBe(0);
+    await settle(async () => (await deliveriesOf(created.id, '&status=delivered')).length === 2);
 
     const again = (await api('GET', `/v1/deliveries/${failed.id}`)).body;
     expect(again).toMatchObject({ status: 'delivered', attempt_count: 7, finished_at: expect.any(String) });
@@ -429,6 +430,55 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true })).body.queued).toBe(0);
     expect(await api('POST', `/v1/deliveries/${failed.id}/retry`)).toMatchObject({ status: 409, body: { error: 'conflict' } });
     expect((await api('POST', '/v1/deliveries/dlv_unknown/retry')).status).toBe(404);
+  });
+
+  it('a retry of one failed delivery and a replay of its destination at the same instant queue its event once', async () => {
+    const since = new Date().toISOString();
+    const r = await receiver(() => ({ status: 500 }));
+    const created = await createDestination({ url: r.url });
+    const calls = ['race-a', 'race-b', 'race-c'];
+    for (const call of calls) await t.post(endCall(call));
+    await settle(async () => (await deliveriesOf(created.id, '&status=failed')).length === calls.length);
+    const failed = (await deliveriesOf(created.id, '&status=failed')) as Array<{ id: string; event_id: string }>;
+    // Paused: whatever is queued stays pending.
+    expect((await api('PATCH', `/v1/destinations/${created.id}`, { paused: true })).status).toBe(200);
+    const answers = await Promise.all([
+      ...failed.map((d) => api('POST', `/v1/deliveries/${d.id}/retry`)),
+      api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true }),
+    ]);
+    const replayed = answers.pop()!;
+    const retried = answers.filter((a) => a.status === 202).length;
+    expect(answers.every((a) => a.status === 202 || (a.status === 409 && a.body.error === 'conflict' && typeof a.body.delivery_id === 'string'))).toBe(true);
+    expect(retried + replayed.body.queued).toBe(calls.length);
+    const pending = (await deliveriesOf(created.id, '&status=pending')) as Array<{ event_id: string }>;
+    expect(pending.map((d) => d.event_id).toSorted()).toEqual(failed.map((d) => d.event_id).toSorted());
+  });
+
+  it('keeps one live delivery per event and destination, whichever comes first: a replay skips what a retry queued, a retry beside what a replay queued answers 409 conflict naming it (delivery_id)', async () => {
+    const since = new Date().toISOString();
+    const r = await receiver(() => ({ status: 500 }));
+    const created = await createDestination({ url: r.url });
+    const calls = ['live-a', 'live-b', 'live-c', 'live-d'];
+    const events = new Map<string, string>();
+    for (const call of calls) events.set((await t.post(endCall(call))).body.id, call);
+    await settle(async () => (await deliveriesOf(created.id, '&status=failed')).length === calls.length);
+    const failedOf = new Map<string, string>((await deliveriesOf(created.id, '&status=failed')).map((d: { id: string; event_id: string }) => [events.get(d.event_id)!, d.id]));
+    // Paused: whatever is queued stays pending.
+    expect((await api('PATCH', `/v1/destinations/${created.id}`, { paused: true })).status).toBe(200);
+    const pendingOf = async (call: string) => (await deliveriesOf(created.id, '&status=pending')).filter((d: { event_id: string }) => events.get(d.event_id) === call);
+    const retry = (call: string) => api('POST', `/v1/deliveries/${failedOf.get(call)}/retry`);
+
+    // live-a retried first: a replay skips it (it is pending), for only the failed ones or all.
+    expect((await retry('live-a')).status).toBe(202);
+    expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true, dry_run: true })).body.queued).toBe(3);
+    // Then a replay queues live-b, live-c and live-d again: their failed deliveries' retries would send them twice.
+    expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since })).body.queued).toBe(3);
+    const [liveB] = await pendingOf('live-b');
+    expect(await retry('live-b')).toMatchObject({ status: 409, body: { error: 'conflict', delivery_id: liveB.id } });
+    expect((await api('GET', `/v1/deliveries/${failedOf.get('live-b')}`)).body.status).toBe('failed');
+    // Retrying the live one itself is no conflict.
+    expect((await api('POST', `/v1/deliveries/${liveB.id}/retry`)).status).toBe(202);
+    for (const call of calls) expect(await pendingOf(call), call).toHaveLength(1);
   });
 
   describe('with private destinations not allowed', () => {

@@ -61,9 +61,9 @@ export async function deliveryRoutes(
     if ((await find(id)).status === 'delivered') {
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
-    if (!(await storage.deliveries.retry(id, options.now()))) {
-      throw new AppError('destination_deleted');
-    }
+    const retried = await storage.deliveries.retry(id, options.now());
+    if (retried.result === 'pending') throw new AppError('delivery_pending', { delivery_id: retried.pendingId });
+    if (retried.result === 'not_retried') throw new AppError('destination_deleted');
     options.onQueued();
     return reply.code(202).send(presentDelivery(await find(id)));
   });

@@ -401,10 +401,17 @@ export interface DeliveryReader {
   health(since: number): Promise<DestinationHealth[]>;
 }
 
+/**
+ * What a retry of one delivery did: queued it again; nothing, since another delivery of its event is pending
+ * at its destination (`pendingId`: it goes out anyway, and a retry beside it would send the event twice); or
+ * nothing, since it is unknown, delivered or its destination deleted.
+ */
+export type RetryOutcome = { result: 'retried' } | { result: 'pending'; pendingId: DeliveryId } | { result: 'not_retried' };
+
 /** The administrator's writes: sending deliveries again. */
 export interface DeliveryAdmin {
-  /** A failed (or pending) delivery goes out again now with a fresh retry schedule; false when unknown. */
-  retry(id: DeliveryId, now: number): Promise<boolean>;
+  /** A failed (or pending) delivery goes out again now with a fresh retry schedule. */
+  retry(id: DeliveryId, now: number): Promise<RetryOutcome>;
   /**
    * New deliveries to one destination for the matching events in the range; returns how many. A dry run
    * queues nothing and answers how many it would have queued (the same walk, without the inserts).

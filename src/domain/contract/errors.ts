@@ -8,7 +8,7 @@ const errorFields = {
 const errorDoc =
   'Every error: a stable `error` code and a human `message`, with the error\'s own fields beside them when it has ' +
   'some: `detail` (what exactly was wrong), `fields` (the fields at fault), `retry_after_sec` (also in Retry-After), ' +
-  '`quarantine_id` (ingest: the quarantine record kept), `reason` and `port` (a refused destination).';
+  '`quarantine_id` (ingest: the quarantine record kept), `reason` and `port` (a refused destination), `delivery_id` (a retry refused: the delivery of its event pending beside it).';
 
 /**
  * Every error the API answers with (SPEC "Ingest", "Query API"): a stable `error` code from the catalogue

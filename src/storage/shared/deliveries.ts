@@ -1,8 +1,8 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import { envelopeType, envelopeTypeParts, type EventStatus } from '../../domain/envelope.js';
 import type { Destination } from '../../domain/destination.js';
-import type { DeliveryAdmin, DeliveryAttempt, DestinationHealth, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
-import type { DestinationId } from '../../domain/ids.js';
+import type { DeliveryAdmin, DeliveryAttempt, RetryOutcome, DestinationHealth, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
+import type { DeliveryId, DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
 import { outboxRows } from './append-plan.js';
 import { rowToDelivery } from './destination-rows.js';
@@ -75,12 +75,19 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       return withAttempts(await query.execute());
     },
 
-    async retry(id, now) {
-      const result = await retried(db, now)
-        .where('id', '=', id)
-        .where('status', 'in', ['pending', 'failed', 'cancelled'])
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    async retry(id, now): Promise<RetryOutcome> {
+      const row = await db.selectFrom('deliveries').select(['destination_id', 'event_id']).where('id', '=', id).executeTakeFirst();
+      if (!row) return { result: 'not_retried' };
+      // In turn with a replay or another retry of the destination (insertReplayed), so that of two at once
+      // the second sees what the first queued.
+      return db.transaction().execute(async (trx) => {
+        if (!(await takeTurn(trx, row.destination_id))) return { result: 'not_retried' };
+        const result = await retried(trx, now).where('id', '=', id).where('status', 'in', ['pending', 'failed', 'cancelled']).where(notPendingAgain).executeTakeFirst();
+        if (Number(result.numUpdatedRows) > 0) return { result: 'retried' };
+        const live = await trx.selectFrom('deliveries').select('id').where('event_id', '=', row.event_id).where('destination_id', '=', row.destination_id)
+          .where('status', '=', sql.lit('pending')).where('id', '!=', id).executeTakeFirst();
+        return live ? { result: 'pending', pendingId: live.id as DeliveryId } : { result: 'not_retried' };
+      });
     },
 
     async retryFailed(destinationId, now, dryRun) {
@@ -225,12 +232,13 @@ const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.exists(eb.selectFrom('destinations').select('destinations.id').whereRef('destinations.id', '=', 'deliveries.destination_id').where('deleted_at', 'is', null));
 
 /**
- * No delivery of the same event to the destination is pending: it goes out anyway (a replay queued it again),
- * and a retry beside it would send it twice.
+ * No other delivery of the same event to the destination is pending: it goes out anyway (a replay queued it
+ * again), and a retry beside it would send it twice.
  */
 const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.not(eb.exists(eb.selectFrom('deliveries as p').select('p.id')
-    .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))));
+    .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))
+    .whereRef('p.id', '!=', 'deliveries.id')));
 
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a

@@ -292,6 +292,81 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(receiver.received.slice(-2).map((r) => [r.headers['webhook-id'], r.status])).toEqual([[first, 200], [second, 200]]);
   });
 
+  describe('a retry asked for while the last scheduled attempt is in flight', () => {
+    /** The second attempt (the schedule's last) is held open until the test has asked for a retry, then answered `last`. */
+    async function retryDuringLastAttempt(last: number) {
+      let arrived!: () => void;
+      const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      await start({ retryScheduleSec: [5] }, ({ index }) => {
+        if (index !== 1) return { status: index === 0 ? 500 : 200 };
+        arrived();
+        return { status: last, hold: held };
+      });
+      const destination = await addDestination();
+      const event = await post(endCall('retry-in-flight'));
+      await run();
+      clock += 5000;
+      const running = run();
+      await arrival;
+      const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string }>;
+      expect((await t.request('POST', `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
+      release();
+      await running;
+      await run();
+      return { event, delivery: (await t.api(`/v1/deliveries/${delivery!.id}`)).body };
+    }
+
+    it('is honoured when that attempt fails: the delivery goes out again, not failed', async () => {
+      const { event, delivery } = await retryDuringLastAttempt(500);
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 500], [event, 500], [event, 200]]);
+      expect(delivery).toMatchObject({ status: 'delivered', attempt_count: 3 });
+      expect(delivery.attempts.map((a: { status: number }) => a.status)).toEqual([500, 500, 200]);
+      expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toEqual([]);
+      // The held attempt's failure is counted as the retry it became.
+      const metrics = (await t.api('/metrics', null)).body as string;
+      expect(metrics).toContain('switchboard_delivery_attempts_total{result="retry"} 2');
+      expect(metrics).not.toContain('switchboard_delivery_attempts_total{result="failed"}');
+    });
+
+    it('begins a fresh run at the next claim when that attempt\'s lease runs out before its outcome', async () => {
+      let arrivals = 0;
+      let arrived!: () => void;
+      const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      await start({ retryScheduleSec: [5] }, () => {
+        arrivals += 1;
+        if (arrivals > 1) return { status: arrivals === 2 ? 500 : 200 };
+        arrived();
+        return { status: 500, hold: held };
+      });
+      const destination = await addDestination();
+      await post(endCall('lease-out'));
+      const first = run();
+      await arrival;
+      const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string }>;
+      expect((await t.request('POST', `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
+      // The held attempt outlives its lease (60 s): the delivery is claimed again and its attempt fails.
+      clock += 61_000;
+      const second = run();
+      await waitFor('the second claim\'s attempt', () => arrivals === 2);
+      release();
+      await Promise.all([first, second]);
+      // That attempt is the first of the run the retry began: the next is due 5 s after it. (The held attempt's outcome came too late.)
+      expect((await t.api(`/v1/deliveries/${delivery!.id}`)).body).toMatchObject({ status: 'pending', attempt_count: 1, next_attempt_at: new Date(clock + 5000).toISOString() });
+      await advance(5000);
+      expect((await t.api(`/v1/deliveries/${delivery!.id}`)).body).toMatchObject({ status: 'delivered', attempt_count: 2 });
+    });
+
+    it('is moot when that attempt succeeds: delivered, not sent again', async () => {
+      const { event, delivery } = await retryDuringLastAttempt(200);
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 500], [event, 200]]);
+      expect(delivery).toMatchObject({ status: 'delivered', attempt_count: 2 });
+    });
+  });
+
   it('disables a destination that has failed continuously for five days', async () => {
     await start({ retryScheduleSec: Array(7).fill(86_400) }, () => ({ status: 500 }));
     const destination = await addDestination();

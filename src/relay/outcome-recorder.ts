@@ -64,10 +64,14 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     pending = [];
     if (batch.length === 0) return;
     try {
-      const { stale, appended } = await options.complete(batch, now());
+      const { stale, appended, rescheduled = [] } = await options.complete(batch, now());
       recorded += batch.length;
       const dropped = new Set<string>(stale);
-      for (const outcome of batch) if (outcome.result !== 'deferred' && !dropped.has(outcome.deliveryId)) metrics.deliveryAttempts.inc({ result: outcome.result });
+      // A failure recorded as pending (a retry was asked for during its attempt) is counted as the retry it is.
+      const retried = new Set<string>(rescheduled);
+      for (const outcome of batch) {
+        if (outcome.result !== 'deferred' && !dropped.has(outcome.deliveryId)) metrics.deliveryAttempts.inc({ result: retried.has(outcome.deliveryId) ? 'retry' : outcome.result });
+      }
       if (appended.length > 0) options.onAppended();
       backoffMs = 0;
     } catch (error) {

@@ -338,6 +338,8 @@ export interface DeliveryOutcome {
 export interface CompleteResult {
   stale: DeliveryId[];
   appended: AppendResult[];
+  /** Failed outcomes recorded as pending instead: a retry was asked for during their attempt (shared/complete-plan.ts). */
+  rescheduled?: DeliveryId[];
 }
 
 /**

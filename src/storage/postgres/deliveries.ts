@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
+import type { DeliveryId } from '../../domain/ids.js';
 import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
 import type { Database, DeliveriesTable } from '../schema.js';
-import { completionRows, raisedEvents, type DestinationUpdate } from '../shared/complete-plan.js';
+import { completionRows, raisedEvents, retriedInFlight, withoutFailures, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
 import { appendIn, InlineValues, inTransaction, Parameters, queryAll } from './append.js';
 
@@ -53,7 +54,7 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
           from offered) o
         order by rank, next_attempt_at, event_seq
         limit ${limit})
-      update deliveries u set locked_until = ${now + leaseMs}, updated_at = ${now}
+      update deliveries u set locked_until = ${now + leaseMs}, updated_at = ${now}, schedule_start = least(u.schedule_start, u.attempts)
       where u.id = any(array(select id from due))
       returning u.*`.execute(db);
     return rows.map(rowToDelivery).sort((a, b) => a.eventSeq - b.eventSeq);
@@ -67,6 +68,7 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
    * claim or another outcome changed the row meanwhile, checks the condition again on what they left. (A
    * `select … for update` before the update took the same locks a second time, and a round trip.)
    */
+  const retried = retriedInFlight('d.', 't.');
   function complete(outcomes: readonly DeliveryOutcome[], now: number): Promise<CompleteResult> {
     return inTransaction(pool, async (client) => {
       const all = completionRows(outcomes);
@@ -84,19 +86,21 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
       const [, recorded] = await queryAll(client, [
         'begin',
         `with recorded as (
-          update deliveries d set status = t.status, attempts = d.attempts + t.attempted,
-            next_attempt_at = coalesce(t.next_attempt_at, d.next_attempt_at), locked_until = null,
+          update deliveries d set status = case when ${retried} then 'pending' else t.status end, attempts = d.attempts + t.attempted,
+            next_attempt_at = case when ${retried} then d.next_attempt_at else coalesce(t.next_attempt_at, d.next_attempt_at) end, locked_until = null,
             last_status = case when t.attempted = 1 then t.last_status else d.last_status end,
             last_error = case when t.attempted = 1 then t.last_error else d.last_error end,
-            finished_at = t.finished_at, updated_at = ${q.add(now)}
+            finished_at = case when ${retried} then null else t.finished_at end, updated_at = ${q.add(now)}
           from ${u.source} where d.id = t.id and d.status = 'pending' and d.locked_until = t.lease
-          returning d.id)${attempts ? `,
+          returning d.id, d.status)${attempts ? `,
         attempts as (
           insert into delivery_attempts (${attempts.columns}) select ${attempts.columns} from ${attempts.source}
           where t.delivery_id in (select id from recorded) on conflict do nothing)` : ''}
-        select id from recorded`,
+        select id, status from recorded`,
       ]);
       const heldIds = new Set(recorded!.map((r) => r.id as string));
+      const recordedAs = new Map(all.deliveries.map((d) => [d.id, d.status]));
+      const rescheduled = new Set(recorded!.filter((r) => r.status !== recordedAs.get(r.id as string)).map((r) => r.id as string));
       const held = outcomes.filter((o) => heldIds.has(o.deliveryId));
       const stale = outcomes.filter((o) => !heldIds.has(o.deliveryId)).map((o) => o.deliveryId);
       if (held.length === 0) return { stale, appended: [] };
@@ -115,8 +119,8 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
         );
       }
       const disabled = await updateDestinations(client, rows.destinations, now);
-      const events = raisedEvents(held, disabled);
-      return { stale, appended: events.length > 0 ? await appendIn(client, events) : [] };
+      const events = raisedEvents(withoutFailures(held, rescheduled), disabled);
+      return { stale, appended: events.length > 0 ? await appendIn(client, events) : [], ...(rescheduled.size > 0 ? { rescheduled: [...rescheduled] as DeliveryId[] } : {}) };
     });
   }
 

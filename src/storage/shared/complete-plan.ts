@@ -76,6 +76,21 @@ export function completionRows(outcomes: readonly DeliveryOutcome[]) {
 }
 
 /**
+ * A retry asked for while an attempt is in flight leaves the delivery's schedule_start one past its attempts
+ * (shared/deliveries.ts `retried`). Recording that attempt, if it did not deliver, the delivery stays pending,
+ * due at the retry's time (its next_attempt_at), with a fresh run of the schedule: the retry is honoured
+ * rather than lost to the outcome the worker worked out from its claim (the schedule ran out: failed). The
+ * condition, over the row as it is before the update (a delivery row `d`, the update's values `t`), for
+ * each backend's one update of the outcomes.
+ */
+export const retriedInFlight = (d: string, t: string) => `(${t}attempted = 1 and ${t}status <> 'delivered' and ${d}schedule_start > ${d}attempts)`;
+
+/** A failed outcome recorded as pending (`retriedInFlight`) raises no `switchboard.delivery.failed`. */
+export function withoutFailures(held: readonly DeliveryOutcome[], rescheduled: ReadonlySet<string>): readonly DeliveryOutcome[] {
+  return rescheduled.size === 0 ? held : held.map((o) => (rescheduled.has(o.deliveryId) ? { ...o, raises: [] } : o));
+}
+
+/**
  * The operational events of a batch's recorded outcomes, in order: first `switchboard.destination.disabled`
  * for each destination in `disabled` (those this batch's write disabled; the event of its last outcome that
  * asked, whose reason is the one stored), then every outcome's own (`switchboard.delivery.failed`). A

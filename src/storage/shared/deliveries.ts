@@ -255,18 +255,21 @@ async function takeTurn(trx: Kysely<Database>, destinationId: string): Promise<b
 /**
  * Deliveries sent again now, each with a fresh run of the retry schedule (the worker counts scheduled
  * attempts from schedule_start); the caller narrows which. A delivery being sent right now keeps its lease,
- * so it does not go out twice at once: its attempt in flight is the retry, and the schedule starts after it.
+ * so it does not go out twice at once, and its run starts after the attempt in flight: schedule_start is one
+ * past its attempts, which tells the outcome of that attempt that a retry was asked for since its claim (a
+ * failure leaves it pending, due now: shared/complete-plan.ts); a claim brings it back to its attempts.
  */
 function retried(db: Kysely<Database>, now: number) {
+  const inFlight = sql<boolean>`status = 'pending' and locked_until > ${now}`;
   return db
     .updateTable('deliveries')
     .set({
       status: 'pending',
       next_attempt_at: now,
-      schedule_start: sql.ref('attempts'),
+      schedule_start: sql<number>`case when ${inFlight} then attempts + 1 else attempts end`,
       finished_at: null,
       updated_at: now,
-      locked_until: sql<number | null>`case when status = 'pending' and locked_until > ${now} then locked_until else null end`,
+      locked_until: sql<number | null>`case when ${inFlight} then locked_until else null end`,
     })
     .where(destinationLive);
 }

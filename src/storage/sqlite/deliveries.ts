@@ -3,7 +3,7 @@ import type { DeliveryId } from '../../domain/ids.js';
 import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
 import type { DeliveriesTable } from '../schema.js';
 import { fairCut, roomOf, type ClaimCandidate } from '../shared/claim-plan.js';
-import { completionRows, raisedEvents } from '../shared/complete-plan.js';
+import { completionRows, raisedEvents, retriedInFlight, withoutFailures } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
 import type { SqliteAppend, SqliteAppendResult } from './append.js';
 
@@ -36,8 +36,10 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
         where p.destination_id = d.destination_id and p.order_key = d.order_key and p.status = 'pending' and p.event_seq < d.event_seq)
     order by d.next_attempt_at, d.event_seq
     limit @room`);
+  // A retry asked for during an earlier claim's attempt left schedule_start past the attempts (its outcome never
+  // came: the lease ran out, or it was deferred): this attempt begins that fresh run.
   const lease = db.prepare<{ id: string; now: number; lockedUntil: number }, DeliveriesTable>(
-    'update deliveries set locked_until = @lockedUntil, updated_at = @now where id = @id returning *',
+    'update deliveries set locked_until = @lockedUntil, updated_at = @now, schedule_start = min(schedule_start, attempts) where id = @id returning *',
   );
   const claim = db.transaction((now: number, limit: number, leaseMs: number, share?: ClaimShare): Delivery[] => {
     const offers = claimable.all().map((destination) => {
@@ -49,13 +51,15 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
       .sort((a, b) => a.eventSeq - b.eventSeq);
   });
 
-  const updateDelivery = db.prepare(`
-    update deliveries set status = @status, attempts = attempts + @attempted,
-      next_attempt_at = coalesce(@next_attempt_at, next_attempt_at), locked_until = null,
+  const retried = retriedInFlight('', '@');
+  const updateDelivery = db.prepare<Record<string, unknown>, { status: string }>(`
+    update deliveries set status = case when ${retried} then 'pending' else @status end, attempts = attempts + @attempted,
+      next_attempt_at = case when ${retried} then next_attempt_at else coalesce(@next_attempt_at, next_attempt_at) end, locked_until = null,
       last_status = case when @attempted = 1 then @last_status else last_status end,
       last_error = case when @attempted = 1 then @last_error else last_error end,
-      finished_at = @finished_at, updated_at = @now
-    where id = @id and status = 'pending' and locked_until = @lease`);
+      finished_at = case when ${retried} then null else @finished_at end, updated_at = @now
+    where id = @id and status = 'pending' and locked_until = @lease
+    returning status`);
   // The fence: an outcome counts only while its delivery is pending under the lease it was claimed with.
   const holdsLease = db.prepare<[string, number], { id: string }>(`select id from deliveries where id = ? and status = 'pending' and locked_until = ?`);
   const insertAttempt = db.prepare(`insert or ignore into delivery_attempts (delivery_id, attempt, attempted_at, status, latency_ms, response_body, error)
@@ -82,7 +86,11 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
     const leases = new Map(held.map((o) => [o.deliveryId as string, o.lease]));
     const rows = completionRows(held);
     for (const a of rows.attempts) insertAttempt.run(a);
-    for (const d of rows.deliveries) updateDelivery.run({ ...d, now, lease: leases.get(d.id) });
+    const rescheduled = new Set<string>();
+    for (const d of rows.deliveries) {
+      const row = updateDelivery.get({ ...d, now, lease: leases.get(d.id) });
+      if (row && row.status !== d.status) rescheduled.add(d.id);
+    }
     for (const m of rows.successors) moveSuccessors.run(m);
     const disabled = new Set<string>();
     for (const d of rows.destinations) {
@@ -90,8 +98,8 @@ export function createSqliteDeliveryWrites(db: SqliteDatabase, append: SqliteApp
       if (d.failure === 'failing') markFailing.run(d.failingSince, d.id);
       if (d.disabledReason && disable.run(now, d.disabledReason, now, d.id).changes > 0) disabled.add(d.id);
     }
-    const events = raisedEvents(held, disabled);
-    return { stale, appended: events.length > 0 ? append(events) : [] };
+    const events = raisedEvents(withoutFailures(held, rescheduled), disabled);
+    return { stale, appended: events.length > 0 ? append(events) : [], ...(rescheduled.size > 0 ? { rescheduled: [...rescheduled] as DeliveryId[] } : {}) };
   });
 
   // BEGIN IMMEDIATE for the reason sqlite/append.ts gives.

@@ -47,9 +47,9 @@ function run(request: Exclude<WriterRequest, { op: 'close' }>): unknown {
       const outcomes = request.outcomes.map((o) => (o.raises || o.disabledEvent ? {
         ...o, ...(o.raises ? { raises: revive([...o.raises]) } : {}), ...(o.disabledEvent ? { disabledEvent: revive([o.disabledEvent])[0] } : {}),
       } : o));
-      const { stale, appended } = deliveries.complete(outcomes, request.now);
+      const { stale, appended, rescheduled } = deliveries.complete(outcomes, request.now);
       // The raised events' results without their call records, as an append's (the recorder only counts them).
-      return { stale, appended: appended.map(({ call: _call, callText: _text, ...result }) => result) };
+      return { stale, ...(rescheduled ? { rescheduled } : {}), appended: appended.map(({ call: _call, callText: _text, ...result }) => result) };
     }
     case 'restartWal':
       return restartWal();

@@ -367,6 +367,27 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
   });
 
+  it('retention deletes the pending deliveries of the events it prunes, a paused destination\'s backlog too, without a trace (as it is: what it should do is an open product decision)', async () => {
+    await start();
+    const destination = await addDestination();
+    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: true })).status).toBe(200);
+    await post(endCall('paused-old'));
+    await run();
+    const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}&status=pending`)).body.data as Array<{ id: string }>;
+    expect(delivery).toBeDefined();
+    clock += 10 * 86_400_000;
+    // Counted among the deliveries deleted, no differently from the delivered ones.
+    expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 1, deliveries: 1 });
+    expect((await t.api(`/v1/deliveries/${delivery!.id}`)).status).toBe(404);
+    expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
+    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: false })).status).toBe(200);
+    await run();
+    // Resumed, the destination never gets the event, and nothing says it was dropped: no delivery is left, failed or cancelled, and no event is published.
+    expect(receiver.received).toEqual([]);
+    expect((await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data).toEqual([]);
+    expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toEqual([]);
+  });
+
   it('disables a destination that has failed continuously for five days', async () => {
     await start({ retryScheduleSec: Array(7).fill(86_400) }, () => ({ status: 500 }));
     const destination = await addDestination();

@@ -142,6 +142,17 @@ describe('send', () => {
       .toMatchObject({ ok: true, status: 201, responseBody: 'created', retryAfter: '5', error: null });
   });
 
+  it('reports no status when only an informational 1xx came before the time ran out or the connection closed: no answer', async () => {
+    const server = await serve((req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      if (req.url === '/close') setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await sender({ timeoutMs: 300 }).send({ url: server.url, headers: signed, body }))
+      .toMatchObject({ ok: false, status: null, error: 'timeout after 300 ms' });
+    expect(await sender().send({ url: `http://127.0.0.1:${server.port}/close`, headers: signed, body }))
+      .toMatchObject({ ok: false, status: null, error: 'connection closed by the receiver before it answered' });
+  });
+
   it('says a connection closed in the middle of the answer was closed after the status, not before an answer', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(500, { 'content-length': '100' });

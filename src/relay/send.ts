@@ -158,8 +158,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.expired) controller.abort(this.expired);
   }
 
-  /** Also called for a 1xx before the answer; the answer's own call then sets all three again. */
+  /**
+   * Also called for a 1xx before the answer, which is no answer yet: a receiver that sends 103 Early Hints and
+   * then nothing has not answered (no status; the circuit breaker counts it as silent).
+   */
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return;
     this.status = statusCode;
     this.retryAfter = firstHeader(headers['retry-after']);
     this.location = firstHeader(headers.location);

@@ -62,7 +62,7 @@ export async function deliveryRoutes(
       throw new AppError('conflict', { detail: 'this delivery succeeded; replay its destination to send the event again' });
     }
     const retried = await storage.deliveries.retry(id, options.now());
-    if (retried.result === 'pending') throw new AppError('delivery_pending', { delivery_id: retried.pendingId });
+    if (retried.result === 'pending') throw new AppError('delivery_pending', { delivery_id: retried.pendingId }, { params: { id: retried.pendingId } });
     if (retried.result === 'not_retried') throw new AppError('destination_deleted');
     options.onQueued();
     return reply.code(202).send(presentDelivery(await find(id)));

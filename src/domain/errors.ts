@@ -33,7 +33,7 @@ export const apiErrors = defineErrors({
   source_revoked: { code: 'conflict', status: 409, message: 'This source is revoked: create a new one.' },
   no_convolo_key: { code: 'conflict', status: 409, message: 'This source has no Convolo API key: set one first (PUT /v1/sources/:id/convolo, or switchboard sources set-convolo).' },
   key_revokes_itself: { code: 'conflict', status: 409, message: 'A key cannot revoke itself: use another admin key (create one with POST /v1/keys).' },
-  delivery_pending: { code: 'conflict', status: 409, message: 'Another delivery of this event to this destination is pending (delivery_id): it goes out anyway, and a retry beside it would send the event twice.' },
+  delivery_pending: { code: 'conflict', status: 409, message: 'Delivery {id} of the same event to this destination is pending: it goes out anyway, and a retry beside it would send the event twice.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
   payload_too_large: { status: 413, message: 'The body is larger than the limit.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },

@@ -481,6 +481,21 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     for (const call of calls) expect(await pendingOf(call), call).toHaveLength(1);
   });
 
+  it('a retry of the failed deliveries queues an event once when several of its deliveries failed (the original and a replay)', async () => {
+    const since = new Date().toISOString();
+    const r = await receiver(() => ({ status: 500 }));
+    const created = await createDestination({ url: r.url });
+    const event = (await t.post(endCall('failed-twice'))).body.id;
+    await settle(async () => (await deliveriesOf(created.id, '&status=failed')).length === 1);
+    expect((await api('POST', `/v1/destinations/${created.id}/replay`, { since, only_failed: true })).body.queued).toBe(1);
+    await settle(async () => (await deliveriesOf(created.id, '&status=failed')).length === 2);
+    // Paused: what the retry queues stays pending.
+    expect((await api('PATCH', `/v1/destinations/${created.id}`, { paused: true })).status).toBe(200);
+    expect((await api('POST', `/v1/destinations/${created.id}/retry-failed`, { dry_run: true })).body.retried).toBe(1);
+    expect((await api('POST', `/v1/destinations/${created.id}/retry-failed`, {})).body.retried).toBe(1);
+    expect((await deliveriesOf(created.id, '&status=pending')).map((d: { event_id: string }) => d.event_id)).toEqual([event]);
+  });
+
   describe('with private destinations not allowed', () => {
     let strict: TestApp;
     beforeAll(async () => {

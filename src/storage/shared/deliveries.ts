@@ -94,13 +94,14 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       // The preview counts exactly the rows the update would change (the same conditions).
       if (dryRun) {
         const row = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).where(notPendingAgain).executeTakeFirstOrThrow();
+          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).where(notPendingAgain).where(newestFailed).executeTakeFirstOrThrow();
         return Number(row.n);
       }
       // In turn with a replay of the destination (insertReplayed), so neither sends again what the other just queued.
       return db.transaction().execute(async (trx) => {
         if (!(await takeTurn(trx, destinationId))) return 0;
-        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).executeTakeFirst();
+        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(newestFailed)
+          .executeTakeFirst();
         return Number(result.numUpdatedRows);
       });
     },
@@ -239,6 +240,16 @@ const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.not(eb.exists(eb.selectFrom('deliveries as p').select('p.id')
     .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))
     .whereRef('p.id', '!=', 'deliveries.id')));
+
+/**
+ * No delivery of the same event to the destination failed later (created after it): of an event's failed
+ * deliveries (the original and replays of it), a retry of them all sends the newest, once. (Both backends
+ * read the subquery over the rows as they were before the update.)
+ */
+const newestFailed = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.not(eb.exists(eb.selectFrom('deliveries as f').select('f.id')
+    .whereRef('f.event_id', '=', 'deliveries.event_id').whereRef('f.destination_id', '=', 'deliveries.destination_id').where('f.status', '=', sql.lit('failed'))
+    .where((f) => f.or([f('f.created_at', '>', f.ref('deliveries.created_at')), f.and([f('f.created_at', '=', f.ref('deliveries.created_at')), f('f.id', '>', f.ref('deliveries.id'))])]))));
 
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a

@@ -76,12 +76,15 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
     },
 
     async retry(id, now): Promise<RetryOutcome> {
-      const row = await db.selectFrom('deliveries').select(['destination_id', 'event_id']).where('id', '=', id).executeTakeFirst();
-      if (!row) return { result: 'not_retried' };
-      // In turn with a replay or another retry of the destination (insertReplayed), so that of two at once
-      // the second sees what the first queued.
       return db.transaction().execute(async (trx) => {
-        if (!(await takeTurn(trx, row.destination_id))) return { result: 'not_retried' };
+        // PostgreSQL: the delivery's row first, then its destination's, in the order the worker's outcome takes
+        // them (postgres/deliveries.ts `complete`): the other way round, a retry of a delivery whose attempt was
+        // being recorded could hold one row while the outcome held the other (a deadlock, failing one of them).
+        const query = trx.selectFrom('deliveries').select(['destination_id', 'event_id']).where('id', '=', id);
+        const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+        // In turn with a replay or another retry of the destination (insertReplayed), so that of two at once
+        // the second sees what the first queued.
+        if (!row || !(await takeTurn(trx, row.destination_id))) return { result: 'not_retried' };
         const result = await retried(trx, now).where('id', '=', id).where('status', 'in', ['pending', 'failed', 'cancelled']).where(notPendingAgain).executeTakeFirst();
         if (Number(result.numUpdatedRows) > 0) return { result: 'retried' };
         const live = await trx.selectFrom('deliveries').select('id').where('event_id', '=', row.event_id).where('destination_id', '=', row.destination_id)

@@ -195,4 +195,20 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     expect((await t.request('GET', '/v1/destinations')).body.data[0].url).toBe(url);
     expect((await t.request('GET', `/v1/destinations/${id}`)).body.url).toBe(url);
   });
+
+  it("shows a viewer the secret in a destination URL's path (an incoming webhook's token) as [redacted]; an admin sees it whole", async () => {
+    await start();
+    const url = `${receiver.url}/services/T024BE7LD/B08K1Q2M3N4/vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a`;
+    const created = await t.request('POST', '/v1/destinations', { url });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const viewer = (await t.request('POST', '/v1/keys', { name: 'viewer', scope: 'read' })).body.key as string;
+    for (const path of ['/v1/destinations', `/v1/destinations/${id}`]) {
+      const seen = await t.request('GET', path, undefined, viewer);
+      expect(seen.status).toBe(200);
+      expect(JSON.stringify(seen.body), path).not.toContain('vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a');
+      expect((path === '/v1/destinations' ? seen.body.data[0] : seen.body).url, path).toBe(`${receiver.url}/services/T024BE7LD/B08K1Q2M3N4/[redacted]`);
+    }
+    expect((await t.request('GET', `/v1/destinations/${id}`)).body.url).toBe(url);
+  });
 });

@@ -19,7 +19,12 @@ describe('presentDestination: the URL a caller who may not read secrets sees', (
     expect(shown('https://hooks.example.com/in', false)).toBe('https://hooks.example.com/in');
   });
 
+  it('replaces a path segment that looks like a credential (a Slack webhook\'s token) with [redacted]', () => {
+    expect(shown('https://hooks.slack.com/services/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', false)).toBe('https://hooks.slack.com/services/T024BE7LD/B08K1Q2M3N4/[redacted]');
+  });
+
   it('shows an administrator the URL as stored', () => {
     expect(shown('https://ann:pa55@hooks.example.com/in?token=abc', true)).toBe('https://ann:pa55@hooks.example.com/in?token=abc');
+    expect(shown('https://hooks.slack.com/services/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', true)).toBe('https://hooks.slack.com/services/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');
   });
 });

@@ -12,9 +12,10 @@ export const hiddenHeaderValue = '…';
  * A destination as the API shows it. The secret is shown only where an administrator asks for this one
  * destination (or has just created or rotated it); listings show `secret_hint`, enough to tell which
  * secret a receiver is configured with. The values of its headers and of its URL's query, and the URL's
- * userinfo, are an administrator's to read too (`revealCredentials`): they are where a receiver's
- * credentials go (`Authorization`, `?api_key=…`), so a viewer gets the header names with each value as `…`
- * and the URL with each query value and the userinfo as `[redacted]`.
+ * userinfo and path segments that look like credentials, are an administrator's to read too
+ * (`revealCredentials`): they are where a receiver's credentials go (`Authorization`, `?api_key=…`, a Slack
+ * webhook's token), so a viewer gets the header names with each value as `…` and the URL with those parts as
+ * `[redacted]` (domain/redact.ts redactUrlCredentials).
  *
  * @example
  * presentDestination(destination, { now: Date.now(), revealSecret: false, revealCredentials: false });

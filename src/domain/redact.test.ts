@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from './redact.js';
+import { redactUrl, redactUrlCredentials } from './redact.js';
 
 const token = 'sbt_' + 'A'.repeat(20) + 'secretPart_-' + 'z'.repeat(11);
 
@@ -72,5 +72,41 @@ describe('redactUrl', () => {
     expect(redactUrl('/v1/calls?q=46701234567')).toBe('/v1/calls?q=…67');
     expect(redactUrl('/v1/calls?q=Ada+Lovelace')).toBe('/v1/calls?q=…ce');
     expect(redactUrl('/v1/calls?phone=7')).toBe('/v1/calls?phone=…7');
+  });
+});
+
+describe('redactUrlCredentials: what a caller who may not read secrets sees of a destination URL', () => {
+  it("hides the secret an incoming webhook carries in its path: Slack's, Discord's, IFTTT's, a Logic App's", () => {
+    expect(redactUrlCredentials('https://hooks.slack.com/services/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'))
+      .toBe('https://hooks.slack.com/services/T024BE7LD/B08K1Q2M3N4/[redacted]');
+    const discord = 'AbCdEf-GhIjKl_MnOpQr5tUvWxYz0123456789abcdefGHIJKLmnopQRSTuvwxYZ01234';
+    expect(redactUrlCredentials(`https://discord.com/api/webhooks/1234567890123456789/${discord}`))
+      .toBe('https://discord.com/api/webhooks/1234567890123456789/[redacted]');
+    expect(redactUrlCredentials('https://maker.ifttt.com/trigger/call_ended/with/key/dK3f9Qm2xZp7LwR1tY6vB4')).toBe('https://maker.ifttt.com/trigger/call_ended/with/key/[redacted]');
+    expect(redactUrlCredentials('https://prod-07.westeurope.logic.azure.com/workflows/0f5c2e7d9a8b4c31a6e2f4d8b7c9e1a3/triggers/manual/paths/invoke?api-version=2016-06-01&sig=Zx9'))
+      .toBe('https://prod-07.westeurope.logic.azure.com/workflows/[redacted]/triggers/manual/paths/invoke?api-version=[redacted]&sig=[redacted]');
+    // Percent-encoded, it is the same segment.
+    expect(redactUrlCredentials('https://hooks.example.com/in/%76Q3x9Zr1Lk2Jm8Np5Tt7Wy0a/x')).toBe('https://hooks.example.com/in/[redacted]/x');
+  });
+
+  it("leaves Zapier's catch hook visible: its 7-character token is below the rule's 16 (a limit of the rule)", () => {
+    expect(redactUrlCredentials('https://hooks.zapier.com/hooks/catch/1234567/3abc9xz/')).toBe('https://hooks.zapier.com/hooks/catch/1234567/3abc9xz/');
+  });
+
+  it('keeps the paths that hold no credential whole: words, versions, dates, numeric ids, long words without a digit', () => {
+    for (const url of [
+      'https://crm.example.com/webhooks/convolo',
+      'https://crm.example.com/api/v2/calls',
+      'https://crm.example.com/hooks/2024-12-01',
+      'https://crm.example.com/api/webhooks/1234567890123456789/',
+      'https://crm.example.com/switchboard-events-receiver/in',
+      'https://crm.example.com/',
+      'https://crm.example.com',
+    ]) expect(redactUrlCredentials(url)).toBe(url);
+  });
+
+  it('never takes the host for a path segment', () => {
+    expect(redactUrlCredentials('http://abc123def456ghi789:8080/in')).toBe('http://abc123def456ghi789:8080/in');
+    expect(redactUrlCredentials('https://ann:pw@abc123def456ghi789/in')).toBe('https://[redacted]@abc123def456ghi789/in');
   });
 });

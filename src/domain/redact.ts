@@ -74,27 +74,49 @@ function tail(value: string): string {
 export const redactedUrlPart = '[redacted]';
 
 /**
- * The URL with its userinfo (`user:pass@`) and each non-empty query value replaced by `[redacted]`; the
- * scheme, host, path, query names and fragment as stored. What a caller who may not read secrets sees of a
- * destination's URL (api/destination-presenters.ts), and how messages that are stored name it (relay/ssrf.ts).
+ * Whether a path segment looks like a credential: 16 or more characters from `[A-Za-z0-9_-]`, letters and
+ * digits both among them. It is what an incoming webhook's secret in its path looks like (Slack's
+ * `/services/T…/B…/<24 characters>`, Discord's `/api/webhooks/<id>/<68 characters>`, IFTTT's key, a Logic
+ * App's workflow id), where words (`/webhooks/convolo`, `switchboard-events-receiver`), versions and dates
+ * (`/api/v2`, `/hooks/2024-12-01`) and numeric ids have no letter, no digit or fewer characters. Shorter
+ * secrets (Zapier's 7-character catch-hook token) are not recognised. The segment is judged percent-decoded.
+ *
+ * @example
+ * looksLikeCredential('vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a'); // true
+ * looksLikeCredential('1234567890123456789'); // false: no letter
+ */
+export function looksLikeCredential(segment: string): boolean {
+  return /^[A-Za-z0-9_-]{16,}$/.test(segment) && /[A-Za-z]/.test(segment) && /[0-9]/.test(segment);
+}
+
+/**
+ * The URL with its userinfo (`user:pass@`), each non-empty query value and each path segment that looks like
+ * a credential (`looksLikeCredential`) replaced by `[redacted]`; the scheme, host, the other path segments,
+ * query names and fragment as stored. What a caller who may not read secrets sees of a destination's URL
+ * (api/destination-presenters.ts), and how messages that are stored name it (relay/ssrf.ts).
  *
  * @example
  * redactUrlCredentials('https://ann:pw@hooks.example.com/in?key=abc&x=1'); // 'https://[redacted]@hooks.example.com/in?key=[redacted]&x=[redacted]'
+ * redactUrlCredentials('https://hooks.slack.com/services/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'); // 'https://hooks.slack.com/services/T024BE7LD/B08K1Q2M3N4/[redacted]'
  */
 export function redactUrlCredentials(url: string): string {
   const { path, query, fragment } = urlParts(url);
-  let head = path;
+  let authority = '';
+  let rest = path;
   // The authority runs from '//' to the next '/' (or the end): its last '@' ends the userinfo.
-  const authorityAt = head.indexOf('//');
+  const authorityAt = path.indexOf('//');
   if (authorityAt >= 0) {
-    const pathAt = head.indexOf('/', authorityAt + 2);
-    const authorityEnd = pathAt >= 0 ? pathAt : head.length;
-    const at = head.lastIndexOf('@', authorityEnd - 1);
-    if (at > authorityAt + 1) head = `${head.slice(0, authorityAt + 2)}${redactedUrlPart}${head.slice(at)}`;
+    const pathAt = path.indexOf('/', authorityAt + 2);
+    const authorityEnd = pathAt >= 0 ? pathAt : path.length;
+    authority = path.slice(0, authorityEnd);
+    rest = path.slice(authorityEnd);
+    const at = authority.lastIndexOf('@');
+    if (at > authorityAt + 1) authority = `${authority.slice(0, authorityAt + 2)}${redactedUrlPart}${authority.slice(at)}`;
   }
+  const segments = rest.split('/').map((segment) => (looksLikeCredential(decode(segment)) ? redactedUrlPart : segment)).join('/');
   const hidden = query?.split('&').map((pair) => {
     const eq = pair.indexOf('=');
     return eq < 0 || eq === pair.length - 1 ? pair : `${pair.slice(0, eq + 1)}${redactedUrlPart}`;
   }).join('&');
-  return head + (hidden === undefined ? '' : `?${hidden}`) + fragment;
+  return authority + segments + (hidden === undefined ? '' : `?${hidden}`) + fragment;
 }

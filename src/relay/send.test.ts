@@ -216,6 +216,9 @@ describe('send', () => {
     expect(literal.error).toBe('refused: "http://127.0.0.1:8080/in?api_key=[redacted]&x=[redacted]" resolves to 127.0.0.1, a loopback address');
     const port = await strict.send({ url: 'http://93.184.216.34:6379/hook?token=s3cret', headers: signed, body });
     expect(port.error).toMatch(/^refused: "http:\/\/93\.184\.216\.34:6379\/hook\?token=\[redacted\]" uses port 6379/);
+    // A secret in the path (an incoming webhook's token) likewise.
+    const inPath = await strict.send({ url: 'http://127.0.0.1:8080/services/T024BE7LD/B08K1Q2M3N4/vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a', headers: signed, body });
+    expect(inPath.error).toBe('refused: "http://127.0.0.1:8080/services/T024BE7LD/B08K1Q2M3N4/[redacted]" resolves to 127.0.0.1, a loopback address');
   });
 
   it('reuses one kept-alive connection across two sends', async () => {

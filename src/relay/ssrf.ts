@@ -151,7 +151,7 @@ export function literalHost(url: URL): string | null {
 }
 
 /**
- * The URL as messages may show it: without its query's values and userinfo (a refusal at send time is
+ * The URL as messages may show it: without its query's values, userinfo and credential-like path segments (a refusal at send time is
  * stored as the delivery's error, which a viewer reads: domain/redact.ts), and shortened, so a 2 KiB URL does
  * not swamp a log line.
  */

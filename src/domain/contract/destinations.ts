@@ -6,7 +6,7 @@ const strings = () => Nullable(Type.Array(Type.String()));
 /** A destination as listed: its settings, health and a hint of its signing secret. */
 export const Destination = Type.Object({
   id: Type.String({ description: '`dst_…`' }),
-  url: Type.String({ description: 'As stored to an administrator; a viewer (`read` scope) gets each query value and any userinfo (`user:pass@`) as `[redacted]`, the names kept.' }),
+  url: Type.String({ description: 'As stored to an administrator; a viewer (`read` scope) gets each query value, any userinfo (`user:pass@`) and each path segment that looks like a credential (16 or more of `A-Za-z0-9_-`, letters and digits both) as `[redacted]`, the names kept.' }),
   description: Nullable(Type.String()),
   event_types: strings(),
   widget_keys: strings(),

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { signingSecrets } from '../src/domain/destination.js';
-import type { DeliveryId, DestinationId, EventId, SourceId } from '../src/domain/ids.js';
+import type { DeliveryId, DestinationId, EventId, InvitationId, SourceId, UserId } from '../src/domain/ids.js';
 import { createMigrator, migrateToLatest } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import { backends, endCall, startCall, type Backend } from './support/app.js';
@@ -147,7 +147,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows, storage: storage.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets', '0022_invitation_inviter'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -325,7 +325,7 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
     const reopened = connect(backend, url);
     try {
       const id = 'dst_old' as DestinationId;
-      expect(await storage.migrate()).toEqual([]);
+      expect(await storage.migrate()).toEqual(later.slice(later.indexOf('0021_previous_secrets') + 1));
       expect((await storage.destinations.get(id))?.previousSecrets).toEqual([{ secret: secret(1), expiresAt: now + 2 * hour }]);
       // A rotation of this version keeps it, and writes the newest previous secret in the slot 0020 signs with.
       await storage.destinations.rotateSecret(id, secret(3), now + 3 * hour, now);
@@ -346,6 +346,31 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
       expect(signingSecrets(destination!, now + 2.5 * hour)).toEqual([secret(4), secret(3), secret(2)]);
     } finally {
       await reopened.destroy();
+      await storage.close();
+    }
+  });
+
+  it('0022: an invitation of 0021 has no inviter and keeps working; removing a user ends only what they created since', async () => {
+    const url = await backend.freshDb();
+    const db = connect(backend, url);
+    const now = Date.now();
+    try {
+      await migrateTo(db, backend, '0021_previous_secrets');
+      await db.insertInto('invitations').values({ id: 'inv_old', token_hash: 'h-old', email: 'old@example.com', role: 'admin', created_at: now, expires_at: now + 3_600_000, used_at: null }).execute();
+    } finally {
+      await db.destroy();
+    }
+    const storage = await openStorage(url);
+    try {
+      expect(await storage.migrate()).toEqual(later.slice(later.indexOf('0022_invitation_inviter')));
+      expect(await storage.invitations.findPending('h-old', now)).toMatchObject({ id: 'inv_old', createdBy: null });
+      await storage.users.create({ id: 'usr_a' as UserId, email: 'a@example.com', name: null, role: 'admin', createdAt: now, passwordHash: 'x' });
+      await storage.users.create({ id: 'usr_b' as UserId, email: 'b@example.com', name: null, role: 'admin', createdAt: now, passwordHash: 'x' });
+      await storage.invitations.create({ id: 'inv_new' as InvitationId, tokenHash: 'h-new', email: 'new@example.com', role: 'viewer', createdAt: now, expiresAt: now + 3_600_000, createdBy: 'usr_a' as UserId });
+      expect(await storage.users.remove('usr_a')).toBe('removed');
+      expect(await storage.invitations.findPending('h-new', now)).toBeNull();
+      expect(await storage.invitations.findPending('h-old', now)).toMatchObject({ id: 'inv_old' });
+    } finally {
       await storage.close();
     }
   });

@@ -94,6 +94,55 @@ describe.each(backends)('settings API on $name', (backend) => {
     expect((await accept(again.token)).body.user).toMatchObject({ email: 'bob@example.com', role: 'viewer' });
   });
 
+  /** A new admin, signed in: their session cookie and id. */
+  async function signedInAdmin(email: string) {
+    const user = (await api('POST', '/v1/users', { email, role: 'admin', password })).body;
+    const cookie = (await asPerson('', 'POST', '/v1/auth/login', { email, password })).cookie!;
+    return { id: user.id as string, cookie };
+  }
+  const invite = async (cookie: string, email: string, role: string) => {
+    const created = await asPerson(cookie, 'POST', '/v1/invitations', { email, role });
+    expect(created.status).toBe(201);
+    return created.body as { id: string; token: string };
+  };
+
+  it('ends the pending invitations a removed user created, as a revoked one ends; those of other admins still work', async () => {
+    const leaving = await signedInAdmin('leaving-admin@example.com');
+    const staying = await signedInAdmin('staying-admin@example.com');
+    const theirs = [await invite(leaving.cookie, 'by-leaving-1@example.com', 'viewer'), await invite(leaving.cookie, 'by-leaving-2@example.com', 'admin')];
+    const others = await invite(staying.cookie, 'by-staying@example.com', 'admin');
+    const byKey = (await api('POST', '/v1/invitations', { email: 'by-key@example.com', role: 'viewer' })).body;
+
+    expect((await api('DELETE', `/v1/users/${leaving.id}`)).status).toBe(204);
+    for (const invitation of theirs) {
+      expect((await asPerson('', 'GET', `/v1/auth/invitation?token=${invitation.token}`))).toMatchObject({ status: 410, body: { error: 'invitation_invalid' } });
+      expect(await accept(invitation.token)).toMatchObject({ status: 410, body: { error: 'invitation_invalid' } });
+    }
+    const pending = (await api('GET', '/v1/invitations')).body.data.map((i: { id: string }) => i.id);
+    expect(pending).not.toContain(theirs[0]!.id);
+    expect(pending).not.toContain(theirs[1]!.id);
+    expect((await accept(others.token)).body.user).toMatchObject({ email: 'by-staying@example.com', role: 'admin' });
+    expect((await accept(byKey.token)).body.user).toMatchObject({ email: 'by-key@example.com', role: 'viewer' });
+  });
+
+  it("ends a demoted admin's pending invitations for the admin role (a viewer has minted no admins); their viewer invitations still work", async () => {
+    const demoted = await signedInAdmin('demoted-admin@example.com');
+    const other = await signedInAdmin('other-admin@example.com');
+    const forAdmin = await invite(demoted.cookie, 'would-be-admin@example.com', 'admin');
+    const forViewer = await invite(demoted.cookie, 'plain-viewer@example.com', 'viewer');
+    const othersForAdmin = await invite(other.cookie, 'others-admin@example.com', 'admin');
+
+    expect((await api('PATCH', `/v1/users/${demoted.id}`, { role: 'viewer' })).body.role).toBe('viewer');
+    expect((await asPerson('', 'GET', `/v1/auth/invitation?token=${forAdmin.token}`))).toMatchObject({ status: 410, body: { error: 'invitation_invalid' } });
+    expect(await accept(forAdmin.token)).toMatchObject({ status: 410, body: { error: 'invitation_invalid' } });
+    expect((await accept(forViewer.token)).body.user).toMatchObject({ email: 'plain-viewer@example.com', role: 'viewer' });
+    expect((await accept(othersForAdmin.token)).body.user).toMatchObject({ email: 'others-admin@example.com', role: 'admin' });
+    // A change that keeps the role ends nothing.
+    const kept = await invite(other.cookie, 'kept-admin@example.com', 'admin');
+    expect((await api('PATCH', `/v1/users/${other.id}`, { role: 'admin' })).status).toBe(200);
+    expect((await accept(kept.token)).body.user).toMatchObject({ email: 'kept-admin@example.com', role: 'admin' });
+  });
+
   it('changes a role, at once for the signed-in person, and never demotes the last admin', async () => {
     const viewer = (await api('POST', '/v1/users', { email: 'vic@example.com', role: 'viewer', password })).body;
     const signedIn = (await asPerson('', 'POST', '/v1/auth/login', { email: 'vic@example.com', password })).cookie!;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { newId } from '../domain/ids.js';
+import { newId, type UserId } from '../domain/ids.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../domain/passwords.js';
 import { hashSecret } from '../domain/secrets.js';
 import type { Invitation, Role, Storage, User } from '../storage/ports.js';
@@ -83,16 +83,18 @@ export const invitationTtlMs = 7 * 86_400_000;
 
 /**
  * An invitation for `email` to join with `role`: the token (for the link) is returned this once, stored as
- * its digest, works once within `invitationTtlMs`. Null when a user has this email already.
+ * its digest, works once within `invitationTtlMs`. Null when a user has this email already. `createdBy`, the
+ * inviting user (null: an API key), is kept: their removal, or an admin inviter's demotion for an admin
+ * invitation, ends it (Users.remove, Users.setRole).
  *
  * @example
- * const { token } = (await inviteUser(storage, { email: 'ann@example.com', role: 'viewer' }))!; // link: /setup?invite=<token>
+ * const { token } = (await inviteUser(storage, { email: 'ann@example.com', role: 'viewer', createdBy: null }))!; // link: /setup?invite=<token>
  */
-export async function inviteUser(storage: Storage, input: { email: string; role: Role }, at = Date.now()): Promise<{ invitation: Invitation; token: string } | null> {
+export async function inviteUser(storage: Storage, input: { email: string; role: Role; createdBy: UserId | null }, at = Date.now()): Promise<{ invitation: Invitation; token: string } | null> {
   const email = normalizeEmail(input.email);
   if (await storage.users.findByEmail(email)) return null;
   const token = oneTimeToken();
-  const invitation: Invitation = { id: newId('inv'), email, role: input.role, createdAt: at, expiresAt: at + invitationTtlMs };
+  const invitation: Invitation = { id: newId('inv'), email, role: input.role, createdAt: at, expiresAt: at + invitationTtlMs, createdBy: input.createdBy };
   await storage.invitations.create({ ...invitation, tokenHash: hashSecret(token) });
   return { invitation, token };
 }

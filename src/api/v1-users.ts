@@ -56,7 +56,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   });
 
   app.delete<WithId>('/v1/users/:id', {
-    schema: { tags, summary: 'Remove a user and end their sessions', description: 'Pending invitations to their email end too. 409 `last_admin` for the last admin.', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) },
+    schema: { tags, summary: 'Remove a user and end their sessions', description: 'Pending invitations to their email, and those they created, end too. 409 `last_admin` for the last admin.', params: Params, response: answers({ 204: NoContent }, ...adminErrors, 404, 409) },
   }, async (request, reply) => {
     const outcome = await storage.users.remove(request.params.id);
     if (outcome === 'not_found') throw noUser();
@@ -66,7 +66,7 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   });
 
   app.patch<WithId & { Body: Static<typeof RoleBody> }>('/v1/users/:id', {
-    schema: { tags, summary: "Change a user's role", description: 'Applies to their signed-in sessions at once, on every node. 409 `last_admin` when it would leave no admin.', params: Params, body: RoleBody, response: answers({ 200: User }, ...adminErrors, ...bodyErrors, 404, 409) },
+    schema: { tags, summary: "Change a user's role", description: 'Applies to their signed-in sessions at once, on every node. An admin made a viewer loses the pending invitations they created for the admin role. 409 `last_admin` when it would leave no admin.', params: Params, body: RoleBody, response: answers({ 200: User }, ...adminErrors, ...bodyErrors, 404, 409) },
   }, async (request) => {
     const outcome = await storage.users.setRole(request.params.id, request.body.role, now());
     if (outcome === 'not_found') throw noUser();
@@ -96,7 +96,8 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
       body: InviteBody, response: answers({ 201: CreatedInvitation }, ...adminErrors, ...bodyErrors, 409),
     },
   }, async (request, reply) => {
-    const created = await inviteUser(storage, request.body, now());
+    const principal = request.principal!;
+    const created = await inviteUser(storage, { ...request.body, createdBy: principal.kind === 'user' ? principal.id : null }, now());
     if (!created) throw new AppError('email_taken');
     const { invitation, token } = created;
     return reply.code(201).send({ ...presentInvitation(invitation), token, url: ownUrl(app, options.config, `/setup?invite=${token}`) });

@@ -21,6 +21,7 @@ import * as m0018 from './migrations/0018_event_order.js';
 import * as m0019 from './migrations/0019_delivery_queue.js';
 import * as m0020 from './migrations/0020_no_in_progress_index.js';
 import * as m0021 from './migrations/0021_previous_secrets.js';
+import * as m0022 from './migrations/0022_invitation_inviter.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -57,6 +58,7 @@ const files: Record<string, MigrationFile> = {
   '0019_delivery_queue': m0019,
   '0020_no_in_progress_index': m0020,
   '0021_previous_secrets': m0021,
+  '0022_invitation_inviter': m0022,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -717,8 +717,8 @@ export interface Users {
   list(): Promise<User[]>;
   count(): Promise<number>;
   /**
-   * Removes the user, every session of theirs and the pending invitations to their email, in one
-   * transaction; refused for the last admin (the
+   * Removes the user, every session of theirs, the pending invitations to their email and those they
+   * created, in one transaction; refused for the last admin (the
    * count is taken under the same lock as the delete, so two removals at once cannot leave none).
    */
   remove(id: string): Promise<'removed' | 'not_found' | 'last_admin'>;
@@ -726,7 +726,9 @@ export interface Users {
   setPassword(id: string, passwordHash: string, at: number, keepSession?: string): Promise<boolean>;
   /**
    * A new role; refused (`last_admin`) when that would leave no admin (counted under the same lock as
-   * remove's). Sessions read the role with their user, so the new one applies to their next lookup.
+   * remove's). Sessions read the role with their user, so the new one applies to their next lookup. An
+   * admin who becomes a viewer loses, in the same transaction, the pending invitations they created for
+   * the admin role.
    */
   setRole(id: string, role: Role, at: number): Promise<'updated' | 'not_found' | 'last_admin'>;
 }
@@ -769,6 +771,8 @@ export interface Invitation {
   role: Role;
   createdAt: number;
   expiresAt: number;
+  /** The user who created it; null when an API key did (or before this was recorded). */
+  createdBy: UserId | null;
 }
 
 export interface Invitations {

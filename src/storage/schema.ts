@@ -174,6 +174,8 @@ export interface InvitationsTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /** The id of the user who created it (0022); null: created with an API key, or before 0022. */
+  created_by: string | null;
 }
 
 export interface Database {

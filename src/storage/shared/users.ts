@@ -55,8 +55,10 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
           if (!user) return 'not_found' as const;
           if (await isLastAdmin(trx, user.role)) return 'last_admin' as const;
           await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
-          // Links sent to their email before (a second invitation) must not bring them back.
-          await trx.deleteFrom('invitations').where('email', '=', user.email).where('used_at', 'is', null).execute();
+          // Links sent to their email before (a second invitation) must not bring them back, and the links
+          // they sent end with them (as a revoked one: deleted).
+          await trx.deleteFrom('invitations').where('used_at', 'is', null)
+            .where((eb) => eb.or([eb('email', '=', user.email), eb('created_by', '=', id)])).execute();
           await trx.deleteFrom('users').where('id', '=', id).execute();
           return 'removed' as const;
         });
@@ -78,6 +80,8 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
           if (!user) return 'not_found' as const;
           if (role !== 'admin' && (await isLastAdmin(trx, user.role))) return 'last_admin' as const;
           await trx.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
+          // A viewer must not have minted admins: their pending admin invitations end (as a revoked one).
+          if (role !== 'admin') await trx.deleteFrom('invitations').where('created_by', '=', id).where('role', '=', 'admin').where('used_at', 'is', null).execute();
           return 'updated' as const;
         });
       },
@@ -146,7 +150,7 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
     },
     invitations: {
       async create(i) {
-        await db.insertInto('invitations').values({ id: i.id, token_hash: i.tokenHash, email: i.email, role: i.role, created_at: i.createdAt, expires_at: i.expiresAt, used_at: null }).execute();
+        await db.insertInto('invitations').values({ id: i.id, token_hash: i.tokenHash, email: i.email, role: i.role, created_at: i.createdAt, expires_at: i.expiresAt, used_at: null, created_by: i.createdBy }).execute();
       },
       async listPending(at) {
         const rows = await db.selectFrom('invitations').selectAll().where('used_at', 'is', null).where('expires_at', '>', at).orderBy('created_at').orderBy('id').execute();
@@ -185,7 +189,7 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
 class EmailTaken extends Error {}
 
 function toInvitation(r: Selectable<InvitationsTable>): Invitation {
-  return { id: r.id as InvitationId, email: r.email, role: r.role as Role, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) };
+  return { id: r.id as InvitationId, email: r.email, role: r.role as Role, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at), createdBy: r.created_by as UserId | null };
 }
 
 function toUser(r: Pick<Selectable<UsersTable>, 'id' | 'email' | 'name' | 'role' | 'created_at'>): User {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createUser } from '../src/admin/users.js';
 import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 
@@ -79,5 +80,53 @@ describe('failed authentications per address', () => {
     for (let i = 1; i <= 5; i++) signIns.push(await from(`2001:0db8:0001:0009:${i}::1`, 'POST', '/v1/auth/login', {}, { email: `nobody${i}@example.com`, password: 'wrong password' }));
     expect(signIns).toEqual([401, 401, 401, 429, 429]);
     expect(await from('2001:db8:1:a::1', 'POST', '/v1/auth/login', {}, { email: 'nobody@example.com', password: 'wrong password' })).toBe(401);
+  });
+});
+
+/**
+ * The expensive-request slots (SWITCHBOARD_EXPENSIVE_PER_KEY) of people signed in to the dashboard: per
+ * person, as an API key's are per key, not per address. Both people here come from 127.0.0.1.
+ */
+describe('expensive requests of dashboard sessions', () => {
+  let t: TestApp;
+  let release: () => void = () => {};
+  afterEach(async () => {
+    release();
+    await t?.close();
+  });
+  const password = 'correct horse battery';
+
+  it("gives each person their own slots: two people behind one address each run a report, and one person's second waits (429)", async () => {
+    // The first stats read is held until the test releases it: a report that takes a while.
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    const holding = (storage: Storage): Storage => ({
+      ...storage,
+      stats: { ...storage.stats, groups: async (range, by) => (++reads === 1 && (await held), storage.stats.groups(range, by)) },
+    });
+    t = await startTestApp(await backends[0]!.freshDb(), { expensivePerKey: 1 }, { wrapStorage: holding });
+    const cookies: string[] = [];
+    for (const email of ['ann@example.com', 'bob@example.com']) {
+      await createUser(t.app.storage, { email, role: 'viewer', password });
+      const login = await fetch(`${t.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.baseUrl }, body: JSON.stringify({ email, password }) });
+      expect(login.status).toBe(200);
+      cookies.push(/^sb_session=([^;]+)/.exec(login.headers.getSetCookie()[0]!)![1]!);
+    }
+    const stats = '/v1/stats?group_by=widget&from=2026-01-01&to=2026-01-02&tz=UTC';
+    const as = (cookie: string) => fetch(`${t.baseUrl}${stats}`, { headers: { cookie: `sb_session=${cookie}` } });
+
+    const annFirst = as(cookies[0]!);
+    for (let i = 0; i < 200 && reads === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(reads).toBe(1);
+    const annSecond = await as(cookies[0]!);
+    expect(annSecond.status).toBe(429);
+    expect(await annSecond.json()).toMatchObject({ error: 'rate_limited' });
+    const bob = await as(cookies[1]!);
+    expect(bob.status, "another person's report runs beside hers").toBe(200);
+    // An API key keeps its own slots too.
+    expect((await t.api(stats)).status).toBe(200);
+    release();
+    expect((await annFirst).status).toBe(200);
+    expect((await as(cookies[0]!)).status).toBe(200);
   });
 });

@@ -15,7 +15,9 @@ export function isExpensive(request: FastifyRequest): boolean {
 }
 
 /**
- * Hooks holding at most `perKey` expensive requests per API key (per address without one) at once; one more
+ * Hooks holding at most `perKey` expensive requests per API key, per person signed in to the dashboard (all
+ * their sessions together; the session cookie as session-auth.ts accepted it, so that hook must run first)
+ * and per address for the rest, at once; one more
  * answers 429 `rate_limited` with Retry-After, so one client looping heavy reports cannot take every reader
  * from the others. A slot is held until the response has ended (a CSV export: until its last byte, or the
  * client leaves) AND the handler has produced its answer: a client that leaves while its stats still run does
@@ -36,9 +38,11 @@ export function limitExpensive(perKey: number) {
     onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
       if (!isExpensive(request)) return done();
       const presented = bearerKey(request);
-      const key = presented ? `key ${hashSecret(presented)}` : `ip ${clientAddress(request.ip)}`;
+      // The cookie's session when session-auth.ts accepted it (it runs before this hook): its person's slots.
+      const person = presented ? undefined : request.cookieSession?.user.id;
+      const key = presented ? `key ${hashSecret(presented)}` : person !== undefined ? `user ${person}` : `ip ${clientAddress(request.ip)}`;
       const count = running.get(key) ?? 0;
-      if (count >= perKey) return done(new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key at once` }));
+      if (count >= perKey) return done(new AppError('rate_limited', { retry_after_sec: 1, detail: `at most ${perKey} expensive requests (stats, CSV export, search, replay) per key or signed-in person at once` }));
       running.set(key, count + 1);
       let waiting = 2;
       const end = () => {

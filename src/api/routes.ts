@@ -80,9 +80,10 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
       ingest, cachedSource: deps.cachedSource, limitSource, bodyLimitBytes: config.bodyLimitBytes, isClosing: deps.isClosing, log: () => server.log,
     }));
     void server.register(async (api) => {
-      deps.guardApi(api);
-      // Before every route's own hooks: requireScope takes the session it finds when no key is presented.
+      // Before every route's own hooks: requireScope takes the session it finds when no key is presented. And
+      // before the guards: the expensive-request slots count a signed-in person's requests as theirs.
       api.addHook('onRequest', sessionAuth({ sessions: deps.sessions, publicUrl: config.publicUrl }));
+      deps.guardApi(api);
       const limits = createLoginLimits({ perAccount: config.loginFailuresPerAccount, perAddress: config.loginFailuresPerAddress, windowMin: config.loginWindowMin, now });
       void api.register(authRoutes, { storage, sessions: deps.sessions, limits, publicUrl: config.publicUrl, now, forgetSecrets: deps.forgetSecrets });
       void api.register(userRoutes, { storage, resolveKey, config, now, forgetSecrets: deps.forgetSecrets });

@@ -272,6 +272,27 @@ describe('the analytics page (sqlite)', () => {
     }
   });
 
+  it("says the API's refusal of a range at the calendar's ends once, at the top, not in each of the six sections", async () => {
+    const { page } = tab;
+    for (const query of ['from=0001-01-01&to=0001-01-03', 'from=9999-12-29&to=9999-12-31']) {
+      tab.problems.length = 0;
+      await page.goto(`${t.baseUrl}/analytics?range=custom&${query}&tz=Europe%2FStockholm`);
+      const alerts = page.locator('main [role=alert]');
+      await alerts.first().waitFor({ timeout: 5000 });
+      await page.waitForTimeout(1500); // the parts asked after the first have had their answers
+      expect(await alerts.count(), query).toBe(1);
+      // The API's own words (the lower end: its calendar; the upper: the day after 9999-12-31 is no date).
+      expect(await alerts.textContent(), query).toMatch(/^The request is not valid\. \((the range must lie within 0001-01-02 and 9999-12-31 \(UTC\)|to must be .+)\) invalid_request Pick another range\.$/);
+      // At the top: before every section of figures, which wait for no answer.
+      expect(await page.evaluate(() => {
+        const alert = document.querySelector('main [role=alert]');
+        return [...document.querySelectorAll('main section')].every((s: any) => alert.compareDocumentPosition(s) & 4);
+      }), query).toBe(true);
+      expect(await page.locator('main [aria-busy=true]').count(), query).toBe(0);
+      expect(tab.problems, query).toEqual([]);
+    }
+  });
+
   for (const colorScheme of ['light', 'dark'] as const) {
     it(`has no serious or critical axe violation and fits 375 px (${colorScheme})`, async () => {
       const narrow = await newTab(browser, { colorScheme, width: 375, reducedMotion: 'reduce' });

@@ -14,7 +14,7 @@ import { GroupTable, callsHref } from './GroupTable.js';
 import { Heatmap, HeatmapCsv } from './Heatmap.js';
 import { RangePicker } from './RangePicker.js';
 import { bucketStart, readRange, type Range } from './range.js';
-import { groupings, useAnalytics } from './useAnalytics.js';
+import { groupings, refusesRange, useAnalytics } from './useAnalytics.js';
 import './analytics.css';
 
 const seriesColumns = (bucket: Range['bucket']): DataColumn[] => [
@@ -70,66 +70,72 @@ export function Analytics() {
   const per = range.bucket === 'hour' ? 'hour' : 'day';
   const columns = seriesColumns(range.bucket);
   const stamp = `${range.first}_${range.last}`;
+  // A range the API refuses is said once, at the top; no section waits for figures that will not come.
+  const refused = refusesRange(answers.series.error);
 
   return (
     <Shell title="Analytics">
       <RangePicker range={range} />
-      <ErrorNote error={answers.series.error} />
-      {view && view.total === 0 && (
-        <div class="panel empty" data-empty>
-          <p>No calls between {range.first} and {range.last} ({zone}).</p>
-        </div>
-      )}
-      <section class="panel" aria-labelledby="volume-heading" aria-busy={!view}>
-        <div class="section-head">
-          <h2 id="volume-heading" class="section-title">
-            Calls and answer rate per {per}
-          </h2>
-          {view && series && (
-            <p class="muted small" data-totals data-calls={view.total}>
-              <a href={callsHref(series, zone)}>{formatNumber(view.total)} {view.total === 1 ? 'call' : 'calls'}</a>, {formatNumber(view.answered)} answered ({formatPercent(view.total ? view.answered / view.total : null)})
-            </p>
+      <ErrorNote error={answers.series.error} hint={refused ? 'Pick another range.' : undefined} />
+      {!refused && (
+        <>
+          {view && view.total === 0 && (
+            <div class="panel empty" data-empty>
+              <p>No calls between {range.first} and {range.last} ({zone}).</p>
+            </div>
           )}
-        </div>
-        {view ? <Chart name="volume" label={`Calls (bars) and answer rate (line) per ${per}`} spec={view.volume} /> : <div class="chart-placeholder" />}
-        {view && <DataTable name="series" filename={`calls-per-${per}-${stamp}.csv`} columns={columns} rows={view.rows} caption={`Calls, answer rate and speed to lead per ${per}`} />}
-      </section>
-      <section class="panel" aria-labelledby="speed-heading" aria-busy={!view}>
-        <h2 id="speed-heading" class="section-title">
-          Speed to lead per {per}: median and p90
-        </h2>
-        {view ? <Chart name="speed" label={`Speed to lead, median (solid) and p90 (dashed), per ${per}`} spec={view.speed} /> : <div class="chart-placeholder" />}
-        {view && <DataTable name="speed" filename={`speed-to-lead-per-${per}-${stamp}.csv`} columns={[columns[0]!, columns[4]!, columns[5]!]} rows={view.rows.map((r) => [r[0], r[4], r[5]])} caption={`Speed to lead per ${per}`} />}
-      </section>
-      <Bands buckets={view?.past ?? null} filename={`speed-to-lead-bands-${stamp}.csv`} />
-      <section class="panel" aria-labelledby="week-heading" aria-busy={!answers.week.data}>
-        <div class="section-head">
-          <h2 id="week-heading" class="section-title">
-            By weekday and hour <span class="muted small">({zone})</span>
-          </h2>
-          {answers.week.data && <HeatmapCsv cells={answers.week.data.buckets} />}
-        </div>
-        <ErrorNote error={answers.week.error} />
-        {answers.week.data ? (
-          <div class="heatmaps">
-            <div>
-              <h3 class="sub-title">Calls</h3>
-              <Heatmap cells={answers.week.data.buckets} measure="calls" zone={zone} />
+          <section class="panel" aria-labelledby="volume-heading" aria-busy={!view}>
+            <div class="section-head">
+              <h2 id="volume-heading" class="section-title">
+                Calls and answer rate per {per}
+              </h2>
+              {view && series && (
+                <p class="muted small" data-totals data-calls={view.total}>
+                  <a href={callsHref(series, zone)}>{formatNumber(view.total)} {view.total === 1 ? 'call' : 'calls'}</a>, {formatNumber(view.answered)} answered ({formatPercent(view.total ? view.answered / view.total : null)})
+                </p>
+              )}
             </div>
-            <div>
-              <h3 class="sub-title">Answer rate</h3>
-              <Heatmap cells={answers.week.data.buckets} measure="answer_rate" zone={zone} />
+            {view ? <Chart name="volume" label={`Calls (bars) and answer rate (line) per ${per}`} spec={view.volume} /> : <div class="chart-placeholder" />}
+            {view && <DataTable name="series" filename={`calls-per-${per}-${stamp}.csv`} columns={columns} rows={view.rows} caption={`Calls, answer rate and speed to lead per ${per}`} />}
+          </section>
+          <section class="panel" aria-labelledby="speed-heading" aria-busy={!view}>
+            <h2 id="speed-heading" class="section-title">
+              Speed to lead per {per}: median and p90
+            </h2>
+            {view ? <Chart name="speed" label={`Speed to lead, median (solid) and p90 (dashed), per ${per}`} spec={view.speed} /> : <div class="chart-placeholder" />}
+            {view && <DataTable name="speed" filename={`speed-to-lead-per-${per}-${stamp}.csv`} columns={[columns[0]!, columns[4]!, columns[5]!]} rows={view.rows.map((r) => [r[0], r[4], r[5]])} caption={`Speed to lead per ${per}`} />}
+          </section>
+          <Bands buckets={view?.past ?? null} filename={`speed-to-lead-bands-${stamp}.csv`} />
+          <section class="panel" aria-labelledby="week-heading" aria-busy={!answers.week.data}>
+            <div class="section-head">
+              <h2 id="week-heading" class="section-title">
+                By weekday and hour <span class="muted small">({zone})</span>
+              </h2>
+              {answers.week.data && <HeatmapCsv cells={answers.week.data.buckets} />}
             </div>
+            <ErrorNote error={answers.week.error} />
+            {answers.week.data ? (
+              <div class="heatmaps">
+                <div>
+                  <h3 class="sub-title">Calls</h3>
+                  <Heatmap cells={answers.week.data.buckets} measure="calls" zone={zone} />
+                </div>
+                <div>
+                  <h3 class="sub-title">Answer rate</h3>
+                  <Heatmap cells={answers.week.data.buckets} measure="answer_rate" zone={zone} />
+                </div>
+              </div>
+            ) : (
+              !answers.week.error && <div class="chart-placeholder" />
+            )}
+          </section>
+          <div class="group-tables">
+            {groupings.map((g) => (
+              <GroupTable key={g} group={g} answer={answers[g]} zone={zone} sort={query.get(`${g}_sort`)} />
+            ))}
           </div>
-        ) : (
-          !answers.week.error && <div class="chart-placeholder" />
-        )}
-      </section>
-      <div class="group-tables">
-        {groupings.map((g) => (
-          <GroupTable key={g} group={g} answer={answers[g]} zone={zone} sort={query.get(`${g}_sort`)} />
-        ))}
-      </div>
+        </>
+      )}
       <p class="muted small">
         Switchboard sees calls, not leads: a lead that was never called is in none of these figures. A call counts at its start in {zone}.
       </p>

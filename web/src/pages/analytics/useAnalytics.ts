@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Stats, StatsParams } from '../../../../src/sdk/client.js';
+import { SwitchboardApiError, type Stats, type StatsParams } from '../../../../src/sdk/client.js';
 import { askStats } from '../../lib/api.js';
 import type { Range } from './range.js';
 
@@ -14,9 +14,18 @@ const empty = (): Answers =>
   Object.fromEntries((['series', 'week', ...groupings] as Part[]).map((p) => [p, { data: null, error: null }])) as Answers;
 
 /**
+ * Whether `/v1/stats` refused the range itself (400 `invalid_request`: past the calendar's ends, too long):
+ * every part of the page asks for the same range, and would be refused alike.
+ */
+export function refusesRange(error: unknown): boolean {
+  return error instanceof SwitchboardApiError && error.status === 400;
+}
+
+/**
  * Asks `/v1/stats` for every part of the page: the series first, alone (the first chart), then the rest, two at a
  * time (the server runs at most SWITCHBOARD_EXPENSIVE_PER_KEY, default 2, stats per client at once; a 429
- * is asked again after a short wait: `askStats`).
+ * is asked again after a short wait: `askStats`). A range the series' answer refuses (`refusesRange`) is not
+ * asked again for the other parts: the page says the refusal once.
  */
 export function useAnalytics(range: Range, zone: string): Answers {
   const [answers, setAnswers] = useState<Answers>(empty);
@@ -36,6 +45,7 @@ export function useAnalytics(range: Range, zone: string): Answers {
         result = { data: null, error };
       }
       if (live) setAnswers((a) => ({ ...a, [part]: result }));
+      return result;
     };
     const [first, ...queue] = parts;
     const worker = async () => {
@@ -43,7 +53,7 @@ export function useAnalytics(range: Range, zone: string): Answers {
     };
     // The series alone first: the first chart gets the database to itself (over a year of 1M calls the
     // weekday_hour read beside it doubled its time on two cores).
-    void fetchPart(first!).then(() => Promise.all([worker(), worker()]));
+    void fetchPart(first!).then((series) => (refusesRange(series.error) ? undefined : Promise.all([worker(), worker()])));
     return () => {
       live = false;
     };

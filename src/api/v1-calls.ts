@@ -2,7 +2,7 @@ import { CallbackBody, type BodyChunk } from './callback-body.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import { phoneDigits } from '../domain/call.js';
+import { phoneDigits } from '../domain/phone.js';
 import { AppError } from '../domain/errors.js';
 import { presentCall } from '../domain/presenters.js';
 import type { ApiKey, CallCursor, CallFilter, CallQueries, CsvPage } from '../storage/ports.js';

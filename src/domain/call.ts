@@ -55,16 +55,6 @@ export function callEventOf(type: 'start_call' | 'end_call', payload: Record<str
   return { type, fields: fieldsOf(type, payload, receivedAt), callStatus: str(payload.call_status), receivedAt };
 }
 
-/**
- * The digits of a phone number, for matching: `+1 (555) 010-2030` → `15550102030`; null when it has none.
- * Stored beside the call (indexed) so that `GET /v1/calls?phone=` compares digits whatever the formatting.
- */
-export function phoneDigits(value: unknown): string | null {
-  if (typeof value !== 'string' && typeof value !== 'number') return null;
-  const digits = String(value).replace(/\D+/g, '');
-  return digits.length === 0 ? null : digits.slice(0, 64);
-}
-
 export const inProgress = 'in_progress';
 export const stale = 'stale';
 

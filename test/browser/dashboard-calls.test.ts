@@ -211,4 +211,16 @@ describe('the calls page (sqlite)', () => {
     await eventually(() => page.evaluate(() => window.scrollY === 0));
     expect(await page.getByRole('button', { name: /new call/ }).count()).toBe(0);
   });
+
+  it("adds a live call to a phone filter (or a phone-looking search) whose lead's phone Convolo sent as a number, as a reload shows it", async () => {
+    const { page } = tab;
+    for (const [query, id] of [['phone=%2B46%2070-555%2012%2034', 'live-phone-number'], ['q=555%2012%2034', 'live-phone-number-q']] as const) {
+      await page.goto(`${t.baseUrl}/calls?${query}`);
+      await page.waitForSelector(`[data-for="${query.replace(/%20/g, '+')}"]`);
+      expect((await t.post(startCall(id, { lead: { lead_phone: 46705551234, lead_name: 'Numbered' } }))).status).toBe(200);
+      // The server's filter holds it: a reload would show it.
+      expect(await api(query), query).toContain(id);
+      await page.waitForSelector(`[data-table=calls] tbody tr[data-call="${id}"]`, { timeout: 5000 });
+    }
+  });
 });

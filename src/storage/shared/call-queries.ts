@@ -1,5 +1,5 @@
 import { sql, type CompiledQuery, type Expression, type Kysely, type SqlBool } from 'kysely';
-import { phoneDigits } from '../../domain/call.js';
+import { searchedPhoneDigits } from '../../domain/phone.js';
 import type { Dialect } from '../migrations.js';
 import type { CallCursor, CallFilter, CallQueries, CsvPage } from '../ports.js';
 import type { Database } from '../schema.js';
@@ -59,7 +59,7 @@ export function createCallQueries(db: Kysely<Database>, dialect: Dialect, arrayR
         const leadMatches = verbatimInJson ? sql<SqlBool>`(lower(lead) like ${pattern} escape '\\' and (${sql.join(leadTerms, sql` or `)}))` : null;
         const terms = [like(sql.ref('call_id')), like(sql.ref('widget_name')), ...(leadMatches ? [leadMatches] : leadTerms)];
         // A phone-looking q also matches the lead's phone by digits (`555 010` finds 15550102030).
-        const digits = /^[\d\s+().-]+$/.test(filter.q) ? phoneDigits(filter.q) : null;
+        const digits = searchedPhoneDigits(filter.q);
         if (digits) terms.push(sql<SqlBool>`lead_phone_digits like ${`%${digits}%`}`);
         query = query.where((eb) => eb.or(terms));
       }

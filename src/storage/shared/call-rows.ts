@@ -1,5 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
-import { phoneDigits, type CallState } from '../../domain/call.js';
+import type { CallState } from '../../domain/call.js';
+import { phoneDigits } from '../../domain/phone.js';
 import type { SourceId } from '../../domain/ids.js';
 import type { CallsTable } from '../schema.js';
 

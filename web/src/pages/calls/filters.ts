@@ -1,3 +1,4 @@
+import { phoneDigits, searchedPhoneDigits } from '../../../../src/domain/phone.js';
 import type { Call, CallFilters } from '../../../../src/sdk/client.js';
 import { addDays, isDate, midnightIn } from '../../lib/zone.js';
 
@@ -45,11 +46,10 @@ export function apiFilters(filters: UrlFilters, zone: string): Omit<CallFilters,
   return out;
 }
 
-const digits = (value: unknown) => (typeof value === 'string' ? value.replace(/\D/g, '') : '');
-
 /**
  * Whether a call the stream brought belongs in the list, by the same rules as the server's query
- * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits; `q` as a case-insensitive
+ * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits (domain/call.ts phoneDigits, a
+ * phone Convolo sent as a number too); `q` as a case-insensitive
  * substring of the call id, widget name, the lead's `lead_name`, `lead_email`, `name` or `email`, or (a
  * phone-looking q) the lead's phone digits; first event in [from, to); the stats' time (start, else first
  * event) in [started_from, started_to).
@@ -61,8 +61,11 @@ export function matches(call: Call, api: ReturnType<typeof apiFilters>): boolean
   if (api.source_id && call.source_id !== api.source_id) return false;
   if (api.disconnected_by && call.disconnected_by !== api.disconnected_by) return false;
   const lead = (call.lead ?? {}) as Record<string, unknown>;
-  const leadDigits = digits(lead.lead_phone);
-  if (api.phone && ![leadDigits, digits(call.called_lead_phone)].includes(digits(api.phone))) return false;
+  const leadDigits = phoneDigits(lead.lead_phone);
+  if (api.phone) {
+    const wanted = phoneDigits(api.phone);
+    if (wanted === null || (leadDigits !== wanted && phoneDigits(call.called_lead_phone) !== wanted)) return false;
+  }
   const at = Date.parse(call.first_event_at);
   if (api.from && at < Date.parse(api.from)) return false;
   if (api.to && at >= Date.parse(api.to)) return false;
@@ -72,8 +75,8 @@ export function matches(call: Call, api: ReturnType<typeof apiFilters>): boolean
   if (api.q) {
     const needle = api.q.toLowerCase();
     const texts = [call.call_id, call.widget_name, lead.lead_name, lead.lead_email, lead.name, lead.email].map((t) => (typeof t === 'string' ? t.toLowerCase() : ''));
-    const qDigits = /^[\d\s+().-]+$/.test(api.q) ? digits(api.q) : '';
-    if (!texts.some((t) => t.includes(needle)) && !(qDigits && leadDigits.includes(qDigits))) return false;
+    const qDigits = searchedPhoneDigits(api.q);
+    if (!texts.some((t) => t.includes(needle)) && !(qDigits !== null && leadDigits?.includes(qDigits))) return false;
   }
   return true;
 }

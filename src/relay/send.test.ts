@@ -86,6 +86,13 @@ describe('send', () => {
     expect(followed).toBe(0);
   });
 
+  it("names a redirect's target without its credentials: the error is stored with the delivery, which a viewer reads", async () => {
+    // An http URL the receiver moves to https: its Location repeats the URL, the secret in its path and query too.
+    const server = await serve((_req, res) => res.writeHead(301, { location: 'https://hooks.example.com/services/T024BE7LD/B08K1Q2M3N4/vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a?api_key=s3cret' }).end());
+    const result = await sender().send({ url: server.url, headers: signed, body });
+    expect(result).toMatchObject({ ok: false, status: 301, error: 'redirect not followed (301 to https://hooks.example.com/services/T024BE7LD/B08K1Q2M3N4/[redacted]?api_key=[redacted])' });
+  });
+
   it('gives up on a server that does not answer within timeoutMs', async () => {
     const server = await serve(() => { /* never answers */ });
     const result = await sender({ timeoutMs: 300 }).send({ url: server.url, headers: signed, body });

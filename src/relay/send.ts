@@ -2,6 +2,7 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { memo } from './memo.js';
 import { assertAllowedAddress, assertAllowedPort, DestinationRefused, guardedLookup, literalHost, shown } from './ssrf.js';
+import { redactUrlCredentials } from '../domain/redact.js';
 
 /**
  * One HTTP POST of a webhook, reported rather than thrown: the delivery worker records every attempt
@@ -254,9 +255,11 @@ function firstHeader(value: string | string[] | undefined): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
+/** The redirect not followed, its target without credentials (domain/redact.ts): it is stored with the delivery, which a viewer reads. */
 function redirectError(status: number, location: string | null): string {
   if (location === null) return `redirect not followed (${status})`;
-  const shown = location.length > 200 ? `${location.slice(0, 200)}…` : location;
+  const safe = redactUrlCredentials(location);
+  const shown = safe.length > 200 ? `${safe.slice(0, 200)}…` : safe;
   return `redirect not followed (${status} to ${shown})`;
 }
 

@@ -293,6 +293,17 @@ describe('the analytics page (sqlite)', () => {
     }
   });
 
+  it('shows no loading charts or rows that never end under a range the fields cannot ask for (an end before the start): nothing is loading', async () => {
+    const { page } = tab;
+    for (const query of ['from=2026-10-31&to=2026-10-01', 'from=2026-13-01&to=2026-12-01', 'from=2025-01-01&to=2026-12-31']) {
+      await page.goto(`${t.baseUrl}/analytics?range=custom&${query}&tz=Europe%2FStockholm`);
+      await page.locator('.range-picker [role=alert]').waitFor({ timeout: 5000 });
+      await page.waitForTimeout(500);
+      expect(await page.locator('main [aria-busy=true]').count(), query).toBe(0);
+      expect(await page.locator('main tr.skeleton, main .chart-placeholder').count(), query).toBe(0);
+    }
+  });
+
   for (const colorScheme of ['light', 'dark'] as const) {
     it(`has no serious or critical axe violation and fits 375 px (${colorScheme})`, async () => {
       const narrow = await newTab(browser, { colorScheme, width: 375, reducedMotion: 'reduce' });

@@ -70,14 +70,16 @@ export function Analytics() {
   const per = range.bucket === 'hour' ? 'hour' : 'day';
   const columns = seriesColumns(range.bucket);
   const stamp = `${range.first}_${range.last}`;
-  // A range the API refuses is said once, at the top; no section waits for figures that will not come.
+  // A range the API refuses is said once, at the top; a range the fields cannot ask for, beside them (the
+  // picker). Either way no section waits for figures that will not come.
   const refused = refusesRange(answers.series.error);
+  const unasked = refused || range.problem !== undefined;
 
   return (
     <Shell title="Analytics">
       <RangePicker range={range} />
       <ErrorNote error={answers.series.error} hint={refused ? 'Pick another range.' : undefined} />
-      {!refused && (
+      {!unasked && (
         <>
           {view && view.total === 0 && (
             <div class="panel empty" data-empty>

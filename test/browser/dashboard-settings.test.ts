@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inviteUser } from '../../src/admin/users.js';
 import { backends, endCall, type TestApp } from '../support/app.js';
 import { launchChromium } from '../support/browser.js';
 import { addPerson, eventually, newTab, pageFailures, password, signIn, startDashboard, type Person, type Tab } from './support.js';
@@ -179,6 +180,25 @@ describe('the settings pages (sqlite)', () => {
     expect(await login(password)).toBe(401);
     expect(await login(next)).toBe(200);
     expect(invited.problems).toEqual([]);
+    expect(tab.problems).toEqual([]);
+  });
+
+  it("drops the invitations a user's removal or demotion ended from the pending list at once, not at the next reload", async () => {
+    const { page } = tab;
+    const leaving = await addPerson(t, 'admin');
+    const demoted = await addPerson(t, 'admin');
+    const idOf = async (p: Person) => (await t.app.storage.users.findByEmail(p.email))!.id;
+    await inviteUser(t.app.storage, { email: 'by-leaving@example.com', role: 'viewer', createdBy: await idOf(leaving) }, clock);
+    await inviteUser(t.app.storage, { email: 'by-demoted@example.com', role: 'admin', createdBy: await idOf(demoted) }, clock);
+    await page.goto(`${t.baseUrl}/settings/users`);
+    await expect.poll(() => row(page, 'invitations', 'by-leaving@example.com').count()).toBe(1);
+    expect(await row(page, 'invitations', 'by-demoted@example.com').count()).toBe(1);
+
+    await confirm(page, 'users', leaving.email, 'Remove');
+    await expect.poll(() => row(page, 'users', leaving.email).count()).toBe(0);
+    await expect.poll(() => row(page, 'invitations', 'by-leaving@example.com').count()).toBe(0);
+    await row(page, 'users', demoted.email).getByRole('combobox').selectOption('viewer');
+    await expect.poll(() => row(page, 'invitations', 'by-demoted@example.com').count()).toBe(0);
     expect(tab.problems).toEqual([]);
   });
 

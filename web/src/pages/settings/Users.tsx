@@ -28,6 +28,11 @@ export function Users() {
     setLink({ email: created.email, url: created.url, expires: created.expires_at });
     void invitations.reload();
   };
+  // Removing a user, or making an admin a viewer, also ends invitations (theirs, and those to their email).
+  const userChanged = () => {
+    void users.reload();
+    void invitations.reload();
+  };
   return (
     <section class="settings-section" aria-labelledby="users-title">
       <h2 id="users-title" class="section-title">Users</h2>
@@ -56,7 +61,7 @@ export function Users() {
           <TableHead columns={['Name', 'Email', 'Role', { label: 'Created', narrow: true }, 'Actions']} />
           <tbody>
             {users.rows === null && <SkeletonRows rows={2} cols={5} />}
-            {users.rows?.map((u) => <UserRow key={u.id} user={u} onChange={users.reload} />)}
+            {users.rows?.map((u) => <UserRow key={u.id} user={u} onChange={userChanged} />)}
           </tbody>
         </table>
       </div>

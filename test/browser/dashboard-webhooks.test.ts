@@ -174,6 +174,33 @@ describe('the webhooks pages (sqlite)', () => {
     }
   });
 
+  it("shows a viewer a destination URL's credentials as [redacted] (a Slack-style token in the path, a query value), on the list and the page; an admin whole", async () => {
+    const token = 'vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a';
+    const url = `${receiver.url}/services/T024BE7LD/B08K1Q2M3N4/${token}?api_key=crm-key-789`;
+    const created = await t.request('POST', '/v1/destinations', { url, description: 'Slack alerts' });
+    expect(created.status).toBe(201);
+    const v = await newTab(browser);
+    try {
+      await signIn(v, t.baseUrl, viewer, '/webhooks');
+      await v.page.waitForSelector(`tr[data-destination="${created.body.id}"]`);
+      for (const path of ['/webhooks', `/webhooks/${created.body.id}`]) {
+        await v.page.goto(`${t.baseUrl}${path}`);
+        await v.page.waitForSelector(path === '/webhooks' ? `tr[data-destination="${created.body.id}"]` : '#dest-heading');
+        const shown = await v.page.textContent('main');
+        expect(shown, path).not.toContain(token);
+        expect(shown, path).not.toContain('crm-key-789');
+        expect(shown, path).toContain(`/services/T024BE7LD/B08K1Q2M3N4/[redacted]?api_key=[redacted]`);
+      }
+      expect(v.problems).toEqual([]);
+    } finally {
+      await v.close();
+    }
+    await tab.page.goto(`${t.baseUrl}/webhooks/${created.body.id}`);
+    await tab.page.waitForSelector('#dest-heading');
+    expect(await tab.page.textContent('#dest-heading')).toBe(url);
+    expect((await t.request('DELETE', `/v1/destinations/${created.body.id}`)).status).toBe(204);
+  });
+
   it('does not put back the rows of the filter just left when a re-read of it was on its way', async () => {
     const { page } = tab;
     const all = (await t.api('/v1/deliveries?limit=100')).body.data as Array<{ status: string }>;

@@ -209,7 +209,9 @@ describe('secrets in the logs', () => {
     };
     t = await startTestApp(await backends[0]!.freshDb(), { logLevel: 'info' }, { logger: { stream: { write: (line: string) => void lines.push(line) } }, wrapStorage: failing });
     const setupToken = t.app.setupToken!;
-    const { token: inviteToken } = (await inviteUser(t.app.storage, { email: 'new@example.com', role: 'viewer', createdBy: null }))!;
+    const invited = await inviteUser(t.app.storage, { email: 'new@example.com', role: 'viewer', createdBy: null });
+    if (invited.outcome !== 'created') throw new Error(invited.outcome);
+    const inviteToken = invited.token;
     down = true;
     expect((await send(t, 'GET', `/v1/auth/setup?token=${setupToken}`)).status).toBe(503);
     expect((await send(t, 'GET', `/v1/auth/invitation?limit=1&token=${inviteToken}`)).status).toBe(503);

@@ -143,6 +143,34 @@ describe.each(backends)('settings API on $name', (backend) => {
     expect((await accept(kept.token)).body.user).toMatchObject({ email: 'kept-admin@example.com', role: 'admin' });
   });
 
+  it('refuses an invitation whose inviter was made a viewer (or removed) while it was being created: no admin link outlives the demotion', async () => {
+    const racing = await signedInAdmin('racing-admin@example.com');
+    // The invitation's email check waits until the demotion has been answered.
+    let demoted!: () => void;
+    const demotion = new Promise<void>((resolve) => (demoted = resolve));
+    let checking!: () => void;
+    const checked = new Promise<void>((resolve) => (checking = resolve));
+    const findByEmail = t.app.storage.users.findByEmail;
+    t.app.storage.users.findByEmail = async (email) => {
+      if (email === 'raced@example.com') {
+        checking();
+        await demotion;
+      }
+      return findByEmail(email);
+    };
+    try {
+      const inviting = asPerson(racing.cookie, 'POST', '/v1/invitations', { email: 'raced@example.com', role: 'admin' });
+      await checked;
+      expect((await api('PATCH', `/v1/users/${racing.id}`, { role: 'viewer' })).body.role).toBe('viewer');
+      demoted();
+      const answer = await inviting;
+      expect(answer).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    } finally {
+      t.app.storage.users.findByEmail = findByEmail;
+    }
+    expect((await api('GET', '/v1/invitations')).body.data.map((i: { email: string }) => i.email)).not.toContain('raced@example.com');
+  });
+
   it('changes a role, at once for the signed-in person, and never demotes the last admin', async () => {
     const viewer = (await api('POST', '/v1/users', { email: 'vic@example.com', role: 'viewer', password })).body;
     const signedIn = (await asPerson('', 'POST', '/v1/auth/login', { email: 'vic@example.com', password })).cookie!;

@@ -83,20 +83,22 @@ export const invitationTtlMs = 7 * 86_400_000;
 
 /**
  * An invitation for `email` to join with `role`: the token (for the link) is returned this once, stored as
- * its digest, works once within `invitationTtlMs`. Null when a user has this email already. `createdBy`, the
- * inviting user (null: an API key), is kept: their removal, or an admin inviter's demotion for an admin
- * invitation, ends it (Users.remove, Users.setRole).
+ * its digest, works once within `invitationTtlMs`. `email_taken` when a user has this email already.
+ * `createdBy`, the inviting user (null: an API key), is kept: their removal, or an admin inviter's demotion
+ * for an admin invitation, ends it (Users.remove, Users.setRole); `inviter_not_admin` when they were removed
+ * or made a viewer before it was stored (Invitations.create).
  *
  * @example
- * const { token } = (await inviteUser(storage, { email: 'ann@example.com', role: 'viewer', createdBy: null }))!; // link: /setup?invite=<token>
+ * const created = await inviteUser(storage, { email: 'ann@example.com', role: 'viewer', createdBy: null });
+ * if (created.outcome === 'created') console.log(created.token); // link: /setup?invite=<token>
  */
-export async function inviteUser(storage: Storage, input: { email: string; role: Role; createdBy: UserId | null }, at = Date.now()): Promise<{ invitation: Invitation; token: string } | null> {
+export async function inviteUser(storage: Storage, input: { email: string; role: Role; createdBy: UserId | null }, at = Date.now()) {
   const email = normalizeEmail(input.email);
-  if (await storage.users.findByEmail(email)) return null;
+  if (await storage.users.findByEmail(email)) return { outcome: 'email_taken' as const };
   const token = oneTimeToken();
   const invitation: Invitation = { id: newId('inv'), email, role: input.role, createdAt: at, expiresAt: at + invitationTtlMs, createdBy: input.createdBy };
-  await storage.invitations.create({ ...invitation, tokenHash: hashSecret(token) });
-  return { invitation, token };
+  if (!(await storage.invitations.create({ ...invitation, tokenHash: hashSecret(token) }))) return { outcome: 'inviter_not_admin' as const };
+  return { outcome: 'created' as const, invitation, token };
 }
 
 /** Uses an invitation: creates its user with the invitation's email and role (see Invitations.accept). */

@@ -98,7 +98,9 @@ export async function userRoutes(app: FastifyInstance, options: UserRoutesOption
   }, async (request, reply) => {
     const principal = request.principal!;
     const created = await inviteUser(storage, { ...request.body, createdBy: principal.kind === 'user' ? principal.id : null }, now());
-    if (!created) throw new AppError('email_taken');
+    if (created.outcome === 'email_taken') throw new AppError('email_taken');
+    // Made a viewer, or removed, since this request's session was read.
+    if (created.outcome === 'inviter_not_admin') throw new AppError('admin_only');
     const { invitation, token } = created;
     return reply.code(201).send({ ...presentInvitation(invitation), token, url: ownUrl(app, options.config, `/setup?invite=${token}`) });
   });

@@ -776,7 +776,12 @@ export interface Invitation {
 }
 
 export interface Invitations {
-  create(invitation: Invitation & { tokenHash: string }): Promise<void>;
+  /**
+   * Stores it; false (nothing stored) when `createdBy` names a user who is no admin (removed, or made a
+   * viewer), checked under the same lock as Users.setRole and Users.remove: an invitation being created as
+   * its inviter is demoted is either refused or ended by the demotion.
+   */
+  create(invitation: Invitation & { tokenHash: string }): Promise<boolean>;
   /** Neither used nor expired, oldest first. */
   listPending(at: number): Promise<Invitation[]>;
   /** The pending invitation with this digest, else null (unknown, used, revoked or expired). */

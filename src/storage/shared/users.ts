@@ -150,7 +150,20 @@ export function createAccountStores(db: Kysely<Database>, dialect: Dialect): Acc
     },
     invitations: {
       async create(i) {
-        await db.insertInto('invitations').values({ id: i.id, token_hash: i.tokenHash, email: i.email, role: i.role, created_at: i.createdAt, expires_at: i.expiresAt, used_at: null, created_by: i.createdBy }).execute();
+        const insert = (into: Kysely<Database>) => into.insertInto('invitations')
+          .values({ id: i.id, token_hash: i.tokenHash, email: i.email, role: i.role, created_at: i.createdAt, expires_at: i.expiresAt, used_at: null, created_by: i.createdBy }).execute();
+        if (i.createdBy === null) {
+          await insert(db);
+          return true;
+        }
+        const createdBy = i.createdBy;
+        return db.transaction().execute(async (trx) => {
+          await lockUsers(trx);
+          const inviter = await trx.selectFrom('users').select('role').where('id', '=', createdBy).executeTakeFirst();
+          if (inviter?.role !== 'admin') return false;
+          await insert(trx);
+          return true;
+        });
       },
       async listPending(at) {
         const rows = await db.selectFrom('invitations').selectAll().where('used_at', 'is', null).where('expires_at', '>', at).orderBy('created_at').orderBy('id').execute();

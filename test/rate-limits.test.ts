@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createUser } from '../src/admin/users.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 
 /** Limits per API key and per source: 429 in the error format with Retry-After; others unaffected. */
@@ -61,5 +62,39 @@ describe('rate limits', () => {
     const keyed = await t.app.server.inject({ method: 'GET', url: '/v1/events', headers: { authorization: `Bearer ${t.adminKey}` }, remoteAddress: '203.0.113.9' });
     expect(keyed.statusCode).toBe(200);
     expect(keyed.headers['x-ratelimit-remaining'], 'its third request (it created and revoked the key)').toBe('0');
+  });
+
+  it('gives each person signed in to the dashboard their own allowance (all their sessions together); a junk or signed-out cookie counts against the address', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { rateLimitApiPerMin: 3 });
+    const person = async (email: string) => (await createUser(t.app.storage, { email, role: 'viewer', password: 'correct horse battery' }))!;
+    // Signed in from other addresses (injected), so 127.0.0.1's allowance starts whole.
+    let elsewhere = 0;
+    const signIn = async (user: { email: string }) => {
+      const login = await t.app.server.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: `198.51.100.${++elsewhere}`, payload: { email: user.email, password: 'correct horse battery' } });
+      expect(login.statusCode).toBe(200);
+      return /^sb_session=([^;]+)/.exec(String(login.headers['set-cookie']))![1]!;
+    };
+    const [annUser, bobUser, carolUser, daveUser] = [await person('ann@example.com'), await person('bob@example.com'), await person('carol@example.com'), await person('dave@example.com')];
+    const [ann1, annOther, bob] = [await signIn(annUser), await signIn(annUser), await signIn(bobUser)];
+    // Every request from 127.0.0.1, over real HTTP.
+    const as = (cookie: string | null, path = '/v1/events') =>
+      fetch(`${t.baseUrl}${path}`, cookie === null ? {} : { headers: { cookie: `sb_session=${cookie}` } }).then((r) => r.status);
+    const ann = [await as(ann1), await as(annOther), await as(ann1), await as(annOther)];
+    expect(ann, "one person's two sessions share one allowance").toEqual([200, 200, 200, 429]);
+    const bobs = [];
+    for (let i = 0; i < 4; i++) bobs.push(await as(bob));
+    expect(bobs, 'another person behind the same address has their own').toEqual([200, 200, 200, 429]);
+
+    // The address's allowance is untouched by them; a new junk cookie per request, and a signed-out session's, run it out.
+    const signedOut = await signIn(daveUser);
+    const logout = await t.app.server.inject({ method: 'POST', url: '/v1/auth/logout', remoteAddress: `198.51.100.${++elsewhere}`, headers: { cookie: `sb_session=${signedOut}`, 'sec-fetch-site': 'same-origin' } });
+    expect(logout.statusCode).toBe(204);
+    const junk = () => randomBytes(32).toString('base64url');
+    // (On /v1/auth/session, which answers them itself: a route with requireScope refuses them before this limit,
+    // and the failed-authentication limit counts them.)
+    const session = (cookie: string | null) => as(cookie, '/v1/auth/session');
+    const address = [await session(junk()), await session(signedOut), await session(junk()), await session(junk()), await session(null)];
+    expect(address).toEqual([401, 401, 401, 429, 429]);
+    expect(await as(await signIn(carolUser), '/v1/auth/session'), 'a signed-in person has their own, from the address that ran out').toBe(200);
   });
 });

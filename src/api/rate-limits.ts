@@ -5,7 +5,8 @@ import { clientAddress } from './auth-misses.js';
 
 /**
  * Request limits (in memory, per node). The API: per API key, by its id once the route has resolved it to an
- * active key (per address for requests without one, or with one that is unknown or revoked; an IPv6 address
+ * active key, and per person signed in to the dashboard (all their sessions together; per address for requests
+ * with neither, or with a key or cookie that is unknown, revoked or ended; an IPv6 address
  * by its /64: auth-misses.ts's clientAddress), with `@fastify/rate-limit`. The ingest: per source, checked by the route once the token has named its source
  * (`createSourceLimiter`), which costs no second hash of the token and keeps one budget across a rotation.
  * Health, metrics and the docs are not limited.
@@ -20,7 +21,13 @@ export function rateLimitOptions(limits: { apiPerMin: number }): RateLimitPlugin
     // The route's requireScope (a hook of its context, run before this route-level one) has resolved the
     // key: only a real, active key gets a bucket of its own. An unknown or revoked key, or a key on a route
     // that takes none (sign-in, setup), counts against the address: a new junk key per request is no new bucket.
-    keyGenerator: (request) => (request.apiKey ? `key ${request.apiKey.id}` : `ip ${clientAddress(request.ip)}`),
+    // The session cookie as session-auth.ts (a hook of the /v1 context, also before) accepted it: a live
+    // session's person gets one bucket for all their sessions; a junk, expired or signed-out cookie has none.
+    keyGenerator: (request) => {
+      if (request.apiKey) return `key ${request.apiKey.id}`;
+      const person = request.cookieSession?.user.id;
+      return person !== undefined ? `user ${person}` : `ip ${clientAddress(request.ip)}`;
+    },
     allowList: (request) => /^\/(healthz|readyz|metrics|openapi\.json|docs|hooks)(\/|$|\?)/.test(request.url),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', { retry_after_sec: Math.ceil(context.ttl / 1000) }),
   };

@@ -81,6 +81,27 @@ describe('failed authentications per address', () => {
     expect(signIns).toEqual([401, 401, 401, 429, 429]);
     expect(await from('2001:db8:1:a::1', 'POST', '/v1/auth/login', {}, { email: 'nobody@example.com', password: 'wrong password' })).toBe(401);
   });
+
+  it("lets a person behind an address over its limit sign in (sign-ins have their own limits): a neighbour's misses locked everyone there out of the dashboard", async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 });
+    const password = 'correct horse battery';
+    await createUser(t.app.storage, { email: 'ann@example.com', role: 'viewer', password });
+    for (let i = 0; i < 3; i++) expect((await t.api('/v1/events', randomKey())).status).toBe(401);
+    expect((await t.api('/v1/events', randomKey())).status, 'the neighbour is limited').toBe(429);
+
+    // The dashboard's first question (no cookie yet), then the sign-in, from the same address.
+    const first = await fetch(`${t.baseUrl}/v1/auth/session`);
+    expect(first.status).toBe(401);
+    expect(await first.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining('Not signed in') });
+    const login = await fetch(`${t.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.baseUrl }, body: JSON.stringify({ email: 'ann@example.com', password }) });
+    expect(login.status).toBe(200);
+    const cookie = /^sb_session=[^;]+/.exec(login.headers.getSetCookie()[0]!)![0];
+    expect((await fetch(`${t.baseUrl}/v1/events`, { headers: { cookie } })).status, 'her new session is known: it passes').toBe(200);
+    // A wrong password is still a failed sign-in, counted by its own limits, not a fresh miss.
+    const wrong = await fetch(`${t.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ann@example.com', password: 'wrong password' }) });
+    expect(wrong.status).toBe(401);
+    expect((await t.api('/v1/events', randomKey())).status, 'the neighbour still is').toBe(429);
+  });
 });
 
 /**

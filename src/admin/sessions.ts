@@ -69,6 +69,9 @@ export function createSessionService(options: SessionServiceOptions) {
       const t = now();
       const expiresAt = t + ttlMs;
       await storage.sessions.create({ tokenHash: hashSecret(token), userId, createdAt: t, lastSeenAt: t, expiresAt });
+      // Looked up once now, so this node knows it: its requests pass the limit on failed authentications of an
+      // address a neighbour's misses put over it (auth-misses.ts), which lets through only secrets it knows.
+      await cache.resolve(token).catch((error: unknown) => options.onError?.(error));
       // Sessions that ended by time are deleted as new ones begin: the table holds live ones and few others.
       await storage.sessions.deleteExpired(t, t - idleMs).catch((error: unknown) => options.onError?.(error));
       return { token, expiresAt };

@@ -21,6 +21,12 @@ export interface AuthMissOptions {
   isKnown: (request: FastifyRequest) => boolean;
   /** Whether this answer is a failed authentication. */
   isMiss: (request: FastifyRequest, statusCode: number) => boolean;
+  /**
+   * Requests with limits of their own (sign-ins, password changes) or that look nothing up: never refused
+   * here, and their 401s are no misses. A neighbour's misses must not keep the people behind the address
+   * from signing in.
+   */
+  ownLimited?: (request: FastifyRequest) => boolean;
   now?: () => number;
   /** Addresses tracked at once; the oldest windows go first beyond it. */
   maxAddresses?: number;
@@ -54,13 +60,13 @@ export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): v
   const misses = createMissCounter({ perMin: options.perMin, now: options.now, maxAddresses: options.maxAddresses });
   // Callback hooks (no promise per request: nul-guard.ts). Answering early, a callback hook sends and does not call done.
   app.addHook('onRequest', (request, reply, done) => {
-    if (!options.covers(request)) return done();
+    if (!options.covers(request) || options.ownLimited?.(request) === true) return done();
     const waitMs = misses.blockedFor(clientAddress(request.ip));
     if (waitMs === 0 || options.isKnown(request)) return done();
     sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (options.isMiss(request, reply.statusCode)) misses.miss(clientAddress(request.ip));
+    if (options.isMiss(request, reply.statusCode) && options.ownLimited?.(request) !== true) misses.miss(clientAddress(request.ip));
     done();
   });
 }

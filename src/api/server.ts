@@ -174,9 +174,10 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
       return secret !== undefined && options.isKnownSecret(secret);
     },
     // 401: a missing or unknown key; 404 on the ingest route: an unknown token (405s have their own code).
+    isMiss: (request, status) => status === 401 || (status === 404 && isIngest(request)),
     // Sign-ins and password changes have their own limits (login-limits.ts); asking for the session without a
     // cookie (the dashboard's first question) looks nothing up.
-    isMiss: (request, status) => (status === 401 && !isOwnLimited(request)) || (status === 404 && isIngest(request)),
+    ownLimited: isOwnLimited,
   });
   return {
     server, routes, guardApi,

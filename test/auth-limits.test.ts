@@ -102,6 +102,38 @@ describe('failed authentications per address', () => {
     expect(wrong.status).toBe(401);
     expect((await t.api('/v1/events', randomKey())).status, 'the neighbour still is').toBe(429);
   });
+
+  it("keeps passing the keys and sessions in use behind an address over its limit when someone else's key is revoked or session ends", async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 });
+    const password = 'correct horse battery';
+    const cookies: string[] = [];
+    for (const [i, email] of ['ann@example.com', 'bob@example.com'].entries()) {
+      await createUser(t.app.storage, { email, role: 'viewer', password });
+      const login = await t.app.server.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: `198.51.100.${i + 1}`, payload: { email, password } });
+      expect(login.statusCode).toBe(200);
+      cookies.push(/^sb_session=[^;]+/.exec(String(login.headers['set-cookie']))![0]);
+    }
+    const other = (await t.request('POST', '/v1/keys', { name: 'elsewhere', scope: 'read' })).body;
+    const ann = () => fetch(`${t.baseUrl}/v1/events`, { headers: { cookie: cookies[0]! } }).then((r) => r.status);
+    expect(await ann()).toBe(200);
+    expect((await t.api('/v1/events', other.key)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await t.api('/v1/events', randomKey())).status).toBe(401);
+    expect((await t.api('/v1/events', randomKey())).status, 'the neighbour is limited').toBe(429);
+
+    // Bob signs out elsewhere; a key is revoked (by the admin key, from this address: it is known).
+    const logout = await t.app.server.inject({ method: 'POST', url: '/v1/auth/logout', remoteAddress: '198.51.100.2', headers: { cookie: cookies[1]!, 'sec-fetch-site': 'same-origin' } });
+    expect(logout.statusCode).toBe(204);
+    expect(await ann(), "ann's session still passes").toBe(200);
+    expect((await t.request('DELETE', `/v1/keys/${other.id}`)).status).toBe(204);
+    expect((await t.api('/v1/events')).status, 'the admin key still passes').toBe(200);
+    expect(await ann()).toBe(200);
+    // What ended is looked up once more (it was known), refused, and counted: then limited like any other.
+    expect((await t.api('/v1/events', other.key)).status).toBe(401);
+    expect((await t.api('/v1/events', other.key)).status).toBe(429);
+    const bob = () => fetch(`${t.baseUrl}/v1/events`, { headers: { cookie: cookies[1]! } }).then((r) => r.status);
+    expect([await bob(), await bob()]).toEqual([401, 429]);
+    expect(await ann()).toBe(200);
+  });
 });
 
 /**

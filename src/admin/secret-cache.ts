@@ -36,6 +36,12 @@ export function createSecretCache<T>(options: {
   const now = options.now ?? Date.now;
   const hits = new Map<string, { value: T; expires: number }>();
   const misses = new Map<string, number>();
+  /**
+   * The hashes whose last lookup found something, kept through clear(): an address over its limit on failed
+   * authentications lets them through (isKnown), and someone else's revocation must not lock them out. One
+   * that has ended is let through to a lookup once, which finds it gone and forgets it.
+   */
+  const known = new Map<string, true>();
   /** The lookup under way for each hash, shared by whoever needs it meanwhile. */
   const lookups = new Map<string, Promise<T | null>>();
   /** Bumped by clear(): a lookup that started before is answered but not remembered (it may have read what was just revoked). */
@@ -55,6 +61,8 @@ export function createSecretCache<T>(options: {
     const startedIn = generation;
     const lookup = options.lookup(hash).then(
       (value) => {
+        if (value === null) known.delete(hash);
+        else remember(known, hash, true);
         if (startedIn !== generation) return value;
         if (value === null) {
           hits.delete(hash);
@@ -105,13 +113,13 @@ export function createSecretCache<T>(options: {
       return cachedByHash(hashOf(secret));
     },
     /**
-     * Whether this secret resolved to something not long ago (it is among the cached hits, fresh or expired):
-     * such a secret is served even from an address over its failed-attempt limit.
+     * Whether this secret's last lookup found something (a clear() since does not change that): such a secret
+     * is served even from an address over its failed-attempt limit.
      */
     isKnown(secret: string): boolean {
-      return options.shape.test(secret) && hits.has(hashSecret(secret));
+      return options.shape.test(secret) && known.has(hashSecret(secret));
     },
-    /** Forget everything: after a local rotation or revocation, so this node sees it at once. */
+    /** Forget every lookup's answer: after a local rotation or revocation, so this node sees it at once. */
     clear(): void {
       generation++;
       lookups.clear();

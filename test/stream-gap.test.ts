@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../src/sdk/http.js';
@@ -7,8 +8,9 @@ import { openStream, waitFor, type SseClient, type SseEvent } from './support/ss
 
 /**
  * GET /v1/stream at the log's edges (docs/api.md "The stream's gap frame"): a cursor whose next events retention
- * deleted, and a cursor beyond the log's end (a database reset), are said by a `switchboard.gap` frame without
- * an `id:` before anything else; over real HTTP, against both backends.
+ * deleted, and a cursor beyond the log's end (a database reset), are said by a `switchboard.gap` frame before
+ * anything else (without `id:` when pruned, with `id: <head>` when the cursor is ahead); over real HTTP, against
+ * both backends.
  */
 
 const day = 86_400_000;
@@ -97,19 +99,20 @@ describe.each(backends)('stream gaps on $name', (backend) => {
     expect(live.events.map((e) => Number(e.id))).toEqual([next]);
   });
 
-  it('a cursor beyond the log\'s head (a reset database): one cursor_ahead gap frame without id, then the events from now', async () => {
+  it('a cursor beyond the log\'s head (a reset database): one cursor_ahead gap frame with id <head>, then the events from now', async () => {
     const head = (await t.api('/v1/events?limit=1')).body.data[0].seq as number;
     const bySince = await open({ query: `since=${head + 1000}&types=call.ended` });
     const byHeader = await open({ headers: { 'last-event-id': String(head + 1) } });
     await waitFor('two clients', () => t.app.relay.hub.clients === 2);
     const next = await post(startCall('ahead-1'), endCall('ahead-1'));
     await waitFor('the new events', () => seqsOf(bySince.events).length === 1 && seqsOf(byHeader.events).length === 2);
+    // Its id is the head: EventSource's last event id moves there, where the stream goes on.
     expect(bySince.events[0]).toEqual({
-      id: '',
+      id: String(head),
       event: 'switchboard.gap',
       data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1000, head }),
     });
-    expect(JSON.parse(byHeader.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1, head });
+    expect(byHeader.events[0]).toEqual({ id: String(head), event: 'switchboard.gap', data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1, head }) });
     expect(seqsOf(bySince.events)).toEqual([next[1]]);
     expect(seqsOf(byHeader.events)).toEqual(next);
     expect(gapsOf(bySince.events)).toHaveLength(1);
@@ -180,6 +183,44 @@ describe.each(backends)('a replay that retention overtakes on $name', (backend) 
       expect(frames.findIndex((f) => f.event === 'switchboard.gap')).toBe(before.length);
     } finally {
       paused.destroy();
+    }
+  });
+});
+
+describe.each(backends)('an EventSource-like client across a database reset on $name', (backend) => {
+  let t: TestApp;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('gets the cursor_ahead frame with id: 0 on an empty log, and reconnecting with that id gets the events appended meanwhile', async () => {
+    t = await startTestApp(await backend.freshDb());
+    // The Last-Event-ID a browser's EventSource kept from the old database, its frames read as raw text.
+    const oldId = 41;
+    const first = http.get(`${t.baseUrl}/v1/stream`, { headers: { authorization: `Bearer ${t.adminKey}`, 'last-event-id': String(oldId) }, agent: false });
+    let text = '';
+    first.on('response', (response) => response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)));
+    try {
+      await waitFor('the gap frame', () => text.includes('event: switchboard.gap'));
+      await waitFor('its end', () => text.split('\n\n').length > 2);
+      expect(text).toBe(`retry: 2000\n\nid: 0\nevent: switchboard.gap\ndata: ${JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: oldId, head: 0 })}\n\n`);
+    } finally {
+      first.destroy();
+    }
+    await waitFor('no stream client', () => t.app.relay.hub.clients === 0);
+
+    // Events appended while it is disconnected, then the reconnection with the last event id EventSource holds:
+    // the id of the last frame that had one, else the one it sent.
+    const lastEventId = /^id: (.*)$/m.exec(text)?.[1] ?? String(oldId);
+    const posted = [(await t.post(startCall('gone-1'))).body.id, (await t.post(endCall('gone-1'))).body.id];
+    await t.app.storage.events.waitSequenced();
+    const seqs = await Promise.all(posted.map(async (id) => (await t.api(`/v1/events/${id}`)).body.seq as number));
+    const again = await openStream(t.baseUrl, { key: t.adminKey, headers: { 'last-event-id': lastEventId } });
+    try {
+      await waitFor('the events appended while it was away', () => again.events.length >= 2);
+      expect(again.events.map((e) => [Number(e.id), e.event])).toEqual([[seqs[0], 'call.started'], [seqs[1], 'call.ended']]);
+    } finally {
+      again.close();
     }
   });
 });

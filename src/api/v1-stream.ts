@@ -39,7 +39,7 @@ const streamAnswer = Media(
   'text/event-stream',
   'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <the relay envelope as JSON>`; a comment heartbeat between them. '
     + 'A resuming stream whose cursor the log cannot continue right after (events deleted by retention, or a cursor beyond the log\'s end) '
-    + 'gets an `event: switchboard.gap` frame without `id` first: `data: {"type":"switchboard.gap","reason":"pruned"|"cursor_ahead",…}` (docs/api.md).',
+    + 'gets an `event: switchboard.gap` frame first: `data: {"type":"switchboard.gap","reason":"pruned"|"cursor_ahead",…}`, without `id` when pruned, with `id: <head>` when cursor_ahead (docs/api.md).',
 );
 
 export interface StreamRouteOptions {

@@ -430,8 +430,10 @@ describe('createStreamHub', () => {
     await new Promise((resolve) => setImmediate(resolve));
     log.append('b2');
     hub.wake();
-    await until('the event', () => client.seqs().length === 1);
-    expect(client.seqs()).toEqual([2]);
+    await until('the event', () => client.seqs().length === 2);
+    // The gap frame first, its id the head (1), where the stream goes on; then the event after it.
+    expect(client.text()).toMatch(/^id: 1\nevent: switchboard.gap\n/);
+    expect(client.seqs()).toEqual([1, 2]);
     await hub.close();
   });
 

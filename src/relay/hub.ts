@@ -284,7 +284,9 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       // "from now" rather than an error (EventSource gives up for good on an error status), said first: a
       // client that skips the seqs it has seen (the SDK) would skip the new log's events up to its old cursor.
       // The last seq given is read after the client's cursor was: an event appended since is no reset.
-      sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: bounds.last });
+      // Its id is the head, where the stream goes on: a browser's EventSource that reconnects before the next event
+      // sends that, not its old cursor again (which would be "from now" again, losing what came meanwhile).
+      sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: bounds.last }, bounds.last);
       cursor = bounds.last;
     } else {
       cursor = prunedAfter(after, bounds);
@@ -413,9 +415,12 @@ function matches(filter: StreamFilter, event: StoredEvent): boolean {
   return filter.types === undefined || filter.types.has(envelopeType(event.status, event.type));
 }
 
-/** The stream's note about its cursor (docs/api.md): a frame without `id`, so the client's last event id stays. */
-function sendGap(client: Client, gap: StreamGap): void {
-  if (isOpen(client.out)) client.out.write(sseFrame({ event: gap.type, data: JSON.stringify(gap) }));
+/**
+ * The stream's note about its cursor (docs/api.md): without `id` the client's last event id stays (`pruned`: the next
+ * event moves it); with one (`cursor_ahead`: the head) it moves to where the stream goes on.
+ */
+function sendGap(client: Client, gap: StreamGap, id?: number): void {
+  if (isOpen(client.out)) client.out.write(sseFrame({ id, event: gap.type, data: JSON.stringify(gap) }));
 }
 
 /** An event's SSE frame, encoded once for every client. */

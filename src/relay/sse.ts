@@ -11,7 +11,7 @@ const lineBreak = /\r\n|\r|\n/;
 const lineBreaks = /[\r\n]/g;
 
 /**
- * One event as SSE text (without `id` for a frame that is not a log event: the client's cursor stays). A line break inside `id` or `event` would end the field early and let the rest be
+ * One event as SSE text (without `id` for a frame that leaves the client's cursor where it is). A line break inside `id` or `event` would end the field early and let the rest be
  * read as another field, so they are replaced by spaces (the envelope in `data` still carries the exact
  * type). `data` may hold raw line breaks (a Convolo body spliced verbatim, pretty-printed): each line gets
  * its own `data:` field and the client joins them with "\n". JSON cannot have a raw line break inside a
@@ -23,7 +23,7 @@ const lineBreaks = /[\r\n]/g;
  */
 export function sseFrame(frame: { id?: number | string; event: string; data: string }): string {
   const data = frame.data.split(lineBreak).map((line) => `data: ${line}\n`).join('');
-  // Without an id (the stream's gap frame), the client's last event id stays what it was.
+  // Without an id (the stream's pruned gap frame), the client's last event id stays what it was.
   const id = frame.id === undefined ? '' : `id: ${oneLine(String(frame.id))}\n`;
   return `${id}event: ${oneLine(frame.event)}\n${data}\n`;
 }

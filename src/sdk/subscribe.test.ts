@@ -162,6 +162,26 @@ describe('subscribe', () => {
     expect(fatal).toEqual(['onGap failed: not this server']);
   });
 
+  it('takes a gap frame that carries an id (cursor_ahead: id <head>) as the gap, not as an event already seen', async () => {
+    const gap = (id: number, fields: object) => `id: ${id}\nevent: switchboard.gap\ndata: ${JSON.stringify({ type: 'switchboard.gap', ...fields })}\n\n`;
+    const server = scripted([
+      sse(`${gap(2, { reason: 'cursor_ahead', after: 15, head: 2 })}${gap(9, { reason: 'a_newer_one', after: 2 })}${frame(3)}`),
+      sse(`${gap(0, { reason: 'cursor_ahead', after: 3, head: 0 })}${frame(1)}`),
+    ]);
+    const seen: string[] = [];
+    const sub = subscribe({
+      baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, backoff: fast, since: 15,
+      onEvent: ({ seq }) => {
+        seen.push(`event ${seq} (last ${sub.lastEventId})`);
+        if (seq === 1) sub.close();
+      },
+      onGap: (g) => void seen.push(`${g.reason} after ${g.after} (last ${sub.lastEventId})`),
+    });
+    await sub.done;
+    expect(seen).toEqual(['cursor_ahead after 15 (last 15)', 'event 3 (last 2)', 'cursor_ahead after 3 (last 3)', 'event 1 (last 0)']);
+    expect(server.requests.map((r) => r.lastEventId)).toEqual(['15', '3']);
+  });
+
   it('leaves no listener on the caller\'s signal once a subscription has ended', async () => {
     // One signal for the life of an app, many subscriptions: each kept its listener (and its controller) before.
     const app = new AbortController();

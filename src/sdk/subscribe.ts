@@ -21,13 +21,15 @@ export interface StreamEvent {
 }
 
 /**
- * The stream's note about the cursor (a `switchboard.gap` frame, without an SSE `id`), sent before anything else
+ * The stream's note about the cursor (a `switchboard.gap` frame), sent before anything else
  * on a connection that resumes (`since`, or a reconnection) when the log cannot continue right after the cursor:
  *   - `pruned`: retention deleted the `missed` events after `after`; the stream goes on at `resumed_at`, the
  *     oldest kept (whatever the filters: some of them may not have been for this stream). Also sent where the
- *     deleted stretch was when retention overtakes a replay that is still going on.
+ *     deleted stretch was when retention overtakes a replay that is still going on. The frame has no SSE `id`:
+ *     the cursor stays, the next event moves it.
  *   - `cursor_ahead`: `after` is beyond `head`, the newest event of the log: its database was reset or
- *     replaced. The stream goes on with the events after `head`, and the cursor moves back to `head`.
+ *     replaced. The stream goes on with the events after `head`, and the cursor moves back to `head` (the frame's
+ *     SSE `id` is `head`, 0 for an empty log, so a browser's `EventSource` resumes there too).
  *
  * @example
  * const onGap = (gap: StreamGap) => {
@@ -141,7 +143,8 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
         const healthy = () => void (attempt = 0);
         for await (const message of sseMessages(response.body, { idleMs, abort: onIdle, onComment: healthy })) {
           healthy();
-          if (message.id === undefined && message.event === 'switchboard.gap') {
+          // With or without an id (a cursor_ahead one carries the head): a gap, never an event to dedupe.
+          if (message.event === 'switchboard.gap') {
             const gap = gapOf(message.data);
             if (!gap) continue;
             try {

@@ -292,31 +292,38 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(receiver.received.slice(-2).map((r) => [r.headers['webhook-id'], r.status])).toEqual([[first, 200], [second, 200]]);
   });
 
+  /**
+   * The second attempt (the schedule's last) is held open until the test has asked (`ask`: a retry, a replay), then
+   * answered `last`; the worker then runs until idle.
+   */
+  async function askDuringLastAttempt(last: number, ask: (destinationId: string, deliveryId: string) => Promise<void>) {
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    await start({ retryScheduleSec: [5] }, ({ index }) => {
+      if (index !== 1) return { status: index === 0 ? 500 : 200 };
+      arrived();
+      return { status: last, hold: held };
+    });
+    const destination = await addDestination();
+    const event = await post(endCall('asked-in-flight'));
+    await run();
+    clock += 5000;
+    const running = run();
+    await arrival;
+    const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string }>;
+    await ask(destination.id, delivery!.id);
+    release();
+    await running;
+    await run();
+    return { event, destination, delivery: (await t.api(`/v1/deliveries/${delivery!.id}`)).body };
+  }
+
   describe('a retry asked for while the last scheduled attempt is in flight', () => {
-    /** The second attempt (the schedule's last) is held open until the test has asked for a retry, then answered `last`. */
-    async function retryDuringLastAttempt(last: number) {
-      let arrived!: () => void;
-      const arrival = new Promise<void>((resolve) => { arrived = resolve; });
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => { release = resolve; });
-      await start({ retryScheduleSec: [5] }, ({ index }) => {
-        if (index !== 1) return { status: index === 0 ? 500 : 200 };
-        arrived();
-        return { status: last, hold: held };
-      });
-      const destination = await addDestination();
-      const event = await post(endCall('retry-in-flight'));
-      await run();
-      clock += 5000;
-      const running = run();
-      await arrival;
-      const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string }>;
-      expect((await t.request('POST', `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
-      release();
-      await running;
-      await run();
-      return { event, delivery: (await t.api(`/v1/deliveries/${delivery!.id}`)).body };
-    }
+    const retryDuringLastAttempt = (last: number) => askDuringLastAttempt(last, async (_, id) => {
+      expect((await t.request('POST', `/v1/deliveries/${id}/retry`)).status).toBe(202);
+    });
 
     it('is honoured when that attempt fails: the delivery goes out again, not failed', async () => {
       const { event, delivery } = await retryDuringLastAttempt(500);
@@ -386,6 +393,35 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(receiver.received).toEqual([]);
     expect((await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data).toEqual([]);
     expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toEqual([]);
+  });
+
+  describe('a replay asked for while a delivery of one of its events is in flight', () => {
+    it('is honoured when that attempt, the schedule\'s last, fails: the delivery stays pending and goes out again', async () => {
+      const { event, destination, delivery } = await askDuringLastAttempt(500, async (destinationId) => {
+        // The replay meets the delivery in flight: it queues nothing beside it (one live delivery per event).
+        const replay = await t.request('POST', `/v1/destinations/${destinationId}/replay`, {});
+        expect(replay.status).toBe(202);
+        expect(replay.body.queued).toBe(0);
+      });
+      // The held attempt's failure left it pending, due at once: it went out again (it had ended failed).
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 500], [event, 500], [event, 200]]);
+      expect(delivery).toMatchObject({ status: 'delivered', attempt_count: 3 });
+      expect((await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data).toHaveLength(1);
+      expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toEqual([]);
+    });
+
+    it('leaves a pending delivery that is not in flight as it is (it goes out anyway, at its time)', async () => {
+      await start({ retryScheduleSec: [5] }, ({ index }) => ({ status: index === 0 ? 500 : 200 }));
+      const destination = await addDestination();
+      const event = await post(endCall('replay-pending'));
+      await run();
+      const [before] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string; next_attempt_at: string }>;
+      const replay = await t.request('POST', `/v1/destinations/${destination.id}/replay`, {});
+      expect(replay.body.queued).toBe(0);
+      expect((await t.api(`/v1/deliveries/${before!.id}`)).body).toMatchObject({ status: 'pending', attempt_count: 1, next_attempt_at: before!.next_attempt_at });
+      await advance(5000);
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 500], [event, 200]]);
+    });
   });
 
   it('disables a destination that has failed continuously for five days', async () => {

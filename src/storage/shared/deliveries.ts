@@ -118,14 +118,19 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
         const page = await replayPage(db, afterSeq, range);
         if (page.length === 0) return queued;
         afterSeq = page.at(-1)!.seq;
-        const wanted = await notQueued(db, destination.id, page, range.onlyFailed === true);
-        const events = wanted.length > 0 ? await eventsBySeqs(db, wanted) : [];
+        const { wanted, inFlight } = await notQueued(db, destination.id, page, range.onlyFailed === true, now);
+        const seqs = [...wanted, ...inFlight];
+        const events = seqs.length > 0 ? await eventsBySeqs(db, seqs) : [];
+        // The rows it would queue, with those of the events whose delivery is in flight (marked, not queued).
         let rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
         if (rows.length > 0 && !dryRun) {
-          const inserted = await insertReplayed(db, destination.id, page, rows, range.onlyFailed === true);
+          const inserted = await insertReplayed(db, destination.id, page, rows, range.onlyFailed === true, new Set(inFlight), now);
           // Deleted since the replay began: nothing more is queued (it would stay pending for ever, never claimed).
           if (inserted === null) return queued;
           rows = inserted;
+        } else {
+          const flying = new Set(inFlight);
+          rows = rows.filter((r) => !flying.has(Number(r.event_seq)));
         }
         queued += rows.length;
         if (page.length < replayPageSize) return queued;
@@ -274,7 +279,7 @@ async function takeTurn(trx: Kysely<Database>, destinationId: string): Promise<b
  * failure leaves it pending, due now: shared/complete-plan.ts); a claim brings it back to its attempts.
  */
 function retried(db: Kysely<Database>, now: number) {
-  const inFlight = sql<boolean>`status = 'pending' and locked_until > ${now}`;
+  const inFlight = inFlightAt(now);
   return db
     .updateTable('deliveries')
     .set({
@@ -287,6 +292,9 @@ function retried(db: Kysely<Database>, now: number) {
     })
     .where(destinationLive);
 }
+
+/** A delivery being sent right now: pending, its claim's lease running. */
+const inFlightAt = (now: number) => sql<boolean>`status = 'pending' and locked_until > ${now}`;
 
 /** The next page of relayed events in the time range (seq and id), in order. */
 async function replayPage(db: Kysely<Database>, afterSeq: number, range: ReplayRange): Promise<Array<{ seq: number; id: string }>> {
@@ -303,15 +311,18 @@ async function replayPage(db: Kysely<Database>, afterSeq: number, range: ReplayR
 }
 
 /**
- * Which of these events a replay queues again: not those with a delivery to this destination still
+ * Which of these events a replay queues again (`wanted`): not those with a delivery to this destination still
  * pending (it is going out anyway; a second one would send it twice), and with `onlyFailed` only those
- * whose latest delivery to it failed.
+ * whose latest delivery to it failed. `inFlight`: those it would queue but for their delivery being sent right
+ * now (not with `onlyFailed`: that delivery is their latest, not failed), which the replay marks instead.
  */
-async function notQueued(db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, onlyFailed: boolean): Promise<number[]> {
+async function notQueued(
+  db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, onlyFailed: boolean, now: number,
+): Promise<{ wanted: number[]; inFlight: number[] }> {
   const seqs = page.map((e) => e.seq);
   const rows = await db
     .selectFrom('deliveries')
-    .select(['event_seq', 'status', 'created_at', 'id'])
+    .select(['event_seq', 'status', 'created_at', 'id', 'locked_until'])
     // By event id: the index every event view uses serves here too.
     .where('event_id', 'in', page.map((e) => e.id))
     .where('destination_id', '=', destinationId)
@@ -320,25 +331,37 @@ async function notQueued(db: Kysely<Database>, destinationId: string, page: Arra
     .execute();
   const latest = new Map<number, string>();
   const pending = new Set<number>();
+  const inFlight = new Set<number>();
   for (const r of rows) {
     latest.set(Number(r.event_seq), r.status);
     if (r.status === 'pending') pending.add(Number(r.event_seq));
+    if (r.status === 'pending' && r.locked_until !== null && Number(r.locked_until) > now) inFlight.add(Number(r.event_seq));
   }
-  return seqs.filter((seq) => !pending.has(seq) && (!onlyFailed || latest.get(seq) === 'failed'));
+  return {
+    wanted: seqs.filter((seq) => !pending.has(seq) && (!onlyFailed || latest.get(seq) === 'failed')),
+    inFlight: onlyFailed ? [] : seqs.filter((seq) => inFlight.has(seq)),
+  };
 }
 
 /**
  * Inserts a replay's page of rows but those another replay or retry of the destination queued since they were
  * chosen: the choice is made again in turn with them (`takeTurn`). Two replays at once (a double click) queued
  * every event twice. Null, inserting nothing, when the destination has been deleted meanwhile.
+ * A delivery of one of these events being sent right now (`inFlight`) is marked first, as a retry marks it (`retried`): if
+ * that attempt fails, even the schedule's last, it stays pending and goes out again (the replay is not lost). An
+ * attempt that ended meanwhile leaves its event to the choice made again (queued if its delivery failed).
+ * (PostgreSQL: the delivery rows before the destination's, in the order the worker's outcome takes them.)
  */
 async function insertReplayed(
   db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, rows: DeliveriesTable[], onlyFailed: boolean,
+  inFlight: ReadonlySet<number>, now: number,
 ): Promise<DeliveriesTable[] | null> {
   return db.transaction().execute(async (trx) => {
+    const flying = rows.filter((r) => inFlight.has(Number(r.event_seq))).map((r) => r.event_id);
+    if (flying.length > 0) await retried(trx, now).where('destination_id', '=', destinationId).where('event_id', 'in', flying).where(inFlightAt(now)).execute();
     if (!(await takeTurn(trx, destinationId))) return null;
     const chosen = new Set(rows.map((r) => Number(r.event_seq)));
-    const still = new Set(await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed));
+    const still = new Set((await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed, now)).wanted);
     const kept = rows.filter((r) => still.has(Number(r.event_seq)));
     if (kept.length > 0) await trx.insertInto('deliveries').values(kept).execute();
     return kept;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { backends, endCall, startCall, startTestApp, startTestAppAgain, type TestApp } from './support/app.js';
 import { launchChromium } from './support/browser.js';
 
 /**
@@ -14,6 +14,8 @@ const page = `<!doctype html><meta charset="utf-8"><title>my app</title><script>
   window.openStream = (url) => new Promise((resolve, reject) => {
     const source = new EventSource(url);
     for (const type of ['call.started', 'call.ended']) source.addEventListener(type, (e) => window.received.push({ type: e.type, id: e.lastEventId, data: JSON.parse(e.data) }));
+    window.gaps = [];
+    source.addEventListener('switchboard.gap', (e) => window.gaps.push({ id: e.lastEventId, data: JSON.parse(e.data) }));
     source.onopen = () => resolve(true);
     source.onerror = () => reject(new Error('EventSource failed'));
   });
@@ -63,6 +65,32 @@ describe.each(backends)('in a browser ($name)', (backend) => {
       expect(call).toMatchObject({ status: 200, body: { call_id: 'browser-1', status: 'answered', event_count: 2 } });
     } finally {
       await tab.close();
+    }
+  });
+
+  it('an EventSource made with a since past the log\'s end resumes after the head the gap frame gave, getting the events appended while it was away', async () => {
+    const db = await backend.freshDb();
+    const own = await startTestApp(db);
+    let again: TestApp | undefined;
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(appOrigin);
+      // A cursor from before a database reset, kept in the page's URL: the stream goes on after the head (0).
+      await tab.evaluate((url) => (globalThis as any).openStream(url), `${own.baseUrl}/v1/stream?since=999&access_token=${own.adminKey}`);
+      await tab.waitForFunction(() => (globalThis as any).gaps.length === 1, undefined, { timeout: 10_000 });
+      // The browser's own last event id is the head now, not 999.
+      expect(await tab.evaluate(() => (globalThis as any).gaps)).toEqual([{ id: '0', data: { type: 'switchboard.gap', reason: 'cursor_ahead', after: 999, head: 0 } }]);
+      await own.close();
+      // The same database and address: the connection dropped, EventSource reconnects on its own (retry: 2000).
+      again = await startTestAppAgain(db, own, { port: Number(new URL(own.baseUrl).port) });
+      expect((await again.post(startCall('away-1'))).status).toBe(200);
+      expect((await again.post(endCall('away-1'))).status).toBe(200);
+      await tab.waitForFunction(() => (globalThis as any).received.length >= 2, undefined, { timeout: 15_000 });
+      const received = await tab.evaluate(() => (globalThis as any).received);
+      expect(received.map((e: any) => [e.type, e.data.call_id, e.id])).toEqual([['call.started', 'away-1', '1'], ['call.ended', 'away-1', '2']]);
+    } finally {
+      await tab.close();
+      await (again ?? own).close();
     }
   });
 });

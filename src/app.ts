@@ -76,6 +76,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const opened = await openStorage(config.db, {
     readers: config.dbReaders,
     ...(config.dbReadUrl ? { readUrl: config.dbReadUrl } : {}),
+    connectTimeoutMs: config.pgConnectTimeoutMs,
     readerNice: config.dbReaderNice,
     statementTimeoutMs: config.statementTimeoutMs,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,

@@ -1,50 +1,18 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endCall, startTestApp, type TestApp } from './support/app.js';
+import { pgGuards } from '../src/storage/postgres/pool.js';
 import { freshPgDatabase } from './support/pg.js';
-
-/**
- * A TCP relay in front of the test's PostgreSQL server: `stop()` cuts every connection and closes the port,
- * so the app's pool meets what it would meet when its database goes away (ECONNREFUSED), while the shared
- * test cluster itself keeps running for the other tests.
- */
-async function startRelay(target: URL): Promise<{ url: string; stop(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
-      sockets.add(a);
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-      a.pipe(b);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as net.AddressInfo).port);
-  return {
-    url: url.toString(),
-    async stop() {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-  };
-}
+import { startTcpRelay, type TcpRelay } from './support/tcp-relay.js';
 
 /** With the database unreachable, the answers tell senders to retry and tell strangers nothing. */
 describe('PostgreSQL unreachable', () => {
   let t: TestApp;
-  let relay: Awaited<ReturnType<typeof startRelay>>;
+  let relay: TcpRelay;
   let unusedIngestUrl: string;
   let unusedKey: string;
 
   beforeAll(async () => {
-    relay = await startRelay(new URL(await freshPgDatabase()));
+    relay = await startTcpRelay(new URL(await freshPgDatabase()));
     t = await startTestApp(relay.url);
     // Secrets this node has never looked up: after the cut, each needs the database.
     const source = await t.request('POST', '/v1/sources', { name: 'second' });
@@ -89,4 +57,71 @@ describe('PostgreSQL unreachable', () => {
     expect(JSON.parse(text)).toEqual({ error: 'not_ready', message: expect.any(String), detail: 'database unavailable' });
     expect(text).not.toMatch(/127\.0\.0\.1|ECONN|connect/i);
   });
+});
+
+/**
+ * The database stops answering while its TCP connections stay up (a hung server, a failover address that
+ * black-holes): every wait on it is bounded, the answers are the ones of a database that is down, and when it
+ * answers again everything acknowledged is there.
+ */
+describe('PostgreSQL that stops answering', () => {
+  let t: TestApp;
+  let relay: TcpRelay;
+
+  const hotStatementMs = pgGuards.hotStatementMs;
+
+  beforeAll(async () => {
+    relay = await startTcpRelay(new URL(await freshPgDatabase()));
+    // The server's own limit on the ingest's statements, past which (and a connection timeout) an unanswered
+    // append is given up: 30 s in production, short here.
+    pgGuards.hotStatementMs = 1500;
+    t = await startTestApp(relay.url, { pgConnectTimeoutMs: 1000 });
+  });
+  afterAll(async () => {
+    pgGuards.hotStatementMs = hotStatementMs;
+    relay?.thaw();
+    await t?.close();
+  });
+
+  /** The status, body and time taken of a request that may not take longer than `limitMs`. */
+  async function timed(url: string, init: RequestInit, limitMs: number) {
+    const started = Date.now();
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(limitMs) });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json(), ms: Date.now() - started };
+  }
+  const ingest = (callId: string, limitMs = 15_000) =>
+    timed(t.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endCall(callId) }, limitMs);
+
+  it('answers /readyz and the ingest 503 within a bound while frozen, and loses nothing acknowledged', async () => {
+    const acknowledged: string[] = [];
+    for (const id of ['frozen-a', 'frozen-b', 'frozen-c']) {
+      expect((await ingest(id)).status).toBe(200);
+      acknowledged.push(id);
+    }
+    expect((await timed(`${t.baseUrl}/readyz`, {}, 5000)).status).toBe(200);
+
+    relay.freeze();
+    const ready = await timed(`${t.baseUrl}/readyz`, {}, 10_000);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({ error: 'not_ready', message: expect.any(String), detail: 'database unavailable' });
+    expect(ready.ms).toBeLessThan(4000);
+
+    // The ingest's pooled connections are as frozen as new ones: the sender is told to retry, in bounded time.
+    const refused = await ingest('frozen-refused');
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ error: 'storage_unavailable' });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(refused.ms).toBeLessThan(6000);
+
+    relay.thaw();
+    const deadline = Date.now() + 30_000;
+    while ((await timed(`${t.baseUrl}/readyz`, {}, 10_000)).status !== 200) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect((await ingest('frozen-after')).status).toBe(200);
+    acknowledged.push('frozen-after');
+    const stored = (await t.api('/v1/events?limit=100')).body.data.map((e: { call_id: string }) => e.call_id);
+    expect(stored).toEqual(expect.arrayContaining(acknowledged));
+  }, 90_000);
 });

@@ -5,6 +5,7 @@ import type { ApiKey, ListenStatus, Readiness } from '../storage/ports.js';
 import { Healthy, Media, Readiness as ReadinessAnswer } from '../domain/contract/ops.js';
 import { bearerKey } from './auth.js';
 import { answers, serializeWithJsonStringify } from './responses.js';
+import { within } from '../runtime/deadline.js';
 
 export interface OpsOptions {
   storage: Readiness;
@@ -15,6 +16,12 @@ export interface OpsOptions {
   listenStatus: () => ListenStatus | null;
 }
 
+/**
+ * How long /readyz waits for the database: one that accepts connections and never answers (a hung server, a
+ * black-holed failover address) is not ready, and a load balancer's probe must hear so before its own timeout.
+ */
+const readyWithinMs = 2500;
+
 /** `/healthz` (the process answers), `/readyz` (the database answers, migrations applied), `/metrics`. */
 export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Promise<void> {
   serializeWithJsonStringify(app);
@@ -22,7 +29,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Prom
 
   app.get('/readyz', { schema: { response: answers({ 200: ReadinessAnswer }) } }, async (request) => {
     try {
-      await options.storage.checkReady();
+      await within(options.storage.checkReady(), readyWithinMs, () => new Error(`the database did not answer within ${readyWithinMs} ms`));
     } catch (error) {
       request.log.warn({ err: error }, 'not ready');
       // Anyone may ask: the driver's own error (host, port, user) goes to the log only. Which migrations are

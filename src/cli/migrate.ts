@@ -12,7 +12,7 @@ export function migrateCommand(): Command {
   return withConfigFlags(command, ['db']).action(async (options: { compactRecords?: boolean }) => {
     const config = loadConfig(process.env, configFlags(command));
     const { openStorage } = await import('../storage/open.js');
-    const storage = await openStorage(config.db);
+    const storage = await openStorage(config.db, { connectTimeoutMs: config.pgConnectTimeoutMs });
     try {
       const applied = await storage.migrate();
       process.stdout.write(applied.length > 0 ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');

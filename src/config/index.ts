@@ -49,6 +49,7 @@ export interface Config {
   checkpointMs: number;
   dbReaders: number;
   dbReadUrl: string;
+  pgConnectTimeoutMs: number;
   dbReaderNice: number;
   statementTimeoutMs: number;
   sqliteBusyTimeoutMs: number;
@@ -174,6 +175,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   corsOrigins: { env: 'SWITCHBOARD_CORS_ORIGINS', flag: 'cors-origins', default: ['*'], parse: origins, doc: 'Web origins allowed to call the API and open the stream from a browser (comma-separated, or * for any; no cookies are ever allowed cross-origin).' },
   dbReaders: { env: 'SWITCHBOARD_DB_READERS', flag: 'db-readers', default: defaultReaders, parse: int(1), doc: 'Heavy reads (stats, the call list, the CSV export) run at once: SQLite reader threads (each with its own read-only connection, off the thread accepting webhooks; every other read has at least two more), PostgreSQL connections of the query API\'s read pool. Default: half the cores, at least 1, so reports never take every core from the ingest.' },
   dbReadUrl: { env: 'SWITCHBOARD_DB_READ_URL', flag: 'db-read-url', default: '', parse: parseReadDb, doc: 'PostgreSQL: where the query API\'s reads (stats, the call list, the CSV export) go, e.g. a hot standby of SWITCHBOARD_DB, so reports cost the primary nothing; they see its changes as late as the standby replays them (empty: SWITCHBOARD_DB).' },
+  pgConnectTimeoutMs: { env: 'SWITCHBOARD_PG_CONNECT_TIMEOUT_MS', flag: 'pg-connect-timeout-ms', default: 5000, parse: wait(100, 1), doc: "PostgreSQL: how long a request waits for a connection to the database (a new one to be opened, or one of the pool's to come free) before it fails: 503 storage_unavailable, and /readyz 503 not_ready. The ingest's statements also give up this long after the server's own 30 s limit should have ended them (a database that stopped answering holds every connection open)." },
   dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'Linux: the nice value (0–19) of the threads running the query API\'s reads (SQLite: the reader threads and their SQL; PostgreSQL: the read thread, which parses the rows and writes the answers, not the database server\'s work), so heavy reports yield the cores to the ingest when both want them (0: as the server).' },
   statementTimeoutMs: { env: 'SWITCHBOARD_STATEMENT_TIMEOUT_MS', flag: 'statement-timeout-ms', default: 10_000, parse: wait(0, 1), doc: 'Time limit of each statement behind stats, the call list and the CSV export (0: none); past it the request answers 503 query_timeout.' },
   sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: wait(0, 1), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },

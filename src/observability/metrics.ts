@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { within } from '../runtime/deadline.js';
 
 /** How long a scrape waits for the read database's replay position. */
 const readReplayLagTimeoutMs = 1000;
@@ -10,13 +11,7 @@ const pendingDeliveriesTimeoutMs = 3000;
  * a connection that waits) must not hold the scrape, nor pass for a value ("0 pending" while it is down).
  */
 async function readOrNaN(read: () => Promise<number | null>, ms: number, label: string): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label} did not answer`)), ms);
-  });
-  const value = await Promise.race([read(), late]).then((v) => v ?? 0, () => Number.NaN);
-  clearTimeout(timer);
-  return value;
+  return within(read(), ms, () => new Error(`${label} did not answer`)).then((v) => v ?? 0, () => Number.NaN);
 }
 
 /** Prometheus metrics, one registry per app instance (tests run several apps in one process). */

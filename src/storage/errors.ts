@@ -11,8 +11,9 @@ import { AppError } from '../domain/errors.js';
  */
 export function storageAppError(error: Error): AppError | null {
   const code = (error as { code?: unknown }).code;
-  // node-postgres ends a query whose connection drops with a plain Error and no code.
-  if (typeof code !== 'string') return /^Connection terminated/.test(error.message) ? unreachable(error) : null;
+  // node-postgres ends a query whose connection drops with a plain Error and no code, and so a wait for a
+  // connection past the pool's connectionTimeoutMillis, and a statement past its query_timeout.
+  if (typeof code !== 'string') return /^(Connection terminated|timeout exceeded when trying to connect$|Query read timeout$)/.test(error.message) ? unreachable(error) : null;
   if (unreachableCodes.has(code) || code.startsWith('08')) return unreachable(error);
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
     return new AppError('database_locked', {}, { cause: error });

@@ -684,6 +684,8 @@ export interface StorageOptions {
   readers?: number;
   /** PostgreSQL: the server the query API's reads go to (a hot standby); default: the database itself. */
   readUrl?: string;
+  /** PostgreSQL: how long a query waits for a connection (a new one, or one of the pool's to come free); default 5 s. */
+  connectTimeoutMs?: number;
   /** The time limit of each statement behind stats, the call list and the CSV export (0: none). */
   statementTimeoutMs?: number;
   /** SQLite: how long an administrative write waits for a write lock held by another process. */

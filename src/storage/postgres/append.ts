@@ -136,6 +136,9 @@ function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxByte
  * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away). `commits`: `work`
  * ends its last message with the COMMIT itself (one round trip less), so none is sent after it.
  */
+/** node-postgres' error for a statement past the pool's query_timeout. */
+const queryReadTimeout = 'Query read timeout';
+
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, commits = false): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -145,9 +148,14 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     return result;
   } catch (error) {
     noticeUnprepared(error);
-    await client.query('rollback').catch((e: Error) => {
-      broken = e;
-    });
+    // A statement that was not answered in time (query_timeout): the connection is not answering, and a
+    // rollback would only wait as long again behind it. Thrown away, the server rolls back when it notices.
+    if ((error as Error).message === queryReadTimeout) broken = error as Error;
+    else {
+      await client.query('rollback').catch((e: Error) => {
+        broken = e;
+      });
+    }
     throw error;
   } finally {
     client.release(broken);

@@ -11,10 +11,13 @@ import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
 
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
   const max = options.maxConnections ?? 10;
+  // Every pool's wait for a connection is bounded (SWITCHBOARD_PG_CONNECT_TIMEOUT_MS, 5 s by default): a
+  // database that accepts TCP and never answers failed nothing, and every request waiting for it waited forever.
+  const connectionTimeoutMillis = options.connectTimeoutMs ?? 5000;
   // Separate pools, so that one kind of work cannot take the connections another waits for: the ingest's
   // appends; the stream's and the worker's log reads, claims and outcomes; the query API's heavy reads;
   // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
-  const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0) });
+  const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0), connectionTimeoutMillis });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The ingest's appends drive their clients by hand (append.ts), without Kysely. Every statement they run
   // with parameters is prepared (prepared.ts), and runs on its generic plan, planned once: left to choose,
@@ -24,8 +27,14 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   const ingestPool = openPool({
     connectionString: url, max, types, application_name: 'switchboard-ingest',
     options: guard(pgGuards.hotStatementMs, ' -c plan_cache_mode=force_generic_plan'),
+    connectionTimeoutMillis,
+    // A connection that stopped answering (the server hung, the network black-holes) would hold its append,
+    // and the senders waiting on it, forever: the server ends a statement at hotStatementMs, so an answer
+    // that has not come a connection timeout later will not come. The append fails (503, the sender retries)
+    // and its connection is thrown away (inTransaction).
+    query_timeout: pgGuards.hotStatementMs + connectionTimeoutMillis,
   });
-  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs) });
+  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs), connectionTimeoutMillis });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a thread of their own (read-worker.ts), with a
   // small pool — on a hot standby when the operator names one (`readUrl`) — whose sessions carry the
@@ -33,7 +42,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // reads can neither take every connection from the ingest and the worker nor, more than
   // SWITCHBOARD_DB_READERS at once, the database server's cores. The rows they parse and the answers they
   // write (a year of hours: 3 MB) cost that thread, not the one accepting webhooks.
-  const readThread = createReadThread({ url: options.readUrl ?? url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0 });
+  const readThread = createReadThread({ url: options.readUrl ?? url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0, connectTimeoutMs: connectionTimeoutMillis });
   const reads = new Kysely<Database>({ dialect: new ReadThreadDialect(readThread) });
   const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {

@@ -19,11 +19,13 @@ export interface ReadThreadData {
   statementTimeoutMs: number;
   /** The thread's nice value (Linux; 0: as the process). */
   nice: number;
+  /** How long a read waits for a connection (SWITCHBOARD_PG_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
 }
 export type ReadRequest = ReadsRequest;
 export type ReadReply = ReadsReply | { id: number; rows: unknown[]; changes?: number };
 
-const { url, max, statementTimeoutMs, nice } = workerData as ReadThreadData;
+const { url, max, statementTimeoutMs, nice, connectTimeoutMs } = workerData as ReadThreadData;
 nameThread('sb-pg-reads');
 niceThread(nice);
 // No parallel workers: PostgreSQL would give one report up to three cores (two workers and the leader), so
@@ -34,6 +36,7 @@ const pool = openPool({
   types,
   application_name: 'switchboard-reads',
   options: guard(statementTimeoutMs, ' -c max_parallel_workers_per_gather=0'),
+  connectionTimeoutMillis: connectTimeoutMs,
 });
 const port = parentPort!;
 // The pool connects on its first read.

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endCall } from './support/app.js';
 import { cliPath, killLeftoverServers, postWebhook, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
@@ -79,6 +80,31 @@ describe('the SQLite database on disk', () => {
     expect(files).toContain('switchboard.db.lock');
     expect(files.filter((f) => !['switchboard.db', 'switchboard.db-shm', 'switchboard.db-wal', 'switchboard.db.lock'].includes(f))).toEqual([]);
   }, 90_000);
+
+  it('after a SIGTERM, leaves no -wal or -shm beside the file: every connection was closed, and every acknowledged event is in it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
+    const server = await startFirstServer(`sqlite:${path}`);
+    const acknowledged: string[] = [];
+    try {
+      for (const id of ['term-1', 'term-2', 'term-3']) {
+        expect((await postWebhook(server.ingestUrl, endCall(id))).status).toBe(200);
+        acknowledged.push(id);
+      }
+      // A read through the query API's readers, and the stream's, so that every kind of connection is open.
+      expect((await fetch(`${server.baseUrl}/v1/calls?limit=5`, { headers: { authorization: `Bearer ${server.adminKey}` } })).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }
+    expect(readdirSync(dirname(path)).sort()).toEqual(['switchboard.db', 'switchboard.db.lock']);
+    const reopened = new BetterSqlite3(path, { readonly: true });
+    try {
+      const stored = reopened.prepare("select call_id from events where type = 'end_call' order by seq").pluck().all();
+      expect(stored).toEqual(acknowledged);
+    } finally {
+      reopened.close();
+    }
+  }, 60_000);
 
   it('a path that cannot hold the database is refused in one line saying why, not as mkdir\'s EEXIST or ENOENT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-file-'));

@@ -109,9 +109,13 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
       await hotWriter.restartWal();
       restartedAt = end;
     },
+    // The readers first, the writers last: SQLite checkpoints the WAL and deletes it (and the -shm) when the last
+    // connection closes, unless that one is read-only. Closed together, a reader was often last, and every clean
+    // shutdown left both files beside the database.
     async beforeClose() {
+      await Promise.all([queryReaders.close(), otherReaders.close()]);
       await hotWriter.close();
-      await Promise.all([writer.close(), queryReaders.close(), otherReaders.close()]);
+      await writer.close();
     },
   });
 }

@@ -29,8 +29,10 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
   const idle: SqlThread[] = [];
   const waiting: Array<(thread: SqlThread) => void> = [];
   let started = 0;
+  let closed = false;
 
   async function acquire(): Promise<SqlThread> {
+    if (closed) throw new Error('the SQLite database is closed');
     const ready = idle.pop();
     if (ready) return ready;
     if (started < options.size) {
@@ -40,6 +42,7 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
     return new Promise((resolve) => waiting.push(resolve));
   }
   function release(thread: SqlThread): void {
+    if (closed) return void thread.close();
     const next = waiting.shift();
     if (next) next(thread);
     else idle.push(thread);
@@ -69,7 +72,12 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
       }
     },
 
+    /**
+     * Closes every thread's connection: none may stay open past the writers' (index.ts), and none is started
+     * after (a periodic job still running when the server stops).
+     */
     async close(): Promise<void> {
+      closed = true;
       const threads = idle.splice(0);
       await Promise.all(threads.map((t) => t.close()));
     },
@@ -79,6 +87,7 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
 /** The one thread that runs administrative writes and transactions, one caller at a time (`lockWriter`). */
 export function createAdminWriter(options: ThreadOptions) {
   let writer: SqlThread | null = null;
+  let closed = false;
   let tail: Promise<void> = Promise.resolve();
   return {
     /** Waits for the writer; the caller runs its statements (or transaction), then calls the release. */
@@ -92,11 +101,13 @@ export function createAdminWriter(options: ThreadOptions) {
 
     /** A statement on the admin writer thread (the caller holds `lockWriter`). */
     write(statement: SqlStatement): Promise<SqlResult> {
+      if (closed) return Promise.reject(new Error('the SQLite database is closed'));
       if (!writer || writer.dead) writer = createSqlThread({ path: options.path, readonly: false, busyTimeoutMs: options.busyTimeoutMs, nice: 0 });
       return writer.send(statement);
     },
 
     async close(): Promise<void> {
+      closed = true;
       await writer?.close();
       writer = null;
     },

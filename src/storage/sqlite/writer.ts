@@ -17,6 +17,8 @@ import type { WriterReply, WriterRequest } from './writer-worker.js';
  */
 export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   let worker: Worker | null = null;
+  /** Closed: no writer starts again (its connection would outlive the others, and keep the WAL on disk). */
+  let closed = false;
   let nextId = 1;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 
@@ -43,6 +45,7 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
   }
 
   function send(request: DistributiveOmit<WriterRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    if (closed && !worker) return Promise.reject(new Error('the SQLite database is closed'));
     worker ??= start();
     const target = worker;
     const id = nextId++;
@@ -72,6 +75,7 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
       if (worker) await send({ op: 'restartWal' });
     },
     async close(): Promise<void> {
+      closed = true;
       if (!worker) return;
       const w = worker;
       const exited = new Promise((resolve) => w.once('exit', resolve));

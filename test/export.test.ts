@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { get } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,19 @@ describe('switchboard export', () => {
     expect(text.startsWith('\uFEFF')).toBe(true);
     expect(text.trimEnd().split('\r\n')).toHaveLength(208);
     expect(text).toContain('"Sales,\n""EU"""');
+  });
+
+  it('writes --out readable by its owner only, in either format and over a file others could read: it holds phone numbers and call data', async () => {
+    const csv = join(dir, 'private.csv');
+    const jsonl = join(dir, 'private.jsonl');
+    writeFileSync(jsonl, 'an earlier export\n', { mode: 0o644 });
+    chmodSync(jsonl, 0o644);
+    for (const [out, format] of [[csv, 'csv'], [jsonl, 'jsonl']]) {
+      const result = await run(['export', '--format', format!, '--out', out!, '--status', 'missed', '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(result.code, result.stderr).toBe(0);
+      expect((statSync(out!).mode & 0o777).toString(8), out).toBe('600');
+    }
+    expect(readFileSync(jsonl, 'utf8')).toContain('"call_id"');
   });
 
   it('leaves an existing --out file as it was, and no temporary file beside it, when the export fails', async () => {

@@ -15,7 +15,7 @@ export interface AtomicFile {
 /**
  * A file that appears at `path` whole or not at all: written to a temporary file beside it (same directory,
  * hence same file system, so the rename is atomic), then renamed over it. A failed export leaves an existing
- * file untouched instead of truncated.
+ * file untouched instead of truncated. The file is created 0600, whatever the one it replaces allowed.
  *
  * @example
  * const file = atomicFile('calls.csv');
@@ -23,7 +23,9 @@ export interface AtomicFile {
  */
 export function atomicFile(path: string): AtomicFile {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const stream = createWriteStream(temp, { flags: 'wx' });
+  // Its owner's only (what an export holds: phone numbers, call data), as the database file is; with the
+  // default mode it was 0644 under the usual umask, readable by every user of the machine.
+  const stream = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
   return {
     stream,
     async commit() {

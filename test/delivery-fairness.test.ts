@@ -6,6 +6,7 @@ import type { DeliveryOutcome } from '../src/storage/ports.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { waitFor } from './support/sse.js';
+import { sequenced } from './support/sequenced.js';
 
 /**
  * Issue 10: no destination can stall the others. A receiver that never answers holds no more than its cap
@@ -198,7 +199,7 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     const deliveries = t.app.storage.deliveries;
     const t0 = Date.now();
     // PostgreSQL: a delivery is claimable once the sequencer gave its event a seq (after the commit).
-    await t.app.storage.events.waitSequenced();
+    await sequenced(t.app.storage);
 
     const [first] = await deliveries.claim(t0, 10, 1000);
     expect(first).toBeDefined();
@@ -235,7 +236,7 @@ describe.each(backends)('one destination cannot stall the others ($name)', (back
     for (const id of ['fence-a', 'fence-b']) expect((await t.post(endCall(id))).status).toBe(200);
     const deliveries = t.app.storage.deliveries;
     const t0 = Date.now();
-    await t.app.storage.events.waitSequenced();
+    await sequenced(t.app.storage);
     const firsts = await deliveries.claim(t0, 10, 1000);
     expect(firsts).toHaveLength(2);
     // Both leases run out; another worker claims one of the two (the first in order) again.

@@ -6,6 +6,7 @@ import type { DestinationId } from '../src/domain/ids.js';
 import { newWebhookSecret } from '../src/relay/signing.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Received } from './support/receiver.js';
+import { sequenced } from './support/sequenced.js';
 
 describe.each(backends)('destinations and deliveries on $name', (backend) => {
   let t: TestApp;
@@ -330,7 +331,7 @@ describe.each(backends)('destinations and deliveries on $name', (backend) => {
     await until(() => rounds >= deletedAt + 3);
     stop = true;
     await ingest;
-    await t.app.storage.events.waitSequenced();
+    await sequenced(t.app.storage);
     const statuses = (await t.app.storage.deliveries.list({ destinationId: created.id as DestinationId, limit: 500 })).map((d) => d.status);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === 'pending')).toEqual([]);

@@ -8,6 +8,7 @@ import { preparing } from '../src/storage/postgres/prepared.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { acceptedEvent, endCall, startCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
+import { sequenced } from './support/sequenced.js';
 
 /**
  * The PostgreSQL append's statements are prepared once per connection (storage/postgres/prepared.ts, and the
@@ -93,7 +94,7 @@ describe('PostgreSQL append batches of every size (prepared statements, padded r
     // The log: every event once, with a dense seq, in the order of the appends.
     const sequencer = storage.startSequencer({ nodeId: 'batches-test' })!;
     try {
-      await storage.events.waitSequenced();
+      await sequenced(storage);
     } finally {
       await sequencer.stop();
     }
@@ -138,7 +139,7 @@ describe('PostgreSQL outbox: deliveries wait in the queue with their event (0019
 
       const sequencer = storage.startSequencer({ nodeId: 'outbox-test' })!;
       try {
-        await storage.events.waitSequenced();
+        await sequenced(storage);
       } finally {
         await sequencer.stop();
       }
@@ -196,7 +197,7 @@ describe('PostgreSQL prepared statements across a schema change (a newer node mi
     const sequencer = storage.startSequencer({ nodeId: 'schema-test', replanMs: 0 })!;
     try {
       for (let i = 0; i < 3; i++) await storage.events.append(batchOf(4, [], 0));
-      await storage.events.waitSequenced();
+      await sequenced(storage);
       // What a later migration may do while older nodes run: add columns (the calls read names its columns:
       // a prepared `select *` would fail from now on with "cached plan must not change result type").
       await client.query('alter table event_rows add column later_note text');
@@ -208,7 +209,7 @@ describe('PostgreSQL prepared statements across a schema change (a newer node mi
         await storage.events.append(batch);
         ids.push(...batch.map((e) => e.id));
       }
-      await storage.events.waitSequenced();
+      await sequenced(storage);
       const log = await storage.events.readAfter(before, 100);
       expect(log.map((e) => e.id)).toEqual(ids);
       expect(log.map((e) => e.seq)).toEqual(ids.map((_, i) => before + i + 1));
@@ -266,7 +267,7 @@ describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_
       // What the tests before left without seq gets its seq first. The waits are long: the watermark is the
       // cluster's, and a test elsewhere on the shared server may hold a transaction open for seconds (the
       // default 5 s ran out under a loaded CI run, and the log read found nothing numbered yet).
-      await storage.events.waitSequenced(45_000);
+      await sequenced(storage);
       const before = await storage.events.lastSeq();
       // Before the fix, every such batch failed: "bind message has 57375 parameter formats but 0 parameters".
       const results = await storage.events.append(batch);
@@ -274,7 +275,7 @@ describe('PostgreSQL append of a batch larger than one write takes (SWITCHBOARD_
       expect(results[maxWriteRows + 50]).toMatchObject({ duplicate: true, id: fresh[5]!.id });
       expect(results.at(-1)).toMatchObject({ duplicate: true, id: fresh[maxWriteRows + 20]!.id });
       expect(results.filter((r) => !r.duplicate).map((r) => r.id)).toEqual(fresh.map((e) => e.id));
-      await storage.events.waitSequenced(45_000);
+      await sequenced(storage);
       // The log: the batch's new events, in its order, with the seqs that follow.
       const log = await storage.events.readAfter(before, fresh.length + 10);
       expect(log.map((e) => e.id)).toEqual(fresh.map((e) => e.id));
@@ -323,7 +324,7 @@ describe('PostgreSQL behind a pooler in transaction mode (statements prepared on
     const before = await storage.events.lastSeq();
     const sequencer = storage.startSequencer({ nodeId: 'pooler-test' })!;
     try {
-      await storage.events.waitSequenced();
+      await sequenced(storage);
     } finally {
       await sequencer.stop();
     }

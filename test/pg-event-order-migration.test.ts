@@ -6,6 +6,7 @@ import { createMigrator } from '../src/storage/migrations.js';
 import { openStorage } from '../src/storage/open.js';
 import type { Storage } from '../src/storage/ports.js';
 import { freshPgDatabase } from './support/pg.js';
+import { sequenced } from './support/sequenced.js';
 
 /**
  * Migration 0018 on a PostgreSQL database in use: the events' seqs become rows of event_seqs, the events still
@@ -77,7 +78,7 @@ describe('migration 0018 on a PostgreSQL database in use', () => {
   it('numbers the waiting events after the last seq, in their transactions\' order, and gives their delivery its seq', async () => {
     const sequencer = storage.startSequencer({ nodeId: 'upgrade-test' })!;
     try {
-      await storage.events.waitSequenced();
+      await sequenced(storage);
     } finally {
       await sequencer.stop();
     }

@@ -67,8 +67,9 @@ describe('the sequencer on an idle log', () => {
       nodeId: 'idle-test', intervalMs: 5, idleIntervalMs: 100, onSequenced: (last) => void sequenced.push(last),
     });
     sequencers.push(sequencer);
-    // It takes the role and sequences what is there.
-    await waitSequenced(await commitElsewhere(), 5000);
+    // It takes the role and sequences what is there (a long bound: the watermark is the shared cluster's, and
+    // another test may hold a transaction open for seconds; it returns as soon as the seq is there).
+    await waitSequenced(await commitElsewhere(), 45_000);
     await sleep(500);
     acquired = 0;
     await sleep(1000);
@@ -105,7 +106,7 @@ describe('the sequencer on an idle log', () => {
     // A long lease, so that the idle wait may grow long: after 3 s of nothing the next look is ~2 s away.
     const sequencer = startSequencer(db, pool, { nodeId: 'idle-test-wake', intervalMs: 5, idleIntervalMs: 20_000, leaseMs: 60_000 });
     sequencers.push(sequencer);
-    await waitSequenced(await commitElsewhere(), 5000);
+    await waitSequenced(await commitElsewhere(), 45_000);
     await sleep(3000);
     const id = await commitElsewhere();
     sequencer.wake();

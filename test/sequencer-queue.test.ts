@@ -6,6 +6,7 @@ import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage } from '../src/storage/ports.js';
 import { acceptedEvent, endCall } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
+import { sequenced } from './support/sequenced.js';
 
 /**
  * The sequencer's queue on PostgreSQL (event_queue, migration 0018): every event is inserted there and taken
@@ -61,11 +62,11 @@ describe("the sequencer's queue", () => {
         // A steady load, not a burst: before the next 2,000 events the ticks take these out and a vacuum runs
         // after them (at most 2 s). On a busy machine (the suite's other files) the appends outran both, and
         // the queue then held that many more rows, alive, whatever the vacuum did.
-        await storage.events.waitSequenced();
+        await sequenced(storage);
         const before = await vacuums();
         for (const since = Date.now(); (await vacuums()) === before && Date.now() - since < 2000; ) await sleep(20);
       }
-      await storage.events.waitSequenced();
+      await sequenced(storage);
       most = Math.max(most, await pages());
       // Idle: the next vacuum gives the empty pages back.
       const idleSince = Date.now();
@@ -105,7 +106,7 @@ describe("the sequencer's queue", () => {
         sequencer.wake();
         await sleep(30);
       }
-      await other.events.waitSequenced();
+      await sequenced(other);
       await sleep(200);
       const after = await client.query<{ n: number }>('select count(*)::int as n from event_seqs');
       expect(after.rows[0]!.n - before.rows[0]!.n).toBe(1000);

@@ -7,6 +7,7 @@ import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp, type TestApp } from './support/app.js';
 import { freshPgDatabase } from './support/pg.js';
 import { openStream, waitFor, type SseClient } from './support/sse.js';
+import { sequenced } from './support/sequenced.js';
 
 /** What a stream may hold: its key's validity, a number of streams per key, a share of the replay reads. */
 describe.each(backends)('stream limits on $name', (backend) => {
@@ -109,7 +110,7 @@ describe.each(backends)('stream limits on $name', (backend) => {
       const round = await Promise.all(Array.from({ length: 8 }, (_, j) => t.post(endCall(`large-${i + j}`, { debug: padding }))));
       expect(round.every((a) => a.status === 200)).toBe(true);
     }
-    await t.app.storage.events.waitSequenced();
+    await sequenced(t.app.storage);
     // Sends the request and reads nothing for 3 heartbeats (8 MB: the kernel's buffers fill, then one event waits
     // in the server's), then reads at full speed.
     const paused = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');

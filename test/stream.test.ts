@@ -5,6 +5,7 @@ import { createApiKey, createSource } from '../src/admin/credentials.js';
 import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, fixtures, startCall, startTestApp, type TestApp } from './support/app.js';
 import { openStream, waitFor, type SseClient, type SseEvent } from './support/sse.js';
+import { sequenced } from './support/sequenced.js';
 
 /** GET /v1/stream (SPEC "Real time") over real HTTP, against both backends. */
 
@@ -12,7 +13,7 @@ import { openStream, waitFor, type SseClient, type SseEvent } from './support/ss
 async function logSeqs(storage: Storage, after: number, filter: (type: string | null) => boolean = () => true): Promise<number[]> {
   const seqs: number[] = [];
   // PostgreSQL gives seq after commit (the sequencer): what was acknowledged is in the log once it has one.
-  await storage.events.waitSequenced();
+  await sequenced(storage);
   for (let cursor = after; ; ) {
     const page = await storage.events.readAfter(cursor, 500);
     if (page.length === 0) return seqs;

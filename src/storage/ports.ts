@@ -100,9 +100,10 @@ export interface EventReader {
   seqBounds(): Promise<{ first: number; last: number }>;
   /**
    * Resolves once every event committed before the call has its seq (PostgreSQL gives seq after commit,
-   * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back.
+   * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back: true in the
+   * first case, false in the second (the callers here read what there is; a test's wait fails on it).
    */
-  waitSequenced(timeoutMs?: number): Promise<void>;
+  waitSequenced(timeoutMs?: number): Promise<boolean>;
   getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
   /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
   callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;

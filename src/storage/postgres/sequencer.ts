@@ -402,16 +402,17 @@ export function startSequencer(db: Kysely<Database>, pool: pg.Pool, options: Seq
 
 /**
  * Resolves once every event whose transaction ended before the call has its seq: the transactions below
- * the snapshot's xmax now, whatever commits later (so it ends under a steady load too), or after `timeoutMs`.
+ * the snapshot's xmax now, whatever commits later (so it ends under a steady load too): true; or after `timeoutMs`: false.
  */
-export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Promise<void> {
+export async function waitSequenced(db: Kysely<Database>, timeoutMs = 5000): Promise<boolean> {
   const { rows } = await sql<{ horizon: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as horizon`.execute(db);
   const horizon = rows[0]!.horizon;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows: pending } = await sql<{ waiting: boolean }>`
       select exists (select 1 from event_queue where xid < ${horizon}::xid8) as waiting`.execute(db);
-    if (!pending[0]!.waiting || Date.now() >= deadline) return;
+    if (!pending[0]!.waiting) return true;
+    if (Date.now() >= deadline) return false;
     await sleep(5);
   }
 }

@@ -17,7 +17,7 @@ export const replayPageSize = 500;
  * The deliveries' reads and administrative writes (listing, retry, replay), shared by both backends; the
  * worker's outbox (claim and complete) is each backend's own (the hot path).
  */
-export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, waitSequenced: () => Promise<void> = async () => {}): DeliveryReader & DeliveryAdmin {
+export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, waitSequenced: () => Promise<unknown> = async () => true): DeliveryReader & DeliveryAdmin {
   /** The rows with their attempt logs, in the rows' order. */
   async function withAttempts(rows: ViewRow[]): Promise<DeliveryView[]> {
     if (rows.length === 0) return [];

@@ -9,7 +9,7 @@ import { toRow } from './event-rows.js';
 
 /** The event log's reads, shared by both backends; the append (the hot path) is each backend's own. */
 export function createEventLog(
-  db: Kysely<Database>, dialect: Dialect, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => {},
+  db: Kysely<Database>, dialect: Dialect, append: EventLog['append'], waitSequenced: EventLog['waitSequenced'] = async () => true,
 ): EventLog {
   /**
    * PostgreSQL gives seq after commit: a read that meets an event without one (in the milliseconds after

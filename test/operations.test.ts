@@ -229,3 +229,47 @@ describe.each(backends)('operations on $name', (backend) => {
     expect(log).not.toContain(phone);
   });
 });
+
+/** /metrics is open by default (Prometheus' convention); SWITCHBOARD_METRICS_TOKEN closes it to all but its holder. */
+describe('the metrics token', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close().catch(() => {});
+    t = undefined;
+  });
+  const scrape = async (authorization?: string) => {
+    const response = await fetch(`${t!.baseUrl}/metrics`, { headers: authorization ? { authorization } : {} });
+    const text = await response.text();
+    return { status: response.status, type: response.headers.get('content-type'), text };
+  };
+
+  it('answers /metrics to anyone when none is set', async () => {
+    t = await startTestApp(await backends[0]!.freshDb());
+    const open = await scrape();
+    expect(open.status).toBe(200);
+    expect(open.text).toContain('switchboard_ingest_queue_depth');
+  });
+
+  it('answers /metrics only to "Bearer <token>" when one is set: 401 in the error format otherwise, health and readiness stay open', async () => {
+    const token = 'scrape-me-7f3a9c1e5b';
+    t = await startTestApp(await backends[0]!.freshDb(), { metricsToken: token });
+    const allowed = await scrape(`Bearer ${token}`);
+    expect(allowed.status).toBe(200);
+    expect(allowed.text).toContain('switchboard_ingest_queue_depth');
+    for (const authorization of [undefined, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, `Bearer ${t.adminKey}`, `bearer ${token.toUpperCase()}`]) {
+      const refused = await scrape(authorization);
+      expect(refused.status, String(authorization)).toBe(401);
+      expect(JSON.parse(refused.text)).toEqual({ error: 'unauthorized', message: expect.stringContaining('SWITCHBOARD_METRICS_TOKEN') });
+      expect(refused.text).not.toContain('switchboard_');
+      expect(refused.text).not.toContain(token);
+    }
+    expect((await t.api('/healthz', null)).status).toBe(200);
+    expect((await t.api('/readyz', null)).status).toBe(200);
+  });
+
+  it('refuses a token with spaces or control characters at start (it could never be sent as a Bearer token)', () => {
+    expect(() => loadConfig({ SWITCHBOARD_METRICS_TOKEN: 'two words' })).toThrow(/Invalid SWITCHBOARD_METRICS_TOKEN/);
+    expect(() => loadConfig({ SWITCHBOARD_METRICS_TOKEN: 'tab\there' })).toThrow(/Invalid SWITCHBOARD_METRICS_TOKEN/);
+    expect(loadConfig({ SWITCHBOARD_METRICS_TOKEN: 'ok-token_1.2~3+/=' }).metricsToken).toBe('ok-token_1.2~3+/=');
+  });
+});

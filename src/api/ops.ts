@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -14,6 +15,8 @@ export interface OpsOptions {
   resolveKey: (key: string) => Promise<ApiKey | null>;
   /** The connection that hears other nodes' appends (null: the backend has none, SQLite). */
   listenStatus: () => ListenStatus | null;
+  /** SWITCHBOARD_METRICS_TOKEN: /metrics answers only `Authorization: Bearer <it>` (empty: anyone). */
+  metricsToken: string;
 }
 
 /**
@@ -62,7 +65,14 @@ export async function opsRoutes(app: FastifyInstance, options: OpsOptions): Prom
     return key?.scope === 'admin';
   }
 
-  app.get('/metrics', { schema: { response: answers({ 200: Media('text/plain', 'Prometheus\' text format.') }) } }, async (_request, reply) => {
+  // Compared as digests of equal length, in constant time: how much of a guess matched takes no longer.
+  const digest = (token: string) => createHash('sha256').update(token).digest();
+  const metricsToken = options.metricsToken ? digest(options.metricsToken) : null;
+  app.get('/metrics', { schema: { response: answers({ 200: Media('text/plain', 'Prometheus\' text format.') }, 401) } }, async (request, reply) => {
+    if (metricsToken) {
+      const presented = bearerKey(request);
+      if (!presented || !timingSafeEqual(digest(presented), metricsToken)) throw new AppError('metrics_unauthorized');
+    }
     void reply.type(options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
   });

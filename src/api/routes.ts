@@ -100,5 +100,5 @@ export function registerRoutes(server: FastifyInstance, deps: RouteDeps): void {
     });
     void server.register(dashboardRoutes);
   }
-  void server.register(opsRoutes, { storage, metrics: deps.metrics, resolveKey, listenStatus: deps.listenStatus });
+  void server.register(opsRoutes, { storage, metrics: deps.metrics, resolveKey, listenStatus: deps.listenStatus, metricsToken: config.metricsToken });
 }

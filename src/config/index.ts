@@ -50,6 +50,7 @@ export interface Config {
   dbReaders: number;
   dbReadUrl: string;
   pgConnectTimeoutMs: number;
+  metricsToken: string;
   dbReaderNice: number;
   statementTimeoutMs: number;
   sqliteBusyTimeoutMs: number;
@@ -177,6 +178,7 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   dbReadUrl: { env: 'SWITCHBOARD_DB_READ_URL', flag: 'db-read-url', default: '', parse: parseReadDb, doc: 'PostgreSQL: where the query API\'s reads (stats, the call list, the CSV export) go, e.g. a hot standby of SWITCHBOARD_DB, so reports cost the primary nothing; they see its changes as late as the standby replays them (empty: SWITCHBOARD_DB).' },
   pgConnectTimeoutMs: { env: 'SWITCHBOARD_PG_CONNECT_TIMEOUT_MS', flag: 'pg-connect-timeout-ms', default: 5000, parse: wait(100, 1), doc: "PostgreSQL: how long a request waits for a connection to the database (a new one to be opened, or one of the pool's to come free) before it fails: 503 storage_unavailable, and /readyz 503 not_ready. The ingest's statements also give up this long after the server's own 30 s limit should have ended them (a database that stopped answering holds every connection open)." },
   dbReaderNice: { env: 'SWITCHBOARD_DB_READER_NICE', flag: 'db-reader-nice', default: 10, parse: niceValue, doc: 'Linux: the nice value (0–19) of the threads running the query API\'s reads (SQLite: the reader threads and their SQL; PostgreSQL: the read thread, which parses the rows and writes the answers, not the database server\'s work), so heavy reports yield the cores to the ingest when both want them (0: as the server).' },
+  metricsToken: { env: 'SWITCHBOARD_METRICS_TOKEN', flag: 'metrics-token', default: '', parse: bearerToken, doc: 'When set, GET /metrics answers only requests with "Authorization: Bearer <this token>" (401 unauthorized otherwise); empty: open to anyone who reaches the port, as Prometheus expects. Prefer the environment to the flag: a flag shows in the process list.' },
   statementTimeoutMs: { env: 'SWITCHBOARD_STATEMENT_TIMEOUT_MS', flag: 'statement-timeout-ms', default: 10_000, parse: wait(0, 1), doc: 'Time limit of each statement behind stats, the call list and the CSV export (0: none); past it the request answers 503 query_timeout.' },
   sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: wait(0, 1), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },
   expensivePerKey: { env: 'SWITCHBOARD_EXPENSIVE_PER_KEY', flag: 'expensive-per-key', default: 2, parse: int(1), doc: 'Expensive requests (stats, the CSV export, the call list with q, destination replay) one API key, or one person signed in to the dashboard, may have running at once; more get 429 rate_limited with Retry-After.' },
@@ -201,6 +203,12 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   reconcileMaxPageMb: { env: 'SWITCHBOARD_RECONCILE_MAX_PAGE_MB', flag: 'reconcile-max-page-mb', default: 16, parse: int(1, 256, ' (a page is read whole into memory)'), doc: "Largest answer (MiB) of one page of Convolo's call list the reconciler reads; a larger page fails the run (too_large) and nothing of it is applied." },
   convoloCallListUrl: { env: 'SWITCHBOARD_CONVOLO_CALL_LIST_URL', flag: 'convolo-call-list-url', default: 'https://api.leads.convolo.ai', parse: parseUrl, doc: "Base URL of Convolo's call list API (…/api/v2/calls/payload-data-list); point it at mock-convolo to try it offline." },
 };
+
+/** A token a client can send as `Authorization: Bearer <token>` (RFC 6750's token68: no spaces, no control characters). */
+function bearerToken(raw: string): string {
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(raw)) throw new Error('expected letters, digits and -._~+/ (ending in = at most), as a Bearer token is sent');
+  return raw;
+}
 
 function origins(raw: string): string[] {
   const list = raw.split(',').map((o) => o.trim()).filter(Boolean);

@@ -17,6 +17,7 @@ export const apiErrors = defineErrors({
   admin_only: { code: 'forbidden', status: 403, message: 'Only an admin may do this.' },
   invalid_credentials: { status: 401, message: 'The email or the password is wrong.' },
   wrong_password: { code: 'invalid_credentials', status: 401, message: 'The current password is wrong.' },
+  metrics_unauthorized: { code: 'unauthorized', status: 401, message: 'The metrics need this server\'s metrics token (SWITCHBOARD_METRICS_TOKEN): send "Authorization: Bearer <token>".' },
   not_signed_in: { code: 'unauthorized', status: 401, message: 'Not signed in: POST /v1/auth/login.' },
   csrf_refused: { status: 403, message: 'A request signed in by the session cookie that changes something must come from the dashboard\'s own origin (Origin header).' },
   setup_token_invalid: { status: 410, message: 'This setup link is unknown, used or expired: restart Switchboard for a new one, or use "switchboard users add".' },

@@ -75,7 +75,7 @@ describe('PostgreSQL that stops answering', () => {
     // The server's own limit on the ingest's statements, past which (and a connection timeout) an unanswered
     // append is given up: 30 s in production, short here.
     pgGuards.hotStatementMs = 1500;
-    t = await startTestApp(relay.url, { pgConnectTimeoutMs: 1000 });
+    t = await startTestApp(relay.url, { pgConnectTimeoutMs: 1000, statementTimeoutMs: 1500 });
   });
   afterAll(async () => {
     pgGuards.hotStatementMs = hotStatementMs;
@@ -92,15 +92,23 @@ describe('PostgreSQL that stops answering', () => {
   const ingest = (callId: string, limitMs = 15_000) =>
     timed(t.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endCall(callId) }, limitMs);
 
-  it('answers /readyz and the ingest 503 within a bound while frozen, and loses nothing acknowledged', async () => {
+  it('answers /readyz, the query API and the ingest 503 within a bound while frozen, and loses nothing acknowledged', async () => {
     const acknowledged: string[] = [];
     for (const id of ['frozen-a', 'frozen-b', 'frozen-c']) {
       expect((await ingest(id)).status).toBe(200);
       acknowledged.push(id);
     }
     expect((await timed(`${t.baseUrl}/readyz`, {}, 5000)).status).toBe(200);
+    // The query API's read pool holds a connection too.
+    expect((await t.api('/v1/calls?limit=5')).status).toBe(200);
 
     relay.freeze();
+    // A read of the query API (its key cached) on the read pool's connections: told to retry, in bounded time.
+    const read = await timed(`${t.baseUrl}/v1/calls?limit=5`, { headers: { authorization: `Bearer ${t.adminKey}` } }, 15_000);
+    expect(read.status).toBe(503);
+    expect(read.body).toMatchObject({ error: 'storage_unavailable' });
+    expect(read.ms).toBeLessThan(6000);
+
     const ready = await timed(`${t.baseUrl}/readyz`, {}, 10_000);
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({ error: 'not_ready', message: expect.any(String), detail: 'database unavailable' });

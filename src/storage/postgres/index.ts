@@ -5,19 +5,18 @@ import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
 import { appendChannel, commitOverlap, createPostgresAppend, legacyAppendLockKey } from './append.js';
 import { createPostgresDeliveryWrites } from './deliveries.js';
-import { guard, openPool, pgGuards, types } from './pool.js';
+import { openPool, pgGuards, poolLimits, types } from './pool.js';
 import { createReadThread, ReadThreadDialect, type ReadThread } from './read-thread.js';
 import { noDeliveries, startSequencer, waitSequenced } from './sequencer.js';
 
 export function openPostgres(url: string, options: StorageOptions & { maxConnections?: number } = {}): Storage {
   const max = options.maxConnections ?? 10;
-  // Every pool's wait for a connection is bounded (SWITCHBOARD_PG_CONNECT_TIMEOUT_MS, 5 s by default): a
-  // database that accepts TCP and never answers failed nothing, and every request waiting for it waited forever.
-  const connectionTimeoutMillis = options.connectTimeoutMs ?? 5000;
+  // SWITCHBOARD_PG_CONNECT_TIMEOUT_MS: every pool's wait for a connection, and more (poolLimits).
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   // Separate pools, so that one kind of work cannot take the connections another waits for: the ingest's
   // appends; the stream's and the worker's log reads, claims and outcomes; the query API's heavy reads;
   // and the rest (administration, the sequencer, migrations, pruning) on the main pool.
-  const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', options: guard(0), connectionTimeoutMillis });
+  const pool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard', ...poolLimits(0, connectTimeoutMs) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // The ingest's appends drive their clients by hand (append.ts), without Kysely. Every statement they run
   // with parameters is prepared (prepared.ts), and runs on its generic plan, planned once: left to choose,
@@ -26,15 +25,10 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // worker's, deliveries.ts), whose plans must see their values (the claim's comments say why).
   const ingestPool = openPool({
     connectionString: url, max, types, application_name: 'switchboard-ingest',
-    options: guard(pgGuards.hotStatementMs, ' -c plan_cache_mode=force_generic_plan'),
-    connectionTimeoutMillis,
-    // A connection that stopped answering (the server hung, the network black-holes) would hold its append,
-    // and the senders waiting on it, forever: the server ends a statement at hotStatementMs, so an answer
-    // that has not come a connection timeout later will not come. The append fails (503, the sender retries)
-    // and its connection is thrown away (inTransaction).
-    query_timeout: pgGuards.hotStatementMs + connectionTimeoutMillis,
+    // An append unanswered past its limits fails (503, the sender retries), its connection thrown away (inTransaction).
+    ...poolLimits(pgGuards.hotStatementMs, connectTimeoutMs, ' -c plan_cache_mode=force_generic_plan'),
   });
-  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', options: guard(pgGuards.hotStatementMs), connectionTimeoutMillis });
+  const relayPool = openPool({ connectionString: url, max: Math.max(2, Math.ceil(max / 2)), types, application_name: 'switchboard-relay', ...poolLimits(pgGuards.hotStatementMs, connectTimeoutMs) });
   const relay = new Kysely<Database>({ dialect: new PostgresDialect({ pool: relayPool }) });
   // The query API's reads (stats, the call list and export) on a thread of their own (read-worker.ts), with a
   // small pool — on a hot standby when the operator names one (`readUrl`) — whose sessions carry the
@@ -42,7 +36,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
   // reads can neither take every connection from the ingest and the worker nor, more than
   // SWITCHBOARD_DB_READERS at once, the database server's cores. The rows they parse and the answers they
   // write (a year of hours: 3 MB) cost that thread, not the one accepting webhooks.
-  const readThread = createReadThread({ url: options.readUrl ?? url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0, connectTimeoutMs: connectionTimeoutMillis });
+  const readThread = createReadThread({ url: options.readUrl ?? url, max: options.readers ?? 2, statementTimeoutMs: options.statementTimeoutMs ?? 0, nice: options.readerNice ?? 0, connectTimeoutMs });
   const reads = new Kysely<Database>({ dialect: new ReadThreadDialect(readThread) });
   const deliveries = createPostgresDeliveryWrites(relay, relayPool);
   return createKyselyStorage(db, 'postgres', {

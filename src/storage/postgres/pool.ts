@@ -14,8 +14,22 @@ export const types = {
  * pruning (the main pool) may rightly run long: only the idle limit applies to them.
  */
 export const pgGuards = { idleInTransactionMs: 30_000, hotStatementMs: 30_000 };
-export const guard = (statementMs: number, extra = '') =>
-  `-c idle_in_transaction_session_timeout=${pgGuards.idleInTransactionMs} -c statement_timeout=${statementMs}${extra}`;
+
+/**
+ * A pool's time limits: the server's (above: `statementMs`, 0 for none), and the client's own, for a database
+ * that accepts connections and stops answering (a hung server, a black-holed failover address), which ends no
+ * statement and refuses no connection: a wait for a connection ends after `connectMs`
+ * (SWITCHBOARD_PG_CONNECT_TIMEOUT_MS), and a statement still unanswered `connectMs` after the server's own limit
+ * would have ended it fails (no answer will come) — without them, every request on such a pool waited for ever.
+ * `extra`: more settings for the sessions.
+ */
+export function poolLimits(statementMs: number, connectMs: number, extra = ''): Pick<pg.PoolConfig, 'options' | 'connectionTimeoutMillis' | 'query_timeout'> {
+  return {
+    options: `-c idle_in_transaction_session_timeout=${pgGuards.idleInTransactionMs} -c statement_timeout=${statementMs}${extra}`,
+    connectionTimeoutMillis: connectMs,
+    ...(statementMs > 0 ? { query_timeout: statementMs + connectMs } : {}),
+  };
+}
 
 /** A pool whose clients losing their connection fail their queries (answered 503) instead of the process. */
 export function openPool(config: pg.PoolConfig): pg.Pool {

@@ -4,7 +4,7 @@ import { callCsvPage } from '../shared/call-csv.js';
 import { asBuffer } from '../threads/cloned.js';
 import { nameThread, niceThread } from '../threads/name.js';
 import { errorReply, postReply, timeBucketsHere, type ReadsReply, type ReadsRequest, type StatementRequest } from '../threads/serve.js';
-import { guard, openPool, types } from './pool.js';
+import { openPool, poolLimits, types } from './pool.js';
 
 /**
  * The query API's reads on PostgreSQL (stats, the call list, the CSV export), on a thread of their own with
@@ -35,8 +35,7 @@ const pool = openPool({
   max,
   types,
   application_name: 'switchboard-reads',
-  options: guard(statementTimeoutMs, ' -c max_parallel_workers_per_gather=0'),
-  connectionTimeoutMillis: connectTimeoutMs,
+  ...poolLimits(statementTimeoutMs, connectTimeoutMs, ' -c max_parallel_workers_per_gather=0'),
 });
 const port = parentPort!;
 // The pool connects on its first read.

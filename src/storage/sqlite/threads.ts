@@ -27,31 +27,40 @@ export interface ThreadOptions {
 export function createReaderPool(options: ThreadOptions & { size: number; nice: number }) {
   const spawn = () => createSqlThread({ path: options.path, readonly: true, busyTimeoutMs: options.busyTimeoutMs, nice: options.nice });
   const idle: SqlThread[] = [];
-  const waiting: Array<(thread: SqlThread) => void> = [];
+  const waiting: Array<{ resolve: (thread: SqlThread) => void; reject: (error: Error) => void }> = [];
   let started = 0;
+  /** Threads handed out and not back yet (one handed from a caller to a waiting one stays counted). */
+  let inUse = 0;
   let closed = false;
+  /** Once closed: each thread is closed as it comes back, and close() waits for the last. */
+  const closings: Array<Promise<void>> = [];
+  let allBack: (() => void) | null = null;
 
   async function acquire(): Promise<SqlThread> {
     if (closed) throw new Error('the SQLite database is closed');
     const ready = idle.pop();
-    if (ready) return ready;
-    if (started < options.size) {
+    if (ready || started < options.size) {
+      inUse++;
+      if (ready) return ready;
       started++;
       return spawn();
     }
-    return new Promise((resolve) => waiting.push(resolve));
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
   }
-  function release(thread: SqlThread): void {
-    if (closed) return void thread.close();
-    const next = waiting.shift();
-    if (next) next(thread);
-    else idle.push(thread);
+  /** A thread back from a statement (null: it was abandoned after the pool closed). */
+  function release(thread: SqlThread | null): void {
+    const next = thread && !closed ? waiting.shift() : undefined;
+    if (next) return next.resolve(thread!);
+    inUse--;
+    if (thread && !closed) return void idle.push(thread);
+    if (thread) closings.push(thread.close());
+    if (inUse === 0) allBack?.();
   }
 
   return {
     /** A statement on a reader thread; `{ write: true }` when it would write. */
     async read(statement: SqlStatement, timeoutMs: number): Promise<SqlResult> {
-      let thread = await acquire();
+      const thread = await acquire();
       let timer: NodeJS.Timeout | undefined;
       try {
         await thread.ready;
@@ -63,23 +72,23 @@ export function createReaderPool(options: ThreadOptions & { size: number; nice: 
         return await Promise.race([ran, expired]);
       } finally {
         clearTimeout(timer);
-        // Past its limit (or dead): the thread is abandoned and replaced, so the pool keeps its size.
-        if (thread.busy || thread.dead) {
-          thread.terminate();
-          thread = spawn();
-        }
-        release(thread);
+        // Past its limit (or dead): the thread is abandoned and replaced (unless closed), so the pool keeps its size.
+        const abandoned = thread.busy || thread.dead;
+        if (abandoned) thread.terminate();
+        release(!abandoned ? thread : closed ? null : spawn());
       }
     },
 
     /**
-     * Closes every thread's connection: none may stay open past the writers' (index.ts), and none is started
-     * after (a periodic job still running when the server stops).
+     * Closes every thread's connection, those in use once their statement is over: none may stay open past the
+     * writers' (index.ts), and none is started after (a periodic job still running when the server stops).
      */
     async close(): Promise<void> {
       closed = true;
+      for (const waiter of waiting.splice(0)) waiter.reject(new Error('the SQLite database is closed'));
       const threads = idle.splice(0);
-      await Promise.all(threads.map((t) => t.close()));
+      if (inUse > 0) await new Promise<void>((resolve) => (allBack = resolve));
+      await Promise.all([...threads.map((t) => t.close()), ...closings]);
     },
   };
 }

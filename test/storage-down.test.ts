@@ -133,3 +133,50 @@ describe('PostgreSQL that stops answering', () => {
     expect(stored).toEqual(expect.arrayContaining(acknowledged));
   }, 90_000);
 });
+
+/**
+ * The database stops answering with idle connections in the main pool, where the ingest's token and the API's
+ * keys are looked up when their cached answer has expired (5 s): those lookups are bounded too.
+ */
+describe('PostgreSQL that stops answering, past the secrets\' cache', () => {
+  let t: TestApp;
+  let relay: TcpRelay;
+
+  beforeAll(async () => {
+    relay = await startTcpRelay(new URL(await freshPgDatabase()));
+    t = await startTestApp(relay.url, { pgConnectTimeoutMs: 1000 });
+  });
+  afterAll(async () => {
+    relay?.thaw();
+    await t?.close();
+  });
+
+  it('answers the ingest and the API 503 storage_unavailable in bounded time when their token or key must be looked up', async () => {
+    // Keys looked up at once: the main pool opens several connections, idle once answered.
+    const keys = await Promise.all([1, 2, 3, 4].map(async (n) => (await t.request('POST', '/v1/keys', { name: `k${n}`, scope: 'read' })).body.key as string));
+    await Promise.all(keys.map(async (key) => expect((await t.api('/v1/events?limit=1', key)).status).toBe(200)));
+    expect((await t.post(endCall('cache-1'))).status).toBe(200);
+
+    relay.freeze();
+    await new Promise((resolve) => setTimeout(resolve, 5500)); // the cached token and keys expire
+    const started = Date.now();
+    const [ingested, read] = await Promise.all([
+      fetch(t.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endCall('cache-2'), signal: AbortSignal.timeout(15_000) }),
+      fetch(`${t.baseUrl}/v1/events?limit=1`, { headers: { authorization: `Bearer ${keys[0]}` }, signal: AbortSignal.timeout(15_000) }),
+    ]);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect([ingested.status, read.status]).toEqual([503, 503]);
+    expect(await ingested.json()).toMatchObject({ error: 'storage_unavailable' });
+    expect(await read.json()).toMatchObject({ error: 'storage_unavailable' });
+    expect(Number(ingested.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    relay.thaw();
+    const deadline = Date.now() + 30_000;
+    let after = await t.post(endCall('cache-3'));
+    while (after.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      after = await t.post(endCall('cache-3'));
+    }
+    expect(after.status).toBe(200);
+  }, 90_000);
+});

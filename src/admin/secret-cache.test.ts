@@ -5,6 +5,8 @@ import { createSecretCache } from './secret-cache.js';
 
 const shape = /^sbt_[A-Za-z0-9_-]{43}$/;
 const token = (c: string) => `sbt_${c.repeat(43)}`;
+/** Lets a background lookup that has its answer finish (its promise chain: a few turns of the microtask queue). */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 function setup(options: { ttlMs?: number; maxEntries?: number; known?: Record<string, string> } = {}) {
   let clock = 1_000_000;
@@ -93,11 +95,11 @@ describe('createSecretCache', () => {
     byHash.delete(hashSecret(token('a'))); // revoked elsewhere
     clock = 900;
     expect(cache.cached(token('a'))).toBe('source A');
-    await Promise.resolve();
+    await settled();
     expect(cache.cached(token('a'))).toBeNull(); // the refresh saw the revocation
     failing = true;
     expect(cache.cached(token('b'))).toBe('source B');
-    await Promise.resolve();
+    await settled();
     clock = 999;
     expect(cache.cached(token('b'))).toBe('source B'); // the failed refresh left it as it was
     clock = 1000;
@@ -258,5 +260,20 @@ describe('createSecretCache', () => {
     const error = await cache.resolve(token('a')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'storage_unavailable', status: 503, message: 'The database is unavailable: the API key could not be checked. Retry later.' });
+  });
+});
+
+describe('a lookup the database never answers', () => {
+  it('fails after lookupTimeoutMs with storage_unavailable (or its own entry), is not shared with later requests, and is tried again', async () => {
+    let answering = false;
+    const cache = createSecretCache<string>({
+      shape, lookupTimeoutMs: 50, unavailable: 'key_check_unavailable',
+      lookup: (hash) => (answering ? Promise.resolve(hash === hashSecret(token('a')) ? 'source A' : null) : new Promise<never>(() => {})),
+    });
+    const started = Date.now();
+    await expect(cache.resolve(token('a'))).rejects.toMatchObject({ code: 'storage_unavailable', kind: 'key_check_unavailable' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    answering = true;
+    expect(await cache.resolve(token('a'))).toBe('source A');
   });
 });

@@ -1,5 +1,6 @@
 import { AppError } from '../domain/errors.js';
 import { hashSecret } from '../domain/secrets.js';
+import { within } from '../runtime/deadline.js';
 
 /**
  * Resolves a presented secret (source token, API key) to what it belongs to, by its SHA-256 digest.
@@ -10,7 +11,7 @@ import { hashSecret } from '../domain/secrets.js';
  * never the valid secrets serving real traffic. (What bounds the lookups such a flood costs is the limit on
  * failed attempts per address, api/auth-misses.ts.)
  *
- * A lookup that fails (the database is unreachable) throws `storage_unavailable` (503 with Retry-After), so
+ * A lookup that fails (the database is unreachable, or silent for `lookupTimeoutMs`) throws `storage_unavailable` (503 with Retry-After), so
  * the sender retries, rather than a 500; `unavailable` picks the entry that says what could not be done.
  *
  * A secret in use is never looked up by many requests at once, and never leaves the cache while it is used:
@@ -29,10 +30,13 @@ export function createSecretCache<T>(options: {
   maxEntries?: number;
   now?: () => number;
   unavailable?: 'storage_unavailable' | 'key_check_unavailable' | 'session_check_unavailable';
+  /** How long a lookup may take before it is answered as failed (default 5 s). */
+  lookupTimeoutMs?: number;
 }) {
   const ttlMs = options.ttlMs ?? 5_000;
   const refreshAheadMs = options.refreshAheadMs ?? Math.min(1000, ttlMs / 5);
   const maxEntries = options.maxEntries ?? 10_000;
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? 5_000;
   const now = options.now ?? Date.now;
   const hits = new Map<string, { value: T; expires: number }>();
   const misses = new Map<string, number>();
@@ -59,7 +63,10 @@ export function createSecretCache<T>(options: {
     const underWay = lookups.get(hash);
     if (underWay) return underWay;
     const startedIn = generation;
-    const lookup = options.lookup(hash).then(
+    // One indexed read: unanswered after this long, the database is not answering (a hung server, a black-holed
+    // address, a pooled connection gone silent), and every request needing the secret would wait on it for ever.
+    const read = within(options.lookup(hash), lookupTimeoutMs, () => new Error(`the database did not answer a lookup within ${lookupTimeoutMs} ms`));
+    const lookup = read.then(
       (value) => {
         if (value === null) known.delete(hash);
         else remember(known, hash, true);

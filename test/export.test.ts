@@ -127,6 +127,19 @@ describe('switchboard export', () => {
     expect(readdirSync(own)).toEqual([]);
   });
 
+  it('ends quietly, as a process killed by SIGPIPE (141), when what reads its standard output stops reading (export | head)', async () => {
+    for (const format of ['csv', 'jsonl']) {
+      const child = spawn(process.execPath, [cli, 'export', '--format', format, '--server', t.baseUrl, '--key', t.adminKey], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'silent' } });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // head -1: the first chunk, then the pipe closes.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(stderr, format).toBe('');
+      expect(code, format).toBe(141);
+    }
+  });
+
   it('removes its temporary file when stopped with Ctrl-C, leaving an existing --out file as it was', async () => {
     // A server that takes the request and never answers: the export waits with its temporary file open.
     const sockets = new Set<Socket>();

@@ -58,6 +58,9 @@ export function exportCommand(): Command {
         return exported;
       } catch (error) {
         await file?.discard();
+        // Standard output closed by what reads it (`switchboard export | head`): the end it asked for, not a failure
+        // to report ("write EPIPE"); ended as a process killed by SIGPIPE is (the shell's 141), so pipefail sees it.
+        if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(141);
         throw error;
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

@@ -46,9 +46,10 @@ export function exportCommand(): Command {
       const out: Writable = file ? file.stream : process.stdout;
       const progress = createProgress();
       // Ctrl-C (or SIGTERM) mid-export: the temporary file goes too, then the process ends as a signal would end it.
+      let stopping: Promise<void> | null = null;
       const onSignal = (signal: NodeJS.Signals) => {
         progress.stop();
-        void file!.discard().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+        stopping = file!.discard().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
       };
       if (file) process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
@@ -57,6 +58,9 @@ export function exportCommand(): Command {
         await file?.commit();
         return exported;
       } catch (error) {
+        // The export failing because the signal's handler destroyed its file under it ("Premature close"): that
+        // handler ends the process (130), this is no failure to report.
+        if (stopping) await stopping;
         await file?.discard();
         // Standard output closed by what reads it (`switchboard export | head`): the end it asked for, not a failure
         // to report ("write EPIPE"); ended as a process killed by SIGPIPE is (the shell's 141), so pipefail sees it.

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -119,5 +119,16 @@ describe('the SQLite database on disk', () => {
     const itself = start(dir);
     expect(itself.status).toBe(1);
     expect(itself.stderr).toBe(`switchboard: cannot create the SQLite database ${dir}: it is a directory (check SWITCHBOARD_DB / --db)\n`);
+  }, 60_000);
+
+  it('a lock file that is not one Switchboard made is named in one line, not as "file is not a database" (which reads as the database)', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
+    writeFileSync(`${path}.lock`, 'written by something else\n');
+    const started = spawnSync(process.execPath, [cliPath, 'start', '--db', `sqlite:${path}`, '--host', '127.0.0.1', '--port', '0'], {
+      cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 30_000,
+    });
+    expect(started.status).toBe(1);
+    expect(started.stderr).toBe(`switchboard: ${path}.lock is not the lock file Switchboard keeps beside the database (file is not a database): if no Switchboard process runs on ${path}, remove it; it is made again at the next start\n`);
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe('written by something else\n');
   }, 60_000);
 });

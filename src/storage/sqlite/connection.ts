@@ -69,7 +69,12 @@ export function holdServerLock(path: string): void {
     lock.exec(`create table if not exists holder (pid integer); delete from holder; insert into holder values (${process.pid})`);
   } catch (error) {
     lock.close();
-    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    const code = (error as { code?: string }).code;
+    // Said of the lock, not as SQLite's bare "file is not a database", which reads as the database itself.
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new Error(`${lockPath} is not the lock file Switchboard keeps beside the database (${(error as Error).message}): if no Switchboard process runs on ${path}, remove it; it is made again at the next start`, { cause: error });
+    }
+    if (code !== 'SQLITE_BUSY') throw error;
     throw new Error(`another Switchboard process is running on ${path}: stop it first (one process per SQLite file; several nodes need PostgreSQL, see docs/scale-out.md)`);
   }
   heldLocks.push(lock);

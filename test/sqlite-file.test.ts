@@ -121,6 +121,19 @@ describe('the SQLite database on disk', () => {
     expect(itself.stderr).toBe(`switchboard: cannot create the SQLite database ${dir}: it is a directory (check SWITCHBOARD_DB / --db)\n`);
   }, 60_000);
 
+  it('a database path naming a file that is no SQLite database is refused in one line naming it, by start and the local commands', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
+    writeFileSync(path, 'not a database, just text that happens to be there\n', { mode: 0o600 });
+    for (const args of [['start', '--host', '127.0.0.1', '--port', '0'], ['migrate'], ['users', 'list']]) {
+      const ran = spawnSync(process.execPath, [cliPath, ...args, '--db', `sqlite:${path}`], {
+        cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 30_000,
+      });
+      expect(ran.status, args[0]).toBe(1);
+      expect(ran.stderr, args[0]).toBe(`switchboard: ${path} is not a SQLite database (file is not a database): check SWITCHBOARD_DB / --db\n`);
+    }
+    expect(readFileSync(path, 'utf8')).toBe('not a database, just text that happens to be there\n');
+  }, 60_000);
+
   it('a lock file that is not one Switchboard made is named in one line, not as "file is not a database" (which reads as the database)', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sb-file-')), 'switchboard.db');
     writeFileSync(`${path}.lock`, 'written by something else\n');

@@ -10,7 +10,14 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 export function openConnection(path: string): Database {
   createFile(path);
   const database = new BetterSqlite3(path);
-  database.pragma('journal_mode = WAL');
+  try {
+    database.pragma('journal_mode = WAL');
+  } catch (error) {
+    database.close();
+    // The first read of the file: SQLite's bare "file is not a database" named no file.
+    if ((error as { code?: string }).code !== 'SQLITE_NOTADB') throw error;
+    throw new Error(`${path} is not a SQLite database (${(error as Error).message}): check SWITCHBOARD_DB / --db`, { cause: error });
+  }
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   return database;

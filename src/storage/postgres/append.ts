@@ -130,15 +130,15 @@ function appendOnce(pool: pg.Pool, batch: readonly NewEvent[], callObjectMaxByte
   return inTransaction(pool, (client) => appendWith(client, batch, callObjectMaxBytes, true));
 }
 
+/** node-postgres' error for a statement past the pool's query_timeout. */
+const queryReadTimeout = 'Query read timeout';
+
 /**
  * Runs `work` on a client of `pool` in a transaction that `work` opens itself (its first message starts
  * with BEGIN, so that the BEGIN costs no round trip of its own), then COMMIT; ROLLBACK when it fails (a
  * client whose rollback fails too — a lost connection, a failed COMMIT — is thrown away). `commits`: `work`
  * ends its last message with the COMMIT itself (one round trip less), so none is sent after it.
  */
-/** node-postgres' error for a statement past the pool's query_timeout. */
-const queryReadTimeout = 'Query read timeout';
-
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, commits = false): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;

@@ -267,6 +267,17 @@ describe('the metrics token', () => {
     expect((await t.api('/readyz', null)).status).toBe(200);
   });
 
+  it('counts wrong tokens as failed authentications: guesses run into 429 auth_misses, the right token still scrapes from that address', async () => {
+    const token = 'scrape-me-7f3a9c1e5b';
+    t = await startTestApp(await backends[0]!.freshDb(), { metricsToken: token, authMissesPerMin: 3 });
+    const guesses = [];
+    for (let i = 0; i < 5; i++) guesses.push((await scrape(`Bearer guess-${i}`)).status);
+    expect(guesses).toEqual([401, 401, 401, 429, 429]);
+    const blocked = await scrape(`Bearer guess-6`);
+    expect(JSON.parse(blocked.text)).toMatchObject({ error: 'rate_limited' });
+    expect((await scrape(`Bearer ${token}`)).status).toBe(200);
+  });
+
   it('refuses a token with spaces or control characters at start (it could never be sent as a Bearer token)', () => {
     expect(() => loadConfig({ SWITCHBOARD_METRICS_TOKEN: 'two words' })).toThrow(/Invalid SWITCHBOARD_METRICS_TOKEN/);
     expect(() => loadConfig({ SWITCHBOARD_METRICS_TOKEN: 'tab\there' })).toThrow(/Invalid SWITCHBOARD_METRICS_TOKEN/);

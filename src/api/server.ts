@@ -10,6 +10,7 @@ import { AppError } from '../domain/errors.js';
 import { serializeError } from '../observability/log-error.js';
 import { authMissLimit } from './auth-misses.js';
 import { presentedKey } from './auth.js';
+import { metricsAccess } from './ops.js';
 import { sessionCookie } from './session-auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { limitExpensive } from './expensive.js';
@@ -164,12 +165,17 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     const route = request.routeOptions.url;
     return route === '/v1/auth/login' || route === '/v1/auth/password' || (route === '/v1/auth/session' && sessionCookie(request) === undefined);
   };
+  // /metrics behind SWITCHBOARD_METRICS_TOKEN: its wrong tokens are failed authentications like a wrong key's.
+  const metricsGuarded = config.metricsToken !== '';
+  const isMetrics = (request: FastifyRequest) => metricsGuarded && request.routeOptions.url === '/metrics';
+  const mayReadMetrics = metricsAccess(config.metricsToken);
   authMissLimit(server, {
     perMin: config.authMissesPerMin,
     now: options.now,
     // The route's path, not the URL's: the router decodes the path, so `/%761/events` is `/v1/events` too.
-    covers: (request) => request.routeOptions.url?.startsWith('/v1/') === true || isIngest(request),
+    covers: (request) => request.routeOptions.url?.startsWith('/v1/') === true || isIngest(request) || isMetrics(request),
     isKnown: (request) => {
+      if (isMetrics(request)) return mayReadMetrics(request);
       const secret = isIngest(request) ? (request.params as { token?: string }).token : presentedKey(request) ?? sessionCookie(request);
       return secret !== undefined && options.isKnownSecret(secret);
     },

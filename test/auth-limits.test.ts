@@ -103,6 +103,17 @@ describe('failed authentications per address', () => {
     expect((await t.api('/v1/events', randomKey())).status, 'the neighbour still is').toBe(429);
   });
 
+  it('tells a person whose session expired, behind an address over its limit, that they are not signed in (the sign-in form), not 429', async () => {
+    t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 });
+    for (let i = 0; i < 3; i++) expect((await t.api('/v1/events', randomKey())).status).toBe(401);
+    expect((await t.api('/v1/events', randomKey())).status, 'the neighbour is limited').toBe(429);
+    const expired = await fetch(`${t.baseUrl}/v1/auth/session`, { headers: { cookie: 'sb_session=sbs_expired0000000000000000000000000000' } });
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining('Not signed in') });
+    // Elsewhere the unknown cookie is still refused as the limit says.
+    expect((await fetch(`${t.baseUrl}/v1/events`, { headers: { cookie: 'sb_session=sbs_expired0000000000000000000000000000' } })).status).toBe(429);
+  });
+
   it("keeps passing the keys and sessions in use behind an address over its limit when someone else's key is revoked or session ends", async () => {
     t = await startTestApp(await backends[0]!.freshDb(), { authMissesPerMin: 3 });
     const password = 'correct horse battery';

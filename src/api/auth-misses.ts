@@ -27,6 +27,12 @@ export interface AuthMissOptions {
    * from signing in.
    */
   ownLimited?: (request: FastifyRequest) => boolean;
+  /**
+   * The answer, instead of 429, for a request from an address over its limit that presents nothing known, when
+   * its route has a plainer one that needs no lookup: the dashboard's "who am I" with an expired cookie is "not
+   * signed in" (its sign-in form, which has limits of its own), not an error page.
+   */
+  answerWhenBlocked?: (request: FastifyRequest) => AppError | undefined;
   now?: () => number;
   /** Addresses tracked at once; the oldest windows go first beyond it. */
   maxAddresses?: number;
@@ -63,7 +69,7 @@ export function authMissLimit(app: FastifyInstance, options: AuthMissOptions): v
     if (!options.covers(request) || options.ownLimited?.(request) === true) return done();
     const waitMs = misses.blockedFor(clientAddress(request.ip));
     if (waitMs === 0 || options.isKnown(request)) return done();
-    sendError(request, reply, new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
+    sendError(request, reply, options.answerWhenBlocked?.(request) ?? new AppError('auth_misses', { retry_after_sec: Math.ceil(waitMs / 1000) }));
   });
   app.addHook('onResponse', (request, reply, done) => {
     if (options.isMiss(request, reply.statusCode) && options.ownLimited?.(request) !== true) misses.miss(clientAddress(request.ip));

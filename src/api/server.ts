@@ -184,6 +184,9 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     // Sign-ins and password changes have their own limits (login-limits.ts); asking for the session without a
     // cookie (the dashboard's first question) looks nothing up.
     ownLimited: isOwnLimited,
+    // The dashboard asks who is signed in first: an expired cookie from a blocked address is just "not signed
+    // in" (no lookup: nothing to learn from it), so the person gets the sign-in form rather than an error.
+    answerWhenBlocked: (request) => (request.method === 'GET' && request.routeOptions.url === '/v1/auth/session' ? new AppError('not_signed_in') : undefined),
   });
   return {
     server, routes, guardApi,

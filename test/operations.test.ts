@@ -248,6 +248,7 @@ describe('the metrics token', () => {
     const open = await scrape();
     expect(open.status).toBe(200);
     expect(open.text).toContain('switchboard_ingest_queue_depth');
+    expect((await t.api('/v1/about')).body.metrics_token).toBe(false);
   });
 
   it('answers /metrics only to "Bearer <token>" when one is set: 401 in the error format otherwise, health and readiness stay open', async () => {
@@ -265,6 +266,8 @@ describe('the metrics token', () => {
     }
     expect((await t.api('/healthz', null)).status).toBe(200);
     expect((await t.api('/readyz', null)).status).toBe(200);
+    // The dashboard's About page reads it: a link cannot send the token.
+    expect((await t.api('/v1/about')).body.metrics_token).toBe(true);
   });
 
   it('counts wrong tokens as failed authentications: guesses run into 429 auth_misses, the right token still scrapes from that address', async () => {

@@ -47,6 +47,7 @@ export async function aboutRoutes(app: FastifyInstance, options: AboutRoutesOpti
         commit_wait: 'none: a batch is what arrived while the previous commit ran',
         durability: storage === 'sqlite' ? 'SQLite WAL, synchronous=FULL: each commit is on disk before the answer' : "PostgreSQL: each commit as the server's synchronous_commit says (on by default) before the answer",
       },
+      metrics_token: config.metricsToken !== '',
       started_at: iso(options.startedAt),
       uptime_sec: Math.max(0, Math.floor((t - options.startedAt) / 1000)),
     };

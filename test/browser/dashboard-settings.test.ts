@@ -221,3 +221,36 @@ describe('the settings pages (sqlite)', () => {
     });
   }
 });
+
+/** About's link to /metrics: a browser's link cannot send SWITCHBOARD_METRICS_TOKEN, so with one set it is not a link to a 401. */
+describe('About and the metrics token (sqlite)', () => {
+  let browser: Browser;
+  const started: TestApp[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const app of started) await app.close();
+    await browser?.close();
+  });
+
+  it.each([
+    ['none is set', '', true],
+    ['one is set', 'scrape-me-7f3a9c1e5b', false],
+  ])('links to /metrics only when %s', async (_, metricsToken, linked) => {
+    const app = await startDashboard(await backends[0]!.freshDb(), { metricsToken });
+    started.push(app);
+    const person = await addPerson(app, 'viewer');
+    const tab = await newTab(browser);
+    try {
+      await signIn(tab, app.baseUrl, person, '/settings/about');
+      await tab.page.waitForSelector('[data-fact=Version]');
+      expect(await tab.page.locator('a[href="/metrics"]').count()).toBe(linked ? 1 : 0);
+      expect(await tab.page.locator('[data-metrics-protected]').count()).toBe(linked ? 0 : 1);
+      if (!linked) expect(await tab.page.locator('[data-metrics-protected]').textContent()).toContain('Authorization: Bearer');
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  });
+});

@@ -20,6 +20,7 @@ export const About = Type.Object({
     commit_wait: Type.String({ description: 'How long a request waits to be batched: none, a batch is whatever arrived while the previous commit ran.' }),
     durability: Type.String({ description: 'When a commit counts as done: SQLite synchronous=FULL (fsync of the WAL), PostgreSQL synchronous_commit on.' }),
   }),
+  metrics_token: Type.Boolean({ description: "Whether GET /metrics answers only SWITCHBOARD_METRICS_TOKEN as a Bearer token (for Prometheus' authorization; a browser's link cannot send it)." }),
   started_at: IsoTime({ description: 'When this node started.' }),
   uptime_sec: Type.Integer(),
 });

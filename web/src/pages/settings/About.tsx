@@ -43,7 +43,14 @@ export function About() {
           ))}
         </dl>
         <p>
-          <a href="/docs" target="_blank" rel="noopener noreferrer">API documentation</a> · <a href="/metrics" target="_blank" rel="noopener noreferrer">Metrics</a>
+          <a href="/docs" target="_blank" rel="noopener noreferrer">API documentation</a> ·{' '}
+          {about?.metrics_token ? (
+            <span data-metrics-protected>
+              Metrics at <code>/metrics</code>, for a scraper with the metrics token (<code>Authorization: Bearer …</code>)
+            </span>
+          ) : (
+            <a href="/metrics" target="_blank" rel="noopener noreferrer">Metrics</a>
+          )}
         </p>
       </section>
       <PasswordForm />

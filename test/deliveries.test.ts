@@ -240,8 +240,12 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
   it('publishes switchboard.destination.disabled once when several deliveries in flight get 410 Gone, and not for a destination already disabled', async () => {
     await start({}, () => ({ status: 410, delayMs: 50 }));
     const destination = await addDestination();
-    // Three calls: sent in parallel, all three answered 410 while in flight.
+    // Three calls: sent in parallel, all three answered 410 while in flight. Queued while the destination is
+    // paused: the worker, woken by each append, would otherwise send the first (and be disabled by its 410)
+    // before a slow machine had posted the third.
+    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: true })).status).toBe(200);
     for (const id of ['gone-a', 'gone-b', 'gone-c']) await post(endCall(id));
+    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: false })).status).toBe(200);
     await run();
     expect(receiver.received).toHaveLength(3);
     const disabled = (await t.api('/v1/events?type=switchboard.destination.disabled')).body.data as Array<{ id: string }>;

@@ -48,7 +48,7 @@ export function apiFilters(filters: UrlFilters, zone: string): Omit<CallFilters,
 
 /**
  * Whether a call the stream brought belongs in the list, by the same rules as the server's query
- * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits (domain/call.ts phoneDigits, a
+ * (api/v1-calls.ts): exact status, widget, agent, source; phone by digits (domain/phone.ts phoneDigits, a
  * phone Convolo sent as a number too); `q` as a case-insensitive
  * substring of the call id, widget name, the lead's `lead_name`, `lead_email`, `name` or `email`, or (a
  * phone-looking q) the lead's phone digits; first event in [from, to); the stats' time (start, else first

@@ -428,6 +428,41 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
   });
 
+  it('honours a retry of the failed deliveries asked for while a replay of one of them is on its last attempt: that attempt fails, it goes out again', async () => {
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    // The original's two attempts and the replay's first fail; the replay's second (its last) is held, then fails.
+    await start({ retryScheduleSec: [5] }, ({ index }) => {
+      if (index !== 3) return { status: index < 3 ? 500 : 200 };
+      arrived();
+      return { status: 500, hold: held };
+    });
+    const destination = await addDestination();
+    const event = await post(endCall('retry-failed-in-flight'));
+    await run();
+    await advance(5000);
+    const [original] = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string; status: string }>;
+    expect(original).toMatchObject({ status: 'failed' });
+    expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, {})).body.queued).toBe(1);
+    await run();
+    clock += 5000;
+    const running = run();
+    await arrival;
+    // The failed event's replay is in flight: the retry marks it (counted, the preview too) instead of queuing beside it.
+    expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1, dry_run: true });
+    expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1 });
+    release();
+    await running;
+    await run();
+    expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 500], [event, 500], [event, 500], [event, 500], [event, 200]]);
+    const deliveries = (await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data as Array<{ id: string; status: string }>;
+    expect(deliveries.map((d) => d.status).sort()).toEqual(['delivered', 'failed']);
+    // Only the original's failure was published: the replay's last attempt did not end it.
+    expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toHaveLength(1);
+  });
+
   it('disables a destination that has failed continuously for five days', async () => {
     await start({ retryScheduleSec: Array(7).fill(86_400) }, () => ({ status: 500 }));
     const destination = await addDestination();

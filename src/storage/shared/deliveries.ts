@@ -94,18 +94,26 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
     },
 
     async retryFailed(destinationId, now, dryRun) {
-      // The preview counts exactly the rows the update would change (the same conditions).
+      // The preview counts exactly the rows the updates would change (the same conditions).
       if (dryRun) {
-        const row = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(destinationLive).where(notPendingAgain).where(newestFailed).executeTakeFirstOrThrow();
-        return Number(row.n);
+        const ofDestination = () => db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('destination_id', '=', destinationId).where(destinationLive);
+        const [failed, flying] = await Promise.all([
+          ofDestination().where('status', '=', sql.lit('failed')).where(notPendingAgain).where(newestFailed).executeTakeFirstOrThrow(),
+          ofDestination().where(inFlightAt(now)).where(failedBefore).executeTakeFirstOrThrow(),
+        ]);
+        return Number(failed.n) + Number(flying.n);
       }
+      // A failed event whose delivery (a replay's) is being sent right now is not queued beside it (one live
+      // delivery per event): that delivery is marked instead, as a retry marks it (`retried`), so a failure of its
+      // attempt, even the schedule's last, sends it again rather than losing this retry. Before the turn
+      // (PostgreSQL: the delivery rows before the destination's, in the order the worker's outcome takes them).
       // In turn with a replay of the destination (insertReplayed), so neither sends again what the other just queued.
       return db.transaction().execute(async (trx) => {
+        const marked = await retried(trx, now).where('destination_id', '=', destinationId).where(inFlightAt(now)).where(failedBefore).executeTakeFirst();
         if (!(await takeTurn(trx, destinationId))) return 0;
         const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(newestFailed)
           .executeTakeFirst();
-        return Number(result.numUpdatedRows);
+        return Number(result.numUpdatedRows) + Number(marked.numUpdatedRows);
       });
     },
 
@@ -248,6 +256,11 @@ const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.not(eb.exists(eb.selectFrom('deliveries as p').select('p.id')
     .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))
     .whereRef('p.id', '!=', 'deliveries.id')));
+
+/** Another delivery of the same event to the destination failed (the one a replay's delivery sends again). */
+const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.exists(eb.selectFrom('deliveries as f').select('f.id')
+    .whereRef('f.event_id', '=', 'deliveries.event_id').whereRef('f.destination_id', '=', 'deliveries.destination_id').where('f.status', '=', sql.lit('failed')));
 
 /**
  * No delivery of the same event to the destination failed later (created after it): of an event's failed

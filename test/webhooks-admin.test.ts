@@ -1,3 +1,6 @@
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
@@ -11,12 +14,14 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
   let t: TestApp;
   let receiver: Receiver;
   let clock: number;
+  let dbUrl: string;
 
   async function start(answer?: Parameters<typeof startReceiver>[0]) {
     clock = Date.parse('2026-11-27T10:30:00Z');
     receiver = await startReceiver(answer);
     // One retry, a second later: a failing delivery fails for good within the test's clock.
-    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, retryJitter: 0, retryScheduleSec: [1] } as never, { now: () => clock });
+    dbUrl = await backend.freshDb();
+    t = await startTestApp(dbUrl, { allowPrivateDestinations: true, retryJitter: 0, retryScheduleSec: [1] } as never, { now: () => clock });
   }
 
   afterEach(async () => {
@@ -210,5 +215,36 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
       expect((path === '/v1/destinations' ? seen.body.data[0] : seen.body).url, path).toBe(`${receiver.url}/services/T024BE7LD/B08K1Q2M3N4/[redacted]`);
     }
     expect((await t.request('GET', `/v1/destinations/${id}`)).body.url).toBe(url);
+  });
+
+  it('shows the messages a delivery stored before they were written redacted with their URLs redacted (the path token, query values)', async () => {
+    await start(() => ({ status: 500 }));
+    const destination = (await t.request('POST', '/v1/destinations', { url: receiver.url })).body as { id: string };
+    await t.post(endCall('stored-before'));
+    await run();
+    // As a version before this one stored a refused redirect's target: whole.
+    const old = 'redirect not followed (301 to https://hooks.slack.com/services/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?token=xoxb-123)';
+    const db = new Kysely<any>({
+      dialect: backend.name === 'sqlite'
+        ? new SqliteDialect({ database: new SqliteDatabase(dbUrl.slice('sqlite:'.length)) })
+        : new PostgresDialect({ pool: new pg.Pool({ connectionString: dbUrl, max: 1 }) }),
+    });
+    try {
+      await db.updateTable('deliveries').set({ last_error: old }).execute();
+      await db.updateTable('delivery_attempts').set({ error: old }).execute();
+    } finally {
+      await db.destroy();
+    }
+    const shown = 'redirect not followed (301 to https://hooks.slack.com/services/T024BE7LD/B08K1Q2M3N4/[redacted]?token=[redacted])';
+    const viewer = (await t.request('POST', '/v1/keys', { name: 'viewer', scope: 'read' })).body.key as string;
+    for (const key of [viewer, undefined]) {
+      const [delivery] = (await t.request('GET', `/v1/deliveries?destination_id=${destination.id}`, undefined, key)).body.data;
+      expect(delivery.last_error).toBe(shown);
+      expect(delivery.attempts[0].error).toBe(shown);
+      const health = (await t.request('GET', '/v1/destinations/health', undefined, key)).body.data[0];
+      expect(health.last_error.error).toBe(shown);
+      const call = (await t.request('GET', '/v1/calls/stored-before', undefined, key)).body;
+      expect(JSON.stringify(call)).not.toContain('vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a');
+    }
   });
 });

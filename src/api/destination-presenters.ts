@@ -2,7 +2,7 @@ import type { Delivery, DeliverySummary as DeliverySummaryBody } from '../domain
 import type { Destination as DestinationBody, DestinationWithSecret } from '../domain/contract/destinations.js';
 import { livePreviousSecrets, type Destination } from '../domain/destination.js';
 import { iso } from '../domain/presenters.js';
-import { redactUrlCredentials } from '../domain/redact.js';
+import { redactUrlCredentials, redactUrlsIn } from '../domain/redact.js';
 import type { DeliverySummary, DeliveryView } from '../storage/ports.js';
 
 /** What a viewer sees for each value of a destination's headers. */
@@ -69,7 +69,8 @@ export function presentDelivery(d: DeliveryView): Delivery {
     attempt_count: d.attempts,
     next_attempt_at: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
     last_status: d.lastStatus,
-    last_error: d.lastError,
+    // Messages stored before they were written redacted (relay/ssrf.ts, send.ts) may name a URL whole.
+    last_error: redactUrlsIn(d.lastError),
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
     finished_at: iso(d.finishedAt),
@@ -79,7 +80,7 @@ export function presentDelivery(d: DeliveryView): Delivery {
       status: a.status,
       latency_ms: a.latencyMs,
       response_body: a.responseBody,
-      error: a.error,
+      error: redactUrlsIn(a.error),
     })),
   };
 }
@@ -91,6 +92,6 @@ export function presentDeliverySummary(s: DeliverySummary): DeliverySummaryBody 
     ...s.counts,
     last_attempt_at: s.lastAttemptAt === null ? null : iso(s.lastAttemptAt),
     last_status: s.lastStatus,
-    last_error: s.lastError,
+    last_error: redactUrlsIn(s.lastError),
   };
 }

@@ -8,6 +8,7 @@ import type { Destination } from '../domain/destination.js';
 import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinations } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
+import { redactUrlsIn } from '../domain/redact.js';
 import { adminErrors, answers, bodyErrors, readErrors, serializeWithJsonStringify } from './responses.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 import { time } from './date-time.js';
@@ -91,7 +92,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
       data: data.map((h) => ({
         destination_id: h.destinationId, delivered: h.delivered, failed: h.failed, pending: h.pending,
         hourly: h.hourly.map((b, i) => ({ start: iso(since + i * hour), ...b })),
-        last_error: h.lastError && { at: iso(h.lastError.at), status: h.lastError.status, error: h.lastError.error },
+        last_error: h.lastError && { at: iso(h.lastError.at), status: h.lastError.status, error: redactUrlsIn(h.lastError.error) },
       })),
     };
   });

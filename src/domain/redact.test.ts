@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl, redactUrlCredentials } from './redact.js';
+import { redactUrl, redactUrlCredentials, redactUrlsIn } from './redact.js';
 
 const token = 'sbt_' + 'A'.repeat(20) + 'secretPart_-' + 'z'.repeat(11);
 
@@ -108,5 +108,25 @@ describe('redactUrlCredentials: what a caller who may not read secrets sees of a
   it('never takes the host for a path segment', () => {
     expect(redactUrlCredentials('http://abc123def456ghi789:8080/in')).toBe('http://abc123def456ghi789:8080/in');
     expect(redactUrlCredentials('https://ann:pw@abc123def456ghi789/in')).toBe('https://[redacted]@abc123def456ghi789/in');
+  });
+});
+
+describe('redactUrlsIn: the messages stored with a delivery, as read', () => {
+  it('redacts every URL in a message, whatever stored it, and leaves the rest of the text', () => {
+    expect(redactUrlsIn('redirect not followed (301 to https://hooks.slack.com/services/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)'))
+      .toBe('redirect not followed (301 to https://hooks.slack.com/services/T024BE7LD/B08K1Q2M3N4/[redacted])');
+    expect(redactUrlsIn('refused: http://ann:pw@10.0.0.7:8080/in?key=abc resolves to a private address'))
+      .toBe('refused: http://[redacted]@10.0.0.7:8080/in?key=[redacted] resolves to a private address');
+    expect(redactUrlsIn('HTTPS://discord.com/api/webhooks/1234567890/AbCdEf0123456789GhIjKl and "https://x.example/a?t=1"'))
+      .toBe('HTTPS://discord.com/api/webhooks/1234567890/[redacted] and "https://x.example/a?t=[redacted]"');
+  });
+
+  it('is the same text again when there is nothing to hide, or it was redacted already', () => {
+    for (const text of ['connect ECONNREFUSED 127.0.0.1:9', 'timed out after 15000 ms', 'https://example.com/webhooks/convolo answered 500']) {
+      expect(redactUrlsIn(text)).toBe(text);
+    }
+    const once = redactUrlsIn('redirect not followed (302 to https://a.example/x/vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a?k=v)');
+    expect(redactUrlsIn(once)).toBe(once);
+    expect(redactUrlsIn(null)).toBeNull();
   });
 });

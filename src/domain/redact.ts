@@ -120,3 +120,19 @@ export function redactUrlCredentials(url: string): string {
   }).join('&');
   return authority + segments + (hidden === undefined ? '' : `?${hidden}`) + fragment;
 }
+
+/**
+ * `text` with every http(s) URL in it as `redactUrlCredentials` shows it: for the messages stored with a
+ * delivery, which name the destination's URL or a redirect's target and which viewers read. Messages stored
+ * since they are written redacted (relay/ssrf.ts, relay/send.ts); this covers those stored before, at every
+ * read. A URL ends at white space, a quote, `<`, `>` or `)` (the messages put targets in parentheses).
+ *
+ * @example
+ * redactUrlsIn('redirect not followed (301 to https://hooks.slack.com/services/T1/B2/vQ3x9Zr1Lk2Jm8Np5Tt7Wy0a)');
+ * // 'redirect not followed (301 to https://hooks.slack.com/services/T1/B2/[redacted])'
+ */
+export function redactUrlsIn(text: string): string;
+export function redactUrlsIn(text: string | null): string | null;
+export function redactUrlsIn(text: string | null): string | null {
+  return text === null ? null : text.replace(/\bhttps?:\/\/[^\s"'<>()]+/gi, (url) => redactUrlCredentials(url));
+}

@@ -249,18 +249,22 @@ const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.exists(eb.selectFrom('destinations').select('destinations.id').whereRef('destinations.id', '=', 'deliveries.destination_id').where('deleted_at', 'is', null));
 
 /**
+ * The deliveries of the same event to the same destination as the row at hand (`deliveries`, the row a
+ * statement updates or counts) whose status is `status`: the one rule the conditions below narrow.
+ */
+const siblings = (eb: ExpressionBuilder<Database, 'deliveries'>, status: DeliveryStatus) =>
+  eb.selectFrom('deliveries as s').select('s.id')
+    .whereRef('s.event_id', '=', 'deliveries.event_id').whereRef('s.destination_id', '=', 'deliveries.destination_id').where('s.status', '=', sql.lit(status));
+
+/**
  * No other delivery of the same event to the destination is pending: it goes out anyway (a replay queued it
  * again), and a retry beside it would send it twice.
  */
 const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
-  eb.not(eb.exists(eb.selectFrom('deliveries as p').select('p.id')
-    .whereRef('p.event_id', '=', 'deliveries.event_id').whereRef('p.destination_id', '=', 'deliveries.destination_id').where('p.status', '=', sql.lit('pending'))
-    .whereRef('p.id', '!=', 'deliveries.id')));
+  eb.not(eb.exists(siblings(eb, 'pending').whereRef('s.id', '!=', 'deliveries.id')));
 
 /** Another delivery of the same event to the destination failed (the one a replay's delivery sends again). */
-const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
-  eb.exists(eb.selectFrom('deliveries as f').select('f.id')
-    .whereRef('f.event_id', '=', 'deliveries.event_id').whereRef('f.destination_id', '=', 'deliveries.destination_id').where('f.status', '=', sql.lit('failed')));
+const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) => eb.exists(siblings(eb, 'failed'));
 
 /**
  * No delivery of the same event to the destination failed later (created after it): of an event's failed
@@ -268,9 +272,8 @@ const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
  * read the subquery over the rows as they were before the update.)
  */
 const newestFailed = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
-  eb.not(eb.exists(eb.selectFrom('deliveries as f').select('f.id')
-    .whereRef('f.event_id', '=', 'deliveries.event_id').whereRef('f.destination_id', '=', 'deliveries.destination_id').where('f.status', '=', sql.lit('failed'))
-    .where((f) => f.or([f('f.created_at', '>', f.ref('deliveries.created_at')), f.and([f('f.created_at', '=', f.ref('deliveries.created_at')), f('f.id', '>', f.ref('deliveries.id'))])]))));
+  eb.not(eb.exists(siblings(eb, 'failed')
+    .where((f) => f.or([f('s.created_at', '>', f.ref('deliveries.created_at')), f.and([f('s.created_at', '=', f.ref('deliveries.created_at')), f('s.id', '>', f.ref('deliveries.id'))])]))));
 
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a

@@ -15,7 +15,8 @@ export function startCommand(): Command {
     // is set for PostgreSQL only (docs/benchmarks.md, issue 14). Set before the app loads: V8 applies it to the
     // decisions it takes from now on, in every isolate.
     if (!config.db.startsWith('sqlite:')) v8.setFlagsFromString('--no-allocation-site-pretenuring');
-    if (config.db.startsWith('sqlite:')) {
+    else {
+      // One server per SQLite file (its lock), and a word when the file is readable by others.
       const path = config.db.slice('sqlite:'.length);
       const sqliteFile = await import('../storage/sqlite/connection.js');
       sqliteFile.holdServerLock(path);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../src/domain/ids.js';
 import type { FetchLike } from '../src/sdk/http.js';
 import { subscribe, type StreamGap } from '../src/sdk/subscribe.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
@@ -184,6 +185,70 @@ describe.each(backends)('a replay that retention overtakes on $name', (backend) 
     } finally {
       paused.destroy();
     }
+  });
+});
+
+describe.each(backends)('retention of a log with a reprocessed old body on $name', (backend) => {
+  let t: TestApp;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('deletes a prefix of the log only: the reprocessed body (an old arrival time at a high seq) stays until what came before it goes', async () => {
+    let clock = Date.parse('2026-03-01T00:00:00Z');
+    t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+    const seqOf = async (id: string) => {
+      await t.app.storage.events.waitSequenced();
+      return (await t.api(`/v1/events/${id}`)).body.seq as number;
+    };
+    const post = async (body: string) => seqOf((await t.post(body)).body.id);
+    const prune = async () => {
+      const answer = await t.request('POST', '/v1/prune', { retention_days: 5 });
+      expect(answer.status).toBe(200);
+      return answer.body as { events: number };
+    };
+    const logSeqs = async () => ((await t.api('/v1/events?limit=100')).body.data as Array<{ seq: number }>).map((e) => e.seq).reverse();
+    const resume = async (since: number, count: number) => {
+      const client = await openStream(t.baseUrl, { key: t.adminKey, query: `since=${since}` });
+      try {
+        await waitFor('the replay', () => client.events.length >= count);
+        return client.events.map((e) => (e.event === 'switchboard.gap' ? JSON.parse(e.data) : Number(e.id)));
+      } finally {
+        client.close();
+      }
+    };
+
+    const old = [await post(startCall('old-1')), await post(endCall('old-1'))];
+    // A body an older version quarantined although it is a valid event (the bug a fix removed), received then.
+    const [source] = await t.app.storage.sources.list();
+    const raw = Buffer.from(endCall('late-1'));
+    const [quarantined] = await t.app.storage.events.append([{
+      id: newId('evt'), sourceId: source!.id, callId: null, type: null, status: 'quarantined', errorCode: 'invalid_event', errorDetail: 'an old bug',
+      contentType: 'application/json', body: raw, bodyHash: null, bodySize: raw.length, bodyTruncated: false, receivedAt: clock,
+    }]);
+    clock += 10 * day;
+    const first = await post(endCall('new-1'));
+    // Reprocessed now: a new seq, its arrival time ten days ago.
+    const reprocessed = await t.request('POST', `/v1/events/${quarantined!.id}/reprocess`);
+    expect(reprocessed.status).toBe(200);
+    const late = await seqOf(reprocessed.body.id);
+    const next = await post(endCall('new-2'));
+    expect([first, late, next]).toEqual([first, first + 1, first + 2]);
+
+    // Only what comes before the oldest event inside the window goes: the two old events and the quarantine record.
+    expect((await prune()).events).toBe(3);
+    expect(await logSeqs()).toEqual([first, late, next]);
+    // The log is a suffix: a resume from before it is told of the deleted prefix, one from inside it gets every event.
+    expect(await resume(0, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: first, missed: first - 1 }, first, late, next]);
+    expect(await resume(old[1]!, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: old[1], resumed_at: first, missed: first - old[1]! - 1 }, first, late, next]);
+    expect(await resume(first, 2)).toEqual([late, next]);
+
+    // Once what came before it is out of the window too, it goes with it, and a cursor before it is told.
+    clock += 10 * day;
+    const recent = await post(endCall('new-3'));
+    expect((await prune()).events).toBe(3);
+    expect(await logSeqs()).toEqual([recent]);
+    expect(await resume(first, 2)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: first, resumed_at: recent, missed: recent - first - 1 }, recent]);
   });
 });
 

@@ -616,9 +616,10 @@ export interface Readiness {
 /** The retention job and `POST /v1/prune`. */
 export interface Retention {
   /**
-   * Deletes what is older than `before` (epoch ms): events received before it with their deliveries and
-   * attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence numbers are
-   * never reused (the stream's cursors stay valid).
+   * Deletes what is older than `before` (epoch ms): the events before the oldest one received since (a prefix
+   * of the log: an older arrival numbered after that one stays, storage/shared/retention.ts) with their
+   * deliveries and attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence
+   * numbers are never reused (the stream's cursors stay valid).
    */
   prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
 }

@@ -57,13 +57,7 @@ export function createEventLog(
       return rows.map(toStoredEvent);
     },
 
-    async lastSeq() {
-      // PostgreSQL: from the seqs' own key (the view's max would join every row first).
-      const row = dialect === 'postgres'
-        ? await db.selectFrom('event_seqs').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst()
-        : await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-      return Number(row?.seq ?? 0);
-    },
+    lastSeq: () => lastSeqOf(db, dialect),
 
     async seqBounds() {
       // Each end its own subquery: SQLite reads min() or max() from the key only when the query has just one.
@@ -105,6 +99,15 @@ export function createEventLog(
       return { waiting: total - reprocessed, reprocessed };
     },
   };
+}
+
+/** The highest seq in the log (0 when it is empty). */
+export async function lastSeqOf(db: Kysely<Database>, dialect: Dialect): Promise<number> {
+  // PostgreSQL: from the seqs' own key (the view's max would join every row first).
+  const row = dialect === 'postgres'
+    ? await db.selectFrom('event_seqs').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst()
+    : await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(row?.seq ?? 0);
 }
 
 /** The events with these seqs, in no particular order (the worker's claimed deliveries, a replay's page). */

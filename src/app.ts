@@ -106,7 +106,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const log = () => server.log;
 
   const metrics = createMetrics();
-  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, onError: (error) => log().warn({ err: error }, 'stream hub: reading the log failed'), onDropped: () => metrics.streamClientsDropped.inc() });
+  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, stallMs: config.streamStallSec * 1000, onError: (error) => log().warn({ err: error }, 'stream hub: reading the log failed'), onDropped: (reason) => metrics.streamClientsDropped.inc({ reason }) });
   const worker = sendsWebhooks ? createDeliveryWorker({
     storage,
     config,

@@ -23,6 +23,23 @@ describe.each(backends)('stream limits on $name', (backend) => {
     expect(created.status).toBe(201);
     return created.body as { id: string; key: string };
   };
+  /** `count` events of 100 KB each, 8 at a time. */
+  const appendLarge = async (count: number) => {
+    const padding = 'x'.repeat(100 * 1024);
+    for (let i = 0; i < count; i += 8) {
+      const round = await Promise.all(Array.from({ length: 8 }, (_, j) => t.post(endCall(`large-${i + j}`, { debug: padding }))));
+      expect(round.every((a) => a.status === 200)).toBe(true);
+    }
+    await sequenced(t.app.storage);
+  };
+  /** A stream whose client sends the request and reads nothing: the kernel's buffers fill, then the server's. */
+  const neverReads = (key: string, query = '') => {
+    const socket = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    socket.pause();
+    socket.write(`GET /v1/stream?${query}&access_token=${key} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+    return socket;
+  };
+  const droppedCount = async (reason: string) => Number(new RegExp(`\\nswitchboard_stream_clients_dropped_total\\{reason="${reason}"\\} (\\d+)\\n`).exec((await t.api('/metrics', null)).body)?.[1]);
   afterEach(async () => {
     clients.splice(0).forEach((c) => c.close());
     await t?.close();
@@ -103,19 +120,13 @@ describe.each(backends)('stream limits on $name', (backend) => {
 
   it('gives a resuming client that pauses every event, each larger than the buffer bound: a heartbeat does not drop it mid-event', async () => {
     // Events of 100 KB against a bound of 64 KiB (as a body near the 1 MiB limit against the default bound).
-    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1, streamMaxBufferBytes: 64 * 1024 });
+    // A pause shorter than the stall setting does not drop it either.
+    t = await startTestApp(await backend.freshDb(), { streamHeartbeatSec: 1, streamMaxBufferBytes: 64 * 1024, streamStallSec: 5 });
     const appended = 80;
-    const padding = 'x'.repeat(100 * 1024);
-    for (let i = 0; i < appended; i += 8) {
-      const round = await Promise.all(Array.from({ length: 8 }, (_, j) => t.post(endCall(`large-${i + j}`, { debug: padding }))));
-      expect(round.every((a) => a.status === 200)).toBe(true);
-    }
-    await sequenced(t.app.storage);
+    await appendLarge(appended);
     // Sends the request and reads nothing for 3 heartbeats (8 MB: the kernel's buffers fill, then one event waits
     // in the server's), then reads at full speed.
-    const paused = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
-    paused.pause();
-    paused.write(`GET /v1/stream?since=0&access_token=${t.adminKey} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+    const paused = neverReads(t.adminKey, 'since=0');
     let text = '';
     let ended = false;
     paused.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
@@ -130,6 +141,44 @@ describe.each(backends)('stream limits on $name', (backend) => {
     } finally {
       paused.destroy();
     }
+  });
+
+  /**
+   * Opens the only stream `key` may hold (streamMaxPerKey 1) with a client that never reads, and `fill`s it: a second
+   * stream of the key is refused while it holds the slot; it is closed as stalled (not behind) once its connection
+   * has not drained for the setting (2 s), and the key's stream opens again.
+   */
+  const closedAsStalled = async (key: string, query: string, fill: () => Promise<void>) => {
+    const stalled = neverReads(key, query);
+    try {
+      await waitFor('the stream', () => t.app.relay.hub.clients === 1);
+      const connected = Date.now();
+      expect((await open(key)).status, 'a second stream of the key while the first holds its slot').toBe(429);
+      await fill();
+      await waitFor('the stalled stream to be closed', () => t.app.relay.hub.clients === 0, 5_000);
+      expect(Date.now() - connected).toBeGreaterThanOrEqual(1_000);
+      expect(await droppedCount('stalled')).toBe(1);
+      expect(await droppedCount('behind')).toBe(0);
+      expect((await open(key)).status).toBe(200);
+    } finally {
+      stalled.destroy();
+    }
+  };
+
+  it('disconnects a client that stops reading during its replay after streamStallSec, counted, and frees its slot of the key\'s streams', async () => {
+    t = await startTestApp(await backend.freshDb(), { streamMaxPerKey: 1, streamStallSec: 2 });
+    const reader = await readKey();
+    // 12 MB of log: more than the kernel's buffers of a connection whose client does not read.
+    await appendLarge(120);
+    await closedAsStalled(reader.key, 'since=0', async () => {});
+  });
+
+  it('disconnects a live client whose buffer stays below the bound but never drains on a quiet log, after streamStallSec', async () => {
+    // A bound the client never reaches: only the stall setting can end it.
+    t = await startTestApp(await backend.freshDb(), { streamMaxPerKey: 1, streamStallSec: 2, streamMaxBufferBytes: 64 * 1024 * 1024 });
+    const reader = await readKey();
+    // 16 MB fanned out to it: the kernel's buffers fill, the rest waits in the server's. Then nothing more comes.
+    await closedAsStalled(reader.key, '', () => appendLarge(160));
   });
 
   it('counts a stream pipelined behind another on one connection only once it is answered, and never after its connection closed', async () => {

@@ -238,7 +238,7 @@ describe.each(backends)('stream on $name', (backend) => {
   it('disconnects a client that never reads, without stalling the others or ingest', async () => {
     const from = await t.app.storage.events.lastSeq();
     const reader = await open();
-    expect((await t.api('/metrics', null)).body).toContain('\nswitchboard_stream_clients_dropped_total 0\n');
+    expect((await t.api('/metrics', null)).body).toContain('\nswitchboard_stream_clients_dropped_total{reason="behind"} 0\n');
     // Sends the request, never reads the answer: the socket's buffers fill, then the server's.
     const stalled = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
     stalled.pause();
@@ -257,7 +257,7 @@ describe.each(backends)('stream on $name', (backend) => {
     }
     expect(t.app.relay.hub.clients).toBe(1);
     // Counted for the operator: a client that falls behind loses its connection (it resumes from the log).
-    expect((await t.api('/metrics', null)).body).toContain('\nswitchboard_stream_clients_dropped_total 1\n');
+    expect((await t.api('/metrics', null)).body).toContain('\nswitchboard_stream_clients_dropped_total{reason="behind"} 1\n');
     await t.post(endCall('after-drop'));
     const expected = await logSeqs(t.app.storage, from);
     await waitFor('the reader to get everything', () => reader.events.length === expected.length);

@@ -89,7 +89,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         throw new AppError('streams_full', { retry_after_sec: streamsFullRetrySec });
       }
       // The connection timeout (idle socket) is for requests and responses that stall; a stream is idle
-      // by nature between events, and its heartbeat and buffer bound deal with a reader that went away.
+      // by nature between events, and its heartbeat, buffer bound and the hub's stall check (SWITCHBOARD_STREAM_STALL_SEC)
+      // deal with a reader that went away or stopped reading.
       request.raw.socket.setTimeout(0);
 
       reply.hijack();

@@ -40,6 +40,7 @@ export interface Config {
   logLagWarnMs: number;
   streamHeartbeatSec: number;
   streamMaxBufferBytes: number;
+  streamStallSec: number;
   corsOrigins: string[];
   rateLimitApiPerMin: number;
   rateLimitIngestPerMin: number;
@@ -183,12 +184,13 @@ export const settings: { [K in keyof Config]: Setting<K> } = {
   sqliteBusyTimeoutMs: { env: 'SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS', flag: 'sqlite-busy-timeout-ms', default: 5000, parse: wait(0, 1), doc: 'SQLite: how long an administrative write or a read waits for a lock held by another process (the CLI on the same file) before answering 503 storage_unavailable.' },
   expensivePerKey: { env: 'SWITCHBOARD_EXPENSIVE_PER_KEY', flag: 'expensive-per-key', default: 2, parse: int(1), doc: 'Expensive requests (stats, the CSV export, the call list with q, destination replay) one API key, or one person signed in to the dashboard, may have running at once; more get 429 rate_limited with Retry-After.' },
   streamMaxBufferBytes: { env: 'SWITCHBOARD_STREAM_MAX_BUFFER_BYTES', flag: 'stream-max-buffer-bytes', default: 1024 * 1024, parse: int(1024), doc: 'A stream client this far behind is disconnected (it resumes from the log when it reconnects).' },
+  streamStallSec: { env: 'SWITCHBOARD_STREAM_STALL_SEC', flag: 'stream-stall-sec', default: 60, parse: wait(1, 1000), doc: 'A stream client whose connection has not taken all that waits for it for this many seconds (it stopped reading) is disconnected, its replay too (it resumes from the log when it reconnects).' },
   streamMaxPerKey: { env: 'SWITCHBOARD_STREAM_MAX_PER_KEY', flag: 'stream-max-per-key', default: 20, parse: int(1), doc: 'Streams one API key may hold open on a node at once; more get 429.' },
   streamMaxReplayReads: { env: 'SWITCHBOARD_STREAM_MAX_REPLAY_READS', flag: 'stream-max-replay-reads', default: 4, parse: int(1), doc: 'Pages of the log that streams resuming from it (since, Last-Event-ID) read at the same time on a node; the others wait their turn.' },
   authMissesPerMin: { env: 'SWITCHBOARD_AUTH_MISSES_PER_MIN', flag: 'auth-misses-per-min', default: 100, parse: int(1), doc: 'Failed authentications (missing or unknown API key, unknown ingest token) an address may make per minute; beyond, its requests get 429 with Retry-After, except those with a secret that was valid on this node recently.' },
   requestTimeoutSec: { env: 'SWITCHBOARD_REQUEST_TIMEOUT_SEC', flag: 'request-timeout-sec', default: 30, parse: wait(0, 1000), doc: 'A request (headers and body) must have arrived whole within this many seconds, else 408 and the connection closes (0: no limit). Covers receiving the request only: answers and streams may last longer.' },
   headersTimeoutSec: { env: 'SWITCHBOARD_HEADERS_TIMEOUT_SEC', flag: 'headers-timeout-sec', default: 15, parse: wait(1, 1000), doc: "A request's headers must have arrived within this many seconds (at most the request timeout)." },
-  connectionTimeoutSec: { env: 'SWITCHBOARD_CONNECTION_TIMEOUT_SEC', flag: 'connection-timeout-sec', default: 60, parse: wait(0, 1000), doc: 'A connection on which nothing is received or sent for this many seconds while a request is under way is closed (0: never). Streams are exempt: their heartbeat and buffer bound watch them.' },
+  connectionTimeoutSec: { env: 'SWITCHBOARD_CONNECTION_TIMEOUT_SEC', flag: 'connection-timeout-sec', default: 60, parse: wait(0, 1000), doc: 'A connection on which nothing is received or sent for this many seconds while a request is under way is closed (0: never). Streams are exempt: their heartbeat, buffer bound and stall setting watch them.' },
   keepAliveTimeoutSec: { env: 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_SEC', flag: 'keep-alive-timeout-sec', default: 72, parse: wait(1, 1000), doc: "An idle keep-alive connection is closed after this many seconds (keep it above a load balancer's idle timeout, 60 s on AWS ALB, or it may reuse a connection being closed)." },
   maxConnections: { env: 'SWITCHBOARD_MAX_CONNECTIONS', flag: 'max-connections', default: 10_000, parse: int(1), doc: 'Connections a node holds at once (streams included); further ones are closed as they arrive. Keep below the open-file limit (ulimit -n).' },
   callObjectMaxBytes: { env: 'SWITCHBOARD_CALL_OBJECT_MAX_BYTES', flag: 'call-object-max-bytes', default: defaultCallObjectMaxBytes, parse: int(256), doc: "Largest serialized size of the call record's lead, agent and lead.custom_params each; larger fields are replaced by a marker (the raw event keeps everything)." },

@@ -78,11 +78,17 @@ export function createMetrics() {
       },
     }),
     streamClientsGauge: sampled('switchboard_stream_clients', 'Clients connected to GET /v1/stream on this node.', () => streamClients()),
-    streamClientsDropped: new Counter({
-      name: 'switchboard_stream_clients_dropped_total',
-      help: 'Stream clients disconnected because more than SWITCHBOARD_STREAM_MAX_BUFFER_BYTES waited for them (they fell behind; they resume from the log when they reconnect).',
-      registers: [registry],
-    }),
+    streamClientsDropped: (() => {
+      const counter = new Counter({
+        name: 'switchboard_stream_clients_dropped_total',
+        help: 'Stream clients disconnected, by reason: behind (more than SWITCHBOARD_STREAM_MAX_BUFFER_BYTES waited for them), stalled (their connection did not drain for SWITCHBOARD_STREAM_STALL_SEC: they stopped reading). They resume from the log when they reconnect.',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      });
+      // Both series from the start, at 0: a rate() needs the first one.
+      for (const reason of ['behind', 'stalled']) counter.inc({ reason }, 0);
+      return counter;
+    })(),
     deliveryCircuitsOpen: sampled(
       'switchboard_delivery_circuits_open',
       'Destinations this worker has stopped sending to for a cool-down (they stopped answering), or is probing.',

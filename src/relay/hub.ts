@@ -65,8 +65,17 @@ export interface StreamHubOptions {
    */
   maxReplayReads?: number;
   onError?: (error: unknown) => void;
-  /** A live client was disconnected: more than its buffer bound waited for it (it resumes from the log). */
-  onDropped?: () => void;
+  /**
+   * A client (live or replaying) whose connection has not drained for this long, some of what was written to it
+   * still waiting all that time, is disconnected: it stopped reading (it resumes from the log when it reconnects).
+   * Default: never.
+   */
+  stallMs?: number;
+  /**
+   * A client was disconnected: `behind`, more than its buffer bound waited for it (live); `stalled`, its
+   * connection did not drain for `stallMs`.
+   */
+  onDropped?: (reason: 'behind' | 'stalled') => void;
 }
 
 /** A client's frames of a stretch of a page: the first `count` of `frames`, `size` bytes. */
@@ -82,6 +91,8 @@ interface Client {
   maxBufferBytes: number;
   /** The last seq this client has been given or has passed over (filtered out). */
   cursor: number;
+  /** Since when (epoch ms) something has been waiting to leave for it, as last looked; 0: it had drained. */
+  waitingSince: number;
 }
 
 const pageSize = 500;
@@ -130,6 +141,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   let head = 0;
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
@@ -226,7 +238,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       const open = isOpen(client.out);
       if (writeBounded(client.out, chunkOf(batch), client.maxBufferBytes)) return;
       live.delete(client);
-      if (open) options.onDropped?.();
+      if (open) options.onDropped?.('behind');
     };
     const flush = () => {
       for (const [client, batch] of pending) write(client, batch);
@@ -261,6 +273,24 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       }
     }
     flush();
+  }
+
+  /**
+   * Disconnects the clients whose connection has not drained for `stallMs`: neither the buffer bound (a live client
+   * whose backlog stays below it on a quiet log, where no heartbeat is written while something waits) nor a replay
+   * (which waits for the drain) would ever end them, and each holds its key's stream slot. Looked at a few times
+   * per `stallMs` (at most every second); a drain in between counts too (the listener in subscribe).
+   */
+  function dropStalled(stallMs: number): void {
+    const now = Date.now();
+    for (const client of clients) {
+      if (client.out.writableLength === 0) client.waitingSince = 0;
+      else if (client.waitingSince === 0) client.waitingSince = now;
+      else if (now - client.waitingSince >= stallMs && isOpen(client.out)) {
+        client.out.destroy();
+        options.onDropped?.('stalled');
+      }
+    }
   }
 
   /** Replays the log after `after` at the client's pace, then joins the live clients with no gap. */
@@ -356,6 +386,11 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       head = await events.lastSeq();
       timer = setInterval(wake, pollMs);
       timer.unref();
+      const { stallMs } = options;
+      if (stallMs !== undefined && Number.isFinite(stallMs)) {
+        stallTimer = setInterval(() => dropStalled(stallMs), Math.min(1000, stallMs / 4));
+        stallTimer.unref();
+      }
       markReady();
     },
     wake,
@@ -368,8 +403,10 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     async subscribe({ out, after, filter, maxBufferBytes }) {
       await ready;
       if (closing) return endStream(out, endGraceMs);
-      const client: Client = { out, filter, maxBufferBytes, cursor: head };
+      const client: Client = { out, filter, maxBufferBytes, cursor: head, waitingSince: 0 };
       const gone = closed(out);
+      const drainedNow = () => (client.waitingSince = 0);
+      out.on('drain', drainedNow);
       clients.add(client);
       if (after === null) live.add(client);
       else {
@@ -383,12 +420,14 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       }
       // A replay still reading when its client goes away must not keep it counted (or the shutdown waiting).
       await gone;
+      out.off('drain', drainedNow);
       live.delete(client);
       clients.delete(client);
     },
     async close() {
       closing = true;
       clearInterval(timer);
+      clearInterval(stallTimer);
       markReady();
       await reads.idle();
       await Promise.all([...clients].map((client) => endStream(client.out, endGraceMs)));

@@ -3,11 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/admin/credentials.js';
 import { hashSecret } from '../src/domain/secrets.js';
 import { openStorage } from '../src/storage/open.js';
+import type { Storage } from '../src/storage/ports.js';
 import { backends, endCall, startTestApp } from './support/app.js';
 
 /**
@@ -97,6 +99,22 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^Deleted 2 events, 0 deliveries and 2 calls older than \d{4}-\d\d-\d\dT/);
       expect((await t.api('/v1/calls')).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['new-1']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('waits for a prune that outlasts the connection timeout (a first retention over a large log) and says what it deleted', async () => {
+    // A prune that takes 2.5 s against a connection timeout of 1 s.
+    const slowPrune = (storage: Storage): Storage => ({ ...storage, prune: async (before) => (await sleep(2_500), storage.prune(before)) });
+    let clock = Date.now() - 60 * day;
+    const t = await startTestApp(sqliteUrl(), { connectionTimeoutSec: 1 }, { now: () => clock, wrapStorage: slowPrune });
+    try {
+      expect((await t.post(endCall('old-1'))).status).toBe(200);
+      clock = Date.now();
+      const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^Deleted 1 events, 0 deliveries and 1 calls older than /);
     } finally {
       await t.close();
     }

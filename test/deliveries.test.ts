@@ -2,7 +2,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
 import { openStream, waitFor } from './support/sse.js';
 
 /**
@@ -461,6 +461,64 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(deliveries.map((d) => d.status).sort()).toEqual(['delivered', 'failed']);
     // Only the original's failure was published: the replay's last attempt did not end it.
     expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toHaveLength(1);
+  });
+
+  describe('a retry of the failed deliveries after a replay delivered one of their events', () => {
+    /** `first` fails (both attempts), is replayed and delivered; then `second` fails. */
+    async function failReplayDeliverThenFail(answer: (arrival: number) => Answer) {
+      let arrivals = 0;
+      await start({ retryScheduleSec: [5] }, () => answer(arrivals++));
+      const destination = await addDestination();
+      const first = await post(endCall('failed-then-replayed'));
+      await run();
+      await advance(5000);
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, {})).body.queued).toBe(1);
+      await run();
+      const second = await post(endCall('failed-only'));
+      await run();
+      await advance(5000);
+      return { destination, first, second };
+    }
+
+    it('sends only the events whose latest delivery failed, not one the replay delivered (the preview counts the same)', async () => {
+      // first: 500, 500, then its replay 200; second: 500, 500; then 200.
+      const { destination, first, second } = await failReplayDeliverThenFail((arrival) => ({ status: arrival === 2 || arrival > 4 ? 200 : 500 }));
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[first, 500], [first, 500], [first, 200], [second, 500], [second, 500]]);
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1, dry_run: true });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1, dry_run: false });
+      await run();
+      expect(receiver.received.slice(5).map((r) => [r.headers['webhook-id'], r.status])).toEqual([[second, 200]]);
+      // The original failed delivery of `first` stays as it was: failed, its event delivered by the replay.
+      const ofFirst = (await t.api(`/v1/deliveries?event_id=${first}`)).body.data as Array<{ status: string }>;
+      expect(ofFirst.map((d) => d.status).sort()).toEqual(['delivered', 'failed']);
+    });
+
+    it('does not mark a later replay of that event in flight (its latest delivery before it was delivered)', async () => {
+      let arrived!: () => void;
+      const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      // first: 500, 500, its replay 200; second: 500, 500; first's second replay: held, then 500; then 200.
+      const { destination, first, second } = await failReplayDeliverThenFail((arrival) => {
+        if (arrival === 5) {
+          arrived();
+          return { status: 500, hold: held };
+        }
+        return { status: arrival === 2 || arrival > 5 ? 200 : 500 };
+      });
+      // A replay of `first` alone (by its time: `second` came later), its attempt held. Marked, its failure
+      // would leave it due at once and it would go out again below; unmarked, it waits its 5 s.
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { until: new Date(clock - 5000).toISOString() })).body.queued).toBe(1);
+      const running = run();
+      await arrival;
+      // Only `second` is retried: `first`'s delivery in flight is not counted nor marked.
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1 });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1 });
+      release();
+      await running;
+      await run();
+      expect(receiver.received.slice(5).map((r) => [r.headers['webhook-id'], r.status]).sort()).toEqual([[first, 500], [second, 200]].sort());
+    });
   });
 
   it('disables a destination that has failed continuously for five days', async () => {

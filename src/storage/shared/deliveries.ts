@@ -98,7 +98,7 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       if (dryRun) {
         const ofDestination = () => db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('destination_id', '=', destinationId).where(destinationLive);
         const [failed, flying] = await Promise.all([
-          ofDestination().where('status', '=', sql.lit('failed')).where(notPendingAgain).where(newestFailed).executeTakeFirstOrThrow(),
+          ofDestination().where('status', '=', sql.lit('failed')).where(notPendingAgain).where(latest).executeTakeFirstOrThrow(),
           ofDestination().where(inFlightAt(now)).where(failedBefore).executeTakeFirstOrThrow(),
         ]);
         return Number(failed.n) + Number(flying.n);
@@ -111,7 +111,7 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       return db.transaction().execute(async (trx) => {
         const marked = await retried(trx, now).where('destination_id', '=', destinationId).where(inFlightAt(now)).where(failedBefore).executeTakeFirst();
         if (!(await takeTurn(trx, destinationId))) return 0;
-        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(newestFailed)
+        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(latest)
           .executeTakeFirst();
         return Number(result.numUpdatedRows) + Number(marked.numUpdatedRows);
       });
@@ -250,11 +250,20 @@ const destinationLive = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
 
 /**
  * The deliveries of the same event to the same destination as the row at hand (`deliveries`, the row a
- * statement updates or counts) whose status is `status`: the one rule the conditions below narrow.
+ * statement updates, counts or reads), with `status` if given: the one rule the conditions below narrow.
  */
-const siblings = (eb: ExpressionBuilder<Database, 'deliveries'>, status: DeliveryStatus) =>
-  eb.selectFrom('deliveries as s').select('s.id')
-    .whereRef('s.event_id', '=', 'deliveries.event_id').whereRef('s.destination_id', '=', 'deliveries.destination_id').where('s.status', '=', sql.lit(status));
+const siblings = (eb: ExpressionBuilder<Database, 'deliveries'>, status?: DeliveryStatus) => {
+  const all = eb.selectFrom('deliveries as s').select('s.id')
+    .whereRef('s.event_id', '=', 'deliveries.event_id').whereRef('s.destination_id', '=', 'deliveries.destination_id');
+  return status === undefined ? all : all.where('s.status', '=', sql.lit(status));
+};
+
+/**
+ * Row `a` was created after row `b`: by created_at, then id (the order of an event's deliveries to a
+ * destination: the original, then replays of it). Both backends compare the same way as their `order by`.
+ */
+const createdAfter = (a: string, b: string) =>
+  sql<boolean>`(${sql.ref(`${a}.created_at`)} > ${sql.ref(`${b}.created_at`)} or (${sql.ref(`${a}.created_at`)} = ${sql.ref(`${b}.created_at`)} and ${sql.ref(`${a}.id`)} > ${sql.ref(`${b}.id`)}))`;
 
 /**
  * No other delivery of the same event to the destination is pending: it goes out anyway (a replay queued it
@@ -263,17 +272,23 @@ const siblings = (eb: ExpressionBuilder<Database, 'deliveries'>, status: Deliver
 const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.not(eb.exists(siblings(eb, 'pending').whereRef('s.id', '!=', 'deliveries.id')));
 
-/** Another delivery of the same event to the destination failed (the one a replay's delivery sends again). */
-const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) => eb.exists(siblings(eb, 'failed'));
+/**
+ * It is its event's latest delivery to the destination (none created after it). "The events whose latest
+ * delivery failed", which a retry of the failed deliveries sends again and an `only_failed` replay queues
+ * again: of an event's failed deliveries (the original, replays of it), only the newest, and none once a later
+ * one (a replay's) was delivered. (Both backends read the subquery over the rows as they were before an update.)
+ */
+const latest = (eb: ExpressionBuilder<Database, 'deliveries'>) => eb.not(eb.exists(siblings(eb).where(createdAfter('s', 'deliveries'))));
 
 /**
- * No delivery of the same event to the destination failed later (created after it): of an event's failed
- * deliveries (the original and replays of it), a retry of them all sends the newest, once. (Both backends
- * read the subquery over the rows as they were before the update.)
+ * Of the other deliveries of the same event to the destination, the latest failed: the one a replay's
+ * delivery in flight sends again (the rule of `latest`, leaving that delivery out).
  */
-const newestFailed = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
-  eb.not(eb.exists(siblings(eb, 'failed')
-    .where((f) => f.or([f('s.created_at', '>', f.ref('deliveries.created_at')), f.and([f('s.created_at', '=', f.ref('deliveries.created_at')), f('s.id', '>', f.ref('deliveries.id'))])]))));
+const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.exists(siblings(eb, 'failed').whereRef('s.id', '!=', 'deliveries.id').where((f) => f.not(f.exists(
+    f.selectFrom('deliveries as l').select('l.id')
+      .whereRef('l.event_id', '=', 's.event_id').whereRef('l.destination_id', '=', 's.destination_id').whereRef('l.id', '!=', 'deliveries.id')
+      .where(createdAfter('l', 's'))))));
 
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a
@@ -338,23 +353,23 @@ async function notQueued(
   const seqs = page.map((e) => e.seq);
   const rows = await db
     .selectFrom('deliveries')
-    .select(['event_seq', 'status', 'created_at', 'id', 'locked_until'])
+    .select(['event_seq', 'status', 'locked_until'])
     // By event id: the index every event view uses serves here too.
     .where('event_id', 'in', page.map((e) => e.id))
     .where('destination_id', '=', destinationId)
-    .orderBy('created_at')
-    .orderBy('id')
+    // The pending ones, and each event's latest (the rule a retry of the failed ones reads: `latest`).
+    .where((eb) => eb.or([eb('status', '=', sql.lit('pending')), latest(eb)]))
     .execute();
-  const latest = new Map<number, string>();
+  const latestFailed = new Set<number>();
   const pending = new Set<number>();
   const inFlight = new Set<number>();
   for (const r of rows) {
-    latest.set(Number(r.event_seq), r.status);
+    if (r.status === 'failed') latestFailed.add(Number(r.event_seq));
     if (r.status === 'pending') pending.add(Number(r.event_seq));
     if (r.status === 'pending' && r.locked_until !== null && Number(r.locked_until) > now) inFlight.add(Number(r.event_seq));
   }
   return {
-    wanted: seqs.filter((seq) => !pending.has(seq) && (!onlyFailed || latest.get(seq) === 'failed')),
+    wanted: seqs.filter((seq) => !pending.has(seq) && (!onlyFailed || latestFailed.has(seq))),
     inFlight: onlyFailed ? [] : seqs.filter((seq) => inFlight.has(seq)),
   };
 }

@@ -10,6 +10,7 @@ import { createSetupToken } from './admin/users.js';
 import type { ApiKeyId } from './domain/ids.js';
 import { registerRoutes } from './api/routes.js';
 import { createHttpServer } from './api/server.js';
+import { pruneSaying } from './api/v1-prune.js';
 import { publicBaseUrl, type Config } from './config/index.js';
 import { createIngest } from './ingest/service.js';
 import { createStaleSweep } from './ingest/stale-sweep.js';
@@ -222,7 +223,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   // Reconciliation with Convolo's call list: with the worker's role; the lease keeps it to one node at a time.
   if (sendsWebhooks) jobs.push({ name: 'reconcile', everyMs: reconciler.everyMs, run: () => reconciler.runAll() });
   if (sendsWebhooks && config.retentionDays > 0) {
-    jobs.push({ name: 'retention', everyMs: config.retentionCheckSec * 1000, run: () => storage.prune(now() - config.retentionDays * 86_400_000) });
+    jobs.push({ name: 'retention', everyMs: config.retentionCheckSec * 1000, run: () => pruneSaying(storage, now() - config.retentionDays * 86_400_000, log()) });
   }
   let periodic: PeriodicJobs | undefined;
   let sequencer: ReturnType<Storage['startSequencer']> = null;

@@ -88,16 +88,19 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
-  it('prunes through POST /v1/prune on the running server', async () => {
+  it('prunes through POST /v1/prune on the running server, and says how many deliveries went undelivered', async () => {
     let clock = Date.now() - 60 * day;
-    const t = await startTestApp(sqliteUrl(), {}, { now: () => clock });
+    const t = await startTestApp(sqliteUrl(), { allowPrivateDestinations: true }, { now: () => clock });
     try {
+      // A paused destination: the old events' deliveries to it are still pending when they are pruned.
+      const destination = await t.request('POST', '/v1/destinations', { url: 'http://127.0.0.1:9/hook' });
+      expect((await t.request('PATCH', `/v1/destinations/${destination.body.id}`, { paused: true })).status).toBe(200);
       for (const id of ['old-1', 'old-2']) expect((await t.post(endCall(id))).status).toBe(200);
       clock = Date.now();
       expect((await t.post(endCall('new-1'))).status).toBe(200);
       const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey]);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/^Deleted 2 events, 0 deliveries and 2 calls older than \d{4}-\d\d-\d\dT/);
+      expect(result.stdout).toMatch(/^Deleted 2 events, 2 deliveries and 2 calls older than \d{4}-\d\d-\d\dT.*\.\n2 of those deliveries were still pending \(a paused or failing destination's\): never delivered\.\n$/);
       expect((await t.api('/v1/calls')).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['new-1']);
     } finally {
       await t.close();
@@ -199,7 +202,7 @@ describe.each(backends)('POST /v1/prune on $name', (backend) => {
       expect((await t.request('POST', '/v1/prune', { retention_days: 0 })).status).toBe(400);
       const pruned = await t.request('POST', '/v1/prune', { retention_days: 30 });
       expect(pruned.status).toBe(200);
-      expect(pruned.body).toEqual({ before: new Date(clock - 30 * day).toISOString(), events: 1, deliveries: 0, calls: 1 });
+      expect(pruned.body).toEqual({ before: new Date(clock - 30 * day).toISOString(), events: 1, deliveries: 0, undelivered: 0, calls: 1 });
       expect((await t.api('/v1/calls')).body.data.map((c: { call_id: string }) => c.call_id)).toEqual(['new-1']);
     } finally {
       await t.close();

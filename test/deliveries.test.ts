@@ -1,6 +1,8 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AppOptions } from '../src/app.js';
 import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
 import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
 import { openStream, waitFor } from './support/sse.js';
@@ -16,10 +18,10 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
   let receiver: Receiver;
   let clock: number;
 
-  async function start(flags: Record<string, unknown> = {}, answer?: Parameters<typeof startReceiver>[0]) {
+  async function start(flags: Record<string, unknown> = {}, answer?: Parameters<typeof startReceiver>[0], options: AppOptions = {}) {
     clock = Date.parse('2026-11-27T10:00:00Z');
     receiver = await startReceiver(answer);
-    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, retryJitter: 0, ...flags } as never, { now: () => clock });
+    t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true, retryJitter: 0, ...flags } as never, { now: () => clock, ...options });
   }
 
   afterEach(async () => {
@@ -378,25 +380,62 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
   });
 
-  it('retention deletes the pending deliveries of the events it prunes, a paused destination\'s backlog too, without a trace (as it is: what it should do is an open product decision)', async () => {
-    await start();
-    const destination = await addDestination();
-    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: true })).status).toBe(200);
-    await post(endCall('paused-old'));
-    await run();
-    const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}&status=pending`)).body.data as Array<{ id: string }>;
-    expect(delivery).toBeDefined();
-    clock += 10 * 86_400_000;
-    // Counted among the deliveries deleted, no differently from the delivered ones.
-    expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 1, deliveries: 1 });
-    expect((await t.api(`/v1/deliveries/${delivery!.id}`)).status).toBe(404);
-    expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
-    expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: false })).status).toBe(200);
-    await run();
-    // Resumed, the destination never gets the event, and nothing says it was dropped: no delivery is left, failed or cancelled, and no event is published.
-    expect(receiver.received).toEqual([]);
-    expect((await t.api(`/v1/deliveries?destination_id=${destination.id}`)).body.data).toEqual([]);
-    expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toEqual([]);
+  describe('retention over a paused destination\'s backlog', () => {
+    /** Log lines at warn and above, parsed. */
+    function warnings() {
+      const lines: string[] = [];
+      const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+      return { options: { logger: { stream } }, read: () => lines.map((line) => JSON.parse(line)).filter((entry) => entry.level >= 40) };
+    }
+
+    it('deletes its pending deliveries with their events, and says so: the prune\'s answer counts them (undelivered) and a warning names the destination', async () => {
+      const log = warnings();
+      await start({ logLevel: 'warn' }, undefined, log.options);
+      const destination = await addDestination({ headers: { authorization: 'Bearer receiver-secret' } });
+      const other = await addDestination();
+      expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: true })).status).toBe(200);
+      await post(endCall('paused-old-1'));
+      await post(endCall('paused-old-2'));
+      await run();
+      // The other destination got both: its two delivered deliveries go too, and are not counted as undelivered.
+      expect(receiver.received).toHaveLength(2);
+      const [delivery] = (await t.api(`/v1/deliveries?destination_id=${destination.id}&status=pending`)).body.data as Array<{ id: string }>;
+      expect(delivery).toBeDefined();
+      clock += 10 * 86_400_000;
+      expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toEqual({
+        before: new Date(clock - 5 * 86_400_000).toISOString(), events: 2, deliveries: 4, undelivered: 2, calls: 2,
+      });
+      expect((await t.api(`/v1/deliveries/${delivery!.id}`)).status).toBe(404);
+      expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
+      const said = log.read().filter((entry) => entry.undelivered !== undefined);
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatchObject({ level: 40, undelivered: { [destination.id]: 2 } });
+      expect(said[0].msg).toMatch(/retention deleted 2 deliveries that were still pending/);
+      expect(JSON.stringify(said[0])).not.toContain(other.id);
+      expect(JSON.stringify(said[0])).not.toContain(receiver.url);
+      expect(JSON.stringify(said[0])).not.toContain('receiver-secret');
+      // A prune with nothing undelivered says nothing.
+      expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 0, undelivered: 0 });
+      expect(log.read().filter((entry) => entry.undelivered !== undefined)).toHaveLength(1);
+      // Resumed, the destination never gets those events: retention applies to a held backlog too.
+      expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: false })).status).toBe(200);
+      await run();
+      expect(receiver.received).toHaveLength(2);
+    });
+
+    it('says so when the server\'s own retention (SWITCHBOARD_RETENTION_DAYS) deletes them', async () => {
+      const log = warnings();
+      await start({ logLevel: 'warn', retentionDays: 5, retentionCheckSec: 1 }, undefined, log.options);
+      const destination = await addDestination();
+      expect((await t.request('PATCH', `/v1/destinations/${destination.id}`, { paused: true })).status).toBe(200);
+      await post(endCall('paused-old'));
+      await run();
+      expect(await t.app.storage.deliveries.pendingCount()).toBe(1);
+      clock += 10 * 86_400_000;
+      await waitFor('the retention job\'s warning', () => log.read().some((entry) => entry.undelivered !== undefined));
+      expect(log.read().find((entry) => entry.undelivered !== undefined)).toMatchObject({ level: 40, undelivered: { [destination.id]: 1 } });
+      expect(await t.app.storage.deliveries.pendingCount()).toBe(0);
+    });
   });
 
   describe('a replay asked for while a delivery of one of its events is in flight', () => {

@@ -125,7 +125,7 @@ describe('createClient against a live server (sqlite)', () => {
       results: [{ id: quarantined!.id, outcome: 'still_invalid', error: 'invalid_json', detail: 'The JSON ends before it is complete.' }],
     });
     const pruned = await sb.prune({ retention_days: 36_500 });
-    expect(pruned).toEqual({ before: expect.any(String), events: 0, deliveries: 0, calls: 0 });
+    expect(pruned).toEqual({ before: expect.any(String), events: 0, deliveries: 0, undelivered: 0, calls: 0 });
   });
 
   it('names a bad filter with invalid_request and its detail', async () => {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../domain/errors.js';
 import { iso } from '../domain/presenters.js';
@@ -30,7 +30,22 @@ export async function pruneRoutes(app: FastifyInstance, options: { storage: Rete
     // command would say no server answers while the prune goes on. (A request answered in-process has no socket.)
     request.raw.socket?.setTimeout?.(0);
     const before = options.now() - days * 86_400_000;
-    const deleted = await options.storage.prune(before);
-    return { before: iso(before)!, ...deleted };
+    return { before: iso(before)!, ...(await pruneSaying(options.storage, before, request.log)) };
   });
+}
+
+/**
+ * Retention (`POST /v1/prune` and the worker's SWITCHBOARD_RETENTION_DAYS job): deletes what is older than
+ * `before`, and says so when deliveries still pending went with their events (a paused or failing
+ * destination's backlog: retention applies to it too): `undelivered` counts them, and a warning names each
+ * destination with its count (ids only: no URL, header or secret).
+ */
+export async function pruneSaying(storage: Retention, before: number, log: Pick<FastifyBaseLogger, 'warn'>): Promise<{ events: number; deliveries: number; undelivered: number; calls: number }> {
+  const { undelivered: byDestination, ...deleted } = await storage.prune(before);
+  const undelivered = Object.values(byDestination).reduce((sum, n) => sum + n, 0);
+  if (undelivered > 0) {
+    log.warn({ undelivered: byDestination, before: iso(before) },
+      `retention deleted ${undelivered} deliveries that were still pending (never delivered) with their events, received before ${iso(before)}: those destinations will not get them`);
+  }
+  return { ...deleted, undelivered };
 }

@@ -233,6 +233,8 @@ export interface PruneResult {
   before: string;
   events: number;
   deliveries: number;
+  /** Of those deliveries, how many were still pending (never delivered). */
+  undelivered: number;
   calls: number;
 }
 

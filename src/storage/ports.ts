@@ -618,10 +618,11 @@ export interface Retention {
   /**
    * Deletes what is older than `before` (epoch ms): the events before the oldest one received since (a prefix
    * of the log: an older arrival numbered after that one stays, storage/shared/retention.ts) with their
-   * deliveries and attempt logs, and calls whose last event came before it. Returns what was deleted. Sequence
-   * numbers are never reused (the stream's cursors stay valid).
+   * deliveries and attempt logs, and calls whose last event came before it. Returns what was deleted, with the
+   * deliveries among them that were still pending (a paused or failing destination's backlog) counted by
+   * destination id in `undelivered`. Sequence numbers are never reused (the stream's cursors stay valid).
    */
-  prune(before: number): Promise<{ events: number; calls: number; deliveries: number }>;
+  prune(before: number): Promise<{ events: number; calls: number; deliveries: number; undelivered: Record<string, number> }>;
 }
 
 /** What a change of credentials is about: the lookups of source tokens, of API keys, or of sessions (with their users). */

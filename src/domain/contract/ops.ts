@@ -30,6 +30,7 @@ export const PruneAnswer = Type.Object({
   before: Type.String({ description: 'The cut-off: what was received (events) or last heard of (calls) before it is deleted.' }),
   events: Type.Integer(),
   deliveries: Type.Integer(),
+  undelivered: Type.Integer({ description: 'Of those deliveries, how many were still pending (a paused or failing destination\'s backlog): deleted with their events, never delivered.' }),
   calls: Type.Integer(),
 });
 export type PruneAnswer = Static<typeof PruneAnswer>;

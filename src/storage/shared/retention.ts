@@ -16,8 +16,8 @@ const chunk = 2000;
  * seq. Shared by both dialects. On PostgreSQL it takes only events that have their seq (an event is pruned days
  * after the sequencer reached it), and deletes their rows and their seqs (`events` is a view of both: 0018).
  */
-export async function prune(db: Kysely<Database>, dialect: Dialect, before: number): Promise<{ events: number; calls: number; deliveries: number }> {
-  const deleted = { events: 0, calls: 0, deliveries: 0 };
+export async function prune(db: Kysely<Database>, dialect: Dialect, before: number): Promise<{ events: number; calls: number; deliveries: number; undelivered: Record<string, number> }> {
+  const deleted = { events: 0, calls: 0, deliveries: 0, undelivered: {} as Record<string, number> };
   // Read once: the events appended meanwhile come after it (numbered later, or received since `before`).
   const kept = await db.selectFrom('events').select('seq').where('received_at', '>=', before).where('seq', 'is not', null)
     .orderBy('seq').limit(1).executeTakeFirst();
@@ -28,7 +28,10 @@ export async function prune(db: Kysely<Database>, dialect: Dialect, before: numb
     if (rows.length === 0) break;
     await db.transaction().execute(async (trx) => {
       const eventIds = rows.map((r) => r.id);
-      const deliveryIds = (await trx.selectFrom('deliveries').select('id').where('event_id', 'in', eventIds).execute()).map((r) => r.id);
+      const deliveries = await trx.selectFrom('deliveries').select(['id', 'destination_id', 'status']).where('event_id', 'in', eventIds).execute();
+      const deliveryIds = deliveries.map((r) => r.id);
+      // Those still pending (a paused or failing destination's backlog) go too, counted by destination: the caller says so.
+      for (const r of deliveries) if (r.status === 'pending') deleted.undelivered[r.destination_id] = (deleted.undelivered[r.destination_id] ?? 0) + 1;
       for (let i = 0; i < deliveryIds.length; i += chunk) {
         const ids = deliveryIds.slice(i, i + chunk);
         await trx.deleteFrom('delivery_attempts').where('delivery_id', 'in', ids).execute();

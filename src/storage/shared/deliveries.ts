@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { envelopeType, envelopeTypeParts, type EventStatus } from '../../domain/envelope.js';
 import type { Destination } from '../../domain/destination.js';
 import type { DeliveryAdmin, DeliveryAttempt, RetryOutcome, DestinationHealth, DeliveryFilter, DeliveryReader, DeliveryStatus, DeliverySummary, DeliveryView, ReplayRange, StoredEvent } from '../ports.js';
@@ -105,15 +105,15 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       }
       // A failed event whose delivery (a replay's) is being sent right now is not queued beside it (one live
       // delivery per event): that delivery is marked instead, as a retry marks it (`retried`), so a failure of its
-      // attempt, even the schedule's last, sends it again rather than losing this retry. Before the turn
-      // (PostgreSQL: the delivery rows before the destination's, in the order the worker's outcome takes them).
-      // In turn with a replay of the destination (insertReplayed), so neither sends again what the other just queued.
+      // attempt, even the schedule's last, sends it again rather than losing this retry. Before the turn, one
+      // at a time (markInFlight). In turn with a replay of the destination (insertReplayed), so neither sends
+      // again what the other just queued.
+      const marked = await markInFlight(db, now, (eb) => eb.and([eb('destination_id', '=', destinationId), failedBefore(eb)]));
       return db.transaction().execute(async (trx) => {
-        const marked = await retried(trx, now).where('destination_id', '=', destinationId).where(inFlightAt(now)).where(failedBefore).executeTakeFirst();
         if (!(await takeTurn(trx, destinationId))) return 0;
         const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(latest)
           .executeTakeFirst();
-        return Number(result.numUpdatedRows) + Number(marked.numUpdatedRows);
+        return Number(result.numUpdatedRows) + marked;
       });
     },
 
@@ -327,6 +327,24 @@ function retried(db: Kysely<Database>, now: number) {
 /** A delivery being sent right now: pending, its claim's lease running. */
 const inFlightAt = (now: number) => sql<boolean>`status = 'pending' and locked_until > ${now}`;
 
+/**
+ * Marks the deliveries in flight that `which` narrows as a retry marks them (`retried`), each in a statement
+ * and transaction of its own, before the caller's turn: the worker records the outcomes of its attempts in one
+ * update over its batch, which locks their rows in the order the answers came; a mark of several rows at once
+ * locked them in another order, and each could hold rows the other waited for (PostgreSQL: a deadlock,
+ * failing the admin's request with a 503 or the worker's write). Holding one row at a time, a mark waits for
+ * an outcome but never holds one up while waiting. Answers how many were marked.
+ */
+async function markInFlight(db: Kysely<Database>, now: number, which: (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>): Promise<number> {
+  const flying = await db.selectFrom('deliveries').select('id').where(inFlightAt(now)).where(which).orderBy('id').execute();
+  let marked = 0;
+  for (const { id } of flying) {
+    // The conditions again: the attempt may have ended since.
+    marked += Number((await retried(db, now).where('id', '=', id).where(inFlightAt(now)).where(which).executeTakeFirst()).numUpdatedRows);
+  }
+  return marked;
+}
+
 /** The next page of relayed events in the time range (seq and id), in order. */
 async function replayPage(db: Kysely<Database>, afterSeq: number, range: ReplayRange): Promise<Array<{ seq: number; id: string }>> {
   let query = db
@@ -378,18 +396,18 @@ async function notQueued(
  * Inserts a replay's page of rows but those another replay or retry of the destination queued since they were
  * chosen: the choice is made again in turn with them (`takeTurn`). Two replays at once (a double click) queued
  * every event twice. Null, inserting nothing, when the destination has been deleted meanwhile.
- * A delivery of one of these events being sent right now (`inFlight`) is marked first, as a retry marks it (`retried`): if
- * that attempt fails, even the schedule's last, it stays pending and goes out again (the replay is not lost). An
- * attempt that ended meanwhile leaves its event to the choice made again (queued if its delivery failed).
- * (PostgreSQL: the delivery rows before the destination's, in the order the worker's outcome takes them.)
+ * A delivery of one of these events being sent right now (`inFlight`) is marked first, as a retry marks it (`retried`,
+ * one at a time: markInFlight): if that attempt fails, even the schedule's last, it stays pending and goes out
+ * again (the replay is not lost). An attempt that ended meanwhile leaves its event to the choice made again
+ * (queued if its delivery failed).
  */
 async function insertReplayed(
   db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, rows: DeliveriesTable[], onlyFailed: boolean,
   inFlight: ReadonlySet<number>, now: number,
 ): Promise<DeliveriesTable[] | null> {
+  const flying = rows.filter((r) => inFlight.has(Number(r.event_seq))).map((r) => r.event_id);
+  if (flying.length > 0) await markInFlight(db, now, (eb) => eb.and([eb('destination_id', '=', destinationId), eb('event_id', 'in', flying)]));
   return db.transaction().execute(async (trx) => {
-    const flying = rows.filter((r) => inFlight.has(Number(r.event_seq))).map((r) => r.event_id);
-    if (flying.length > 0) await retried(trx, now).where('destination_id', '=', destinationId).where('event_id', 'in', flying).where(inFlightAt(now)).execute();
     if (!(await takeTurn(trx, destinationId))) return null;
     const chosen = new Set(rows.map((r) => Number(r.event_seq)));
     const still = new Set((await notQueued(trx, destinationId, page.filter((e) => chosen.has(e.seq)), onlyFailed, now)).wanted);

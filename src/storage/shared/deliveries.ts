@@ -325,25 +325,33 @@ function retried(db: Kysely<Database>, now: number) {
 }
 
 /** A delivery being sent right now: pending, its claim's lease running. */
-const inFlightAt = (now: number) => sql<boolean>`status = 'pending' and locked_until > ${now}`;
+export const inFlightAt = (now: number) => sql<boolean>`status = 'pending' and locked_until > ${now}`;
+
+type Which = (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>;
 
 /**
- * Marks the deliveries in flight that `which` narrows as a retry marks them (`retried`), each in a statement
- * and transaction of its own, before the caller's turn: the worker records the outcomes of its attempts in one
- * update over its batch, which locks their rows in the order the answers came; a mark of several rows at once
- * locked them in another order, and each could hold rows the other waited for (PostgreSQL: a deadlock,
- * failing the admin's request with a 503 or the worker's write). Holding one row at a time, a mark waits for
- * an outcome but never holds one up while waiting. Answers how many were marked.
+ * Writes the deliveries in flight that `which` narrows (`write`, by id), each in a statement and transaction of
+ * its own (outside the caller's): the worker records the outcomes of its attempts in one update over its batch,
+ * which locks their rows in the order the answers came, then, when the destination starts or stops failing,
+ * the destination's row. An administrator's write of several of them at once locked them in another order (or
+ * held the destination's row meanwhile), and each could hold rows the other waited for (PostgreSQL: a
+ * deadlock, failing the admin's request with a 503 or the worker's write). Holding one row at a time, such a
+ * write waits for an outcome but never holds one up while waiting. Answers how many rows were written.
  */
-async function markInFlight(db: Kysely<Database>, now: number, which: (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>): Promise<number> {
+export async function oneInFlightAtATime(db: Kysely<Database>, now: number, which: Which, write: (id: string) => Promise<{ numUpdatedRows: bigint }>): Promise<number> {
   const flying = await db.selectFrom('deliveries').select('id').where(inFlightAt(now)).where(which).orderBy('id').execute();
-  let marked = 0;
-  for (const { id } of flying) {
-    // The conditions again: the attempt may have ended since.
-    marked += Number((await retried(db, now).where('id', '=', id).where(inFlightAt(now)).where(which).executeTakeFirst()).numUpdatedRows);
-  }
-  return marked;
+  let written = 0;
+  for (const { id } of flying) written += Number((await write(id)).numUpdatedRows);
+  return written;
 }
+
+/**
+ * Marks the deliveries in flight that `which` narrows as a retry marks them (`retried`), one at a time
+ * (oneInFlightAtATime), before the caller's turn. Answers how many were marked.
+ */
+const markInFlight = (db: Kysely<Database>, now: number, which: Which): Promise<number> =>
+  // The conditions again: the attempt may have ended since.
+  oneInFlightAtATime(db, now, which, (id) => retried(db, now).where('id', '=', id).where(inFlightAt(now)).where(which).executeTakeFirst());
 
 /** The next page of relayed events in the time range (seq and id), in order. */
 async function replayPage(db: Kysely<Database>, afterSeq: number, range: ReplayRange): Promise<Array<{ seq: number; id: string }>> {

@@ -1,7 +1,8 @@
-import { sql, type Kysely, type UpdateObject } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type UpdateObject } from 'kysely';
 import type { Destinations, DestinationPatch } from '../ports.js';
 import type { Database } from '../schema.js';
 import { previousSecretsAfterRotation } from '../../domain/destination.js';
+import { oneInFlightAtATime } from './deliveries.js';
 import { destinationToRow, previousSecretColumns, rowToDestination } from './destination-rows.js';
 
 /** Why a destination is disabled when an administrator did it (the worker writes its own reasons). */
@@ -64,21 +65,19 @@ export function createDestinations(db: Kysely<Database>, outboxSettled?: () => P
     },
 
     async delete(id, now) {
-      // One transaction, the destination's row written first: on SQLite a transaction that writes before
-      // it reads waits for the writer thread's lock (busy_timeout) instead of failing with SQLITE_BUSY.
-      const deleted = await db.transaction().execute(async (trx) => {
-        const deleted = await trx
-          .updateTable('destinations')
-          .set({ deleted_at: now, updated_at: now })
-          .where('id', '=', id)
-          .where('deleted_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(deleted.numUpdatedRows) === 0) return false;
-        // A delivery in flight right now is cancelled too: the worker records outcomes only on pending
-        // deliveries, so its answer, when it comes, changes nothing.
-        await cancelPendingOfDeleted(trx, now, id);
-        return true;
-      });
+      // The destination's row first, committed on its own: from then on no delivery of it is claimed. Its
+      // pending deliveries are cancelled after (cancelPendingOfDeleted), not while holding the row: the worker
+      // recording outcomes of its deliveries in flight holds their rows and may then write the destination's
+      // (it starts or stops failing), and a DELETE holding the destination's while waiting for one of those
+      // rows was a deadlock (PostgreSQL failed one: the DELETE answered 503). A stop in between leaves them to
+      // storage.maintain(), which cancels any straggler.
+      const deleted = Number((await db
+        .updateTable('destinations')
+        .set({ deleted_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst()).numUpdatedRows) > 0;
+      if (deleted) await cancelPendingOfDeleted(db, now, id);
       // PostgreSQL: an append that read the destinations before this commit queued deliveries to it, and the
       // sequencer inserts them after it: never claimed, they would stay pending for ever. Once every such append
       // has committed and been sequenced, they are cancelled too (storage.maintain() cancels any straggler).
@@ -93,18 +92,22 @@ export function createDestinations(db: Kysely<Database>, outboxSettled?: () => P
 
 /**
  * Cancels the pending deliveries of a deleted destination (`id`), or of every deleted one: none of them is
- * ever claimed.
+ * ever claimed. Those in flight are cancelled too, one at a time (oneInFlightAtATime: the worker's outcome
+ * locks their rows in an order of its own), so their answers, when they come, change nothing (the worker
+ * records outcomes only on pending deliveries); the others in one statement, before and after them (one
+ * whose attempt ended meanwhile, left pending for a retry, is not in flight any more).
  */
 export async function cancelPendingOfDeleted(db: Kysely<Database>, now: number, id?: string): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({ status: 'cancelled', finished_at: now, updated_at: now, locked_until: null })
-    .where('status', '=', sql.lit('pending'))
-    .where('destination_id', 'in', (eb) => {
-      const deleted = eb.selectFrom('destinations').select('id').where('deleted_at', 'is not', null);
-      return id === undefined ? deleted : deleted.where('id', '=', id);
-    })
-    .execute();
+  const ofDeleted = (eb: ExpressionBuilder<Database, 'deliveries'>) => eb('destination_id', 'in', (sub) => {
+    const deleted = sub.selectFrom('destinations').select('id').where('deleted_at', 'is not', null);
+    return id === undefined ? deleted : deleted.where('id', '=', id);
+  });
+  const cancel = () => db.updateTable('deliveries').set({ status: 'cancelled', finished_at: now, updated_at: now, locked_until: null })
+    .where('status', '=', sql.lit('pending'));
+  const cancelWaiting = () => cancel().where(ofDeleted).where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])).execute();
+  await cancelWaiting();
+  await oneInFlightAtATime(db, now, ofDeleted, (delivery) => cancel().where('id', '=', delivery).executeTakeFirst());
+  await cancelWaiting();
 }
 
 /** The columns a patch changes: only the fields it carries (undefined leaves a column as it is). */

@@ -44,4 +44,29 @@ describe('a retry while the worker records the same delivery (postgres)', () => 
     await client.query('commit');
     expect((await retry).status).toBe(202);
   });
+
+  it('retries of single failed deliveries beside a retry of them all: none deadlocks with the other (each answers 202 or 409)', { timeout: 120_000 }, async () => {
+    const url = await freshPgDatabase();
+    t = await startTestApp(url, { allowPrivateDestinations: true, role: 'api' } as never);
+    const created = await t.request('POST', '/v1/destinations', { url: 'http://127.0.0.1:9/hook' });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 6; i++) expect((await t.post(endCall(`locks-all-${i}`))).status).toBe(200);
+    await t.app.storage.events.waitSequenced();
+    client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const ids = (await client.query<{ id: string }>('select id from deliveries order by id')).rows.map((r) => r.id);
+    expect(ids).toHaveLength(6);
+    const statuses: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      // Dead letters, as the schedule's end leaves them (no worker runs here).
+      await client.query(`update deliveries set status = 'failed', finished_at = 1, locked_until = null`);
+      // The dashboard's "retry all failed" while someone retries them one by one (newest first, as listed).
+      const asks = [t.request('POST', `/v1/destinations/${created.body.id}/retry-failed`, {}), ...ids.slice().reverse().map((id) => t!.request('POST', `/v1/deliveries/${id}/retry`))];
+      for (const r of await Promise.all(asks)) statuses.push(r.status);
+    }
+    await sleep(1500);
+    const { rows } = await client.query<{ deadlocks: string }>('select deadlocks from pg_stat_database where datname = current_database()');
+    expect(Number(rows[0]!.deadlocks)).toBe(0);
+    expect(statuses.filter((s) => s !== 202 && s !== 409)).toEqual([]);
+  });
 });

@@ -94,11 +94,13 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
     },
 
     async retryFailed(destinationId, now, dryRun) {
+      // The failed deliveries it sends again: of the events whose latest delivery to the destination failed, that one.
+      const retryable: Which = (eb) => eb.and([eb('destination_id', '=', destinationId), eb('status', '=', sql.lit('failed')), notPendingAgain(eb), latest(eb)]);
       // The preview counts exactly the rows the updates would change (the same conditions).
       if (dryRun) {
         const ofDestination = () => db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('destination_id', '=', destinationId).where(destinationLive);
         const [failed, flying] = await Promise.all([
-          ofDestination().where('status', '=', sql.lit('failed')).where(notPendingAgain).where(latest).executeTakeFirstOrThrow(),
+          ofDestination().where(retryable).executeTakeFirstOrThrow(),
           ofDestination().where(inFlightAt(now)).where(failedBefore).executeTakeFirstOrThrow(),
         ]);
         return Number(failed.n) + Number(flying.n);
@@ -110,9 +112,12 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
       // again what the other just queued.
       const marked = await markInFlight(db, now, (eb) => eb.and([eb('destination_id', '=', destinationId), failedBefore(eb)]));
       return db.transaction().execute(async (trx) => {
+        // PostgreSQL: their rows before the destination's, in id order, as a retry of one of them takes its row
+        // and then the destination's (`retry`): the update after the turn took them the other way round, and a
+        // retry of one of them beside it was a deadlock (PostgreSQL failed one of them: a 503).
+        if (dialect === 'postgres') await trx.selectFrom('deliveries').select('id').where(retryable).orderBy('id').forUpdate().execute();
         if (!(await takeTurn(trx, destinationId))) return 0;
-        const result = await retried(trx, now).where('destination_id', '=', destinationId).where('status', '=', sql.lit('failed')).where(notPendingAgain).where(latest)
-          .executeTakeFirst();
+        const result = await retried(trx, now).where(retryable).executeTakeFirst();
         return Number(result.numUpdatedRows) + marked;
       });
     },

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type UpdateObject } from 'kysely';
 import type { Destinations, DestinationPatch } from '../ports.js';
+import type { Dialect } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { previousSecretsAfterRotation } from '../../domain/destination.js';
 import { oneInFlightAtATime } from './deliveries.js';
@@ -16,7 +17,7 @@ export const disabledByAdmin = 'disabled by an administrator';
  * @param outboxSettled PostgreSQL: resolves once the deliveries every append so far queued are inserted (the
  *   appends in flight have committed, and the sequencer has inserted what they queued).
  */
-export function createDestinations(db: Kysely<Database>, outboxSettled?: () => Promise<void>): Destinations {
+export function createDestinations(db: Kysely<Database>, dialect: Dialect, outboxSettled?: () => Promise<void>): Destinations {
   const live = () => db.selectFrom('destinations').selectAll().where('deleted_at', 'is', null);
 
   return {
@@ -65,19 +66,26 @@ export function createDestinations(db: Kysely<Database>, outboxSettled?: () => P
     },
 
     async delete(id, now) {
-      // The destination's row first, committed on its own: from then on no delivery of it is claimed. Its
-      // pending deliveries are cancelled after (cancelPendingOfDeleted), not while holding the row: the worker
-      // recording outcomes of its deliveries in flight holds their rows and may then write the destination's
-      // (it starts or stops failing), and a DELETE holding the destination's while waiting for one of those
-      // rows was a deadlock (PostgreSQL failed one: the DELETE answered 503). A stop in between leaves them to
-      // storage.maintain(), which cancels any straggler.
-      const deleted = Number((await db
+      const deleteRow = async (on: Kysely<Database>) => Number((await on
         .updateTable('destinations')
         .set({ deleted_at: now, updated_at: now })
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
         .executeTakeFirst()).numUpdatedRows) > 0;
-      if (deleted) await cancelPendingOfDeleted(db, now, id);
+      const deleteAndCancel = async (on: Kysely<Database>) => {
+        const deleted = await deleteRow(on);
+        if (deleted) await cancelPendingOfDeleted(on, now, id);
+        return deleted;
+      };
+      // SQLite: one transaction, the destination's row written first (a transaction that writes before it
+      // reads waits for the writer thread's lock, busy_timeout, instead of failing with SQLITE_BUSY).
+      // PostgreSQL: the destination's row committed on its own first (from then on no delivery of it is
+      // claimed), its pending deliveries cancelled after, not while holding the row: the worker recording
+      // outcomes of its deliveries in flight holds their rows and may then write the destination's (it starts
+      // or stops failing), and a DELETE holding the destination's while waiting for one of those rows was a
+      // deadlock (PostgreSQL failed one: the DELETE answered 503). A stop in between leaves them to
+      // storage.maintain(), which cancels any straggler.
+      const deleted = dialect === 'sqlite' ? await db.transaction().execute(deleteAndCancel) : await deleteAndCancel(db);
       // PostgreSQL: an append that read the destinations before this commit queued deliveries to it, and the
       // sequencer inserts them after it: never claimed, they would stay pending for ever. Once every such append
       // has committed and been sequenced, they are cancelled too (storage.maintain() cancels any straggler).

@@ -60,7 +60,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
     stats: createStats(reads, dialect, db, hooks.timeBuckets),
     sources: createSources(db),
     keys: createApiKeys(db),
-    destinations: createDestinations(db, hooks.appendsSettled && hooks.waitSequenced
+    destinations: createDestinations(db, dialect, hooks.appendsSettled && hooks.waitSequenced
       ? async () => {
         await hooks.appendsSettled!();
         await hooks.waitSequenced!();

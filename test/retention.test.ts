@@ -25,13 +25,13 @@ describe.each(backends)('retention ($name)', (backend) => {
     const lastSeqBefore = await t.app.storage.events.lastSeq();
 
     const deleted = await t.app.storage.prune(clock - 5 * 86_400_000);
-    expect(deleted).toEqual({ events: 2, calls: 1, deliveries: 2 });
+    expect(deleted).toEqual({ events: 2, calls: 1, deliveries: 2, undelivered: {} });
     expect((await t.api('/v1/calls/old-1')).status).toBe(404);
     expect((await t.api('/v1/calls/new-1')).body).toMatchObject({ status: 'answered', event_count: 1 });
     const events = (await t.api('/v1/events')).body.data as Array<{ id: string; seq: number }>;
     expect(events.map((e) => e.id)).toEqual([recent.body.id]);
     expect((await t.api('/v1/deliveries')).body.data).toHaveLength(1);
-    expect(await t.app.storage.prune(clock - 5 * 86_400_000)).toEqual({ events: 0, calls: 0, deliveries: 0 });
+    expect(await t.app.storage.prune(clock - 5 * 86_400_000)).toEqual({ events: 0, calls: 0, deliveries: 0, undelivered: {} });
     // Even after pruning everything, the newest included, a seq never comes back: stream cursors stay valid.
     await t.app.storage.prune(clock + 1);
     expect((await t.api('/v1/events')).body.data).toEqual([]);

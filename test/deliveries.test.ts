@@ -598,6 +598,21 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(span).toBeGreaterThanOrEqual(950);
   });
 
+  it('defers what a rate limit cannot send within a second, records that, and sends it when it falls due: every event once', async () => {
+    await start();
+    const destination = await addDestination({ rate_limit_per_sec: 4 });
+    const ids: string[] = [];
+    for (let i = 0; i < 14; i++) ids.push(await post(endCall(`defer-${i}`)));
+    await run();
+    // Four at once, four more within the second: the rest go back to the outbox, due when the bucket has room.
+    expect(receiver.received.length).toBeLessThan(ids.length);
+    const pending = (await t.api(`/v1/deliveries?destination_id=${destination.id}&status=pending&limit=100`)).body.data as Array<{ next_attempt_at: string; attempts: unknown[] }>;
+    expect(pending.length).toBe(ids.length - receiver.received.length);
+    expect(pending.every((d) => Date.parse(d.next_attempt_at) > clock && d.attempts.length === 0)).toBe(true);
+    for (let i = 0; i < 10 && receiver.received.length < ids.length; i++) await advance(1500);
+    expect(receiver.received.map((r) => r.headers['webhook-id']).sort()).toEqual([...ids].sort());
+  }, 30_000);
+
   it('counts attempts, pending deliveries and stream clients in /metrics', async () => {
     await start({}, ({ index }) => ({ status: index === 0 ? 500 : 200 }));
     await addDestination();

@@ -56,9 +56,12 @@ export function unsendable(d: ClaimedDelivery, reason: string, at: number): Deli
   return outcomeOf(d, 'failed', attemptOf(d, { ok: false, status: null, latencyMs: 0, responseBody: '', retryAfter: null, error: reason }, at), null, null);
 }
 
-/** Not sent (the destination's rate limit): no attempt, due again at `at`. */
+/**
+ * Not sent (the destination's rate limit): no attempt, due again at `at`, rounded up to a whole millisecond
+ * (a rate's slots fall between them, and PostgreSQL's bigint column refused the fraction, and with it the batch).
+ */
 export function deferred(d: ClaimedDelivery, at: number): DeliveryOutcome {
-  return outcomeOf(d, 'deferred', null, at, null);
+  return outcomeOf(d, 'deferred', null, Math.ceil(at), null);
 }
 
 function attemptOf(d: ClaimedDelivery, r: SendResult, at: number): DeliveryAttempt {

@@ -3,13 +3,12 @@ import type { Config } from '../config/index.js';
 import type { Destination } from '../domain/destination.js';
 import { envelopeJson } from '../domain/envelope.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClaimShare, Delivery, DeliveryOutcome, Destinations, EventReader, Outbox, StoredEvent } from '../storage/ports.js';
+import type { ClaimShare, Delivery, DeliveryOutcome, Destinations, EventReader, Outbox, PaceSlots, StoredEvent } from '../storage/ports.js';
 import { createCircuitBreakers } from './breaker.js';
 import { coalesce, singleFlight } from './coalesce.js';
 import { deferred, outcomeAfterAttempt, unsendable, type OutcomeContext } from './delivery-outcome.js';
 import { createInFlight } from './in-flight.js';
 import { createOutcomeRecorder } from './outcome-recorder.js';
-import { createRateLimits } from './rate-limit.js';
 import { createWebhookSender } from './sign-and-send.js';
 
 /**
@@ -23,7 +22,10 @@ import { createWebhookSender } from './sign-and-send.js';
  * No destination may take more than its share of the send slots (issue 10): each has a cap on requests in
  * flight (SWITCHBOARD_DESTINATION_CONCURRENCY, or its own max_concurrency), the claim shares the free slots
  * round-robin among destinations, and a destination that stops answering is left alone for a cool-down
- * (breaker.ts). Caps and circuits are per worker: N workers may have N × cap requests in flight to one.
+ * (breaker.ts). SWITCHBOARD_DESTINATION_CONCURRENCY and the circuits are per worker (N workers may have N ×
+ * that many requests in flight to one); a destination's own max_concurrency and rate_limit_per_sec hold for
+ * every worker on the database together (the claim counts the cluster's leases, `pace` reserves send slots
+ * from one bucket: Outbox).
  */
 export type WorkerConfig = Pick<
   Config,
@@ -57,6 +59,8 @@ export interface DeliveryWorker {
 }
 
 const maxClaim = 500;
+/** A rate-limited delivery's send slot: wait this long, or come back in this long (deferred). */
+type Slot = { waitMs: number } | { retryInMs: number };
 /** A rate-limited delivery waits in memory this long at most (holding a send slot); beyond, it is deferred. */
 const maxRateWaitMs = 1000;
 
@@ -64,7 +68,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const { storage, config, metrics, now } = options;
   const outcomes: OutcomeContext = { policy: config, now, random: options.random ?? Math.random };
   const webhooks = createWebhookSender(config);
-  const limits = createRateLimits();
   const circuits = createCircuitBreakers({ threshold: config.breakerFailures, cooldownMs: config.breakerCooldownSec * 1000 });
   const inFlight = createInFlight();
   const recorder = createOutcomeRecorder({
@@ -90,12 +93,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const claimed = await storage.deliveries.claim(at, Math.min(room, maxClaim), config.deliveryLeaseSec * 1000, share);
     if (claimed.length === 0) return 0;
     const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations()]);
+    const slots = reserveSlots(claimed, events, destinations);
     const payloads = new Map<number, string>();
     for (const d of claimed) {
       const event = events.get(d.eventSeq);
       const destination = destinations.get(d.destinationId);
       if (event && !payloads.has(d.eventSeq)) payloads.set(d.eventSeq, envelopeJson(event));
-      const sending = deliver(d, event, destination, payloads.get(d.eventSeq));
+      const sending = deliver(d, event, destination, payloads.get(d.eventSeq), slots.get(d.id));
       inFlight.track(d.destinationId, sending.then((outcome) => recorder.add(outcome), (error: unknown) => options.onError(error)));
       // Once the send is answered, its slot is free: claim again then, rather than after the outcome's write
       // (which waits for the write under way, then its own), so that claims, sends and writes overlap.
@@ -104,14 +108,44 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     return claimed.length;
   }
 
-  async function deliver(d: Delivery, event: StoredEvent | undefined, destination: Destination | undefined, payload: string | undefined): Promise<DeliveryOutcome> {
+  /**
+   * The send slots of the claim's deliveries to rate-limited destinations, reserved at once (one request per
+   * destination): each delivery's wait, or, past the longest wait, when to come back (the first slot not
+   * reserved, and one interval more for each one after it, so that they do not all come back at once).
+   */
+  function reserveSlots(claimed: Delivery[], events: Map<number, StoredEvent>, destinations: Map<string, Destination>): Map<string, Promise<Slot>> {
+    const groups = new Map<string, Delivery[]>();
+    for (const d of claimed) {
+      if (!events.has(d.eventSeq) || !destinations.get(d.destinationId)?.rateLimitPerSec) continue;
+      const group = groups.get(d.destinationId);
+      if (group) group.push(d);
+      else groups.set(d.destinationId, [d]);
+    }
+    const slots = new Map<string, Promise<Slot>>();
+    if (groups.size === 0) return slots;
+    const requests = [...groups].map(([id, ds]) => ({ destinationId: id, perSecond: destinations.get(id)!.rateLimitPerSec!, count: ds.length }));
+    // Not reserved (the database did not answer): all come back after the longest wait.
+    const reserved = storage.deliveries.pace(requests, maxRateWaitMs).catch((error: unknown): PaceSlots[] => {
+      options.onError(error);
+      return requests.map(() => ({ waits: [], retryInMs: maxRateWaitMs }));
+    });
+    requests.forEach((r, i) => groups.get(r.destinationId)!.forEach((d, k) => slots.set(d.id, reserved.then((all): Slot => {
+      const { waits, retryInMs } = all[i]!;
+      return k < waits.length ? { waitMs: waits[k]! } : { retryInMs: (retryInMs ?? maxRateWaitMs) + (k - waits.length) * (1000 / r.perSecond) };
+    }))));
+    return slots;
+  }
+
+  async function deliver(d: Delivery, event: StoredEvent | undefined, destination: Destination | undefined, payload: string | undefined, paced: Promise<Slot> | undefined): Promise<DeliveryOutcome> {
     if (!event || !destination || payload === undefined) {
       // Pruned event or deleted destination: nothing left to send.
       return unsendable(d, !event ? 'the event is no longer in the log' : 'the destination was deleted', now());
     }
-    const slot = limits.take(destination.id, destination.rateLimitPerSec, maxRateWaitMs);
-    if ('retryInMs' in slot) return deferred(d, now() + slot.retryInMs);
-    if (slot.waitMs > 0) await sleep(slot.waitMs);
+    if (paced) {
+      const slot = await paced;
+      if ('retryInMs' in slot) return deferred(d, now() + slot.retryInMs);
+      if (slot.waitMs > 0) await sleep(slot.waitMs);
+    }
     const result = await webhooks.signAndSend(destination, { id: event.id, payload }, now());
     metrics.deliveryLatency.observe(result.latencyMs / 1000);
     // No status: no answer at all (timeout, refused, reset). Any answer shows the receiver is there.

@@ -346,12 +346,27 @@ export interface CompleteResult {
 /**
  * How one claim shares a worker's free slots among destinations, so that one slow destination cannot take
  * them all. A destination's room: its cap (its own `max_concurrency`, else `perDestination`; lowered to
- * `caps[id]` where given, e.g. 0 while its circuit is open) less what the worker has in flight to it.
+ * `caps[id]` where given, e.g. 0 while its circuit is open) less what the worker has in flight to it — and,
+ * for a destination with its own `max_concurrency`, less what the whole cluster has in flight to it
+ * (PostgreSQL: its deliveries under an unexpired lease; SQLite is one process, the worker's own count is it).
  */
 export interface ClaimShare {
   perDestination: number;
   busy: Readonly<Record<string, number>>;
   caps: Readonly<Record<string, number>>;
+}
+
+/** A claim's deliveries to one rate-limited destination: how many send slots they need. */
+export interface PaceRequest {
+  destinationId: string;
+  perSecond: number;
+  count: number;
+}
+
+/** The slots `pace` reserved for one request (domain/pace.ts): each one's wait from now, and when the next would be. */
+export interface PaceSlots {
+  waits: number[];
+  retryInMs: number | null;
 }
 
 export interface DeliveryFilter {
@@ -384,6 +399,13 @@ export interface Outbox {
    * room, oldest first, and the limit is shared round-robin (each destination's oldest, then second, …).
    */
   claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]>;
+  /**
+   * Reserves send slots of destinations' `rate_limit_per_sec` (one answer per request, in order): only those
+   * within `maxWaitMs`; the rest are not reserved (the caller defers them to `retryInMs`). The buckets are
+   * the deployment's: on PostgreSQL each destination's row, on the database's clock, so every worker of a
+   * cluster shares one rate; on SQLite in the process's memory (one process).
+   */
+  pace(requests: readonly PaceRequest[], maxWaitMs: number): Promise<PaceSlots[]>;
   /**
    * Records the outcomes whose delivery still holds the claim's lease, in ONE transaction with the
    * operational events they raise (appended to the log, with their own deliveries). An outcome whose lease

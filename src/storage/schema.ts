@@ -85,8 +85,16 @@ export interface DestinationsTable {
   /** JSON object of extra request headers. */
   headers: string | null;
   rate_limit_per_sec: number | null;
-  /** The most webhook requests in flight to it per worker (null: SWITCHBOARD_DESTINATION_CONCURRENCY). */
+  /**
+   * The most webhook requests in flight to it (null: SWITCHBOARD_DESTINATION_CONCURRENCY, per worker); its own
+   * value holds for the whole cluster on PostgreSQL.
+   */
   max_concurrency: number | null;
+  /**
+   * PostgreSQL: when its rate bucket's next send slot is, ms on the database's clock (0023; null: a new bucket).
+   * Written by the worker's `pace` alone; SQLite keeps its buckets in memory and leaves it null.
+   */
+  pace_next_at?: number | null;
   /** Kept readable: every delivery is signed with it (as Svix and Stripe keep endpoint secrets). */
   secret: string;
   /**

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { DeliveryId } from '../../domain/ids.js';
-import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome } from '../ports.js';
+import { reserveSlots } from '../../domain/pace.js';
+import type { ClaimShare, CompleteResult, Delivery, DeliveryOutcome, PaceRequest, PaceSlots } from '../ports.js';
 import type { Database, DeliveriesTable } from '../schema.js';
 import { completionRows, raisedEvents, retriedInFlight, withoutFailures, type DestinationUpdate } from '../shared/complete-plan.js';
 import { rowToDelivery } from '../shared/destination-rows.js';
@@ -15,7 +16,41 @@ import { appendIn, InlineValues, inTransaction, Parameters, queryAll } from './a
  * order is that of seq, and an unsequenced delivery of the same call can only come later in it.
  */
 export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool) {
+  /**
+   * A destination with its own `max_concurrency` caps what the whole cluster has in flight to it: the claim
+   * counts its deliveries under an unexpired lease, whoever holds them. Two claims running at once would each
+   * count without the other's leases (a statement sees what was committed when it began), so such a
+   * destination is claimed by one claim at a time: the claim is a transaction that first tries a
+   * transaction-level advisory lock per such destination (never waiting: one whose lock another claim holds
+   * is left out of this claim, that one is claiming for it), then counts and claims in a statement that
+   * begins after the locks were granted, so after the previous holder's leases were committed.
+   * While the last claim found no such destination, a claim is the one statement it was (nothing more to pay)
+   * and leaves any capped destination out; it says whether it found one, and the next claim locks again (at
+   * once when this one claimed nothing).
+   */
+  let capped = true;
   async function claim(now: number, limit: number, leaseMs: number, share?: ClaimShare): Promise<Delivery[]> {
+    if (!capped) {
+      const claimed = await claimIn(db, now, limit, leaseMs, share, []);
+      capped = claimed.capped;
+      // Nothing claimed, and a capped destination was left out: claim for it now (the worker would look
+      // again only at its next wake). With deliveries, the worker claims again at once anyway.
+      if (!capped || claimed.deliveries.length > 0) return claimed.deliveries;
+    }
+    return db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ id: string; held: boolean }>`
+        select id, pg_try_advisory_xact_lock(${sql.lit(capLockClass)}, hashtext(id)) as held from destinations
+        where max_concurrency is not null and disabled_at is null and paused_at is null and deleted_at is null`.execute(trx);
+      capped = rows.length > 0;
+      return (await claimIn(trx, now, limit, leaseMs, share, rows.filter((r) => r.held).map((r) => r.id))).deliveries;
+    });
+  }
+
+  /**
+   * The claim's statement; `held`: the capped destinations it may take (the others get no room). Answers
+   * whether any enabled destination has its own max_concurrency, taken or not.
+   */
+  async function claimIn(q: Kysely<Database>, now: number, limit: number, leaseMs: number, share: ClaimShare | undefined, held: string[]): Promise<{ deliveries: Delivery[]; capped: boolean }> {
     // Each enabled destination offers its due deliveries up to its room (a walk down
     // deliveries_destination_due per destination, LATERAL), then the limit is shared round-robin: the
     // same plan as shared/claim-plan.ts, in one statement. The chosen rows are found by primary key from an
@@ -27,9 +62,12 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
     // candidate with every pending delivery of the destination (a claim of 153 rows took 245 ms).
     const busy = Object.entries(share?.busy ?? {});
     const caps = Object.entries(share?.caps ?? {});
-    const { rows } = await sql<DeliveriesTable>`
+    const { rows } = await sql<DeliveriesTable & { capped: boolean }>`
       with share as (
-        select t.id, least(greatest(least(coalesce(t.max_concurrency, ${share?.perDestination ?? limit}), coalesce(c.cap, ${limit})) - coalesce(b.n, 0), 0), ${limit}) as room
+        select t.id, t.max_concurrency is not null as capped, case
+          when t.max_concurrency is null then least(greatest(least(${share?.perDestination ?? limit}::integer, coalesce(c.cap, ${limit})) - coalesce(b.n, 0), 0), ${limit})
+          when t.id = any(${held}::text[]) then least(greatest(least(t.max_concurrency, coalesce(c.cap, ${limit})) - greatest(coalesce(b.n, 0), (${leasedCount(now)})), 0), ${limit})
+          else 0 end as room
         from destinations t
           left join unnest(${busy.map(([id]) => id)}::text[], ${busy.map(([, n]) => n)}::integer[]) as b(id, n) on b.id = t.id
           left join unnest(${caps.map(([id]) => id)}::text[], ${caps.map(([, cap]) => cap)}::integer[]) as c(id, cap) on c.id = t.id
@@ -53,11 +91,16 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
           select id, next_attempt_at, event_seq, row_number() over (partition by destination_id order by next_attempt_at, event_seq) as rank
           from offered) o
         order by rank, next_attempt_at, event_seq
-        limit ${limit})
-      update deliveries u set locked_until = ${now + leaseMs}, updated_at = ${now}, schedule_start = least(u.schedule_start, u.attempts)
-      where u.id = any(array(select id from due))
-      returning u.*`.execute(db);
-    return rows.map(rowToDelivery).sort((a, b) => a.eventSeq - b.eventSeq);
+        limit ${limit}),
+      claimed as (
+        update deliveries u set locked_until = ${now + leaseMs}, updated_at = ${now}, schedule_start = least(u.schedule_start, u.attempts)
+        where u.id = any(array(select id from due))
+        returning u.*)
+      select c.*, f.capped from (select coalesce(bool_or(capped), false) as capped from share) f left join claimed c on true`.execute(q);
+    return {
+      deliveries: rows.filter((r) => r.id !== null).map(rowToDelivery).sort((a, b) => a.eventSeq - b.eventSeq),
+      capped: rows[0]?.capped ?? false,
+    };
   }
 
   /**
@@ -124,8 +167,65 @@ export function createPostgresDeliveryWrites(db: Kysely<Database>, pool: pg.Pool
     });
   }
 
-  return { claim, complete };
+  /**
+   * Each destination's bucket is its row (`pace_next_at`, migration 0023), on the database's clock: every
+   * worker of the cluster reserves from it, so the rate holds for the cluster, whatever the nodes' clocks say
+   * (a wait is from the database's now). One autocommit statement per destination: it locks that row alone,
+   * with no transaction open, so it cannot wait in a cycle with an outcomes' transaction (deliveries, then
+   * the destination) or with another reservation. It reserves only the slots within `maxWaitMs` (the same
+   * arithmetic as domain/pace.ts, which turns the bucket as it was into the waits), so none is held for a
+   * delivery that is deferred instead.
+   */
+  async function pace(requests: readonly PaceRequest[], maxWaitMs: number): Promise<PaceSlots[]> {
+    return Promise.all(requests.map(async (r) => {
+      const interval = 1000 / r.perSecond;
+      const { rows } = await pool.query<{ next: number | null; t: number }>(paceStatement, [r.destinationId, interval, r.count, maxWaitMs, paceBurstMs]);
+      // A destination removed from the table meanwhile: nothing is sent to it (the worker finds it gone).
+      if (!rows[0]) return { waits: [], retryInMs: maxWaitMs };
+      const { waits, retryInMs } = reserveSlots(rows[0].next, rows[0].t, r.perSecond, r.count, maxWaitMs, paceBurstMs);
+      return { waits, retryInMs };
+    }));
+  }
+
+  return { claim, complete, pace };
 }
+
+/** The advisory locks' class of claims for capped destinations (append.ts's calls: 7340). */
+const capLockClass = 7_341;
+/** A new or idle bucket lets this much of its rate out at once (domain/pace.ts's default). */
+const paceBurstMs = 1000;
+
+/**
+ * What the cluster has in flight to destination `t` (its deliveries under a lease that has not run out), for
+ * a destination with its own max_concurrency. A walk down deliveries_destination_due (no index of its own: an
+ * index on the lease would make every claim's update of a delivery a non-HOT one, whatever its destination),
+ * over the destination's first due deliveries only: a claim takes the oldest first, so those in flight are at
+ * the front, among at most a few of their calls' later events waiting behind them. Bounded, a claim's cost
+ * does not grow with the backlog.
+ */
+function leasedCount(now: number) {
+  return sql`select count(*)::integer from (
+      select l.locked_until from deliveries l
+      where l.destination_id = t.id and l.status = 'pending' and l.next_attempt_at <= ${now} and l.event_seq is not null
+      order by l.next_attempt_at, l.event_seq
+      limit t.max_concurrency * 4 + 1000) w
+    where w.locked_until > ${now}`;
+}
+
+/**
+ * $1 destination, $2 interval (ms), $3 slots asked, $4 the longest wait, $5 the burst: the bucket as it was
+ * (its row locked by the inner select, read after any reservation that held it) and the database's now, with
+ * the slots within the wait reserved (at least up to now less the burst: an idle bucket saves no more).
+ */
+const paceStatement = `
+  update destinations d set pace_next_at = o.first + o.fit * $2::float8
+  from (
+    select p.next, p.t, p.first, least($3::integer, greatest(0, floor((p.t + $4::float8 - p.first) / $2::float8 + 1e-9) + 1))::integer as fit
+    from (
+      select c.pace_next_at as next, c.t, greatest(coalesce(c.pace_next_at, '-infinity'::float8), c.t - $5::float8 + $2::float8) as first
+      from (select pace_next_at, (extract(epoch from clock_timestamp()) * 1000)::float8 as t from destinations where id = $1 for update) c) p) o
+  where d.id = $1
+  returning o.next, o.t`;
 
 /**
  * The destinations' state after a batch. Rows are written only when something changes (a success is the

@@ -46,6 +46,7 @@ export function openPostgres(url: string, options: StorageOptions & { maxConnect
     commitOverlap,
     claim: deliveries.claim,
     complete: deliveries.complete,
+    pace: deliveries.pace,
     arrayRows: async (query) => (await readThread.rows(query, true)).rows as unknown[][],
     csvRows: readThread.csvRows,
     timeBuckets: readThread.timeBuckets,

@@ -27,6 +27,8 @@ export interface Backend {
   /** The delivery worker's hot path, each backend's own (sqlite/deliveries.ts, postgres/deliveries.ts). */
   claim: Outbox['claim'];
   complete: Outbox['complete'];
+  /** Destinations' rate buckets: PostgreSQL's in their rows (postgres/deliveries.ts), SQLite's in memory. */
+  pace: Outbox['pace'];
   watchAppends?: Storage['watchAppends'];
   announceCredentialsChanged?: Storage['announceCredentialsChanged'];
   startSequencer?: Storage['startSequencer'];
@@ -66,7 +68,7 @@ export function createKyselyStorage(db: Kysely<Database>, dialect: Dialect, hook
         await hooks.waitSequenced!();
       }
       : undefined),
-    deliveries: { ...createDeliveryReads(db, dialect, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete },
+    deliveries: { ...createDeliveryReads(db, dialect, hooks.waitSequenced), claim: hooks.claim, complete: hooks.complete, pace: hooks.pace },
     reconcile: createReconcileStore(db),
     ...createAccountStores(db, dialect),
     watchAppends: hooks.watchAppends ?? (async () => async () => {}),

@@ -1,4 +1,5 @@
 import { Kysely } from 'kysely';
+import { createPaceBuckets } from '../../domain/pace.js';
 import type { OverlapRule, Storage, StorageOptions } from '../ports.js';
 import type { Database } from '../schema.js';
 import { createKyselyStorage } from '../shared/storage.js';
@@ -56,12 +57,15 @@ export function openSqlite(path: string, options: StorageOptions = {}): Storage 
     const [state] = 'rows' in result ? (result.rows as Array<{ log: number; checkpointed: number }>) : [];
     return { end: state && state.checkpointed === state.log ? state.log : null, checkpointed: state?.checkpointed ?? -1 };
   };
+  // One process has the database (its lock file): its destinations' rate buckets are exact in its memory.
+  const buckets = createPaceBuckets(() => performance.now());
   return createKyselyStorage(db, 'sqlite', {
     reads,
     append: hotWriter.append,
     commitOverlap,
     claim: hotWriter.claim,
     complete: hotWriter.complete,
+    pace: async (requests, maxWaitMs) => requests.map((r) => buckets.reserve(r.destinationId, r.perSecond, r.count, maxWaitMs)),
     async arrayRows(query) {
       const result = await queryReaders.read({ sql: query.sql, parameters: query.parameters, arrays: true }, timeoutMs);
       if (!('rows' in result)) throw new Error('arrayRows runs selects only');

@@ -83,13 +83,19 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const refillAt = Math.max(1, Math.floor(config.deliveryConcurrency / 4));
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /**
+   * Rate-limited destinations whose bucket had no slot within the longest wait: until when (the clock of due
+   * times). Claims leave them out meanwhile: each claim would otherwise lease a share of their backlog only
+   * to defer it, again and again, until the whole backlog had been rewritten.
+   */
+  const pacedUntil = new Map<string, number>();
 
   /** Claims what fits in the free concurrency and starts sending it; resolves to how many were claimed. */
   async function claimAndStart(): Promise<number> {
     const room = config.deliveryConcurrency - inFlight.size;
     if (room <= 0 || closed || recorder.failing) return 0;
     const at = now();
-    const share: ClaimShare = { perDestination: config.destinationConcurrency, busy: inFlight.busy(), caps: circuits.caps(at) };
+    const share: ClaimShare = { perDestination: config.destinationConcurrency, busy: inFlight.busy(), caps: { ...circuits.caps(at), ...pacedCaps(at) } };
     const claimed = await storage.deliveries.claim(at, Math.min(room, maxClaim), config.deliveryLeaseSec * 1000, share);
     if (claimed.length === 0) return 0;
     const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations()]);
@@ -129,11 +135,24 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       options.onError(error);
       return requests.map(() => ({ waits: [], retryInMs: maxRateWaitMs }));
     });
+    void reserved.then((all) => all.forEach(({ retryInMs }, i) => {
+      if (retryInMs !== null) pacedUntil.set(requests[i]!.destinationId, now() + retryInMs);
+    }));
     requests.forEach((r, i) => groups.get(r.destinationId)!.forEach((d, k) => slots.set(d.id, reserved.then((all): Slot => {
       const { waits, retryInMs } = all[i]!;
       return k < waits.length ? { waitMs: waits[k]! } : { retryInMs: (retryInMs ?? maxRateWaitMs) + (k - waits.length) * (1000 / r.perSecond) };
     }))));
     return slots;
+  }
+
+  /** A cap of 0 for each destination whose bucket has no slot yet (pacedUntil). */
+  function pacedCaps(at: number): Record<string, number> {
+    const caps: Record<string, number> = {};
+    for (const [id, until] of pacedUntil) {
+      if (until > at) caps[id] = 0;
+      else pacedUntil.delete(id);
+    }
+    return caps;
   }
 
   async function deliver(d: Delivery, event: StoredEvent | undefined, destination: Destination | undefined, payload: string | undefined, paced: Promise<Slot> | undefined): Promise<DeliveryOutcome> {

@@ -59,7 +59,10 @@ describe('a destination\'s limits across two workers on one PostgreSQL', () => {
     const sent = receiver!.received.map((r) => r.headers['webhook-id'] as string);
     expect(sent, 'none twice').toHaveLength(ids.size);
     expect(new Set(sent)).toEqual(ids);
-    return [await deliveredBy(first) - before[0]!, await deliveredBy(second) - before[1]!];
+    // The outcomes are recorded after the receiver answered.
+    const by = async (): Promise<[number, number]> => [await deliveredBy(first) - before[0]!, await deliveredBy(second) - before[1]!];
+    await waitFor('every outcome recorded', async () => (await by()).reduce((a, b) => a + b) === count);
+    return by();
   }
 
   it('rate_limit_per_sec 5: the receiver gets 5 a second (after one second\'s burst) from both workers together, every event once', async () => {

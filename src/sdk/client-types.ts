@@ -169,8 +169,9 @@ export interface DestinationSettings {
   widget_keys?: string[] | null;
   call_statuses?: string[] | null;
   headers?: Record<string, string> | null;
+  /** The most webhook requests a second to it, all workers together (after an idle spell, a second's worth may go at once); null: no limit. */
   rate_limit_per_sec?: number | null;
-  /** The most webhook requests in flight to it per worker (null: the server's SWITCHBOARD_DESTINATION_CONCURRENCY). */
+  /** The most webhook requests in flight to it, all workers together (null: the server's SWITCHBOARD_DESTINATION_CONCURRENCY, per worker). */
   max_concurrency?: number | null;
 }
 

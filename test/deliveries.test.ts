@@ -502,6 +502,33 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect((await t.api('/v1/events?type=switchboard.delivery.failed')).body.data).toHaveLength(1);
   });
 
+  /**
+   * Replays the destination's events received before `until` (one: `event`), its attempt held open, then
+   * answered 500; meanwhile retries the failed deliveries, whose preview and retry must count 1 (another
+   * event's; `event`'s delivery in flight is neither counted nor marked). Other webhooks are answered 200.
+   * Answers what the receiver got from `from` on, sorted.
+   */
+  async function retryFailedDuringHeldReplay(destinationId: string, event: string, until: number, from: number) {
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => { arrived = resolve; });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    receiver.answer(({ json }) => {
+      if (json?.id !== event) return { status: 200 };
+      arrived();
+      return { status: 500, hold: held };
+    });
+    expect((await t.request('POST', `/v1/destinations/${destinationId}/replay`, { until: new Date(until).toISOString() })).body.queued).toBe(1);
+    const running = run();
+    await arrival;
+    expect((await t.request('POST', `/v1/destinations/${destinationId}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1 });
+    expect((await t.request('POST', `/v1/destinations/${destinationId}/retry-failed`, {})).body).toMatchObject({ retried: 1 });
+    release();
+    await running;
+    await run();
+    return receiver.received.slice(from).map((r) => [r.headers['webhook-id'], r.status]).sort();
+  }
+
   describe('a retry of the failed deliveries after a replay delivered one of their events', () => {
     /** `first` fails (both attempts), is replayed and delivered; then `second` fails. */
     async function failReplayDeliverThenFail(answer: (arrival: number) => Answer) {
@@ -533,30 +560,115 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
 
     it('does not mark a later replay of that event in flight (its latest delivery before it was delivered)', async () => {
-      let arrived!: () => void;
-      const arrival = new Promise<void>((resolve) => { arrived = resolve; });
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => { release = resolve; });
-      // first: 500, 500, its replay 200; second: 500, 500; first's second replay: held, then 500; then 200.
-      const { destination, first, second } = await failReplayDeliverThenFail((arrival) => {
-        if (arrival === 5) {
-          arrived();
-          return { status: 500, hold: held };
-        }
-        return { status: arrival === 2 || arrival > 5 ? 200 : 500 };
-      });
+      // first: 500, 500, its replay 200; second: 500, 500.
+      const { destination, first, second } = await failReplayDeliverThenFail((arrival) => ({ status: arrival === 2 ? 200 : 500 }));
       // A replay of `first` alone (by its time: `second` came later), its attempt held. Marked, its failure
-      // would leave it due at once and it would go out again below; unmarked, it waits its 5 s.
-      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { until: new Date(clock - 5000).toISOString() })).body.queued).toBe(1);
-      const running = run();
-      await arrival;
-      // Only `second` is retried: `first`'s delivery in flight is not counted nor marked.
+      // would leave it due at once and it would go out again; unmarked, it waits its 5 s.
+      expect(await retryFailedDuringHeldReplay(destination.id, first, clock - 5000, 5)).toEqual([[first, 500], [second, 200]].sort());
+    });
+  });
+
+  describe('"the events whose latest delivery failed": the delivery whose outcome came last', () => {
+    /**
+     * `event`'s original delivery fails (both attempts), a replay of it fails too; then `then` answers a single
+     * retry of the original (a second later). Another event, `other`, fails after that: the rule still takes it.
+     */
+    async function replayFailedThenRetryOriginal(then: number) {
+      let answer = 500;
+      await start({ retryScheduleSec: [5] }, () => ({ status: answer }));
+      const destination = await addDestination();
+      const event = await post(endCall('latest-outcome'));
+      await run();
+      await advance(5000);
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, {})).body.queued).toBe(1);
+      await run();
+      await advance(5000);
+      const ofEvent = (await t.api(`/v1/deliveries?event_id=${event}`)).body.data as Array<{ id: string; status: string }>;
+      expect(ofEvent.map((d) => d.status)).toEqual(['failed', 'failed']);
+      // The list is newest first: the original is the last.
+      const original = ofEvent[1]!;
+      clock += 1000;
+      answer = then;
+      expect((await t.request('POST', `/v1/deliveries/${original.id}/retry`)).status).toBe(202);
+      await run();
+      answer = 500;
+      clock += 1000;
+      const other = await post(endCall('latest-outcome-other'));
+      await run();
+      await advance(5000);
+      answer = 200;
+      return { destination, event, other, original };
+    }
+
+    it('leaves out an event whose original, retried after its replay failed, was delivered (retry-failed, its preview, only_failed)', async () => {
+      const { destination, event, other } = await replayFailedThenRetryOriginal(200);
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([
+        [event, 500], [event, 500], [event, 500], [event, 500], [event, 200], [other, 500], [other, 500],
+      ]);
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1, dry_run: true });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { only_failed: true, dry_run: true })).body).toMatchObject({ queued: 1 });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1, dry_run: false });
+      await run();
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { only_failed: true })).body).toMatchObject({ queued: 0 });
+      await run();
+      // The delivered event is not sent again; the other one is, once.
+      expect(receiver.received.slice(7).map((r) => [r.headers['webhook-id'], r.status])).toEqual([[other, 200]]);
+    });
+
+    it('does not mark a later replay of that event in flight (of the others, the one finished last was delivered)', async () => {
+      const { destination, event, other } = await replayFailedThenRetryOriginal(200);
+      // A replay of `event` alone (by its time: `other` came later), its attempt held. Marked, its failure would
+      // leave it due at once and it would go out again; unmarked, it waits its 5 s.
+      expect(await retryFailedDuringHeldReplay(destination.id, event, clock - 6000, 7)).toEqual([[event, 500], [other, 200]].sort());
+    });
+
+    it('takes an event whose replay was delivered and whose original, retried after that, failed again', async () => {
+      let answer = 500;
+      await start({ retryScheduleSec: [5] }, () => ({ status: answer }));
+      const destination = await addDestination();
+      const event = await post(endCall('latest-outcome-failed'));
+      await run();
+      await advance(5000);
+      answer = 200;
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, {})).body.queued).toBe(1);
+      await run();
+      const ofEvent = (await t.api(`/v1/deliveries?event_id=${event}`)).body.data as Array<{ id: string; status: string }>;
+      expect(ofEvent.map((d) => d.status)).toEqual(['delivered', 'failed']);
+      clock += 1000;
+      answer = 500;
+      expect((await t.request('POST', `/v1/deliveries/${ofEvent[1]!.id}/retry`)).status).toBe(202);
+      await run();
+      await advance(5000);
+      expect((await t.api(`/v1/deliveries/${ofEvent[1]!.id}`)).body).toMatchObject({ status: 'failed' });
+      answer = 200;
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { only_failed: true, dry_run: true })).body).toMatchObject({ queued: 1 });
       expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1 });
       expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1 });
-      release();
-      await running;
       await run();
-      expect(receiver.received.slice(5).map((r) => [r.headers['webhook-id'], r.status]).sort()).toEqual([[first, 500], [second, 200]].sort());
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([
+        [event, 500], [event, 500], [event, 200], [event, 500], [event, 500], [event, 200],
+      ]);
+    });
+
+    it('takes an event delivered, then replayed and failed (retry-failed and only_failed)', async () => {
+      let answer = 200;
+      await start({ retryScheduleSec: [5] }, () => ({ status: answer }));
+      const destination = await addDestination();
+      const event = await post(endCall('delivered-then-replay-failed'));
+      await run();
+      answer = 500;
+      clock += 1000;
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, {})).body.queued).toBe(1);
+      await run();
+      await advance(5000);
+      answer = 200;
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/replay`, { only_failed: true, dry_run: true })).body).toMatchObject({ queued: 1 });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, { dry_run: true })).body).toMatchObject({ retried: 1 });
+      expect((await t.request('POST', `/v1/destinations/${destination.id}/retry-failed`, {})).body).toMatchObject({ retried: 1 });
+      await run();
+      expect(receiver.received.map((r) => [r.headers['webhook-id'], r.status])).toEqual([[event, 200], [event, 500], [event, 500], [event, 200]]);
+      const ofEvent = (await t.api(`/v1/deliveries?event_id=${event}`)).body.data as Array<{ status: string }>;
+      expect(ofEvent.map((d) => d.status)).toEqual(['delivered', 'delivered']);
     });
   });
 

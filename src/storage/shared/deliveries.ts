@@ -264,11 +264,15 @@ const siblings = (eb: ExpressionBuilder<Database, 'deliveries'>, status?: Delive
 };
 
 /**
- * Row `a` was created after row `b`: by created_at, then id (the order of an event's deliveries to a
- * destination: the original, then replays of it). Both backends compare the same way as their `order by`.
+ * Row `a`'s outcome was written after row `b`'s, both finished (not pending): by updated_at, which the outcome
+ * writes (postgres/ and sqlite/deliveries.ts `complete`; a cancellation too) and nothing writes after it while
+ * the delivery stays finished (a claim writes it too, but only of a pending one), then by id.
  */
-const createdAfter = (a: string, b: string) =>
-  sql<boolean>`(${sql.ref(`${a}.created_at`)} > ${sql.ref(`${b}.created_at`)} or (${sql.ref(`${a}.created_at`)} = ${sql.ref(`${b}.created_at`)} and ${sql.ref(`${a}.id`)} > ${sql.ref(`${b}.id`)}))`;
+const finishedAfter = (a: string, b: string) =>
+  sql<boolean>`(${sql.ref(`${a}.updated_at`)} > ${sql.ref(`${b}.updated_at`)} or (${sql.ref(`${a}.updated_at`)} = ${sql.ref(`${b}.updated_at`)} and ${sql.ref(`${a}.id`)} > ${sql.ref(`${b}.id`)}))`;
+
+/** The delivery has an outcome: delivered, failed or cancelled. */
+const finished = (row: string) => sql<boolean>`${sql.ref(`${row}.status`)} <> 'pending'`;
 
 /**
  * No other delivery of the same event to the destination is pending: it goes out anyway (a replay queued it
@@ -278,12 +282,15 @@ const notPendingAgain = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.not(eb.exists(siblings(eb, 'pending').whereRef('s.id', '!=', 'deliveries.id')));
 
 /**
- * It is its event's latest delivery to the destination (none created after it). "The events whose latest
- * delivery failed", which a retry of the failed deliveries sends again and an `only_failed` replay queues
- * again: of an event's failed deliveries (the original, replays of it), only the newest, and none once a later
- * one (a replay's) was delivered. (Both backends read the subquery over the rows as they were before an update.)
+ * It is its event's latest delivery to the destination: the one whose outcome came last (finished, and none
+ * of the others finished after it). "The events whose latest delivery failed", which a retry of the failed
+ * deliveries sends again and an `only_failed` replay queues again: of an event's failed deliveries (the
+ * original, replays of it), only the one that failed last, and none once a delivery of it (a replay, a retry
+ * of the original) was delivered after that. (Both backends read the subquery over the rows as they were
+ * before an update.)
  */
-const latest = (eb: ExpressionBuilder<Database, 'deliveries'>) => eb.not(eb.exists(siblings(eb).where(createdAfter('s', 'deliveries'))));
+const latest = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.and([finished('deliveries'), eb.not(eb.exists(siblings(eb).where(finished('s')).where(finishedAfter('s', 'deliveries'))))]);
 
 /**
  * Of the other deliveries of the same event to the destination, the latest failed: the one a replay's
@@ -293,7 +300,7 @@ const failedBefore = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
   eb.exists(siblings(eb, 'failed').whereRef('s.id', '!=', 'deliveries.id').where((f) => f.not(f.exists(
     f.selectFrom('deliveries as l').select('l.id')
       .whereRef('l.event_id', '=', 's.event_id').whereRef('l.destination_id', '=', 's.destination_id').whereRef('l.id', '!=', 'deliveries.id')
-      .where(createdAfter('l', 's'))))));
+      .where(finished('l')).where(finishedAfter('l', 's'))))));
 
 /**
  * Writes the destination's row, changing nothing, first in a transaction that queues its deliveries again (a
@@ -376,7 +383,7 @@ async function replayPage(db: Kysely<Database>, afterSeq: number, range: ReplayR
  * Which of these events a replay queues again (`wanted`): not those with a delivery to this destination still
  * pending (it is going out anyway; a second one would send it twice), and with `onlyFailed` only those
  * whose latest delivery to it failed. `inFlight`: those it would queue but for their delivery being sent right
- * now (not with `onlyFailed`: that delivery is their latest, not failed), which the replay marks instead.
+ * now (not with `onlyFailed`: an event with a delivery pending is not taken), which the replay marks instead.
  */
 async function notQueued(
   db: Kysely<Database>, destinationId: string, page: Array<{ seq: number; id: string }>, onlyFailed: boolean, now: number,

@@ -70,16 +70,74 @@ describe('createOutcomeRecorder', () => {
     expect(seen.errors).toBe(1);
   });
 
-  it('holds a batch that the database still refuses without the attempts\' text, as any failed write', async () => {
-    const refused = () => Object.assign(new Error('numeric out of range'), { code: '22003' });
-    const { r, batches } = recorder([refused(), refused()]);
-    r.add({ ...outcome('dlv_1', 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: 'x', error: 'answered 500' } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(batches).toEqual([['dlv_1'], ['dlv_1']]);
-    expect(r.failing).toBe(true);
-    await r.drain();
-    expect(batches).toEqual([['dlv_1'], ['dlv_1'], ['dlv_1']]);
+  /**
+   * A recorder over a `complete` that refuses (PostgreSQL's 22003, a data exception) any batch holding `bad`'s
+   * outcome, with its text or without, and records the others; `clock` is its now.
+   */
+  function refusing(bad: string) {
+    const clock = { now };
+    const batches: string[][] = [];
+    const written: string[] = [];
+    const counted: string[] = [];
+    const errors: unknown[] = [];
+    const r = createOutcomeRecorder({
+      complete: async (outcomes) => {
+        const ids = outcomes.map((o) => o.deliveryId as string);
+        batches.push(ids);
+        if (ids.includes(bad)) throw Object.assign(new Error('numeric field overflow'), { code: '22003' });
+        written.push(...ids);
+        return { stale: [], appended: [] };
+      },
+      now: () => clock.now,
+      metrics: { deliveryAttempts: { inc: ({ result }) => counted.push(result) } },
+      onAppended: () => {},
+      onError: (error) => errors.push(error),
+      onWritten: () => {},
+      closing: () => false,
+    });
+    return { r, clock, batches, written, counted, errors };
+  }
+  /** Waits for the writes, or 200 ms (a held write is tried again until its lease runs out: the drain would wait for it). */
+  const settled = (r: { drain(): Promise<void> }) => Promise.race([r.drain(), new Promise((resolve) => setTimeout(resolve, 200))]);
+  const answered = (id: string): DeliveryOutcome => ({
+    ...outcome(id, 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: `body of ${id}`, error: 'answered 500' },
+  });
+
+  it('records the others of a batch the database refuses one outcome of, even without its text, at once: only that one is held, not the worker', async () => {
+    const { r, written, counted, errors } = refusing('dlv_3');
+    for (const id of ['dlv_1', 'dlv_2', 'dlv_3', 'dlv_4', 'dlv_5']) r.add(answered(id));
+    await settled(r);
+    expect(written.sort()).toEqual(['dlv_1', 'dlv_2', 'dlv_4', 'dlv_5']);
+    expect(counted).toEqual(['failed', 'failed', 'failed', 'failed']);
+    expect(r.recorded).toBe(4);
+    // The worker claims again: the refused outcome does not hold it back until its lease runs out.
     expect(r.failing).toBe(false);
+    // Said once, naming the delivery and the database's code (nothing of the attempt's text).
+    const said = errors.map(String).filter((e) => e.includes('dlv_3'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('22003');
+    expect(said[0]).not.toContain('body of');
+  });
+
+  it('tries a refused outcome again alone until its lease runs out, then drops it (the delivery goes out again), saying so once', async () => {
+    const { r, clock, batches, errors } = refusing('dlv_1');
+    r.add(answered('dlv_1'));
+    await settled(r);
+    expect(r.failing).toBe(false);
+    const tried = batches.length;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await settled(r);
+    expect(batches.length).toBeGreaterThan(tried);
+    expect(batches.slice(tried).every((b) => b.length === 1 && b[0] === 'dlv_1')).toBe(true);
+    clock.now = now + 30_000;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settled(r);
+    const after = batches.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(batches.length).toBe(after);
+    expect(r.failing).toBe(false);
+    expect(r.recorded).toBe(0);
+    expect(errors.map(String).filter((e) => e.includes('dlv_1'))).toHaveLength(1);
   });
 
   it('holds the outcomes whose lease still holds when a write fails, and writes them once storage answers', async () => {

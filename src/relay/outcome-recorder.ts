@@ -20,9 +20,20 @@ export interface OutcomeRecorderOptions {
 export const textNotStored = 'not stored: the database refused this attempt\'s text';
 
 /** SQLSTATE class 22, data exception (PostgreSQL's errors carry their code). */
-const isDataException = (error: unknown): boolean => {
+const isDataException = (error: unknown): boolean => codeOf(error)?.startsWith('22') === true;
+
+/**
+ * The database refused what the batch holds, not the write: a data exception, or an integrity violation
+ * (PostgreSQL's class 23; SQLite's SQLITE_CONSTRAINT…). Written again, the same outcomes would be refused again.
+ */
+const isRefusal = (error: unknown): boolean => {
+  const code = codeOf(error);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23') || code.startsWith('SQLITE_CONSTRAINT'));
+};
+
+const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('22');
+  return typeof code === 'string' ? code : undefined;
 };
 
 const hasText = (o: DeliveryOutcome): boolean =>
@@ -49,6 +60,16 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
   let recorded = 0;
   /** While recording fails: how long to wait before trying again (0: the last write went through). */
   let backoffMs = 0;
+  /**
+   * Outcomes the database refused on their own (`isRefusal`, even without their text): set aside, so that they
+   * hold up neither the others nor the worker's claims, and tried again alone now and then (`refusedBackoffMs`)
+   * while their lease holds; past it they are dropped, and the delivery goes out again (same webhook-id).
+   */
+  const refused: DeliveryOutcome[] = [];
+  /** Those said (once each: `onError`, the delivery's id and the database's code). */
+  const said = new WeakSet<DeliveryOutcome>();
+  let refusedTimer: NodeJS.Timeout | null = null;
+  let refusedBackoffMs = 0;
 
   function schedule(): void {
     if (writing) return;
@@ -59,45 +80,93 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     });
   }
 
+  /** Records the batch in one transaction and counts its attempts; throws what `complete` throws. */
+  async function commit(batch: readonly DeliveryOutcome[]): Promise<void> {
+    const { stale, appended, rescheduled = [] } = await options.complete(batch, now());
+    recorded += batch.length;
+    const dropped = new Set<string>(stale);
+    // A failure recorded as pending (a retry was asked for during its attempt) is counted as the retry it is.
+    const retried = new Set<string>(rescheduled);
+    for (const outcome of batch) {
+      if (outcome.result !== 'deferred' && !dropped.has(outcome.deliveryId)) metrics.deliveryAttempts.inc({ result: retried.has(outcome.deliveryId) ? 'retry' : outcome.result });
+    }
+    if (appended.length > 0) options.onAppended();
+  }
+
+  /**
+   * Writes `batch`, saying a failure (`onError`) if it is not a refusal or `say` holds. Refused (`isRefusal`): with
+   * the attempts' text, once more without it (a data exception: text PostgreSQL cannot hold, say; the text came
+   * from outside, and without it the outcomes still count); then its halves in turn, and so on down to the
+   * outcomes the database refuses alone, set aside (`setAside`): the others are recorded now, in a few
+   * transactions. Answers what a failure of the write itself (not a refusal) left unwritten.
+   */
+  async function record(batch: readonly DeliveryOutcome[], say: boolean): Promise<DeliveryOutcome[]> {
+    try {
+      await commit(batch);
+      return [];
+    } catch (error) {
+      const refusal = isRefusal(error);
+      if (say || !refusal) options.onError(error);
+      if (!refusal) return [...batch];
+      if (isDataException(error) && batch.some(hasText)) return record(batch.map(withoutText), false);
+      if (batch.length === 1) {
+        setAside(batch[0]!, error);
+        return [];
+      }
+      const half = Math.ceil(batch.length / 2);
+      const first = await record(batch.slice(0, half), false);
+      return first.length > 0 ? [...first, ...batch.slice(half)] : record(batch.slice(half), false);
+    }
+  }
+
+  function setAside(outcome: DeliveryOutcome, error: unknown): void {
+    if (!said.has(outcome)) {
+      said.add(outcome);
+      options.onError(new Error(`the database refused the outcome of delivery ${outcome.deliveryId} (${codeOf(error)}): it is tried again alone until its lease runs out, then the delivery goes out again`));
+    }
+    refused.push(outcome);
+    if (refusedTimer) return;
+    refusedBackoffMs = Math.min(Math.max(refusedBackoffMs * 2, 100), maxWriteBackoffMs);
+    refusedTimer = setTimeout(() => {
+      refusedTimer = null;
+      const at = now();
+      const again = refused.splice(0).filter((o) => !options.closing() && o.lease !== null && o.lease > at);
+      if (again.length === 0) {
+        refusedBackoffMs = 0;
+        return;
+      }
+      pending.push(...again);
+      schedule();
+    }, refusedBackoffMs);
+    refusedTimer.unref();
+  }
+
   async function write(): Promise<void> {
     const batch = pending;
     pending = [];
     if (batch.length === 0) return;
-    try {
-      const { stale, appended, rescheduled = [] } = await options.complete(batch, now());
-      recorded += batch.length;
-      const dropped = new Set<string>(stale);
-      // A failure recorded as pending (a retry was asked for during its attempt) is counted as the retry it is.
-      const retried = new Set<string>(rescheduled);
-      for (const outcome of batch) {
-        if (outcome.result !== 'deferred' && !dropped.has(outcome.deliveryId)) metrics.deliveryAttempts.inc({ result: retried.has(outcome.deliveryId) ? 'retry' : outcome.result });
-      }
-      if (appended.length > 0) options.onAppended();
-      backoffMs = 0;
-    } catch (error) {
-      options.onError(error);
-      // A value the database refuses (a data exception: text PostgreSQL cannot hold, say) would fail every retry
-      // of this batch, and the worker claims nothing while writes fail: one receiver's answer would hold up every
-      // destination. The attempts' text (the answer's body, the error) is what came from outside; written once
-      // more without it, the outcomes still count. Refused again, the batch is held as any failed write.
-      if (isDataException(error) && batch.some(hasText)) {
-        pending = [...batch.map(withoutText), ...pending];
-        return;
-      }
-      // Kept while their leases hold, and recorded when the database answers again: dropped, they would be
-      // sent again by whichever worker claims them once the leases run out — the same webhooks every lease
-      // period for as long as writes fail. Meanwhile the worker claims nothing new. Past its lease an
-      // outcome is dropped (the fence would refuse it) and the delivery goes out again, same webhook-id.
-      const at = now();
-      const held = options.closing() ? [] : batch.filter((o) => o.lease !== null && o.lease > at);
-      if (held.length === 0) {
-        backoffMs = 0;
-        return;
-      }
-      pending = [...held, ...pending];
-      backoffMs = Math.min(Math.max(backoffMs * 2, 100), maxWriteBackoffMs);
-      await sleep(backoffMs);
+    // Outcomes set aside before go alone and unsaid: refused again, they hold up no other and are not said again.
+    const again = batch.filter((o) => said.has(o));
+    const parts = again.length === 0 ? [batch] : [batch.filter((o) => !said.has(o)), ...again.map((o) => [o])];
+    const unwritten: DeliveryOutcome[] = [];
+    for (const part of parts) {
+      // The database failed a write: the rest waits with what it left.
+      if (unwritten.length > 0) unwritten.push(...part);
+      else if (part.length > 0) unwritten.push(...(await record(part, !said.has(part[0]!))));
     }
+    // Kept while their leases hold, and recorded when the database answers again: dropped, they would be
+    // sent again by whichever worker claims them once the leases run out — the same webhooks every lease
+    // period for as long as writes fail. Meanwhile the worker claims nothing new. Past its lease an
+    // outcome is dropped (the fence would refuse it) and the delivery goes out again, same webhook-id.
+    const at = now();
+    const held = options.closing() ? [] : unwritten.filter((o) => o.lease !== null && o.lease > at);
+    if (held.length === 0) {
+      backoffMs = 0;
+      return;
+    }
+    pending = [...held, ...pending];
+    backoffMs = Math.min(Math.max(backoffMs * 2, 100), maxWriteBackoffMs);
+    await sleep(backoffMs);
   }
 
   return {
@@ -113,7 +182,7 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     get failing(): boolean {
       return backoffMs > 0;
     },
-    /** Resolves once every outcome added, and any added meanwhile, has been written (or given up). */
+    /** Resolves once every outcome added, and any added meanwhile, has been written (or given up, or set aside: refused). */
     async drain(): Promise<void> {
       while (writing || pending.length > 0) await (writing ?? write());
     },

@@ -672,6 +672,45 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
   });
 
+  it('records the outcomes the database takes at once when it refuses one destination\'s (even without their text): the worker goes on, and the refused deliveries go out again once their leases run out', async () => {
+    let refused: string | null = null;
+    // A data exception (PostgreSQL's 22003) for any batch holding an outcome of the `refused` destination.
+    await start({}, undefined, {
+      wrapStorage: (s) => ({
+        ...s,
+        deliveries: {
+          ...s.deliveries,
+          complete: (outcomes, at) => outcomes.some((o) => o.destinationId === refused)
+            ? Promise.reject(Object.assign(new Error('numeric field overflow'), { code: '22003' }))
+            : s.deliveries.complete(outcomes, at),
+        },
+      }),
+    });
+    const a = await addDestination({ headers: { 'x-to': 'a' } });
+    const b = await addDestination({ headers: { 'x-to': 'b' } });
+    refused = a.id;
+    const sent = (to: string) => receiver.received.filter((r) => r.headers['x-to'] === to).map((r) => r.headers['webhook-id']);
+    const statuses = async (destination: string) => ((await t.api(`/v1/deliveries?destination_id=${destination}`)).body.data as Array<{ status: string }>).map((d) => d.status);
+    const first = await post(endCall('refused-1'));
+    await run();
+    expect(sent('a')).toEqual([first]);
+    expect(sent('b')).toEqual([first]);
+    expect(await statuses(b.id)).toEqual(['delivered']);
+    expect(await statuses(a.id)).toEqual(['pending']);
+    // The worker is not held: the next event goes out and is recorded at once.
+    const second = await post(endCall('refused-2'));
+    await run();
+    expect(sent('b')).toEqual([first, second]);
+    expect(await statuses(b.id)).toEqual(['delivered', 'delivered']);
+    // Past the leases, the refused ones are claimed again and sent again (same webhook-id); b's are not.
+    clock += 61_000;
+    refused = null;
+    await run();
+    expect(sent('a').sort()).toEqual([first, second, first, second].sort());
+    expect(sent('b')).toEqual([first, second]);
+    expect(await statuses(a.id)).toEqual(['delivered', 'delivered']);
+  });
+
   it('disables a destination that has failed continuously for five days', async () => {
     await start({ retryScheduleSec: Array(7).fill(86_400) }, () => ({ status: 500 }));
     const destination = await addDestination();

@@ -48,44 +48,25 @@ describe('createOutcomeRecorder', () => {
     expect(seen.written).toBeGreaterThanOrEqual(1);
   });
 
-  it("writes a batch the database refuses a value of (a data exception) once more without the attempts' text", async () => {
-    // PostgreSQL's 22021: text it cannot hold. Every retry of the same batch would fail, and the worker claims
-    // nothing while writes fail.
-    const refused = Object.assign(new Error('invalid byte sequence'), { code: '22021' });
-    const { r, batches, texts, counted, seen } = recorder([refused]);
-    const answered = (id: string, body: string): DeliveryOutcome => ({
-      ...outcome(id, 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: body, error: 'answered 500' },
-    });
-    r.add(answered('dlv_1', 'fine'));
-    r.add(answered('dlv_2', 'refused'));
-    r.add(outcome('dlv_3', 'deferred'));
-    await r.drain();
-    expect(batches).toEqual([['dlv_1', 'dlv_2', 'dlv_3'], ['dlv_1', 'dlv_2', 'dlv_3']]);
-    expect(texts).toEqual([
-      [['fine', 'answered 500'], ['refused', 'answered 500']],
-      [[null, textNotStored], [null, textNotStored]],
-    ]);
-    expect(r.failing).toBe(false);
-    expect(counted).toEqual(['failed', 'failed']);
-    expect(seen.errors).toBe(1);
-  });
-
   /**
-   * A recorder over a `complete` that refuses (PostgreSQL's 22003, a data exception) any batch holding `bad`'s
-   * outcome, with its text or without, and records the others; `clock` is its now.
+   * A recorder over a `complete` that refuses (a data exception: `code`) any batch holding `bad`'s outcome (with
+   * `textOnly`, only with its attempt's text), and records the others (`written`, their text in `texts`);
+   * `clock` is its now.
    */
-  function refusing(bad: string) {
+  function refusing(bad: string, { code = '22003', textOnly = false } = {}) {
     const clock = { now };
     const batches: string[][] = [];
     const written: string[] = [];
+    const texts = new Map<string, [string | null, string | null]>();
     const counted: string[] = [];
     const errors: unknown[] = [];
     const r = createOutcomeRecorder({
       complete: async (outcomes) => {
         const ids = outcomes.map((o) => o.deliveryId as string);
         batches.push(ids);
-        if (ids.includes(bad)) throw Object.assign(new Error('numeric field overflow'), { code: '22003' });
+        if (outcomes.some((o) => o.deliveryId === bad && (!textOnly || o.attempt?.responseBody !== null))) throw Object.assign(new Error('refused'), { code });
         written.push(...ids);
+        for (const o of outcomes) if (o.attempt) texts.set(o.deliveryId, [o.attempt.responseBody, o.attempt.error]);
         return { stale: [], appended: [] };
       },
       now: () => clock.now,
@@ -95,12 +76,30 @@ describe('createOutcomeRecorder', () => {
       onWritten: () => {},
       closing: () => false,
     });
-    return { r, clock, batches, written, counted, errors };
+    return { r, clock, batches, written, texts, counted, errors };
   }
   /** Waits for the writes, or 200 ms (a held write is tried again until its lease runs out: the drain would wait for it). */
   const settled = (r: { drain(): Promise<void> }) => Promise.race([r.drain(), new Promise((resolve) => setTimeout(resolve, 200))]);
   const answered = (id: string): DeliveryOutcome => ({
     ...outcome(id, 'failed'), attempt: { attempt: 1, attemptedAt: now, status: 500, latencyMs: 3, responseBody: `body of ${id}`, error: 'answered 500' },
+  });
+
+  it("writes the outcome whose attempt's text the database refuses (a data exception) once more without that text; the others keep theirs", async () => {
+    // PostgreSQL's 22021: text it cannot hold. Every retry of the same batch would fail, and the worker claims
+    // nothing while writes fail.
+    const { r, written, texts, counted, errors } = refusing('dlv_2', { code: '22021', textOnly: true });
+    r.add(answered('dlv_1'));
+    r.add(answered('dlv_2'));
+    r.add(outcome('dlv_3', 'deferred'));
+    r.add(answered('dlv_4'));
+    await settled(r);
+    expect(written.sort()).toEqual(['dlv_1', 'dlv_2', 'dlv_3', 'dlv_4']);
+    expect(Object.fromEntries(texts)).toEqual({
+      dlv_1: ['body of dlv_1', 'answered 500'], dlv_2: [null, textNotStored], dlv_4: ['body of dlv_4', 'answered 500'],
+    });
+    expect(r.failing).toBe(false);
+    expect(counted).toEqual(['failed', 'failed', 'failed']);
+    expect(errors).toHaveLength(1);
   });
 
   it('records the others of a batch the database refuses one outcome of, even without its text, at once: only that one is held, not the worker', async () => {

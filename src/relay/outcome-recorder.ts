@@ -94,11 +94,12 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
   }
 
   /**
-   * Writes `batch`, saying a failure (`onError`) if it is not a refusal or `say` holds. Refused (`isRefusal`): with
-   * the attempts' text, once more without it (a data exception: text PostgreSQL cannot hold, say; the text came
-   * from outside, and without it the outcomes still count); then its halves in turn, and so on down to the
-   * outcomes the database refuses alone, set aside (`setAside`): the others are recorded now, in a few
-   * transactions. Answers what a failure of the write itself (not a refusal) left unwritten.
+   * Writes `batch`, saying a failure (`onError`) if it is not a refusal or `say` holds. Refused (`isRefusal`): its
+   * halves in turn, and so on down to the outcomes the database refuses alone, so that the others are recorded
+   * now, in a few transactions, with their text. One refused alone with a data exception (text PostgreSQL
+   * cannot hold, say) is written once more without its attempt's text (it came from outside; without it the
+   * outcome still counts); refused even so, it is set aside (`setAside`). Answers what a failure of the write
+   * itself (not a refusal) left unwritten.
    */
   async function record(batch: readonly DeliveryOutcome[], say: boolean): Promise<DeliveryOutcome[]> {
     try {
@@ -108,8 +109,8 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
       const refusal = isRefusal(error);
       if (say || !refusal) options.onError(error);
       if (!refusal) return [...batch];
-      if (isDataException(error) && batch.some(hasText)) return record(batch.map(withoutText), false);
       if (batch.length === 1) {
+        if (isDataException(error) && hasText(batch[0]!)) return record([withoutText(batch[0]!)], false);
         setAside(batch[0]!, error);
         return [];
       }

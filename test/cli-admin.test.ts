@@ -89,6 +89,23 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
+  it('destinations add takes --max-concurrency (1 to 1000: the requests in flight to it from all the workers together) and refuses anything else', async () => {
+    const t = await startTestApp(sqliteUrl(), { allowPrivateDestinations: true });
+    try {
+      for (const value of ['abc', '0', '1.5', '1001', '']) {
+        const result = await run(['destinations', 'add', '--url', 'http://127.0.0.1:9/hook', '--max-concurrency', value, '--server', t.baseUrl, '--key', t.adminKey]);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`error: option '--max-concurrency <requests>' argument '${value}' is invalid. --max-concurrency must be a whole number from 1 to 1000 (requests in flight at once).`);
+      }
+      expect((await t.api('/v1/destinations')).body.data).toEqual([]);
+      const capped = await run(['destinations', 'add', '--url', 'http://127.0.0.1:9/hook', '--max-concurrency', '3', '--rate-limit', '10', '--server', t.baseUrl, '--key', t.adminKey, '--json']);
+      expect(capped.code, capped.stderr).toBe(0);
+      expect(JSON.parse(capped.stdout)).toMatchObject({ max_concurrency: 3, rate_limit_per_sec: 10 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('prunes through POST /v1/prune on the running server, and says how many deliveries went undelivered', async () => {
     let clock = Date.now() - 60 * day;
     const t = await startTestApp(sqliteUrl(), { allowPrivateDestinations: true }, { now: () => clock });

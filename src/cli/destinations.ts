@@ -8,12 +8,15 @@ const header = (value: string, previous: Record<string, string> = {}) => {
   return { ...previous, [value.slice(0, colon).trim()]: value.slice(colon + 1).trim() };
 };
 
-/** What the API takes as `rate_limit_per_sec` (anything else was sent as null: no limit at all). */
-const rateLimit = (value: string) => {
+/** A whole number from 1 to `max`, as the API takes it (anything else was sent as null: no limit at all). */
+const wholeUpTo = (max: number, refusal: string) => (value: string) => {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('--rate-limit must be a whole number from 1 to 10000 (webhooks per second).');
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(refusal);
   return n;
 };
+/** `rate_limit_per_sec` and `max_concurrency`: both hold for all the workers on the database together. */
+const rateLimit = wholeUpTo(10_000, '--rate-limit must be a whole number from 1 to 10000 (webhooks per second).');
+const maxConcurrency = wholeUpTo(1000, '--max-concurrency must be a whole number from 1 to 1000 (requests in flight at once).');
 
 /** `switchboard destinations add|list|test`: outbound webhooks, through the running server's API. */
 export function destinationsCommand(): Command {
@@ -27,12 +30,13 @@ export function destinationsCommand(): Command {
     .option('--widget-keys <list>', 'Only calls of these widgets (comma-separated)', list)
     .option('--call-statuses <list>', 'Only calls with these statuses (comma-separated), e.g. answered', list)
     .option('--header <name: value>', 'An extra request header (repeatable)', header)
-    .option('--rate-limit <per-second>', 'At most this many webhooks per second (1–10000)', rateLimit)
+    .option('--rate-limit <per-second>', 'At most this many webhooks per second (1–10000), from all the workers together', rateLimit)
+    .option('--max-concurrency <requests>', 'At most this many requests in flight to it at once (1–1000), from all the workers together', maxConcurrency)
     .action(async () => {
-      const o = add.opts<{ url: string; description?: string; eventTypes?: string[]; widgetKeys?: string[]; callStatuses?: string[]; header?: Record<string, string>; rateLimit?: number }>();
+      const o = add.opts<{ url: string; description?: string; eventTypes?: string[]; widgetKeys?: string[]; callStatuses?: string[]; header?: Record<string, string>; rateLimit?: number; maxConcurrency?: number }>();
       const created = await withRemote(add, (api) => api.destinations.create({
         url: o.url, description: o.description, event_types: o.eventTypes, widget_keys: o.widgetKeys, call_statuses: o.callStatuses,
-        headers: o.header, rate_limit_per_sec: o.rateLimit,
+        headers: o.header, rate_limit_per_sec: o.rateLimit, max_concurrency: o.maxConcurrency,
       }));
       print(add, created, (d) => [
         `Destination ${d.id} added: ${d.url}`,

@@ -35,6 +35,8 @@ export interface AppOptions {
   wrapStorage?: (storage: Storage) => Storage;
   /** The randomness of retry jitter (tests pin it). */
   random?: () => number;
+  /** The byte budget of the stream's and the worker's reads of the log (tests lower it; default `readPageBytes`). */
+  readPageBytes?: number;
   /** How the reconciler waits before retrying Convolo's call list (tests make it instant). */
   sleep?: (ms: number) => Promise<void>;
   /** Calls per page of the CSV export (tests make it small to cross pages). */
@@ -107,13 +109,14 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const log = () => server.log;
 
   const metrics = createMetrics();
-  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, stallMs: config.streamStallSec * 1000, onError: (error) => log().warn({ err: error }, 'stream hub: reading the log failed'), onDropped: (reason) => metrics.streamClientsDropped.inc({ reason }) });
+  const hub = createStreamHub({ events: storage.events, pollMs: config.relayPollMs, maxReplayReads: config.streamMaxReplayReads, stallMs: config.streamStallSec * 1000, pageBytes: options.readPageBytes, onError: (error) => log().warn({ err: error }, 'stream hub: reading the log failed'), onDropped: (reason) => metrics.streamClientsDropped.inc({ reason }) });
   const worker = sendsWebhooks ? createDeliveryWorker({
     storage,
     config,
     metrics,
     now,
     random: options.random,
+    pageBytes: options.readPageBytes,
     onAppended: () => hub.wake(),
     onError: (error) => log().warn({ err: error }, 'delivery worker failed'),
     onCircuit: (destinationId, change) =>

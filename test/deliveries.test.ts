@@ -109,6 +109,27 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     expect(started.attempts[0].response_body).toBe('down');
   });
 
+  it('delivers every event larger than a claim\'s byte budget, once each, to every destination (a claim reads what fits, the rest waits)', async () => {
+    // A budget of 64 KB: a claim of these ~30 KB events reads two or three of them.
+    await start({}, undefined, { readPageBytes: 64 * 1024 });
+    const destinations = [await addDestination(), await addDestination()];
+    // Queued while the destinations are paused, so that one claim takes them all (the worker, woken by each append,
+    // would otherwise send each as it comes).
+    for (const d of destinations) expect((await t.request('PATCH', `/v1/destinations/${d.id}`, { paused: true })).status).toBe(200);
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) ids.push(await post(i % 4 === 3 ? startCall(`large-${i}`) : endCall(`large-${i}`, { note: `${i}`.padEnd(30_000, 'x') })));
+    for (const d of destinations) expect((await t.request('PATCH', `/v1/destinations/${d.id}`, { paused: false })).status).toBe(200);
+    await run();
+    expect(receiver.received.filter((r) => r.status === 200)).toHaveLength(ids.length * destinations.length);
+    const sent = receiver.received.map((r) => r.headers['webhook-id'] as string);
+    expect(new Set(sent).size).toBe(ids.length);
+    expect([...sent].sort()).toEqual([...ids, ...ids].sort());
+    for (const id of ids) {
+      const deliveries = (await t.api(`/v1/deliveries?event_id=${id}`)).body.data as { status: string; attempt_count: number }[];
+      expect(deliveries.map((d) => [d.status, d.attempt_count])).toEqual([['delivered', 1], ['delivered', 1]]);
+    }
+  });
+
   it('records an answer whose body holds NUL (which PostgreSQL text cannot store) with U+FFFD in its place', async () => {
     await start({}, ({ index }) => (index === 0 ? { status: 500, body: 'down\u0000again' } : { status: 200, body: '\u0000ok' }));
     await addDestination();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { callEventOf, mergeCall } from '../domain/call.js';
 import type { EventId, SourceId } from '../domain/ids.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
+import { eventBytes } from '../storage/shared/event-log.js';
 import { committedSequence, createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
 import { sseComment, sseFrame } from './sse.js';
 
@@ -23,12 +24,17 @@ function fakeLog() {
     maxConcurrentReads: 0,
     fail: false,
     events: {
-      async readAfter(afterSeq: number, limit: number) {
+      async readAfter(afterSeq: number, limit: number, maxBytes = Infinity) {
         log.reads++;
         inFlight++;
         log.maxConcurrentReads = Math.max(log.maxConcurrentReads, inFlight);
         // The answer is what was committed when the read began, even if it arrives later.
         const answer = rows.filter((r) => r.seq > afterSeq && r.status !== 'quarantined').slice(0, limit);
+        // Ended after the event that takes it past maxBytes, as the storage's read (one at least).
+        for (let i = 0, bytes = 0; i < answer.length; i++) {
+          if (bytes >= maxBytes) answer.splice(i);
+          else bytes += eventBytes(answer[i]!);
+        }
         const failing = log.fail;
         const held = gate;
         gate = null;
@@ -104,8 +110,8 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
-async function startedHub(log: ReturnType<typeof fakeLog>, onError?: (error: unknown) => void): Promise<StreamHub> {
-  const hub = createStreamHub({ events: log.events, pollMs: 60_000, onError });
+async function startedHub(log: ReturnType<typeof fakeLog>, onError?: (error: unknown) => void, pageBytes?: number): Promise<StreamHub> {
+  const hub = createStreamHub({ events: log.events, pollMs: 60_000, onError, pageBytes });
   await hub.start();
   return hub;
 }
@@ -150,6 +156,24 @@ describe('createStreamHub', () => {
     await hub.close();
     await Promise.all([a.done, b.done]);
     expect(hub.clients).toBe(0);
+  });
+
+  it('reads on past a page ended by its byte budget: a live client gets every large event of one wake, with no poll', async () => {
+    const log = fakeLog();
+    // Pages of three events at most (each ~3 KB counted), and no poll for a minute to read on after a short page.
+    const hub = await startedHub(log, undefined, 8 * 1024);
+    const client = subscribe(hub, null);
+    await until('the client', () => hub.clients === 1);
+    for (let i = 0; i < 20; i++) log.append(`large-${i}`, { body: `${i}`.padEnd(2048, 'x') });
+    hub.wake();
+    await until('every event', () => client.seqs().length === 20);
+    expect(client.seqs()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(log.reads).toBeGreaterThanOrEqual(7);
+    // A replay from the start, in the same pages, also gets each once.
+    const replay = subscribe(hub, 0);
+    await until('the replay', () => replay.seqs().length === 20);
+    expect(replay.seqs()).toEqual(client.seqs());
+    await hub.close();
   });
 
   it('coalesces wakes into one read loop at a time', async () => {

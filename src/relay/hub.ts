@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
 import type { StreamGap } from '../sdk/subscribe.js';
 import type { AppendResult, EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
+import { eventBytes, pageFull, readPageBytes } from '../storage/shared/event-log.js';
 import { coalesce } from './coalesce.js';
 import { createSlots } from './slots.js';
 import { closed, drained, endStream, isOpen, sseFrame, writeBounded } from './sse.js';
@@ -76,6 +77,11 @@ export interface StreamHubOptions {
    * connection did not drain for `stallMs`.
    */
   onDropped?: (reason: 'behind' | 'stalled') => void;
+  /**
+   * A read of the log (the live read, each replay's) ends after the event that takes it past this many bytes, one
+   * event at least: with large events, 500 of them would be hundreds of MB per read. Default: `readPageBytes`.
+   */
+  pageBytes?: number;
 }
 
 /** A client's frames of a stretch of a page: the first `count` of `frames`, `size` bytes. */
@@ -134,6 +140,7 @@ const joined = (a: Sequenced, b: Sequenced): Sequenced => ({ from: a.from, upTo:
  */
 export function createStreamHub(options: StreamHubOptions): StreamHub {
   const { events, pollMs } = options;
+  const pageBytes = options.pageBytes ?? readPageBytes;
   const onError = options.onError ?? (() => {});
   const clients = new Set<Client>();
   const live = new Set<Client>();
@@ -200,10 +207,11 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
           return;
         }
       }
-      const page = await events.readAfter(head, pageSize);
+      const page = await events.readAfter(head, pageSize, pageBytes);
       await publish(page);
-      // A short page reached the end of the log as it was; a commit after that read woke us again.
-      if (page.length < pageSize) return;
+      // A page that is not full reached the end of the log as it was; a commit after that read woke us again. (One
+      // ended by the byte budget is not the end.)
+      if (!pageFull(page, pageSize, pageBytes)) return;
     }
   }
 
@@ -334,7 +342,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       let rest: readonly StoredEvent[];
       try {
         known = head;
-        rest = await events.readAfter(cursor, limit);
+        rest = await events.readAfter(cursor, limit, pageBytes);
       } finally {
         replayReads.release();
       }
@@ -343,7 +351,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       // apart by the log's oldest seq, read only then.
       const next = rest[0]?.seq ?? known + 1;
       if (next > cursor + 1) cursor = prunedAfter(cursor, await events.seqBounds(), next);
-      const short = rest.length < limit;
+      // Ended by the byte budget, a page is not the end of the log, whatever its length.
+      const short = !pageFull(rest, limit, pageBytes);
       let cut = false;
       for (let i = 0; i < rest.length; i++) {
         const event = rest[i]!;
@@ -436,13 +445,12 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 }
 
 /**
- * The events of `page` from `from` on that fit in `bytes`, each counted by its body (the largest part of it;
- * its call record holds fields of the same body) and a kilobyte for the rest.
+ * The events of `page` from `from` on that fit in `bytes`, each counted as a read of the log counts it.
  */
 function heldWithin(page: readonly StoredEvent[], from: number, bytes: number): readonly StoredEvent[] {
   let end = from;
   for (let size = 0; end < page.length; end++) {
-    size += (page[end]!.body?.length ?? 0) + 1024;
+    size += eventBytes(page[end]!);
     if (size > bytes) break;
   }
   return page.slice(from, end);

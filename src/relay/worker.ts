@@ -4,6 +4,7 @@ import type { Destination } from '../domain/destination.js';
 import { envelopeJson } from '../domain/envelope.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ClaimShare, Delivery, DeliveryOutcome, Destinations, EventReader, Outbox, PaceSlots, StoredEvent } from '../storage/ports.js';
+import { eventBytes, pageFull, readPageBytes } from '../storage/shared/event-log.js';
 import { createCircuitBreakers } from './breaker.js';
 import { coalesce, singleFlight } from './coalesce.js';
 import { deferred, outcomeAfterAttempt, unsendable, type OutcomeContext } from './delivery-outcome.js';
@@ -45,6 +46,12 @@ export interface DeliveryWorkerOptions {
   onError: (error: unknown) => void;
   /** A destination's circuit opened (it stopped answering) or closed again (a probe was answered). */
   onCircuit?: (destinationId: string, change: 'opened' | 'closed') => void;
+  /**
+   * The bytes of events a claim reads and the sends in flight hold (each event counted as the log's reads count it):
+   * a claim's events past it wait for a later claim, and no claim is made while the sends in flight hold it. With
+   * large events, a claim of 500 deliveries would read hundreds of MB. Default: `readPageBytes`.
+   */
+  pageBytes?: number;
 }
 
 export interface DeliveryWorker {
@@ -80,6 +87,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     closing: () => closed,
   });
   const claim = singleFlight(claimAndStart);
+  const pageBytes = options.pageBytes ?? readPageBytes;
+  /** The bytes of the events of the sends in flight (an event sent to several destinations counts once for each). */
+  let inFlightBytes = 0;
   const refillAt = Math.max(1, Math.floor(config.deliveryConcurrency / 4));
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -93,19 +103,27 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   /** Claims what fits in the free concurrency and starts sending it; resolves to how many were claimed. */
   async function claimAndStart(): Promise<number> {
     const room = config.deliveryConcurrency - inFlight.size;
-    if (room <= 0 || closed || recorder.failing) return 0;
+    if (room <= 0 || closed || recorder.failing || inFlightBytes >= pageBytes) return 0;
     const at = now();
     const share: ClaimShare = { perDestination: config.destinationConcurrency, busy: inFlight.busy(), caps: { ...circuits.caps(at), ...pacedCaps(at) } };
     const claimed = await storage.deliveries.claim(at, Math.min(room, maxClaim), config.deliveryLeaseSec * 1000, share);
     if (claimed.length === 0) return 0;
-    const [events, destinations] = await Promise.all([loadEvents(claimed), loadDestinations()]);
+    const [{ events, through }, destinations] = await Promise.all([loadEvents(claimed, pageBytes - inFlightBytes), loadDestinations()]);
     const slots = reserveSlots(claimed, events, destinations);
     const payloads = new Map<number, string>();
     for (const d of claimed) {
+      // Its event was not read (the claim's events past the budget): it waits for a claim once sends have ended.
+      if (d.eventSeq > through) {
+        recorder.add(deferred(d, at));
+        continue;
+      }
       const event = events.get(d.eventSeq);
       const destination = destinations.get(d.destinationId);
       if (event && !payloads.has(d.eventSeq)) payloads.set(d.eventSeq, envelopeJson(event));
       const sending = deliver(d, event, destination, payloads.get(d.eventSeq), slots.get(d.id));
+      const bytes = event ? eventBytes(event) : 0;
+      inFlightBytes += bytes;
+      void sending.finally(() => (inFlightBytes -= bytes)).catch(() => {});
       inFlight.track(d.destinationId, sending.then((outcome) => recorder.add(outcome), (error: unknown) => options.onError(error)));
       // Once the send is answered, its slot is free: claim again then, rather than after the outcome's write
       // (which waits for the write under way, then its own), so that claims, sends and writes overlap.
@@ -190,9 +208,16 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     void claims.trigger();
   }
 
-  async function loadEvents(claimed: Delivery[]): Promise<Map<number, StoredEvent>> {
-    const events = await storage.events.getBySeqs([...new Set(claimed.map((d) => d.eventSeq))]);
-    return new Map(events.map((e) => [e.seq, e]));
+  /**
+   * The events of a claim's deliveries, the first by seq that fit in `maxBytes` (one at least). `through`: the highest
+   * seq read when the budget ended the read (the deliveries of later events were not read), else Infinity: an event
+   * missing up to it is no longer in the log.
+   */
+  async function loadEvents(claimed: Delivery[], maxBytes: number): Promise<{ events: Map<number, StoredEvent>; through: number }> {
+    const seqs = [...new Set(claimed.map((d) => d.eventSeq))];
+    const events = await storage.events.getBySeqs(seqs, maxBytes);
+    const cut = events.length < seqs.length && pageFull(events, Infinity, maxBytes);
+    return { events: new Map(events.map((e) => [e.seq, e])), through: cut ? events.at(-1)!.seq : Infinity };
   }
 
   /** Read afresh for every claim (one query), so an edit, a rotation or a deletion applies at once. */

@@ -88,8 +88,12 @@ export interface EventFilter {
 export interface EventReader {
   get(id: EventId): Promise<StoredEvent | null>;
   list(filter: EventFilter): Promise<StoredEvent[]>;
-  /** The relayed events (not quarantined) with a seq above `afterSeq`, in seq order: the stream's source. */
-  readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * The relayed events (not quarantined) with a seq above `afterSeq`, in seq order: the stream's source. At most
+   * `limit`, and with `maxBytes`, ending after the event that takes the page past it (one at least, however large):
+   * a page cut so is not the log's end (shared/event-log.ts, `pageFull`).
+   */
+  readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]>;
   /** The highest seq in the log (0 when empty). */
   lastSeq(): Promise<number>;
   /**
@@ -104,7 +108,8 @@ export interface EventReader {
    * first case, false in the second (the callers here read what there is; a test's wait fails on it).
    */
   waitSequenced(timeoutMs?: number): Promise<boolean>;
-  getBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** The events of these seqs; with `maxBytes`, the first by seq that fit in it, as `readAfter` (the worker's claim). */
+  getBySeqs(seqs: readonly number[], maxBytes?: number): Promise<StoredEvent[]>;
   /** The call of each of these events that has one (the quarantine list links a reprocessed record to its call). */
   callIdsOf(ids: readonly EventId[]): Promise<Map<EventId, string>>;
   /** Quarantine records not reprocessed (`waiting`) and reprocessed into an event. */

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { EventId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
@@ -43,17 +43,24 @@ export function createEventLog(
       return (await withSeq(() => query.execute())).map(toStoredEvent);
     },
 
-    async readAfter(afterSeq, limit) {
+    async readAfter(afterSeq, limit, maxBytes = Infinity) {
       // The rows a stream shows. On PostgreSQL the sequencer's tick selects the same ones for its node's stream
       // (postgres/sequencer.ts, `handedEvents`): a change to this filter or to the columns read goes there too.
-      const rows = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('seq', '>', afterSeq)
-        .where('status', '!=', sql.lit('quarantined'))
-        .orderBy('seq')
-        .limit(limit)
-        .execute();
+      if (maxBytes === Infinity) {
+        const rows = await db
+          .selectFrom('events')
+          .selectAll()
+          .where('seq', '>', afterSeq)
+          .where('status', '!=', sql.lit('quarantined'))
+          .orderBy('seq')
+          .limit(limit)
+          .execute();
+        return rows.map(toStoredEvent);
+      }
+      const relayed = sql`seq > ${afterSeq} and status != 'quarantined'`;
+      const { rows } = await sql<Selectable<EventsTable>>`select * from events where ${relayed} and seq <= (${lastWithin(
+        sql`select seq, ${sizeSql} as size from events where ${relayed} order by seq limit ${limit}`, maxBytes,
+      )}) order by seq limit ${limit}`.execute(db);
       return rows.map(toStoredEvent);
     },
 
@@ -76,7 +83,7 @@ export function createEventLog(
       await db.updateTable(dialect === 'postgres' ? 'event_rows' : 'events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
     },
 
-    getBySeqs: (seqs) => eventsBySeqs(db, seqs),
+    getBySeqs: (seqs, maxBytes) => eventsBySeqs(db, seqs, maxBytes),
 
     async callIdsOf(ids) {
       if (ids.length === 0) return new Map();
@@ -110,10 +117,51 @@ export async function lastSeqOf(db: Kysely<Database>, dialect: Dialect): Promise
   return Number(row?.seq ?? 0);
 }
 
-/** The events with these seqs, in no particular order (the worker's claimed deliveries, a replay's page). */
-export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[]): Promise<StoredEvent[]> {
+/**
+ * The events with these seqs (the worker's claimed deliveries, a replay's page). With `maxBytes`, the first of them
+ * by seq that fit in it (`pageFull`'s rule, as `readAfter`), in seq order; without, all, in no particular order.
+ */
+export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[], maxBytes = Infinity): Promise<StoredEvent[]> {
   if (seqs.length === 0) return [];
-  return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
+  if (maxBytes === Infinity) return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
+  const among = sql`seq in (${sql.join([...seqs])})`;
+  const { rows } = await sql<Selectable<EventsTable>>`select * from events where ${among} and seq <= (${lastWithin(
+    sql`select seq, ${sizeSql} as size from events where ${among}`, maxBytes,
+  )}) order by seq`.execute(db);
+  return rows.map(toStoredEvent);
+}
+
+/** The byte budget of a read of the log by the stream or the worker (see `readAfter`): a few large events. */
+export const readPageBytes = 8 * 1024 * 1024;
+
+/**
+ * What an event read from the log is counted as against a read's byte budget: its body (the largest part of it; its
+ * call record holds fields of the same body, each bounded) and a kilobyte for the rest. `sizeSql` is the same in SQL.
+ */
+export const eventBytes = (event: Pick<StoredEvent, 'body'>): number => (event.body?.length ?? 0) + eventOverheadBytes;
+const eventOverheadBytes = 1024;
+// SQLite's length() of a blob reads its size from the row's header, not the blob (nor its overflow pages); so does
+// PostgreSQL's of a bytea (not detoasted).
+const sizeSql = sql`coalesce(length(body), 0) + ${sql.lit(eventOverheadBytes)}`;
+
+/**
+ * The last seq of `sized`'s rows (seq, size) that a read with this budget holds: the rows, in seq order, up to the one
+ * that takes their bytes past it (the first, at least). A read keeps the rows up to it; only the seqs and sizes are
+ * summed, so the rows' bodies are read once, for the rows kept, and the read itself is a range of the key as before.
+ */
+function lastWithin(sized: RawBuilder<unknown>, maxBytes: number): RawBuilder<unknown> {
+  return sql`select max(seq) from (select seq, sum(size) over (order by seq rows unbounded preceding) - size as before from (${sized}) as sized) as page where before < ${maxBytes}`;
+}
+
+/**
+ * A page read with at most `limit` events and `maxBytes` (readAfter, getBySeqs) may not be all there was: it holds
+ * `limit` events, or was ended by the budget (its events' bytes reach it). A page that is not full held everything.
+ */
+export function pageFull(page: readonly StoredEvent[], limit: number, maxBytes: number): boolean {
+  if (page.length >= limit) return true;
+  let bytes = 0;
+  for (const event of page) bytes += eventBytes(event);
+  return bytes >= maxBytes;
 }
 
 /**

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSource } from '../src/admin/credentials.js';
+import type { SourceId } from '../src/domain/ids.js';
+import { newId } from '../src/domain/ids.js';
+import { openStorage } from '../src/storage/open.js';
+import type { NewEvent, Storage, StoredEvent } from '../src/storage/ports.js';
+import { eventBytes, pageFull } from '../src/storage/shared/event-log.js';
+import { acceptedEvent, backends, endCall } from './support/app.js';
+import { sequenced } from './support/sequenced.js';
+
+/**
+ * The log's reads of large events are bounded by bytes as well as by count (readAfter: the stream's pages;
+ * getBySeqs: the worker's claim): a page ends after the event that takes it past the budget, one event at least.
+ */
+describe.each(backends)('reads of the log bounded by bytes on $name', (backend) => {
+  let storage: Storage;
+  let sourceId: SourceId;
+  let before: number;
+  let sequencer: { stop(): Promise<void> } | undefined;
+  /** The relayed events appended, in seq order, with their sizes. */
+  let appended: StoredEvent[];
+  const kb = 1024;
+
+  beforeAll(async () => {
+    storage = await openStorage(await backend.freshDb());
+    await storage.migrate();
+    // PostgreSQL gives seqs after commit: its sequencer (none on SQLite).
+    sequencer = storage.startSequencer?.({ nodeId: 'read-pages-test' }) ?? undefined;
+    sourceId = (await createSource(storage, 'pages')).id;
+    before = await storage.events.lastSeq();
+    // Bodies of 1, 40, 3, 40, 40, 2, 90 and 1 KB, with a quarantine record between (never read).
+    const sizes = [1, 40, 3, 40, 40, 2, 90, 1];
+    const batch: NewEvent[] = sizes.map((size, i) => acceptedEvent(sourceId, endCall(`big-${i}`, { note: 'x'.repeat(size * kb) })));
+    batch.splice(3, 0, {
+      ...acceptedEvent(sourceId, endCall('q')), id: newId('evt'), callId: null, type: null, status: 'quarantined', errorCode: 'invalid_json', errorDetail: 'x', body: Buffer.from('{'.repeat(50 * kb)), bodyHash: null,
+    });
+    await storage.events.append(batch);
+    await sequenced(storage);
+    appended = await storage.events.readAfter(before, 100);
+    expect(appended).toHaveLength(sizes.length);
+  });
+  afterAll(async () => {
+    await sequencer?.stop();
+    await storage.close();
+  });
+
+  /** Reads the whole log after `before` in pages of at most `limit` events and `maxBytes`. */
+  const readAll = async (limit: number, maxBytes: number) => {
+    const pages: StoredEvent[][] = [];
+    for (let cursor = before; ; ) {
+      const page = await storage.events.readAfter(cursor, limit, maxBytes);
+      pages.push(page);
+      if (!pageFull(page, limit, maxBytes)) return pages;
+      expect(page.length).toBeGreaterThan(0);
+      cursor = page.at(-1)!.seq;
+    }
+  };
+
+  it('ends a page after the event that takes it past the budget, and continuing from its last reads the rest, none skipped', async () => {
+    const pages = await readAll(500, 50 * kb);
+    // Each page ends once its bytes reach 50 KB (the 90 KB event alone: larger than the budget, it still goes).
+    const expected: number[][] = [[]];
+    for (let i = 0, bytes = 0; i < appended.length; i++) {
+      expected.at(-1)!.push(appended[i]!.seq);
+      bytes += eventBytes(appended[i]!);
+      if (bytes >= 50 * kb) (expected.push([]), (bytes = 0));
+    }
+    expect(pages.map((page) => page.map((e) => e.seq))).toEqual(expected);
+    expect(pages.length).toBeGreaterThan(2);
+    expect(pages.length).toBeLessThan(appended.length);
+    for (const page of pages.slice(0, -1)) expect(page.reduce((n, e) => n + eventBytes(e), 0)).toBeGreaterThanOrEqual(50 * kb);
+    expect(pages.flat().map((e) => e.seq)).toEqual(appended.map((e) => e.seq));
+    expect(pages.flat()).toEqual(appended);
+  });
+
+  it('holds one event at least, however small the budget, and the count still bounds a page', async () => {
+    const pages = await readAll(500, 1);
+    expect(pages.map((p) => p.length)).toEqual([...appended.map(() => 1), 0]);
+    expect(pages.flat().map((e) => e.seq)).toEqual(appended.map((e) => e.seq));
+    const counted = await readAll(3, 1 << 30);
+    expect(counted.map((p) => p.length)).toEqual([3, 3, 2]);
+    expect(counted.flat()).toEqual(appended);
+  });
+
+  it('getBySeqs with a budget gives the first events by seq that fit in it; without, all of them', async () => {
+    const seqs = appended.map((e) => e.seq).reverse();
+    const first = await storage.events.getBySeqs(seqs, 50 * kb);
+    // The same events as the stream's first page with that budget (the quarantine record is no delivery's).
+    expect(first).toEqual(await storage.events.readAfter(before, 500, 50 * kb));
+    expect(first.length).toBeGreaterThan(1);
+    expect(first.length).toBeLessThan(appended.length);
+    expect(pageFull(first, seqs.length, 50 * kb)).toBe(true);
+    expect((await storage.events.getBySeqs(seqs.slice(0, 1), 1)).map((e) => e.seq)).toEqual([appended.at(-1)!.seq]);
+    const all = await storage.events.getBySeqs(seqs, 1 << 30);
+    expect(all).toEqual(appended);
+    expect((await storage.events.getBySeqs(seqs)).sort((a, b) => a.seq - b.seq)).toEqual(appended);
+  });
+});

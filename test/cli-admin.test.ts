@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/admin/credentials.js';
+import { newId } from '../src/domain/ids.js';
 import { hashSecret } from '../src/domain/secrets.js';
 import { openStorage } from '../src/storage/open.js';
 import type { Storage } from '../src/storage/ports.js';
@@ -136,6 +137,29 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
       const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^Deleted 1 events, 0 deliveries and 1 calls older than /);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('waits for a reprocess of the whole quarantine that outlasts the connection timeout (a large quarantine) and says what became of it', async () => {
+    // Reading the quarantine takes 2.5 s against a connection timeout of 1 s.
+    const slowQuarantine = (storage: Storage): Storage => ({
+      ...storage,
+      events: { ...storage.events, list: async (filter) => (filter.status === 'quarantined' && (await sleep(2_500)), storage.events.list(filter)) },
+    });
+    const t = await startTestApp(sqliteUrl(), { connectionTimeoutSec: 1 }, { wrapStorage: slowQuarantine });
+    try {
+      // A record an older version quarantined although its body is a valid event (test/reprocess.test.ts).
+      const [source] = await t.app.storage.sources.list();
+      const raw = Buffer.from(endCall('quarantined-1'));
+      await t.app.storage.events.append([{
+        id: newId('evt'), sourceId: source!.id, callId: null, type: null, status: 'quarantined', errorCode: 'invalid_event', errorDetail: 'an old bug',
+        contentType: 'application/json', body: raw, bodyHash: null, bodySize: raw.length, bodyTruncated: false, receivedAt: Date.now(),
+      }]);
+      const result = await run(['reprocess', '--all', '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe('Reprocessed 1; still invalid 0; not reprocessable (body not kept whole) 0.');
     } finally {
       await t.close();
     }

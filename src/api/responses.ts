@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorResponses, type ErrorStatus } from '../domain/contract/errors.js';
 
 /** Any route may answer these: a malformed request (or a body where none is taken), an unexpected error, a shutdown. */
@@ -29,4 +29,14 @@ export function answers<R extends Record<number, unknown>>(success: R, ...errors
  */
 export function serializeWithJsonStringify(app: FastifyInstance): void {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+}
+
+/**
+ * A request answered once long work is over, nothing sent meanwhile: minutes for a first retention or a replay over a
+ * large log, a reprocess of a large quarantine. The connection timeout (a client that stalls) would close the
+ * connection under it, and the command would say no server answers while the work goes on: it is lifted on this
+ * request's connection. (A request answered in-process has no socket.)
+ */
+export function answerWhenDone(request: FastifyRequest): void {
+  request.raw.socket?.setTimeout?.(0);
 }

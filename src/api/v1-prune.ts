@@ -6,7 +6,7 @@ import { iso } from '../domain/presenters.js';
 import type { ApiKey, Retention } from '../storage/ports.js';
 import { PruneAnswer } from '../domain/contract/ops.js';
 import { requireScope } from './auth.js';
-import { adminErrors, answers, bodyErrors } from './responses.js';
+import { adminErrors, answers, answerWhenDone, bodyErrors } from './responses.js';
 
 const PruneBody = Type.Object(
   { retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'Delete what is older than this many days; default: the server\'s SWITCHBOARD_RETENTION_DAYS.' })) },
@@ -25,10 +25,8 @@ export async function pruneRoutes(app: FastifyInstance, options: { storage: Rete
     if (days === 0) {
       throw new AppError('no_retention');
     }
-    // The answer comes once the last chunk is deleted: minutes for a first retention over a large log, with nothing
-    // sent meanwhile. The connection timeout (a client that stalls) would close the connection under it, and the
-    // command would say no server answers while the prune goes on. (A request answered in-process has no socket.)
-    request.raw.socket?.setTimeout?.(0);
+    // The answer comes once the last chunk is deleted.
+    answerWhenDone(request);
     const before = options.now() - days * 86_400_000;
     return { before: iso(before)!, ...(await pruneSaying(options.storage, before, request.log)) };
   });

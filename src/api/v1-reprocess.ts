@@ -6,7 +6,7 @@ import type { ApiKey, EventReader } from '../storage/ports.js';
 import { ReprocessAck, ReprocessCounts, type ReprocessOutcome } from '../domain/contract/events.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
-import { adminErrors, answers, serializeWithJsonStringify } from './responses.js';
+import { adminErrors, answers, answerWhenDone, serializeWithJsonStringify } from './responses.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const page = 200;
@@ -29,7 +29,9 @@ export async function reprocessRoutes(app: FastifyInstance, options: { storage: 
   });
 
   // Every record's outcome is answered, not only the counts: the dashboard shows what became of each.
-  app.post('/v1/events/reprocess', { schema: { response: answers({ 200: ReprocessCounts }, ...adminErrors) } }, async () => {
+  app.post('/v1/events/reprocess', { schema: { response: answers({ 200: ReprocessCounts }, ...adminErrors) } }, async (request) => {
+    // The answer comes once every record was tried.
+    answerWhenDone(request);
     const counts = { reprocessed: 0, still_invalid: 0, not_reprocessable: 0 };
     const results: ReprocessOutcome[] = [];
     for (let beforeSeq: number | undefined; ; ) {

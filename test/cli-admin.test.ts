@@ -164,6 +164,27 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
       await t.close();
     }
   });
+
+  it('waits for a replay that outlasts the connection timeout (a walk of a large log) and says what it queued', async () => {
+    // The walk of the log takes 2.5 s against a connection timeout of 1 s.
+    const slowReplay = (storage: Storage): Storage => ({
+      ...storage,
+      deliveries: { ...storage.deliveries, replay: async (...args) => (await sleep(2_500), storage.deliveries.replay(...args)) },
+    });
+    const t = await startTestApp(sqliteUrl(), { connectionTimeoutSec: 1, allowPrivateDestinations: true }, { wrapStorage: slowReplay });
+    try {
+      // An event from before the destination was added: the replay queues it.
+      expect((await t.post(endCall('replayed-1'))).status).toBe(200);
+      const created = await t.request('POST', '/v1/destinations', { url: `http://127.0.0.1:${await closedPort()}/hook` });
+      expect(created.status).toBe(201);
+      const id = (created.body as { id: string }).id;
+      const result = await run(['replay', '--destination', id, '--server', t.baseUrl, '--key', t.adminKey]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(`Queued 1 deliveries for ${id}.`);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('switchboard keys, sources, reprocess and prune without a server', () => {

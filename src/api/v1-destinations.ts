@@ -9,7 +9,7 @@ import type { ApiKey, DeliveryAdmin, DeliveryReader, DestinationPatch, Destinati
 import { requireScope } from './auth.js';
 import { presentDestination } from './destination-presenters.js';
 import { redactUrlsIn } from '../domain/redact.js';
-import { adminErrors, answers, bodyErrors, readErrors, serializeWithJsonStringify } from './responses.js';
+import { adminErrors, answers, answerWhenDone, bodyErrors, readErrors, serializeWithJsonStringify } from './responses.js';
 import { deliveryRoutes } from './v1-deliveries.js';
 import { time } from './date-time.js';
 
@@ -125,6 +125,8 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
     async (request, reply) => {
       const { since, until, only_failed: onlyFailed, dry_run: dry = false } = request.body;
       const range = { since: since === undefined ? undefined : time('since', since), until: until === undefined ? undefined : time('until', until), onlyFailed };
+      // The answer comes once the walk of the log is over.
+      answerWhenDone(request);
       // A dry run walks the same events with the same filters, and inserts nothing: 200, nothing accepted.
       return reply.code(dry ? 200 : 202).send({ queued: await destinations.replay(request.params.id, range, dry), dry_run: dry });
     },

@@ -5,7 +5,7 @@ import { newId } from '../src/domain/ids.js';
 import { openStorage } from '../src/storage/open.js';
 import type { NewEvent, Storage, StoredEvent } from '../src/storage/ports.js';
 import { eventBytes, pageFull } from '../src/storage/shared/event-log.js';
-import { acceptedEvent, backends, endCall } from './support/app.js';
+import { acceptedEvent, backends, endCall, startTestApp } from './support/app.js';
 import { sequenced } from './support/sequenced.js';
 
 /**
@@ -94,5 +94,46 @@ describe.each(backends)('reads of the log bounded by bytes on $name', (backend) 
     const all = await storage.events.getBySeqs(seqs, 1 << 30);
     expect(all).toEqual(appended);
     expect((await storage.events.getBySeqs(seqs)).sort((a, b) => a.seq - b.seq)).toEqual(appended);
+  });
+});
+
+/**
+ * The event list and a call's timeline answer summaries (size, type, status…), never the body or the call record: the
+ * reads behind them leave those out, or GET /v1/events?limit=500 over large events held 500 bodies of up to the body
+ * limit each (hundreds of MB a request, for any read key).
+ */
+describe.each(backends)('the event list reads no bodies on $name', (backend) => {
+  it('GET /v1/events and GET /v1/calls/{id} answer their summaries without reading a body or a call record', async () => {
+    let bodyBytes = 0;
+    let records = 0;
+    const watched = (storage: Storage): Storage => ({
+      ...storage,
+      events: {
+        ...storage.events,
+        list: async (filter) => {
+          const events = await storage.events.list(filter);
+          for (const e of events) (bodyBytes += e.body?.length ?? 0), (records += e.callAfter ? 1 : 0);
+          return events;
+        },
+      },
+    });
+    const t = await startTestApp(await backend.freshDb(), {}, { wrapStorage: watched });
+    try {
+      for (let i = 0; i < 3; i++) expect((await t.post(endCall('listed', { note: `${i}`.padEnd(100_000, 'x') }))).status).toBe(200);
+      await sequenced(t.app.storage);
+      const listed = await t.api('/v1/events?limit=500');
+      expect(listed.status).toBe(200);
+      expect(listed.body.data).toHaveLength(3);
+      expect(listed.body.data[0]).toMatchObject({ type: 'end_call', status: 'ok', call_id: 'listed', body_truncated: false });
+      expect(listed.body.data[0].body_size).toBeGreaterThan(100_000);
+      const call = await t.api('/v1/calls/listed');
+      expect(call.status).toBe(200);
+      expect(call.body.events).toHaveLength(3);
+      expect({ bodyBytes, records }).toEqual({ bodyBytes: 0, records: 0 });
+      // The quarantine's reprocess still reads them (it needs the body).
+      expect((await t.app.storage.events.list({ limit: 1 }))[0]!.body!.length).toBeGreaterThan(100_000);
+    } finally {
+      await t.close();
+    }
   });
 });

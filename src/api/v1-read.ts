@@ -41,7 +41,7 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
       const callId = request.params.call_id;
       const parts = (sourceId: SourceId) =>
         Promise.all([
-          storage.events.list({ callId, sourceId, status: 'ok', limit: 500 }),
+          storage.events.list({ callId, sourceId, status: 'ok', limit: 500, bodies: false }),
           storage.deliveries.summarize({ callId, sourceId }),
         ]);
       // With its source known, the record, timeline and deliveries are read at once (one round trip on
@@ -107,6 +107,7 @@ export async function v1ReadRoutes(app: FastifyInstance, options: { storage: { e
       sourceId,
       beforeSeq: q.cursor,
       limit,
+      bodies: false,
     });
     const extra = await extras(events);
     return { data: events.map((e) => ({ ...presentEventSummary(e), ...extra(e) })), next_cursor: events.length === limit ? events.at(-1)!.seq : null };

@@ -82,6 +82,8 @@ export interface EventFilter {
   /** Only events with a seq lower than this (pagination, newest first). */
   beforeSeq?: number;
   limit: number;
+  /** false: the body and the call record are not read (null), for summaries (up to the body limit each). Default true. */
+  bodies?: boolean;
 }
 
 /** The log as its readers see it: the stream (readAfter, lastSeq), the worker (getBySeqs), the query API. */

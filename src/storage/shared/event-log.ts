@@ -33,7 +33,10 @@ export function createEventLog(
     async list(filter: EventFilter) {
       // PostgreSQL: an event the sequencer has not reached yet comes first (NULLS FIRST is the default for
       // DESC there); withSeq waits for its seq.
-      let query = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(filter.limit);
+      // Summaries (bodies: false) leave out the body and the call record, the bulk of a large event.
+      let query = (filter.bodies === false ? db.selectFrom('events').select(summaryColumns) : db.selectFrom('events').selectAll())
+        .orderBy('seq', 'desc')
+        .limit(filter.limit);
       // A literal, not a parameter: SQLite uses the partial quarantine index only when it can see the status.
       if (filter.status) query = query.where('status', '=', sql.lit(filter.status));
       if (filter.type) query = query.where('type', '=', filter.type);
@@ -107,6 +110,12 @@ export function createEventLog(
     },
   };
 }
+
+/** Every column of an event but its body and call record, read as null: what a summary of it shows. */
+const summaryColumns = [
+  'seq', 'id', 'source_id', 'call_id', 'type', 'status', 'error_code', 'error_detail', 'content_type', 'body_hash', 'body_size', 'body_truncated',
+  'received_at', 'reprocessed_into', 'origin', sql<Buffer | null>`null`.as('body'), sql<string | null>`null`.as('call_after'), sql<number | null>`null`.as('call_seq'),
+] as const;
 
 /** The highest seq in the log (0 when it is empty). */
 export async function lastSeqOf(db: Kysely<Database>, dialect: Dialect): Promise<number> {

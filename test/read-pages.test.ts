@@ -137,3 +137,32 @@ describe.each(backends)('the event list reads no bodies on $name', (backend) => 
     }
   });
 });
+
+/**
+ * A destination's replay reads the log's events 500 at a time to queue them: the outbox's rows need their call record
+ * (the destination's filters) and only Switchboard's own events' bodies. It read every body too: a replay over large
+ * events held up to 500 of them at once (here, 60 of ~900 KB: ~80 MB of buffers in this process).
+ */
+describe.each(backends)('a replay reads no Convolo bodies on $name', (backend) => {
+  it('queues every large event again without holding their bodies', async () => {
+    const t = await startTestApp(await backend.freshDb(), { allowPrivateDestinations: true } as never);
+    try {
+      for (let i = 0; i < 60; i++) expect((await t.post(endCall(`replayed-${i}`, { note: `${i}`.padEnd(900_000, 'x') }))).status).toBe(200);
+      await sequenced(t.app.storage);
+      // Added after the events (none queued for it yet), paused so that nothing is sent.
+      const created = await t.request('POST', '/v1/destinations', { url: 'http://127.0.0.1:9/hook' });
+      expect(created.status).toBe(201);
+      const id = (created.body as { id: string }).id;
+      expect((await t.request('PATCH', `/v1/destinations/${id}`, { paused: true })).status).toBe(200);
+      const before = process.memoryUsage().arrayBuffers;
+      let peak = before;
+      const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
+      const replayed = await t.request('POST', `/v1/destinations/${id}/replay`, {});
+      clearInterval(sample);
+      expect(replayed).toMatchObject({ status: 202, body: { queued: 60 } });
+      expect(peak - before).toBeLessThan(20 * 1024 * 1024);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
+});

@@ -6,7 +6,7 @@ import type { DeliveryId, DestinationId } from '../../domain/ids.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from '../schema.js';
 import { outboxRows } from './append-plan.js';
 import { rowToDelivery } from './destination-rows.js';
-import { eventsBySeqs } from './event-log.js';
+import { outboxEventsBySeqs } from './event-log.js';
 import { eventsOfCall } from './events-of-call.js';
 import type { Dialect } from '../migrations.js';
 
@@ -133,7 +133,7 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
         afterSeq = page.at(-1)!.seq;
         const { wanted, inFlight } = await notQueued(db, destination.id, page, range.onlyFailed === true, now);
         const seqs = [...wanted, ...inFlight];
-        const events = seqs.length > 0 ? await eventsBySeqs(db, seqs) : [];
+        const events = await outboxEventsBySeqs(db, seqs);
         // The rows it would queue, with those of the events whose delivery is in flight (marked, not queued).
         let rows = replayRows(events.sort((a, b) => a.seq - b.seq), destination, now);
         if (rows.length > 0 && !dryRun) {

@@ -111,11 +111,13 @@ export function createEventLog(
   };
 }
 
-/** Every column of an event but its body and call record, read as null: what a summary of it shows. */
-const summaryColumns = [
+/** Every column of an event but its body and call record. */
+const eventColumns = [
   'seq', 'id', 'source_id', 'call_id', 'type', 'status', 'error_code', 'error_detail', 'content_type', 'body_hash', 'body_size', 'body_truncated',
-  'received_at', 'reprocessed_into', 'origin', sql<Buffer | null>`null`.as('body'), sql<string | null>`null`.as('call_after'), sql<number | null>`null`.as('call_seq'),
+  'received_at', 'reprocessed_into', 'origin',
 ] as const;
+/** What a summary of an event shows: its body and call record read as null. */
+const summaryColumns = [...eventColumns, sql<Buffer | null>`null`.as('body'), sql<string | null>`null`.as('call_after'), sql<number | null>`null`.as('call_seq')] as const;
 
 /** The highest seq in the log (0 when it is empty). */
 export async function lastSeqOf(db: Kysely<Database>, dialect: Dialect): Promise<number> {
@@ -142,6 +144,21 @@ export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[]
 
 /** The byte budget of a read of the log by the stream or the worker (see `readAfter`): a few large events. */
 export const readPageBytes = 8 * 1024 * 1024;
+
+/**
+ * The events of these seqs as the outbox's rows need them (append-plan.ts, `outboxRows`: a replay's page of up to 500):
+ * with their call record, and the body only for Switchboard's own events (it names the destination one is about);
+ * a Convolo event's body, up to the body limit, is not read.
+ */
+export async function outboxEventsBySeqs(db: Kysely<Database>, seqs: readonly number[]): Promise<StoredEvent[]> {
+  if (seqs.length === 0) return [];
+  const rows = await db
+    .selectFrom('events')
+    .select([...eventColumns, 'call_after', sql<Buffer | null>`case when status = 'system' then body end`.as('body'), sql<number | null>`null`.as('call_seq')])
+    .where('seq', 'in', [...seqs])
+    .execute();
+  return rows.map(toStoredEvent);
+}
 
 /**
  * What an event read from the log is counted as against a read's byte budget: its body (the largest part of it; its

@@ -60,11 +60,7 @@ export function createEventLog(
           .execute();
         return rows.map(toStoredEvent);
       }
-      const relayed = sql`seq > ${afterSeq} and status != 'quarantined'`;
-      const { rows } = await sql<Selectable<EventsTable>>`select * from events where ${relayed} and seq <= (${lastWithin(
-        sql`select seq, ${sizeSql} as size from events where ${relayed} order by seq limit ${limit}`, maxBytes,
-      )}) order by seq limit ${limit}`.execute(db);
-      return rows.map(toStoredEvent);
+      return readWithin(db, dialect, sql`seq > ${afterSeq} and status != 'quarantined'`, limit, maxBytes);
     },
 
     lastSeq: () => lastSeqOf(db, dialect),
@@ -86,7 +82,7 @@ export function createEventLog(
       await db.updateTable(dialect === 'postgres' ? 'event_rows' : 'events').set({ reprocessed_into: into }).where('id', '=', id).where('status', '=', sql.lit('quarantined')).execute();
     },
 
-    getBySeqs: (seqs, maxBytes) => eventsBySeqs(db, seqs, maxBytes),
+    getBySeqs: (seqs, maxBytes) => eventsBySeqs(db, dialect, seqs, maxBytes),
 
     async callIdsOf(ids) {
       if (ids.length === 0) return new Map();
@@ -129,21 +125,14 @@ export async function lastSeqOf(db: Kysely<Database>, dialect: Dialect): Promise
 }
 
 /**
- * The events with these seqs (the worker's claimed deliveries, a replay's page). With `maxBytes`, the first of them
+ * The events with these seqs (the worker's claimed deliveries). With `maxBytes`, the first of them
  * by seq that fit in it (`pageFull`'s rule, as `readAfter`), in seq order; without, all, in no particular order.
  */
-export async function eventsBySeqs(db: Kysely<Database>, seqs: readonly number[], maxBytes = Infinity): Promise<StoredEvent[]> {
+export async function eventsBySeqs(db: Kysely<Database>, dialect: Dialect, seqs: readonly number[], maxBytes = Infinity): Promise<StoredEvent[]> {
   if (seqs.length === 0) return [];
   if (maxBytes === Infinity) return (await db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).execute()).map(toStoredEvent);
-  const among = sql`seq in (${sql.join([...seqs])})`;
-  const { rows } = await sql<Selectable<EventsTable>>`select * from events where ${among} and seq <= (${lastWithin(
-    sql`select seq, ${sizeSql} as size from events where ${among}`, maxBytes,
-  )}) order by seq`.execute(db);
-  return rows.map(toStoredEvent);
+  return readWithin(db, dialect, sql`seq in (${sql.join([...seqs])})`, seqs.length, maxBytes);
 }
-
-/** The byte budget of a read of the log by the stream or the worker (see `readAfter`): a few large events. */
-export const readPageBytes = 8 * 1024 * 1024;
 
 /**
  * The events of these seqs as the outbox's rows need them (append-plan.ts, `outboxRows`: a replay's page of up to 500):
@@ -160,6 +149,9 @@ export async function outboxEventsBySeqs(db: Kysely<Database>, seqs: readonly nu
   return rows.map(toStoredEvent);
 }
 
+/** The byte budget of a read of the log by the stream or the worker (see `readAfter`): a few large events. */
+export const readPageBytes = 8 * 1024 * 1024;
+
 /**
  * What an event read from the log is counted as against a read's byte budget: its body (the largest part of it; its
  * call record holds fields of the same body, each bounded) and a kilobyte for the rest. `sizeSql` is the same in SQL.
@@ -168,15 +160,24 @@ export const eventBytes = (event: Pick<StoredEvent, 'body'>): number => (event.b
 const eventOverheadBytes = 1024;
 // SQLite's length() of a blob reads its size from the row's header, not the blob (nor its overflow pages); so does
 // PostgreSQL's of a bytea (not detoasted).
-const sizeSql = sql`coalesce(length(body), 0) + ${sql.lit(eventOverheadBytes)}`;
+const sizeSql = sql`(coalesce(length(body), 0) + ${sql.lit(eventOverheadBytes)})`;
 
 /**
- * The last seq of `sized`'s rows (seq, size) that a read with this budget holds: the rows, in seq order, up to the one
- * that takes their bytes past it (the first, at least). A read keeps the rows up to it; only the seqs and sizes are
- * summed, so the rows' bodies are read once, for the rows kept, and the read itself is a range of the key as before.
+ * The events that `where` selects, in seq order, at most `limit`, up to the one that takes their bytes (`sizeSql`) past
+ * `maxBytes` (the first, at least): a running sum in the query. PostgreSQL sums beside the rows, read once (its window
+ * holds a large body as its TOAST pointer, read only for the rows kept); SQLite's window would copy the rows, bodies
+ * included, so it sums the seqs' sizes apart and then reads the rows up to the last seq kept, a range of the key.
  */
-function lastWithin(sized: RawBuilder<unknown>, maxBytes: number): RawBuilder<unknown> {
-  return sql`select max(seq) from (select seq, sum(size) over (order by seq rows unbounded preceding) - size as before from (${sized}) as sized) as page where before < ${maxBytes}`;
+async function readWithin(db: Kysely<Database>, dialect: Dialect, where: RawBuilder<unknown>, limit: number, maxBytes: number): Promise<StoredEvent[]> {
+  const running = sql`sum(size) over (order by seq rows unbounded preceding) - size`;
+  const { rows } = dialect === 'postgres'
+    // The window's running frame emits each row as it reads it: the limit stops the index scan.
+    ? await sql<Selectable<EventsTable>>`select * from (select *, sum(${sizeSql}) over (order by seq rows unbounded preceding) - ${sizeSql} as before_bytes
+        from events where ${where} order by seq limit ${limit}) as page where before_bytes < ${maxBytes} order by seq`.execute(db)
+    : await sql<Selectable<EventsTable>>`select * from events where ${where} and seq <= (select max(seq) from (select seq, ${running} as before_bytes
+        from (select seq, ${sizeSql} as size from events where ${where} order by seq limit ${limit}) as sized) as page where before_bytes < ${maxBytes})
+        order by seq limit ${limit}`.execute(db);
+  return rows.map(toStoredEvent);
 }
 
 /**

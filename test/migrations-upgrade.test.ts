@@ -415,6 +415,36 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
     }
   });
 
+  it('applies an upgrade whole or not at all: a migration that fails leaves the database as it was, on either backend', async () => {
+    const url = await backend.freshDb();
+    const db = connect(backend, url);
+    try {
+      await migrateTo(db, backend, '0021_previous_secrets');
+      // 0023 adds this column: with it already there, 0023 fails after 0022 has run.
+      await db.schema.alterTable('destinations').addColumn('pace_next_at', 'double precision').execute();
+    } finally {
+      await db.destroy();
+    }
+    const storage = await openStorage(url);
+    try {
+      await expect(storage.migrate()).rejects.toThrow(/Migration failed/);
+    } finally {
+      await storage.close();
+    }
+    const after = connect(backend, url);
+    try {
+      const names = (await after.selectFrom('switchboard_migrations').select('name').execute()).map((r) => r.name);
+      expect(names.at(-1), 'no migration of the failed upgrade recorded').toBe('0021_previous_secrets');
+      // 0022's column, added before 0023 failed, is gone with it: the next start runs 0022 again on the schema it expects.
+      const columns = backend.name === 'sqlite'
+        ? (await sql<{ name: string }>`select name from pragma_table_info('invitations')`.execute(after)).rows
+        : (await sql<{ name: string }>`select column_name as name from information_schema.columns where table_name = 'invitations'`.execute(after)).rows;
+      expect(columns.map((c) => c.name)).not.toContain('created_by');
+    } finally {
+      await after.destroy();
+    }
+  });
+
   it('ends with the same tables, columns, indexes and keys as a database migrated fresh', async () => {
     const upgradedUrl = await backend.freshDb();
     await seedOldDatabase(backend, upgradedUrl);

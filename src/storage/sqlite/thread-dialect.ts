@@ -24,7 +24,7 @@ export class SqliteThreadDialect implements Dialect {
   constructor(private readonly threads: ThreadDialectOptions) {}
 
   createAdapter() {
-    return new SqliteAdapter();
+    return new TransactionalDdlAdapter();
   }
   createDriver(): Driver {
     return new ThreadDriver(this.threads);
@@ -34,6 +34,18 @@ export class SqliteThreadDialect implements Dialect {
   }
   createIntrospector(db: Kysely<any>) {
     return new SqliteIntrospector(db);
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but Kysely's SQLite adapter says otherwise, so its migrator ran each statement
+ * of an upgrade in a commit of its own: an upgrade cut by a crash or a failing statement left a migration half
+ * applied and unrecorded, which the next start could not run again; and each statement waited for its own sync
+ * to the disk. Told the truth, the migrator runs the pending migrations in one transaction, as on PostgreSQL.
+ */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

@@ -22,6 +22,7 @@ import { rateLimitOptions } from './rate-limits.js';
 import { redactUrl } from '../domain/redact.js';
 import { securityHeaders } from './security-headers.js';
 import { refuseUnknownFields } from './strict-bodies.js';
+import { sharedCompilers } from './schema-compilers.js';
 
 export interface HttpServerOptions {
   /** Pino options, or false for no logs (tests). */
@@ -81,6 +82,7 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     bodyLimit: 64 * 1024,
     // An unknown body field is refused (strict-bodies.ts), never silently removed.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: sharedCompilers },
     // A path id is bounded by its route's schema (a call_id as the ingest takes it: 255 characters, each up
     // to 12 as %-escapes), not by the router's default of 100: a call with a longer id could not be read.
     routerOptions: { maxParamLength: 4096 },

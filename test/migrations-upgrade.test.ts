@@ -147,7 +147,7 @@ async function describeSchema(backend: Backend, db: Kysely<any>): Promise<unknow
   return { columns: columns.rows, indexes: indexes.rows, keys: keys.rows, storage: storage.rows };
 }
 
-const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets', '0022_invitation_inviter', '0023_destination_pace'];
+const later = ['0002_relay', '0003_call_queries', '0004_stats_time', '0005_reprocess', '0006_stats_cover', '0007_fair_claims', '0008_well_formed_json', '0009_users_sessions', '0010_settings', '0011_stats_disconnected_by', '0012_paused_destinations', '0013_reconcile', '0014_sequencer', '0015_deliveries_planning', '0016_call_record_form', '0017_events_by_call_row', '0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets', '0022_invitation_inviter', '0023_destination_pace', '0024_log_id'];
 
 describe.each(backends)('upgrading a $name database created by 0001_core', (backend) => {
   it('carries its sources, keys, events, calls, destinations and deliveries through every later migration', async () => {
@@ -373,6 +373,34 @@ describe.each(backends)('upgrading a $name database created by 0001_core', (back
     } finally {
       await storage.close();
     }
+  });
+
+  it('0024: gives a database of 0023 its log id, a new database its own, and neither changes across restarts', async () => {
+    const logIdOf = async (url: string) => {
+      const storage = await openStorage(url);
+      try {
+        await storage.migrate();
+        return await storage.events.logId();
+      } finally {
+        await storage.close();
+      }
+    };
+    const url = await backend.freshDb();
+    const db = connect(backend, url);
+    try {
+      await migrateTo(db, backend, '0023_destination_pace');
+      await db.insertInto('sources').values({ id: 'src_old', name: 'Convolo EU', token_hash: sha256(token), token_hint: 'sbt_…', previous_token_hash: null, previous_token_expires_at: null, created_at: t0, revoked_at: null }).execute();
+    } finally {
+      await db.destroy();
+    }
+    const upgraded = await logIdOf(url);
+    expect(upgraded).toMatch(/^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$/);
+    expect(await logIdOf(url)).toBe(upgraded);
+    const freshUrl = await backend.freshDb();
+    const fresh = await logIdOf(freshUrl);
+    expect(fresh).toMatch(/^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$/);
+    expect(fresh).not.toBe(upgraded);
+    expect(await logIdOf(freshUrl)).toBe(fresh);
   });
 
   it('is refused by a version before 0016, which would misread its call records; a new PostgreSQL database stores them compact at once', async () => {

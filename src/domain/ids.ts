@@ -14,7 +14,9 @@ export type DestinationId = Id<'dst'>;
 export type DeliveryId = Id<'dlv'>;
 export type UserId = Id<'usr'>;
 export type InvitationId = Id<'inv'>;
-export type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv' | 'usr' | 'inv' | 'rcn';
+/** A database's log (storage migration 0024 makes it, in this shape, without this module). */
+export type LogId = Id<'log'>;
+export type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv' | 'usr' | 'inv' | 'rcn' | 'log';
 
 // Random bytes are drawn 4 KiB at a time: one call into OpenSSL per ~450 ids instead of one per id,
 // which showed in the ingest profile.

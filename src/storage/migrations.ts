@@ -23,6 +23,7 @@ import * as m0020 from './migrations/0020_no_in_progress_index.js';
 import * as m0021 from './migrations/0021_previous_secrets.js';
 import * as m0022 from './migrations/0022_invitation_inviter.js';
 import * as m0023 from './migrations/0023_destination_pace.js';
+import * as m0024 from './migrations/0024_log_id.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -61,6 +62,7 @@ const files: Record<string, MigrationFile> = {
   '0021_previous_secrets': m0021,
   '0022_invitation_inviter': m0022,
   '0023_destination_pace': m0023,
+  '0024_log_id': m0024,
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

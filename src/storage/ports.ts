@@ -2,7 +2,7 @@ import type { CallState } from '../domain/call.js';
 import type { Destination } from '../domain/destination.js';
 import type { EventStatus } from '../domain/envelope.js';
 import type { OffsetRun, StatsAggregate, StatsRange } from '../domain/stats.js';
-import type { ApiKeyId, DeliveryId, DestinationId, EventId, InvitationId, SourceId, UserId } from '../domain/ids.js';
+import type { ApiKeyId, DeliveryId, DestinationId, EventId, InvitationId, LogId, SourceId, UserId } from '../domain/ids.js';
 
 /** The interfaces the services need. Only app.ts knows which backend implements them. */
 
@@ -104,6 +104,11 @@ export interface EventReader {
    * One indexed read of each.
    */
   seqBounds(): Promise<{ first: number; last: number }>;
+  /**
+   * The log's id (`log_…`, migration 0024): made once with the database's log, never changed (a backup restored
+   * keeps it). A stream client's cursor is a seq of the log of this id (relay/hub.ts). Read once, at start.
+   */
+  logId(): Promise<LogId>;
   /**
    * Resolves once every event committed before the call has its seq (PostgreSQL gives seq after commit,
    * sequencer.ts; at once on SQLite), or after `timeoutMs` (default 5 s) if the log is held back: true in the

@@ -204,6 +204,8 @@ export interface Database {
   event_rows: Omit<EventsTable, 'seq' | 'call_seq'>;
   /** PostgreSQL only (0018): the seq the sequencer gave each event. */
   event_seqs: EventSeqsTable;
+  /** 0024: one row, the log's id (EventReader.logId). */
+  switchboard_log: { id: number; log_id: string };
 }
 
 /** PostgreSQL only (0018): one row per sequenced event (storage/postgres/sequencer.ts). */

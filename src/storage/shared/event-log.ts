@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import type { EventId, SourceId } from '../../domain/ids.js';
+import type { EventId, LogId, SourceId } from '../../domain/ids.js';
 import type { EventFilter, EventLog, EventStatus, NewEvent, StoredEvent } from '../ports.js';
 import type { Database, EventsTable } from '../schema.js';
 import type { Dialect } from '../migrations.js';
@@ -64,6 +64,11 @@ export function createEventLog(
     },
 
     lastSeq: () => lastSeqOf(db, dialect),
+
+    async logId() {
+      const row = await db.selectFrom('switchboard_log').select('log_id').where('id', '=', 1).executeTakeFirstOrThrow();
+      return row.log_id as LogId;
+    },
 
     async seqBounds() {
       // Each end its own subquery: SQLite reads min() or max() from the key only when the query has just one.

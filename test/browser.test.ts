@@ -79,7 +79,7 @@ describe.each(backends)('in a browser ($name)', (backend) => {
       await tab.evaluate((url) => (globalThis as any).openStream(url), `${own.baseUrl}/v1/stream?since=999&access_token=${own.adminKey}`);
       await tab.waitForFunction(() => (globalThis as any).gaps.length === 1, undefined, { timeout: 10_000 });
       // The browser's own last event id is the head now, not 999.
-      expect(await tab.evaluate(() => (globalThis as any).gaps)).toEqual([{ id: '0', data: { type: 'switchboard.gap', reason: 'cursor_ahead', after: 999, head: 0 } }]);
+      expect(await tab.evaluate(() => (globalThis as any).gaps)).toEqual([{ id: '0', data: { type: 'switchboard.gap', reason: 'cursor_ahead', after: 999, head: 0, log_id: await own.app.storage.events.logId() } }]);
       await own.close();
       // The same database and address: the connection dropped, EventSource reconnects on its own (retry: 2000).
       again = await startTestAppAgain(db, own, { port: Number(new URL(own.baseUrl).port) });

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/domain/ids.js';
 import type { FetchLike } from '../src/sdk/http.js';
 import { subscribe, type StreamGap } from '../src/sdk/subscribe.js';
-import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { backends, endCall, startCall, startTestApp, startTestAppAgain, type TestApp } from './support/app.js';
 import { openStream, waitFor, type SseClient, type SseEvent } from './support/sse.js';
 
 /**
@@ -20,6 +20,8 @@ const gapsOf = (events: SseEvent[]) => events.filter((e) => e.event === 'switchb
 
 describe.each(backends)('stream gaps on $name', (backend) => {
   let t: TestApp;
+  /** Every gap frame names the log it is about. */
+  let logId: string;
   let clock = Date.parse('2026-03-01T00:00:00Z');
   const clients: SseClient[] = [];
   const open = async (options: Parameters<typeof openStream>[1] = {}) => {
@@ -46,6 +48,7 @@ describe.each(backends)('stream gaps on $name', (backend) => {
 
   beforeAll(async () => {
     t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+    logId = await t.app.storage.events.logId();
   });
   afterEach(closeAll);
   afterAll(async () => {
@@ -66,14 +69,14 @@ describe.each(backends)('stream gaps on $name', (backend) => {
       expect(client.events[0]).toEqual({
         id: '',
         event: 'switchboard.gap',
-        data: JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1 }),
+        data: JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after, resumed_at: resumedAt, missed: resumedAt - after - 1, log_id: logId }),
       });
       expect(client.events.slice(1).map((e) => [Number(e.id), e.event])).toEqual([[kept[0], 'call.started'], [kept[1], 'call.ended']]);
     }
     // Whatever the filter: the gap is about the cursor, the log lost seqs the client never saw.
     const filtered = await open({ query: 'since=0&types=call.ended' });
     await waitFor('the gap and the kept call.ended', () => filtered.events.length >= 2);
-    expect(JSON.parse(filtered.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: resumedAt, missed: resumedAt - 1 });
+    expect(JSON.parse(filtered.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: resumedAt, missed: resumedAt - 1, log_id: logId });
     expect(seqsOf(filtered.events)).toEqual([kept[1]]);
 
     // Live events follow, once each, and no second gap frame on the same connection.
@@ -111,9 +114,9 @@ describe.each(backends)('stream gaps on $name', (backend) => {
     expect(bySince.events[0]).toEqual({
       id: String(head),
       event: 'switchboard.gap',
-      data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1000, head }),
+      data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1000, head, log_id: logId }),
     });
-    expect(byHeader.events[0]).toEqual({ id: String(head), event: 'switchboard.gap', data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1, head }) });
+    expect(byHeader.events[0]).toEqual({ id: String(head), event: 'switchboard.gap', data: JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: head + 1, head, log_id: logId }) });
     expect(seqsOf(bySince.events)).toEqual([next[1]]);
     expect(seqsOf(byHeader.events)).toEqual(next);
     expect(gapsOf(bySince.events)).toHaveLength(1);
@@ -132,7 +135,7 @@ describe.each(backends)('stream gaps on $name', (backend) => {
     expect(next).toBe(last + 1);
     for (const client of [behind, caughtUp]) await waitFor('the new event', () => seqsOf(client.events).includes(next!));
     expect(behind.events.map((e) => e.data)).toEqual([
-      JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after: last - 2, resumed_at: last + 1, missed: 2 }),
+      JSON.stringify({ type: 'switchboard.gap', reason: 'pruned', after: last - 2, resumed_at: last + 1, missed: 2, log_id: logId }),
       expect.any(String),
     ]);
     expect(caughtUp.events.map((e) => Number(e.id))).toEqual([next]);
@@ -180,7 +183,7 @@ describe.each(backends)('a replay that retention overtakes on $name', (backend) 
       expect(before).toEqual(Array.from({ length: before.length }, (_, i) => i + 1));
       expect(ids.slice(before.length)).toEqual(kept);
       const after = before.at(-1)!;
-      expect(gaps.map((g) => [g.id, JSON.parse(g.data)])).toEqual([[undefined, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: kept[0], missed: kept[0]! - after - 1 }]]);
+      expect(gaps.map((g) => [g.id, JSON.parse(g.data)])).toEqual([[undefined, { type: 'switchboard.gap', reason: 'pruned', after, resumed_at: kept[0], missed: kept[0]! - after - 1, log_id: await t.app.storage.events.logId() }]]);
       expect(frames.findIndex((f) => f.event === 'switchboard.gap')).toBe(before.length);
     } finally {
       paused.destroy();
@@ -197,6 +200,7 @@ describe.each(backends)('retention of a log with a reprocessed old body on $name
   it('deletes a prefix of the log only: the reprocessed body (an old arrival time at a high seq) stays until what came before it goes', async () => {
     let clock = Date.parse('2026-03-01T00:00:00Z');
     t = await startTestApp(await backend.freshDb(), {}, { now: () => clock });
+    const logId = await t.app.storage.events.logId();
     const seqOf = async (id: string) => {
       await t.app.storage.events.waitSequenced();
       return (await t.api(`/v1/events/${id}`)).body.seq as number;
@@ -239,8 +243,8 @@ describe.each(backends)('retention of a log with a reprocessed old body on $name
     expect((await prune()).events).toBe(3);
     expect(await logSeqs()).toEqual([first, late, next]);
     // The log is a suffix: a resume from before it is told of the deleted prefix, one from inside it gets every event.
-    expect(await resume(0, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: first, missed: first - 1 }, first, late, next]);
-    expect(await resume(old[1]!, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: old[1], resumed_at: first, missed: first - old[1]! - 1 }, first, late, next]);
+    expect(await resume(0, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: 0, resumed_at: first, missed: first - 1, log_id: logId }, first, late, next]);
+    expect(await resume(old[1]!, 4)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: old[1], resumed_at: first, missed: first - old[1]! - 1, log_id: logId }, first, late, next]);
     expect(await resume(first, 2)).toEqual([late, next]);
 
     // Once what came before it is out of the window too, it goes with it, and a cursor before it is told.
@@ -248,7 +252,7 @@ describe.each(backends)('retention of a log with a reprocessed old body on $name
     const recent = await post(endCall('new-3'));
     expect((await prune()).events).toBe(3);
     expect(await logSeqs()).toEqual([recent]);
-    expect(await resume(first, 2)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: first, resumed_at: recent, missed: recent - first - 1 }, recent]);
+    expect(await resume(first, 2)).toEqual([{ type: 'switchboard.gap', reason: 'pruned', after: first, resumed_at: recent, missed: recent - first - 1, log_id: logId }, recent]);
   });
 });
 
@@ -268,7 +272,7 @@ describe.each(backends)('an EventSource-like client across a database reset on $
     try {
       await waitFor('the gap frame', () => text.includes('event: switchboard.gap'));
       await waitFor('its end', () => text.split('\n\n').length > 2);
-      expect(text).toBe(`retry: 2000\n\nid: 0\nevent: switchboard.gap\ndata: ${JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: oldId, head: 0 })}\n\n`);
+      expect(text).toBe(`retry: 2000\n\nid: 0\nevent: switchboard.gap\ndata: ${JSON.stringify({ type: 'switchboard.gap', reason: 'cursor_ahead', after: oldId, head: 0, log_id: await t.app.storage.events.logId() })}\n\n`);
     } finally {
       first.destroy();
     }
@@ -336,7 +340,7 @@ describe.each(backends)('an SDK subscriber across a database reset on $name', (b
       apps.push(current);
       replaced();
       await waitFor('the gap on reconnecting', () => gaps.length === 1, 15_000);
-      expect(gaps).toEqual([{ type: 'switchboard.gap', reason: 'cursor_ahead', after: last, head: 0 }]);
+      expect(gaps).toEqual([{ type: 'switchboard.gap', reason: 'cursor_ahead', after: last, head: 0, log_id: await current.app.storage.events.logId() }]);
       expect(subscription.lastEventId).toBe(0);
       const posted = [(await current.post(startCall('after-1'))).body.id, (await current.post(endCall('after-1'))).body.id];
       await waitFor('the new events', () => received.length === 5);
@@ -355,6 +359,108 @@ describe.each(backends)('an SDK subscriber across a database reset on $name', (b
     } finally {
       subscription.close();
       await subscription.done;
+    }
+  });
+});
+
+describe.each(backends)('a client whose cursor is from a replaced database on $name', (backend) => {
+  const apps: TestApp[] = [];
+  const clients: SseClient[] = [];
+  afterAll(async () => {
+    clients.forEach((c) => c.close());
+    for (const app of apps.splice(0)) await app.close();
+  });
+  const open = async (t: TestApp, options: Parameters<typeof openStream>[1]) => {
+    const client = await openStream(t.baseUrl, { key: t.adminKey, ...options });
+    clients.push(client);
+    return client;
+  };
+  const post = async (t: TestApp, ...bodies: string[]): Promise<number[]> => {
+    const ids: string[] = [];
+    for (const body of bodies) ids.push((await t.post(body)).body.id);
+    await t.app.storage.events.waitSequenced();
+    return Promise.all(ids.map(async (id) => (await t.api(`/v1/events/${id}`)).body.seq as number));
+  };
+  /** The log id a stream's answer names (each answer names it, the live one too). */
+  const logIdOf = async (t: TestApp) => {
+    const client = await open(t, {});
+    client.close();
+    expect(client.status).toBe(200);
+    return client.headers['switchboard-log-id'] as string;
+  };
+
+  it('resuming with the old log\'s id on a new log longer than its cursor: a log_replaced gap frame with id <head>, then the events from now', async () => {
+    const a = await startTestApp(await backend.freshDb());
+    apps.push(a);
+    const logA = await logIdOf(a);
+    expect(logA).toMatch(/^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$/);
+    expect(logA).toBe(await a.app.storage.events.logId());
+    const cursor = (await post(a, startCall('a-1'), endCall('a-1'), startCall('a-2'))).at(-1)!;
+    await a.close();
+    apps.splice(0);
+
+    // The operator starts over on a new database, whose log soon passes the client's cursor.
+    const dbB = await backend.freshDb();
+    const first = await startTestApp(dbB);
+    const logB = await logIdOf(first);
+    expect(logB).toMatch(/^log_/);
+    expect(logB).not.toBe(logA);
+    await post(first, startCall('b-1'), endCall('b-1'), startCall('b-2'), endCall('b-2'), startCall('b-3'));
+    await first.close();
+    // Its id is the database's: the same after a restart.
+    const b = await startTestAppAgain(dbB, first);
+    apps.push(b);
+    expect(await logIdOf(b)).toBe(logB);
+    const head = (await b.api('/v1/events?limit=1')).body.data[0].seq as number;
+    expect(head).toBeGreaterThan(cursor);
+
+    const bySince = await open(b, { query: `since=${cursor}&log_id=${logA}` });
+    const byHeader = await open(b, { query: `log_id=${logA}&types=call.ended`, headers: { 'last-event-id': String(cursor) } });
+    const sameLog = await open(b, { query: `since=${cursor}&log_id=${logB}` });
+    const noLogId = await open(b, { query: `since=${cursor}` });
+    for (const client of [bySince, byHeader, sameLog, noLogId]) expect(client.headers['switchboard-log-id']).toBe(logB);
+    await waitFor('the four clients', () => b.app.relay.hub.clients === 4);
+    await waitFor('the replays', () => seqsOf(sameLog.events).length === head - cursor && seqsOf(noLogId.events).length === head - cursor);
+    const next = await post(b, endCall('b-3'), startCall('b-4'));
+    await waitFor('the new events', () => [bySince, sameLog, noLogId].every((c) => seqsOf(c.events).includes(next[1]!)) && seqsOf(byHeader.events).includes(next[0]!));
+
+    const replaced = { id: String(head), event: 'switchboard.gap', data: JSON.stringify({ type: 'switchboard.gap', reason: 'log_replaced', after: cursor, head, log_id: logB }) };
+    expect(bySince.events[0]).toEqual(replaced);
+    expect(byHeader.events[0]).toEqual(replaced);
+    // None of the new log's earlier events is taken for the ones after the cursor: the stream goes on from now.
+    expect(seqsOf(bySince.events)).toEqual(next);
+    expect(seqsOf(byHeader.events)).toEqual([next[0]]);
+    // Its own log's id, or none (as before): an ordinary resume after the cursor.
+    const rest = Array.from({ length: head - cursor }, (_, i) => cursor + 1 + i);
+    for (const client of [sameLog, noLogId]) {
+      expect(gapsOf(client.events)).toEqual([]);
+      expect(seqsOf(client.events)).toEqual([...rest, ...next]);
+    }
+
+    // A live client (no cursor) with another log's id: nothing to say, from now as always.
+    const live = await open(b, { query: `log_id=${logA}` });
+    await waitFor('the live client', () => b.app.relay.hub.clients === 5);
+    const [later] = await post(b, endCall('b-4'));
+    await waitFor('the live event', () => seqsOf(live.events).includes(later!));
+    expect(live.events.map((e) => Number(e.id))).toEqual([later]);
+  });
+
+  it('on an empty new log: log_replaced with id: 0 even at a cursor of 0; a malformed log_id is refused as a malformed since is', async () => {
+    const t = await startTestApp(await backend.freshDb());
+    apps.push(t);
+    const logId = await t.app.storage.events.logId();
+    const other = 'log_00abcdefgAAAAAAAAAAAA';
+    for (const [query, after] of [[`since=7&log_id=${other}`, 7], [`since=0&log_id=${other}`, 0]] as const) {
+      const client = await open(t, { query });
+      await waitFor('the gap frame', () => client.events.length === 1);
+      expect(client.events[0]).toEqual({ id: '0', event: 'switchboard.gap', data: JSON.stringify({ type: 'switchboard.gap', reason: 'log_replaced', after, head: 0, log_id: logId }) });
+      client.close();
+    }
+    for (const bad of ['nope', 'log_', 'evt_00abcdefgAAAAAAAAAAAA', `${logId}x`, 'log_00abcdefg%0AAAAAAAAAAAA']) {
+      const client = await open(t, { query: `since=0&log_id=${bad}` });
+      expect(client.status).toBe(400);
+      await waitFor('the answer', () => client.ended);
+      expect(JSON.parse(client.body)).toMatchObject({ error: 'invalid_request' });
     }
   });
 });

@@ -190,7 +190,7 @@ describe.each(backends)('stream on $name', (backend) => {
     await waitFor('the gap frame', () => client.events.length === 1);
     // Its id is the head, where the stream goes on (EventSource resumes there).
     expect(client.events[0]).toMatchObject({ id: String(head), event: 'switchboard.gap' });
-    expect(JSON.parse(client.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'cursor_ahead', after: 999999999, head });
+    expect(JSON.parse(client.events[0]!.data)).toEqual({ type: 'switchboard.gap', reason: 'cursor_ahead', after: 999999999, head, log_id: await t.app.storage.events.logId() });
     client.events.shift();
     await receivesJustOneEvent(client);
   });

@@ -152,6 +152,8 @@ export function createHttpServer(config: Readonly<Config>, options: HttpServerOp
     credentials: false,
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    // The stream's log id, for the SDK's fetch in a page of another origin (it sends it back on reconnecting).
+    exposedHeaders: ['switchboard-log-id'],
     maxAge: 600,
   });
   void server.register(rateLimit, rateLimitOptions({ apiPerMin: config.rateLimitApiPerMin }));

@@ -17,6 +17,8 @@ const StreamQuery = Type.Object({
   widget_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  /** The log the resuming cursor is a seq of (the `Switchboard-Log-Id` the client was answered): another log's is told. */
+  log_id: Type.Optional(Type.String({ pattern: '^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$' })),
   access_token: Type.Optional(Type.String({ maxLength: 128 })),
 });
 // EventSource sends back the last id it saw, which is always one of our seqs; an empty one means none.
@@ -38,8 +40,9 @@ const streamsFullRetrySec = 30;
 const streamAnswer = Media(
   'text/event-stream',
   'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <the relay envelope as JSON>`; a comment heartbeat between them. '
-    + 'A resuming stream whose cursor the log cannot continue right after (events deleted by retention, or a cursor beyond the log\'s end) '
-    + 'gets an `event: switchboard.gap` frame first: `data: {"type":"switchboard.gap","reason":"pruned"|"cursor_ahead",…}`, without `id` when pruned, with `id: <head>` when cursor_ahead (docs/api.md).',
+    + 'A resuming stream whose cursor the log cannot continue right after (events deleted by retention, a cursor beyond the log\'s end, or `log_id` another log\'s) '
+    + 'gets an `event: switchboard.gap` frame first: `data: {"type":"switchboard.gap","reason":"pruned"|"cursor_ahead"|"log_replaced",…,"log_id":"log_…"}`, without `id` when pruned, with `id: <head>` otherwise (docs/api.md). '
+    + 'The answer\'s `Switchboard-Log-Id` header names the log the seqs are of.',
 );
 
 export interface StreamRouteOptions {
@@ -82,6 +85,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       // never). It waits for its turn before it counts as a stream or subscribes: an answer that never had the
       // socket never says it closed, and would have held its key's slot, the client count and the shutdown.
       if (!(await hasItsTurn(res, request.raw.socket))) return reply.hijack();
+      // Known once the hub has started (at once, but for a request that came in while the server was starting).
+      const logId = await hub.logId();
       // Ended the SSE way when the key is revoked: the response closes, and the reconnection gets 401.
       const registered = options.streamKeys.open(streamOwner(request.principal!), () => void endStream(res, endGraceMs), streamQuota(request.principal!));
       if (!registered) {
@@ -95,13 +100,13 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
       reply.hijack();
       // Headers set by hooks before the hijack (CORS) are not sent by Fastify any more: pass them along.
-      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...sseHeaders });
+      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...sseHeaders, ...(logId === null ? {} : { 'switchboard-log-id': logId }) });
       res.write(opening);
       // Only on a stream with nothing waiting to leave: frames on their way are the traffic, and the bound judged
       // then would drop a client in the middle of one event larger than it (a replay waits for it to drain).
       const heartbeat = setInterval(() => res.writableLength === 0 && writeBounded(res, sseComment('heartbeat'), maxBufferBytes), heartbeatSec * 1000);
       try {
-        await hub.subscribe({ out: res, after, filter, maxBufferBytes });
+        await hub.subscribe({ out: res, after, logId: request.query.log_id, filter, maxBufferBytes });
       } finally {
         clearInterval(heartbeat);
         registered.close();

@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { callEventOf, mergeCall } from '../domain/call.js';
-import type { EventId, SourceId } from '../domain/ids.js';
+import type { EventId, LogId, SourceId } from '../domain/ids.js';
 import type { EventLog, StoredEvent } from '../storage/ports.js';
 import { eventBytes } from '../storage/shared/event-log.js';
 import { committedSequence, createStreamHub, type StreamFilter, type StreamHub } from './hub.js';
@@ -53,7 +53,8 @@ function fakeLog() {
       async seqBounds() {
         return { first: rows[0]?.seq ?? 0, last: rows.at(-1)?.seq ?? 0 };
       },
-    } as Pick<EventLog, 'readAfter' | 'lastSeq' | 'seqBounds'> as EventLog,
+      logId: async () => 'log_0000000000000000000000' as LogId,
+    } as Pick<EventLog, 'readAfter' | 'lastSeq' | 'seqBounds' | 'logId'> as EventLog,
     append(callId: string, options: { type?: string; widgetKey?: string; sourceId?: string; status?: 'ok' | 'quarantined'; body?: string } = {}) {
       const seq = rows.length + 1;
       const sourceId = (options.sourceId ?? 'src_a') as SourceId;
@@ -391,6 +392,7 @@ describe('createStreamHub', () => {
     const events = {
       lastSeq: () => log.events.lastSeq(),
       seqBounds: () => log.events.seqBounds(),
+      logId: () => log.events.logId(),
       async readAfter(afterSeq: number, limit: number) {
         return (await log.events.readAfter(afterSeq, limit)).map((event) => {
           const body = Buffer.from(event.body!);

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { envelopeJson, envelopeType } from '../domain/envelope.js';
+import type { LogId } from '../domain/ids.js';
 import type { StreamGap } from '../sdk/subscribe.js';
 import type { AppendResult, EventReader, Sequenced, StoredEvent } from '../storage/ports.js';
 import { eventBytes, pageFull, readPageBytes } from '../storage/shared/event-log.js';
@@ -30,6 +31,11 @@ export interface StreamSubscription {
   out: Writable;
   /** Replay the log after this seq first; null: live from now. */
   after: number | null;
+  /**
+   * The log `after` is a seq of, as the client says (`log_id`); undefined: not said, taken as this one. Another
+   * log's id (a database reset or replaced) makes the cursor meaningless here: the stream goes on from now.
+   */
+  logId?: string;
   filter: StreamFilter;
   /** The client is disconnected when this much written data is waiting for it. */
   maxBufferBytes: number;
@@ -51,6 +57,8 @@ export interface StreamHub {
   readonly clients: number;
   /** The seq up to which the log has been fanned out. */
   readonly head: number;
+  /** The log's id (EventReader.logId), once the hub has started; null when it closed before. */
+  logId(): Promise<LogId | null>;
   /** Streams events to `out` until it closes or the hub closes; resolves once the client is gone. */
   subscribe(subscription: StreamSubscription): Promise<void>;
   /** Ends every client stream and stops tailing. */
@@ -58,7 +66,7 @@ export interface StreamHub {
 }
 
 export interface StreamHubOptions {
-  events: Pick<EventReader, 'readAfter' | 'lastSeq' | 'seqBounds'>;
+  events: Pick<EventReader, 'readAfter' | 'lastSeq' | 'seqBounds' | 'logId'>;
   pollMs: number;
   /**
    * Pages of replay (clients resuming from the log) read at the same time, across all clients; the others
@@ -146,6 +154,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   const live = new Set<Client>();
   const replayReads = createSlots(options.maxReplayReads ?? Infinity);
   let head = 0;
+  /** Read once at start: a process's database, and so its log, does not change under it. */
+  let logId: LogId | null = null;
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
@@ -301,8 +311,11 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     }
   }
 
-  /** Replays the log after `after` at the client's pace, then joins the live clients with no gap. */
-  async function catchUp(client: Client, after: number): Promise<void> {
+  /** Replays the log after `after` (a seq of the log `afterIn`, when said) at the client's pace, then joins the live clients with no gap. */
+  async function catchUp(client: Client, after: number, afterIn: string | undefined): Promise<void> {
+    const sendGap = (gap: GapOf<StreamGap>, id?: number) => {
+      if (isOpen(client.out)) client.out.write(sseFrame({ id, event: gap.type, data: JSON.stringify({ ...gap, log_id: logId }) }));
+    };
     /**
      * Seqs are dense: when the oldest left in the log (or, the log emptied, the next to come) is beyond the one
      * after `from`, retention deleted events the client never saw. Said whatever its filter (it is the cursor's),
@@ -311,20 +324,22 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     const prunedAfter = (from: number, { first, last }: { first: number; last: number }, upTo = Infinity): number => {
       const resumedAt = Math.min(first === 0 ? last + 1 : first, upTo);
       if (resumedAt <= from + 1) return from;
-      sendGap(client, { type: 'switchboard.gap', reason: 'pruned', after: from, resumed_at: resumedAt, missed: resumedAt - from - 1 });
+      sendGap({ type: 'switchboard.gap', reason: 'pruned', after: from, resumed_at: resumedAt, missed: resumedAt - from - 1 });
       return resumedAt - 1;
     };
     // The log's ends, read as the client connects (not the hub's head, which may lag behind the log).
     const bounds = await events.seqBounds();
     let cursor: number;
-    if (after > bounds.last) {
-      // Past the end of the log (a Last-Event-ID from before a database reset, or a made-up since) means
-      // "from now" rather than an error (EventSource gives up for good on an error status), said first: a
-      // client that skips the seqs it has seen (the SDK) would skip the new log's events up to its old cursor.
-      // The last seq given is read after the client's cursor was: an event appended since is no reset.
-      // Its id is the head, where the stream goes on: a browser's EventSource that reconnects before the next event
-      // sends that, not its old cursor again (which would be "from now" again, losing what came meanwhile).
-      sendGap(client, { type: 'switchboard.gap', reason: 'cursor_ahead', after, head: bounds.last }, bounds.last);
+    // A cursor of another log (its id said: the database was reset or replaced, whatever its head), or past the end
+    // of this one (a Last-Event-ID from before a reset, or a made-up since), means "from now" rather than an error
+    // (EventSource gives up for good on an error status), said first: a client that skips the seqs it has seen (the
+    // SDK) would skip the new log's events up to its old cursor, and one resumed after it would never see those.
+    // The last seq given is read after the client's cursor was: an event appended since is no reset.
+    // Its id is the head, where the stream goes on: a browser's EventSource that reconnects before the next event
+    // sends that, not its old cursor again (which would be "from now" again, losing what came meanwhile).
+    const replaced = afterIn !== undefined && afterIn !== logId;
+    if (replaced || after > bounds.last) {
+      sendGap({ type: 'switchboard.gap', reason: replaced ? 'log_replaced' : 'cursor_ahead', after, head: bounds.last }, bounds.last);
       cursor = bounds.last;
     } else {
       cursor = prunedAfter(after, bounds);
@@ -392,7 +407,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
 
   return {
     async start() {
-      head = await events.lastSeq();
+      [head, logId] = await Promise.all([events.lastSeq(), events.logId()]);
       timer = setInterval(wake, pollMs);
       timer.unref();
       const { stallMs } = options;
@@ -409,7 +424,11 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     get head() {
       return head;
     },
-    async subscribe({ out, after, filter, maxBufferBytes }) {
+    async logId() {
+      await ready;
+      return logId;
+    },
+    async subscribe({ out, after, logId: afterIn, filter, maxBufferBytes }) {
       await ready;
       if (closing) return endStream(out, endGraceMs);
       const client: Client = { out, filter, maxBufferBytes, cursor: head, waitingSince: 0 };
@@ -419,7 +438,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       clients.add(client);
       if (after === null) live.add(client);
       else {
-        void catchUp(client, after).catch((error: unknown) => {
+        void catchUp(client, after, afterIn).catch((error: unknown) => {
           // Reading the log failed: drop the client, it resumes where it was when it reconnects. (Once the
           // client is gone, a read failing, as at shutdown when the database closes, concerns nobody.)
           if (!isOpen(out)) return;
@@ -463,12 +482,11 @@ function matches(filter: StreamFilter, event: StoredEvent): boolean {
 }
 
 /**
- * The stream's note about its cursor (docs/api.md): without `id` the client's last event id stays (`pruned`: the next
- * event moves it); with one (`cursor_ahead`: the head) it moves to where the stream goes on.
+ * The stream's note about its cursor (docs/api.md), as catchUp's `sendGap` takes it: without the log's id, which it
+ * adds. Written without `id` the client's last event id stays (`pruned`: the next event moves it); with one
+ * (`cursor_ahead`, `log_replaced`: the head) it moves to where the stream goes on.
  */
-function sendGap(client: Client, gap: StreamGap, id?: number): void {
-  if (isOpen(client.out)) client.out.write(sseFrame({ id, event: gap.type, data: JSON.stringify(gap) }));
-}
+type GapOf<G> = G extends StreamGap ? Omit<G, 'log_id'> : never;
 
 /** An event's SSE frame, encoded once for every client. */
 function frameOf(event: StoredEvent): Buffer {

@@ -37,8 +37,8 @@ export interface StreamEvent {
  * };
  */
 export type StreamGap =
-  | { type: 'switchboard.gap'; reason: 'pruned'; after: number; resumed_at: number; missed: number }
-  | { type: 'switchboard.gap'; reason: 'cursor_ahead'; after: number; head: number };
+  | { type: 'switchboard.gap'; reason: 'pruned'; after: number; resumed_at: number; missed: number; log_id: string }
+  | { type: 'switchboard.gap'; reason: 'cursor_ahead' | 'log_replaced'; after: number; head: number; log_id: string };
 
 /**
  * Where to connect and what to follow, for `streamEvents` and `subscribe`.

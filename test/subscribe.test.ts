@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { subscribe } from '../src/sdk/subscribe.js';
+import type { FetchLike } from '../src/sdk/http.js';
+import { subscribe, type StreamGap } from '../src/sdk/subscribe.js';
 import { backends, endCall, startCall } from './support/app.js';
 import { killLeftoverServers, startFirstServer, startServer } from './support/crash-server.js';
 import { waitFor } from './support/sse.js';
@@ -94,5 +95,64 @@ describe.each(backends)('subscribe() on $name', (backend) => {
     await subscription.done;
     second.child.kill('SIGTERM');
     await second.exited;
+  });
+
+  it('told by onGap (log_replaced) when the server is restarted on a new database whose log has passed its cursor, then goes on from there', async () => {
+    const first = await startFirstServer(await backend.freshDb());
+    const port = new URL(first.baseUrl).port;
+    let current = first;
+    const urls: string[] = [];
+    // While the database is replaced, connections wait for the new server (and its new key).
+    let gate: Promise<void> = Promise.resolve();
+    const fetch: FetchLike = async (url, init) => {
+      await gate;
+      urls.push(String(url));
+      return globalThis.fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${current.adminKey}` } });
+    };
+    const received: number[] = [];
+    const gaps: StreamGap[] = [];
+    const subscription = subscribe({
+      baseUrl: first.baseUrl, fetch, since: 0, backoff: { baseMs: 50, maxMs: 200 },
+      onEvent: ({ seq }) => void received.push(seq),
+      onGap: (gap) => void gaps.push(gap),
+      onError: () => {},
+    });
+    try {
+      for (const body of [startCall('a-1'), endCall('a-1')]) expect((await fetch(first.ingestUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
+      await waitFor('the first database\'s events', () => received.length === 2, 15_000);
+      const logA = subscription.logId;
+      expect(logA).toMatch(/^log_/);
+
+      let open!: () => void;
+      gate = new Promise((resolve) => (open = resolve));
+      first.child.kill('SIGTERM');
+      await first.exited;
+      // A new database on the same address, with more events than the subscriber has seen, before it reconnects.
+      const second = await startFirstServer(await backend.freshDb(), ['--port', port]);
+      current = second;
+      for (let i = 0; i < 2; i++) {
+        for (const body of [startCall(`b-${i}`), endCall(`b-${i}`)]) expect((await globalThis.fetch(second.ingestUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
+      }
+      const logB = (await globalThis.fetch(`${second.baseUrl}/v1/stream`, { headers: { authorization: `Bearer ${second.adminKey}` }, signal: AbortSignal.timeout(5000) })
+        .then((response) => { void response.body?.cancel(); return response.headers.get('switchboard-log-id'); }))!;
+      expect(logB).toMatch(/^log_/);
+      expect(logB).not.toBe(logA);
+      open();
+
+      await waitFor('the gap', () => gaps.length === 1, 15_000);
+      // It sent the log its cursor was from: the server said that log is not this one.
+      expect(new URL(urls.at(-1)!).searchParams.get('log_id')).toBe(logA);
+      expect(gaps).toEqual([{ type: 'switchboard.gap', reason: 'log_replaced', after: 2, head: 4, log_id: logB }]);
+      expect([subscription.lastEventId, subscription.logId]).toEqual([4, logB]);
+      expect(received).toEqual([1, 2]);
+      expect((await globalThis.fetch(second.ingestUrl, { method: 'POST', body: endCall('b-2'), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+      await waitFor('the next event', () => received.length === 3, 15_000);
+      expect(received).toEqual([1, 2, 5]);
+      expect([subscription.lastEventId, subscription.logId]).toEqual([5, logB]);
+    } finally {
+      subscription.close();
+      await subscription.done;
+      await killLeftoverServers();
+    }
   });
 });

@@ -182,6 +182,52 @@ describe('subscribe', () => {
     expect(server.requests.map((r) => r.lastEventId)).toEqual(['15', '3']);
   });
 
+  it('sends back the log id the server named; keeps a cursor\'s own log until the log_replaced gap moves it, even across a connection lost before it', async () => {
+    const logA = 'log_00000000aAAAAAAAAAAAA';
+    const logB = 'log_00000000bBBBBBBBBBBBB';
+    const named = (logId: string, text: string) => () => new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream', 'switchboard-log-id': logId } });
+    const server = scripted([
+      // Live from now: the log the server names is the cursor's from the first event on.
+      named(logA, frame(1) + frame(2)),
+      // Another database: a connection lost before its first frame (the gap) must not take its id for the cursor's.
+      named(logB, ''),
+      named(logB, `id: 5
+event: switchboard.gap
+data: ${JSON.stringify({ type: 'switchboard.gap', reason: 'log_replaced', after: 2, head: 5, log_id: logB })}
+
+${frame(6)}`),
+      named(logB, frame(7)),
+    ]);
+    const seen: string[] = [];
+    const connects: Array<[number | null, string | null]> = [];
+    const sub = subscribe({
+      baseUrl: 'http://sb.test', apiKey: 'k', fetch: server.fetch, backoff: fast,
+      onConnect: ({ lastEventId, logId }) => void connects.push([lastEventId, logId]),
+      onEvent: ({ seq }) => {
+        seen.push(`event ${seq} (${sub.lastEventId} of ${sub.logId})`);
+        if (seq === 7) sub.close();
+      },
+      onGap: (g) => void seen.push(`${g.reason} after ${g.after}, head ${'head' in g ? g.head : '-'} of ${g.log_id} (${sub.lastEventId} of ${sub.logId})`),
+      onError: () => {},
+    });
+    await sub.done;
+    expect(seen).toEqual([
+      `event 1 (null of ${logA})`, `event 2 (1 of ${logA})`,
+      `log_replaced after 2, head 5 of ${logB} (2 of ${logA})`,
+      `event 6 (5 of ${logB})`, `event 7 (6 of ${logB})`,
+    ]);
+    expect([sub.lastEventId, sub.logId]).toEqual([7, logB]);
+    expect(server.requests.map((r) => [r.lastEventId, new URL(r.url).searchParams.get('log_id')])).toEqual([[null, null], ['2', logA], ['2', logA], ['6', logB]]);
+    expect(connects).toEqual([[null, logA], [2, logA], [2, logA], [6, logB]]);
+
+    // Resumed with the pair kept: the first connection sends both.
+    const again = scripted([named(logB, frame(8))]);
+    const resumed = subscribe({ baseUrl: 'http://sb.test', apiKey: 'k', fetch: again.fetch, since: 7, logId: logB, onEvent: () => resumed.close() });
+    await resumed.done;
+    expect(again.requests.map((r) => [r.lastEventId, new URL(r.url).searchParams.get('log_id')])).toEqual([['7', logB]]);
+    expect([resumed.lastEventId, resumed.logId]).toEqual([8, logB]);
+  });
+
   it('leaves no listener on the caller\'s signal once a subscription has ended', async () => {
     // One signal for the life of an app, many subscriptions: each kept its listener (and its controller) before.
     const app = new AbortController();

@@ -30,6 +30,10 @@ export interface StreamEvent {
  *   - `cursor_ahead`: `after` is beyond `head`, the newest event of the log: its database was reset or
  *     replaced. The stream goes on with the events after `head`, and the cursor moves back to `head` (the frame's
  *     SSE `id` is `head`, 0 for an empty log, so a browser's `EventSource` resumes there too).
+ *   - `log_replaced`: the cursor is a seq of another log than the server's (the log id sent back is not its
+ *     `log_id`): its database was reset or replaced, whether or not its log has passed `after`. As `cursor_ahead`:
+ *     the stream goes on after `head`, where the cursor moves, and `log_id` is the log's id from then on.
+ * `log_id` is the server's log (absent from a server of a version before log ids).
  *
  * @example
  * const onGap = (gap: StreamGap) => {
@@ -37,8 +41,8 @@ export interface StreamEvent {
  * };
  */
 export type StreamGap =
-  | { type: 'switchboard.gap'; reason: 'pruned'; after: number; resumed_at: number; missed: number; log_id: string }
-  | { type: 'switchboard.gap'; reason: 'cursor_ahead' | 'log_replaced'; after: number; head: number; log_id: string };
+  | { type: 'switchboard.gap'; reason: 'pruned'; after: number; resumed_at: number; missed: number; log_id?: string }
+  | { type: 'switchboard.gap'; reason: 'cursor_ahead' | 'log_replaced'; after: number; head: number; log_id?: string };
 
 /**
  * Where to connect and what to follow, for `streamEvents` and `subscribe`.
@@ -56,17 +60,28 @@ export interface StreamOptions {
   sourceId?: string;
   /** Start after this seq (0: from the beginning of the log). Omitted: only events from now on. */
   since?: number;
+  /**
+   * The log `since` is a seq of (`log_…`: the `logId` a subscription had, kept with its cursor), sent with it: a
+   * server whose log is another (a database reset or replaced) says so with a `log_replaced` gap instead of going on
+   * after `since` in its own log. Omitted: the server's log is taken as the one `since` is of, and learnt from its
+   * answer (`Switchboard-Log-Id`) for the reconnections.
+   */
+  logId?: string;
   /** Stops the stream (the iterator ends; `subscribe`'s `done` resolves). */
   signal?: AbortSignal;
   fetch?: FetchLike;
   /** Told of each disconnection that will be retried, with the wait before the next attempt. */
   onError?: (error: SwitchboardApiError, info: { fatal: boolean; attempt: number; retryInMs: number }) => void;
-  /** Told when a connection is established (the first, and each reconnection). */
-  onConnect?: (info: { lastEventId: number | null }) => void;
+  /**
+   * Told when a connection is established (the first, and each reconnection), with the cursor it resumes after and
+   * the log that cursor is of (null while none is known).
+   */
+  onConnect?: (info: { lastEventId: number | null; logId: string | null }) => void;
   /**
    * Told when the stream cannot go on right after the last event seen (see `StreamGap`): events deleted by
-   * retention (`pruned`), or a server whose log ends before that event (`cursor_ahead`: its database was reset;
-   * the last seen id moves back to the new log's head, so its new events, numbered from 1 again, are delivered).
+   * retention (`pruned`), a server whose log ends before that event (`cursor_ahead`: its database was reset), or
+   * whose log is not the one that event was of (`log_replaced`); for these two the last seen id moves back to the
+   * new log's head, so its new events, numbered from 1 again, are delivered.
    * Awaited before the next event; a throw stops the stream with it.
    */
   onGap?: (gap: StreamGap) => void | Promise<void>;
@@ -91,8 +106,9 @@ function isFatal(error: SwitchboardApiError): boolean {
 
 /**
  * `GET /v1/stream` as an async iterator of events that survives disconnections: it keeps the last seq it
- * yielded and reconnects with backoff sending it as `Last-Event-ID`, and the server replays from its
- * durable log after it, so no event is missed or repeated (one already seen is also skipped here). Uses
+ * yielded and reconnects with backoff sending it as `Last-Event-ID`, with the id of the log it is of (`log_id`,
+ * from the server's `Switchboard-Log-Id`), and the server replays from its durable log after it, so no event is
+ * missed or repeated (one already seen is also skipped here), or says its log is another one. Uses
  * `fetch`, not `EventSource`, to send the key as an `Authorization` header. Throws a
  * `SwitchboardApiError` when retrying cannot help (401, 403, 400). Ends when `signal` aborts or the loop
  * breaks.
@@ -107,8 +123,10 @@ function isFatal(error: SwitchboardApiError): boolean {
 export async function* streamEvents(options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const { signal } = options;
-  const url = buildUrl(options.baseUrl, '/v1/stream', { types: options.types, widget_key: options.widgetKey, source_id: options.sourceId });
+  const query = { types: options.types, widget_key: options.widgetKey, source_id: options.sourceId };
   let last: number | null = options.since ?? null;
+  /** The log `last` is a seq of; null: not known yet (then the server's is taken as it). */
+  let logId: string | null = options.logId ?? null;
   // The server's `retry:` hint is for EventSource; this backoff (with jitter, growing) is used instead.
   let attempt = 0;
   while (!signal?.aborted) {
@@ -129,6 +147,7 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeader(options.apiKey) };
       if (last !== null) headers['last-event-id'] = String(last);
+      const url = buildUrl(options.baseUrl, '/v1/stream', { ...query, log_id: last === null ? null : logId });
       const response = await fetchImpl(url, { headers, signal: connection.signal, ...credentialsFor(options.apiKey) });
       if (!response.ok || !response.body) {
         // Its status is known even when the body never ends: the timer cuts the body short, not the answer.
@@ -137,7 +156,12 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
       } else {
         clearTimeout(answerTimer);
         answerTimer = undefined;
-        options.onConnect?.({ lastEventId: last });
+        // Without a cursor, or one of no known log, the server's log is the one from now on. A cursor of another log
+        // keeps its own until the server's log_replaced gap (its first frame) moves it: a connection lost before
+        // that frame must send the old log again, not resume after a seq of a log it never read.
+        const told = response.headers.get('switchboard-log-id');
+        if (told !== null && (last === null || logId === null)) logId = told;
+        options.onConnect?.({ lastEventId: last, logId });
         // The backoff starts over once the connection proves useful (an event, or a heartbeat: it lived
         // 15 s), not merely on a 200: a server or proxy that accepts and closes at once is backed off from.
         const healthy = () => void (attempt = 0);
@@ -153,7 +177,10 @@ export async function* streamEvents(options: StreamOptions): AsyncGenerator<Stre
               throw new HandlerFailed(error);
             }
             // The server goes on after its head: ids at or below the one seen before are the new log's events.
-            if (gap.reason === 'cursor_ahead') last = gap.head;
+            if (gap.reason !== 'pruned') {
+              last = gap.head;
+              logId = gap.log_id ?? logId;
+            }
             continue;
           }
           const seq = Number(message.id);
@@ -195,15 +222,16 @@ class HandlerFailed {
 
 /** A gap frame's data; null for one this SDK does not know (a newer server's reason), which is skipped. */
 function gapOf(data: string): StreamGap | null {
-  let gap: Partial<Record<keyof StreamGap | 'resumed_at' | 'missed' | 'head', unknown>>;
+  let gap: Partial<Record<keyof StreamGap | 'resumed_at' | 'missed' | 'head' | 'log_id', unknown>>;
   try {
     gap = JSON.parse(data) as typeof gap;
   } catch {
     return null;
   }
   if (gap === null || typeof gap !== 'object' || gap.type !== 'switchboard.gap' || !Number.isSafeInteger(gap.after)) return null;
+  if (gap.log_id !== undefined && typeof gap.log_id !== 'string') return null;
   if (gap.reason === 'pruned' && Number.isSafeInteger(gap.resumed_at) && Number.isSafeInteger(gap.missed)) return gap as StreamGap;
-  if (gap.reason === 'cursor_ahead' && Number.isSafeInteger(gap.head)) return gap as StreamGap;
+  if ((gap.reason === 'cursor_ahead' || gap.reason === 'log_replaced') && Number.isSafeInteger(gap.head)) return gap as StreamGap;
   return null;
 }
 
@@ -242,10 +270,15 @@ export interface SubscribeOptions extends StreamOptions {
  */
 export interface Subscription {
   /**
-   * The seq of the last event `onEvent` finished with (or `since`); null before any. A `cursor_ahead` gap moves it
-   * back to the new log's head once `onGap` finished with it.
+   * The seq of the last event `onEvent` finished with (or `since`); null before any. A `cursor_ahead` or
+   * `log_replaced` gap moves it back to the new log's head once `onGap` finished with it.
    */
   readonly lastEventId: number | null;
+  /**
+   * The log `lastEventId` is a seq of (`log_…`, or the `logId` given; null until the server named it): keep it
+   * with `lastEventId` and pass both back (`since`, `logId`) to resume, so that a server on another database says so.
+   */
+  readonly logId: string | null;
   /** Stops following the stream; `done` resolves. */
   close(): void;
   /**
@@ -277,6 +310,7 @@ export function subscribe(options: SubscribeOptions): Subscription {
   if (options.signal?.aborted) controller.abort();
   else options.signal?.addEventListener('abort', abort, { once: true });
   let lastEventId = options.since ?? null;
+  let logId = options.logId ?? null;
   const done = (async () => {
     try {
       const onGap = async (gap: StreamGap) => {
@@ -286,9 +320,17 @@ export function subscribe(options: SubscribeOptions): Subscription {
           options.onError?.(asApiError(error, 'onGap'), { fatal: true, attempt: 0, retryInMs: 0 });
           throw error;
         }
-        if (gap.reason === 'cursor_ahead') lastEventId = gap.head;
+        if (gap.reason !== 'pruned') {
+          lastEventId = gap.head;
+          logId = gap.log_id ?? logId;
+        }
       };
-      for await (const event of streamEvents({ ...options, onGap, signal: controller.signal })) {
+      // The log streamEvents takes its cursor to be of (it learns it from the server's answer when it had none).
+      const onConnect = (info: { lastEventId: number | null; logId: string | null }) => {
+        if (info.logId !== null && (lastEventId === null || logId === null)) logId = info.logId;
+        options.onConnect?.(info);
+      };
+      for await (const event of streamEvents({ ...options, onGap, onConnect, signal: controller.signal })) {
         try {
           await options.onEvent(event);
         } catch (error) {
@@ -306,6 +348,9 @@ export function subscribe(options: SubscribeOptions): Subscription {
   return {
     get lastEventId() {
       return lastEventId;
+    },
+    get logId() {
+      return logId;
     },
     close: () => controller.abort(),
     done,

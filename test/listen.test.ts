@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, toNodeListener, type SwitchboardEvent } from '../src/sdk/index.js';
-import { backends, endCall, startCall, startTestApp, type TestApp } from './support/app.js';
+import { hashSecret, maskSecret } from '../src/domain/secrets.js';
+import { newId } from '../src/domain/ids.js';
+import { backends, endCall, startCall, startTestApp, startTestAppAgain, type TestApp } from './support/app.js';
 import { assertBuilt, cliPath, killLeftoverServers, repoRoot, startFirstServer, startServer } from './support/crash-server.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { writeCursor } from '../src/cli/listen-state.js';
@@ -201,7 +203,7 @@ describe('switchboard listen at the edges of the log', () => {
     const kept = await seqOf(await t.post(endCall('kept-1')));
     expect((await t.request('POST', '/v1/prune', { retention_days: 5 })).body).toMatchObject({ events: 2 });
 
-    writeCursor(cursor, { from: t.baseUrl, types: [] }, 0);
+    writeCursor(cursor, { from: t.baseUrl, types: [] }, 0, null);
     const first = await startListen(args, dir);
     await waitFor('the kept event', () => receiver.received.length === 1);
     expect(verified(receiver, first.secret).map((e) => e.call_id)).toEqual(['kept-1']);
@@ -209,7 +211,7 @@ describe('switchboard listen at the edges of the log', () => {
     expect(await first.stop()).toBe(0);
 
     // A cursor from another database (this one was reset): its events are forwarded, not skipped up to the old cursor.
-    writeCursor(cursor, { from: t.baseUrl, types: [] }, 1000);
+    writeCursor(cursor, { from: t.baseUrl, types: [] }, 1000, null);
     const second = await startListen(args, dir);
     await waitFor('the gap line', () => second.output().includes('database was reset'));
     expect(second.output()).toContain(`The cursor (event #1000) is past the newest event of ${t.baseUrl} (#${kept}): its database was reset or replaced; forwarding its events after #${kept}\n`);
@@ -241,6 +243,56 @@ describe('switchboard listen at the edges of the log', () => {
     expect(await listen.stop()).toBe(0);
     expect(listen.output()).not.toContain('deleted by retention');
     expect(JSON.parse(readFileSync(cursor, 'utf8')).last_seq).toBe(last + 1);
+  });
+});
+
+describe('switchboard listen across a restart on a new database', () => {
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    for (const app of apps.splice(0)) await app.close();
+  });
+
+  it('keeps the log id beside its cursor, and when the new database\'s log has passed the cursor says so in one line and forwards what comes after', async () => {
+    const a = await startTestApp(await backends[0]!.freshDb());
+    apps.push(a);
+    const receiver = await startReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'sb-listen-'));
+    const cursor = join(dir, 'cursor.json');
+    try {
+      const listen = await startListen(['--from', a.baseUrl, '--key', a.adminKey, '--forward-to', receiver.url, '--since', 'beginning', '--cursor-file', cursor], dir);
+      const logA = await a.app.storage.events.logId();
+      // Known from the stream's answer, kept before any event.
+      await waitFor('the log id in the cursor file', () => JSON.parse(readFileSync(cursor, 'utf8')).log_id === logA);
+      await a.post(startCall('a-1'));
+      await a.post(endCall('a-1'));
+      await waitFor('the first database\'s events', () => receiver.received.length === 2);
+      await waitFor('the cursor', () => JSON.parse(readFileSync(cursor, 'utf8')).last_seq === 2);
+
+      // The operator starts over on a new database (its key made again), which has more events by the time listen is back.
+      const dbB = await backends[0]!.freshDb();
+      const b0 = await startTestApp(dbB);
+      await b0.app.storage.keys.create({ id: newId('key'), name: 'listen', scope: 'read', keyHash: hashSecret(a.adminKey), keyHint: maskSecret(a.adminKey), createdAt: Date.now() });
+      for (const body of [startCall('b-1'), endCall('b-1'), startCall('b-2'), endCall('b-2')]) expect((await b0.post(body)).status).toBe(200);
+      const logB = await b0.app.storage.events.logId();
+      await b0.close();
+      await a.close();
+      apps.splice(0);
+      const b = await startTestAppAgain(dbB, b0, { port: Number(new URL(a.baseUrl).port) });
+      apps.push(b);
+
+      await waitFor('the line', () => listen.output().includes('log was replaced'), 30_000);
+      expect(listen.output()).toContain(`${a.baseUrl} now serves another database (its log was replaced): its events up to #4 were not forwarded; going on from now, after #4\n`);
+      expect(JSON.parse(readFileSync(cursor, 'utf8'))).toMatchObject({ last_seq: 4, log_id: logB });
+      await b.post(startCall('b-3'));
+      await waitFor('the event after the gap', () => receiver.received.length === 3, 15_000);
+      expect(verified(receiver, listen.secret).map((e) => e.call_id)).toEqual(['a-1', 'a-1', 'b-3']);
+      expect(await listen.stop()).toBe(0);
+      expect(JSON.parse(readFileSync(cursor, 'utf8'))).toMatchObject({ last_seq: 5, log_id: logB });
+      expect(listen.output()).not.toMatch(/switchboard\.gap/);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

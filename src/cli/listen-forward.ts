@@ -29,7 +29,7 @@ export interface ForwarderOptions {
  *
  * @example
  * const forwarder = createForwarder({ url: 'http://localhost:3000/webhooks', secret, signal, print: console.log });
- * if (await forwarder.forward(event)) writeCursor(path, stream, event.seq);
+ * if (await forwarder.forward(event)) writeCursor(path, stream, event.seq, logId);
  */
 export function createForwarder(options: ForwarderOptions) {
   const fetchImpl = options.fetch ?? globalThis.fetch;

@@ -33,16 +33,24 @@ describe('cursor file', () => {
     const dir = fresh();
     const path = join(dir, 'nested', 'cursor.json');
     expect(readCursor(path)).toBeNull();
-    writeCursor(path, { from: 'https://sb.test', types: ['call.ended'] }, 41);
-    writeCursor(path, { from: 'https://sb.test', types: ['call.ended'] }, 42);
-    expect(readCursor(path)).toBe(42);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 1, from: 'https://sb.test', types: ['call.ended'], last_seq: 42 });
+    writeCursor(path, { from: 'https://sb.test', types: ['call.ended'] }, 41, null);
+    writeCursor(path, { from: 'https://sb.test', types: ['call.ended'] }, 42, 'log_00000000aAAAAAAAAAAAA');
+    expect(readCursor(path)).toEqual({ lastSeq: 42, logId: 'log_00000000aAAAAAAAAAAAA' });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 1, from: 'https://sb.test', types: ['call.ended'], last_seq: 42, log_id: 'log_00000000aAAAAAAAAAAAA' });
     expect(readdirSync(join(dir, 'nested'))).toEqual(['cursor.json']);
+  });
+
+  it('reads a cursor file of a version before log ids (no log_id) as a cursor of no known log', () => {
+    const path = join(fresh(), 'cursor.json');
+    writeFileSync(path, JSON.stringify({ version: 1, from: 'https://sb.test', types: [], widget_key: null, source_id: null, last_seq: 7, updated_at: '2026-11-01T00:00:00.000Z' }));
+    expect(readCursor(path)).toEqual({ lastSeq: 7, logId: null });
   });
 
   it('refuses a file it did not write rather than starting over', () => {
     const path = join(fresh(), 'cursor.json');
     writeFileSync(path, '{"last_seq":"soon"}');
+    expect(() => readCursor(path)).toThrow(/is not one listen wrote/);
+    writeFileSync(path, '{"last_seq":3,"log_id":42}');
     expect(() => readCursor(path)).toThrow(/is not one listen wrote/);
   });
 });

@@ -30,7 +30,21 @@ interface CursorFile {
   source_id: string | null;
   /** The last event the local app answered 2xx to. */
   last_seq: number;
+  /** The log `last_seq` is a seq of (the stream's Switchboard-Log-Id); null, or absent in a file of an earlier version: not known. */
+  log_id?: string | null;
   updated_at: string;
+}
+
+/**
+ * Where listen is: the last event forwarded, and the log it is of.
+ *
+ * @example
+ * const cursor: Cursor = { lastSeq: 42, logId: 'log_0mxbyb4wlaFeGn1BQc4bp' };
+ */
+export interface Cursor {
+  lastSeq: number;
+  /** Null when not known (a file written before log ids, or before the server named its log). */
+  logId: string | null;
 }
 
 /**
@@ -59,13 +73,13 @@ export function normalizeUrl(url: string): string {
 }
 
 /**
- * The cursor's last seq, or null when the file does not exist yet. A file that exists but cannot be read
- * is an error: starting over silently would replay or skip events.
+ * The cursor (last seq and its log), or null when the file does not exist yet. A file that exists but cannot be
+ * read is an error: starting over silently would replay or skip events.
  *
  * @example
- * const last = readCursor('.switchboard/listen-3f9a1c0b7d2e.json'); // 42, or null on a first run
+ * const cursor = readCursor('.switchboard/listen-3f9a1c0b7d2e.json'); // { lastSeq: 42, logId: 'log_…' }, or null on a first run
  */
-export function readCursor(path: string): number | null {
+export function readCursor(path: string): Cursor | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -73,16 +87,18 @@ export function readCursor(path: string): number | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  let seq: unknown;
+  let file: Partial<Record<keyof CursorFile, unknown>> | null;
   try {
-    seq = (JSON.parse(text) as Partial<CursorFile>).last_seq;
+    file = JSON.parse(text) as typeof file;
   } catch {
-    seq = undefined;
+    file = null;
   }
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+  const seq = file?.last_seq;
+  const logId = file?.log_id ?? null;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || (logId !== null && typeof logId !== 'string')) {
     throw new Error(`the cursor file ${path} is not one listen wrote: fix or delete it (deleting starts over, see --since)`);
   }
-  return seq;
+  return { lastSeq: seq, logId };
 }
 
 /**
@@ -90,9 +106,9 @@ export function readCursor(path: string): number | null {
  * cursor, never a torn one.
  *
  * @example
- * writeCursor(path, { from: 'https://sb.example.com', types: [] }, 43);
+ * writeCursor(path, { from: 'https://sb.example.com', types: [] }, 43, 'log_0mxbyb4wlaFeGn1BQc4bp');
  */
-export function writeCursor(path: string, stream: StreamIdentity, lastSeq: number): void {
+export function writeCursor(path: string, stream: StreamIdentity, lastSeq: number, logId: string | null): void {
   const content: CursorFile = {
     version: 1,
     from: normalizeUrl(stream.from),
@@ -100,6 +116,7 @@ export function writeCursor(path: string, stream: StreamIdentity, lastSeq: numbe
     widget_key: stream.widgetKey ?? null,
     source_id: stream.sourceId ?? null,
     last_seq: lastSeq,
+    log_id: logId,
     updated_at: new Date().toISOString(),
   };
   mkdirSync(dirname(path), { recursive: true });

@@ -78,7 +78,10 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
   const stream: StreamIdentity = { from, types: o.types, widgetKey: o.widgetKey, sourceId: o.sourceId };
   const cursorPath = o.cursorFile ?? defaultCursorPath(stream, process.cwd());
 
-  let since = readCursor(cursorPath);
+  const saved = readCursor(cursorPath);
+  let since = saved?.lastSeq ?? null;
+  /** The log the cursor is a seq of: kept with it, sent back, so that a server on another database says so. */
+  let logId = saved?.logId ?? null;
   const resuming = since !== null;
   // Before anything is written: a refused key or an unreachable server leaves no files behind.
   since ??= await firstPosition(o.since, from, o.key, io.signal);
@@ -92,7 +95,7 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
     where = `resuming after event #${since}${o.since !== 'now' ? ' (--since applies to a first run only)' : ''}`;
   } else {
     // Written now, so that events arriving before the first one is forwarded are not lost to a restart.
-    writeCursor(cursorPath, stream, since);
+    writeCursor(cursorPath, stream, since, logId);
     where = o.since === 'now' ? `starting from now (after event #${since})` : `starting after event #${since}`;
   }
 
@@ -113,10 +116,16 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
     widgetKey: o.widgetKey,
     sourceId: o.sourceId,
     since,
+    logId: logId ?? undefined,
     signal: io.signal,
-    onConnect: () => {
+    onConnect: (info) => {
       if (reconnecting) io.print(`Reconnected to ${from}, resuming after event #${lastForwarded}`);
       reconnecting = false;
+      // The log the server named for a cursor of none known (a first run, a file of an earlier version): kept now.
+      if (info.logId !== null && info.logId !== logId) {
+        logId = info.logId;
+        writeCursor(cursorPath, stream, lastForwarded, logId);
+      }
     },
     onError: (error, info) => {
       if (info.fatal) return;
@@ -129,7 +138,7 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
       if (gap.reason === 'pruned' && fromNow && gap.after === lastForwarded) {
         // "Now" looked up on a log retention had emptied (no newest event: 0): the deleted events were never
         // asked for. The log goes on after them, and so does the cursor.
-        writeCursor(cursorPath, stream, gap.resumed_at - 1);
+        writeCursor(cursorPath, stream, gap.resumed_at - 1, logId);
         lastForwarded = gap.resumed_at - 1;
         return;
       }
@@ -137,14 +146,19 @@ export async function listen(o: ListenOptions, io: { signal: AbortSignal; print:
         io.print(`Events #${gap.after + 1} to #${gap.resumed_at - 1} were deleted by retention before they could be forwarded (${gap.missed} missed); going on from #${gap.resumed_at}`);
         return;
       }
-      io.print(`The cursor (event #${gap.after}) is past the newest event of ${from} (#${gap.head}): its database was reset or replaced; forwarding its events after #${gap.head}`);
-      // The server goes on after its head: a restart resumes there, not from the old database's cursor.
-      writeCursor(cursorPath, stream, gap.head);
+      if (gap.reason === 'log_replaced') {
+        io.print(`${from} now serves another database (its log was replaced): its events up to #${gap.head} were not forwarded; going on from now, after #${gap.head}`);
+      } else {
+        io.print(`The cursor (event #${gap.after}) is past the newest event of ${from} (#${gap.head}): its database was reset or replaced; forwarding its events after #${gap.head}`);
+      }
+      // The server goes on after its head: a restart resumes there, in its log, not from the old database's cursor.
+      logId = gap.log_id ?? logId;
+      writeCursor(cursorPath, stream, gap.head, logId);
       lastForwarded = gap.head;
     },
     onEvent: async (event) => {
       if (!(await forwarder.forward(event))) return;
-      writeCursor(cursorPath, stream, event.seq);
+      writeCursor(cursorPath, stream, event.seq, logId);
       lastForwarded = event.seq;
       fromNow = false;
     },

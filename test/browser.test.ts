@@ -68,6 +68,23 @@ describe.each(backends)('in a browser ($name)', (backend) => {
     }
   });
 
+  it('a page on another origin reads the stream\'s Switchboard-Log-Id with fetch (what the SDK sends back on reconnecting)', async () => {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(appOrigin);
+      const logId = await tab.evaluate(async ({ base, key }) => {
+        const controller = new AbortController();
+        const response = await fetch(`${base}/v1/stream`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+        const header = response.headers.get('switchboard-log-id');
+        controller.abort();
+        return header;
+      }, { base: t.baseUrl, key: t.adminKey });
+      expect(logId).toBe(await t.app.storage.events.logId());
+    } finally {
+      await tab.close();
+    }
+  });
+
   it('an EventSource made with a since past the log\'s end resumes after the head the gap frame gave, getting the events appended while it was away', async () => {
     const db = await backend.freshDb();
     const own = await startTestApp(db);

@@ -133,6 +133,8 @@ describe.each(backends)('subscribe() on $name', (backend) => {
       for (let i = 0; i < 2; i++) {
         for (const body of [startCall(`b-${i}`), endCall(`b-${i}`)]) expect((await globalThis.fetch(second.ingestUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
       }
+      // Numbered (PostgreSQL gives seqs after the commit): the new log's head is 4 when the subscriber is back.
+      await waitFor('the new log\'s head', async () => (await logSeqs(second.baseUrl, second.adminKey)).at(-1) === 4, 15_000);
       const logB = (await globalThis.fetch(`${second.baseUrl}/v1/stream`, { headers: { authorization: `Bearer ${second.adminKey}` }, signal: AbortSignal.timeout(5000) })
         .then((response) => { void response.body?.cancel(); return response.headers.get('switchboard-log-id'); }))!;
       expect(logB).toMatch(/^log_/);

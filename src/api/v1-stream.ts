@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { presentedKey, requireScope, streamOwner, streamQuota } from './auth.js';
 import { AppError } from '../domain/errors.js';
+import { logIdPattern } from '../domain/ids.js';
 import type { StreamFilter, StreamHub } from '../relay/hub.js';
 import { endStream, firstOf, sseComment, writeBounded } from '../relay/sse.js';
 import type { StreamKeys } from '../relay/stream-keys.js';
@@ -18,7 +19,7 @@ const StreamQuery = Type.Object({
   source_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   /** The log the resuming cursor is a seq of (the `Switchboard-Log-Id` the client was answered): another log's is told. */
-  log_id: Type.Optional(Type.String({ pattern: '^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$' })),
+  log_id: Type.Optional(Type.String({ pattern: logIdPattern })),
   access_token: Type.Optional(Type.String({ maxLength: 128 })),
 });
 // EventSource sends back the last id it saw, which is always one of our seqs; an empty one means none.

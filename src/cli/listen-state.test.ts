@@ -52,6 +52,9 @@ describe('cursor file', () => {
     expect(() => readCursor(path)).toThrow(/is not one listen wrote/);
     writeFileSync(path, '{"last_seq":3,"log_id":42}');
     expect(() => readCursor(path)).toThrow(/is not one listen wrote/);
+    // A log id the server would refuse (400) at every start, saying nothing of the file.
+    writeFileSync(path, '{"last_seq":3,"log_id":"log_edited"}');
+    expect(() => readCursor(path)).toThrow(/is not one listen wrote/);
   });
 });
 

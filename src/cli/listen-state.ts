@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { logIdPattern } from '../domain/ids.js';
 import { newWebhookSecret, signatureHeaders } from '../relay/signing.js';
 
 /**
@@ -95,7 +96,8 @@ export function readCursor(path: string): Cursor | null {
   }
   const seq = file?.last_seq;
   const logId = file?.log_id ?? null;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || (logId !== null && typeof logId !== 'string')) {
+  // A log id the stream would refuse (400 at every start) is no more listen's than a torn seq.
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || (logId !== null && (typeof logId !== 'string' || !new RegExp(logIdPattern).test(logId)))) {
     throw new Error(`the cursor file ${path} is not one listen wrote: fix or delete it (deleting starts over, see --since)`);
   }
   return { lastSeq: seq, logId };

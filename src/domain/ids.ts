@@ -16,6 +16,8 @@ export type UserId = Id<'usr'>;
 export type InvitationId = Id<'inv'>;
 /** A database's log (storage migration 0024 makes it, in this shape, without this module). */
 export type LogId = Id<'log'>;
+/** A log id as `newId('log')` makes it (9 base36 characters of time, 12 base64url of randomness): what the stream takes as `log_id`. */
+export const logIdPattern = '^log_[0-9a-z]{9}[0-9A-Za-z_-]{12}$';
 export type Prefix = 'evt' | 'src' | 'key' | 'dst' | 'dlv' | 'usr' | 'inv' | 'rcn' | 'log';
 
 // Random bytes are drawn 4 KiB at a time: one call into OpenSSL per ~450 ids instead of one per id,

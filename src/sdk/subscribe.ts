@@ -266,7 +266,8 @@ export interface SubscribeOptions extends StreamOptions {
  * const subscription = subscribe({ baseUrl, apiKey, onEvent });
  * setTimeout(() => subscription.close(), 60_000);
  * await subscription.done;
- * console.log('stopped after', subscription.lastEventId);
+ * // Kept together, passed back as `since` and `logId` to resume: a server on another database then says so.
+ * saveCursor({ since: subscription.lastEventId, logId: subscription.logId });
  */
 export interface Subscription {
   /**

@@ -1,7 +1,11 @@
-import Ajv from 'ajv';
+import { createRequire } from 'node:module';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedCompilers } from './schema-compilers.js';
+
+// The Ajv that @fastify/ajv-compiler compiles with (a dependency of it, not of this project).
+const fromCompiler = createRequire(createRequire(import.meta.url).resolve('@fastify/ajv-compiler'));
+const Ajv = fromCompiler('ajv') as { prototype: { compile(schema: unknown): unknown } };
 
 function server(body: object, response: object) {
   const app = Fastify({ schemaController: { compilersFactory: sharedCompilers } });

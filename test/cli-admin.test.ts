@@ -30,6 +30,11 @@ const run = async (args: string[], env: Record<string, string> = {}) => {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 };
+/**
+ * `run` with Node's fetch waiting at most 1 s for an answer's headers (undici's default is 300 s): a command
+ * whose request outlasts it shows in seconds what it would show a user after 5 minutes.
+ */
+const impatient = { NODE_OPTIONS: `--require ${new URL('./support/headers-timeout-1s.cjs', import.meta.url).pathname}` };
 const sqliteUrl = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-cli-admin-')), 'switchboard.db')}`;
 /** A loopback port nothing listens on (bound, then released). */
 async function closedPort(): Promise<string> {
@@ -126,7 +131,7 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
-  it('waits for a prune that outlasts the connection timeout (a first retention over a large log) and says what it deleted', async () => {
+  it('waits for a prune that outlasts the connection timeout and undici\'s 300 s wait for headers (a first retention over a large log) and says what it deleted', async () => {
     // A prune that takes 2.5 s against a connection timeout of 1 s.
     const slowPrune = (storage: Storage): Storage => ({ ...storage, prune: async (before) => (await sleep(2_500), storage.prune(before)) });
     let clock = Date.now() - 60 * day;
@@ -134,7 +139,8 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     try {
       expect((await t.post(endCall('old-1'))).status).toBe(200);
       clock = Date.now();
-      const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey]);
+      // Node's fetch (undici) would give up waiting after its 300 s: here after 1 s.
+      const result = await run(['prune', '--retention-days', '30', '--server', t.baseUrl, '--key', t.adminKey], impatient);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^Deleted 1 events, 0 deliveries and 1 calls older than /);
     } finally {
@@ -142,7 +148,7 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
-  it('waits for a reprocess of the whole quarantine that outlasts the connection timeout (a large quarantine) and says what became of it', async () => {
+  it('waits for a reprocess of the whole quarantine that outlasts the connection timeout and undici\'s 300 s wait for headers (a large quarantine) and says what became of it', async () => {
     // Reading the quarantine takes 2.5 s against a connection timeout of 1 s.
     const slowQuarantine = (storage: Storage): Storage => ({
       ...storage,
@@ -157,7 +163,7 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
         id: newId('evt'), sourceId: source!.id, callId: null, type: null, status: 'quarantined', errorCode: 'invalid_event', errorDetail: 'an old bug',
         contentType: 'application/json', body: raw, bodyHash: null, bodySize: raw.length, bodyTruncated: false, receivedAt: Date.now(),
       }]);
-      const result = await run(['reprocess', '--all', '--server', t.baseUrl, '--key', t.adminKey]);
+      const result = await run(['reprocess', '--all', '--server', t.baseUrl, '--key', t.adminKey], impatient);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout.trim()).toBe('Reprocessed 1; still invalid 0; not reprocessable (body not kept whole) 0.');
     } finally {
@@ -165,7 +171,7 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
     }
   });
 
-  it('waits for a replay that outlasts the connection timeout (a walk of a large log) and says what it queued', async () => {
+  it('waits for a replay that outlasts the connection timeout and undici\'s 300 s wait for headers (a walk of a large log) and says what it queued', async () => {
     // The walk of the log takes 2.5 s against a connection timeout of 1 s.
     const slowReplay = (storage: Storage): Storage => ({
       ...storage,
@@ -178,7 +184,7 @@ describe('switchboard keys, sources, reprocess and prune with a server running',
       const created = await t.request('POST', '/v1/destinations', { url: `http://127.0.0.1:${await closedPort()}/hook` });
       expect(created.status).toBe(201);
       const id = (created.body as { id: string }).id;
-      const result = await run(['replay', '--destination', id, '--server', t.baseUrl, '--key', t.adminKey]);
+      const result = await run(['replay', '--destination', id, '--server', t.baseUrl, '--key', t.adminKey], impatient);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout.trim()).toBe(`Queued 1 deliveries for ${id}.`);
     } finally {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, publicBaseUrl, type Config } from '../config/index.js';
 import type { FetchLike, SwitchboardClient } from '../sdk/client.js';
 import { configFlags, withConfigFlags } from './options.js';
-import { withClient, withRemoteOptions } from './remote.js';
+import { fetchFor, withClient, withRemoteOptions, type RemoteOptions } from './remote.js';
 
 /**
  * Where a command that changes data sends its requests: the running server's API whenever one runs (it owns
@@ -45,9 +45,9 @@ export async function chooseAdminTarget(command: Command): Promise<Choice> {
 }
 
 /** Opens the target chosen, runs `use` with its API, and closes it. */
-export async function withAdminTarget<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>, chosen?: Choice): Promise<T> {
+export async function withAdminTarget<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>, chosen?: Choice, options: RemoteOptions = {}): Promise<T> {
   const choice = chosen ?? (await chooseAdminTarget(command));
-  if (choice.mode === 'server') return withClient(choice.server, choice.key, use);
+  if (choice.mode === 'server') return withClient(choice.server, choice.key, use, fetchFor(options));
   const local = await openLocal(choice, [command.parent?.name(), command.name()].filter((n) => n && n !== 'switchboard').join(' '));
   try {
     return await withClient('http://switchboard.local', local.key, use, local.fetch);

@@ -80,7 +80,8 @@ export function replayCommand(): Command {
     .option('--only-failed', 'Only events whose delivery to it failed')
     .action(async () => {
       const o = command.opts<{ destination: string; since?: string; until?: string; onlyFailed?: boolean }>();
-      const r = await withRemote(command, (api) => api.destinations.replay(o.destination, { since: o.since, until: o.until, only_failed: o.onlyFailed }));
+      // A walk of a large log takes minutes: the server answers when it is done.
+      const r = await withRemote(command, (api) => api.destinations.replay(o.destination, { since: o.since, until: o.until, only_failed: o.onlyFailed }), { untilDone: true });
       print(command, r, (a) => [`Queued ${a.queued} deliveries for ${o.destination}.`]);
     });
   return command;

@@ -24,7 +24,8 @@ export function pruneCommand(): Command {
     const target = await chooseAdminTarget(command);
     // A server may have its own retention (SWITCHBOARD_RETENTION_DAYS where it runs); the database alone has none.
     if (target.mode === 'local' && config.retentionDays === 0) throw new Error(noRetention);
-    const deleted = await withAdminTarget(command, (api) => api.prune(config.retentionDays > 0 ? { retention_days: config.retentionDays } : {}), target);
+    // A first retention over a large log takes minutes: the server answers when it is done.
+    const deleted = await withAdminTarget(command, (api) => api.prune(config.retentionDays > 0 ? { retention_days: config.retentionDays } : {}), target, { untilDone: true });
     print(command, deleted, (d) => [
       `Deleted ${d.events} events, ${d.deliveries} deliveries and ${d.calls} calls older than ${d.before}.`,
       ...(d.undelivered > 0 ? [`${d.undelivered} of those deliveries were still pending (a paused or failing destination's): never delivered.`] : []),

@@ -14,12 +14,37 @@ export function withRemoteOptions(command: Command): Command {
     .addOption(new Option('--json', 'Print the API answer as JSON'));
 }
 
+export interface RemoteOptions {
+  /**
+   * The server answers once its work is done (a prune, a reprocess of the whole quarantine, a replay, a backfill
+   * step): minutes over a large log. Such requests wait for their answer as long as it takes; others keep Node's
+   * limits (undici's: 300 s for the headers, 300 s between parts of the body), which would end these with
+   * "cannot reach Switchboard" while the server goes on.
+   */
+  untilDone?: boolean;
+}
+
 /** Runs `use` with the client of `--server` and `--key`; a failed call rejects with the line to print. */
-export async function withRemote<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>): Promise<T> {
+export async function withRemote<T>(command: Command, use: (api: SwitchboardClient) => Promise<T>, options: RemoteOptions = {}): Promise<T> {
   const { server, key } = command.optsWithGlobals<{ server: string; key?: string }>();
   if (!key) throw new Error('an API key is needed: pass --key sbk_… or set SWITCHBOARD_API_KEY');
-  return withClient(server, key, use);
+  return withClient(server, key, use, fetchFor(options));
 }
+
+/** The `fetch` for requests of `options`: undefined (the global one, its limits) unless they run until done. */
+export function fetchFor(options: RemoteOptions): FetchLike | undefined {
+  return options.untilDone ? fetchUntilDone : undefined;
+}
+
+/** One dispatcher without limits on the wait for an answer, made on the first request that needs it. */
+let unlimited: Promise<unknown> | undefined;
+
+/** The global `fetch` through an undici Agent that waits for headers and body as long as they take. */
+const fetchUntilDone: FetchLike = async (input, init) => {
+  // Loaded here, not at the top: the other commands start without it.
+  unlimited ??= import('undici').then(({ Agent }) => new Agent({ headersTimeout: 0, bodyTimeout: 0 }));
+  return fetch(input, { ...init, dispatcher: await unlimited } as RequestInit);
+};
 
 /**
  * Runs `use` with the SDK client of the API at `server` (over `fetch`: the default, or one answered in this

@@ -11,6 +11,7 @@ export function reprocessCommand(): Command {
     .action(async (id: string | undefined) => {
       const all = command.opts<{ all?: boolean }>().all === true;
       if (!id === !all) throw new Error('give one quarantine id, or --all');
+      // --all over a large quarantine takes minutes: the server answers when it is done.
       await withAdminTarget(command, async (api) => {
         if (id) {
           const r = await api.events.reprocess(id);
@@ -19,7 +20,7 @@ export function reprocessCommand(): Command {
           const r = await api.events.reprocessAll();
           print(command, r, (a) => [`Reprocessed ${a.reprocessed}; still invalid ${a.still_invalid}; not reprocessable (body not kept whole) ${a.not_reprocessable}.`]);
         }
-      });
+      }, undefined, { untilDone: all });
     });
   return command;
 }

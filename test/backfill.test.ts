@@ -1,7 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { runBackfill } from '../src/cli/backfill.js';
@@ -130,6 +132,39 @@ describe.each(backends)('backfill on $name', (backend) => {
       expect(ids.every((id) => counts.get(id) === 1)).toBe(true);
     } finally {
       await other.close();
+    }
+  }, 30_000);
+});
+
+describe('backfill against a slow Convolo', () => {
+  it('waits for a step that outlasts the connection timeout (a slow call list) and says what it fetched', async () => {
+    assertBuilt();
+    // A call list that takes 2.5 s to answer (an empty day) against a connection timeout of 1 s.
+    const pages: string[] = [];
+    const convolo = createServer((request, response) => {
+      pages.push(new URL(request.url!, 'http://convolo').searchParams.get('page') ?? '');
+      setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end('[]'), 2_500);
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => convolo.once('listening', resolve));
+    const convoloUrl = `http://127.0.0.1:${(convolo.address() as { port: number }).port}`;
+    const t = await startTestApp(await backends[0]!.freshDb(), { connectionTimeoutSec: 1, convoloCallListUrl: convoloUrl, reconcilePauseFactor: 0 });
+    try {
+      const source = (await t.api('/v1/sources')).body.data[0].id as string;
+      expect((await t.request('PUT', `/v1/sources/${source}/convolo`, { api_key: 'ck_slow_convolo_key' })).status).toBe(200);
+      const dir = mkdtempSync(join(tmpdir(), 'sb-backfill-'));
+      const { SWITCHBOARD_URL: _url, SWITCHBOARD_API_KEY: _key, ...outside } = process.env;
+      const result = await promisify(execFile)(process.execPath, [cliPath, 'backfill', '--source', source, '--from', '2026-01-10', '--to', '2026-01-10', '--server', t.baseUrl, '--key', t.adminKey], {
+        cwd: dir, encoding: 'utf8', env: { ...outside, LOG_LEVEL: 'silent' }, timeout: 30_000,
+      }).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe('Backfill of ' + source + ' from 2026-01-10 to 2026-01-10 done.\n  Fetched 0, already present 0, added 0, errors 0.\n');
+      // One step, asked once: the server read the day's first page, empty, and the command did not ask again.
+      expect(pages).toEqual(['1']);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await t.close();
+      convolo.closeAllConnections();
+      await new Promise((resolve) => convolo.close(resolve));
     }
   }, 30_000);
 });

@@ -10,7 +10,7 @@ import type { Reconciler } from '../reconcile/reconciler.js';
 import type { ApiKey, ConvoloSettings as Settings, ReconcileRun as Run, ReconcileStore, Sources } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { idParam } from './id-param.js';
-import { adminErrors, answers, bodyErrors, serializeWithJsonStringify } from './responses.js';
+import { adminErrors, answers, answerWhenDone, bodyErrors, serializeWithJsonStringify } from './responses.js';
 
 export interface ReconcileRoutesOptions {
   storage: { sources: Sources; reconcile: ReconcileStore };
@@ -115,6 +115,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
   });
 
   // One step of `switchboard backfill`: the CLI keeps the cursor (date range, page) and asks for the next step.
+  // Its answer comes once the step's pages are read (up to 10, each up to 15 s from a slow Convolo, retried).
   app.post<WithId & { Body: Static<typeof BackfillBody> }>('/v1/sources/:id/backfill', { schema: { params: Params, body: BackfillBody, response: answers({ 200: BackfillStep }, ...adminErrors, ...bodyErrors, 404, 409) } }, async (request) => {
     const id = await activeSource(request.params.id);
     await settingsOf(id);
@@ -122,6 +123,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
     if (!isUtcDay(dateFrom) || !isUtcDay(dateTo) || dateFrom > dateTo) {
       throw new AppError('invalid_request', { detail: 'date_from and date_to must be real dates, date_from not after date_to' });
     }
+    answerWhenDone(request);
     const step = await reconciler.backfillStep(id, { dateFrom, dateTo, page: request.body.page ?? 1, pages: request.body.pages ?? 10 });
     if (!step) throw new AppError('no_convolo_key');
     return { run: presentRun(step), next_page: step.nextPage };

@@ -137,7 +137,7 @@ describe.each(backends)('backfill on $name', (backend) => {
 });
 
 describe('backfill against a slow Convolo', () => {
-  it('waits for a step that outlasts the connection timeout (a slow call list) and says what it fetched', async () => {
+  it('waits for a step that outlasts the connection timeout and undici\'s 300 s wait for headers (a slow call list) and says what it fetched', async () => {
     assertBuilt();
     // A call list that takes 2.5 s to answer (an empty day) against a connection timeout of 1 s.
     const pages: string[] = [];
@@ -154,7 +154,8 @@ describe('backfill against a slow Convolo', () => {
       const dir = mkdtempSync(join(tmpdir(), 'sb-backfill-'));
       const { SWITCHBOARD_URL: _url, SWITCHBOARD_API_KEY: _key, ...outside } = process.env;
       const result = await promisify(execFile)(process.execPath, [cliPath, 'backfill', '--source', source, '--from', '2026-01-10', '--to', '2026-01-10', '--server', t.baseUrl, '--key', t.adminKey], {
-        cwd: dir, encoding: 'utf8', env: { ...outside, LOG_LEVEL: 'silent' }, timeout: 30_000,
+        // Node's fetch (undici) would give up waiting for the answer after its 300 s: here after 1 s.
+        cwd: dir, encoding: 'utf8', env: { ...outside, LOG_LEVEL: 'silent', NODE_OPTIONS: `--require ${new URL('./support/headers-timeout-1s.cjs', import.meta.url).pathname}` }, timeout: 30_000,
       }).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toBe('Backfill of ' + source + ' from 2026-01-10 to 2026-01-10 done.\n  Fetched 0, already present 0, added 0, errors 0.\n');

@@ -121,6 +121,7 @@ export function backfillCommand(): Command {
       : null;
     let started = false;
     try {
+      // A step against a slow Convolo takes minutes: the server answers when it is done.
       const summary = await withRemote(command, (api) => runBackfill({
         api, source: o.source, from: o.from, to, statePath, shouldStop: () => stop,
         onProgress: (state, done, total) => {
@@ -129,7 +130,7 @@ export function backfillCommand(): Command {
           else bar?.update(done, payload);
           started = true;
         },
-      }));
+      }), { untilDone: true });
       bar?.stop();
       print(command, summary, (s) => [
         s.done ? `Backfill of ${s.source} from ${s.from} to ${s.to} done${s.resumed ? ' (resumed)' : ''}.` : `Backfill stopped at ${s.day}, page ${s.page}: ${s.stoppedBy}. Run the same command again to resume.`,

@@ -129,6 +129,52 @@ describe.each(backends)('webhooks administration ($name)', (backend) => {
     expect((await log(`destination_id=${id}&status=pending`)).length).toBe(dry.body.queued);
   });
 
+  it('shows as the last error the attempt that failed last: an older delivery retried and failing now, not the latest-created one that failed before', async () => {
+    let answer: () => Promise<{ status: number }> | { status: number } = () => ({ status: 503 });
+    let arrived = () => {};
+    await start(() => {
+      arrived();
+      const a = answer();
+      return a instanceof Promise ? { status: 200, hold: a } : a;
+    });
+    const id = await destination();
+    // The older delivery fails (503, twice), then a newer one (500, twice).
+    expect((await t.post(endCall('e-1'))).status).toBe(200);
+    await run();
+    await advance(1_000);
+    const [older] = await log(`destination_id=${id}&call_id=e-1`);
+    clock += 10_000;
+    answer = () => ({ status: 500 });
+    expect((await t.post(endCall('e-2'))).status).toBe(200);
+    await run();
+    await advance(1_000);
+    expect((await log(`destination_id=${id}&status=failed`)).map((d) => d.last_status)).toEqual([500, 503]);
+    let h = (await t.request('GET', '/v1/destinations/health')).body.data[0];
+    expect(h.last_error).toEqual({ at: new Date(clock).toISOString(), status: 500, error: 'answered 500' });
+
+    // The older delivery, retried, fails now with a third error: that attempt is the last, its error the last error.
+    clock += 10_000;
+    answer = () => ({ status: 502 });
+    expect((await t.request('POST', `/v1/deliveries/${older!.id}/retry`)).status).toBe(202);
+    await run();
+    const attempted = new Date(clock).toISOString();
+    expect((await t.request('GET', `/v1/deliveries/${older!.id}`)).body.attempts.at(-1)).toMatchObject({ status: 502, attempted_at: attempted });
+    h = (await t.request('GET', '/v1/destinations/health')).body.data[0];
+    expect(h.last_error).toEqual({ at: attempted, status: 502, error: 'answered 502' });
+
+    // Its next attempt under way (claimed a second later, no outcome yet): the last error is still that attempt's, at its time.
+    let release = () => {};
+    answer = () => new Promise<void>((resolve) => (release = resolve)).then(() => ({ status: 200 }));
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    clock += 1_000;
+    const running = run();
+    await reached;
+    h = (await t.request('GET', '/v1/destinations/health')).body.data[0];
+    expect(h.last_error).toEqual({ at: attempted, status: 502, error: 'answered 502' });
+    release();
+    await running;
+  });
+
   it('lets a viewer read destinations, their health and the deliveries, never the secret, and refuses every change', async () => {
     await start();
     const id = await destination();

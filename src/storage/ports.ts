@@ -462,7 +462,7 @@ export interface Deliveries extends Outbox, DeliveryReader, DeliveryAdmin {}
 
 /**
  * A destination's deliveries created since `since` (24 hourly buckets from it), counted by their status
- * now; `pending` counts its whole backlog, however old; the error of the window's latest delivery that has one.
+ * now; `pending` counts its whole backlog, however old; the error of the attempt that failed last, of the window's deliveries whose last attempt failed.
  */
 export interface DestinationHealth {
   destinationId: DestinationId;

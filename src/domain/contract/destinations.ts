@@ -73,7 +73,7 @@ export const DestinationHealthList = Type.Object({
     failed: Type.Integer({ description: 'Deliveries created in the window that failed for good.' }),
     pending: Type.Integer({ description: 'Every pending delivery, however old (a paused destination\'s backlog).' }),
     hourly: Type.Array(Type.Object({ start: IsoTime(), ...HealthCounts }), { description: '24 hours, oldest first: the deliveries created in each, by status now.' }),
-    last_error: Nullable(Type.Object({ at: IsoTime(), status: Nullable(Type.Integer()), error: Type.String() }, { description: 'The error of the window\'s latest delivery that has one (at: when it was recorded).' })),
+    last_error: Nullable(Type.Object({ at: IsoTime(), status: Nullable(Type.Integer()), error: Type.String() }, { description: 'The error of the attempt that failed last, of the window\'s deliveries whose last attempt failed (at: when it was made).' })),
   })),
 });
 export type DestinationHealthList = Static<typeof DestinationHealthList>;

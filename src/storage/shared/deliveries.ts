@@ -224,13 +224,19 @@ export function createDeliveryReads(db: Kysely<Database>, dialect: Dialect, wait
         const h = health.get(r.destination_id);
         if (h) h.pending = Number(r.n);
       }
-      // Per destination, the latest-created delivery of the window with an error: a walk back down
-      // deliveries_destination that stops at the first one.
+      // Per destination, the error of the attempt that failed last: of the window's deliveries whose last attempt
+      // failed, the one whose outcome was written last (updated_at, then id: the order of `finishedAfter`; an
+      // older delivery retried and failing now, not the latest-created), at the time of that attempt. A scan
+      // of the destination's range of deliveries_destination (as long as a healthy one's walk to no error).
       await Promise.all([...health.values()].map(async (h) => {
-        const row = await db.selectFrom('deliveries').select(['updated_at', 'last_status', 'last_error'])
+        // The attempt's time read for that one delivery, outside the limited scan (in it, SQLite read every row's).
+        const last = db.selectFrom('deliveries').select(['id', 'last_status', 'last_error'])
           .where('destination_id', '=', h.destinationId).where('created_at', '>=', since).where('last_error', 'is not', null)
-          .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
-        if (row?.last_error) h.lastError = { at: Number(row.updated_at), status: row.last_status, error: row.last_error };
+          .orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(1).as('d');
+        const row = await db.selectFrom(last)
+          .select((eb) => ['d.last_status', 'd.last_error', eb.selectFrom('delivery_attempts as a').whereRef('a.delivery_id', '=', 'd.id').select((a) => a.fn.max('a.attempted_at').as('at')).as('at')])
+          .executeTakeFirst();
+        if (row?.last_error && row.at !== null) h.lastError = { at: Number(row.at), status: row.last_status, error: row.last_error };
       }));
       return [...health.values()];
     },

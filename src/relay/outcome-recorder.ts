@@ -58,8 +58,18 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
   let pending: DeliveryOutcome[] = [];
   let writing: Promise<void> | null = null;
   let recorded = 0;
+  /** Of those, the outcomes of an attempt (a deferral writes no attempt: the database may take it and refuse every attempt). */
+  let recordedAttempts = 0;
   /** While recording fails: how long to wait before trying again (0: the last write went through). */
   let backoffMs = 0;
+  /**
+   * While the database refuses every new attempt's outcome (a broken constraint: each write's all set aside, none
+   * recorded): how long the worker rests its claims after such a write (0: the last new ones were recorded).
+   * Else it would claim, send and set aside its whole backlog again every lease period, saying each one.
+   */
+  let restMs = 0;
+  /** From a refusal of new outcomes to the end of the write, and of its rest if every one was refused. */
+  let resting = false;
   /**
    * Outcomes the database refused on their own (`isRefusal`, even without their text): set aside, so that they
    * hold up neither the others nor the worker's claims, and tried again alone now and then (`refusedBackoffMs`)
@@ -84,6 +94,7 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
   async function commit(batch: readonly DeliveryOutcome[]): Promise<void> {
     const { stale, appended, rescheduled = [] } = await options.complete(batch, now());
     recorded += batch.length;
+    recordedAttempts += batch.filter((o) => o.attempt !== null).length;
     const dropped = new Set<string>(stale);
     // A failure recorded as pending (a retry was asked for during its attempt) is counted as the retry it is.
     const retried = new Set<string>(rescheduled);
@@ -108,6 +119,8 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     } catch (error) {
       const refusal = isRefusal(error);
       if (say || !refusal) options.onError(error);
+      // New outcomes refused: no claims while they are sorted out (write() decides whether to rest after).
+      if (say && refusal) resting = true;
       if (!refusal) return [...batch];
       if (batch.length === 1) {
         if (isDataException(error) && hasText(batch[0]!)) return record([withoutText(batch[0]!)], false);
@@ -150,17 +163,27 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     const again = batch.filter((o) => said.has(o));
     const parts = again.length === 0 ? [batch] : [batch.filter((o) => !said.has(o)), ...again.map((o) => [o])];
     const unwritten: DeliveryOutcome[] = [];
+    const before = recordedAttempts;
+    let freshRecorded = 0;
     for (const part of parts) {
       // The database failed a write: the rest waits with what it left.
       if (unwritten.length > 0) unwritten.push(...part);
       else if (part.length > 0) unwritten.push(...(await record(part, !said.has(part[0]!))));
+      if (part === parts[0]) freshRecorded = recordedAttempts - before;
     }
+    const fresh = parts[0]!.filter((o) => o.attempt !== null).length;
     // Kept while their leases hold, and recorded when the database answers again: dropped, they would be
     // sent again by whichever worker claims them once the leases run out — the same webhooks every lease
     // period for as long as writes fail. Meanwhile the worker claims nothing new. Past its lease an
     // outcome is dropped (the fence would refuse it) and the delivery goes out again, same webhook-id.
     const at = now();
     const held = options.closing() ? [] : unwritten.filter((o) => o.lease !== null && o.lease > at);
+    if (fresh > 0 && freshRecorded === 0 && unwritten.length === 0 && !options.closing()) {
+      // Every new attempt's outcome refused: no claims for a while (what is claimed meanwhile would be refused too).
+      restMs = Math.min(Math.max(restMs * 2, 100), maxWriteBackoffMs);
+      await sleep(restMs);
+    } else if (freshRecorded > 0) restMs = 0;
+    resting = false;
     if (held.length === 0) {
       backoffMs = 0;
       return;
@@ -179,9 +202,9 @@ export function createOutcomeRecorder(options: OutcomeRecorderOptions) {
     get recorded(): number {
       return recorded;
     },
-    /** Writes are failing: claim nothing new until one goes through. */
+    /** Writes are failing, or resting after the database refused every new outcome: claim nothing new meanwhile. */
     get failing(): boolean {
-      return backoffMs > 0;
+      return backoffMs > 0 || resting;
     },
     /** Resolves once every outcome added, and any added meanwhile, has been written (or given up, or set aside: refused). */
     async drain(): Promise<void> {

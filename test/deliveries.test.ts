@@ -53,6 +53,31 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     await run();
   }
 
+  /**
+   * A trigger that refuses the attempts of `destination` (null: every attempt), as a broken constraint would:
+   * SQLite's SQLITE_CONSTRAINT_TRIGGER, PostgreSQL's 23514.
+   */
+  async function refuseAttempts(destination: string | null) {
+    if (backend.name === 'sqlite') {
+      const raw = new SqliteDatabase(dbUrl.slice('sqlite:'.length));
+      raw.exec(`create trigger refuse_attempts before insert on delivery_attempts
+        when ${destination === null ? 'true' : `(select destination_id from deliveries where id = new.delivery_id) = '${destination}'`}
+        begin select raise(abort, 'refused by a constraint'); end`);
+      raw.close();
+      return;
+    }
+    const client = new pg.Client({ connectionString: dbUrl });
+    await client.connect();
+    await client.query(`create function refuse_attempts() returns trigger language plpgsql as $$ begin
+      if ${destination === null ? 'true' : `(select destination_id from deliveries where id = new.delivery_id) = '${destination}'`} then
+        raise exception 'refused by a constraint' using errcode = 'check_violation'; end if; return new; end $$`);
+    await client.query('create trigger refuse_attempts before insert on delivery_attempts for each row execute function refuse_attempts()');
+    await client.end();
+  }
+  /** The webhook-ids the receiver got with header x-to: `to`. */
+  const sentTo = (to: string) => receiver.received.filter((r) => r.headers['x-to'] === to).map((r) => r.headers['webhook-id']);
+  const statusesOf = async (destination: string) => ((await t.api(`/v1/deliveries?destination_id=${destination}`)).body.data as Array<{ status: string }>).map((d) => d.status);
+
   it('signs every webhook so that both standardwebhooks and svix verify it, with the event id as webhook-id', async () => {
     await start();
     const destination = await addDestination();
@@ -715,27 +740,43 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     const a = await addDestination({ headers: { 'x-to': 'a' } });
     const b = await addDestination({ headers: { 'x-to': 'b' } });
     refused = a.id;
-    const sent = (to: string) => receiver.received.filter((r) => r.headers['x-to'] === to).map((r) => r.headers['webhook-id']);
-    const statuses = async (destination: string) => ((await t.api(`/v1/deliveries?destination_id=${destination}`)).body.data as Array<{ status: string }>).map((d) => d.status);
     const first = await post(endCall('refused-1'));
     await run();
-    expect(sent('a')).toEqual([first]);
-    expect(sent('b')).toEqual([first]);
-    expect(await statuses(b.id)).toEqual(['delivered']);
-    expect(await statuses(a.id)).toEqual(['pending']);
+    expect(sentTo('a')).toEqual([first]);
+    expect(sentTo('b')).toEqual([first]);
+    expect(await statusesOf(b.id)).toEqual(['delivered']);
+    expect(await statusesOf(a.id)).toEqual(['pending']);
     // The worker is not held: the next event goes out and is recorded at once.
     const second = await post(endCall('refused-2'));
     await run();
-    expect(sent('b')).toEqual([first, second]);
-    expect(await statuses(b.id)).toEqual(['delivered', 'delivered']);
+    expect(sentTo('b')).toEqual([first, second]);
+    expect(await statusesOf(b.id)).toEqual(['delivered', 'delivered']);
     // Past the leases, the refused ones are claimed again and sent again (same webhook-id); b's are not.
     clock += 61_000;
     refused = null;
     await run();
-    expect(sent('a').sort()).toEqual([first, second, first, second].sort());
-    expect(sent('b')).toEqual([first, second]);
-    expect(await statuses(a.id)).toEqual(['delivered', 'delivered']);
+    expect(sentTo('a').sort()).toEqual([first, second, first, second].sort());
+    expect(sentTo('b')).toEqual([first, second]);
+    expect(await statusesOf(a.id)).toEqual(['delivered', 'delivered']);
   });
+
+  it('records the other outcomes at once when a constraint of the database itself refuses one destination\'s (a trigger): the worker goes on', async () => {
+    await start();
+    const a = await addDestination({ headers: { 'x-to': 'a' } });
+    const b = await addDestination({ headers: { 'x-to': 'b' } });
+    // The database refuses every attempt of destination a.
+    await refuseAttempts(a.id);
+    const first = await post(endCall('constraint-1'));
+    await run();
+    expect(sentTo('a')).toEqual([first]);
+    expect(sentTo('b')).toEqual([first]);
+    expect(await statusesOf(b.id)).toEqual(['delivered']);
+    expect(await statusesOf(a.id)).toEqual(['pending']);
+    const second = await post(endCall('constraint-2'));
+    await run();
+    expect(sentTo('b')).toEqual([first, second]);
+    expect(await statusesOf(b.id)).toEqual(['delivered', 'delivered']);
+  }, 20_000);
 
   it('rests its claims while the database refuses every outcome (a broken constraint), instead of claiming, sending and saying each again and again', async () => {
     const logs: string[] = [];
@@ -753,17 +794,7 @@ describe.each(backends)('outbound webhooks ($name)', (backend) => {
     });
     await addDestination();
     // A trigger that refuses every attempt's row: an integrity violation, every outcome refused.
-    if (backend.name === 'sqlite') {
-      const raw = new SqliteDatabase(dbUrl.slice('sqlite:'.length));
-      raw.exec(`create trigger refuse_attempts before insert on delivery_attempts begin select raise(abort, 'refused by a broken constraint'); end`);
-      raw.close();
-    } else {
-      const client = new pg.Client({ connectionString: dbUrl });
-      await client.connect();
-      await client.query(`create function refuse_attempts() returns trigger language plpgsql as $$ begin raise exception 'refused by a broken constraint' using errcode = 'check_violation'; end $$`);
-      await client.query('create trigger refuse_attempts before insert on delivery_attempts for each row execute function refuse_attempts()');
-      await client.end();
-    }
+    await refuseAttempts(null);
     for (let i = 0; i < 300; i++) await post(endCall(`refused-all-${i}`));
     claims = 0;
     const sentBefore = receiver.received.length;

@@ -14,7 +14,8 @@ export type WriterRequest =
   | { id: number; op: 'complete'; outcomes: DeliveryOutcome[]; now: number }
   | { id: number; op: 'restartWal' }
   | { id: number; op: 'close' };
-export type WriterReply = { id: number; results?: unknown; error?: string };
+/** `code`: SQLite's error code (SQLITE_CONSTRAINT_…), which the callers tell refusals by. */
+export type WriterReply = { id: number; results?: unknown; error?: string; code?: string };
 
 const { path, options } = workerData as { path: string; options: StorageOptions };
 nameThread('sb-writer');
@@ -84,6 +85,7 @@ port.on('message', (request: WriterRequest) => {
   try {
     port.postMessage({ id: request.id, results: run(request) } satisfies WriterReply);
   } catch (error) {
-    port.postMessage({ id: request.id, error: (error as Error).message } satisfies WriterReply);
+    const code = (error as { code?: unknown }).code;
+    port.postMessage({ id: request.id, error: (error as Error).message, ...(typeof code === 'string' ? { code } : {}) } satisfies WriterReply);
   }
 });

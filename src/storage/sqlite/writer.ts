@@ -35,7 +35,8 @@ export function createSqliteWriter(path: string, options: StorageOptions = {}) {
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);
-      if (reply.error !== undefined) p?.reject(new Error(reply.error));
+      // With the database's code, as the same error thrown on this thread would have it.
+      if (reply.error !== undefined) p?.reject(Object.assign(new Error(reply.error), reply.code === undefined ? {} : { code: reply.code }));
       else p?.resolve(reply.results);
     });
     // A writer that dies fails only the batches it held; the next append starts a new one.

@@ -46,7 +46,7 @@ beforeAll(async () => {
     values ('dlv_y', 'dst_up', null, 'evt_y', 'call-evt_y', 'pending', 0, 0, 0)`.execute(db);
 
   storage = await openStorage(url);
-  expect(await storage.migrate()).toEqual(['0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets', '0022_invitation_inviter', '0023_destination_pace']);
+  expect(await storage.migrate()).toEqual(['0018_event_order', '0019_delivery_queue', '0020_no_in_progress_index', '0021_previous_secrets', '0022_invitation_inviter', '0023_destination_pace', '0024_log_id']);
 });
 
 afterAll(async () => {

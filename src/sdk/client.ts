@@ -131,12 +131,20 @@ export function createClient(options: ClientOptions) {
       quarantine: () => request<QuarantineCounts>('GET', '/v1/events/quarantine'),
       /** `POST /v1/events/{id}/reprocess` (admin): a quarantined request through today's parser, after a fix. */
       reprocess: (eventId: string) => request<ReprocessResult>('POST', `/v1/events/${id(eventId)}/reprocess`),
-      /** `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet; the counts and each one's outcome. */
+      /**
+       * `POST /v1/events/reprocess` (admin): every quarantined request not reprocessed yet; the counts and each one's outcome.
+       * The server answers when the work is done, which over a large quarantine can take minutes: Node's `fetch`
+       * stops waiting for an answer's headers after 300 s, so pass a `fetch` without that limit for such a run
+       * (the CLI uses an undici `Agent` with `headersTimeout: 0` and `bodyTimeout: 0`, src/cli/remote.ts).
+       */
       reprocessAll: () => request<ReprocessCounts>('POST', '/v1/events/reprocess'),
     },
     /** `GET /v1/stats`: per hour, day, hour of the week (`weekday_hour`), widget, agent, source or `disconnected_by`. */
     stats: (params: StatsParams = {}) => request<Stats>('GET', '/v1/stats', { query: params }),
-    /** `POST /v1/prune` (admin): deletes what is older than the retention, `retention_days` or the server's own. */
+    /**
+     * `POST /v1/prune` (admin): deletes what is older than the retention, `retention_days` or the server's own.
+     * Answered when done: a first prune of a large log can outlast `fetch`'s 300 s wait for headers (see `events.reprocessAll`).
+     */
     prune: (params: { retention_days?: number } = {}) => request<PruneResult>('POST', '/v1/prune', { body: params }),
     destinations: {
       /** The answer holds the signing secret (`whsec_…`). */
@@ -154,7 +162,7 @@ export function createClient(options: ClientOptions) {
       rotateSecret: (destinationId: string) => request<DestinationWithSecret>('POST', `/v1/destinations/${id(destinationId)}/rotate-secret`),
       /** Sends a signed `switchboard.test` now and tells what the receiver answered. */
       test: (destinationId: string) => request<DestinationTestResult>('POST', `/v1/destinations/${id(destinationId)}/test`),
-      /** With `dry_run: true`, queues nothing and answers how many it would. */
+      /** With `dry_run: true`, queues nothing and answers how many it would. Answered when done (see `events.reprocessAll` on long runs). */
       replay: (destinationId: string, params: ReplayParams = {}) =>
         request<ReplayAnswer>('POST', `/v1/destinations/${id(destinationId)}/replay`, { body: params }),
       /** Every failed delivery sent again with a fresh schedule; with `dry_run: true`, only counted. */
@@ -194,7 +202,10 @@ export function createClient(options: ClientOptions) {
        * (202, `finished_at` null) while it goes on (`reconcile` shows it when it ends). 409 when the source has no key.
        */
       reconcileNow: (sourceId: string) => request<ReconcileRun>('POST', `/v1/sources/${id(sourceId)}/reconcile`),
-      /** One step of a history import (up to `pages` pages of 500 from `page`); `next_page` null when the range is done. */
+      /**
+       * One step of a history import (up to `pages` pages of 500 from `page`); `next_page` null when the range is done.
+       * Answered when done: against a slow Convolo a step can outlast `fetch`'s 300 s wait (see `events.reprocessAll`).
+       */
       backfill: (sourceId: string, params: { date_from: string; date_to: string; page?: number; pages?: number }) =>
         request<BackfillStep>('POST', `/v1/sources/${id(sourceId)}/backfill`, { body: params }),
     },

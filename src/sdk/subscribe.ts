@@ -326,9 +326,10 @@ export function subscribe(options: SubscribeOptions): Subscription {
           logId = gap.log_id ?? logId;
         }
       };
-      // The log streamEvents takes its cursor to be of (it learns it from the server's answer when it had none).
+      // The log streamEvents takes its cursor to be of, as it told it (it learns it from the server's answer when it
+      // had none): its rule, not a second copy of it here.
       const onConnect = (info: { lastEventId: number | null; logId: string | null }) => {
-        if (info.logId !== null && (lastEventId === null || logId === null)) logId = info.logId;
+        logId = info.logId;
         options.onConnect?.(info);
       };
       for await (const event of streamEvents({ ...options, onGap, onConnect, signal: controller.signal })) {
